@@ -1,0 +1,49 @@
+package dev.bertft.cli;
+
+import java.lang.management.ManagementFactory;
+import java.lang.module.ModuleFinder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Gives a plain {@code java -jar bert-ft.jar ...} the Vector API. A jar manifest cannot add
+ * incubator modules, so when the module is missing from the boot layer but the runtime ships
+ * it, we start the same command again with {@code --add-modules jdk.incubator.vector},
+ * passing arguments, standard streams and the exit code through unchanged.
+ */
+final class Launcher {
+    static final String VECTOR_MODULE = "jdk.incubator.vector";
+    /** Set in the child so a broken runtime can never relaunch in a loop. */
+    private static final String RELAUNCHED = "BERTFT_RELAUNCHED";
+
+    private Launcher() {}
+
+    static void ensureVectorModule(Class<?> mainClass, String[] args) {
+        if (ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent()) return;
+        if (System.getenv(RELAUNCHED) != null || ModuleFinder.ofSystem().find(VECTOR_MODULE).isEmpty()) {
+            System.err.println("bert-ft: SIMD unavailable (this Java runtime has no " + VECTOR_MODULE
+                    + "); using the scalar kernels");
+            return;
+        }
+        String java = ProcessHandle.current().info().command().orElse(null);
+        if (java == null) return;
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java);
+        cmd.add("--add-modules");
+        cmd.add(VECTOR_MODULE);
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(mainClass.getName());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        pb.environment().put(RELAUNCHED, "1");
+        try {
+            Process p = pb.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));
+            System.exit(p.waitFor());
+        } catch (Exception e) {
+            System.err.println("bert-ft: could not relaunch with SIMD (" + e.getMessage() + "); using the scalar kernels");
+        }
+    }
+}

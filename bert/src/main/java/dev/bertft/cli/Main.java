@@ -1,0 +1,42 @@
+package dev.bertft.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code bert-ft} command line. Each subcommand lives in its own file; this class only
+ * makes sure the JVM has the Vector API before anything else runs (see {@link Launcher}).
+ */
+@Command(name = "bert-ft",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Fine-tune, evaluate and run BERT models in pure Java.",
+        subcommands = {DoctorCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    public static void main(String[] args) {
+        Launcher.ensureVectorModule(Main.class, args);
+        System.exit(run(args));
+    }
+
+    /** Runs a command line in this JVM and returns its exit code (used by tests too). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(new CliErrors());
+        cli.setParameterExceptionHandler(CliErrors::onBadArguments);
+        return cli.execute(args);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"bert-ft " + (v == null ? "dev" : v)};
+        }
+    }
+}
