@@ -1,0 +1,504 @@
+package dev.bertft.autograd;
+
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Ops;
+import dev.bertft.tensor.Tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A tensor in the autograd graph. Every differentiable op is a method here that computes its
+ * forward with {@link Tensor} ops and records how to send the output gradient back to its
+ * inputs: one place holds all the gradient rules. {@link #backward()} walks the graph once in
+ * reverse topological order, accumulates {@code grad} on leaves that require it, and then
+ * releases the graph so activations do not outlive the step.
+ */
+public final class Var {
+    /** Sends the gradient of this node's output to its inputs. */
+    @FunctionalInterface
+    private interface Backward {
+        void apply(Tensor gradOut);
+    }
+
+    private Tensor value;
+    private Tensor grad;
+    private final boolean requiresGrad;
+    private final String op;
+    private Var[] inputs;
+    private Backward backward;
+    /** Gradient arriving from consumers during the backward pass in progress. */
+    private Tensor pending;
+
+    private Var(Tensor value, boolean requiresGrad, String op, Var[] inputs, Backward backward) {
+        this.value = value;
+        this.requiresGrad = requiresGrad;
+        this.op = op;
+        this.inputs = inputs;
+        this.backward = backward;
+    }
+
+    /** A leaf that collects a gradient (a parameter). */
+    public static Var parameter(Tensor value) {
+        return new Var(value, true, "parameter", new Var[0], null);
+    }
+
+    /** A leaf without a gradient (inputs, masks). */
+    public static Var constant(Tensor value) {
+        return new Var(value, false, "constant", new Var[0], null);
+    }
+
+    /** The result of an op: recorded only when grad mode is on and some input needs a gradient. */
+    private static Var result(String op, Tensor value, Backward backward, Var... inputs) {
+        boolean needs = false;
+        if (GradMode.enabled()) for (Var v : inputs) needs |= v.requiresGrad;
+        return needs ? new Var(value, true, op, inputs, backward) : new Var(value, false, op, new Var[0], null);
+    }
+
+    public Tensor value() {
+        return value;
+    }
+
+    /** Replaces a parameter's value (loading weights); shape and dtype must match. */
+    public void setValue(Tensor v) {
+        if (!v.sameShape(value) || v.dtype() != value.dtype()) {
+            throw new IllegalArgumentException("setValue: " + v + " does not match " + value);
+        }
+        value = v;
+    }
+
+    /** The accumulated gradient, or null when none has arrived since the last {@link #zeroGrad()}. */
+    public Tensor grad() {
+        return grad;
+    }
+
+    public void setGrad(Tensor g) {
+        grad = g;
+    }
+
+    public void zeroGrad() {
+        grad = null;
+    }
+
+    public boolean requiresGrad() {
+        return requiresGrad;
+    }
+
+    public boolean isLeaf() {
+        return backward == null;
+    }
+
+    public int[] shape() {
+        return value.shape();
+    }
+
+    public int size(int d) {
+        return value.size(d);
+    }
+
+    public int dim() {
+        return value.dim();
+    }
+
+    public Backend backend() {
+        return value.backend();
+    }
+
+    @Override
+    public String toString() {
+        return "Var(" + op + ", " + value + ")";
+    }
+
+    // ---- backward ---------------------------------------------------------------------------
+
+    /** Backpropagates from a scalar with seed gradient 1. */
+    public void backward() {
+        if (value.numel() != 1) {
+            throw new IllegalArgumentException("backward: output of " + op + " has shape " + Arrays.toString(value.shape())
+                    + "; give a seed gradient for a non-scalar");
+        }
+        backward(value.backend().full(value.dtype(), value.shape(), 1.0));
+    }
+
+    public void backward(Tensor seed) {
+        if (!seed.sameShape(value)) {
+            throw new IllegalArgumentException("backward: seed gradient " + Arrays.toString(seed.shape()) + " does not match output "
+                    + Arrays.toString(value.shape()) + " of " + op);
+        }
+        if (!requiresGrad) throw new IllegalStateException("backward: " + op + " output does not require a gradient");
+        List<Var> order = topologicalOrder();
+        pending = seed;
+        for (Var node : order) {
+            Tensor g = node.pending;
+            node.pending = null;
+            if (g == null) continue;
+            if (node.isLeaf()) node.grad = node.grad == null ? g : node.grad.add(g);
+            else node.backward.apply(g);
+        }
+        for (Var node : order) {
+            if (!node.isLeaf()) {
+                node.backward = null;
+                node.inputs = new Var[0];
+            }
+        }
+    }
+
+    /** Adds {@code g} to the gradient flowing into this node during backward (ignored when it needs none). */
+    private void accumulate(Tensor g) {
+        if (!requiresGrad) return;
+        pending = pending == null ? g : pending.add(g);
+    }
+
+    /** Nodes reachable from this one, outputs before inputs. */
+    private List<Var> topologicalOrder() {
+        List<Var> post = new ArrayList<>();
+        Set<Var> seen = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        ArrayDeque<Object[]> stack = new ArrayDeque<>();
+        stack.push(new Object[] {this, 0});
+        seen.add(this);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.peek();
+            Var v = (Var) top[0];
+            int i = (Integer) top[1];
+            if (i < v.inputs.length) {
+                top[1] = i + 1;
+                Var in = v.inputs[i];
+                if (in.requiresGrad && seen.add(in)) stack.push(new Object[] {in, 0});
+            } else {
+                stack.pop();
+                post.add(v);
+            }
+        }
+        Collections.reverse(post);
+        return post;
+    }
+
+    // ---- pointwise --------------------------------------------------------------------------
+
+    public Var add(Var o) {
+        Tensor a = value, b = o.value;
+        return result("add", a.add(b), g -> {
+            accumulate(sumTo(g, a.shape()));
+            o.accumulate(sumTo(g, b.shape()));
+        }, this, o);
+    }
+
+    public Var sub(Var o) {
+        Tensor a = value, b = o.value;
+        return result("sub", a.sub(b), g -> {
+            accumulate(sumTo(g, a.shape()));
+            o.accumulate(sumTo(g.neg(), b.shape()));
+        }, this, o);
+    }
+
+    public Var mul(Var o) {
+        Tensor a = value, b = o.value;
+        return result("mul", a.mul(b), g -> {
+            if (requiresGrad) accumulate(sumTo(g.mul(b), a.shape()));
+            if (o.requiresGrad) o.accumulate(sumTo(g.mul(a), b.shape()));
+        }, this, o);
+    }
+
+    /** d(a/b)/da = 1/b, d(a/b)/db = −a/b² = −(a/b)/b. */
+    public Var div(Var o) {
+        Tensor a = value, b = o.value, q = a.div(b);
+        return result("div", q, g -> {
+            if (requiresGrad) accumulate(sumTo(g.div(b), a.shape()));
+            if (o.requiresGrad) o.accumulate(sumTo(g.mul(q).div(b).neg(), b.shape()));
+        }, this, o);
+    }
+
+    public Var add(double s) {
+        return result("add_scalar", value.add(s), this::accumulate, this);
+    }
+
+    public Var mul(double s) {
+        return result("mul_scalar", value.mul(s), g -> accumulate(g.mul(s)), this);
+    }
+
+    /** s − x. */
+    public Var rsub(double s) {
+        return result("rsub", value.scalarOp(Ops.Scalar.RSUB, s), g -> accumulate(g.neg()), this);
+    }
+
+    /** x^p; d/dx = p·x^(p−1). */
+    public Var pow(double p) {
+        Tensor x = value;
+        return result("pow", x.scalarOp(Ops.Scalar.POW, p), g -> accumulate(g.mul(x.scalarOp(Ops.Scalar.POW, p - 1).mul(p))), this);
+    }
+
+    public Var neg() {
+        return result("neg", value.neg(), g -> accumulate(g.neg()), this);
+    }
+
+    public Var exp() {
+        Tensor y = value.exp();
+        return result("exp", y, g -> accumulate(g.mul(y)), this);
+    }
+
+    public Var log() {
+        Tensor x = value;
+        return result("log", x.log(), g -> accumulate(g.div(x)), this);
+    }
+
+    /** d√x = 1/(2√x). */
+    public Var sqrt() {
+        Tensor y = value.sqrt();
+        return result("sqrt", y, g -> accumulate(g.div(y).mul(0.5)), this);
+    }
+
+    /** d tanh = 1 − tanh². */
+    public Var tanh() {
+        Tensor y = value.tanh();
+        return result("tanh", y, g -> accumulate(g.mul(y.mul(y).scalarOp(Ops.Scalar.RSUB, 1))), this);
+    }
+
+    /** Exact (erf) GELU, as Hugging Face's "gelu". */
+    public Var gelu() {
+        Tensor x = value;
+        return result("gelu", x.gelu(), g -> accumulate(x.backend().geluBackward(x, g)), this);
+    }
+
+    // ---- reductions -------------------------------------------------------------------------
+
+    public Var sum(int... axes) {
+        return reduceOp(Ops.Reduce.SUM, false, axes);
+    }
+
+    public Var mean(int... axes) {
+        return reduceOp(Ops.Reduce.MEAN, false, axes);
+    }
+
+    public Var max(int... axes) {
+        return reduceOp(Ops.Reduce.MAX, false, axes);
+    }
+
+    /**
+     * Sum and mean spread the gradient evenly; max sends it to the maxima (split between ties,
+     * as torch.amax does).
+     */
+    public Var reduceOp(Ops.Reduce kind, boolean keepDims, int... axes) {
+        Tensor x = value;
+        int[] ax = x.normalizeAxes(axes);
+        Tensor y = x.reduce(kind, keepDims, ax);
+        return result(kind.name().toLowerCase(), y, g -> {
+            Tensor gk = keepDimsOf(g, x.dim(), ax);
+            Tensor spread = switch (kind) {
+                case SUM -> gk.expand(x.shape());
+                case MEAN -> gk.mul(reducedCount(x, ax) == 0 ? 0 : 1.0 / reducedCount(x, ax)).expand(x.shape());
+                case MAX -> {
+                    Tensor hit = x.binary(Ops.Binary.EQ, keepDimsOf(y, x.dim(), ax));
+                    Tensor ties = hit.reduce(Ops.Reduce.SUM, true, ax);
+                    yield hit.mul(gk.div(ties));
+                }
+            };
+            accumulate(spread.contiguous());
+        }, this);
+    }
+
+    private static int reducedCount(Tensor x, int[] axes) {
+        int n = 1;
+        for (int a : axes) n *= x.size(a);
+        return n;
+    }
+
+    /** Re-inserts reduced axes as size 1 (a no-op when they were kept). */
+    private static Tensor keepDimsOf(Tensor t, int rank, int[] axes) {
+        if (t.dim() == rank) return t;
+        for (int a : axes) t = t.unsqueeze(a);
+        return t;
+    }
+
+    /** Sums a broadcast gradient back to the operand's shape. */
+    static Tensor sumTo(Tensor g, int[] shape) {
+        int[] gs = g.shape();
+        if (Arrays.equals(gs, shape)) return g;
+        int lead = gs.length - shape.length;
+        int[] axes = new int[gs.length];
+        int n = 0;
+        for (int d = 0; d < gs.length; d++) {
+            if (d < lead || (shape[d - lead] == 1 && gs[d] != 1)) axes[n++] = d;
+        }
+        Tensor s = n == 0 ? g : g.reduce(Ops.Reduce.SUM, true, Arrays.copyOf(axes, n));
+        return s.reshape(shape);
+    }
+
+    // ---- views ------------------------------------------------------------------------------
+
+    public Var reshape(int... shape) {
+        int[] in = value.shape();
+        return result("reshape", value.reshape(shape), g -> accumulate(g.reshape(in)), this);
+    }
+
+    public Var transpose(int d0, int d1) {
+        return result("transpose", value.transpose(d0, d1), g -> accumulate(g.transpose(d0, d1)), this);
+    }
+
+    public Var permute(int... perm) {
+        int[] inverse = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) inverse[value.axis(perm[i])] = i;
+        return result("permute", value.permute(perm), g -> accumulate(g.permute(inverse)), this);
+    }
+
+    /** The slice [start, start+length) of axis d; its gradient lands in a zero tensor of the input's shape. */
+    public Var narrow(int d, int start, int length) {
+        Tensor x = value;
+        int a = x.axis(d);
+        return result("narrow", x.narrow(a, start, length), g -> {
+            Tensor full = x.backend().zeros(x.dtype(), x.shape());
+            x.backend().copyInPlace(full.narrow(a, start, length), g);
+            accumulate(full);
+        }, this);
+    }
+
+    public Var select(int d, int i) {
+        int a = value.axis(d);
+        return narrow(a, i, 1).reshape(dropAxis(value.shape(), a));
+    }
+
+    private static int[] dropAxis(int[] shape, int a) {
+        int[] out = new int[shape.length - 1];
+        for (int i = 0, j = 0; i < shape.length; i++) if (i != a) out[j++] = shape[i];
+        return out;
+    }
+
+    public Var unsqueeze(int d) {
+        int[] in = value.shape();
+        return result("unsqueeze", value.unsqueeze(d), g -> accumulate(g.reshape(in)), this);
+    }
+
+    public Var expand(int... shape) {
+        int[] in = value.shape();
+        return result("expand", value.expand(shape), g -> accumulate(sumTo(g, in)), this);
+    }
+
+    public Var contiguous() {
+        return result("contiguous", value.contiguous(), this::accumulate, this);
+    }
+
+    public static Var concat(List<Var> parts, int d) {
+        List<Tensor> values = new ArrayList<>();
+        for (Var p : parts) values.add(p.value);
+        Tensor out = Tensor.concat(values, d);
+        int axis = out.axis(d);
+        return result("concat", out, g -> {
+            int start = 0;
+            for (Var p : parts) {
+                int len = p.value.size(axis);
+                p.accumulate(g.narrow(axis, start, len));
+                start += len;
+            }
+        }, parts.toArray(new Var[0]));
+    }
+
+    public List<Var> split(int d, int... sizes) {
+        List<Var> out = new ArrayList<>();
+        int start = 0;
+        for (int s : sizes) {
+            out.add(narrow(d, start, s));
+            start += s;
+        }
+        if (start != value.size(d)) {
+            throw new IllegalArgumentException("split: sizes " + Arrays.toString(sizes) + " do not add up to " + value.size(d));
+        }
+        return out;
+    }
+
+    // ---- linear algebra ---------------------------------------------------------------------
+
+    /**
+     * a[..., M, K] · b[..., K, N] (b may be 2-D and shared): da = g · bᵀ, db = aᵀ · g, summed over
+     * the batch when b is shared. The transposes are views; the backend reads them in place.
+     */
+    public Var matmul(Var o) {
+        Tensor a = value, b = o.value;
+        return result("matmul", a.matmul(b), g -> {
+            if (requiresGrad) accumulate(g.matmul(b.transpose(-1, -2)));
+            if (o.requiresGrad) {
+                if (b.dim() == 2 && a.dim() > 2) {
+                    Tensor a2 = a.reshape(-1, a.size(-1)), g2 = g.reshape(-1, g.size(-1));
+                    o.accumulate(a2.transpose(0, 1).matmul(g2));
+                } else {
+                    o.accumulate(a.transpose(-1, -2).matmul(g));
+                }
+            }
+        }, this, o);
+    }
+
+    /** x · Wᵀ + b with W as [out, in], the layout of torch.nn.Linear and HF checkpoints. */
+    public Var linear(Var weight, Var bias) {
+        Var y = matmul(weight.transpose(0, 1));
+        return bias == null ? y : y.add(bias);
+    }
+
+    // ---- normalisation, activations over the last axis --------------------------------------
+
+    public Var softmax() {
+        Tensor y = value.softmax();
+        return result("softmax", y, g -> accumulate(y.backend().softmaxBackward(y, g)), this);
+    }
+
+    public Var logSoftmax() {
+        Tensor y = value.logSoftmax();
+        return result("log_softmax", y, g -> accumulate(y.backend().logSoftmaxBackward(y, g)), this);
+    }
+
+    /** LayerNorm over the last axis with learned γ (weight) and β (bias). */
+    public Var layerNorm(Var gamma, Var beta, double eps) {
+        Tensor x = value;
+        int h = x.size(-1);
+        if (gamma.dim() != 1 || gamma.size(0) != h || beta.dim() != 1 || beta.size(0) != h) {
+            throw new IllegalArgumentException("layer_norm: weight " + Arrays.toString(gamma.shape()) + " and bias "
+                    + Arrays.toString(beta.shape()) + " must be [" + h + "] for input " + Arrays.toString(x.shape()));
+        }
+        Backend.LayerNormOut out = x.backend().layerNorm(x, gamma.value, beta.value, eps);
+        return result("layer_norm", out.y(), g -> {
+            Backend.LayerNormGrads d = x.backend().layerNormBackward(g, x, gamma.value, out.mean(), out.rstd());
+            accumulate(d.dx());
+            gamma.accumulate(d.dgamma());
+            beta.accumulate(d.dbeta());
+        }, this, gamma, beta);
+    }
+
+    /**
+     * Inverted dropout: in training each element is zeroed with probability p and the rest
+     * scaled by 1/(1−p); the mask comes from Philox(seed, offset), so it is the same on every
+     * device and thread count. Identity when not training or p = 0.
+     */
+    public Var dropout(double p, boolean training, long seed, long offset) {
+        if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
+        if (!training || p == 0) return this;
+        Tensor mask = value.backend().dropoutMask(value.dtype(), value.shape(), p, seed, offset);
+        return result("dropout", value.mul(mask), g -> accumulate(g.mul(mask)), this);
+    }
+
+    // ---- indexing and losses ----------------------------------------------------------------
+
+    /** Rows of {@code weight} [V, H] at integer {@code ids}; the gradient scatter-adds into the rows used. */
+    public static Var embedding(Var weight, Tensor ids) {
+        if (weight.dim() != 2) throw new IllegalArgumentException("embedding: weight must be [vocab, hidden], got "
+                + Arrays.toString(weight.shape()));
+        if (ids.dtype() != DType.I32) throw new IllegalArgumentException("embedding: ids must be I32, got " + ids.dtype());
+        Tensor w = weight.value;
+        return result("embedding", w.backend().embedding(w, ids),
+                g -> weight.accumulate(w.backend().embeddingBackward(ids, g, w.size(0))), weight);
+    }
+
+    /** Mean cross-entropy of logits [N, C] against labels [N]; rows labelled ignoreIndex count for nothing. */
+    public Var crossEntropy(Tensor labels, int ignoreIndex) {
+        Tensor logits = value;
+        if (logits.dim() != 2 || labels.dim() != 1 || labels.size(0) != logits.size(0)) {
+            throw new IllegalArgumentException("cross_entropy: logits " + Arrays.toString(logits.shape()) + " and labels "
+                    + Arrays.toString(labels.shape()) + " must be [N, C] and [N]");
+        }
+        if (labels.dtype() != DType.I32) throw new IllegalArgumentException("cross_entropy: labels must be I32, got " + labels.dtype());
+        Tensor loss = logits.backend().crossEntropy(logits, labels, ignoreIndex);
+        return result("cross_entropy", loss,
+                g -> accumulate(logits.backend().crossEntropyBackward(logits, labels, ignoreIndex, g)), this);
+    }
+}

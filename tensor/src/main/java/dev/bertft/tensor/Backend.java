@@ -1,0 +1,133 @@
+package dev.bertft.tensor;
+
+import java.util.List;
+
+/**
+ * Everything a device must do for BERT training, in one narrow interface. Tensors dispatch every
+ * op to the backend that owns their storage, so model code never names a device. Inputs may be
+ * strided views; outputs are new contiguous tensors unless the method says "in place".
+ * Shapes and dtypes are validated by {@link Tensor} before an op reaches a backend.
+ */
+public interface Backend {
+
+    /** "cpu", "cuda:0", ... */
+    String name();
+
+    // ---- memory ---------------------------------------------------------------------------
+
+    /** A contiguous tensor of zeros. */
+    Tensor zeros(DType dtype, int... shape);
+
+    /** A contiguous tensor holding a copy of {@code data} (float[], double[] or int[] matching dtype). */
+    Tensor fromHost(Object data, DType dtype, int... shape);
+
+    /** The elements of {@code t} in row-major order, as float[], double[] or int[] by dtype. */
+    Object toHost(Tensor t);
+
+    /** A contiguous copy of a (possibly strided) view. */
+    Tensor contiguous(Tensor t);
+
+    Tensor cast(Tensor t, DType to);
+
+    Tensor full(DType dtype, int[] shape, double value);
+
+    /** Copies {@code t} onto this backend (from whichever backend holds it). */
+    default Tensor adopt(Tensor t) {
+        return t.backend() == this ? t : fromHost(t.toHost(), t.dtype(), t.shape());
+    }
+
+    // ---- pointwise ------------------------------------------------------------------------
+
+    Tensor unary(Ops.Unary op, Tensor x);
+
+    Tensor scalar(Ops.Scalar op, Tensor x, double s);
+
+    /** Broadcasting binary op; the output shape is the broadcast of both input shapes. */
+    Tensor binary(Ops.Binary op, Tensor a, Tensor b);
+
+    /** dx = dy · GELU'(x), GELU'(x) = Φ(x) + x·φ(x). */
+    Tensor geluBackward(Tensor x, Tensor dy);
+
+    /** Elements kept with probability 1−p get 1/(1−p), the others 0; drawn from Philox(seed, offset). */
+    Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset);
+
+    /** Normal(mean, std) samples from Philox(seed, offset) (Box–Muller). */
+    Tensor normal(DType dtype, int[] shape, double mean, double std, long seed, long offset);
+
+    // ---- reductions -----------------------------------------------------------------------
+
+    /** Reduces over {@code axes} (sorted, distinct, non-empty). */
+    Tensor reduce(Ops.Reduce op, Tensor x, int[] axes, boolean keepDims);
+
+    /** Index of the largest element along {@code axis} (first on ties); I32, that axis removed. */
+    Tensor argmax(Tensor x, int axis);
+
+    // ---- linear algebra -------------------------------------------------------------------
+
+    /**
+     * a[..., M, K] · b[..., K, N] → [..., M, N]. The batch dims of a and b are equal, or b is 2-D
+     * and shared by every batch entry. A view whose last two dims are transposed is used in place.
+     */
+    Tensor matmul(Tensor a, Tensor b);
+
+    // ---- normalisation and losses (last axis) -------------------------------------------------
+
+    /** softmax over the last axis, max-subtracted. */
+    Tensor softmax(Tensor x);
+
+    Tensor logSoftmax(Tensor x);
+
+    /** dx = y ⊙ (dy − Σ dy⊙y) for y = softmax(x). */
+    Tensor softmaxBackward(Tensor y, Tensor dy);
+
+    /** dx = dy − exp(y) · Σ dy for y = logSoftmax(x). */
+    Tensor logSoftmaxBackward(Tensor y, Tensor dy);
+
+    /** LayerNorm over the last axis: y, plus the per-row mean and 1/σ the backward needs. */
+    LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps);
+
+    LayerNormGrads layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd);
+
+    record LayerNormOut(Tensor y, Tensor mean, Tensor rstd) {}
+
+    record LayerNormGrads(Tensor dx, Tensor dgamma, Tensor dbeta) {}
+
+    /** Mean of −log softmax(logits)[label] over rows whose label ≠ ignoreIndex; a scalar. */
+    Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex);
+
+    /** d loss / d logits for {@link #crossEntropy}, scaled by the scalar upstream gradient. */
+    Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss);
+
+    // ---- indexing -------------------------------------------------------------------------
+
+    /** weight[V, H] gathered at ids[...] → [..., H]. Ids were range-checked by the caller. */
+    Tensor embedding(Tensor weight, Tensor ids);
+
+    /** The scatter-add transpose of {@link #embedding}: [V, H] with dy rows summed per id, in a fixed order. */
+    Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize);
+
+    Tensor concat(List<Tensor> parts, int axis);
+
+    // ---- in place: optimizer and gradient accumulation -------------------------------------
+
+    /** dst += alpha · src (same shape, dst contiguous). */
+    void addInPlace(Tensor dst, Tensor src, double alpha);
+
+    /** t ·= s (t contiguous). */
+    void scaleInPlace(Tensor t, double s);
+
+    /** dst ← src (same shape, dst contiguous). */
+    void copyInPlace(Tensor dst, Tensor src);
+
+    /** Σ t², accumulated in double. */
+    double sumOfSquares(Tensor t);
+
+    /**
+     * One AdamW update of a parameter, as torch.optim.AdamW:
+     * p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+     * p ← p − lr · (m / (1−β1^t)) / (√(v / (1−β2^t)) + ε).
+     */
+    void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    record AdamWStep(double lr, double beta1, double beta2, double eps, double weightDecay, long step) {}
+}

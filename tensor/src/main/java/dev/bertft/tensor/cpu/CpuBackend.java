@@ -1,0 +1,870 @@
+package dev.bertft.tensor.cpu;
+
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Ops;
+import dev.bertft.tensor.Philox;
+import dev.bertft.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The CPU backend: Java arrays, a fixed thread pool, plain reference loops in double precision
+ * for every op ({@link Buf}), and float kernels for the ops that dominate training time.
+ * Work is split so that each output element is produced by exactly one thread in a fixed order,
+ * which keeps results bit-identical from run to run.
+ */
+public final class CpuBackend implements Backend {
+    /** Below this many elements an op runs on the calling thread. */
+    private static final int GRAIN = 1 << 14;
+
+    private final Parallel pool;
+
+    public CpuBackend(int threads) {
+        this.pool = new Parallel(threads);
+    }
+
+    /** One thread per available core. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    Parallel pool() {
+        return pool;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    // ---- memory -----------------------------------------------------------------------------
+
+    private Tensor allocate(DType dtype, int... shape) {
+        return Tensor.contiguousView(CpuStorage.allocate(this, dtype, Tensor.numel(shape)), shape);
+    }
+
+    static Object array(Tensor t) {
+        return ((CpuStorage) t.storage()).array;
+    }
+
+    static float[] f32(Tensor t) {
+        return (float[]) array(t);
+    }
+
+    static Buf buf(Tensor t) {
+        return Buf.of(array(t));
+    }
+
+    private CpuStorage own(Tensor t) {
+        if (!(t.storage() instanceof CpuStorage s) || s.backend != this) {
+            throw new IllegalArgumentException("tensor on " + t.backend().name() + " passed to the cpu backend");
+        }
+        return s;
+    }
+
+    /** Contiguous and on this backend, with the storage starting at offset 0. */
+    private Tensor dense(Tensor t) {
+        own(t);
+        return t.isContiguous() && t.offset() == 0 ? t : contiguous(t);
+    }
+
+    @Override
+    public Tensor zeros(DType dtype, int... shape) {
+        return allocate(dtype, shape);
+    }
+
+    @Override
+    public Tensor fromHost(Object data, DType dtype, int... shape) {
+        Object copy = switch (dtype) {
+            case F32 -> ((float[]) data).clone();
+            case F64 -> ((double[]) data).clone();
+            case I32 -> ((int[]) data).clone();
+        };
+        return Tensor.contiguousView(new CpuStorage(this, dtype, copy), shape);
+    }
+
+    @Override
+    public Object toHost(Tensor t) {
+        Tensor d = dense(t);
+        Object a = array(d);
+        int n = d.numel();
+        return switch (d.dtype()) {
+            case F32 -> Arrays.copyOf((float[]) a, n);
+            case F64 -> Arrays.copyOf((double[]) a, n);
+            case I32 -> Arrays.copyOf((int[]) a, n);
+        };
+    }
+
+    @Override
+    public Tensor contiguous(Tensor t) {
+        own(t);
+        Tensor out = allocate(t.dtype(), t.shape());
+        copyStrided(t, out);
+        return out;
+    }
+
+    /** dst ← src for two views of the same shape and dtype; dst may be strided too. */
+    private void copyStrided(Tensor src, Tensor dst) {
+        int[] shape = src.shape(), ss = src.strides(), ds = dst.strides();
+        int rows = Strided.rows(shape), len = Strided.rowLength(shape);
+        int si = Strided.innerStride(ss), di = Strided.innerStride(ds);
+        Object sa = array(src), da = array(dst);
+        pool.forRange(rows, Math.max(1, GRAIN / Math.max(1, len)), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int sb = Strided.rowBase(r, shape, ss, src.offset()), db = Strided.rowBase(r, shape, ds, dst.offset());
+                if (si == 1 && di == 1) {
+                    System.arraycopy(sa, sb, da, db, len);
+                } else if (sa instanceof float[] s && da instanceof float[] d) {
+                    for (int j = 0; j < len; j++) d[db + j * di] = s[sb + j * si];
+                } else if (sa instanceof double[] s && da instanceof double[] d) {
+                    for (int j = 0; j < len; j++) d[db + j * di] = s[sb + j * si];
+                } else {
+                    int[] s = (int[]) sa, d = (int[]) da;
+                    for (int j = 0; j < len; j++) d[db + j * di] = s[sb + j * si];
+                }
+            }
+        });
+    }
+
+    @Override
+    public Tensor cast(Tensor t, DType to) {
+        Tensor src = dense(t);
+        Tensor out = allocate(to, t.shape());
+        int n = src.numel();
+        Object s = array(src), d = array(out);
+        if (d instanceof int[] di) {
+            if (s instanceof int[] si) System.arraycopy(si, 0, di, 0, n);
+            else {
+                Buf b = Buf.of(s);
+                for (int i = 0; i < n; i++) di[i] = (int) b.get(i);
+            }
+        } else {
+            Buf o = Buf.of(d);
+            if (s instanceof int[] si) for (int i = 0; i < n; i++) o.set(i, si[i]);
+            else {
+                Buf b = Buf.of(s);
+                for (int i = 0; i < n; i++) o.set(i, b.get(i));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor full(DType dtype, int[] shape, double value) {
+        Tensor out = allocate(dtype, shape);
+        Object a = array(out);
+        if (a instanceof float[] f) Arrays.fill(f, (float) value);
+        else if (a instanceof double[] d) Arrays.fill(d, value);
+        else Arrays.fill((int[]) a, (int) value);
+        return out;
+    }
+
+    // ---- pointwise --------------------------------------------------------------------------
+
+    @Override
+    public Tensor unary(Ops.Unary op, Tensor x) {
+        Tensor in = dense(x);
+        Tensor out = allocate(x.dtype(), x.shape());
+        int n = x.numel();
+        if (x.dtype() == DType.F32 && op == Ops.Unary.GELU) {
+            float[] s = f32(in), d = f32(out);
+            pool.forRange(n, GRAIN, (i0, i1) -> {
+                for (int i = i0; i < i1; i++) d[i] = Special.geluFast(s[i]);
+            });
+            return out;
+        }
+        Buf s = buf(in), d = buf(out);
+        pool.forRange(n, GRAIN, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) d.set(i, unary(op, s.get(i)));
+        });
+        return out;
+    }
+
+    private static double unary(Ops.Unary op, double v) {
+        return switch (op) {
+            case NEG -> -v;
+            case EXP -> Math.exp(v);
+            case LOG -> Math.log(v);
+            case SQRT -> Math.sqrt(v);
+            case TANH -> Math.tanh(v);
+            case GELU -> Special.gelu(v);
+            case ABS -> Math.abs(v);
+        };
+    }
+
+    @Override
+    public Tensor scalar(Ops.Scalar op, Tensor x, double c) {
+        Tensor in = dense(x);
+        Tensor out = allocate(x.dtype(), x.shape());
+        Buf s = buf(in), d = buf(out);
+        pool.forRange(x.numel(), GRAIN, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                double v = s.get(i);
+                d.set(i, switch (op) {
+                    case ADD -> v + c;
+                    case MUL -> v * c;
+                    case RSUB -> c - v;
+                    case RDIV -> c / v;
+                    case POW -> Math.pow(v, c);
+                });
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor binary(Ops.Binary op, Tensor a, Tensor b) {
+        own(a);
+        own(b);
+        int[] shape = Tensor.broadcastShape(op.name(), a.shape(), b.shape());
+        Tensor out = allocate(a.dtype(), shape);
+        Tensor ea = a.expand(shape), eb = b.expand(shape);
+        int[] sa = ea.strides(), sb = eb.strides();
+        int rows = Strided.rows(shape), len = Strided.rowLength(shape);
+        int ia = Strided.innerStride(sa), ib = Strided.innerStride(sb);
+        boolean f32 = a.dtype() == DType.F32;
+        pool.forRange(rows, Math.max(1, GRAIN / Math.max(1, len)), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int ba = Strided.rowBase(r, shape, sa, ea.offset()), bb = Strided.rowBase(r, shape, sb, eb.offset());
+                if (f32) binaryRow(op, f32(ea), ba, ia, f32(eb), bb, ib, f32(out), r * len, len);
+                else binaryRow(op, buf(ea), ba, ia, buf(eb), bb, ib, buf(out), r * len, len);
+            }
+        });
+        return out;
+    }
+
+    private static void binaryRow(Ops.Binary op, float[] x, int xb, int xs, float[] y, int yb, int ys, float[] z, int zb, int n) {
+        switch (op) {
+            case ADD -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] + y[yb + j * ys]; }
+            case SUB -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] - y[yb + j * ys]; }
+            case MUL -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] * y[yb + j * ys]; }
+            case DIV -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] / y[yb + j * ys]; }
+            case MAX -> { for (int j = 0; j < n; j++) z[zb + j] = Math.max(x[xb + j * xs], y[yb + j * ys]); }
+            case MIN -> { for (int j = 0; j < n; j++) z[zb + j] = Math.min(x[xb + j * xs], y[yb + j * ys]); }
+            case EQ -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] == y[yb + j * ys] ? 1f : 0f; }
+        }
+    }
+
+    private static void binaryRow(Ops.Binary op, Buf x, int xb, int xs, Buf y, int yb, int ys, Buf z, int zb, int n) {
+        for (int j = 0; j < n; j++) {
+            double u = x.get(xb + j * xs), v = y.get(yb + j * ys);
+            z.set(zb + j, switch (op) {
+                case ADD -> u + v;
+                case SUB -> u - v;
+                case MUL -> u * v;
+                case DIV -> u / v;
+                case MAX -> Math.max(u, v);
+                case MIN -> Math.min(u, v);
+                case EQ -> u == v ? 1 : 0;
+            });
+        }
+    }
+
+    @Override
+    public Tensor geluBackward(Tensor x, Tensor dy) {
+        Tensor xin = dense(x), g = dense(dy);
+        Tensor out = allocate(x.dtype(), x.shape());
+        int n = x.numel();
+        if (x.dtype() == DType.F32) {
+            float[] xs = f32(xin), gs = f32(g), d = f32(out);
+            pool.forRange(n, GRAIN, (i0, i1) -> {
+                for (int i = i0; i < i1; i++) d[i] = gs[i] * Special.geluGradFast(xs[i]);
+            });
+        } else {
+            Buf xs = buf(xin), gs = buf(g), d = buf(out);
+            pool.forRange(n, GRAIN, (i0, i1) -> {
+                for (int i = i0; i < i1; i++) d.set(i, gs.get(i) * Special.geluGrad(xs.get(i)));
+            });
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
+        Tensor out = allocate(dtype, shape);
+        Buf d = buf(out);
+        double keep = 1.0 - p, scale = 1.0 / keep;
+        int blocks = (out.numel() + 3) / 4, n = out.numel();
+        pool.forRange(blocks, GRAIN / 4, (b0, b1) -> {
+            int[] bits = new int[4];
+            for (int blk = b0; blk < b1; blk++) {
+                Philox.block(seed, offset, blk, bits);
+                for (int lane = 0; lane < 4 && 4 * blk + lane < n; lane++) {
+                    d.set(4 * blk + lane, Philox.uniform(bits[lane]) < keep ? scale : 0.0);
+                }
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor normal(DType dtype, int[] shape, double mean, double std, long seed, long offset) {
+        Tensor out = allocate(dtype, shape);
+        Buf d = buf(out);
+        int blocks = (out.numel() + 3) / 4, n = out.numel();
+        pool.forRange(blocks, GRAIN / 4, (b0, b1) -> {
+            int[] bits = new int[4];
+            for (int blk = b0; blk < b1; blk++) {
+                Philox.block(seed, offset, blk, bits);
+                for (int pair = 0; pair < 2; pair++) {
+                    // Box–Muller: two uniforms give two independent standard normals.
+                    double radius = Math.sqrt(-2 * Math.log(Philox.uniformOpenZero(bits[2 * pair])));
+                    double angle = 2 * Math.PI * Philox.uniform(bits[2 * pair + 1]);
+                    int i = 4 * blk + 2 * pair;
+                    if (i < n) d.set(i, mean + std * radius * Math.cos(angle));
+                    if (i + 1 < n) d.set(i + 1, mean + std * radius * Math.sin(angle));
+                }
+            }
+        });
+        return out;
+    }
+
+    // ---- reductions -------------------------------------------------------------------------
+
+    @Override
+    public Tensor reduce(Ops.Reduce op, Tensor x, int[] axes, boolean keepDims) {
+        own(x);
+        int[] shape = x.shape();
+        boolean[] reduced = new boolean[shape.length];
+        for (int a : axes) reduced[a] = true;
+        // Move the reduced axes to the end so each output element reduces one contiguous run.
+        int[] perm = new int[shape.length];
+        int k = 0;
+        for (int d = 0; d < shape.length; d++) if (!reduced[d]) perm[k++] = d;
+        int kept = k;
+        for (int d = 0; d < shape.length; d++) if (reduced[d]) perm[k++] = d;
+        int outer = 1, inner = 1;
+        for (int i = 0; i < kept; i++) outer *= shape[perm[i]];
+        for (int i = kept; i < perm.length; i++) inner *= shape[perm[i]];
+        int[] outShape = new int[keepDims ? shape.length : kept];
+        for (int d = 0, j = 0; d < shape.length; d++) {
+            if (keepDims) outShape[d] = reduced[d] ? 1 : shape[d];
+            else if (!reduced[d]) outShape[j++] = shape[d];
+        }
+        Tensor out = allocate(x.dtype(), outShape);
+        Buf d = buf(out);
+        int runLength = inner, count = inner;
+        boolean leadingOnly = axes[axes.length - 1] == axes.length - 1 && x.isContiguous();
+        if (leadingOnly) {
+            // Reducing leading axes of a contiguous tensor (a bias gradient, say): column sums.
+            Buf s = buf(x);
+            int base = x.offset(), columns = outer;
+            pool.forRange(columns, Math.max(64, GRAIN / Math.max(1, inner)), (c0, c1) -> {
+                double[] acc = new double[c1 - c0];
+                if (op == Ops.Reduce.MAX) Arrays.fill(acc, Double.NEGATIVE_INFINITY);
+                for (int r = 0; r < runLength; r++) {
+                    int row = base + r * columns;
+                    for (int c = c0; c < c1; c++) {
+                        double v = s.get(row + c);
+                        acc[c - c0] = op == Ops.Reduce.MAX ? Math.max(acc[c - c0], v) : acc[c - c0] + v;
+                    }
+                }
+                for (int c = c0; c < c1; c++) d.set(c, op == Ops.Reduce.MEAN ? acc[c - c0] / count : acc[c - c0]);
+            });
+            return out;
+        }
+        Tensor runs = dense(x.permute(perm));
+        Buf s = buf(runs);
+        pool.forRange(outer, Math.max(1, GRAIN / Math.max(1, inner)), (o0, o1) -> {
+            for (int o = o0; o < o1; o++) {
+                double acc = op == Ops.Reduce.MAX ? Double.NEGATIVE_INFINITY : 0;
+                for (int j = o * runLength, end = j + runLength; j < end; j++) {
+                    double v = s.get(j);
+                    acc = op == Ops.Reduce.MAX ? Math.max(acc, v) : acc + v;
+                }
+                d.set(o, op == Ops.Reduce.MEAN ? acc / count : acc);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor argmax(Tensor x, int axis) {
+        int[] perm = axisLast(x.dim(), axis);
+        Tensor rows = dense(x.permute(perm));
+        int len = x.size(axis);
+        int[] shape = new int[x.dim() - 1];
+        for (int i = 0; i < shape.length; i++) shape[i] = x.size(perm[i]);
+        Tensor out = allocate(DType.I32, shape);
+        int[] d = (int[]) array(out);
+        Buf s = buf(rows);
+        pool.forRange(out.numel(), Math.max(1, GRAIN / Math.max(1, len)), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int best = 0;
+                double bv = s.get(r * len);
+                for (int j = 1; j < len; j++) {
+                    double v = s.get(r * len + j);
+                    if (v > bv) {
+                        bv = v;
+                        best = j;
+                    }
+                }
+                d[r] = best;
+            }
+        });
+        return out;
+    }
+
+    /** The permutation that moves {@code axis} to the end, keeping the others in order. */
+    private static int[] axisLast(int rank, int axis) {
+        int[] perm = new int[rank];
+        for (int i = 0, j = 0; i < rank; i++) if (i != axis) perm[j++] = i;
+        perm[rank - 1] = axis;
+        return perm;
+    }
+
+    // ---- linear algebra ---------------------------------------------------------------------
+
+    /** How one operand of a product sits in memory: plain or transposed, leading dim, batch stride. */
+    private record MatrixLayout(Tensor t, boolean transposed, int ld, int batchStride) {}
+
+    /**
+     * Reads the last two axes of {@code t} as a matrix GEMM can use without copying: rows of unit
+     * stride (plain) or columns of unit stride (transposed), and a single stride across the batch.
+     * Anything else is copied to a contiguous tensor first.
+     */
+    private MatrixLayout layout(Tensor t) {
+        int r = t.dim();
+        int rows = t.size(-2), cols = t.size(-1), s0 = t.stride(-2), s1 = t.stride(-1);
+        int batch = 1;
+        for (int d = 0; d < r - 2; d++) batch *= t.size(d);
+        Integer batchStride = batch <= 1 ? Integer.valueOf(0) : uniformBatchStride(t);
+        if (batchStride != null) {
+            if ((s1 == 1 || cols == 1) && s0 >= cols) return new MatrixLayout(t, false, Math.max(s0, 1), batchStride);
+            if ((s0 == 1 || rows == 1) && s1 >= rows) return new MatrixLayout(t, true, Math.max(s1, 1), batchStride);
+        }
+        Tensor c = contiguous(t);
+        return new MatrixLayout(c, false, Math.max(cols, 1), rows * cols);
+    }
+
+    /** The one stride that steps through all batch entries in order, or null if there is none. */
+    private static Integer uniformBatchStride(Tensor t) {
+        int r = t.dim();
+        int stride = t.stride(r - 3);
+        for (int d = r - 4; d >= 0; d--) {
+            if (t.size(d + 1) != 1 && t.stride(d) != t.stride(d + 1) * t.size(d + 1)) return null;
+        }
+        return stride;
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        own(a);
+        own(b);
+        int m = a.size(-2), k = a.size(-1), n = b.size(-1);
+        int[] outShape = a.shape();
+        outShape[outShape.length - 1] = n;
+        Tensor out = allocate(a.dtype(), outShape);
+        int batch = out.numel() / Math.max(1, m * n);
+        if (m * n == 0) return out;
+        MatrixLayout la = layout(a), lb = layout(b);
+        int bStride = b.dim() == 2 ? 0 : lb.batchStride;
+        if (a.dtype() == DType.F32) {
+            Gemm.sgemmBatched(pool, batch, la.transposed, lb.transposed, m, n, k,
+                    f32(la.t), la.t.offset(), la.ld, la.batchStride,
+                    f32(lb.t), lb.t.offset(), lb.ld, bStride,
+                    0f, f32(out), 0, n, m * n);
+        } else {
+            Gemm.dgemmBatched(pool, batch, la.transposed, lb.transposed, m, n, k,
+                    (double[]) array(la.t), la.t.offset(), la.ld, la.batchStride,
+                    (double[]) array(lb.t), lb.t.offset(), lb.ld, bStride,
+                    0.0, (double[]) array(out), 0, n, m * n);
+        }
+        return out;
+    }
+
+    // ---- normalisation and losses -----------------------------------------------------------
+
+    /** Runs {@code body(row)} over the rows of the last axis, in parallel. */
+    private void forRows(int rows, int len, java.util.function.IntConsumer body) {
+        pool.forRange(rows, Math.max(1, GRAIN / Math.max(1, len)), (r0, r1) -> {
+            for (int r = r0; r < r1; r++) body.accept(r);
+        });
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        return softmaxRows(x, false);
+    }
+
+    @Override
+    public Tensor logSoftmax(Tensor x) {
+        return softmaxRows(x, true);
+    }
+
+    private Tensor softmaxRows(Tensor x, boolean log) {
+        Tensor in = dense(x);
+        Tensor out = allocate(x.dtype(), x.shape());
+        int len = Strided.rowLength(x.shape()), rows = x.numel() / Math.max(1, len);
+        if (x.dtype() == DType.F32 && !log) {
+            float[] s = f32(in), d = f32(out);
+            forRows(rows, len, r -> RowKernels.softmax(s, d, r * len, len));
+            return out;
+        }
+        Buf s = buf(in), d = buf(out);
+        forRows(rows, len, r -> {
+            int base = r * len;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < len; j++) max = Math.max(max, s.get(base + j));
+            if (max == Double.NEGATIVE_INFINITY) max = 0; // a fully masked row stays finite
+            double sum = 0;
+            for (int j = 0; j < len; j++) sum += Math.exp(s.get(base + j) - max);
+            double logSum = Math.log(sum);
+            for (int j = 0; j < len; j++) {
+                double z = s.get(base + j) - max;
+                d.set(base + j, log ? z - logSum : Math.exp(z) / sum);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor softmaxBackward(Tensor y, Tensor dy) {
+        Tensor ys = dense(y), gs = dense(dy);
+        Tensor out = allocate(y.dtype(), y.shape());
+        int len = Strided.rowLength(y.shape()), rows = y.numel() / Math.max(1, len);
+        if (y.dtype() == DType.F32) {
+            float[] yv = f32(ys), g = f32(gs), d = f32(out);
+            forRows(rows, len, r -> RowKernels.softmaxBackward(yv, g, d, r * len, len));
+            return out;
+        }
+        Buf yv = buf(ys), g = buf(gs), d = buf(out);
+        forRows(rows, len, r -> {
+            int base = r * len;
+            double dot = 0;
+            for (int j = 0; j < len; j++) dot += g.get(base + j) * yv.get(base + j);
+            for (int j = 0; j < len; j++) d.set(base + j, yv.get(base + j) * (g.get(base + j) - dot));
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor logSoftmaxBackward(Tensor y, Tensor dy) {
+        Tensor ys = dense(y), gs = dense(dy);
+        Tensor out = allocate(y.dtype(), y.shape());
+        int len = Strided.rowLength(y.shape()), rows = y.numel() / Math.max(1, len);
+        Buf yv = buf(ys), g = buf(gs), d = buf(out);
+        forRows(rows, len, r -> {
+            int base = r * len;
+            double sum = 0;
+            for (int j = 0; j < len; j++) sum += g.get(base + j);
+            for (int j = 0; j < len; j++) d.set(base + j, g.get(base + j) - Math.exp(yv.get(base + j)) * sum);
+        });
+        return out;
+    }
+
+    @Override
+    public LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        Tensor in = dense(x), g = dense(gamma), b = dense(beta);
+        int len = x.size(-1), rows = x.numel() / Math.max(1, len);
+        int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
+        Tensor out = allocate(x.dtype(), x.shape()), mean = allocate(x.dtype(), statShape), rstd = allocate(x.dtype(), statShape);
+        if (x.dtype() == DType.F32) {
+            float[] s = f32(in), gv = f32(g), bv = f32(b), d = f32(out), mv = f32(mean), rv = f32(rstd);
+            forRows(rows, len, r -> RowKernels.layerNorm(s, gv, bv, d, mv, rv, r, len, (float) eps));
+            return new LayerNormOut(out, mean, rstd);
+        }
+        Buf s = buf(in), gv = buf(g), bv = buf(b), d = buf(out), mv = buf(mean), rv = buf(rstd);
+        forRows(rows, len, r -> {
+            int base = r * len;
+            double mu = 0;
+            for (int j = 0; j < len; j++) mu += s.get(base + j);
+            mu /= len;
+            double var = 0;
+            for (int j = 0; j < len; j++) {
+                double c = s.get(base + j) - mu;
+                var += c * c;
+            }
+            double inv = 1 / Math.sqrt(var / len + eps);
+            for (int j = 0; j < len; j++) d.set(base + j, (s.get(base + j) - mu) * inv * gv.get(j) + bv.get(j));
+            mv.set(r, mu);
+            rv.set(r, inv);
+        });
+        return new LayerNormOut(out, mean, rstd);
+    }
+
+    /**
+     * With x̂ = (x − μ)·rstd and g = dy ⊙ γ: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)),
+     * dγ = Σ_rows dy ⊙ x̂, dβ = Σ_rows dy. The column sums run per column block, each block over
+     * all rows in order, so they do not depend on the thread count.
+     */
+    @Override
+    public LayerNormGrads layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd) {
+        Tensor gs = dense(dy), xs = dense(x), gm = dense(gamma), mu = dense(mean), rs = dense(rstd);
+        int len = x.size(-1), rows = x.numel() / Math.max(1, len);
+        Tensor dx = allocate(x.dtype(), x.shape()), dgamma = allocate(x.dtype(), len), dbeta = allocate(x.dtype(), len);
+        if (x.dtype() == DType.F32) {
+            float[] g = f32(gs), xv = f32(xs), gv = f32(gm), mv = f32(mu), rv = f32(rs), d = f32(dx);
+            forRows(rows, len, r -> RowKernels.layerNormBackward(g, xv, gv, mv[r], rv[r], d, r * len, len));
+            float[] dg = f32(dgamma), db = f32(dbeta);
+            pool.forRange(len, 64, (c0, c1) -> RowKernels.layerNormParamGrads(g, xv, mv, rv, dg, db, rows, len, c0, c1));
+            return new LayerNormGrads(dx, dgamma, dbeta);
+        }
+        Buf g = buf(gs), xv = buf(xs), gv = buf(gm), mv = buf(mu), rv = buf(rs), d = buf(dx);
+        forRows(rows, len, r -> {
+            int base = r * len;
+            double m = mv.get(r), inv = rv.get(r), sumG = 0, sumGX = 0;
+            for (int j = 0; j < len; j++) {
+                double gj = g.get(base + j) * gv.get(j), xh = (xv.get(base + j) - m) * inv;
+                sumG += gj;
+                sumGX += gj * xh;
+            }
+            sumG /= len;
+            sumGX /= len;
+            for (int j = 0; j < len; j++) {
+                double gj = g.get(base + j) * gv.get(j), xh = (xv.get(base + j) - m) * inv;
+                d.set(base + j, inv * (gj - sumG - xh * sumGX));
+            }
+        });
+        Buf dg = buf(dgamma), db = buf(dbeta);
+        pool.forRange(len, 64, (c0, c1) -> {
+            for (int c = c0; c < c1; c++) {
+                double sg = 0, sb = 0;
+                for (int r = 0; r < rows; r++) {
+                    double gi = g.get(r * len + c);
+                    sg += gi * (xv.get(r * len + c) - mv.get(r)) * rv.get(r);
+                    sb += gi;
+                }
+                dg.set(c, sg);
+                db.set(c, sb);
+            }
+        });
+        return new LayerNormGrads(dx, dgamma, dbeta);
+    }
+
+    @Override
+    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+        Tensor lg = dense(logits);
+        int[] lab = (int[]) toHost(labels);
+        int classes = logits.size(-1), rows = lab.length;
+        checkLabels(lab, classes, ignoreIndex);
+        Buf s = buf(lg);
+        double total = 0;
+        int counted = 0;
+        for (int r = 0; r < rows; r++) {
+            if (lab[r] == ignoreIndex) continue;
+            total += logSumExp(s, r * classes, classes) - s.get(r * classes + lab[r]);
+            counted++;
+        }
+        return full(logits.dtype(), new int[0], total / counted);
+    }
+
+    @Override
+    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss) {
+        Tensor lg = dense(logits);
+        int[] lab = (int[]) toHost(labels);
+        int classes = logits.size(-1), rows = lab.length;
+        int counted = 0;
+        for (int l : lab) if (l != ignoreIndex) counted++;
+        double scale = dLoss.item() / counted;
+        Tensor out = allocate(logits.dtype(), logits.shape());
+        Buf s = buf(lg), d = buf(out);
+        for (int r = 0; r < rows; r++) {
+            if (lab[r] == ignoreIndex) continue;
+            int base = r * classes;
+            double lse = logSumExp(s, base, classes);
+            for (int c = 0; c < classes; c++) {
+                double p = Math.exp(s.get(base + c) - lse);
+                d.set(base + c, (p - (c == lab[r] ? 1 : 0)) * scale);
+            }
+        }
+        return out;
+    }
+
+    private static double logSumExp(Buf s, int base, int len) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) max = Math.max(max, s.get(base + j));
+        double sum = 0;
+        for (int j = 0; j < len; j++) sum += Math.exp(s.get(base + j) - max);
+        return max + Math.log(sum);
+    }
+
+    private static void checkLabels(int[] labels, int classes, int ignoreIndex) {
+        for (int r = 0; r < labels.length; r++) {
+            int l = labels[r];
+            if (l != ignoreIndex && (l < 0 || l >= classes)) {
+                throw new IllegalArgumentException("cross_entropy: label " + l + " at row " + r + " is outside [0, " + classes + ")");
+            }
+        }
+    }
+
+    // ---- indexing ---------------------------------------------------------------------------
+
+    @Override
+    public Tensor embedding(Tensor weight, Tensor ids) {
+        Tensor w = dense(weight);
+        int[] idx = (int[]) toHost(ids);
+        int vocab = weight.size(0), h = weight.size(1);
+        checkIds(idx, vocab);
+        int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
+        outShape[ids.dim()] = h;
+        Tensor out = allocate(weight.dtype(), outShape);
+        Object s = array(w), d = array(out);
+        pool.forRange(idx.length, Math.max(1, GRAIN / Math.max(1, h)), (t0, t1) -> {
+            for (int t = t0; t < t1; t++) System.arraycopy(s, idx[t] * h, d, t * h, h);
+        });
+        return out;
+    }
+
+    static void checkIds(int[] ids, int vocab) {
+        for (int t = 0; t < ids.length; t++) {
+            if (ids[t] < 0 || ids[t] >= vocab) {
+                throw new IllegalArgumentException("embedding: id " + ids[t] + " at position " + t + " is outside [0, " + vocab + ")");
+            }
+        }
+    }
+
+    /** Column blocks in parallel, tokens in order within each: deterministic whatever the thread count. */
+    @Override
+    public Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize) {
+        int[] idx = (int[]) toHost(ids);
+        Tensor g = dense(dy);
+        int h = dy.size(-1);
+        Tensor out = allocate(dy.dtype(), vocabSize, h);
+        if (dy.dtype() == DType.F32) {
+            float[] s = f32(g), d = f32(out);
+            pool.forRange(h, 16, (c0, c1) -> {
+                for (int t = 0; t < idx.length; t++) {
+                    int src = t * h, dst = idx[t] * h;
+                    for (int c = c0; c < c1; c++) d[dst + c] += s[src + c];
+                }
+            });
+            return out;
+        }
+        Buf s = buf(g), d = buf(out);
+        pool.forRange(h, 16, (c0, c1) -> {
+            for (int t = 0; t < idx.length; t++) {
+                for (int c = c0; c < c1; c++) d.set(idx[t] * h + c, d.get(idx[t] * h + c) + s.get(t * h + c));
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Tensor concat(List<Tensor> parts, int axis) {
+        int[] shape = parts.get(0).shape();
+        shape[axis] = 0;
+        for (Tensor t : parts) shape[axis] += t.size(axis);
+        Tensor out = allocate(parts.get(0).dtype(), shape);
+        int start = 0;
+        for (Tensor t : parts) {
+            own(t);
+            copyStrided(t, out.narrow(axis, start, t.size(axis)));
+            start += t.size(axis);
+        }
+        return out;
+    }
+
+    // ---- in place ---------------------------------------------------------------------------
+
+    private Tensor target(Tensor dst, Tensor src) {
+        own(dst);
+        if (!dst.isContiguous() || !dst.sameShape(src) || dst.dtype() != src.dtype()) {
+            throw new IllegalArgumentException("in-place op: destination " + dst + " must be contiguous and match " + src);
+        }
+        return dense(src);
+    }
+
+    @Override
+    public void addInPlace(Tensor dst, Tensor src, double alpha) {
+        Tensor s = target(dst, src);
+        int n = dst.numel(), off = dst.offset();
+        if (dst.dtype() == DType.F32) {
+            float[] d = f32(dst), v = f32(s);
+            float a = (float) alpha;
+            pool.forRange(n, GRAIN, (i0, i1) -> {
+                for (int i = i0; i < i1; i++) d[off + i] += a * v[i];
+            });
+            return;
+        }
+        Buf d = buf(dst), v = buf(s);
+        pool.forRange(n, GRAIN, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) d.set(off + i, d.get(off + i) + alpha * v.get(i));
+        });
+    }
+
+    @Override
+    public void scaleInPlace(Tensor t, double s) {
+        target(t, t);
+        Buf d = buf(t);
+        int off = t.offset();
+        pool.forRange(t.numel(), GRAIN, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) d.set(off + i, d.get(off + i) * s);
+        });
+    }
+
+    @Override
+    public void copyInPlace(Tensor dst, Tensor src) {
+        own(src);
+        if (!dst.sameShape(src) || dst.dtype() != src.dtype()) {
+            throw new IllegalArgumentException("copy: " + src + " does not match destination " + dst);
+        }
+        copyStrided(src, dst);
+    }
+
+    @Override
+    public double sumOfSquares(Tensor t) {
+        Tensor s = dense(t);
+        Buf b = buf(s);
+        int n = s.numel(), blocks = (n + GRAIN - 1) / GRAIN;
+        double[] partial = new double[blocks];
+        // fixed-size blocks summed in order: the same total whatever the thread count
+        pool.forRange(blocks, 1, (b0, b1) -> {
+            for (int blk = b0; blk < b1; blk++) {
+                double acc = 0;
+                for (int i = blk * GRAIN, end = Math.min(n, i + GRAIN); i < end; i++) acc += b.get(i) * b.get(i);
+                partial[blk] = acc;
+            }
+        });
+        double total = 0;
+        for (double p : partial) total += p;
+        return total;
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep st) {
+        Tensor g = target(param, grad);
+        target(m, param);
+        target(v, param);
+        int n = param.numel();
+        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
+        if (param.dtype() == DType.F32) {
+            float[] p = f32(param), gv = f32(g), mv = f32(m), vv = f32(v);
+            int po = param.offset(), mo = m.offset(), vo = v.offset();
+            float lr = (float) st.lr(), decay = (float) (1 - st.lr() * st.weightDecay());
+            float b1 = (float) st.beta1(), b2 = (float) st.beta2(), eps = (float) st.eps();
+            float stepSize = (float) (st.lr() / bc1), sqrtBc2 = (float) Math.sqrt(bc2);
+            pool.forRange(n, GRAIN, (i0, i1) -> {
+                for (int i = i0; i < i1; i++) {
+                    float gi = gv[i];
+                    float mi = b1 * mv[mo + i] + (1 - b1) * gi;
+                    float vi = b2 * vv[vo + i] + (1 - b2) * gi * gi;
+                    mv[mo + i] = mi;
+                    vv[vo + i] = vi;
+                    // torch: p ← p·(1 − lr·wd) − (lr / bc1) · m / (√v / √bc2 + ε)
+                    p[po + i] = p[po + i] * decay - stepSize * mi / ((float) Math.sqrt(vi) / sqrtBc2 + eps);
+                }
+            });
+            return;
+        }
+        Buf p = buf(param), gv = buf(g), mv = buf(m), vv = buf(v);
+        int po = param.offset(), mo = m.offset(), vo = v.offset();
+        pool.forRange(n, GRAIN, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                double gi = gv.get(i);
+                double mi = st.beta1() * mv.get(mo + i) + (1 - st.beta1()) * gi;
+                double vi = st.beta2() * vv.get(vo + i) + (1 - st.beta2()) * gi * gi;
+                mv.set(mo + i, mi);
+                vv.set(vo + i, vi);
+                double pi = p.get(po + i) * (1 - st.lr() * st.weightDecay());
+                p.set(po + i, pi - st.lr() / bc1 * mi / (Math.sqrt(vi) / Math.sqrt(bc2) + st.eps()));
+            }
+        });
+    }
+}

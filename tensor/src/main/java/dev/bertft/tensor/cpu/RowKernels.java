@@ -1,0 +1,85 @@
+package dev.bertft.tensor.cpu;
+
+/**
+ * Float kernels for the row-wise ops that run on every attention score and hidden state:
+ * softmax and LayerNorm, forward and backward. One row at a time, float storage with float
+ * accumulation where PyTorch uses it and double where a long sum would lose digits.
+ */
+final class RowKernels {
+    private RowKernels() {}
+
+    /** d[base..base+n) = softmax(s[base..base+n)), max-subtracted; a row of −∞ stays finite. */
+    static void softmax(float[] s, float[] d, int base, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = base; j < base + n; j++) max = Math.max(max, s[j]);
+        if (max == Float.NEGATIVE_INFINITY) max = 0;
+        double sum = 0;
+        for (int j = base; j < base + n; j++) {
+            float e = (float) Math.exp(s[j] - max);
+            d[j] = e;
+            sum += e;
+        }
+        float inv = (float) (1 / sum);
+        for (int j = base; j < base + n; j++) d[j] *= inv;
+    }
+
+    /** dx = y ⊙ (dy − Σ dy ⊙ y). */
+    static void softmaxBackward(float[] y, float[] dy, float[] dx, int base, int n) {
+        double dot = 0;
+        for (int j = base; j < base + n; j++) dot += dy[j] * y[j];
+        float c = (float) dot;
+        for (int j = base; j < base + n; j++) dx[j] = y[j] * (dy[j] - c);
+    }
+
+    /** One row of LayerNorm; records μ and 1/σ (biased variance, as torch) for the backward. */
+    static void layerNorm(float[] x, float[] gamma, float[] beta, float[] y, float[] mean, float[] rstd, int row, int n, float eps) {
+        int base = row * n;
+        double sum = 0;
+        for (int j = 0; j < n; j++) sum += x[base + j];
+        float mu = (float) (sum / n);
+        double sq = 0;
+        for (int j = 0; j < n; j++) {
+            float c = x[base + j] - mu;
+            sq += c * c;
+        }
+        float inv = (float) (1 / Math.sqrt(sq / n + eps));
+        for (int j = 0; j < n; j++) y[base + j] = (x[base + j] - mu) * inv * gamma[j] + beta[j];
+        mean[row] = mu;
+        rstd[row] = inv;
+    }
+
+    /** dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)) with g = dy ⊙ γ, x̂ = (x − μ)·rstd. */
+    static void layerNormBackward(float[] dy, float[] x, float[] gamma, float mu, float inv, float[] dx, int base, int n) {
+        double sumG = 0, sumGX = 0;
+        for (int j = 0; j < n; j++) {
+            float g = dy[base + j] * gamma[j], xh = (x[base + j] - mu) * inv;
+            sumG += g;
+            sumGX += g * xh;
+        }
+        float mg = (float) (sumG / n), mgx = (float) (sumGX / n);
+        for (int j = 0; j < n; j++) {
+            float g = dy[base + j] * gamma[j], xh = (x[base + j] - mu) * inv;
+            dx[base + j] = inv * (g - mg - xh * mgx);
+        }
+    }
+
+    /** dγ[c] = Σ_r dy[r,c]·x̂[r,c], dβ[c] = Σ_r dy[r,c] for columns [c0, c1), rows in order. */
+    static void layerNormParamGrads(float[] dy, float[] x, float[] mean, float[] rstd, float[] dgamma, float[] dbeta,
+                                    int rows, int n, int c0, int c1) {
+        int w = c1 - c0;
+        double[] sg = new double[w], sb = new double[w];
+        for (int r = 0; r < rows; r++) {
+            int base = r * n;
+            float mu = mean[r], inv = rstd[r];
+            for (int c = c0; c < c1; c++) {
+                float g = dy[base + c];
+                sg[c - c0] += g * ((x[base + c] - mu) * inv);
+                sb[c - c0] += g;
+            }
+        }
+        for (int c = c0; c < c1; c++) {
+            dgamma[c] = (float) sg[c - c0];
+            dbeta[c] = (float) sb[c - c0];
+        }
+    }
+}
