@@ -1,0 +1,92 @@
+package dev.bertft.nn;
+
+import dev.bertft.autograd.Var;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * AdamW exactly as torch.optim.AdamW: decoupled weight decay, bias-corrected moments. Each
+ * parameter belongs to a group with its own weight decay; the moments live on the parameter's
+ * device and are kept by parameter name, so they can be saved and restored with a checkpoint.
+ */
+public final class AdamW {
+
+    /** Parameters that share a weight decay. */
+    public record Group(Map<String, Var> params, double weightDecay) {}
+
+    /** First and second moments of one parameter. */
+    public record Moments(Tensor m, Tensor v) {}
+
+    private final List<Group> groups;
+    private final double beta1, beta2, eps;
+    private final Map<String, Moments> state = new LinkedHashMap<>();
+    private long step;
+
+    public AdamW(List<Group> groups, double beta1, double beta2, double eps) {
+        this.groups = List.copyOf(groups);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+    }
+
+    /**
+     * The usual fine-tuning split, as HF Trainer does it: decay for every parameter except biases
+     * and LayerNorm weights.
+     */
+    public static List<Group> decayGroups(Map<String, Var> named, double weightDecay) {
+        Predicate<String> noDecay = n -> n.endsWith(".bias") || n.equals("bias") || n.contains("LayerNorm.");
+        Map<String, Var> decay = new LinkedHashMap<>(), plain = new LinkedHashMap<>();
+        named.forEach((n, p) -> (noDecay.test(n) ? plain : decay).put(n, p));
+        List<Group> out = new ArrayList<>();
+        out.add(new Group(decay, weightDecay));
+        out.add(new Group(plain, 0.0));
+        return out;
+    }
+
+    /** One update at learning rate {@code lr}; parameters without a gradient are left alone. */
+    public void step(double lr) {
+        step++;
+        for (Group g : groups) {
+            for (Map.Entry<String, Var> e : g.params.entrySet()) {
+                Var p = e.getValue();
+                if (p.grad() == null) continue;
+                Tensor value = p.value();
+                Backend be = value.backend();
+                Moments mv = state.computeIfAbsent(e.getKey(),
+                        k -> new Moments(be.zeros(value.dtype(), value.shape()), be.zeros(value.dtype(), value.shape())));
+                be.adamW(value, p.grad(), mv.m(), mv.v(), new Backend.AdamWStep(lr, beta1, beta2, eps, g.weightDecay, step));
+            }
+        }
+    }
+
+    public void zeroGrad() {
+        for (Group g : groups) g.params.values().forEach(Var::zeroGrad);
+    }
+
+    /** Number of updates taken so far. */
+    public long stepCount() {
+        return step;
+    }
+
+    /** Moments by parameter name (for checkpoints). */
+    public Map<String, Moments> state() {
+        return state;
+    }
+
+    /** Restores a checkpointed state: the step count and every parameter's moments. */
+    public void restore(long stepCount, Map<String, Moments> moments) {
+        step = stepCount;
+        state.clear();
+        state.putAll(moments);
+    }
+
+    public List<Group> groups() {
+        return groups;
+    }
+}

@@ -1,0 +1,32 @@
+package dev.bertft.nn;
+
+import dev.bertft.autograd.Var;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+
+/** y = x·Wᵀ + b, with W stored [out, in] as in torch.nn.Linear and HF checkpoints. */
+public final class Linear implements Module {
+    public final Var weight;
+    public final Var bias;
+
+    public Linear(Var weight, Var bias) {
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    /** W ~ Normal(0, std), b = 0: the initialisation BERT uses for new heads. */
+    public static Linear init(Backend backend, DType dtype, int in, int out, double std, Rng rng) {
+        return new Linear(Var.parameter(backend.normal(dtype, new int[] {out, in}, 0, std, rng.seed(), rng.next())),
+                Var.parameter(backend.zeros(dtype, out)));
+    }
+
+    public Var forward(Var x) {
+        return x.linear(weight, bias);
+    }
+
+    @Override
+    public void visit(Visitor v) {
+        v.parameter("weight", weight);
+        if (bias != null) v.parameter("bias", bias);
+    }
+}
