@@ -443,12 +443,19 @@ public final class CpuBackend implements Backend {
         return new MatrixLayout(c, false, Math.max(cols, 1), rows * cols);
     }
 
-    /** The one stride that steps through all batch entries in order, or null if there is none. */
+    /**
+     * The one stride that steps through all batch entries in order, or null if there is none.
+     * Size-1 batch axes are skipped: their stride is never stepped, and after a narrow or an
+     * unsqueeze it says nothing about the distance between entries.
+     */
     private static Integer uniformBatchStride(Tensor t) {
-        int r = t.dim();
-        int stride = t.stride(r - 3);
-        for (int d = r - 4; d >= 0; d--) {
-            if (t.size(d + 1) != 1 && t.stride(d) != t.stride(d + 1) * t.size(d + 1)) return null;
+        Integer stride = null;
+        int span = 1; // batch entries covered by the axes already seen (innermost first)
+        for (int d = t.dim() - 3; d >= 0; d--) {
+            if (t.size(d) == 1) continue;
+            if (stride == null) stride = t.stride(d);
+            else if (t.stride(d) != stride * span) return null;
+            span *= t.size(d);
         }
         return stride;
     }
