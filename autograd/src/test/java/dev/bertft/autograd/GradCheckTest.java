@@ -210,6 +210,12 @@ class GradCheckTest {
                 rand(2, 3, 2, 4).permute(0, 2, 1, 3), rand(2, 4, 2, 3).permute(2, 0, 1, 3));
     }
 
+    @Test
+    void linear() {
+        GradCheck.check("linear", v -> v.get(0).linear(v.get(1), v.get(2)), rand(2, 3, 4), rand(5, 4), rand(5));
+        GradCheck.check("linear no bias", v -> v.get(0).linear(v.get(1), null), transposed(3, 4), sliced(5, 4));
+    }
+
     // ---- views --------------------------------------------------------------------------------
 
     @Test

@@ -67,6 +67,9 @@ class CpuKernelTest {
                 // is the stride of axis 0, not of the size-1 axis
                 {a.narrow(1, 1, 1), b.narrow(1, 2, 1)},
                 {randn(dt, CPU, 3, 5, 4).unsqueeze(1), randn(dt, CPU, 3, 4, 6).unsqueeze(1)},
+                // broadcast batch entries (stride 0), as Var.expand produces
+                {randn(dt, CPU, 5, 4).expand(2, 3, 5, 4), randn(dt, CPU, 3, 4, 6).expand(2, 3, 4, 6)},
+                {randn(dt, CPU, 2, 1, 5, 4).expand(2, 3, 5, 4), b},
             };
             for (int c = 0; c < cases.length; c++) {
                 Tensor x = cases[c][0], y = cases[c][1];

@@ -60,6 +60,24 @@ class PhiloxTest {
     }
 
     @Test
+    void normalSamplesAreThreadIndependentWithTheRightMoments() {
+        int[] shape = {300, 301};
+        Tensor one = new CpuBackend(1).normal(DType.F64, shape, 0.5, 2.0, 77, 1);
+        Tensor two = new CpuBackend(2).normal(DType.F64, shape, 0.5, 2.0, 77, 1);
+        double[] v = one.toDoubleArray();
+        assertArrayEquals(v, two.toDoubleArray(), 0.0);
+        double mean = 0, sq = 0;
+        for (double x : v) mean += x / v.length;
+        for (double x : v) sq += (x - mean) * (x - mean) / v.length;
+        // n = 90300: the standard error of the mean is 2/√n ≈ 0.0067, of the std about 0.0047.
+        assertEquals(0.5, mean, 0.03);
+        assertEquals(2.0, Math.sqrt(sq), 0.025);
+        int within1 = 0;
+        for (double x : v) if (Math.abs(x - 0.5) < 2.0) within1++;
+        assertEquals(0.6827, (double) within1 / v.length, 0.01, "share within one sigma");
+    }
+
+    @Test
     void dropoutMaskElementIsAPureFunctionOfSeedOffsetAndIndex() {
         CpuBackend cpu = new CpuBackend(2);
         float[] a = cpu.dropoutMask(DType.F32, new int[] {10}, 0.5, 7, 3).toFloatArray();
