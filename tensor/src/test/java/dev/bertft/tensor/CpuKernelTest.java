@@ -113,6 +113,53 @@ class CpuKernelTest {
         }
     }
 
+    /**
+     * GELU(x) = x·Φ(x) and GELU'(x) = Φ(x) + x·φ(x) at x = ±z·√2 for z on both sides of the
+     * switch between erf's series (|z| < 3) and continued-fraction (|z| ≥ 3) branches. Reference
+     * values from mpmath at 40 digits: x/2·erfc(−x/√2) and erfc(−x/√2)/2 + x·e^{−x²/2}/√(2π).
+     */
+    @Test
+    void geluAgainstHighPrecisionValues() {
+        double[][] ref = {
+            {0.3535533905932738, 2.2562476137382692e-1, 7.7066496125613276e-1},
+            {-0.3535533905932738, -1.2792862921944687e-1, 2.2933503874386724e-1},
+            {1.4142135623730951, 1.3029862263925718, 1.1289041451851548},
+            {-1.4142135623730951, -1.1122733598052339e-1, -1.2890414518515479e-1},
+            {2.8284271247461903, 2.8218118084948062, 1.0183281178635684},
+            {-2.8284271247461903, -6.6153162513840925e-3, -1.8328117863568412e-2},
+            {4.1012193308819755, 4.1011350551759157, 1.0003437068551053},
+            {-4.1012193308819755, -8.4275706059865817e-5, -3.4370685510532793e-4},
+            {4.384062043356595, 4.3840365091382851, 1.000111453734851},
+            {-4.384062043356595, -2.553421830980293e-5, -1.1145373485104006e-4},
+            {5.656854249492381, 5.6568542058857901, 1.0000002462560645},
+            {-5.656854249492381, -4.3606590434359402e-8, -2.4625606448719064e-7},
+            {7.0710678118654755, 7.0710678118600398, 1.0000000000384084},
+            {-7.0710678118654755, -5.4357412322086839e-12, -3.8408436430329251e-11},
+            {8.343860018001262, 8.3438600180012618, 1.0000000000000025},
+            {-8.343860018001262, -2.9997886353005767e-16, -2.5020160577732782e-15},
+            {9.19238815542512, 9.1923881554251192, 1.0},
+            {-9.19238815542512, -1.7659259386804907e-19, -1.6228777593597381e-18},
+        };
+        double[] x = new double[ref.length];
+        for (int i = 0; i < x.length; i++) x[i] = ref[i][0];
+        for (DType dt : new DType[] {DType.F64, DType.F32}) {
+            // F64: the erf series and continued fraction are good to ~1e-15 relative; in the far left
+            // tail 1 + erf(x/√2) cancels, leaving an absolute error of a few ulps of 1, times |x|.
+            // F32: float rounding of x and of the result.
+            double rtol = dt == DType.F64 ? 1e-13 : 2e-6, atol = dt == DType.F64 ? 1e-14 : 1e-7;
+            Tensor xt = Tensor.of(CPU, x, x.length).cast(dt);
+            double[] y = xt.gelu().toDoubleArray();
+            double[] dy = CPU.geluBackward(xt, Tensor.of(CPU, new double[x.length], x.length).add(1.0).cast(dt)).toDoubleArray();
+            double[] xr = xt.toDoubleArray(); // x as the dtype holds it
+            for (int i = 0; i < x.length; i++) {
+                // in F32 the input itself is rounded: allow for GELU' · Δx
+                double slack = Math.abs(xr[i] - x[i]) * 1.2;
+                assertEquals(ref[i][1], y[i], atol + rtol * Math.abs(ref[i][1]) + slack, dt + " gelu(" + x[i] + ")");
+                assertEquals(ref[i][2], dy[i], atol + rtol * Math.abs(ref[i][2]) + slack, dt + " gelu'(" + x[i] + ")");
+            }
+        }
+    }
+
     /** Sizes past the parallel grain, so two threads really split every op. */
     private double[][] runAll(CpuBackend be, long seed) {
         Random r = new Random(seed);
