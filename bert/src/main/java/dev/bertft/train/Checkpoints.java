@@ -94,12 +94,9 @@ public final class Checkpoints {
     public static void rotate(Path outputDir, int limit, Path best) throws IOException {
         if (limit <= 0) return;
         List<Path> all = list(outputDir);
-        int excess = all.size() - limit;
-        for (Path p : all) {
-            if (excess <= 0) break;
-            if (best != null && p.toAbsolutePath().normalize().equals(best.toAbsolutePath().normalize())) continue;
-            deleteTree(p);
-            excess--;
+        Path keepBest = best == null ? null : best.toAbsolutePath().normalize();
+        for (Path p : all.subList(0, Math.max(0, all.size() - limit))) {
+            if (!p.toAbsolutePath().normalize().equals(keepBest)) deleteTree(p);
         }
     }
 

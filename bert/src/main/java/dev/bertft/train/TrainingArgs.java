@@ -67,4 +67,59 @@ public record TrainingArgs(
     public boolean greaterIsBetter() {
         return !metricForBestModel.equals("loss");
     }
+
+    /** HF TrainingArguments' defaults; the CLI sets the classic IMDB recipe on top. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static final class Builder {
+        private Path outputDir = Path.of("results"), loggingDir = Path.of("logs");
+        private double epochs = 3, learningRate = 5e-5, warmupRatio, weightDecay, adamBeta1 = 0.9, adamBeta2 = 0.999,
+                adamEpsilon = 1e-8, maxGradNorm = 1.0;
+        private long maxSteps = -1, warmupSteps, seed = 42;
+        private int batchSize = 8, evalBatchSize = 8, gradAccumSteps = 1, maxLength, loggingSteps = 500, evalSteps,
+                saveSteps = 500, saveTotalLimit, earlyStoppingPatience;
+        private Strategy evalStrategy = Strategy.NO, saveStrategy = Strategy.STEPS;
+        private boolean loadBestModelAtEnd, shuffle = true, groupByLength, skipNonFiniteSteps;
+        private String metricForBestModel = "loss";
+
+        public Builder outputDir(Path v) { outputDir = v; return this; }
+        public Builder loggingDir(Path v) { loggingDir = v; return this; }
+        public Builder epochs(double v) { epochs = v; return this; }
+        public Builder maxSteps(long v) { maxSteps = v; return this; }
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
+        public Builder learningRate(double v) { learningRate = v; return this; }
+        public Builder warmupSteps(long v) { warmupSteps = v; return this; }
+        public Builder warmupRatio(double v) { warmupRatio = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder adamBeta1(double v) { adamBeta1 = v; return this; }
+        public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
+        public Builder adamEpsilon(double v) { adamEpsilon = v; return this; }
+        public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
+        public Builder gradAccumSteps(int v) { gradAccumSteps = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder maxLength(int v) { maxLength = v; return this; }
+        public Builder loggingSteps(int v) { loggingSteps = v; return this; }
+        public Builder evalStrategy(Strategy v) { evalStrategy = v; return this; }
+        public Builder evalSteps(int v) { evalSteps = v; return this; }
+        public Builder saveStrategy(Strategy v) { saveStrategy = v; return this; }
+        public Builder saveSteps(int v) { saveSteps = v; return this; }
+        public Builder saveTotalLimit(int v) { saveTotalLimit = v; return this; }
+        public Builder loadBestModelAtEnd(boolean v) { loadBestModelAtEnd = v; return this; }
+        public Builder metricForBestModel(String v) { metricForBestModel = v; return this; }
+        public Builder earlyStoppingPatience(int v) { earlyStoppingPatience = v; return this; }
+        public Builder shuffle(boolean v) { shuffle = v; return this; }
+        public Builder groupByLength(boolean v) { groupByLength = v; return this; }
+        public Builder skipNonFiniteSteps(boolean v) { skipNonFiniteSteps = v; return this; }
+
+        /** eval_steps defaults to logging_steps, as in HF. */
+        public TrainingArgs build() {
+            return new TrainingArgs(outputDir, loggingDir, epochs, maxSteps, batchSize, evalBatchSize, learningRate, warmupSteps,
+                    warmupRatio, weightDecay, adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, gradAccumSteps, seed, maxLength,
+                    loggingSteps, evalStrategy, evalSteps > 0 ? evalSteps : loggingSteps, saveStrategy, saveSteps, saveTotalLimit,
+                    loadBestModelAtEnd, metricForBestModel, earlyStoppingPatience, shuffle, groupByLength, skipNonFiniteSteps);
+        }
+    }
 }
