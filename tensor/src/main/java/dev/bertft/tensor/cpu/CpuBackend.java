@@ -240,6 +240,14 @@ public final class CpuBackend implements Backend {
     }
 
     private static void binaryRow(Ops.Binary op, float[] x, int xb, int xs, float[] y, int yb, int ys, float[] z, int zb, int n) {
+        if (xs == 1 && ys == 1 && op == Ops.Binary.ADD) {
+            for (int j = 0; j < n; j++) z[zb + j] = x[xb + j] + y[yb + j]; // residuals and bias rows: unit strides vectorize
+            return;
+        }
+        if (xs == 1 && ys == 1 && op == Ops.Binary.MUL) {
+            for (int j = 0; j < n; j++) z[zb + j] = x[xb + j] * y[yb + j];
+            return;
+        }
         switch (op) {
             case ADD -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] + y[yb + j * ys]; }
             case SUB -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] - y[yb + j * ys]; }
@@ -351,6 +359,19 @@ public final class CpuBackend implements Backend {
         Buf d = buf(out);
         int runLength = inner, count = inner;
         boolean leadingOnly = axes[axes.length - 1] == axes.length - 1 && x.isContiguous();
+        if (leadingOnly && op == Ops.Reduce.SUM && x.dtype() == DType.F32) {
+            float[] s = f32(x), o = f32(out);
+            int base = x.offset(), columns = outer;
+            pool.forRange(columns, 256, (c0, c1) -> {
+                float[] acc = new float[c1 - c0];
+                for (int r = 0; r < runLength; r++) {
+                    int row = base + r * columns + c0;
+                    for (int c = 0; c < acc.length; c++) acc[c] += s[row + c];
+                }
+                System.arraycopy(acc, 0, o, c0, acc.length);
+            });
+            return out;
+        }
         if (leadingOnly) {
             // Reducing leading axes of a contiguous tensor (a bias gradient, say): column sums.
             Buf s = buf(x);
