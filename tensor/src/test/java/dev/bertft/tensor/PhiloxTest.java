@@ -87,7 +87,7 @@ class PhiloxTest {
         int[] bits = new int[4];
         for (int i = 0; i < a.length; i++) {
             Philox.block(7, 3, i / 4, bits);
-            float expected = Philox.uniform(bits[i % 4]) < 0.5 ? 2f : 0f;
+            float expected = Philox.uniform(bits[i % 4]) >= 0.5 ? 2f : 0f; // dropped when the draw falls below p
             assertEquals(expected, a[i], 0f, "element " + i);
         }
         float[] otherOffset = cpu.dropoutMask(DType.F32, new int[] {64}, 0.5, 7, 4).toFloatArray();
