@@ -49,6 +49,19 @@ final class Fixtures {
         return Tensor.of(be, data(t), shape(t)).cast(dtype);
     }
 
+    /**
+     * The same elements as a strided view: the middle of a tensor padded by one element on both
+     * sides of the last axis, so rows do not follow each other and the first element is not at 0.
+     */
+    static Tensor strided(Tensor t) {
+        if (t.dim() == 0) return t;
+        int[] padded = t.shape();
+        padded[padded.length - 1] += 2;
+        Tensor view = t.backend().zeros(t.dtype(), padded).narrow(-1, 1, t.size(-1));
+        t.backend().copyInPlace(view, t);
+        return view;
+    }
+
     static Tensor ints(JsonNode t, Backend be) {
         double[] d = data(t);
         int[] v = new int[d.length];
