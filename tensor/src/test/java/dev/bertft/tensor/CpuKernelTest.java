@@ -174,7 +174,18 @@ class CpuKernelTest {
         int[] ids = new int[96];
         for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(10);
         Tensor idT = Tensor.of(be, ids, 96);
+        // fused attention with dropout, [B=2, NH=4, T=64, HS=16], the last 10 keys of batch 1 padded
+        Tensor xs4 = x.reshape(-1).narrow(0, 0, 2 * 4 * 64 * 18).reshape(2, 4, 64, 18);
+        Tensor dys4 = dy.reshape(-1).narrow(0, 0, 2 * 4 * 64 * 18).reshape(2, 4, 64, 18);
+        Tensor q = xs4.narrow(-1, 0, 16), k = dys4.narrow(-1, 1, 16), v = xs4.narrow(-1, 2, 16), dOut = dys4.narrow(-1, 2, 16);
+        float[] maskValues = new float[2 * 64];
+        for (int j = 54; j < 64; j++) maskValues[64 + j] = -Float.MAX_VALUE;
+        Tensor mask = Tensor.of(be, maskValues, 2, 64);
+        Backend.AttentionOut att = be.attention(q, k, v, mask, 0.25, 0.1, 5, 9);
+        Backend.AttentionGrads ag = be.attentionBackward(dOut, q, k, v, mask, att, 0.25, 0.1, 5, 9);
         return new double[][] {
+            att.out().toDoubleArray(), att.logSumExp().toDoubleArray(),
+            ag.dq().toDoubleArray(), ag.dk().toDoubleArray(), ag.dv().toDoubleArray(),
             x.matmul(w).toDoubleArray(),
             x.transpose(0, 1).matmul(dy).toDoubleArray(),
             x.softmax().toDoubleArray(),
