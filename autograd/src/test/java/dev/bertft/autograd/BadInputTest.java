@@ -86,6 +86,21 @@ class BadInputTest {
     }
 
     @Test
+    void aSecondBackwardThroughAFreedGraphFails() {
+        Var x = Var.parameter(Tensor.of(CPU, new double[] {1, 2}, 2));
+        Var loss = x.mul(x).sum();
+        loss.backward();
+        assertFails(IllegalStateException.class, loss::backward, "backward", "sum", "freed");
+        // reusing a freed intermediate in a new graph would also cut x off from its gradient
+        assertFails(IllegalStateException.class, () -> loss.mul(2.0).backward(), "backward", "freed");
+        double[] g = x.grad().toDoubleArray();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {2, 4}, g, 0.0, "the first backward's gradient is intact");
+        // a fresh forward works as before and accumulates
+        x.mul(x).sum().backward();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {4, 8}, x.grad().toDoubleArray(), 0.0);
+    }
+
+    @Test
     void noGradModeRecordsNoGraph() {
         Var p = param(2, 2);
         Var y;
