@@ -1,0 +1,42 @@
+package dev.bertft.safetensors;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Read access to named tensors: one safetensors file ({@link SafetensorsFile}) or a sharded
+ * checkpoint ({@link ShardedSafetensors}). Arrays come back row major, one element per entry.
+ * Asking for a name that is not there, or for a type the tensor cannot be converted to without
+ * loss, throws {@link SafetensorsException}.
+ */
+public interface TensorReader extends AutoCloseable {
+
+    /** Tensor names; the order is documented by each implementation. */
+    List<String> names();
+
+    boolean contains(String name);
+
+    TensorInfo info(String name) throws SafetensorsException;
+
+    /** Free-form string metadata ({@code __metadata__}, or the index's "metadata"); empty if none. */
+    Map<String, String> metadata();
+
+    /** F32 as is; F16, BF16 widened exactly; F64 rounded to nearest float (overflow gives ±inf). */
+    float[] readF32(String name) throws IOException;
+
+    /** F64 as is; F32, F16, BF16 widened exactly. */
+    double[] readF64(String name) throws IOException;
+
+    /** I32 as is; I64 when every element fits in an int; U8 as 0..255; BOOL as 0 or 1. */
+    int[] readI32(String name) throws IOException;
+
+    /** I64 as is; I32 widened; U8 as 0..255; BOOL as 0 or 1. */
+    long[] readI64(String name) throws IOException;
+
+    /** The tensor's raw little-endian bytes, whatever its type. */
+    byte[] readBytes(String name) throws IOException;
+
+    @Override
+    void close() throws IOException;
+}
