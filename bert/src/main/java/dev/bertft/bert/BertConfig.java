@@ -14,7 +14,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -221,8 +220,7 @@ public record BertConfig(
             labels = new TreeMap<>();
             JsonNode m = j.get("id2label");
             if (!m.isObject()) throw new IllegalArgumentException("config: id2label must be an object, got " + m);
-            for (Iterator<Map.Entry<String, JsonNode>> it = m.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : m.properties()) {
                 int id;
                 try {
                     id = Integer.parseInt(e.getKey().trim());
@@ -243,9 +241,9 @@ public record BertConfig(
             for (JsonNode n : a) arch.add(n.asText());
         }
         Map<String, JsonNode> extra = new LinkedHashMap<>();
-        j.fields().forEachRemaining(e -> {
+        for (Map.Entry<String, JsonNode> e : j.properties()) {
             if (!KNOWN.contains(e.getKey())) extra.put(e.getKey(), e.getValue());
-        });
+        }
         return new BertConfig(
                 integer(j, "vocab_size", 30522),
                 integer(j, "hidden_size", 768),

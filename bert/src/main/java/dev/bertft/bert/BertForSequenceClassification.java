@@ -108,13 +108,41 @@ public final class BertForSequenceClassification implements Module {
         }
         Rng rng = new Rng(opts.seed());
         try (TensorReader reader = openWeights(dir)) {
-            Path where = reader instanceof SafetensorsFile f ? f.file() : ((ShardedSafetensors) reader).indexFile();
-            CheckpointWeights weights = new CheckpointWeights(reader, where, backend, rng, config.initializerRange());
+            CheckpointWeights weights = new CheckpointWeights(reader, location(reader), backend, rng, config.initializerRange(), true);
             return new BertForSequenceClassification(config, weights, rng, dir,
                     () -> new LoadReport(weights.newlyInitialized(), weights.ignored()));
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
+    }
+
+    /**
+     * Replaces every parameter with the one saved in {@code dir} (a checkpoint written by
+     * {@link #save}, or any folder with the same weights): all must be there, with the same shapes.
+     */
+    public void loadWeights(Path dir) throws IOException {
+        Map<String, Var> params = namedParameters();
+        Backend backend = classifier.weight.backend();
+        try (TensorReader reader = openWeights(dir)) {
+            CheckpointWeights weights = new CheckpointWeights(reader, location(reader), backend, rng, config.initializerRange(), false);
+            // Read everything before replacing anything, so a bad file leaves the model as it was.
+            Map<String, Tensor> loaded = new java.util.LinkedHashMap<>();
+            for (Map.Entry<String, Var> e : params.entrySet()) {
+                loaded.put(e.getKey(), weights.get(e.getKey(), e.getValue().shape(), Params.Init.ZEROS).value());
+            }
+            loaded.forEach((name, t) -> params.get(name).setValue(t));
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /** Continues the dropout stream from a checkpointed {@code rng().offset()}. */
+    public void restoreRng(long offset) {
+        rng.seek(offset);
+    }
+
+    private static Path location(TensorReader reader) {
+        return reader instanceof SafetensorsFile f ? f.file() : ((ShardedSafetensors) reader).indexFile();
     }
 
     private static TensorReader openWeights(Path dir) throws IOException {

@@ -32,11 +32,14 @@ final class CheckpointWeights implements Params.Source {
     private final Backend backend;
     private final Rng rng;
     private final double initStd;
+    private final boolean allowNewHeads;
     private final Set<String> used = new LinkedHashSet<>();
     private final List<String> newlyInitialized = new ArrayList<>();
 
-    CheckpointWeights(TensorReader reader, Path where, Backend backend, Rng rng, double initStd) {
+    /** allowNewHeads: initialise a missing pooler or classifier (loading a pretrained encoder) rather than fail. */
+    CheckpointWeights(TensorReader reader, Path where, Backend backend, Rng rng, double initStd, boolean allowNewHeads) {
         this.reader = reader;
+        this.allowNewHeads = allowNewHeads;
         this.where = where;
         this.backend = backend;
         this.rng = rng;
@@ -56,7 +59,7 @@ final class CheckpointWeights implements Params.Source {
             used.add(stored);
             return Var.parameter(read(stored, name, shape));
         }
-        if (!isHead(name)) {
+        if (!allowNewHeads || !isHead(name)) {
             throw new IllegalArgumentException(where + ": missing weight " + name + " (looked for " + String.join(", ", candidates) + ")");
         }
         newlyInitialized.add(name);

@@ -316,4 +316,32 @@ class CheckpointLoadingTest {
         float[] eval1 = model.logits(x, null, null).value().toFloatArray();
         assertArrayEquals(eval1, model.logits(x, null, null).value().toFloatArray(), "eval mode is deterministic");
     }
+
+    @Test
+    void loadWeightsReplacesEveryParameterOrNone() throws IOException {
+        BertForSequenceClassification saved = BertForSequenceClassification.fromPretrained(Fixtures.tinyModel(), CPU,
+                BertForSequenceClassification.LoadOptions.seed(1));
+        BertForSequenceClassification fresh = BertForSequenceClassification.init(saved.config(), CPU, 99);
+        saved.setTraining(false);
+        fresh.setTraining(false);
+        Tensor x = ids(5, 6, 7, 8, 9, 10, 11, 12);
+        float[] want = saved.logits(x, null, null).value().toFloatArray();
+        assertFalse(java.util.Arrays.equals(want, fresh.logits(x, null, null).value().toFloatArray()));
+
+        // A checkpoint without its classifier is refused, and nothing is replaced.
+        Path partial = tmp.resolve("partial");
+        Files.createDirectories(partial);
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (SafetensorsFile f = SafetensorsFile.open(Fixtures.tinyModel().resolve("model.safetensors"))) {
+            for (String n : f.names()) if (!n.startsWith("classifier.")) w.add(n, f.info(n).shape(), f.readF32(n));
+        }
+        w.write(partial.resolve("model.safetensors"));
+        float[] before = fresh.logits(x, null, null).value().toFloatArray();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fresh.loadWeights(partial));
+        assertTrue(e.getMessage().contains("missing weight classifier.weight"), e.getMessage());
+        assertArrayEquals(before, fresh.logits(x, null, null).value().toFloatArray());
+
+        fresh.loadWeights(Fixtures.tinyModel());
+        assertArrayEquals(want, fresh.logits(x, null, null).value().toFloatArray());
+    }
 }
