@@ -208,6 +208,43 @@ def tiny():
         out["grad." + n] = t.grad
     write_safetensors(os.path.join(RES, "tiny_expected.safetensors"), out)
     print("tiny: logits", logits.tolist(), "loss", loss.item())
+    tiny_predict(p, cfg)
+
+
+TINY_WORDS = ("the a an movie film was is it i and but not very so this that of to great good bad awful boring "
+              "loved hated acting plot story fun funny sad long short best worst ever one two watch again never "
+              "really quite actors music scenes end ##s ##ing ##ed ##ly . , ! ? ' -").split()
+
+
+def tiny_predict(p, cfg):
+    """Texts through the tiny model as `bert-ft predict` must handle them: a vocab.txt of 100
+    tokens for the tiny model, BERT-uncased tokenization, one padded batch, eval logits, softmax."""
+    vocab_list = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + TINY_WORDS
+    vocab_list += ["[unused%d]" % i for i in range(cfg["vocab_size"] - len(vocab_list))]
+    assert len(vocab_list) == cfg["vocab_size"] and len(set(vocab_list)) == len(vocab_list)
+    with open(os.path.join(RES, "tiny", "vocab.txt"), "w") as f:
+        f.write("".join(t + "\n" for t in vocab_list))
+    with open(os.path.join(RES, "tiny", "tokenizer_config.json"), "w") as f:
+        json.dump({"do_lower_case": True, "model_max_length": 64, "tokenizer_class": "BertTokenizer"}, f, indent=2)
+    vocab = {t: i for i, t in enumerate(vocab_list)}
+    texts = ["The movie was great!", "Awful, boring film. I hated the acting and the plot.", "fun",
+             "Zebras never watch films again?", ""]
+    rows = []
+    for s in texts:
+        pieces = ["[CLS]"] + [x for wd in basic_tokens(s) for x in wordpiece(wd, vocab)] + ["[SEP]"]
+        rows.append([vocab[x] for x in pieces])
+    t = max(len(r) for r in rows)
+    input_ids = torch.zeros(len(rows), t, dtype=torch.int64)
+    attention_mask = torch.zeros(len(rows), t, dtype=torch.int64)
+    for i, r in enumerate(rows):
+        input_ids[i, :len(r)] = torch.tensor(r)
+        attention_mask[i, :len(r)] = 1
+    with torch.no_grad():
+        _, logits = bert_for_sequence_classification(p, cfg, input_ids, torch.zeros_like(input_ids), attention_mask)
+    probs = torch.softmax(logits.double(), dim=-1)
+    with open(os.path.join(RES, "tiny_predict.json"), "w") as f:
+        json.dump({"texts": texts, "input_ids": rows, "logits": logits.tolist(), "probs": probs.tolist(),
+                   "labels": [cfg["id2label"][str(int(i))] for i in logits.argmax(-1)]}, f, indent=1)
 
 
 # ---- fixture 2: all-MiniLM-L6-v2 in float64 ---------------------------------------------------
