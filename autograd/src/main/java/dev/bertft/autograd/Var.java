@@ -477,6 +477,32 @@ public final class Var {
         return result("dropout", value.mul(mask), g -> accumulate(g.mul(mask)), this);
     }
 
+    /**
+     * Fused multi-head attention: softmax(q·kᵀ·scale + mask)·v over q, k, v [B, NH, T, HS] with an
+     * additive key mask [B, T] (a constant), and dropout p on the probabilities in training.
+     * The probabilities are never kept: the backward recomputes them from the log-sum-exp.
+     */
+    public static Var attention(Var q, Var k, Var v, Tensor mask, double scale, double dropoutP, boolean training, long seed,
+                                long offset) {
+        Tensor qt = q.value, kt = k.value, vt = v.value;
+        if (qt.dim() != 4 || !qt.sameShape(kt) || !qt.sameShape(vt) || mask.dim() != 2 || mask.size(0) != qt.size(0)
+                || mask.size(1) != qt.size(2)) {
+            throw new IllegalArgumentException("attention: q " + Arrays.toString(qt.shape()) + ", k " + Arrays.toString(kt.shape())
+                    + ", v " + Arrays.toString(vt.shape()) + " must be equal [B, NH, T, HS] and mask " + Arrays.toString(mask.shape())
+                    + " [B, T]");
+        }
+        if (mask.dtype() != qt.dtype()) throw new IllegalArgumentException("attention: mask dtype " + mask.dtype() + " differs from " + qt.dtype());
+        double p = training ? dropoutP : 0;
+        Backend be = qt.backend();
+        Backend.AttentionOut out = be.attention(qt, kt, vt, mask, scale, p, seed, offset);
+        return result("attention", out.out(), g -> {
+            Backend.AttentionGrads d = be.attentionBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset);
+            q.accumulate(d.dq());
+            k.accumulate(d.dk());
+            v.accumulate(d.dv());
+        }, q, k, v);
+    }
+
     // ---- indexing and losses ----------------------------------------------------------------
 
     /** Rows of {@code weight} [V, H] at integer {@code ids}; the gradient scatter-adds into the rows used. */

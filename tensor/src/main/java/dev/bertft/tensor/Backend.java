@@ -70,6 +70,25 @@ public interface Backend {
      */
     Tensor matmul(Tensor a, Tensor b);
 
+    // ---- attention --------------------------------------------------------------------------
+
+    /**
+     * Scaled dot-product attention for q, k, v of shape [B, NH, T, HS] and an additive key mask
+     * [B, T] (0 for tokens, a large negative number for padding):
+     * P = softmax(q·kᵀ·scale + mask), out = dropout(P)·v. The dropout mask is the one
+     * {@link #dropoutMask} draws for shape [B, NH, T, T] with the same seed and offset, so the
+     * fused op equals its composition. Also returns each query row's log-sum-exp [B, NH, T], from
+     * which the backward recomputes P instead of storing it.
+     */
+    AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset);
+
+    AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                     double scale, double dropoutP, long seed, long offset);
+
+    record AttentionOut(Tensor out, Tensor logSumExp) {}
+
+    record AttentionGrads(Tensor dq, Tensor dk, Tensor dv) {}
+
     // ---- normalisation and losses (last axis) -------------------------------------------------
 
     /** softmax over the last axis, max-subtracted. */

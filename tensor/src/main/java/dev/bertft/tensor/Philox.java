@@ -43,6 +43,11 @@ public final class Philox {
         return (bits >>> 8) * 0x1.0p-24f;
     }
 
+    /** Dropout's rule for one element: dropped when its uniform draw falls below p. */
+    public static boolean kept(int bits, float p) {
+        return uniform(bits) >= p;
+    }
+
     /** A uniform double in (0, 1] from a 32-bit draw, safe to take the log of. */
     public static double uniformOpenZero(int bits) {
         return ((bits & 0xFFFFFFFFL) + 1.0) * 0x1.0p-32;

@@ -240,6 +240,14 @@ public final class CpuBackend implements Backend {
     }
 
     private static void binaryRow(Ops.Binary op, float[] x, int xb, int xs, float[] y, int yb, int ys, float[] z, int zb, int n) {
+        if (xs == 1 && ys == 1 && op == Ops.Binary.ADD) {
+            for (int j = 0; j < n; j++) z[zb + j] = x[xb + j] + y[yb + j]; // residuals and bias rows: unit strides vectorize
+            return;
+        }
+        if (xs == 1 && ys == 1 && op == Ops.Binary.MUL) {
+            for (int j = 0; j < n; j++) z[zb + j] = x[xb + j] * y[yb + j];
+            return;
+        }
         switch (op) {
             case ADD -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] + y[yb + j * ys]; }
             case SUB -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] - y[yb + j * ys]; }
@@ -289,14 +297,14 @@ public final class CpuBackend implements Backend {
     public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
         Tensor out = allocate(dtype, shape);
         Buf d = buf(out);
-        double keep = 1.0 - p, scale = 1.0 / keep;
+        double scale = 1.0 / (1.0 - p);
         int blocks = (out.numel() + 3) / 4, n = out.numel();
         pool.forRange(blocks, GRAIN / 4, (b0, b1) -> {
             int[] bits = new int[4];
             for (int blk = b0; blk < b1; blk++) {
                 Philox.block(seed, offset, blk, bits);
                 for (int lane = 0; lane < 4 && 4 * blk + lane < n; lane++) {
-                    d.set(4 * blk + lane, Philox.uniform(bits[lane]) < keep ? scale : 0.0);
+                    d.set(4 * blk + lane, Philox.kept(bits[lane], (float) p) ? scale : 0.0);
                 }
             }
         });
@@ -351,6 +359,19 @@ public final class CpuBackend implements Backend {
         Buf d = buf(out);
         int runLength = inner, count = inner;
         boolean leadingOnly = axes[axes.length - 1] == axes.length - 1 && x.isContiguous();
+        if (leadingOnly && op == Ops.Reduce.SUM && x.dtype() == DType.F32) {
+            float[] s = f32(x), o = f32(out);
+            int base = x.offset(), columns = outer;
+            pool.forRange(columns, 256, (c0, c1) -> {
+                float[] acc = new float[c1 - c0];
+                for (int r = 0; r < runLength; r++) {
+                    int row = base + r * columns + c0;
+                    for (int c = 0; c < acc.length; c++) acc[c] += s[row + c];
+                }
+                System.arraycopy(acc, 0, o, c0, acc.length);
+            });
+            return out;
+        }
         if (leadingOnly) {
             // Reducing leading axes of a contiguous tensor (a bias gradient, say): column sums.
             Buf s = buf(x);
@@ -477,6 +498,57 @@ public final class CpuBackend implements Backend {
                     0.0, (double[]) array(out), 0, n, m * n);
         }
         return out;
+    }
+
+    // ---- attention --------------------------------------------------------------------------
+
+    @Override
+    public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        if (q.dtype() != DType.F32) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
+        Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
+        Tensor out = allocate(DType.F32, q.shape()), lse = allocate(DType.F32, d.batch(), d.heads(), d.t());
+        Attention.forward(pool, d, f32(dense(q)), f32(dense(k)), f32(dense(v)), f32(dense(mask)), (float) scale,
+                dropoutP, seed, offset, f32(out), f32(lse));
+        return new AttentionOut(out, lse);
+    }
+
+    @Override
+    public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                            double scale, double dropoutP, long seed, long offset) {
+        if (q.dtype() != DType.F32) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
+        Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
+        Tensor dq = allocate(DType.F32, q.shape()), dk = allocate(DType.F32, q.shape()), dv = allocate(DType.F32, q.shape());
+        Attention.backward(pool, d, f32(dense(dOut)), f32(dense(q)), f32(dense(k)), f32(dense(v)), f32(dense(mask)),
+                f32(dense(forward.logSumExp())), (float) scale, dropoutP, seed, offset, f32(dq), f32(dk), f32(dv));
+        return new AttentionGrads(dq, dk, dv);
+    }
+
+    /** Probabilities P = softmax(q·kᵀ·scale + mask) from the plain ops, for the float64 path. */
+    private Tensor probabilities(Tensor q, Tensor k, Tensor mask, double scale) {
+        Tensor bias = mask.unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
+        return q.matmul(k.transpose(-1, -2)).mul(scale).add(bias).softmax();
+    }
+
+    private AttentionOut composedAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double p, long seed, long offset) {
+        Tensor bias = mask.unsqueeze(1).unsqueeze(1);
+        Tensor scores = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias);
+        Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
+        Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
+        Tensor probs = scores.softmax();
+        if (p > 0) probs = probs.mul(dropoutMask(q.dtype(), probs.shape(), p, seed, offset));
+        return new AttentionOut(probs.matmul(v), lse);
+    }
+
+    private AttentionGrads composedAttentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, double scale,
+                                                     double p, long seed, long offset) {
+        Tensor probs = probabilities(q, k, mask, scale);
+        Tensor drop = p > 0 ? dropoutMask(q.dtype(), probs.shape(), p, seed, offset) : null;
+        Tensor dropped = drop == null ? probs : probs.mul(drop);
+        Tensor dv = dropped.transpose(-1, -2).matmul(dOut);
+        Tensor dp = dOut.matmul(v.transpose(-1, -2));
+        if (drop != null) dp = dp.mul(drop);
+        Tensor ds = softmaxBackward(probs, dp).mul(scale);
+        return new AttentionGrads(ds.matmul(k), ds.transpose(-1, -2).matmul(q), dv);
     }
 
     // ---- normalisation and losses -----------------------------------------------------------

@@ -64,10 +64,13 @@ public final class Parallel implements AutoCloseable {
                 }
             });
         }
+        IN_WORKER.set(true);
         try {
             body.run(0, (int) ((long) n / chunks));
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
+        } finally {
+            IN_WORKER.set(false);
         }
         try {
             done.await();

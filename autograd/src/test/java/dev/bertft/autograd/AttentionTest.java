@@ -1,0 +1,115 @@
+package dev.bertft.autograd;
+
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+import dev.bertft.tensor.cpu.CpuBackend;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The fused attention op against the same math spelled out with plain ops (matmul, softmax,
+ * dropout), forward and backward; the plain ops are themselves checked by finite differences
+ * and PyTorch fixtures.
+ */
+class AttentionTest {
+    private static final CpuBackend CPU = new CpuBackend(2);
+    private static final int B = 2, NH = 3, T = 7, HS = 5;
+
+    private static Tensor random(long seed, DType dtype, int... shape) {
+        SplittableRandom r = new SplittableRandom(seed);
+        double[] d = new double[Tensor.numel(shape)];
+        for (int i = 0; i < d.length; i++) d[i] = r.nextDouble(-1, 1);
+        return Tensor.of(CPU, d, shape).cast(dtype);
+    }
+
+    /** Batch 0 has two padded keys, batch 1 none. */
+    private static Tensor mask(DType dtype) {
+        double min = -3.4028234663852886e38;
+        double[] m = new double[B * T];
+        m[T - 1] = min;
+        m[T - 2] = min;
+        return Tensor.of(CPU, m, B, T).cast(dtype);
+    }
+
+    private static Var composed(Var q, Var k, Var v, Tensor mask, double scale, double p, long seed, long offset) {
+        Var scores = q.matmul(k.transpose(-1, -2)).mul(scale).add(Var.constant(mask.unsqueeze(1).unsqueeze(1)));
+        return scores.softmax().dropout(p, true, seed, offset).matmul(v);
+    }
+
+    @Test
+    void fusedFloatMatchesComposition() {
+        for (double p : new double[] {0.0, 0.3}) {
+            List<Var> fused = List.of(Var.parameter(random(1, DType.F32, B, NH, T, HS)), Var.parameter(random(2, DType.F32, B, NH, T, HS)),
+                    Var.parameter(random(3, DType.F32, B, NH, T, HS)));
+            List<Var> plain = List.of(Var.parameter(fused.get(0).value()), Var.parameter(fused.get(1).value()),
+                    Var.parameter(fused.get(2).value()));
+            Tensor mask = mask(DType.F32), seedGrad = random(4, DType.F32, B, NH, T, HS);
+            double scale = 1 / Math.sqrt(HS);
+            Var a = Var.attention(fused.get(0), fused.get(1), fused.get(2), mask, scale, p, true, 99, 5);
+            Var c = composed(plain.get(0), plain.get(1), plain.get(2), mask, scale, p, 99, 5);
+            assertClose(c.value(), a.value(), 2e-6, "out p=" + p);
+            a.backward(seedGrad);
+            c.backward(seedGrad);
+            for (int i = 0; i < 3; i++) assertClose(plain.get(i).grad(), fused.get(i).grad(), 2e-5, "grad " + "qkv".charAt(i) + " p=" + p);
+        }
+    }
+
+    @Test
+    void float64PathPassesGradientCheck() {
+        // eval-mode (no dropout) and train-mode (fixed mask) attention, differentiated numerically in float64
+        for (double p : new double[] {0.0, 0.25}) {
+            Tensor mask = mask(DType.F64), up = random(8, DType.F64, B, NH, T, HS);
+            Var q = Var.parameter(random(5, DType.F64, B, NH, T, HS)), k = Var.parameter(random(6, DType.F64, B, NH, T, HS)),
+                    v = Var.parameter(random(7, DType.F64, B, NH, T, HS));
+            Var y = Var.attention(q, k, v, mask, 0.4, p, true, 3, 11);
+            y.backward(up);
+            for (Var x : List.of(q, k, v)) {
+                Tensor base = x.value();
+                double[] data = base.toDoubleArray();
+                double[] analytic = x.grad().toDoubleArray();
+                for (int i = 0; i < data.length; i += 7) {
+                    double keep = data[i], eps = 1e-6;
+                    data[i] = keep + eps;
+                    x.setValue(Tensor.of(CPU, data.clone(), base.shape()));
+                    double plus = dot(Var.attention(q, k, v, mask, 0.4, p, true, 3, 11).value(), up);
+                    data[i] = keep - eps;
+                    x.setValue(Tensor.of(CPU, data.clone(), base.shape()));
+                    double minus = dot(Var.attention(q, k, v, mask, 0.4, p, true, 3, 11).value(), up);
+                    data[i] = keep;
+                    x.setValue(Tensor.of(CPU, data.clone(), base.shape()));
+                    double numeric = (plus - minus) / (2 * eps);
+                    assertEquals(numeric, analytic[i], 1e-5 + 1e-3 * Math.abs(numeric), "element " + i + " p=" + p);
+                }
+            }
+        }
+    }
+
+    @Test
+    void paddedKeysGetNoAttention() {
+        Tensor mask = mask(DType.F32);
+        Var q = Var.constant(random(1, DType.F32, B, NH, T, HS)), k = Var.constant(random(2, DType.F32, B, NH, T, HS));
+        // v is zero except at the padded keys of batch 0: the output there must stay exactly zero
+        double[] vd = new double[B * NH * T * HS];
+        for (int h = 0; h < NH; h++) for (int t = T - 2; t < T; t++) for (int c = 0; c < HS; c++) vd[((h * T) + t) * HS + c] = 1e6;
+        Var v = Var.constant(Tensor.of(CPU, vd, B, NH, T, HS).cast(DType.F32));
+        float[] out = Var.attention(q, k, v, mask, 1, 0, false, 0, 0).value().toFloatArray();
+        for (int i = 0; i < NH * T * HS; i++) assertEquals(0f, out[i], "batch 0 element " + i);
+    }
+
+    private static double dot(Tensor a, Tensor b) {
+        double[] x = a.toDoubleArray(), y = b.toDoubleArray();
+        double s = 0;
+        for (int i = 0; i < x.length; i++) s += x[i] * y[i];
+        return s;
+    }
+
+    private static void assertClose(Tensor expected, Tensor actual, double tol, String what) {
+        float[] e = expected.toFloatArray(), a = actual.toFloatArray();
+        assertEquals(e.length, a.length, what);
+        for (int i = 0; i < e.length; i++) assertEquals(e[i], a[i], tol * (1 + Math.abs(e[i])), what + " [" + i + "]");
+    }
+}

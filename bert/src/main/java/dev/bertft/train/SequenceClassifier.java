@@ -1,0 +1,33 @@
+package dev.bertft.train;
+
+import dev.bertft.autograd.Var;
+import dev.bertft.nn.Rng;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** What the Trainer needs from a model: BERT in practice, anything small in the Trainer's own tests. */
+public interface SequenceClassifier {
+
+    /** [B, numLabels] logits for a padded batch. */
+    Var logits(Batches.Batch batch);
+
+    /** Parameters by their checkpoint names, in a fixed order. */
+    Map<String, Var> namedParameters();
+
+    /** Train mode enables dropout. */
+    void setTraining(boolean training);
+
+    /** The dropout stream; its offset goes into checkpoints. */
+    Rng rng();
+
+    /** Continues the dropout stream from a checkpointed offset. */
+    void restoreRng(long offset);
+
+    /** Writes the weights and config (model.safetensors, config.json) into {@code dir}. */
+    void save(Path dir) throws IOException;
+
+    /** Replaces the weights with those saved in {@code dir} by {@link #save}. */
+    void loadWeights(Path dir) throws IOException;
+}

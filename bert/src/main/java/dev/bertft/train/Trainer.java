@@ -1,0 +1,368 @@
+package dev.bertft.train;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.autograd.GradMode;
+import dev.bertft.autograd.Var;
+import dev.bertft.nn.AdamW;
+import dev.bertft.nn.GradClip;
+import dev.bertft.nn.LinearWarmupDecay;
+import dev.bertft.safetensors.SafetensorsFile;
+import dev.bertft.safetensors.SafetensorsWriter;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The training loop of HF's Trainer for sequence classification: epochs of seeded batches,
+ * gradient accumulation, clipping, AdamW with linear warmup/decay, periodic logging, evaluation
+ * and atomic checkpoints, best-model tracking, early stopping and exact resumption.
+ */
+public final class Trainer {
+    /** Labels equal to this are left out of the loss (torch's default ignore index). */
+    static final int IGNORE_INDEX = -100;
+
+    /** Files the caller adds to every saved model folder (tokenizer files). */
+    public interface ExtraFiles {
+        void writeTo(Path dir) throws IOException;
+    }
+
+    /** Where messages go: the console progress bar, plain log lines, or nothing in tests. */
+    public interface Listener {
+        default void onStep(long step, long maxSteps, double epoch, double loss, double lr, double samplesPerSecond) {}
+
+        default void onLog(ObjectNode entry) {}
+
+        default void onMessage(String line) {}
+    }
+
+    /** The run stops with this when the loss or gradient is not finite and skipping is off. */
+    public static final class NonFiniteLossException extends RuntimeException {
+        NonFiniteLossException(String message) {
+            super(message);
+        }
+    }
+
+    public record Result(TrainerState state, Metrics finalEval, double trainRuntimeSeconds, long trainSamples) {}
+
+    private final SequenceClassifier model;
+    private final TrainingArgs args;
+    private final Backend backend;
+    private final List<Batches.Tokenized> train;
+    private final List<Batches.Tokenized> eval;
+    private final int padId;
+    private final int numLabels;
+    private final ExtraFiles extraFiles;
+    private final Listener listener;
+    private final TrainingLog log;
+
+    public Trainer(SequenceClassifier model, TrainingArgs args, Backend backend, List<Batches.Tokenized> train,
+                   List<Batches.Tokenized> eval, int padId, int numLabels, ExtraFiles extraFiles, Listener listener) {
+        this.model = model;
+        this.args = args;
+        this.backend = backend;
+        this.train = train;
+        this.eval = eval;
+        this.padId = padId;
+        this.numLabels = numLabels;
+        this.extraFiles = extraFiles;
+        this.listener = listener;
+        this.log = new TrainingLog(args.loggingDir());
+    }
+
+    /** Optimizer updates in one epoch: a last, shorter accumulation group still makes an update. */
+    long updatesPerEpoch() {
+        long batches = (train.size() + args.batchSize() - 1) / args.batchSize();
+        return Math.max(1, (batches + args.gradAccumSteps() - 1) / args.gradAccumSteps());
+    }
+
+    /** Trains from scratch, or from {@code resumeFrom} (a checkpoint folder) when given. */
+    public Result train(Path resumeFrom) throws IOException {
+        if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
+        Checkpoints.removeStaging(args.outputDir());
+        long perEpoch = updatesPerEpoch();
+        long maxSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) Math.ceil(args.epochs() * perEpoch);
+        long warmup = args.warmupSteps() > 0 ? args.warmupSteps() : (long) Math.ceil(args.warmupRatio() * maxSteps);
+        LinearWarmupDecay schedule = new LinearWarmupDecay(args.learningRate(), warmup, maxSteps);
+        Map<String, Var> params = model.namedParameters();
+        AdamW optimizer = new AdamW(AdamW.decayGroups(params, args.weightDecay()), args.adamBeta1(), args.adamBeta2(),
+                args.adamEpsilon());
+
+        TrainerState state = new TrainerState();
+        state.maxSteps = maxSteps;
+        state.numTrainEpochs = args.maxSteps() > 0 ? Math.ceil((double) maxSteps / perEpoch) : args.epochs();
+        state.loggingSteps = args.loggingSteps();
+        state.evalSteps = args.evalSteps();
+        state.saveSteps = args.saveSteps();
+        state.trainBatchSize = args.batchSize();
+        if (resumeFrom != null) {
+            state = resume(resumeFrom, optimizer, state);
+            listener.onMessage("resumed from " + resumeFrom + " at step " + state.globalStep);
+        }
+
+        int[] lengths = new int[train.size()];
+        for (int i = 0; i < lengths.length; i++) lengths[i] = train.get(i).ids().length;
+        long start = System.nanoTime();
+        long samplesSeen = 0;
+        double loggedLoss = 0;
+        long loggedSteps = 0;
+        boolean stop = state.globalStep >= maxSteps;
+        Metrics lastEval = null;
+        long lastEvalStep = -1;
+
+        for (int epoch = (int) (state.globalStep / perEpoch); !stop; epoch++) {
+            List<int[]> batches = Batches.split(Batches.epochOrder(lengths, args.seed(), epoch, args.shuffle(),
+                    args.groupByLength(), args.batchSize()), args.batchSize());
+            for (long u = state.globalStep - (long) epoch * perEpoch; u < perEpoch && !stop; u++) {
+                int first = (int) (u * args.gradAccumSteps());
+                int last = (int) Math.min(batches.size(), first + args.gradAccumSteps());
+                model.setTraining(true);
+                double stepLoss = 0;
+                boolean finite = true;
+                for (int b = first; b < last; b++) {
+                    Batches.Batch batch = Batches.collate(train, batches.get(b), backend, padId);
+                    Var loss = model.logits(batch).crossEntropy(batch.labels(), IGNORE_INDEX).mul(1.0 / (last - first));
+                    double value = loss.value().item();
+                    finite &= Double.isFinite(value);
+                    stepLoss += value;
+                    if (finite) loss.backward();
+                    samplesSeen += batch.size();
+                }
+                double gradNorm = finite && args.maxGradNorm() > 0
+                        ? GradClip.clipGradNorm(params.values(), args.maxGradNorm()) : gradNorm(params);
+                finite &= Double.isFinite(gradNorm);
+                if (!finite) {
+                    String what = "loss " + stepLoss + ", grad norm " + gradNorm + " at step " + (state.globalStep + 1);
+                    if (!args.skipNonFiniteSteps()) {
+                        throw new NonFiniteLossException("training stopped: non-finite " + what
+                                + "; checkpoints already saved are untouched");
+                    }
+                    listener.onMessage("skipping the update: non-finite " + what);
+                    optimizer.zeroGrad();
+                } else {
+                    optimizer.step(schedule.lr(state.globalStep));
+                    optimizer.zeroGrad();
+                    loggedLoss += stepLoss;
+                    loggedSteps++;
+                }
+                state.globalStep++;
+                state.epoch = epoch + (double) (u + 1) / perEpoch;
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                listener.onStep(state.globalStep, maxSteps, state.epoch, stepLoss, schedule.lr(state.globalStep),
+                        samplesSeen / Math.max(elapsed, 1e-9));
+
+                if (state.globalStep % args.loggingSteps() == 0) {
+                    emit(state, TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
+                            "grad_norm", gradNorm, "learning_rate", schedule.lr(state.globalStep)));
+                    loggedLoss = 0;
+                    loggedSteps = 0;
+                }
+                boolean endOfEpoch = u == perEpoch - 1;
+                boolean lastStep = state.globalStep >= maxSteps;
+                boolean evaluateNow = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty();
+                boolean improved = false;
+                if (evaluateNow) {
+                    lastEval = evaluate(state);
+                    lastEvalStep = state.globalStep;
+                    improved = recordMetric(state, lastEval);
+                    log.drawChart(state);
+                    if (args.earlyStoppingPatience() > 0 && state.evalsWithoutImprovement >= args.earlyStoppingPatience()) {
+                        listener.onMessage("early stopping: " + args.metricForBestModel() + " has not improved for "
+                                + state.evalsWithoutImprovement + " evaluations");
+                        stop = true;
+                    }
+                }
+                if (due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch)) {
+                    saveCheckpoint(state, optimizer, schedule, improved);
+                }
+                stop |= lastStep;
+            }
+        }
+
+        double runtime = (System.nanoTime() - start) / 1e9;
+        if (args.loadBestModelAtEnd() && state.bestModelCheckpoint != null) {
+            listener.onMessage("loading the best model from " + state.bestModelCheckpoint
+                    + " (" + args.metricForBestModel() + " " + state.bestMetric + ")");
+            model.loadWeights(Path.of(state.bestModelCheckpoint));
+        }
+        emit(state, TrainerState.entry("train_runtime", runtime, "train_samples_per_second", samplesSeen / runtime,
+                "train_steps_per_second", state.globalStep / runtime, "total_flos", 0));
+        saveModel(args.outputDir());
+        state.write(args.outputDir().resolve(Checkpoints.STATE_FILE));
+        boolean reuseLastEval = lastEvalStep == state.globalStep && !args.loadBestModelAtEnd();
+        Metrics finalEval = eval.isEmpty() ? null : reuseLastEval ? lastEval : evaluate(state);
+        if (finalEval != null) log.drawChart(state);
+        writeAllResults(runtime, samplesSeen, finalEval);
+        return new Result(state, finalEval, runtime, samplesSeen);
+    }
+
+    private static boolean due(TrainingArgs.Strategy strategy, int every, long step, boolean endOfEpoch) {
+        return switch (strategy) {
+            case NO -> false;
+            case STEPS -> step % every == 0;
+            case EPOCH -> endOfEpoch;
+        };
+    }
+
+    private static double gradNorm(Map<String, Var> params) {
+        double s = 0;
+        for (Var p : params.values()) if (p.grad() != null) s += p.grad().backend().sumOfSquares(p.grad());
+        return Math.sqrt(s);
+    }
+
+    private void emit(TrainerState state, Map<String, Double> values) throws IOException {
+        ObjectNode entry = state.log(values);
+        log.append(entry);
+        listener.onLog(entry);
+    }
+
+    /** Evaluates on the eval set and logs eval_loss/accuracy/f1 as HF does. */
+    public Metrics evaluate(TrainerState state) throws IOException {
+        long t0 = System.nanoTime();
+        Metrics m = evaluate(model, eval, args.evalBatchSize(), backend, padId, numLabels);
+        double runtime = (System.nanoTime() - t0) / 1e9;
+        long batches = (eval.size() + args.evalBatchSize() - 1) / args.evalBatchSize();
+        emit(state, TrainerState.entry("eval_loss", m.loss(), "eval_accuracy", m.accuracy(), "eval_f1", m.f1(),
+                "eval_runtime", runtime, "eval_samples_per_second", eval.size() / runtime,
+                "eval_steps_per_second", batches / runtime));
+        return m;
+    }
+
+    /** Loss (mean over examples), accuracy, F1 and the confusion matrix, without building a graph. */
+    public static Metrics evaluate(SequenceClassifier model, List<Batches.Tokenized> data, int batchSize, Backend backend,
+                                   int padId, int numLabels) {
+        model.setTraining(false);
+        int[] labels = new int[data.size()], predictions = new int[data.size()];
+        double lossSum = 0;
+        try (GradMode off = GradMode.off()) {
+            int[] order = new int[data.size()];
+            for (int i = 0; i < order.length; i++) order[i] = i;
+            for (int[] idx : Batches.split(order, batchSize)) {
+                Batches.Batch batch = Batches.collate(data, idx, backend, padId);
+                Var logits = model.logits(batch);
+                lossSum += logits.crossEntropy(batch.labels(), IGNORE_INDEX).value().item() * idx.length;
+                int[] pred = logits.value().argmax(-1).toIntArray();
+                for (int r = 0; r < idx.length; r++) {
+                    labels[idx[r]] = data.get(idx[r]).label();
+                    predictions[idx[r]] = pred[r];
+                }
+            }
+        }
+        return new Metrics(lossSum / data.size(), Metrics.confusion(labels, predictions, numLabels));
+    }
+
+    /** Updates best metric and early-stopping counter; true when this evaluation is the best so far. */
+    private boolean recordMetric(TrainerState state, Metrics m) {
+        double v = m.get(args.metricForBestModel());
+        boolean better = state.bestMetric == null || (args.greaterIsBetter() ? v > state.bestMetric : v < state.bestMetric);
+        if (better) {
+            state.bestMetric = v;
+            state.evalsWithoutImprovement = 0;
+        } else {
+            state.evalsWithoutImprovement++;
+        }
+        return better;
+    }
+
+    // ---- checkpoints --------------------------------------------------------------------------
+
+    private void saveModel(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        model.save(dir);
+        extraFiles.writeTo(dir);
+    }
+
+    private void saveCheckpoint(TrainerState state, AdamW optimizer, LinearWarmupDecay schedule, boolean best) throws IOException {
+        Path target = args.outputDir().resolve("checkpoint-" + state.globalStep);
+        if (best) state.bestModelCheckpoint = target.toString();
+        Checkpoints.save(args.outputDir(), state.globalStep, dir -> {
+            model.save(dir);
+            extraFiles.writeTo(dir);
+            writeOptimizer(dir.resolve("optimizer.safetensors"), optimizer);
+            ObjectNode sched = TrainerState.JSON.createObjectNode();
+            sched.put("last_epoch", state.globalStep);
+            sched.putArray("base_lrs").add(schedule.baseLr());
+            sched.put("warmup_steps", schedule.warmupSteps());
+            sched.put("total_steps", schedule.totalSteps());
+            sched.putArray("last_lr").add(schedule.lr(state.globalStep));
+            Files.write(dir.resolve("scheduler.json"), TrainerState.JSON.writeValueAsBytes(sched));
+            ObjectNode rng = TrainerState.JSON.createObjectNode();
+            rng.put("seed", model.rng().seed());
+            rng.put("dropout_offset", model.rng().offset());
+            rng.put("data_seed", args.seed());
+            Files.write(dir.resolve("rng_state.json"), TrainerState.JSON.writeValueAsBytes(rng));
+            Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
+        });
+        Checkpoints.rotate(args.outputDir(), args.saveTotalLimit(),
+                state.bestModelCheckpoint == null ? null : Path.of(state.bestModelCheckpoint));
+    }
+
+    private static void writeOptimizer(Path file, AdamW optimizer) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter().metadata("step", Long.toString(optimizer.stepCount()));
+        for (Map.Entry<String, AdamW.Moments> e : optimizer.state().entrySet()) {
+            Tensor m = e.getValue().m(), v = e.getValue().v();
+            w.add(e.getKey() + ".exp_avg", longShape(m), m.toFloatArray());
+            w.add(e.getKey() + ".exp_avg_sq", longShape(v), v.toFloatArray());
+        }
+        w.write(file);
+    }
+
+    private static long[] longShape(Tensor t) {
+        int[] s = t.shape();
+        long[] out = new long[s.length];
+        for (int i = 0; i < s.length; i++) out[i] = s[i];
+        return out;
+    }
+
+    /** Restores weights, optimizer moments, step, dropout stream and log history from a checkpoint. */
+    private TrainerState resume(Path dir, AdamW optimizer, TrainerState fresh) throws IOException {
+        Path stateFile = dir.resolve(Checkpoints.STATE_FILE);
+        if (!Files.isRegularFile(stateFile)) throw new IOException(dir + ": not a complete checkpoint (no trainer_state.json)");
+        TrainerState state = TrainerState.read(stateFile);
+        state.maxSteps = fresh.maxSteps;
+        model.loadWeights(dir);
+        Path opt = dir.resolve("optimizer.safetensors");
+        Map<String, AdamW.Moments> moments = new LinkedHashMap<>();
+        long step;
+        try (SafetensorsFile f = SafetensorsFile.open(opt)) {
+            String stepText = f.metadata().get("step");
+            if (stepText == null) throw new IOException(opt + ": no 'step' in its metadata");
+            step = Long.parseLong(stepText);
+            for (Map.Entry<String, Var> e : model.namedParameters().entrySet()) {
+                String name = e.getKey();
+                if (!f.contains(name + ".exp_avg")) continue;
+                int[] shape = e.getValue().shape();
+                Tensor m = Tensor.of(backend, f.readF32(name + ".exp_avg"), shape);
+                Tensor v = Tensor.of(backend, f.readF32(name + ".exp_avg_sq"), shape);
+                moments.put(name, new AdamW.Moments(m, v));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IOException(opt + ": " + e.getMessage(), e);
+        }
+        optimizer.restore(step, moments);
+        var rng = TrainerState.JSON.readTree(dir.resolve("rng_state.json").toFile());
+        if (rng == null || !rng.has("dropout_offset")) throw new IOException(dir.resolve("rng_state.json") + ": no dropout_offset");
+        model.restoreRng(rng.get("dropout_offset").asLong());
+        return state;
+    }
+
+    private void writeAllResults(double runtime, long samples, Metrics m) throws IOException {
+        ObjectNode o = TrainerState.JSON.createObjectNode();
+        o.put("epoch", args.epochs());
+        if (m != null) {
+            o.put("eval_accuracy", m.accuracy());
+            o.put("eval_f1", m.f1());
+            o.put("eval_loss", m.loss());
+            o.put("eval_samples", m.count());
+        }
+        o.put("train_runtime", runtime);
+        o.put("train_samples", train.size());
+        o.put("train_samples_per_second", samples / runtime);
+        Checkpoints.writeAtomically(args.outputDir().resolve("all_results.json"), TrainerState.JSON.writeValueAsBytes(o));
+    }
+}

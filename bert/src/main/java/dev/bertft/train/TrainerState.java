@@ -1,0 +1,110 @@
+package dev.bertft.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * trainer_state.json as HF Trainer writes it: global step, fractional epoch, the best metric
+ * and checkpoint, and the log history (one entry per logging step and evaluation).
+ */
+public final class TrainerState {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    long globalStep;
+    double epoch;
+    Double bestMetric;
+    String bestModelCheckpoint;
+    long maxSteps;
+    double numTrainEpochs;
+    int loggingSteps, evalSteps, saveSteps, trainBatchSize;
+    /** Evaluations since the best metric last improved (early stopping). */
+    int evalsWithoutImprovement;
+    final ArrayNode logHistory = JSON.createArrayNode();
+
+    /** Appends a log entry: the given values, then epoch and step, as HF orders them. */
+    ObjectNode log(Map<String, Double> values) {
+        ObjectNode e = logHistory.addObject();
+        values.forEach((k, v) -> {
+            if (v == null || v.isNaN() || v.isInfinite()) e.putNull(k);
+            else e.put(k, v);
+        });
+        e.put("epoch", round(epoch));
+        e.put("step", globalStep);
+        return e;
+    }
+
+    static double round(double epoch) {
+        return Math.round(epoch * 10_000) / 10_000.0;
+    }
+
+    ObjectNode toJson() {
+        ObjectNode o = JSON.createObjectNode();
+        if (bestMetric == null) o.putNull("best_metric");
+        else o.put("best_metric", bestMetric);
+        o.put("best_model_checkpoint", bestModelCheckpoint);
+        o.put("epoch", round(epoch));
+        o.put("eval_steps", evalSteps);
+        o.put("global_step", globalStep);
+        o.put("is_hyper_param_search", false);
+        o.put("is_local_process_zero", true);
+        o.put("is_world_process_zero", true);
+        o.set("log_history", logHistory);
+        o.put("logging_steps", loggingSteps);
+        o.put("max_steps", maxSteps);
+        o.put("num_input_tokens_seen", 0);
+        o.put("num_train_epochs", numTrainEpochs);
+        o.put("save_steps", saveSteps);
+        ObjectNode early = o.putObject("stateful_callbacks").putObject("EarlyStoppingCallback").putObject("attributes");
+        early.put("early_stopping_patience_counter", evalsWithoutImprovement);
+        o.put("total_flos", 0);
+        o.put("train_batch_size", trainBatchSize);
+        o.putNull("trial_name");
+        o.putNull("trial_params");
+        return o;
+    }
+
+    void write(Path file) throws IOException {
+        Checkpoints.writeAtomically(file, JSON.writeValueAsBytes(toJson()));
+    }
+
+    static TrainerState read(Path file) throws IOException {
+        JsonNode o;
+        try {
+            o = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new IOException(file + ": not a readable trainer_state.json (" + e.getMessage() + ")", e);
+        }
+        if (o == null || !o.isObject() || !o.has("global_step") || !o.path("log_history").isArray()) {
+            throw new IOException(file + ": not a trainer_state.json (global_step or log_history missing)");
+        }
+        TrainerState s = new TrainerState();
+        s.globalStep = o.path("global_step").asLong();
+        s.epoch = o.path("epoch").asDouble();
+        s.bestMetric = o.path("best_metric").isNumber() ? o.path("best_metric").asDouble() : null;
+        s.bestModelCheckpoint = o.path("best_model_checkpoint").isTextual() ? o.path("best_model_checkpoint").asText() : null;
+        s.maxSteps = o.path("max_steps").asLong();
+        s.numTrainEpochs = o.path("num_train_epochs").asDouble();
+        s.loggingSteps = o.path("logging_steps").asInt();
+        s.evalSteps = o.path("eval_steps").asInt();
+        s.saveSteps = o.path("save_steps").asInt();
+        s.trainBatchSize = o.path("train_batch_size").asInt();
+        s.evalsWithoutImprovement = o.path("stateful_callbacks").path("EarlyStoppingCallback").path("attributes")
+                .path("early_stopping_patience_counter").asInt();
+        o.path("log_history").forEach(s.logHistory::add);
+        return s;
+    }
+
+    static Map<String, Double> entry(Object... kv) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) m.put((String) kv[i], ((Number) kv[i + 1]).doubleValue());
+        return m;
+    }
+}

@@ -1,0 +1,172 @@
+package dev.bertft.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bertft.autograd.Var;
+import dev.bertft.tensor.cpu.CpuBackend;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The Trainer's mechanics on a tiny model: learning, accumulation, checkpoints, resume, early stopping, NaN. */
+class TrainerTest {
+    private static final CpuBackend CPU = new CpuBackend(2);
+    private static final int VOCAB = 40, PAD = 0;
+
+    /** Label 1 when most tokens come from the upper half of the vocabulary. */
+    static List<Batches.Tokenized> data(int n, long seed, boolean fixedLength) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Batches.Tokenized> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int label = r.nextInt(2);
+            int len = fixedLength ? 8 : 3 + r.nextInt(12);
+            int[] ids = new int[len];
+            for (int t = 0; t < len; t++) {
+                boolean upper = r.nextDouble() < (label == 1 ? 0.8 : 0.2);
+                ids[t] = upper ? 20 + r.nextInt(20) : 1 + r.nextInt(19);
+            }
+            out.add(new Batches.Tokenized(ids, new int[len], label));
+        }
+        return out;
+    }
+
+    static TrainingArgs.Builder args(Path out) {
+        return TrainingArgs.builder().outputDir(out).loggingDir(out.resolve("logs")).epochs(3).batchSize(8).evalBatchSize(16)
+                .learningRate(0.05).warmupSteps(5).weightDecay(0.01).seed(42).loggingSteps(5)
+                .evalStrategy(TrainingArgs.Strategy.EPOCH).saveStrategy(TrainingArgs.Strategy.EPOCH);
+    }
+
+    static Trainer trainer(TinyClassifier model, TrainingArgs a, List<Batches.Tokenized> train, List<Batches.Tokenized> eval,
+                           Trainer.Listener listener) {
+        return new Trainer(model, a, CPU, train, eval, PAD, 2, dir -> Files.writeString(dir.resolve("vocab.txt"), "[PAD]\n"), listener);
+    }
+
+    static TinyClassifier model(double dropout) {
+        return new TinyClassifier(CPU, VOCAB, 16, 2, 7, dropout);
+    }
+
+    @Test
+    void learnsTheTaskAndWritesHfStyleOutputs(@TempDir Path out) throws IOException {
+        TinyClassifier m = model(0.1);
+        Trainer.Result r = trainer(m, args(out).build(), data(240, 1, false), data(100, 2, false), new Trainer.Listener() {}).train(null);
+        assertTrue(r.finalEval().accuracy() > 0.9, "accuracy " + r.finalEval().accuracy());
+        // 240 examples / batch 8 = 30 updates per epoch, 3 epochs
+        assertEquals(90, r.state().globalStep);
+        JsonNode state = new ObjectMapper().readTree(out.resolve("checkpoint-90/trainer_state.json").toFile());
+        assertEquals(90, state.get("global_step").asInt());
+        JsonNode first = state.get("log_history").get(0);
+        assertEquals(5, first.get("step").asInt());
+        for (String k : List.of("loss", "grad_norm", "learning_rate", "epoch")) assertTrue(first.has(k), k);
+        // lr logged after 5 warmup steps is the peak
+        assertEquals(0.05, first.get("learning_rate").asDouble(), 1e-12);
+        long evals = 0;
+        for (JsonNode e : state.get("log_history")) if (e.has("eval_accuracy")) evals++;
+        assertEquals(3, evals);
+        for (String f : List.of("model.safetensors", "optimizer.safetensors", "scheduler.json", "rng_state.json", "vocab.txt")) {
+            assertTrue(Files.isRegularFile(out.resolve("checkpoint-30").resolve(f)), f);
+        }
+        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
+        JsonNode all = new ObjectMapper().readTree(out.resolve("all_results.json").toFile());
+        assertEquals(r.finalEval().accuracy(), all.get("eval_accuracy").asDouble(), 0);
+        assertTrue(all.get("train_runtime").asDouble() > 0);
+        List<String> lines = Files.readAllLines(out.resolve("logs/log.jsonl"));
+        assertEquals(state.get("log_history").size() + 1, lines.size(), "every log entry plus the final eval");
+        byte[] png = Files.readAllBytes(out.resolve("logs/training.png"));
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(png, 4));
+    }
+
+    @Test
+    void gradientAccumulationMatchesOneLargeBatch(@TempDir Path out) throws IOException {
+        List<Batches.Tokenized> train = data(64, 3, true);
+        TinyClassifier big = model(0), small = model(0);
+        trainer(big, args(out.resolve("a")).batchSize(16).shuffle(false).epochs(2).evalStrategy(TrainingArgs.Strategy.NO)
+                .saveStrategy(TrainingArgs.Strategy.NO).build(), train, List.of(), new Trainer.Listener() {}).train(null);
+        trainer(small, args(out.resolve("b")).batchSize(4).gradAccumSteps(4).shuffle(false).epochs(2)
+                .evalStrategy(TrainingArgs.Strategy.NO).saveStrategy(TrainingArgs.Strategy.NO).build(), train, List.of(),
+                new Trainer.Listener() {}).train(null);
+        Map<String, Var> a = big.namedParameters(), b = small.namedParameters();
+        for (String name : a.keySet()) {
+            float[] x = a.get(name).value().toFloatArray(), y = b.get(name).value().toFloatArray();
+            for (int i = 0; i < x.length; i++) assertEquals(x[i], y[i], 1e-5 * (1 + Math.abs(x[i])), name + "[" + i + "]");
+        }
+    }
+
+    /** A run killed after a checkpoint and resumed ends with exactly the weights of a run that went through. */
+    @Test
+    void resumeIsExact(@TempDir Path out) throws IOException {
+        List<Batches.Tokenized> train = data(100, 4, false), eval = data(30, 5, false);
+        TrainingArgs.Builder a = args(out).saveStrategy(TrainingArgs.Strategy.STEPS).saveSteps(7)
+                .evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(7).groupByLength(true);
+        TinyClassifier through = model(0.2);
+        trainer(through, a.outputDir(out.resolve("through")).build(), train, eval, new Trainer.Listener() {}).train(null);
+
+        Path killed = out.resolve("killed");
+        RuntimeException kill = new RuntimeException("killed");
+        TinyClassifier first = model(0.2);
+        RuntimeException thrown = assertThrows(RuntimeException.class, () -> trainer(first, a.outputDir(killed).build(), train, eval,
+                new Trainer.Listener() {
+                    @Override
+                    public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
+                        if (step == 18) throw kill;
+                    }
+                }).train(null));
+        assertSame(kill, thrown);
+        Path latest = Checkpoints.latest(killed).orElseThrow();
+        assertEquals("checkpoint-14", latest.getFileName().toString());
+        TinyClassifier resumed = model(0.2);
+        Trainer.Result r = trainer(resumed, a.outputDir(killed).build(), train, eval, new Trainer.Listener() {}).train(latest);
+        assertEquals(39, r.state().globalStep);
+        for (Map.Entry<String, Var> e : through.namedParameters().entrySet()) {
+            assertArrayEquals(e.getValue().value().toFloatArray(), resumed.namedParameters().get(e.getKey()).value().toFloatArray(),
+                    e.getKey());
+        }
+        assertArrayEquals(Files.readAllBytes(out.resolve("through/model.safetensors")), Files.readAllBytes(killed.resolve("model.safetensors")));
+    }
+
+    @Test
+    void saveTotalLimitKeepsTheBestAndEarlyStoppingStops(@TempDir Path out) throws IOException {
+        // lr 0 after the first evaluation never improves: patience 2 stops after the third evaluation
+        TrainingArgs a = args(out).learningRate(0).saveStrategy(TrainingArgs.Strategy.STEPS).saveSteps(5)
+                .evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(5).saveTotalLimit(1).loadBestModelAtEnd(true)
+                .metricForBestModel("accuracy").earlyStoppingPatience(2).build();
+        Trainer.Result r = trainer(model(0), a, data(80, 6, false), data(20, 7, false), new Trainer.Listener() {}).train(null);
+        assertEquals(15, r.state().globalStep, "stopped after three evaluations");
+        List<Path> left = Checkpoints.list(out);
+        assertEquals(List.of(out.resolve("checkpoint-5"), out.resolve("checkpoint-15")), left, "best (first) and newest kept");
+        assertEquals(out.resolve("checkpoint-5").toString(), r.state().bestModelCheckpoint);
+    }
+
+    @Test
+    void nonFiniteLossStopsWithoutTouchingSavedCheckpoints(@TempDir Path out) throws IOException {
+        List<Batches.Tokenized> train = data(40, 8, false);
+        TrainingArgs a = args(out).saveStrategy(TrainingArgs.Strategy.STEPS).saveSteps(2).evalStrategy(TrainingArgs.Strategy.NO).build();
+        TinyClassifier m = model(0);
+        Trainer t = trainer(m, a, train, List.of(), new Trainer.Listener() {
+            @Override
+            public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
+                if (step == 3) m.namedParameters().get("classifier.weight").setValue(
+                        CPU.full(dev.bertft.tensor.DType.F32, m.namedParameters().get("classifier.weight").shape(), Double.NaN));
+            }
+        });
+        byte[] before;
+        Trainer.NonFiniteLossException e = assertThrows(Trainer.NonFiniteLossException.class, () -> t.train(null));
+        assertTrue(e.getMessage().contains("step 4"), e.getMessage());
+        before = Files.readAllBytes(out.resolve("checkpoint-2/model.safetensors"));
+        assertEquals(List.of(out.resolve("checkpoint-2")), Checkpoints.list(out));
+        // the saved checkpoint holds finite weights and loads again
+        TinyClassifier again = model(0);
+        again.loadWeights(out.resolve("checkpoint-2"));
+        for (float v : again.namedParameters().get("classifier.weight").value().toFloatArray()) assertTrue(Float.isFinite(v));
+        assertTrue(before.length > 0);
+    }
+}
