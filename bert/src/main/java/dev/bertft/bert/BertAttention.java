@@ -3,6 +3,7 @@ package dev.bertft.bert;
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
+import dev.bertft.tensor.Tensor;
 
 /** Self-attention followed by its output projection and residual LayerNorm. */
 final class BertAttention implements Module {
@@ -14,9 +15,9 @@ final class BertAttention implements Module {
         output = new BertSelfOutput(c, p.child("output"), rng);
     }
 
-    /** x: [B, T, H], extendedMask: [B, 1, 1, T] → [B, T, H]. */
-    Var forward(Var x, Var extendedMask) {
-        return output.forward(self.forward(x, extendedMask), x);
+    /** x: [B, T, H], keyMask: [B, T] → [B, T, H]. */
+    Var forward(Var x, Tensor keyMask) {
+        return output.forward(self.forward(x, keyMask), x);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.bertft.bert;
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
+import dev.bertft.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +18,9 @@ final class BertEncoder implements Module {
         layer = List.copyOf(layers);
     }
 
-    /** x: [B, T, H], extendedMask: [B, 1, 1, T] → [B, T, H]. */
-    Var forward(Var x, Var extendedMask) {
-        for (BertLayer l : layer) x = l.forward(x, extendedMask);
+    /** x: [B, T, H], keyMask: [B, T] → [B, T, H]. */
+    Var forward(Var x, Tensor keyMask) {
+        for (BertLayer l : layer) x = l.forward(x, keyMask);
         return x;
     }
 

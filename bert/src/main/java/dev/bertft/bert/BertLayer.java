@@ -3,6 +3,7 @@ package dev.bertft.bert;
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
+import dev.bertft.tensor.Tensor;
 
 /** One transformer block (post-LayerNorm): attention, then the feed-forward network. */
 final class BertLayer implements Module {
@@ -16,9 +17,9 @@ final class BertLayer implements Module {
         output = new BertOutput(c, p.child("output"), rng);
     }
 
-    /** x: [B, T, H], extendedMask: [B, 1, 1, T] → [B, T, H]. */
-    Var forward(Var x, Var extendedMask) {
-        Var attended = attention.forward(x, extendedMask);           // [B, T, H]
+    /** x: [B, T, H], keyMask: [B, T] → [B, T, H]. */
+    Var forward(Var x, Tensor keyMask) {
+        Var attended = attention.forward(x, keyMask);  // [B, T, H]
         return output.forward(intermediate.forward(attended), attended);
     }
 

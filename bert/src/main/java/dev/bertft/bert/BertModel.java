@@ -39,22 +39,22 @@ public final class BertModel implements Module {
         if (tokenTypeIds == null) tokenTypeIds = inputIds.backend().zeros(DType.I32, bt);
         requireShape("token_type_ids", tokenTypeIds, bt);
         if (tokenTypeIds.dtype() != DType.I32) throw new IllegalArgumentException("token_type_ids must be I32, got " + tokenTypeIds);
-        Var mask = Var.constant(extendedAttentionMask(attentionMask, bt, inputIds));
+        Tensor keyMask = additiveKeyMask(attentionMask, bt, inputIds);  // [B, T]
 
         Var x = embeddings.forward(inputIds, tokenTypeIds);  // [B, T, H]
-        Var hidden = encoder.forward(x, mask);               // [B, T, H]
+        Var hidden = encoder.forward(x, keyMask);            // [B, T, H]
         return new Output(hidden, pooler.forward(hidden));   // [B, H]
     }
 
     /**
-     * As transformers' get_extended_attention_mask: [B, T] of 1/0 → [B, 1, 1, T] holding
-     * (1 − mask) · float32-min, added to every head's scores for every query.
+     * As transformers' get_extended_attention_mask: [B, T] of 1/0 → (1 − mask) · float32-min,
+     * added to every head's scores for every query (HF holds it as [B, 1, 1, T]; the fused
+     * attention op takes the [B, T] it broadcasts from).
      */
-    static Tensor extendedAttentionMask(Tensor attentionMask, int[] bt, Tensor like) {
-        if (attentionMask == null) return like.backend().zeros(DType.F32, bt[0], 1, 1, bt[1]);
+    static Tensor additiveKeyMask(Tensor attentionMask, int[] bt, Tensor like) {
+        if (attentionMask == null) return like.backend().zeros(DType.F32, bt);
         requireShape("attention_mask", attentionMask, bt);
-        Tensor m = attentionMask.cast(DType.F32).reshape(bt[0], 1, 1, bt[1]);
-        return m.scalarOp(Ops.Scalar.RSUB, 1.0).mul(FLOAT32_MIN);
+        return attentionMask.cast(DType.F32).scalarOp(Ops.Scalar.RSUB, 1.0).mul(FLOAT32_MIN).contiguous();
     }
 
     private static void requireShape(String name, Tensor t, int[] shape) {
