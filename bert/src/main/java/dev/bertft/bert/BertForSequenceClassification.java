@@ -11,6 +11,8 @@ import dev.bertft.safetensors.ShardedSafetensors;
 import dev.bertft.safetensors.TensorReader;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
+import dev.bertft.train.Batches;
+import dev.bertft.train.SequenceClassifier;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,7 +35,7 @@ import java.util.stream.Stream;
  * its offset in a checkpoint and restores it with {@code rng().seek(offset)}. Fresh weights
  * (a missing pooler or classifier) are drawn from the same stream first, at load time.
  */
-public final class BertForSequenceClassification implements Module {
+public final class BertForSequenceClassification implements Module, SequenceClassifier {
     /** Labels equal to this count for nothing in the loss, as PyTorch's default ignore_index. */
     public static final int IGNORE_INDEX = -100;
 
@@ -120,6 +122,7 @@ public final class BertForSequenceClassification implements Module {
      * Replaces every parameter with the one saved in {@code dir} (a checkpoint written by
      * {@link #save}, or any folder with the same weights): all must be there, with the same shapes.
      */
+    @Override
     public void loadWeights(Path dir) throws IOException {
         Map<String, Var> params = namedParameters();
         Backend backend = classifier.weight.backend();
@@ -137,6 +140,7 @@ public final class BertForSequenceClassification implements Module {
     }
 
     /** Continues the dropout stream from a checkpointed {@code rng().offset()}. */
+    @Override
     public void restoreRng(long offset) {
         rng.seek(offset);
     }
@@ -164,6 +168,12 @@ public final class BertForSequenceClassification implements Module {
         return classifier.forward(dropout.forward(pooled));                           // [B, C]
     }
 
+    /** The Trainer's entry point: {@link #logits(Tensor, Tensor, Tensor)} of a padded batch. */
+    @Override
+    public Var logits(Batches.Batch batch) {
+        return logits(batch.inputIds(), batch.typeIds(), batch.attentionMask());
+    }
+
     /** Mean cross-entropy of logits [B, C] against labels I32 [B]; labels of −100 are skipped. */
     public Var loss(Var logits, Tensor labels) {
         return logits.crossEntropy(labels, IGNORE_INDEX);
@@ -180,6 +190,7 @@ public final class BertForSequenceClassification implements Module {
     }
 
     /** The random stream every dropout mask (and any fresh weight) is drawn from. */
+    @Override
     public Rng rng() {
         return rng;
     }
@@ -188,6 +199,7 @@ public final class BertForSequenceClassification implements Module {
         return loadReport;
     }
 
+    @Override
     public Map<String, Var> namedParameters() {
         return Module.namedParameters(this);
     }
@@ -218,6 +230,7 @@ public final class BertForSequenceClassification implements Module {
      * complete or not at all. An existing folder has each file replaced atomically, weights first
      * and config.json last.
      */
+    @Override
     public void save(Path dir) throws IOException {
         Path target = dir.toAbsolutePath();
         if (Files.exists(target)) {
