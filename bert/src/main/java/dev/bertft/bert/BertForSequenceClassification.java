@@ -76,6 +76,10 @@ public final class BertForSequenceClassification implements Module, SequenceClas
 
     private BertForSequenceClassification(BertConfig config, Params.Source source, Rng rng, Path sourceDir,
                                           java.util.function.Supplier<LoadReport> report) {
+        if (config.numLabels() < 2) {
+            throw new IllegalArgumentException("num_labels " + config.numLabels()
+                    + ": one label means regression in transformers, which bert-ft does not support; classification needs at least 2");
+        }
         this.config = config;
         this.rng = rng;
         this.sourceDir = sourceDir;

@@ -152,6 +152,15 @@ class CheckpointLoadingTest {
     }
 
     @Test
+    void oneLabelIsRefusedAsUnsupportedRegression() throws IOException {
+        Path dir = tmp.resolve("one-label");
+        writeBertBaseLike(dir, true);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BertForSequenceClassification
+                .fromPretrained(dir, CPU, new BertForSequenceClassification.LoadOptions(1, null, 1, Map.of())));
+        assertTrue(e.getMessage().contains("regression"), e.getMessage());
+    }
+
+    @Test
     void missingPoolerIsInitialisedAndListed() throws IOException {
         Path dir = tmp.resolve("no-pooler");
         writeBertBaseLike(dir, false);
