@@ -81,8 +81,8 @@ final class CsvReader {
     }
 
     private void append(StringBuilder field, char c) throws DataException {
-        if (field.length() >= Utf8Text.MAX_CHARS) {
-            throw new DataException(file + ":" + recordLine + ": field longer than " + Utf8Text.MAX_CHARS + " characters");
+        if (field.length() >= Utf8Text.MAX_LENGTH) {
+            throw new DataException(file + ":" + recordLine + ": field longer than " + Utf8Text.MAX_LENGTH + " characters");
         }
         field.append(c);
     }

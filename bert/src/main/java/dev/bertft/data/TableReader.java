@@ -29,10 +29,6 @@ final class TableReader {
     private TableReader() {
     }
 
-    static boolean isTable(Path file) {
-        return format(file) != null;
-    }
-
     static List<RawExample> read(Path file, List<String> textColumns, String labelColumn) throws IOException {
         String format = format(file);
         if (format == null) throw new DataException(file + ": unsupported data file (expected .csv, .tsv, .jsonl, .json, a .tar.gz or an aclImdb folder)");
@@ -43,6 +39,8 @@ final class TableReader {
                     : readDelimited(reader, format.equals("tsv") ? '\t' : ',', file.toString(), textColumns, labelColumn);
             if (rows.isEmpty()) throw new DataException(file + ": no examples");
             return rows;
+        } catch (CharacterCodingException e) {
+            throw Utf8Text.notUtf8(file, e);
         }
     }
 
@@ -58,24 +56,20 @@ final class TableReader {
                                                   List<String> textColumns, String labelColumn) throws IOException {
         CsvReader csv = new CsvReader(reader, delimiter, file);
         List<RawExample> rows = new ArrayList<>();
-        try {
-            List<String> header = csv.next();
-            if (header == null) throw new DataException(file + ": empty file, expected a header row");
-            header.set(0, stripBom(header.get(0)));
-            int[] text = new int[textColumns.size()];
-            for (int i = 0; i < text.length; i++) text[i] = column(header, textColumns.get(i), file);
-            int label = column(header, labelColumn, file);
-            for (List<String> record; (record = csv.next()) != null; ) {
-                String where = file + ":" + csv.recordLine();
-                if (record.size() != header.size()) {
-                    throw new DataException(where + ": " + record.size() + " fields, but the header has " + header.size());
-                }
-                String labelText = record.get(label).trim();
-                rows.add(example(record.get(text[0]), text.length > 1 ? record.get(text[1]) : null,
-                        labelText, INTEGER.matcher(labelText).matches(), textColumns, labelColumn, where));
+        List<String> header = csv.next();
+        if (header == null) throw new DataException(file + ": empty file, expected a header row");
+        header.set(0, stripBom(header.get(0)));
+        int[] text = new int[textColumns.size()];
+        for (int i = 0; i < text.length; i++) text[i] = column(header, textColumns.get(i), file);
+        int label = column(header, labelColumn, file);
+        for (List<String> record; (record = csv.next()) != null; ) {
+            String where = file + ":" + csv.recordLine();
+            if (record.size() != header.size()) {
+                throw new DataException(where + ": " + record.size() + " fields, but the header has " + header.size());
             }
-        } catch (CharacterCodingException e) {
-            throw Utf8Text.notUtf8(file + ":" + csv.recordLine(), e);
+            String labelText = record.get(label).trim();
+            rows.add(example(record.get(text[0]), text.length > 1 ? record.get(text[1]) : null,
+                    labelText, INTEGER.matcher(labelText).matches(), textColumns, labelColumn, where));
         }
         return rows;
     }
@@ -84,38 +78,34 @@ final class TableReader {
                                                   List<String> textColumns, String labelColumn) throws IOException {
         List<RawExample> rows = new ArrayList<>();
         int lineNumber = 0;
-        try {
-            for (String line; (line = reader.readLine()) != null; ) {
-                lineNumber++;
-                if (lineNumber == 1) line = stripBom(line);
-                if (line.isBlank()) continue;
-                String where = file + ":" + lineNumber;
-                if (lineNumber == 1 && line.stripLeading().startsWith("[")) {
-                    throw new DataException(where + ": a JSON array; write one JSON object per line (JSON Lines)");
-                }
-                JsonNode node;
-                try {
-                    node = JSON.readTree(line);
-                } catch (JsonProcessingException e) {
-                    throw new DataException(where + ": not valid JSON (" + e.getOriginalMessage() + ")");
-                }
-                if (node == null || !node.isObject()) throw new DataException(where + ": expected a JSON object");
-                String[] texts = new String[2];
-                for (int i = 0; i < textColumns.size(); i++) {
-                    JsonNode t = node.get(textColumns.get(i));
-                    if (t == null) throw new DataException(where + ": no field '" + textColumns.get(i) + "' (fields: " + fieldNames(node) + ")");
-                    if (!t.isTextual()) throw new DataException(where + ": field '" + textColumns.get(i) + "' is not a string");
-                    texts[i] = t.asText();
-                }
-                JsonNode l = node.get(labelColumn);
-                if (l == null) throw new DataException(where + ": no field '" + labelColumn + "' (fields: " + fieldNames(node) + ")");
-                boolean numeric = l.isIntegralNumber() && l.canConvertToLong();
-                if (!numeric && !l.isTextual()) throw new DataException(where + ": label " + l + " is neither an integer nor a string");
-                rows.add(example(texts[0], texts[1], numeric ? Long.toString(l.asLong()) : l.asText().trim(), numeric,
-                        textColumns, labelColumn, where));
+        for (String line; (line = reader.readLine()) != null; ) {
+            lineNumber++;
+            if (lineNumber == 1) line = stripBom(line);
+            if (line.isBlank()) continue;
+            String where = file + ":" + lineNumber;
+            if (lineNumber == 1 && line.stripLeading().startsWith("[")) {
+                throw new DataException(where + ": a JSON array; write one JSON object per line (JSON Lines)");
             }
-        } catch (CharacterCodingException e) {
-            throw Utf8Text.notUtf8(file + ":" + (lineNumber + 1), e);
+            JsonNode node;
+            try {
+                node = JSON.readTree(line);
+            } catch (JsonProcessingException e) {
+                throw new DataException(where + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            }
+            if (node == null || !node.isObject()) throw new DataException(where + ": expected a JSON object");
+            String[] texts = new String[2];
+            for (int i = 0; i < textColumns.size(); i++) {
+                JsonNode t = node.get(textColumns.get(i));
+                if (t == null) throw new DataException(where + ": no field '" + textColumns.get(i) + "' (fields: " + fieldNames(node) + ")");
+                if (!t.isTextual()) throw new DataException(where + ": field '" + textColumns.get(i) + "' is not a string");
+                texts[i] = t.asText();
+            }
+            JsonNode l = node.get(labelColumn);
+            if (l == null) throw new DataException(where + ": no field '" + labelColumn + "' (fields: " + fieldNames(node) + ")");
+            boolean numeric = l.isIntegralNumber() && l.canConvertToLong();
+            if (!numeric && !l.isTextual()) throw new DataException(where + ": label " + l + " is neither an integer nor a string");
+            rows.add(example(texts[0], texts[1], numeric ? Long.toString(l.asLong()) : l.asText().trim(), numeric,
+                    textColumns, labelColumn, where));
         }
         return rows;
     }
