@@ -49,11 +49,15 @@ class TableReaderTest {
         String script = "import csv, random, sys\n"
                 + "r = random.Random(1234)\n"
                 + "alphabet = ['a', 'b', ' ', ',', '\"', '\\n', '\\r\\n', '\\t', 'é', '😀', \"'\"]\n"
-                + "w = csv.writer(open(sys.argv[1], 'w', newline='', encoding='utf-8'))\n"
+                + "f = open(sys.argv[1], 'w', newline='', encoding='utf-8')\n"
+                + "w = csv.writer(f)\n"
                 + "w.writerow(['text', 'label'])\n"
                 + "for i in range(300):\n"
                 + "    t = ''.join(r.choice(alphabet) for _ in range(r.randint(1, 30)))\n"
-                + "    w.writerow(['x' + t + 'x', r.choice(['yes', 'no', 'maybe, not'])])\n";
+                + "    w.writerow(['x' + t + 'x', r.choice(['yes', 'no', 'maybe, not'])])\n"
+                + "f.close()\n"
+                + "import json\n"
+                + "print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))[1:]))\n";
         Process p;
         try {
             p = new ProcessBuilder("python3", "-c", script, file.toString()).redirectErrorStream(true).start();
@@ -61,14 +65,8 @@ class TableReaderTest {
             Assumptions.abort("python3 not available: " + e.getMessage());
             return;
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
-        Process dump = new ProcessBuilder("python3", "-c",
-                "import csv, json, sys\n"
-                        + "rows = list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))[1:]\n"
-                        + "print(json.dumps(rows))\n", file.toString()).start();
-        String json = new String(dump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, dump.waitFor());
+        String json = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), json);
         List<List<String>> expected = new ArrayList<>();
         new ObjectMapper().readTree(json).forEach(r -> expected.add(List.of(r.get(0).asText(), r.get(1).asText())));
 
