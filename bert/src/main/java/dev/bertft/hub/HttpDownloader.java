@@ -128,24 +128,26 @@ public final class HttpDownloader {
     /** Appends the bytes from {@code have} on to {@code out}; returns the file's length afterwards. */
     private long transfer(URI uri, FileChannel out, long have, long expectedSize, String label) throws IOException {
         HttpResponse<InputStream> r = open(uri, have);
+        int status = r.statusCode();
+        if (status == 416 && have > 0) {   // our partial file is not a prefix the server accepts: start over
+            r.body().close();
+            out.truncate(0);
+            return transfer(uri, out, 0, expectedSize, label);
+        }
         long total = expectedSize;
         try (InputStream body = r.body()) {
-            int status = r.statusCode();
-            if (status == 416 && have > 0) {          // our partial file is not a prefix the server accepts
-                out.truncate(0);
-                body.close();
-                return transfer(uri, out, 0, expectedSize, label);
-            }
             if (status == 200 && have > 0) {          // the server ignored Range: the body is the whole file
                 out.truncate(0);
                 have = 0;
             } else if (status == 206) {
                 String range = r.headers().firstValue("Content-Range").orElse("");
-                if (!range.startsWith("bytes " + have + "-")) throw new HubException("server answered Range bytes=" + have + "- with Content-Range '" + range + "' for " + uri);
+                if (!range.startsWith("bytes " + have + "-")) {
+                    throw new HubException("server answered Range bytes=" + have + "- with Content-Range '" + range + "' for " + uri);
+                }
                 int slash = range.lastIndexOf('/');
                 if (total < 0 && slash >= 0 && !range.endsWith("*")) total = Long.parseLong(range.substring(slash + 1).trim());
             } else if (status != 200) {
-                throw new HttpStatusException(status, uri);
+                throw new HubException("HTTP " + status + " for " + uri);
             }
             if (total < 0 && status == 200) total = r.headers().firstValueAsLong("Content-Length").orElse(-1);
             return copy(body, out, have, total, label);
@@ -185,11 +187,12 @@ public final class HttpDownloader {
             HttpResponse<InputStream> r = send(b.build(), HttpResponse.BodyHandlers.ofInputStream(), current);
             Optional<URI> next = redirectTarget(r, current);
             if (next.isEmpty()) return r;
-            try (InputStream ignored = r.body()) {
-                current = next.get();
+            try {
+                r.body().close();   // the redirect's own small body: drop it, the connection goes back to the pool
             } catch (IOException e) {
                 throw new HubException("redirect from " + current + " failed: " + e, e);
             }
+            current = next.get();
         }
         throw new HubException("too many redirects for " + uri);
     }

@@ -4,6 +4,8 @@ import java.io.IOException;
 
 /** A model or file could not be found, fetched or stored; the message is one line meant for the user. */
 public class HubException extends IOException {
+    private static final long serialVersionUID = 1L;
+
     public HubException(String message) {
         super(message);
     }

@@ -131,6 +131,27 @@ class ModelResolverTest {
     }
 
     @Test
+    void serverIgnoringRangeMakesTheDownloadStartOver() throws IOException {
+        server.ignoreRange = true;
+        Path partial = cache.blob("acme/tiny-bert", FakeHub.sha256(WEIGHTS) + ".incomplete");
+        Files.createDirectories(partial.getParent());
+        Files.write(partial, new byte[12345]);   // not even a prefix of the file: must not survive
+        Path snapshot = resolver(false).resolve("acme/tiny-bert");
+        assertEquals(List.of("bytes=12345-"), server.cdnRanges);
+        assertArrayEquals(WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+    }
+
+    @Test
+    void completeIncompleteFileIsVerifiedAndMovedWithoutARequest() throws IOException {
+        Path partial = cache.blob("acme/tiny-bert", FakeHub.sha256(WEIGHTS) + ".incomplete");
+        Files.createDirectories(partial.getParent());
+        Files.write(partial, WEIGHTS);
+        Path snapshot = resolver(false).resolve("acme/tiny-bert");
+        assertEquals(List.of(), server.cdnRanges);
+        assertArrayEquals(WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+    }
+
+    @Test
     void serverDyingMidTransferLeavesNoFileAtTheFinalPathAndTheNextRunResumes() throws IOException {
         server.dieAfterBytes = 1_500_000;
         HubException e = assertThrows(HubException.class, () -> resolver(false).resolve("acme/tiny-bert"));
