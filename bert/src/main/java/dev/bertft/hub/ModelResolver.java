@@ -103,7 +103,7 @@ public final class ModelResolver {
     }
 
     private Path download(String model) throws IOException {
-        Head config = headOrNotFound(fileUri(model, "main", ModelFiles.CONFIG), model);
+        Head config = headOfConfig(fileUri(model, "main", ModelFiles.CONFIG), model);
         String commit = config.header("X-Repo-Commit").orElse("");
         if (!COMMIT.matcher(commit).matches()) {
             throw new HubException("the answer for " + config.uri() + " has no X-Repo-Commit header; is " + endpoint + " a Hugging Face hub?");
@@ -121,7 +121,9 @@ public final class ModelResolver {
             fetch(model, commit, ModelFiles.WEIGHTS_INDEX, index);
             Path snapshot = cache.snapshotFolder(model, commit);
             for (String shard : ModelFiles.shards(snapshot.resolve(ModelFiles.WEIGHTS_INDEX))) {
-                fetch(model, commit, shard, headOrNotFound(fileUri(model, commit, shard), model));
+                URI uri = fileUri(model, commit, shard);
+                fetch(model, commit, shard, headIfPresent(uri).orElseThrow(() -> new HubException(
+                        "model " + model + ": " + ModelFiles.WEIGHTS_INDEX + " names " + shard + ", but the hub has no " + uri)));
             }
         }
         List<String> tokenizerFiles = new ArrayList<>(List.of(ModelFiles.VOCAB, ModelFiles.TOKENIZER));
@@ -145,16 +147,17 @@ public final class ModelResolver {
         }
         boolean redirected = head.status() / 100 == 3;   // an LFS file: the hub's 302 to the CDN describes the file
         long size = head.header("X-Linked-Size").or(() -> redirected ? Optional.empty() : head.header("Content-Length"))
-                .map(Long::parseLong).orElse(-1L);
+                .map(ModelResolver::parseSize).orElse(-1L);
         String sha256 = SHA256.matcher(etag).matches() ? etag : null;  // LFS etags are the content's SHA-256
         http.download(head.uri(), cache.blob(model, etag), size, sha256, model + "/" + file);
         cache.link(model, commit, file, etag);
     }
 
-    private Head headOrNotFound(URI uri, String model) throws HubException {
+    private Head headOfConfig(URI uri, String model) throws HubException {
         Head h = http.head(uri);
         if (h.status() == 401 || h.status() == 404) {
-            throw new HubException("model " + model + " not found on the hub (HTTP " + h.status() + " for " + uri + ")");
+            throw new HubException("model " + model + " not found on the hub (HTTP " + h.status() + " for " + uri
+                    + "), and there is no local folder of that name");
         }
         if (h.status() >= 400) throw new HubException("the hub answered HTTP " + h.status() + " for " + uri);
         return h;
@@ -169,6 +172,15 @@ public final class ModelResolver {
 
     private URI fileUri(String model, String revision, String file) {
         return URI.create(endpoint + "/" + model + "/resolve/" + revision + "/" + file);
+    }
+
+    /** A size header, or -1 (unknown: the download then trusts the GET's Content-Length) when it is not a number. */
+    private static long parseSize(String header) {
+        try {
+            return Math.max(-1, Long.parseLong(header.trim()));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /** ETag values come quoted and sometimes weak: W/"abc" and "abc" both name blob abc. */
