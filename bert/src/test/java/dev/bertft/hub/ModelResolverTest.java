@@ -253,6 +253,18 @@ class ModelResolverTest {
     }
 
     @Test
+    void sharedMiniLmFolderIsACompleteModel() throws IOException {
+        Path folder = null;
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null && folder == null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("shared/models/all-MiniLM-L6-v2");
+            if (Files.isDirectory(candidate)) folder = candidate;
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(folder != null, "shared/models/all-MiniLM-L6-v2 not found next to the repository; skipped");
+        assertEquals(List.of(), ModelFiles.missing(folder));
+        assertEquals(folder, resolver(true).resolve(folder.toString()));
+    }
+
+    @Test
     void cacheRootFollowsHuggingFaceHubEnvironmentVariables() {
         assertEquals(Path.of("/a/hub"), HubCache.defaultRoot(Map.of("HF_HUB_CACHE", "/a/hub", "HF_HOME", "/b")));
         assertEquals(Path.of("/b", "hub"), HubCache.defaultRoot(Map.of("HF_HOME", "/b")));
