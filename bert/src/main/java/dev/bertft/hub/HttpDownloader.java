@@ -103,6 +103,10 @@ public final class HttpDownloader {
             try (FileChannel out = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                  FileLock lock = out.tryLock()) {
                 if (lock == null) throw new HubException("another process is downloading " + partial + "; wait for it or remove the file");
+                if (Files.isRegularFile(target)) {   // another process finished it while we waited for the lock
+                    Files.delete(partial);
+                    return;
+                }
                 long have = out.size();
                 if (expectedSize >= 0 && have > expectedSize) {   // not a prefix of this file: start over
                     out.truncate(0);
@@ -145,7 +149,7 @@ public final class HttpDownloader {
                     throw new HubException("server answered Range bytes=" + have + "- with Content-Range '" + range + "' for " + uri);
                 }
                 int slash = range.lastIndexOf('/');
-                if (total < 0 && slash >= 0 && !range.endsWith("*")) total = Long.parseLong(range.substring(slash + 1).trim());
+                if (total < 0 && slash >= 0) total = parseLength(range.substring(slash + 1));
             } else if (status != 200) {
                 throw new HubException("HTTP " + status + " for " + uri);
             }
@@ -172,7 +176,7 @@ public final class HttpDownloader {
         } finally {
             watchdog.stop();
         }
-        if (watchdog.fired()) throw new HubException("no data for " + stallTimeout.toSeconds() + " s while downloading " + label + "; run again to resume");
+        if (watchdog.fired()) throw new HubException("no data for " + stallTimeout.toMillis() / 1000.0 + " s while downloading " + label + "; run again to resume");
         if (total >= 0 && have != total) throw new HubException("connection closed after " + have + " of " + total + " bytes of " + label + "; run again to resume");
         progress.finish(have);
         return have;
@@ -214,6 +218,15 @@ public final class HttpDownloader {
             throw new HubException("interrupted while requesting " + uri, e);
         } catch (IOException e) {
             throw new HubException("cannot reach " + uri + " (" + e + ")", e);
+        }
+    }
+
+    /** The total length in a Content-Range ("bytes 10-99/100"), or -1 for "*" or anything unreadable. */
+    private static long parseLength(String total) {
+        try {
+            return Long.parseLong(total.trim());
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 
