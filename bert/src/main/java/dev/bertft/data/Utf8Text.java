@@ -22,10 +22,14 @@ final class Utf8Text {
     private Utf8Text() {
     }
 
-    static BufferedReader reader(InputStream in) {
-        return new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
+    private static CharsetDecoder strictDecoder() {
+        return StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT)), 1 << 16);
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+    }
+
+    static BufferedReader reader(InputStream in) {
+        return new BufferedReader(new InputStreamReader(in, strictDecoder()), 1 << 16);
     }
 
     /** The whole stream as text; {@code where} names it in errors. */
@@ -40,10 +44,7 @@ final class Utf8Text {
         }
         if (bytes.length > MAX_LENGTH) throw new DataException(where + ": text longer than " + MAX_LENGTH + " bytes");
         try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
+            return strictDecoder().decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
             throw notUtf8(where, e);
         }
@@ -54,9 +55,7 @@ final class Utf8Text {
      * found again here: decode the file from the start and count the line feeds before the first bad byte.
      */
     static DataException notUtf8(Path file, CharacterCodingException e) {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        CharsetDecoder decoder = strictDecoder();
         ByteBuffer bytes = ByteBuffer.allocate(1 << 16);
         CharBuffer chars = CharBuffer.allocate(1 << 16);
         long line = 1, offset = 0;
