@@ -363,12 +363,12 @@ public final class CpuBackend implements Backend {
             float[] s = f32(x), o = f32(out);
             int base = x.offset(), columns = outer;
             pool.forRange(columns, 256, (c0, c1) -> {
-                float[] acc = new float[c1 - c0];
+                double[] acc = new double[c1 - c0];
                 for (int r = 0; r < runLength; r++) {
                     int row = base + r * columns + c0;
                     for (int c = 0; c < acc.length; c++) acc[c] += s[row + c];
                 }
-                System.arraycopy(acc, 0, o, c0, acc.length);
+                for (int c = 0; c < acc.length; c++) o[c0 + c] = (float) acc[c];
             });
             return out;
         }
@@ -591,7 +591,6 @@ public final class CpuBackend implements Backend {
             int base = r * len;
             double max = Double.NEGATIVE_INFINITY;
             for (int j = 0; j < len; j++) max = Math.max(max, s.get(base + j));
-            if (max == Double.NEGATIVE_INFINITY) max = 0; // a fully masked row stays finite
             double sum = 0;
             for (int j = 0; j < len; j++) sum += Math.exp(s.get(base + j) - max);
             double logSum = Math.log(sum);
