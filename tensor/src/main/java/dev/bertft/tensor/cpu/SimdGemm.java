@@ -62,7 +62,7 @@ final class SimdGemm {
             // whole products per thread, packing buffers shared along a thread's run of products
             int grain = (int) Math.max(1, PARALLEL_MIN_WORK / Math.max(1, work));
             pool.forRange(batch, grain, (from, to) -> {
-                Buffers buf = new Buffers(m, n, k);
+                Buffers buf = Buffers.forThread(m, n, k);
                 for (int t = from; t < to; t++) {
                     product(transA, transB, m, n, k, a, aOff + t * aStride, lda, b, bOff + t * bStride, ldb,
                             accumulate, c, cOff + t * cStride, ldc, buf);
@@ -89,33 +89,50 @@ final class SimdGemm {
         int threads = pool.threads();
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
         if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
-            product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, new Buffers(m, n, k));
+            product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k));
         } else if (mPanels >= threads * 4 || mPanels >= nPanels) {
             pool.forRange(mPanels, 1, (from, to) -> {
                 int i0 = from * MR, i1 = Math.min(m, to * MR);
                 int aShift = transA ? i0 : i0 * lda;
                 product(transA, transB, i1 - i0, n, k, a, aOff + aShift, lda, b, bOff, ldb,
-                        accumulate, c, cOff + i0 * ldc, ldc, new Buffers(i1 - i0, n, k));
+                        accumulate, c, cOff + i0 * ldc, ldc, Buffers.forThread(i1 - i0, n, k));
             });
         } else {
             pool.forRange(nPanels, 1, (from, to) -> {
                 int j0 = from * NR, j1 = Math.min(n, to * NR);
                 int bShift = transB ? j0 * ldb : j0;
                 product(transA, transB, m, j1 - j0, k, a, aOff, lda, b, bOff + bShift, ldb,
-                        accumulate, c, cOff + j0, ldc, new Buffers(m, j1 - j0, k));
+                        accumulate, c, cOff + j0, ldc, Buffers.forThread(m, j1 - j0, k));
             });
         }
     }
 
-    /** Packing buffers and the edge scratch tile, sized for the blocks of an m×n×k product. */
+    /**
+     * Packing buffers and the scratch tile of one thread. They are kept per thread and grown on
+     * demand: a fresh 5 MB of zeroed arrays per call would cost about 5% of a 4096×768×768 product.
+     * Packing writes every element the kernel reads, so stale contents never matter.
+     */
     private static final class Buffers {
+        private static final ThreadLocal<Buffers> PER_THREAD = ThreadLocal.withInitial(() -> new Buffers(0, 0));
+
         final float[] packedA, packedB;
         final float[] tile = new float[MR * NR];
 
-        Buffers(int m, int n, int k) {
+        private Buffers(int aSize, int bSize) {
+            packedA = new float[aSize];
+            packedB = new float[bSize];
+        }
+
+        /** This thread's buffers, large enough for the blocks of an m×n×k product. */
+        static Buffers forThread(int m, int n, int k) {
             int kc = kcStep(Math.max(1, k));
-            packedA = new float[roundUp(Math.min(MC, m), MR) * kc];
-            packedB = new float[roundUp(Math.min(NC, n), NR) * kc];
+            int aSize = roundUp(Math.min(MC, m), MR) * kc, bSize = roundUp(Math.min(NC, n), NR) * kc;
+            Buffers buf = PER_THREAD.get();
+            if (buf.packedA.length < aSize || buf.packedB.length < bSize) {
+                buf = new Buffers(Math.max(aSize, buf.packedA.length), Math.max(bSize, buf.packedB.length));
+                PER_THREAD.set(buf);
+            }
+            return buf;
         }
     }
 
