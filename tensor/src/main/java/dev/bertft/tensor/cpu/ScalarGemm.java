@@ -20,7 +20,7 @@ public final class ScalarGemm {
                                     boolean accumulate, float[] c, int cOff, int ldc, int cStride) {
         // element (i,p) of op(A) is a[base + i*aRow + p*aCol]; likewise for op(B)
         int aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
-        pool.forRange(batch * m, grain(n, k), (from, to) -> {
+        pool.forRange(Math.multiplyExact(batch, m), grain(n, k), (from, to) -> {
             for (int row = from; row < to; row++) {
                 int t = row / m, i = row % m;
                 int aBase = aOff + t * aStride + i * aRow;
@@ -51,7 +51,7 @@ public final class ScalarGemm {
                                     double[] a, int aOff, int lda, int aStride, double[] b, int bOff, int ldb, int bStride,
                                     boolean accumulate, double[] c, int cOff, int ldc, int cStride) {
         int aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
-        pool.forRange(batch * m, grain(n, k), (from, to) -> {
+        pool.forRange(Math.multiplyExact(batch, m), grain(n, k), (from, to) -> {
             for (int row = from; row < to; row++) {
                 int t = row / m, i = row % m;
                 int aBase = aOff + t * aStride + i * aRow;
