@@ -60,6 +60,16 @@ def main():
         flops = 2.0 * m * n * k
         bench(f"{m}x{k}x{n} A·B", lambda: np.matmul(a, b, out=c), flops)
         bench(f"{m}x{k}x{n} A·Wt (transB)", lambda: np.matmul(a, w.T, out=c), flops)
+    # batched attention: 32 sequences x 12 heads, 128 tokens, head size 64
+    heads, t, d = 384, 128, 64
+    q = rng.standard_normal((heads, t, d), dtype=np.float32)
+    kk = rng.standard_normal((heads, t, d), dtype=np.float32)
+    v = rng.standard_normal((heads, t, d), dtype=np.float32)
+    s = np.empty((heads, t, t), dtype=np.float32)
+    ctx = np.empty((heads, t, d), dtype=np.float32)
+    flops = 2.0 * heads * t * t * d
+    bench("attention scores Q·Kt [384]", lambda: np.matmul(q, kk.transpose(0, 2, 1), out=s), flops)
+    bench("attention context P·V [384]", lambda: np.matmul(s, v, out=ctx), flops)
 
 
 if __name__ == "__main__":
