@@ -50,10 +50,13 @@ class GemmTest {
     private static final FloatGemm SCALAR = (pool, batch, tA, tB, m, n, k, a, aOff, lda, aS, b, bOff, ldb, bS, beta, c, cOff, ldc, cS) ->
             ScalarGemm.sgemmBatched(pool, batch, tA, tB, m, n, k, a, aOff, lda, aS, b, bOff, ldb, bS, beta != 0, c, cOff, ldc, cS);
 
-    /** m, n, k: single elements, odd sizes, k across several KC blocks, m across MC, n across NR panels and NC. */
+    /**
+     * m, n, k: single elements, odd sizes, k across several KC blocks, m across MC, n across NR panels
+     * and NC; 200×100×600 is split over rows on two threads, 7×300×2000 over columns.
+     */
     private static final int[][] SHAPES = {
             {1, 1, 1}, {1, 5, 3}, {3, 1, 17}, {3, 17, 5}, {17, 3, 33}, {6, 32, 8}, {7, 33, 1},
-            {13, 70, 300}, {150, 40, 20}, {5, 200, 1200}, {200, 100, 600}, {64, 64, 64}, {150, 40, 1600}, {3, 1600, 4},
+            {13, 70, 300}, {150, 40, 20}, {7, 300, 2000}, {200, 100, 600}, {64, 64, 64}, {150, 40, 1600}, {3, 1600, 4},
     };
 
     @Test
