@@ -4,6 +4,9 @@ import dev.bertft.tensor.cpu.Gemm;
 import dev.bertft.tensor.cpu.Parallel;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -23,6 +26,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * K = 768, N = 768 (attention projections) or 3072 (FFN up-projection). {@code transB} = true is
  * X·Wᵀ with W stored [out, in], as Linear's forward pass does it. The peer is numpy/OpenBLAS on the
  * same shapes: bench/scripts/gemm_numpy.py. GFLOP/s = 2·M·N·K / (time per op).
+ *
+ * <p>{@link #sgemmCpuTime} is the same product on one thread that also counts the thread's CPU
+ * time, so GFLOP per CPU-second = 2·M·N·K·calls / cpuNanos holds up when other processes share
+ * the cores (wall time then mostly measures the scheduler).
  *
  * <p>{@link Attention} times the batched products of self-attention for the same batch: 32
  * sequences × 12 heads, scores = Q·Kᵀ (128×64 by 64×128) and context = P·V (128×128 by 128×64).
@@ -69,6 +76,26 @@ public class GemmBench {
     public float[] sgemm() {
         // B holds K×N row-major, or N×K (a Linear weight) when transB
         Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
+        return c;
+    }
+
+    /** Counters JMH sums per iteration for {@link #sgemmCpuTime}. */
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    @State(Scope.Thread)
+    public static class CpuTime {
+        public long calls;
+        public long cpuNanos;
+    }
+
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    @Benchmark
+    public float[] sgemmCpuTime(CpuTime counters) {
+        if (threads != 1) throw new IllegalStateException("sgemmCpuTime counts one thread's CPU time: run it with -p threads=1");
+        long start = THREADS.getCurrentThreadCpuTime();
+        Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
+        counters.cpuNanos += THREADS.getCurrentThreadCpuTime() - start;
+        counters.calls++;
         return c;
     }
 
