@@ -226,13 +226,15 @@ final class SimdGemm {
             int nr = Math.min(NR, nc - jr);
             int panel = jr * kc;
             if (transB) {
-                // B stored n×k: column j of op(B) is a contiguous row of storage
-                for (int j = 0; j < nr; j++) {
-                    int src = bOff + (jc + jr + j) * ldb + pc, dst = panel + j;
-                    for (int p = 0; p < kc; p++) pb[dst + p * NR] = b[src + p];
-                }
-                for (int j = nr; j < NR; j++) {
-                    for (int p = 0; p < kc; p++) pb[panel + j + p * NR] = 0f;
+                // B stored n×k: column j of op(B) is a contiguous row of storage. Walking p outside
+                // keeps the writes sequential, and the nr source rows being read stay in L1; the
+                // other order (one source row at a time) scatters writes over the whole panel, which
+                // for kc = 768 is twice the L1 and made X·Wᵀ about 10% slower than X·W.
+                int src = bOff + (jc + jr) * ldb + pc;
+                for (int p = 0; p < kc; p++) {
+                    int dst = panel + p * NR;
+                    for (int j = 0; j < nr; j++) pb[dst + j] = b[src + j * ldb + p];
+                    for (int j = nr; j < NR; j++) pb[dst + j] = 0f;
                 }
             } else {
                 for (int p = 0; p < kc; p++) {
