@@ -185,8 +185,21 @@ final class SimdGemm {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             int panel = ir * kc;
-            if (transA) {
+            if (transA && mr == MR) {
                 // A stored k×m: row p of storage holds op(A)(·,p) contiguously
+                int src = aOff + pc * lda + ic + ir;
+                for (int p = 0; p < kc; p++) {
+                    int s = src + p * lda, dst = panel + p * MR;
+                    pa[dst] = a[s];
+                    pa[dst + 1] = a[s + 1];
+                    pa[dst + 2] = a[s + 2];
+                    pa[dst + 3] = a[s + 3];
+                    pa[dst + 4] = a[s + 4];
+                    pa[dst + 5] = a[s + 5];
+                    pa[dst + 6] = a[s + 6];
+                    pa[dst + 7] = a[s + 7];
+                }
+            } else if (transA) {
                 for (int p = 0; p < kc; p++) {
                     int src = aOff + (pc + p) * lda + ic + ir, dst = panel + p * MR;
                     for (int i = 0; i < mr; i++) pa[dst + i] = a[src + i];
