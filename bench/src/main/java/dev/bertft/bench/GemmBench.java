@@ -27,9 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * X·Wᵀ with W stored [out, in], as Linear's forward pass does it. The peer is numpy/OpenBLAS on the
  * same shapes: bench/scripts/gemm_numpy.py. GFLOP/s = 2·M·N·K / (time per op).
  *
- * <p>{@link #sgemmCpuTime} is the same product on one thread that also counts the thread's CPU
- * time, so GFLOP per CPU-second = 2·M·N·K·calls / cpuNanos holds up when other processes share
- * the cores (wall time then mostly measures the scheduler).
+ * <p>{@link OneThreadCpuTime} runs the same products on one thread and also counts its CPU time.
  *
  * <p>{@link Attention} times the batched products of self-attention for the same batch: 32
  * sequences × 12 heads, scores = Q·Kᵀ (128×64 by 64×128) and context = P·V (128×128 by 128×64).
@@ -79,24 +77,61 @@ public class GemmBench {
         return c;
     }
 
-    /** Counters JMH sums per iteration for {@link #sgemmCpuTime}. */
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    @State(Scope.Thread)
-    public static class CpuTime {
-        public long calls;
-        public long cpuNanos;
-    }
+    /**
+     * The same products on one thread, counting that thread's CPU time as well:
+     * GFLOP per CPU-second = 2·M·N·K·calls / cpuNanos. Unlike wall time it holds up when other
+     * processes share the cores (wall time then mostly measures the scheduler).
+     */
+    @State(Scope.Benchmark)
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 3, time = 2)
+    @Measurement(iterations = 5, time = 2)
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+    public static class OneThreadCpuTime {
+        private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
-    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+        @Param({"768", "3072"})
+        int n;
 
-    @Benchmark
-    public float[] sgemmCpuTime(CpuTime counters) {
-        if (threads != 1) throw new IllegalStateException("sgemmCpuTime counts one thread's CPU time: run it with -p threads=1");
-        long start = THREADS.getCurrentThreadCpuTime();
-        Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
-        counters.cpuNanos += THREADS.getCurrentThreadCpuTime() - start;
-        counters.calls++;
-        return c;
+        @Param({"false", "true"})
+        boolean transB;
+
+        float[] a, b, c;
+        Parallel pool;
+
+        /** Counters JMH sums per iteration. */
+        @AuxCounters(AuxCounters.Type.EVENTS)
+        @State(Scope.Thread)
+        public static class Counters {
+            public long calls;
+            public long cpuNanos;
+        }
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            Random rnd = new Random(1);
+            a = new float[M * K];
+            b = new float[K * n];
+            c = new float[M * n];
+            for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() - 0.5f;
+            for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
+            pool = new Parallel(1);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            pool.close();
+        }
+
+        @Benchmark
+        public float[] sgemm(Counters counters) {
+            long start = THREADS.getCurrentThreadCpuTime();
+            Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
+            counters.cpuNanos += THREADS.getCurrentThreadCpuTime() - start;
+            counters.calls++;
+            return c;
+        }
     }
 
     /** Batched attention products, 384 = 32 sequences × 12 heads of 128 tokens, head size 64. */
