@@ -23,6 +23,7 @@ public final class Main implements Runnable {
     /** Runs a command line in this JVM and returns its exit code (used by tests too). */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOverwrittenOptionsAllowed(true); // the last of a repeated option wins, as scripts expect
         cli.setExecutionExceptionHandler(new CliErrors());
         cli.setParameterExceptionHandler(CliErrors::onBadArguments);
         return cli.execute(args);
