@@ -176,7 +176,8 @@ public final class CpuBackend implements Backend {
         if (x.dtype() == DType.F32 && op == Ops.Unary.GELU) {
             float[] s = f32(in), d = f32(out);
             pool.forRange(n, GRAIN, (i0, i1) -> {
-                for (int i = i0; i < i1; i++) d[i] = Special.geluFast(s[i]);
+                if (Simd.AVAILABLE) SimdGelu.forward(s, d, i0, i1);
+                else for (int i = i0; i < i1; i++) d[i] = Special.geluFast(s[i]);
             });
             return out;
         }
@@ -283,7 +284,8 @@ public final class CpuBackend implements Backend {
         if (x.dtype() == DType.F32) {
             float[] xs = f32(xin), gs = f32(g), d = f32(out);
             pool.forRange(n, GRAIN, (i0, i1) -> {
-                for (int i = i0; i < i1; i++) d[i] = gs[i] * Special.geluGradFast(xs[i]);
+                if (Simd.AVAILABLE) SimdGelu.backward(xs, gs, d, i0, i1);
+                else for (int i = i0; i < i1; i++) d[i] = gs[i] * Special.geluGradFast(xs[i]);
             });
         } else {
             Buf xs = buf(xin), gs = buf(g), d = buf(out);

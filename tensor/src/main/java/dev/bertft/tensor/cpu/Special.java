@@ -46,10 +46,10 @@ final class Special {
     // erf for float kernels: cubic Hermite interpolation between exact values of erf and
     // erf'(x) = 2/√π·e^{−x²} at steps of 1/64 on [0, 4]; the error bound h⁴/384·max|erf⁗| is
     // below 1e-9, far under float resolution, and past 4 erf rounds to ±1 in float.
-    private static final int STEPS_PER_UNIT = 64;
-    private static final float TABLE_END = 4f;
-    private static final float[] ERF = new float[(int) (TABLE_END * STEPS_PER_UNIT) + 2];
-    private static final float[] ERF_SLOPE = new float[ERF.length];
+    static final int STEPS_PER_UNIT = 64;
+    static final float TABLE_END = 4f;
+    static final float[] ERF = new float[(int) (TABLE_END * STEPS_PER_UNIT) + 2];
+    static final float[] ERF_SLOPE = new float[ERF.length];
 
     static {
         for (int i = 0; i < ERF.length; i++) {
