@@ -11,11 +11,36 @@ dropout on. Prints one JSON line with train_runtime and eval accuracy.
 import argparse
 import json
 import math
+import os
+import sys
 import time
 
 import torch
 
-from torch_bert import load_pretrained
+# The one plain-PyTorch BERT of the project (transformers is not installable here); the Java
+# parity tests check our model against it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bert", "src", "test", "python"))
+from make_bert_fixtures import bert_for_sequence_classification, read_safetensors  # noqa: E402
+
+
+def load_pretrained(folder, num_labels, seed):
+    """Weights by HF name, "bert."-prefixed; the pooler and classifier it lacks get HF's init:
+    normal(0, initializer_range) weights and zero biases. Returns trainable leaf tensors."""
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    p = {}
+    for name, t in read_safetensors(os.path.join(folder, "model.safetensors")).items():
+        name = name.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+        if name.endswith("position_ids") or name.startswith("cls."):
+            continue
+        p[name if name.startswith(("bert.", "classifier.")) else "bert." + name] = t.float()
+    torch.manual_seed(seed)
+    h, std, missing = cfg["hidden_size"], cfg.get("initializer_range", 0.02), []
+    for name, shape in (("bert.pooler.dense", (h, h)), ("classifier", (num_labels, h))):
+        if name + ".weight" not in p:
+            p[name + ".weight"], p[name + ".bias"] = torch.randn(*shape) * std, torch.zeros(shape[0])
+            missing += [name + ".weight", name + ".bias"]
+    return {n: t.requires_grad_(True) for n, t in p.items()}, cfg, missing
 
 
 def read(path):
@@ -52,9 +77,13 @@ def main():
     torch.set_num_threads(a.threads)
     train, evaluation = read(a.train), read(a.eval)
     labels = sorted({y for _, y in train})
-    model, _, missing = load_pretrained(a.model, len(labels), a.seed)
-    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
-    plain = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    params, cfg, missing = load_pretrained(a.model, len(labels), a.seed)
+
+    def model(ids, types, mask, training):
+        return bert_for_sequence_classification(params, cfg, ids, types, mask, training)[1]
+
+    decay = [p for n, p in params.items() if not (n.endswith("bias") or "LayerNorm" in n)]
+    plain = [p for n, p in params.items() if n.endswith("bias") or "LayerNorm" in n]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay}, {"params": plain, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
     steps_per_epoch = math.ceil(len(train) / a.batch_size)
@@ -64,28 +93,26 @@ def main():
         opt, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
 
     gen = torch.Generator().manual_seed(a.seed)
-    model.train()
     start = time.time()
     losses = []
     for _ in range(a.epochs):
         order = torch.randperm(len(train), generator=gen).tolist()
         for s in range(steps_per_epoch):
             ids, types, mask, y = collate([train[i] for i in order[s * a.batch_size:(s + 1) * a.batch_size]])
-            loss = torch.nn.functional.cross_entropy(model(ids, types, mask), y)
+            loss = torch.nn.functional.cross_entropy(model(ids, types, mask, True), y)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
             losses.append(loss.item())
     runtime = time.time() - start
 
-    model.eval()
     right = 0
     with torch.no_grad():
         for s in range(0, len(evaluation), a.eval_batch_size):
             ids, types, mask, y = collate(evaluation[s:s + a.eval_batch_size])
-            right += (model(ids, types, mask).argmax(-1) == y).sum().item()
+            right += (model(ids, types, mask, False).argmax(-1) == y).sum().item()
     print(json.dumps({"peer": f"PyTorch {torch.__version__}", "threads": a.threads, "train_examples": len(train),
                       "steps": total, "train_runtime": round(runtime, 2),
                       "train_samples_per_second": round(len(train) * a.epochs / runtime, 3),
