@@ -28,20 +28,22 @@ extern "C" __global__ void dropout_mask_f64(double *out, long long n, float p, d
 }
 
 // Box–Muller on lane pairs (0,1) and (2,3): r = √(−2 ln u₁) with u₁ ∈ (0, 1], θ = 2π u₂;
-// z₀ = r cos θ, z₁ = r sin θ. In double, as the CPU backend.
+// z₀ = r cos θ, z₁ = r sin θ. In double, as the CPU backend; cos θ and sin θ come from
+// sincospi(2u₂), which needs no large-argument reduction (cos/sin would take a stack frame
+// for it) and differs from Math.cos(2π·u₂) by the rounding of the product at most.
 template <typename T>
 __device__ inline void normal_kernel(T *out, long long n, double mean, double std,
                                      unsigned long long seed, unsigned long long offset) {
-    const double two_pi = 6.283185307179586;
     long long blocks = (n + 3) / 4;
     FOR_EACH(blk, blocks) {
         Philox4 bits = philox_block(seed, offset, (unsigned long long) blk);
         for (int pair = 0; pair < 2; pair++) {
             double radius = sqrt(-2.0 * log(philox_uniform_open_zero(philox_lane(bits, 2 * pair))));
-            double angle = two_pi * (double) philox_uniform(philox_lane(bits, 2 * pair + 1));
+            double s, c;
+            sincospi(2.0 * (double) philox_uniform(philox_lane(bits, 2 * pair + 1)), &s, &c);
             long long i = 4 * blk + 2 * pair;
-            if (i < n) out[i] = (T) (mean + std * radius * cos(angle));
-            if (i + 1 < n) out[i + 1] = (T) (mean + std * radius * sin(angle));
+            if (i < n) out[i] = (T) (mean + std * radius * c);
+            if (i + 1 < n) out[i + 1] = (T) (mean + std * radius * s);
         }
     }
 }

@@ -37,9 +37,11 @@ final class Kernels {
     static final String MINIMUM_DRIVER = "580 (CUDA 13.0)";
     static final String PTX_TARGET = "PTX ISA 9.0, compute_80";
 
-    private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)");
+    private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\(([^)]*)\\)");
+    private static final Pattern PARAM = Pattern.compile("\\.param\\s+(?:\\.align\\s+\\d+\\s+)?\\.(\\w+)(?:\\s+\\.ptr[^,]*?)?\\s+\\w+(?:\\[(\\d+)\\])?");
 
     private final Map<String, CUfunction> functions = new HashMap<>();
+    private final Map<String, List<String>> signatures = new HashMap<>();
     private final CUstream stream;
 
     /** Loads every module; a failure says which module and why. */
@@ -58,11 +60,12 @@ final class Kernels {
                 }
                 throw new CudaUnavailableException("kernel module " + name + " failed to load: " + msg, e);
             }
-            for (String entry : entries(new String(ptx, 0, ptx.length - 1, StandardCharsets.US_ASCII))) {
+            signatures(new String(ptx, 0, ptx.length - 1, StandardCharsets.US_ASCII)).forEach((entry, params) -> {
                 CUfunction f = new CUfunction();
                 cuModuleGetFunction(f, module, entry);
                 functions.put(entry, f);
-            }
+                signatures.put(entry, params);
+            });
         }
     }
 
@@ -78,12 +81,47 @@ final class Kernels {
         }
     }
 
-    /** The kernel names a PTX module defines. */
-    static List<String> entries(String ptx) {
+    /**
+     * The kernels a PTX module defines, each with its parameter types in order: "u32", "f32",
+     * "u64", "f64", ... and "b8[N]" for a struct of N bytes passed by value.
+     */
+    static Map<String, List<String>> signatures(String ptx) {
+        Map<String, List<String>> out = new java.util.LinkedHashMap<>();
         Matcher m = ENTRY.matcher(ptx);
-        List<String> names = new java.util.ArrayList<>();
-        while (m.find()) names.add(m.group(1));
-        return names;
+        while (m.find()) {
+            List<String> params = new java.util.ArrayList<>();
+            Matcher p = PARAM.matcher(m.group(2));
+            while (p.find()) params.add(p.group(2) == null ? p.group(1) : p.group(1) + "[" + p.group(2) + "]");
+            out.put(m.group(1), List.copyOf(params));
+        }
+        return out;
+    }
+
+    /**
+     * Checks launch arguments against a kernel's PTX parameters, so a mismatch (an int where the
+     * kernel takes a long long, say) is an exception naming the kernel rather than garbage on
+     * the GPU. Integers and pointers are both 64-bit "u64" in PTX and cannot be told apart.
+     */
+    static void checkArguments(String kernel, List<String> params, Object[] args) {
+        if (params.size() != args.length) {
+            throw new IllegalStateException("kernel " + kernel + " takes " + params.size() + " parameters " + params
+                    + " but was given " + args.length);
+        }
+        for (int i = 0; i < args.length; i++) {
+            String p = params.get(i);
+            Object a = args[i];
+            boolean ok = switch (p) {
+                case "u32", "s32", "b32" -> a instanceof Integer;
+                case "f32" -> a instanceof Float;
+                case "f64" -> a instanceof Double;
+                case "u64", "s64", "b64" -> a instanceof Long || a instanceof Pointer;
+                default -> a instanceof int[] v && p.equals("b8[" + 4 * v.length + "]");
+            };
+            if (!ok) {
+                throw new IllegalStateException("kernel " + kernel + " parameter " + i + " is ." + p + " but the argument is "
+                        + (a == null ? "null" : a.getClass().getSimpleName()));
+            }
+        }
     }
 
     boolean has(String kernel) {
@@ -98,6 +136,7 @@ final class Kernels {
     void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
         CUfunction f = functions.get(kernel);
         if (f == null) throw new IllegalStateException("no kernel named " + kernel);
+        checkArguments(kernel, signatures.get(kernel), args);
         NativePointerObject[] params = new NativePointerObject[args.length];
         for (int i = 0; i < args.length; i++) params[i] = parameter(args[i]);
         try {
