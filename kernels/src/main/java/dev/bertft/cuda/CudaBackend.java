@@ -124,11 +124,14 @@ public final class CudaBackend implements Backend {
      *
      * @throws CudaUnavailableException saying why the GPU cannot be used
      */
-    public static CudaBackend open(int device) {
+    public static synchronized CudaBackend open(int device) {
+        if (driverLoadFailure != null) throw new CudaUnavailableException(driverLoadFailure.getMessage(), driverLoadFailure);
         try {
             JCudaDriver.setExceptionsEnabled(true);
         } catch (LinkageError e) {
-            throw noDriver(e);
+            // JCuda's class initialisation fails once; later uses only say "could not initialize class"
+            driverLoadFailure = noDriver(e);
+            throw driverLoadFailure;
         }
         try {
             cuInit(0);
@@ -161,9 +164,12 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    private static CudaUnavailableException driverLoadFailure;
+
     /** JCuda's driver library could not load: almost always libcuda.so.1 is missing. */
     private static CudaUnavailableException noDriver(Throwable e) {
         String msg = String.valueOf(e.getMessage());
+        for (Throwable c = e.getCause(); c != null && !msg.contains("libcuda"); c = c.getCause()) msg += "; " + c.getMessage();
         if (msg.contains("libcuda")) {
             return new CudaUnavailableException("no CUDA driver: libcuda.so.1 could not be loaded (install the NVIDIA driver; " + msg + ")", e);
         }

@@ -6,6 +6,8 @@ package dev.bertft.cuda;
  * After a kernel fault the CUDA context is unusable and the process should end.
  */
 public class CudaFailureException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     public CudaFailureException(String message, Throwable cause) {
         super(message, cause);
     }

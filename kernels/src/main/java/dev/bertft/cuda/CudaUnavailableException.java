@@ -7,6 +7,8 @@ package dev.bertft.cuda;
  * falling back to the CPU.
  */
 public final class CudaUnavailableException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     public CudaUnavailableException(String message) {
         super(message);
     }
