@@ -118,13 +118,13 @@ class CachingAllocatorTest {
     void reclaimLetsTheCollectorReturnBlocksBeforeGivingUp() {
         FakeMemory mem = new FakeMemory(4096);
         List<CachingAllocator.Block<FakeMemory.Handle>> dropped = new ArrayList<>();
-        CachingAllocator<FakeMemory.Handle>[] holder = new CachingAllocator[1];
+        List<CachingAllocator<FakeMemory.Handle>> self = new ArrayList<>();
         // the "garbage collector": releases blocks whose tensors were dropped
-        holder[0] = new CachingAllocator<>(mem, () -> {
-            dropped.forEach(holder[0]::release);
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {
+            dropped.forEach(self.get(0)::release);
             dropped.clear();
         });
-        CachingAllocator<FakeMemory.Handle> alloc = holder[0];
+        self.add(alloc);
         dropped.add(alloc.allocate(4096, "garbage"));
         var fresh = alloc.allocate(4096, "fresh");
         assertEquals(4096, fresh.bytes());
