@@ -166,15 +166,19 @@ public final class CudaBackend implements Backend {
 
     private static CudaUnavailableException driverLoadFailure;
 
-    /** JCuda's driver library could not load: almost always libcuda.so.1 is missing. */
+    /**
+     * JCuda's driver library could not load: almost always libcuda.so.1 is missing. JCuda's own
+     * message spans many lines of nested stack traces; the exception keeps it as the cause.
+     */
     private static CudaUnavailableException noDriver(Throwable e) {
-        String msg = String.valueOf(e.getMessage());
-        for (Throwable c = e.getCause(); c != null && !msg.contains("libcuda"); c = c.getCause()) msg += "; " + c.getMessage();
-        if (msg.contains("libcuda")) {
-            return new CudaUnavailableException("no CUDA driver: libcuda.so.1 could not be loaded (install the NVIDIA driver; " + msg + ")", e);
+        StringBuilder all = new StringBuilder();
+        for (Throwable c = e; c != null; c = c.getCause()) all.append(c.getMessage()).append('\n');
+        if (all.indexOf("libcuda") >= 0) {
+            return new CudaUnavailableException("no CUDA driver: libcuda.so.1 could not be loaded (is the NVIDIA driver installed?)", e);
         }
+        String first = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
         return new CudaUnavailableException("JCuda's native driver library could not be loaded on " + System.getProperty("os.name")
-                + "/" + System.getProperty("os.arch") + ": " + msg, e);
+                + "/" + System.getProperty("os.arch") + ": " + first, e);
     }
 
     private static void collectGarbage() {
