@@ -34,6 +34,8 @@ public final class Var {
     private Backward backward;
     /** Gradient arriving from consumers during the backward pass in progress. */
     private Tensor pending;
+    /** Set once a backward pass has freed this op's link to its inputs: no gradient can pass through it again. */
+    private boolean released;
 
     private Var(Tensor value, boolean requiresGrad, String op, Var[] inputs, Backward backward) {
         this.value = value;
@@ -132,6 +134,13 @@ public final class Var {
         }
         if (!requiresGrad) throw new IllegalStateException("backward: " + op + " output does not require a gradient");
         List<Var> order = topologicalOrder();
+        for (Var node : order) {
+            if (node.released) {
+                // as torch: silently treating the freed op as a leaf would drop every gradient behind it
+                throw new IllegalStateException("backward: the graph through " + node.op + " " + Arrays.toString(node.value.shape())
+                        + " was freed by an earlier backward; run the forward again");
+            }
+        }
         pending = seed;
         for (Var node : order) {
             Tensor g = node.pending;
@@ -144,6 +153,7 @@ public final class Var {
             if (!node.isLeaf()) {
                 node.backward = null;
                 node.inputs = new Var[0];
+                node.released = true;
             }
         }
     }

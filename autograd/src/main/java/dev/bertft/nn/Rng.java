@@ -26,6 +26,11 @@ public final class Rng {
         return offset;
     }
 
+    /** Moves the stream to {@code offset}, as when resuming from a checkpoint that saved {@link #offset()}. */
+    public void seek(long offset) {
+        this.offset = offset;
+    }
+
     /** The offset for the next draw. */
     public long next() {
         return offset++;

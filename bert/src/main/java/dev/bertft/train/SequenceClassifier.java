@@ -25,7 +25,7 @@ public interface SequenceClassifier {
     /** Continues the dropout stream from a checkpointed offset. */
     void restoreRng(long offset);
 
-    /** Writes the weights and config (model.safetensors, config.json) into {@code dir}. */
+    /** Writes a loadable model folder (weights, config, and whatever else the model needs, e.g. tokenizer files) into {@code dir}. */
     void save(Path dir) throws IOException;
 
     /** Replaces the weights with those saved in {@code dir} by {@link #save}. */

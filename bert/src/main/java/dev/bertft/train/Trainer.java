@@ -27,11 +27,6 @@ public final class Trainer {
     /** Labels equal to this are left out of the loss (torch's default ignore index). */
     static final int IGNORE_INDEX = -100;
 
-    /** Files the caller adds to every saved model folder (tokenizer files). */
-    public interface ExtraFiles {
-        void writeTo(Path dir) throws IOException;
-    }
-
     /** Where messages go: the console progress bar, plain log lines, or nothing in tests. */
     public interface Listener {
         default void onStep(long step, long maxSteps, double epoch, double loss, double lr, double samplesPerSecond) {}
@@ -57,12 +52,11 @@ public final class Trainer {
     private final List<Batches.Tokenized> eval;
     private final int padId;
     private final int numLabels;
-    private final ExtraFiles extraFiles;
     private final Listener listener;
     private final TrainingLog log;
 
     public Trainer(SequenceClassifier model, TrainingArgs args, Backend backend, List<Batches.Tokenized> train,
-                   List<Batches.Tokenized> eval, int padId, int numLabels, ExtraFiles extraFiles, Listener listener) {
+                   List<Batches.Tokenized> eval, int padId, int numLabels, Listener listener) {
         this.model = model;
         this.args = args;
         this.backend = backend;
@@ -70,7 +64,6 @@ public final class Trainer {
         this.eval = eval;
         this.padId = padId;
         this.numLabels = numLabels;
-        this.extraFiles = extraFiles;
         this.listener = listener;
         this.log = new TrainingLog(args.loggingDir());
     }
@@ -274,7 +267,6 @@ public final class Trainer {
     private void saveModel(Path dir) throws IOException {
         Files.createDirectories(dir);
         model.save(dir);
-        extraFiles.writeTo(dir);
     }
 
     private void saveCheckpoint(TrainerState state, AdamW optimizer, LinearWarmupDecay schedule, boolean best) throws IOException {
@@ -282,7 +274,6 @@ public final class Trainer {
         if (best) state.bestModelCheckpoint = target.toString();
         Checkpoints.save(args.outputDir(), state.globalStep, dir -> {
             model.save(dir);
-            extraFiles.writeTo(dir);
             writeOptimizer(dir.resolve("optimizer.safetensors"), optimizer);
             ObjectNode sched = TrainerState.JSON.createObjectNode();
             sched.put("last_epoch", state.globalStep);

@@ -25,6 +25,10 @@ public final class TrainerState {
     long maxSteps;
     double numTrainEpochs;
     int loggingSteps, evalSteps, saveSteps, trainBatchSize;
+    public long globalStep() {
+        return globalStep;
+    }
+
     /** Evaluations since the best metric last improved (early stopping). */
     int evalsWithoutImprovement;
     final ArrayNode logHistory = JSON.createArrayNode();

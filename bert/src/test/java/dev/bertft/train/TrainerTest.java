@@ -48,7 +48,7 @@ class TrainerTest {
 
     static Trainer trainer(TinyClassifier model, TrainingArgs a, List<Batches.Tokenized> train, List<Batches.Tokenized> eval,
                            Trainer.Listener listener) {
-        return new Trainer(model, a, CPU, train, eval, PAD, 2, dir -> Files.writeString(dir.resolve("vocab.txt"), "[PAD]\n"), listener);
+        return new Trainer(model, a, CPU, train, eval, PAD, 2, listener);
     }
 
     static TinyClassifier model(double dropout) {
@@ -72,7 +72,7 @@ class TrainerTest {
         long evals = 0;
         for (JsonNode e : state.get("log_history")) if (e.has("eval_accuracy")) evals++;
         assertEquals(3, evals);
-        for (String f : List.of("model.safetensors", "optimizer.safetensors", "scheduler.json", "rng_state.json", "vocab.txt")) {
+        for (String f : List.of("model.safetensors", "optimizer.safetensors", "scheduler.json", "rng_state.json", "trainer_state.json")) {
             assertTrue(Files.isRegularFile(out.resolve("checkpoint-30").resolve(f)), f);
         }
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));

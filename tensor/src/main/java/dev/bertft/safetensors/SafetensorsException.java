@@ -20,10 +20,6 @@ public final class SafetensorsException extends IOException {
         super(file + ": tensor '" + oneLine(tensor) + "': " + oneLine(detail));
     }
 
-    public SafetensorsException(Path file, String detail, Throwable cause) {
-        super(file + ": " + oneLine(detail), cause);
-    }
-
     /** Escapes control characters, so a hostile name cannot break the message over lines. */
     static String oneLine(String s) {
         StringBuilder b = new StringBuilder(s.length());

@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -371,8 +370,7 @@ public final class SafetensorsFile implements TensorReader {
         if (node == null || node.isNull()) return Map.of();
         if (!node.isObject()) throw new SafetensorsException(file, "__metadata__ is not a JSON object");
         Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             if (!e.getValue().isTextual()) {
                 throw new SafetensorsException(file, "__metadata__ value of '" + e.getKey() + "' is not a string");
             }
@@ -384,8 +382,7 @@ public final class SafetensorsFile implements TensorReader {
     private static Map<String, TensorInfo> parseTensors(Path file, JsonNode header, long dataLength)
             throws SafetensorsException {
         List<TensorInfo> list = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : header.properties()) {
             if (!e.getKey().equals("__metadata__")) list.add(parseTensor(file, e.getKey(), e.getValue(), dataLength));
         }
         // Writers may list tensors in any order; the layout is checked in offset order (a stable
@@ -420,8 +417,8 @@ public final class SafetensorsFile implements TensorReader {
     private static TensorInfo parseTensor(Path file, String name, JsonNode entry, long dataLength)
             throws SafetensorsException {
         if (!entry.isObject()) throw new SafetensorsException(file, name, "header entry is not a JSON object");
-        for (Iterator<String> it = entry.fieldNames(); it.hasNext(); ) {
-            String field = it.next();
+        for (Map.Entry<String, JsonNode> property : entry.properties()) {
+            String field = property.getKey();
             if (!field.equals("dtype") && !field.equals("shape") && !field.equals("data_offsets")) {
                 throw new SafetensorsException(file, name, "unexpected field '" + field + "'");
             }

@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -78,8 +77,7 @@ public final class ShardedSafetensors implements TensorReader {
         Map<String, SafetensorsFile> openShards = new LinkedHashMap<>();
         Map<String, SafetensorsFile> shardByName = new LinkedHashMap<>();
         try {
-            for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : weightMap.properties()) {
                 String name = e.getKey();
                 if (!e.getValue().isTextual()) {
                     throw new SafetensorsException(index, name, "weight_map value is not a file name string");
@@ -124,8 +122,7 @@ public final class ShardedSafetensors implements TensorReader {
         if (node == null || node.isNull()) return Map.of();
         if (!node.isObject()) throw new SafetensorsException(index, "index \"metadata\" is not a JSON object");
         Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             metadata.put(e.getKey(), e.getValue().isTextual() ? e.getValue().textValue() : e.getValue().toString());
         }
         return Collections.unmodifiableMap(metadata);

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -44,8 +43,7 @@ class PythonFixtureTest {
     void everyTensorMatchesPyTorch() throws Exception {
         JsonNode expected = new ObjectMapper().readTree(Fixtures.resource("all_dtypes.expected.json").toFile());
         try (SafetensorsFile f = SafetensorsFile.open(FILE)) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = expected.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> entry = it.next();
+            for (Map.Entry<String, JsonNode> entry : expected.properties()) {
                 String name = entry.getKey();
                 JsonNode e = entry.getValue();
                 TensorInfo info = f.info(name);

@@ -240,6 +240,14 @@ public final class CpuBackend implements Backend {
     }
 
     private static void binaryRow(Ops.Binary op, float[] x, int xb, int xs, float[] y, int yb, int ys, float[] z, int zb, int n) {
+        if (xs == 1 && ys == 1 && op == Ops.Binary.ADD) {
+            for (int j = 0; j < n; j++) z[zb + j] = x[xb + j] + y[yb + j]; // residuals and bias rows: unit strides vectorize
+            return;
+        }
+        if (xs == 1 && ys == 1 && op == Ops.Binary.MUL) {
+            for (int j = 0; j < n; j++) z[zb + j] = x[xb + j] * y[yb + j];
+            return;
+        }
         switch (op) {
             case ADD -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] + y[yb + j * ys]; }
             case SUB -> { for (int j = 0; j < n; j++) z[zb + j] = x[xb + j * xs] - y[yb + j * ys]; }
@@ -351,6 +359,19 @@ public final class CpuBackend implements Backend {
         Buf d = buf(out);
         int runLength = inner, count = inner;
         boolean leadingOnly = axes[axes.length - 1] == axes.length - 1 && x.isContiguous();
+        if (leadingOnly && op == Ops.Reduce.SUM && x.dtype() == DType.F32) {
+            float[] s = f32(x), o = f32(out);
+            int base = x.offset(), columns = outer;
+            pool.forRange(columns, 256, (c0, c1) -> {
+                double[] acc = new double[c1 - c0];
+                for (int r = 0; r < runLength; r++) {
+                    int row = base + r * columns + c0;
+                    for (int c = 0; c < acc.length; c++) acc[c] += s[row + c];
+                }
+                for (int c = 0; c < acc.length; c++) o[c0 + c] = (float) acc[c];
+            });
+            return out;
+        }
         if (leadingOnly) {
             // Reducing leading axes of a contiguous tensor (a bias gradient, say): column sums.
             Buf s = buf(x);
@@ -443,12 +464,19 @@ public final class CpuBackend implements Backend {
         return new MatrixLayout(c, false, Math.max(cols, 1), rows * cols);
     }
 
-    /** The one stride that steps through all batch entries in order, or null if there is none. */
+    /**
+     * The one stride that steps through all batch entries in order, or null if there is none.
+     * Size-1 batch axes are skipped: their stride is never stepped, and after a narrow or an
+     * unsqueeze it says nothing about the distance between entries.
+     */
     private static Integer uniformBatchStride(Tensor t) {
-        int r = t.dim();
-        int stride = t.stride(r - 3);
-        for (int d = r - 4; d >= 0; d--) {
-            if (t.size(d + 1) != 1 && t.stride(d) != t.stride(d + 1) * t.size(d + 1)) return null;
+        Integer stride = null;
+        int span = 1; // batch entries covered by the axes already seen (innermost first)
+        for (int d = t.dim() - 3; d >= 0; d--) {
+            if (t.size(d) == 1) continue;
+            if (stride == null) stride = t.stride(d);
+            else if (t.stride(d) != stride * span) return null;
+            span *= t.size(d);
         }
         return stride;
     }
@@ -563,7 +591,6 @@ public final class CpuBackend implements Backend {
             int base = r * len;
             double max = Double.NEGATIVE_INFINITY;
             for (int j = 0; j < len; j++) max = Math.max(max, s.get(base + j));
-            if (max == Double.NEGATIVE_INFINITY) max = 0; // a fully masked row stays finite
             double sum = 0;
             for (int j = 0; j < len; j++) sum += Math.exp(s.get(base + j) - max);
             double logSum = Math.log(sum);

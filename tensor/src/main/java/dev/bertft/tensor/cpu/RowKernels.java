@@ -8,11 +8,10 @@ package dev.bertft.tensor.cpu;
 final class RowKernels {
     private RowKernels() {}
 
-    /** d[base..base+n) = softmax(s[base..base+n)), max-subtracted; a row of −∞ stays finite. */
+    /** d[base..base+n) = softmax(s[base..base+n)), max-subtracted (a row of only −∞ gives NaN, as in torch). */
     static void softmax(float[] s, float[] d, int base, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = base; j < base + n; j++) max = Math.max(max, s[j]);
-        if (max == Float.NEGATIVE_INFINITY) max = 0;
         double sum = 0;
         for (int j = base; j < base + n; j++) {
             float e = (float) Math.exp(s[j] - max);

@@ -1,0 +1,124 @@
+package dev.bertft.bench;
+
+import dev.bertft.tensor.cpu.Gemm;
+import dev.bertft.tensor.cpu.Parallel;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Single-precision GEMM on BERT-base's projection shapes: M = 4096 tokens (batch 32 × 128),
+ * K = 768, N = 768 (attention projections) or 3072 (FFN up-projection). {@code transB} = true is
+ * X·Wᵀ with W stored [out, in], as Linear's forward pass does it. The peer is numpy/OpenBLAS on the
+ * same shapes: bench/scripts/gemm_numpy.py. GFLOP/s = 2·M·N·K / (time per op).
+ *
+ * <p>{@link Attention} times the batched products of self-attention for the same batch: 32
+ * sequences × 12 heads, scores = Q·Kᵀ (128×64 by 64×128) and context = P·V (128×128 by 128×64).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class GemmBench {
+
+    @Param({"768", "3072"})
+    int n;
+
+    @Param({"false", "true"})
+    boolean transB;
+
+    @Param({"2"})
+    int threads;
+
+    static final int M = 4096, K = 768;
+
+    float[] a, b, c;
+    Parallel pool;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        Random rnd = new Random(1);
+        a = new float[M * K];
+        b = new float[K * n];
+        c = new float[M * n];
+        for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() - 0.5f;
+        for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
+        pool = new Parallel(threads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+    }
+
+    @Benchmark
+    public float[] sgemm() {
+        // B holds K×N row-major, or N×K (a Linear weight) when transB
+        Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
+        return c;
+    }
+
+    /** Batched attention products, 384 = 32 sequences × 12 heads of 128 tokens, head size 64. */
+    @State(Scope.Benchmark)
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 3, time = 2)
+    @Measurement(iterations = 5, time = 2)
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+    public static class Attention {
+        static final int HEADS = 384, T = 128, D = 64;
+
+        @Param({"2"})
+        int threads;
+
+        float[] q, k, v, scores, context;
+        Parallel pool;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            Random rnd = new Random(2);
+            q = new float[HEADS * T * D];
+            k = new float[HEADS * T * D];
+            v = new float[HEADS * T * D];
+            scores = new float[HEADS * T * T];
+            context = new float[HEADS * T * D];
+            for (float[] x : new float[][] {q, k, v, scores}) {
+                for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() - 0.5f;
+            }
+            pool = new Parallel(threads);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            pool.close();
+        }
+
+        /** scores[h] = Q[h]·K[h]ᵀ: 2·384·128·128·64 = 0.805 GFLOP. */
+        @Benchmark
+        public float[] scores() {
+            Gemm.sgemmBatched(pool, HEADS, false, true, T, T, D, q, 0, D, T * D, k, 0, D, T * D, 0f, scores, 0, T, T * T);
+            return scores;
+        }
+
+        /** context[h] = P[h]·V[h]: 2·384·128·64·128 = 0.805 GFLOP. */
+        @Benchmark
+        public float[] context() {
+            Gemm.sgemmBatched(pool, HEADS, false, false, T, D, T, scores, 0, T, T * T, v, 0, D, T * D, 0f, context, 0, D, T * D);
+            return context;
+        }
+    }
+}

@@ -1,0 +1,280 @@
+package dev.bertft.bert;
+
+import dev.bertft.autograd.Var;
+import dev.bertft.nn.Dropout;
+import dev.bertft.nn.Linear;
+import dev.bertft.nn.Module;
+import dev.bertft.nn.Rng;
+import dev.bertft.safetensors.SafetensorsFile;
+import dev.bertft.safetensors.SafetensorsWriter;
+import dev.bertft.safetensors.ShardedSafetensors;
+import dev.bertft.safetensors.TensorReader;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.Tensor;
+import dev.bertft.train.Batches;
+import dev.bertft.train.SequenceClassifier;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * BERT with a classification head, as transformers' BertForSequenceClassification:
+ * logits = classifier(dropout(pooler(bert(ids)))), loss = mean cross-entropy.
+ * Parameter names are the checkpoint's: {@code bert.embeddings.word_embeddings.weight}, ...,
+ * {@code classifier.weight} [num_labels, H].
+ *
+ * <p>All dropout modules draw their masks from one {@link Rng} ({@link #rng()}); a trainer saves
+ * its offset in a checkpoint and restores it with {@code rng().seek(offset)}. Fresh weights
+ * (a missing pooler or classifier) are drawn from the same stream first, at load time.
+ */
+public final class BertForSequenceClassification implements Module, SequenceClassifier {
+    /** Labels equal to this count for nothing in the loss, as PyTorch's default ignore_index. */
+    public static final int IGNORE_INDEX = -100;
+
+    /** Tokenizer files copied along by {@link #save}, when the source folder has them. */
+    public static final List<String> TOKENIZER_FILES =
+            List.of("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
+
+    final BertModel bert;
+    final Dropout dropout;
+    final Linear classifier;  // [C, H]
+    private final BertConfig config;
+    private final Rng rng;
+    private final LoadReport loadReport;
+    private final Path sourceDir;
+
+    /**
+     * How to load: numLabels (null = from config.json) or explicit id2label (null = from
+     * config.json or numLabels), the seed of the model's random stream, and config overrides
+     * applied as {@link BertConfig#set} in order.
+     */
+    public record LoadOptions(Integer numLabels, Map<Integer, String> id2label, long seed, Map<String, String> configOverrides) {
+        public LoadOptions {
+            configOverrides = configOverrides == null ? Map.of() : configOverrides;
+        }
+
+        public static LoadOptions seed(long seed) {
+            return new LoadOptions(null, null, seed, Map.of());
+        }
+    }
+
+    /** What loading did: parameters initialised afresh, and checkpoint tensors left unused. */
+    public record LoadReport(List<String> newlyInitialized, List<String> ignored) {
+        public LoadReport {
+            newlyInitialized = List.copyOf(newlyInitialized);
+            ignored = List.copyOf(ignored);
+        }
+    }
+
+    private BertForSequenceClassification(BertConfig config, Params.Source source, Rng rng, Path sourceDir,
+                                          java.util.function.Supplier<LoadReport> report) {
+        if (config.numLabels() < 2) {
+            throw new IllegalArgumentException("num_labels " + config.numLabels()
+                    + ": one label means regression in transformers, which bert-ft does not support; classification needs at least 2");
+        }
+        this.config = config;
+        this.rng = rng;
+        this.sourceDir = sourceDir;
+        Params p = new Params(source);
+        bert = new BertModel(config, p.child("bert"), rng);
+        dropout = new Dropout(config.effectiveClassifierDropout(), rng);
+        classifier = p.linear("classifier", config.hiddenSize(), config.numLabels());
+        loadReport = report.get();
+    }
+
+    /** A model with every weight freshly drawn from Normal(0, initializer_range), for tests and training from scratch. */
+    public static BertForSequenceClassification init(BertConfig config, Backend backend, long seed) {
+        Rng rng = new Rng(seed);
+        return new BertForSequenceClassification(config, Params.fresh(backend, rng, config.initializerRange()), rng, null,
+                () -> new LoadReport(List.of(), List.of()));
+    }
+
+    /**
+     * Loads a Hugging Face model folder: config.json plus model.safetensors or a sharded
+     * model.safetensors.index.json. See {@link CheckpointWeights} for how names are matched.
+     */
+    public static BertForSequenceClassification fromPretrained(Path dir, Backend backend, LoadOptions opts) throws IOException {
+        if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString(), null, "model folder not found");
+        BertConfig config = BertConfig.read(dir.resolve("config.json")).set(opts.configOverrides());
+        if (opts.id2label() != null) {
+            if (opts.numLabels() != null && opts.numLabels() != opts.id2label().size()) {
+                throw new IllegalArgumentException("numLabels " + opts.numLabels() + " disagrees with id2label " + opts.id2label());
+            }
+            config = config.withLabels(opts.id2label());
+        } else if (opts.numLabels() != null && opts.numLabels() != config.numLabels()) {
+            config = config.withLabels(BertConfig.defaultLabels(opts.numLabels()));
+        }
+        Rng rng = new Rng(opts.seed());
+        try (TensorReader reader = openWeights(dir)) {
+            CheckpointWeights weights = new CheckpointWeights(reader, location(reader), backend, rng, config.initializerRange(), true);
+            return new BertForSequenceClassification(config, weights, rng, dir,
+                    () -> new LoadReport(weights.newlyInitialized(), weights.ignored()));
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /**
+     * Replaces every parameter with the one saved in {@code dir} (a checkpoint written by
+     * {@link #save}, or any folder with the same weights): all must be there, with the same shapes.
+     */
+    @Override
+    public void loadWeights(Path dir) throws IOException {
+        Map<String, Var> params = namedParameters();
+        Backend backend = classifier.weight.backend();
+        try (TensorReader reader = openWeights(dir)) {
+            CheckpointWeights weights = new CheckpointWeights(reader, location(reader), backend, rng, config.initializerRange(), false);
+            // Read everything before replacing anything, so a bad file leaves the model as it was.
+            Map<String, Tensor> loaded = new java.util.LinkedHashMap<>();
+            for (Map.Entry<String, Var> e : params.entrySet()) {
+                loaded.put(e.getKey(), weights.get(e.getKey(), e.getValue().shape(), Params.Init.ZEROS).value());
+            }
+            loaded.forEach((name, t) -> params.get(name).setValue(t));
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /** Continues the dropout stream from a checkpointed {@code rng().offset()}. */
+    @Override
+    public void restoreRng(long offset) {
+        rng.seek(offset);
+    }
+
+    private static Path location(TensorReader reader) {
+        return reader instanceof SafetensorsFile f ? f.file() : ((ShardedSafetensors) reader).indexFile();
+    }
+
+    private static TensorReader openWeights(Path dir) throws IOException {
+        Path single = dir.resolve("model.safetensors");
+        if (Files.exists(single)) return SafetensorsFile.open(single);
+        if (Files.exists(dir.resolve(ShardedSafetensors.INDEX_FILE_NAME))) return ShardedSafetensors.open(dir);
+        String hint = Files.exists(dir.resolve("pytorch_model.bin")) ? " (pytorch_model.bin is not supported; convert it to safetensors)" : "";
+        throw new NoSuchFileException(dir.toString(), null, "no model.safetensors or " + ShardedSafetensors.INDEX_FILE_NAME + hint);
+    }
+
+    // ---- forward ----------------------------------------------------------------------------
+
+    /**
+     * inputIds, tokenTypeIds: I32 [B, T] (token types may be null: all 0); attentionMask: I32 or
+     * F32 [B, T], 1 = keep, 0 = padding (null: keep all) → logits [B, C].
+     */
+    public Var logits(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+        Var pooled = bert.forward(inputIds, tokenTypeIds, attentionMask).pooled();  // [B, H]
+        return classifier.forward(dropout.forward(pooled));                           // [B, C]
+    }
+
+    /** The Trainer's entry point: {@link #logits(Tensor, Tensor, Tensor)} of a padded batch. */
+    @Override
+    public Var logits(Batches.Batch batch) {
+        return logits(batch.inputIds(), batch.typeIds(), batch.attentionMask());
+    }
+
+    /** Mean cross-entropy of logits [B, C] against labels I32 [B]; labels of −100 are skipped. */
+    public Var loss(Var logits, Tensor labels) {
+        return logits.crossEntropy(labels, IGNORE_INDEX);
+    }
+
+    // ---- state ------------------------------------------------------------------------------
+
+    public BertModel bert() {
+        return bert;
+    }
+
+    public BertConfig config() {
+        return config;
+    }
+
+    /** The random stream every dropout mask (and any fresh weight) is drawn from. */
+    @Override
+    public Rng rng() {
+        return rng;
+    }
+
+    public LoadReport loadReport() {
+        return loadReport;
+    }
+
+    @Override
+    public Map<String, Var> namedParameters() {
+        return Module.namedParameters(this);
+    }
+
+    /** Train mode (dropout on) or eval mode for the whole model. */
+    @Override
+    public void setTraining(boolean training) {
+        Module.train(bert, training);
+        Module.train(dropout, training);
+    }
+
+    @Override
+    public void visit(Visitor v) {
+        v.child("bert", bert);
+        v.child("dropout", dropout);
+        v.child("classifier", classifier);
+    }
+
+    // ---- saving -----------------------------------------------------------------------------
+
+    /**
+     * Writes a folder transformers can load: config.json (architectures
+     * ["BertForSequenceClassification"], id2label, label2id), model.safetensors (F32, this model's
+     * parameter names, LayerNorm as weight/bias) and, when the model was loaded from a folder that
+     * has them, its tokenizer files ({@link #TOKENIZER_FILES}).
+     *
+     * <p>A new folder is assembled next to {@code dir} and renamed into place, so it appears
+     * complete or not at all. An existing folder has each file replaced atomically, weights first
+     * and config.json last.
+     */
+    @Override
+    public void save(Path dir) throws IOException {
+        Path target = dir.toAbsolutePath();
+        if (Files.exists(target)) {
+            writeFiles(target);
+            return;
+        }
+        Files.createDirectories(target.getParent());
+        Path staging = target.resolveSibling("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        try {
+            Files.createDirectory(staging);
+            writeFiles(staging);
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            if (Files.exists(staging)) deleteTree(staging);
+        }
+    }
+
+    private void writeFiles(Path dir) throws IOException {
+        SafetensorsWriter weights = new SafetensorsWriter();
+        for (Map.Entry<String, Var> e : namedParameters().entrySet()) {
+            Tensor t = e.getValue().value();
+            long[] shape = java.util.Arrays.stream(t.shape()).asLongStream().toArray();
+            weights.add(e.getKey(), shape, t.toFloatArray());
+        }
+        weights.write(dir.resolve("model.safetensors"));
+        if (sourceDir != null && !Files.isSameFile(sourceDir, dir)) {
+            for (String name : TOKENIZER_FILES) {
+                Path from = sourceDir.resolve(name);
+                if (!Files.exists(from)) continue;
+                Path tmp = dir.resolve("." + name + ".tmp-" + System.nanoTime());
+                Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        config.withArchitectures(List.of("BertForSequenceClassification")).write(dir.resolve("config.json"));
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package dev.bertft.bert;
+
+import dev.bertft.autograd.Var;
+import dev.bertft.nn.Linear;
+import dev.bertft.nn.Module;
+
+/** The sentence vector: tanh(dense(h[:, 0])), the hidden state of the first ([CLS]) token. */
+final class BertPooler implements Module {
+    final Linear dense;  // [H, H]
+
+    BertPooler(BertConfig c, Params p) {
+        dense = p.linear("dense", c.hiddenSize(), c.hiddenSize());
+    }
+
+    /** [B, T, H] → [B, H]. */
+    Var forward(Var hidden) {
+        return dense.forward(hidden.select(1, 0)).tanh();
+    }
+
+    @Override
+    public void visit(Visitor v) {
+        v.child("dense", dense);
+    }
+}

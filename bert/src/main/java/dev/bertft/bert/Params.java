@@ -1,0 +1,81 @@
+package dev.bertft.bert;
+
+import dev.bertft.autograd.Var;
+import dev.bertft.nn.Embedding;
+import dev.bertft.nn.LayerNorm;
+import dev.bertft.nn.Linear;
+import dev.bertft.nn.Rng;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+
+/**
+ * Hands each module its parameters while the model is built, by full HF name
+ * ({@code bert.encoder.layer.0.attention.self.query.weight}). Where the values come from is the
+ * {@link Source}: a checkpoint ({@link CheckpointWeights}) or fresh initialisation ({@link #fresh}).
+ * A module asks under the same names its {@code visit} reports, so building and naming agree.
+ */
+final class Params {
+
+    /** How a parameter is initialised when there is no stored value: as transformers' BertPreTrainedModel._init_weights. */
+    enum Init {
+        /** Normal(0, initializer_range): Linear and Embedding weights. */
+        NORMAL,
+        /** Linear biases, LayerNorm β. */
+        ZEROS,
+        /** LayerNorm γ. */
+        ONES
+    }
+
+    interface Source {
+        Var get(String name, int[] shape, Init init);
+    }
+
+    private final Source source;
+    private final String prefix;
+
+    Params(Source source) {
+        this(source, "");
+    }
+
+    private Params(Source source, String prefix) {
+        this.source = source;
+        this.prefix = prefix;
+    }
+
+    /** The parameters under {@code name.}. */
+    Params child(String name) {
+        return new Params(source, prefix + name + ".");
+    }
+
+    /** torch.nn.Linear(in, out): weight [out, in], bias [out]. */
+    Linear linear(String name, int in, int out) {
+        return new Linear(source.get(prefix + name + ".weight", new int[] {out, in}, Init.NORMAL),
+                source.get(prefix + name + ".bias", new int[] {out}, Init.ZEROS));
+    }
+
+    Embedding embedding(String name, int count, int dim) {
+        return new Embedding(source.get(prefix + name + ".weight", new int[] {count, dim}, Init.NORMAL));
+    }
+
+    LayerNorm layerNorm(String name, int size, double eps) {
+        return new LayerNorm(source.get(prefix + name + ".weight", new int[] {size}, Init.ONES),
+                source.get(prefix + name + ".bias", new int[] {size}, Init.ZEROS), eps);
+    }
+
+    /**
+     * Every parameter freshly initialised: weights from Normal(0, std) drawn from {@code rng}, one
+     * draw per tensor in build order; biases 0, LayerNorm γ 1. (HF also zeroes the padding row of
+     * the word embeddings; this initialiser serves tests and new heads, which do not need that.)
+     */
+    static Source fresh(Backend backend, Rng rng, double std) {
+        return (name, shape, init) -> Var.parameter(initial(backend, rng, std, shape, init));
+    }
+
+    static dev.bertft.tensor.Tensor initial(Backend backend, Rng rng, double std, int[] shape, Init init) {
+        return switch (init) {
+            case NORMAL -> backend.normal(DType.F32, shape, 0, std, rng.seed(), rng.next());
+            case ZEROS -> backend.zeros(DType.F32, shape);
+            case ONES -> backend.full(DType.F32, shape, 1.0);
+        };
+    }
+}

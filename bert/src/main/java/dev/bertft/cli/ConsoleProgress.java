@@ -1,0 +1,77 @@
+package dev.bertft.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.train.Trainer;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * On a terminal: one progress line redrawn in place (epoch, step, loss, learning rate,
+ * samples/s, ETA). Otherwise, plain lines at each logging step and evaluation, with no carriage
+ * returns, so log files stay readable.
+ */
+final class ConsoleProgress implements Trainer.Listener {
+    private final PrintStream out;
+    private final boolean terminal;
+    private final long startNanos = System.nanoTime();
+    private boolean lineOpen;
+
+    ConsoleProgress(PrintStream out, boolean terminal) {
+        this.out = out;
+        this.terminal = terminal;
+    }
+
+    static ConsoleProgress forStderr() {
+        return new ConsoleProgress(System.err, System.console() != null);
+    }
+
+    @Override
+    public void onStep(long step, long maxSteps, double epoch, double loss, double lr, double samplesPerSecond) {
+        if (!terminal) return;
+        double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        double eta = step == 0 ? 0 : elapsed / step * (maxSteps - step);
+        int width = 30, done = (int) (width * step / Math.max(1, maxSteps));
+        String bar = "=".repeat(done) + (done < width ? ">" : "") + " ".repeat(Math.max(0, width - done - 1));
+        out.print(String.format(Locale.ROOT, "\repoch %.2f [%s] %d/%d  loss %.4f  lr %.2e  %.1f samples/s  ETA %s ",
+                epoch, bar, step, maxSteps, loss, lr, samplesPerSecond, duration(eta)));
+        out.flush();
+        lineOpen = true;
+    }
+
+    @Override
+    public void onLog(ObjectNode entry) {
+        endLine();
+        if (terminal && entry.has("loss") && !entry.has("eval_loss")) return; // the bar already shows it
+        StringBuilder sb = new StringBuilder();
+        entry.fields().forEachRemaining(e -> {
+            if (sb.length() > 0) sb.append("  ");
+            sb.append(e.getKey()).append(' ');
+            sb.append(e.getValue().isNumber() ? format(e.getValue().asDouble()) : e.getValue().asText());
+        });
+        out.println(sb);
+    }
+
+    @Override
+    public void onMessage(String line) {
+        endLine();
+        out.println(line);
+    }
+
+    private void endLine() {
+        if (lineOpen) {
+            out.println();
+            lineOpen = false;
+        }
+    }
+
+    private static String format(double v) {
+        if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
+        return String.format(Locale.ROOT, Math.abs(v) < 1e-3 ? "%.3e" : "%.4f", v);
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+    }
+}

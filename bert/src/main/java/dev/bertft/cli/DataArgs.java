@@ -1,0 +1,95 @@
+package dev.bertft.cli;
+
+import dev.bertft.data.DataLoader;
+import dev.bertft.data.DataOptions;
+import dev.bertft.data.Dataset;
+import dev.bertft.data.Example;
+import dev.bertft.hub.ModelResolver;
+import dev.bertft.tokenizer.EncodeOptions;
+import dev.bertft.tokenizer.Encoding;
+import dev.bertft.tokenizer.WordPieceTokenizer;
+import dev.bertft.train.Batches;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The options shared by train, eval and prepare: where model and data come from, and how to tokenize. */
+final class DataArgs {
+    @Option(names = "--model", defaultValue = "bert-base-uncased", paramLabel = "DIR|HUB_ID",
+            description = "A model folder, or a hub id found in (or downloaded to) the Hugging Face cache. Default: ${DEFAULT-VALUE}.")
+    String model;
+
+    @Option(names = "--data", defaultValue = "imdb", paramLabel = "SOURCE",
+            description = "imdb, an aclImdb folder or .tar.gz, or CSV/TSV/JSONL files. Default: ${DEFAULT-VALUE}.")
+    String data;
+
+    @Option(names = "--eval-data", paramLabel = "SOURCE", description = "A separate file or folder to evaluate on.")
+    String evalData;
+
+    @Option(names = "--text-column", defaultValue = "text", split = ",",
+            description = "Text column (two, comma-separated, for sentence pairs). Default: ${DEFAULT-VALUE}.")
+    List<String> textColumns;
+
+    @Option(names = "--label-column", defaultValue = "label", description = "Label column (names or ints). Default: ${DEFAULT-VALUE}.")
+    String labelColumn;
+
+    @Option(names = "--validation-split", defaultValue = "0", description = "Hold out this fraction of train for evaluation (seeded).")
+    double validationSplit;
+
+    @Option(names = "--max-train-samples", defaultValue = "0", description = "Seeded random subset of the training data (0: all).")
+    int maxTrainSamples;
+
+    @Option(names = "--max-eval-samples", defaultValue = "0", description = "Seeded random subset of the evaluation data (0: all).")
+    int maxEvalSamples;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed for subsets, splits, head init, data order and dropout. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--max-length", defaultValue = "0", description = "Maximum sequence length (0: the model's, 512 for BERT).")
+    int maxLength;
+
+    @Option(names = "--offline", description = "Never download; say what is missing (also HF_HUB_OFFLINE=1).")
+    boolean offline;
+
+    Path resolveModel() throws IOException {
+        return ModelResolver.fromEnvironment(offline).resolve(model);
+    }
+
+    Dataset loadData() throws IOException {
+        boolean off = offline || ModelResolver.offlineByEnvironment(System.getenv());
+        return DataLoader.fromEnvironment().load(new DataOptions(data, evalData, textColumns, labelColumn, validationSplit,
+                maxTrainSamples, maxEvalSamples, seed, off));
+    }
+
+    /** The sequence length to truncate to: --max-length, else the tokenizer's and model's limit. */
+    int maxLength(WordPieceTokenizer tokenizer, int maxPositions) {
+        if (maxLength > 0) {
+            if (maxLength > maxPositions) {
+                throw new IllegalArgumentException("--max-length " + maxLength + " exceeds the model's " + maxPositions + " positions");
+            }
+            return maxLength;
+        }
+        int m = tokenizer.modelMaxLength();
+        return m > 0 ? Math.min(m, maxPositions) : maxPositions;
+    }
+
+    /** Tokenizes examples in parallel, with special tokens, truncated to maxLength, unpadded. */
+    static List<Batches.Tokenized> tokenize(WordPieceTokenizer tokenizer, List<Example> examples, int maxLength) {
+        List<String> texts = new ArrayList<>(examples.size()), pairs = new ArrayList<>(examples.size());
+        boolean anyPair = false;
+        for (Example e : examples) {
+            texts.add(e.text());
+            pairs.add(e.textPair());
+            anyPair |= e.textPair() != null;
+        }
+        List<Encoding> enc = tokenizer.encodeBatch(texts, anyPair ? pairs : null, EncodeOptions.of(maxLength));
+        List<Batches.Tokenized> out = new ArrayList<>(enc.size());
+        for (int i = 0; i < enc.size(); i++) {
+            out.add(new Batches.Tokenized(enc.get(i).ids(), enc.get(i).typeIds(), examples.get(i).label()));
+        }
+        return out;
+    }
+}

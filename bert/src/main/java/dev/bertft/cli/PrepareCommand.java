@@ -1,0 +1,63 @@
+package dev.bertft.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.data.Dataset;
+import dev.bertft.tokenizer.WordPieceTokenizer;
+import dev.bertft.train.Batches;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code bert-ft prepare}: the tokenized train and eval examples exactly as {@code train} would
+ * see them (same subsets, truncation and ids), as JSONL, so another framework can be run on
+ * the very same data.
+ */
+@Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Write the tokenized train/eval examples train would use, as train.jsonl and eval.jsonl.")
+final class PrepareCommand implements Callable<Integer> {
+    @Mixin
+    DataArgs source;
+
+    @Option(names = "--output", required = true, description = "Folder for train.jsonl and eval.jsonl.")
+    Path output;
+
+    @Option(names = "--verbose", description = "Print stack traces on errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws IOException {
+        Path modelDir = source.resolveModel();
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
+        Dataset data = source.loadData();
+        int maxLength = source.maxLength(tokenizer, LoadedModel.maxPositions(modelDir));
+        Files.createDirectories(output);
+        write(output.resolve("train.jsonl"), DataArgs.tokenize(tokenizer, data.train(), maxLength));
+        write(output.resolve("eval.jsonl"), DataArgs.tokenize(tokenizer, data.eval(), maxLength));
+        System.err.println("wrote " + data.train().size() + " train and " + data.eval().size() + " eval examples to " + output);
+        return 0;
+    }
+
+    private static void write(Path file, List<Batches.Tokenized> rows) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            for (Batches.Tokenized t : rows) {
+                ObjectNode o = json.createObjectNode();
+                var ids = o.putArray("input_ids");
+                for (int id : t.ids()) ids.add(id);
+                o.put("label", t.label());
+                w.write(json.writeValueAsString(o));
+                w.newLine();
+            }
+        }
+    }
+}

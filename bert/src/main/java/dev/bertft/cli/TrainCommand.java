@@ -1,0 +1,183 @@
+package dev.bertft.cli;
+
+import dev.bertft.data.Dataset;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tokenizer.WordPieceTokenizer;
+import dev.bertft.train.Batches;
+import dev.bertft.train.Checkpoints;
+import dev.bertft.train.Trainer;
+import dev.bertft.train.TrainingArgs;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code bert-ft train}: HF Trainer's fine-tuning job. With no arguments it runs the classic
+ * recipe: bert-base-uncased on IMDB, 3 epochs, batch 32, eval batch 64, 500 warmup steps,
+ * weight decay 0.01, logging every 10 steps, then an evaluation on the test split.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Fine-tune a BERT model for sequence classification (the Hugging Face Trainer workflow).")
+final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    DataArgs source;
+
+    @Mixin
+    DeviceArgs device;
+
+    @Option(names = "--output-dir", defaultValue = "./results", description = "Checkpoints and the final model. Default: ${DEFAULT-VALUE}.")
+    Path outputDir;
+
+    @Option(names = "--logging-dir", defaultValue = "./logs", description = "JSON log lines and the training chart. Default: ${DEFAULT-VALUE}.")
+    Path loggingDir;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
+    double epochs;
+
+    @Option(names = "--max-steps", defaultValue = "-1", description = "Stop after this many updates (overrides --epochs).")
+    long maxSteps;
+
+    @Option(names = "--batch-size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--eval-batch-size", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
+    int evalBatchSize;
+
+    @Option(names = "--learning-rate", defaultValue = "5e-5", description = "Peak learning rate. Default: ${DEFAULT-VALUE}.")
+    double learningRate;
+
+    @Option(names = "--warmup-steps", defaultValue = "500", description = "Default: ${DEFAULT-VALUE}.")
+    long warmupSteps;
+
+    @Option(names = "--warmup-ratio", defaultValue = "0", description = "Warmup as a fraction of all steps (when --warmup-steps is 0).")
+    double warmupRatio;
+
+    @Option(names = "--weight-decay", defaultValue = "0.01", description = "Not applied to biases and LayerNorm weights. Default: ${DEFAULT-VALUE}.")
+    double weightDecay;
+
+    @Option(names = "--adam-beta1", defaultValue = "0.9", hidden = true)
+    double beta1;
+
+    @Option(names = "--adam-beta2", defaultValue = "0.999", hidden = true)
+    double beta2;
+
+    @Option(names = "--adam-epsilon", defaultValue = "1e-8", hidden = true)
+    double adamEpsilon;
+
+    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Gradient clipping (0: off). Default: ${DEFAULT-VALUE}.")
+    double maxGradNorm;
+
+    @Option(names = "--grad-accum-steps", defaultValue = "1", description = "Micro-batches per update. Default: ${DEFAULT-VALUE}.")
+    int gradAccumSteps;
+
+    @Option(names = "--logging-steps", defaultValue = "10", description = "Default: ${DEFAULT-VALUE}.")
+    int loggingSteps;
+
+    @Option(names = "--eval-strategy", defaultValue = "no", description = "no, steps or epoch. Default: ${DEFAULT-VALUE}.")
+    String evalStrategy;
+
+    @Option(names = "--eval-steps", defaultValue = "0", description = "With --eval-strategy steps (default: --logging-steps).")
+    int evalSteps;
+
+    @Option(names = "--save-strategy", defaultValue = "steps", description = "no, steps or epoch. Default: ${DEFAULT-VALUE}.")
+    String saveStrategy;
+
+    @Option(names = "--save-steps", defaultValue = "500", description = "Default: ${DEFAULT-VALUE}.")
+    int saveSteps;
+
+    @Option(names = "--save-total-limit", defaultValue = "0", description = "Keep only the newest N checkpoints (and the best).")
+    int saveTotalLimit;
+
+    @Option(names = "--load-best-model-at-end", description = "Finish with the best checkpoint's weights.")
+    boolean loadBestModelAtEnd;
+
+    @Option(names = "--metric-for-best-model", defaultValue = "loss", description = "loss, accuracy or f1. Default: ${DEFAULT-VALUE}.")
+    String metricForBestModel;
+
+    @Option(names = "--early-stopping-patience", defaultValue = "0", description = "Stop after N evaluations without improvement.")
+    int earlyStoppingPatience;
+
+    @Option(names = "--resume", arity = "0..1", fallbackValue = "latest", paramLabel = "CHECKPOINT",
+            description = "Resume from the latest complete checkpoint in --output-dir, or from the one given.")
+    String resume;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config.json value, e.g. hidden_dropout_prob=0.")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
+    @Option(names = "--no-shuffle", description = "Keep the data order.")
+    boolean noShuffle;
+
+    @Option(names = "--group-by-length", description = "Batch examples of similar length together (less padding).")
+    boolean groupByLength;
+
+    @Option(names = "--skip-nonfinite", description = "Skip updates whose loss or gradient is NaN/Inf instead of stopping.")
+    boolean skipNonFinite;
+
+    @Option(names = "--verbose", description = "Print stack traces on errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        TrainingArgs args = TrainingArgs.builder().outputDir(outputDir).loggingDir(loggingDir).epochs(epochs).maxSteps(maxSteps)
+                .batchSize(batchSize).evalBatchSize(evalBatchSize).learningRate(learningRate).warmupSteps(warmupSteps)
+                .warmupRatio(warmupRatio).weightDecay(weightDecay).adamBeta1(beta1).adamBeta2(beta2).adamEpsilon(adamEpsilon)
+                .maxGradNorm(maxGradNorm).gradAccumSteps(gradAccumSteps).seed(source.seed).maxLength(source.maxLength)
+                .loggingSteps(loggingSteps).evalStrategy(strategy("--eval-strategy", evalStrategy)).evalSteps(evalSteps)
+                .saveStrategy(strategy("--save-strategy", saveStrategy)).saveSteps(saveSteps).saveTotalLimit(saveTotalLimit)
+                .loadBestModelAtEnd(loadBestModelAtEnd).metricForBestModel(metricForBestModel)
+                .earlyStoppingPatience(earlyStoppingPatience).shuffle(!noShuffle).groupByLength(groupByLength)
+                .skipNonFiniteSteps(skipNonFinite).build();
+        Path resumeFrom = resumePoint();
+
+        Backend backend = device.open();
+        ConsoleProgress progress = ConsoleProgress.forStderr();
+        Path modelDir = source.resolveModel();
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
+        Dataset data = source.loadData();
+        LoadedModel loaded = LoadedModel.fromPretrained(modelDir, backend, data.labelNames(), source.seed, overrides);
+        loaded.report().forEach(progress::onMessage);
+        int maxLength = source.maxLength(tokenizer, loaded.maxPositions());
+        List<Batches.Tokenized> train = DataArgs.tokenize(tokenizer, data.train(), maxLength);
+        List<Batches.Tokenized> eval = DataArgs.tokenize(tokenizer, data.eval(), maxLength);
+        progress.onMessage(String.format(Locale.ROOT, "training on %d examples, evaluating on %d; max length %d; %s; device %s",
+                train.size(), eval.size(), maxLength, String.join("/", data.labelNames()), backend.name()));
+
+        Trainer trainer = new Trainer(loaded.model(), args, backend, train, eval, tokenizer.padId(), data.labelNames().size(),
+                progress);
+        Trainer.Result result = trainer.train(resumeFrom);
+        progress.onMessage(String.format(Locale.ROOT, "done: %d steps in %s (%.2f samples/s)%s; model saved to %s",
+                result.state().globalStep(), ConsoleProgress.duration(result.trainRuntimeSeconds()),
+                result.trainSamples() / result.trainRuntimeSeconds(),
+                result.finalEval() == null ? "" : String.format(Locale.ROOT, "; eval accuracy %.4f, f1 %.4f, loss %.4f",
+                        result.finalEval().accuracy(), result.finalEval().f1(), result.finalEval().loss()),
+                outputDir));
+        return 0;
+    }
+
+    private static TrainingArgs.Strategy strategy(String flag, String value) {
+        try {
+            return TrainingArgs.Strategy.valueOf(value.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(flag + " must be no, steps or epoch, got '" + value + "'");
+        }
+    }
+
+    private Path resumePoint() throws java.io.IOException {
+        if (resume == null) return null;
+        if (resume.equals("latest")) {
+            return Checkpoints.latest(outputDir).orElseThrow(() -> new IllegalArgumentException(
+                    "--resume: no complete checkpoint in " + outputDir));
+        }
+        Path p = Path.of(resume);
+        if (!Files.isDirectory(p)) throw new IllegalArgumentException("--resume: " + p + " is not a checkpoint folder");
+        return p;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.bertft.hub;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The Hugging Face hub cache on disk, in the layout huggingface_hub and transformers share, so that a model
+ * downloaded by Python is found here and the other way round:
+ *
+ * <pre>
+ * &lt;root&gt;/models--ORG--NAME/refs/main                 the commit hash "main" pointed at when last fetched
+ * &lt;root&gt;/models--ORG--NAME/blobs/&lt;etag&gt;              file contents, named by git SHA-1 or LFS SHA-256
+ * &lt;root&gt;/models--ORG--NAME/snapshots/&lt;commit&gt;/&lt;file&gt;  relative symlink to ../../blobs/&lt;etag&gt;
+ * </pre>
+ */
+public final class HubCache {
+    private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
+
+    private final Path root;
+
+    public HubCache(Path root) {
+        this.root = root;
+    }
+
+    /** $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub (huggingface_hub's order; XDG_CACHE_HOME too). */
+    public static Path defaultRoot(Map<String, String> env) {
+        String hubCache = env.get("HF_HUB_CACHE");
+        if (hubCache != null && !hubCache.isBlank()) return Path.of(hubCache);
+        String hfHome = env.get("HF_HOME");
+        if (hfHome != null && !hfHome.isBlank()) return Path.of(hfHome, "hub");
+        String xdg = env.get("XDG_CACHE_HOME");
+        if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "huggingface", "hub");
+        return Path.of(System.getProperty("user.home"), ".cache", "huggingface", "hub");
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** models--ORG--NAME for "ORG/NAME", models--NAME for a legacy id without an organisation. */
+    public Path repoFolder(String repoId) {
+        return root.resolve("models--" + repoId.replace("/", "--"));
+    }
+
+    /** The snapshot folder refs/main points to, if both exist. */
+    public Optional<Path> mainSnapshot(String repoId) throws IOException {
+        Path ref = repoFolder(repoId).resolve("refs").resolve("main");
+        if (!Files.isRegularFile(ref)) return Optional.empty();
+        String commit = Files.readString(ref, StandardCharsets.UTF_8).trim();
+        if (!COMMIT.matcher(commit).matches()) return Optional.empty();
+        Path snapshot = snapshotFolder(repoId, commit);
+        return Files.isDirectory(snapshot) ? Optional.of(snapshot) : Optional.empty();
+    }
+
+    public Path snapshotFolder(String repoId, String commit) {
+        return repoFolder(repoId).resolve("snapshots").resolve(commit);
+    }
+
+    public Path blob(String repoId, String etag) {
+        return repoFolder(repoId).resolve("blobs").resolve(etag);
+    }
+
+    /** Makes snapshots/&lt;commit&gt;/&lt;file&gt; point at the blob; a copy where the file system has no symlinks. */
+    public void link(String repoId, String commit, String file, String etag) throws IOException {
+        Path pointer = snapshotFolder(repoId, commit).resolve(file);
+        Path blob = blob(repoId, etag);
+        Files.createDirectories(pointer.getParent());
+        if (Files.isRegularFile(pointer)) return;   // follows the link: present and its blob too
+        Files.deleteIfExists(pointer);              // a dangling link left by an interrupted run
+        try {
+            Files.createSymbolicLink(pointer, pointer.getParent().relativize(blob));
+        } catch (UnsupportedOperationException | IOException e) {
+            Path tmp = pointer.resolveSibling(pointer.getFileName() + ".tmp");
+            Files.copy(blob, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, pointer, StandardCopyOption.ATOMIC_MOVE);
+        }
+    }
+
+    /** Writes refs/main = commit through a temporary file and a rename, so readers never see half a hash. */
+    public void setMain(String repoId, String commit) throws IOException {
+        Path ref = repoFolder(repoId).resolve("refs").resolve("main");
+        Files.createDirectories(ref.getParent());
+        Path tmp = ref.resolveSibling("main.tmp");
+        Files.writeString(tmp, commit, StandardCharsets.UTF_8);
+        Files.move(tmp, ref, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+}

@@ -1,0 +1,16 @@
+package dev.bertft.hub;
+
+import java.io.IOException;
+
+/** A model or file could not be found, fetched or stored; the message is one line meant for the user. */
+public class HubException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    public HubException(String message) {
+        super(message);
+    }
+
+    public HubException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

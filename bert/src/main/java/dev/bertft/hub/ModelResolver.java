@@ -1,0 +1,202 @@
+package dev.bertft.hub;
+
+import dev.bertft.hub.HttpDownloader.Head;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Turns {@code --model} into a folder holding config.json, the safetensors weights and the vocabulary:
+ * <ol>
+ * <li>an existing local folder is used as it is;</li>
+ * <li>a hub id ({@code bert-base-uncased}, {@code google-bert/bert-base-uncased}) whose refs/main snapshot in
+ *     the Hugging Face cache is complete is used without touching the network (delete the cache folder to
+ *     pick up a newer revision);</li>
+ * <li>otherwise the files are fetched from {@code <endpoint>/<id>/resolve/<commit>/<file>} into the cache.</li>
+ * </ol>
+ * Offline mode (--offline, HF_HUB_OFFLINE=1) stops after step 2 with an error that lists what was looked at.
+ */
+public final class ModelResolver {
+    private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?");
+    private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
+    private static final Pattern SAFE_ETAG = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+    private final HubCache cache;
+    private final HttpDownloader http;
+    private final URI endpoint;
+    private final boolean offline;
+
+    public ModelResolver(HubCache cache, HttpDownloader http, URI endpoint, boolean offline) {
+        this.cache = cache;
+        this.http = http;
+        this.endpoint = endpoint;
+        this.offline = offline;
+    }
+
+    /** The command line's resolver: cache per HF_HUB_CACHE/HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE. */
+    public static ModelResolver fromEnvironment(boolean offlineFlag) {
+        Map<String, String> env = System.getenv();
+        URI endpoint = URI.create(env.getOrDefault("HF_ENDPOINT", "https://huggingface.co").replaceAll("/+$", ""));
+        return new ModelResolver(new HubCache(HubCache.defaultRoot(env)),
+                HttpDownloader.forCommandLine(env.get("HF_TOKEN"), endpoint.getHost()),
+                endpoint, offlineFlag || offlineByEnvironment(env));
+    }
+
+    /** HF_HUB_OFFLINE set to 1/true/yes/on, as huggingface_hub reads it. */
+    public static boolean offlineByEnvironment(Map<String, String> env) {
+        String v = env.getOrDefault("HF_HUB_OFFLINE", "").trim().toLowerCase(Locale.ROOT);
+        return v.equals("1") || v.equals("true") || v.equals("yes") || v.equals("on");
+    }
+
+    public Path resolve(String model) throws IOException {
+        Optional<Path> local = existingFolder(model);
+        if (local.isPresent()) {
+            List<String> missing = ModelFiles.missing(local.get());
+            if (!missing.isEmpty()) throw new HubException("model folder " + model + " lacks " + String.join(", ", missing));
+            return local.get();
+        }
+        if (!HUB_ID.matcher(model).matches() || model.contains("--") || model.contains("..")) {
+            throw new HubException("model folder " + model + " does not exist, and it is not a hub id like google-bert/bert-base-uncased");
+        }
+        List<String> lookedAt = new ArrayList<>();
+        for (String name : cacheNames(model)) {
+            Optional<Path> snapshot = cache.mainSnapshot(name);
+            if (snapshot.isEmpty()) {
+                lookedAt.add(cache.repoFolder(name) + " (no refs/main snapshot)");
+                continue;
+            }
+            List<String> missing = ModelFiles.missing(snapshot.get());
+            if (missing.isEmpty()) return snapshot.get();
+            lookedAt.add(snapshot.get() + " (lacks " + String.join(", ", missing) + ")");
+        }
+        if (offline) {
+            throw new HubException("model " + model + " is not a local folder nor complete in the Hugging Face cache, and offline mode"
+                    + " is on (--offline or HF_HUB_OFFLINE=1); looked in: " + String.join("; ", lookedAt));
+        }
+        return download(model);
+    }
+
+    /**
+     * Cache folder names to try for an id. The hub moved the original BERT checkpoints under organisations
+     * (bert-base-uncased is now google-bert/bert-base-uncased and the old name redirects), so a cache made
+     * by either name serves both.
+     */
+    static List<String> cacheNames(String model) {
+        List<String> names = new ArrayList<>(List.of(model));
+        int slash = model.indexOf('/');
+        String name = slash < 0 ? model : model.substring(slash + 1);
+        String org = slash < 0 ? "" : model.substring(0, slash);
+        String legacyOrg = name.startsWith("distilbert-") ? "distilbert" : name.startsWith("bert-") ? "google-bert" : null;
+        if (legacyOrg != null && slash < 0) names.add(legacyOrg + "/" + name);
+        if (legacyOrg != null && org.equals(legacyOrg)) names.add(name);
+        return names;
+    }
+
+    private Path download(String model) throws IOException {
+        Head config = headOfConfig(fileUri(model, "main", ModelFiles.CONFIG), model);
+        String commit = config.header("X-Repo-Commit").orElse("");
+        if (!COMMIT.matcher(commit).matches()) {
+            throw new HubException("the answer for " + config.uri() + " has no X-Repo-Commit header; is " + endpoint + " a Hugging Face hub?");
+        }
+        fetch(model, commit, ModelFiles.CONFIG, config);
+
+        // Later files are asked for by commit, so a push to main during the download cannot mix revisions.
+        Optional<Head> weights = headIfPresent(fileUri(model, commit, ModelFiles.WEIGHTS));
+        if (weights.isPresent()) {
+            fetch(model, commit, ModelFiles.WEIGHTS, weights.get());
+        } else {
+            Head index = headIfPresent(fileUri(model, commit, ModelFiles.WEIGHTS_INDEX)).orElseThrow(() -> new HubException(
+                    "model " + model + " has neither " + ModelFiles.WEIGHTS + " nor " + ModelFiles.WEIGHTS_INDEX
+                            + " on the hub; only safetensors weights are supported"));
+            fetch(model, commit, ModelFiles.WEIGHTS_INDEX, index);
+            Path snapshot = cache.snapshotFolder(model, commit);
+            for (String shard : ModelFiles.shards(snapshot.resolve(ModelFiles.WEIGHTS_INDEX))) {
+                URI uri = fileUri(model, commit, shard);
+                fetch(model, commit, shard, headIfPresent(uri).orElseThrow(() -> new HubException(
+                        "model " + model + ": " + ModelFiles.WEIGHTS_INDEX + " names " + shard + ", but the hub has no " + uri)));
+            }
+        }
+        List<String> tokenizerFiles = new ArrayList<>(List.of(ModelFiles.VOCAB, ModelFiles.TOKENIZER));
+        tokenizerFiles.addAll(ModelFiles.OPTIONAL);
+        for (String file : tokenizerFiles) {
+            Optional<Head> head = headIfPresent(fileUri(model, commit, file));
+            if (head.isPresent()) fetch(model, commit, file, head.get());
+        }
+        Path snapshot = cache.snapshotFolder(model, commit);
+        List<String> missing = ModelFiles.missing(snapshot);
+        if (!missing.isEmpty()) throw new HubException("model " + model + " on the hub lacks " + String.join(", ", missing));
+        cache.setMain(model, commit);
+        return snapshot;
+    }
+
+    /** Stores one file as blobs/&lt;etag&gt; (downloading it unless present) and links it into the snapshot. */
+    private void fetch(String model, String commit, String file, Head head) throws IOException {
+        String etag = head.header("X-Linked-Etag").or(() -> head.header("ETag")).map(ModelResolver::stripEtag).orElse("");
+        if (!SAFE_ETAG.matcher(etag).matches()) {
+            throw new HubException("the answer for " + head.uri() + " has no usable ETag ('" + etag + "'); is " + endpoint + " a Hugging Face hub?");
+        }
+        boolean redirected = head.status() / 100 == 3;   // an LFS file: the hub's 302 to the CDN describes the file
+        long size = head.header("X-Linked-Size").or(() -> redirected ? Optional.empty() : head.header("Content-Length"))
+                .map(ModelResolver::parseSize).orElse(-1L);
+        String sha256 = SHA256.matcher(etag).matches() ? etag : null;  // LFS etags are the content's SHA-256
+        http.download(head.uri(), cache.blob(model, etag), size, sha256, model + "/" + file);
+        cache.link(model, commit, file, etag);
+    }
+
+    private Head headOfConfig(URI uri, String model) throws HubException {
+        Head h = http.head(uri);
+        if (h.status() == 401 || h.status() == 404) {
+            throw new HubException("model " + model + " not found on the hub (HTTP " + h.status() + " for " + uri
+                    + "), and there is no local folder of that name");
+        }
+        if (h.status() >= 400) throw new HubException("the hub answered HTTP " + h.status() + " for " + uri);
+        return h;
+    }
+
+    private Optional<Head> headIfPresent(URI uri) throws HubException {
+        Head h = http.head(uri);
+        if (h.status() == 404) return Optional.empty();
+        if (h.status() >= 400) throw new HubException("the hub answered HTTP " + h.status() + " for " + uri);
+        return Optional.of(h);
+    }
+
+    private URI fileUri(String model, String revision, String file) {
+        return URI.create(endpoint + "/" + model + "/resolve/" + revision + "/" + file);
+    }
+
+    /** A size header, or -1 (unknown: the download then trusts the GET's Content-Length) when it is not a number. */
+    private static long parseSize(String header) {
+        try {
+            return Math.max(-1, Long.parseLong(header.trim()));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** ETag values come quoted and sometimes weak: W/"abc" and "abc" both name blob abc. */
+    private static String stripEtag(String etag) {
+        String e = etag.trim();
+        if (e.startsWith("W/")) e = e.substring(2);
+        if (e.length() >= 2 && e.startsWith("\"") && e.endsWith("\"")) e = e.substring(1, e.length() - 1);
+        return e;
+    }
+
+    private static Optional<Path> existingFolder(String model) {
+        try {
+            Path p = Path.of(model);
+            return Files.isDirectory(p) ? Optional.of(p) : Optional.empty();
+        } catch (InvalidPathException e) {
+            return Optional.empty();
+        }
+    }
+}

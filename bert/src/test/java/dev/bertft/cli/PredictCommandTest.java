@@ -1,0 +1,131 @@
+package dev.bertft.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code bert-ft predict} on the tiny model against the PyTorch fixture tiny_predict.json
+ * (make_bert_fixtures.py tokenizes the same texts with the same vocab.txt and runs the
+ * plain-PyTorch BERT on them in one padded batch).
+ */
+class PredictCommandTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
+
+    @TempDir
+    Path tmp;
+
+    record Run(int exit, String out, String err) {}
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static void assertMatchesPyTorch(JsonNode expected, String output) throws IOException {
+        List<String> lines = output.lines().toList();
+        assertEquals(expected.get("texts").size(), lines.size(), output);
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode got = JSON.readTree(lines.get(i));
+            assertEquals(expected.get("labels").get(i).asText(), got.get("label").asText(), "text " + i);
+            for (String field : List.of("logits", "probs")) {
+                JsonNode want = expected.get(field).get(i), have = got.get(field);
+                assertEquals(want.size(), have.size());
+                for (int j = 0; j < want.size(); j++) {
+                    // float32 logits; batches are padded to different lengths than PyTorch's one batch,
+                    // which changes only summation rounding
+                    double w = want.get(j).asDouble(), h = have.get(j).asDouble();
+                    assertTrue(Math.abs(w - h) <= 1e-5 + 1e-5 * Math.abs(w), field + " of text " + i + ": " + h + " vs " + w);
+                }
+            }
+            int argmax = got.get("label_id").asInt();
+            assertEquals(expected.get("labels").get(i).asText(), List.of("neg", "neu", "pos").get(argmax));
+        }
+    }
+
+    @Test
+    void plainTextLinesMatchPyTorch() throws IOException {
+        JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_predict.json").toFile());
+        List<String> texts = new ArrayList<>();
+        expected.get("texts").forEach(t -> texts.add(t.asText()));
+        Path input = tmp.resolve("texts.txt");
+        Files.write(input, texts, StandardCharsets.UTF_8);
+        Run r = run("predict", "--model", TINY.toString(), "--input", input.toString(), "--batch-size", "2");
+        assertEquals(0, r.exit(), r.err());
+        assertMatchesPyTorch(expected, r.out());
+    }
+
+    @Test
+    void jsonLinesMatchPyTorch() throws IOException {
+        JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_predict.json").toFile());
+        StringBuilder jsonl = new StringBuilder();
+        for (JsonNode t : expected.get("texts")) jsonl.append(JSON.writeValueAsString(java.util.Map.of("text", t.asText(), "id", 7))).append("\n\n");
+        Path input = tmp.resolve("texts.jsonl");
+        Files.writeString(input, jsonl);
+        Run r = run("predict", "--model", TINY.toString(), "--input", input.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertMatchesPyTorch(expected, r.out());
+    }
+
+    @Test
+    void errorsAreOneClearLineAndNonZero() throws IOException {
+        Run missing = run("predict", "--model", tmp.resolve("nowhere").toString());
+        assertEquals(1, missing.exit());
+        assertEquals(1, missing.err().lines().count(), missing.err());
+        assertTrue(missing.err().contains("nowhere") && missing.err().contains("model folder not found"), missing.err());
+
+        Run cuda = run("predict", "--model", TINY.toString(), "--device", "cuda");
+        assertEquals(1, cuda.exit());
+        assertTrue(cuda.err().contains("CUDA backend not available yet"), cuda.err());
+
+        Path broken = tmp.resolve("broken");
+        Files.createDirectories(broken);
+        try (Stream<Path> files = Files.list(TINY)) {
+            for (Path f : files.toList()) Files.copy(f, broken.resolve(f.getFileName()));
+        }
+        Files.writeString(broken.resolve("config.json"), "{\"hidden_size\": 32,");
+        Run badConfig = run("predict", "--model", broken.toString());
+        assertEquals(1, badConfig.exit());
+        assertEquals(1, badConfig.err().lines().count(), badConfig.err());
+        assertTrue(badConfig.err().contains("config.json") && badConfig.err().contains("not valid JSON"), badConfig.err());
+
+        Run verbose = run("predict", "--model", broken.toString(), "--verbose");
+        assertTrue(verbose.err().lines().count() > 1 && verbose.err().contains("at dev.bertft"), "--verbose adds the stack trace");
+
+        Files.copy(TINY.resolve("config.json"), broken.resolve("config.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.write(broken.resolve("model.safetensors"), new byte[] {1, 2, 3});
+        Run badWeights = run("predict", "--model", broken.toString());
+        assertEquals(1, badWeights.exit());
+        assertTrue(badWeights.err().contains("model.safetensors"), badWeights.err());
+
+        Path input = tmp.resolve("bad.jsonl");
+        Files.writeString(input, "{\"text\": \"fine\"}\n{\"label\": 1}\n");
+        Run badLine = run("predict", "--model", TINY.toString(), "--input", input.toString());
+        assertEquals(1, badLine.exit());
+        assertTrue(badLine.err().contains("bad.jsonl:2") && badLine.err().contains("\"text\""), badLine.err());
+    }
+}

@@ -1,0 +1,288 @@
+package dev.bertft.hub;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ModelResolverTest {
+    static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
+    static final byte[] CONFIG = "{\"model_type\": \"bert\", \"hidden_size\": 8}".getBytes(StandardCharsets.UTF_8);
+    static final byte[] VOCAB = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n".getBytes(StandardCharsets.UTF_8);
+    static final byte[] TOKENIZER = "{\"version\": \"1.0\"}".getBytes(StandardCharsets.UTF_8);
+    static final byte[] WEIGHTS = randomBytes(3 * 1024 * 1024 + 123, 7);   // several download buffers
+
+    @TempDir
+    Path tmp;
+    FakeHub server;
+    HubCache cache;
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+
+    @BeforeEach
+    void start() throws IOException {
+        server = new FakeHub();
+        server.addRepo("acme/tiny-bert", COMMIT,
+                Map.of("config.json", CONFIG, "vocab.txt", VOCAB, "tokenizer.json", TOKENIZER),
+                Map.of("model.safetensors", WEIGHTS));
+        cache = new HubCache(tmp.resolve("hub"));
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    ModelResolver resolver(boolean offline) {
+        return resolver(offline, server.endpoint(), Duration.ofSeconds(10));
+    }
+
+    ModelResolver resolver(boolean offline, URI endpoint, Duration stall) {
+        HttpDownloader http = new HttpDownloader(Duration.ofSeconds(5), stall, null, null,
+                new PrintStream(log, true, StandardCharsets.UTF_8), false);
+        return new ModelResolver(cache, http, endpoint, offline);
+    }
+
+    @Test
+    void downloadPopulatesTheHubCacheLayout() throws IOException {
+        Path snapshot = resolver(false).resolve("acme/tiny-bert");
+
+        Path repo = tmp.resolve("hub").resolve("models--acme--tiny-bert");
+        assertEquals(repo.resolve("snapshots").resolve(COMMIT), snapshot);
+        assertEquals(COMMIT, Files.readString(repo.resolve("refs").resolve("main")));
+        // small files are named by their git blob SHA-1, LFS files by their SHA-256, as huggingface_hub does
+        assertBlobLink(snapshot, "config.json", FakeHub.gitBlobSha1(CONFIG), CONFIG);
+        assertBlobLink(snapshot, "vocab.txt", FakeHub.gitBlobSha1(VOCAB), VOCAB);
+        assertBlobLink(snapshot, "tokenizer.json", FakeHub.gitBlobSha1(TOKENIZER), TOKENIZER);
+        assertBlobLink(snapshot, "model.safetensors", FakeHub.sha256(WEIGHTS), WEIGHTS);
+        // optional files the hub answers 404 for are simply absent; no temporary files are left behind
+        assertFalse(Files.exists(snapshot.resolve("tokenizer_config.json"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        try (var files = Files.list(repo.resolve("blobs"))) {
+            assertEquals(4, files.peek(f -> assertFalse(f.toString().endsWith(".incomplete"))).count());
+        }
+        // the weights came once, in full, from the CDN host; the hub saw HEAD for every file and GET for small ones
+        assertEquals(List.of(""), server.cdnRanges);
+        assertEquals(WEIGHTS.length, server.cdnBytesSent.get());
+        assertTrue(log.toString(StandardCharsets.UTF_8).contains("acme/tiny-bert/model.safetensors"), log.toString());
+    }
+
+    @Test
+    void completeCacheIsUsedWithoutTheNetwork() throws IOException {
+        Path first = resolver(false).resolve("acme/tiny-bert");
+        server.close();
+        int requests = server.hubRequests.get();
+        assertEquals(first, resolver(false).resolve("acme/tiny-bert"));
+        assertEquals(first, resolver(true).resolve("acme/tiny-bert"));
+        assertEquals(requests, server.hubRequests.get());
+    }
+
+    @Test
+    void legacyIdFollowsTheHubRedirectAndFindsACacheMadeUnderTheNewName() throws IOException {
+        server.renamed.put("tiny-bert", "acme/tiny-bert");
+        Path snapshot = resolver(false).resolve("tiny-bert");
+        assertEquals(cache.repoFolder("tiny-bert").resolve("snapshots").resolve(COMMIT), snapshot);
+        assertArrayEquals(WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+
+        // a cache written by Python for google-bert/bert-base-uncased serves "bert-base-uncased" offline
+        Path repo = cache.repoFolder("google-bert/bert-base-uncased");
+        Path snap = repo.resolve("snapshots").resolve(COMMIT);
+        Files.createDirectories(snap);
+        Files.createDirectories(repo.resolve("blobs"));
+        for (String f : List.of("config.json", "model.safetensors", "vocab.txt")) {
+            Files.write(repo.resolve("blobs").resolve("b-" + f), f.getBytes(StandardCharsets.UTF_8));
+            Files.createSymbolicLink(snap.resolve(f), Path.of("..", "..", "blobs", "b-" + f));
+        }
+        Files.createDirectories(repo.resolve("refs"));
+        Files.writeString(repo.resolve("refs").resolve("main"), COMMIT + "\n");
+        assertEquals(snap, resolver(true).resolve("bert-base-uncased"));
+    }
+
+    @Test
+    void resumesATruncatedIncompleteFileWithARangeRequest() throws IOException {
+        int have = 1_000_003;
+        Path partial = cache.blob("acme/tiny-bert", FakeHub.sha256(WEIGHTS) + ".incomplete");
+        Files.createDirectories(partial.getParent());
+        Files.write(partial, Arrays.copyOf(WEIGHTS, have));
+
+        Path snapshot = resolver(false).resolve("acme/tiny-bert");
+
+        assertEquals(List.of("bytes=" + have + "-"), server.cdnRanges);
+        assertEquals(WEIGHTS.length - have, server.cdnBytesSent.get());
+        assertArrayEquals(WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+        assertFalse(Files.exists(partial));
+    }
+
+    @Test
+    void serverIgnoringRangeMakesTheDownloadStartOver() throws IOException {
+        server.ignoreRange = true;
+        Path partial = cache.blob("acme/tiny-bert", FakeHub.sha256(WEIGHTS) + ".incomplete");
+        Files.createDirectories(partial.getParent());
+        Files.write(partial, new byte[12345]);   // not even a prefix of the file: must not survive
+        Path snapshot = resolver(false).resolve("acme/tiny-bert");
+        assertEquals(List.of("bytes=12345-"), server.cdnRanges);
+        assertArrayEquals(WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+    }
+
+    @Test
+    void completeIncompleteFileIsVerifiedAndMovedWithoutARequest() throws IOException {
+        Path partial = cache.blob("acme/tiny-bert", FakeHub.sha256(WEIGHTS) + ".incomplete");
+        Files.createDirectories(partial.getParent());
+        Files.write(partial, WEIGHTS);
+        Path snapshot = resolver(false).resolve("acme/tiny-bert");
+        assertEquals(List.of(), server.cdnRanges);
+        assertArrayEquals(WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+    }
+
+    @Test
+    void serverDyingMidTransferLeavesNoFileAtTheFinalPathAndTheNextRunResumes() throws IOException {
+        server.dieAfterBytes = 1_500_000;
+        HubException e = assertThrows(HubException.class, () -> resolver(false).resolve("acme/tiny-bert"));
+        assertTrue(e.getMessage().contains("run again to resume"), e.getMessage());
+
+        Path blob = cache.blob("acme/tiny-bert", FakeHub.sha256(WEIGHTS));
+        Path partial = blob.resolveSibling(blob.getFileName() + ".incomplete");
+        assertFalse(Files.exists(blob));
+        assertFalse(Files.exists(cache.snapshotFolder("acme/tiny-bert", COMMIT).resolve("model.safetensors"),
+                java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertFalse(Files.exists(cache.repoFolder("acme/tiny-bert").resolve("refs").resolve("main")));
+        long kept = Files.size(partial);
+        assertTrue(kept > 0 && kept <= 1_500_000, "kept " + kept);
+
+        server.dieAfterBytes = -1;
+        Path snapshot = resolver(false).resolve("acme/tiny-bert");
+        assertEquals("bytes=" + kept + "-", server.cdnRanges.get(server.cdnRanges.size() - 1));
+        assertArrayEquals(WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+    }
+
+    @Test
+    void corruptDownloadIsRejectedByItsSha256() {
+        server.corrupt = true;
+        HubException e = assertThrows(HubException.class, () -> resolver(false).resolve("acme/tiny-bert"));
+        assertTrue(e.getMessage().contains("SHA-256"), e.getMessage());
+        assertFalse(Files.exists(cache.blob("acme/tiny-bert", FakeHub.sha256(WEIGHTS))));
+    }
+
+    @Test
+    void offlineWithoutTheModelNamesWhatIsMissingAndWhereItLooked() {
+        HubException e = assertThrows(HubException.class, () -> resolver(true).resolve("bert-base-uncased"));
+        assertTrue(e.getMessage().contains("offline"), e.getMessage());
+        assertTrue(e.getMessage().contains(cache.repoFolder("bert-base-uncased").toString()), e.getMessage());
+        assertTrue(e.getMessage().contains(cache.repoFolder("google-bert/bert-base-uncased").toString()), e.getMessage());
+        assertEquals(0, server.hubRequests.get());
+    }
+
+    @Test
+    void unknownModelIsAClearNotFoundError() {
+        HubException e = assertThrows(HubException.class, () -> resolver(false).resolve("acme/no-such-model"));
+        assertTrue(e.getMessage().startsWith("model acme/no-such-model not found on the hub (HTTP 401 for "), e.getMessage());
+    }
+
+    @Test
+    void unreachableHubIsAClearError() throws IOException {
+        server.close();
+        HubException e = assertThrows(HubException.class, () -> resolver(false).resolve("acme/tiny-bert"));
+        assertTrue(e.getMessage().startsWith("cannot reach " + server.endpoint()), e.getMessage());
+    }
+
+    @Test
+    void stalledTransferIsAbandonedAfterTheStallTimeout() throws IOException {
+        server.cdn.removeContext("/");
+        server.cdn.createContext("/", ex -> {
+            ex.sendResponseHeaders(200, WEIGHTS.length);
+            ex.getResponseBody().write(WEIGHTS, 0, 1000);
+            ex.getResponseBody().flush();
+            try {
+                Thread.sleep(2_000);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            ex.close();
+        });
+        long start = System.nanoTime();
+        HubException e = assertThrows(HubException.class,
+                () -> resolver(false, server.endpoint(), Duration.ofMillis(300)).resolve("acme/tiny-bert"));
+        assertTrue(e.getMessage().contains("no data for"), e.getMessage());
+        assertTrue(System.nanoTime() - start < 1_800_000_000L, "gave up before the server woke");
+    }
+
+    @Test
+    void shardedWeightsAreFetchedThroughTheirIndex() throws IOException {
+        byte[] a = randomBytes(5000, 1), b = randomBytes(7000, 2);
+        byte[] index = ("{\"metadata\": {\"total_size\": 12000}, \"weight_map\": {\"x\": \"model-00001-of-00002.safetensors\","
+                + " \"y\": \"model-00002-of-00002.safetensors\", \"z\": \"model-00001-of-00002.safetensors\"}}")
+                .getBytes(StandardCharsets.UTF_8);
+        server.addRepo("acme/sharded", COMMIT, Map.of("config.json", CONFIG, "vocab.txt", VOCAB,
+                        "model.safetensors.index.json", index),
+                Map.of("model-00001-of-00002.safetensors", a, "model-00002-of-00002.safetensors", b));
+        Path snapshot = resolver(false).resolve("acme/sharded");
+        assertArrayEquals(a, Files.readAllBytes(snapshot.resolve("model-00001-of-00002.safetensors")));
+        assertArrayEquals(b, Files.readAllBytes(snapshot.resolve("model-00002-of-00002.safetensors")));
+        assertTrue(ModelFiles.missing(snapshot).isEmpty());
+    }
+
+    @Test
+    void localFolderIsUsedAsIsOrItsMissingFilesAreListed() throws IOException {
+        Path folder = Files.createDirectories(tmp.resolve("my-model"));
+        Files.write(folder.resolve("config.json"), CONFIG);
+        HubException e = assertThrows(HubException.class, () -> resolver(true).resolve(folder.toString()));
+        assertEquals("model folder " + folder + " lacks model.safetensors, vocab.txt (or tokenizer.json)", e.getMessage());
+        Files.write(folder.resolve("model.safetensors"), WEIGHTS);
+        Files.write(folder.resolve("tokenizer.json"), TOKENIZER);
+        assertEquals(folder, resolver(true).resolve(folder.toString()));
+
+        HubException notThere = assertThrows(HubException.class, () -> resolver(true).resolve(tmp.resolve("nope").toString()));
+        assertTrue(notThere.getMessage().contains("does not exist"), notThere.getMessage());
+    }
+
+    @Test
+    void sharedMiniLmFolderIsACompleteModel() throws IOException {
+        Path folder = null;
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null && folder == null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("shared/models/all-MiniLM-L6-v2");
+            if (Files.isDirectory(candidate)) folder = candidate;
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(folder != null, "shared/models/all-MiniLM-L6-v2 not found next to the repository; skipped");
+        assertEquals(List.of(), ModelFiles.missing(folder));
+        assertEquals(folder, resolver(true).resolve(folder.toString()));
+    }
+
+    @Test
+    void cacheRootFollowsHuggingFaceHubEnvironmentVariables() {
+        assertEquals(Path.of("/a/hub"), HubCache.defaultRoot(Map.of("HF_HUB_CACHE", "/a/hub", "HF_HOME", "/b")));
+        assertEquals(Path.of("/b", "hub"), HubCache.defaultRoot(Map.of("HF_HOME", "/b")));
+        assertEquals(Path.of(System.getProperty("user.home"), ".cache", "huggingface", "hub"), HubCache.defaultRoot(Map.of()));
+        assertTrue(ModelResolver.offlineByEnvironment(Map.of("HF_HUB_OFFLINE", "1")));
+        assertFalse(ModelResolver.offlineByEnvironment(Map.of("HF_HUB_OFFLINE", "0")));
+    }
+
+    private static void assertBlobLink(Path snapshot, String file, String etag, byte[] content) throws IOException {
+        Path link = snapshot.resolve(file);
+        assertTrue(Files.isSymbolicLink(link), file + " is a symlink");
+        assertEquals(Path.of("..", "..", "blobs", etag), Files.readSymbolicLink(link));
+        assertArrayEquals(content, Files.readAllBytes(link));
+    }
+
+    static byte[] randomBytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+}

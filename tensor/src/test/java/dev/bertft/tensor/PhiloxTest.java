@@ -1,0 +1,99 @@
+package dev.bertft.tensor;
+
+import dev.bertft.tensor.cpu.CpuBackend;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Philox 4x32-10 against the Random123 known-answer vectors, and the dropout masks built on it. */
+class PhiloxTest {
+
+    /** Runs one block for counter (c0, c1, c2, c3) and key (k0, k1), mapped as the class doc says. */
+    private static int[] philox(int c0, int c1, int c2, int c3, int k0, int k1) {
+        long seed = (k0 & 0xFFFFFFFFL) | (long) k1 << 32;
+        long blockIndex = (c0 & 0xFFFFFFFFL) | (long) c1 << 32;
+        long offset = (c2 & 0xFFFFFFFFL) | (long) c3 << 32;
+        int[] out = new int[4];
+        Philox.block(seed, offset, blockIndex, out);
+        return out;
+    }
+
+    @Test
+    void random123KnownAnswers() {
+        // kat_vectors from Random123 for philox4x32_10.
+        assertArrayEquals(new int[] {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}, philox(0, 0, 0, 0, 0, 0));
+        assertArrayEquals(new int[] {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}, philox(-1, -1, -1, -1, -1, -1));
+        assertArrayEquals(new int[] {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1},
+                philox(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0));
+    }
+
+    @Test
+    void dropoutMaskDoesNotDependOnTheThreadCount() {
+        // Large enough that the 2-thread backend really splits the work (GRAIN is 16384 elements).
+        int[] shape = {3, 257, 129};
+        Tensor one = new CpuBackend(1).dropoutMask(DType.F32, shape, 0.1, 1234, 5);
+        Tensor two = new CpuBackend(2).dropoutMask(DType.F32, shape, 0.1, 1234, 5);
+        Tensor four = new CpuBackend(4).dropoutMask(DType.F32, shape, 0.1, 1234, 5);
+        assertArrayEquals(one.toFloatArray(), two.toFloatArray());
+        assertArrayEquals(one.toFloatArray(), four.toFloatArray());
+    }
+
+    @Test
+    void dropoutMaskKeepRateAndScale() {
+        CpuBackend cpu = new CpuBackend(2);
+        int n = 200_000;
+        for (double p : new double[] {0.1, 0.5}) {
+            float[] m = cpu.dropoutMask(DType.F32, new int[] {n}, p, 99, 0).toFloatArray();
+            int kept = 0;
+            for (float v : m) {
+                if (v != 0) {
+                    assertEquals((float) (1 / (1 - p)), v, 0f);
+                    kept++;
+                }
+            }
+            // Binomial(n, 1−p): 5 standard deviations is ~0.0034 at p = 0.5.
+            double rate = (double) kept / n, sd = Math.sqrt(p * (1 - p) / n);
+            assertEquals(1 - p, rate, 5 * sd, "keep rate at p=" + p);
+        }
+    }
+
+    @Test
+    void normalSamplesAreThreadIndependentWithTheRightMoments() {
+        int[] shape = {300, 301};
+        Tensor one = new CpuBackend(1).normal(DType.F64, shape, 0.5, 2.0, 77, 1);
+        Tensor two = new CpuBackend(2).normal(DType.F64, shape, 0.5, 2.0, 77, 1);
+        double[] v = one.toDoubleArray();
+        assertArrayEquals(v, two.toDoubleArray(), 0.0);
+        double mean = 0, sq = 0;
+        for (double x : v) mean += x / v.length;
+        for (double x : v) sq += (x - mean) * (x - mean) / v.length;
+        // n = 90300: the standard error of the mean is 2/√n ≈ 0.0067, of the std about 0.0047.
+        assertEquals(0.5, mean, 0.03);
+        assertEquals(2.0, Math.sqrt(sq), 0.025);
+        int within1 = 0;
+        for (double x : v) if (Math.abs(x - 0.5) < 2.0) within1++;
+        assertEquals(0.6827, (double) within1 / v.length, 0.01, "share within one sigma");
+    }
+
+    @Test
+    void dropoutMaskElementIsAPureFunctionOfSeedOffsetAndIndex() {
+        CpuBackend cpu = new CpuBackend(2);
+        float[] a = cpu.dropoutMask(DType.F32, new int[] {10}, 0.5, 7, 3).toFloatArray();
+        float[] longer = cpu.dropoutMask(DType.F32, new int[] {2, 13}, 0.5, 7, 3).toFloatArray();
+        for (int i = 0; i < a.length; i++) assertEquals(a[i], longer[i], 0f, "element " + i);
+        // Element i is lane i mod 4 of block i/4: check it straight from the generator.
+        int[] bits = new int[4];
+        for (int i = 0; i < a.length; i++) {
+            Philox.block(7, 3, i / 4, bits);
+            float expected = Philox.uniform(bits[i % 4]) >= 0.5 ? 2f : 0f; // dropped when the draw falls below p
+            assertEquals(expected, a[i], 0f, "element " + i);
+        }
+        float[] otherOffset = cpu.dropoutMask(DType.F32, new int[] {64}, 0.5, 7, 4).toFloatArray();
+        float[] sameOffset = cpu.dropoutMask(DType.F32, new int[] {64}, 0.5, 7, 3).toFloatArray();
+        boolean differs = false;
+        for (int i = 0; i < 64; i++) differs |= otherOffset[i] != sameOffset[i];
+        assertTrue(differs, "a new offset draws a new mask");
+    }
+}
