@@ -245,7 +245,9 @@ public final class CudaBackend implements Backend {
         return allocator.allocate(bytes, what);
     }
 
+    /** Checks the tensor is ours; every op passes here first, so it also makes our context current. */
     private CudaStorage own(Tensor t) {
+        bind();
         if (!(t.storage() instanceof CudaStorage s) || s.backend != this) {
             throw new IllegalArgumentException("tensor on " + t.backend().name() + " passed to the " + name() + " backend");
         }
