@@ -745,23 +745,11 @@ public final class CudaBackend implements Backend {
         int h = dy.size(-1);
         Tensor out = zeros(dy.dtype(), vocabSize, h);
         if (idx.length == 0 || h == 0) return out;
-        long[] keys = new long[idx.length];
-        for (int t = 0; t < idx.length; t++) keys[t] = ((long) idx[t] << 32) | t;
-        Arrays.sort(keys);
-        int[] order = new int[idx.length], segIds = new int[idx.length], segStart = new int[idx.length + 1];
-        int segments = 0;
-        for (int i = 0; i < keys.length; i++) {
-            int id = (int) (keys[i] >>> 32);
-            order[i] = (int) keys[i];
-            if (i == 0 || id != segIds[segments - 1]) {
-                segIds[segments] = id;
-                segStart[segments++] = i;
-            }
-        }
-        segStart[segments] = idx.length;
-        Tensor dOrder = fromHost(order, DType.I32, order.length);
-        Tensor dIds = fromHost(Arrays.copyOf(segIds, segments), DType.I32, segments);
-        Tensor dStart = fromHost(Arrays.copyOf(segStart, segments + 1), DType.I32, segments + 1);
+        IdSegments seg = IdSegments.of(idx);
+        int segments = seg.count();
+        Tensor dOrder = fromHost(seg.order(), DType.I32, idx.length);
+        Tensor dIds = fromHost(seg.ids(), DType.I32, segments);
+        Tensor dStart = fromHost(seg.start(), DType.I32, segments + 1);
         kernels.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), 1, 1, rowThreads(h), 1,
                 ptr(g), ptr(dIds), ptr(dStart), ptr(dOrder), ptr(out), segments, h);
         return out;
