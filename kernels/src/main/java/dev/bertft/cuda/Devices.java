@@ -15,9 +15,15 @@ public final class Devices {
     /** The backend and one line saying what was chosen. */
     public record Resolved(Backend backend, String summary) {}
 
+    /** {@link #resolve(String, int)} with one CPU thread per core. */
     public static Resolved resolve(String spec) {
+        return resolve(spec, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** @param cpuThreads threads for the CPU backend when the CPU is chosen */
+    public static Resolved resolve(String spec, int cpuThreads) {
         String s = spec == null ? "auto" : spec.trim().toLowerCase(java.util.Locale.ROOT);
-        if (s.equals("cpu")) return cpu("cpu");
+        if (s.equals("cpu")) return cpu("cpu", cpuThreads);
         if (s.equals("cuda") || s.startsWith("cuda:")) {
             CudaBackend gpu = CudaBackend.open(ordinal(s, spec));
             return new Resolved(gpu, "device " + gpu.name() + " (cuda)");
@@ -27,14 +33,14 @@ public final class Devices {
                 CudaBackend gpu = CudaBackend.open(0);
                 return new Resolved(gpu, "device " + gpu.name() + " (auto: GPU usable)");
             } catch (CudaUnavailableException e) {
-                return cpu("cpu (auto: " + e.getMessage() + ")");
+                return cpu("cpu (auto: " + e.getMessage() + ")", cpuThreads);
             }
         }
         throw new IllegalArgumentException("--device: expected cpu, cuda, cuda:N or auto, got '" + spec + "'");
     }
 
-    private static Resolved cpu(String summary) {
-        CpuBackend cpu = new CpuBackend();
+    private static Resolved cpu(String summary, int threads) {
+        CpuBackend cpu = new CpuBackend(threads);
         return new Resolved(cpu, "device " + summary + ", " + cpu.threads() + " threads");
     }
 
