@@ -272,13 +272,15 @@ class CudaParityTest {
                     var cf = CPU.attention(q, k, v, mask, scale, p, seed, offset);
                     var gf = gpu.attention(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
                     String what = "attention hs=" + hs + " T=" + t + " p=" + p;
-                    assertCloseScaled(cf.out(), gf.out(), 1e-4, what + " out");
-                    assertClose(cf.logSumExp(), gf.logSumExp(), 1e-5, 1e-5, what + " lse");
+                    // fused kernels compute in float32; the composed fallback (hs 8) multiplies in TF32
+                    double tol = hs == 8 ? 3e-3 : 1e-4, lseTol = hs == 8 ? 3e-3 : 1e-5;
+                    assertCloseScaled(cf.out(), gf.out(), tol, what + " out");
+                    assertClose(cf.logSumExp(), gf.logSumExp(), lseTol, lseTol, what + " lse");
                     var cb = CPU.attentionBackward(dOut, q, k, v, mask, cf, scale, p, seed, offset);
                     var gb = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
-                    assertCloseScaled(cb.dq(), gb.dq(), 1e-4, what + " dq");
-                    assertCloseScaled(cb.dk(), gb.dk(), 1e-4, what + " dk");
-                    assertCloseScaled(cb.dv(), gb.dv(), 1e-4, what + " dv");
+                    assertCloseScaled(cb.dq(), gb.dq(), tol, what + " dq");
+                    assertCloseScaled(cb.dk(), gb.dk(), tol, what + " dk");
+                    assertCloseScaled(cb.dv(), gb.dv(), tol, what + " dv");
                     var again = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
                     assertBitwise(gb.dk(), again.dk(), what + " dk deterministic");
                 }
