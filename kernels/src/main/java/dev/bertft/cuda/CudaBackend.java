@@ -28,9 +28,7 @@ import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
 import static jcuda.driver.JCudaDriver.cuInit;
-import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
-import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 /**
  * The CUDA backend: tensors live in GPU memory from a {@link CachingAllocator}, every op is one
@@ -52,45 +50,50 @@ public final class CudaBackend implements Backend {
 
     private final int ordinal;
     private final CUcontext context;
-    private final CUstream stream;
-    private final Kernels kernels;
+    private final DeviceInfo info;
+    private final DeviceOps ops;
     private final CachingAllocator<CUdeviceptr> allocator;
-    private final PinnedStaging staging;
     private final TensorCoreGemm ownGemm;
     private final GemmEngine gemm;
-    private final String deviceName;
-    private final int driverVersion, ccMajor, ccMinor, multiprocessors;
-    private final long totalMemory;
 
-    private CudaBackend(int ordinal, CUdevice device, CUcontext context) {
+    /** What describe() reports about the GPU; cudaVersion as the driver gives it (13000 = 13.0). */
+    record DeviceInfo(String name, int cudaVersion, int ccMajor, int ccMinor, int multiprocessors, long totalMemory) {}
+
+    /** Assembles a backend from its parts; {@code context} null means there is no driver to bind (tests). */
+    CudaBackend(int ordinal, CUcontext context, DeviceInfo info, DeviceOps ops, DeviceMemory<CUdeviceptr> memory,
+                TensorCoreGemm ownGemm, GemmEngine gemm) {
         this.ordinal = ordinal;
         this.context = context;
+        this.info = info;
+        this.ops = ops;
+        this.allocator = new CachingAllocator<>(memory, CudaBackend::collectGarbage);
+        this.ownGemm = ownGemm;
+        this.gemm = gemm;
+    }
+
+    /** Queries the device, loads the kernels, creates the stream and picks the GEMM path. */
+    private static CudaBackend create(int ordinal, CUdevice device, CUcontext context) {
         byte[] name = new byte[256];
         cuDeviceGetName(name, name.length, device);
         int len = 0;
         while (len < name.length && name[len] != 0) len++;
-        this.deviceName = new String(name, 0, len, StandardCharsets.US_ASCII);
         int[] v = new int[1];
         cuDriverGetVersion(v);
-        this.driverVersion = v[0];
-        this.ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
-        this.ccMinor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
-        this.multiprocessors = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
         long[] mem = new long[1];
         cuDeviceTotalMem(mem, device);
-        this.totalMemory = mem[0];
-        if (ccMajor < 8) {
-            throw new CudaUnavailableException("GPU " + ordinal + " (" + deviceName + ") has compute capability " + ccMajor + "."
-                    + ccMinor + "; the kernels need 8.0 or newer (TF32 tensor cores)");
+        DeviceInfo info = new DeviceInfo(new String(name, 0, len, StandardCharsets.US_ASCII), v[0],
+                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
+                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
+                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT), mem[0]);
+        if (info.ccMajor() < 8) {
+            throw new CudaUnavailableException("GPU " + ordinal + " (" + info.name() + ") has compute capability " + info.ccMajor() + "."
+                    + info.ccMinor() + "; the kernels need 8.0 or newer (TF32 tensor cores)");
         }
-        this.stream = new CUstream();
+        CUstream stream = new CUstream();
         cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        this.kernels = new Kernels(stream);
-        this.allocator = new CachingAllocator<>(new DriverMemory(), CudaBackend::collectGarbage);
-        this.staging = new PinnedStaging(stream);
-        Selected selected = selectGemm(kernels, stream);
-        this.ownGemm = selected.own;
-        this.gemm = selected.chosen;
+        DriverOps ops = new DriverOps(new Kernels(stream), new PinnedStaging(stream), stream);
+        Selected selected = selectGemm(ops, stream);
+        return new CudaBackend(ordinal, context, info, ops, new DriverMemory(), selected.own, selected.chosen);
     }
 
     private static int attribute(CUdevice device, int attribute) {
@@ -102,7 +105,7 @@ public final class CudaBackend implements Backend {
     private record Selected(TensorCoreGemm own, GemmEngine chosen) {}
 
     /** cuBLAS when libcublas.so.12 is found and loads; our kernel otherwise, saying why. */
-    private static Selected selectGemm(Kernels kernels, CUstream stream) {
+    private static Selected selectGemm(DeviceOps kernels, CUstream stream) {
         CublasLibrary.Search search = CublasLibrary.find(System.getenv(), System.getProperty("user.home"), CublasLibrary.REAL);
         if (search.found().isEmpty()) {
             TensorCoreGemm own = new TensorCoreGemm(kernels, CublasLibrary.FILE + " not found (searched "
@@ -156,7 +159,7 @@ public final class CudaBackend implements Backend {
             CUcontext ctx = new CUcontext();
             cuDevicePrimaryCtxRetain(ctx, dev);
             cuCtxSetCurrent(ctx);
-            CudaBackend backend = new CudaBackend(device, dev, ctx);
+            CudaBackend backend = create(device, dev, ctx);
             BOUND.set(backend);
             return backend;
         } catch (CudaException e) {
@@ -192,7 +195,7 @@ public final class CudaBackend implements Backend {
 
     /** The CUDA context is current per thread: make it current on whichever thread calls us. */
     private void bind() {
-        if (BOUND.get() != this) {
+        if (context != null && BOUND.get() != this) {
             cuCtxSetCurrent(context);
             BOUND.set(this);
         }
@@ -206,9 +209,9 @@ public final class CudaBackend implements Backend {
     /** For {@code doctor}: the GPU, the driver, memory, the GEMM path and why, allocator stats. */
     public String describe() {
         return String.join("\n",
-                "device:   " + name() + " " + deviceName + ", compute capability " + ccMajor + "." + ccMinor + ", "
-                        + multiprocessors + " SMs, " + String.format("%.1f GiB", totalMemory / (double) (1L << 30)),
-                "driver:   CUDA " + driverVersion / 1000 + "." + (driverVersion % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
+                "device:   " + name() + " " + info.name() + ", compute capability " + info.ccMajor() + "." + info.ccMinor() + ", "
+                        + info.multiprocessors() + " SMs, " + String.format("%.1f GiB", info.totalMemory() / (double) (1L << 30)),
+                "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
                         + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
                 "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel"),
                 "memory:   " + allocator.stats());
@@ -221,11 +224,7 @@ public final class CudaBackend implements Backend {
     /** Waits for all queued work; a kernel fault surfaces here as an exception. */
     public void synchronize() {
         bind();
-        try {
-            cuStreamSynchronize(stream);
-        } catch (CudaException e) {
-            throw new CudaFailureException("waiting for the GPU: " + e.getMessage(), e);
-        }
+        ops.synchronize();
     }
 
     // ---- memory -----------------------------------------------------------------------------
@@ -266,7 +265,7 @@ public final class CudaBackend implements Backend {
     }
 
     private int grid(long n) {
-        return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, (long) multiprocessors * 16));
+        return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, (long) info.multiprocessors() * 16));
     }
 
     /** Threads per block for a row of {@code len}: a multiple of 32 up to 256. */
@@ -275,7 +274,7 @@ public final class CudaBackend implements Backend {
     }
 
     private int rowGrid(long rows) {
-        return (int) Math.max(1, Math.min(rows, (long) multiprocessors * 32));
+        return (int) Math.max(1, Math.min(rows, (long) info.multiprocessors() * 32));
     }
 
     private static String suffix(DType d) {
@@ -289,14 +288,14 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor zeros(DType dtype, int... shape) {
         Tensor out = allocate(dtype, shape);
-        if (out.numel() > 0) cuMemsetD8Async(ptr(out), (byte) 0, (long) out.numel() * dtype.bytes(), stream);
+        if (out.numel() > 0) ops.zero(ptr(out), (long) out.numel() * dtype.bytes());
         return out;
     }
 
     @Override
     public Tensor fromHost(Object data, DType dtype, int... shape) {
         Tensor out = allocate(dtype, shape);
-        staging.upload(data, dtype, out.numel(), ptr(out));
+        ops.upload(data, dtype, out.numel(), ptr(out));
         return out;
     }
 
@@ -304,7 +303,7 @@ public final class CudaBackend implements Backend {
     public Object toHost(Tensor t) {
         bind();
         Tensor d = dense(t);
-        return staging.download(ptr(d), d.dtype(), d.numel());
+        return ops.download(ptr(d), d.dtype(), d.numel());
     }
 
     @Override
@@ -321,7 +320,7 @@ public final class CudaBackend implements Backend {
         if (n == 0) return;
         int[] layout = StridedLayout.of(src.shape(), src.strides(), new int[src.dim()], dst.strides());
         String kernel = src.dtype().bytes() == 4 ? "copy_strided_4" : "copy_strided_8";
-        kernels.launch(kernel, grid(n), 1, 1, THREADS, 1, layout, ptr(src), ptr(dst), (long) n);
+        ops.launch(kernel, grid(n), 1, 1, THREADS, 1, layout, ptr(src), ptr(dst), (long) n);
     }
 
     @Override
@@ -330,7 +329,7 @@ public final class CudaBackend implements Backend {
         if (src.dtype() == to) return contiguous(src);
         Tensor out = allocate(to, t.shape());
         long n = out.numel();
-        if (n > 0) kernels.launch("cast_" + suffix(src.dtype()) + "_" + suffix(to), grid(n), 1, 1, THREADS, 1, ptr(src), ptr(out), n);
+        if (n > 0) ops.launch("cast_" + suffix(src.dtype()) + "_" + suffix(to), grid(n), 1, 1, THREADS, 1, ptr(src), ptr(out), n);
         return out;
     }
 
@@ -340,9 +339,9 @@ public final class CudaBackend implements Backend {
         long n = out.numel();
         if (n == 0) return out;
         switch (dtype) {
-            case F32 -> kernels.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), Float.floatToRawIntBits((float) value), n);
-            case I32 -> kernels.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), (int) value, n);
-            case F64 -> kernels.launch("fill_8", grid(n), 1, 1, THREADS, 1, ptr(out), Double.doubleToRawLongBits(value), n);
+            case F32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), Float.floatToRawIntBits((float) value), n);
+            case I32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), (int) value, n);
+            case F64 -> ops.launch("fill_8", grid(n), 1, 1, THREADS, 1, ptr(out), Double.doubleToRawLongBits(value), n);
         }
         return out;
     }
@@ -354,7 +353,7 @@ public final class CudaBackend implements Backend {
         Tensor in = dense(x);
         Tensor out = allocate(x.dtype(), x.shape());
         long n = out.numel();
-        if (n > 0) kernels.launch("unary_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), n);
+        if (n > 0) ops.launch("unary_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), n);
         return out;
     }
 
@@ -363,7 +362,7 @@ public final class CudaBackend implements Backend {
         Tensor in = dense(x);
         Tensor out = allocate(x.dtype(), x.shape());
         long n = out.numel();
-        if (n > 0) kernels.launch("scalar_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), s, n);
+        if (n > 0) ops.launch("scalar_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), s, n);
         return out;
     }
 
@@ -377,7 +376,7 @@ public final class CudaBackend implements Backend {
         if (n == 0) return out;
         Tensor ea = a.expand(shape), eb = b.expand(shape);
         int[] layout = StridedLayout.of(shape, ea.strides(), eb.strides(), out.strides());
-        kernels.launch("binary_" + suffix(a.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), layout, ptr(ea), ptr(eb), ptr(out), n);
+        ops.launch("binary_" + suffix(a.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), layout, ptr(ea), ptr(eb), ptr(out), n);
         return out;
     }
 
@@ -386,7 +385,7 @@ public final class CudaBackend implements Backend {
         Tensor xin = dense(x), g = dense(dy);
         Tensor out = allocate(x.dtype(), x.shape());
         long n = out.numel();
-        if (n > 0) kernels.launch("gelu_backward_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, ptr(xin), ptr(g), ptr(out), n);
+        if (n > 0) ops.launch("gelu_backward_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, ptr(xin), ptr(g), ptr(out), n);
         return out;
     }
 
@@ -395,7 +394,7 @@ public final class CudaBackend implements Backend {
         Tensor out = allocate(dtype, shape);
         long n = out.numel();
         if (n > 0) {
-            kernels.launch("dropout_mask_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, (float) p,
+            ops.launch("dropout_mask_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, (float) p,
                     1.0 / (1.0 - p), seed, offset);
         }
         return out;
@@ -405,7 +404,7 @@ public final class CudaBackend implements Backend {
     public Tensor normal(DType dtype, int[] shape, double mean, double std, long seed, long offset) {
         Tensor out = allocate(dtype, shape);
         long n = out.numel();
-        if (n > 0) kernels.launch("normal_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, mean, std, seed, offset);
+        if (n > 0) ops.launch("normal_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, mean, std, seed, offset);
         return out;
     }
 
@@ -436,11 +435,11 @@ public final class CudaBackend implements Backend {
         boolean leadingOnly = axes[axes.length - 1] == axes.length - 1 && x.isContiguous();
         if (leadingOnly) {
             // Leading axes of a contiguous tensor: column sums of a [inner, outer] matrix.
-            kernels.launch("reduce_cols_" + t, (outer + 31) / 32, 1, 1, 32, 8, op.ordinal(), ptr(x), ptr(out), inner, outer);
+            ops.launch("reduce_cols_" + t, (outer + 31) / 32, 1, 1, 32, 8, op.ordinal(), ptr(x), ptr(out), inner, outer);
             return out;
         }
         Tensor runs = dense(x.permute(perm));
-        kernels.launch("reduce_rows_" + t, rowGrid(outer), 1, 1, rowThreads(inner), 1, op.ordinal(), ptr(runs), ptr(out), outer, inner);
+        ops.launch("reduce_rows_" + t, rowGrid(outer), 1, 1, rowThreads(inner), 1, op.ordinal(), ptr(runs), ptr(out), outer, inner);
         return out;
     }
 
@@ -455,7 +454,7 @@ public final class CudaBackend implements Backend {
         for (int i = 0; i < shape.length; i++) shape[i] = x.size(perm[i]);
         Tensor out = allocate(DType.I32, shape);
         int n = out.numel();
-        if (n > 0) kernels.launch("argmax_rows_" + suffix(x.dtype()), rowGrid((n + 7) / 8), 1, 1, THREADS, 1, ptr(rows), ptr(out), n, len);
+        if (n > 0) ops.launch("argmax_rows_" + suffix(x.dtype()), rowGrid((n + 7) / 8), 1, 1, THREADS, 1, ptr(rows), ptr(out), n, len);
         return out;
     }
 
@@ -526,7 +525,7 @@ public final class CudaBackend implements Backend {
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor out = allocate(DType.F32, q.shape()), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
-        kernels.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_ROWS, 1,
+        ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_ROWS, 1,
                 ptr(dense(q)), ptr(dense(k)), ptr(dense(v)), ptr(dense(mask)), ptr(out), ptr(lse), nh, t, (float) scale,
                 dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
         return new AttentionOut(out, lse);
@@ -543,12 +542,12 @@ public final class CudaBackend implements Backend {
         Tensor lse = dense(forward.logSumExp());
         long rows = (long) b * nh * t;
         Tensor dd = allocate(DType.F32, b, nh, t);
-        kernels.launch("attention_backward_dot", grid(rows), 1, 1, THREADS, 1, ptr(g), ptr(dense(forward.out())), ptr(dd), rows, hs);
+        ops.launch("attention_backward_dot", grid(rows), 1, 1, THREADS, 1, ptr(g), ptr(dense(forward.out())), ptr(dd), rows, hs);
         int tiles = (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, useDropout = dropoutP > 0 ? 1 : 0;
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
-        kernels.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1,
+        ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1,
                 ptr(g), ptr(qd), ptr(kd), ptr(vd), ptr(md), ptr(lse), ptr(dd), ptr(dk), ptr(dv), nh, t, sc, useDropout, p, keep, seed, offset);
-        kernels.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1,
+        ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1,
                 ptr(g), ptr(qd), ptr(kd), ptr(vd), ptr(md), ptr(lse), ptr(dd), ptr(dq), nh, t, sc, useDropout, p, keep, seed, offset);
         return new AttentionGrads(dq, dk, dv);
     }
@@ -598,7 +597,7 @@ public final class CudaBackend implements Backend {
         Tensor out = allocate(x.dtype(), x.shape());
         int len = rowLength(x), rows = x.numel() / Math.max(1, len);
         if (rows > 0 && len > 0) {
-            kernels.launch("softmax_" + suffix(x.dtype()), rowGrid(rows), 1, 1, rowThreads(len), 1, ptr(in), ptr(out), rows, len, log ? 1 : 0);
+            ops.launch("softmax_" + suffix(x.dtype()), rowGrid(rows), 1, 1, rowThreads(len), 1, ptr(in), ptr(out), rows, len, log ? 1 : 0);
         }
         return out;
     }
@@ -618,7 +617,7 @@ public final class CudaBackend implements Backend {
         Tensor out = allocate(y.dtype(), y.shape());
         int len = rowLength(y), rows = y.numel() / Math.max(1, len);
         if (rows > 0 && len > 0) {
-            kernels.launch("softmax_backward_" + suffix(y.dtype()), rowGrid(rows), 1, 1, rowThreads(len), 1,
+            ops.launch("softmax_backward_" + suffix(y.dtype()), rowGrid(rows), 1, 1, rowThreads(len), 1,
                     ptr(ys), ptr(gs), ptr(out), rows, len, log ? 1 : 0);
         }
         return out;
@@ -632,7 +631,7 @@ public final class CudaBackend implements Backend {
         Tensor out = allocate(x.dtype(), x.shape()), mean = allocate(x.dtype(), statShape), rstd = allocate(x.dtype(), statShape);
         if (rows == 0) return new LayerNormOut(out, mean, rstd);
         Object e = x.dtype() == DType.F32 ? (Object) (float) eps : (Object) eps;
-        kernels.launch("layernorm_" + suffix(x.dtype()), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
+        ops.launch("layernorm_" + suffix(x.dtype()), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
                 ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e);
         return new LayerNormOut(out, mean, rstd);
     }
@@ -647,7 +646,7 @@ public final class CudaBackend implements Backend {
         if (len == 0) return new LayerNormGrads(dx, dgamma, dbeta);
         String t = suffix(x.dtype());
         if (rows > 0) {
-            kernels.launch("layernorm_backward_" + t, rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
+            ops.launch("layernorm_backward_" + t, rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
                     ptr(gs), ptr(xs), ptr(gm), ptr(mu), ptr(rs), ptr(dx), rows, len);
         }
         int chunks = Math.max(1, (rows + LN_CHUNK_ROWS - 1) / LN_CHUNK_ROWS);
@@ -655,9 +654,9 @@ public final class CudaBackend implements Backend {
         CachingAllocator.Block<CUdeviceptr> pg = scratch(partialBytes, "LayerNorm dgamma partial sums");
         CachingAllocator.Block<CUdeviceptr> pb = scratch(partialBytes, "LayerNorm dbeta partial sums");
         try {
-            kernels.launch("layernorm_param_grads_partial_" + t, (len + 31) / 32, chunks, 1, 32, 8,
+            ops.launch("layernorm_param_grads_partial_" + t, (len + 31) / 32, chunks, 1, 32, 8,
                     ptr(gs), ptr(xs), ptr(mu), ptr(rs), pg.handle(), pb.handle(), rows, len, LN_CHUNK_ROWS);
-            kernels.launch("layernorm_param_grads_final_" + t, (len + THREADS - 1) / THREADS, 1, 1, THREADS, 1,
+            ops.launch("layernorm_param_grads_final_" + t, (len + THREADS - 1) / THREADS, 1, 1, THREADS, 1,
                     pg.handle(), pb.handle(), ptr(dgamma), ptr(dbeta), chunks, len);
         } finally {
             allocator.release(pg);
@@ -676,10 +675,10 @@ public final class CudaBackend implements Backend {
         Tensor rowLoss = allocate(logits.dtype(), Math.max(1, rows));
         String t = suffix(logits.dtype());
         if (rows > 0) {
-            kernels.launch("cross_entropy_rows_" + t, rowGrid(rows), 1, 1, rowThreads(classes), 1,
+            ops.launch("cross_entropy_rows_" + t, rowGrid(rows), 1, 1, rowThreads(classes), 1,
                     ptr(lg), ptr(lb), ptr(rowLoss), rows, classes, ignoreIndex);
         }
-        kernels.launch("mean_of_rows_" + t, 1, 1, 1, THREADS, 1, ptr(rowLoss), ptr(out), rows, counted);
+        ops.launch("mean_of_rows_" + t, 1, 1, 1, THREADS, 1, ptr(rowLoss), ptr(out), rows, counted);
         return out;
     }
 
@@ -691,7 +690,7 @@ public final class CudaBackend implements Backend {
         int counted = checkLabels(lab, classes, ignoreIndex);
         Tensor out = allocate(logits.dtype(), logits.shape());
         if (rows > 0 && classes > 0) {
-            kernels.launch("cross_entropy_backward_" + suffix(logits.dtype()), rowGrid(rows), 1, 1, rowThreads(classes), 1,
+            ops.launch("cross_entropy_backward_" + suffix(logits.dtype()), rowGrid(rows), 1, 1, rowThreads(classes), 1,
                     ptr(lg), ptr(lb), ptr(dl), ptr(out), rows, classes, ignoreIndex, counted);
         }
         return out;
@@ -728,7 +727,7 @@ public final class CudaBackend implements Backend {
         Tensor out = allocate(weight.dtype(), outShape);
         long n = out.numel();
         if (n > 0) {
-            kernels.launch(weight.dtype().bytes() == 4 ? "embedding_4" : "embedding_8", grid(n), 1, 1, THREADS, 1,
+            ops.launch(weight.dtype().bytes() == 4 ? "embedding_4" : "embedding_8", grid(n), 1, 1, THREADS, 1,
                     ptr(w), ptr(id), ptr(out), idx.length, h);
         }
         return out;
@@ -750,7 +749,7 @@ public final class CudaBackend implements Backend {
         Tensor dOrder = fromHost(seg.order(), DType.I32, idx.length);
         Tensor dIds = fromHost(seg.ids(), DType.I32, segments);
         Tensor dStart = fromHost(seg.start(), DType.I32, segments + 1);
-        kernels.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), 1, 1, rowThreads(h), 1,
+        ops.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), 1, 1, rowThreads(h), 1,
                 ptr(g), ptr(dIds), ptr(dStart), ptr(dOrder), ptr(out), segments, h);
         return out;
     }
@@ -786,14 +785,14 @@ public final class CudaBackend implements Backend {
         long n = dst.numel();
         if (n == 0) return;
         Object a = dst.dtype() == DType.F32 ? (Object) (float) alpha : (Object) alpha;
-        kernels.launch("add_inplace_" + suffix(dst.dtype()), grid(n), 1, 1, THREADS, 1, ptr(dst), ptr(s), a, n);
+        ops.launch("add_inplace_" + suffix(dst.dtype()), grid(n), 1, 1, THREADS, 1, ptr(dst), ptr(s), a, n);
     }
 
     @Override
     public void scaleInPlace(Tensor t, double s) {
         target(t, t);
         long n = t.numel();
-        if (n > 0) kernels.launch("scale_inplace_" + suffix(t.dtype()), grid(n), 1, 1, THREADS, 1, ptr(t), s, n);
+        if (n > 0) ops.launch("scale_inplace_" + suffix(t.dtype()), grid(n), 1, 1, THREADS, 1, ptr(t), s, n);
     }
 
     @Override
@@ -818,9 +817,9 @@ public final class CudaBackend implements Backend {
         CachingAllocator.Block<CUdeviceptr> partial = scratch((long) (blocks + 1) * 8, "sum of squares partials");
         try {
             CUdeviceptr total = partial.handle().withByteOffset((long) blocks * 8);
-            kernels.launch("sum_squares_partial_" + suffix(s.dtype()), blocks, 1, 1, THREADS, 1, ptr(s), partial.handle(), n, SQUARES_CHUNK);
-            kernels.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, blocks);
-            return ((double[]) staging.download(total, DType.F64, 1))[0];
+            ops.launch("sum_squares_partial_" + suffix(s.dtype()), blocks, 1, 1, THREADS, 1, ptr(s), partial.handle(), n, SQUARES_CHUNK);
+            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, blocks);
+            return ((double[]) ops.download(total, DType.F64, 1))[0];
         } finally {
             allocator.release(partial);
         }
@@ -835,11 +834,11 @@ public final class CudaBackend implements Backend {
         if (n == 0) return;
         double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
         if (param.dtype() == DType.F32) {
-            kernels.launch("adamw_f32", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
+            ops.launch("adamw_f32", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
                     (float) (1 - st.lr() * st.weightDecay()), (float) st.beta1(), (float) st.beta2(), (float) st.eps(),
                     (float) (st.lr() / bc1), (float) Math.sqrt(bc2));
         } else {
-            kernels.launch("adamw_f64", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
+            ops.launch("adamw_f64", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
                     st.lr(), st.weightDecay(), st.beta1(), st.beta2(), st.eps(), bc1, bc2);
         }
     }

@@ -8,10 +8,10 @@ import jcuda.driver.CUdeviceptr;
  */
 final class TensorCoreGemm implements GemmEngine {
     private static final int TILE = 128, THREADS = 256, D_TILE = 16, MAX_GRID_Z = 65535;
-    private final Kernels kernels;
+    private final DeviceOps kernels;
     private final String reason;
 
-    TensorCoreGemm(Kernels kernels, String reason) {
+    TensorCoreGemm(DeviceOps kernels, String reason) {
         this.kernels = kernels;
         this.reason = reason;
     }
