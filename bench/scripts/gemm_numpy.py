@@ -32,17 +32,24 @@ def openblas_info(path):
 
 
 def bench(label, fn, flops, warmup=3, runs=10):
+    """Wall time per call (median and best); with one OpenBLAS thread also this thread's CPU time,
+    which other processes on the same cores disturb far less than wall time."""
     for _ in range(warmup):
         fn()
     times = []
+    cpu_start = time.thread_time()
     for _ in range(runs):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
+    cpu = (time.thread_time() - cpu_start) / runs
     times.sort()
     median = times[len(times) // 2]
-    print(f"{label:<34} median {median * 1e3:8.2f} ms  {flops / median / 1e9:7.1f} GFLOP/s"
-          f"  (best {flops / times[0] / 1e9:.1f})")
+    line = (f"{label:<34} median {median * 1e3:8.2f} ms  {flops / median / 1e9:7.1f} GFLOP/s"
+            f"  (best {flops / times[0] / 1e9:.1f})")
+    if os.environ.get("OPENBLAS_NUM_THREADS") == "1":
+        line += f"  cpu-time {flops / cpu / 1e9:.1f} GFLOP/s"
+    print(line)
 
 
 def main():

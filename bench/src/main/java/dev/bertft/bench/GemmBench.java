@@ -4,6 +4,9 @@ import dev.bertft.tensor.cpu.Gemm;
 import dev.bertft.tensor.cpu.Parallel;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -23,6 +26,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * K = 768, N = 768 (attention projections) or 3072 (FFN up-projection). {@code transB} = true is
  * X·Wᵀ with W stored [out, in], as Linear's forward pass does it. The peer is numpy/OpenBLAS on the
  * same shapes: bench/scripts/gemm_numpy.py. GFLOP/s = 2·M·N·K / (time per op).
+ *
+ * <p>{@link OneThreadCpuTime} runs the same products on one thread and also counts its CPU time.
  *
  * <p>{@link Attention} times the batched products of self-attention for the same batch: 32
  * sequences × 12 heads, scores = Q·Kᵀ (128×64 by 64×128) and context = P·V (128×128 by 128×64).
@@ -70,6 +75,63 @@ public class GemmBench {
         // B holds K×N row-major, or N×K (a Linear weight) when transB
         Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
         return c;
+    }
+
+    /**
+     * The same products on one thread, counting that thread's CPU time as well:
+     * GFLOP per CPU-second = 2·M·N·K·calls / cpuNanos. Unlike wall time it holds up when other
+     * processes share the cores (wall time then mostly measures the scheduler).
+     */
+    @State(Scope.Benchmark)
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 3, time = 2)
+    @Measurement(iterations = 5, time = 2)
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+    public static class OneThreadCpuTime {
+        private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+        @Param({"768", "3072"})
+        int n;
+
+        @Param({"false", "true"})
+        boolean transB;
+
+        float[] a, b, c;
+        Parallel pool;
+
+        /** Counters JMH sums per iteration. */
+        @AuxCounters(AuxCounters.Type.EVENTS)
+        @State(Scope.Thread)
+        public static class Counters {
+            public long calls;
+            public long cpuNanos;
+        }
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            Random rnd = new Random(1);
+            a = new float[M * K];
+            b = new float[K * n];
+            c = new float[M * n];
+            for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() - 0.5f;
+            for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
+            pool = new Parallel(1);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            pool.close();
+        }
+
+        @Benchmark
+        public float[] sgemm(Counters counters) {
+            long start = THREADS.getCurrentThreadCpuTime();
+            Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
+            counters.cpuNanos += THREADS.getCurrentThreadCpuTime() - start;
+            counters.calls++;
+            return c;
+        }
     }
 
     /** Batched attention products, 384 = 32 sequences × 12 heads of 128 tokens, head size 64. */

@@ -38,6 +38,24 @@ public final class Philox {
         out[3] = c3;
     }
 
+    /**
+     * Draws elements [first, first + n) of the stream keyed by (seed, offset) into out[0..n):
+     * element i is lane i mod 4 of block i / 4.
+     */
+    public static void fill(long seed, long offset, long first, int[] out, int n) {
+        int[] bits = new int[4];
+        long blk = first >> 2;
+        block(seed, offset, blk, bits);
+        for (int j = 0; j < n; j++) {
+            long idx = first + j;
+            if (idx >> 2 != blk) {
+                blk = idx >> 2;
+                block(seed, offset, blk, bits);
+            }
+            out[j] = bits[(int) (idx & 3)];
+        }
+    }
+
     /** A uniform float in [0, 1) from the top 24 bits of a 32-bit draw. */
     public static float uniform(int bits) {
         return (bits >>> 8) * 0x1.0p-24f;

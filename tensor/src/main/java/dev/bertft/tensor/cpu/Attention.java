@@ -27,6 +27,7 @@ final class Attention {
         int t = d.t, hs = d.hs;
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
             float[] s = new float[t * t], drop = new float[t];
+            int[] bits = new int[t];
             for (int bh = p0; bh < p1; bh++) {
                 int base = bh * t * hs, b = bh / d.heads;
                 Gemm.sgemm(pool, false, true, t, t, hs, q, base, hs, k, base, hs, 0f, s, 0, t);
@@ -42,7 +43,7 @@ final class Attention {
                     for (int j = 0; j < t; j++) sum += Math.exp(s[row + j] - max);
                     float logSum = (float) (max + Math.log(sum));
                     lse[bh * t + i] = logSum;
-                    if (dropoutP > 0) dropoutFactors(seed, offset, ((long) bh * t + i) * t, dropoutP, drop);
+                    if (dropoutP > 0) dropoutFactors(seed, offset, ((long) bh * t + i) * t, dropoutP, bits, drop);
                     for (int j = 0; j < t; j++) {
                         float pij = (float) Math.exp(s[row + j] - logSum);
                         s[row + j] = dropoutP > 0 ? pij * drop[j] : pij;
@@ -58,6 +59,7 @@ final class Attention {
         int t = d.t, hs = d.hs;
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
             float[] p = new float[t * t], dp = new float[t * t], drop = new float[t];
+            int[] bits = new int[t];
             for (int bh = p0; bh < p1; bh++) {
                 int base = bh * t * hs, b = bh / d.heads;
                 Gemm.sgemm(pool, false, true, t, t, hs, q, base, hs, k, base, hs, 0f, p, 0, t);
@@ -65,7 +67,7 @@ final class Attention {
                 for (int i = 0; i < t; i++) {
                     int row = i * t;
                     float l = lse[bh * t + i];
-                    if (dropoutP > 0) dropoutFactors(seed, offset, ((long) bh * t + i) * t, dropoutP, drop);
+                    if (dropoutP > 0) dropoutFactors(seed, offset, ((long) bh * t + i) * t, dropoutP, bits, drop);
                     double rowDot = 0;
                     for (int j = 0; j < t; j++) {
                         float pij = (float) Math.exp(p[row + j] * scale + mask[b * t + j] - l);
@@ -90,17 +92,9 @@ final class Attention {
      * The dropout factors of elements [first, first + n) of a Philox(seed, offset) draw, exactly as
      * {@link CpuBackend#dropoutMask} lays them out.
      */
-    static void dropoutFactors(long seed, long offset, long first, double p, float[] out) {
-        int[] bits = new int[4];
-        float scale = (float) (1 / (1 - p));
-        long blk = -1;
-        for (int j = 0; j < out.length; j++) {
-            long idx = first + j;
-            if (idx >> 2 != blk) {
-                blk = idx >> 2;
-                Philox.block(seed, offset, blk, bits);
-            }
-            out[j] = Philox.kept(bits[(int) (idx & 3)], (float) p) ? scale : 0f;
-        }
+    static void dropoutFactors(long seed, long offset, long first, double p, int[] bits, float[] out) {
+        CpuBackend.philox(seed, offset, first, bits, out.length);
+        float scale = (float) (1 / (1 - p)), fp = (float) p;
+        for (int j = 0; j < out.length; j++) out[j] = Philox.kept(bits[j], fp) ? scale : 0f;
     }
 }

@@ -4,6 +4,7 @@ import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.Philox;
+import dev.bertft.tensor.Simd;
 import dev.bertft.tensor.Tensor;
 
 import java.util.Arrays;
@@ -298,17 +299,22 @@ public final class CpuBackend implements Backend {
         Tensor out = allocate(dtype, shape);
         Buf d = buf(out);
         double scale = 1.0 / (1.0 - p);
-        int blocks = (out.numel() + 3) / 4, n = out.numel();
-        pool.forRange(blocks, GRAIN / 4, (b0, b1) -> {
-            int[] bits = new int[4];
-            for (int blk = b0; blk < b1; blk++) {
-                Philox.block(seed, offset, blk, bits);
-                for (int lane = 0; lane < 4 && 4 * blk + lane < n; lane++) {
-                    d.set(4 * blk + lane, Philox.kept(bits[lane], (float) p) ? scale : 0.0);
-                }
+        int n = out.numel(), chunk = 4096, chunks = (n + chunk - 1) / chunk;
+        pool.forRange(chunks, 4, (c0, c1) -> {
+            int[] bits = new int[chunk];
+            for (int c = c0; c < c1; c++) {
+                int from = c * chunk, len = Math.min(chunk, n - from);
+                philox(seed, offset, from, bits, len);
+                for (int j = 0; j < len; j++) d.set(from + j, Philox.kept(bits[j], (float) p) ? scale : 0.0);
             }
         });
         return out;
+    }
+
+    /** Elements [first, first + n) of the Philox stream (seed, offset), vectorized when SIMD is on. */
+    static void philox(long seed, long offset, long first, int[] out, int n) {
+        if (Simd.AVAILABLE) SimdPhilox.fill(seed, offset, first, out, n);
+        else Philox.fill(seed, offset, first, out, n);
     }
 
     @Override
