@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The CUDA backend's checks on a GPU machine, from the repository root, with .devicepack/ built
+# by bench/scripts/make-devicepack.sh on the development machine:
+#   1. nvidia-smi: which GPU and driver;
+#   2. the GPU parity tests (every Backend op vs the CPU backend, dropout masks bit for bit,
+#      fused attention forward/backward, out-of-memory handling) through JUnit's console launcher;
+#   3. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput).
+# Raw output goes to $OUT when set (the device tool brings it back), else to
+# bench/results/gpu-check-<UTC time>/; summarise it into bench/results/ by hand.
+# Where no GPU is usable every parity test is reported as skipped with the reason.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+pack=$root/.devicepack
+out=${OUT:-$root/bench/results/gpu-check-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+cd "$root"
+if [ ! -x "$pack/jre/bin/java" ]; then
+  echo "no .devicepack/jre: run bench/scripts/make-devicepack.sh first" >&2
+  exit 2
+fi
+java=("$pack/jre/bin/java" --add-modules jdk.incubator.vector -Xmx8g)
+status=0
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host: $(uname -srm)"
+  "${java[@]}" -version 2>&1 | tail -1
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi -L
+    nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
+  else
+    echo "nvidia-smi: not found (no NVIDIA driver here)"
+  fi
+} 2>&1 | tee "$out/gpu-info.txt"
+
+echo "== parity tests" | tee "$out/junit.txt"
+"${java[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
+    --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.cuda.CudaParityTest --select-class dev.bertft.cuda.CudaOpenTest \
+    --reports-dir "$out/junit-xml" 2>&1 | tee -a "$out/junit.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo "== gemm throughput" | tee "$out/gemm.txt"
+"${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo "raw output in $out"
+exit $status

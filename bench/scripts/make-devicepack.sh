@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds .devicepack/ at the repository root: what bench/scripts/gpu-check.sh needs on the CUDA
+# machine, which has a driver and nvcc but no JDK, no Maven and no network.
+#   jre/  a jlink'ed Java runtime (../shared/device/make-jre.sh)
+#   lib/  tensor and kernels jars, the kernels test classes as a jar, their runtime dependencies
+#         (JCuda with only the natives we load), junit-platform-console-standalone
+# Usage (from anywhere): bench/scripts/make-devicepack.sh
+# The folder is git-ignored through info/exclude and must stay under 64 MiB to travel.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+pack=$root/.devicepack
+cd "$root"
+exclude=$(git rev-parse --git-path info/exclude)
+grep -qx '/.devicepack/' "$exclude" 2>/dev/null || echo '/.devicepack/' >> "$exclude"
+
+rm -rf "$pack"
+mkdir -p "$pack/lib"
+mvn -q -pl kernels -am -DskipTests package dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$pack/lib"
+cp kernels/target/kernels-*.jar tensor/target/tensor-*.jar "$pack/lib/"
+jar cf "$pack/lib/kernels-tests.jar" -C kernels/target/test-classes .
+mvn -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory="$pack/lib"
+
+# jcuda-natives also carries the PTX compiler, NVRTC and runtime bindings (about 25 MB) that we
+# never load: keep the driver binding only.
+python3 - "$pack"/lib/jcuda-natives-*.jar <<'PY'
+import sys, zipfile, os
+path = sys.argv[1]
+tmp = path + ".tmp"
+with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+    for item in src.infolist():
+        if item.filename.startswith("lib/") and item.filename != "lib/" and "JCudaDriver" not in item.filename:
+            continue
+        dst.writestr(item, src.read(item.filename))
+os.replace(tmp, path)
+PY
+
+bash "$root/../shared/device/make-jre.sh" "$pack/jre"
+du -sh "$pack" "$pack"/jre "$pack"/lib
+ls "$pack/lib"

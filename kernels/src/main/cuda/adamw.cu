@@ -1,0 +1,33 @@
+// Fused AdamW, one launch per parameter, torch.optim.AdamW semantics as CpuBackend.adamW:
+//   p ← p·(1 − lr·wd)
+//   m ← β1·m + (1−β1)·g,   v ← β2·v + (1−β2)·g²
+//   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
+// The host folds the step-dependent scalars: decay = 1 − lr·wd, step_size = lr/(1−β1^t),
+// sqrt_bc2 = √(1−β2^t). The float kernel uses float arithmetic in the CPU's order.
+#include "common.cuh"
+#include <math.h>
+
+extern "C" __global__ void adamw_f32(float *p, const float *g, float *m, float *v, long long n, float decay,
+                                     float beta1, float beta2, float eps, float step_size, float sqrt_bc2) {
+    FOR_EACH(i, n) {
+        float gi = g[i];
+        float mi = beta1 * m[i] + (1 - beta1) * gi;
+        float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
+    }
+}
+
+extern "C" __global__ void adamw_f64(double *p, const double *g, double *m, double *v, long long n, double lr,
+                                     double weight_decay, double beta1, double beta2, double eps, double bc1, double bc2) {
+    FOR_EACH(i, n) {
+        double gi = g[i];
+        double mi = beta1 * m[i] + (1 - beta1) * gi;
+        double vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        double pi = p[i] * (1 - lr * weight_decay);
+        p[i] = pi - lr / bc1 * mi / (sqrt(vi) / sqrt(bc2) + eps);
+    }
+}

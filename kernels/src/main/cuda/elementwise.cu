@@ -1,0 +1,168 @@
+// Pointwise kernels: unary and scalar ops, broadcasting binary ops over strided views, the
+// GELU backward, strided copies (contiguous, concat, copy in place), casts, fills and the
+// in-place ops of gradient accumulation. Op codes are the ordinals of dev.bertft.tensor.Ops.
+//
+// Precision follows the CPU backend: unary (except GELU) and scalar ops compute in double and
+// round once; binary ops and GELU compute in the data type.
+#include "common.cuh"
+#include <math.h>
+
+// ---- unary: NEG, EXP, LOG, SQRT, TANH, GELU, ABS -------------------------------------------
+
+// GELU(x) = x · Φ(x) = x · ½ (1 + erf(x / √2)), the exact form.
+__device__ inline double gelu(double x) { return 0.5 * x * (1.0 + erf(x * 0.7071067811865476)); }
+__device__ inline float gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678f)); }
+
+// GELU'(x) = Φ(x) + x · φ(x), φ(x) = e^{−x²/2} / √(2π).
+__device__ inline double gelu_grad(double x) {
+    return 0.5 * (1.0 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * exp(-0.5 * x * x);
+}
+__device__ inline float gelu_grad(float x) {
+    return 0.5f * (1.0f + erff(x * 0.70710678f)) + x * 0.39894228f * expf(-0.5f * x * x);
+}
+
+__device__ inline double unary_op(int op, double v) {
+    switch (op) {
+        case 0: return -v;
+        case 1: return exp(v);
+        case 2: return log(v);
+        case 3: return sqrt(v);
+        case 4: return tanh(v);
+        case 5: return gelu(v);
+        default: return fabs(v);
+    }
+}
+
+extern "C" __global__ void unary_f32(int op, const float *x, float *y, long long n) {
+    if (op == 5) {
+        FOR_EACH(i, n) y[i] = gelu(x[i]);
+    } else {
+        FOR_EACH(i, n) y[i] = (float) unary_op(op, (double) x[i]);
+    }
+}
+
+extern "C" __global__ void unary_f64(int op, const double *x, double *y, long long n) {
+    FOR_EACH(i, n) y[i] = unary_op(op, x[i]);
+}
+
+// ---- scalar: x+s, x·s, s−x, s/x, x^s ---------------------------------------------------------
+
+__device__ inline double scalar_op(int op, double v, double s) {
+    switch (op) {
+        case 0: return v + s;
+        case 1: return v * s;
+        case 2: return s - v;
+        case 3: return s / v;
+        default: return pow(v, s);
+    }
+}
+
+extern "C" __global__ void scalar_f32(int op, const float *x, float *y, double s, long long n) {
+    FOR_EACH(i, n) y[i] = (float) scalar_op(op, (double) x[i], s);
+}
+
+extern "C" __global__ void scalar_f64(int op, const double *x, double *y, double s, long long n) {
+    FOR_EACH(i, n) y[i] = scalar_op(op, x[i], s);
+}
+
+// ---- binary with broadcasting: ADD, SUB, MUL, DIV, MAX, MIN, EQ ----------------------------
+// Broadcast operands carry stride 0 along expanded dims; c is the contiguous output.
+
+template <typename T>
+__device__ inline T binary_op(int op, T u, T v) {
+    switch (op) {
+        case 0: return u + v;
+        case 1: return u - v;
+        case 2: return u * v;
+        case 3: return u / v;
+        // Java's Math.max/min propagate NaN; fmax/fmin would drop it.
+        case 4: return (u != u || v != v) ? u + v : (u > v ? u : v);
+        case 5: return (u != u || v != v) ? u + v : (u < v ? u : v);
+        default: return u == v ? (T) 1 : (T) 0;
+    }
+}
+
+template <typename T>
+__device__ inline void binary_kernel(int op, Strides3 s, const T *a, const T *b, T *c, long long n) {
+    FOR_EACH(i, n) {
+        long long oa, ob, oc;
+        strided_offsets(s, i, oa, ob, oc);
+        c[oc] = binary_op<T>(op, a[oa], b[ob]);
+    }
+}
+
+extern "C" __global__ void binary_f32(int op, Strides3 s, const float *a, const float *b, float *c, long long n) {
+    binary_kernel<float>(op, s, a, b, c, n);
+}
+
+extern "C" __global__ void binary_f64(int op, Strides3 s, const double *a, const double *b, double *c, long long n) {
+    binary_kernel<double>(op, s, a, b, c, n);
+}
+
+// ---- GELU backward: dx = dy · GELU'(x) ---------------------------------------------------------
+
+extern "C" __global__ void gelu_backward_f32(const float *x, const float *dy, float *dx, long long n) {
+    FOR_EACH(i, n) dx[i] = dy[i] * gelu_grad(x[i]);
+}
+
+extern "C" __global__ void gelu_backward_f64(const double *x, const double *dy, double *dx, long long n) {
+    FOR_EACH(i, n) dx[i] = dy[i] * gelu_grad(x[i]);
+}
+
+// ---- strided copy: dst[view c] ← src[view a]; moves bits, so one kernel per element size ----
+
+extern "C" __global__ void copy_strided_4(Strides3 s, const uint32_t *src, uint32_t *dst, long long n) {
+    FOR_EACH(i, n) {
+        long long oa, ob, oc;
+        strided_offsets(s, i, oa, ob, oc);
+        dst[oc] = src[oa];
+    }
+}
+
+extern "C" __global__ void copy_strided_8(Strides3 s, const unsigned long long *src, unsigned long long *dst, long long n) {
+    FOR_EACH(i, n) {
+        long long oa, ob, oc;
+        strided_offsets(s, i, oa, ob, oc);
+        dst[oc] = src[oa];
+    }
+}
+
+// ---- casts ----------------------------------------------------------------------------------
+// Float to int as Java's (int) cast: toward zero, NaN → 0, saturating at the int range.
+
+__device__ inline int java_int(double v) {
+    if (v != v) return 0;
+    if (v >= 2147483647.0) return 2147483647;
+    if (v <= -2147483648.0) return (int) 0x80000000u;
+    return (int) v;
+}
+
+extern "C" __global__ void cast_f32_f64(const float *x, double *y, long long n) { FOR_EACH(i, n) y[i] = (double) x[i]; }
+extern "C" __global__ void cast_f64_f32(const double *x, float *y, long long n) { FOR_EACH(i, n) y[i] = (float) x[i]; }
+extern "C" __global__ void cast_f32_i32(const float *x, int *y, long long n) { FOR_EACH(i, n) y[i] = java_int(x[i]); }
+extern "C" __global__ void cast_f64_i32(const double *x, int *y, long long n) { FOR_EACH(i, n) y[i] = java_int(x[i]); }
+extern "C" __global__ void cast_i32_f32(const int *x, float *y, long long n) { FOR_EACH(i, n) y[i] = (float) x[i]; }
+extern "C" __global__ void cast_i32_f64(const int *x, double *y, long long n) { FOR_EACH(i, n) y[i] = (double) x[i]; }
+
+// ---- fills: the bit pattern of the value, prepared on the host -------------------------------
+
+extern "C" __global__ void fill_4(uint32_t *y, uint32_t bits, long long n) { FOR_EACH(i, n) y[i] = bits; }
+extern "C" __global__ void fill_8(unsigned long long *y, unsigned long long bits, long long n) { FOR_EACH(i, n) y[i] = bits; }
+
+// ---- in place: dst += α·src, t ·= s --------------------------------------------------------------
+
+extern "C" __global__ void add_inplace_f32(float *dst, const float *src, float alpha, long long n) {
+    FOR_EACH(i, n) dst[i] += alpha * src[i];
+}
+
+extern "C" __global__ void add_inplace_f64(double *dst, const double *src, double alpha, long long n) {
+    FOR_EACH(i, n) dst[i] = dst[i] + alpha * src[i];
+}
+
+extern "C" __global__ void scale_inplace_f32(float *t, double s, long long n) {
+    FOR_EACH(i, n) t[i] = (float) ((double) t[i] * s);
+}
+
+extern "C" __global__ void scale_inplace_f64(double *t, double s, long long n) {
+    FOR_EACH(i, n) t[i] = t[i] * s;
+}

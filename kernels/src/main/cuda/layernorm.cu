@@ -1,0 +1,143 @@
+// LayerNorm over the last axis, one warp per row (BERT rows are 128..1024 wide).
+//   forward:  μ = mean x, σ² = mean (x−μ)² (biased, as torch), rstd = 1/√(σ² + ε),
+//             y = (x−μ)·rstd·γ + β; μ and rstd are kept for the backward.
+//   backward: x̂ = (x−μ)·rstd, g = dy ⊙ γ,
+//             dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)),
+//             dγ = Σ_rows dy ⊙ x̂, dβ = Σ_rows dy.
+// dγ and dβ are column sums over all rows; they run in two passes with fixed chunks and a
+// fixed combining order (no float atomics), so they are the same on every run.
+#include "common.cuh"
+#include <math.h>
+
+__device__ inline float rsqrt_t(float v) { return 1.0f / sqrtf(v); }
+__device__ inline double rsqrt_t(double v) { return 1.0 / sqrt(v); }
+
+template <typename T>
+__device__ inline void layernorm_kernel(const T *x, const T *gamma, const T *beta, T *y, T *mean, T *rstd,
+                                        int rows, int len, T eps) {
+    int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
+        const T *xr = x + row * len;
+        T sum = 0;
+        for (int j = lane; j < len; j += 32) sum += xr[j];
+        T mu = warp_sum(sum) / len;
+        T sq = 0;
+        for (int j = lane; j < len; j += 32) {
+            T c = xr[j] - mu;
+            sq += c * c;
+        }
+        T inv = rsqrt_t(warp_sum(sq) / len + eps);
+        T *yr = y + row * len;
+        for (int j = lane; j < len; j += 32) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+        if (lane == 0) {
+            mean[row] = mu;
+            rstd[row] = inv;
+        }
+    }
+}
+
+extern "C" __global__ void layernorm_f32(const float *x, const float *gamma, const float *beta, float *y, float *mean,
+                                         float *rstd, int rows, int len, float eps) {
+    layernorm_kernel<float>(x, gamma, beta, y, mean, rstd, rows, len, eps);
+}
+
+extern "C" __global__ void layernorm_f64(const double *x, const double *gamma, const double *beta, double *y, double *mean,
+                                         double *rstd, int rows, int len, double eps) {
+    layernorm_kernel<double>(x, gamma, beta, y, mean, rstd, rows, len, eps);
+}
+
+template <typename T>
+__device__ inline void layernorm_backward_kernel(const T *dy, const T *x, const T *gamma, const T *mean, const T *rstd,
+                                                 T *dx, int rows, int len) {
+    int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
+        long long base = row * len;
+        T mu = mean[row], inv = rstd[row], sum_g = 0, sum_gx = 0;
+        for (int j = lane; j < len; j += 32) {
+            T g = dy[base + j] * gamma[j], xh = (x[base + j] - mu) * inv;
+            sum_g += g;
+            sum_gx += g * xh;
+        }
+        T mg = warp_sum(sum_g) / len, mgx = warp_sum(sum_gx) / len;
+        for (int j = lane; j < len; j += 32) {
+            T g = dy[base + j] * gamma[j], xh = (x[base + j] - mu) * inv;
+            dx[base + j] = inv * (g - mg - xh * mgx);
+        }
+    }
+}
+
+extern "C" __global__ void layernorm_backward_f32(const float *dy, const float *x, const float *gamma, const float *mean,
+                                                  const float *rstd, float *dx, int rows, int len) {
+    layernorm_backward_kernel<float>(dy, x, gamma, mean, rstd, dx, rows, len);
+}
+
+extern "C" __global__ void layernorm_backward_f64(const double *dy, const double *x, const double *gamma, const double *mean,
+                                                  const double *rstd, double *dx, int rows, int len) {
+    layernorm_backward_kernel<double>(dy, x, gamma, mean, rstd, dx, rows, len);
+}
+
+// Pass 1: block (32, 8) at (column block bx, row chunk by). Row group ty sums rows
+// chunk_start + ty, + 8, ... in order; the 8 groups are added in order into
+// partial_g[by, c] and partial_b[by, c] (double).
+template <typename T>
+__device__ inline void param_grads_partial_kernel(const T *dy, const T *x, const T *mean, const T *rstd,
+                                                  double *partial_g, double *partial_b, int rows, int len, int chunk_rows) {
+    __shared__ double sg[8][33], sb[8][33];
+    int c = blockIdx.x * 32 + threadIdx.x;
+    int r0 = blockIdx.y * chunk_rows, r1 = min(rows, r0 + chunk_rows);
+    double acc_g = 0, acc_b = 0;
+    if (c < len) {
+        for (int r = r0 + threadIdx.y; r < r1; r += 8) {
+            T g = dy[(long long) r * len + c];
+            acc_g += (double) (g * ((x[(long long) r * len + c] - mean[r]) * rstd[r]));
+            acc_b += (double) g;
+        }
+    }
+    sg[threadIdx.y][threadIdx.x] = acc_g;
+    sb[threadIdx.y][threadIdx.x] = acc_b;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < len) {
+        double tg = 0, tb = 0;
+        for (int k = 0; k < 8; k++) {
+            tg += sg[k][threadIdx.x];
+            tb += sb[k][threadIdx.x];
+        }
+        partial_g[(long long) blockIdx.y * len + c] = tg;
+        partial_b[(long long) blockIdx.y * len + c] = tb;
+    }
+}
+
+extern "C" __global__ void layernorm_param_grads_partial_f32(const float *dy, const float *x, const float *mean, const float *rstd,
+                                                             double *partial_g, double *partial_b, int rows, int len, int chunk_rows) {
+    param_grads_partial_kernel<float>(dy, x, mean, rstd, partial_g, partial_b, rows, len, chunk_rows);
+}
+
+extern "C" __global__ void layernorm_param_grads_partial_f64(const double *dy, const double *x, const double *mean, const double *rstd,
+                                                             double *partial_g, double *partial_b, int rows, int len, int chunk_rows) {
+    param_grads_partial_kernel<double>(dy, x, mean, rstd, partial_g, partial_b, rows, len, chunk_rows);
+}
+
+// Pass 2: one thread per column adds the chunks in order.
+template <typename T>
+__device__ inline void param_grads_final_kernel(const double *partial_g, const double *partial_b, T *dgamma, T *dbeta,
+                                                int chunks, int len) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= len) return;
+    double tg = 0, tb = 0;
+    for (int k = 0; k < chunks; k++) {
+        tg += partial_g[(long long) k * len + c];
+        tb += partial_b[(long long) k * len + c];
+    }
+    dgamma[c] = (T) tg;
+    dbeta[c] = (T) tb;
+}
+
+extern "C" __global__ void layernorm_param_grads_final_f32(const double *partial_g, const double *partial_b, float *dgamma,
+                                                           float *dbeta, int chunks, int len) {
+    param_grads_final_kernel<float>(partial_g, partial_b, dgamma, dbeta, chunks, len);
+}
+
+extern "C" __global__ void layernorm_param_grads_final_f64(const double *partial_g, const double *partial_b, double *dgamma,
+                                                           double *dbeta, int chunks, int len) {
+    param_grads_final_kernel<double>(partial_g, partial_b, dgamma, dbeta, chunks, len);
+}

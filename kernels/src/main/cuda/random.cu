@@ -1,0 +1,59 @@
+// Dropout masks and normal samples from the Philox stream of philox.cuh, laid out exactly as
+// CpuBackend.dropoutMask and CpuBackend.normal: one thread per block of 4 elements.
+#include "common.cuh"
+#include "philox.cuh"
+#include <math.h>
+
+// mask[i] = 1/(1−p) where uniform(bits_i) ≥ p, else 0; p is compared as a float.
+template <typename T>
+__device__ inline void dropout_mask_kernel(T *out, long long n, float p, double keep_scale,
+                                           unsigned long long seed, unsigned long long offset) {
+    long long blocks = (n + 3) / 4;
+    FOR_EACH(blk, blocks) {
+        Philox4 bits = philox_block(seed, offset, (unsigned long long) blk);
+        for (int lane = 0; lane < 4 && 4 * blk + lane < n; lane++) {
+            out[4 * blk + lane] = philox_kept(philox_lane(bits, lane), p) ? (T) keep_scale : (T) 0;
+        }
+    }
+}
+
+extern "C" __global__ void dropout_mask_f32(float *out, long long n, float p, double keep_scale,
+                                            unsigned long long seed, unsigned long long offset) {
+    dropout_mask_kernel<float>(out, n, p, keep_scale, seed, offset);
+}
+
+extern "C" __global__ void dropout_mask_f64(double *out, long long n, float p, double keep_scale,
+                                            unsigned long long seed, unsigned long long offset) {
+    dropout_mask_kernel<double>(out, n, p, keep_scale, seed, offset);
+}
+
+// Box–Muller on lane pairs (0,1) and (2,3): r = √(−2 ln u₁) with u₁ ∈ (0, 1], θ = 2π u₂;
+// z₀ = r cos θ, z₁ = r sin θ. In double, as the CPU backend; cos θ and sin θ come from
+// sincospi(2u₂), which needs no large-argument reduction (cos/sin would take a stack frame
+// for it) and differs from Math.cos(2π·u₂) by the rounding of the product at most.
+template <typename T>
+__device__ inline void normal_kernel(T *out, long long n, double mean, double std,
+                                     unsigned long long seed, unsigned long long offset) {
+    long long blocks = (n + 3) / 4;
+    FOR_EACH(blk, blocks) {
+        Philox4 bits = philox_block(seed, offset, (unsigned long long) blk);
+        for (int pair = 0; pair < 2; pair++) {
+            double radius = sqrt(-2.0 * log(philox_uniform_open_zero(philox_lane(bits, 2 * pair))));
+            double s, c;
+            sincospi(2.0 * (double) philox_uniform(philox_lane(bits, 2 * pair + 1)), &s, &c);
+            long long i = 4 * blk + 2 * pair;
+            if (i < n) out[i] = (T) (mean + std * radius * c);
+            if (i + 1 < n) out[i + 1] = (T) (mean + std * radius * s);
+        }
+    }
+}
+
+extern "C" __global__ void normal_f32(float *out, long long n, double mean, double std,
+                                      unsigned long long seed, unsigned long long offset) {
+    normal_kernel<float>(out, n, mean, std, seed, offset);
+}
+
+extern "C" __global__ void normal_f64(double *out, long long n, double mean, double std,
+                                      unsigned long long seed, unsigned long long offset) {
+    normal_kernel<double>(out, n, mean, std, seed, offset);
+}

@@ -1,0 +1,134 @@
+// Reductions, accumulated in double as the CPU backend does, each in a fixed order so a result
+// never depends on timing (no atomics anywhere):
+//  - reduce_rows: x[outer, inner] → out[outer], the reduced axes moved last by the caller;
+//  - reduce_cols: x[rows, cols] → out[cols], leading axes of a contiguous tensor (bias grads);
+//  - argmax_rows: first index of the largest element of each row;
+//  - sum_squares_partial / sum_squares_final: Σ x², a deterministic two-pass sum.
+// Op codes are the ordinals of Ops.Reduce: SUM, MEAN, MAX.
+#include "common.cuh"
+#include <math.h>
+
+// One block per output element; threads stride over the run, then a fixed tree combines them.
+template <typename T>
+__device__ inline void reduce_rows_kernel(int op, const T *x, T *out, int outer, int inner) {
+    __shared__ double scratch[32];
+    for (int row = blockIdx.x; row < outer; row += gridDim.x) {
+        const T *r = x + (long long) row * inner;
+        double acc = op == 2 ? -INFINITY : 0.0;
+        for (int j = threadIdx.x; j < inner; j += blockDim.x) {
+            double v = (double) r[j];
+            acc = op == 2 ? (v != v || acc != acc ? v + acc : fmax(acc, v)) : acc + v;
+        }
+        acc = op == 2 ? block_max(acc, scratch) : block_sum(acc, scratch);
+        if (threadIdx.x == 0) out[row] = (T) (op == 1 ? acc / inner : acc);
+    }
+}
+
+extern "C" __global__ void reduce_rows_f32(int op, const float *x, float *out, int outer, int inner) {
+    reduce_rows_kernel<float>(op, x, out, outer, inner);
+}
+
+extern "C" __global__ void reduce_rows_f64(int op, const double *x, double *out, int outer, int inner) {
+    reduce_rows_kernel<double>(op, x, out, outer, inner);
+}
+
+// Column reduction: block (32, 8) covers 32 columns; row group ty sums rows ty, ty+8, ... in
+// order, then the 8 partial sums are combined in a fixed order. Loads are coalesced per row.
+template <typename T>
+__device__ inline void reduce_cols_kernel(int op, const T *x, T *out, int rows, int cols) {
+    __shared__ double part[8][33];
+    int c = blockIdx.x * 32 + threadIdx.x;
+    double acc = op == 2 ? -INFINITY : 0.0;
+    if (c < cols) {
+        for (int r = threadIdx.y; r < rows; r += 8) {
+            double v = (double) x[(long long) r * cols + c];
+            acc = op == 2 ? (v != v || acc != acc ? v + acc : fmax(acc, v)) : acc + v;
+        }
+    }
+    part[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < cols) {
+        double total = part[0][threadIdx.x];
+        for (int g = 1; g < 8; g++) {
+            double v = part[g][threadIdx.x];
+            total = op == 2 ? (v != v || total != total ? v + total : fmax(total, v)) : total + v;
+        }
+        out[c] = (T) (op == 1 ? total / rows : total);
+    }
+}
+
+extern "C" __global__ void reduce_cols_f32(int op, const float *x, float *out, int rows, int cols) {
+    reduce_cols_kernel<float>(op, x, out, rows, cols);
+}
+
+extern "C" __global__ void reduce_cols_f64(int op, const double *x, double *out, int rows, int cols) {
+    reduce_cols_kernel<double>(op, x, out, rows, cols);
+}
+
+// One warp per row. Each lane keeps its best (value, index); pairs combine by the larger value,
+// the smaller index on ties, which is the CPU's "first largest" scan.
+template <typename T>
+__device__ inline void argmax_kernel(const T *x, int *out, int rows, int len) {
+    int warps_per_block = blockDim.x >> 5, lane = threadIdx.x & 31;
+    for (long long row = (long long) blockIdx.x * warps_per_block + (threadIdx.x >> 5); row < rows;
+         row += (long long) gridDim.x * warps_per_block) {
+        const T *r = x + row * len;
+        T best = r[0];
+        int best_index = 0;
+        for (int j = lane; j < len; j += 32) {
+            T v = r[j];
+            if (v > best || (v == best && j < best_index)) {
+                best = v;
+                best_index = j;
+            }
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+            T v = __shfl_xor_sync(0xffffffffu, best, o);
+            int j = __shfl_xor_sync(0xffffffffu, best_index, o);
+            if (v > best || (v == best && j < best_index)) {
+                best = v;
+                best_index = j;
+            }
+        }
+        if (lane == 0) out[row] = best_index;
+    }
+}
+
+extern "C" __global__ void argmax_rows_f32(const float *x, int *out, int rows, int len) {
+    argmax_kernel<float>(x, out, rows, len);
+}
+
+extern "C" __global__ void argmax_rows_f64(const double *x, int *out, int rows, int len) {
+    argmax_kernel<double>(x, out, rows, len);
+}
+
+// Σ x²: block b sums the fixed chunk [b·chunk, (b+1)·chunk) into partial[b] ...
+template <typename T>
+__device__ inline void sum_squares_partial_kernel(const T *x, double *partial, long long n, long long chunk) {
+    __shared__ double scratch[32];
+    long long start = blockIdx.x * chunk, end = min(n, start + chunk);
+    double acc = 0;
+    for (long long i = start + threadIdx.x; i < end; i += blockDim.x) {
+        double v = (double) x[i];
+        acc += v * v;
+    }
+    acc = block_sum(acc, scratch);
+    if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+}
+
+extern "C" __global__ void sum_squares_partial_f32(const float *x, double *partial, long long n, long long chunk) {
+    sum_squares_partial_kernel<float>(x, partial, n, chunk);
+}
+
+extern "C" __global__ void sum_squares_partial_f64(const double *x, double *partial, long long n, long long chunk) {
+    sum_squares_partial_kernel<double>(x, partial, n, chunk);
+}
+
+// ... and one block adds the partials in a fixed order.
+extern "C" __global__ void sum_partials(const double *partial, double *out, int count) {
+    __shared__ double scratch[32];
+    double acc = 0;
+    for (int i = threadIdx.x; i < count; i += blockDim.x) acc += partial[i];
+    acc = block_sum(acc, scratch);
+    if (threadIdx.x == 0) out[0] = acc;
+}

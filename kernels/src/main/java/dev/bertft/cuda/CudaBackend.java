@@ -1,0 +1,850 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Ops;
+import dev.bertft.tensor.Tensor;
+import jcuda.CudaException;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+
+import java.lang.ref.Cleaner;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
+import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
+import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
+import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
+import static jcuda.driver.JCudaDriver.cuInit;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+
+/**
+ * The CUDA backend: tensors live in GPU memory from a {@link CachingAllocator}, every op is one
+ * or a few of our kernels (kernels/src/main/cuda) launched on one stream, and the host sees
+ * data only through {@link #fromHost} / {@link #toHost} (pinned staging) and the few scalars an
+ * op must return (sumOfSquares, the label checks of cross-entropy and embedding).
+ *
+ * <p>Semantics are those of the CPU backend, which is the reference: same op definitions, same
+ * Philox stream for dropout and normal(), deterministic reductions (fixed orders, no float
+ * atomics). float32 matmuls use TF32 tensor cores, so they agree with the CPU to about 1e-3.
+ *
+ * <p>Requirements: an NVIDIA GPU of compute capability 8.0 or newer and driver
+ * 580 or newer (CUDA 13). JCuda's classes load only when {@link #open} is called.
+ */
+public final class CudaBackend implements Backend {
+    private static final int THREADS = 256;
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final ThreadLocal<CudaBackend> BOUND = new ThreadLocal<>();
+
+    private final int ordinal;
+    private final CUcontext context;
+    private final DeviceInfo info;
+    private final DeviceOps ops;
+    private final CachingAllocator<CUdeviceptr> allocator;
+    private final TensorCoreGemm ownGemm;
+    private final GemmEngine gemm;
+
+    /** What describe() reports about the GPU; cudaVersion as the driver gives it (13000 = 13.0). */
+    record DeviceInfo(String name, int cudaVersion, int ccMajor, int ccMinor, int multiprocessors, long totalMemory) {}
+
+    /** Assembles a backend from its parts; {@code context} null means there is no driver to bind (tests). */
+    CudaBackend(int ordinal, CUcontext context, DeviceInfo info, DeviceOps ops, DeviceMemory<CUdeviceptr> memory,
+                TensorCoreGemm ownGemm, GemmEngine gemm) {
+        this.ordinal = ordinal;
+        this.context = context;
+        this.info = info;
+        this.ops = ops;
+        this.allocator = new CachingAllocator<>(memory, CudaBackend::collectGarbage);
+        this.ownGemm = ownGemm;
+        this.gemm = gemm;
+    }
+
+    /** Queries the device, loads the kernels, creates the stream and picks the GEMM path. */
+    private static CudaBackend create(int ordinal, CUdevice device, CUcontext context) {
+        byte[] name = new byte[256];
+        cuDeviceGetName(name, name.length, device);
+        int len = 0;
+        while (len < name.length && name[len] != 0) len++;
+        int[] v = new int[1];
+        cuDriverGetVersion(v);
+        long[] mem = new long[1];
+        cuDeviceTotalMem(mem, device);
+        DeviceInfo info = new DeviceInfo(new String(name, 0, len, StandardCharsets.US_ASCII), v[0],
+                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
+                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
+                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT), mem[0]);
+        if (info.ccMajor() < 8) {
+            throw new CudaUnavailableException("GPU " + ordinal + " (" + info.name() + ") has compute capability " + info.ccMajor() + "."
+                    + info.ccMinor() + "; the kernels need 8.0 or newer (TF32 tensor cores)");
+        }
+        CUstream stream = new CUstream();
+        cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
+        DriverOps ops = new DriverOps(new Kernels(stream), new PinnedStaging(stream), stream);
+        Selected selected = selectGemm(ops, stream);
+        return new CudaBackend(ordinal, context, info, ops, new DriverMemory(), selected.own, selected.chosen);
+    }
+
+    private static int attribute(CUdevice device, int attribute) {
+        int[] v = new int[1];
+        cuDeviceGetAttribute(v, attribute, device);
+        return v[0];
+    }
+
+    private record Selected(TensorCoreGemm own, GemmEngine chosen) {}
+
+    /** cuBLAS when libcublas.so.12 is found and loads; our kernel otherwise, saying why. */
+    private static Selected selectGemm(DeviceOps kernels, CUstream stream) {
+        CublasLibrary.Search search = CublasLibrary.find(System.getenv(), System.getProperty("user.home"), CublasLibrary.REAL);
+        if (search.found().isEmpty()) {
+            TensorCoreGemm own = new TensorCoreGemm(kernels, CublasLibrary.FILE + " not found (searched "
+                    + search.searched().size() + " directories: LD_LIBRARY_PATH, CUDA_HOME, /usr/local/cuda*, Python nvidia/cublas, system)");
+            return new Selected(own, own);
+        }
+        Path lib = search.found().get();
+        try {
+            CublasGemm cublas = CublasGemm.open(lib, stream);
+            return new Selected(new TensorCoreGemm(kernels, "not used: cuBLAS loaded"), cublas);
+        } catch (LinkageError | RuntimeException e) {
+            TensorCoreGemm own = new TensorCoreGemm(kernels, lib + " found but did not load: " + e);
+            return new Selected(own, own);
+        }
+    }
+
+    /**
+     * Opens GPU {@code device}: driver, context, stream, kernel modules, GEMM path.
+     *
+     * @throws CudaUnavailableException saying why the GPU cannot be used
+     */
+    public static synchronized CudaBackend open(int device) {
+        if (driverLoadFailure != null) throw new CudaUnavailableException(driverLoadFailure.getMessage(), driverLoadFailure);
+        try {
+            JCudaDriver.setExceptionsEnabled(true);
+        } catch (LinkageError e) {
+            // JCuda's class initialisation fails once; later uses only say "could not initialize class"
+            driverLoadFailure = noDriver(e);
+            throw driverLoadFailure;
+        }
+        try {
+            cuInit(0);
+        } catch (CudaException e) {
+            String msg = String.valueOf(e.getMessage());
+            if (msg.contains("NO_DEVICE")) throw new CudaUnavailableException("no CUDA device: the driver sees no GPU (" + msg + ")", e);
+            if (msg.contains("INSUFFICIENT_DRIVER") || msg.contains("COMPAT")) {
+                throw new CudaUnavailableException("CUDA driver too old: need NVIDIA driver " + Kernels.MINIMUM_DRIVER + " or newer ("
+                        + msg + ")", e);
+            }
+            throw new CudaUnavailableException("CUDA driver failed to initialise: " + msg, e);
+        }
+        try {
+            int[] count = new int[1];
+            cuDeviceGetCount(count);
+            if (device < 0 || device >= count[0]) {
+                throw new CudaUnavailableException(count[0] == 0 ? "no CUDA device: the driver sees no GPU"
+                        : "no CUDA device " + device + ": the driver sees " + count[0] + " (0.." + (count[0] - 1) + ")");
+            }
+            CUdevice dev = new CUdevice();
+            cuDeviceGet(dev, device);
+            CUcontext ctx = new CUcontext();
+            cuDevicePrimaryCtxRetain(ctx, dev);
+            cuCtxSetCurrent(ctx);
+            CudaBackend backend = create(device, dev, ctx);
+            BOUND.set(backend);
+            return backend;
+        } catch (CudaException e) {
+            throw new CudaUnavailableException("opening CUDA device " + device + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static CudaUnavailableException driverLoadFailure;
+
+    /**
+     * JCuda's driver library could not load: almost always libcuda.so.1 is missing. JCuda's own
+     * message spans many lines of nested stack traces; the exception keeps it as the cause.
+     */
+    private static CudaUnavailableException noDriver(Throwable e) {
+        StringBuilder all = new StringBuilder();
+        for (Throwable c = e; c != null; c = c.getCause()) all.append(c.getMessage()).append('\n');
+        if (all.indexOf("libcuda") >= 0) {
+            return new CudaUnavailableException("no CUDA driver: libcuda.so.1 could not be loaded (is the NVIDIA driver installed?)", e);
+        }
+        String first = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+        return new CudaUnavailableException("JCuda's native driver library could not be loaded on " + System.getProperty("os.name")
+                + "/" + System.getProperty("os.arch") + ": " + first, e);
+    }
+
+    private static void collectGarbage() {
+        System.gc();
+        try {
+            Thread.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The CUDA context is current per thread: make it current on whichever thread calls us. */
+    private void bind() {
+        if (context != null && BOUND.get() != this) {
+            cuCtxSetCurrent(context);
+            BOUND.set(this);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cuda:" + ordinal;
+    }
+
+    /** For {@code doctor}: the GPU, the driver, memory, the GEMM path and why, allocator stats. */
+    public String describe() {
+        return String.join("\n",
+                "device:   " + name() + " " + info.name() + ", compute capability " + info.ccMajor() + "." + info.ccMinor() + ", "
+                        + info.multiprocessors() + " SMs, " + String.format("%.1f GiB", info.totalMemory() / (double) (1L << 30)),
+                "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
+                        + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
+                "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel"),
+                "memory:   " + allocator.stats());
+    }
+
+    public CachingAllocator.Stats memoryStats() {
+        return allocator.stats();
+    }
+
+    /** Waits for all queued work; a kernel fault surfaces here as an exception. */
+    public void synchronize() {
+        bind();
+        ops.synchronize();
+    }
+
+    // ---- memory -----------------------------------------------------------------------------
+
+    private Tensor allocate(DType dtype, int... shape) {
+        bind();
+        long n = Tensor.numel(shape);
+        CachingAllocator.Block<CUdeviceptr> block = allocator.allocate(n * dtype.bytes(),
+                "a " + dtype + " tensor of shape " + Arrays.toString(shape));
+        CudaStorage s = new CudaStorage(this, dtype, n, block.handle());
+        CLEANER.register(s, () -> allocator.release(block));
+        return Tensor.contiguousView(s, shape);
+    }
+
+    /** Scratch space for one op; released right after its launches (stream order keeps it safe). */
+    private CachingAllocator.Block<CUdeviceptr> scratch(long bytes, String what) {
+        return allocator.allocate(bytes, what);
+    }
+
+    /** Checks the tensor is ours; every op passes here first, so it also makes our context current. */
+    private CudaStorage own(Tensor t) {
+        bind();
+        if (!(t.storage() instanceof CudaStorage s) || s.backend != this) {
+            throw new IllegalArgumentException("tensor on " + t.backend().name() + " passed to the " + name() + " backend");
+        }
+        return s;
+    }
+
+    /** The device address of a tensor's first element. */
+    private CUdeviceptr ptr(Tensor t) {
+        CudaStorage s = own(t);
+        return s.pointer.withByteOffset((long) t.offset() * s.dtype.bytes());
+    }
+
+    private Tensor dense(Tensor t) {
+        own(t);
+        return t.isContiguous() ? t : contiguous(t);
+    }
+
+    private int grid(long n) {
+        return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, (long) info.multiprocessors() * 16));
+    }
+
+    /** Threads per block for a row of {@code len}: a multiple of 32 up to 256. */
+    private static int rowThreads(int len) {
+        return Math.min(THREADS, Math.max(32, (len + 31) / 32 * 32));
+    }
+
+    private int rowGrid(long rows) {
+        return (int) Math.max(1, Math.min(rows, (long) info.multiprocessors() * 32));
+    }
+
+    private static String suffix(DType d) {
+        return switch (d) {
+            case F32 -> "f32";
+            case F64 -> "f64";
+            case I32 -> "i32";
+        };
+    }
+
+    @Override
+    public Tensor zeros(DType dtype, int... shape) {
+        Tensor out = allocate(dtype, shape);
+        if (out.numel() > 0) ops.zero(ptr(out), (long) out.numel() * dtype.bytes());
+        return out;
+    }
+
+    @Override
+    public Tensor fromHost(Object data, DType dtype, int... shape) {
+        Tensor out = allocate(dtype, shape);
+        ops.upload(data, dtype, out.numel(), ptr(out));
+        return out;
+    }
+
+    @Override
+    public Object toHost(Tensor t) {
+        bind();
+        Tensor d = dense(t);
+        return ops.download(ptr(d), d.dtype(), d.numel());
+    }
+
+    @Override
+    public Tensor contiguous(Tensor t) {
+        own(t);
+        Tensor out = allocate(t.dtype(), t.shape());
+        copyStrided(t, out);
+        return out;
+    }
+
+    /** dst ← src for two views of the same shape and dtype, either of them strided. */
+    private void copyStrided(Tensor src, Tensor dst) {
+        int n = src.numel();
+        if (n == 0) return;
+        int[] layout = StridedLayout.of(src.shape(), src.strides(), new int[src.dim()], dst.strides());
+        String kernel = src.dtype().bytes() == 4 ? "copy_strided_4" : "copy_strided_8";
+        ops.launch(kernel, grid(n), 1, 1, THREADS, 1, layout, ptr(src), ptr(dst), (long) n);
+    }
+
+    @Override
+    public Tensor cast(Tensor t, DType to) {
+        Tensor src = dense(t);
+        if (src.dtype() == to) return contiguous(src);
+        Tensor out = allocate(to, t.shape());
+        long n = out.numel();
+        if (n > 0) ops.launch("cast_" + suffix(src.dtype()) + "_" + suffix(to), grid(n), 1, 1, THREADS, 1, ptr(src), ptr(out), n);
+        return out;
+    }
+
+    @Override
+    public Tensor full(DType dtype, int[] shape, double value) {
+        Tensor out = allocate(dtype, shape);
+        long n = out.numel();
+        if (n == 0) return out;
+        switch (dtype) {
+            case F32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), Float.floatToRawIntBits((float) value), n);
+            case I32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), (int) value, n);
+            case F64 -> ops.launch("fill_8", grid(n), 1, 1, THREADS, 1, ptr(out), Double.doubleToRawLongBits(value), n);
+        }
+        return out;
+    }
+
+    // ---- pointwise --------------------------------------------------------------------------
+
+    @Override
+    public Tensor unary(Ops.Unary op, Tensor x) {
+        Tensor in = dense(x);
+        Tensor out = allocate(x.dtype(), x.shape());
+        long n = out.numel();
+        if (n > 0) ops.launch("unary_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), n);
+        return out;
+    }
+
+    @Override
+    public Tensor scalar(Ops.Scalar op, Tensor x, double s) {
+        Tensor in = dense(x);
+        Tensor out = allocate(x.dtype(), x.shape());
+        long n = out.numel();
+        if (n > 0) ops.launch("scalar_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), s, n);
+        return out;
+    }
+
+    @Override
+    public Tensor binary(Ops.Binary op, Tensor a, Tensor b) {
+        own(a);
+        own(b);
+        int[] shape = Tensor.broadcastShape(op.name(), a.shape(), b.shape());
+        Tensor out = allocate(a.dtype(), shape);
+        long n = out.numel();
+        if (n == 0) return out;
+        Tensor ea = a.expand(shape), eb = b.expand(shape);
+        int[] layout = StridedLayout.of(shape, ea.strides(), eb.strides(), out.strides());
+        ops.launch("binary_" + suffix(a.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), layout, ptr(ea), ptr(eb), ptr(out), n);
+        return out;
+    }
+
+    @Override
+    public Tensor geluBackward(Tensor x, Tensor dy) {
+        Tensor xin = dense(x), g = dense(dy);
+        Tensor out = allocate(x.dtype(), x.shape());
+        long n = out.numel();
+        if (n > 0) ops.launch("gelu_backward_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, ptr(xin), ptr(g), ptr(out), n);
+        return out;
+    }
+
+    @Override
+    public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
+        Tensor out = allocate(dtype, shape);
+        long n = out.numel();
+        if (n > 0) {
+            ops.launch("dropout_mask_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, (float) p,
+                    1.0 / (1.0 - p), seed, offset);
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor normal(DType dtype, int[] shape, double mean, double std, long seed, long offset) {
+        Tensor out = allocate(dtype, shape);
+        long n = out.numel();
+        if (n > 0) ops.launch("normal_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, mean, std, seed, offset);
+        return out;
+    }
+
+    // ---- reductions -------------------------------------------------------------------------
+
+    @Override
+    public Tensor reduce(Ops.Reduce op, Tensor x, int[] axes, boolean keepDims) {
+        own(x);
+        int[] shape = x.shape();
+        boolean[] reduced = new boolean[shape.length];
+        for (int a : axes) reduced[a] = true;
+        int[] perm = new int[shape.length];
+        int k = 0;
+        for (int d = 0; d < shape.length; d++) if (!reduced[d]) perm[k++] = d;
+        int kept = k;
+        for (int d = 0; d < shape.length; d++) if (reduced[d]) perm[k++] = d;
+        int outer = 1, inner = 1;
+        for (int i = 0; i < kept; i++) outer *= shape[perm[i]];
+        for (int i = kept; i < perm.length; i++) inner *= shape[perm[i]];
+        int[] outShape = new int[keepDims ? shape.length : kept];
+        for (int d = 0, j = 0; d < shape.length; d++) {
+            if (keepDims) outShape[d] = reduced[d] ? 1 : shape[d];
+            else if (!reduced[d]) outShape[j++] = shape[d];
+        }
+        Tensor out = allocate(x.dtype(), outShape);
+        if (outer == 0) return out;
+        String t = suffix(x.dtype());
+        boolean leadingOnly = axes[axes.length - 1] == axes.length - 1 && x.isContiguous();
+        if (leadingOnly) {
+            // Leading axes of a contiguous tensor: column sums of a [inner, outer] matrix.
+            ops.launch("reduce_cols_" + t, (outer + 31) / 32, 1, 1, 32, 8, op.ordinal(), ptr(x), ptr(out), inner, outer);
+            return out;
+        }
+        Tensor runs = dense(x.permute(perm));
+        ops.launch("reduce_rows_" + t, rowGrid(outer), 1, 1, rowThreads(inner), 1, op.ordinal(), ptr(runs), ptr(out), outer, inner);
+        return out;
+    }
+
+    @Override
+    public Tensor argmax(Tensor x, int axis) {
+        int[] perm = new int[x.dim()];
+        for (int i = 0, j = 0; i < x.dim(); i++) if (i != axis) perm[j++] = i;
+        perm[x.dim() - 1] = axis;
+        Tensor rows = dense(x.permute(perm));
+        int len = x.size(axis);
+        int[] shape = new int[x.dim() - 1];
+        for (int i = 0; i < shape.length; i++) shape[i] = x.size(perm[i]);
+        Tensor out = allocate(DType.I32, shape);
+        int n = out.numel();
+        if (n > 0) ops.launch("argmax_rows_" + suffix(x.dtype()), rowGrid((n + 7) / 8), 1, 1, THREADS, 1, ptr(rows), ptr(out), n, len);
+        return out;
+    }
+
+    // ---- linear algebra ---------------------------------------------------------------------
+
+    /** How one operand sits in memory: plain or transposed, leading dim, batch stride (as the CPU backend). */
+    private record MatrixLayout(Tensor t, boolean transposed, int ld, int batchStride) {}
+
+    private MatrixLayout layout(Tensor t) {
+        int r = t.dim();
+        int rows = t.size(-2), cols = t.size(-1), s0 = t.stride(-2), s1 = t.stride(-1);
+        int batch = 1;
+        for (int d = 0; d < r - 2; d++) batch *= t.size(d);
+        Integer batchStride = batch <= 1 ? Integer.valueOf(0) : uniformBatchStride(t);
+        if (batchStride != null) {
+            if ((s1 == 1 || cols == 1) && s0 >= cols) return new MatrixLayout(t, false, Math.max(s0, 1), batchStride);
+            if ((s0 == 1 || rows == 1) && s1 >= rows) return new MatrixLayout(t, true, Math.max(s1, 1), batchStride);
+        }
+        Tensor c = contiguous(t);
+        return new MatrixLayout(c, false, Math.max(cols, 1), rows * cols);
+    }
+
+    private static Integer uniformBatchStride(Tensor t) {
+        int r = t.dim();
+        int stride = t.stride(r - 3);
+        for (int d = r - 4; d >= 0; d--) {
+            if (t.size(d + 1) != 1 && t.stride(d) != t.stride(d + 1) * t.size(d + 1)) return null;
+        }
+        return stride;
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        own(a);
+        own(b);
+        int m = a.size(-2), k = a.size(-1), n = b.size(-1);
+        int[] outShape = a.shape();
+        outShape[outShape.length - 1] = n;
+        Tensor out = allocate(a.dtype(), outShape);
+        if ((long) m * n == 0) return out;
+        int batch = out.numel() / (m * n);
+        if (k == 0) return zeros(a.dtype(), outShape);
+        MatrixLayout la = layout(a), lb = layout(b);
+        long bStride = b.dim() == 2 ? 0 : lb.batchStride;
+        if (a.dtype() == DType.F32) {
+            gemm.sgemm(la.transposed, lb.transposed, m, n, k, batch, ptr(la.t), la.ld, la.batchStride,
+                    ptr(lb.t), lb.ld, bStride, ptr(out), n, (long) m * n);
+        } else {
+            ownGemm.dgemm(la.transposed, lb.transposed, m, n, k, batch, ptr(la.t), la.ld, la.batchStride,
+                    ptr(lb.t), lb.ld, bStride, ptr(out), n, (long) m * n);
+        }
+        return out;
+    }
+
+    // ---- attention --------------------------------------------------------------------------
+
+    private static final int ATTENTION_ROWS = 64;
+
+    /** The fused kernels exist for float32 heads of 16, 32 or 64 features; other cases compose plain ops. */
+    private boolean fusedAttention(Tensor q) {
+        int hs = q.size(3);
+        return q.dtype() == DType.F32 && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
+    }
+
+    @Override
+    public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        if (!fusedAttention(q)) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
+        int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
+        Tensor out = allocate(DType.F32, q.shape()), lse = allocate(DType.F32, b, nh, t);
+        if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
+        ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_ROWS, 1,
+                ptr(dense(q)), ptr(dense(k)), ptr(dense(v)), ptr(dense(mask)), ptr(out), ptr(lse), nh, t, (float) scale,
+                dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
+        return new AttentionOut(out, lse);
+    }
+
+    @Override
+    public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                            double scale, double dropoutP, long seed, long offset) {
+        if (!fusedAttention(q)) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
+        int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
+        Tensor dq = allocate(DType.F32, q.shape()), dk = allocate(DType.F32, q.shape()), dv = allocate(DType.F32, q.shape());
+        if (t == 0 || b * nh == 0) return new AttentionGrads(dq, dk, dv);
+        Tensor g = dense(dOut), qd = dense(q), kd = dense(k), vd = dense(v), md = dense(mask);
+        Tensor lse = dense(forward.logSumExp());
+        long rows = (long) b * nh * t;
+        Tensor dd = allocate(DType.F32, b, nh, t);
+        ops.launch("attention_backward_dot", grid(rows), 1, 1, THREADS, 1, ptr(g), ptr(dense(forward.out())), ptr(dd), rows, hs);
+        int tiles = (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, useDropout = dropoutP > 0 ? 1 : 0;
+        float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
+        ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1,
+                ptr(g), ptr(qd), ptr(kd), ptr(vd), ptr(md), ptr(lse), ptr(dd), ptr(dk), ptr(dv), nh, t, sc, useDropout, p, keep, seed, offset);
+        ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1,
+                ptr(g), ptr(qd), ptr(kd), ptr(vd), ptr(md), ptr(lse), ptr(dd), ptr(dq), nh, t, sc, useDropout, p, keep, seed, offset);
+        return new AttentionGrads(dq, dk, dv);
+    }
+
+    /** The plain-op composition the CPU backend uses for float64 (and here for other head sizes). */
+    private AttentionOut composedAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double p, long seed, long offset) {
+        Tensor bias = mask.unsqueeze(1).unsqueeze(1);
+        Tensor scores = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias);
+        Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
+        Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
+        Tensor probs = scores.softmax();
+        if (p > 0) probs = probs.mul(dropoutMask(q.dtype(), probs.shape(), p, seed, offset));
+        return new AttentionOut(probs.matmul(v), lse);
+    }
+
+    private AttentionGrads composedAttentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, double scale,
+                                                     double p, long seed, long offset) {
+        Tensor bias = mask.unsqueeze(1).unsqueeze(1);
+        Tensor probs = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias).softmax();
+        Tensor drop = p > 0 ? dropoutMask(q.dtype(), probs.shape(), p, seed, offset) : null;
+        Tensor dropped = drop == null ? probs : probs.mul(drop);
+        Tensor dv = dropped.transpose(-1, -2).matmul(dOut);
+        Tensor dp = dOut.matmul(v.transpose(-1, -2));
+        if (drop != null) dp = dp.mul(drop);
+        Tensor ds = softmaxBackward(probs, dp).mul(scale);
+        return new AttentionGrads(ds.matmul(k), ds.transpose(-1, -2).matmul(q), dv);
+    }
+
+    // ---- normalisation and losses -----------------------------------------------------------
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        return softmaxRows(x, false);
+    }
+
+    @Override
+    public Tensor logSoftmax(Tensor x) {
+        return softmaxRows(x, true);
+    }
+
+    private static int rowLength(Tensor x) {
+        return x.dim() == 0 ? 1 : x.size(-1);
+    }
+
+    private Tensor softmaxRows(Tensor x, boolean log) {
+        Tensor in = dense(x);
+        Tensor out = allocate(x.dtype(), x.shape());
+        int len = rowLength(x), rows = x.numel() / Math.max(1, len);
+        if (rows > 0 && len > 0) {
+            ops.launch("softmax_" + suffix(x.dtype()), rowGrid(rows), 1, 1, rowThreads(len), 1, ptr(in), ptr(out), rows, len, log ? 1 : 0);
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor softmaxBackward(Tensor y, Tensor dy) {
+        return softmaxBackwardRows(y, dy, false);
+    }
+
+    @Override
+    public Tensor logSoftmaxBackward(Tensor y, Tensor dy) {
+        return softmaxBackwardRows(y, dy, true);
+    }
+
+    private Tensor softmaxBackwardRows(Tensor y, Tensor dy, boolean log) {
+        Tensor ys = dense(y), gs = dense(dy);
+        Tensor out = allocate(y.dtype(), y.shape());
+        int len = rowLength(y), rows = y.numel() / Math.max(1, len);
+        if (rows > 0 && len > 0) {
+            ops.launch("softmax_backward_" + suffix(y.dtype()), rowGrid(rows), 1, 1, rowThreads(len), 1,
+                    ptr(ys), ptr(gs), ptr(out), rows, len, log ? 1 : 0);
+        }
+        return out;
+    }
+
+    @Override
+    public LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        Tensor in = dense(x), g = dense(gamma), b = dense(beta);
+        int len = x.size(-1), rows = x.numel() / Math.max(1, len);
+        int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
+        Tensor out = allocate(x.dtype(), x.shape()), mean = allocate(x.dtype(), statShape), rstd = allocate(x.dtype(), statShape);
+        if (rows == 0) return new LayerNormOut(out, mean, rstd);
+        Object e = x.dtype() == DType.F32 ? (Object) (float) eps : (Object) eps;
+        ops.launch("layernorm_" + suffix(x.dtype()), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
+                ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e);
+        return new LayerNormOut(out, mean, rstd);
+    }
+
+    private static final int LN_CHUNK_ROWS = 256;
+
+    @Override
+    public LayerNormGrads layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd) {
+        Tensor gs = dense(dy), xs = dense(x), gm = dense(gamma), mu = dense(mean), rs = dense(rstd);
+        int len = x.size(-1), rows = x.numel() / Math.max(1, len);
+        Tensor dx = allocate(x.dtype(), x.shape()), dgamma = allocate(x.dtype(), len), dbeta = allocate(x.dtype(), len);
+        if (len == 0) return new LayerNormGrads(dx, dgamma, dbeta);
+        String t = suffix(x.dtype());
+        if (rows > 0) {
+            ops.launch("layernorm_backward_" + t, rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
+                    ptr(gs), ptr(xs), ptr(gm), ptr(mu), ptr(rs), ptr(dx), rows, len);
+        }
+        int chunks = Math.max(1, (rows + LN_CHUNK_ROWS - 1) / LN_CHUNK_ROWS);
+        long partialBytes = (long) chunks * len * 8;
+        CachingAllocator.Block<CUdeviceptr> pg = scratch(partialBytes, "LayerNorm dgamma partial sums");
+        CachingAllocator.Block<CUdeviceptr> pb = scratch(partialBytes, "LayerNorm dbeta partial sums");
+        try {
+            ops.launch("layernorm_param_grads_partial_" + t, (len + 31) / 32, chunks, 1, 32, 8,
+                    ptr(gs), ptr(xs), ptr(mu), ptr(rs), pg.handle(), pb.handle(), rows, len, LN_CHUNK_ROWS);
+            ops.launch("layernorm_param_grads_final_" + t, (len + THREADS - 1) / THREADS, 1, 1, THREADS, 1,
+                    pg.handle(), pb.handle(), ptr(dgamma), ptr(dbeta), chunks, len);
+        } finally {
+            allocator.release(pg);
+            allocator.release(pb);
+        }
+        return new LayerNormGrads(dx, dgamma, dbeta);
+    }
+
+    @Override
+    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+        Tensor lg = dense(logits), lb = dense(labels);
+        int[] lab = (int[]) toHost(lb);
+        int classes = logits.size(-1), rows = lab.length;
+        int counted = checkLabels(lab, classes, ignoreIndex);
+        Tensor out = allocate(logits.dtype(), new int[0]);
+        Tensor rowLoss = allocate(logits.dtype(), Math.max(1, rows));
+        String t = suffix(logits.dtype());
+        if (rows > 0) {
+            ops.launch("cross_entropy_rows_" + t, rowGrid(rows), 1, 1, rowThreads(classes), 1,
+                    ptr(lg), ptr(lb), ptr(rowLoss), rows, classes, ignoreIndex);
+        }
+        ops.launch("mean_of_rows_" + t, 1, 1, 1, THREADS, 1, ptr(rowLoss), ptr(out), rows, counted);
+        return out;
+    }
+
+    @Override
+    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss) {
+        Tensor lg = dense(logits), lb = dense(labels), dl = dense(dLoss);
+        int[] lab = (int[]) toHost(lb);
+        int classes = logits.size(-1), rows = lab.length;
+        int counted = checkLabels(lab, classes, ignoreIndex);
+        Tensor out = allocate(logits.dtype(), logits.shape());
+        if (rows > 0 && classes > 0) {
+            ops.launch("cross_entropy_backward_" + suffix(logits.dtype()), rowGrid(rows), 1, 1, rowThreads(classes), 1,
+                    ptr(lg), ptr(lb), ptr(dl), ptr(out), rows, classes, ignoreIndex, counted);
+        }
+        return out;
+    }
+
+    /** The CPU backend's label check; returns the number of rows that count. */
+    private static int checkLabels(int[] labels, int classes, int ignoreIndex) {
+        int counted = 0;
+        for (int r = 0; r < labels.length; r++) {
+            int l = labels[r];
+            if (l == ignoreIndex) continue;
+            if (l < 0 || l >= classes) {
+                throw new IllegalArgumentException("cross_entropy: label " + l + " at row " + r + " is outside [0, " + classes + ")");
+            }
+            counted++;
+        }
+        return counted;
+    }
+
+    // ---- indexing ---------------------------------------------------------------------------
+
+    @Override
+    public Tensor embedding(Tensor weight, Tensor ids) {
+        Tensor w = dense(weight), id = dense(ids);
+        int[] idx = (int[]) toHost(id);
+        int vocab = weight.size(0), h = weight.size(1);
+        for (int t = 0; t < idx.length; t++) {
+            if (idx[t] < 0 || idx[t] >= vocab) {
+                throw new IllegalArgumentException("embedding: id " + idx[t] + " at position " + t + " is outside [0, " + vocab + ")");
+            }
+        }
+        int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
+        outShape[ids.dim()] = h;
+        Tensor out = allocate(weight.dtype(), outShape);
+        long n = out.numel();
+        if (n > 0) {
+            ops.launch(weight.dtype().bytes() == 4 ? "embedding_4" : "embedding_8", grid(n), 1, 1, THREADS, 1,
+                    ptr(w), ptr(id), ptr(out), idx.length, h);
+        }
+        return out;
+    }
+
+    /**
+     * Positions sorted by (id, position) give segments of equal ids; one block sums each
+     * segment's rows in position order, the order of the CPU's scatter-add.
+     */
+    @Override
+    public Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize) {
+        int[] idx = (int[]) toHost(ids);
+        Tensor g = dense(dy);
+        int h = dy.size(-1);
+        Tensor out = zeros(dy.dtype(), vocabSize, h);
+        if (idx.length == 0 || h == 0) return out;
+        IdSegments seg = IdSegments.of(idx);
+        int segments = seg.count();
+        Tensor dOrder = fromHost(seg.order(), DType.I32, idx.length);
+        Tensor dIds = fromHost(seg.ids(), DType.I32, segments);
+        Tensor dStart = fromHost(seg.start(), DType.I32, segments + 1);
+        ops.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), 1, 1, rowThreads(h), 1,
+                ptr(g), ptr(dIds), ptr(dStart), ptr(dOrder), ptr(out), segments, h);
+        return out;
+    }
+
+    @Override
+    public Tensor concat(List<Tensor> parts, int axis) {
+        int[] shape = parts.get(0).shape();
+        shape[axis] = 0;
+        for (Tensor t : parts) shape[axis] += t.size(axis);
+        Tensor out = allocate(parts.get(0).dtype(), shape);
+        int start = 0;
+        for (Tensor t : parts) {
+            own(t);
+            copyStrided(t, out.narrow(axis, start, t.size(axis)));
+            start += t.size(axis);
+        }
+        return out;
+    }
+
+    // ---- in place ---------------------------------------------------------------------------
+
+    private Tensor target(Tensor dst, Tensor src) {
+        own(dst);
+        if (!dst.isContiguous() || !dst.sameShape(src) || dst.dtype() != src.dtype()) {
+            throw new IllegalArgumentException("in-place op: destination " + dst + " must be contiguous and match " + src);
+        }
+        return dense(src);
+    }
+
+    @Override
+    public void addInPlace(Tensor dst, Tensor src, double alpha) {
+        Tensor s = target(dst, src);
+        long n = dst.numel();
+        if (n == 0) return;
+        Object a = dst.dtype() == DType.F32 ? (Object) (float) alpha : (Object) alpha;
+        ops.launch("add_inplace_" + suffix(dst.dtype()), grid(n), 1, 1, THREADS, 1, ptr(dst), ptr(s), a, n);
+    }
+
+    @Override
+    public void scaleInPlace(Tensor t, double s) {
+        target(t, t);
+        long n = t.numel();
+        if (n > 0) ops.launch("scale_inplace_" + suffix(t.dtype()), grid(n), 1, 1, THREADS, 1, ptr(t), s, n);
+    }
+
+    @Override
+    public void copyInPlace(Tensor dst, Tensor src) {
+        own(src);
+        own(dst);
+        if (!dst.sameShape(src) || dst.dtype() != src.dtype()) {
+            throw new IllegalArgumentException("copy: " + src + " does not match destination " + dst);
+        }
+        copyStrided(src, dst);
+    }
+
+    private static final long SQUARES_CHUNK = 1 << 14;
+
+    /** Fixed chunks summed per block, then the partial sums in order: the same total on every run. */
+    @Override
+    public double sumOfSquares(Tensor t) {
+        Tensor s = dense(t);
+        long n = s.numel();
+        if (n == 0) return 0;
+        int blocks = (int) ((n + SQUARES_CHUNK - 1) / SQUARES_CHUNK);
+        CachingAllocator.Block<CUdeviceptr> partial = scratch((long) (blocks + 1) * 8, "sum of squares partials");
+        try {
+            CUdeviceptr total = partial.handle().withByteOffset((long) blocks * 8);
+            ops.launch("sum_squares_partial_" + suffix(s.dtype()), blocks, 1, 1, THREADS, 1, ptr(s), partial.handle(), n, SQUARES_CHUNK);
+            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, blocks);
+            return ((double[]) ops.download(total, DType.F64, 1))[0];
+        } finally {
+            allocator.release(partial);
+        }
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep st) {
+        Tensor g = target(param, grad);
+        target(m, param);
+        target(v, param);
+        long n = param.numel();
+        if (n == 0) return;
+        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
+        if (param.dtype() == DType.F32) {
+            ops.launch("adamw_f32", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
+                    (float) (1 - st.lr() * st.weightDecay()), (float) st.beta1(), (float) st.beta2(), (float) st.eps(),
+                    (float) (st.lr() / bc1), (float) Math.sqrt(bc2));
+        } else {
+            ops.launch("adamw_f64", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
+                    st.lr(), st.weightDecay(), st.beta1(), st.beta2(), st.eps(), bc1, bc2);
+        }
+    }
+
+    /** Which GEMM path is active, in words (also part of {@link #describe()}). */
+    public String gemmPath() {
+        return gemm.describe();
+    }
+}

@@ -1,0 +1,36 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Storage;
+import jcuda.driver.CUdeviceptr;
+
+/** A block of GPU memory holding {@code size} elements; its block returns to the allocator when unreachable. */
+final class CudaStorage implements Storage {
+    final CudaBackend backend;
+    final DType dtype;
+    final long size;
+    final CUdeviceptr pointer;
+
+    CudaStorage(CudaBackend backend, DType dtype, long size, CUdeviceptr pointer) {
+        this.backend = backend;
+        this.dtype = dtype;
+        this.size = size;
+        this.pointer = pointer;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+}

@@ -1,0 +1,23 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.DType;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * What {@link CudaBackend} asks of the GPU besides memory: kernel launches, zero fills and
+ * host↔device copies, all in stream order. {@link DriverOps} does it through the driver; the
+ * dry-run test checks every launch against the PTX instead, without a GPU.
+ */
+interface DeviceOps {
+    /** Launches a kernel of our modules by name (see {@link Kernels#launch} for argument types). */
+    void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args);
+
+    void zero(CUdeviceptr p, long bytes);
+
+    void upload(Object array, DType dtype, int n, CUdeviceptr dst);
+
+    Object download(CUdeviceptr src, DType dtype, int n);
+
+    /** Waits for queued work; a kernel fault surfaces here. */
+    void synchronize();
+}

@@ -1,0 +1,146 @@
+package dev.bertft.cuda;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The allocator's bucketing, reuse and out-of-memory handling, over a fake device of fixed capacity. */
+class CachingAllocatorTest {
+
+    /** A device with {@code capacity} bytes; handles are distinct objects recording their size. */
+    static final class FakeMemory implements DeviceMemory<FakeMemory.Handle> {
+        record Handle(long bytes, int serial) {}
+
+        final long capacity;
+        long used;
+        int serial;
+        final List<Long> allocations = new ArrayList<>();
+        final List<Handle> freed = new ArrayList<>();
+
+        FakeMemory(long capacity) {
+            this.capacity = capacity;
+        }
+
+        @Override
+        public Handle allocate(long bytes) {
+            if (used + bytes > capacity) return null;
+            used += bytes;
+            allocations.add(bytes);
+            return new Handle(bytes, serial++);
+        }
+
+        @Override
+        public void free(Handle block) {
+            used -= block.bytes();
+            freed.add(block);
+        }
+    }
+
+    @Test
+    void bucketsAreMultiplesOf512BelowOneMebibyteAndQuarterOctavesAbove() {
+        assertEquals(512, CachingAllocator.bucket(0));
+        assertEquals(512, CachingAllocator.bucket(1));
+        assertEquals(512, CachingAllocator.bucket(512));
+        assertEquals(1024, CachingAllocator.bucket(513));
+        assertEquals((1 << 20) - 512, CachingAllocator.bucket((1 << 20) - 600));
+        assertEquals(1 << 20, CachingAllocator.bucket(1 << 20));
+        // 1 MiB + 1 byte rounds to the next quarter of the octave: 1.25 MiB
+        assertEquals(5L << 18, CachingAllocator.bucket((1 << 20) + 1));
+        assertEquals(3L << 19, CachingAllocator.bucket((5L << 18) + 1));
+        assertEquals(7L << 18, CachingAllocator.bucket((3L << 19) + 1));
+        assertEquals(2L << 20, CachingAllocator.bucket((7L << 18) + 1));
+        long big = 3_000_000_000L; // 2^31 ≤ big < 2^32: steps of 2^29
+        assertEquals(3L << 30, CachingAllocator.bucket(big));
+    }
+
+    @Test
+    void slackIsAtMostAQuarterAndBucketsNeverShrink() {
+        long previous = 0;
+        for (long bytes = 1; bytes < (1L << 34); bytes = bytes * 5 / 4 + 37) {
+            long b = CachingAllocator.bucket(bytes);
+            assertTrue(b >= bytes, "bucket below request " + bytes);
+            assertTrue(b >= previous, "buckets not monotone at " + bytes);
+            if (bytes >= 1 << 20) assertTrue(b - bytes <= bytes / 4, "more than 25% slack at " + bytes);
+            else assertTrue(b - bytes < 512, "more than one granule of slack at " + bytes);
+            previous = b;
+        }
+    }
+
+    @Test
+    void releasedBlocksAreReusedForTheSameBucketWithoutTheDriver() {
+        FakeMemory mem = new FakeMemory(1L << 30);
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {});
+        var a = alloc.allocate(1000, "a");
+        assertEquals(1024, a.bytes());
+        alloc.release(a);
+        var b = alloc.allocate(900, "b"); // same 1024-byte bucket
+        assertSame(a.handle(), b.handle());
+        var c = alloc.allocate(3000, "c"); // another bucket: a new driver block
+        assertNotSame(a.handle(), c.handle());
+        assertEquals(List.of(1024L, 3072L), mem.allocations);
+        var s = alloc.stats();
+        assertEquals(1024 + 3072, s.inUseBytes());
+        assertEquals(0, s.cachedBytes());
+        assertEquals(2, s.driverAllocations());
+        assertEquals(1, s.reuses());
+        alloc.release(b);
+        alloc.release(c);
+        assertEquals(0, alloc.stats().inUseBytes());
+        assertEquals(4096, alloc.stats().cachedBytes());
+        assertEquals(4096, alloc.stats().peakInUseBytes());
+    }
+
+    @Test
+    void whenTheDeviceIsFullCachedBlocksGoBackToTheDriverFirst() {
+        FakeMemory mem = new FakeMemory(4096);
+        int[] reclaims = {0};
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> reclaims[0]++);
+        var a = alloc.allocate(2048, "a");
+        var b = alloc.allocate(2048, "b");
+        alloc.release(a);
+        alloc.release(b);
+        // 4096 does not fit next to 4096 cached bytes: the cache is emptied, then it fits
+        var c = alloc.allocate(4096, "c");
+        assertEquals(4096, c.bytes());
+        assertEquals(2, mem.freed.size());
+        assertEquals(0, reclaims[0]);
+        assertEquals(2, alloc.stats().driverFrees());
+    }
+
+    @Test
+    void reclaimLetsTheCollectorReturnBlocksBeforeGivingUp() {
+        FakeMemory mem = new FakeMemory(4096);
+        List<CachingAllocator.Block<FakeMemory.Handle>> dropped = new ArrayList<>();
+        List<CachingAllocator<FakeMemory.Handle>> self = new ArrayList<>();
+        // the "garbage collector": releases blocks whose tensors were dropped
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {
+            dropped.forEach(self.get(0)::release);
+            dropped.clear();
+        });
+        self.add(alloc);
+        dropped.add(alloc.allocate(4096, "garbage"));
+        var fresh = alloc.allocate(4096, "fresh");
+        assertEquals(4096, fresh.bytes());
+        assertEquals(0, alloc.stats().cachedBytes());
+    }
+
+    @Test
+    void outOfMemorySaysWhatWasAllocatedAndHowMemoryStood() {
+        FakeMemory mem = new FakeMemory(8192);
+        int[] reclaims = {0};
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> reclaims[0]++);
+        alloc.allocate(8192, "weights");
+        var e = assertThrows(DeviceOutOfMemoryException.class, () -> alloc.allocate(2 << 20, "a F32 tensor of shape [512, 1024]"));
+        assertTrue(e.getMessage().contains("2.0 MiB"), e.getMessage());
+        assertTrue(e.getMessage().contains("a F32 tensor of shape [512, 1024]"), e.getMessage());
+        assertTrue(e.getMessage().contains("in use 8192 B"), e.getMessage());
+        assertEquals(CachingAllocator.RECLAIM_ATTEMPTS, reclaims[0]);
+    }
+}

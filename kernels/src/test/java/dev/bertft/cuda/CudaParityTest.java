@@ -1,0 +1,441 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Ops;
+import dev.bertft.tensor.Tensor;
+import dev.bertft.tensor.cpu.CpuBackend;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Every Backend op on the GPU against the CPU backend, the reference: float32 ops to 1e-5
+ * relative (with a small absolute floor for values near zero), float64 to 1e-10, TF32 GEMMs
+ * to 1e-3 of the output's scale, dropout masks and gathers bit for bit, and the deterministic
+ * reductions bit-identical from run to run. Skipped, with the reason, where no GPU is usable.
+ */
+class CudaParityTest {
+    private static final CpuBackend CPU = new CpuBackend(2);
+    private CudaBackend gpu;
+    private final Random random = new Random(12345);
+
+    @BeforeEach
+    void gpu() {
+        gpu = Gpu.require();
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private Tensor randn(DType dtype, int... shape) {
+        int n = Tensor.numel(shape);
+        if (dtype == DType.F64) {
+            double[] d = new double[n];
+            for (int i = 0; i < n; i++) d[i] = random.nextGaussian();
+            return CPU.fromHost(d, dtype, shape);
+        }
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = (float) random.nextGaussian();
+        return CPU.fromHost(f, dtype, shape);
+    }
+
+    private Tensor positive(DType dtype, int... shape) {
+        return randn(dtype, shape).unary(Ops.Unary.ABS).add(0.1);
+    }
+
+    private Tensor onGpu(Tensor t) {
+        return t.to(gpu);
+    }
+
+    /** |gpu − cpu| ≤ rtol·|cpu| + atol elementwise, same shape. */
+    private static void assertClose(Tensor expected, Tensor actual, double rtol, double atol, String what) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
+        double[] e = expected.toDoubleArray(), a = actual.toDoubleArray();
+        for (int i = 0; i < e.length; i++) {
+            if (Double.isNaN(e[i]) && Double.isNaN(a[i])) continue;
+            if (e[i] == a[i]) continue;
+            double tol = rtol * Math.abs(e[i]) + atol;
+            if (!(Math.abs(e[i] - a[i]) <= tol)) fail(what + ": element " + i + " cpu " + e[i] + " gpu " + a[i] + " (tolerance " + tol + ")");
+        }
+    }
+
+    private static void assertClose(Tensor expected, Tensor actual, String what) {
+        boolean f64 = expected.dtype() == DType.F64;
+        assertClose(expected, actual, f64 ? 1e-10 : 1e-5, f64 ? 1e-12 : 1e-6, what);
+    }
+
+    /** TF32 products: error relative to the scale of the output, 1e-3. */
+    private static void assertCloseScaled(Tensor expected, Tensor actual, double rtol, String what) {
+        double scale = 0;
+        for (double v : expected.toDoubleArray()) scale = Math.max(scale, Math.abs(v));
+        assertClose(expected, actual, 0, rtol * Math.max(scale, 1e-30), what);
+    }
+
+    private static void assertBitwise(Tensor expected, Tensor actual, String what) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
+        Object e = expected.toHost(), a = actual.toHost();
+        if (e instanceof float[] f) {
+            float[] g = (float[]) a;
+            for (int i = 0; i < f.length; i++) {
+                if (Float.floatToRawIntBits(f[i]) != Float.floatToRawIntBits(g[i])) fail(what + ": element " + i + " cpu " + f[i] + " gpu " + g[i]);
+            }
+        } else if (e instanceof double[] d) {
+            assertArrayEquals(d, (double[]) a, 0.0, what);
+        } else {
+            assertArrayEquals((int[]) e, (int[]) a, what);
+        }
+    }
+
+    private static final DType[] FLOATS = {DType.F32, DType.F64};
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    @Test
+    void hostRoundTripsAreExactIncludingTransfersLargerThanTheStagingBuffer() {
+        int big = (int) (PinnedStaging.CAPACITY / 4) * 2 + 12345; // more than two staging chunks of floats
+        float[] f = new float[big];
+        for (int i = 0; i < big; i++) f[i] = i * 0.5f - 7;
+        assertArrayEquals(f, (float[]) gpu.toHost(gpu.fromHost(f, DType.F32, big)));
+        double[] d = {1, -2.5, Double.MIN_VALUE, Double.MAX_VALUE, Double.NaN};
+        assertArrayEquals(d, (double[]) gpu.toHost(gpu.fromHost(d, DType.F64, 5)));
+        int[] n = {0, -1, Integer.MAX_VALUE, Integer.MIN_VALUE};
+        assertArrayEquals(n, (int[]) gpu.toHost(gpu.fromHost(n, DType.I32, 2, 2)));
+        assertArrayEquals(new float[0], (float[]) gpu.toHost(gpu.zeros(DType.F32, 0, 3)));
+    }
+
+    @Test
+    void zerosFullContiguousAndCasts() {
+        for (DType t : DType.values()) {
+            assertBitwise(CPU.zeros(t, 3, 5), gpu.zeros(t, 3, 5), "zeros " + t);
+            assertBitwise(CPU.full(t, new int[] {7, 3}, -2.75), gpu.full(t, new int[] {7, 3}, -2.75), "full " + t);
+        }
+        Tensor x = randn(DType.F32, 4, 5, 6);
+        Tensor gx = onGpu(x);
+        assertBitwise(x.permute(2, 0, 1).contiguous(), gx.permute(2, 0, 1).contiguous(), "permuted contiguous");
+        assertBitwise(x.narrow(1, 1, 3).transpose(0, 2).contiguous(), gx.narrow(1, 1, 3).transpose(0, 2).contiguous(), "narrowed");
+        assertBitwise(x.select(0, 2).unsqueeze(0).expand(3, 5, 6).contiguous(), gx.select(0, 2).unsqueeze(0).expand(3, 5, 6).contiguous(), "expanded");
+        float[] special = {1.5f, -1.5f, Float.NaN, 3e9f, -3e9f, 0.99f, -0.99f};
+        Tensor s = CPU.fromHost(special, DType.F32, special.length);
+        for (DType from : DType.values()) {
+            for (DType to : DType.values()) {
+                if (from == to) continue;
+                Tensor src = from == DType.F32 ? s : s.cast(from);
+                assertBitwise(src.cast(to), onGpu(src).cast(to), "cast " + from + " -> " + to);
+            }
+        }
+    }
+
+    // ---- pointwise ----------------------------------------------------------------------------
+
+    @Test
+    void unaryScalarAndGeluBackward() {
+        for (DType t : FLOATS) {
+            Tensor x = randn(t, 33, 17), p = positive(t, 33, 17);
+            for (Ops.Unary op : Ops.Unary.values()) {
+                Tensor in = op == Ops.Unary.LOG || op == Ops.Unary.SQRT ? p : x;
+                assertClose(in.unary(op), onGpu(in).unary(op), "unary " + op + " " + t);
+            }
+            for (Ops.Scalar op : Ops.Scalar.values()) {
+                Tensor in = op == Ops.Scalar.POW || op == Ops.Scalar.RDIV ? p : x;
+                assertClose(in.scalarOp(op, 1.7), onGpu(in).scalarOp(op, 1.7), "scalar " + op + " " + t);
+            }
+            Tensor dy = randn(t, 33, 17);
+            assertClose(CPU.geluBackward(x, dy), gpu.geluBackward(onGpu(x), onGpu(dy)), "gelu backward " + t);
+        }
+    }
+
+    @Test
+    void binaryOpsBroadcastOverStridedViews() {
+        for (DType t : FLOATS) {
+            Tensor a = randn(t, 2, 3, 4), bias = randn(t, 4), col = randn(t, 3, 1), other = randn(t, 4, 3, 2);
+            Tensor ga = onGpu(a), gbias = onGpu(bias), gcol = onGpu(col), gother = onGpu(other);
+            for (Ops.Binary op : Ops.Binary.values()) {
+                Tensor pb = op == Ops.Binary.DIV ? bias.unary(Ops.Unary.ABS).add(0.5) : bias;
+                assertClose(a.binary(op, pb), ga.binary(op, onGpu(pb)), "binary " + op + " [2,3,4]·[4] " + t);
+                assertClose(a.binary(op, col), ga.binary(op, gcol), "binary " + op + " [2,3,4]·[3,1] " + t);
+                // a transposed operand: other^T has shape [2,3,4] with reversed strides
+                Tensor ot = other.permute(2, 1, 0), got = gother.permute(2, 1, 0);
+                if (op != Ops.Binary.DIV) assertClose(a.binary(op, ot), ga.binary(op, got), "binary " + op + " transposed " + t);
+            }
+            Tensor eqA = CPU.fromHost(t == DType.F32 ? new float[] {1, 2, 3} : new double[] {1, 2, 3}, t, 3);
+            Tensor eqB = CPU.fromHost(t == DType.F32 ? new float[] {1, 0, 3} : new double[] {1, 0, 3}, t, 3);
+            assertBitwise(eqA.binary(Ops.Binary.EQ, eqB), onGpu(eqA).binary(Ops.Binary.EQ, onGpu(eqB)), "eq " + t);
+        }
+    }
+
+    @Test
+    void dropoutMasksAreBitIdenticalToTheCpu() {
+        for (DType t : FLOATS) {
+            for (int[] shape : new int[][] {{1}, {3}, {5, 7}, {2, 3, 129, 65}}) {
+                for (double p : new double[] {0.1, 0.5, 0.9}) {
+                    long seed = random.nextLong(), offset = random.nextInt(1 << 20);
+                    assertBitwise(CPU.dropoutMask(t, shape, p, seed, offset), gpu.dropoutMask(t, shape, p, seed, offset),
+                            "dropout " + Arrays.toString(shape) + " p=" + p + " " + t);
+                }
+            }
+        }
+        assertBitwise(CPU.dropoutMask(DType.F32, new int[] {1001}, 0.3, -1L, Long.MAX_VALUE),
+                gpu.dropoutMask(DType.F32, new int[] {1001}, 0.3, -1L, Long.MAX_VALUE), "dropout extreme seed/offset");
+    }
+
+    @Test
+    void normalSamplesMatchTheCpuStream() {
+        for (DType t : FLOATS) {
+            for (int n : new int[] {1, 2, 3, 5, 4099}) {
+                Tensor c = CPU.normal(t, new int[] {n}, 0.5, 0.02, 77, 3), g = gpu.normal(t, new int[] {n}, 0.5, 0.02, 77, 3);
+                assertClose(c, g, 1e-6, 1e-9, "normal n=" + n + " " + t);
+            }
+        }
+    }
+
+    // ---- reductions ---------------------------------------------------------------------------
+
+    @Test
+    void reductionsOverAnyAxesAndArgmax() {
+        for (DType t : FLOATS) {
+            Tensor x = randn(t, 6, 5, 300);
+            Tensor gx = onGpu(x);
+            for (Ops.Reduce op : Ops.Reduce.values()) {
+                for (int[] axes : new int[][] {{0}, {1}, {2}, {0, 1}, {1, 2}, {0, 2}, {0, 1, 2}}) {
+                    for (boolean keep : new boolean[] {false, true}) {
+                        assertClose(x.reduce(op, keep, axes), gx.reduce(op, keep, axes), op + " " + Arrays.toString(axes) + " keep=" + keep + " " + t);
+                    }
+                }
+                // a strided view takes the permute-then-rows path
+                assertClose(x.transpose(0, 2).reduce(op, false, 0), gx.transpose(0, 2).reduce(op, false, 0), op + " transposed " + t);
+            }
+            for (int axis = 0; axis < 3; axis++) assertBitwise(x.argmax(axis), gx.argmax(axis), "argmax axis " + axis + " " + t);
+        }
+        float[] ties = {1, 3, 3, 2, 5, 5, 5, 0};
+        Tensor tt = CPU.fromHost(ties, DType.F32, 2, 4);
+        assertBitwise(tt.argmax(1), onGpu(tt).argmax(1), "argmax ties: first index");
+    }
+
+    // ---- matmul -------------------------------------------------------------------------------
+
+    @Test
+    void tf32MatmulAgreesToOnePartInAThousandForEveryLayout() {
+        int[][] mnk = {{1, 1, 1}, {7, 5, 3}, {128, 128, 32}, {130, 257, 65}, {64, 768, 768}, {300, 200, 1000}};
+        for (int[] s : mnk) {
+            int m = s[0], n = s[1], k = s[2];
+            Tensor a = randn(DType.F32, m, k), b = randn(DType.F32, k, n);
+            Tensor at = randn(DType.F32, k, m).transpose(0, 1), bt = randn(DType.F32, n, k).transpose(0, 1);
+            for (Tensor[] ab : new Tensor[][] {{a, b}, {at, b}, {a, bt}, {at, bt}}) {
+                assertCloseScaled(ab[0].matmul(ab[1]), onGpu(ab[0].contiguous()).matmul(onGpu(ab[1].contiguous())),
+                        1e-3, "matmul " + Arrays.toString(s));
+                // the same product through transposed views on the GPU (no copies: the kernel's transpose flags)
+                Tensor ga = ab[0].isContiguous() ? onGpu(ab[0]) : onGpu(ab[0].transpose(0, 1).contiguous()).transpose(0, 1);
+                Tensor gb = ab[1].isContiguous() ? onGpu(ab[1]) : onGpu(ab[1].transpose(0, 1).contiguous()).transpose(0, 1);
+                assertCloseScaled(ab[0].matmul(ab[1]), ga.matmul(gb), 1e-3, "matmul view " + Arrays.toString(s));
+            }
+        }
+        // batched, and batched with a shared 2-D right operand (a linear layer over [B, T, H])
+        Tensor x = randn(DType.F32, 3, 4, 70, 64), y = randn(DType.F32, 3, 4, 64, 50), w = randn(DType.F32, 64, 96);
+        assertCloseScaled(x.matmul(y), onGpu(x).matmul(onGpu(y)), 1e-3, "batched");
+        assertCloseScaled(x.matmul(w), onGpu(x).matmul(onGpu(w)), 1e-3, "shared weight");
+        Tensor q = randn(DType.F32, 2, 3, 33, 16);
+        assertCloseScaled(q.matmul(q.transpose(-1, -2)), onGpu(q).matmul(onGpu(q).transpose(-1, -2)), 1e-3, "q·qᵀ");
+        Tensor d = randn(DType.F64, 2, 37, 19), e = randn(DType.F64, 19, 23);
+        assertClose(d.matmul(e), onGpu(d).matmul(onGpu(e)), 1e-10, 1e-12, "float64 matmul");
+        assertClose(d.transpose(1, 2).matmul(d), onGpu(d).transpose(1, 2).matmul(onGpu(d)), 1e-10, 1e-12, "float64 dᵀ·d");
+    }
+
+    // ---- attention ----------------------------------------------------------------------------
+
+    private static Tensor paddingMask(int b, int t, int[] lengths) {
+        float[] m = new float[b * t];
+        for (int i = 0; i < b; i++) for (int j = lengths[i]; j < t; j++) m[i * t + j] = -10000f;
+        return CPU.fromHost(m, DType.F32, b, t);
+    }
+
+    @Test
+    void fusedAttentionForwardAndBackwardMatchTheCpu() {
+        for (int hs : new int[] {16, 32, 64, 8}) { // 8: the composed fallback
+            for (int t : new int[] {5, 64, 70, 128}) {
+                for (double p : new double[] {0.0, 0.1}) {
+                    int b = 2, nh = 3;
+                    Tensor q = randn(DType.F32, b, nh, t, hs), k = randn(DType.F32, b, nh, t, hs), v = randn(DType.F32, b, nh, t, hs);
+                    Tensor mask = paddingMask(b, t, new int[] {t, Math.max(1, t - 3)});
+                    Tensor dOut = randn(DType.F32, b, nh, t, hs);
+                    double scale = 1 / Math.sqrt(hs);
+                    long seed = 99, offset = 5;
+                    var cf = CPU.attention(q, k, v, mask, scale, p, seed, offset);
+                    var gf = gpu.attention(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
+                    String what = "attention hs=" + hs + " T=" + t + " p=" + p;
+                    // fused kernels compute in float32; the composed fallback (hs 8) multiplies in TF32
+                    double tol = hs == 8 ? 3e-3 : 1e-4, lseTol = hs == 8 ? 3e-3 : 1e-5;
+                    assertCloseScaled(cf.out(), gf.out(), tol, what + " out");
+                    assertClose(cf.logSumExp(), gf.logSumExp(), lseTol, lseTol, what + " lse");
+                    var cb = CPU.attentionBackward(dOut, q, k, v, mask, cf, scale, p, seed, offset);
+                    var gb = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
+                    assertCloseScaled(cb.dq(), gb.dq(), tol, what + " dq");
+                    assertCloseScaled(cb.dk(), gb.dk(), tol, what + " dk");
+                    assertCloseScaled(cb.dv(), gb.dv(), tol, what + " dv");
+                    var again = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
+                    assertBitwise(gb.dk(), again.dk(), what + " dk deterministic");
+                }
+            }
+        }
+    }
+
+    // ---- rows: softmax, LayerNorm, cross-entropy ----------------------------------------------
+
+    @Test
+    void softmaxAndLogSoftmaxWithBackwards() {
+        for (DType t : FLOATS) {
+            for (int len : new int[] {1, 7, 128, 1000, 30522}) {
+                Tensor x = randn(t, 9, len).mul(3), dy = randn(t, 9, len);
+                Tensor gx = onGpu(x), gdy = onGpu(dy);
+                Tensor y = x.softmax(), ly = x.logSoftmax();
+                assertClose(y, gx.softmax(), "softmax len " + len + " " + t);
+                assertClose(ly, gx.logSoftmax(), 1e-5, 1e-5, "log-softmax len " + len + " " + t);
+                assertClose(CPU.softmaxBackward(y, dy), gpu.softmaxBackward(onGpu(y), gdy), 1e-5, 1e-6, "softmax backward " + t);
+                assertClose(CPU.logSoftmaxBackward(ly, dy), gpu.logSoftmaxBackward(onGpu(ly), gdy), 1e-5, 1e-5, "log-softmax backward " + t);
+            }
+        }
+    }
+
+    @Test
+    void layerNormForwardBackwardAndDeterministicParameterGradients() {
+        for (DType t : FLOATS) {
+            for (int[] shape : new int[][] {{4, 7, 384}, {1000, 768}, {3, 33}}) {
+                int h = shape[shape.length - 1];
+                Tensor x = randn(t, shape).mul(2).add(0.5), g = randn(t, h), b = randn(t, h), dy = randn(t, shape);
+                var c = CPU.layerNorm(x, g, b, 1e-12);
+                var d = gpu.layerNorm(onGpu(x), onGpu(g), onGpu(b), 1e-12);
+                String what = "layernorm " + Arrays.toString(shape) + " " + t;
+                assertClose(c.y(), d.y(), 1e-5, 1e-5, what + " y");
+                assertClose(c.mean(), d.mean(), 1e-5, 1e-6, what + " mean");
+                assertClose(c.rstd(), d.rstd(), what + " rstd");
+                var cg = CPU.layerNormBackward(dy, x, g, c.mean(), c.rstd());
+                var dg = gpu.layerNormBackward(onGpu(dy), onGpu(x), onGpu(g), d.mean(), d.rstd());
+                assertClose(cg.dx(), dg.dx(), 1e-4, 1e-5, what + " dx");
+                assertClose(cg.dgamma(), dg.dgamma(), 1e-4, 1e-4, what + " dgamma");
+                assertClose(cg.dbeta(), dg.dbeta(), 1e-5, 1e-5, what + " dbeta");
+                var dg2 = gpu.layerNormBackward(onGpu(dy), onGpu(x), onGpu(g), d.mean(), d.rstd());
+                assertBitwise(dg.dgamma(), dg2.dgamma(), what + " dgamma deterministic");
+                assertBitwise(dg.dbeta(), dg2.dbeta(), what + " dbeta deterministic");
+            }
+        }
+    }
+
+    @Test
+    void crossEntropyWithIgnoredRows() {
+        for (DType t : FLOATS) {
+            Tensor logits = randn(t, 12, 50).mul(2);
+            int[] lab = {0, 3, -100, 49, 7, 7, -100, 1, 2, 30, 31, 11};
+            Tensor labels = CPU.fromHost(lab, DType.I32, 12);
+            Tensor gl = onGpu(logits), glab = onGpu(labels);
+            assertClose(CPU.crossEntropy(logits, labels, -100), gpu.crossEntropy(gl, glab, -100), "cross-entropy " + t);
+            Tensor dLoss = CPU.full(t, new int[0], 0.75);
+            assertClose(CPU.crossEntropyBackward(logits, labels, -100, dLoss), gpu.crossEntropyBackward(gl, glab, -100, onGpu(dLoss)),
+                    1e-5, 1e-7, "cross-entropy backward " + t);
+        }
+        Tensor bad = gpu.fromHost(new int[] {0, 5}, DType.I32, 2);
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu.crossEntropy(gpu.zeros(DType.F32, 2, 5), bad, -100));
+        assertTrue(e.getMessage().contains("label 5 at row 1"), e.getMessage());
+    }
+
+    // ---- indexing -----------------------------------------------------------------------------
+
+    @Test
+    void embeddingGatherAndDeterministicScatterAddMatchBitForBit() {
+        for (DType t : FLOATS) {
+            Tensor w = randn(t, 50, 24);
+            int[] ids = new int[4 * 33];
+            for (int i = 0; i < ids.length; i++) ids[i] = random.nextInt(i % 3 == 0 ? 3 : 50); // many repeats
+            Tensor id = CPU.fromHost(ids, DType.I32, 4, 33);
+            Tensor dy = randn(t, 4, 33, 24);
+            assertBitwise(CPU.embedding(w, id), gpu.embedding(onGpu(w), onGpu(id)), "embedding " + t);
+            // summed in position order on both sides, without fused multiply-adds: the same bits
+            assertBitwise(CPU.embeddingBackward(id, dy, 50), gpu.embeddingBackward(onGpu(id), onGpu(dy), 50), "embedding backward " + t);
+        }
+        Tensor badIds = gpu.fromHost(new int[] {1, 50}, DType.I32, 2);
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu.embedding(gpu.zeros(DType.F32, 50, 4), badIds));
+        assertTrue(e.getMessage().contains("id 50 at position 1"), e.getMessage());
+    }
+
+    @Test
+    void concatAlongEveryAxis() {
+        for (DType t : DType.values()) {
+            Tensor a = randn(DType.F32, 2, 3, 4).cast(t), b = randn(DType.F32, 2, 5, 4).cast(t), c = randn(DType.F32, 2, 1, 4).cast(t);
+            assertBitwise(Tensor.concat(List.of(a, b, c), 1), Tensor.concat(List.of(onGpu(a), onGpu(b), onGpu(c)), 1), "concat axis 1 " + t);
+            Tensor d = randn(DType.F32, 2, 3, 7).cast(t);
+            assertBitwise(Tensor.concat(List.of(a, d), 2), Tensor.concat(List.of(onGpu(a), onGpu(d)), 2), "concat axis 2 " + t);
+            assertBitwise(Tensor.concat(List.of(a, a.narrow(0, 1, 1)), 0),
+                    Tensor.concat(List.of(onGpu(a), onGpu(a).narrow(0, 1, 1)), 0), "concat axis 0 with a view " + t);
+        }
+    }
+
+    // ---- in place and the optimizer -----------------------------------------------------------
+
+    @Test
+    void inPlaceOpsSumOfSquaresAndAdamW() {
+        for (DType t : FLOATS) {
+            Tensor dst = randn(t, 1000), src = randn(t, 1000);
+            Tensor gdst = onGpu(dst), gsrc = onGpu(src);
+            CPU.addInPlace(dst, src, -0.3);
+            gpu.addInPlace(gdst, gsrc, -0.3);
+            assertClose(dst, gdst, "addInPlace " + t);
+            CPU.scaleInPlace(dst, 1.7);
+            gpu.scaleInPlace(gdst, 1.7);
+            assertClose(dst, gdst, "scaleInPlace " + t);
+            Tensor big = randn(t, 6, 100);
+            Tensor gbig = onGpu(big);
+            CPU.copyInPlace(big.narrow(1, 10, 50), src.narrow(0, 0, 300).reshape(6, 50));
+            gpu.copyInPlace(gbig.narrow(1, 10, 50), gsrc.narrow(0, 0, 300).reshape(6, 50));
+            assertBitwise(big, gbig, "copyInPlace into a strided view " + t);
+
+            Tensor x = randn(t, 3_000_001);
+            double cs = CPU.sumOfSquares(x), gs = gpu.sumOfSquares(onGpu(x));
+            assertEquals(cs, gs, 1e-12 * cs, "sumOfSquares " + t);
+            assertEquals(gs, gpu.sumOfSquares(onGpu(x)), 0.0, "sumOfSquares deterministic " + t);
+
+            Tensor p = randn(t, 5000), m = CPU.zeros(t, 5000), v = CPU.zeros(t, 5000);
+            Tensor gp = onGpu(p), gm = onGpu(m), gv = onGpu(v);
+            for (int step = 1; step <= 5; step++) {
+                Tensor g = randn(t, 5000);
+                var st = new Backend.AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, step);
+                CPU.adamW(p, g, m, v, st);
+                gpu.adamW(gp, onGpu(g), gm, gv, st);
+            }
+            assertClose(p, gp, 1e-6, 1e-7, "adamW param " + t);
+            assertClose(m, gm, 1e-6, 1e-8, "adamW m " + t);
+            assertClose(v, gv, 1e-6, 1e-10, "adamW v " + t);
+        }
+    }
+
+    // ---- failures -----------------------------------------------------------------------------
+
+    @Test
+    void runningOutOfGpuMemoryIsAnExceptionNamingTheRequest() {
+        List<Tensor> hold = new ArrayList<>();
+        var e = assertThrows(DeviceOutOfMemoryException.class, () -> {
+            for (int i = 0; i < 40; i++) hold.add(gpu.zeros(DType.F64, 1 << 30, 2)); // 16 GiB each
+        });
+        assertTrue(e.getMessage().startsWith("out of GPU memory allocating 16384.0 MiB for a F64 tensor of shape [1073741824, 2]"),
+                e.getMessage());
+        hold.clear();
+        // the device still works afterwards
+        assertBitwise(CPU.full(DType.F32, new int[] {3}, 2), gpu.full(DType.F32, new int[] {3}, 2), "after out of memory");
+    }
+
+    @Test
+    void describeNamesTheGpuDriverAndGemmPath() {
+        String d = gpu.describe();
+        assertTrue(d.contains("compute capability"), d);
+        assertTrue(d.contains("driver:   CUDA"), d);
+        assertTrue(d.contains("gemm:"), d);
+        System.out.println(d);
+    }
+}

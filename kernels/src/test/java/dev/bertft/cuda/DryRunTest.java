@@ -1,0 +1,159 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Ops;
+import dev.bertft.tensor.Tensor;
+import jcuda.driver.CUdeviceptr;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every Backend op of {@link CudaBackend} run without a GPU: launches go to a recorder that
+ * checks each against the committed PTX (the kernel exists, every argument has the parameter's
+ * type and size) and the launch limits (at most 1024 threads, whole warps, grid y/z ≤ 65535).
+ * So a wrong argument list is found here rather than as garbage on the GPU. Between them the
+ * ops must launch every kernel the PTX defines, or a kernel is dead code.
+ */
+class DryRunTest {
+
+    /** Checks launches instead of running them; downloads return zeros. */
+    static final class Recorder implements DeviceOps {
+        final Map<String, List<String>> signatures = new HashMap<>();
+        final TreeSet<String> launched = new TreeSet<>();
+        final List<String> problems = new ArrayList<>();
+
+        Recorder() throws Exception {
+            for (String module : Kernels.MODULES) {
+                signatures.putAll(Kernels.signatures(Files.readString(Nvcc.committedPtx().resolve(module + ".ptx"))));
+            }
+        }
+
+        @Override
+        public void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+            List<String> params = signatures.get(kernel);
+            if (params == null) {
+                problems.add("no kernel " + kernel);
+                return;
+            }
+            try {
+                Kernels.checkArguments(kernel, params, args);
+            } catch (IllegalStateException e) {
+                problems.add(e.getMessage());
+            }
+            int threads = blockX * blockY;
+            if (threads < 32 || threads > 1024 || threads % 32 != 0) problems.add(kernel + ": block " + blockX + "x" + blockY);
+            if (gridX < 1 || gridY < 1 || gridZ < 1 || gridY > 65535 || gridZ > 65535) {
+                problems.add(kernel + ": grid " + gridX + "x" + gridY + "x" + gridZ);
+            }
+            for (Object a : args) if (a == null) problems.add(kernel + ": null argument");
+            launched.add(kernel);
+        }
+
+        @Override
+        public void zero(CUdeviceptr p, long bytes) {}
+
+        @Override
+        public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {}
+
+        @Override
+        public Object download(CUdeviceptr src, DType dtype, int n) {
+            return switch (dtype) {
+                case F32 -> new float[n];
+                case F64 -> new double[n];
+                case I32 -> new int[n];
+            };
+        }
+
+        @Override
+        public void synchronize() {}
+    }
+
+    static CudaBackend dryBackend(Recorder rec) {
+        DeviceMemory<CUdeviceptr> memory = new DeviceMemory<>() {
+            @Override
+            public CUdeviceptr allocate(long bytes) {
+                return new CUdeviceptr();
+            }
+
+            @Override
+            public void free(CUdeviceptr block) {}
+        };
+        TensorCoreGemm own = new TensorCoreGemm(rec, "dry run");
+        return new CudaBackend(0, null, new CudaBackend.DeviceInfo("dry run", 13000, 9, 0, 132, 80L << 30), rec, memory, own, own);
+    }
+
+    @Test
+    void everyOpLaunchesValidKernelsAndTogetherTheyCoverThePtx() throws Exception {
+        Recorder rec = new Recorder();
+        CudaBackend g = dryBackend(rec);
+        for (DType t : new DType[] {DType.F32, DType.F64}) {
+            Tensor x = g.zeros(t, 4, 6, 8), y = g.full(t, new int[] {8}, 1.5);
+            for (Ops.Unary op : Ops.Unary.values()) x.unary(op);
+            for (Ops.Scalar op : Ops.Scalar.values()) x.scalarOp(op, 2);
+            for (Ops.Binary op : Ops.Binary.values()) x.binary(op, y);
+            x.transpose(0, 2).binary(Ops.Binary.ADD, x.transpose(0, 2));
+            g.geluBackward(x, x);
+            g.dropoutMask(t, new int[] {3, 5}, 0.1, 1, 2);
+            g.normal(t, new int[] {7}, 0, 1, 1, 2);
+            for (Ops.Reduce op : Ops.Reduce.values()) {
+                x.reduce(op, false, 0);
+                x.reduce(op, true, 2);
+                x.reduce(op, false, 0, 2);
+            }
+            x.argmax(1);
+            x.matmul(g.zeros(t, 8, 5));
+            x.matmul(x.transpose(1, 2));
+            x.softmax();
+            x.logSoftmax();
+            g.softmaxBackward(x, x);
+            g.logSoftmaxBackward(x, x);
+            var ln = g.layerNorm(x, y, y, 1e-5);
+            g.layerNormBackward(x, x, y, ln.mean(), ln.rstd());
+            Tensor labels = g.fromHost(new int[] {0, 1, -100, 3}, DType.I32, 4);
+            Tensor logits = g.zeros(t, 4, 8);
+            g.crossEntropy(logits, labels, -100);
+            g.crossEntropyBackward(logits, labels, -100, g.full(t, new int[0], 1));
+            Tensor ids = g.zeros(DType.I32, 2, 3);
+            g.embedding(g.zeros(t, 10, 8), ids);
+            g.embeddingBackward(ids, g.zeros(t, 2, 3, 8), 10);
+            Tensor.concat(List.of(x, x), 1);
+            x.permute(2, 0, 1).contiguous();
+            Tensor p = g.zeros(t, 100);
+            g.addInPlace(p, p, 0.5);
+            g.scaleInPlace(p, 0.5);
+            g.copyInPlace(p, g.zeros(t, 100));
+            g.sumOfSquares(p);
+            g.adamW(p, p, g.zeros(t, 100), g.zeros(t, 100), new Backend.AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, 1));
+            for (DType to : DType.values()) if (to != t) x.cast(to);
+        }
+        g.zeros(DType.I32, 3).cast(DType.F32);
+        g.zeros(DType.I32, 3).cast(DType.F64);
+        g.full(DType.I32, new int[] {2}, 7).transpose(0, 0).contiguous();
+        for (int hs : new int[] {16, 32, 64, 8}) {
+            Tensor q = g.zeros(DType.F32, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);
+            for (double drop : new double[] {0, 0.1}) {
+                var out = g.attention(q, q, q, mask, 0.125, drop, 1, 2);
+                g.attentionBackward(q, q, q, q, mask, out, 0.125, drop, 1, 2);
+            }
+        }
+        Tensor d = g.zeros(DType.F64, 1, 2, 5, 4);
+        g.attentionBackward(d, d, d, d, g.zeros(DType.F64, 1, 5), g.attention(d, d, d, g.zeros(DType.F64, 1, 5), 0.5, 0.1, 1, 2),
+                0.5, 0.1, 1, 2);
+
+        assertEquals(List.of(), rec.problems);
+        TreeSet<String> unused = new TreeSet<>(rec.signatures.keySet());
+        unused.removeAll(rec.launched);
+        assertTrue(unused.isEmpty(), "kernels no op launches: " + unused);
+        assertTrue(g.describe().contains("own TF32 tensor-core kernel"), g.describe());
+    }
+}

@@ -1,0 +1,50 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+
+/**
+ * float32 matmul throughput on the GPU for the shapes of BERT-base training (batch 32 × 128
+ * tokens = 4096 rows, hidden 768, intermediate 3072) and one large square, in the three layouts
+ * of a linear layer's forward and backward. Run by bench/scripts/gpu-check.sh:
+ * {@code java -cp ... dev.bertft.cuda.GemmThroughput [iterations]}.
+ * Prints one line per shape: milliseconds per product and TFLOP/s (2·m·n·k flops).
+ */
+public final class GemmThroughput {
+    private GemmThroughput() {}
+
+    public static void main(String[] args) {
+        int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        CudaBackend gpu;
+        try {
+            gpu = CudaBackend.open(0);
+        } catch (CudaUnavailableException e) {
+            System.out.println("GEMM throughput not measured: " + e.getMessage());
+            System.exit(3);
+            return;
+        }
+        System.out.println(gpu.describe());
+        int[][] shapes = {{4096, 768, 768}, {4096, 3072, 768}, {4096, 768, 3072}, {8192, 8192, 8192}};
+        System.out.printf("%-28s %-8s %10s %10s%n", "m x n x k", "layout", "ms", "TFLOP/s");
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            Tensor x = gpu.normal(DType.F32, new int[] {m, k}, 0, 1, 1, 0);
+            Tensor w = gpu.normal(DType.F32, new int[] {n, k}, 0, 1, 2, 0);   // a Linear weight [out, in]
+            Tensor wt = gpu.normal(DType.F32, new int[] {k, n}, 0, 1, 3, 0);
+            Tensor xt = gpu.normal(DType.F32, new int[] {k, m}, 0, 1, 4, 0);
+            run(gpu, "x·w", m, n, k, iterations, () -> x.matmul(wt));                      // plain
+            run(gpu, "x·Wᵀ", m, n, k, iterations, () -> x.matmul(w.transpose(0, 1)));     // forward of a Linear
+            run(gpu, "Xᵀ·w", m, n, k, iterations, () -> xt.transpose(0, 1).matmul(wt));   // weight gradient layout
+        }
+    }
+
+    private static void run(CudaBackend gpu, String layout, int m, int n, int k, int iterations, java.util.function.Supplier<Tensor> product) {
+        for (int i = 0; i < 3; i++) product.get();
+        gpu.synchronize();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < iterations; i++) product.get();
+        gpu.synchronize();
+        double seconds = (System.nanoTime() - t0) / 1e9 / iterations;
+        System.out.printf("%-28s %-8s %10.3f %10.1f%n", m + " x " + n + " x " + k, layout, seconds * 1e3, 2.0 * m * n * k / seconds / 1e12);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+import dev.bertft.tensor.cpu.CpuBackend;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The host half of the GPU embedding backward: summing dy rows segment by segment, in the order
+ * embedding.cu does (one thread per column, positions order[start[s]..start[s+1]) in turn),
+ * gives the CPU backend's scatter-add bit for bit.
+ */
+class IdSegmentsTest {
+
+    @Test
+    void segmentsGroupPositionsByIdInIncreasingOrder() {
+        IdSegments s = IdSegments.of(new int[] {5, 2, 5, 0, 2, 5});
+        assertArrayEquals(new int[] {0, 2, 5}, s.ids());
+        assertArrayEquals(new int[] {0, 1, 3, 6}, s.start());
+        assertArrayEquals(new int[] {3, 1, 4, 0, 2, 5}, s.order());
+        assertEquals(0, IdSegments.of(new int[0]).count());
+    }
+
+    @Test
+    void segmentSumsInKernelOrderEqualTheCpuScatterAddBitForBit() {
+        Random r = new Random(3);
+        int tokens = 500, h = 16, vocab = 40;
+        int[] ids = new int[tokens];
+        float[] dy = new float[tokens * h];
+        for (int t = 0; t < tokens; t++) ids[t] = r.nextInt(t % 2 == 0 ? 4 : vocab);
+        for (int i = 0; i < dy.length; i++) dy[i] = (float) r.nextGaussian() * (1 << r.nextInt(10));
+        CpuBackend cpu = new CpuBackend(2);
+        Tensor expected = cpu.embeddingBackward(Tensor.of(cpu, ids, tokens), Tensor.of(cpu, dy, tokens, h), vocab);
+
+        float[] dw = new float[vocab * h];
+        IdSegments seg = IdSegments.of(ids);
+        for (int s = 0; s < seg.count(); s++) {
+            for (int c = 0; c < h; c++) {
+                float acc = 0;
+                for (int k = seg.start()[s]; k < seg.start()[s + 1]; k++) acc += dy[seg.order()[k] * h + c];
+                dw[seg.ids()[s] * h + c] = acc;
+            }
+        }
+        assertArrayEquals((float[]) expected.cast(DType.F32).toHost(), dw, 0f);
+    }
+}
