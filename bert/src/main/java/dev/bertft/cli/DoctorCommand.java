@@ -1,17 +1,25 @@
 package dev.bertft.cli;
 
+import dev.bertft.cuda.CudaBackend;
+import dev.bertft.cuda.CudaUnavailableException;
+import dev.bertft.tensor.Simd;
 import picocli.CommandLine.Command;
 
-/** What this machine offers bert-ft: Java, SIMD, threads, memory (and later the GPU). */
+/** What this machine offers bert-ft: Java, SIMD, threads, memory, and the GPU with its GEMM path. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = "Report the Java runtime, SIMD width, threads, memory and GPU.")
+        description = "Report the Java runtime, SIMD width, threads, memory, and the GPU (driver, compute capability, GEMM path).")
 final class DoctorCommand implements Runnable {
     @Override
     public void run() {
         Runtime rt = Runtime.getRuntime();
         System.out.println("java:     " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
-        System.out.println("simd:     " + dev.bertft.tensor.Simd.describe());
-        System.out.println("threads:  " + rt.availableProcessors() + " cores");
-        System.out.println("memory:   max heap " + (rt.maxMemory() >> 20) + " MiB");
+        System.out.println("simd:     " + Simd.describe());
+        System.out.println("threads:  " + rt.availableProcessors() + " cores (--threads to change)");
+        System.out.println("memory:   max heap " + (rt.maxMemory() >> 20) + " MiB (-Xmx to change)");
+        try {
+            System.out.println(CudaBackend.open(0).describe());
+        } catch (CudaUnavailableException e) {
+            System.out.println("gpu:      none usable: " + e.getMessage());
+        }
     }
 }

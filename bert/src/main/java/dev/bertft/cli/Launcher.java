@@ -31,7 +31,12 @@ final class Launcher {
         cmd.add(java);
         cmd.add("--add-modules");
         cmd.add(VECTOR_MODULE);
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        // Training holds every layer's activations until the backward: let the heap use most of
+        // the machine unless the user sized it, and favour throughput over pause times.
+        if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Xmx") || a.contains("MaxRAM"))) cmd.add("-XX:MaxRAMPercentage=75");
+        if (jvmArgs.stream().noneMatch(a -> a.startsWith("-XX:+Use") && a.endsWith("GC"))) cmd.add("-XX:+UseParallelGC");
+        cmd.addAll(jvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(mainClass.getName());

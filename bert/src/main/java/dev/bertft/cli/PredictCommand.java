@@ -9,7 +9,6 @@ import dev.bertft.autograd.GradMode;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
-import dev.bertft.tensor.cpu.CpuBackend;
 import dev.bertft.tokenizer.Encoding;
 import dev.bertft.tokenizer.Padding;
 import dev.bertft.tokenizer.WordPieceTokenizer;
@@ -53,8 +52,8 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "32", description = "Texts per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--device", paramLabel = "cpu|cuda", defaultValue = "cpu", description = "Where to compute (default: ${DEFAULT-VALUE}).")
-    String device;
+    @picocli.CommandLine.Mixin
+    DeviceArgs device;
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
@@ -63,7 +62,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Backend backend = backend(device);
+        Backend backend = device.open();
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0, got " + batchSize);
         BertForSequenceClassification classifier = BertForSequenceClassification.fromPretrained(model, backend,
                 BertForSequenceClassification.LoadOptions.seed(0));
@@ -108,14 +107,6 @@ final class PredictCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
-    }
-
-    static Backend backend(String device) {
-        return switch (device) {
-            case "cpu" -> new CpuBackend();
-            case "cuda" -> throw new IllegalArgumentException("--device cuda: CUDA backend not available yet");
-            default -> throw new IllegalArgumentException("--device must be cpu or cuda, got '" + device + "'");
-        };
     }
 
     private int maxLength(WordPieceTokenizer tokenizer, int maxPositions) {
