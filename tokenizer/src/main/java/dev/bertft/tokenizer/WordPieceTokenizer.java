@@ -107,7 +107,7 @@ public final class WordPieceTokenizer {
         return encodeBatch(texts, null, EncodeOptions.of(maxLength).withPadding(padding));
     }
 
-    /** A batch of texts, or of pairs when {@code pairs} is not null, encoded in parallel. */
+    /** A batch of texts, or of pairs when {@code pairs} is not null (a null entry: no pair for that text), encoded in parallel. */
     public List<Encoding> encodeBatch(List<String> texts, List<String> pairs, EncodeOptions options) {
         if (pairs != null && pairs.size() != texts.size()) {
             throw new IllegalArgumentException("texts and pairs differ in size: " + texts.size() + " vs " + pairs.size());
