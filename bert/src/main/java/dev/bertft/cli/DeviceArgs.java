@@ -13,11 +13,11 @@ final class DeviceArgs {
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: one per core).")
     int threads;
 
-    /** The chosen backend; says which on standard error. */
+    /** The chosen backend; for anything but plain cpu, says on standard error which one it is. */
     Backend open() {
         if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
         Devices.Resolved r = Devices.resolve(device, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-        System.err.println("bert-ft: " + r.summary());
+        if (!device.equals("cpu")) System.err.println("bert-ft: " + r.summary());
         return r.backend();
     }
 }

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Fine-tune, evaluate and run BERT models in pure Java.",
-        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, PrepareCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, TokenizeCommand.class, PrepareCommand.class,
                 DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -23,10 +23,6 @@ final class SpecialTokens {
         }
     }
 
-    List<Token> all() {
-        return List.of(tokens);
-    }
-
     boolean mayStartWith(char c) {
         return firstChar[c];
     }

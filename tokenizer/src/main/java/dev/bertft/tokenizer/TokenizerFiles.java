@@ -78,7 +78,8 @@ final class TokenizerFiles {
         Template template = Template.bert(roles.get("cls_token"), vocab.id(roles.get("cls_token")),
                 roles.get("sep_token"), vocab.id(roles.get("sep_token")));
         String pad = vocab.id(roles.get("pad_token")) >= 0 ? roles.get("pad_token") : null;
-        return new WordPieceTokenizer(vocab, settings, roles.get("unk_token"), "##", 100, specials, template, true,
+        return new WordPieceTokenizer(vocab, settings, roles.get("unk_token"), "##", 100, specials, template,
+                WordPieceTokenizer.Decoder.WORDPIECE_CLEANUP,
                 pad, modelMaxLength, new Source(roles, modelMaxLength, null));
     }
 
@@ -171,21 +172,22 @@ final class TokenizerFiles {
         SpecialTokens specials = new SpecialTokens(added);
 
         Template template = template(root.get("post_processor"), vocab, file);
-        JsonNode decoder = root.get("decoder");
-        boolean cleanup = true;
-        if (decoder != null && !decoder.isNull()) {
-            expectType(decoder, "WordPiece", "decoder", file);
-            if (!prefix.equals(text(decoder, "prefix", "##", file))) {
+        JsonNode decoderNode = root.get("decoder");
+        WordPieceTokenizer.Decoder decoder = WordPieceTokenizer.Decoder.NONE;
+        if (decoderNode != null && !decoderNode.isNull()) {
+            expectType(decoderNode, "WordPiece", "decoder", file);
+            if (!prefix.equals(text(decoderNode, "prefix", "##", file))) {
                 throw new IOException(file + ": decoder.prefix differs from model.continuing_subword_prefix");
             }
-            cleanup = bool(decoder, "cleanup", true, file);
+            decoder = bool(decoderNode, "cleanup", true, file)
+                    ? WordPieceTokenizer.Decoder.WORDPIECE_CLEANUP : WordPieceTokenizer.Decoder.WORDPIECE;
         }
         Map<String, String> named = new LinkedHashMap<>(roles);
         named.put("unk_token", unk);
         JsonNode padding = root.get("padding");
         if (padding != null && padding.hasNonNull("pad_token")) named.put("pad_token", padding.get("pad_token").asText());
         String pad = vocab.id(named.get("pad_token")) >= 0 ? named.get("pad_token") : null;
-        return new WordPieceTokenizer(vocab, settings, unk, prefix, maxInputChars, specials, template, cleanup, pad,
+        return new WordPieceTokenizer(vocab, settings, unk, prefix, maxInputChars, specials, template, decoder, pad,
                 modelMaxLength, new Source(named, modelMaxLength, bytes));
     }
 
@@ -298,7 +300,7 @@ final class TokenizerFiles {
         return n.intValue();
     }
 
-    static void save(Path dir, WordPieceTokenizer tok, Vocabulary vocab, SpecialTokens specials, Source source)
+    static void save(Path dir, WordPieceTokenizer tok, Vocabulary vocab, Source source)
             throws IOException {
         Files.createDirectories(dir);
         StringBuilder sb = new StringBuilder();

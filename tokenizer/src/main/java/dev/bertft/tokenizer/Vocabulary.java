@@ -37,10 +37,6 @@ final class Vocabulary {
         return tokens[id];
     }
 
-    List<String> tokens() {
-        return List.of(tokens);
-    }
-
     /** Id of a whole token string, or -1. */
     int id(String token) {
         int[] cps = token.codePoints().toArray();

@@ -25,13 +25,14 @@ public final class WordPieceTokenizer {
     private final SpecialTokens specials;
     private final Template template;
     private final String continuingPrefix;
-    private final boolean decoderCleanup;
+    /** HF's decoder: WordPiece (with or without cleanup), or none, which joins tokens with spaces. */
+    private final Decoder decoder;
     private final int padId;
     private final int modelMaxLength;
     private final TokenizerFiles.Source source;
 
     WordPieceTokenizer(Vocabulary vocab, NormalizerSettings settings, String unkToken, String continuingPrefix,
-                       int maxInputCharsPerWord, SpecialTokens specials, Template template, boolean decoderCleanup,
+                       int maxInputCharsPerWord, SpecialTokens specials, Template template, Decoder decoder,
                        String padToken, int modelMaxLength, TokenizerFiles.Source source) {
         this.vocab = vocab;
         this.normalizer = new BertNormalizer(settings);
@@ -40,7 +41,7 @@ public final class WordPieceTokenizer {
         this.maxInputCharsPerWord = maxInputCharsPerWord;
         this.specials = specials;
         this.template = template;
-        this.decoderCleanup = decoderCleanup;
+        this.decoder = decoder;
         int pad = padToken == null ? -1 : specials.idOf(padToken, vocab);
         this.padId = Math.max(pad, 0);
         this.modelMaxLength = modelMaxLength;
@@ -107,7 +108,7 @@ public final class WordPieceTokenizer {
         return encodeBatch(texts, null, EncodeOptions.of(maxLength).withPadding(padding));
     }
 
-    /** A batch of texts, or of pairs when {@code pairs} is not null, encoded in parallel. */
+    /** A batch of texts, or of pairs when {@code pairs} is not null (a null entry: no pair for that text), encoded in parallel. */
     public List<Encoding> encodeBatch(List<String> texts, List<String> pairs, EncodeOptions options) {
         if (pairs != null && pairs.size() != texts.size()) {
             throw new IllegalArgumentException("texts and pairs differ in size: " + texts.size() + " vs " + pairs.size());
@@ -385,7 +386,8 @@ public final class WordPieceTokenizer {
     /**
      * Ids back to text, as HF's WordPiece decoder: pieces joined by spaces, "##" pieces glued to
      * the previous one, and (cleanup) the space before . ? ! , and English contractions removed,
-     * token by token. Unknown ids are skipped; special tokens too when asked.
+     * token by token. Unknown ids are skipped; special tokens too when asked. A tokenizer.json
+     * without a decoder joins the tokens with spaces, as HF does.
      */
     public String decode(int[] ids, boolean skipSpecialTokens) {
         StringBuilder sb = new StringBuilder();
@@ -394,14 +396,21 @@ public final class WordPieceTokenizer {
             if (id < 0 || id >= vocab.size()) continue;
             if (skipSpecialTokens && specials.isSpecial(id)) continue;
             String t = vocab.token(id);
+            if (decoder == Decoder.NONE) {
+                sb.append(first ? "" : " ").append(t);
+                first = false;
+                continue;
+            }
             if (!first) {
                 t = t.startsWith(continuingPrefix) ? t.substring(continuingPrefix.length()) : " " + t;
             }
             first = false;
-            sb.append(decoderCleanup ? cleanup(t) : t);
+            sb.append(decoder == Decoder.WORDPIECE_CLEANUP ? cleanup(t) : t);
         }
         return sb.toString();
     }
+
+    enum Decoder { WORDPIECE_CLEANUP, WORDPIECE, NONE }
 
     private static String cleanup(String t) {
         return t.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",")
@@ -415,6 +424,6 @@ public final class WordPieceTokenizer {
      * written beside its target and moved over it, so a failed save leaves the old files whole.
      */
     public void saveTo(Path dir) throws IOException {
-        TokenizerFiles.save(dir, this, vocab, specials, source);
+        TokenizerFiles.save(dir, this, vocab, source);
     }
 }

@@ -37,7 +37,7 @@ class CodePointParityTest {
         try (HfOracle hf = new HfOracle(dir.resolve("tokenizer.json"))) {
             var expected = hf.encode(texts);
             for (int t = 0; t < texts.size(); t++) {
-                if (Arrays.equals(HfOracle.ints(expected[t].getIds()), ours.encode(texts.get(t)).ids())) continue;
+                if (Arrays.equals(expected.get(t).ids(), ours.encode(texts.get(t)).ids())) continue;
                 // narrow the difference down to single code points
                 for (int cp = ranges.get(t)[0]; cp < ranges.get(t)[1]; cp++) {
                     if (cp >= 0xD800 && cp <= 0xDFFF) continue;
