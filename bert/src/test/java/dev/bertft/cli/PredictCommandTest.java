@@ -100,7 +100,9 @@ class PredictCommandTest {
 
         Run cuda = run("predict", "--model", TINY.toString(), "--device", "cuda");
         assertEquals(1, cuda.exit());
-        assertTrue(cuda.err().contains("CUDA backend not available yet"), cuda.err());
+        // no silent fall back to the CPU: one line saying why the GPU cannot be used (here: no driver)
+        assertEquals(1, cuda.err().lines().count(), cuda.err());
+        assertTrue(cuda.err().contains("CUDA driver"), cuda.err());
 
         Path broken = tmp.resolve("broken");
         Files.createDirectories(broken);
