@@ -263,30 +263,35 @@ public final class WordPieceTokenizer {
                     cp = 0xFFFD; // a lone surrogate is not a character: treat it as the replacement character
                 }
             }
-            if (cp < 0x10000 && !normalizer.isolates(cp)) {
+            // a CJK ideograph is a word of its own: cut before and after it
+            boolean isolate = normalizer.isolates(cp);
+            if (isolate) cutWord(word, out);
+            if (cp < 0x10000) {
                 int e = normalizer.bmpEntry(cp);
                 if (e >= 0) {
-                    feed(e, i, next, word, out);
+                    emit(e, isolate, i, next, word, out);
                 } else if (e < -1) {
-                    for (int o : normalizer.multi(e)) feed(o, i, next, word, out);
+                    for (int o : normalizer.multi(e)) emit(o, isolate, i, next, word, out);
                 }
             } else {
-                boolean isolate = normalizer.isolates(cp);
-                if (isolate) cutWord(word, out);
-                for (int o : normalizer.normalize(cp)) {
-                    if (isolate) word.add(o, i, next);
-                    else feed(o, i, next, word, out);
-                }
-                if (isolate) cutWord(word, out);
+                for (int o : normalizer.normalize(cp)) emit(o, isolate, i, next, word, out);
             }
+            if (isolate) cutWord(word, out);
             i = next;
         }
         cutWord(word, out);
         return out;
     }
 
-    /** Pre-tokenizer step for one normalized code point o that came from text[start, end). */
-    private void feed(int o, int start, int end, Word word, Pieces out) {
+    /**
+     * Pre-tokenizer step for one normalized code point o that came from text[start, end); the
+     * output of an isolated (CJK) code point goes into its word as is.
+     */
+    private void emit(int o, boolean isolate, int start, int end, Word word, Pieces out) {
+        if (isolate) {
+            word.add(o, start, end);
+            return;
+        }
         switch (normalizer.classOf(o)) {
             case BertNormalizer.WORD -> word.add(o, start, end);
             case BertNormalizer.SPACE -> cutWord(word, out);

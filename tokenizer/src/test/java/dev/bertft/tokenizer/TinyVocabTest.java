@@ -81,6 +81,21 @@ class TinyVocabTest {
         assertEquals("unaffable the, cafe", t.decode(new int[] {2, 5, 6, 7, 8, 16, 9, 3}, true));
     }
 
+    /** As in transformers: tokenizer.json, when present, decides over vocab.txt + tokenizer_config.json. */
+    @Test
+    void tokenizerJsonWinsOverVocabTxt() throws IOException {
+        Files.write(dir.resolve("vocab.txt"), VOCAB);
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"do_lower_case\": false}");
+        assertArrayEquals(new int[] {2, 1, 3}, WordPieceTokenizer.load(dir).encode("THE").ids());
+        StringBuilder vocab = new StringBuilder();
+        for (int i = 0; i < VOCAB.size(); i++) vocab.append(i == 0 ? "" : ",").append('"').append(VOCAB.get(i)).append("\":").append(i);
+        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {"
+                + vocab + "}}, \"normalizer\": {\"type\": \"BertNormalizer\", \"lowercase\": true},"
+                + " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
+                + " \"post_processor\": {\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 3], \"cls\": [\"[CLS]\", 2]}}");
+        assertArrayEquals(new int[] {2, 8, 3}, WordPieceTokenizer.load(dir).encode("THE").ids());
+    }
+
     @Test
     void saveAndLoadAgainGivesTheSameTokenizer() throws IOException {
         WordPieceTokenizer t = tokenizer();
