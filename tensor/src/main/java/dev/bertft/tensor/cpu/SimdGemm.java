@@ -164,10 +164,13 @@ final class SimdGemm {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             int cTile = cOff + (ic + ir) * ldc + jc + jr;
-                            kernel(kc, pa, ir * kc, pb, jr * kc, buf.tile);
-                            if (mr == MR && nr == NR) {
-                                addTile(buf.tile, c, cTile, ldc, addToC);
+                            if (mr == MR && nr == NR && !addToC) {
+                                kernel(kc, pa, ir * kc, pb, jr * kc, c, cTile, ldc);
+                            } else if (mr == MR && nr == NR) {
+                                kernel(kc, pa, ir * kc, pb, jr * kc, buf.tile, 0, NR);
+                                addTile(buf.tile, c, cTile, ldc, true);
                             } else {
+                                kernel(kc, pa, ir * kc, pb, jr * kc, buf.tile, 0, NR);
                                 addEdgeTile(buf.tile, mr, nr, c, cTile, ldc, addToC);
                             }
                         }
@@ -260,16 +263,18 @@ final class SimdGemm {
     }
 
     /**
-     * tile[MR×NR] = sum over p < kc of A(:,p) ⊗ B(p,:), A and B read from packed panels starting at
-     * aBase and bBase: sixteen accumulators, one broadcast of A and two loads of B per p. The loop
-     * indices are affine in the counted loop variable, so C2 hoists the bounds checks of the loads
-     * out of the loop.
+     * out[MR×NR] = sum over p < kc of A(:,p) ⊗ B(p,:), row r at outOff + r·ldo: straight into C,
+     * or into the scratch tile when the sum must be added to C or clipped to an edge. A and B are
+     * read from packed panels starting at aBase and bBase: sixteen accumulators, one broadcast of A
+     * and two loads of B per p. With the indices affine in the counted loop variable, C2 drops the
+     * bounds checks of the A loads from the loop; the two checks left on the B loads measured free
+     * (the same speed with -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0).
      *
-     * <p>Why the sums go to a scratch tile rather than straight into C: with loads of C after the
-     * loop, C2 (17 and 25) schedules them ahead of it, the C vectors stay live across the
-     * loop, and the kernel runs about three times slower (measured with 6×2 vectors). The tile store in between pins their order.
+     * <p>Why sums that must be added to C go through the tile: with loads of C after the loop, C2
+     * (17 and 25) schedules them ahead of it, the C vectors stay live across the loop, and the
+     * kernel ran about three times slower. The tile store in between pins their order.
      */
-    private static void kernel(int kc, float[] pa, int aBase, float[] pb, int bBase, float[] tile) {
+    private static void kernel(int kc, float[] pa, int aBase, float[] pb, int bBase, float[] out, int outOff, int ldo) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -307,22 +312,22 @@ final class SimdGemm {
             c70 = a7.fma(b0, c70);
             c71 = a7.fma(b1, c71);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, L);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + L);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + L);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + L);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + L);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + L);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + L);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + L);
+        c00.intoArray(out, outOff);
+        c01.intoArray(out, outOff + L);
+        c10.intoArray(out, outOff + ldo);
+        c11.intoArray(out, outOff + ldo + L);
+        c20.intoArray(out, outOff + 2 * ldo);
+        c21.intoArray(out, outOff + 2 * ldo + L);
+        c30.intoArray(out, outOff + 3 * ldo);
+        c31.intoArray(out, outOff + 3 * ldo + L);
+        c40.intoArray(out, outOff + 4 * ldo);
+        c41.intoArray(out, outOff + 4 * ldo + L);
+        c50.intoArray(out, outOff + 5 * ldo);
+        c51.intoArray(out, outOff + 5 * ldo + L);
+        c60.intoArray(out, outOff + 6 * ldo);
+        c61.intoArray(out, outOff + 6 * ldo + L);
+        c70.intoArray(out, outOff + 7 * ldo);
+        c71.intoArray(out, outOff + 7 * ldo + L);
     }
 
     /** C[0:MR, 0:NR] = tile, or C += tile. */
