@@ -22,6 +22,7 @@ java -jar "$jar" train "${common[@]}" --epochs 1 --batch-size 32 --eval-batch-si
 {
   echo "# IMDB acceptance run, $(date -u '+%F %H:%M UTC')"
   echo
+  echo "- load average at the end: $(cut -d" " -f1-3 /proc/loadavg)"
   echo "- machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(java -version 2>&1 | head -1)"
   echo "- recipe: all-MiniLM-L6-v2, 4,000 train / 2,000 test reviews (seed 42), max length 128, 1 epoch, batch 32,"
   echo "  lr 5e-5, warmup ratio 0.1, weight decay 0.01; both sides 2 threads, same examples and token ids"
