@@ -17,7 +17,6 @@ import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
@@ -751,21 +750,6 @@ public final class CudaBackend implements Backend {
         Tensor dStart = fromHost(seg.start(), DType.I32, segments + 1);
         ops.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), 1, 1, rowThreads(h), 1,
                 ptr(g), ptr(dIds), ptr(dStart), ptr(dOrder), ptr(out), segments, h);
-        return out;
-    }
-
-    @Override
-    public Tensor concat(List<Tensor> parts, int axis) {
-        int[] shape = parts.get(0).shape();
-        shape[axis] = 0;
-        for (Tensor t : parts) shape[axis] += t.size(axis);
-        Tensor out = allocate(parts.get(0).dtype(), shape);
-        int start = 0;
-        for (Tensor t : parts) {
-            own(t);
-            copyStrided(t, out.narrow(axis, start, t.size(axis)));
-            start += t.size(axis);
-        }
         return out;
     }
 

@@ -85,7 +85,16 @@ public interface Backend {
     AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                      double scale, double dropoutP, long seed, long offset);
 
-    record AttentionOut(Tensor out, Tensor logSumExp) {}
+    /**
+     * The attention output, each query row's log-sum-exp, and optionally the dropout mask the
+     * forward drew, bit-packed in an I32 tensor (one row of ⌈T/32⌉ words per query), so a backend
+     * may keep it instead of drawing it again in the backward; null when it keeps none.
+     */
+    record AttentionOut(Tensor out, Tensor logSumExp, Tensor dropoutBits) {
+        public AttentionOut(Tensor out, Tensor logSumExp) {
+            this(out, logSumExp, null);
+        }
+    }
 
     record AttentionGrads(Tensor dq, Tensor dk, Tensor dv) {}
 
@@ -125,7 +134,19 @@ public interface Backend {
     /** The scatter-add transpose of {@link #embedding}: [V, H] with dy rows summed per id, in a fixed order. */
     Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize);
 
-    Tensor concat(List<Tensor> parts, int axis);
+    /** Parts of equal shape but for {@code axis}, joined along it: each is copied into its slice of the result. */
+    default Tensor concat(List<Tensor> parts, int axis) {
+        int[] shape = parts.get(0).shape();
+        shape[axis] = 0;
+        for (Tensor t : parts) shape[axis] += t.size(axis);
+        Tensor out = zeros(parts.get(0).dtype(), shape);
+        int start = 0;
+        for (Tensor t : parts) {
+            copyInPlace(out.narrow(axis, start, t.size(axis)), t);
+            start += t.size(axis);
+        }
+        return out;
+    }
 
     // ---- in place: optimizer and gradient accumulation -------------------------------------
 

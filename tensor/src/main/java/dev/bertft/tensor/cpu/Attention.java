@@ -5,7 +5,8 @@ import dev.bertft.tensor.Philox;
 /**
  * Fused scaled dot-product attention in float, one (batch, head) pair at a time, so the
  * T×T score matrix only ever exists in a per-thread scratch buffer. The backward recomputes the
- * probabilities from the saved log-sum-exp (as flash attention does) rather than storing them.
+ * probabilities from the saved log-sum-exp (as flash attention does) rather than storing them,
+ * and reads the dropout mask back from one bit per probability rather than drawing it again.
  *
  * <p>With S = q·kᵀ·scale + mask, P = softmax(S) row-wise, P̃ = P ⊙ M (M the dropout factors,
  * 0 or 1/(1−p)) and out = P̃·v:
@@ -22,8 +23,14 @@ final class Attention {
         }
     }
 
+    /** Words of the saved dropout mask per query row: rows never share a word, so threads never do. */
+    static int wordsPerRow(int t) {
+        return (t + 31) / 32;
+    }
+
+    /** With dropout, the forward records in {@code keptBits} which probabilities it kept, for the backward. */
     static void forward(Parallel pool, Dims d, float[] q, float[] k, float[] v, float[] mask, float scale,
-                        double dropoutP, long seed, long offset, float[] out, float[] lse) {
+                        double dropoutP, long seed, long offset, float[] out, float[] lse, int[] keptBits) {
         int t = d.t, hs = d.hs;
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
             float[] s = new float[t * t], drop = new float[t];
@@ -43,7 +50,10 @@ final class Attention {
                     for (int j = 0; j < t; j++) sum += Math.exp(s[row + j] - max);
                     float logSum = (float) (max + Math.log(sum));
                     lse[bh * t + i] = logSum;
-                    if (dropoutP > 0) dropoutFactors(seed, offset, ((long) bh * t + i) * t, dropoutP, bits, drop);
+                    if (dropoutP > 0) {
+                        dropoutFactors(seed, offset, ((long) bh * t + i) * t, dropoutP, bits, drop);
+                        if (keptBits != null) saveKept(drop, keptBits, (bh * t + i) * wordsPerRow(t));
+                    }
                     for (int j = 0; j < t; j++) {
                         float pij = (float) Math.exp(s[row + j] - logSum);
                         s[row + j] = dropoutP > 0 ? pij * drop[j] : pij;
@@ -54,12 +64,12 @@ final class Attention {
         });
     }
 
+    /** The dropout mask (when p > 0) is read back from the forward's {@code keptBits}, not drawn again. */
     static void backward(Parallel pool, Dims d, float[] dout, float[] q, float[] k, float[] v, float[] mask, float[] lse,
-                         float scale, double dropoutP, long seed, long offset, float[] dq, float[] dk, float[] dv) {
+                         float scale, double dropoutP, int[] keptBits, float[] dq, float[] dk, float[] dv) {
         int t = d.t, hs = d.hs;
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
             float[] p = new float[t * t], dp = new float[t * t], drop = new float[t];
-            int[] bits = new int[t];
             for (int bh = p0; bh < p1; bh++) {
                 int base = bh * t * hs, b = bh / d.heads;
                 Gemm.sgemm(pool, false, true, t, t, hs, q, base, hs, k, base, hs, 0f, p, 0, t);
@@ -67,7 +77,7 @@ final class Attention {
                 for (int i = 0; i < t; i++) {
                     int row = i * t;
                     float l = lse[bh * t + i];
-                    if (dropoutP > 0) dropoutFactors(seed, offset, ((long) bh * t + i) * t, dropoutP, bits, drop);
+                    if (dropoutP > 0) loadKept(keptBits, (bh * t + i) * wordsPerRow(t), (float) (1 / (1 - dropoutP)), drop);
                     double rowDot = 0;
                     for (int j = 0; j < t; j++) {
                         float pij = (float) Math.exp(p[row + j] * scale + mask[b * t + j] - l);
@@ -96,5 +106,17 @@ final class Attention {
         CpuBackend.philox(seed, offset, first, bits, out.length);
         float scale = (float) (1 / (1 - p)), fp = (float) p;
         for (int j = 0; j < out.length; j++) out[j] = Philox.kept(bits[j], fp) ? scale : 0f;
+    }
+
+    private static void saveKept(float[] factors, int[] bits, int word) {
+        for (int j = 0; j < factors.length; j += 32) {
+            int w = 0;
+            for (int b = 0; b < 32 && j + b < factors.length; b++) if (factors[j + b] != 0f) w |= 1 << b;
+            bits[word + j / 32] = w;
+        }
+    }
+
+    private static void loadKept(int[] bits, int word, float scale, float[] factors) {
+        for (int j = 0; j < factors.length; j++) factors[j] = (bits[word + j / 32] >>> (j & 31) & 1) != 0 ? scale : 0f;
     }
 }

@@ -8,7 +8,6 @@ import dev.bertft.tensor.Simd;
 import dev.bertft.tensor.Tensor;
 
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * The CPU backend: Java arrays, a fixed thread pool, plain reference loops in double precision
@@ -301,13 +300,18 @@ public final class CpuBackend implements Backend {
         Tensor out = allocate(dtype, shape);
         Buf d = buf(out);
         double scale = 1.0 / (1.0 - p);
+        float fp = (float) p, fscale = (float) scale;
         int n = out.numel(), chunk = 4096, chunks = (n + chunk - 1) / chunk;
         pool.forRange(chunks, 4, (c0, c1) -> {
             int[] bits = new int[chunk];
             for (int c = c0; c < c1; c++) {
                 int from = c * chunk, len = Math.min(chunk, n - from);
                 philox(seed, offset, from, bits, len);
-                for (int j = 0; j < len; j++) d.set(from + j, Philox.kept(bits[j], (float) p) ? scale : 0.0);
+                if (d instanceof Buf.F32 f) {
+                    for (int j = 0; j < len; j++) f.a[from + j] = Philox.kept(bits[j], fp) ? fscale : 0f;
+                } else {
+                    for (int j = 0; j < len; j++) d.set(from + j, Philox.kept(bits[j], fp) ? scale : 0.0);
+                }
             }
         });
         return out;
@@ -522,9 +526,10 @@ public final class CpuBackend implements Backend {
         if (q.dtype() != DType.F32) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
         Tensor out = allocate(DType.F32, q.shape()), lse = allocate(DType.F32, d.batch(), d.heads(), d.t());
+        Tensor bits = dropoutP > 0 ? allocate(DType.I32, d.pairs() * d.t() * Attention.wordsPerRow(d.t())) : null;
         Attention.forward(pool, d, f32(dense(q)), f32(dense(k)), f32(dense(v)), f32(dense(mask)), (float) scale,
-                dropoutP, seed, offset, f32(out), f32(lse));
-        return new AttentionOut(out, lse);
+                dropoutP, seed, offset, f32(out), f32(lse), bits == null ? null : (int[]) array(bits));
+        return new AttentionOut(out, lse, bits);
     }
 
     @Override
@@ -533,8 +538,9 @@ public final class CpuBackend implements Backend {
         if (q.dtype() != DType.F32) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
         Tensor dq = allocate(DType.F32, q.shape()), dk = allocate(DType.F32, q.shape()), dv = allocate(DType.F32, q.shape());
+        int[] kept = dropoutP > 0 ? (int[]) array(dense(forward.dropoutBits())) : null;
         Attention.backward(pool, d, f32(dense(dOut)), f32(dense(q)), f32(dense(k)), f32(dense(v)), f32(dense(mask)),
-                f32(dense(forward.logSumExp())), (float) scale, dropoutP, seed, offset, f32(dq), f32(dk), f32(dv));
+                f32(dense(forward.logSumExp())), (float) scale, dropoutP, kept, f32(dq), f32(dk), f32(dv));
         return new AttentionGrads(dq, dk, dv);
     }
 
@@ -829,21 +835,6 @@ public final class CpuBackend implements Backend {
                 for (int c = c0; c < c1; c++) d.set(idx[t] * h + c, d.get(idx[t] * h + c) + s.get(t * h + c));
             }
         });
-        return out;
-    }
-
-    @Override
-    public Tensor concat(List<Tensor> parts, int axis) {
-        int[] shape = parts.get(0).shape();
-        shape[axis] = 0;
-        for (Tensor t : parts) shape[axis] += t.size(axis);
-        Tensor out = allocate(parts.get(0).dtype(), shape);
-        int start = 0;
-        for (Tensor t : parts) {
-            own(t);
-            copyStrided(t, out.narrow(axis, start, t.size(axis)));
-            start += t.size(axis);
-        }
         return out;
     }
 

@@ -49,10 +49,18 @@ final class SimdPhilox {
             d3.intoArray(w3, 0);
             for (int l = 0; l < lanes; l++) {
                 long base = ((blk + l) << 2) - first;
-                put(out, n, base, (int) w0[l]);
-                put(out, n, base + 1, (int) w1[l]);
-                put(out, n, base + 2, (int) w2[l]);
-                put(out, n, base + 3, (int) w3[l]);
+                if (base >= 0 && base + 3 < n) {
+                    int b = (int) base;
+                    out[b] = (int) w0[l];
+                    out[b + 1] = (int) w1[l];
+                    out[b + 2] = (int) w2[l];
+                    out[b + 3] = (int) w3[l];
+                } else {
+                    put(out, n, base, (int) w0[l]);
+                    put(out, n, base + 1, (int) w1[l]);
+                    put(out, n, base + 2, (int) w2[l]);
+                    put(out, n, base + 3, (int) w3[l]);
+                }
             }
         }
     }
