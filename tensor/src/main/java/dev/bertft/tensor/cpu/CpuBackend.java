@@ -505,6 +505,12 @@ public final class CpuBackend implements Backend {
         if (m * n == 0) return out;
         MatrixLayout la = layout(a), lb = layout(b);
         int bStride = b.dim() == 2 ? 0 : lb.batchStride;
+        if (b.dim() == 2 && !la.transposed && batch > 1 && la.batchStride == m * la.ld) {
+            // x[B, T, K] · W[K, N] (a Linear layer): the batch's rows are evenly spaced, so it is one
+            // [B·T, K] product, packing W once instead of once per batch entry
+            m *= batch;
+            batch = 1;
+        }
         if (a.dtype() == DType.F32) {
             Gemm.sgemmBatched(pool, batch, la.transposed, lb.transposed, m, n, k,
                     f32(la.t), la.t.offset(), la.ld, la.batchStride,
