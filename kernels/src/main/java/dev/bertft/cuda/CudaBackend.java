@@ -3,6 +3,7 @@ package dev.bertft.cuda;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Ops;
+import dev.bertft.tensor.ReductionPlan;
 import dev.bertft.tensor.Tensor;
 import jcuda.CudaException;
 import jcuda.driver.CUcontext;
@@ -412,26 +413,13 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor reduce(Ops.Reduce op, Tensor x, int[] axes, boolean keepDims) {
         own(x);
-        int[] shape = x.shape();
-        boolean[] reduced = new boolean[shape.length];
-        for (int a : axes) reduced[a] = true;
-        int[] perm = new int[shape.length];
-        int k = 0;
-        for (int d = 0; d < shape.length; d++) if (!reduced[d]) perm[k++] = d;
-        int kept = k;
-        for (int d = 0; d < shape.length; d++) if (reduced[d]) perm[k++] = d;
-        int outer = 1, inner = 1;
-        for (int i = 0; i < kept; i++) outer *= shape[perm[i]];
-        for (int i = kept; i < perm.length; i++) inner *= shape[perm[i]];
-        int[] outShape = new int[keepDims ? shape.length : kept];
-        for (int d = 0, j = 0; d < shape.length; d++) {
-            if (keepDims) outShape[d] = reduced[d] ? 1 : shape[d];
-            else if (!reduced[d]) outShape[j++] = shape[d];
-        }
-        Tensor out = allocate(x.dtype(), outShape);
+        ReductionPlan plan = ReductionPlan.of(x.shape(), axes, keepDims);
+        int[] perm = plan.perm();
+        int outer = plan.outer(), inner = plan.inner();
+        Tensor out = allocate(x.dtype(), plan.outShape());
         if (outer == 0) return out;
         String t = suffix(x.dtype());
-        boolean leadingOnly = axes[axes.length - 1] == axes.length - 1 && x.isContiguous();
+        boolean leadingOnly = ReductionPlan.leadingAxes(axes) && x.isContiguous();
         if (leadingOnly) {
             // Leading axes of a contiguous tensor: column sums of a [inner, outer] matrix.
             ops.launch("reduce_cols_" + t, (outer + 31) / 32, 1, 1, 32, 8, op.ordinal(), ptr(x), ptr(out), inner, outer);
@@ -444,9 +432,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor argmax(Tensor x, int axis) {
-        int[] perm = new int[x.dim()];
-        for (int i = 0, j = 0; i < x.dim(); i++) if (i != axis) perm[j++] = i;
-        perm[x.dim() - 1] = axis;
+        int[] perm = ReductionPlan.axisLast(x.dim(), axis);
         Tensor rows = dense(x.permute(perm));
         int len = x.size(axis);
         int[] shape = new int[x.dim() - 1];

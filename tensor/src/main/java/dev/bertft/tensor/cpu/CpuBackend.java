@@ -4,6 +4,7 @@ import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.Philox;
+import dev.bertft.tensor.ReductionPlan;
 import dev.bertft.tensor.Simd;
 import dev.bertft.tensor.Tensor;
 
@@ -350,27 +351,13 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor reduce(Ops.Reduce op, Tensor x, int[] axes, boolean keepDims) {
         own(x);
-        int[] shape = x.shape();
-        boolean[] reduced = new boolean[shape.length];
-        for (int a : axes) reduced[a] = true;
-        // Move the reduced axes to the end so each output element reduces one contiguous run.
-        int[] perm = new int[shape.length];
-        int k = 0;
-        for (int d = 0; d < shape.length; d++) if (!reduced[d]) perm[k++] = d;
-        int kept = k;
-        for (int d = 0; d < shape.length; d++) if (reduced[d]) perm[k++] = d;
-        int outer = 1, inner = 1;
-        for (int i = 0; i < kept; i++) outer *= shape[perm[i]];
-        for (int i = kept; i < perm.length; i++) inner *= shape[perm[i]];
-        int[] outShape = new int[keepDims ? shape.length : kept];
-        for (int d = 0, j = 0; d < shape.length; d++) {
-            if (keepDims) outShape[d] = reduced[d] ? 1 : shape[d];
-            else if (!reduced[d]) outShape[j++] = shape[d];
-        }
-        Tensor out = allocate(x.dtype(), outShape);
+        ReductionPlan plan = ReductionPlan.of(x.shape(), axes, keepDims);
+        int[] perm = plan.perm();
+        int outer = plan.outer(), inner = plan.inner();
+        Tensor out = allocate(x.dtype(), plan.outShape());
         Buf d = buf(out);
         int runLength = inner, count = inner;
-        boolean leadingOnly = axes[axes.length - 1] == axes.length - 1 && x.isContiguous();
+        boolean leadingOnly = ReductionPlan.leadingAxes(axes) && x.isContiguous();
         if (leadingOnly && op == Ops.Reduce.SUM && x.dtype() == DType.F32) {
             float[] s = f32(x), o = f32(out);
             int base = x.offset(), columns = outer;
@@ -419,7 +406,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor argmax(Tensor x, int axis) {
-        int[] perm = axisLast(x.dim(), axis);
+        int[] perm = ReductionPlan.axisLast(x.dim(), axis);
         Tensor rows = dense(x.permute(perm));
         int len = x.size(axis);
         int[] shape = new int[x.dim() - 1];
@@ -442,14 +429,6 @@ public final class CpuBackend implements Backend {
             }
         });
         return out;
-    }
-
-    /** The permutation that moves {@code axis} to the end, keeping the others in order. */
-    private static int[] axisLast(int rank, int axis) {
-        int[] perm = new int[rank];
-        for (int i = 0, j = 0; i < rank; i++) if (i != axis) perm[j++] = i;
-        perm[rank - 1] = axis;
-        return perm;
     }
 
     // ---- linear algebra ---------------------------------------------------------------------
