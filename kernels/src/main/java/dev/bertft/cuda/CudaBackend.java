@@ -2,6 +2,7 @@ package dev.bertft.cuda;
 
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.MatrixLayout;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.ReductionPlan;
 import dev.bertft.tensor.Tensor;
@@ -445,32 +446,6 @@ public final class CudaBackend implements Backend {
 
     // ---- linear algebra ---------------------------------------------------------------------
 
-    /** How one operand sits in memory: plain or transposed, leading dim, batch stride (as the CPU backend). */
-    private record MatrixLayout(Tensor t, boolean transposed, int ld, int batchStride) {}
-
-    private MatrixLayout layout(Tensor t) {
-        int r = t.dim();
-        int rows = t.size(-2), cols = t.size(-1), s0 = t.stride(-2), s1 = t.stride(-1);
-        int batch = 1;
-        for (int d = 0; d < r - 2; d++) batch *= t.size(d);
-        Integer batchStride = batch <= 1 ? Integer.valueOf(0) : uniformBatchStride(t);
-        if (batchStride != null) {
-            if ((s1 == 1 || cols == 1) && s0 >= cols) return new MatrixLayout(t, false, Math.max(s0, 1), batchStride);
-            if ((s0 == 1 || rows == 1) && s1 >= rows) return new MatrixLayout(t, true, Math.max(s1, 1), batchStride);
-        }
-        Tensor c = contiguous(t);
-        return new MatrixLayout(c, false, Math.max(cols, 1), rows * cols);
-    }
-
-    private static Integer uniformBatchStride(Tensor t) {
-        int r = t.dim();
-        int stride = t.stride(r - 3);
-        for (int d = r - 4; d >= 0; d--) {
-            if (t.size(d + 1) != 1 && t.stride(d) != t.stride(d + 1) * t.size(d + 1)) return null;
-        }
-        return stride;
-    }
-
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
         own(a);
@@ -482,14 +457,14 @@ public final class CudaBackend implements Backend {
         if ((long) m * n == 0) return out;
         int batch = out.numel() / (m * n);
         if (k == 0) return zeros(a.dtype(), outShape);
-        MatrixLayout la = layout(a), lb = layout(b);
-        long bStride = b.dim() == 2 ? 0 : lb.batchStride;
+        MatrixLayout la = MatrixLayout.of(a), lb = MatrixLayout.of(b);
+        long bStride = b.dim() == 2 ? 0 : lb.batchStride();
         if (a.dtype() == DType.F32) {
-            gemm.sgemm(la.transposed, lb.transposed, m, n, k, batch, ptr(la.t), la.ld, la.batchStride,
-                    ptr(lb.t), lb.ld, bStride, ptr(out), n, (long) m * n);
+            gemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
         } else {
-            ownGemm.dgemm(la.transposed, lb.transposed, m, n, k, batch, ptr(la.t), la.ld, la.batchStride,
-                    ptr(lb.t), lb.ld, bStride, ptr(out), n, (long) m * n);
+            ownGemm.dgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
         }
         return out;
     }

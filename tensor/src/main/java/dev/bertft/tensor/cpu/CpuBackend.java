@@ -2,6 +2,7 @@ package dev.bertft.tensor.cpu;
 
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.MatrixLayout;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.Philox;
 import dev.bertft.tensor.ReductionPlan;
@@ -433,45 +434,6 @@ public final class CpuBackend implements Backend {
 
     // ---- linear algebra ---------------------------------------------------------------------
 
-    /** How one operand of a product sits in memory: plain or transposed, leading dim, batch stride. */
-    private record MatrixLayout(Tensor t, boolean transposed, int ld, int batchStride) {}
-
-    /**
-     * Reads the last two axes of {@code t} as a matrix GEMM can use without copying: rows of unit
-     * stride (plain) or columns of unit stride (transposed), and a single stride across the batch.
-     * Anything else is copied to a contiguous tensor first.
-     */
-    private MatrixLayout layout(Tensor t) {
-        int r = t.dim();
-        int rows = t.size(-2), cols = t.size(-1), s0 = t.stride(-2), s1 = t.stride(-1);
-        int batch = 1;
-        for (int d = 0; d < r - 2; d++) batch *= t.size(d);
-        Integer batchStride = batch <= 1 ? Integer.valueOf(0) : uniformBatchStride(t);
-        if (batchStride != null) {
-            if ((s1 == 1 || cols == 1) && s0 >= cols) return new MatrixLayout(t, false, Math.max(s0, 1), batchStride);
-            if ((s0 == 1 || rows == 1) && s1 >= rows) return new MatrixLayout(t, true, Math.max(s1, 1), batchStride);
-        }
-        Tensor c = contiguous(t);
-        return new MatrixLayout(c, false, Math.max(cols, 1), rows * cols);
-    }
-
-    /**
-     * The one stride that steps through all batch entries in order, or null if there is none.
-     * Size-1 batch axes are skipped: their stride is never stepped, and after a narrow or an
-     * unsqueeze it says nothing about the distance between entries.
-     */
-    private static Integer uniformBatchStride(Tensor t) {
-        Integer stride = null;
-        int span = 1; // batch entries covered by the axes already seen (innermost first)
-        for (int d = t.dim() - 3; d >= 0; d--) {
-            if (t.size(d) == 1) continue;
-            if (stride == null) stride = t.stride(d);
-            else if (t.stride(d) != stride * span) return null;
-            span *= t.size(d);
-        }
-        return stride;
-    }
-
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
         own(a);
@@ -482,23 +444,23 @@ public final class CpuBackend implements Backend {
         Tensor out = allocate(a.dtype(), outShape);
         int batch = out.numel() / Math.max(1, m * n);
         if (m * n == 0) return out;
-        MatrixLayout la = layout(a), lb = layout(b);
-        int bStride = b.dim() == 2 ? 0 : lb.batchStride;
-        if (b.dim() == 2 && !la.transposed && batch > 1 && la.batchStride == m * la.ld) {
+        MatrixLayout la = MatrixLayout.of(a), lb = MatrixLayout.of(b);
+        int bStride = b.dim() == 2 ? 0 : lb.batchStride();
+        if (b.dim() == 2 && !la.transposed() && batch > 1 && la.batchStride() == m * la.ld()) {
             // x[B, T, K] · W[K, N] (a Linear layer): the batch's rows are evenly spaced, so it is one
             // [B·T, K] product, packing W once instead of once per batch entry
             m *= batch;
             batch = 1;
         }
         if (a.dtype() == DType.F32) {
-            Gemm.sgemmBatched(pool, batch, la.transposed, lb.transposed, m, n, k,
-                    f32(la.t), la.t.offset(), la.ld, la.batchStride,
-                    f32(lb.t), lb.t.offset(), lb.ld, bStride,
+            Gemm.sgemmBatched(pool, batch, la.transposed(), lb.transposed(), m, n, k,
+                    f32(la.t()), la.t().offset(), la.ld(), la.batchStride(),
+                    f32(lb.t()), lb.t().offset(), lb.ld(), bStride,
                     0f, f32(out), 0, n, m * n);
         } else {
-            Gemm.dgemmBatched(pool, batch, la.transposed, lb.transposed, m, n, k,
-                    (double[]) array(la.t), la.t.offset(), la.ld, la.batchStride,
-                    (double[]) array(lb.t), lb.t.offset(), lb.ld, bStride,
+            Gemm.dgemmBatched(pool, batch, la.transposed(), lb.transposed(), m, n, k,
+                    (double[]) array(la.t()), la.t().offset(), la.ld(), la.batchStride(),
+                    (double[]) array(lb.t()), lb.t().offset(), lb.ld(), bStride,
                     0.0, (double[]) array(out), 0, n, m * n);
         }
         return out;
