@@ -66,6 +66,14 @@ public final class Philox {
         return uniform(bits) >= p;
     }
 
+    /**
+     * {@link #kept}'s rule as one integer comparison, for tight loops: kept exactly when
+     * {@code (bits >>> 8) >= keepThreshold(p)}, since uniform(bits) is that 24-bit integer times 2⁻²⁴.
+     */
+    public static int keepThreshold(float p) {
+        return (int) Math.ceil(p * 0x1p24f);
+    }
+
     /** A uniform double in (0, 1] from a 32-bit draw, safe to take the log of. */
     public static double uniformOpenZero(int bits) {
         return ((bits & 0xFFFFFFFFL) + 1.0) * 0x1.0p-32;

@@ -96,4 +96,20 @@ class PhiloxTest {
         for (int i = 0; i < 64; i++) differs |= otherOffset[i] != sameOffset[i];
         assertTrue(differs, "a new offset draws a new mask");
     }
+
+    @Test
+    void keepThresholdIsTheKeptRule() {
+        float[] ps = {0f, 1e-9f, 0.1f, 1f / 3, 0.5f, 0.9f, Math.nextDown(1f), 1f};
+        for (float p : ps) {
+            int threshold = Philox.keepThreshold(p);
+            // every 24-bit uniform next to the threshold, plus a sweep of the rest
+            for (long u = Math.max(0, threshold - 3); u <= Math.min((1 << 24) - 1, threshold + 3); u++) checkThreshold(p, threshold, u);
+            for (long u = 0; u < 1 << 24; u += 4099) checkThreshold(p, threshold, u);
+        }
+    }
+
+    private static void checkThreshold(float p, int threshold, long u) {
+        int bits = (int) (u << 8) | 0x5A;
+        assertEquals(Philox.kept(bits, p), (bits >>> 8) >= threshold, "p=" + p + " u=" + u);
+    }
 }

@@ -1,6 +1,7 @@
 package dev.bertft.tensor.cpu;
 
 import dev.bertft.tensor.Philox;
+import dev.bertft.tensor.Simd;
 
 /**
  * Fused scaled dot-product attention in float, one (batch, head) pair at a time, so the
@@ -32,32 +33,22 @@ final class Attention {
     static void forward(Parallel pool, Dims d, float[] q, float[] k, float[] v, float[] mask, float scale,
                         double dropoutP, long seed, long offset, float[] out, float[] lse, int[] keptBits) {
         int t = d.t, hs = d.hs;
+        int threshold = Philox.keepThreshold((float) dropoutP);
+        float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
-            float[] s = new float[t * t], drop = new float[t];
-            int[] bits = new int[t];
+            float[] s = new float[t * t], drop = dropoutP > 0 ? new float[t] : null;
+            int[] bits = dropoutP > 0 ? new int[t * t] : null;
             for (int bh = p0; bh < p1; bh++) {
                 int base = bh * t * hs, b = bh / d.heads;
                 Gemm.sgemm(pool, false, true, t, t, hs, q, base, hs, k, base, hs, 0f, s, 0, t);
+                if (bits != null) CpuBackend.philox(seed, offset, (long) bh * t * t, bits, t * t);
                 for (int i = 0; i < t; i++) {
-                    int row = i * t;
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j < t; j++) {
-                        float x = s[row + j] * scale + mask[b * t + j];
-                        s[row + j] = x;
-                        max = Math.max(max, x);
+                    if (bits != null) {
+                        for (int j = 0; j < t; j++) drop[j] = bits[i * t + j] >>> 8 >= threshold ? keepScale : 0f;
+                        if (keptBits != null) saveKept(bits, i * t, t, threshold, keptBits, (bh * t + i) * wordsPerRow(t));
                     }
-                    double sum = 0;
-                    for (int j = 0; j < t; j++) sum += Math.exp(s[row + j] - max);
-                    float logSum = (float) (max + Math.log(sum));
-                    lse[bh * t + i] = logSum;
-                    if (dropoutP > 0) {
-                        dropoutFactors(seed, offset, ((long) bh * t + i) * t, dropoutP, bits, drop);
-                        if (keptBits != null) saveKept(drop, keptBits, (bh * t + i) * wordsPerRow(t));
-                    }
-                    for (int j = 0; j < t; j++) {
-                        float pij = (float) Math.exp(s[row + j] - logSum);
-                        s[row + j] = dropoutP > 0 ? pij * drop[j] : pij;
-                    }
+                    lse[bh * t + i] = Simd.AVAILABLE ? SimdSoftmax.forward(s, i * t, mask, b * t, scale, drop, t)
+                            : softmaxForward(s, i * t, mask, b * t, scale, drop, t);
                 }
                 Gemm.sgemm(pool, false, false, t, hs, t, s, 0, t, v, base, hs, 0f, out, base, hs);
             }
@@ -68,28 +59,18 @@ final class Attention {
     static void backward(Parallel pool, Dims d, float[] dout, float[] q, float[] k, float[] v, float[] mask, float[] lse,
                          float scale, double dropoutP, int[] keptBits, float[] dq, float[] dk, float[] dv) {
         int t = d.t, hs = d.hs;
+        float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
-            float[] p = new float[t * t], dp = new float[t * t], drop = new float[t];
+            float[] p = new float[t * t], dp = new float[t * t], drop = dropoutP > 0 ? new float[t] : null;
             for (int bh = p0; bh < p1; bh++) {
                 int base = bh * t * hs, b = bh / d.heads;
                 Gemm.sgemm(pool, false, true, t, t, hs, q, base, hs, k, base, hs, 0f, p, 0, t);
                 Gemm.sgemm(pool, false, true, t, t, hs, dout, base, hs, v, base, hs, 0f, dp, 0, t);
                 for (int i = 0; i < t; i++) {
-                    int row = i * t;
+                    if (drop != null) loadKept(keptBits, (bh * t + i) * wordsPerRow(t), keepScale, drop);
                     float l = lse[bh * t + i];
-                    if (dropoutP > 0) loadKept(keptBits, (bh * t + i) * wordsPerRow(t), (float) (1 / (1 - dropoutP)), drop);
-                    double rowDot = 0;
-                    for (int j = 0; j < t; j++) {
-                        float pij = (float) Math.exp(p[row + j] * scale + mask[b * t + j] - l);
-                        float dpij = dropoutP > 0 ? dp[row + j] * drop[j] : dp[row + j];
-                        p[row + j] = pij;
-                        dp[row + j] = dpij;
-                        rowDot += pij * dpij;
-                    }
-                    float dd = (float) rowDot;
-                    for (int j = 0; j < t; j++) dp[row + j] = p[row + j] * (dp[row + j] - dd) * scale;
-                    // dv needs the dropped-out probabilities P̃ = P ⊙ M
-                    if (dropoutP > 0) for (int j = 0; j < t; j++) p[row + j] *= drop[j];
+                    if (Simd.AVAILABLE) SimdSoftmax.backward(p, dp, i * t, mask, b * t, scale, l, drop, t);
+                    else softmaxBackward(p, dp, i * t, mask, b * t, scale, l, drop, t);
                 }
                 Gemm.sgemm(pool, true, false, t, hs, t, p, 0, t, dout, base, hs, 0f, dv, base, hs);
                 Gemm.sgemm(pool, false, false, t, hs, t, dp, 0, t, k, base, hs, 0f, dq, base, hs);
@@ -99,20 +80,53 @@ final class Attention {
     }
 
     /**
-     * The dropout factors of elements [first, first + n) of a Philox(seed, offset) draw, exactly as
-     * {@link CpuBackend#dropoutMask} lays them out.
+     * One query row, scalar: s[row..row+t) holds the raw scores q·kᵀ on entry and P̃ on return;
+     * returns the row's log-sum-exp. {@link SimdSoftmax#forward} is the same a vector at a time.
      */
-    static void dropoutFactors(long seed, long offset, long first, double p, int[] bits, float[] out) {
-        CpuBackend.philox(seed, offset, first, bits, out.length);
-        float scale = (float) (1 / (1 - p)), fp = (float) p;
-        for (int j = 0; j < out.length; j++) out[j] = Philox.kept(bits[j], fp) ? scale : 0f;
+    private static float softmaxForward(float[] s, int row, float[] mask, int maskOff, float scale, float[] drop, int t) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < t; j++) {
+            float x = Math.fma(s[row + j], scale, mask[maskOff + j]);
+            s[row + j] = x;
+            max = Math.max(max, x);
+        }
+        double sum = 0;
+        for (int j = 0; j < t; j++) sum += Math.exp(s[row + j] - max);
+        float logSum = (float) (max + Math.log(sum));
+        for (int j = 0; j < t; j++) {
+            float pij = (float) Math.exp(s[row + j] - logSum);
+            s[row + j] = drop != null ? pij * drop[j] : pij;
+        }
+        return logSum;
     }
 
-    private static void saveKept(float[] factors, int[] bits, int word) {
-        for (int j = 0; j < factors.length; j += 32) {
+    /**
+     * One row of the backward, scalar: p holds q·kᵀ and dp holds dout·vᵀ on entry; on return dp
+     * holds dS (already times scale) and p holds P̃, ready for the three gradient products.
+     */
+    private static void softmaxBackward(float[] p, float[] dp, int row, float[] mask, int maskOff, float scale, float lse,
+                                        float[] drop, int t) {
+        double rowDot = 0;
+        for (int j = 0; j < t; j++) {
+            float pij = (float) Math.exp(Math.fma(p[row + j], scale, mask[maskOff + j]) - lse);
+            float dpij = drop != null ? dp[row + j] * drop[j] : dp[row + j];
+            p[row + j] = pij;
+            dp[row + j] = dpij;
+            rowDot += pij * dpij;
+        }
+        float dd = (float) rowDot;
+        for (int j = 0; j < t; j++) {
+            dp[row + j] = p[row + j] * (dp[row + j] - dd) * scale;
+            if (drop != null) p[row + j] *= drop[j];
+        }
+    }
+
+    /** One bit per element of row bits[from, from + t): set where the draw is kept. */
+    private static void saveKept(int[] bits, int from, int t, int threshold, int[] kept, int word) {
+        for (int j = 0; j < t; j += 32) {
             int w = 0;
-            for (int b = 0; b < 32 && j + b < factors.length; b++) if (factors[j + b] != 0f) w |= 1 << b;
-            bits[word + j / 32] = w;
+            for (int b = 0; b < 32 && j + b < t; b++) if (bits[from + j + b] >>> 8 >= threshold) w |= 1 << b;
+            kept[word + j / 32] = w;
         }
     }
 
