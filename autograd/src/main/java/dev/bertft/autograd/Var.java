@@ -440,10 +440,22 @@ public final class Var {
         }, this, o);
     }
 
-    /** x · Wᵀ + b with W as [out, in], the layout of torch.nn.Linear and HF checkpoints. */
+    /**
+     * x · Wᵀ + b with W as [out, in], the layout of torch.nn.Linear and HF checkpoints, as one node
+     * (the backend adds b into the product's output): dx = g·W, dW = gᵀ·x over all rows of x,
+     * db = g summed over all rows.
+     */
     public Var linear(Var weight, Var bias) {
-        Var y = matmul(weight.transpose(0, 1));
-        return bias == null ? y : y.add(bias);
+        Tensor x = value, w = weight.value, b = bias == null ? null : bias.value;
+        Var[] inputs = bias == null ? new Var[] {this, weight} : new Var[] {this, weight, bias};
+        return result("linear", x.linear(w, b), g -> {
+            if (requiresGrad) accumulate(g.matmul(w));
+            if (weight.requiresGrad) {
+                Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));
+                weight.accumulate(g2.transpose(0, 1).matmul(x2));
+            }
+            if (bias != null && bias.requiresGrad) bias.accumulate(sumTo(g, b.shape()));
+        }, inputs);
     }
 
     // ---- normalisation, activations over the last axis --------------------------------------

@@ -38,6 +38,8 @@ class BadInputTest {
         assertFails(IllegalArgumentException.class, () -> param(2, 3).mul(param(3, 3)), "mul", "[2, 3]", "[3, 3]");
         assertFails(IllegalArgumentException.class, () -> param(2, 3).matmul(param(4, 5)), "matmul", "[2, 3]", "[4, 5]");
         assertFails(IllegalArgumentException.class, () -> param(2, 3, 4).matmul(param(3, 4, 5)), "matmul", "[2, 3, 4]", "[3, 4, 5]");
+        assertFails(IllegalArgumentException.class, () -> param(2, 3, 4).linear(param(5, 3), param(5)), "linear", "[2, 3, 4]", "[5, 3]");
+        assertFails(IllegalArgumentException.class, () -> param(2, 4).linear(param(5, 4), param(4)), "linear", "[5, 4]", "[4]");
         assertFails(IllegalArgumentException.class, () -> param(6).reshape(4, -1), "reshape", "[6]", "[4, -1]");
         assertFails(IllegalArgumentException.class, () -> param(2, 3).narrow(1, 2, 2), "narrow", "[2, 3]");
         assertFails(IllegalArgumentException.class, () -> param(2, 3).permute(0, 0), "permute");

@@ -70,6 +70,16 @@ public interface Backend {
      */
     Tensor matmul(Tensor a, Tensor b);
 
+    /**
+     * A Linear layer, x[..., K]·wᵀ + bias with w as [N, K] and bias [N] or null; checked by
+     * {@link Tensor#linear}. A backend may add the bias into the product's output in place, saving
+     * a tensor the size of the output and a pass over it.
+     */
+    default Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        Tensor y = matmul(x, w.transpose(0, 1));
+        return bias == null ? y : y.add(bias);
+    }
+
     // ---- attention --------------------------------------------------------------------------
 
     /**

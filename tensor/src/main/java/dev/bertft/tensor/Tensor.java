@@ -436,6 +436,21 @@ public final class Tensor {
         return backend().matmul(this, b);
     }
 
+    /** x[..., K]·wᵀ + bias with w as [N, K] (torch.nn.Linear's layout) and bias [N] or null. */
+    public Tensor linear(Tensor w, Tensor bias) {
+        if (w.dim() != 2 || dim() < 2 || size(-1) != w.size(1) || (bias != null && (bias.dim() != 1 || bias.size(0) != w.size(0)))) {
+            throw new IllegalArgumentException("linear: input " + Arrays.toString(shape) + ", weight " + Arrays.toString(w.shape)
+                    + (bias == null ? "" : ", bias " + Arrays.toString(bias.shape)) + ": want [..., K], [N, K], [N]");
+        }
+        sameDevice("linear", w);
+        if (bias != null) sameDevice("linear", bias);
+        requireFloating("linear", this, w);
+        if (dtype() != w.dtype() || (bias != null && bias.dtype() != dtype())) {
+            throw new IllegalArgumentException("linear: dtypes differ: " + dtype() + ", " + w.dtype() + (bias == null ? "" : ", " + bias.dtype()));
+        }
+        return backend().linear(this, w, bias);
+    }
+
     public Tensor softmax() {
         requireFloating("softmax", this);
         return backend().softmax(this);

@@ -24,23 +24,45 @@ final class Attention {
         }
     }
 
+    /**
+     * Where the [T, HS] matrix of head h of batch entry b starts in a q-shaped [B, NH, T, HS]
+     * view with HS contiguous, and its row stride. Models keep q, k and v as [B, T, NH, HS]
+     * (one Linear output split into heads): read in place, no copy into head-major order.
+     */
+    record Heads(float[] a, int offset, int batchStride, int headStride, int rowStride) {
+        int base(int bh, int heads) {
+            return offset + bh / heads * batchStride + bh % heads * headStride;
+        }
+
+        /**
+         * Copies pair bh's [T, HS] matrix into dst, contiguous: the products then read 16 KB in
+         * one block instead of T rows spread over NH·HS·T floats (measured 30% slower in place).
+         */
+        float[] gather(int bh, Dims d, float[] dst) {
+            int from = base(bh, d.heads);
+            for (int i = 0; i < d.t; i++) System.arraycopy(a, from + i * rowStride, dst, i * d.hs, d.hs);
+            return dst;
+        }
+    }
+
     /** Words of the saved dropout mask per query row: rows never share a word, so threads never do. */
     static int wordsPerRow(int t) {
         return (t + 31) / 32;
     }
 
     /** With dropout, the forward records in {@code keptBits} which probabilities it kept, for the backward. */
-    static void forward(Parallel pool, Dims d, float[] q, float[] k, float[] v, float[] mask, float scale,
-                        double dropoutP, long seed, long offset, float[] out, float[] lse, int[] keptBits) {
+    static void forward(Parallel pool, Dims d, Heads q, Heads k, Heads v, float[] mask, float scale,
+                        double dropoutP, long seed, long offset, Heads out, float[] lse, int[] keptBits) {
         int t = d.t, hs = d.hs;
         int threshold = Philox.keepThreshold((float) dropoutP);
         float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
             float[] s = new float[t * t], drop = dropoutP > 0 ? new float[t] : null;
+            float[] qh = new float[t * hs], kh = new float[t * hs], vh = new float[t * hs];
             int[] bits = dropoutP > 0 ? new int[t * t] : null;
             for (int bh = p0; bh < p1; bh++) {
-                int base = bh * t * hs, b = bh / d.heads;
-                Gemm.sgemm(pool, false, true, t, t, hs, q, base, hs, k, base, hs, 0f, s, 0, t);
+                int b = bh / d.heads;
+                Gemm.sgemm(pool, false, true, t, t, hs, q.gather(bh, d, qh), 0, hs, k.gather(bh, d, kh), 0, hs, 0f, s, 0, t);
                 if (bits != null) CpuBackend.philox(seed, offset, (long) bh * t * t, bits, t * t);
                 for (int i = 0; i < t; i++) {
                     if (bits != null) {
@@ -50,31 +72,35 @@ final class Attention {
                     lse[bh * t + i] = Simd.AVAILABLE ? SimdSoftmax.forward(s, i * t, mask, b * t, scale, drop, t)
                             : softmaxForward(s, i * t, mask, b * t, scale, drop, t);
                 }
-                Gemm.sgemm(pool, false, false, t, hs, t, s, 0, t, v, base, hs, 0f, out, base, hs);
+                Gemm.sgemm(pool, false, false, t, hs, t, s, 0, t, v.gather(bh, d, vh), 0, hs,
+                        0f, out.a, out.base(bh, d.heads), out.rowStride);
             }
         });
     }
 
     /** The dropout mask (when p > 0) is read back from the forward's {@code keptBits}, not drawn again. */
-    static void backward(Parallel pool, Dims d, float[] dout, float[] q, float[] k, float[] v, float[] mask, float[] lse,
-                         float scale, double dropoutP, int[] keptBits, float[] dq, float[] dk, float[] dv) {
+    static void backward(Parallel pool, Dims d, Heads dout, Heads q, Heads k, Heads v, float[] mask, float[] lse,
+                         float scale, double dropoutP, int[] keptBits, Heads dq, Heads dk, Heads dv) {
         int t = d.t, hs = d.hs;
         float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
             float[] p = new float[t * t], dp = new float[t * t], drop = dropoutP > 0 ? new float[t] : null;
+            float[] qh = new float[t * hs], kh = new float[t * hs], vh = new float[t * hs], oh = new float[t * hs];
             for (int bh = p0; bh < p1; bh++) {
-                int base = bh * t * hs, b = bh / d.heads;
-                Gemm.sgemm(pool, false, true, t, t, hs, q, base, hs, k, base, hs, 0f, p, 0, t);
-                Gemm.sgemm(pool, false, true, t, t, hs, dout, base, hs, v, base, hs, 0f, dp, 0, t);
+                int b = bh / d.heads;
+                q.gather(bh, d, qh);
+                k.gather(bh, d, kh);
+                Gemm.sgemm(pool, false, true, t, t, hs, qh, 0, hs, kh, 0, hs, 0f, p, 0, t);
+                Gemm.sgemm(pool, false, true, t, t, hs, dout.gather(bh, d, oh), 0, hs, v.gather(bh, d, vh), 0, hs, 0f, dp, 0, t);
                 for (int i = 0; i < t; i++) {
                     if (drop != null) loadKept(keptBits, (bh * t + i) * wordsPerRow(t), keepScale, drop);
                     float l = lse[bh * t + i];
                     if (Simd.AVAILABLE) SimdSoftmax.backward(p, dp, i * t, mask, b * t, scale, l, drop, t);
                     else softmaxBackward(p, dp, i * t, mask, b * t, scale, l, drop, t);
                 }
-                Gemm.sgemm(pool, true, false, t, hs, t, p, 0, t, dout, base, hs, 0f, dv, base, hs);
-                Gemm.sgemm(pool, false, false, t, hs, t, dp, 0, t, k, base, hs, 0f, dq, base, hs);
-                Gemm.sgemm(pool, true, false, t, hs, t, dp, 0, t, q, base, hs, 0f, dk, base, hs);
+                Gemm.sgemm(pool, true, false, t, hs, t, p, 0, t, oh, 0, hs, 0f, dv.a, dv.base(bh, d.heads), dv.rowStride);
+                Gemm.sgemm(pool, false, false, t, hs, t, dp, 0, t, kh, 0, hs, 0f, dq.a, dq.base(bh, d.heads), dq.rowStride);
+                Gemm.sgemm(pool, true, false, t, hs, t, dp, 0, t, qh, 0, hs, 0f, dk.a, dk.base(bh, d.heads), dk.rowStride);
             }
         });
     }

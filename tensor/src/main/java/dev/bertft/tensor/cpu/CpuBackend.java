@@ -466,16 +466,35 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
+    /** The product, then the bias added into it row by row: no second output-sized tensor. */
+    @Override
+    public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        Tensor y = matmul(x, w.transpose(0, 1));
+        if (bias == null) return y;
+        int n = y.size(-1), rows = y.numel() / Math.max(1, n);
+        Object b = toHost(bias), out = array(y);
+        pool.forRange(rows, Math.max(1, GRAIN / Math.max(1, n)), (r0, r1) -> {
+            if (out instanceof float[] yf) {
+                float[] bf = (float[]) b;
+                for (int r = r0; r < r1; r++) for (int j = 0; j < n; j++) yf[r * n + j] += bf[j];
+            } else {
+                double[] yd = (double[]) out, bd = (double[]) b;
+                for (int r = r0; r < r1; r++) for (int j = 0; j < n; j++) yd[r * n + j] += bd[j];
+            }
+        });
+        return y;
+    }
+
     // ---- attention --------------------------------------------------------------------------
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
         if (q.dtype() != DType.F32) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
-        Tensor out = allocate(DType.F32, q.shape()), lse = allocate(DType.F32, d.batch(), d.heads(), d.t());
+        Tensor out = headsLastButOne(q.shape()), lse = allocate(DType.F32, d.batch(), d.heads(), d.t());
         Tensor bits = dropoutP > 0 ? allocate(DType.I32, d.pairs() * d.t() * Attention.wordsPerRow(d.t())) : null;
-        Attention.forward(pool, d, f32(dense(q)), f32(dense(k)), f32(dense(v)), f32(dense(mask)), (float) scale,
-                dropoutP, seed, offset, f32(out), f32(lse), bits == null ? null : (int[]) array(bits));
+        Attention.forward(pool, d, heads(q), heads(k), heads(v), f32(dense(mask)), (float) scale,
+                dropoutP, seed, offset, heads(out), f32(lse), bits == null ? null : (int[]) array(bits));
         return new AttentionOut(out, lse, bits);
     }
 
@@ -484,11 +503,27 @@ public final class CpuBackend implements Backend {
                                             double scale, double dropoutP, long seed, long offset) {
         if (q.dtype() != DType.F32) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
-        Tensor dq = allocate(DType.F32, q.shape()), dk = allocate(DType.F32, q.shape()), dv = allocate(DType.F32, q.shape());
+        Tensor dq = headsLastButOne(q.shape()), dk = headsLastButOne(q.shape()), dv = headsLastButOne(q.shape());
         int[] kept = dropoutP > 0 ? (int[]) array(dense(forward.dropoutBits())) : null;
-        Attention.backward(pool, d, f32(dense(dOut)), f32(dense(q)), f32(dense(k)), f32(dense(v)), f32(dense(mask)),
-                f32(dense(forward.logSumExp())), (float) scale, dropoutP, kept, f32(dq), f32(dk), f32(dv));
+        Attention.backward(pool, d, heads(dOut), heads(q), heads(k), heads(v), f32(dense(mask)),
+                f32(dense(forward.logSumExp())), (float) scale, dropoutP, kept, heads(dq), heads(dk), heads(dv));
         return new AttentionGrads(dq, dk, dv);
+    }
+
+    /** A [B, NH, T, HS] float view of q, k, v or their gradients, read or written in place when HS is contiguous. */
+    private Attention.Heads heads(Tensor x) {
+        own(x);
+        Tensor h = x.stride(3) == 1 ? x : contiguous(x);
+        int[] st = h.strides();
+        return new Attention.Heads(f32(h), h.offset(), st[0], st[1], st[2]);
+    }
+
+    /**
+     * A new [B, NH, T, HS] tensor stored as [B, T, NH, HS]: the layout the model merges the heads
+     * back into, so that merge is a view rather than a copy.
+     */
+    private Tensor headsLastButOne(int[] shape) {
+        return allocate(DType.F32, shape[0], shape[2], shape[1], shape[3]).permute(0, 2, 1, 3);
     }
 
     /** Probabilities P = softmax(q·kᵀ·scale + mask) from the plain ops, for the float64 path. */
