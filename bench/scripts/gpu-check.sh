@@ -4,7 +4,10 @@
 #   1. nvidia-smi: which GPU and driver;
 #   2. the GPU parity tests (every Backend op vs the CPU backend, dropout masks bit for bit,
 #      fused attention forward/backward, out-of-memory handling) through JUnit's console launcher;
-#   3. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput).
+#   3. whole-model training parity, GPU vs CPU (dev.bertft.bert.GpuTrainingParityTest): the tiny
+#      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
+#      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
+#   4. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput).
 # Raw output goes to $OUT when set (the device tool brings it back), else to
 # bench/results/gpu-check-<UTC time>/; summarise it into bench/results/ by hand.
 # Where no GPU is usable every parity test is reported as skipped with the reason.
@@ -37,6 +40,22 @@ echo "== parity tests" | tee "$out/junit.txt"
 "${java[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
     --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.cuda.CudaParityTest --select-class dev.bertft.cuda.CudaOpenTest \
     --reports-dir "$out/junit-xml" 2>&1 | tee -a "$out/junit.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+echo "== BERT training parity" | tee "$out/bert-parity.txt"
+model=()
+if [ ! -d "$root/../shared/models/all-MiniLM-L6-v2" ]; then
+  python3 - "$out/minilm-shaped" <<'PY' >> "$out/bert-parity.txt" 2>&1 && model=(-Dbertft.parity.model="$out/minilm-shaped")
+import sys, torch, transformers
+torch.manual_seed(0)
+config = transformers.BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
+transformers.BertModel(config).save_pretrained(sys.argv[1], safe_serialization=True)
+print("made a MiniLM-shaped BERT with random weights in", sys.argv[1])
+PY
+fi
+(cd bert && "${java[@]}" "${model[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
+    --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.bert.GpuTrainingParityTest \
+    --reports-dir "$out/junit-xml-bert") 2>&1 | tee -a "$out/bert-parity.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 echo "== gemm throughput" | tee "$out/gemm.txt"
