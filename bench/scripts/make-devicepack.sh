@@ -15,7 +15,7 @@ grep -qx '/.devicepack/' "$exclude" 2>/dev/null || echo '/.devicepack/' >> "$exc
 
 rm -rf "$pack"
 mkdir -p "$pack/lib"
-mvn -q -pl bert -am -DskipTests package test-compile dependency:copy-dependencies \
+mvn -q -pl bert -am -DskipTests package dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$pack/lib"
 for m in tensor autograd tokenizer kernels; do cp "$m"/target/"$m"-*.jar "$pack/lib/"; done
 cp bert/target/bert-0*.jar "$pack/lib/"
