@@ -67,7 +67,8 @@ final class Launcher {
      * (measured on our 2-core test VM: 47 s to touch 8 GB for the first time, 12.5 s with huge pages).
      */
     private static List<String> youngGeneration(List<String> jvmArgs) {
-        long heap = jvmArgs.stream().anyMatch(a -> a.startsWith("-Xmx"))
+        // this JVM was started with the user's heap flags, if any: its maximum is theirs
+        long heap = jvmArgs.stream().anyMatch(a -> a.startsWith("-Xmx") || a.contains("MaxRAM"))
                 ? Runtime.getRuntime().maxMemory()
                 : ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 4 * 3;
         long youngMb = Math.min(heap / 3, 8L << 30) >> 20;
