@@ -45,6 +45,26 @@ public interface Module {
         });
     }
 
+    /**
+     * How many parameter values sit outside embedding tables: what HF's
+     * {@code num_parameters(exclude_embeddings=True)} counts, the basis of its FLOP estimate.
+     */
+    static long nonEmbeddingParameterCount(Module root) {
+        long[] count = {0};
+        root.visit(new Visitor() {
+            @Override
+            public void parameter(String name, Var p) {
+                count[0] += p.value().numel();
+            }
+
+            @Override
+            public void child(String name, Module c) {
+                if (!(c instanceof Embedding)) count[0] += nonEmbeddingParameterCount(c);
+            }
+        });
+        return count[0];
+    }
+
     /** Puts the whole tree in train (true) or eval (false) mode. */
     static void train(Module root, boolean training) {
         root.setTraining(training);

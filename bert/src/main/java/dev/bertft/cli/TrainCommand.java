@@ -153,8 +153,10 @@ final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(loaded.model(), args, backend, train, eval, tokenizer.padId(), data.labelNames().size(),
                 progress);
         Trainer.Result result = trainer.train(resumeFrom);
-        progress.onMessage(String.format(Locale.ROOT, "done: %d steps in %s (%.2f samples/s)%s; model saved to %s",
-                result.state().globalStep(), ConsoleProgress.duration(result.trainRuntimeSeconds()),
+        long steps = result.state().globalStep();
+        progress.onMessage(String.format(Locale.ROOT, "done: %d steps%s in %s (%.2f samples/s)%s; model saved to %s",
+                steps, result.stepsRun() == steps ? "" : " (" + result.stepsRun() + " in this run)",
+                ConsoleProgress.duration(result.trainRuntimeSeconds()),
                 result.trainSamples() / result.trainRuntimeSeconds(),
                 result.finalEval() == null ? "" : String.format(Locale.ROOT, "; eval accuracy %.4f, f1 %.4f, loss %.4f",
                         result.finalEval().accuracy(), result.finalEval().f1(), result.finalEval().loss()),

@@ -1,6 +1,7 @@
 package dev.bertft.train;
 
 import dev.bertft.autograd.Var;
+import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
 
 import java.io.IOException;
@@ -8,7 +9,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /** What the Trainer needs from a model: BERT in practice, anything small in the Trainer's own tests. */
-public interface SequenceClassifier {
+public interface SequenceClassifier extends Module {
 
     /** [B, numLabels] logits for a padded batch. */
     Var logits(Batches.Batch batch);

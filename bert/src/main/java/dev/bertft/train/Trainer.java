@@ -6,6 +6,7 @@ import dev.bertft.autograd.Var;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.GradClip;
 import dev.bertft.nn.LinearWarmupDecay;
+import dev.bertft.nn.Module;
 import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.tensor.Backend;
@@ -43,7 +44,8 @@ public final class Trainer {
         }
     }
 
-    public record Result(TrainerState state, Metrics finalEval, double trainRuntimeSeconds, long trainSamples) {}
+    /** {@code trainSamples} and {@code stepsRun} count this run only: a resumed run starts counting at its checkpoint. */
+    public record Result(TrainerState state, Metrics finalEval, double trainRuntimeSeconds, long trainSamples, long stepsRun) {}
 
     private final SequenceClassifier model;
     private final TrainingArgs args;
@@ -100,6 +102,8 @@ public final class Trainer {
 
         int[] lengths = new int[train.size()];
         for (int i = 0; i < lengths.length; i++) lengths[i] = train.get(i).ids().length;
+        double flopsPerToken = 6.0 * Module.nonEmbeddingParameterCount(model);
+        long firstStep = state.globalStep;
         long start = System.nanoTime();
         long samplesSeen = 0;
         double loggedLoss = 0;
@@ -125,6 +129,7 @@ public final class Trainer {
                     stepLoss += value;
                     if (finite) loss.backward();
                     samplesSeen += batch.size();
+                    state.totalFlos += flopsPerToken * batch.inputIds().numel();
                 }
                 double gradNorm = finite && args.maxGradNorm() > 0
                         ? GradClip.clipGradNorm(params.values(), args.maxGradNorm()) : gradNorm(params);
@@ -183,15 +188,16 @@ public final class Trainer {
                     + " (" + args.metricForBestModel() + " " + state.bestMetric + ")");
             model.loadWeights(Path.of(state.bestModelCheckpoint));
         }
+        // Rates count this run's steps; HF divides all max_steps by a resumed run's runtime.
         emit(state, TrainerState.entry("train_runtime", runtime, "train_samples_per_second", samplesSeen / runtime,
-                "train_steps_per_second", state.globalStep / runtime, "total_flos", 0));
+                "train_steps_per_second", (state.globalStep - firstStep) / runtime, "total_flos", state.totalFlos));
         saveModel(args.outputDir());
         state.write(args.outputDir().resolve(Checkpoints.STATE_FILE));
         boolean reuseLastEval = lastEvalStep == state.globalStep && !args.loadBestModelAtEnd();
         Metrics finalEval = eval.isEmpty() ? null : reuseLastEval ? lastEval : evaluate(state);
         if (finalEval != null) log.drawChart(state);
         writeAllResults(runtime, samplesSeen, finalEval);
-        return new Result(state, finalEval, runtime, samplesSeen);
+        return new Result(state, finalEval, runtime, samplesSeen, state.globalStep - firstStep);
     }
 
     private static boolean due(TrainingArgs.Strategy strategy, int every, long step, boolean endOfEpoch) {

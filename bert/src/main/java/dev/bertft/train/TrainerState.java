@@ -23,6 +23,8 @@ public final class TrainerState {
     Double bestMetric;
     String bestModelCheckpoint;
     long maxSteps;
+    /** HF's estimate of the training FLOPs so far: 6 × non-embedding parameters × input tokens. */
+    double totalFlos;
     double numTrainEpochs;
     int loggingSteps, evalSteps, saveSteps, trainBatchSize;
     public long globalStep() {
@@ -68,7 +70,7 @@ public final class TrainerState {
         o.put("save_steps", saveSteps);
         ObjectNode early = o.putObject("stateful_callbacks").putObject("EarlyStoppingCallback").putObject("attributes");
         early.put("early_stopping_patience_counter", evalsWithoutImprovement);
-        o.put("total_flos", 0);
+        o.put("total_flos", totalFlos);
         o.put("train_batch_size", trainBatchSize);
         o.putNull("trial_name");
         o.putNull("trial_params");
@@ -95,6 +97,7 @@ public final class TrainerState {
         s.bestMetric = o.path("best_metric").isNumber() ? o.path("best_metric").asDouble() : null;
         s.bestModelCheckpoint = o.path("best_model_checkpoint").isTextual() ? o.path("best_model_checkpoint").asText() : null;
         s.maxSteps = o.path("max_steps").asLong();
+        s.totalFlos = o.path("total_flos").asDouble();
         s.numTrainEpochs = o.path("num_train_epochs").asDouble();
         s.loggingSteps = o.path("logging_steps").asInt();
         s.evalSteps = o.path("eval_steps").asInt();

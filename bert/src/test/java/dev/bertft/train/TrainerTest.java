@@ -3,6 +3,7 @@ package dev.bertft.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bertft.autograd.Var;
+import dev.bertft.nn.Module;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -94,6 +95,12 @@ class TrainerTest {
         trainer(small, args(out.resolve("b")).batchSize(4).gradAccumSteps(4).shuffle(false).epochs(2)
                 .evalStrategy(TrainingArgs.Strategy.NO).saveStrategy(TrainingArgs.Strategy.NO).build(), train, List.of(),
                 new Trainer.Listener() {}).train(null);
+        // HF's FLOP estimate: 6 × non-embedding parameters (the 16→2 head) × input tokens (64 × 8, 2 epochs)
+        assertEquals(16 * 2 + 2, Module.nonEmbeddingParameterCount(big));
+        for (String run : List.of("a", "b")) {
+            JsonNode state = new ObjectMapper().readTree(out.resolve(run).resolve("trainer_state.json").toFile());
+            assertEquals(6.0 * (16 * 2 + 2) * 64 * 8 * 2, state.get("total_flos").asDouble(), 0, run);
+        }
         Map<String, Var> a = big.namedParameters(), b = small.namedParameters();
         for (String name : a.keySet()) {
             float[] x = a.get(name).value().toFloatArray(), y = b.get(name).value().toFloatArray();
@@ -126,6 +133,10 @@ class TrainerTest {
         TinyClassifier resumed = model(0.2);
         Trainer.Result r = trainer(resumed, a.outputDir(killed).build(), train, eval, new Trainer.Listener() {}).train(latest);
         assertEquals(39, r.state().globalStep);
+        assertEquals(39 - 14, r.stepsRun());
+        JsonNode throughState = new ObjectMapper().readTree(out.resolve("through/trainer_state.json").toFile());
+        JsonNode resumedState = new ObjectMapper().readTree(killed.resolve("trainer_state.json").toFile());
+        assertEquals(throughState.get("total_flos").asDouble(), resumedState.get("total_flos").asDouble(), 0);
         for (Map.Entry<String, Var> e : through.namedParameters().entrySet()) {
             assertArrayEquals(e.getValue().value().toFloatArray(), resumed.namedParameters().get(e.getKey()).value().toFloatArray(),
                     e.getKey());
