@@ -32,7 +32,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC", "-Xmn4g"})
+// A fixed, pre-touched heap: on the development VM first touches of memory cost ~6 s a GB, and a
+// lazily touched young generation made iterations 10× slower until it had been all used once.
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC", "-Xms3g", "-Xmx3g",
+        "-Xmn2g", "-XX:+AlwaysPreTouch", "-XX:+UseTransparentHugePages"})
 public class LayerBench {
 
     @Param({"minilm", "bert-base"})
