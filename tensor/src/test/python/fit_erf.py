@@ -3,8 +3,10 @@
 erf(z) for z in [0, END), in two pieces, both evaluated for every lane and blended:
   [0, SPLIT):    erf(z) = z * P(z^2)     odd, so exact at 0 and relative-accurate near it
   [SPLIT, END):  erf(z) = Q(z - MID)     centred, well conditioned
-Least squares on Chebyshev nodes in float64; the report evaluates in float32 exactly as the Java
-does (Horner, a multiply then an add, each rounded). Past END float's erf is 1.
+Least squares on Chebyshev nodes in float64; the report evaluates in float32 as the Java does
+(Horner, one fused multiply-add a step: float64 holds the product of two floats exactly, and the
+sum is rounded twice, which differs from the FMA's single rounding only on rare ties). Past END
+float's erf is 1.
 Run: /usr/bin/python3 tensor/src/test/python/fit_erf.py
 """
 import math
@@ -23,8 +25,7 @@ def nodes(lo, hi, n=5000):
 def horner32(coefs, v):
     acc = np.full_like(v, np.float32(coefs[-1]))
     for c in coefs[-2::-1]:
-        acc = (acc * v).astype(np.float32)
-        acc = (acc + np.float32(c)).astype(np.float32)
+        acc = (acc.astype(np.float64) * v.astype(np.float64) + np.float64(np.float32(c))).astype(np.float32)
     return acc
 
 
@@ -52,4 +53,4 @@ print(f"// [{SPLIT}, {END}): max abs error {np.max(np.abs(got - erf(zt.astype(np
 for name, coefs, var in (("small", p, "u"), ("large", q, "t")):
     print(f"FloatVector {name} = FloatVector.broadcast(F, {float(coefs[-1])!r}f);")
     for c in coefs[-2::-1]:
-        print(f"{name} = {name}.mul({var}).add({float(c)!r}f);")
+        print(f"{name} = {name}.fma({var}, FloatVector.broadcast(F, {float(c)!r}f));")

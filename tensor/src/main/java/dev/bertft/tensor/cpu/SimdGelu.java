@@ -58,9 +58,10 @@ final class SimdGelu {
     /**
      * cdf[i − from] = Φ(x[i]) for i in [from, to), a whole number of vectors. erf(|z|) is z·P(z²)
      * below 1.2 and Q(z − 2.55) above, fitted by tensor/src/test/python/fit_erf.py, which also
-     * measures them evaluated in float exactly as here:
-     * [0, 1.2): max abs error 1.8e-07, max rel error 2.1e-07
-     * [1.2, 3.9): max abs error 6.2e-08
+     * measures them evaluated in float as here, Horner with one FMA a step (a multiply then an add
+     * ran the forward a third slower):
+     * [0, 1.2): max abs error 1.6e-07, max rel error 1.8e-07
+     * [1.2, 3.9): max abs error 6.0e-08
      * Past 3.9 float's erf is 1.
      */
     private static void cdf(float[] x, int from, int to, float[] cdf) {
@@ -68,26 +69,26 @@ final class SimdGelu {
             FloatVector z = FloatVector.fromArray(F, x, i).mul(HALF_SQRT);
             FloatVector az = z.abs().min(3.9f), u = az.mul(az), t = az.sub(2.55f);
             FloatVector small = FloatVector.broadcast(F, -8.033983249333687e-06f);
-            small = small.mul(u).add(0.00010623834532452747f);
-            small = small.mul(u).add(-0.0008384626125916839f);
-            small = small.mul(u).add(0.005213398486375809f);
-            small = small.mul(u).add(-0.02686244249343872f);
-            small = small.mul(u).add(0.1128372773528099f);
-            small = small.mul(u).add(-0.37612634897232056f);
-            small = small.mul(u).add(1.128379225730896f);
+            small = small.fma(u, FloatVector.broadcast(F, 0.00010623834532452747f));
+            small = small.fma(u, FloatVector.broadcast(F, -0.0008384626125916839f));
+            small = small.fma(u, FloatVector.broadcast(F, 0.005213398486375809f));
+            small = small.fma(u, FloatVector.broadcast(F, -0.02686244249343872f));
+            small = small.fma(u, FloatVector.broadcast(F, 0.1128372773528099f));
+            small = small.fma(u, FloatVector.broadcast(F, -0.37612634897232056f));
+            small = small.fma(u, FloatVector.broadcast(F, 1.128379225730896f));
             FloatVector large = FloatVector.broadcast(F, -9.29013367567677e-06f);
-            large = large.mul(t).add(1.5036233889986761e-05f);
-            large = large.mul(t).add(7.289601489901543e-05f);
-            large = large.mul(t).add(-0.00024286027473863214f);
-            large = large.mul(t).add(0.00016634378698654473f);
-            large = large.mul(t).add(0.0006567735690623522f);
-            large = large.mul(t).add(-0.002599316881969571f);
-            large = large.mul(t).add(0.005292417015880346f);
-            large = large.mul(t).add(-0.007193484343588352f);
-            large = large.mul(t).add(0.006775023881345987f);
-            large = large.mul(t).add(-0.004315380938351154f);
-            large = large.mul(t).add(0.0016920039197430015f);
-            large = large.mul(t).add(0.9996893405914307f);
+            large = large.fma(t, FloatVector.broadcast(F, 1.5036233889986761e-05f));
+            large = large.fma(t, FloatVector.broadcast(F, 7.289601489901543e-05f));
+            large = large.fma(t, FloatVector.broadcast(F, -0.00024286027473863214f));
+            large = large.fma(t, FloatVector.broadcast(F, 0.00016634378698654473f));
+            large = large.fma(t, FloatVector.broadcast(F, 0.0006567735690623522f));
+            large = large.fma(t, FloatVector.broadcast(F, -0.002599316881969571f));
+            large = large.fma(t, FloatVector.broadcast(F, 0.005292417015880346f));
+            large = large.fma(t, FloatVector.broadcast(F, -0.007193484343588352f));
+            large = large.fma(t, FloatVector.broadcast(F, 0.006775023881345987f));
+            large = large.fma(t, FloatVector.broadcast(F, -0.004315380938351154f));
+            large = large.fma(t, FloatVector.broadcast(F, 0.0016920039197430015f));
+            large = large.fma(t, FloatVector.broadcast(F, 0.9996893405914307f));
             small = small.mul(az);
             FloatVector erf = small.blend(large, az.compare(VectorOperators.GE, 1.2f))
                     .blend(1f, az.compare(VectorOperators.GE, 3.9f)).lanewise(VectorOperators.NEG, z.lt(0));
