@@ -15,8 +15,9 @@ cd "$(dirname "$0")/../.."
 run=${1:?usage: imdb_full.sh RUN_DIR [OUT.md]}
 out=${2:-bench/results/imdb-full-$(date +%F).md}
 mkdir -p "$run"
+last=$(ls -d "$run"/results/checkpoint-* 2> /dev/null | sort -V | tail -1 || true)
 resume=()
-if ls -d "$run"/results/checkpoint-* > /dev/null 2>&1; then resume=(--resume); fi
+if [ -n "$last" ]; then resume=(--resume); fi
 
 segments=$run/segments.tsv
 utc() { date -u -d @"$1" '+%F %T'; }
@@ -24,7 +25,6 @@ utc() { date -u -d @"$1" '+%F %T'; }
 # time: the work after that checkpoint is done again by this run, so it does not count.
 if [ -f "$segments" ] && [ "$(tail -1 "$segments" | cut -f4)" = open ]; then
   begun=$(date -u -d "$(tail -1 "$segments" | cut -f1) UTC" +%s)
-  last=$(ls -d "$run"/results/checkpoint-* 2> /dev/null | sort -V | tail -1 || true)
   saved=$begun upto="its start (no checkpoint)"
   if [ -n "$last" ] && [ "$(stat -c %Y "$last")" -gt "$begun" ]; then saved=$(stat -c %Y "$last") upto=${last##*/}; fi
   sed -i '$d' "$segments"

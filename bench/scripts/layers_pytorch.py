@@ -3,8 +3,10 @@
 Attention as transformers' eager BertSelfAttention computes it: scores = q·kᵀ·scale + mask,
 softmax, dropout 0.1, ·v; the backward is autograd's through that graph (given dOut). GELU is
 torch.nn.functional.gelu (exact erf form) and its autograd backward.
-Run with 2 threads:
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/scripts/layers_pytorch.py
+Run with 2 threads, keeping freed tensors in glibc's heap (page faults are slow on the development
+VM; see bench/scripts/imdb_acceptance.sh):
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
+      /usr/bin/python3 bench/scripts/layers_pytorch.py
 Prints one JSON line per (model, op): median and best milliseconds over the timed runs.
 """
 import json

@@ -1,7 +1,12 @@
 package dev.bertft.cli;
 
+import com.sun.management.OperatingSystemMXBean;
+
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.module.ModuleFinder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -70,7 +75,7 @@ final class Launcher {
         // this JVM was started with the user's heap flags, if any: its maximum is theirs
         long heap = jvmArgs.stream().anyMatch(a -> a.startsWith("-Xmx") || a.contains("MaxRAM"))
                 ? Runtime.getRuntime().maxMemory()
-                : ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 4 * 3;
+                : ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 4 * 3;
         long youngMb = Math.min(heap / 3, 8L << 30) >> 20;
         return List.of("-Xmn" + youngMb + "m", "-XX:SurvivorRatio=4", "-XX:-UseAdaptiveSizePolicy");
     }
@@ -78,9 +83,9 @@ final class Launcher {
     /** Whether the kernel lets a process ask for transparent huge pages (mode "always" or "madvise"). */
     private static boolean transparentHugePages() {
         try {
-            String mode = java.nio.file.Files.readString(java.nio.file.Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
+            String mode = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
             return mode.contains("[always]") || mode.contains("[madvise]");
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return false;
         }
     }
