@@ -24,6 +24,7 @@
 #define A_PAD 4
 #define B_PAD 8
 
+#ifdef __CUDACC__  // elsewhere (the tests' CPU emulator) these two come from cuda_emulation.h
 __device__ inline uint32_t to_tf32(float x) {
     uint32_t r;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
@@ -41,6 +42,7 @@ __device__ inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t 
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+#endif
 
 // Element e (0..BM·BK) of the A tile as (row m, col k): along k when k is contiguous, else along m.
 __device__ inline void a_tile_coord(int e, int trans_a, int &r, int &c) {

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +34,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class GpuTrainingParityTest {
     private static final Backend CPU = new CpuBackend(2);
 
-    private static CudaBackend gpu() {
+    /** The backend under test: the GPU here, our kernels on the CPU emulator in {@link EmulatedTrainingParityTest}. */
+    CudaBackend gpu() {
         try {
             return CudaBackend.open(0);
         } catch (CudaUnavailableException e) {
@@ -59,7 +61,11 @@ class GpuTrainingParityTest {
         assertClose("logits", cpu.logits, gpu.logits, logitTol, logitTol);
         assertClose("loss", new double[] {cpu.loss}, new double[] {gpu.loss}, logitTol, logitTol);
         assertEquals(cpu.grads.keySet(), gpu.grads.keySet());
-        cpu.grads.forEach((name, g) -> assertCloseToScale("grad of " + name, g, gpu.grads.get(name), gradTol, 1e-6));
+        // Some gradients are zero in exact arithmetic (a key bias shifts a whole row of scores,
+        // which softmax ignores) and come out as rounding noise of the terms that cancel: about
+        // TF32's unit roundoff, 2^-11, times the model's gradient scale. Hence the absolute floor.
+        double modelScale = cpu.grads.values().stream().flatMapToDouble(Arrays::stream).map(Math::abs).max().orElse(0);
+        cpu.grads.forEach((name, g) -> assertCloseToScale("grad of " + name, g, gpu.grads.get(name), gradTol, 1e-3 * modelScale));
     }
 
     /** A batch of seeded random token ids with some padding: ids, type ids, mask, labels (all on the CPU). */
@@ -90,6 +96,17 @@ class GpuTrainingParityTest {
         Step onCpu = step(cpuModel, CPU, batch);
         Step onGpu = step(BertForSequenceClassification.fromPretrained(Fixtures.tinyModel(), gpu, options), gpu, batch);
         assertSameStep(onCpu, onGpu, 2e-3, 1e-2);
+    }
+
+    @Test
+    void tinyBertTenUpdatesWithDropoutMatchTheCpu() throws IOException {
+        CudaBackend gpu = gpu();
+        var options = BertForSequenceClassification.LoadOptions.seed(42);
+        BertForSequenceClassification cpuModel = BertForSequenceClassification.fromPretrained(Fixtures.tinyModel(), CPU, options);
+        BertForSequenceClassification gpuModel = BertForSequenceClassification.fromPretrained(Fixtures.tinyModel(), gpu, options);
+        List<Tensor[]> batches = new ArrayList<>();
+        for (int s = 0; s < 10; s++) batches.add(randomBatch(4, 16, cpuModel.config().vocabSize(), cpuModel.config().numLabels(), 200 + s));
+        assertClose("losses of 10 training steps", train(cpuModel, CPU, batches), train(gpuModel, gpu, batches), 1e-2, 1e-3);
     }
 
     @Test

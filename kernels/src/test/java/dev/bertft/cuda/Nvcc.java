@@ -22,11 +22,12 @@ final class Nvcc {
         return Optional.empty();
     }
 
-    /** The kernels module directory (tests run there under Maven; from the repo root elsewhere). */
+    /** The kernels module directory: tests run there or in a sibling module under Maven, from the repo root elsewhere. */
     static Path moduleDir() {
         Path here = Path.of("").toAbsolutePath();
         if (Files.isDirectory(here.resolve("src/main/cuda"))) return here;
-        return here.resolve("kernels");
+        if (Files.isDirectory(here.resolve("kernels"))) return here.resolve("kernels");
+        return here.resolveSibling("kernels");
     }
 
     static Path cudaSources() {

@@ -1,0 +1,75 @@
+package dev.bertft.train;
+
+import dev.bertft.autograd.Var;
+import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.cuda.CudaBackend;
+import dev.bertft.cuda.KernelEmulator;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.cpu.CpuBackend;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * The Trainer on the CUDA backend with a real (tiny) BERT, every kernel run from its CUDA source
+ * on the CPU emulator: parameters, gradients and AdamW state living on the device through
+ * training, evaluation and checkpoints; a run killed and resumed from a checkpoint ends with the
+ * bits of a run that went through; and the saved model, loaded on the CPU, evaluates as it did
+ * on the device (to TF32's precision).
+ */
+class EmulatedGpuTrainerTest {
+    private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
+    private static final int LABELS = 3;
+
+    private static BertForSequenceClassification tinyBert(Backend on) throws IOException {
+        return BertForSequenceClassification.fromPretrained(TINY, on, BertForSequenceClassification.LoadOptions.seed(42));
+    }
+
+    @Test
+    void trainsCheckpointsAndResumesExactlyOnTheCudaBackend(@TempDir Path out) throws IOException {
+        CudaBackend gpu = KernelEmulator.backend();
+        List<Batches.Tokenized> train = TrainerTest.data(32, 4, false), eval = TrainerTest.data(16, 5, false);
+        TrainingArgs.Builder a = TrainerTest.args(out).epochs(2).learningRate(1e-3).saveStrategy(TrainingArgs.Strategy.STEPS)
+                .saveSteps(4).evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(4);
+
+        BertForSequenceClassification through = tinyBert(gpu);
+        Trainer.Result done = new Trainer(through, a.outputDir(out.resolve("through")).build(), gpu, train, eval, 0, LABELS,
+                new Trainer.Listener() {}).train(null);
+        assertEquals(8, done.state().globalStep, "32 examples / batch 8, 2 epochs");
+
+        Path killed = out.resolve("killed");
+        RuntimeException kill = new RuntimeException("killed");
+        RuntimeException thrown = assertThrows(RuntimeException.class, () -> new Trainer(tinyBert(gpu), a.outputDir(killed).build(), gpu,
+                train, eval, 0, LABELS, new Trainer.Listener() {
+                    @Override
+                    public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
+                        if (step == 6) throw kill;
+                    }
+                }).train(null));
+        assertSame(kill, thrown);
+        BertForSequenceClassification resumed = tinyBert(gpu);
+        Trainer.Result r = new Trainer(resumed, a.outputDir(killed).build(), gpu, train, eval, 0, LABELS, new Trainer.Listener() {})
+                .train(Checkpoints.latest(killed).orElseThrow());
+        assertEquals(8 - 4, r.stepsRun(), "resumed from checkpoint-4");
+        for (Map.Entry<String, Var> e : through.namedParameters().entrySet()) {
+            assertArrayEquals(e.getValue().value().toFloatArray(), resumed.namedParameters().get(e.getKey()).value().toFloatArray(),
+                    e.getKey());
+        }
+        assertArrayEquals(Files.readAllBytes(out.resolve("through/model.safetensors")), Files.readAllBytes(killed.resolve("model.safetensors")));
+
+        Backend cpu = new CpuBackend(2);
+        Metrics onCpu = Trainer.evaluate(BertForSequenceClassification.fromPretrained(out.resolve("through"), cpu,
+                BertForSequenceClassification.LoadOptions.seed(42)), eval, 16, cpu, 0, LABELS);
+        assertEquals(done.finalEval().loss(), onCpu.loss(), 2e-3 * Math.abs(onCpu.loss()), "eval loss on the device vs the saved model on the CPU");
+    }
+}

@@ -1,0 +1,123 @@
+// Enough of CUDA C for our kernels (kernels/src/main/cuda) to compile with g++ and run on the
+// CPU, so the tests can execute the kernel source itself where there is no GPU.
+//
+// A launch runs its blocks one after another. Inside a block every CUDA thread is a fiber
+// (a stack of its own) on the calling thread; __syncthreads and the warp-wide operations (shuffles, the
+// tensor-core mma) are the only points where a fiber hands over, so the emulation is
+// deterministic. A barrier that some threads can never reach (a __syncthreads inside divergent
+// code, a shuffle in a warp whose other lanes have exited) is reported as a fault of the launch
+// instead of hanging. __shared__ arrays are function statics: one copy per kernel, which is
+// right because blocks never overlap.
+//
+// What this cannot find: timing-dependent races between warps (fibers only switch at barriers),
+// performance, and differences in the last bits of expf/erff and FMA contraction.
+#pragma once
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+#define __launch_bounds__(...)
+#define __restrict__ __restrict
+
+struct dim3 {
+    unsigned x, y, z;
+};
+
+namespace emu {
+extern dim3 block_idx, block_dim, grid_dim;
+extern const dim3 *thread_idx;  // the running fiber's
+int linear_thread();            // threadIdx.x + threadIdx.y·blockDim.x
+void sync_block();
+void sync_warp();               // every live lane of the running warp
+
+// Per-thread mailboxes for the warp-wide operations: each lane writes its own, syncs, reads others'.
+extern uint64_t shuffle_slot[1024];
+extern uint32_t mma_a[1024][4], mma_b[1024][2];
+
+using Entry = void (*)(void **);
+struct Registration {
+    Registration(const char *name, Entry entry);
+};
+
+// Calls a kernel with arguments laid out as the driver's kernelParams: args[i] points at parameter i.
+template <class... A, std::size_t... I>
+void call(void (*kernel)(A...), void **args, std::index_sequence<I...>) {
+    kernel(*static_cast<std::remove_cv_t<A> *>(args[I])...);
+}
+
+template <class... A>
+constexpr std::size_t arity(void (*)(A...)) { return sizeof...(A); }
+
+template <auto Kernel>
+void invoke(void **args) {
+    call(Kernel, args, std::make_index_sequence<arity(Kernel)>());
+}
+}  // namespace emu
+
+#define threadIdx (*emu::thread_idx)
+#define blockIdx emu::block_idx
+#define blockDim emu::block_dim
+#define gridDim emu::grid_dim
+
+inline void __syncthreads() { emu::sync_block(); }
+
+template <class T>
+T __shfl_xor_sync(unsigned /*mask: always the full warp in our kernels*/, T v, int lane_mask) {
+    static_assert(sizeof(T) <= sizeof(uint64_t), "shuffle of at most 8 bytes");
+    int me = emu::linear_thread(), partner = (me & ~31) | ((me & 31) ^ lane_mask);
+    memcpy(&emu::shuffle_slot[me], &v, sizeof(T));
+    emu::sync_warp();
+    T r;
+    memcpy(&r, &emu::shuffle_slot[partner], sizeof(T));
+    emu::sync_warp();  // nobody overwrites a mailbox before its readers are done
+    return r;
+}
+
+template <class A, class B>
+inline auto min(A a, B b) { return a < b ? a : b; }
+template <class A, class B>
+inline auto max(A a, B b) { return a > b ? a : b; }
+
+inline void sincospi(double x, double *s, double *c) {
+    *s = sin(M_PI * x);
+    *c = cos(M_PI * x);
+}
+
+// cvt.rna.tf32.f32: round to 10 mantissa bits, ties away from zero; NaN and infinity pass.
+inline uint32_t to_tf32(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;
+    return u;
+}
+
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32, D = A·B + D for the warp, with the fragment
+// ownership of the PTX ISA (g = lane/4, t = lane%4): A element (r, k) is register
+// (r ≥ 8) + 2·(k ≥ 4) of lane 4·(r mod 8) + k mod 4; B element (k, n) is register (k ≥ 4) of
+// lane 4n + k mod 4; D register i of a lane is element (g + 8·(i ≥ 2), 2t + i mod 2).
+inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+    int me = emu::linear_thread(), base = me & ~31, lane = me & 31, g = lane >> 2, t = lane & 3;
+    memcpy(emu::mma_a[me], a, sizeof(emu::mma_a[me]));
+    memcpy(emu::mma_b[me], b, sizeof(emu::mma_b[me]));
+    emu::sync_warp();
+    for (int i = 0; i < 4; i++) {
+        int r = g + (i >= 2 ? 8 : 0), n = 2 * t + (i & 1);
+        float sum = 0.0f;
+        for (int k = 0; k < 8; k++) {
+            float av, bv;
+            memcpy(&av, &emu::mma_a[base + 4 * (r & 7) + (k & 3)][(r >= 8) + 2 * (k >= 4)], 4);
+            memcpy(&bv, &emu::mma_b[base + 4 * n + (k & 3)][k >= 4], 4);
+            sum += av * bv;
+        }
+        d[i] += sum;
+    }
+    emu::sync_warp();
+}

@@ -1,0 +1,228 @@
+// The CPU emulator's runtime (see cuda_emulation.h): kernel registry, the fiber scheduler that
+// runs a block, and the JNI entry points of dev.bertft.cuda.KernelEmulator.
+#include "cuda_emulation.h"
+
+#include <jni.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include <map>
+#include <string>
+
+// Switches stacks: saves the callee-saved registers on the current stack, stores its pointer in
+// *save, loads `load` and restores what is saved there. A tenth of a microsecond cheaper than
+// swapcontext, which also saves the signal mask with a system call on every switch.
+#if !defined(__x86_64__)
+#error "the kernel emulator's stack switch is written for x86-64"
+#endif
+extern "C" void emu_switch(void **save, void *load);
+asm(R"(
+    .text
+    .globl emu_switch
+    .type emu_switch, @function
+emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size emu_switch, .-emu_switch
+)");
+
+namespace emu {
+dim3 block_idx, block_dim, grid_dim;
+const dim3 *thread_idx;
+uint64_t shuffle_slot[1024];
+uint32_t mma_a[1024][4], mma_b[1024][2];
+
+static std::map<std::string, Entry> &registry() {
+    static std::map<std::string, Entry> kernels;
+    return kernels;
+}
+
+Registration::Registration(const char *name, Entry entry) { registry()[name] = entry; }
+
+enum State { READY, AT_SYNCTHREADS, AT_WARP_OP, EXITED };
+
+struct Fiber {
+    void *sp;
+    dim3 idx;
+    State state;
+    char *stack;
+};
+
+static const size_t STACK_BYTES = 256 << 10;  // the deepest kernel frame is a few KiB
+static Fiber fibers[1024];
+static void *scheduler;
+static int running;
+static Entry kernel;
+static void **kernel_args;
+
+int linear_thread() { return running; }
+
+static void wait(State at) {
+    fibers[running].state = at;
+    emu_switch(&fibers[running].sp, scheduler);
+}
+
+void sync_block() { wait(AT_SYNCTHREADS); }
+
+void sync_warp() { wait(AT_WARP_OP); }
+
+// A fiber's first frame; it never returns, it switches away for good.
+static void thread_main() {
+    kernel(kernel_args);
+    wait(EXITED);
+}
+
+// A fresh stack as emu_switch leaves one: six zero registers, then thread_main as the return
+// address, then a dummy return address of thread_main's own, so it starts with the stack
+// alignment a call gives (rsp ≡ 8 mod 16).
+static void *fresh_stack(char *stack) {
+    void **top = reinterpret_cast<void **>(stack + STACK_BYTES);
+    *--top = nullptr;
+    *--top = reinterpret_cast<void *>(thread_main);
+    for (int i = 0; i < 6; i++) *--top = nullptr;
+    return top;
+}
+
+static std::string describe(int threads) {
+    static const char *names[] = {"running", "at __syncthreads", "at a warp-wide operation", "exited"};
+    std::string s;
+    int from = 0;
+    for (int t = 1; t <= threads; t++) {
+        if (t < threads && fibers[t].state == fibers[from].state) continue;
+        s += (s.empty() ? "" : "; ") + std::string("threads ") + std::to_string(from) + "-" + std::to_string(t - 1) + " "
+             + names[fibers[from].state];
+        from = t;
+    }
+    return s;
+}
+
+// Runs the current block to the end; "" or what went wrong.
+static std::string run_block(int threads) {
+    for (int t = 0; t < threads; t++) {
+        Fiber &f = fibers[t];
+        if (f.stack == nullptr) {
+            void *p = mmap(nullptr, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) return "cannot map a fiber stack";
+            f.stack = static_cast<char *>(p);
+        }
+        f.sp = fresh_stack(f.stack);
+        f.idx = dim3{t % block_dim.x, t / block_dim.x, 0};
+        f.state = READY;
+    }
+    for (;;) {
+        for (int t = 0; t < threads; t++) {
+            if (fibers[t].state != READY) continue;
+            running = t;
+            thread_idx = &fibers[t].idx;
+            emu_switch(&scheduler, fibers[t].sp);
+        }
+        int live = 0, at_syncthreads = 0;
+        for (int t = 0; t < threads; t++) {
+            live += fibers[t].state != EXITED;
+            at_syncthreads += fibers[t].state == AT_SYNCTHREADS;
+        }
+        if (live == 0) return "";
+        bool released = false;
+        if (at_syncthreads == live) {  // exited threads no longer count, as on sm_70 and later
+            for (int t = 0; t < threads; t++) if (fibers[t].state == AT_SYNCTHREADS) fibers[t].state = READY;
+            released = true;
+        } else {
+            for (int w = 0; w < threads; w += 32) {
+                int end = w + 32 < threads ? w + 32 : threads, waiting = 0, exited = 0;
+                for (int t = w; t < end; t++) {
+                    waiting += fibers[t].state == AT_WARP_OP;
+                    exited += fibers[t].state == EXITED;
+                }
+                if (waiting == 0 || waiting + exited < end - w) continue;
+                if (exited > 0) return "warp-wide operation in a warp with exited lanes: " + describe(threads);
+                for (int t = w; t < end; t++) fibers[t].state = READY;
+                released = true;
+            }
+        }
+        if (!released) return "threads wait at different barriers and can never meet: " + describe(threads);
+    }
+}
+
+static std::string launch(const std::string &name, dim3 grid, dim3 block, void **args) {
+    auto it = registry().find(name);
+    if (it == registry().end()) return "no kernel named " + name;
+    kernel = it->second;
+    kernel_args = args;
+    grid_dim = grid;
+    block_dim = block;
+    int threads = (int) (block.x * block.y);
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) {
+                block_idx = dim3{x, y, z};
+                std::string fault = run_block(threads);
+                if (!fault.empty()) {
+                    return name + " block (" + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z) + "): " + fault;
+                }
+            }
+    return "";
+}
+}  // namespace emu
+
+extern "C" {
+
+// Device memory is host memory, 256-byte aligned like cuMemAlloc's, filled with 0xff bytes (NaN
+// as floats, -1 as ints) so a kernel that reads what nobody wrote shows up in the results.
+JNIEXPORT jlong JNICALL Java_dev_bertft_cuda_KernelEmulator_allocate(JNIEnv *, jclass, jlong bytes) {
+    size_t rounded = ((size_t) bytes + 255) & ~(size_t) 255;
+    void *p = aligned_alloc(256, rounded == 0 ? 256 : rounded);
+    if (p != nullptr) memset(p, 0xff, rounded);
+    return (jlong) p;
+}
+
+JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_release(JNIEnv *, jclass, jlong address) {
+    free((void *) address);
+}
+
+JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_zero(JNIEnv *, jclass, jlong address, jlong bytes) {
+    memset((void *) address, 0, (size_t) bytes);
+}
+
+JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_copyIn(JNIEnv *env, jclass, jobject array, jlong address, jlong bytes) {
+    void *src = env->GetPrimitiveArrayCritical((jarray) array, nullptr);
+    memcpy((void *) address, src, (size_t) bytes);
+    env->ReleasePrimitiveArrayCritical((jarray) array, src, JNI_ABORT);
+}
+
+JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_copyOut(JNIEnv *env, jclass, jlong address, jobject array, jlong bytes) {
+    void *dst = env->GetPrimitiveArrayCritical((jarray) array, nullptr);
+    memcpy(dst, (void *) address, (size_t) bytes);
+    env->ReleasePrimitiveArrayCritical((jarray) array, dst, 0);
+}
+
+// Runs a kernel to completion; null, or a one-line description of the fault.
+JNIEXPORT jstring JNICALL Java_dev_bertft_cuda_KernelEmulator_launch(JNIEnv *env, jclass, jstring kernel, jint gx, jint gy, jint gz,
+                                                                      jint bx, jint by, jbyteArray params, jintArray offsets) {
+    const char *chars = env->GetStringUTFChars(kernel, nullptr);
+    std::string name(chars);
+    env->ReleaseStringUTFChars(kernel, chars);
+    alignas(16) static unsigned char buffer[4096];
+    static void *args[64];
+    jsize bytes = env->GetArrayLength(params), count = env->GetArrayLength(offsets);
+    if (bytes > (jsize) sizeof(buffer) || count > 64) return env->NewStringUTF((name + ": too many kernel arguments").c_str());
+    env->GetByteArrayRegion(params, 0, bytes, (jbyte *) buffer);
+    jint *offs = env->GetIntArrayElements(offsets, nullptr);
+    for (jsize i = 0; i < count; i++) args[i] = buffer + offs[i];
+    env->ReleaseIntArrayElements(offsets, offs, JNI_ABORT);
+    std::string fault = emu::launch(name, dim3{(unsigned) gx, (unsigned) gy, (unsigned) gz}, dim3{(unsigned) bx, (unsigned) by, 1}, args);
+    return fault.empty() ? nullptr : env->NewStringUTF(fault.c_str());
+}
+}

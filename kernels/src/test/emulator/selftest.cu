@@ -1,0 +1,27 @@
+// Kernels that break CUDA's rules on purpose, so EmulatorSelfTest can check that the emulator
+// reports them as faults instead of hanging or computing something.
+#include "common.cuh"
+
+// Half of each warp waits at __syncthreads while the other half waits in a shuffle: no barrier
+// can ever complete.
+extern "C" __global__ void split_warp_barriers(float *out) {
+    float v = threadIdx.x;
+    if ((threadIdx.x & 31) < 16) __syncthreads();
+    else v = __shfl_xor_sync(0xffffffffu, v, 1);
+    out[threadIdx.x] = v;
+}
+
+// A full-warp shuffle after half of the warp has returned.
+extern "C" __global__ void shuffle_after_exit(float *out) {
+    if ((threadIdx.x & 31) >= 16) return;
+    out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, (float) threadIdx.x, 1);
+}
+
+// The legal version: every lane swaps with its neighbour, and one block sum.
+extern "C" __global__ void neighbour_swap_and_sum(float *out, float *sum) {
+    __shared__ float scratch[32];
+    float v = threadIdx.x;
+    out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, v, 1);
+    float s = block_sum(v, scratch);
+    if (threadIdx.x == 0) *sum = s;
+}

@@ -1,0 +1,305 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.DType;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Our CUDA kernels, the .cu sources themselves, compiled with g++ against
+ * src/test/emulator/cuda_emulation.h and run on the CPU (every CUDA thread a fiber, blocks one
+ * after another), behind the same {@link DeviceOps} and {@link DeviceMemory} seams the driver
+ * uses. A {@link CudaBackend} built on it runs every op through the real kernel code, so the
+ * GPU parity tests run on a machine without a GPU: index math, shared-memory tiling, barriers,
+ * warp shuffles, the tensor-core fragment layout and the launch shapes the backend picks.
+ * Device memory is host memory, handed to the backend as device pointers whose address is
+ * their byte offset.
+ */
+public final class KernelEmulator {
+    /** What the emulated device reports; 2 SMs keep grids small, so grid-stride loops wrap. */
+    static final CudaBackend.DeviceInfo DEVICE = new CudaBackend.DeviceInfo("CPU emulation of our CUDA kernels", 13000, 8, 0, 2, 4L << 30);
+    /** -Wno-maybe-uninitialized: g++ cannot see that DropoutStream fills its bits before the first read. */
+    private static final List<String> FLAGS = List.of("-std=c++17", "-O2", "-fPIC", "-Wall", "-Werror", "-Wno-unused-function",
+            "-Wno-maybe-uninitialized");
+    /** Why the emulator cannot be built here (no g++, no JDK headers): the tests skip. */
+    private static final String MISSING;
+    /** Why building it failed where it could be built: the tests fail, as the kernels would on a GPU. */
+    private static final String BROKEN;
+    private static CudaBackend backend;
+
+    static {
+        String missing = null, broken = null;
+        try {
+            missing = build();
+        } catch (Exception e) {
+            broken = e.getMessage();
+        }
+        MISSING = missing;
+        BROKEN = broken;
+    }
+
+    private KernelEmulator() {}
+
+    private static native long allocate(long bytes);
+
+    private static native void release(long address);
+
+    private static native void zero(long address, long bytes);
+
+    private static native void copyIn(Object array, long address, long bytes);
+
+    private static native void copyOut(long address, Object array, long bytes);
+
+    private static native String launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, byte[] params, int[] offsets);
+
+    /**
+     * The emulated device, one for the whole test run like a GPU; skips the test, saying why,
+     * where g++ or the JDK headers are missing.
+     */
+    public static synchronized CudaBackend backend() {
+        Assumptions.assumeTrue(MISSING == null, "CUDA kernels not run on the CPU emulator: " + MISSING);
+        if (BROKEN != null) throw new IllegalStateException("building the kernel emulator failed: " + BROKEN);
+        if (backend == null) {
+            try {
+                Ops ops = new Ops();
+                TensorCoreGemm gemm = new TensorCoreGemm(ops, "the only GEMM the emulator has");
+                backend = new CudaBackend(0, null, DEVICE, ops, new Memory(DEVICE.totalMemory()), gemm, gemm);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the committed PTX for the kernel signatures: " + e.getMessage(), e);
+            }
+        }
+        return backend;
+    }
+
+    // ---- building -------------------------------------------------------------------------------
+
+    /** Compiles and loads target/kernel-emulator/libkernelemu.so (reused while its inputs are unchanged); null or why not. */
+    private static String build() throws Exception {
+        Path gxx = onPath("g++");
+        if (gxx == null) return "g++ not found on PATH (apt-get install g++)";
+        Path jni = Path.of(System.getProperty("java.home"), "include");
+        if (!Files.isRegularFile(jni.resolve("jni.h"))) return "no jni.h under " + jni + " (run the tests with a full JDK)";
+        Path emulator = emulatorSources(), cuda = Nvcc.cudaSources();
+        Path out = Nvcc.moduleDir().resolve("target/kernel-emulator");
+        Files.createDirectories(out);
+
+        Map<String, String> units = new HashMap<>();
+        units.put("emulator", Files.readString(emulator.resolve("emulator.cpp")));
+        for (String module : Kernels.MODULES) units.put(module, translationUnit(module, kernelsOf(module)));
+        units.put("selftest", translationUnit("selftest", selfTestKernels()));
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        digest.update(String.join(" ", FLAGS).getBytes(StandardCharsets.UTF_8));
+        for (String name : units.keySet().stream().sorted().toList()) digest.update(units.get(name).getBytes(StandardCharsets.UTF_8));
+        digest.update(Files.readAllBytes(emulator.resolve("cuda_emulation.h")));
+        digest.update(Files.readAllBytes(emulator.resolve("selftest.cu")));
+        try (var files = Files.list(cuda)) {
+            for (Path p : files.sorted().toList()) digest.update(Files.readAllBytes(p));
+        }
+        String stamp = HexFormat.of().formatHex(digest.digest());
+        Path lib = out.resolve("libkernelemu.so"), stampFile = out.resolve("libkernelemu.sha256");
+
+        if (!Files.isRegularFile(lib) || !Files.exists(stampFile) || !Files.readString(stampFile).equals(stamp)) {
+            List<String> include = List.of("-I" + emulator, "-I" + cuda, "-I" + jni, "-I" + jni.resolve("linux"));
+            // Processes rather than a thread pool: lambdas would wait on this class's initialisation.
+            Map<String, Process> compiles = new HashMap<>();
+            for (var unit : units.entrySet()) {
+                Path source = out.resolve(unit.getKey() + ".cpp");
+                Files.writeString(source, unit.getValue());
+                List<String> cmd = new ArrayList<>(List.of(gxx.toString()));
+                cmd.addAll(FLAGS);
+                cmd.addAll(include);
+                cmd.addAll(List.of("-c", source.toString(), "-o", out.resolve(unit.getKey() + ".o").toString()));
+                compiles.put(unit.getKey(), new ProcessBuilder(cmd).redirectErrorStream(true)
+                        .redirectOutput(out.resolve(unit.getKey() + ".log").toFile()).start());
+            }
+            StringBuilder errors = new StringBuilder();
+            for (var c : compiles.entrySet()) {
+                if (c.getValue().waitFor() != 0) errors.append(c.getKey()).append(": ").append(Files.readString(out.resolve(c.getKey() + ".log")));
+            }
+            if (!errors.isEmpty()) throw new IllegalStateException("g++ rejected the kernels:\n" + errors);
+            List<String> link = new ArrayList<>(List.of(gxx.toString(), "-shared", "-o", lib.toString()));
+            for (String name : units.keySet()) link.add(out.resolve(name + ".o").toString());
+            var r = Nvcc.run(out, link, 600);
+            if (r.exitCode() != 0) throw new IllegalStateException("linking the kernel emulator failed:\n" + r.output());
+            Files.writeString(stampFile, stamp);
+        }
+        System.load(lib.toString());
+        return null;
+    }
+
+    /** The kernels a module defines, as its committed PTX lists them. */
+    private static Collection<String> kernelsOf(String module) throws IOException {
+        return Kernels.signatures(Files.readString(Nvcc.committedPtx().resolve(module + ".ptx"))).keySet();
+    }
+
+    /** The rule-breaking kernels of src/test/emulator/selftest.cu, for {@link EmulatorSelfTest}. */
+    private static Collection<String> selfTestKernels() throws IOException {
+        var m = Pattern.compile("extern \"C\" __global__ void (\\w+)").matcher(Files.readString(emulatorSources().resolve("selftest.cu")));
+        List<String> names = new ArrayList<>();
+        while (m.find()) names.add(m.group(1));
+        return names;
+    }
+
+    private static Path emulatorSources() {
+        return Nvcc.moduleDir().resolve("src/test/emulator");
+    }
+
+    /**
+     * One module's source inside its own namespace (modules are separate programs on the GPU,
+     * and share helper names), then a registration for each of its kernels.
+     */
+    private static String translationUnit(String module, Collection<String> kernels) {
+        StringBuilder s = new StringBuilder("#include \"cuda_emulation.h\"\nnamespace emu_" + module + " {\n#include \""
+                + module + ".cu\"\n}\n");
+        for (String k : kernels) {
+            s.append("static emu::Registration register_").append(k).append("(\"").append(k).append("\", &emu::invoke<&emu_")
+                    .append(module).append("::").append(k).append(">);\n");
+        }
+        return s.toString();
+    }
+
+    private static Path onPath(String program) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) return Path.of(dir, program);
+        }
+        return null;
+    }
+
+    // ---- device pointers --------------------------------------------------------------------------
+
+    private static final Field NATIVE_POINTER, BYTE_OFFSET;
+
+    static {
+        try {
+            NATIVE_POINTER = jcuda.NativePointerObject.class.getDeclaredField("nativePointer");
+            BYTE_OFFSET = Pointer.class.getDeclaredField("byteOffset");
+            NATIVE_POINTER.setAccessible(true);
+            BYTE_OFFSET.setAccessible(true);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The host address a device pointer stands for. */
+    static long address(Pointer p) {
+        try {
+            return (long) NATIVE_POINTER.get(p) + (long) BYTE_OFFSET.get(p);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Runs a kernel to completion with its arguments laid out as the driver lays out kernel
+     * parameters (each at its natural alignment); null, or a one-line description of the fault.
+     */
+    static String run(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+        ByteBuffer buffer = ByteBuffer.allocate(4096).order(ByteOrder.nativeOrder());
+        int[] offsets = new int[args.length];
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            int align = a instanceof Integer || a instanceof Float || a instanceof int[] ? 4 : 8;
+            buffer.position((buffer.position() + align - 1) / align * align);
+            offsets[i] = buffer.position();
+            if (a instanceof Integer v) buffer.putInt(v);
+            else if (a instanceof Float v) buffer.putFloat(v);
+            else if (a instanceof Long v) buffer.putLong(v);
+            else if (a instanceof Double v) buffer.putDouble(v);
+            else if (a instanceof int[] v) for (int x : v) buffer.putInt(x);
+            else buffer.putLong(address((Pointer) a));
+        }
+        return launch(kernel, gridX, gridY, gridZ, blockX, blockY, Arrays.copyOf(buffer.array(), buffer.position()), offsets);
+    }
+
+    /** Host memory as device memory, with the device's capacity, so running out behaves as on the GPU. */
+    static final class Memory implements DeviceMemory<CUdeviceptr> {
+        private final long capacity;
+        private final Map<Long, Long> sizes = new HashMap<>();
+        private long used;
+
+        Memory(long capacity) {
+            this.capacity = capacity;
+        }
+
+        @Override
+        public CUdeviceptr allocate(long bytes) {
+            if (used + bytes > capacity) return null;
+            long address = KernelEmulator.allocate(bytes);
+            if (address == 0) return null;
+            sizes.put(address, bytes);
+            used += bytes;
+            return new CUdeviceptr().withByteOffset(address);
+        }
+
+        @Override
+        public void free(CUdeviceptr block) {
+            long address = address(block);
+            Long bytes = sizes.remove(address);
+            if (bytes == null) throw new IllegalStateException("freeing " + Long.toHexString(address) + ", which was not allocated");
+            used -= bytes;
+            release(address);
+        }
+    }
+
+    /** Launches run to completion in the emulator, after the same argument check as on the GPU. */
+    static final class Ops implements DeviceOps {
+        private final Map<String, List<String>> signatures = new HashMap<>();
+
+        Ops() throws IOException {
+            for (String module : Kernels.MODULES) {
+                signatures.putAll(Kernels.signatures(Files.readString(Nvcc.committedPtx().resolve(module + ".ptx"))));
+            }
+        }
+
+        @Override
+        public void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+            List<String> params = signatures.get(kernel);
+            if (params == null) throw new IllegalStateException("no kernel named " + kernel);
+            Kernels.checkArguments(kernel, params, args);
+            String fault = run(kernel, gridX, gridY, gridZ, blockX, blockY, args);
+            if (fault != null) throw new CudaFailureException("emulated kernel fault: " + fault);
+        }
+
+        @Override
+        public void zero(CUdeviceptr p, long bytes) {
+            KernelEmulator.zero(address(p), bytes);
+        }
+
+        @Override
+        public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
+            copyIn(array, address(dst), (long) n * dtype.bytes());
+        }
+
+        @Override
+        public Object download(CUdeviceptr src, DType dtype, int n) {
+            Object array = switch (dtype) {
+                case F32 -> new float[n];
+                case F64 -> new double[n];
+                case I32 -> new int[n];
+            };
+            copyOut(address(src), array, (long) n * dtype.bytes());
+            return array;
+        }
+
+        @Override
+        public void synchronize() {}
+    }
+}
