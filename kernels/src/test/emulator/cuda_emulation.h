@@ -1,16 +1,18 @@
 // Enough of CUDA C for our kernels (kernels/src/main/cuda) to compile with g++ and run on the
 // CPU, so the tests can execute the kernel source itself where there is no GPU.
 //
-// A launch runs its blocks one after another. Inside a block every CUDA thread is a fiber
-// (a stack of its own) on the calling thread; __syncthreads and the warp-wide operations (shuffles, the
-// tensor-core mma) are the only points where a fiber hands over, so the emulation is
-// deterministic. A barrier that some threads can never reach (a __syncthreads inside divergent
-// code, a shuffle in a warp whose other lanes have exited) is reported as a fault of the launch
-// instead of hanging. __shared__ arrays are function statics: one copy per kernel, which is
-// right because blocks never overlap.
+// A launch runs its blocks one after another. Inside a block every CUDA thread is a fiber (a
+// stack of its own) on the calling thread; __syncthreads and the warp-wide operations (shuffles,
+// the tensor-core mma) are the only points where a fiber hands over, so the emulation is
+// deterministic. Each warp runs as far as it can before the next one starts, and the schedule
+// can run threads and blocks last to first: a __syncthreads missing between warps then shows as
+// wrong results in one order or the other. A barrier that some threads can never reach (a warp
+// split between __syncthreads and a shuffle, a shuffle after lanes returned) is reported as a
+// fault of the launch instead of hanging. __shared__ arrays are function statics: one copy per
+// kernel, which is right because blocks never overlap.
 //
-// What this cannot find: timing-dependent races between warps (fibers only switch at barriers),
-// performance, and differences in the last bits of expf/erff and FMA contraction.
+// What this cannot find: races that need two warps interleaved between two barriers, the GPU's
+// speed, and differences in the last bits of expf/erff and FMA contraction.
 #pragma once
 #include <math.h>
 #include <stdint.h>

@@ -67,6 +67,7 @@ static void *scheduler;
 static int running;
 static Entry kernel;
 static void **kernel_args;
+static bool reversed;  // run threads and blocks from the last: a missing barrier then reads other data
 
 int linear_thread() { return running; }
 
@@ -122,12 +123,29 @@ static std::string run_block(int threads) {
         f.idx = dim3{t % block_dim.x, t / block_dim.x, 0};
         f.state = READY;
     }
+    // Each warp runs as far as it can (through its shuffles and mma) before the next one starts:
+    // the most skew between warps CUDA allows, so a barrier missing between them shows.
+    const int warps = (threads + 31) / 32;
     for (;;) {
-        for (int t = 0; t < threads; t++) {
-            if (fibers[t].state != READY) continue;
-            running = t;
-            thread_idx = &fibers[t].idx;
-            emu_switch(&scheduler, fibers[t].sp);
+        for (int wi = 0; wi < warps; wi++) {
+            int w = reversed ? warps - 1 - wi : wi, begin = 32 * w, end = begin + 32 < threads ? begin + 32 : threads;
+            for (;;) {
+                for (int i = begin; i < end; i++) {
+                    int t = reversed ? end - 1 - (i - begin) : i;
+                    if (fibers[t].state != READY) continue;
+                    running = t;
+                    thread_idx = &fibers[t].idx;
+                    emu_switch(&scheduler, fibers[t].sp);
+                }
+                int waiting = 0, exited = 0;
+                for (int t = begin; t < end; t++) {
+                    waiting += fibers[t].state == AT_WARP_OP;
+                    exited += fibers[t].state == EXITED;
+                }
+                if (waiting == 0 || waiting + exited < end - begin) break;
+                if (exited > 0) return "warp-wide operation in a warp with exited lanes: " + describe(threads);
+                for (int t = begin; t < end; t++) fibers[t].state = READY;
+            }
         }
         int live = 0, at_syncthreads = 0;
         for (int t = 0; t < threads; t++) {
@@ -135,24 +153,9 @@ static std::string run_block(int threads) {
             at_syncthreads += fibers[t].state == AT_SYNCTHREADS;
         }
         if (live == 0) return "";
-        bool released = false;
-        if (at_syncthreads == live) {  // exited threads no longer count, as on sm_70 and later
-            for (int t = 0; t < threads; t++) if (fibers[t].state == AT_SYNCTHREADS) fibers[t].state = READY;
-            released = true;
-        } else {
-            for (int w = 0; w < threads; w += 32) {
-                int end = w + 32 < threads ? w + 32 : threads, waiting = 0, exited = 0;
-                for (int t = w; t < end; t++) {
-                    waiting += fibers[t].state == AT_WARP_OP;
-                    exited += fibers[t].state == EXITED;
-                }
-                if (waiting == 0 || waiting + exited < end - w) continue;
-                if (exited > 0) return "warp-wide operation in a warp with exited lanes: " + describe(threads);
-                for (int t = w; t < end; t++) fibers[t].state = READY;
-                released = true;
-            }
-        }
-        if (!released) return "threads wait at different barriers and can never meet: " + describe(threads);
+        if (at_syncthreads < live) return "threads wait at different barriers and can never meet: " + describe(threads);
+        // Exited threads no longer count at __syncthreads, as on sm_70 and later.
+        for (int t = 0; t < threads; t++) if (fibers[t].state == AT_SYNCTHREADS) fibers[t].state = READY;
     }
 }
 
@@ -167,10 +170,11 @@ static std::string launch(const std::string &name, dim3 grid, dim3 block, void *
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
-                block_idx = dim3{x, y, z};
+                block_idx = reversed ? dim3{grid.x - 1 - x, grid.y - 1 - y, grid.z - 1 - z} : dim3{x, y, z};
                 std::string fault = run_block(threads);
                 if (!fault.empty()) {
-                    return name + " block (" + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z) + "): " + fault;
+                    return name + " block (" + std::to_string(block_idx.x) + "," + std::to_string(block_idx.y) + ","
+                           + std::to_string(block_idx.z) + "): " + fault;
                 }
             }
     return "";
@@ -206,6 +210,10 @@ JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_copyOut(JNIEnv *env, 
     void *dst = env->GetPrimitiveArrayCritical((jarray) array, nullptr);
     memcpy(dst, (void *) address, (size_t) bytes);
     env->ReleasePrimitiveArrayCritical((jarray) array, dst, 0);
+}
+
+JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_reverseSchedule(JNIEnv *, jclass, jboolean on) {
+    emu::reversed = on;
 }
 
 // Runs a kernel to completion; null, or a one-line description of the fault.

@@ -68,13 +68,24 @@ public final class KernelEmulator {
 
     private static native void copyOut(long address, Object array, long bytes);
 
+    private static native void reverseSchedule(boolean on);
+
     private static native String launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, byte[] params, int[] offsets);
 
     /**
-     * The emulated device, one for the whole test run like a GPU; skips the test, saying why,
-     * where g++ or the JDK headers are missing.
+     * The emulated device, one for the whole test run like a GPU, running threads and blocks in
+     * index order; skips the test, saying why, where g++ or the JDK headers are missing.
      */
-    public static synchronized CudaBackend backend() {
+    public static CudaBackend backend() {
+        return backend(false);
+    }
+
+    /**
+     * The emulated device with threads and blocks run last to first when {@code reversed}. Within
+     * a barrier interval a correct kernel cannot tell the orders apart; one that reads another
+     * thread's shared-memory write without a barrier between gets other data in one of them.
+     */
+    static synchronized CudaBackend backend(boolean reversed) {
         Assumptions.assumeTrue(MISSING == null, "CUDA kernels not run on the CPU emulator: " + MISSING);
         if (BROKEN != null) throw new IllegalStateException("building the kernel emulator failed: " + BROKEN);
         if (backend == null) {
@@ -86,6 +97,7 @@ public final class KernelEmulator {
                 throw new UncheckedIOException("cannot read the committed PTX for the kernel signatures: " + e.getMessage(), e);
             }
         }
+        reverseSchedule(reversed);
         return backend;
     }
 
