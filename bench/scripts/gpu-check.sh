@@ -7,7 +7,9 @@
 #   3. whole-model training parity, GPU vs CPU (dev.bertft.bert.GpuTrainingParityTest): the tiny
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
-#   4. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput).
+#   4. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
+#   5. `bert-ft bench --device cuda` on a bert-base-shaped model against transformers on the same
+#      GPU (bench/scripts/bench_pytorch.py), float32 and TF32.
 # Raw output goes to $OUT when set (the device tool brings it back), else to
 # bench/results/gpu-check-<UTC time>/; summarise it into bench/results/ by hand.
 # Where no GPU is usable every parity test is reported as skipped with the reason.
@@ -61,6 +63,17 @@ fi
 echo "== gemm throughput" | tee "$out/gemm.txt"
 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+# Step rate of a bert-base-shaped classifier, batch 32 x 128 (the IMDB recipe's batch), against
+# transformers on the same GPU in float32 (PyTorch's default) and with TF32 matmuls, as ours use.
+echo "== bench: bert-base shape, batch 32 x 128" | tee "$out/bench.txt"
+"${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len 128 \
+    --steps 20 --warmup 3 --json "$out/bench-bertft.json" 2>&1 | tee -a "$out/bench.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+for precision in "" --tf32; do
+  python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps 20 --warmup 3 \
+      $precision 2>&1 | tee -a "$out/bench.txt"
+done
 
 echo "raw output in $out"
 exit $status

@@ -15,9 +15,14 @@ final class DeviceArgs {
 
     /** The chosen backend; for anything but plain cpu, says on standard error which one it is. */
     Backend open() {
-        if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
-        Devices.Resolved r = Devices.resolve(device, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        Devices.Resolved r = resolve();
         if (!device.equals("cpu")) System.err.println("bert-ft: " + r.summary());
         return r.backend();
+    }
+
+    /** The chosen backend with a line saying which it is. */
+    Devices.Resolved resolve() {
+        if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
+        return Devices.resolve(device, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     }
 }

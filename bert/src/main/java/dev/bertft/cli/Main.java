@@ -11,8 +11,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Fine-tune, evaluate and run BERT models in pure Java.",
-        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, TokenizeCommand.class, PrepareCommand.class,
-                DoctorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, BenchCommand.class, TokenizeCommand.class,
+                PrepareCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

@@ -1,0 +1,155 @@
+"""The PyTorch peer of `bert-ft bench`: the same model shape, batch and step, timed the same way.
+
+A training step is forward, cross-entropy, backward, grad-norm clipping at 1.0 and AdamW (weight
+decay 0.01 except biases and LayerNorm weights), dropout on; a prediction step is a forward pass
+under no_grad. Warm-up steps are not timed; the clock stops after the last step's result reached
+the host. Random weights (HF's init: normal(0, 0.02) weights, zero biases), seeded random full-
+length batches. Uses transformers' BertForSequenceClassification when it is installed (the GPU
+machine), else the project's plain-PyTorch BERT (bert/src/test/python), which the Java parity
+tests check against. Prints one JSON object with the fields `bert-ft bench --json` writes.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/scripts/bench_pytorch.py \
+        --shape minilm-l6 --device cpu --threads 2
+    python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --tf32
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+SHAPES = {
+    "bert-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+    "bert-large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096),
+    "minilm-l6": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536),
+}
+BASE = dict(vocab_size=30522, max_position_embeddings=512, type_vocab_size=2, hidden_dropout_prob=0.1,
+            attention_probs_dropout_prob=0.1, layer_norm_eps=1e-12, initializer_range=0.02, num_labels=2)
+
+
+def hf_model(cfg, device):
+    """transformers' own model with its default attention (what a Trainer user gets), named in the output."""
+    import transformers
+    torch.manual_seed(42)
+    m = transformers.BertForSequenceClassification(transformers.BertConfig(**cfg)).to(device)
+    params = dict(m.named_parameters())
+
+    def forward(ids, types, mask):
+        return m(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+
+    attention = getattr(m.config, "_attn_implementation", "eager")
+    return "transformers %s, %s attention" % (transformers.__version__, attention), m.train, m.eval, forward, params
+
+
+def plain_model(cfg, device):
+    """The project's plain-PyTorch BERT with HF's initialisation."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bert", "src", "test", "python"))
+    from make_bert_fixtures import bert_for_sequence_classification
+    torch.manual_seed(42)
+    h, inter, std = cfg["hidden_size"], cfg["intermediate_size"], cfg["initializer_range"]
+    shapes = {"bert.embeddings.word_embeddings": (cfg["vocab_size"], h),
+              "bert.embeddings.position_embeddings": (cfg["max_position_embeddings"], h),
+              "bert.embeddings.token_type_embeddings": (cfg["type_vocab_size"], h)}
+    p = {n + ".weight": torch.randn(*s) * std for n, s in shapes.items()}
+    p["bert.embeddings.LayerNorm.weight"], p["bert.embeddings.LayerNorm.bias"] = torch.ones(h), torch.zeros(h)
+    dense = {"attention.self.query": (h, h), "attention.self.key": (h, h), "attention.self.value": (h, h),
+             "attention.output.dense": (h, h), "intermediate.dense": (inter, h), "output.dense": (h, inter)}
+    for i in range(cfg["num_hidden_layers"]):
+        layer = "bert.encoder.layer.%d." % i
+        for n, s in dense.items():
+            p[layer + n + ".weight"], p[layer + n + ".bias"] = torch.randn(*s) * std, torch.zeros(s[0])
+        for n in ("attention.output.LayerNorm", "output.LayerNorm"):
+            p[layer + n + ".weight"], p[layer + n + ".bias"] = torch.ones(h), torch.zeros(h)
+    p["bert.pooler.dense.weight"], p["bert.pooler.dense.bias"] = torch.randn(h, h) * std, torch.zeros(h)
+    p["classifier.weight"], p["classifier.bias"] = torch.randn(cfg["num_labels"], h) * std, torch.zeros(cfg["num_labels"])
+    params = {n: t.to(device).requires_grad_(True) for n, t in p.items()}
+    mode = {"training": True}
+
+    def forward(ids, types, mask):
+        return bert_for_sequence_classification(params, cfg, ids, types, mask, mode["training"])[1]
+
+    return "plain PyTorch BERT", lambda: mode.update(training=True), lambda: mode.update(training=False), forward, params
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="bert-base")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--seq-len", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mode", choices=("train", "predict", "both"), default="both")
+    ap.add_argument("--tf32", action="store_true", help="let CUDA matmuls use TF32 tensor cores (HF Trainer's tf32=True)")
+    ap.add_argument("--plain", action="store_true", help="the plain-PyTorch BERT even where transformers is installed")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    if a.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
+    cfg = dict(BASE, **SHAPES[a.shape])
+    try:
+        if a.plain:
+            raise ImportError
+        name, train_mode, eval_mode, forward, params = hf_model(cfg, a.device)
+    except ImportError:
+        name, train_mode, eval_mode, forward, params = plain_model(cfg, a.device)
+
+    gen = torch.Generator().manual_seed(7)
+    ids = torch.randint(1, cfg["vocab_size"], (a.batch_size, a.seq_len), generator=gen).to(a.device)
+    types, mask = torch.zeros_like(ids), torch.ones_like(ids)
+    labels = torch.randint(0, cfg["num_labels"], (a.batch_size,), generator=gen).to(a.device)
+    embeddings = sum(t.numel() for n, t in params.items() if "embeddings" in n and "LayerNorm" not in n)
+    total = sum(t.numel() for t in params.values())
+    tokens = a.batch_size * a.seq_len
+    out = {"peer": "PyTorch %s, %s" % (torch.__version__, name), "device": a.device, "tf32": a.tf32,
+           "threads": a.threads, "model": a.shape, "batch_size": a.batch_size, "seq_len": a.seq_len, "parameters": total}
+    if a.device.startswith("cuda"):
+        out["gpu"] = torch.cuda.get_device_name()
+
+    def timing(steps, seconds, flops_per_token):
+        return {"steps": steps, "seconds": seconds, "seconds_per_step": seconds / steps,
+                "samples_per_second": a.batch_size * steps / seconds, "tokens_per_second": tokens * steps / seconds,
+                "tflops": flops_per_token * (total - embeddings) * tokens * steps / seconds / 1e12}
+
+    if a.mode != "predict":
+        train_mode()
+        decay = [p for n, p in params.items() if not (n.endswith("bias") or "LayerNorm" in n)]
+        plain = [p for n, p in params.items() if n.endswith("bias") or "LayerNorm" in n]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": plain, "weight_decay": 0.0}],
+                                lr=1e-5, betas=(0.9, 0.999), eps=1e-8)
+
+        def step():
+            loss = torch.nn.functional.cross_entropy(forward(ids, types, mask), labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for _ in range(a.warmup):
+            step().item()
+        start = time.perf_counter()
+        for _ in range(a.steps):
+            loss = step()
+        loss.item()
+        out["train"] = timing(a.steps, time.perf_counter() - start, 6)
+
+    if a.mode != "train":
+        eval_mode()
+        with torch.no_grad():
+            for _ in range(a.warmup):
+                forward(ids, types, mask).cpu()
+            start = time.perf_counter()
+            for _ in range(a.steps):
+                logits = forward(ids, types, mask)
+            logits.cpu()
+            out["predict"] = timing(a.steps, time.perf_counter() - start, 2)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

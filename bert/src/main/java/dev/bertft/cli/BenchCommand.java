@@ -1,0 +1,213 @@
+package dev.bertft.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.autograd.GradMode;
+import dev.bertft.autograd.Var;
+import dev.bertft.bert.BertConfig;
+import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.cuda.CudaBackend;
+import dev.bertft.cuda.Devices;
+import dev.bertft.nn.AdamW;
+import dev.bertft.nn.GradClip;
+import dev.bertft.nn.Module;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.Tensor;
+import dev.bertft.train.Checkpoints;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code bert-ft bench}: how fast a BERT classifier trains and predicts on a device, on random
+ * full-length batches. A training step is what the Trainer does per update (forward, loss,
+ * backward, gradient clipping at 1.0, AdamW with weight decay, dropout on); a prediction step is
+ * a forward pass without a graph. The clock stops only after the last step's result has reached
+ * the host, so queued GPU work is counted. FLOP rates use HF's estimate: 6 (training) or 2
+ * (prediction) × parameters outside the embeddings × tokens.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Time training and prediction steps of a BERT classifier on random batches.")
+final class BenchCommand implements Callable<Integer> {
+    /** Model shapes by name, for timing without a checkpoint (random weights). */
+    static final Map<String, Map<String, Integer>> SHAPES = Map.of(
+            "bert-base", Map.of("hidden_size", 768, "num_hidden_layers", 12, "num_attention_heads", 12, "intermediate_size", 3072),
+            "bert-large", Map.of("hidden_size", 1024, "num_hidden_layers", 24, "num_attention_heads", 16, "intermediate_size", 4096),
+            "minilm-l6", Map.of("hidden_size", 384, "num_hidden_layers", 6, "num_attention_heads", 12, "intermediate_size", 1536));
+
+    @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face BERT folder to time (its weights are loaded).")
+    Path model;
+
+    @Option(names = "--shape", defaultValue = "bert-base", paramLabel = "bert-base|bert-large|minilm-l6",
+            description = "Without --model: a model of this shape with random weights. Default: ${DEFAULT-VALUE}.")
+    String shape;
+
+    @Mixin
+    DeviceArgs device;
+
+    @Option(names = "--batch-size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per example. Default: ${DEFAULT-VALUE}.")
+    int seqLen;
+
+    @Option(names = "--steps", defaultValue = "10", description = "Timed steps of each kind. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps first (JIT, GPU caches). Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--mode", defaultValue = "both", paramLabel = "train|predict|both", description = "Default: ${DEFAULT-VALUE}.")
+    String mode;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results to FILE as JSON.")
+    Path json;
+
+    @Option(names = "--verbose", description = "Print stack traces on errors.")
+    boolean verbose;
+
+    /** One timed phase: steps, seconds, and the rates they give. */
+    record Timing(int steps, double seconds, long examplesPerStep, long tokensPerStep, double flopsPerStep) {
+        double secondsPerStep() {
+            return seconds / steps;
+        }
+
+        String describe(String what) {
+            return String.format(Locale.ROOT, "%-8s %d steps in %.2f s: %.4f s/step, %.1f samples/s, %.0f tokens/s, %.2f TFLOP/s",
+                    what + ":", steps, seconds, secondsPerStep(), examplesPerStep * steps / seconds, tokensPerStep * steps / seconds,
+                    flopsPerStep * steps / seconds / 1e12);
+        }
+
+        ObjectNode toJson() {
+            ObjectNode o = JsonNodeFactory.instance.objectNode();
+            o.put("steps", steps);
+            o.put("seconds", seconds);
+            o.put("seconds_per_step", secondsPerStep());
+            o.put("samples_per_second", examplesPerStep * steps / seconds);
+            o.put("tokens_per_second", tokensPerStep * steps / seconds);
+            o.put("tflops", flopsPerStep * steps / seconds / 1e12);
+            return o;
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0, got " + batchSize);
+        if (seqLen <= 0) throw new IllegalArgumentException("--seq-len must be > 0, got " + seqLen);
+        if (steps <= 0) throw new IllegalArgumentException("--steps must be > 0, got " + steps);
+        if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
+        if (!mode.equals("train") && !mode.equals("predict") && !mode.equals("both")) {
+            throw new IllegalArgumentException("--mode must be train, predict or both, got \"" + mode + "\"");
+        }
+        if (model == null && !SHAPES.containsKey(shape)) {
+            throw new IllegalArgumentException("--shape must be one of " + String.join(", ", SHAPES.keySet().stream().sorted().toList())
+                    + ", got \"" + shape + "\"");
+        }
+        Devices.Resolved resolved = device.resolve();
+        Backend backend = resolved.backend();
+        BertForSequenceClassification m = model != null
+                ? BertForSequenceClassification.fromPretrained(model, backend, BertForSequenceClassification.LoadOptions.seed(42))
+                : BertForSequenceClassification.init(config(shape), backend, 42);
+        BertConfig c = m.config();
+        if (seqLen > c.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("--seq-len " + seqLen + " is longer than the model's max_position_embeddings "
+                    + c.maxPositionEmbeddings());
+        }
+        long params = Module.namedParameters(m).values().stream().mapToLong(p -> p.value().numel()).sum();
+        long nonEmbedding = Module.nonEmbeddingParameterCount(m);
+        long tokens = (long) batchSize * seqLen;
+        System.out.println("model:   " + (model != null ? model.toString() : shape + " shape, random weights") + String.format(Locale.ROOT,
+                " (%.1f M parameters, %d layers, hidden %d, %d heads)", params / 1e6, c.numHiddenLayers(), c.hiddenSize(),
+                c.numAttentionHeads()));
+        System.out.println(resolved.summary());
+        if (backend instanceof CudaBackend gpu) System.out.println("         " + gpu.describe().replace("\n", "\n         "));
+        System.out.println("batch:   " + batchSize + " x " + seqLen + " tokens");
+
+        Tensor[] batch = randomBatch(backend, c);
+        ObjectNode results = JsonNodeFactory.instance.objectNode();
+        results.put("model", model != null ? model.toString() : shape);
+        results.put("device", device.device);
+        results.put("batch_size", batchSize);
+        results.put("seq_len", seqLen);
+        results.put("parameters", params);
+        if (!mode.equals("predict")) {
+            Timing t = timeTraining(m, batch, 6.0 * nonEmbedding * tokens);
+            System.out.println(t.describe("train"));
+            results.set("train", t.toJson());
+        }
+        if (!mode.equals("train")) {
+            Timing t = timePrediction(m, batch, 2.0 * nonEmbedding * tokens);
+            System.out.println(t.describe("predict"));
+            results.set("predict", t.toJson());
+        }
+        if (json != null) {
+            Path abs = json.toAbsolutePath();
+            Files.createDirectories(abs.getParent());
+            Checkpoints.writeAtomically(abs, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
+        }
+        return 0;
+    }
+
+    static BertConfig config(String shape) {
+        ObjectNode j = JsonNodeFactory.instance.objectNode();
+        SHAPES.get(shape).forEach(j::put);
+        return BertConfig.fromJson(j);
+    }
+
+    /** Seeded random token ids over the whole vocabulary but padding, one segment, no padding, random labels. */
+    private Tensor[] randomBatch(Backend backend, BertConfig c) {
+        SplittableRandom r = new SplittableRandom(7);
+        int n = batchSize * seqLen;
+        int[] ids = new int[n], types = new int[n], mask = new int[n], labels = new int[batchSize];
+        for (int i = 0; i < n; i++) {
+            ids[i] = 1 + r.nextInt(c.vocabSize() - 1);
+            mask[i] = 1;
+        }
+        for (int b = 0; b < batchSize; b++) labels[b] = r.nextInt(c.numLabels());
+        return new Tensor[] {Tensor.of(backend, ids, batchSize, seqLen), Tensor.of(backend, types, batchSize, seqLen),
+                Tensor.of(backend, mask, batchSize, seqLen), Tensor.of(backend, labels, batchSize)};
+    }
+
+    private Timing timeTraining(BertForSequenceClassification m, Tensor[] batch, double flopsPerStep) {
+        m.setTraining(true);
+        AdamW optimizer = new AdamW(AdamW.decayGroups(m.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+        for (int i = 0; i < warmup; i++) trainStep(m, optimizer, batch).value().item();
+        long t0 = System.nanoTime();
+        Var loss = null;
+        for (int i = 0; i < steps; i++) loss = trainStep(m, optimizer, batch);
+        double last = loss.value().item(); // waits for the device
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (!Double.isFinite(last)) throw new IllegalStateException("training loss became " + last + " during the benchmark");
+        return new Timing(steps, seconds, batchSize, (long) batchSize * seqLen, flopsPerStep);
+    }
+
+    private static Var trainStep(BertForSequenceClassification m, AdamW optimizer, Tensor[] batch) {
+        Var loss = m.loss(m.logits(batch[0], batch[1], batch[2]), batch[3]);
+        loss.backward();
+        GradClip.clipGradNorm(m.namedParameters().values(), 1.0);
+        optimizer.step(1e-5);
+        optimizer.zeroGrad();
+        return loss;
+    }
+
+    private Timing timePrediction(BertForSequenceClassification m, Tensor[] batch, double flopsPerStep) {
+        m.setTraining(false);
+        try (GradMode off = GradMode.off()) {
+            for (int i = 0; i < warmup; i++) m.logits(batch[0], batch[1], batch[2]).value().toHost();
+            long t0 = System.nanoTime();
+            Var logits = null;
+            for (int i = 0; i < steps; i++) logits = m.logits(batch[0], batch[1], batch[2]);
+            logits.value().toHost(); // waits for the device
+            return new Timing(steps, (System.nanoTime() - t0) / 1e9, batchSize, (long) batchSize * seqLen, flopsPerStep);
+        }
+    }
+}
