@@ -3,22 +3,32 @@ package dev.bertft.train;
 import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.cuda.CudaBackend;
+import dev.bertft.cuda.CudaFailureException;
+import dev.bertft.cuda.DeviceOutOfMemoryException;
 import dev.bertft.cuda.KernelEmulator;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Trainer on the CUDA backend with a real (tiny) BERT, every kernel run from its CUDA source
@@ -71,5 +81,61 @@ class EmulatedGpuTrainerTest {
         Metrics onCpu = Trainer.evaluate(BertForSequenceClassification.fromPretrained(out.resolve("through"), cpu,
                 BertForSequenceClassification.LoadOptions.seed(42)), eval, 16, cpu, 0, LABELS);
         assertEquals(done.finalEval().loss(), onCpu.loss(), 2e-3 * Math.abs(onCpu.loss()), "eval loss on the device vs the saved model on the CPU");
+    }
+
+    /**
+     * A kernel fault, or the device running out of memory, in the middle of a run: the error says
+     * what failed, the checkpoints saved before are byte for byte what they were, nothing half
+     * written is left, and the run resumes from the last of them.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"kernel fault", "out of memory"})
+    void aDeviceFailureMidRunLeavesSavedCheckpointsIntact(String failure, @TempDir Path out) throws IOException {
+        CudaBackend gpu = KernelEmulator.freshBackend(); // nothing cached from other tests
+        // three batches of 8 tokens, then one of 60: its activations need memory the short ones never did
+        List<Batches.Tokenized> train = new ArrayList<>(TrainerTest.data(24, 6, true));
+        for (Batches.Tokenized t : TrainerTest.data(8, 7, true)) {
+            int[] ids = new int[60];
+            for (int i = 0; i < ids.length; i++) ids[i] = t.ids()[i % t.ids().length];
+            train.add(new Batches.Tokenized(ids, new int[ids.length], t.label()));
+        }
+        TrainingArgs args = TrainerTest.args(out).epochs(2).learningRate(1e-3).shuffle(false).saveStrategy(TrainingArgs.Strategy.STEPS)
+                .saveSteps(2).evalStrategy(TrainingArgs.Strategy.NO).build();
+        Map<Path, byte[]> saved = new HashMap<>();
+        Trainer doomed = new Trainer(tinyBert(gpu), args, gpu, train, List.of(), 0, LABELS, new Trainer.Listener() {
+            @Override
+            public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
+                if (step != 3) return;
+                try (var files = Files.walk(out.resolve("checkpoint-2"))) {
+                    for (Path f : files.filter(Files::isRegularFile).toList()) saved.put(f, Files.readAllBytes(f));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                if (failure.equals("kernel fault")) KernelEmulator.failLaunch(40);
+                else KernelEmulator.refuseAllocations(256 << 10); // the long batch's attention scores
+            }
+        });
+        RuntimeException e;
+        try {
+            e = assertThrows(RuntimeException.class, () -> doomed.train(null));
+        } finally {
+            KernelEmulator.restore();
+        }
+        if (failure.equals("kernel fault")) {
+            assertInstanceOf(CudaFailureException.class, e);
+            assertTrue(e.getMessage().startsWith("waiting for the GPU: CUDA_ERROR_ILLEGAL_ADDRESS"), e.getMessage());
+        } else {
+            assertInstanceOf(DeviceOutOfMemoryException.class, e);
+            assertTrue(e.getMessage().startsWith("out of GPU memory allocating "), e.getMessage());
+        }
+        assertFalse(saved.isEmpty());
+        for (var f : saved.entrySet()) assertArrayEquals(f.getValue(), Files.readAllBytes(f.getKey()), f.getKey().toString());
+        try (var left = Files.list(out)) {
+            assertEquals(List.of("checkpoint-2"), left.filter(p -> !p.getFileName().toString().equals("logs"))
+                    .map(p -> p.getFileName().toString()).sorted().toList(), "nothing half written next to the checkpoint");
+        }
+        Trainer.Result resumed = new Trainer(tinyBert(gpu), args, gpu, train, List.of(), 0, LABELS, new Trainer.Listener() {})
+                .train(out.resolve("checkpoint-2"));
+        assertEquals(8, resumed.state().globalStep);
     }
 }

@@ -44,6 +44,10 @@ public final class KernelEmulator {
     /** Why building it failed where it could be built: the tests fail, as the kernels would on a GPU. */
     private static final String BROKEN;
     private static CudaBackend backend;
+    /** Launches left before an injected fault; negative: none pending. */
+    private static int launchesBeforeFault = -1;
+    /** Blocks of this many bytes or more are refused, as by a full device. */
+    private static long refuseFrom = Long.MAX_VALUE;
 
     static {
         String missing = null, broken = null;
@@ -86,19 +90,55 @@ public final class KernelEmulator {
      * thread's shared-memory write without a barrier between gets other data in one of them.
      */
     static synchronized CudaBackend backend(boolean reversed) {
-        Assumptions.assumeTrue(MISSING == null, "CUDA kernels not run on the CPU emulator: " + MISSING);
-        if (BROKEN != null) throw new IllegalStateException("building the kernel emulator failed: " + BROKEN);
-        if (backend == null) {
-            try {
-                Ops ops = new Ops();
-                TensorCoreGemm gemm = new TensorCoreGemm(ops, "the only GEMM the emulator has");
-                backend = new CudaBackend(0, null, DEVICE, ops, new Memory(DEVICE.totalMemory()), gemm, gemm);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read the committed PTX for the kernel signatures: " + e.getMessage(), e);
-            }
-        }
+        if (backend == null) backend = freshBackend();
         reverseSchedule(reversed);
         return backend;
+    }
+
+    /** Another emulated device, its allocator's cache empty: for tests that need to know what it holds. */
+    public static synchronized CudaBackend freshBackend() {
+        Assumptions.assumeTrue(MISSING == null, "CUDA kernels not run on the CPU emulator: " + MISSING);
+        if (BROKEN != null) throw new IllegalStateException("building the kernel emulator failed: " + BROKEN);
+        try {
+            Ops ops = new Ops();
+            TensorCoreGemm gemm = new TensorCoreGemm(ops, "the only GEMM the emulator has");
+            return new CudaBackend(0, null, DEVICE, ops, new Memory(DEVICE.totalMemory()), gemm, gemm);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the committed PTX for the kernel signatures: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Fault injection for error-path tests: launch number {@code n} from now (1 = the next) fails
+     * as a faulting kernel does on the GPU, with a {@link CudaFailureException}.
+     */
+    public static synchronized void failLaunch(int n) {
+        if (n < 1) throw new IllegalArgumentException("launch number must be >= 1, got " + n);
+        launchesBeforeFault = n;
+    }
+
+    /**
+     * Makes the device refuse every new block of {@code bytes} or more, as a full GPU does;
+     * {@link #restore} undoes it.
+     */
+    public static synchronized void refuseAllocations(long bytes) {
+        refuseFrom = bytes;
+    }
+
+    /** Back to normal: no pending fault, no refused allocations. */
+    public static synchronized void restore() {
+        launchesBeforeFault = -1;
+        refuseFrom = Long.MAX_VALUE;
+    }
+
+    private static synchronized boolean refused(long bytes) {
+        return bytes >= refuseFrom;
+    }
+
+    private static synchronized boolean injectedFaultNow() {
+        if (launchesBeforeFault < 0 || --launchesBeforeFault > 0) return false;
+        launchesBeforeFault = -1;
+        return true;
     }
 
     // ---- building -------------------------------------------------------------------------------
@@ -243,8 +283,8 @@ public final class KernelEmulator {
 
     /** Host memory as device memory, with the device's capacity, so running out behaves as on the GPU. */
     static final class Memory implements DeviceMemory<CUdeviceptr> {
-        private final long capacity;
         private final Map<Long, Long> sizes = new HashMap<>();
+        private final long capacity;
         private long used;
 
         Memory(long capacity) {
@@ -253,7 +293,7 @@ public final class KernelEmulator {
 
         @Override
         public CUdeviceptr allocate(long bytes) {
-            if (used + bytes > capacity) return null;
+            if (used + bytes > capacity || refused(bytes)) return null;
             long address = KernelEmulator.allocate(bytes);
             if (address == 0) return null;
             sizes.put(address, bytes);
@@ -286,6 +326,9 @@ public final class KernelEmulator {
             List<String> params = signatures.get(kernel);
             if (params == null) throw new IllegalStateException("no kernel named " + kernel);
             Kernels.checkArguments(kernel, params, args);
+            if (injectedFaultNow()) {
+                throw new CudaFailureException("waiting for the GPU: CUDA_ERROR_ILLEGAL_ADDRESS (injected into " + kernel + " by the test)");
+            }
             String fault = run(kernel, gridX, gridY, gridZ, blockX, blockY, args);
             if (fault != null) throw new CudaFailureException("emulated kernel fault: " + fault);
         }
