@@ -155,7 +155,7 @@ public final class KernelEmulator {
 
         Map<String, String> units = new HashMap<>();
         units.put("emulator", Files.readString(emulator.resolve("emulator.cpp")));
-        for (String module : Kernels.MODULES) units.put(module, translationUnit(module, kernelsOf(module)));
+        for (String module : Kernels.MODULES) units.put(module, translationUnit(module, Nvcc.committedSignatures(module).keySet()));
         units.put("selftest", translationUnit("selftest", selfTestKernels()));
         MessageDigest digest = MessageDigest.getInstance("SHA-256");
         digest.update(String.join(" ", FLAGS).getBytes(StandardCharsets.UTF_8));
@@ -195,11 +195,6 @@ public final class KernelEmulator {
         }
         System.load(lib.toString());
         return null;
-    }
-
-    /** The kernels a module defines, as its committed PTX lists them. */
-    private static Collection<String> kernelsOf(String module) throws IOException {
-        return Kernels.signatures(Files.readString(Nvcc.committedPtx().resolve(module + ".ptx"))).keySet();
     }
 
     /** The rule-breaking kernels of src/test/emulator/selftest.cu, for {@link EmulatorSelfTest}. */
@@ -313,12 +308,10 @@ public final class KernelEmulator {
 
     /** Launches run to completion in the emulator, after the same argument check as on the GPU. */
     static final class Ops implements DeviceOps {
-        private final Map<String, List<String>> signatures = new HashMap<>();
+        private final Map<String, List<String>> signatures;
 
         Ops() throws IOException {
-            for (String module : Kernels.MODULES) {
-                signatures.putAll(Kernels.signatures(Files.readString(Nvcc.committedPtx().resolve(module + ".ptx"))));
-            }
+            signatures = Nvcc.committedSignatures();
         }
 
         @Override

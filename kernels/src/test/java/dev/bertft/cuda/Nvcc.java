@@ -5,7 +5,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -36,6 +38,17 @@ final class Nvcc {
 
     static Path committedPtx() {
         return moduleDir().resolve("src/main/resources/dev/bertft/cuda");
+    }
+
+    /** Every kernel of the committed PTX with its parameter types, as {@link Kernels#signatures} reads them. */
+    static Map<String, List<String>> committedSignatures() throws IOException {
+        Map<String, List<String>> all = new LinkedHashMap<>();
+        for (String module : Kernels.MODULES) all.putAll(committedSignatures(module));
+        return all;
+    }
+
+    static Map<String, List<String>> committedSignatures(String module) throws IOException {
+        return Kernels.signatures(Files.readString(committedPtx().resolve(module + ".ptx")));
     }
 
     record Result(int exitCode, String output) {}
