@@ -2,7 +2,7 @@
 # Builds .devicepack/ at the repository root: what bench/scripts/gpu-check.sh needs on the CUDA
 # machine, which has a driver and nvcc but no JDK, no Maven and no network.
 #   jre/  a jlink'ed Java runtime (../shared/device/make-jre.sh)
-#   lib/  the module jars, the kernels and bert test classes as jars, their runtime dependencies
+#   lib/  the module jars, the kernels test-jar and bert test classes as a jar, their runtime dependencies
 #         (JCuda with only the natives we load), junit-platform-console-standalone
 # Usage (from anywhere): bench/scripts/make-devicepack.sh
 # The folder is git-ignored through info/exclude and must stay under 64 MiB to travel.
@@ -19,7 +19,6 @@ mvn -q -pl bert -am -DskipTests package dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$pack/lib"
 for m in tensor autograd tokenizer kernels; do cp "$m"/target/"$m"-*.jar "$pack/lib/"; done
 cp bert/target/bert-0*.jar "$pack/lib/"
-jar cf "$pack/lib/kernels-tests.jar" -C kernels/target/test-classes .
 jar cf "$pack/lib/bert-tests.jar" -C bert/target/test-classes dev
 mvn -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory="$pack/lib"
 
