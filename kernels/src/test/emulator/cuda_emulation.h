@@ -6,13 +6,18 @@
 // the tensor-core mma) are the only points where a fiber hands over, so the emulation is
 // deterministic. Each warp runs as far as it can before the next one starts, and the schedule
 // can run threads and blocks last to first: a __syncthreads missing between warps then shows as
-// wrong results in one order or the other. A barrier that some threads can never reach (a warp
-// split between __syncthreads and a shuffle, a shuffle after lanes returned) is reported as a
-// fault of the launch instead of hanging. __shared__ arrays are function statics: one copy per
-// kernel, which is right because blocks never overlap.
+// wrong results in one order or the other. What CUDA leaves undefined is a fault of the launch
+// instead of a hang or a guess: threads at different barriers (two __syncthreads lines, a warp
+// split between __syncthreads and a shuffle or between two different warp operations), a warp
+// operation after lanes returned or in a warp of fewer than 32 threads, __syncthreads after part
+// of a warp returned, launch shapes the driver refuses, the wrong number of arguments.
+// __shared__ arrays are function statics: one copy per kernel, right because blocks never
+// overlap, but a block sees what the previous block left there (zeros at first), so a missing
+// initialisation of shared memory is not caught.
 //
-// What this cannot find: races that need two warps interleaved between two barriers, the GPU's
-// speed, and differences in the last bits of expf/erff and FMA contraction.
+// What this cannot find either: races that need two warps interleaved between two barriers,
+// out-of-bounds global accesses inside an allocation, the GPU's speed, and differences in the
+// last bits of expf/erff and FMA contraction.
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -37,8 +42,13 @@ namespace emu {
 extern dim3 block_idx, block_dim, grid_dim;
 extern const dim3 *thread_idx;  // the running fiber's
 int linear_thread();            // threadIdx.x + threadIdx.y·blockDim.x
-void sync_block();
-void sync_warp();               // every live lane of the running warp
+int block_threads();
+// Barriers. `site` names the operation: every thread meeting at one must be at the same one
+// (the same __syncthreads line; the same kind of shuffle or the mma), or the launch faults.
+void sync_block(int site);
+void sync_warp(int site);       // every live lane of the running warp
+// Ends the launch with this fault once the block stops (the running thread carries on meanwhile).
+void fault(const char *what);
 
 // Per-thread mailboxes for the warp-wide operations: each lane writes its own, syncs, reads others'.
 extern uint64_t shuffle_slot[1024];
@@ -46,7 +56,7 @@ extern uint32_t mma_a[1024][4], mma_b[1024][2];
 
 using Entry = void (*)(void **);
 struct Registration {
-    Registration(const char *name, Entry entry);
+    Registration(const char *name, Entry entry, std::size_t arity);
 };
 
 // Calls a kernel with arguments laid out as the driver's kernelParams: args[i] points at parameter i.
@@ -69,17 +79,22 @@ void invoke(void **args) {
 #define blockDim emu::block_dim
 #define gridDim emu::grid_dim
 
-inline void __syncthreads() { emu::sync_block(); }
+#define __syncthreads() emu::sync_block(__LINE__)
+
+// Warp-wide operation sites, apart from __syncthreads's line numbers.
+#define EMU_SITE_SHUFFLE (1 << 20)
+#define EMU_SITE_MMA (1 << 21)
 
 template <class T>
 T __shfl_xor_sync(unsigned /*mask: always the full warp in our kernels*/, T v, int lane_mask) {
     static_assert(sizeof(T) <= sizeof(uint64_t), "shuffle of at most 8 bytes");
     int me = emu::linear_thread(), partner = (me & ~31) | ((me & 31) ^ lane_mask);
+    if (partner >= emu::block_threads()) emu::fault("__shfl_xor_sync reads a lane past the block's last thread");
     memcpy(&emu::shuffle_slot[me], &v, sizeof(T));
-    emu::sync_warp();
+    emu::sync_warp(EMU_SITE_SHUFFLE + lane_mask);
     T r;
-    memcpy(&r, &emu::shuffle_slot[partner], sizeof(T));
-    emu::sync_warp();  // nobody overwrites a mailbox before its readers are done
+    memcpy(&r, &emu::shuffle_slot[partner < emu::block_threads() ? partner : me], sizeof(T));
+    emu::sync_warp(EMU_SITE_SHUFFLE + lane_mask);  // nobody overwrites a mailbox before its readers are done
     return r;
 }
 
@@ -107,9 +122,13 @@ inline uint32_t to_tf32(float x) {
 // lane 4n + k mod 4; D register i of a lane is element (g + 8·(i ≥ 2), 2t + i mod 2).
 inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
     int me = emu::linear_thread(), base = me & ~31, lane = me & 31, g = lane >> 2, t = lane & 3;
+    if (base + 32 > emu::block_threads()) {
+        emu::fault("mma.sync in a warp of fewer than 32 threads");
+        return;
+    }
     memcpy(emu::mma_a[me], a, sizeof(emu::mma_a[me]));
     memcpy(emu::mma_b[me], b, sizeof(emu::mma_b[me]));
-    emu::sync_warp();
+    emu::sync_warp(EMU_SITE_MMA);
     for (int i = 0; i < 4; i++) {
         int r = g + (i >= 2 ? 8 : 0), n = 2 * t + (i & 1);
         float sum = 0.0f;
@@ -121,5 +140,5 @@ inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
         }
         d[i] += sum;
     }
-    emu::sync_warp();
+    emu::sync_warp(EMU_SITE_MMA);
 }

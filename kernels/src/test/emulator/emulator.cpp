@@ -45,12 +45,17 @@ const dim3 *thread_idx;
 uint64_t shuffle_slot[1024];
 uint32_t mma_a[1024][4], mma_b[1024][2];
 
-static std::map<std::string, Entry> &registry() {
-    static std::map<std::string, Entry> kernels;
+struct Kernel {
+    Entry entry;
+    std::size_t arity;
+};
+
+static std::map<std::string, Kernel> &registry() {
+    static std::map<std::string, Kernel> kernels;
     return kernels;
 }
 
-Registration::Registration(const char *name, Entry entry) { registry()[name] = entry; }
+Registration::Registration(const char *name, Entry entry, std::size_t arity) { registry()[name] = Kernel{entry, arity}; }
 
 enum State { READY, AT_SYNCTHREADS, AT_WARP_OP, EXITED };
 
@@ -58,32 +63,41 @@ struct Fiber {
     void *sp;
     dim3 idx;
     State state;
+    int site;  // which barrier it waits at
     char *stack;
 };
 
-static const size_t STACK_BYTES = 256 << 10;  // the deepest kernel frame is a few KiB
+static const size_t STACK_BYTES = 256 << 10, GUARD_BYTES = 4096;  // the deepest kernel frame is a few KiB
 static Fiber fibers[1024];
 static void *scheduler;
-static int running;
+static int running, threads_in_block;
+static std::string pending_fault;  // the first fault a thread reported in this launch
 static Entry kernel;
 static void **kernel_args;
 static bool reversed;  // run threads and blocks from the last: a missing barrier then reads other data
 
 int linear_thread() { return running; }
 
-static void wait(State at) {
+int block_threads() { return threads_in_block; }
+
+void fault(const char *what) {
+    if (pending_fault.empty()) pending_fault = "thread " + std::to_string(running) + ": " + what;
+}
+
+static void wait(State at, int site) {
     fibers[running].state = at;
+    fibers[running].site = site;
     emu_switch(&fibers[running].sp, scheduler);
 }
 
-void sync_block() { wait(AT_SYNCTHREADS); }
+void sync_block(int site) { wait(AT_SYNCTHREADS, site); }
 
-void sync_warp() { wait(AT_WARP_OP); }
+void sync_warp(int site) { wait(AT_WARP_OP, site); }
 
 // A fiber's first frame; it never returns, it switches away for good.
 static void thread_main() {
     kernel(kernel_args);
-    wait(EXITED);
+    wait(EXITED, 0);
 }
 
 // A fresh stack as emu_switch leaves one: six zero registers, then thread_main as the return
@@ -114,10 +128,10 @@ static std::string describe(int threads) {
 static std::string run_block(int threads) {
     for (int t = 0; t < threads; t++) {
         Fiber &f = fibers[t];
-        if (f.stack == nullptr) {
-            void *p = mmap(nullptr, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (p == MAP_FAILED) return "cannot map a fiber stack";
-            f.stack = static_cast<char *>(p);
+        if (f.stack == nullptr) {  // with a guard page below, so an overflow faults instead of corrupting a neighbour
+            void *p = mmap(nullptr, GUARD_BYTES + STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED || mprotect(p, GUARD_BYTES, PROT_NONE) != 0) return "cannot map a fiber stack";
+            f.stack = static_cast<char *>(p) + GUARD_BYTES;
         }
         f.sp = fresh_stack(f.stack);
         f.idx = dim3{t % block_dim.x, t / block_dim.x, 0};
@@ -137,6 +151,7 @@ static std::string run_block(int threads) {
                     thread_idx = &fibers[t].idx;
                     emu_switch(&scheduler, fibers[t].sp);
                 }
+                if (!pending_fault.empty()) return pending_fault;
                 int waiting = 0, exited = 0;
                 for (int t = begin; t < end; t++) {
                     waiting += fibers[t].state == AT_WARP_OP;
@@ -144,29 +159,58 @@ static std::string run_block(int threads) {
                 }
                 if (waiting == 0 || waiting + exited < end - begin) break;
                 if (exited > 0) return "warp-wide operation in a warp with exited lanes: " + describe(threads);
+                for (int t = begin; t < end; t++) {
+                    if (fibers[t].site != fibers[begin].site) {
+                        return "lanes of warp " + std::to_string(w) + " wait at different warp-wide operations";
+                    }
+                }
                 for (int t = begin; t < end; t++) fibers[t].state = READY;
             }
         }
-        int live = 0, at_syncthreads = 0;
+        int live = 0, at_syncthreads = 0, site = -1;
         for (int t = 0; t < threads; t++) {
             live += fibers[t].state != EXITED;
-            at_syncthreads += fibers[t].state == AT_SYNCTHREADS;
+            if (fibers[t].state != AT_SYNCTHREADS) continue;
+            at_syncthreads++;
+            if (site >= 0 && fibers[t].site != site) {
+                return "threads wait at different __syncthreads, lines " + std::to_string(site) + " and "
+                       + std::to_string(fibers[t].site) + ": " + describe(threads);
+            }
+            site = fibers[t].site;
         }
         if (live == 0) return "";
         if (at_syncthreads < live) return "threads wait at different barriers and can never meet: " + describe(threads);
-        // Exited threads no longer count at __syncthreads, as on sm_70 and later.
+        // Exited threads no longer count at __syncthreads (sm_70 and later), but CUDA defines that
+        // only for whole warps: a warp that is partly gone cannot take part in a barrier.
+        for (int w = 0; w < threads; w += 32) {
+            int end = w + 32 < threads ? w + 32 : threads, exited = 0;
+            for (int t = w; t < end; t++) exited += fibers[t].state == EXITED;
+            if (exited > 0 && exited < end - w) return "__syncthreads after some lanes of a warp returned: " + describe(threads);
+        }
         for (int t = 0; t < threads; t++) if (fibers[t].state == AT_SYNCTHREADS) fibers[t].state = READY;
     }
 }
 
-static std::string launch(const std::string &name, dim3 grid, dim3 block, void **args) {
+static std::string launch(const std::string &name, dim3 grid, dim3 block, void **args, std::size_t count) {
     auto it = registry().find(name);
     if (it == registry().end()) return "no kernel named " + name;
-    kernel = it->second;
+    if (it->second.arity != count) {
+        return name + " takes " + std::to_string(it->second.arity) + " arguments, given " + std::to_string(count);
+    }
+    // The driver's limits (CUDA_ERROR_INVALID_VALUE beyond them).
+    long long threads_ll = (long long) block.x * block.y;
+    if (block.x < 1 || block.y < 1 || threads_ll > 1024 || grid.x < 1 || grid.x > 2147483647u || grid.y < 1 || grid.z < 1 || grid.y > 65535
+        || grid.z > 65535) {
+        return name + ": grid " + std::to_string(grid.x) + "x" + std::to_string(grid.y) + "x" + std::to_string(grid.z) + ", block "
+               + std::to_string(block.x) + "x" + std::to_string(block.y) + " is outside the driver's launch limits";
+    }
+    kernel = it->second.entry;
     kernel_args = args;
     grid_dim = grid;
     block_dim = block;
-    int threads = (int) (block.x * block.y);
+    int threads = (int) threads_ll;
+    threads_in_block = threads;
+    pending_fault.clear();
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
@@ -230,7 +274,8 @@ JNIEXPORT jstring JNICALL Java_dev_bertft_cuda_KernelEmulator_launch(JNIEnv *env
     jint *offs = env->GetIntArrayElements(offsets, nullptr);
     for (jsize i = 0; i < count; i++) args[i] = buffer + offs[i];
     env->ReleaseIntArrayElements(offsets, offs, JNI_ABORT);
-    std::string fault = emu::launch(name, dim3{(unsigned) gx, (unsigned) gy, (unsigned) gz}, dim3{(unsigned) bx, (unsigned) by, 1}, args);
+    std::string fault = emu::launch(name, dim3{(unsigned) gx, (unsigned) gy, (unsigned) gz}, dim3{(unsigned) bx, (unsigned) by, 1}, args,
+                                    (std::size_t) count);
     return fault.empty() ? nullptr : env->NewStringUTF(fault.c_str());
 }
 }

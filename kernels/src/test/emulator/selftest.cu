@@ -25,3 +25,26 @@ extern "C" __global__ void neighbour_swap_and_sum(float *out, float *sum) {
     float s = block_sum(v, scratch);
     if (threadIdx.x == 0) *sum = s;
 }
+
+// Half a block at one __syncthreads, half at another: undefined in CUDA.
+extern "C" __global__ void two_barriers(float *out) {
+    if (threadIdx.x < 32) {
+        __syncthreads();
+    } else {
+        __syncthreads();
+    }
+    out[threadIdx.x] = 1.0f;
+}
+
+// The lanes of a warp in two different shuffles.
+extern "C" __global__ void two_shuffles(float *out) {
+    float v = threadIdx.x;
+    out[threadIdx.x] = (threadIdx.x & 1) ? __shfl_xor_sync(0xffffffffu, v, 2) : __shfl_xor_sync(0xffffffffu, v, 4);
+}
+
+// __syncthreads after half of every warp has returned.
+extern "C" __global__ void barrier_after_partial_return(float *out) {
+    if ((threadIdx.x & 31) >= 16) return;
+    __syncthreads();
+    out[threadIdx.x] = 1.0f;
+}

@@ -86,7 +86,8 @@ class EmulatedGpuTrainerTest {
     /**
      * A kernel fault, or the device running out of memory, in the middle of a run: the error says
      * what failed, the checkpoints saved before are byte for byte what they were, nothing half
-     * written is left, and the run resumes from the last of them.
+     * written is left, and the run resumes from the last of them (after a fault, on a new device:
+     * the faulted one refuses all work, as a CUDA context does).
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"kernel fault", "out of memory"})
@@ -124,6 +125,9 @@ class EmulatedGpuTrainerTest {
         if (failure.equals("kernel fault")) {
             assertInstanceOf(CudaFailureException.class, e);
             assertTrue(e.getMessage().startsWith("waiting for the GPU: CUDA_ERROR_ILLEGAL_ADDRESS"), e.getMessage());
+            // as a CUDA context after a fault, the device is unusable: resuming needs a new process, here a new device
+            assertThrows(CudaFailureException.class, gpu::synchronize);
+            gpu = KernelEmulator.freshBackend();
         } else {
             assertInstanceOf(DeviceOutOfMemoryException.class, e);
             assertTrue(e.getMessage().startsWith("out of GPU memory allocating "), e.getMessage());
@@ -137,5 +141,6 @@ class EmulatedGpuTrainerTest {
         Trainer.Result resumed = new Trainer(tinyBert(gpu), args, gpu, train, List.of(), 0, LABELS, new Trainer.Listener() {})
                 .train(out.resolve("checkpoint-2"));
         assertEquals(8, resumed.state().globalStep);
+        assertEquals(8 - 2, resumed.stepsRun());
     }
 }

@@ -51,4 +51,30 @@ class EmulatorSelfTest {
         assertTrue(fault != null && fault.contains("warp-wide operation in a warp with exited lanes: threads 0-15 at a warp-wide "
                 + "operation; threads 16-31 exited"), fault);
     }
+
+    @Test
+    void otherUndefinedBarriersAreFaults() {
+        CUdeviceptr out = memory.allocate(4 * 64);
+        assertTrue(KernelEmulator.run("two_barriers", 1, 1, 1, THREADS, 1, out).contains("threads wait at different __syncthreads"));
+        assertTrue(KernelEmulator.run("two_shuffles", 1, 1, 1, THREADS, 1, out).contains("lanes of warp 0 wait at different warp-wide operations"));
+        assertTrue(KernelEmulator.run("barrier_after_partial_return", 1, 1, 1, THREADS, 1, out)
+                .contains("__syncthreads after some lanes of a warp returned"));
+    }
+
+    @Test
+    void aShuffleOutsideAPartialWarpIsAFault() {
+        // 48 threads: the butterfly's xor 16 sends lanes 32-47 to lanes 48-63, which do not exist
+        String fault = KernelEmulator.run("neighbour_swap_and_sum", 1, 1, 1, 48, 1, memory.allocate(4 * 48), memory.allocate(4));
+        assertTrue(fault != null && fault.contains("__shfl_xor_sync reads a lane past the block's last thread"), fault);
+    }
+
+    @Test
+    void launchesTheDriverWouldRefuseAreFaults() {
+        CUdeviceptr out = memory.allocate(4 * 2048), sum = memory.allocate(4);
+        for (int[] shape : new int[][] {{1, 1, 1, 2048, 1}, {1, 1, 1, 0, 1}, {0, 1, 1, 64, 1}, {1, 65536, 1, 64, 1}, {1, 1, 70000, 64, 1}}) {
+            String fault = KernelEmulator.run("neighbour_swap_and_sum", shape[0], shape[1], shape[2], shape[3], shape[4], out, sum);
+            assertTrue(fault != null && fault.contains("outside the driver's launch limits"), java.util.Arrays.toString(shape) + ": " + fault);
+        }
+        assertEquals("neighbour_swap_and_sum takes 2 arguments, given 1", KernelEmulator.run("neighbour_swap_and_sum", 1, 1, 1, 64, 1, out));
+    }
 }

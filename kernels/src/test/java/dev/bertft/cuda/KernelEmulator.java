@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -74,7 +75,7 @@ public final class KernelEmulator {
 
     private static native void reverseSchedule(boolean on);
 
-    private static native String launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, byte[] params, int[] offsets);
+    private static synchronized native String launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, byte[] params, int[] offsets);
 
     /**
      * The emulated device, one for the whole test run like a GPU, running threads and blocks in
@@ -102,6 +103,7 @@ public final class KernelEmulator {
         try {
             Ops ops = new Ops();
             TensorCoreGemm gemm = new TensorCoreGemm(ops, "the only GEMM the emulator has");
+            reverseSchedule(false);
             return new CudaBackend(0, null, DEVICE, ops, new Memory(DEVICE.totalMemory()), gemm, gemm);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the committed PTX for the kernel signatures: " + e.getMessage(), e);
@@ -217,8 +219,9 @@ public final class KernelEmulator {
         StringBuilder s = new StringBuilder("#include \"cuda_emulation.h\"\nnamespace emu_" + module + " {\n#include \""
                 + module + ".cu\"\n}\n");
         for (String k : kernels) {
-            s.append("static emu::Registration register_").append(k).append("(\"").append(k).append("\", &emu::invoke<&emu_")
-                    .append(module).append("::").append(k).append(">);\n");
+            String f = "&emu_" + module + "::" + k;
+            s.append("static emu::Registration register_").append(k).append("(\"").append(k).append("\", &emu::invoke<").append(f)
+                    .append(">, emu::arity(").append(f).append("));\n");
         }
         return s.toString();
     }
@@ -306,38 +309,62 @@ public final class KernelEmulator {
         }
     }
 
-    /** Launches run to completion in the emulator, after the same argument check as on the GPU. */
+    /**
+     * Launches run to completion in the emulator, after the same argument check as on the GPU.
+     * A kernel fault is sticky, as it is for a CUDA context: every later call on this device
+     * fails with the same error.
+     */
     static final class Ops implements DeviceOps {
         private final Map<String, List<String>> signatures;
+        private CudaFailureException fault;
 
         Ops() throws IOException {
             signatures = Nvcc.committedSignatures();
         }
 
+        private void usable() {
+            if (fault != null) throw new CudaFailureException(fault.getMessage(), fault);
+        }
+
         @Override
         public void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+            usable();
             List<String> params = signatures.get(kernel);
             if (params == null) throw new IllegalStateException("no kernel named " + kernel);
             Kernels.checkArguments(kernel, params, args);
             if (injectedFaultNow()) {
-                throw new CudaFailureException("waiting for the GPU: CUDA_ERROR_ILLEGAL_ADDRESS (injected into " + kernel + " by the test)");
+                fault = new CudaFailureException("waiting for the GPU: CUDA_ERROR_ILLEGAL_ADDRESS (injected into " + kernel + " by the test)");
+                throw fault;
             }
-            String fault = run(kernel, gridX, gridY, gridZ, blockX, blockY, args);
-            if (fault != null) throw new CudaFailureException("emulated kernel fault: " + fault);
+            String problem = run(kernel, gridX, gridY, gridZ, blockX, blockY, args);
+            if (problem != null) {
+                fault = new CudaFailureException("emulated kernel fault: " + problem);
+                throw fault;
+            }
         }
 
         @Override
         public void zero(CUdeviceptr p, long bytes) {
+            usable();
             KernelEmulator.zero(address(p), bytes);
         }
 
+        /** The checks the driver path's staging copies make: the array's type is the dtype's, and it holds n. */
         @Override
         public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
+            usable();
+            int length = switch (dtype) {
+                case F32 -> ((float[]) array).length;
+                case F64 -> ((double[]) array).length;
+                case I32 -> ((int[]) array).length;
+            };
+            Objects.checkFromIndexSize(0, n, length);
             copyIn(array, address(dst), (long) n * dtype.bytes());
         }
 
         @Override
         public Object download(CUdeviceptr src, DType dtype, int n) {
+            usable();
             Object array = switch (dtype) {
                 case F32 -> new float[n];
                 case F64 -> new double[n];
@@ -348,6 +375,8 @@ public final class KernelEmulator {
         }
 
         @Override
-        public void synchronize() {}
+        public void synchronize() {
+            usable();
+        }
     }
 }
