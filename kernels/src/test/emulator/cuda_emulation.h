@@ -12,8 +12,8 @@
 // operation after lanes returned or in a warp of fewer than 32 threads, __syncthreads after part
 // of a warp returned, launch shapes the driver refuses, the wrong number of arguments.
 // __shared__ arrays are function statics: one copy per kernel, right because blocks never
-// overlap, but a block sees what the previous block left there (zeros at first), so a missing
-// initialisation of shared memory is not caught.
+// overlap, and filled with 0xff bytes (NaN) before every block, so shared memory read before it
+// is written shows.
 //
 // What this cannot find either: races that need two warps interleaved between two barriers,
 // out-of-bounds global accesses inside an allocation, the GPU's speed, and differences in the

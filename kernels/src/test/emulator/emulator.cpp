@@ -3,6 +3,7 @@
 #include "cuda_emulation.h"
 
 #include <jni.h>
+#include <link.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -124,8 +125,32 @@ static std::string describe(int threads) {
     return s;
 }
 
+// The kernels' __shared__ arrays are function statics, so they live in the .bss of
+// libkernelemu-kernels.so, which holds nothing else that is read (its registrations are empty
+// objects). Filling it with 0xff bytes (NaN, -1) before every block gives each block shared
+// memory it must write before it reads, as on the GPU, instead of the last block's values.
+static unsigned char *shared_begin, *shared_end;
+
+static int find_kernels_bss(struct dl_phdr_info *info, size_t, void *) {
+    if (info->dlpi_name == nullptr || strstr(info->dlpi_name, "libkernelemu-kernels.so") == nullptr) return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) && ph.p_memsz > ph.p_filesz) {
+            shared_begin = reinterpret_cast<unsigned char *>(info->dlpi_addr + ph.p_vaddr + ph.p_filesz);
+            shared_end = reinterpret_cast<unsigned char *>(info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+        }
+    }
+    return 1;
+}
+
+static void poison_shared_memory() {
+    if (shared_begin == nullptr) dl_iterate_phdr(find_kernels_bss, nullptr);
+    if (shared_begin != nullptr) memset(shared_begin, 0xff, (size_t) (shared_end - shared_begin));
+}
+
 // Runs the current block to the end; "" or what went wrong.
 static std::string run_block(int threads) {
+    poison_shared_memory();
     for (int t = 0; t < threads; t++) {
         Fiber &f = fibers[t];
         if (f.stack == nullptr) {  // with a guard page below, so an overflow faults instead of corrupting a neighbour

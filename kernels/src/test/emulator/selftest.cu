@@ -48,3 +48,12 @@ extern "C" __global__ void barrier_after_partial_return(float *out) {
     __syncthreads();
     out[threadIdx.x] = 1.0f;
 }
+
+// Reads shared memory before writing it: every block must see the poison (NaN), as a GPU block
+// sees whatever was there, never the previous block's values.
+extern "C" __global__ void read_shared_first(float *out) {
+    __shared__ float s[64];
+    out[blockIdx.x * blockDim.x + threadIdx.x] = s[threadIdx.x];
+    __syncthreads();
+    s[threadIdx.x] = 1.0f;
+}

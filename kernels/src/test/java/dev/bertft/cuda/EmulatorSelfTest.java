@@ -77,4 +77,11 @@ class EmulatorSelfTest {
         }
         assertEquals("neighbour_swap_and_sum takes 2 arguments, given 1", KernelEmulator.run("neighbour_swap_and_sum", 1, 1, 1, 64, 1, out));
     }
+
+    @Test
+    void everyBlockStartsWithPoisonedSharedMemory() {
+        CUdeviceptr out = memory.allocate(4 * 2 * THREADS);
+        assertNull(KernelEmulator.run("read_shared_first", 2, 1, 1, THREADS, 1, out));
+        for (float v : (float[]) ops.download(out, DType.F32, 2 * THREADS)) assertTrue(Float.isNaN(v), "read " + v);
+    }
 }

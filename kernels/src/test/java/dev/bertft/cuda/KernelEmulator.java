@@ -145,7 +145,7 @@ public final class KernelEmulator {
 
     // ---- building -------------------------------------------------------------------------------
 
-    /** Compiles and loads target/kernel-emulator/libkernelemu.so (reused while its inputs are unchanged); null or why not. */
+    /** Compiles and loads target/kernel-emulator/libkernelemu*.so (reused while their inputs are unchanged); null or why not. */
     private static String build() throws Exception {
         Path gxx = onPath("g++");
         if (gxx == null) return "g++ not found on PATH (apt-get install g++)";
@@ -168,9 +168,12 @@ public final class KernelEmulator {
             for (Path p : files.sorted().toList()) digest.update(Files.readAllBytes(p));
         }
         String stamp = HexFormat.of().formatHex(digest.digest());
-        Path lib = out.resolve("libkernelemu.so"), stampFile = out.resolve("libkernelemu.sha256");
+        // Two libraries: the runtime, and the kernels, whose .bss then holds only their shared memory (see emulator.cpp).
+        Path runtime = out.resolve("libkernelemu.so"), kernels = out.resolve("libkernelemu-kernels.so");
+        Path stampFile = out.resolve("libkernelemu.sha256");
 
-        if (!Files.isRegularFile(lib) || !Files.exists(stampFile) || !Files.readString(stampFile).equals(stamp)) {
+        if (!Files.isRegularFile(runtime) || !Files.isRegularFile(kernels) || !Files.exists(stampFile)
+                || !Files.readString(stampFile).equals(stamp)) {
             List<String> include = List.of("-I" + emulator, "-I" + cuda, "-I" + jni, "-I" + jni.resolve("linux"));
             // Processes rather than a thread pool: lambdas would wait on this class's initialisation.
             Map<String, Process> compiles = new HashMap<>();
@@ -189,13 +192,18 @@ public final class KernelEmulator {
                 if (c.getValue().waitFor() != 0) errors.append(c.getKey()).append(": ").append(Files.readString(out.resolve(c.getKey() + ".log")));
             }
             if (!errors.isEmpty()) throw new IllegalStateException("g++ rejected the kernels:\n" + errors);
-            List<String> link = new ArrayList<>(List.of(gxx.toString(), "-shared", "-o", lib.toString()));
-            for (String name : units.keySet()) link.add(out.resolve(name + ".o").toString());
-            var r = Nvcc.run(out, link, 600);
-            if (r.exitCode() != 0) throw new IllegalStateException("linking the kernel emulator failed:\n" + r.output());
+            List<String> linkKernels = new ArrayList<>(List.of(gxx.toString(), "-shared", "-o", kernels.toString()));
+            for (String name : units.keySet()) if (!name.equals("emulator")) linkKernels.add(out.resolve(name + ".o").toString());
+            linkKernels.addAll(List.of(runtime.toString(), "-Wl,-rpath,$ORIGIN"));
+            for (List<String> link : List.of(List.of(gxx.toString(), "-shared", "-Wl,-soname,libkernelemu.so", "-o", runtime.toString(),
+                    out.resolve("emulator.o").toString()), linkKernels)) {
+                var r = Nvcc.run(out, link, 600);
+                if (r.exitCode() != 0) throw new IllegalStateException("linking the kernel emulator failed:\n" + r.output());
+            }
             Files.writeString(stampFile, stamp);
         }
-        System.load(lib.toString());
+        System.load(runtime.toString());
+        System.load(kernels.toString());
         return null;
     }
 
