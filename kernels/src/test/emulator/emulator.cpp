@@ -149,7 +149,8 @@ static void poison_shared_memory() {
 }
 
 // Runs the current block to the end; "" or what went wrong.
-static std::string run_block(int threads) {
+static std::string run_block() {
+    const int threads = threads_in_block;
     poison_shared_memory();
     for (int t = 0; t < threads; t++) {
         Fiber &f = fibers[t];
@@ -233,14 +234,13 @@ static std::string launch(const std::string &name, dim3 grid, dim3 block, void *
     kernel_args = args;
     grid_dim = grid;
     block_dim = block;
-    int threads = (int) threads_ll;
-    threads_in_block = threads;
+    threads_in_block = (int) threads_ll;
     pending_fault.clear();
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
                 block_idx = reversed ? dim3{grid.x - 1 - x, grid.y - 1 - y, grid.z - 1 - z} : dim3{x, y, z};
-                std::string fault = run_block(threads);
+                std::string fault = run_block();
                 if (!fault.empty()) {
                     return name + " block (" + std::to_string(block_idx.x) + "," + std::to_string(block_idx.y) + ","
                            + std::to_string(block_idx.z) + "): " + fault;

@@ -20,7 +20,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -140,19 +139,17 @@ final class BenchCommand implements Callable<Integer> {
         results.put("seq_len", seqLen);
         results.put("parameters", params);
         if (!mode.equals("predict")) {
-            Timing t = timeTraining(m, batch, 6.0 * nonEmbedding * tokens);
+            Timing t = new Timing(steps, secondsTraining(m, batch), batchSize, tokens, 6.0 * nonEmbedding * tokens);
             System.out.println(t.describe("train"));
             results.set("train", t.toJson());
         }
         if (!mode.equals("train")) {
-            Timing t = timePrediction(m, batch, 2.0 * nonEmbedding * tokens);
+            Timing t = new Timing(steps, secondsPredicting(m, batch), batchSize, tokens, 2.0 * nonEmbedding * tokens);
             System.out.println(t.describe("predict"));
             results.set("predict", t.toJson());
         }
         if (json != null) {
-            Path abs = json.toAbsolutePath();
-            Files.createDirectories(abs.getParent());
-            Checkpoints.writeAtomically(abs, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
+            Checkpoints.writeAtomically(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
         }
         return 0;
     }
@@ -177,7 +174,8 @@ final class BenchCommand implements Callable<Integer> {
                 Tensor.of(backend, mask, batchSize, seqLen), Tensor.of(backend, labels, batchSize)};
     }
 
-    private Timing timeTraining(BertForSequenceClassification m, Tensor[] batch, double flopsPerStep) {
+    /** Seconds for {@code steps} training steps after {@code warmup} untimed ones. */
+    private double secondsTraining(BertForSequenceClassification m, Tensor[] batch) {
         m.setTraining(true);
         AdamW optimizer = new AdamW(AdamW.decayGroups(m.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
         for (int i = 0; i < warmup; i++) trainStep(m, optimizer, batch).value().item();
@@ -187,7 +185,7 @@ final class BenchCommand implements Callable<Integer> {
         double last = loss.value().item(); // waits for the device
         double seconds = (System.nanoTime() - t0) / 1e9;
         if (!Double.isFinite(last)) throw new IllegalStateException("training loss became " + last + " during the benchmark");
-        return new Timing(steps, seconds, batchSize, (long) batchSize * seqLen, flopsPerStep);
+        return seconds;
     }
 
     private static Var trainStep(BertForSequenceClassification m, AdamW optimizer, Tensor[] batch) {
@@ -199,7 +197,8 @@ final class BenchCommand implements Callable<Integer> {
         return loss;
     }
 
-    private Timing timePrediction(BertForSequenceClassification m, Tensor[] batch, double flopsPerStep) {
+    /** Seconds for {@code steps} forward passes after {@code warmup} untimed ones. */
+    private double secondsPredicting(BertForSequenceClassification m, Tensor[] batch) {
         m.setTraining(false);
         try (GradMode off = GradMode.off()) {
             for (int i = 0; i < warmup; i++) m.logits(batch[0], batch[1], batch[2]).value().toHost();
@@ -207,7 +206,7 @@ final class BenchCommand implements Callable<Integer> {
             Var logits = null;
             for (int i = 0; i < steps; i++) logits = m.logits(batch[0], batch[1], batch[2]);
             logits.value().toHost(); // waits for the device
-            return new Timing(steps, (System.nanoTime() - t0) / 1e9, batchSize, (long) batchSize * seqLen, flopsPerStep);
+            return (System.nanoTime() - t0) / 1e9;
         }
     }
 }
