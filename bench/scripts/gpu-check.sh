@@ -24,6 +24,9 @@ if [ ! -x "$pack/jre/bin/java" ]; then
   exit 2
 fi
 java=("$pack/jre/bin/java" --add-modules jdk.incubator.vector -Xmx8g)
+# Each step has its own time limit, so that a kernel that hangs costs one step, not the run.
+limited() { local seconds=$1; shift; timeout -k 5 "$seconds" "$@"; }
+step() { echo "== $1 (at ${SECONDS}s)"; }
 status=0
 
 {
@@ -38,16 +41,17 @@ status=0
   fi
 } 2>&1 | tee "$out/gpu-info.txt"
 
-echo "== parity tests" | tee "$out/junit.txt"
-"${java[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
+step "parity tests" | tee "$out/junit.txt"
+limited 120 "${java[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
     --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.cuda.CudaParityTest --select-class dev.bertft.cuda.CudaOpenTest \
-    --reports-dir "$out/junit-xml" 2>&1 | tee -a "$out/junit.txt"
+    2>&1 | tee -a "$out/junit.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-echo "== BERT training parity" | tee "$out/bert-parity.txt"
+step "BERT training parity" | tee "$out/bert-parity.txt"
 model=()
 if [ ! -d "$root/../shared/models/all-MiniLM-L6-v2" ]; then
-  python3 - "$out/minilm-shaped" <<'PY' >> "$out/bert-parity.txt" 2>&1 && model=(-Dbertft.parity.model="$out/minilm-shaped")
+  shaped=$(mktemp -d)/minilm-shaped  # outside $out: the device tool brings back only a few small files
+  python3 - "$shaped" <<'PY' >> "$out/bert-parity.txt" 2>&1 && model=(-Dbertft.parity.model="$shaped")
 import sys, torch, transformers
 torch.manual_seed(0)
 config = transformers.BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
@@ -55,25 +59,25 @@ transformers.BertModel(config).save_pretrained(sys.argv[1], safe_serialization=T
 print("made a MiniLM-shaped BERT with random weights in", sys.argv[1])
 PY
 fi
-(cd bert && "${java[@]}" "${model[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
-    --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.bert.GpuTrainingParityTest \
-    --reports-dir "$out/junit-xml-bert") 2>&1 | tee -a "$out/bert-parity.txt"
+(cd bert && limited 150 "${java[@]}" "${model[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
+    --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.bert.GpuTrainingParityTest) 2>&1 | tee -a "$out/bert-parity.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-echo "== gemm throughput" | tee "$out/gemm.txt"
-"${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
+step "gemm throughput" | tee "$out/gemm.txt"
+limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # Step rate of a bert-base-shaped classifier, batch 32 x 128 (the IMDB recipe's batch), against
 # transformers on the same GPU in float32 (PyTorch's default) and with TF32 matmuls, as ours use.
-echo "== bench: bert-base shape, batch 32 x 128" | tee "$out/bench.txt"
-"${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len 128 \
+step "bench: bert-base shape, batch 32 x 128" | tee "$out/bench.txt"
+limited 120 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len 128 \
     --steps 20 --warmup 3 --json "$out/bench-bertft.json" 2>&1 | tee -a "$out/bench.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 for precision in "" --tf32; do
-  python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps 20 --warmup 3 \
+  limited 60 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps 20 --warmup 3 \
       $precision 2>&1 | tee -a "$out/bench.txt"
 done
 
+step "done" | tee -a "$out/bench.txt"
 echo "raw output in $out"
 exit $status

@@ -19,6 +19,23 @@ extern "C" __global__ void adamw_f32(float *p, const float *g, float *m, float *
     }
 }
 
+// The same update over a list of parameters of one group: ptr[0..3] = p, g, m, v.
+extern "C" __global__ void adamw_list_f32(TensorList l, float decay, float beta1, float beta2, float eps, float step_size,
+                                          float sqrt_bc2) {
+    long long first, end;
+    int e = list_entry(l, blockIdx.x, first, end);
+    float *p = (float *) l.ptr[0][e], *m = (float *) l.ptr[2][e], *v = (float *) l.ptr[3][e];
+    const float *g = (const float *) l.ptr[1][e];
+    for (long long i = first + threadIdx.x; i < end; i += blockDim.x) {
+        float gi = g[i];
+        float mi = beta1 * m[i] + (1 - beta1) * gi;
+        float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
+    }
+}
+
 extern "C" __global__ void adamw_f64(double *p, const double *g, double *m, double *v, long long n, double lr,
                                      double weight_decay, double beta1, double beta2, double eps, double bc1, double bc2) {
     FOR_EACH(i, n) {

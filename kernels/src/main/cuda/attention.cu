@@ -1,6 +1,9 @@
 // Fused scaled dot-product attention, flash-attention style: the T×T score matrix never goes
-// to global memory. q, k, v, out are [B, NH, T, HS] contiguous, mask is the additive key mask
-// [B, T], lse is [B, NH, T]. Head pair bh = b·NH + h; scores of one pair:
+// to global memory. q, k, v, out and their gradients are [B, NH, T, HS] with unit feature
+// stride and any batch, head and token strides (HeadStrides), so the heads of a [B, T, H]
+// projection are read where they lie and the output is written as [B, T, H] without a copy;
+// mask is the additive key mask [B, T], lse is [B, NH, T] contiguous. Head pair bh = b·NH + h;
+// scores of one pair:
 //   S_ij = q_i·k_j·scale + mask[b, j],  P_ij = e^{S_ij − lse_i},  lse_i = log Σ_j e^{S_ij}
 //   out_i = Σ_j P_ij·M_ij·v_j, M_ij the dropout factor of element ((bh·T + i)·T + j) of the
 //   Philox(seed, offset) draw, exactly the mask CpuBackend.dropoutMask draws for [B, NH, T, T].
@@ -21,6 +24,20 @@
 #include <math.h>
 
 #define ROWS 64  // query rows per forward block, key rows per dk/dv block, query rows per dq block
+
+// Element strides of a [B, NH, T, HS] operand along B, NH and T.
+struct HeadStrides {
+    int batch, head, token;
+};
+
+// Row t of head pair (b, h).
+__device__ inline const float *head_row(const float *x, HeadStrides s, int b, int h, int t) {
+    return x + (long long) b * s.batch + (long long) h * s.head + (long long) t * s.token;
+}
+
+__device__ inline float *head_row(float *x, HeadStrides s, int b, int h, int t) {
+    return x + (long long) b * s.batch + (long long) h * s.head + (long long) t * s.token;
+}
 #define TILE 16  // keys per tile in the forward and dq kernels, queries per tile in the dk/dv kernel
 
 // Dropout factors along a row of consecutive element indices, reusing each Philox block for
@@ -43,16 +60,16 @@ struct DropoutStream {
 };
 
 template <int HS>
-__device__ inline void attention_forward_kernel(const float *q, const float *k, const float *v, const float *mask,
-                                                float *out, float *lse, int heads, int T, float scale, int use_dropout,
+__device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, const float *k, HeadStrides sk,
+                                                const float *v, HeadStrides sv, const float *mask, float *out,
+                                                HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,
                                                 float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
     __shared__ float Ks[TILE][HS], Vs[TILE][HS], Ms[TILE];
-    const int bh = blockIdx.y, b = bh / heads, i = blockIdx.x * ROWS + threadIdx.x;
-    const long long base = (long long) bh * T * HS;
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads, i = blockIdx.x * ROWS + threadIdx.x;
     const bool active = i < T;
     float qi[HS], acc[HS];
     for (int d = 0; d < HS; d++) {
-        qi[d] = active ? q[base + (long long) i * HS + d] : 0.0f;
+        qi[d] = active ? head_row(q, sq, b, h, i)[d] : 0.0f;
         acc[d] = 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
@@ -63,8 +80,8 @@ __device__ inline void attention_forward_kernel(const float *q, const float *k, 
         for (int e = threadIdx.x; e < TILE * HS; e += ROWS) {
             int r = e / HS, d = e % HS;
             bool in = j0 + r < T;
-            Ks[r][d] = in ? k[base + (long long) (j0 + r) * HS + d] : 0.0f;
-            Vs[r][d] = in ? v[base + (long long) (j0 + r) * HS + d] : 0.0f;
+            Ks[r][d] = in ? head_row(k, sk, b, h, j0 + r)[d] : 0.0f;
+            Vs[r][d] = in ? head_row(v, sv, b, h, j0 + r)[d] : 0.0f;
         }
         for (int r = threadIdx.x; r < TILE; r += ROWS) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : 0.0f;
         __syncthreads();
@@ -90,16 +107,20 @@ __device__ inline void attention_forward_kernel(const float *q, const float *k, 
     }
     if (active) {
         float inv = 1.0f / l;
-        for (int d = 0; d < HS; d++) out[base + (long long) i * HS + d] = acc[d] * inv;
+        float *o = head_row(out, so, b, h, i);
+        for (int d = 0; d < HS; d++) o[d] = acc[d] * inv;
         lse[(long long) bh * T + i] = m + logf(l);
     }
 }
 
-// D_i = dO_i · out_i, one thread per query row of every head pair.
-extern "C" __global__ void attention_backward_dot(const float *dout, const float *out, float *dd, long long rows, int hs) {
+// D_i = dO_i · out_i, one thread per query row r = bh·T + i of every head pair.
+extern "C" __global__ void attention_backward_dot(const float *dout, HeadStrides sg, const float *out, HeadStrides so, float *dd,
+                                                  int heads, int T, long long rows, int hs) {
     FOR_EACH(r, rows) {
+        int i = (int) (r % T), bh = (int) (r / T), b = bh / heads, h = bh % heads;
+        const float *g = head_row(dout, sg, b, h, i), *o = head_row(out, so, b, h, i);
         float acc = 0.0f;
-        for (int d = 0; d < hs; d++) acc += dout[r * hs + d] * out[r * hs + d];
+        for (int d = 0; d < hs; d++) acc += g[d] * o[d];
         dd[r] = acc;
     }
 }
@@ -107,18 +128,18 @@ extern "C" __global__ void attention_backward_dot(const float *dout, const float
 // dk, dv: a thread owns key row j; its k_j and v_j sit in shared memory (rows padded by one
 // word so threads reading their own rows hit distinct banks), query tiles stream through.
 template <int HS>
-__device__ inline void attention_backward_kv_kernel(const float *dout, const float *q, const float *k, const float *v,
+__device__ inline void attention_backward_kv_kernel(const float *dout, HeadStrides sg, const float *q, HeadStrides sq,
+                                                    const float *k, HeadStrides sk, const float *v, HeadStrides sv,
                                                     const float *mask, const float *lse, const float *dd, float *dk,
-                                                    float *dv, int heads, int T, float scale, int use_dropout, float p,
-                                                    float keep_scale, unsigned long long seed, unsigned long long offset) {
+                                                    float *dv, HeadStrides sd, int heads, int T, float scale, int use_dropout,
+                                                    float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
     __shared__ float Kj[ROWS][HS + 1], Vj[ROWS][HS + 1];
     __shared__ float Qs[TILE][HS], Gs[TILE][HS], Ls[TILE], Ds[TILE];
-    const int bh = blockIdx.y, b = bh / heads, j = blockIdx.x * ROWS + threadIdx.x;
-    const long long base = (long long) bh * T * HS;
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads, j = blockIdx.x * ROWS + threadIdx.x;
     const bool active = j < T;
     for (int d = 0; d < HS; d++) {
-        Kj[threadIdx.x][d] = active ? k[base + (long long) j * HS + d] : 0.0f;
-        Vj[threadIdx.x][d] = active ? v[base + (long long) j * HS + d] : 0.0f;
+        Kj[threadIdx.x][d] = active ? head_row(k, sk, b, h, j)[d] : 0.0f;
+        Vj[threadIdx.x][d] = active ? head_row(v, sv, b, h, j)[d] : 0.0f;
     }
     const float mask_j = active ? mask[(long long) b * T + j] : 0.0f;
     float dkj[HS], dvj[HS];
@@ -133,8 +154,8 @@ __device__ inline void attention_backward_kv_kernel(const float *dout, const flo
         for (int e = threadIdx.x; e < TILE * HS; e += ROWS) {
             int r = e / HS, d = e % HS;
             bool in = i0 + r < T;
-            Qs[r][d] = in ? q[base + (long long) (i0 + r) * HS + d] : 0.0f;
-            Gs[r][d] = in ? dout[base + (long long) (i0 + r) * HS + d] : 0.0f;
+            Qs[r][d] = in ? head_row(q, sq, b, h, i0 + r)[d] : 0.0f;
+            Gs[r][d] = in ? head_row(dout, sg, b, h, i0 + r)[d] : 0.0f;
         }
         for (int r = threadIdx.x; r < TILE; r += ROWS) {
             bool in = i0 + r < T;
@@ -161,27 +182,28 @@ __device__ inline void attention_backward_kv_kernel(const float *dout, const flo
         }
     }
     if (active) {
+        float *dkr = head_row(dk, sd, b, h, j), *dvr = head_row(dv, sd, b, h, j);
         for (int d = 0; d < HS; d++) {
-            dk[base + (long long) j * HS + d] = dkj[d];
-            dv[base + (long long) j * HS + d] = dvj[d];
+            dkr[d] = dkj[d];
+            dvr[d] = dvj[d];
         }
     }
 }
 
 // dq: a thread owns query row i (q_i and dO_i in padded shared rows), key tiles stream through.
 template <int HS>
-__device__ inline void attention_backward_q_kernel(const float *dout, const float *q, const float *k, const float *v,
+__device__ inline void attention_backward_q_kernel(const float *dout, HeadStrides sg, const float *q, HeadStrides sq,
+                                                   const float *k, HeadStrides sk, const float *v, HeadStrides sv,
                                                    const float *mask, const float *lse, const float *dd, float *dq,
-                                                   int heads, int T, float scale, int use_dropout, float p,
+                                                   HeadStrides sd, int heads, int T, float scale, int use_dropout, float p,
                                                    float keep_scale, unsigned long long seed, unsigned long long offset) {
     __shared__ float Qi[ROWS][HS + 1], Gi[ROWS][HS + 1];
     __shared__ float Ks[TILE][HS], Vs[TILE][HS], Ms[TILE];
-    const int bh = blockIdx.y, b = bh / heads, i = blockIdx.x * ROWS + threadIdx.x;
-    const long long base = (long long) bh * T * HS;
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads, i = blockIdx.x * ROWS + threadIdx.x;
     const bool active = i < T;
     for (int d = 0; d < HS; d++) {
-        Qi[threadIdx.x][d] = active ? q[base + (long long) i * HS + d] : 0.0f;
-        Gi[threadIdx.x][d] = active ? dout[base + (long long) i * HS + d] : 0.0f;
+        Qi[threadIdx.x][d] = active ? head_row(q, sq, b, h, i)[d] : 0.0f;
+        Gi[threadIdx.x][d] = active ? head_row(dout, sg, b, h, i)[d] : 0.0f;
     }
     const float lse_i = active ? lse[(long long) bh * T + i] : 0.0f;
     const float d_i = active ? dd[(long long) bh * T + i] : 0.0f;
@@ -195,8 +217,8 @@ __device__ inline void attention_backward_q_kernel(const float *dout, const floa
         for (int e = threadIdx.x; e < TILE * HS; e += ROWS) {
             int r = e / HS, d = e % HS;
             bool in = j0 + r < T;
-            Ks[r][d] = in ? k[base + (long long) (j0 + r) * HS + d] : 0.0f;
-            Vs[r][d] = in ? v[base + (long long) (j0 + r) * HS + d] : 0.0f;
+            Ks[r][d] = in ? head_row(k, sk, b, h, j0 + r)[d] : 0.0f;
+            Vs[r][d] = in ? head_row(v, sv, b, h, j0 + r)[d] : 0.0f;
         }
         for (int r = threadIdx.x; r < TILE; r += ROWS) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : 0.0f;
         __syncthreads();
@@ -215,30 +237,34 @@ __device__ inline void attention_backward_q_kernel(const float *dout, const floa
         }
     }
     if (active) {
-        for (int d = 0; d < HS; d++) dq[base + (long long) i * HS + d] = dqi[d];
+        float *dqr = head_row(dq, sd, b, h, i);
+        for (int d = 0; d < HS; d++) dqr[d] = dqi[d];
     }
 }
 
 #define ATTENTION_KERNELS(HS)                                                                                          \
     extern "C" __global__ void __launch_bounds__(ROWS) attention_forward_hs##HS(                                      \
-        const float *q, const float *k, const float *v, const float *mask, float *out, float *lse, int heads, int T,  \
-        float scale, int use_dropout, float p, float keep_scale, unsigned long long seed, unsigned long long offset) { \
-        attention_forward_kernel<HS>(q, k, v, mask, out, lse, heads, T, scale, use_dropout, p, keep_scale, seed,      \
-                                     offset);                                                                          \
+        const float *q, HeadStrides sq, const float *k, HeadStrides sk, const float *v, HeadStrides sv,               \
+        const float *mask, float *out, HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,     \
+        float p, float keep_scale, unsigned long long seed, unsigned long long offset) {                              \
+        attention_forward_kernel<HS>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, T, scale, use_dropout, p,        \
+                                     keep_scale, seed, offset);                                                        \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(ROWS) attention_backward_kv_hs##HS(                                  \
-        const float *dout, const float *q, const float *k, const float *v, const float *mask, const float *lse,       \
-        const float *dd, float *dk, float *dv, int heads, int T, float scale, int use_dropout, float p,                \
-        float keep_scale, unsigned long long seed, unsigned long long offset) {                                       \
-        attention_backward_kv_kernel<HS>(dout, q, k, v, mask, lse, dd, dk, dv, heads, T, scale, use_dropout, p,       \
-                                         keep_scale, seed, offset);                                                    \
+        const float *dout, HeadStrides sg, const float *q, HeadStrides sq, const float *k, HeadStrides sk,            \
+        const float *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dk, float *dv,   \
+        HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
+        unsigned long long seed, unsigned long long offset) {                                                          \
+        attention_backward_kv_kernel<HS>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, T, scale,   \
+                                         use_dropout, p, keep_scale, seed, offset);                                    \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(ROWS) attention_backward_q_hs##HS(                                   \
-        const float *dout, const float *q, const float *k, const float *v, const float *mask, const float *lse,       \
-        const float *dd, float *dq, int heads, int T, float scale, int use_dropout, float p, float keep_scale,        \
+        const float *dout, HeadStrides sg, const float *q, HeadStrides sq, const float *k, HeadStrides sk,            \
+        const float *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dq,              \
+        HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
         unsigned long long seed, unsigned long long offset) {                                                          \
-        attention_backward_q_kernel<HS>(dout, q, k, v, mask, lse, dd, dq, heads, T, scale, use_dropout, p,            \
-                                        keep_scale, seed, offset);                                                     \
+        attention_backward_q_kernel<HS>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, T, scale,        \
+                                        use_dropout, p, keep_scale, seed, offset);                                     \
     }
 
 ATTENTION_KERNELS(16)

@@ -2,6 +2,31 @@
 #pragma once
 #include <stdint.h>
 
+#ifdef __CUDACC__  // the tests' CPU emulator has its own (cuda_emulation.h)
+// cp.async (sm_80+): global → shared memory without a trip through registers, in flight until
+// the thread's cp_async_wait; `valid` false writes zeros and reads nothing. Both addresses must
+// be aligned to the copy's size.
+__device__ inline void cp_async_16(float *dst, const float *src, bool valid) {
+    unsigned s = (unsigned) __cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(src), "r"(valid ? 16 : 0) : "memory");
+}
+
+__device__ inline void cp_async_4(float *dst, const float *src, bool valid) {
+    unsigned s = (unsigned) __cvta_generic_to_shared(dst);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(s), "l"(src), "r"(valid ? 4 : 0) : "memory");
+}
+
+// Closes the group of copies queued since the last commit.
+__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+
+// Waits until at most `pending` of this thread's groups are still in flight.
+template <int pending>
+__device__ inline void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory"); }
+
+// The block's dynamic shared memory, sized by the launch.
+#define DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+#endif
+
 // Up to 8 dims after the Java side merges dims that are contiguous in every operand.
 #define MAX_RANK 8
 
@@ -15,14 +40,45 @@ struct Strides3 {
     int c[MAX_RANK];
 };
 
+// Up to LIST_MAX tensors for one launch (TensorList.java builds it): entry e has n[e] elements,
+// up to four operands ptr[0..3][e], and grid blocks block_start[e] .. block_start[e+1] − 1, each
+// of which takes LIST_CHUNK consecutive elements.
+#define LIST_MAX 48
+#define LIST_CHUNK 4096
+
+struct TensorList {
+    int count;
+    int block_start[LIST_MAX + 1];
+    long long n[LIST_MAX];
+    unsigned long long ptr[4][LIST_MAX];
+};
+
+// The entry block `block` works on, and the range [first, end) of its elements.
+__device__ inline int list_entry(const TensorList &l, int block, long long &first, long long &end) {
+    int e = 0;
+    while (block >= l.block_start[e + 1]) e++;
+    first = (long long) (block - l.block_start[e]) * LIST_CHUNK;
+    end = min(l.n[e], first + LIST_CHUNK);
+    return e;
+}
+
 // Offsets of linear (row-major) index i in operands a, b, c: peel dims from the last one.
-__device__ inline void strided_offsets(const Strides3 &s, long long i, long long &oa, long long &ob, long long &oc) {
+// Tensors hold fewer than 2^31 elements (Tensor checks), so the index math runs in 32 bits:
+// a 64-bit division costs the GPU several times as much, once per dim per element. A rank-1
+// layout (every operand contiguous, or broadcast along the whole range) needs no division.
+__device__ inline void strided_offsets(const Strides3 &s, long long index, long long &oa, long long &ob, long long &oc) {
+    unsigned i = (unsigned) index;
+    if (s.rank == 1) {
+        oa = (long long) i * s.a[0];
+        ob = (long long) i * s.b[0];
+        oc = (long long) i * s.c[0];
+        return;
+    }
     oa = 0;
     ob = 0;
     oc = 0;
     for (int d = s.rank - 1; d >= 0; d--) {
-        long long q = i / s.shape[d];
-        int r = (int) (i - q * s.shape[d]);
+        unsigned q = i / (unsigned) s.shape[d], r = i - q * (unsigned) s.shape[d];
         oa += (long long) r * s.a[d];
         ob += (long long) r * s.b[d];
         oc += (long long) r * s.c[d];

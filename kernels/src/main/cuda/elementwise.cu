@@ -61,6 +61,15 @@ extern "C" __global__ void scalar_f32(int op, const float *x, float *y, double s
     FOR_EACH(i, n) y[i] = (float) scalar_op(op, (double) x[i], s);
 }
 
+// x·s over a list of tensors, ptr[1] ← ptr[0]·s, computed as scalar_f32's MUL: gradient clipping.
+extern "C" __global__ void scale_list_f32(TensorList l, double s) {
+    long long first, end;
+    int e = list_entry(l, blockIdx.x, first, end);
+    const float *x = (const float *) l.ptr[0][e];
+    float *y = (float *) l.ptr[1][e];
+    for (long long i = first + threadIdx.x; i < end; i += blockDim.x) y[i] = (float) ((double) x[i] * s);
+}
+
 extern "C" __global__ void scalar_f64(int op, const double *x, double *y, double s, long long n) {
     FOR_EACH(i, n) y[i] = scalar_op(op, x[i], s);
 }

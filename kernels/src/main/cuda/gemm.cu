@@ -1,28 +1,45 @@
 // Batched GEMM  C[b] = A[b] · B[b]  (no accumulation into C), for the transpose variants a
 // strided view gives without copying:
-//   A(m, k) = transA ? A[k·lda + m] : A[m·lda + k]
-//   B(k, n) = transB ? B[n·ldb + k] : B[k·ldb + n]
+//   A(m, k) = TA ? A[k·lda + m] : A[m·lda + k]
+//   B(k, n) = TB ? B[n·ldb + k] : B[k·ldb + n]
 //   C(m, n) = C[m·ldc + n]
-// Batch entry b starts at b·strideA, b·strideB (0 when B is shared), b·strideC.
+// Grid z enumerates batch entries × K splits (z = batch·splits + split; the host launches again
+// past the grid's 65535 limit). Batch entry b starts at
+// b·stride_a, b·stride_b (0 when B is shared); split s covers k in [s·k_chunk, (s+1)·k_chunk) and
+// writes its partial product to C + z·stride_c, which the host then sums in a fixed order
+// (splitk_sum), so a split product is as deterministic as a whole one.
 //
 // float32: tensor cores in TF32 (10-bit mantissa inputs, float32 accumulation), the
-// mma.sync.m16n8k8 instruction of sm_80 and later. A block computes a 128×128 tile of C with
-// 8 warps in a 2×4 grid, each warp 64×32 = 4×4 instructions of 16×8. K advances 32 at a time:
-// the next A and B tiles are fetched into registers while the current ones, in shared memory,
-// feed the tensor cores. Loads follow whichever axis is contiguous in memory, so both
-// transposes read coalesced rows.
+// mma.sync.m16n8k8 instruction of sm_80 and later. A block of 4 warps (2×2) computes a 128×128
+// tile of C, each warp 64×64 = 4×8 instructions of 16×8: per step of 8 along K a warp reads 32
+// fragment words from shared memory per lane for 32 tensor-core instructions (a 64×32 warp tile
+// would read 24 for 16), which keeps shared memory and the issue slots off the critical path.
+// K advances 16 at a time through a ring
+// of 4 shared-memory stages filled by cp.async: while the tensor cores work on stage s, the
+// copies for the next three are in flight, which hides global memory's latency without spending
+// registers on it. 80 KiB of shared memory per block, so two blocks fit on an SM of sm_80/sm_90
+// and one on the 99 KiB of sm_86/sm_89.
+//
+// Each tile sits in shared memory in the order it has in global memory (rows along whichever
+// axis is contiguous), so every transpose variant loads coalesced 16-byte chunks. Row paddings
+// make the fragment reads hit 32 distinct banks (g = lane/4 < 8, t = lane%4 < 4):
+//   [rows][BK+4] read at (g, t): bank (20g + t) mod 32, distinct;
+//   [BK][rows+8] read at (t, g): bank (136t + g) mod 32 = 8t + g, distinct.
+// Where a row start or a leading dimension is not a multiple of 16 bytes, the same kernel
+// copies 4 bytes at a time instead.
 //
 // float64 (gradient checks only): a plain 16×16 shared-memory tiled kernel.
 #include "common.cuh"
 
 #define BM 128
 #define BN 128
-#define BK 32
-#define THREADS 256
-// Row paddings chosen so the fragment reads below hit 32 distinct banks:
-// A: (g·(BK+4) + t) mod 32 = 4g + t;  B: (t·(BN+8) + g) mod 32 = 8t + g  (g < 8, t < 4).
-#define A_PAD 4
-#define B_PAD 8
+#define BK 16
+#define STAGES 4
+#define THREADS 128
+#define NARROW_PITCH (BK + 4)                   // tile rows of BK elements
+#define WIDE_PITCH (BM + 8)                     // tile rows of 128 elements (BM == BN)
+#define TILE_FLOATS (BM * NARROW_PITCH)         // ≥ BK · WIDE_PITCH, so either order fits
+#define STAGE_FLOATS (2 * TILE_FLOATS)          // the A tile, then the B tile
 
 #ifdef __CUDACC__  // elsewhere (the tests' CPU emulator) these two come from cuda_emulation.h
 __device__ inline uint32_t to_tf32(float x) {
@@ -44,114 +61,151 @@ __device__ inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t 
 }
 #endif
 
-// Element e (0..BM·BK) of the A tile as (row m, col k): along k when k is contiguous, else along m.
-__device__ inline void a_tile_coord(int e, int trans_a, int &r, int &c) {
-    if (trans_a) {
-        c = e / BM;
-        r = e % BM;
-    } else {
-        r = e / BK;
-        c = e % BK;
+// Queues the copy of one tile, ROWS × COLS elements of a row-major matrix (rows `row0..`, columns
+// `col0..`, leading dimension ld) into shared memory rows of PITCH floats, VEC floats per
+// cp.async. Elements past row_end or col_end are zero-filled, so edge tiles need no other care;
+// with VEC 4 the host guarantees col_end and every row start are multiples of 4 elements.
+template <int ROWS, int COLS, int PITCH, int VEC>
+__device__ inline void copy_tile(float *dst, const float *src, long long ld, int row0, int row_end, int col0, int col_end) {
+    constexpr int PER_ROW = COLS / VEC, CHUNKS = ROWS * PER_ROW;
+    static_assert(CHUNKS % THREADS == 0, "every thread copies the same number of chunks");
+    [[maybe_unused]] constexpr int UNROLL = VEC == 4 ? CHUNKS / THREADS : 1;  // 4-byte copies' addresses would not all fit in registers
+#pragma unroll UNROLL
+    for (int i = 0; i < CHUNKS / THREADS; i++) {
+        int chunk = threadIdx.x + i * THREADS, r = chunk / PER_ROW, c = (chunk % PER_ROW) * VEC;
+        bool inside = row0 + r < row_end && col0 + c < col_end;
+        const float *from = inside ? src + (long long) (row0 + r) * ld + col0 + c : src;
+        if (VEC == 4) cp_async_16(dst + r * PITCH + c, from, inside);
+        else cp_async_4(dst + r * PITCH + c, from, inside);
     }
 }
 
-// Element e (0..BK·BN) of the B tile as (row k, col n).
-__device__ inline void b_tile_coord(int e, int trans_b, int &r, int &c) {
-    if (trans_b) {
-        c = e / BK;
-        r = e % BK;
-    } else {
-        r = e / BN;
-        c = e % BN;
-    }
-}
+// Element (m, k) of a stage's A tile and (k, n) of its B tile, in the tiles' memory order.
+template <bool TA>
+__device__ inline float a_at(const float *tile, int m, int k) { return TA ? tile[k * WIDE_PITCH + m] : tile[m * NARROW_PITCH + k]; }
 
-extern "C" __global__ void __launch_bounds__(THREADS)
-sgemm_tf32(int trans_a, int trans_b, int M, int N, int K, int batches,
-           const float *A, long long lda, long long stride_a,
-           const float *B, long long ldb, long long stride_b,
-           float *C, long long ldc, long long stride_c) {
-    __shared__ uint32_t As[BM][BK + A_PAD];
-    __shared__ uint32_t Bs[BK][BN + B_PAD];
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+template <bool TB>
+__device__ inline float b_at(const float *tile, int k, int n) { return TB ? tile[n * NARROW_PITCH + k] : tile[k * WIDE_PITCH + n]; }
+
+template <bool TA, bool TB, int VEC>
+__device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
+                                const float *A, long long lda, long long stride_a,
+                                const float *B, long long ldb, long long stride_b,
+                                float *C, long long ldc, long long stride_c, float *smem) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int warp_m = (warp >> 2) * 64, warp_n = (warp & 3) * 32;
+    const int warp_m = (warp >> 1) * 64, warp_n = (warp & 1) * 64;
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-    const int per_thread = BM * BK / THREADS; // 16, and the same for B
 
-    for (int batch = blockIdx.z; batch < batches; batch += gridDim.z) {
-        const float *a = A + batch * stride_a;
-        const float *b = B + batch * stride_b;
-        float *c = C + batch * stride_c;
-        float acc[4][4][4];
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++)
-                for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+    const int z = blockIdx.z, batch = z / splits, k_begin = (z % splits) * k_chunk, k_end = min(K, k_begin + k_chunk);
+    const float *a = A + batch * stride_a, *b = B + batch * stride_b;
+    float *c = C + z * stride_c;
+    // Queues stage `stage` with the K slice starting at k0.
+    auto load = [&](int stage, int k0) {
+        float *as = smem + stage * STAGE_FLOATS, *bs = as + TILE_FLOATS;
+        if (TA) copy_tile<BK, BM, WIDE_PITCH, VEC>(as, a, lda, k0, k_end, m0, M);
+        else copy_tile<BM, BK, NARROW_PITCH, VEC>(as, a, lda, m0, M, k0, k_end);
+        if (TB) copy_tile<BN, BK, NARROW_PITCH, VEC>(bs, b, ldb, n0, N, k0, k_end);
+        else copy_tile<BK, BN, WIDE_PITCH, VEC>(bs, b, ldb, k0, k_end, n0, N);
+    };
 
-        float ra[per_thread], rb[per_thread];
-        // Global → registers for the K tile starting at k0, zero outside the matrices.
-        auto fetch = [&](int k0) {
-            for (int i = 0; i < per_thread; i++) {
-                int r, cc;
-                a_tile_coord(tid + i * THREADS, trans_a, r, cc);
-                int m = m0 + r, k = k0 + cc;
-                ra[i] = (m < M && k < K) ? a[trans_a ? (long long) k * lda + m : (long long) m * lda + k] : 0.0f;
-                b_tile_coord(tid + i * THREADS, trans_b, r, cc);
-                int kb = k0 + r, n = n0 + cc;
-                rb[i] = (kb < K && n < N) ? b[trans_b ? (long long) n * ldb + kb : (long long) kb * ldb + n] : 0.0f;
-            }
-        };
-        // Registers → shared memory, rounded to TF32 once here rather than per fragment read.
-        auto stash = [&]() {
-            for (int i = 0; i < per_thread; i++) {
-                int r, cc;
-                a_tile_coord(tid + i * THREADS, trans_a, r, cc);
-                As[r][cc] = to_tf32(ra[i]);
-                b_tile_coord(tid + i * THREADS, trans_b, r, cc);
-                Bs[r][cc] = to_tf32(rb[i]);
-            }
-        };
+    float acc[4][8][4];
+    #pragma unroll
+    for (int i = 0; i < 4; i++)
+        #pragma unroll
+        for (int j = 0; j < 8; j++)
+            #pragma unroll
+            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
 
-        const int tiles = (K + BK - 1) / BK;
-        fetch(0);
-        __syncthreads(); // the previous batch entry may still be reading shared memory
-        stash();
-        __syncthreads();
-        for (int kt = 0; kt < tiles; kt++) {
-            if (kt + 1 < tiles) fetch((kt + 1) * BK);
-            for (int kk = 0; kk < BK; kk += 8) {
-                uint32_t af[4][4], bf[4][2];
-                for (int i = 0; i < 4; i++) {
-                    int row = warp_m + i * 16 + g;
-                    af[i][0] = As[row][kk + t];
-                    af[i][1] = As[row + 8][kk + t];
-                    af[i][2] = As[row][kk + t + 4];
-                    af[i][3] = As[row + 8][kk + t + 4];
-                }
-                for (int j = 0; j < 4; j++) {
-                    int col = warp_n + j * 8 + g;
-                    bf[j][0] = Bs[kk + t][col];
-                    bf[j][1] = Bs[kk + t + 4][col];
-                }
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) mma_tf32(acc[i][j], af[i], bf[j]);
+    // The ring: stage kt % STAGES holds K tile kt. One commit group per tile (empty past the
+    // end), so "all but the newest STAGES-2 groups have landed" means tile kt has.
+    const int tiles = (k_end - k_begin + BK - 1) / BK;
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < tiles) load(s, k_begin + s * BK);
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < tiles; kt++) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();  // tile kt is everyone's to read, and tile kt-1's stage is free again
+        int next = kt + STAGES - 1;
+        if (next < tiles) load(next % STAGES, k_begin + next * BK);
+        cp_async_commit();
+
+        const float *as = smem + (kt % STAGES) * STAGE_FLOATS, *bs = as + TILE_FLOATS;
+        #pragma unroll
+        for (int kk = 0; kk < BK; kk += 8) {
+            uint32_t af[4][4], bf[8][2];
+            #pragma unroll
+            for (int i = 0; i < 4; i++) {
+                int row = warp_m + i * 16 + g;
+                af[i][0] = to_tf32(a_at<TA>(as, row, kk + t));
+                af[i][1] = to_tf32(a_at<TA>(as, row + 8, kk + t));
+                af[i][2] = to_tf32(a_at<TA>(as, row, kk + t + 4));
+                af[i][3] = to_tf32(a_at<TA>(as, row + 8, kk + t + 4));
             }
-            __syncthreads();
-            if (kt + 1 < tiles) {
-                stash();
-                __syncthreads();
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                int col = warp_n + j * 8 + g;
+                bf[j][0] = to_tf32(b_at<TB>(bs, kk + t, col));
+                bf[j][1] = to_tf32(b_at<TB>(bs, kk + t + 4, col));
+            }
+            #pragma unroll
+            for (int i = 0; i < 4; i++)
+                #pragma unroll
+                for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], af[i], bf[j]);
+        }
+    }
+
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        #pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int row = m0 + warp_m + i * 16 + g, col = n0 + warp_n + j * 8 + 2 * t;
+            #pragma unroll
+            for (int r = 0; r < 4; r++) {
+                int m = row + (r >> 1) * 8, n = col + (r & 1);
+                if (m < M && n < N) c[(long long) m * ldc + n] = acc[i][j][r];
             }
         }
+    }
+}
 
-        for (int i = 0; i < 4; i++) {
-            for (int j = 0; j < 4; j++) {
-                int row = m0 + warp_m + i * 16 + g, col = n0 + warp_n + j * 8 + 2 * t;
-                for (int r = 0; r < 4; r++) {
-                    int m = row + (r >> 1) * 8, n = col + (r & 1);
-                    if (m < M && n < N) c[(long long) m * ldc + n] = acc[i][j][r];
-                }
-            }
-        }
+// Whether every tile row of both operands starts on a 16-byte boundary: base pointers, leading
+// dimensions and batch strides in multiples of 4 floats, and the contiguous extents too, so that
+// a 4-float chunk is either wholly inside the matrix or wholly outside.
+__device__ inline bool rows_of_16_bytes(bool ta, bool tb, int M, int N, int K, const float *A, long long lda, long long stride_a,
+                                        const float *B, long long ldb, long long stride_b) {
+    bool a = ((uintptr_t) A & 15) == 0 && lda % 4 == 0 && stride_a % 4 == 0 && (ta ? M : K) % 4 == 0;
+    bool b = ((uintptr_t) B & 15) == 0 && ldb % 4 == 0 && stride_b % 4 == 0 && (tb ? K : N) % 4 == 0;
+    return a && b;
+}
+
+// One entry point per transpose variant; the copy width is chosen inside, uniformly per launch.
+#define SGEMM_TF32(name, TA, TB)                                                                                              \
+    extern "C" __global__ void __launch_bounds__(THREADS, 2)                                                                  \
+    name(int M, int N, int K, int splits, int k_chunk, const float *A, long long lda, long long stride_a,        \
+         const float *B, long long ldb, long long stride_b, float *C, long long ldc, long long stride_c) {                    \
+        DYNAMIC_SHARED(float, smem);                                                                                          \
+        if (rows_of_16_bytes(TA, TB, M, N, K, A, lda, stride_a, B, ldb, stride_b))                                            \
+            sgemm_tf32_body<TA, TB, 4>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, C, ldc, stride_c, \
+                                       smem);                                                                                 \
+        else                                                                                                                  \
+            sgemm_tf32_body<TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, C, ldc, stride_c, \
+                                       smem);                                                                                 \
+    }
+
+SGEMM_TF32(sgemm_tf32_nn, false, false)
+SGEMM_TF32(sgemm_tf32_nt, false, true)
+SGEMM_TF32(sgemm_tf32_tn, true, false)
+SGEMM_TF32(sgemm_tf32_tt, true, true)
+
+// C = Σ_s partial[s], the K splits added in split order: partial is [splits][M][N], C has ldc.
+extern "C" __global__ void splitk_sum(const float *partial, float *C, int M, int N, long long ldc, int splits) {
+    long long mn = (long long) M * N;
+    FOR_EACH(i, mn) {
+        float sum = partial[i];
+        for (int s = 1; s < splits; s++) sum += partial[s * mn + i];
+        C[(i / N) * ldc + i % N] = sum;
     }
 }
 

@@ -1,9 +1,11 @@
 // Reductions, accumulated in double as the CPU backend does, each in a fixed order so a result
 // never depends on timing (no atomics anywhere):
 //  - reduce_rows: x[outer, inner] → out[outer], the reduced axes moved last by the caller;
-//  - reduce_cols: x[rows, cols] → out[cols], leading axes of a contiguous tensor (bias grads);
+//  - reduce_cols_partial / reduce_cols_final: x[rows, cols] → out[cols], leading axes of a
+//    contiguous tensor (bias grads), over row chunks and then across them;
 //  - argmax_rows: first index of the largest element of each row;
-//  - sum_squares_partial / sum_squares_final: Σ x², a deterministic two-pass sum.
+//  - sum_squares_partial (float64) / sum_squares_list (float32, up to 48 tensors a launch), then
+//    sum_partials: Σ x², a deterministic two-pass sum.
 // Op codes are the ordinals of Ops.Reduce: SUM, MEAN, MAX.
 #include "common.cuh"
 #include <math.h>
@@ -32,37 +34,55 @@ extern "C" __global__ void reduce_rows_f64(int op, const double *x, double *out,
     reduce_rows_kernel<double>(op, x, out, outer, inner);
 }
 
-// Column reduction: block (32, 8) covers 32 columns; row group ty sums rows ty, ty+8, ... in
-// order, then the 8 partial sums are combined in a fixed order. Loads are coalesced per row.
+// Column reduction in two passes, so that a tall matrix (a bias gradient sums 4096 rows) keeps
+// the whole GPU busy. Pass 1: block (32, 8) of grid (column groups, row chunks) covers 32 columns
+// of chunk_rows rows; row group ty takes rows ty, ty+8, ... in order, then the 8 partials are
+// combined in a fixed order into partial[chunk][column]. Loads are coalesced per row.
+__device__ inline double combine(int op, double acc, double v) {
+    return op == 2 ? (v != v || acc != acc ? v + acc : fmax(acc, v)) : acc + v;
+}
+
 template <typename T>
-__device__ inline void reduce_cols_kernel(int op, const T *x, T *out, int rows, int cols) {
+__device__ inline void reduce_cols_partial_kernel(int op, const T *x, double *partial, int rows, int cols, int chunk_rows) {
     __shared__ double part[8][33];
-    int c = blockIdx.x * 32 + threadIdx.x;
+    int c = blockIdx.x * 32 + threadIdx.x, first = blockIdx.y * chunk_rows, end = min(rows, first + chunk_rows);
     double acc = op == 2 ? -INFINITY : 0.0;
     if (c < cols) {
-        for (int r = threadIdx.y; r < rows; r += 8) {
-            double v = (double) x[(long long) r * cols + c];
-            acc = op == 2 ? (v != v || acc != acc ? v + acc : fmax(acc, v)) : acc + v;
-        }
+        for (int r = first + threadIdx.y; r < end; r += 8) acc = combine(op, acc, (double) x[(long long) r * cols + c]);
     }
     part[threadIdx.y][threadIdx.x] = acc;
     __syncthreads();
     if (threadIdx.y == 0 && c < cols) {
         double total = part[0][threadIdx.x];
-        for (int g = 1; g < 8; g++) {
-            double v = part[g][threadIdx.x];
-            total = op == 2 ? (v != v || total != total ? v + total : fmax(total, v)) : total + v;
-        }
-        out[c] = (T) (op == 1 ? total / rows : total);
+        for (int g = 1; g < 8; g++) total = combine(op, total, part[g][threadIdx.x]);
+        partial[(long long) blockIdx.y * cols + c] = total;
     }
 }
 
-extern "C" __global__ void reduce_cols_f32(int op, const float *x, float *out, int rows, int cols) {
-    reduce_cols_kernel<float>(op, x, out, rows, cols);
+// Pass 2: one thread per column combines the chunks in order.
+template <typename T>
+__device__ inline void reduce_cols_final_kernel(int op, const double *partial, T *out, int chunks, int rows, int cols) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    double total = partial[c];
+    for (int k = 1; k < chunks; k++) total = combine(op, total, partial[(long long) k * cols + c]);
+    out[c] = (T) (op == 1 ? total / rows : total);
 }
 
-extern "C" __global__ void reduce_cols_f64(int op, const double *x, double *out, int rows, int cols) {
-    reduce_cols_kernel<double>(op, x, out, rows, cols);
+extern "C" __global__ void reduce_cols_partial_f32(int op, const float *x, double *partial, int rows, int cols, int chunk_rows) {
+    reduce_cols_partial_kernel<float>(op, x, partial, rows, cols, chunk_rows);
+}
+
+extern "C" __global__ void reduce_cols_partial_f64(int op, const double *x, double *partial, int rows, int cols, int chunk_rows) {
+    reduce_cols_partial_kernel<double>(op, x, partial, rows, cols, chunk_rows);
+}
+
+extern "C" __global__ void reduce_cols_final_f32(int op, const double *partial, float *out, int chunks, int rows, int cols) {
+    reduce_cols_final_kernel<float>(op, partial, out, chunks, rows, cols);
+}
+
+extern "C" __global__ void reduce_cols_final_f64(int op, const double *partial, double *out, int chunks, int rows, int cols) {
+    reduce_cols_final_kernel<double>(op, partial, out, chunks, rows, cols);
 }
 
 // One warp per row. Each lane keeps its best (value, index); pairs combine by the larger value,
@@ -116,12 +136,24 @@ __device__ inline void sum_squares_partial_kernel(const T *x, double *partial, l
     if (threadIdx.x == 0) partial[blockIdx.x] = acc;
 }
 
-extern "C" __global__ void sum_squares_partial_f32(const float *x, double *partial, long long n, long long chunk) {
-    sum_squares_partial_kernel<float>(x, partial, n, chunk);
-}
-
 extern "C" __global__ void sum_squares_partial_f64(const double *x, double *partial, long long n, long long chunk) {
     sum_squares_partial_kernel<double>(x, partial, n, chunk);
+}
+
+// The same partial sums over a list of tensors (ptr[0]), block b of the launch writing
+// partial[first_partial + b]: a gradient norm in one launch per 48 parameters.
+extern "C" __global__ void sum_squares_list_f32(TensorList l, double *partial, int first_partial) {
+    __shared__ double scratch[32];
+    long long first, end;
+    int e = list_entry(l, blockIdx.x, first, end);
+    const float *x = (const float *) l.ptr[0][e];
+    double acc = 0;
+    for (long long i = first + threadIdx.x; i < end; i += blockDim.x) {
+        double v = (double) x[i];
+        acc += v * v;
+    }
+    acc = block_sum(acc, scratch);
+    if (threadIdx.x == 0) partial[first_partial + blockIdx.x] = acc;
 }
 
 // ... and one block adds the partials in a fixed order.

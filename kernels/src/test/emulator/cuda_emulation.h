@@ -50,6 +50,15 @@ void sync_warp(int site);       // every live lane of the running warp
 // Ends the launch with this fault once the block stops (the running thread carries on meanwhile).
 void fault(const char *what);
 
+// cp.async: each thread's copies wait in its own queue, grouped by commits, and land only when
+// the thread waits for their group (the latest moment CUDA allows), so reading shared memory
+// before the wait shows the block's poison. A misaligned copy is a fault, as on the GPU.
+void cp_async(void *dst, const void *src, int bytes, bool valid);
+void cp_async_commit();
+void cp_async_wait(int pending);
+// The launch's dynamic shared memory, poisoned before every block like the static arrays.
+extern unsigned char *dynamic_shared;
+
 // Per-thread mailboxes for the warp-wide operations: each lane writes its own, syncs, reads others'.
 extern uint64_t shuffle_slot[1024];
 extern uint32_t mma_a[1024][4], mma_b[1024][2];
@@ -97,6 +106,13 @@ T __shfl_xor_sync(unsigned /*mask: always the full warp in our kernels*/, T v, i
     emu::sync_warp(EMU_SITE_SHUFFLE + lane_mask);  // nobody overwrites a mailbox before its readers are done
     return r;
 }
+
+inline void cp_async_16(float *dst, const float *src, bool valid) { emu::cp_async(dst, src, 16, valid); }
+inline void cp_async_4(float *dst, const float *src, bool valid) { emu::cp_async(dst, src, 4, valid); }
+inline void cp_async_commit() { emu::cp_async_commit(); }
+template <int pending>
+inline void cp_async_wait() { emu::cp_async_wait(pending); }
+#define DYNAMIC_SHARED(type, name) type *name = reinterpret_cast<type *>(emu::dynamic_shared)
 
 template <class A, class B>
 inline auto min(A a, B b) { return a < b ? a : b; }

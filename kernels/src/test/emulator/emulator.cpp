@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include <deque>
 #include <map>
 #include <string>
+#include <vector>
 
 // Switches stacks: saves the callee-saved registers on the current stack, stores its pointer in
 // *save, loads `load` and restores what is saved there. A tenth of a microsecond cheaper than
@@ -60,12 +62,20 @@ Registration::Registration(const char *name, Entry entry, std::size_t arity) { r
 
 enum State { READY, AT_SYNCTHREADS, AT_WARP_OP, EXITED };
 
+struct Copy {
+    void *dst;
+    const void *src;  // null: zero fill
+    int bytes;
+};
+
 struct Fiber {
     void *sp;
     dim3 idx;
     State state;
     int site;  // which barrier it waits at
     char *stack;
+    std::vector<Copy> open_group;         // cp.async copies since the last commit
+    std::deque<std::vector<Copy>> groups;  // committed, not yet waited for
 };
 
 static const size_t STACK_BYTES = 256 << 10, GUARD_BYTES = 4096;  // the deepest kernel frame is a few KiB
@@ -92,6 +102,38 @@ static void wait(State at, int site) {
 }
 
 void sync_block(int site) { wait(AT_SYNCTHREADS, site); }
+
+unsigned char *dynamic_shared;
+static std::vector<unsigned char> dynamic_shared_memory;
+static size_t dynamic_shared_bytes;
+
+void cp_async(void *dst, const void *src, int bytes, bool valid) {
+    auto *d = static_cast<unsigned char *>(dst);
+    if (((uintptr_t) dst | (uintptr_t) src) % (uintptr_t) bytes != 0) {
+        fault(("cp.async of " + std::to_string(bytes) + " bytes from or to a misaligned address").c_str());
+    } else if (d < dynamic_shared || d + bytes > dynamic_shared + dynamic_shared_bytes) {
+        fault("cp.async to an address outside the launch's dynamic shared memory");
+    } else {
+        fibers[running].open_group.push_back(Copy{dst, valid ? src : nullptr, bytes});
+    }
+}
+
+void cp_async_commit() {
+    Fiber &f = fibers[running];
+    f.groups.push_back(std::move(f.open_group));
+    f.open_group.clear();
+}
+
+void cp_async_wait(int pending) {
+    Fiber &f = fibers[running];
+    while ((int) f.groups.size() > pending) {
+        for (const Copy &c : f.groups.front()) {
+            if (c.src != nullptr) memcpy(c.dst, c.src, (size_t) c.bytes);
+            else memset(c.dst, 0, (size_t) c.bytes);
+        }
+        f.groups.pop_front();
+    }
+}
 
 void sync_warp(int site) { wait(AT_WARP_OP, site); }
 
@@ -146,6 +188,7 @@ static int find_kernels_bss(struct dl_phdr_info *info, size_t, void *) {
 static void poison_shared_memory() {
     if (shared_begin == nullptr) dl_iterate_phdr(find_kernels_bss, nullptr);
     if (shared_begin != nullptr) memset(shared_begin, 0xff, (size_t) (shared_end - shared_begin));
+    memset(dynamic_shared, 0xff, dynamic_shared_bytes);
 }
 
 // Runs the current block to the end; "" or what went wrong.
@@ -162,6 +205,8 @@ static std::string run_block() {
         f.sp = fresh_stack(f.stack);
         f.idx = dim3{t % block_dim.x, t / block_dim.x, 0};
         f.state = READY;
+        f.open_group.clear();  // copies a thread never waited for do not reach the next block
+        f.groups.clear();
     }
     // Each warp runs as far as it can (through its shuffles and mma) before the next one starts:
     // the most skew between warps CUDA allows, so a barrier missing between them shows.
@@ -217,7 +262,10 @@ static std::string run_block() {
     }
 }
 
-static std::string launch(const std::string &name, dim3 grid, dim3 block, void **args, std::size_t count) {
+// The most dynamic shared memory a block may ask for (sm_90 with the opt-in attribute).
+static const int MAX_DYNAMIC_SHARED = 227 << 10;
+
+static std::string launch(const std::string &name, dim3 grid, dim3 block, int shared_bytes, void **args, std::size_t count) {
     auto it = registry().find(name);
     if (it == registry().end()) return "no kernel named " + name;
     if (it->second.arity != count) {
@@ -226,10 +274,15 @@ static std::string launch(const std::string &name, dim3 grid, dim3 block, void *
     // The driver's limits (CUDA_ERROR_INVALID_VALUE beyond them).
     long long threads_ll = (long long) block.x * block.y;
     if (block.x < 1 || block.y < 1 || threads_ll > 1024 || grid.x < 1 || grid.x > 2147483647u || grid.y < 1 || grid.z < 1 || grid.y > 65535
-        || grid.z > 65535) {
+        || grid.z > 65535 || shared_bytes < 0 || shared_bytes > MAX_DYNAMIC_SHARED) {
         return name + ": grid " + std::to_string(grid.x) + "x" + std::to_string(grid.y) + "x" + std::to_string(grid.z) + ", block "
-               + std::to_string(block.x) + "x" + std::to_string(block.y) + " is outside the driver's launch limits";
+               + std::to_string(block.x) + "x" + std::to_string(block.y) + ", " + std::to_string(shared_bytes)
+               + " bytes of dynamic shared memory is outside the driver's launch limits";
     }
+    // 16-byte aligned, like the GPU's shared memory window.
+    dynamic_shared_memory.assign((size_t) shared_bytes + 16, 0);
+    dynamic_shared = dynamic_shared_memory.data() + (16 - (uintptr_t) dynamic_shared_memory.data() % 16) % 16;
+    dynamic_shared_bytes = (size_t) shared_bytes;
     kernel = it->second.entry;
     kernel_args = args;
     grid_dim = grid;
@@ -287,7 +340,8 @@ JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_reverseSchedule(JNIEn
 
 // Runs a kernel to completion; null, or a one-line description of the fault.
 JNIEXPORT jstring JNICALL Java_dev_bertft_cuda_KernelEmulator_launch(JNIEnv *env, jclass, jstring kernel, jint gx, jint gy, jint gz,
-                                                                      jint bx, jint by, jbyteArray params, jintArray offsets) {
+                                                                      jint bx, jint by, jint shared_bytes, jbyteArray params,
+                                                                      jintArray offsets) {
     const char *chars = env->GetStringUTFChars(kernel, nullptr);
     std::string name(chars);
     env->ReleaseStringUTFChars(kernel, chars);
@@ -299,7 +353,7 @@ JNIEXPORT jstring JNICALL Java_dev_bertft_cuda_KernelEmulator_launch(JNIEnv *env
     jint *offs = env->GetIntArrayElements(offsets, nullptr);
     for (jsize i = 0; i < count; i++) args[i] = buffer + offs[i];
     env->ReleaseIntArrayElements(offsets, offs, JNI_ABORT);
-    std::string fault = emu::launch(name, dim3{(unsigned) gx, (unsigned) gy, (unsigned) gz}, dim3{(unsigned) bx, (unsigned) by, 1}, args,
+    std::string fault = emu::launch(name, dim3{(unsigned) gx, (unsigned) gy, (unsigned) gz}, dim3{(unsigned) bx, (unsigned) by, 1}, shared_bytes, args,
                                     (std::size_t) count);
     return fault.empty() ? nullptr : env->NewStringUTF(fault.c_str());
 }

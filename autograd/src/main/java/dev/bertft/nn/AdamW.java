@@ -53,6 +53,7 @@ public final class AdamW {
     public void step(double lr) {
         step++;
         for (Group g : groups) {
+            List<Tensor> values = new ArrayList<>(), grads = new ArrayList<>(), ms = new ArrayList<>(), vs = new ArrayList<>();
             for (Map.Entry<String, Var> e : g.params.entrySet()) {
                 Var p = e.getValue();
                 if (p.grad() == null) continue;
@@ -60,8 +61,13 @@ public final class AdamW {
                 Backend be = value.backend();
                 Moments mv = state.computeIfAbsent(e.getKey(),
                         k -> new Moments(be.zeros(value.dtype(), value.shape()), be.zeros(value.dtype(), value.shape())));
-                be.adamW(value, p.grad(), mv.m(), mv.v(), new Backend.AdamWStep(lr, beta1, beta2, eps, g.weightDecay, step));
+                values.add(value);
+                grads.add(p.grad());
+                ms.add(mv.m());
+                vs.add(mv.v());
             }
+            if (values.isEmpty()) continue;
+            values.get(0).backend().adamW(values, grads, ms, vs, new Backend.AdamWStep(lr, beta1, beta2, eps, g.weightDecay, step));
         }
     }
 

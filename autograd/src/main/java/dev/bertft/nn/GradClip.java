@@ -2,7 +2,11 @@ package dev.bertft.nn;
 
 import dev.bertft.autograd.Var;
 
+import dev.bertft.tensor.Tensor;
+
 import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
 
 /** Global gradient-norm clipping, as torch.nn.utils.clip_grad_norm_. */
 public final class GradClip {
@@ -13,12 +17,14 @@ public final class GradClip {
      * gradient together, and returns ‖g‖ before clipping (what Trainer logs as grad_norm).
      */
     public static double clipGradNorm(Collection<Var> params, double maxNorm) {
-        double sumSq = 0;
-        for (Var p : params) if (p.grad() != null) sumSq += p.grad().backend().sumOfSquares(p.grad());
-        double norm = Math.sqrt(sumSq);
+        List<Tensor> grads = params.stream().map(Var::grad).filter(Objects::nonNull).toList();
+        if (grads.isEmpty()) return 0;
+        double norm = Math.sqrt(grads.get(0).backend().sumOfSquares(grads));
         double coef = maxNorm / (norm + 1e-6);
         if (coef < 1) {
-            for (Var p : params) if (p.grad() != null) p.setGrad(p.grad().mul(coef));
+            List<Tensor> clipped = grads.get(0).backend().scaled(grads, coef);
+            int i = 0;
+            for (Var p : params) if (p.grad() != null) p.setGrad(clipped.get(i++));
         }
         return norm;
     }

@@ -148,6 +148,7 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(t.describe("predict"));
             results.set("predict", t.toJson());
         }
+        if (backend instanceof CudaBackend gpu) System.out.println("memory:  " + gpu.memoryStats());
         if (json != null) {
             Checkpoints.writeAtomically(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
         }

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The training loop of HF's Trainer for sequence classification: epochs of seeded batches,
@@ -209,9 +210,8 @@ public final class Trainer {
     }
 
     private static double gradNorm(Map<String, Var> params) {
-        double s = 0;
-        for (Var p : params.values()) if (p.grad() != null) s += p.grad().backend().sumOfSquares(p.grad());
-        return Math.sqrt(s);
+        List<Tensor> grads = params.values().stream().map(Var::grad).filter(Objects::nonNull).toList();
+        return grads.isEmpty() ? 0 : Math.sqrt(grads.get(0).backend().sumOfSquares(grads));
     }
 
     private void emit(TrainerState state, Map<String, Double> values) throws IOException {

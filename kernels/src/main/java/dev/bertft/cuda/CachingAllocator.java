@@ -14,11 +14,16 @@ import java.util.TreeMap;
  * (2ⁿ, 1.25·2ⁿ, 1.5·2ⁿ, 1.75·2ⁿ), so at most 25% of a large block is slack while the number of
  * distinct sizes stays small enough for reuse.
  *
- * <p>Tensors are freed by the garbage collector (a Cleaner returns their block), which knows
- * nothing of GPU memory. So when the device is full the allocator first returns its cached
- * blocks to the driver, then asks the JVM to collect ({@code reclaim}) and tries again a few
- * times before giving up with a {@link DeviceOutOfMemoryException} that says what was being
- * allocated and how memory stood.
+ * <p>Tensors are freed by the garbage collector (their blocks come back when it finds them
+ * unreachable), which knows nothing of GPU memory and, with a large heap, may not run for many
+ * training steps, while every step leaves gigabytes of dead activations on the device. Left
+ * alone, each of those steps would get all its blocks from the driver. So once
+ * {@code collectEvery} bytes have come from the driver since the last collection, a request the
+ * free lists cannot serve first asks for one ({@code reclaim}) and takes the returned blocks;
+ * in steady state a step is then served from the free lists, with a collection every few steps.
+ * When the device is full the allocator returns its cached blocks to the driver, then collects
+ * and tries again a few times before giving up with a {@link DeviceOutOfMemoryException} that
+ * says what was being allocated and how memory stood.
  *
  * <p>Reuse is safe without waiting for the GPU: every kernel runs on the backend's one stream,
  * so work that read a freed block finishes before work that gets it next.
@@ -40,28 +45,33 @@ public final class CachingAllocator<P> {
      * @param driverAllocations  blocks obtained from the driver
      * @param reuses             requests served from the free lists
      * @param driverFrees        blocks returned to the driver
+     * @param collections        garbage collections asked for
      */
     public record Stats(long inUseBytes, long cachedBytes, long peakInUseBytes, long driverAllocations, long reuses,
-                        long driverFrees) {
+                        long driverFrees, long collections) {
         @Override
         public String toString() {
-            return String.format("in use %s (peak %s), cached %s, %d driver allocations, %d reuses, %d driver frees",
-                    mib(inUseBytes), mib(peakInUseBytes), mib(cachedBytes), driverAllocations, reuses, driverFrees);
+            return String.format("in use %s (peak %s), cached %s, %d driver allocations, %d reuses, %d driver frees, %d collections",
+                    mib(inUseBytes), mib(peakInUseBytes), mib(cachedBytes), driverAllocations, reuses, driverFrees, collections);
         }
     }
 
     private final DeviceMemory<P> memory;
     private final Runnable reclaim;
+    private final long collectEvery;
     private final Map<Long, ArrayDeque<P>> free = new TreeMap<>();
-    private long inUse, cached, peak, driverAllocations, reuses, driverFrees;
+    private long inUse, cached, peak, driverAllocations, reuses, driverFrees, collections;
+    private long sinceCollection; // bytes from the driver since the last reclaim
 
     /**
-     * @param reclaim run (without the allocator's lock) when the device is full, to let freed
-     *                tensors come back: the driver backend passes a garbage collection and a short wait
+     * @param reclaim      run (without the allocator's lock) to let freed tensors come back: the
+     *                     driver backend runs a garbage collection and takes what it finds
+     * @param collectEvery driver bytes between two reclaims on the way to the driver
      */
-    public CachingAllocator(DeviceMemory<P> memory, Runnable reclaim) {
+    public CachingAllocator(DeviceMemory<P> memory, Runnable reclaim, long collectEvery) {
         this.memory = memory;
         this.reclaim = reclaim;
+        this.collectEvery = collectEvery;
     }
 
     /** The bucket a request of {@code bytes} is served from. */
@@ -79,10 +89,16 @@ public final class CachingAllocator<P> {
     /** A block of at least {@code bytes}; {@code what} names the request in an out-of-memory error. */
     public Block<P> allocate(long bytes, String what) {
         long size = bucket(bytes);
-        Block<P> b = tryAllocate(size);
+        Block<P> b = fromFreeList(size);
+        if (b == null && dueForCollection(size)) {
+            collect();
+            b = fromFreeList(size);
+        }
+        if (b == null) b = fromDriver(size);
         for (int attempt = 0; b == null && attempt < RECLAIM_ATTEMPTS; attempt++) {
-            reclaim.run();
-            b = tryAllocate(size);
+            collect();
+            b = fromFreeList(size);
+            if (b == null) b = fromDriver(size);
         }
         if (b == null) {
             throw new DeviceOutOfMemoryException("out of GPU memory allocating " + mib(size) + " for " + what
@@ -91,22 +107,40 @@ public final class CachingAllocator<P> {
         return b;
     }
 
-    private synchronized Block<P> tryAllocate(long size) {
-        ArrayDeque<P> list = free.get(size);
-        P handle;
-        if (list != null && !list.isEmpty()) {
-            handle = list.pop();
-            cached -= size;
-            reuses++;
-        } else {
-            handle = memory.allocate(size);
-            if (handle == null && cached > 0) {
-                releaseCached();
-                handle = memory.allocate(size);
-            }
-            if (handle == null) return null;
-            driverAllocations++;
+    private synchronized boolean dueForCollection(long size) {
+        return sinceCollection + size > collectEvery;
+    }
+
+    private void collect() {
+        reclaim.run();
+        synchronized (this) {
+            sinceCollection = 0;
+            collections++;
         }
+    }
+
+    private synchronized Block<P> fromFreeList(long size) {
+        ArrayDeque<P> list = free.get(size);
+        if (list == null || list.isEmpty()) return null;
+        cached -= size;
+        reuses++;
+        return handOut(list.pop(), size);
+    }
+
+    /** A new block from the driver, after returning the cached ones if the device is full. */
+    private synchronized Block<P> fromDriver(long size) {
+        P handle = memory.allocate(size);
+        if (handle == null && cached > 0) {
+            releaseCached();
+            handle = memory.allocate(size);
+        }
+        if (handle == null) return null;
+        driverAllocations++;
+        sinceCollection += size;
+        return handOut(handle, size);
+    }
+
+    private Block<P> handOut(P handle, long size) {
         inUse += size;
         peak = Math.max(peak, inUse);
         return new Block<>(handle, size);
@@ -132,7 +166,7 @@ public final class CachingAllocator<P> {
     }
 
     public synchronized Stats stats() {
-        return new Stats(inUse, cached, peak, driverAllocations, reuses, driverFrees);
+        return new Stats(inUse, cached, peak, driverAllocations, reuses, driverFrees, collections);
     }
 
     static String mib(long bytes) {

@@ -15,10 +15,16 @@ import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
-import java.lang.ref.Cleaner;
+import java.lang.ref.PhantomReference;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
@@ -46,7 +52,8 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
-    private static final Cleaner CLEANER = Cleaner.create();
+    /** How long a collection waits for the collector's last unreachable storages. */
+    private static final long QUIET_MILLIS = 5;
     private static final ThreadLocal<CudaBackend> BOUND = new ThreadLocal<>();
 
     private final int ordinal;
@@ -54,6 +61,9 @@ public final class CudaBackend implements Backend {
     private final DeviceInfo info;
     private final DeviceOps ops;
     private final CachingAllocator<CUdeviceptr> allocator;
+    /** Storages the garbage collector found unreachable, whose blocks go back to the allocator. */
+    private final ReferenceQueue<CudaStorage> unreachable = new ReferenceQueue<>();
+    private final Set<Tracked> tracked = ConcurrentHashMap.newKeySet();
     private final TensorCoreGemm ownGemm;
     private final GemmEngine gemm;
 
@@ -67,8 +77,10 @@ public final class CudaBackend implements Backend {
         this.context = context;
         this.info = info;
         this.ops = ops;
-        this.allocator = new CachingAllocator<>(memory, CudaBackend::collectGarbage);
+        // Dead activations may fill a quarter of the device before a collection recycles them.
+        this.allocator = new CachingAllocator<>(memory, this::collectGarbage, info.totalMemory() / 4);
         this.ownGemm = ownGemm;
+        ownGemm.runOn(allocator, info.multiprocessors());
         this.gemm = gemm;
     }
 
@@ -92,7 +104,7 @@ public final class CudaBackend implements Backend {
         }
         CUstream stream = new CUstream();
         cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        DriverOps ops = new DriverOps(new Kernels(stream), new PinnedStaging(stream), stream);
+        DeviceOps ops = ProfiledOps.wrapIfAsked(new DriverOps(new Kernels(stream), new PinnedStaging(stream), stream), stream);
         Selected selected = selectGemm(ops, stream);
         return new CudaBackend(ordinal, context, info, ops, new DriverMemory(), selected.own, selected.chosen);
     }
@@ -185,10 +197,34 @@ public final class CudaBackend implements Backend {
                 + "/" + System.getProperty("os.arch") + ": " + first, e);
     }
 
-    private static void collectGarbage() {
+    /** A tensor storage's block, for the allocator to take back once the storage is unreachable. */
+    private static final class Tracked extends PhantomReference<CudaStorage> {
+        final CachingAllocator.Block<CUdeviceptr> block;
+
+        Tracked(CudaStorage storage, ReferenceQueue<CudaStorage> queue, CachingAllocator.Block<CUdeviceptr> block) {
+            super(storage, queue);
+            this.block = block;
+        }
+    }
+
+    private void free(Reference<? extends CudaStorage> r) {
+        Tracked t = (Tracked) r;
+        if (tracked.remove(t)) allocator.release(t.block);
+    }
+
+    /** Returns the blocks of storages found unreachable since the last look, without waiting. */
+    private void recycle() {
+        for (Reference<? extends CudaStorage> r; (r = unreachable.poll()) != null; ) free(r);
+    }
+
+    /**
+     * Runs the garbage collector and takes back the blocks of the storages it finds unreachable;
+     * the JVM queues them from another thread, so this waits until none has come for a moment.
+     */
+    private void collectGarbage() {
         System.gc();
         try {
-            Thread.sleep(50);
+            for (Reference<? extends CudaStorage> r; (r = unreachable.remove(QUIET_MILLIS)) != null; ) free(r);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -232,11 +268,12 @@ public final class CudaBackend implements Backend {
 
     private Tensor allocate(DType dtype, int... shape) {
         bind();
+        recycle();
         long n = Tensor.numel(shape);
         CachingAllocator.Block<CUdeviceptr> block = allocator.allocate(n * dtype.bytes(),
                 "a " + dtype + " tensor of shape " + Arrays.toString(shape));
         CudaStorage s = new CudaStorage(this, dtype, n, block.handle());
-        CLEANER.register(s, () -> allocator.release(block));
+        tracked.add(new Tracked(s, unreachable, block));
         return Tensor.contiguousView(s, shape);
     }
 
@@ -411,6 +448,9 @@ public final class CudaBackend implements Backend {
 
     // ---- reductions -------------------------------------------------------------------------
 
+    /** Rows per block of a column reduction: [4096, 768] gets 24 × 32 blocks. */
+    private static final int COLUMN_CHUNK_ROWS = 128;
+
     @Override
     public Tensor reduce(Ops.Reduce op, Tensor x, int[] axes, boolean keepDims) {
         own(x);
@@ -422,8 +462,18 @@ public final class CudaBackend implements Backend {
         String t = suffix(x.dtype());
         boolean leadingOnly = ReductionPlan.leadingAxes(axes) && x.isContiguous();
         if (leadingOnly) {
-            // Leading axes of a contiguous tensor: column sums of a [inner, outer] matrix.
-            ops.launch("reduce_cols_" + t, (outer + 31) / 32, 1, 1, 32, 8, op.ordinal(), ptr(x), ptr(out), inner, outer);
+            // Leading axes of a contiguous tensor: column sums of a [inner, outer] matrix, by row chunks.
+            int chunkRows = Math.max(COLUMN_CHUNK_ROWS, (inner + 65534) / 65535); // grid y holds at most 65535 chunks
+            int chunks = Math.max(1, (inner + chunkRows - 1) / chunkRows);
+            CachingAllocator.Block<CUdeviceptr> partial = scratch((long) chunks * outer * 8, "column reduction partials");
+            try {
+                ops.launch("reduce_cols_partial_" + t, (outer + 31) / 32, chunks, 1, 32, 8, op.ordinal(), ptr(x), partial.handle(),
+                        inner, outer, chunkRows);
+                ops.launch("reduce_cols_final_" + t, (outer + THREADS - 1) / THREADS, 1, 1, THREADS, 1, op.ordinal(), partial.handle(),
+                        ptr(out), chunks, inner, outer);
+            } finally {
+                allocator.release(partial);
+            }
             return out;
         }
         Tensor runs = dense(x.permute(perm));
@@ -483,12 +533,32 @@ public final class CudaBackend implements Backend {
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
         if (!fusedAttention(q)) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
-        Tensor out = allocate(DType.F32, q.shape()), lse = allocate(DType.F32, b, nh, t);
+        Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
+        Tensor qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v);
         ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_ROWS, 1,
-                ptr(dense(q)), ptr(dense(k)), ptr(dense(v)), ptr(dense(mask)), ptr(out), ptr(lse), nh, t, (float) scale,
-                dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
+                ptr(qs), headStrides(qs), ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(dense(mask)), ptr(out), headStrides(out),
+                ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
         return new AttentionOut(out, lse);
+    }
+
+    /**
+     * A new [B, NH, T, HS] tensor laid out as [B, T, NH, HS], so that the model's transpose back
+     * to [B, T, H] is a view rather than a copy.
+     */
+    private Tensor headsOfTokens(int b, int nh, int t, int hs) {
+        return allocate(DType.F32, b, t, nh, hs).permute(0, 2, 1, 3);
+    }
+
+    /** {@code x} itself where its feature axis is unit-stride (the kernels take any other strides), else a dense copy. */
+    private Tensor rowsOfHeads(Tensor x) {
+        own(x);
+        return x.stride(3) == 1 || x.size(3) == 1 ? x : contiguous(x);
+    }
+
+    /** The HeadStrides kernel parameter: element strides along B, NH and T. */
+    private static int[] headStrides(Tensor x) {
+        return new int[] {x.stride(0), x.stride(1), x.stride(2)};
     }
 
     @Override
@@ -496,19 +566,22 @@ public final class CudaBackend implements Backend {
                                             double scale, double dropoutP, long seed, long offset) {
         if (!fusedAttention(q)) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
-        Tensor dq = allocate(DType.F32, q.shape()), dk = allocate(DType.F32, q.shape()), dv = allocate(DType.F32, q.shape());
+        Tensor dq = headsOfTokens(b, nh, t, hs), dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
         if (t == 0 || b * nh == 0) return new AttentionGrads(dq, dk, dv);
-        Tensor g = dense(dOut), qd = dense(q), kd = dense(k), vd = dense(v), md = dense(mask);
-        Tensor lse = dense(forward.logSumExp());
+        Tensor g = rowsOfHeads(dOut), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
+        Tensor md = dense(mask), lse = dense(forward.logSumExp());
         long rows = (long) b * nh * t;
         Tensor dd = allocate(DType.F32, b, nh, t);
-        ops.launch("attention_backward_dot", grid(rows), 1, 1, THREADS, 1, ptr(g), ptr(dense(forward.out())), ptr(dd), rows, hs);
+        ops.launch("attention_backward_dot", grid(rows), 1, 1, THREADS, 1, ptr(g), headStrides(g), ptr(out), headStrides(out), ptr(dd),
+                nh, t, rows, hs);
         int tiles = (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, useDropout = dropoutP > 0 ? 1 : 0;
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
-        ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1,
-                ptr(g), ptr(qd), ptr(kd), ptr(vd), ptr(md), ptr(lse), ptr(dd), ptr(dk), ptr(dv), nh, t, sc, useDropout, p, keep, seed, offset);
-        ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1,
-                ptr(g), ptr(qd), ptr(kd), ptr(vd), ptr(md), ptr(lse), ptr(dd), ptr(dq), nh, t, sc, useDropout, p, keep, seed, offset);
+        ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
+                ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dk), ptr(dv), headStrides(dk), nh, t, sc,
+                useDropout, p, keep, seed, offset);
+        ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
+                ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dq), headStrides(dq), nh, t, sc,
+                useDropout, p, keep, seed, offset);
         return new AttentionGrads(dq, dk, dv);
     }
 
@@ -709,7 +782,7 @@ public final class CudaBackend implements Backend {
         Tensor dOrder = fromHost(seg.order(), DType.I32, idx.length);
         Tensor dIds = fromHost(seg.ids(), DType.I32, segments);
         Tensor dStart = fromHost(seg.start(), DType.I32, segments + 1);
-        ops.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), 1, 1, rowThreads(h), 1,
+        ops.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), (h + 31) / 32, 1, 32, 1,
                 ptr(g), ptr(dIds), ptr(dStart), ptr(dOrder), ptr(out), segments, h);
         return out;
     }
@@ -755,19 +828,78 @@ public final class CudaBackend implements Backend {
     /** Fixed chunks summed per block, then the partial sums in order: the same total on every run. */
     @Override
     public double sumOfSquares(Tensor t) {
-        Tensor s = dense(t);
-        long n = s.numel();
-        if (n == 0) return 0;
-        int blocks = (int) ((n + SQUARES_CHUNK - 1) / SQUARES_CHUNK);
-        CachingAllocator.Block<CUdeviceptr> partial = scratch((long) (blocks + 1) * 8, "sum of squares partials");
+        return sumOfSquares(List.of(t));
+    }
+
+    /**
+     * Every tensor's chunk sums go into one buffer, one block adds them all in order, and one
+     * number comes back: a gradient norm over 200 parameters waits for the GPU once, not 200
+     * times. float32 tensors go 48 to a launch (sum_squares_list), others one each.
+     */
+    @Override
+    public double sumOfSquares(List<Tensor> ts) {
+        List<Tensor> dense = new ArrayList<>(ts.size());
+        long blocks = 0;
+        for (Tensor t : ts) {
+            Tensor d = dense(t);
+            dense.add(d);
+            long chunk = d.dtype() == DType.F32 ? TensorList.CHUNK : SQUARES_CHUNK;
+            blocks += (d.numel() + chunk - 1) / chunk;
+        }
+        if (blocks == 0) return 0;
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("sum of squares over " + blocks + " chunks");
+        CachingAllocator.Block<CUdeviceptr> partial = scratch((blocks + 1) * 8, "sum of squares partials");
         try {
-            CUdeviceptr total = partial.handle().withByteOffset((long) blocks * 8);
-            ops.launch("sum_squares_partial_" + suffix(s.dtype()), blocks, 1, 1, THREADS, 1, ptr(s), partial.handle(), n, SQUARES_CHUNK);
-            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, blocks);
+            int at = 0;
+            TensorList list = new TensorList();
+            for (Tensor d : dense) {
+                long n = d.numel();
+                if (n == 0) continue;
+                if (d.dtype() == DType.F32) {
+                    list.add(n, ptr(d));
+                    if (list.full()) {
+                        at = sumSquares(list, partial.handle(), at);
+                        list = new TensorList();
+                    }
+                    continue;
+                }
+                int b = (int) ((n + SQUARES_CHUNK - 1) / SQUARES_CHUNK);
+                ops.launch("sum_squares_partial_" + suffix(d.dtype()), b, 1, 1, THREADS, 1, ptr(d), partial.handle().withByteOffset(at * 8L),
+                        n, SQUARES_CHUNK);
+                at += b;
+            }
+            if (!list.isEmpty()) at = sumSquares(list, partial.handle(), at);
+            CUdeviceptr total = partial.handle().withByteOffset(blocks * 8);
+            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, at);
             return ((double[]) ops.download(total, DType.F64, 1))[0];
         } finally {
             allocator.release(partial);
         }
+    }
+
+    /** Launches sum_squares_list over {@code list} into partial[at...]; the next free partial. */
+    private int sumSquares(TensorList list, CUdeviceptr partial, int at) {
+        ops.launch("sum_squares_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), partial, at);
+        return at + list.blocks();
+    }
+
+    @Override
+    public List<Tensor> scaled(List<Tensor> ts, double s) {
+        if (!ts.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.scaled(ts, s);
+        List<Tensor> out = new ArrayList<>(ts.size());
+        TensorList list = new TensorList();
+        for (Tensor t : ts) {
+            Tensor x = dense(t), y = allocate(DType.F32, t.shape());
+            out.add(y);
+            if (x.numel() == 0) continue;
+            list.add(x.numel(), ptr(x), ptr(y));
+            if (list.full()) {
+                ops.launch("scale_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s);
+                list = new TensorList();
+            }
+        }
+        if (!list.isEmpty()) ops.launch("scale_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s);
+        return out;
     }
 
     @Override
@@ -786,6 +918,38 @@ public final class CudaBackend implements Backend {
             ops.launch("adamw_f64", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
                     st.lr(), st.weightDecay(), st.beta1(), st.beta2(), st.eps(), bc1, bc2);
         }
+    }
+
+    /** float32 parameters 48 to a launch (adamw_list_f32), with the same arithmetic as adamw_f32. */
+    @Override
+    public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st) {
+        if (!params.stream().allMatch(p -> p.dtype() == DType.F32)) {
+            Backend.super.adamW(params, grads, m, v, st);
+            return;
+        }
+        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
+        Object[] scalars = {(float) (1 - st.lr() * st.weightDecay()), (float) st.beta1(), (float) st.beta2(), (float) st.eps(),
+                (float) (st.lr() / bc1), (float) Math.sqrt(bc2)};
+        TensorList list = new TensorList();
+        for (int i = 0; i < params.size(); i++) {
+            Tensor p = params.get(i), g = target(p, grads.get(i));
+            target(m.get(i), p);
+            target(v.get(i), p);
+            if (p.numel() == 0) continue;
+            list.add(p.numel(), ptr(p), ptr(g), ptr(m.get(i)), ptr(v.get(i)));
+            if (list.full()) {
+                adamWList(list, scalars);
+                list = new TensorList();
+            }
+        }
+        if (!list.isEmpty()) adamWList(list, scalars);
+    }
+
+    private void adamWList(TensorList list, Object[] scalars) {
+        Object[] args = new Object[1 + scalars.length];
+        args[0] = list.parameter();
+        System.arraycopy(scalars, 0, args, 1, scalars.length);
+        ops.launch("adamw_list_f32", list.blocks(), 1, 1, THREADS, 1, args);
     }
 
     /** Which GEMM path is active, in words (also part of {@link #describe()}). */

@@ -10,7 +10,12 @@ import jcuda.driver.CUdeviceptr;
  */
 interface DeviceOps {
     /** Launches a kernel of our modules by name (see {@link Kernels#launch} for argument types). */
-    void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args);
+    default void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+        launchShared(kernel, 0, gridX, gridY, gridZ, blockX, blockY, args);
+    }
+
+    /** The same with {@code sharedBytes} of dynamic shared memory per block. */
+    void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args);
 
     void zero(CUdeviceptr p, long bytes);
 

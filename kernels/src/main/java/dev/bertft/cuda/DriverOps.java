@@ -21,8 +21,8 @@ final class DriverOps implements DeviceOps {
     }
 
     @Override
-    public void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
-        kernels.launch(kernel, gridX, gridY, gridZ, blockX, blockY, args);
+    public void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+        kernels.launch(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
     }
 
     @Override

@@ -4,6 +4,7 @@ import jcuda.CudaException;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
 
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
@@ -40,7 +42,11 @@ final class Kernels {
     private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\(([^)]*)\\)");
     private static final Pattern PARAM = Pattern.compile("\\.param\\s+(?:\\.align\\s+\\d+\\s+)?\\.(\\w+)(?:\\s+\\.ptr[^,]*?)?\\s+\\w+(?:\\[(\\d+)\\])?");
 
+    /** Dynamic shared memory a launch may use without asking the driver first. */
+    private static final int DEFAULT_SHARED_LIMIT = 48 << 10;
+
     private final Map<String, CUfunction> functions = new HashMap<>();
+    private final Map<String, Integer> sharedLimits = new HashMap<>();
     private final Map<String, List<String>> signatures = new HashMap<>();
     private final CUstream stream;
 
@@ -131,19 +137,24 @@ final class Kernels {
     /**
      * Launches {@code kernel} on the backend's stream. Arguments map to kernel parameters by
      * type: Integer → int, Long → long long, Float → float, Double → double, a device pointer →
-     * pointer, int[] → a struct of ints passed by value (such as Strides3).
+     * pointer, int[] → a struct of ints passed by value (such as Strides3). Past 48 KiB of dynamic
+     * shared memory the kernel is first allowed more, once (the driver's opt-in).
      */
-    void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+    void launch(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
         CUfunction f = functions.get(kernel);
         if (f == null) throw new IllegalStateException("no kernel named " + kernel);
         checkArguments(kernel, signatures.get(kernel), args);
         NativePointerObject[] params = new NativePointerObject[args.length];
         for (int i = 0; i < args.length; i++) params[i] = parameter(args[i]);
         try {
-            cuLaunchKernel(f, gridX, gridY, gridZ, blockX, blockY, 1, 0, stream, Pointer.to(params), null);
+            if (sharedBytes > sharedLimits.getOrDefault(kernel, DEFAULT_SHARED_LIMIT)) {
+                cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+                sharedLimits.put(kernel, sharedBytes);
+            }
+            cuLaunchKernel(f, gridX, gridY, gridZ, blockX, blockY, 1, sharedBytes, stream, Pointer.to(params), null);
         } catch (CudaException e) {
             throw new CudaFailureException("launching kernel " + kernel + " (grid " + gridX + "x" + gridY + "x" + gridZ
-                    + ", block " + blockX + "x" + blockY + "): " + e.getMessage(), e);
+                    + ", block " + blockX + "x" + blockY + ", " + sharedBytes + " bytes of shared memory): " + e.getMessage(), e);
         }
     }
 

@@ -76,7 +76,7 @@ class CachingAllocatorTest {
     @Test
     void releasedBlocksAreReusedForTheSameBucketWithoutTheDriver() {
         FakeMemory mem = new FakeMemory(1L << 30);
-        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {});
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {}, Long.MAX_VALUE);
         var a = alloc.allocate(1000, "a");
         assertEquals(1024, a.bytes());
         alloc.release(a);
@@ -101,7 +101,7 @@ class CachingAllocatorTest {
     void whenTheDeviceIsFullCachedBlocksGoBackToTheDriverFirst() {
         FakeMemory mem = new FakeMemory(4096);
         int[] reclaims = {0};
-        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> reclaims[0]++);
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> reclaims[0]++, Long.MAX_VALUE);
         var a = alloc.allocate(2048, "a");
         var b = alloc.allocate(2048, "b");
         alloc.release(a);
@@ -123,7 +123,7 @@ class CachingAllocatorTest {
         CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {
             dropped.forEach(self.get(0)::release);
             dropped.clear();
-        });
+        }, Long.MAX_VALUE);
         self.add(alloc);
         dropped.add(alloc.allocate(4096, "garbage"));
         var fresh = alloc.allocate(4096, "fresh");
@@ -132,10 +132,35 @@ class CachingAllocatorTest {
     }
 
     @Test
+    void afterCollectEveryDriverBytesAMissCollectsFirstAndTakesWhatComesBack() {
+        FakeMemory mem = new FakeMemory(1L << 30);
+        List<CachingAllocator.Block<FakeMemory.Handle>> dead = new ArrayList<>();
+        List<CachingAllocator<FakeMemory.Handle>> self = new ArrayList<>();
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {
+            dead.forEach(self.get(0)::release);
+            dead.clear();
+        }, 4096);
+        self.add(alloc);
+        // a "training step" of four 1 KiB tensors that die unnoticed: the first 4 KiB come from the driver
+        for (int i = 0; i < 4; i++) dead.add(alloc.allocate(1024, "step 1"));
+        assertEquals(4, mem.allocations.size());
+        assertEquals(0, alloc.stats().collections());
+        // the next step's first request would pass 4 KiB since the last collection: collect, then reuse
+        for (int i = 0; i < 4; i++) dead.add(alloc.allocate(1024, "step 2"));
+        assertEquals(4, mem.allocations.size(), "step 2 is served from the blocks step 1 left");
+        assertEquals(1, alloc.stats().collections());
+        assertEquals(4, alloc.stats().reuses());
+        // a live tensor of another size comes from the driver and counts toward the next collection
+        alloc.allocate(2048, "weights");
+        assertEquals(5, mem.allocations.size());
+        assertEquals(1, alloc.stats().collections());
+    }
+
+    @Test
     void outOfMemorySaysWhatWasAllocatedAndHowMemoryStood() {
         FakeMemory mem = new FakeMemory(8192);
         int[] reclaims = {0};
-        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> reclaims[0]++);
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> reclaims[0]++, Long.MAX_VALUE);
         alloc.allocate(8192, "weights");
         var e = assertThrows(DeviceOutOfMemoryException.class, () -> alloc.allocate(2 << 20, "a F32 tensor of shape [512, 1024]"));
         assertTrue(e.getMessage().contains("2.0 MiB"), e.getMessage());

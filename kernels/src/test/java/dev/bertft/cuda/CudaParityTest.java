@@ -218,6 +218,11 @@ class CudaParityTest {
                 }
                 // a strided view takes the permute-then-rows path
                 assertClose(x.transpose(0, 2).reduce(op, false, 0), gx.transpose(0, 2).reduce(op, false, 0), op + " transposed " + t);
+                // leading axes over more rows than one chunk of the column reduction (300 and 2100)
+                Tensor tall = randn(t, 300, 7, 5);
+                for (int[] axes : new int[][] {{0}, {0, 1}}) {
+                    assertClose(tall.reduce(op, false, axes), onGpu(tall).reduce(op, false, axes), op + " tall " + Arrays.toString(axes) + " " + t);
+                }
             }
             for (int axis = 0; axis < 3; axis++) assertBitwise(x.argmax(axis), gx.argmax(axis), "argmax axis " + axis + " " + t);
         }
@@ -230,7 +235,10 @@ class CudaParityTest {
 
     @Test
     void tf32MatmulAgreesToOnePartInAThousandForEveryLayout() {
-        int[][] mnk = {{1, 1, 1}, {7, 5, 3}, {128, 128, 32}, {130, 257, 65}, {64, 768, 768}, {300, 200, 1000}};
+        // the last three have few tiles and a long K, so they are split along K (on the emulator's
+        // 2 SMs as on a GPU's hundred), with 16-byte copies and, for K = 777, 4-byte ones
+        int[][] mnk = {{1, 1, 1}, {7, 5, 3}, {128, 128, 32}, {130, 257, 65}, {64, 768, 768}, {300, 200, 1000}, {100, 200, 1000},
+                {33, 40, 777}};
         for (int[] s : mnk) {
             int m = s[0], n = s[1], k = s[2];
             Tensor a = randn(DType.F32, m, k), b = randn(DType.F32, k, n);
@@ -290,6 +298,33 @@ class CudaParityTest {
                     assertBitwise(gb.dk(), again.dk(), what + " dk deterministic");
                 }
             }
+        }
+    }
+
+    /**
+     * As BERT calls it: the heads are views of [B, T, H] projections (one fused [B, T, 3H] for q, k
+     * and v), and the output and gradients come back laid out as [B, T, NH, HS], so the model's
+     * transpose back to [B, T, H] needs no copy.
+     */
+    @Test
+    void fusedAttentionReadsHeadViewsAndWritesTokenMajorOutputs() {
+        int b = 2, t = 70, nh = 3, hs = 32;
+        Tensor qkv = randn(DType.F32, b, t, 3 * nh * hs), dOut = randn(DType.F32, b, t, nh * hs);
+        Tensor mask = paddingMask(b, t, new int[] {t, t - 9});
+        double scale = 1 / Math.sqrt(hs);
+        java.util.function.BiFunction<Tensor, Integer, Tensor> head = (x, part) ->
+                x.narrow(2, part * nh * hs, nh * hs).reshape(b, t, nh, hs).permute(0, 2, 1, 3);
+        Tensor gqkv = onGpu(qkv), gdOut = onGpu(dOut);
+        var cf = CPU.attention(head.apply(qkv, 0), head.apply(qkv, 1), head.apply(qkv, 2), mask, scale, 0.1, 5, 6);
+        var gf = gpu.attention(head.apply(gqkv, 0), head.apply(gqkv, 1), head.apply(gqkv, 2), onGpu(mask), scale, 0.1, 5, 6);
+        assertCloseScaled(cf.out(), gf.out(), 1e-4, "out from head views");
+        assertTrue(gf.out().permute(0, 2, 1, 3).isContiguous(), "out is [B, T, NH, HS] in memory");
+        Tensor cg = dOut.reshape(b, t, nh, hs).permute(0, 2, 1, 3), gg = gdOut.reshape(b, t, nh, hs).permute(0, 2, 1, 3);
+        var cb = CPU.attentionBackward(cg, head.apply(qkv, 0), head.apply(qkv, 1), head.apply(qkv, 2), mask, cf, scale, 0.1, 5, 6);
+        var gb = gpu.attentionBackward(gg, head.apply(gqkv, 0), head.apply(gqkv, 1), head.apply(gqkv, 2), onGpu(mask), gf, scale, 0.1, 5, 6);
+        for (Tensor[] pair : new Tensor[][] {{cb.dq(), gb.dq()}, {cb.dk(), gb.dk()}, {cb.dv(), gb.dv()}}) {
+            assertCloseScaled(pair[0], pair[1], 1e-4, "gradient from head views");
+            assertTrue(pair[1].permute(0, 2, 1, 3).isContiguous(), "gradient is [B, T, NH, HS] in memory");
         }
     }
 
@@ -356,11 +391,11 @@ class CudaParityTest {
     @Test
     void embeddingGatherAndDeterministicScatterAddMatchBitForBit() {
         for (DType t : FLOATS) {
-            Tensor w = randn(t, 50, 24);
+            Tensor w = randn(t, 50, 40);
             int[] ids = new int[4 * 33];
             for (int i = 0; i < ids.length; i++) ids[i] = random.nextInt(i % 3 == 0 ? 3 : 50); // many repeats
             Tensor id = CPU.fromHost(ids, DType.I32, 4, 33);
-            Tensor dy = randn(t, 4, 33, 24);
+            Tensor dy = randn(t, 4, 33, 40);
             assertBitwise(CPU.embedding(w, id), gpu.embedding(onGpu(w), onGpu(id)), "embedding " + t);
             // summed in position order on both sides, without fused multiply-adds: the same bits
             assertBitwise(CPU.embeddingBackward(id, dy, 50), gpu.embeddingBackward(onGpu(id), onGpu(dy), 50), "embedding backward " + t);
@@ -405,6 +440,10 @@ class CudaParityTest {
             double cs = CPU.sumOfSquares(x), gs = gpu.sumOfSquares(onGpu(x));
             assertEquals(cs, gs, 1e-12 * cs, "sumOfSquares " + t);
             assertEquals(gs, gpu.sumOfSquares(onGpu(x)), 0.0, "sumOfSquares deterministic " + t);
+            // over several tensors at once, one of them empty and one a strided view: a gradient norm
+            List<Tensor> several = List.of(x, randn(t, 0), randn(t, 70000), randn(t, 3, 5).transpose(0, 1));
+            double cl = CPU.sumOfSquares(several), gl = gpu.sumOfSquares(several.stream().map(this::onGpu).toList());
+            assertEquals(cl, gl, 1e-12 * cl, "sumOfSquares of a list " + t);
 
             Tensor p = randn(t, 5000), m = CPU.zeros(t, 5000), v = CPU.zeros(t, 5000);
             Tensor gp = onGpu(p), gm = onGpu(m), gv = onGpu(v);
@@ -417,6 +456,30 @@ class CudaParityTest {
             assertClose(p, gp, 1e-6, 1e-7, "adamW param " + t);
             assertClose(m, gm, 1e-6, 1e-8, "adamW m " + t);
             assertClose(v, gv, 1e-6, 1e-10, "adamW v " + t);
+
+            // the list forms over 50 parameters of assorted sizes (more than one launch holds, and
+            // some longer than a block's chunk), against the CPU one tensor at a time
+            List<Tensor> ps = new ArrayList<>(), ms = new ArrayList<>(), vs = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                int n = i % 7 == 0 ? 9000 + i : 1 + 37 * i;
+                ps.add(randn(t, n));
+                ms.add(CPU.zeros(t, n));
+                vs.add(CPU.zeros(t, n));
+            }
+            List<Tensor> gps = ps.stream().map(this::onGpu).toList(), gms = ms.stream().map(this::onGpu).toList();
+            List<Tensor> gvs = vs.stream().map(this::onGpu).toList();
+            for (int step = 1; step <= 3; step++) {
+                List<Tensor> grads = ps.stream().map(q -> randn(t, q.shape())).toList();
+                List<Tensor> clipped = CPU.scaled(grads, 0.37), gclipped = gpu.scaled(grads.stream().map(this::onGpu).toList(), 0.37);
+                for (int i = 0; i < grads.size(); i++) assertBitwise(clipped.get(i), gclipped.get(i), "scaled " + i + " " + t);
+                var st = new Backend.AdamWStep(2e-3, 0.9, 0.999, 1e-8, 0.01, step);
+                CPU.adamW(ps, clipped, ms, vs, st);
+                gpu.adamW(gps, gclipped, gms, gvs, st);
+            }
+            for (int i = 0; i < ps.size(); i++) {
+                assertClose(ps.get(i), gps.get(i), 1e-6, 1e-7, "adamW list param " + i + " " + t);
+                assertClose(vs.get(i), gvs.get(i), 1e-6, 1e-10, "adamW list v " + i + " " + t);
+            }
         }
     }
 

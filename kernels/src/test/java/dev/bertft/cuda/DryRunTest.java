@@ -36,7 +36,7 @@ class DryRunTest {
         }
 
         @Override
-        public void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+        public void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
             List<String> params = signatures.get(kernel);
             if (params == null) {
                 problems.add("no kernel " + kernel);
@@ -52,6 +52,7 @@ class DryRunTest {
             if (gridX < 1 || gridY < 1 || gridZ < 1 || gridY > 65535 || gridZ > 65535) {
                 problems.add(kernel + ": grid " + gridX + "x" + gridY + "x" + gridZ);
             }
+            if (sharedBytes < 0 || sharedBytes > 99 << 10) problems.add(kernel + ": " + sharedBytes + " bytes of shared memory (sm_86 has 99 KiB)");
             for (Object a : args) if (a == null) problems.add(kernel + ": null argument");
             launched.add(kernel);
         }
@@ -110,6 +111,8 @@ class DryRunTest {
             x.argmax(1);
             x.matmul(g.zeros(t, 8, 5));
             x.matmul(x.transpose(1, 2));
+            g.zeros(t, 8, 4).transpose(0, 1).matmul(g.zeros(t, 5, 8).transpose(0, 1));
+            g.zeros(t, 64, 1024).matmul(g.zeros(t, 1024, 64)); // few tiles, long K: split along K
             x.softmax();
             x.logSoftmax();
             g.softmaxBackward(x, x);
@@ -131,6 +134,9 @@ class DryRunTest {
             g.copyInPlace(p, g.zeros(t, 100));
             g.sumOfSquares(p);
             g.adamW(p, p, g.zeros(t, 100), g.zeros(t, 100), new Backend.AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, 1));
+            g.adamW(List.of(p), List.of(p), List.of(g.zeros(t, 100)), List.of(g.zeros(t, 100)),
+                    new Backend.AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, 1));
+            g.scaled(List.of(p, x), 0.5);
             for (DType to : DType.values()) if (to != t) x.cast(to);
         }
         g.zeros(DType.I32, 3).cast(DType.F32);

@@ -31,7 +31,7 @@ class EmulatorSelfTest {
     @Test
     void shufflesAndBlockSumsFollowCuda() {
         CUdeviceptr out = memory.allocate(4 * THREADS), sum = memory.allocate(4);
-        assertNull(KernelEmulator.run("neighbour_swap_and_sum", 1, 1, 1, THREADS, 1, out, sum));
+        assertNull(KernelEmulator.run("neighbour_swap_and_sum", 0, 1, 1, 1, THREADS, 1, out, sum));
         float[] swapped = (float[]) ops.download(out, DType.F32, THREADS);
         for (int i = 0; i < THREADS; i++) assertEquals(i ^ 1, swapped[i], "lane " + i);
         assertEquals(THREADS * (THREADS - 1) / 2, ((float[]) ops.download(sum, DType.F32, 1))[0]);
@@ -39,7 +39,7 @@ class EmulatorSelfTest {
 
     @Test
     void aWarpSplitBetweenSyncthreadsAndAShuffleIsAFault() {
-        String fault = KernelEmulator.run("split_warp_barriers", 1, 1, 1, THREADS, 1, memory.allocate(4 * THREADS));
+        String fault = KernelEmulator.run("split_warp_barriers", 0, 1, 1, 1, THREADS, 1, memory.allocate(4 * THREADS));
         assertEquals("split_warp_barriers block (0,0,0): threads wait at different barriers and can never meet: threads 0-15 at "
                 + "__syncthreads; threads 16-31 at a warp-wide operation; threads 32-47 at __syncthreads; threads 48-63 at a "
                 + "warp-wide operation", fault);
@@ -47,7 +47,7 @@ class EmulatorSelfTest {
 
     @Test
     void aShuffleAfterHalfTheWarpReturnedIsAFault() {
-        String fault = KernelEmulator.run("shuffle_after_exit", 1, 1, 1, THREADS, 1, memory.allocate(4 * THREADS));
+        String fault = KernelEmulator.run("shuffle_after_exit", 0, 1, 1, 1, THREADS, 1, memory.allocate(4 * THREADS));
         assertTrue(fault != null && fault.contains("warp-wide operation in a warp with exited lanes: threads 0-15 at a warp-wide "
                 + "operation; threads 16-31 exited"), fault);
     }
@@ -55,16 +55,16 @@ class EmulatorSelfTest {
     @Test
     void otherUndefinedBarriersAreFaults() {
         CUdeviceptr out = memory.allocate(4 * 64);
-        assertTrue(KernelEmulator.run("two_barriers", 1, 1, 1, THREADS, 1, out).contains("threads wait at different __syncthreads"));
-        assertTrue(KernelEmulator.run("two_shuffles", 1, 1, 1, THREADS, 1, out).contains("lanes of warp 0 wait at different warp-wide operations"));
-        assertTrue(KernelEmulator.run("barrier_after_partial_return", 1, 1, 1, THREADS, 1, out)
+        assertTrue(KernelEmulator.run("two_barriers", 0, 1, 1, 1, THREADS, 1, out).contains("threads wait at different __syncthreads"));
+        assertTrue(KernelEmulator.run("two_shuffles", 0, 1, 1, 1, THREADS, 1, out).contains("lanes of warp 0 wait at different warp-wide operations"));
+        assertTrue(KernelEmulator.run("barrier_after_partial_return", 0, 1, 1, 1, THREADS, 1, out)
                 .contains("__syncthreads after some lanes of a warp returned"));
     }
 
     @Test
     void aShuffleOutsideAPartialWarpIsAFault() {
         // 48 threads: the butterfly's xor 16 sends lanes 32-47 to lanes 48-63, which do not exist
-        String fault = KernelEmulator.run("neighbour_swap_and_sum", 1, 1, 1, 48, 1, memory.allocate(4 * 48), memory.allocate(4));
+        String fault = KernelEmulator.run("neighbour_swap_and_sum", 0, 1, 1, 1, 48, 1, memory.allocate(4 * 48), memory.allocate(4));
         assertTrue(fault != null && fault.contains("__shfl_xor_sync reads a lane past the block's last thread"), fault);
     }
 
@@ -72,16 +72,16 @@ class EmulatorSelfTest {
     void launchesTheDriverWouldRefuseAreFaults() {
         CUdeviceptr out = memory.allocate(4 * 2048), sum = memory.allocate(4);
         for (int[] shape : new int[][] {{1, 1, 1, 2048, 1}, {1, 1, 1, 0, 1}, {0, 1, 1, 64, 1}, {1, 65536, 1, 64, 1}, {1, 1, 70000, 64, 1}}) {
-            String fault = KernelEmulator.run("neighbour_swap_and_sum", shape[0], shape[1], shape[2], shape[3], shape[4], out, sum);
+            String fault = KernelEmulator.run("neighbour_swap_and_sum", 0, shape[0], shape[1], shape[2], shape[3], shape[4], out, sum);
             assertTrue(fault != null && fault.contains("outside the driver's launch limits"), java.util.Arrays.toString(shape) + ": " + fault);
         }
-        assertEquals("neighbour_swap_and_sum takes 2 arguments, given 1", KernelEmulator.run("neighbour_swap_and_sum", 1, 1, 1, 64, 1, out));
+        assertEquals("neighbour_swap_and_sum takes 2 arguments, given 1", KernelEmulator.run("neighbour_swap_and_sum", 0, 1, 1, 1, 64, 1, out));
     }
 
     @Test
     void everyBlockStartsWithPoisonedSharedMemory() {
         CUdeviceptr out = memory.allocate(4 * 2 * THREADS);
-        assertNull(KernelEmulator.run("read_shared_first", 2, 1, 1, THREADS, 1, out));
+        assertNull(KernelEmulator.run("read_shared_first", 0, 2, 1, 1, THREADS, 1, out));
         for (float v : (float[]) ops.download(out, DType.F32, 2 * THREADS)) assertTrue(Float.isNaN(v), "read " + v);
     }
 }

@@ -5,7 +5,8 @@ import dev.bertft.tensor.Tensor;
 
 /**
  * float32 matmul throughput on the GPU for the shapes of BERT-base training (batch 32 × 128
- * tokens = 4096 rows, hidden 768, intermediate 3072) and one large square, in the three layouts
+ * tokens = 4096 rows, hidden 768, intermediate 3072; weight gradients sum over the 4096) and
+ * one large square, in the three layouts
  * of a linear layer's forward and backward. Run by bench/scripts/gpu-check.sh:
  * {@code java -cp ... dev.bertft.cuda.GemmThroughput [iterations]}.
  * Prints one line per shape: milliseconds per product and TFLOP/s (2·m·n·k flops).
@@ -24,7 +25,10 @@ public final class GemmThroughput {
             return;
         }
         System.out.println(gpu.describe());
-        int[][] shapes = {{4096, 768, 768}, {4096, 3072, 768}, {4096, 768, 3072}, {8192, 8192, 8192}};
+        // forward and input-gradient products (m = tokens), then weight gradients (k = tokens: few
+        // tiles, split along K), then a large square
+        int[][] shapes = {{4096, 768, 768}, {4096, 3072, 768}, {4096, 768, 3072}, {768, 768, 4096}, {768, 3072, 4096},
+                {3072, 768, 4096}, {8192, 8192, 8192}};
         System.out.printf("%-28s %-8s %10s %10s%n", "m x n x k", "layout", "ms", "TFLOP/s");
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];

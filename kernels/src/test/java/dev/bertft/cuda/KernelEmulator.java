@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -37,9 +36,12 @@ import java.util.regex.Pattern;
 public final class KernelEmulator {
     /** What the emulated device reports; 2 SMs keep grids small, so grid-stride loops wrap. */
     static final CudaBackend.DeviceInfo DEVICE = new CudaBackend.DeviceInfo("CPU emulation of our CUDA kernels", 13000, 8, 0, 2, 4L << 30);
-    /** -Wno-maybe-uninitialized: g++ cannot see that DropoutStream fills its bits before the first read. */
+    /**
+     * -Wno-unknown-pragmas: nvcc's #pragma unroll means nothing to g++. -Wno-maybe-uninitialized:
+     * g++ cannot see that DropoutStream fills its bits before the first read.
+     */
     private static final List<String> FLAGS = List.of("-std=c++17", "-O2", "-fPIC", "-Wall", "-Werror", "-Wno-unused-function",
-            "-Wno-maybe-uninitialized");
+            "-Wno-unknown-pragmas", "-Wno-maybe-uninitialized");
     /** Why the emulator cannot be built here (no g++, no JDK headers): the tests skip. */
     private static final String MISSING;
     /** Why building it failed where it could be built: the tests fail, as the kernels would on a GPU. */
@@ -75,7 +77,8 @@ public final class KernelEmulator {
 
     private static native void reverseSchedule(boolean on);
 
-    private static synchronized native String launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, byte[] params, int[] offsets);
+    private static synchronized native String launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, int sharedBytes,
+                                                     byte[] params, int[] offsets);
 
     /**
      * The emulated device, one for the whole test run like a GPU, running threads and blocks in
@@ -241,40 +244,21 @@ public final class KernelEmulator {
         return null;
     }
 
-    // ---- device pointers --------------------------------------------------------------------------
-
-    private static final Field NATIVE_POINTER, BYTE_OFFSET;
-
-    static {
-        try {
-            NATIVE_POINTER = jcuda.NativePointerObject.class.getDeclaredField("nativePointer");
-            BYTE_OFFSET = Pointer.class.getDeclaredField("byteOffset");
-            NATIVE_POINTER.setAccessible(true);
-            BYTE_OFFSET.setAccessible(true);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     /** The host address a device pointer stands for. */
     static long address(Pointer p) {
-        try {
-            return (long) NATIVE_POINTER.get(p) + (long) BYTE_OFFSET.get(p);
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
+        return TensorList.address(p);
     }
 
     /**
      * Runs a kernel to completion with its arguments laid out as the driver lays out kernel
      * parameters (each at its natural alignment); null, or a one-line description of the fault.
      */
-    static String run(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+    static String run(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
         ByteBuffer buffer = ByteBuffer.allocate(4096).order(ByteOrder.nativeOrder());
         int[] offsets = new int[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
-            int align = a instanceof Integer || a instanceof Float || a instanceof int[] ? 4 : 8;
+            int align = a instanceof Integer || a instanceof Float ? 4 : 8; // structs: 8, for any long long inside
             buffer.position((buffer.position() + align - 1) / align * align);
             offsets[i] = buffer.position();
             if (a instanceof Integer v) buffer.putInt(v);
@@ -284,7 +268,7 @@ public final class KernelEmulator {
             else if (a instanceof int[] v) for (int x : v) buffer.putInt(x);
             else buffer.putLong(address((Pointer) a));
         }
-        return launch(kernel, gridX, gridY, gridZ, blockX, blockY, Arrays.copyOf(buffer.array(), buffer.position()), offsets);
+        return launch(kernel, gridX, gridY, gridZ, blockX, blockY, sharedBytes, Arrays.copyOf(buffer.array(), buffer.position()), offsets);
     }
 
     /** Host memory as device memory, with the device's capacity, so running out behaves as on the GPU. */
@@ -335,7 +319,7 @@ public final class KernelEmulator {
         }
 
         @Override
-        public void launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+        public void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
             usable();
             List<String> params = signatures.get(kernel);
             if (params == null) throw new IllegalStateException("no kernel named " + kernel);
@@ -344,7 +328,7 @@ public final class KernelEmulator {
                 fault = new CudaFailureException("waiting for the GPU: CUDA_ERROR_ILLEGAL_ADDRESS (injected into " + kernel + " by the test)");
                 throw fault;
             }
-            String problem = run(kernel, gridX, gridY, gridZ, blockX, blockY, args);
+            String problem = run(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
             if (problem != null) {
                 fault = new CudaFailureException("emulated kernel fault: " + problem);
                 throw fault;

@@ -93,10 +93,9 @@ class PtxSourcesTest {
         TreeSet<String> needed = new TreeSet<>();
         for (String t : List.of("f32", "f64")) {
             for (String k : List.of("unary_", "scalar_", "binary_", "gelu_backward_", "dropout_mask_", "normal_", "reduce_rows_",
-                    "reduce_cols_", "argmax_rows_", "softmax_", "softmax_backward_", "layernorm_", "layernorm_backward_",
+                    "reduce_cols_partial_", "reduce_cols_final_", "argmax_rows_", "softmax_", "softmax_backward_", "layernorm_", "layernorm_backward_",
                     "layernorm_param_grads_partial_", "layernorm_param_grads_final_", "cross_entropy_rows_", "mean_of_rows_",
-                    "cross_entropy_backward_", "embedding_backward_", "add_inplace_", "scale_inplace_", "sum_squares_partial_",
-                    "adamw_")) {
+                    "cross_entropy_backward_", "embedding_backward_", "add_inplace_", "scale_inplace_", "adamw_")) {
                 needed.add(k + t);
             }
         }
@@ -104,7 +103,8 @@ class PtxSourcesTest {
             for (String b : List.of("f32", "f64", "i32")) if (!a.equals(b)) needed.add("cast_" + a + "_" + b);
         }
         needed.addAll(List.of("copy_strided_4", "copy_strided_8", "fill_4", "fill_8", "embedding_4", "embedding_8", "sum_partials",
-                "sgemm_tf32", "dgemm_tiled", "attention_backward_dot"));
+                "sum_squares_partial_f64", "sum_squares_list_f32", "adamw_list_f32", "scale_list_f32", "sgemm_tf32_nn", "sgemm_tf32_nt",
+                "sgemm_tf32_tn", "sgemm_tf32_tt", "splitk_sum", "dgemm_tiled", "attention_backward_dot"));
         for (int hs : new int[] {16, 32, 64}) {
             needed.addAll(List.of("attention_forward_hs" + hs, "attention_backward_kv_hs" + hs, "attention_backward_q_hs" + hs));
         }

@@ -173,11 +173,34 @@ public interface Backend {
     double sumOfSquares(Tensor t);
 
     /**
+     * Σ over all the tensors of Σ t², accumulated in double: the squared global norm of a model's
+     * gradients. A device backend reads back one number for all of them instead of one each.
+     */
+    default double sumOfSquares(List<Tensor> ts) {
+        double sum = 0;
+        for (Tensor t : ts) sum += sumOfSquares(t);
+        return sum;
+    }
+
+    /**
      * One AdamW update of a parameter, as torch.optim.AdamW:
      * p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
      * p ← p − lr · (m / (1−β1^t)) / (√(v / (1−β2^t)) + ε).
      */
     void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    /**
+     * {@link #adamW(Tensor, Tensor, Tensor, Tensor, AdamWStep)} for each parameter of a group (the
+     * i-th of every list together), which a device backend may run as one launch.
+     */
+    default void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep step) {
+        for (int i = 0; i < params.size(); i++) adamW(params.get(i), grads.get(i), m.get(i), v.get(i), step);
+    }
+
+    /** Each tensor times s, as new tensors ({@code t.mul(s)} each): clipped gradients in one launch on a device. */
+    default List<Tensor> scaled(List<Tensor> ts, double s) {
+        return ts.stream().map(t -> t.mul(s)).toList();
+    }
 
     record AdamWStep(double lr, double beta1, double beta2, double eps, double weightDecay, long step) {}
 }

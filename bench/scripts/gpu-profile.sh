@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Where a bert-base training and prediction step spends its GPU time: `bert-ft bench` with the
+# kernel profiler on (-Dbertft.cuda.profile=true, see ProfiledOps), on a GPU machine with
+# .devicepack/ built by bench/scripts/make-devicepack.sh. Raw output goes to $OUT when set.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${OUT:-$root/bench/results/gpu-profile-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+cd "$root"
+java=("$root/.devicepack/jre/bin/java" --add-modules jdk.incubator.vector -Xmx8g -Dbertft.cuda.profile=true)
+nvidia-smi -L 2>&1 | tee "$out/gpu-info.txt"
+for mode in train predict; do
+  timeout -k 5 120 "${java[@]}" -cp "$root/.devicepack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base \
+      --batch-size 32 --seq-len 128 --steps 10 --warmup 1 --mode $mode 2>&1 | tee "$out/profile-$mode.txt"
+done

@@ -1,0 +1,82 @@
+package dev.bertft.cuda;
+
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+
+import java.lang.reflect.Field;
+
+/**
+ * The TensorList kernel parameter of common.cuh: up to {@link #MAX} entries of up to four device
+ * pointers each (a parameter, its gradient, its moments) and their element count, with the grid
+ * block where each entry starts. One launch then updates a whole group of parameters, where a
+ * launch per parameter would leave the GPU waiting on the host for 200 small kernels a step.
+ * Passed by value as ints: count, block_start[MAX + 1], n[MAX] (as longs), ptr[4][MAX].
+ */
+final class TensorList {
+    static final int MAX = 48;
+    /** Elements per block in the list kernels (LIST_CHUNK in common.cuh). */
+    static final int CHUNK = 4096;
+    private static final int STARTS = 1, COUNTS = STARTS + MAX + 1, POINTERS = COUNTS + 2 * MAX, INTS = POINTERS + 2 * 4 * MAX;
+
+    private final int[] ints = new int[INTS];
+    private int count;
+
+    /** Whether another entry fits. */
+    boolean full() {
+        return count == MAX;
+    }
+
+    boolean isEmpty() {
+        return count == 0;
+    }
+
+    /** Adds an entry of {@code n} elements whose operands are {@code pointers} (at most four). */
+    void add(long n, CUdeviceptr... pointers) {
+        if (full()) throw new IllegalStateException("a tensor list holds at most " + MAX + " entries");
+        long blocks = (long) ints[STARTS + count] + (n + CHUNK - 1) / CHUNK;
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor list of more than 2^31 blocks");
+        putLong(COUNTS + 2 * count, n);
+        for (int k = 0; k < pointers.length; k++) putLong(POINTERS + 2 * (k * MAX + count), address(pointers[k]));
+        count++;
+        ints[0] = count;
+        ints[STARTS + count] = (int) blocks;
+    }
+
+    /** Grid blocks the entries need together. */
+    int blocks() {
+        return ints[STARTS + count];
+    }
+
+    int[] parameter() {
+        return ints.clone();
+    }
+
+    private void putLong(int at, long v) { // little-endian, as the GPU and x86-64 read it
+        ints[at] = (int) v;
+        ints[at + 1] = (int) (v >>> 32);
+    }
+
+    // JCuda keeps a device pointer's address private; the list must carry it as a number.
+    private static final Field NATIVE_POINTER, BYTE_OFFSET;
+
+    static {
+        try {
+            NATIVE_POINTER = NativePointerObject.class.getDeclaredField("nativePointer");
+            BYTE_OFFSET = Pointer.class.getDeclaredField("byteOffset");
+            NATIVE_POINTER.setAccessible(true);
+            BYTE_OFFSET.setAccessible(true);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The address a device pointer stands for. */
+    static long address(Pointer p) {
+        try {
+            return (long) NATIVE_POINTER.get(p) + (long) BYTE_OFFSET.get(p);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
