@@ -1,5 +1,6 @@
-// Batched GEMM  C[b] = A[b] · B[b]  (no accumulation into C), for the transpose variants a
-// strided view gives without copying:
+// Batched GEMM  C[b] = A[b] · B[b] (+ bias[n] when bias is not null: a Linear layer's bias added
+// on the way out instead of in a pass of its own; no accumulation into C), for the transpose
+// variants a strided view gives without copying:
 //   A(m, k) = TA ? A[k·lda + m] : A[m·lda + k]
 //   B(k, n) = TB ? B[n·ldb + k] : B[k·ldb + n]
 //   C(m, n) = C[m·ldc + n]
@@ -90,7 +91,7 @@ __device__ inline float b_at(const float *tile, int k, int n) { return TB ? tile
 template <bool TA, bool TB, int VEC>
 __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                                 const float *A, long long lda, long long stride_a,
-                                const float *B, long long ldb, long long stride_b,
+                                const float *B, long long ldb, long long stride_b, const float *bias,
                                 float *C, long long ldc, long long stride_c, float *smem) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
@@ -164,7 +165,7 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
             #pragma unroll
             for (int r = 0; r < 4; r++) {
                 int m = row + (r >> 1) * 8, n = col + (r & 1);
-                if (m < M && n < N) c[(long long) m * ldc + n] = acc[i][j][r];
+                if (m < M && n < N) c[(long long) m * ldc + n] = bias != nullptr ? acc[i][j][r] + bias[n] : acc[i][j][r];
             }
         }
     }
@@ -183,14 +184,14 @@ __device__ inline bool rows_of_16_bytes(bool ta, bool tb, int M, int N, int K, c
 // One entry point per transpose variant; the copy width is chosen inside, uniformly per launch.
 #define SGEMM_TF32(name, TA, TB)                                                                                              \
     extern "C" __global__ void __launch_bounds__(THREADS, 2)                                                                  \
-    name(int M, int N, int K, int splits, int k_chunk, const float *A, long long lda, long long stride_a,        \
-         const float *B, long long ldb, long long stride_b, float *C, long long ldc, long long stride_c) {                    \
+    name(int M, int N, int K, int splits, int k_chunk, const float *A, long long lda, long long stride_a,                   \
+         const float *B, long long ldb, long long stride_b, const float *bias, float *C, long long ldc, long long stride_c) {  \
         DYNAMIC_SHARED(float, smem);                                                                                          \
         if (rows_of_16_bytes(TA, TB, M, N, K, A, lda, stride_a, B, ldb, stride_b))                                            \
-            sgemm_tf32_body<TA, TB, 4>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, C, ldc, stride_c, \
+            sgemm_tf32_body<TA, TB, 4>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, \
                                        smem);                                                                                 \
         else                                                                                                                  \
-            sgemm_tf32_body<TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, C, ldc, stride_c, \
+            sgemm_tf32_body<TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, \
                                        smem);                                                                                 \
     }
 
@@ -199,13 +200,13 @@ SGEMM_TF32(sgemm_tf32_nt, false, true)
 SGEMM_TF32(sgemm_tf32_tn, true, false)
 SGEMM_TF32(sgemm_tf32_tt, true, true)
 
-// C = Σ_s partial[s], the K splits added in split order: partial is [splits][M][N], C has ldc.
-extern "C" __global__ void splitk_sum(const float *partial, float *C, int M, int N, long long ldc, int splits) {
+// C = Σ_s partial[s] (+ bias), the K splits added in split order: partial is [splits][M][N], C has ldc.
+extern "C" __global__ void splitk_sum(const float *partial, const float *bias, float *C, int M, int N, long long ldc, int splits) {
     long long mn = (long long) M * N;
     FOR_EACH(i, mn) {
         float sum = partial[i];
         for (int s = 1; s < splits; s++) sum += partial[s * mn + i];
-        C[(i / N) * ldc + i % N] = sum;
+        C[(i / N) * ldc + i % N] = bias != nullptr ? sum + bias[i % N] : sum;
     }
 }
 

@@ -498,6 +498,23 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
+        return product(a, b, null);
+    }
+
+    /**
+     * x·wᵀ + bias with the bias added by our GEMM kernel as it writes the product out, which
+     * saves a pass over the output per Linear layer; cuBLAS and float64 take the plain way.
+     */
+    @Override
+    public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        if (bias == null || gemm != ownGemm || x.dtype() != DType.F32 || x.dim() < 2 || x.size(-1) == 0) {
+            return Backend.super.linear(x, w, bias);
+        }
+        return product(x, w.transpose(0, 1), dense(bias));
+    }
+
+    /** a·b, plus {@code bias} (float32, our kernel only) on every row when not null. */
+    private Tensor product(Tensor a, Tensor b, Tensor bias) {
         own(a);
         own(b);
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -509,7 +526,10 @@ public final class CudaBackend implements Backend {
         if (k == 0) return zeros(a.dtype(), outShape);
         MatrixLayout la = MatrixLayout.of(a), lb = MatrixLayout.of(b);
         long bStride = b.dim() == 2 ? 0 : lb.batchStride();
-        if (a.dtype() == DType.F32) {
+        if (bias != null) {
+            ownGemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, ptr(bias));
+        } else if (a.dtype() == DType.F32) {
             gemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
         } else {

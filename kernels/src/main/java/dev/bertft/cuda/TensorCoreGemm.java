@@ -20,6 +20,8 @@ final class TensorCoreGemm implements GemmEngine {
     static final int SHARED_BYTES = STAGES * 2 * TILE * (BK + 4) * Float.BYTES;
     /** Two blocks fit on an SM (sm_80, sm_90); a split gets at least this much K. */
     private static final int BLOCKS_PER_SM = 2, MIN_SPLIT_K = 256, MAX_SPLITS = 16;
+    /** The kernels' null bias. */
+    private static final CUdeviceptr NO_BIAS = new CUdeviceptr();
 
     private final DeviceOps kernels;
     private final String reason;
@@ -41,19 +43,26 @@ final class TensorCoreGemm implements GemmEngine {
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
                       CUdeviceptr c, long ldc, long strideC) {
+        sgemm(transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, NO_BIAS);
+    }
+
+    /** The product plus {@code bias}[n] on every row, as the kernel writes it out: a Linear layer. */
+    void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
+               CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
+               CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
         if (batch > 1 && strideB == 0 && !transA && strideA == (long) m * lda && strideC == (long) m * ldc) {
             m *= batch;
             batch = 1;
         }
         long tiles = (long) ceil(m, TILE) * ceil(n, TILE) * batch, slots = (long) BLOCKS_PER_SM * multiprocessors;
         int splits = batch == 1 && tiles < slots ? (int) Math.min(Math.min(MAX_SPLITS, slots / tiles), k / MIN_SPLIT_K) : 1;
-        sgemm(transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, Math.max(1, splits));
+        sgemm(transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, Math.max(1, splits));
     }
 
     /** The product with K cut in (up to) {@code splits} pieces of a whole number of K tiles. */
-    void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
-               CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-               CUdeviceptr c, long ldc, long strideC, int splits) {
+    private void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
+                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
+                       CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, int splits) {
         if (splits > 1 && batch != 1) throw new IllegalArgumentException("a K split is for single products, got a batch of " + batch);
         int chunk = Math.max(BK, ceil(ceil(k, splits), BK) * BK);
         splits = ceil(k, chunk);
@@ -63,7 +72,7 @@ final class TensorCoreGemm implements GemmEngine {
                 long bytes = (long) first * Float.BYTES;
                 kernels.launchShared(kernel, SHARED_BYTES, ceil(n, TILE), ceil(m, TILE), Math.min(batch - first, MAX_GRID_Z), THREADS, 1,
                         m, n, k, 1, chunk, a.withByteOffset(bytes * strideA), lda, strideA, b.withByteOffset(bytes * strideB), ldb, strideB,
-                        c.withByteOffset(bytes * strideC), ldc, strideC);
+                        bias, c.withByteOffset(bytes * strideC), ldc, strideC);
             }
             return;
         }
@@ -72,9 +81,9 @@ final class TensorCoreGemm implements GemmEngine {
                 "GEMM workspace (" + splits + " K splits of " + m + "x" + n + ")");
         try {
             kernels.launchShared(kernel, SHARED_BYTES, ceil(n, TILE), ceil(m, TILE), splits, THREADS, 1,
-                    m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, partial.handle(), (long) n, mn);
+                    m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(), (long) n, mn);
             kernels.launch("splitk_sum", (int) Math.min(ceil(mn, SUM_THREADS), 4096L * multiprocessors), 1, 1, SUM_THREADS, 1,
-                    partial.handle(), c, m, n, ldc, splits);
+                    partial.handle(), bias, c, m, n, ldc, splits);
         } finally {
             workspace.release(partial); // stream order keeps the block alive for the launches above
         }

@@ -256,6 +256,12 @@ class CudaParityTest {
         Tensor x = randn(DType.F32, 3, 4, 70, 64), y = randn(DType.F32, 3, 4, 64, 50), w = randn(DType.F32, 64, 96);
         assertCloseScaled(x.matmul(y), onGpu(x).matmul(onGpu(y)), 1e-3, "batched");
         assertCloseScaled(x.matmul(w), onGpu(x).matmul(onGpu(w)), 1e-3, "shared weight");
+        // a Linear layer, the bias added as the kernel writes the product out (also after a K split,
+        // and with 4-byte copies for K = 33)
+        for (int[] s : new int[][] {{3, 70, 64, 96}, {1, 100, 1000, 200}, {1, 7, 33, 5}}) {
+            Tensor in = randn(DType.F32, s[0], s[1], s[2]), lw = randn(DType.F32, s[3], s[2]), lb = randn(DType.F32, s[3]);
+            assertCloseScaled(in.linear(lw, lb), onGpu(in).linear(onGpu(lw), onGpu(lb)), 1e-3, "linear " + Arrays.toString(s));
+        }
         Tensor q = randn(DType.F32, 2, 3, 33, 16);
         assertCloseScaled(q.matmul(q.transpose(-1, -2)), onGpu(q).matmul(onGpu(q).transpose(-1, -2)), 1e-3, "q·qᵀ");
         Tensor d = randn(DType.F64, 2, 37, 19), e = randn(DType.F64, 19, 23);

@@ -104,7 +104,8 @@ class PtxSourcesTest {
         }
         needed.addAll(List.of("copy_strided_4", "copy_strided_8", "fill_4", "fill_8", "embedding_4", "embedding_8", "sum_partials",
                 "sum_squares_partial_f64", "sum_squares_list_f32", "adamw_list_f32", "scale_list_f32", "sgemm_tf32_nn", "sgemm_tf32_nt",
-                "sgemm_tf32_tn", "sgemm_tf32_tt", "splitk_sum", "dgemm_tiled", "attention_backward_dot"));
+                "sgemm_tf32_tn", "sgemm_tf32_tt",
+                "splitk_sum", "dgemm_tiled", "attention_backward_dot"));
         for (int hs : new int[] {16, 32, 64}) {
             needed.addAll(List.of("attention_forward_hs" + hs, "attention_backward_kv_hs" + hs, "attention_backward_q_hs" + hs));
         }
