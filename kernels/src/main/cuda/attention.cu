@@ -8,10 +8,15 @@
 //   out_i = Σ_j P_ij·M_ij·v_j, M_ij the dropout factor of element ((bh·T + i)·T + j) of the
 //   Philox(seed, offset) draw, exactly the mask CpuBackend.dropoutMask draws for [B, NH, T, T].
 //
-// Forward: a thread owns one query row i, keeps q_i and the output accumulator in registers,
-// and streams key/value tiles through shared memory with the online softmax
-//   m' = max(m, S_ij), acc ← acc·e^{m−m'} + e^{S_ij−m'}·M_ij·v_j, l ← l·e^{m−m'} + e^{S_ij−m'}
-// (the rescale only runs when the running max grows); out_i = acc/l, lse_i = m + log l.
+// Forward, on tensor cores (TF32 inputs, float32 sums, as the GEMM): a block of 4 warps owns 64
+// query rows, a warp 16 of them, and streams tiles of 64 keys through shared memory with the
+// online softmax, per tile
+//   m' = max(m, max_j S_ij),  O ← O·e^{m−m'} + Σ_j e^{S_ij−m'}·M_ij·v_j,  l ← l·e^{m−m'} + Σ_j e^{S_ij−m'}
+// and at the end out_i = O/l, lse_i = m + log l. S = Q·Kᵀ and P·V are mma.sync.m16n8k8. P goes
+// from the score registers to the second product without moving: the accumulator holds keys 2t
+// and 2t+1 of each block of 8, and read as the A operand those registers stand for k = t and
+// t + 4, so each block's keys are summed in the order 0, 2, 4, 6, 1, 3, 5, 7 and V's rows are
+// read in that order too.
 //
 // Backward, with dO the output gradient and D_i = Σ_j P_ij·dP_ij = dO_i·out_i:
 //   dP_ij = (dO_i·v_j)·M_ij,  dS_ij = P_ij·(dP_ij − D_i)·scale
@@ -59,57 +64,142 @@ struct DropoutStream {
     }
 };
 
+#define FWD_KEYS 64          // keys per tile of the forward kernel
+#define FORWARD_THREADS 128  // 4 warps of 16 query rows
+
+// Max and sum over the 4 lanes that share a row of an mma fragment (lanes 4g .. 4g+3).
+__device__ inline float quad_max(float v) {
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+
+__device__ inline float quad_sum(float v) {
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
 template <int HS>
 __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, const float *k, HeadStrides sk,
                                                 const float *v, HeadStrides sv, const float *mask, float *out,
                                                 HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,
                                                 float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
-    __shared__ float Ks[TILE][HS], Vs[TILE][HS], Ms[TILE];
-    const int bh = blockIdx.y, b = bh / heads, h = bh % heads, i = blockIdx.x * ROWS + threadIdx.x;
-    const bool active = i < T;
-    float qi[HS], acc[HS];
-    for (int d = 0; d < HS; d++) {
-        qi[d] = active ? head_row(q, sq, b, h, i)[d] : 0.0f;
-        acc[d] = 0.0f;
-    }
-    float m = -INFINITY, l = 0.0f;
-    DropoutStream drop(seed, offset, p, keep_scale);
-    const unsigned long long row_index = ((unsigned long long) bh * T + (active ? i : 0)) * T;
+    // Rows of HS + 4 words: fragment reads of K at (key g, feature t) and of V at (key 2t, feature g)
+    // fall in 32 distinct banks.
+    __shared__ float Ks[FWD_KEYS][HS + 4], Vs[FWD_KEYS][HS + 4], Ms[FWD_KEYS];
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + g, row_hi = row_lo + 8;  // this lane's two query rows
+    const float *q_lo = head_row(q, sq, b, h, min(row_lo, T - 1)), *q_hi = head_row(q, sq, b, h, min(row_hi, T - 1));
 
-    for (int j0 = 0; j0 < T; j0 += TILE) {
-        for (int e = threadIdx.x; e < TILE * HS; e += ROWS) {
+    // The warp's 16 query rows as A fragments, one per 8 features.
+    uint32_t qf[HS / 8][4];
+    #pragma unroll
+    for (int kk = 0; kk < HS / 8; kk++) {
+        qf[kk][0] = to_tf32(row_lo < T ? q_lo[kk * 8 + t] : 0.0f);
+        qf[kk][1] = to_tf32(row_hi < T ? q_hi[kk * 8 + t] : 0.0f);
+        qf[kk][2] = to_tf32(row_lo < T ? q_lo[kk * 8 + t + 4] : 0.0f);
+        qf[kk][3] = to_tf32(row_hi < T ? q_hi[kk * 8 + t + 4] : 0.0f);
+    }
+    // O as C fragments: rows lo, hi × features nb·8 + 2t, +1.
+    float o[HS / 8][4];
+    #pragma unroll
+    for (int nb = 0; nb < HS / 8; nb++)
+        #pragma unroll
+        for (int r = 0; r < 4; r++) o[nb][r] = 0.0f;
+    float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // l: this lane's share of the row sums
+    DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
+    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, T - 1)) * T;
+    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, T - 1)) * T;
+
+    for (int j0 = 0; j0 < T; j0 += FWD_KEYS) {
+        __syncthreads();  // every warp is done with the previous tile
+        for (int e = threadIdx.x; e < FWD_KEYS * HS; e += blockDim.x) {
             int r = e / HS, d = e % HS;
             bool in = j0 + r < T;
             Ks[r][d] = in ? head_row(k, sk, b, h, j0 + r)[d] : 0.0f;
             Vs[r][d] = in ? head_row(v, sv, b, h, j0 + r)[d] : 0.0f;
         }
-        for (int r = threadIdx.x; r < TILE; r += ROWS) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : 0.0f;
+        // keys past the end weigh e^{−∞} = 0
+        for (int r = threadIdx.x; r < FWD_KEYS; r += blockDim.x) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
         __syncthreads();
-        int tile = min(TILE, T - j0);
-        if (active) {
-            for (int jj = 0; jj < tile; jj++) {
-                float s = 0.0f;
-                for (int d = 0; d < HS; d++) s += qi[d] * Ks[jj][d];
-                s = s * scale + Ms[jj];
-                if (s > m) {
-                    float correction = expf(m - s); // 0 on the first key, when m = −∞
-                    l *= correction;
-                    for (int d = 0; d < HS; d++) acc[d] *= correction;
-                    m = s;
-                }
-                float e = expf(s - m);
-                l += e;
-                float w = use_dropout ? e * drop.factor(row_index + j0 + jj) : e;
-                for (int d = 0; d < HS; d++) acc[d] += w * Vs[jj][d];
+
+        // S = Q·Kᵀ·scale + mask: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of key block jb.
+        float s[FWD_KEYS / 8][4];
+        float max_lo = -INFINITY, max_hi = -INFINITY;
+        #pragma unroll
+        for (int jb = 0; jb < FWD_KEYS / 8; jb++) {
+            #pragma unroll
+            for (int r = 0; r < 4; r++) s[jb][r] = 0.0f;
+            #pragma unroll
+            for (int kk = 0; kk < HS / 8; kk++) {
+                uint32_t kf[2] = {to_tf32(Ks[jb * 8 + g][kk * 8 + t]), to_tf32(Ks[jb * 8 + g][kk * 8 + t + 4])};
+                mma_tf32(s[jb], qf[kk], kf);
+            }
+            #pragma unroll
+            for (int c = 0; c < 2; c++) {
+                float bias = Ms[jb * 8 + 2 * t + c];
+                s[jb][c] = s[jb][c] * scale + bias;
+                s[jb][2 + c] = s[jb][2 + c] * scale + bias;
+                max_lo = fmaxf(max_lo, s[jb][c]);
+                max_hi = fmaxf(max_hi, s[jb][2 + c]);
             }
         }
-        __syncthreads();
+        // Every tile holds at least one real key, so the new maxima are finite.
+        float new_lo = fmaxf(m_lo, quad_max(max_lo)), new_hi = fmaxf(m_hi, quad_max(max_hi));
+        float corr_lo = expf(m_lo - new_lo), corr_hi = expf(m_hi - new_hi);  // 0 on the first tile
+        m_lo = new_lo;
+        m_hi = new_hi;
+        l_lo *= corr_lo;
+        l_hi *= corr_hi;
+        #pragma unroll
+        for (int nb = 0; nb < HS / 8; nb++) {
+            o[nb][0] *= corr_lo;
+            o[nb][1] *= corr_lo;
+            o[nb][2] *= corr_hi;
+            o[nb][3] *= corr_hi;
+        }
+
+        // O += P·V, a block of 8 keys at a time.
+        #pragma unroll
+        for (int jb = 0; jb < FWD_KEYS / 8; jb++) {
+            float e[4] = {expf(s[jb][0] - m_lo), expf(s[jb][1] - m_lo), expf(s[jb][2] - m_hi), expf(s[jb][3] - m_hi)};
+            l_lo += e[0] + e[1];
+            l_hi += e[2] + e[3];
+            if (use_dropout) {
+                unsigned long long key = j0 + jb * 8 + 2 * t;
+                e[0] *= drop_lo.factor(index_lo + key);
+                e[1] *= drop_lo.factor(index_lo + key + 1);
+                e[2] *= drop_hi.factor(index_hi + key);
+                e[3] *= drop_hi.factor(index_hi + key + 1);
+            }
+            // A fragment (row, k): (lo, t) = key 2t, (hi, t), (lo, t+4) = key 2t+1, (hi, t+4)
+            uint32_t pf[4] = {to_tf32(e[0]), to_tf32(e[2]), to_tf32(e[1]), to_tf32(e[3])};
+            #pragma unroll
+            for (int nb = 0; nb < HS / 8; nb++) {
+                uint32_t vf[2] = {to_tf32(Vs[jb * 8 + 2 * t][nb * 8 + g]), to_tf32(Vs[jb * 8 + 2 * t + 1][nb * 8 + g])};
+                mma_tf32(o[nb], pf, vf);
+            }
+        }
     }
-    if (active) {
-        float inv = 1.0f / l;
-        float *o = head_row(out, so, b, h, i);
-        for (int d = 0; d < HS; d++) o[d] = acc[d] * inv;
-        lse[(long long) bh * T + i] = m + logf(l);
+    l_lo = quad_sum(l_lo);
+    l_hi = quad_sum(l_hi);
+    if (row_lo < T) {
+        float *r = head_row(out, so, b, h, row_lo);
+        #pragma unroll
+        for (int nb = 0; nb < HS / 8; nb++) {
+            r[nb * 8 + 2 * t] = o[nb][0] / l_lo;
+            r[nb * 8 + 2 * t + 1] = o[nb][1] / l_lo;
+        }
+        if (t == 0) lse[(long long) bh * T + row_lo] = m_lo + logf(l_lo);
+    }
+    if (row_hi < T) {
+        float *r = head_row(out, so, b, h, row_hi);
+        #pragma unroll
+        for (int nb = 0; nb < HS / 8; nb++) {
+            r[nb * 8 + 2 * t] = o[nb][2] / l_hi;
+            r[nb * 8 + 2 * t + 1] = o[nb][3] / l_hi;
+        }
+        if (t == 0) lse[(long long) bh * T + row_hi] = m_hi + logf(l_hi);
     }
 }
 
@@ -243,7 +333,7 @@ __device__ inline void attention_backward_q_kernel(const float *dout, HeadStride
 }
 
 #define ATTENTION_KERNELS(HS)                                                                                          \
-    extern "C" __global__ void __launch_bounds__(ROWS) attention_forward_hs##HS(                                      \
+    extern "C" __global__ void __launch_bounds__(FORWARD_THREADS) attention_forward_hs##HS(                                      \
         const float *q, HeadStrides sq, const float *k, HeadStrides sk, const float *v, HeadStrides sv,               \
         const float *mask, float *out, HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,     \
         float p, float keep_scale, unsigned long long seed, unsigned long long offset) {                              \

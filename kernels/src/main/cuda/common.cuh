@@ -25,6 +25,26 @@ __device__ inline void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n
 
 // The block's dynamic shared memory, sized by the launch.
 #define DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+
+// TF32 tensor cores (sm_80+), for the GEMM and attention: round a float to TF32 (10-bit
+// mantissa, to nearest, ties away), and one warp-wide 16×8×8 product.
+__device__ inline uint32_t to_tf32(float x) {
+    uint32_t r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+    return r;
+}
+
+// D = A·B + D for one 16×8×8 step. Fragment ownership, with g = lane/4 and t = lane%4:
+//   a0 (g, t)  a1 (g+8, t)  a2 (g, t+4)  a3 (g+8, t+4)     rows m, cols k of the 16×8 A tile
+//   b0 (t, g)  b1 (t+4, g)                                 rows k, cols n of the 8×8 B tile
+//   d0 (g, 2t) d1 (g, 2t+1) d2 (g+8, 2t) d3 (g+8, 2t+1)    rows m, cols n of the 16×8 C tile
+__device__ inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
 #endif
 
 // Up to 8 dims after the Java side merges dims that are contiguous in every operand.

@@ -53,7 +53,7 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
     /** How long a collection waits for the collector's last unreachable storages. */
-    private static final long QUIET_MILLIS = 5;
+    private static final long QUIET_MILLIS = 20;
     private static final ThreadLocal<CudaBackend> BOUND = new ThreadLocal<>();
 
     private final int ordinal;
@@ -536,12 +536,18 @@ public final class CudaBackend implements Backend {
             ownGemm.dgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
         }
+        // Copies made for the layouts or the bias must outlive a workspace allocation inside the
+        // GEMM, which may collect and recycle blocks: only the launch's stream order protects them after.
+        Reference.reachabilityFence(la);
+        Reference.reachabilityFence(lb);
+        Reference.reachabilityFence(bias);
         return out;
     }
 
     // ---- attention --------------------------------------------------------------------------
 
-    private static final int ATTENTION_ROWS = 64;
+    /** Query (or key) rows per attention block; the forward runs them as 4 warps of 16 on tensor cores. */
+    private static final int ATTENTION_ROWS = 64, FORWARD_THREADS = 128;
 
     /** The fused kernels exist for float32 heads of 16, 32 or 64 features; other cases compose plain ops. */
     private boolean fusedAttention(Tensor q) {
@@ -556,7 +562,7 @@ public final class CudaBackend implements Backend {
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
         Tensor qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v);
-        ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_ROWS, 1,
+        ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, FORWARD_THREADS, 1,
                 ptr(qs), headStrides(qs), ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(dense(mask)), ptr(out), headStrides(out),
                 ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
         return new AttentionOut(out, lse);
@@ -573,7 +579,7 @@ public final class CudaBackend implements Backend {
     /** {@code x} itself where its feature axis is unit-stride (the kernels take any other strides), else a dense copy. */
     private Tensor rowsOfHeads(Tensor x) {
         own(x);
-        return x.stride(3) == 1 || x.size(3) == 1 ? x : contiguous(x);
+        return x.stride(3) == 1 ? x : contiguous(x);
     }
 
     /** The HeadStrides kernel parameter: element strides along B, NH and T. */
@@ -876,7 +882,7 @@ public final class CudaBackend implements Backend {
                 long n = d.numel();
                 if (n == 0) continue;
                 if (d.dtype() == DType.F32) {
-                    list.add(n, ptr(d));
+                    list.add(this::ptr, d);
                     if (list.full()) {
                         at = sumSquares(list, partial.handle(), at);
                         list = new TensorList();
@@ -912,7 +918,7 @@ public final class CudaBackend implements Backend {
             Tensor x = dense(t), y = allocate(DType.F32, t.shape());
             out.add(y);
             if (x.numel() == 0) continue;
-            list.add(x.numel(), ptr(x), ptr(y));
+            list.add(this::ptr, x, y);
             if (list.full()) {
                 ops.launch("scale_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s);
                 list = new TensorList();
@@ -956,7 +962,7 @@ public final class CudaBackend implements Backend {
             target(m.get(i), p);
             target(v.get(i), p);
             if (p.numel() == 0) continue;
-            list.add(p.numel(), ptr(p), ptr(g), ptr(m.get(i)), ptr(v.get(i)));
+            list.add(this::ptr, p, g, m.get(i), v.get(i));
             if (list.full()) {
                 adamWList(list, scalars);
                 list = new TensorList();

@@ -22,8 +22,9 @@ import static jcuda.driver.JCudaDriver.cuEventSynchronize;
  * Where GPU time goes: wraps {@link DeviceOps} and brackets every kernel launch with a pair of
  * CUDA events, adding the time between them to the kernel's name and launch shape (grid and
  * block, which for GEMM stands for the matrix sizes). Turned on with
- * {@code -Dbertft.cuda.profile=true}; the table goes to standard error when the JVM exits.
- * Comparing its total with a step's wall time tells whether the GPU or the host is the limit.
+ * {@code -Dbertft.cuda.profile=true}; the table goes to standard error when the JVM exits. It
+ * counts our kernels only, not copies, fills or cuBLAS; with our GEMM, comparing its total with
+ * a step's wall time tells whether the GPU or the host is the limit.
  */
 final class ProfiledOps implements DeviceOps {
     static final String PROPERTY = "bertft.cuda.profile";
@@ -59,7 +60,13 @@ final class ProfiledOps implements DeviceOps {
         if (pending.size() == BATCH) drain();
         CUevent start = event(), end = event();
         cuEventRecord(start, stream);
-        inner.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
+        try {
+            inner.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
+        } catch (RuntimeException e) {
+            free.add(start);
+            free.add(end);
+            throw e;
+        }
         cuEventRecord(end, stream);
         pending.add(new Pending(kernel + " <<<" + gridX + "x" + gridY + "x" + gridZ + ", " + blockX + "x" + blockY + ">>>", start, end));
     }

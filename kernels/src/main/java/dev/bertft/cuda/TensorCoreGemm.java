@@ -15,7 +15,8 @@ import jcuda.driver.CUdeviceptr;
  * not depend on timing.
  */
 final class TensorCoreGemm implements GemmEngine {
-    private static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, BK = 16, STAGES = 4, D_TILE = 16, MAX_GRID_Z = 65535;
+    private static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, BK = 16, STAGES = 4, D_TILE = 16, MAX_GRID_Y = 65535,
+            MAX_GRID_Z = 65535;
     /** The pipeline's shared memory: STAGES × (A tile + B tile) of 128 × (BK + 4) floats. */
     static final int SHARED_BYTES = STAGES * 2 * TILE * (BK + 4) * Float.BYTES;
     /** Two blocks fit on an SM (sm_80, sm_90); a split gets at least this much K. */
@@ -50,7 +51,8 @@ final class TensorCoreGemm implements GemmEngine {
     void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
                CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
-        if (batch > 1 && strideB == 0 && !transA && strideA == (long) m * lda && strideC == (long) m * ldc) {
+        if (batch > 1 && strideB == 0 && !transA && strideA == (long) m * lda && strideC == (long) m * ldc
+                && (long) m * batch <= (long) MAX_GRID_Y * TILE) {
             m *= batch;
             batch = 1;
         }
@@ -65,7 +67,7 @@ final class TensorCoreGemm implements GemmEngine {
                        CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, int splits) {
         if (splits > 1 && batch != 1) throw new IllegalArgumentException("a K split is for single products, got a batch of " + batch);
         int chunk = Math.max(BK, ceil(ceil(k, splits), BK) * BK);
-        splits = ceil(k, chunk);
+        splits = Math.max(1, ceil(k, chunk)); // K = 0 is one launch that writes zeros (plus the bias)
         String kernel = "sgemm_tf32_" + (transA ? "t" : "n") + (transB ? "t" : "n");
         if (splits == 1) {
             for (int first = 0; first < batch; first += MAX_GRID_Z) { // grid z holds at most 65535 batch entries

@@ -1,10 +1,14 @@
 package dev.bertft.cuda;
 
+import dev.bertft.tensor.Tensor;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 
 import java.lang.reflect.Field;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
 
 /**
  * The TensorList kernel parameter of common.cuh: up to {@link #MAX} entries of up to four device
@@ -12,6 +16,10 @@ import java.lang.reflect.Field;
  * block where each entry starts. One launch then updates a whole group of parameters, where a
  * launch per parameter would leave the GPU waiting on the host for 200 small kernels a step.
  * Passed by value as ints: count, block_start[MAX + 1], n[MAX] (as longs), ptr[4][MAX].
+ *
+ * <p>The list holds on to the tensors whose addresses it carries: a dense copy made for the list
+ * would otherwise be unreachable once its address is taken, and an allocation before the launch
+ * could hand its memory to the next tensor.
  */
 final class TensorList {
     static final int MAX = 48;
@@ -20,6 +28,7 @@ final class TensorList {
     private static final int STARTS = 1, COUNTS = STARTS + MAX + 1, POINTERS = COUNTS + 2 * MAX, INTS = POINTERS + 2 * 4 * MAX;
 
     private final int[] ints = new int[INTS];
+    private final List<Tensor> operands = new ArrayList<>();
     private int count;
 
     /** Whether another entry fits. */
@@ -31,13 +40,17 @@ final class TensorList {
         return count == 0;
     }
 
-    /** Adds an entry of {@code n} elements whose operands are {@code pointers} (at most four). */
-    void add(long n, CUdeviceptr... pointers) {
+    /** Adds an entry of up to four operands of the same size, each at the address {@code pointer} gives. */
+    void add(Function<Tensor, CUdeviceptr> pointer, Tensor... entry) {
         if (full()) throw new IllegalStateException("a tensor list holds at most " + MAX + " entries");
+        long n = entry[0].numel();
         long blocks = (long) ints[STARTS + count] + (n + CHUNK - 1) / CHUNK;
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor list of more than 2^31 blocks");
         putLong(COUNTS + 2 * count, n);
-        for (int k = 0; k < pointers.length; k++) putLong(POINTERS + 2 * (k * MAX + count), address(pointers[k]));
+        for (int k = 0; k < entry.length; k++) {
+            putLong(POINTERS + 2 * (k * MAX + count), address(pointer.apply(entry[k])));
+            operands.add(entry[k]);
+        }
         count++;
         ints[0] = count;
         ints[STARTS + count] = (int) blocks;

@@ -256,6 +256,15 @@ class CudaParityTest {
         Tensor x = randn(DType.F32, 3, 4, 70, 64), y = randn(DType.F32, 3, 4, 64, 50), w = randn(DType.F32, 64, 96);
         assertCloseScaled(x.matmul(y), onGpu(x).matmul(onGpu(y)), 1e-3, "batched");
         assertCloseScaled(x.matmul(w), onGpu(x).matmul(onGpu(w)), 1e-3, "shared weight");
+        // 16-byte copies only where every row starts on 16 bytes: A a view whose base is one float
+        // past a boundary (its leading dimension 68 and K 64 multiples of 4), and A and Bᵀ views of
+        // rows of 6 floats in rows of 8 (a 16-byte chunk would take two floats past K from both)
+        Tensor wide = randn(DType.F32, 100, 68), narrow = randn(DType.F32, 100, 8), weight = randn(DType.F32, 40, 8);
+        Tensor rhs64 = randn(DType.F32, 64, 40);
+        assertCloseScaled(wide.narrow(1, 1, 64).matmul(rhs64), onGpu(wide).narrow(1, 1, 64).matmul(onGpu(rhs64)), 1e-3,
+                "A one float past 16 bytes");
+        assertCloseScaled(narrow.narrow(1, 0, 6).matmul(weight.narrow(1, 0, 6).transpose(0, 1)),
+                onGpu(narrow).narrow(1, 0, 6).matmul(onGpu(weight).narrow(1, 0, 6).transpose(0, 1)), 1e-3, "rows of 6 floats");
         // a Linear layer, the bias added as the kernel writes the product out (also after a K split,
         // and with 4-byte copies for K = 33)
         for (int[] s : new int[][] {{3, 70, 64, 96}, {1, 100, 1000, 200}, {1, 7, 33, 5}}) {
@@ -291,8 +300,10 @@ class CudaParityTest {
                     var cf = CPU.attention(q, k, v, mask, scale, p, seed, offset);
                     var gf = gpu.attention(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
                     String what = "attention hs=" + hs + " T=" + t + " p=" + p;
-                    // fused kernels compute in float32; the composed fallback (hs 8) multiplies in TF32
-                    double tol = hs == 8 ? 3e-3 : 1e-4, lseTol = hs == 8 ? 3e-3 : 1e-5;
+                    // TF32 products, as every float32 matmul on the GPU: the fused forward's two products
+                    // on tensor cores (the backward recomputes from its output and lse) and the composed
+                    // fallback's (hs 8)
+                    double tol = 3e-3, lseTol = 3e-3;
                     assertCloseScaled(cf.out(), gf.out(), tol, what + " out");
                     assertClose(cf.logSumExp(), gf.logSumExp(), lseTol, lseTol, what + " lse");
                     var cb = CPU.attentionBackward(dOut, q, k, v, mask, cf, scale, p, seed, offset);
@@ -323,13 +334,13 @@ class CudaParityTest {
         Tensor gqkv = onGpu(qkv), gdOut = onGpu(dOut);
         var cf = CPU.attention(head.apply(qkv, 0), head.apply(qkv, 1), head.apply(qkv, 2), mask, scale, 0.1, 5, 6);
         var gf = gpu.attention(head.apply(gqkv, 0), head.apply(gqkv, 1), head.apply(gqkv, 2), onGpu(mask), scale, 0.1, 5, 6);
-        assertCloseScaled(cf.out(), gf.out(), 1e-4, "out from head views");
+        assertCloseScaled(cf.out(), gf.out(), 3e-3, "out from head views");
         assertTrue(gf.out().permute(0, 2, 1, 3).isContiguous(), "out is [B, T, NH, HS] in memory");
         Tensor cg = dOut.reshape(b, t, nh, hs).permute(0, 2, 1, 3), gg = gdOut.reshape(b, t, nh, hs).permute(0, 2, 1, 3);
         var cb = CPU.attentionBackward(cg, head.apply(qkv, 0), head.apply(qkv, 1), head.apply(qkv, 2), mask, cf, scale, 0.1, 5, 6);
         var gb = gpu.attentionBackward(gg, head.apply(gqkv, 0), head.apply(gqkv, 1), head.apply(gqkv, 2), onGpu(mask), gf, scale, 0.1, 5, 6);
         for (Tensor[] pair : new Tensor[][] {{cb.dq(), gb.dq()}, {cb.dk(), gb.dk()}, {cb.dv(), gb.dv()}}) {
-            assertCloseScaled(pair[0], pair[1], 1e-4, "gradient from head views");
+            assertCloseScaled(pair[0], pair[1], 3e-3, "gradient from head views");
             assertTrue(pair[1].permute(0, 2, 1, 3).isContiguous(), "gradient is [B, T, NH, HS] in memory");
         }
     }

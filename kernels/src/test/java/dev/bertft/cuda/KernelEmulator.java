@@ -100,14 +100,21 @@ public final class KernelEmulator {
     }
 
     /** Another emulated device, its allocator's cache empty: for tests that need to know what it holds. */
-    public static synchronized CudaBackend freshBackend() {
+    public static CudaBackend freshBackend() {
+        return freshBackend(DEVICE.totalMemory());
+    }
+
+    /** The same with {@code bytes} of device memory, so the allocator's collections come sooner. */
+    static synchronized CudaBackend freshBackend(long bytes) {
         Assumptions.assumeTrue(MISSING == null, "CUDA kernels not run on the CPU emulator: " + MISSING);
         if (BROKEN != null) throw new IllegalStateException("building the kernel emulator failed: " + BROKEN);
         try {
             Ops ops = new Ops();
             TensorCoreGemm gemm = new TensorCoreGemm(ops, "the only GEMM the emulator has");
             reverseSchedule(false);
-            return new CudaBackend(0, null, DEVICE, ops, new Memory(DEVICE.totalMemory()), gemm, gemm);
+            CudaBackend.DeviceInfo device = new CudaBackend.DeviceInfo(DEVICE.name(), DEVICE.cudaVersion(), DEVICE.ccMajor(),
+                    DEVICE.ccMinor(), DEVICE.multiprocessors(), bytes);
+            return new CudaBackend(0, null, device, ops, new Memory(bytes), gemm, gemm);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the committed PTX for the kernel signatures: " + e.getMessage(), e);
         }
