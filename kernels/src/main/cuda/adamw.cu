@@ -1,4 +1,5 @@
-// Fused AdamW, one launch per parameter, torch.optim.AdamW semantics as CpuBackend.adamW:
+// Fused AdamW, one parameter a launch or up to 48 (adamw_list_f32), torch.optim.AdamW semantics
+// as CpuBackend.adamW:
 //   p ← p·(1 − lr·wd)
 //   m ← β1·m + (1−β1)·g,   v ← β2·v + (1−β2)·g²
 //   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
@@ -7,16 +8,19 @@
 #include "common.cuh"
 #include <math.h>
 
+__device__ inline void adamw_element(float *p, const float *g, float *m, float *v, long long i, float decay, float beta1,
+                                     float beta2, float eps, float step_size, float sqrt_bc2) {
+    float gi = g[i];
+    float mi = beta1 * m[i] + (1 - beta1) * gi;
+    float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
+}
+
 extern "C" __global__ void adamw_f32(float *p, const float *g, float *m, float *v, long long n, float decay,
                                      float beta1, float beta2, float eps, float step_size, float sqrt_bc2) {
-    FOR_EACH(i, n) {
-        float gi = g[i];
-        float mi = beta1 * m[i] + (1 - beta1) * gi;
-        float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
-    }
+    FOR_EACH(i, n) adamw_element(p, g, m, v, i, decay, beta1, beta2, eps, step_size, sqrt_bc2);
 }
 
 // The same update over a list of parameters of one group: ptr[0..3] = p, g, m, v.
@@ -27,12 +31,7 @@ extern "C" __global__ void adamw_list_f32(TensorList l, float decay, float beta1
     float *p = (float *) l.ptr[0][e], *m = (float *) l.ptr[2][e], *v = (float *) l.ptr[3][e];
     const float *g = (const float *) l.ptr[1][e];
     for (long long i = first + threadIdx.x; i < end; i += blockDim.x) {
-        float gi = g[i];
-        float mi = beta1 * m[i] + (1 - beta1) * gi;
-        float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
+        adamw_element(p, g, m, v, i, decay, beta1, beta2, eps, step_size, sqrt_bc2);
     }
 }
 

@@ -104,7 +104,7 @@ public final class CudaBackend implements Backend {
         }
         CUstream stream = new CUstream();
         cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        DeviceOps ops = ProfiledOps.wrapIfAsked(new DriverOps(new Kernels(stream), new PinnedStaging(stream), stream), stream);
+        DeviceOps ops = ProfiledOps.forDriver(new Kernels(stream), new PinnedStaging(stream), stream);
         Selected selected = selectGemm(ops, stream);
         return new CudaBackend(ordinal, context, info, ops, new DriverMemory(), selected.own, selected.chosen);
     }

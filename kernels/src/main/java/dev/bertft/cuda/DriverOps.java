@@ -9,7 +9,7 @@ import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 /** {@link DeviceOps} on the real GPU: our loaded kernels, one stream, pinned staging for copies. */
-final class DriverOps implements DeviceOps {
+class DriverOps implements DeviceOps {
     private final Kernels kernels;
     private final PinnedStaging staging;
     private final CUstream stream;

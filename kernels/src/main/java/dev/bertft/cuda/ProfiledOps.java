@@ -1,7 +1,5 @@
 package dev.bertft.cuda;
 
-import dev.bertft.tensor.DType;
-import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUstream;
 
@@ -26,7 +24,7 @@ import static jcuda.driver.JCudaDriver.cuEventSynchronize;
  * counts our kernels only, not copies, fills or cuBLAS; with our GEMM, comparing its total with
  * a step's wall time tells whether the GPU or the host is the limit.
  */
-final class ProfiledOps implements DeviceOps {
+final class ProfiledOps extends DriverOps {
     static final String PROPERTY = "bertft.cuda.profile";
     /** Events recorded before the oldest are read back and reused. */
     private static final int BATCH = 2048;
@@ -35,21 +33,20 @@ final class ProfiledOps implements DeviceOps {
 
     private record Total(String key, int launches, double ms) {}
 
-    private final DeviceOps inner;
     private final CUstream stream;
     private final List<CUevent> free = new ArrayList<>();
     private final List<Pending> pending = new ArrayList<>();
     private final Map<String, double[]> totals = new HashMap<>(); // key → {launches, ms}
 
-    ProfiledOps(DeviceOps inner, CUstream stream) {
-        this.inner = inner;
+    private ProfiledOps(Kernels kernels, PinnedStaging staging, CUstream stream) {
+        super(kernels, staging, stream);
         this.stream = stream;
     }
 
-    /** {@code ops} itself, or profiled with the report printed at exit when the property asks for it. */
-    static DeviceOps wrapIfAsked(DeviceOps ops, CUstream stream) {
-        if (!Boolean.getBoolean(PROPERTY)) return ops;
-        ProfiledOps profiled = new ProfiledOps(ops, stream);
+    /** The driver's ops, profiled with the report printed at exit when the property asks for it. */
+    static DriverOps forDriver(Kernels kernels, PinnedStaging staging, CUstream stream) {
+        if (!Boolean.getBoolean(PROPERTY)) return new DriverOps(kernels, staging, stream);
+        ProfiledOps profiled = new ProfiledOps(kernels, staging, stream);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> profiled.report(System.err)));
         return profiled;
     }
@@ -61,7 +58,7 @@ final class ProfiledOps implements DeviceOps {
         CUevent start = event(), end = event();
         cuEventRecord(start, stream);
         try {
-            inner.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
+            super.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
         } catch (RuntimeException e) {
             free.add(start);
             free.add(end);
@@ -106,25 +103,5 @@ final class ProfiledOps implements DeviceOps {
         for (Total r : rows) {
             out.printf(Locale.ROOT, "%10.2f %8d %9.1f %5.1f%%  %s%n", r.ms(), r.launches(), 1000 * r.ms() / r.launches(), 100 * r.ms() / all, r.key());
         }
-    }
-
-    @Override
-    public void zero(CUdeviceptr p, long bytes) {
-        inner.zero(p, bytes);
-    }
-
-    @Override
-    public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
-        inner.upload(array, dtype, n, dst);
-    }
-
-    @Override
-    public Object download(CUdeviceptr src, DType dtype, int n) {
-        return inner.download(src, dtype, n);
-    }
-
-    @Override
-    public void synchronize() {
-        inner.synchronize();
     }
 }
