@@ -17,7 +17,7 @@ import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 
 /**
- * Where GPU time goes: wraps {@link DeviceOps} and brackets every kernel launch with a pair of
+ * Where GPU time goes: the driver's ops, with every kernel launch bracketed by a pair of
  * CUDA events, adding the time between them to the kernel's name and launch shape (grid and
  * block, which for GEMM stands for the matrix sizes). Turned on with
  * {@code -Dbertft.cuda.profile=true}; the table goes to standard error when the JVM exits. It
