@@ -5,21 +5,20 @@
 //   B(k, n) = TB ? B[n·ldb + k] : B[k·ldb + n]
 //   C(m, n) = C[m·ldc + n]
 // Grid z enumerates batch entries × K splits (z = batch·splits + split; the host launches again
-// past the grid's 65535 limit). Batch entry b starts at
-// b·stride_a, b·stride_b (0 when B is shared); split s covers k in [s·k_chunk, (s+1)·k_chunk) and
-// writes its partial product to C + z·stride_c, which the host then sums in a fixed order
-// (splitk_sum), so a split product is as deterministic as a whole one.
+// past the grid's 65535 limit). Batch entry b starts at b·stride_a, b·stride_b (0 when B is
+// shared); split s covers k in [s·k_chunk, (s+1)·k_chunk) and writes its partial product to
+// C + z·stride_c, which the host then sums in a fixed order (splitk_sum), so a split product is
+// as deterministic as a whole one.
 //
 // float32: tensor cores in TF32 (10-bit mantissa inputs, float32 accumulation), the
 // mma.sync.m16n8k8 instruction of sm_80 and later. A block of 4 warps (2×2) computes a 128×128
 // tile of C, each warp 64×64 = 4×8 instructions of 16×8: per step of 8 along K a warp reads 32
 // fragment words from shared memory per lane for 32 tensor-core instructions (a 64×32 warp tile
 // would read 24 for 16), which keeps shared memory and the issue slots off the critical path.
-// K advances 16 at a time through a ring
-// of 4 shared-memory stages filled by cp.async: while the tensor cores work on stage s, the
-// copies for the next three are in flight, which hides global memory's latency without spending
-// registers on it. 80 KiB of shared memory per block, so two blocks fit on an SM of sm_80/sm_90
-// and one on the 99 KiB of sm_86/sm_89.
+// K advances 16 at a time through a ring of 4 shared-memory stages filled by cp.async: while the
+// tensor cores work on stage s, the copies for the next three are in flight, which hides global
+// memory's latency without spending registers on it. 80 KiB of shared memory per block, so two
+// blocks fit on an SM of sm_80/sm_90 and one on the 99 KiB of sm_86/sm_89.
 //
 // Each tile sits in shared memory in the order it has in global memory (rows along whichever
 // axis is contiguous), so every transpose variant loads coalesced 16-byte chunks. Row paddings
