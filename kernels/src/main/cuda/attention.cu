@@ -21,14 +21,20 @@
 // Backward, with dO the output gradient and D_i = Σ_j P_ij·dP_ij = dO_i·out_i:
 //   dP_ij = (dO_i·v_j)·M_ij,  dS_ij = P_ij·(dP_ij − D_i)·scale
 //   dv_j = Σ_i P_ij·M_ij·dO_i,  dk_j = Σ_i dS_ij·q_i,  dq_i = Σ_j dS_ij·k_j
-// One kernel owns key rows (dk, dv), another owns query rows (dq); each recomputes P from lse.
-// Every output element is written by one thread that sums in index order: no atomics, and the
-// same bits on every run. Head sizes 16, 32 and 64 are instantiated (BERT uses 64, MiniLM 32).
+// Both on tensor cores, each recomputing P from lse. One kernel gives a warp 16 query rows and
+// streams key tiles (dq = dS·K, the products S = Q·Kᵀ and dP = dO·Vᵀ as in the forward); the
+// other gives a warp 16 key rows and streams query tiles through the transposed products
+// Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ, so that dv = (P∘M)ᵀ·dO and dk = dSᵀ·Q again take their A operand
+// straight from the registers. Every output element is summed by one lane in a fixed order: no
+// atomics, and the same bits on every run. Head sizes 16, 32 and 64 are instantiated (BERT uses
+// 64, MiniLM 32).
 #include "common.cuh"
 #include "philox.cuh"
 #include <math.h>
 
-#define ROWS 64  // query rows per forward block, key rows per dk/dv block, query rows per dq block
+#define ROWS 64            // query rows per forward and dq block, key rows per dk/dv block: 4 warps of 16
+#define BLOCK_THREADS 128
+#define TILE_ROWS 64       // keys (forward, dq) or queries (dk/dv) per tile streamed through shared memory
 
 // Element strides of a [B, NH, T, HS] operand along B, NH and T.
 struct HeadStrides {
@@ -43,7 +49,6 @@ __device__ inline const float *head_row(const float *x, HeadStrides s, int b, in
 __device__ inline float *head_row(float *x, HeadStrides s, int b, int h, int t) {
     return x + (long long) b * s.batch + (long long) h * s.head + (long long) t * s.token;
 }
-#define TILE 16  // keys per tile in the forward and dq kernels, queries per tile in the dk/dv kernel
 
 // Dropout factors along a row of consecutive element indices, reusing each Philox block for
 // its four lanes.
@@ -64,8 +69,95 @@ struct DropoutStream {
     }
 };
 
-#define FWD_KEYS 64          // keys per tile of the forward kernel
-#define FORWARD_THREADS 128  // 4 warps of 16 query rows
+
+// Loads 64 rows of two [B, NH, T, HS] operands of head pair (b, h) from row `first` into shared
+// rows of HS + 4 words, zeros past T.
+template <int HS>
+__device__ inline void load_tile(float (*x_s)[HS + 4], const float *x, HeadStrides sx, float (*y_s)[HS + 4], const float *y,
+                                 HeadStrides sy, int b, int h, int first, int T) {
+    for (int e = threadIdx.x; e < TILE_ROWS * HS; e += blockDim.x) {
+        int r = e / HS, d = e % HS;
+        bool in = first + r < T;
+        x_s[r][d] = in ? head_row(x, sx, b, h, first + r)[d] : 0.0f;
+        y_s[r][d] = in ? head_row(y, sy, b, h, first + r)[d] : 0.0f;
+    }
+}
+
+// The keys of the tile from j0, once every warp is done with the previous tile: K and V rows,
+// and the mask, −∞ past the end so those keys weigh e^{−∞} = 0.
+template <int HS>
+__device__ inline void load_key_tile(float (*Ks)[HS + 4], float (*Vs)[HS + 4], float *Ms, const float *k, HeadStrides sk,
+                                     const float *v, HeadStrides sv, const float *mask, int b, int h, int j0, int T) {
+    __syncthreads();
+    load_tile<HS>(Ks, k, sk, Vs, v, sv, b, h, j0, T);
+    for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
+    __syncthreads();
+}
+
+template <int HS>
+__device__ inline void clear(float (&acc)[HS / 8][4]) {
+    #pragma unroll
+    for (int nb = 0; nb < HS / 8; nb++)
+        #pragma unroll
+        for (int r = 0; r < 4; r++) acc[nb][r] = 0.0f;
+}
+
+// A fragments of the 16 rows a warp owns (lane rows lo and hi), one per 8 features; zeros past T.
+template <int HS>
+__device__ inline void load_rows(uint32_t (&f)[HS / 8][4], const float *x, HeadStrides sx, int b, int h, int lo, int hi, int T) {
+    const int t = threadIdx.x & 3;
+    const float *x_lo = head_row(x, sx, b, h, min(lo, T - 1)), *x_hi = head_row(x, sx, b, h, min(hi, T - 1));
+    #pragma unroll
+    for (int kk = 0; kk < HS / 8; kk++) {
+        f[kk][0] = to_tf32(lo < T ? x_lo[kk * 8 + t] : 0.0f);
+        f[kk][1] = to_tf32(hi < T ? x_hi[kk * 8 + t] : 0.0f);
+        f[kk][2] = to_tf32(lo < T ? x_lo[kk * 8 + t + 4] : 0.0f);
+        f[kk][3] = to_tf32(hi < T ? x_hi[kk * 8 + t + 4] : 0.0f);
+    }
+}
+
+// acc (16 × 8 of block rb of a tile) = rows · tile[rb·8 .. rb·8+7]ᵀ over HS features.
+template <int HS>
+__device__ inline void rows_times_tile(float (&acc)[4], const uint32_t (&rows)[HS / 8][4], const float (*tile)[HS + 4], int rb) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    #pragma unroll
+    for (int r = 0; r < 4; r++) acc[r] = 0.0f;
+    #pragma unroll
+    for (int kk = 0; kk < HS / 8; kk++) {
+        uint32_t bf[2] = {to_tf32(tile[rb * 8 + g][kk * 8 + t]), to_tf32(tile[rb * 8 + g][kk * 8 + t + 4])};
+        mma_tf32(acc, rows[kk], bf);
+    }
+}
+
+// out (16 × HS) += w · tile[rb·8 .. rb·8+7] where w is a C fragment of 16 × 8 (columns 2t, 2t+1
+// per lane), used as the A operand with the block's rows taken in the order 0, 2, 4, 6, 1, 3, 5, 7.
+template <int HS>
+__device__ inline void fragment_times_tile(float (&out)[HS / 8][4], const float (&w)[4], const float (*tile)[HS + 4], int rb) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    uint32_t af[4] = {to_tf32(w[0]), to_tf32(w[2]), to_tf32(w[1]), to_tf32(w[3])};
+    #pragma unroll
+    for (int nb = 0; nb < HS / 8; nb++) {
+        uint32_t bf[2] = {to_tf32(tile[rb * 8 + 2 * t][nb * 8 + g]), to_tf32(tile[rb * 8 + 2 * t + 1][nb * 8 + g])};
+        mma_tf32(out[nb], af, bf);
+    }
+}
+
+// Writes a warp's 16 × HS accumulator to rows lo and hi of a [B, NH, T, HS] operand.
+template <int HS>
+__device__ inline void store_rows(float *x, HeadStrides sx, int b, int h, int lo, int hi, int T, const float (&acc)[HS / 8][4]) {
+    const int t = threadIdx.x & 3;
+    #pragma unroll
+    for (int half = 0; half < 2; half++) {
+        int row = half == 0 ? lo : hi;
+        if (row >= T) continue;
+        float *r = head_row(x, sx, b, h, row);
+        #pragma unroll
+        for (int nb = 0; nb < HS / 8; nb++) {
+            r[nb * 8 + 2 * t] = acc[nb][2 * half];
+            r[nb * 8 + 2 * t + 1] = acc[nb][2 * half + 1];
+        }
+    }
+}
 
 // Max and sum over the 4 lanes that share a row of an mma fragment (lanes 4g .. 4g+3).
 __device__ inline float quad_max(float v) {
@@ -101,56 +193,29 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
                                                 float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
     // Rows of HS + 4 words: fragment reads of K at (key g, feature t) and of V at (key 2t, feature g)
     // fall in 32 distinct banks.
-    __shared__ float Ks[FWD_KEYS][HS + 4], Vs[FWD_KEYS][HS + 4], Ms[FWD_KEYS];
+    __shared__ float Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4], Ms[TILE_ROWS];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + g, row_hi = row_lo + 8;  // this lane's two query rows
-    const float *q_lo = head_row(q, sq, b, h, min(row_lo, T - 1)), *q_hi = head_row(q, sq, b, h, min(row_hi, T - 1));
-
-    // The warp's 16 query rows as A fragments, one per 8 features.
     uint32_t qf[HS / 8][4];
-    #pragma unroll
-    for (int kk = 0; kk < HS / 8; kk++) {
-        qf[kk][0] = to_tf32(row_lo < T ? q_lo[kk * 8 + t] : 0.0f);
-        qf[kk][1] = to_tf32(row_hi < T ? q_hi[kk * 8 + t] : 0.0f);
-        qf[kk][2] = to_tf32(row_lo < T ? q_lo[kk * 8 + t + 4] : 0.0f);
-        qf[kk][3] = to_tf32(row_hi < T ? q_hi[kk * 8 + t + 4] : 0.0f);
-    }
+    load_rows<HS>(qf, q, sq, b, h, row_lo, row_hi, T);
     // O as C fragments: rows lo, hi × features nb·8 + 2t, +1.
     float o[HS / 8][4];
-    #pragma unroll
-    for (int nb = 0; nb < HS / 8; nb++)
-        #pragma unroll
-        for (int r = 0; r < 4; r++) o[nb][r] = 0.0f;
+    clear<HS>(o);
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // l: this lane's share of the row sums
     DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
     const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, T - 1)) * T;
     const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, T - 1)) * T;
 
-    for (int j0 = 0; j0 < T; j0 += FWD_KEYS) {
-        __syncthreads();  // every warp is done with the previous tile
-        for (int e = threadIdx.x; e < FWD_KEYS * HS; e += blockDim.x) {
-            int r = e / HS, d = e % HS;
-            bool in = j0 + r < T;
-            Ks[r][d] = in ? head_row(k, sk, b, h, j0 + r)[d] : 0.0f;
-            Vs[r][d] = in ? head_row(v, sv, b, h, j0 + r)[d] : 0.0f;
-        }
-        // keys past the end weigh e^{−∞} = 0
-        for (int r = threadIdx.x; r < FWD_KEYS; r += blockDim.x) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
-        __syncthreads();
+    for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
+        load_key_tile<HS>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
 
         // S = Q·Kᵀ·scale + mask: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of key block jb.
-        float s[FWD_KEYS / 8][4];
+        float s[TILE_ROWS / 8][4];
         float max_lo = -INFINITY, max_hi = -INFINITY;
         #pragma unroll
-        for (int jb = 0; jb < FWD_KEYS / 8; jb++) {
-            #pragma unroll
-            for (int r = 0; r < 4; r++) s[jb][r] = 0.0f;
-            #pragma unroll
-            for (int kk = 0; kk < HS / 8; kk++) {
-                uint32_t kf[2] = {to_tf32(Ks[jb * 8 + g][kk * 8 + t]), to_tf32(Ks[jb * 8 + g][kk * 8 + t + 4])};
-                mma_tf32(s[jb], qf[kk], kf);
-            }
+        for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
+            rows_times_tile<HS>(s[jb], qf, Ks, jb);
             #pragma unroll
             for (int c = 0; c < 2; c++) {
                 float bias = Ms[jb * 8 + 2 * t + c];
@@ -177,7 +242,7 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
 
         // O += P·V, a block of 8 keys at a time.
         #pragma unroll
-        for (int jb = 0; jb < FWD_KEYS / 8; jb++) {
+        for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
             float e[4] = {expf(s[jb][0] - m_lo), expf(s[jb][1] - m_lo), expf(s[jb][2] - m_hi), expf(s[jb][3] - m_hi)};
             l_lo += e[0] + e[1];
             l_hi += e[2] + e[3];
@@ -188,13 +253,7 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
                 e[2] *= drop_hi.factor(index_hi + key);
                 e[3] *= drop_hi.factor(index_hi + key + 1);
             }
-            // A fragment (row, k): (lo, t) = key 2t, (hi, t), (lo, t+4) = key 2t+1, (hi, t+4)
-            uint32_t pf[4] = {to_tf32(e[0]), to_tf32(e[2]), to_tf32(e[1]), to_tf32(e[3])};
-            #pragma unroll
-            for (int nb = 0; nb < HS / 8; nb++) {
-                uint32_t vf[2] = {to_tf32(Vs[jb * 8 + 2 * t][nb * 8 + g]), to_tf32(Vs[jb * 8 + 2 * t + 1][nb * 8 + g])};
-                mma_tf32(o[nb], pf, vf);
-            }
+            fragment_times_tile<HS>(o, e, Vs, jb);
         }
     }
     store_row<HS>(out, so, lse, b, h, T, row_lo, o, 0, m_lo, quad_sum(l_lo));
@@ -213,132 +272,118 @@ extern "C" __global__ void attention_backward_dot(const float *dout, HeadStrides
     }
 }
 
-// dk, dv: a thread owns key row j; its k_j and v_j sit in shared memory (rows padded by one
-// word so threads reading their own rows hit distinct banks), query tiles stream through.
+// dk, dv: a warp owns 16 key rows, query tiles stream through. In the transposed products a
+// lane holds (key lo/hi, query 2t/2t+1) of each block of 8 queries.
 template <int HS>
 __device__ inline void attention_backward_kv_kernel(const float *dout, HeadStrides sg, const float *q, HeadStrides sq,
                                                     const float *k, HeadStrides sk, const float *v, HeadStrides sv,
                                                     const float *mask, const float *lse, const float *dd, float *dk,
                                                     float *dv, HeadStrides sd, int heads, int T, float scale, int use_dropout,
                                                     float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
-    __shared__ float Kj[ROWS][HS + 1], Vj[ROWS][HS + 1];
-    __shared__ float Qs[TILE][HS], Gs[TILE][HS], Ls[TILE], Ds[TILE];
-    const int bh = blockIdx.y, b = bh / heads, h = bh % heads, j = blockIdx.x * ROWS + threadIdx.x;
-    const bool active = j < T;
-    for (int d = 0; d < HS; d++) {
-        Kj[threadIdx.x][d] = active ? head_row(k, sk, b, h, j)[d] : 0.0f;
-        Vj[threadIdx.x][d] = active ? head_row(v, sv, b, h, j)[d] : 0.0f;
-    }
-    const float mask_j = active ? mask[(long long) b * T + j] : 0.0f;
-    float dkj[HS], dvj[HS];
-    for (int d = 0; d < HS; d++) {
-        dkj[d] = 0.0f;
-        dvj[d] = 0.0f;
-    }
+    __shared__ float Qs[TILE_ROWS][HS + 4], Gs[TILE_ROWS][HS + 4], Ls[TILE_ROWS], Ds[TILE_ROWS];
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int key_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + g, key_hi = key_lo + 8;
+    uint32_t kf[HS / 8][4], vf[HS / 8][4];
+    load_rows<HS>(kf, k, sk, b, h, key_lo, key_hi, T);
+    load_rows<HS>(vf, v, sv, b, h, key_lo, key_hi, T);
+    // keys past the end weigh e^{−∞} = 0
+    const float mask_lo = key_lo < T ? mask[(long long) b * T + key_lo] : -INFINITY;
+    const float mask_hi = key_hi < T ? mask[(long long) b * T + key_hi] : -INFINITY;
+    float dkf[HS / 8][4], dvf[HS / 8][4];
+    clear<HS>(dkf);
+    clear<HS>(dvf);
     DropoutStream drop(seed, offset, p, keep_scale);
 
-    for (int i0 = 0; i0 < T; i0 += TILE) {
-        __syncthreads();
-        for (int e = threadIdx.x; e < TILE * HS; e += ROWS) {
-            int r = e / HS, d = e % HS;
+    for (int i0 = 0; i0 < T; i0 += TILE_ROWS) {
+        __syncthreads();  // every warp is done with the previous tile
+        load_tile<HS>(Qs, q, sq, Gs, dout, sg, b, h, i0, T);
+        for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) {
             bool in = i0 + r < T;
-            Qs[r][d] = in ? head_row(q, sq, b, h, i0 + r)[d] : 0.0f;
-            Gs[r][d] = in ? head_row(dout, sg, b, h, i0 + r)[d] : 0.0f;
-        }
-        for (int r = threadIdx.x; r < TILE; r += ROWS) {
-            bool in = i0 + r < T;
-            Ls[r] = in ? lse[(long long) bh * T + i0 + r] : 0.0f;
+            Ls[r] = in ? lse[(long long) bh * T + i0 + r] : INFINITY;  // queries past the end: P = 0
             Ds[r] = in ? dd[(long long) bh * T + i0 + r] : 0.0f;
         }
         __syncthreads();
-        if (!active) continue;
-        int tile = min(TILE, T - i0);
-        for (int ii = 0; ii < tile; ii++) {
-            float s = 0.0f, dpt = 0.0f;
-            for (int d = 0; d < HS; d++) {
-                s += Qs[ii][d] * Kj[threadIdx.x][d];
-                dpt += Gs[ii][d] * Vj[threadIdx.x][d];
+        #pragma unroll
+        for (int ib = 0; ib < TILE_ROWS / 8; ib++) {
+            float st[4], dpt[4];
+            rows_times_tile<HS>(st, kf, Qs, ib);
+            rows_times_tile<HS>(dpt, vf, Gs, ib);
+            float pm[4], ds[4];  // (P∘M)ᵀ and dSᵀ
+            #pragma unroll
+            for (int r = 0; r < 4; r++) {
+                int query = ib * 8 + 2 * t + (r & 1), key = r < 2 ? key_lo : key_hi;
+                float pij = expf(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
+                float f = use_dropout ? drop.factor(((unsigned long long) bh * T + min(i0 + query, T - 1)) * T + min(key, T - 1)) : 1.0f;
+                pm[r] = pij * f;
+                ds[r] = pij * (dpt[r] * f - Ds[query]) * scale;
             }
-            float pij = expf(s * scale + mask_j - Ls[ii]);
-            float f = use_dropout ? drop.factor(((unsigned long long) bh * T + i0 + ii) * T + j) : 1.0f;
-            float ds = pij * (dpt * f - Ds[ii]) * scale;
-            float w = pij * f;
-            for (int d = 0; d < HS; d++) {
-                dvj[d] += w * Gs[ii][d];
-                dkj[d] += ds * Qs[ii][d];
-            }
+            fragment_times_tile<HS>(dvf, pm, Gs, ib);
+            fragment_times_tile<HS>(dkf, ds, Qs, ib);
         }
     }
-    if (active) {
-        float *dkr = head_row(dk, sd, b, h, j), *dvr = head_row(dv, sd, b, h, j);
-        for (int d = 0; d < HS; d++) {
-            dkr[d] = dkj[d];
-            dvr[d] = dvj[d];
-        }
-    }
+    store_rows<HS>(dk, sd, b, h, key_lo, key_hi, T, dkf);
+    store_rows<HS>(dv, sd, b, h, key_lo, key_hi, T, dvf);
 }
 
-// dq: a thread owns query row i (q_i and dO_i in padded shared rows), key tiles stream through.
+// dq: a warp owns 16 query rows, key tiles stream through; a lane holds (query lo/hi, key
+// 2t/2t+1) of each block of 8 keys.
 template <int HS>
 __device__ inline void attention_backward_q_kernel(const float *dout, HeadStrides sg, const float *q, HeadStrides sq,
                                                    const float *k, HeadStrides sk, const float *v, HeadStrides sv,
                                                    const float *mask, const float *lse, const float *dd, float *dq,
                                                    HeadStrides sd, int heads, int T, float scale, int use_dropout, float p,
                                                    float keep_scale, unsigned long long seed, unsigned long long offset) {
-    __shared__ float Qi[ROWS][HS + 1], Gi[ROWS][HS + 1];
-    __shared__ float Ks[TILE][HS], Vs[TILE][HS], Ms[TILE];
-    const int bh = blockIdx.y, b = bh / heads, h = bh % heads, i = blockIdx.x * ROWS + threadIdx.x;
-    const bool active = i < T;
-    for (int d = 0; d < HS; d++) {
-        Qi[threadIdx.x][d] = active ? head_row(q, sq, b, h, i)[d] : 0.0f;
-        Gi[threadIdx.x][d] = active ? head_row(dout, sg, b, h, i)[d] : 0.0f;
-    }
-    const float lse_i = active ? lse[(long long) bh * T + i] : 0.0f;
-    const float d_i = active ? dd[(long long) bh * T + i] : 0.0f;
-    float dqi[HS];
-    for (int d = 0; d < HS; d++) dqi[d] = 0.0f;
-    DropoutStream drop(seed, offset, p, keep_scale);
-    const unsigned long long row_index = ((unsigned long long) bh * T + (active ? i : 0)) * T;
+    __shared__ float Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4], Ms[TILE_ROWS];
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
+    const int lane = threadIdx.x & 31, t = lane & 3;
+    const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + (lane >> 2), row_hi = row_lo + 8;
+    uint32_t qf[HS / 8][4], gf[HS / 8][4];
+    load_rows<HS>(qf, q, sq, b, h, row_lo, row_hi, T);
+    load_rows<HS>(gf, dout, sg, b, h, row_lo, row_hi, T);
+    const float lse_lo = lse[(long long) bh * T + min(row_lo, T - 1)], lse_hi = lse[(long long) bh * T + min(row_hi, T - 1)];
+    const float d_lo = dd[(long long) bh * T + min(row_lo, T - 1)], d_hi = dd[(long long) bh * T + min(row_hi, T - 1)];
+    float dqf[HS / 8][4];
+    clear<HS>(dqf);
+    DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
+    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, T - 1)) * T;
+    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, T - 1)) * T;
 
-    for (int j0 = 0; j0 < T; j0 += TILE) {
-        __syncthreads();
-        for (int e = threadIdx.x; e < TILE * HS; e += ROWS) {
-            int r = e / HS, d = e % HS;
-            bool in = j0 + r < T;
-            Ks[r][d] = in ? head_row(k, sk, b, h, j0 + r)[d] : 0.0f;
-            Vs[r][d] = in ? head_row(v, sv, b, h, j0 + r)[d] : 0.0f;
-        }
-        for (int r = threadIdx.x; r < TILE; r += ROWS) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : 0.0f;
-        __syncthreads();
-        if (!active) continue;
-        int tile = min(TILE, T - j0);
-        for (int jj = 0; jj < tile; jj++) {
-            float s = 0.0f, dpt = 0.0f;
-            for (int d = 0; d < HS; d++) {
-                s += Qi[threadIdx.x][d] * Ks[jj][d];
-                dpt += Gi[threadIdx.x][d] * Vs[jj][d];
+    for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
+        load_key_tile<HS>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
+        #pragma unroll
+        for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
+            float s[4], dp[4];
+            rows_times_tile<HS>(s, qf, Ks, jb);
+            rows_times_tile<HS>(dp, gf, Vs, jb);
+            float ds[4];
+            #pragma unroll
+            for (int r = 0; r < 4; r++) {
+                int key = jb * 8 + 2 * t + (r & 1);
+                bool lo = r < 2;
+                float pij = expf(s[r] * scale + Ms[key] - (lo ? lse_lo : lse_hi));
+                float f = 1.0f;
+                if (use_dropout) {
+                    unsigned long long index = min(j0 + key, T - 1);
+                    f = lo ? drop_lo.factor(index_lo + index) : drop_hi.factor(index_hi + index);
+                }
+                ds[r] = pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale;
             }
-            float pij = expf(s * scale + Ms[jj] - lse_i);
-            float f = use_dropout ? drop.factor(row_index + j0 + jj) : 1.0f;
-            float ds = pij * (dpt * f - d_i) * scale;
-            for (int d = 0; d < HS; d++) dqi[d] += ds * Ks[jj][d];
+            fragment_times_tile<HS>(dqf, ds, Ks, jb);
         }
     }
-    if (active) {
-        float *dqr = head_row(dq, sd, b, h, i);
-        for (int d = 0; d < HS; d++) dqr[d] = dqi[d];
-    }
+    store_rows<HS>(dq, sd, b, h, row_lo, row_hi, T, dqf);
 }
 
 #define ATTENTION_KERNELS(HS)                                                                                          \
-    extern "C" __global__ void __launch_bounds__(FORWARD_THREADS) attention_forward_hs##HS(                                      \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward_hs##HS(                                      \
         const float *q, HeadStrides sq, const float *k, HeadStrides sk, const float *v, HeadStrides sv,               \
         const float *mask, float *out, HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,     \
         float p, float keep_scale, unsigned long long seed, unsigned long long offset) {                              \
         attention_forward_kernel<HS>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, T, scale, use_dropout, p,        \
                                      keep_scale, seed, offset);                                                        \
     }                                                                                                                  \
-    extern "C" __global__ void __launch_bounds__(ROWS) attention_backward_kv_hs##HS(                                  \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv_hs##HS(                                  \
         const float *dout, HeadStrides sg, const float *q, HeadStrides sq, const float *k, HeadStrides sk,            \
         const float *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dk, float *dv,   \
         HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
@@ -346,7 +391,7 @@ __device__ inline void attention_backward_q_kernel(const float *dout, HeadStride
         attention_backward_kv_kernel<HS>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, T, scale,   \
                                          use_dropout, p, keep_scale, seed, offset);                                    \
     }                                                                                                                  \
-    extern "C" __global__ void __launch_bounds__(ROWS) attention_backward_q_hs##HS(                                   \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q_hs##HS(                                   \
         const float *dout, HeadStrides sg, const float *q, HeadStrides sq, const float *k, HeadStrides sk,            \
         const float *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dq,              \
         HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \

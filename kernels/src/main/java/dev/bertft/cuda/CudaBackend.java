@@ -546,8 +546,8 @@ public final class CudaBackend implements Backend {
 
     // ---- attention --------------------------------------------------------------------------
 
-    /** Query (or key) rows per attention block; the forward runs them as 4 warps of 16 on tensor cores. */
-    private static final int ATTENTION_ROWS = 64, FORWARD_THREADS = 128;
+    /** Query (or key) rows per attention block, as 4 warps of 16 on tensor cores. */
+    private static final int ATTENTION_ROWS = 64, ATTENTION_THREADS = 128;
 
     /** The fused kernels exist for float32 heads of 16, 32 or 64 features; other cases compose plain ops. */
     private boolean fusedAttention(Tensor q) {
@@ -562,7 +562,7 @@ public final class CudaBackend implements Backend {
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
         Tensor qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v);
-        ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, FORWARD_THREADS, 1,
+        ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_THREADS, 1,
                 ptr(qs), headStrides(qs), ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(dense(mask)), ptr(out), headStrides(out),
                 ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
         return new AttentionOut(out, lse);
@@ -602,10 +602,10 @@ public final class CudaBackend implements Backend {
                 nh, t, rows, hs);
         int tiles = (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, useDropout = dropoutP > 0 ? 1 : 0;
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
-        ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
+        ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
                 ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dk), ptr(dv), headStrides(dk), nh, t, sc,
                 useDropout, p, keep, seed, offset);
-        ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_ROWS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
+        ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
                 ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dq), headStrides(dq), nh, t, sc,
                 useDropout, p, keep, seed, offset);
         return new AttentionGrads(dq, dk, dv);
