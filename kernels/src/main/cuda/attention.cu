@@ -170,22 +170,6 @@ __device__ inline float quad_sum(float v) {
     return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
-// Query row `row` of the output, from registers half .. half+1 of each O fragment (0 for the
-// lane's lower row, 2 for its upper one), and the row's log-sum-exp.
-template <int HS>
-__device__ inline void store_row(float *out, HeadStrides so, float *lse, int b, int h, int T, int row, const float (&o)[HS / 8][4],
-                                 int half, float m, float l) {
-    if (row >= T) return;
-    const int t = threadIdx.x & 3;
-    float *r = head_row(out, so, b, h, row);
-    #pragma unroll
-    for (int nb = 0; nb < HS / 8; nb++) {
-        r[nb * 8 + 2 * t] = o[nb][half] / l;
-        r[nb * 8 + 2 * t + 1] = o[nb][half + 1] / l;
-    }
-    if (t == 0) lse[(long long) blockIdx.y * T + row] = m + logf(l);  // blockIdx.y is the head pair
-}
-
 template <int HS>
 __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, const float *k, HeadStrides sk,
                                                 const float *v, HeadStrides sv, const float *mask, float *out,
@@ -256,8 +240,18 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
             fragment_times_tile<HS>(o, e, Vs, jb);
         }
     }
-    store_row<HS>(out, so, lse, b, h, T, row_lo, o, 0, m_lo, quad_sum(l_lo));
-    store_row<HS>(out, so, lse, b, h, T, row_hi, o, 2, m_hi, quad_sum(l_hi));
+    l_lo = quad_sum(l_lo);
+    l_hi = quad_sum(l_hi);
+    #pragma unroll
+    for (int nb = 0; nb < HS / 8; nb++) {
+        o[nb][0] /= l_lo;
+        o[nb][1] /= l_lo;
+        o[nb][2] /= l_hi;
+        o[nb][3] /= l_hi;
+    }
+    store_rows<HS>(out, so, b, h, row_lo, row_hi, T, o);
+    if (t == 0 && row_lo < T) lse[(long long) bh * T + row_lo] = m_lo + logf(l_lo);
+    if (t == 0 && row_hi < T) lse[(long long) bh * T + row_hi] = m_hi + logf(l_hi);
 }
 
 // D_i = dO_i · out_i, one thread per query row r = bh·T + i of every head pair.

@@ -10,6 +10,11 @@
 #include "common.cuh"
 #include <math.h>
 
+// acc with v folded in: a sum, or for MAX (op 2) the larger, NaN winning as in Java's Math.max.
+__device__ inline double combine(int op, double acc, double v) {
+    return op == 2 ? (v != v || acc != acc ? v + acc : fmax(acc, v)) : acc + v;
+}
+
 // One block per output element; threads stride over the run, then a fixed tree combines them.
 template <typename T>
 __device__ inline void reduce_rows_kernel(int op, const T *x, T *out, int outer, int inner) {
@@ -17,10 +22,7 @@ __device__ inline void reduce_rows_kernel(int op, const T *x, T *out, int outer,
     for (int row = blockIdx.x; row < outer; row += gridDim.x) {
         const T *r = x + (long long) row * inner;
         double acc = op == 2 ? -INFINITY : 0.0;
-        for (int j = threadIdx.x; j < inner; j += blockDim.x) {
-            double v = (double) r[j];
-            acc = op == 2 ? (v != v || acc != acc ? v + acc : fmax(acc, v)) : acc + v;
-        }
+        for (int j = threadIdx.x; j < inner; j += blockDim.x) acc = combine(op, acc, (double) r[j]);
         acc = op == 2 ? block_max(acc, scratch) : block_sum(acc, scratch);
         if (threadIdx.x == 0) out[row] = (T) (op == 1 ? acc / inner : acc);
     }
@@ -38,10 +40,6 @@ extern "C" __global__ void reduce_rows_f64(int op, const double *x, double *out,
 // the whole GPU busy. Pass 1: block (32, 8) of grid (column groups, row chunks) covers 32 columns
 // of chunk_rows rows; row group ty takes rows ty, ty+8, ... in order, then the 8 partials are
 // combined in a fixed order into partial[chunk][column]. Loads are coalesced per row.
-__device__ inline double combine(int op, double acc, double v) {
-    return op == 2 ? (v != v || acc != acc ? v + acc : fmax(acc, v)) : acc + v;
-}
-
 template <typename T>
 __device__ inline void reduce_cols_partial_kernel(int op, const T *x, double *partial, int rows, int cols, int chunk_rows) {
     __shared__ double part[8][33];

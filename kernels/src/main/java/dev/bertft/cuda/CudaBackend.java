@@ -876,55 +876,43 @@ public final class CudaBackend implements Backend {
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("sum of squares over " + blocks + " chunks");
         CachingAllocator.Block<CUdeviceptr> partial = scratch((blocks + 1) * 8, "sum of squares partials");
         try {
-            int at = 0;
-            TensorList list = new TensorList();
+            int[] at = {0}; // the next free partial
+            TensorList list = new TensorList(this::ptr, l -> {
+                ops.launch("sum_squares_list_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(), partial.handle(), at[0]);
+                at[0] += l.blocks();
+            });
             for (Tensor d : dense) {
                 long n = d.numel();
                 if (n == 0) continue;
                 if (d.dtype() == DType.F32) {
-                    list.add(this::ptr, d);
-                    if (list.full()) {
-                        at = sumSquares(list, partial.handle(), at);
-                        list = new TensorList();
-                    }
+                    list.add(d);
                     continue;
                 }
                 int b = (int) ((n + SQUARES_CHUNK - 1) / SQUARES_CHUNK);
-                ops.launch("sum_squares_partial_" + suffix(d.dtype()), b, 1, 1, THREADS, 1, ptr(d), partial.handle().withByteOffset(at * 8L),
-                        n, SQUARES_CHUNK);
-                at += b;
+                ops.launch("sum_squares_partial_" + suffix(d.dtype()), b, 1, 1, THREADS, 1, ptr(d),
+                        partial.handle().withByteOffset(at[0] * 8L), n, SQUARES_CHUNK);
+                at[0] += b;
             }
-            if (!list.isEmpty()) at = sumSquares(list, partial.handle(), at);
+            list.flush();
             CUdeviceptr total = partial.handle().withByteOffset(blocks * 8);
-            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, at);
+            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, at[0]);
             return ((double[]) ops.download(total, DType.F64, 1))[0];
         } finally {
             allocator.release(partial);
         }
     }
 
-    /** Launches sum_squares_list over {@code list} into partial[at...]; the next free partial. */
-    private int sumSquares(TensorList list, CUdeviceptr partial, int at) {
-        ops.launch("sum_squares_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), partial, at);
-        return at + list.blocks();
-    }
-
     @Override
     public List<Tensor> scaled(List<Tensor> ts, double s) {
         if (!ts.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.scaled(ts, s);
         List<Tensor> out = new ArrayList<>(ts.size());
-        TensorList list = new TensorList();
+        TensorList list = new TensorList(this::ptr, l -> ops.launch("scale_list_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(), s));
         for (Tensor t : ts) {
             Tensor x = dense(t), y = allocate(DType.F32, t.shape());
             out.add(y);
-            if (x.numel() == 0) continue;
-            list.add(this::ptr, x, y);
-            if (list.full()) {
-                ops.launch("scale_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s);
-                list = new TensorList();
-            }
+            if (x.numel() > 0) list.add(x, y);
         }
-        if (!list.isEmpty()) ops.launch("scale_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s);
+        list.flush();
         return out;
     }
 
@@ -954,28 +942,16 @@ public final class CudaBackend implements Backend {
             return;
         }
         double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
-        Object[] scalars = {(float) (1 - st.lr() * st.weightDecay()), (float) st.beta1(), (float) st.beta2(), (float) st.eps(),
-                (float) (st.lr() / bc1), (float) Math.sqrt(bc2)};
-        TensorList list = new TensorList();
+        float decay = (float) (1 - st.lr() * st.weightDecay()), stepSize = (float) (st.lr() / bc1), sqrtBc2 = (float) Math.sqrt(bc2);
+        TensorList list = new TensorList(this::ptr, l -> ops.launch("adamw_list_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(), decay,
+                (float) st.beta1(), (float) st.beta2(), (float) st.eps(), stepSize, sqrtBc2));
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i), g = target(p, grads.get(i));
             target(m.get(i), p);
             target(v.get(i), p);
-            if (p.numel() == 0) continue;
-            list.add(this::ptr, p, g, m.get(i), v.get(i));
-            if (list.full()) {
-                adamWList(list, scalars);
-                list = new TensorList();
-            }
+            if (p.numel() > 0) list.add(p, g, m.get(i), v.get(i));
         }
-        if (!list.isEmpty()) adamWList(list, scalars);
-    }
-
-    private void adamWList(TensorList list, Object[] scalars) {
-        Object[] args = new Object[1 + scalars.length];
-        args[0] = list.parameter();
-        System.arraycopy(scalars, 0, args, 1, scalars.length);
-        ops.launch("adamw_list_f32", list.blocks(), 1, 1, THREADS, 1, args);
+        list.flush();
     }
 
     /** Which GEMM path is active, in words (also part of {@link #describe()}). */

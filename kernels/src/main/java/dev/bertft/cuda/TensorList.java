@@ -7,7 +7,9 @@ import jcuda.driver.CUdeviceptr;
 
 import java.lang.reflect.Field;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -17,9 +19,10 @@ import java.util.function.Function;
  * launch per parameter would leave the GPU waiting on the host for 200 small kernels a step.
  * Passed by value as ints: count, block_start[MAX + 1], n[MAX] (as longs), ptr[4][MAX].
  *
- * <p>The list holds on to the tensors whose addresses it carries: a dense copy made for the list
- * would otherwise be unreachable once its address is taken, and an allocation before the launch
- * could hand its memory to the next tensor.
+ * <p>Entries go to {@code launch} 48 at a time: {@link #add} hands over a full list and starts
+ * again, {@link #flush} hands over the rest. Until then the list holds on to the tensors whose
+ * addresses it carries: a dense copy made for the list would otherwise be unreachable once its
+ * address is taken, and an allocation before the launch could hand its memory to the next tensor.
  */
 final class TensorList {
     static final int MAX = 48;
@@ -29,20 +32,18 @@ final class TensorList {
 
     private final int[] ints = new int[INTS];
     private final List<Tensor> operands = new ArrayList<>();
+    private final Function<Tensor, CUdeviceptr> pointer;
+    private final Consumer<TensorList> launch;
     private int count;
 
-    /** Whether another entry fits. */
-    boolean full() {
-        return count == MAX;
+    /** A list whose entries' addresses {@code pointer} gives and which {@code launch} runs. */
+    TensorList(Function<Tensor, CUdeviceptr> pointer, Consumer<TensorList> launch) {
+        this.pointer = pointer;
+        this.launch = launch;
     }
 
-    boolean isEmpty() {
-        return count == 0;
-    }
-
-    /** Adds an entry of up to four operands of the same size, each at the address {@code pointer} gives. */
-    void add(Function<Tensor, CUdeviceptr> pointer, Tensor... entry) {
-        if (full()) throw new IllegalStateException("a tensor list holds at most " + MAX + " entries");
+    /** Adds an entry of up to four operands of the same size; a full list is launched. */
+    void add(Tensor... entry) {
         long n = entry[0].numel();
         long blocks = (long) ints[STARTS + count] + (n + CHUNK - 1) / CHUNK;
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor list of more than 2^31 blocks");
@@ -54,6 +55,16 @@ final class TensorList {
         count++;
         ints[0] = count;
         ints[STARTS + count] = (int) blocks;
+        if (count == MAX) flush();
+    }
+
+    /** Launches the entries not launched yet, if any. */
+    void flush() {
+        if (count == 0) return;
+        launch.accept(this);
+        Arrays.fill(ints, 0);
+        operands.clear();
+        count = 0;
     }
 
     /** Grid blocks the entries need together. */
