@@ -85,6 +85,14 @@ public final class AdamW {
         return state;
     }
 
+    /** Lets the moments outlive a step's memory scope: the first update makes them inside it. */
+    public void keepState(Backend.Scope step) {
+        for (Moments mv : state.values()) {
+            step.keep(mv.m());
+            step.keep(mv.v());
+        }
+    }
+
     /** Restores a checkpointed state: the step count and every parameter's moments. */
     public void restore(long stepCount, Map<String, Moments> moments) {
         step = stepCount;

@@ -179,35 +179,43 @@ final class BenchCommand implements Callable<Integer> {
     private double secondsTraining(BertForSequenceClassification m, Tensor[] batch) {
         m.setTraining(true);
         AdamW optimizer = new AdamW(AdamW.decayGroups(m.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
-        for (int i = 0; i < warmup; i++) trainStep(m, optimizer, batch).value().item();
+        for (int i = 0; i < warmup; i++) trainStep(m, optimizer, batch, true);
         long t0 = System.nanoTime();
-        Var loss = null;
-        for (int i = 0; i < steps; i++) loss = trainStep(m, optimizer, batch);
-        double last = loss.value().item(); // waits for the device
+        double last = Double.NaN;
+        for (int i = 0; i < steps; i++) last = trainStep(m, optimizer, batch, i == steps - 1);
         double seconds = (System.nanoTime() - t0) / 1e9;
         if (!Double.isFinite(last)) throw new IllegalStateException("training loss became " + last + " during the benchmark");
         return seconds;
     }
 
-    private static Var trainStep(BertForSequenceClassification m, AdamW optimizer, Tensor[] batch) {
-        Var loss = m.loss(m.logits(batch[0], batch[1], batch[2]), batch[3]);
-        loss.backward();
-        GradClip.clipGradNorm(m.namedParameters().values(), 1.0);
-        optimizer.step(1e-5);
-        optimizer.zeroGrad();
-        return loss;
+    /** One step as the Trainer takes it; only when {@code readLoss} does it wait for the device, to read the loss. */
+    private static double trainStep(BertForSequenceClassification m, AdamW optimizer, Tensor[] batch, boolean readLoss) {
+        try (Backend.Scope step = batch[0].backend().openScope()) {
+            Var loss = m.loss(m.logits(batch[0], batch[1], batch[2]), batch[3]);
+            loss.backward();
+            GradClip.clipGradNorm(m.namedParameters().values(), 1.0);
+            optimizer.step(1e-5);
+            optimizer.zeroGrad();
+            optimizer.keepState(step);
+            return readLoss ? loss.value().item() : Double.NaN;
+        }
     }
 
     /** Seconds for {@code steps} forward passes after {@code warmup} untimed ones. */
     private double secondsPredicting(BertForSequenceClassification m, Tensor[] batch) {
         m.setTraining(false);
         try (GradMode off = GradMode.off()) {
-            for (int i = 0; i < warmup; i++) m.logits(batch[0], batch[1], batch[2]).value().toHost();
+            for (int i = 0; i < warmup; i++) predictStep(m, batch, true);
             long t0 = System.nanoTime();
-            Var logits = null;
-            for (int i = 0; i < steps; i++) logits = m.logits(batch[0], batch[1], batch[2]);
-            logits.value().toHost(); // waits for the device
+            for (int i = 0; i < steps; i++) predictStep(m, batch, i == steps - 1); // the last waits for the device
             return (System.nanoTime() - t0) / 1e9;
+        }
+    }
+
+    private static void predictStep(BertForSequenceClassification m, Tensor[] batch, boolean readLogits) {
+        try (Backend.Scope step = batch[0].backend().openScope()) {
+            Var logits = m.logits(batch[0], batch[1], batch[2]);
+            if (readLogits) logits.value().toHost();
         }
     }
 }

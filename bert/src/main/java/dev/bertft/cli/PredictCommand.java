@@ -145,7 +145,7 @@ final class PredictCommand implements Callable<Integer> {
             System.arraycopy(enc.get(i).attentionMask(), 0, mask, i * t, t);
         }
         float[] logits;
-        try (GradMode off = GradMode.off()) {
+        try (GradMode off = GradMode.off(); Backend.Scope batch = backend.openScope()) {
             logits = classifier.logits(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t), Tensor.of(backend, mask, b, t))
                     .value().toFloatArray();
         }

@@ -120,34 +120,36 @@ public final class Trainer {
                 int first = (int) (u * args.gradAccumSteps());
                 int last = (int) Math.min(batches.size(), first + args.gradAccumSteps());
                 model.setTraining(true);
-                double stepLoss = 0;
+                double stepLoss = 0, gradNorm;
                 boolean finite = true;
-                for (int b = first; b < last; b++) {
-                    Batches.Batch batch = Batches.collate(train, batches.get(b), backend, padId);
-                    Var loss = model.logits(batch).crossEntropy(batch.labels(), IGNORE_INDEX).mul(1.0 / (last - first));
-                    double value = loss.value().item();
-                    finite &= Double.isFinite(value);
-                    stepLoss += value;
-                    if (finite) loss.backward();
-                    samplesSeen += batch.size();
-                    state.totalFlos += flopsPerToken * batch.inputIds().numel();
-                }
-                double gradNorm = finite && args.maxGradNorm() > 0
-                        ? GradClip.clipGradNorm(params.values(), args.maxGradNorm()) : gradNorm(params);
-                finite &= Double.isFinite(gradNorm);
-                if (!finite) {
-                    String what = "loss " + stepLoss + ", grad norm " + gradNorm + " at step " + (state.globalStep + 1);
-                    if (!args.skipNonFiniteSteps()) {
-                        throw new NonFiniteLossException("training stopped: non-finite " + what
-                                + "; checkpoints already saved are untouched");
+                // Every tensor of the step dies with it but the optimizer's moments, made on the first update.
+                try (Backend.Scope step = backend.openScope()) {
+                    for (int b = first; b < last; b++) {
+                        Batches.Batch batch = Batches.collate(train, batches.get(b), backend, padId);
+                        Var loss = model.logits(batch).crossEntropy(batch.labels(), IGNORE_INDEX).mul(1.0 / (last - first));
+                        double value = loss.value().item();
+                        finite &= Double.isFinite(value);
+                        stepLoss += value;
+                        if (finite) loss.backward();
+                        samplesSeen += batch.size();
+                        state.totalFlos += flopsPerToken * batch.inputIds().numel();
                     }
-                    listener.onMessage("skipping the update: non-finite " + what);
+                    gradNorm = finite && args.maxGradNorm() > 0 ? GradClip.clipGradNorm(params.values(), args.maxGradNorm()) : gradNorm(params);
+                    finite &= Double.isFinite(gradNorm);
+                    if (!finite) {
+                        String what = "loss " + stepLoss + ", grad norm " + gradNorm + " at step " + (state.globalStep + 1);
+                        if (!args.skipNonFiniteSteps()) {
+                            throw new NonFiniteLossException("training stopped: non-finite " + what
+                                    + "; checkpoints already saved are untouched");
+                        }
+                        listener.onMessage("skipping the update: non-finite " + what);
+                    } else {
+                        optimizer.step(schedule.lr(state.globalStep));
+                        loggedLoss += stepLoss;
+                        loggedSteps++;
+                    }
                     optimizer.zeroGrad();
-                } else {
-                    optimizer.step(schedule.lr(state.globalStep));
-                    optimizer.zeroGrad();
-                    loggedLoss += stepLoss;
-                    loggedSteps++;
+                    optimizer.keepState(step);
                 }
                 state.globalStep++;
                 state.epoch = epoch + (double) (u + 1) / perEpoch;
@@ -242,10 +244,13 @@ public final class Trainer {
             int[] order = new int[data.size()];
             for (int i = 0; i < order.length; i++) order[i] = i;
             for (int[] idx : Batches.split(order, batchSize)) {
-                Batches.Batch batch = Batches.collate(data, idx, backend, padId);
-                Var logits = model.logits(batch);
-                lossSum += logits.crossEntropy(batch.labels(), IGNORE_INDEX).value().item() * idx.length;
-                int[] pred = logits.value().argmax(-1).toIntArray();
+                int[] pred;
+                try (Backend.Scope scope = backend.openScope()) {
+                    Batches.Batch batch = Batches.collate(data, idx, backend, padId);
+                    Var logits = model.logits(batch);
+                    lossSum += logits.crossEntropy(batch.labels(), IGNORE_INDEX).value().item() * idx.length;
+                    pred = logits.value().argmax(-1).toIntArray();
+                }
                 for (int r = 0; r < idx.length; r++) {
                     labels[idx[r]] = data.get(idx[r]).label();
                     predictions[idx[r]] = pred[r];

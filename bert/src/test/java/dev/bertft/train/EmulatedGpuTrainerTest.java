@@ -2,6 +2,7 @@ package dev.bertft.train;
 
 import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.cuda.CachingAllocator;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.CudaFailureException;
 import dev.bertft.cuda.DeviceOutOfMemoryException;
@@ -81,6 +82,33 @@ class EmulatedGpuTrainerTest {
         Metrics onCpu = Trainer.evaluate(BertForSequenceClassification.fromPretrained(out.resolve("through"), cpu,
                 BertForSequenceClassification.LoadOptions.seed(42)), eval, 16, cpu, 0, LABELS);
         assertEquals(done.finalEval().loss(), onCpu.loss(), 2e-3 * Math.abs(onCpu.loss()), "eval loss on the device vs the saved model on the CPU");
+    }
+
+    /**
+     * Each training step frees its activations and gradients when it ends (only the AdamW moments
+     * made by the first update stay), so after the first step every step is served from the
+     * allocator's free lists, with no garbage collection asked for.
+     */
+    @Test
+    void eachStepGivesItsMemoryBack(@TempDir Path out) throws IOException {
+        CudaBackend gpu = KernelEmulator.freshBackend();
+        List<Batches.Tokenized> train = TrainerTest.data(40, 4, true); // one length: every step has the same shapes
+        TrainingArgs args = TrainerTest.args(out).epochs(1).learningRate(1e-3).saveStrategy(TrainingArgs.Strategy.NO)
+                .evalStrategy(TrainingArgs.Strategy.NO).build();
+        List<CachingAllocator.Stats> afterStep = new ArrayList<>();
+        new Trainer(tinyBert(gpu), args, gpu, train, List.of(), 0, LABELS, new Trainer.Listener() {
+            @Override
+            public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
+                afterStep.add(gpu.memoryStats());
+            }
+        }).train(null);
+        assertEquals(5, afterStep.size());
+        CachingAllocator.Stats first = afterStep.get(0);
+        for (CachingAllocator.Stats s : afterStep) {
+            assertEquals(first.driverAllocations(), s.driverAllocations(), "no new device memory after the first step: " + afterStep);
+            assertTrue(s.inUseBytes() <= first.inUseBytes(), "nothing accumulates from step to step: " + afterStep);
+            assertEquals(0, s.collections(), s.toString());
+        }
     }
 
     /**

@@ -14,10 +14,11 @@ import java.util.TreeMap;
  * (2ⁿ, 1.25·2ⁿ, 1.5·2ⁿ, 1.75·2ⁿ), so at most 25% of a large block is slack while the number of
  * distinct sizes stays small enough for reuse.
  *
- * <p>Tensors are freed by the garbage collector (their blocks come back when it finds them
- * unreachable), which knows nothing of GPU memory and, with a large heap, may not run for many
- * training steps, while every step leaves gigabytes of dead activations on the device. Left
- * alone, each of those steps would get all its blocks from the driver. So once
+ * <p>Blocks come back when a memory scope closes (the training and prediction loops open one per
+ * step, see {@code Backend.openScope}), or else when the garbage collector finds their tensors
+ * unreachable. The collector knows nothing of GPU memory and, with a large heap, may not run for
+ * many steps, while each step outside a scope leaves gigabytes of dead activations on the device.
+ * Left alone, each of those steps would get all its blocks from the driver. So once
  * {@code collectEvery} bytes have come from the driver since the last collection, a request the
  * free lists cannot serve first asks for one ({@code reclaim}) and takes the returned blocks;
  * in steady state a step is then served from the free lists, with a collection every few steps.

@@ -64,6 +64,8 @@ public final class CudaBackend implements Backend {
     /** Storages the garbage collector found unreachable, whose blocks go back to the allocator. */
     private final ReferenceQueue<CudaStorage> unreachable = new ReferenceQueue<>();
     private final Set<Tracked> tracked = ConcurrentHashMap.newKeySet();
+    /** The innermost open memory scope of each thread. */
+    private final ThreadLocal<MemoryScope> openScope = new ThreadLocal<>();
     private final TensorCoreGemm ownGemm;
     private final GemmEngine gemm;
 
@@ -197,13 +199,22 @@ public final class CudaBackend implements Backend {
                 + "/" + System.getProperty("os.arch") + ": " + first, e);
     }
 
-    /** A tensor storage's block, for the allocator to take back once the storage is unreachable. */
-    private static final class Tracked extends PhantomReference<CudaStorage> {
+    /**
+     * A tensor storage's block, which goes back to the allocator exactly once: when the memory
+     * scope that made it closes, or when the collector finds the storage unreachable, whichever
+     * comes first ({@code tracked} holds the references not yet returned).
+     */
+    static final class Tracked extends PhantomReference<CudaStorage> {
         final CachingAllocator.Block<CUdeviceptr> block;
+        /** The scope that frees it, or null when only the collector does. */
+        MemoryScope scope;
+        /** Returned by a scope while the storage was still reachable: any later use is an error. */
+        volatile boolean freed;
 
-        Tracked(CudaStorage storage, ReferenceQueue<CudaStorage> queue, CachingAllocator.Block<CUdeviceptr> block) {
+        Tracked(CudaStorage storage, ReferenceQueue<CudaStorage> queue, CachingAllocator.Block<CUdeviceptr> block, MemoryScope scope) {
             super(storage, queue);
             this.block = block;
+            this.scope = scope;
         }
     }
 
@@ -273,8 +284,56 @@ public final class CudaBackend implements Backend {
         CachingAllocator.Block<CUdeviceptr> block = allocator.allocate(n * dtype.bytes(),
                 "a " + dtype + " tensor of shape " + Arrays.toString(shape));
         CudaStorage s = new CudaStorage(this, dtype, n, block.handle());
-        tracked.add(new Tracked(s, unreachable, block));
+        MemoryScope scope = openScope.get();
+        s.tracked = new Tracked(s, unreachable, block, scope);
+        tracked.add(s.tracked);
+        if (scope != null) scope.made.add(s.tracked);
         return Tensor.contiguousView(s, shape);
+    }
+
+    @Override
+    public Scope openScope() {
+        MemoryScope s = new MemoryScope(openScope.get());
+        openScope.set(s);
+        return s;
+    }
+
+    /** A scope of {@link Backend#openScope}: the blocks of the tensors made while it is the innermost one on its thread. */
+    final class MemoryScope implements Scope {
+        private final MemoryScope parent;
+        private final Thread thread = Thread.currentThread();
+        private final List<Tracked> made = new ArrayList<>();
+        private boolean closed;
+
+        private MemoryScope(MemoryScope parent) {
+            this.parent = parent;
+        }
+
+        @Override
+        public void keep(Tensor t) {
+            Tracked lease = own(t).tracked;
+            if (lease.scope != this) return; // made outside this scope, or kept already
+            lease.scope = parent;
+            if (parent != null) parent.made.add(lease);
+        }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            if (Thread.currentThread() != thread || openScope.get() != this) {
+                throw new IllegalStateException("memory scopes close innermost first, on the thread that opened them");
+            }
+            closed = true;
+            openScope.set(parent);
+            for (Tracked t : made) {
+                if (t.scope == this && tracked.remove(t)) {
+                    t.freed = true;
+                    t.clear();
+                    allocator.release(t.block);
+                }
+            }
+            made.clear();
+        }
     }
 
     /** Scratch space for one op; released right after its launches (stream order keeps it safe). */
@@ -287,6 +346,10 @@ public final class CudaBackend implements Backend {
         bind();
         if (!(t.storage() instanceof CudaStorage s) || s.backend != this) {
             throw new IllegalArgumentException("tensor on " + t.backend().name() + " passed to the " + name() + " backend");
+        }
+        if (s.tracked.freed) {
+            throw new IllegalStateException("a " + s.dtype + " tensor of shape " + Arrays.toString(t.shape())
+                    + " was used after the memory scope that made it closed; Scope.keep lets a tensor outlive its scope");
         }
         return s;
     }

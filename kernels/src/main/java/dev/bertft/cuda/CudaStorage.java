@@ -5,12 +5,13 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Storage;
 import jcuda.driver.CUdeviceptr;
 
-/** A block of GPU memory holding {@code size} elements; its block returns to the allocator when unreachable. */
+/** A block of GPU memory holding {@code size} elements; {@code tracked} says when its block returns to the allocator. */
 final class CudaStorage implements Storage {
     final CudaBackend backend;
     final DType dtype;
     final long size;
     final CUdeviceptr pointer;
+    CudaBackend.Tracked tracked;
 
     CudaStorage(CudaBackend backend, DType dtype, long size, CUdeviceptr pointer) {
         this.backend = backend;

@@ -36,6 +36,37 @@ public interface Backend {
         return t.backend() == this ? t : fromHost(t.toHost(), t.dtype(), t.shape());
     }
 
+    /**
+     * Opens a memory scope on the calling thread: closing it frees the memory of every tensor this
+     * thread made on this backend since, except those passed to {@link Scope#keep}. For loops
+     * whose tensors die with each iteration (a training step, a prediction batch): a GPU gets its
+     * activations back at once instead of when the garbage collector finds them, which may be
+     * many steps and gigabytes later. On the CPU, where the collector manages heap arrays well,
+     * it does nothing.
+     */
+    default Scope openScope() {
+        return NO_SCOPE;
+    }
+
+    /** See {@link #openScope()}. Scopes nest; each is closed on its thread, innermost first. */
+    interface Scope extends AutoCloseable {
+        /** Lets {@code t}, and every view of its storage, outlive this scope (it joins the enclosing one, if any). */
+        void keep(Tensor t);
+
+        /** Frees the scope's tensors; using one afterwards fails with an {@link IllegalStateException}. */
+        @Override
+        void close();
+    }
+
+    /** The scope of a backend whose memory needs none. */
+    Scope NO_SCOPE = new Scope() {
+        @Override
+        public void keep(Tensor t) {}
+
+        @Override
+        public void close() {}
+    };
+
     // ---- pointwise ------------------------------------------------------------------------
 
     Tensor unary(Ops.Unary op, Tensor x);
