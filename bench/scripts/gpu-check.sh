@@ -9,7 +9,11 @@
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
 #   4. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
 #   5. `bert-ft bench --device cuda` on a bert-base-shaped model against transformers on the same
-#      GPU (bench/scripts/bench_pytorch.py), float32 and TF32.
+#      GPU (bench/scripts/bench_pytorch.py), float32 and TF32;
+#   6. the CLI end to end: `bert-ft train --device cuda` fine-tunes a small random BERT on a
+#      synthetic sentiment task (bench/scripts/make_synthetic_task.py; no IMDB or pretrained model
+#      there), `bert-ft predict --device cuda` classifies 20 texts with the saved model, and
+#      transformers loads that folder and must give the same logits and labels.
 # Raw output goes to $OUT when set (the device tool brings it back), else to
 # bench/results/gpu-check-<UTC time>/; summarise it into bench/results/ by hand.
 # Where no GPU is usable every parity test is reported as skipped with the reason.
@@ -78,6 +82,19 @@ for precision in "" --tf32; do
       $precision 2>&1 | tee -a "$out/bench.txt"
 done
 
-step "done" | tee -a "$out/bench.txt"
+step "train and predict from the command line, then transformers loads the model" | tee "$out/train-e2e.txt"
+task=$(mktemp -d)/task
+{
+  python3 bench/scripts/make_synthetic_task.py "$task" &&
+  limited 180 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main train --device cuda --model "$task/model" --data "$task/train.csv" \
+      --eval-data "$task/eval.csv" --epochs 2 --batch-size 32 --learning-rate 3e-4 --warmup-steps 25 --max-length 64 \
+      --logging-steps 25 --save-strategy epoch --output-dir "$task/out" --logging-dir "$task/logs" --offline &&
+  limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main predict --device cuda --model "$task/out" --input "$task/texts.txt" \
+      > "$task/predictions.jsonl" &&
+  python3 bench/scripts/check_transformers_load.py "$task/out" "$task/texts.txt" "$task/predictions.jsonl"
+} 2>&1 | tee -a "$out/train-e2e.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+step "done" | tee -a "$out/train-e2e.txt"
 echo "raw output in $out"
 exit $status
