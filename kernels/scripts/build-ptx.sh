@@ -7,7 +7,12 @@
 # same jar, and PtxSourcesTest regenerates it to check the two agree.
 #
 # -arch=compute_80: PTX only, JIT-compiled by the driver for the GPU at hand (sm_80 and newer,
-# H100/H200 included). nvcc 13 writes PTX ISA 9.0, which needs a CUDA 13 driver (580 or newer).
+# H100/H200 included). nvcc 13 labels its PTX ISA 9.0, which only a CUDA 13 driver (580 or newer)
+# accepts, though our kernels use nothing newer than ISA 7.0 (cp.async, mma.sync). So each module
+# is relabelled ISA 8.0 (CUDA 12.0), the oldest the JCuda 12 driver bindings go with: it loads on
+# drivers from 525 on. ptxas checks every feature against the declared version, and
+# PtxSourcesTest has it assemble the committed files, so a kernel that starts using a newer
+# feature fails the build instead of failing on an old driver.
 # --fmad=false keeps a·b+c as two roundings, as Java computes it, for the kernels whose results
 # are compared with the CPU backend element by element; the GEMM and attention kernels keep
 # fused multiply-adds (their tolerance is the TF32 / float-sum one anyway).
@@ -25,7 +30,8 @@ for cu in *.cu; do
     gemm|attention) fmad=true ;;
     *) fmad=false ;;
   esac
-  "$nvcc" -ptx -arch=compute_80 -std=c++17 --fmad=$fmad -Werror all-warnings -o "$out/$name.ptx" "$cu" &
+  { "$nvcc" -ptx -arch=compute_80 -std=c++17 --fmad=$fmad -Werror all-warnings -o "$out/$name.ptx" "$cu" &&
+    sed -i 's/^\.version [0-9.]*$/.version 8.0/' "$out/$name.ptx"; } &
   pids+=($!)
 done
 status=0

@@ -48,7 +48,7 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
  * atomics). float32 matmuls use TF32 tensor cores, so they agree with the CPU to about 1e-3.
  *
  * <p>Requirements: an NVIDIA GPU of compute capability 8.0 or newer and driver
- * 580 or newer (CUDA 13). JCuda's classes load only when {@link #open} is called.
+ * 525.60.13 or newer (CUDA 12.0). JCuda's classes load only when {@link #open} is called.
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;

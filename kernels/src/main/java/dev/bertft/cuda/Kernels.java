@@ -28,16 +28,16 @@ import static jcuda.driver.JCudaDriver.cuModuleLoadData;
  * kernels/src/main/cuda by scripts/build-ptx.sh), loaded once through the driver's JIT, and a
  * launch helper that looks kernels up by name.
  *
- * <p>The PTX is ISA 9.0 for compute_80 (nvcc 13): it runs on sm_80 and newer GPUs and needs a
- * CUDA 13 driver, 580 or newer. An older driver rejects it with
- * CUDA_ERROR_UNSUPPORTED_PTX_VERSION, reported here in those words.
+ * <p>The PTX is ISA 8.0 for compute_80 (nvcc 13's output, relabelled from 9.0 by build-ptx.sh):
+ * it runs on sm_80 and newer GPUs and needs a CUDA 12 driver, 525.60.13 or newer. An older
+ * driver rejects it with CUDA_ERROR_UNSUPPORTED_PTX_VERSION, reported here in those words.
  */
 final class Kernels {
     /** One module per .cu file. */
     static final List<String> MODULES = List.of("elementwise", "random", "reduce", "softmax", "layernorm",
             "embedding", "adamw", "gemm", "attention");
-    static final String MINIMUM_DRIVER = "580 (CUDA 13.0)";
-    static final String PTX_TARGET = "PTX ISA 9.0, compute_80";
+    static final String MINIMUM_DRIVER = "525.60.13 (CUDA 12.0)";
+    static final String PTX_TARGET = "PTX ISA 8.0, compute_80";
 
     private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\(([^)]*)\\)");
     private static final Pattern PARAM = Pattern.compile("\\.param\\s+(?:\\.align\\s+\\d+\\s+)?\\.(\\w+)(?:\\s+\\.ptr[^,]*?)?\\s+\\w+(?:\\[(\\d+)\\])?");
