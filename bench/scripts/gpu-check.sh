@@ -48,6 +48,7 @@ status=0
 step "parity tests" | tee "$out/junit.txt"
 limited 120 "${java[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
     --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.cuda.CudaParityTest --select-class dev.bertft.cuda.CudaOpenTest \
+    --select-class dev.bertft.cuda.GpuKernelFaultTest \
     2>&1 | tee -a "$out/junit.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
