@@ -38,6 +38,12 @@ struct dim3 {
     unsigned x, y, z;
 };
 
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
 namespace emu {
 extern dim3 block_idx, block_dim, grid_dim;
 extern const dim3 *thread_idx;  // the running fiber's
