@@ -25,6 +25,12 @@
 // make the fragment reads hit 32 distinct banks (g = lane/4 < 8, t = lane%4 < 4):
 //   [rows][BK+4] read at (g, t): bank (20g + t) mod 32, distinct;
 //   [BK][rows+8] read at (t, g): bank (136t + g) mod 32 = 8t + g, distinct.
+// Except in x·Wᵀ (A not transposed, B transposed: every forward product of a Linear layer), where
+// both tiles are [rows][BK] and a lane reads its fragments 16 bytes at a time, a quarter of the
+// shared-memory instructions: the tensor cores add over k in whatever order A and B agree on, so
+// lane t takes k = 4t..4t+3 of a row in one read, 4t and 4t+1 as its k = t and t+4 in the first
+// step of 8 and 4t+2, 4t+3 in the second. The 8 lanes of a 16-byte read phase take two adjacent
+// rows, 64 bytes apart: banks 0-15 and 16-31, so no padding is needed.
 // Where a row start or a leading dimension is not a multiple of 16 bytes, the same kernel
 // copies 4 bytes at a time instead.
 //
@@ -36,7 +42,7 @@
 #define BK 16
 #define STAGES 4
 #define THREADS 128
-#define NARROW_PITCH (BK + 4)                   // tile rows of BK elements
+#define NARROW_PITCH (BK + 4)                   // tile rows of BK elements, read 4 bytes at a time
 #define WIDE_PITCH (BM + 8)                     // tile rows of 128 elements (BM == BN)
 #define TILE_FLOATS (BM * NARROW_PITCH)         // ≥ BK · WIDE_PITCH, so either order fits
 #define STAGE_FLOATS (2 * TILE_FLOATS)          // the A tile, then the B tile
@@ -67,6 +73,10 @@ __device__ inline float a_at(const float *tile, int m, int k) { return TA ? tile
 template <bool TB>
 __device__ inline float b_at(const float *tile, int k, int n) { return TB ? tile[n * NARROW_PITCH + k] : tile[k * WIDE_PITCH + n]; }
 
+// Whether a variant reads its fragments 16 bytes at a time from unpadded [rows][BK] tiles.
+template <bool TA, bool TB>
+constexpr bool QUAD_READS = !TA && TB;
+
 template <bool TA, bool TB, int VEC>
 __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                                 const float *A, long long lda, long long stride_a,
@@ -81,11 +91,12 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
     const float *a = A + batch * stride_a, *b = B + batch * stride_b;
     float *c = C + z * stride_c;
     // Queues stage `stage` with the K slice starting at k0.
+    constexpr int narrow = QUAD_READS<TA, TB> ? BK : NARROW_PITCH;
     auto load = [&](int stage, int k0) {
         float *as = smem + stage * STAGE_FLOATS, *bs = as + TILE_FLOATS;
         if (TA) copy_tile<BK, BM, WIDE_PITCH, VEC>(as, a, lda, k0, k_end, m0, M);
-        else copy_tile<BM, BK, NARROW_PITCH, VEC>(as, a, lda, m0, M, k0, k_end);
-        if (TB) copy_tile<BN, BK, NARROW_PITCH, VEC>(bs, b, ldb, n0, N, k0, k_end);
+        else copy_tile<BM, BK, narrow, VEC>(as, a, lda, m0, M, k0, k_end);
+        if (TB) copy_tile<BN, BK, narrow, VEC>(bs, b, ldb, n0, N, k0, k_end);
         else copy_tile<BK, BN, WIDE_PITCH, VEC>(bs, b, ldb, k0, k_end, n0, N);
     };
 
@@ -112,27 +123,50 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
         cp_async_commit();
 
         const float *as = smem + (kt % STAGES) * STAGE_FLOATS, *bs = as + TILE_FLOATS;
-        #pragma unroll
-        for (int kk = 0; kk < BK; kk += 8) {
-            uint32_t af[4][4], bf[8][2];
-            #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                int row = warp_m + i * 16 + g;
-                af[i][0] = to_tf32(a_at<TA>(as, row, kk + t));
-                af[i][1] = to_tf32(a_at<TA>(as, row + 8, kk + t));
-                af[i][2] = to_tf32(a_at<TA>(as, row, kk + t + 4));
-                af[i][3] = to_tf32(a_at<TA>(as, row + 8, kk + t + 4));
-            }
+        if constexpr (QUAD_READS<TA, TB>) {
+            uint32_t bf[2][8][2];  // [step of 8][j][register]
             #pragma unroll
             for (int j = 0; j < 8; j++) {
-                int col = warp_n + j * 8 + g;
-                bf[j][0] = to_tf32(b_at<TB>(bs, kk + t, col));
-                bf[j][1] = to_tf32(b_at<TB>(bs, kk + t + 4, col));
+                float4 v = *(const float4 *) (bs + (warp_n + j * 8 + g) * BK + 4 * t);
+                bf[0][j][0] = to_tf32(v.x);
+                bf[0][j][1] = to_tf32(v.y);
+                bf[1][j][0] = to_tf32(v.z);
+                bf[1][j][1] = to_tf32(v.w);
             }
             #pragma unroll
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 4; i++) {
+                const float *row = as + (warp_m + i * 16 + g) * BK + 4 * t;
+                float4 lo = *(const float4 *) row, hi = *(const float4 *) (row + 8 * BK);
+                uint32_t first[4] = {to_tf32(lo.x), to_tf32(hi.x), to_tf32(lo.y), to_tf32(hi.y)};
+                uint32_t second[4] = {to_tf32(lo.z), to_tf32(hi.z), to_tf32(lo.w), to_tf32(hi.w)};
                 #pragma unroll
-                for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], af[i], bf[j]);
+                for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], first, bf[0][j]);
+                #pragma unroll
+                for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], second, bf[1][j]);
+            }
+        } else {
+            #pragma unroll
+            for (int kk = 0; kk < BK; kk += 8) {
+                uint32_t af[4][4], bf[8][2];
+                #pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int row = warp_m + i * 16 + g;
+                    af[i][0] = to_tf32(a_at<TA>(as, row, kk + t));
+                    af[i][1] = to_tf32(a_at<TA>(as, row + 8, kk + t));
+                    af[i][2] = to_tf32(a_at<TA>(as, row, kk + t + 4));
+                    af[i][3] = to_tf32(a_at<TA>(as, row + 8, kk + t + 4));
+                }
+                #pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    int col = warp_n + j * 8 + g;
+                    bf[j][0] = to_tf32(b_at<TB>(bs, kk + t, col));
+                    bf[j][1] = to_tf32(b_at<TB>(bs, kk + t + 4, col));
+                }
+                #pragma unroll
+                for (int i = 0; i < 4; i++)
+                    #pragma unroll
+                    for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], af[i], bf[j]);
+            }
         }
     }
 
