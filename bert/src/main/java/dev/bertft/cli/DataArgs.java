@@ -59,9 +59,17 @@ final class DataArgs {
     }
 
     Dataset loadData() throws IOException {
+        return DataLoader.fromEnvironment().load(options());
+    }
+
+    /** Only --eval-data, labelled by a fine-tuned model's labels: --data is not read. */
+    Dataset loadEvaluation(List<String> modelLabels) throws IOException {
+        return DataLoader.fromEnvironment().loadEvaluation(options(), modelLabels);
+    }
+
+    private DataOptions options() {
         boolean off = offline || ModelResolver.offlineByEnvironment(System.getenv());
-        return DataLoader.fromEnvironment().load(new DataOptions(data, evalData, textColumns, labelColumn, validationSplit,
-                maxTrainSamples, maxEvalSamples, seed, off));
+        return new DataOptions(data, evalData, textColumns, labelColumn, validationSplit, maxTrainSamples, maxEvalSamples, seed, off);
     }
 
     /** The sequence length to truncate to: --max-length, else the tokenizer's and model's limit. */

@@ -1,5 +1,6 @@
 package dev.bertft.cli;
 
+import dev.bertft.bert.BertConfig;
 import dev.bertft.data.Dataset;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tokenizer.WordPieceTokenizer;
@@ -38,10 +39,16 @@ final class EvalCommand implements Callable<Integer> {
         Backend backend = device.open();
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
-        Dataset data = source.loadData();
+        // With --eval-data the model's own labels number the examples, and --data (IMDB by default) is not read.
+        Dataset data = source.evalData != null
+                ? source.loadEvaluation(List.copyOf(BertConfig.read(modelDir.resolve("config.json")).id2label().values()))
+                : source.loadData();
         LoadedModel loaded = LoadedModel.fineTuned(modelDir, backend, data.labelNames());
         List<Batches.Tokenized> eval = DataArgs.tokenize(tokenizer, data.eval(), source.maxLength(tokenizer, loaded.maxPositions()));
-        if (eval.isEmpty()) throw new IllegalArgumentException("--data " + source.data + ": no evaluation examples");
+        if (eval.isEmpty()) {
+            throw new IllegalArgumentException(source.evalData != null ? "--eval-data " + source.evalData + ": no examples"
+                    : "--data " + source.data + ": no evaluation examples (it has no test or validation split; give the file to evaluate as --eval-data)");
+        }
         long t0 = System.nanoTime();
         Metrics m = Trainer.evaluate(loaded.model(), eval, batchSize, backend, tokenizer.padId(), data.labelNames().size());
         double seconds = (System.nanoTime() - t0) / 1e9;

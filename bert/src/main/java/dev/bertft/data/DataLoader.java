@@ -75,8 +75,7 @@ public final class DataLoader {
         List<RawExample> train = data.train();
         List<RawExample> eval;
         if (o.evalData() != null) {
-            Source e = read(o.evalData(), o);
-            eval = e.eval().isEmpty() ? e.train() : e.eval();
+            eval = evaluationExamples(o);
         } else if (o.validationSplit() > 0) {
             Subsets.Split<RawExample> split = Subsets.holdOut(train, o.validationSplit(), splitRandom, o.data());
             train = split.train();
@@ -90,6 +89,27 @@ public final class DataLoader {
                 labels.examples(Subsets.sample(train, o.maxTrainSamples(), trainRandom)),
                 labels.examples(Subsets.sample(eval, o.maxEvalSamples(), evalRandom)),
                 labels.names());
+    }
+
+    /**
+     * Only the examples of {@code --eval-data}, numbered by a fine-tuned model's labels (its
+     * id2label in id order): evaluation without reading any training data. The subset of
+     * {@code --max-eval-samples} is the one {@link #load} draws with the same seed.
+     */
+    public Dataset loadEvaluation(DataOptions o, List<String> modelLabels) throws IOException {
+        if (o.evalData() == null) throw new DataException("no --eval-data to evaluate on");
+        if (o.maxEvalSamples() < 0) throw new DataException("--max-eval-samples must not be negative");
+        SplittableRandom root = new SplittableRandom(o.seed());
+        root.split(); // the validation split's stream, then the training subset's, as in load
+        root.split();
+        Labels labels = Labels.ofModel(modelLabels);
+        return new Dataset(List.of(), labels.examples(Subsets.sample(evaluationExamples(o), o.maxEvalSamples(), root.split())), labels.names());
+    }
+
+    /** --eval-data's evaluation split, or the whole of it when it has none (a single file). */
+    private List<RawExample> evaluationExamples(DataOptions o) throws IOException {
+        Source e = read(o.evalData(), o);
+        return e.eval().isEmpty() ? e.train() : e.eval();
     }
 
     private Source read(String spec, DataOptions o) throws IOException {

@@ -29,11 +29,20 @@ final class Labels {
     private final List<String> names;
     private final Map<String, Integer> ids = new HashMap<>();
     private final boolean numeric;
+    /** Where the names came from, for the error about a label outside them. */
+    private final String origin;
 
-    private Labels(List<String> names, boolean numeric) {
+    private Labels(List<String> names, boolean numeric, String origin) {
         this.names = List.copyOf(names);
         this.numeric = numeric;
+        this.origin = origin;
         for (int i = 0; i < names.size(); i++) ids.put(names.get(i), i);
+    }
+
+    /** A fine-tuned model's labels (its id2label in id order), for evaluation data read without training data. */
+    static Labels ofModel(List<String> names) {
+        boolean numeric = names.stream().allMatch(n -> n.matches("-?\\d{1,18}"));
+        return new Labels(numeric ? names.stream().map(n -> String.valueOf(Long.parseLong(n))).toList() : names, numeric, "the model's labels");
     }
 
     static Labels fromTraining(List<RawExample> train, String source) throws DataException {
@@ -53,7 +62,7 @@ final class Labels {
         if (names.size() < 2) {
             throw new DataException(source + ": every training example has label '" + names.get(0) + "'; classification needs at least two labels");
         }
-        return new Labels(names, numeric);
+        return new Labels(names, numeric, "the training labels");
     }
 
     List<String> names() {
@@ -65,7 +74,7 @@ final class Labels {
         Integer id = ids.get(key);
         if (id == null) {
             String known = names.size() <= 20 ? String.join(", ", names) : String.join(", ", names.subList(0, 20)) + ", ...";
-            throw new DataException(e.where() + ": label '" + e.label() + "' is not among the training labels (" + known + ")");
+            throw new DataException(e.where() + ": label '" + e.label() + "' is not among " + origin + " (" + known + ")");
         }
         return id;
     }

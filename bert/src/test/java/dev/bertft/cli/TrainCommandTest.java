@@ -91,6 +91,17 @@ class TrainCommandTest {
         double acc = JSON.readTree(out.resolve("all_results.json").toFile()).get("eval_accuracy").asDouble();
         assertTrue(e.out().contains(String.format(java.util.Locale.ROOT, "eval_accuracy %.4f", acc)), e.out());
         assertTrue(e.out().contains("confusion matrix"), e.out());
+        // --eval-data alone: the model's labels number the examples, and --data (IMDB by default,
+        // not there offline) is never read
+        PredictCommandTest.Run alone = PredictCommandTest.run("eval", "--model", out.toString(), "--eval-data",
+                tmp.resolve("eval.csv").toString(), "--max-length", "32", "--offline");
+        assertEquals(0, alone.exit(), alone.err());
+        assertTrue(alone.out().contains(String.format(java.util.Locale.ROOT, "eval_accuracy %.4f", acc)), alone.out());
+        Path unknown = tmp.resolve("unknown-label.csv");
+        Files.writeString(unknown, "text,label\ngreat fun,excellent\n");
+        PredictCommandTest.Run bad = PredictCommandTest.run("eval", "--model", out.toString(), "--eval-data", unknown.toString(), "--offline");
+        assertEquals(1, bad.exit());
+        assertOneLineNaming(bad.err(), unknown + ":2: label 'excellent' is not among the model's labels (neg, neu, pos)");
     }
 
     @Test

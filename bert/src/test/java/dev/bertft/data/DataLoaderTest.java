@@ -87,6 +87,25 @@ class DataLoaderTest {
         assertEquals(List.of(1, 0), d.eval().stream().map(Example::label).toList());
     }
 
+    /** bert-ft eval --eval-data: the model's labels, no training data, and the subset load() would draw. */
+    @Test
+    void evaluationDataAloneIsNumberedByTheModelsLabels() throws IOException {
+        Path train = csv("train.csv", 4, "neg", "pos");
+        Path eval = csv("eval.csv", 40, "pos", "neg");
+        Dataset withTrain = loader().load(options(train.toString(), eval.toString(), 0, 0, 12, 5));
+        Dataset alone = loader().loadEvaluation(options("no such training data", eval.toString(), 0, 0, 12, 5), List.of("neg", "pos"));
+        assertEquals(withTrain.eval(), alone.eval(), "same examples, same ids, same subset");
+        assertEquals(List.of(), alone.train());
+        assertEquals(List.of("neg", "pos"), alone.labelNames());
+
+        Path numbered = Files.writeString(tmp.resolve("numbered.jsonl"), "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 0}\n");
+        assertEquals(List.of(1, 0), loader().loadEvaluation(options("x", numbered.toString(), 0, 0, 0, 1), List.of("0", "1")).eval()
+                .stream().map(Example::label).toList(), "the model's names \"0\", \"1\" number integer labels");
+        DataException e = assertThrows(DataException.class,
+                () -> loader().loadEvaluation(options("x", numbered.toString(), 0, 0, 0, 1), List.of("neg", "pos")));
+        assertEquals(numbered + ":1: label '1' is not among the model's labels (neg, pos)", e.getMessage());
+    }
+
     @Test
     void oneLabelOnlyIsAnError() throws IOException {
         Path train = csv("train.csv", 3, "pos");
