@@ -12,8 +12,9 @@
 #      GPU (bench/scripts/bench_pytorch.py), float32 and TF32;
 #   6. the CLI end to end: `bert-ft train --device cuda` fine-tunes a small random BERT on a
 #      synthetic sentiment task (bench/scripts/make_synthetic_task.py; no IMDB or pretrained model
-#      there), `bert-ft predict --device cuda` classifies 20 texts with the saved model, and
-#      transformers loads that folder and must give the same logits and labels.
+#      there), `bert-ft eval --device cuda` must repeat its final evaluation, `bert-ft predict
+#      --device cuda` classifies 20 texts with the saved model, and transformers loads that folder
+#      and must give the same logits and labels.
 # Raw output goes to $OUT when set (the device tool brings it back), else to
 # bench/results/gpu-check-<UTC time>/; summarise it into bench/results/ by hand.
 # Where no GPU is usable every parity test is reported as skipped with the reason.
@@ -90,6 +91,8 @@ task=$(mktemp -d)/task
   limited 180 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main train --device cuda --model "$task/model" --data "$task/train.csv" \
       --eval-data "$task/eval.csv" --epochs 2 --batch-size 32 --learning-rate 3e-4 --warmup-steps 25 --max-length 64 \
       --logging-steps 25 --save-strategy epoch --output-dir "$task/out" --logging-dir "$task/logs" --offline &&
+  limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main eval --device cuda --model "$task/out" --eval-data "$task/eval.csv" \
+      --max-length 64 &&
   limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main predict --device cuda --model "$task/out" --input "$task/texts.txt" \
       > "$task/predictions.jsonl" &&
   python3 bench/scripts/check_transformers_load.py "$task/out" "$task/texts.txt" "$task/predictions.jsonl"
