@@ -36,6 +36,8 @@ with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATE
 os.replace(tmp, path)
 PY
 
-bash "$root/../shared/device/make-jre.sh" "$pack/jre"
+# Beyond make-jre.sh's base set, what jdeps finds our jars use: java.desktop for the training
+# chart (train fails at its start without it), jdk.management for doctor, java.sql for Jackson.
+bash "$root/../shared/device/make-jre.sh" "$pack/jre" java.desktop,jdk.management,java.sql
 du -sh "$pack" "$pack"/jre "$pack"/lib
 ls "$pack/lib"
