@@ -25,12 +25,23 @@
 // make the fragment reads hit 32 distinct banks (g = lane/4 < 8, t = lane%4 < 4):
 //   [rows][BK+4] read at (g, t): bank (20g + t) mod 32, distinct;
 //   [BK][rows+8] read at (t, g): bank (136t + g) mod 32 = 8t + g, distinct.
-// Except in x·Wᵀ (A not transposed, B transposed: every forward product of a Linear layer), where
-// both tiles are [rows][BK] and a lane reads its fragments 16 bytes at a time, a quarter of the
-// shared-memory instructions: the tensor cores add over k in whatever order A and B agree on, so
-// lane t takes k = 4t..4t+3 of a row in one read, 4t and 4t+1 as its k = t and t+4 in the first
-// step of 8 and 4t+2, 4t+3 in the second. The 8 lanes of a 16-byte read phase take two adjacent
-// rows, 64 bytes apart: banks 0-15 and 16-31, so no padding is needed.
+// That padding serves reads of 4 bytes. Three variants read 16 bytes at a time, a quarter of the
+// shared-memory instructions, from tiles without padding (only A and B both transposed, which no
+// BERT product uses, keeps 4-byte reads):
+//   nt (x·Wᵀ, every Linear forward): A [m][16], B [n][16]. The tensor cores add over k in
+//      whatever order A and B agree on, so lane t takes k = 4t..4t+3 of a row in one read: 4t
+//      and 4t+1 as its k = t and t+4 in the first step of 8, 4t+2 and 4t+3 in the second.
+//   nn (dY·W, a Linear's input gradient): A as nt; B [16][n], of which lane g reads columns
+//      8g..8g+7 of its warp's 64 in two reads per k row: tile j of 8 columns takes column 8g + j
+//      as the lane's g, so column c of tile j's result is column 8c + j of C.
+//   tn (dYᵀ·X, a weight gradient): A [16][m], lane g reading rows 8g..8g+7 of its warp's 64:
+//      tile i of 16 rows takes row 8g + 2i as the lane's g and 8g + 2i + 1 as its g + 8. B as nn;
+//      k in the mma's own order.
+// The epilogue puts each result where those orders say. In [m][16] tiles the 8 lanes of a
+// 16-byte read phase take two adjacent rows, 64 bytes apart: banks 0-15 and 16-31. [16][128]
+// tiles are swizzled instead of padded: 16-byte chunk q of row k sits at q ^ S(k) with S in
+// {0, 1, 4, 5}, so that a phase's 8 lanes (g = 2p, 2p+1 reading chunk 2g or 2g+1, t = 0..3 in
+// four different rows: 4t + c in nn, 8s + t (+4) in tn) hit 8 distinct groups of 4 banks.
 // Where a row start or a leading dimension is not a multiple of 16 bytes, the same kernel
 // copies 4 bytes at a time instead.
 //
@@ -42,16 +53,26 @@
 #define BK 16
 #define STAGES 4
 #define THREADS 128
-#define NARROW_PITCH (BK + 4)                   // tile rows of BK elements, read 4 bytes at a time
-#define WIDE_PITCH (BM + 8)                     // tile rows of 128 elements (BM == BN)
+#define NARROW_PITCH (BK + 4)                   // tile rows of BK elements read 4 bytes at a time (tt)
+#define WIDE_PITCH (BM + 8)                     // tile rows of 128 elements read 4 bytes at a time (tt)
 #define TILE_FLOATS (BM * NARROW_PITCH)         // ≥ BK · WIDE_PITCH, so either order fits
 #define STAGE_FLOATS (2 * TILE_FLOATS)          // the A tile, then the B tile
 
+// Where element (row, col) of a [16][128] tile sits: 16-byte chunks swizzled by S(row >> SHIFT),
+// S(x) = x0 + 4·x1 for the two low bits of x (see the top). SHIFT < 0: not swizzled.
+template <int SHIFT>
+__device__ inline int swizzled(int row, int col) {
+    if (SHIFT < 0) return col;
+    int x = (row >> (SHIFT < 0 ? 0 : SHIFT)) & 3;
+    return (((col >> 2) ^ ((x & 1) | ((x & 2) << 1))) << 2) | (col & 3);
+}
+
 // Queues the copy of one tile, ROWS × COLS elements of a row-major matrix (rows `row0..`, columns
 // `col0..`, leading dimension ld) into shared memory rows of PITCH floats, VEC floats per
-// cp.async. Elements past row_end or col_end are zero-filled, so edge tiles need no other care;
-// with VEC 4 the host guarantees col_end and every row start are multiples of 4 elements.
-template <int ROWS, int COLS, int PITCH, int VEC>
+// cp.async, swizzled by SHIFT (≥ 0) or not. Elements past row_end or col_end are zero-filled, so
+// edge tiles need no other care; with VEC 4 the host guarantees col_end and every row start are
+// multiples of 4 elements.
+template <int ROWS, int COLS, int PITCH, int VEC, int SHIFT>
 __device__ inline void copy_tile(float *dst, const float *src, long long ld, int row0, int row_end, int col0, int col_end) {
     constexpr int PER_ROW = COLS / VEC, CHUNKS = ROWS * PER_ROW;
     static_assert(CHUNKS % THREADS == 0, "every thread copies the same number of chunks");
@@ -61,8 +82,9 @@ __device__ inline void copy_tile(float *dst, const float *src, long long ld, int
         int chunk = threadIdx.x + i * THREADS, r = chunk / PER_ROW, c = (chunk % PER_ROW) * VEC;
         bool inside = row0 + r < row_end && col0 + c < col_end;
         const float *from = inside ? src + (long long) (row0 + r) * ld + col0 + c : src;
-        if (VEC == 4) cp_async_16(dst + r * PITCH + c, from, inside);
-        else cp_async_4(dst + r * PITCH + c, from, inside);
+        float *to = dst + r * PITCH + swizzled<SHIFT>(r, c);
+        if (VEC == 4) cp_async_16(to, from, inside);
+        else cp_async_4(to, from, inside);
     }
 }
 
@@ -73,9 +95,13 @@ __device__ inline float a_at(const float *tile, int m, int k) { return TA ? tile
 template <bool TB>
 __device__ inline float b_at(const float *tile, int k, int n) { return TB ? tile[n * NARROW_PITCH + k] : tile[k * WIDE_PITCH + n]; }
 
-// Whether a variant reads its fragments 16 bytes at a time from unpadded [rows][BK] tiles.
-template <bool TA, bool TB>
-constexpr bool QUAD_READS = !TA && TB;
+// Four elements from column col (a multiple of 4) of row k of a swizzled [16][128] tile.
+template <int SHIFT>
+__device__ inline float4 wide4(const float *tile, int k, int col) {
+    return *(const float4 *) (tile + k * BM + swizzled<SHIFT>(k, col));
+}
+
+__device__ inline float lane_of(float4 v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
 
 template <bool TA, bool TB, int VEC>
 __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
@@ -90,14 +116,17 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
     const int z = blockIdx.z, batch = z / splits, k_begin = (z % splits) * k_chunk, k_end = min(K, k_begin + k_chunk);
     const float *a = A + batch * stride_a, *b = B + batch * stride_b;
     float *c = C + z * stride_c;
+    // The tile layouts of the top: only tt keeps padded tiles read 4 bytes at a time.
+    constexpr bool plain = TA && TB;
+    constexpr int narrow = plain ? NARROW_PITCH : BK, wide = plain ? WIDE_PITCH : BM;
+    constexpr int shift = plain ? -1 : TA ? 0 : 2;  // swizzle of [16][128] tiles: tn by k, nn by k/4
     // Queues stage `stage` with the K slice starting at k0.
-    constexpr int narrow = QUAD_READS<TA, TB> ? BK : NARROW_PITCH;
     auto load = [&](int stage, int k0) {
         float *as = smem + stage * STAGE_FLOATS, *bs = as + TILE_FLOATS;
-        if (TA) copy_tile<BK, BM, WIDE_PITCH, VEC>(as, a, lda, k0, k_end, m0, M);
-        else copy_tile<BM, BK, narrow, VEC>(as, a, lda, m0, M, k0, k_end);
-        if (TB) copy_tile<BN, BK, narrow, VEC>(bs, b, ldb, n0, N, k0, k_end);
-        else copy_tile<BK, BN, WIDE_PITCH, VEC>(bs, b, ldb, k0, k_end, n0, N);
+        if (TA) copy_tile<BK, BM, wide, VEC, shift>(as, a, lda, k0, k_end, m0, M);
+        else copy_tile<BM, BK, narrow, VEC, -1>(as, a, lda, m0, M, k0, k_end);
+        if (TB) copy_tile<BN, BK, narrow, VEC, -1>(bs, b, ldb, n0, N, k0, k_end);
+        else copy_tile<BK, BN, wide, VEC, shift>(bs, b, ldb, k0, k_end, n0, N);
     };
 
     float acc[4][8][4];
@@ -123,15 +152,28 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
         cp_async_commit();
 
         const float *as = smem + (kt % STAGES) * STAGE_FLOATS, *bs = as + TILE_FLOATS;
-        if constexpr (QUAD_READS<TA, TB>) {
-            uint32_t bf[2][8][2];  // [step of 8][j][register]
-            #pragma unroll
-            for (int j = 0; j < 8; j++) {
-                float4 v = *(const float4 *) (bs + (warp_n + j * 8 + g) * BK + 4 * t);
-                bf[0][j][0] = to_tf32(v.x);
-                bf[0][j][1] = to_tf32(v.y);
-                bf[1][j][0] = to_tf32(v.z);
-                bf[1][j][1] = to_tf32(v.w);
+        if constexpr (!TA) {
+            // nt and nn: k in the order 4t.. of both operands. bf[s][j]: tile j's B fragment in step s.
+            uint32_t bf[2][8][2];
+            if constexpr (TB) {
+                #pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    float4 v = *(const float4 *) (bs + (warp_n + j * 8 + g) * BK + 4 * t);
+                    bf[0][j][0] = to_tf32(v.x);
+                    bf[0][j][1] = to_tf32(v.y);
+                    bf[1][j][0] = to_tf32(v.z);
+                    bf[1][j][1] = to_tf32(v.w);
+                }
+            } else {
+                #pragma unroll
+                for (int q = 0; q < 4; q++) {  // k row 4t + q: step q / 2, register q % 2
+                    float4 lo = wide4<shift>(bs, 4 * t + q, warp_n + 8 * g), hi = wide4<shift>(bs, 4 * t + q, warp_n + 8 * g + 4);
+                    #pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                        bf[q >> 1][j][q & 1] = to_tf32(lane_of(lo, j));
+                        bf[q >> 1][j + 4][q & 1] = to_tf32(lane_of(hi, j));
+                    }
+                }
             }
             #pragma unroll
             for (int i = 0; i < 4; i++) {
@@ -143,6 +185,32 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                 for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], first, bf[0][j]);
                 #pragma unroll
                 for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], second, bf[1][j]);
+            }
+        } else if constexpr (!TB) {
+            // tn: lane g's rows 8g..8g+7 of A and columns 8g..8g+7 of B, k = 8s + t and 8s + t + 4.
+            #pragma unroll
+            for (int s = 0; s < 2; s++) {
+                uint32_t af[4][4], bf[8][2];
+                #pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    int k = 8 * s + t + 4 * h;
+                    float4 alo = wide4<shift>(as, k, warp_m + 8 * g), ahi = wide4<shift>(as, k, warp_m + 8 * g + 4);
+                    float4 blo = wide4<shift>(bs, k, warp_n + 8 * g), bhi = wide4<shift>(bs, k, warp_n + 8 * g + 4);
+                    #pragma unroll
+                    for (int i = 0; i < 4; i++) {  // rows 8g + 2i, 8g + 2i + 1 as the fragment's g and g + 8
+                        af[i][2 * h] = to_tf32(lane_of(i < 2 ? alo : ahi, (2 * i) & 3));
+                        af[i][2 * h + 1] = to_tf32(lane_of(i < 2 ? alo : ahi, (2 * i + 1) & 3));
+                    }
+                    #pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                        bf[j][h] = to_tf32(lane_of(blo, j));
+                        bf[j + 4][h] = to_tf32(lane_of(bhi, j));
+                    }
+                }
+                #pragma unroll
+                for (int i = 0; i < 4; i++)
+                    #pragma unroll
+                    for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], af[i], bf[j]);
             }
         } else {
             #pragma unroll
@@ -170,15 +238,42 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
         }
     }
 
+    // acc[i][j][r] is row g (+8 for r ≥ 2) of tile i and column 2t (+1 for odd r) of tile j, which
+    // the read orders above place at these rows and columns of C.
+    constexpr bool rows_by_lane = TA && !TB, cols_by_lane = !TB;
+    auto row_of = [&](int i, int r) {
+        return m0 + warp_m + (rows_by_lane ? 8 * g + 2 * i + (r >> 1) : 16 * i + g + 8 * (r >> 1));
+    };
+    auto col_of = [&](int j, int r) {
+        return n0 + warp_n + (cols_by_lane ? 8 * (2 * t + (r & 1)) + j : 8 * j + 2 * t + (r & 1));
+    };
+    // Where columns run by lane, tiles 0..3 and 4..7 of one (i, r) are 4 adjacent columns: one 16-byte store each.
+    bool quad_stores = cols_by_lane && N % 4 == 0 && ldc % 4 == 0 && (((uintptr_t) c | (uintptr_t) bias) & 15) == 0;
     #pragma unroll
     for (int i = 0; i < 4; i++) {
         #pragma unroll
-        for (int j = 0; j < 8; j++) {
-            int row = m0 + warp_m + i * 16 + g, col = n0 + warp_n + j * 8 + 2 * t;
-            #pragma unroll
-            for (int r = 0; r < 4; r++) {
-                int m = row + (r >> 1) * 8, n = col + (r & 1);
-                if (m < M && n < N) c[(long long) m * ldc + n] = bias != nullptr ? acc[i][j][r] + bias[n] : acc[i][j][r];
+        for (int r = 0; r < 4; r++) {
+            int m = row_of(i, r);
+            if (m >= M) continue;
+            float *out = c + (long long) m * ldc;
+            if (quad_stores) {
+                #pragma unroll
+                for (int half = 0; half < 2; half++) {
+                    int n = col_of(4 * half, r);
+                    if (n >= N) continue;
+                    float4 v = make_float4(acc[i][4 * half][r], acc[i][4 * half + 1][r], acc[i][4 * half + 2][r], acc[i][4 * half + 3][r]);
+                    if (bias != nullptr) {
+                        float4 bv = *(const float4 *) (bias + n);
+                        v = make_float4(v.x + bv.x, v.y + bv.y, v.z + bv.z, v.w + bv.w);
+                    }
+                    *(float4 *) (out + n) = v;
+                }
+            } else {
+                #pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    int n = col_of(j, r);
+                    if (n < N) out[n] = bias != nullptr ? acc[i][j][r] + bias[n] : acc[i][j][r];
+                }
             }
         }
     }

@@ -270,6 +270,11 @@ class CudaParityTest {
         for (int[] s : new int[][] {{3, 70, 64, 96}, {1, 100, 1000, 200}, {1, 7, 33, 5}}) {
             Tensor in = randn(DType.F32, s[0], s[1], s[2]), lw = randn(DType.F32, s[3], s[2]), lb = randn(DType.F32, s[3]);
             assertCloseScaled(in.linear(lw, lb), onGpu(in).linear(onGpu(lw), onGpu(lb)), 1e-3, "linear " + Arrays.toString(s));
+            // the weight stored transposed, and then the input too: the bias on the nn and tn kernels' stores
+            Tensor gw = onGpu(lw.transpose(0, 1).contiguous()).transpose(0, 1);
+            Tensor x2 = in.reshape(s[0] * s[1], s[2]), gx2 = onGpu(x2.transpose(0, 1).contiguous()).transpose(0, 1);
+            assertCloseScaled(in.linear(lw, lb), onGpu(in).linear(gw, onGpu(lb)), 1e-3, "linear, wᵀ stored " + Arrays.toString(s));
+            assertCloseScaled(x2.linear(lw, lb), gx2.linear(gw, onGpu(lb)), 1e-3, "linear, x and wᵀ stored transposed " + Arrays.toString(s));
         }
         Tensor q = randn(DType.F32, 2, 3, 33, 16);
         assertCloseScaled(q.matmul(q.transpose(-1, -2)), onGpu(q).matmul(onGpu(q).transpose(-1, -2)), 1e-3, "q·qᵀ");
