@@ -1,0 +1,65 @@
+package dev.bertft.cuda;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.autograd.Var;
+import dev.bertft.bert.BertConfig;
+import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.nn.AdamW;
+import dev.bertft.nn.GradClip;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * GPU memory of bert-base training steps (batch 32 × 128) on the real CudaBackend with its
+ * launches recorded instead of run (DryRunTest's recorder; no GPU, no kernel executes): each step
+ * in a memory scope, as the Trainer takes it, holds its activations only while it runs, so
+ * between steps only the weights and AdamW's moments stay, and after the first steps every
+ * block comes from the allocator's free lists, with no garbage collection asked for.
+ */
+class DryRunTrainingMemoryTest {
+
+    @Test
+    void bertBaseStepsInScopesReuseTheirMemory() throws Exception {
+        CudaBackend gpu = DryRunTest.dryBackend(new DryRunTest.Recorder());
+        ObjectNode shape = JsonNodeFactory.instance.objectNode();
+        shape.put("hidden_size", 768).put("num_hidden_layers", 12).put("num_attention_heads", 12).put("intermediate_size", 3072);
+        BertForSequenceClassification model = BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42);
+        model.setTraining(true);
+        Tensor ids = gpu.zeros(DType.I32, 32, 128), types = gpu.zeros(DType.I32, 32, 128);
+        Tensor mask = gpu.full(DType.I32, new int[] {32, 128}, 1), labels = gpu.zeros(DType.I32, 32);
+        long before = gpu.memoryStats().inUseBytes(), moments = 0; // the weights (and what the collector has not yet taken back), the batch
+        for (Var p : model.namedParameters().values()) moments += 2 * CachingAllocator.bucket(4L * p.value().numel());
+        AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+        List<CachingAllocator.Stats> after = new ArrayList<>();
+        for (int step = 0; step < 6; step++) {
+            try (Backend.Scope scope = gpu.openScope()) {
+                Var loss = model.loss(model.logits(ids, types, mask), labels);
+                loss.backward();
+                GradClip.clipGradNorm(model.namedParameters().values(), 1.0);
+                optimizer.step(1e-5);
+                optimizer.zeroGrad();
+                optimizer.keepState(scope);
+            }
+            after.add(gpu.memoryStats());
+        }
+        CachingAllocator.Stats last = after.get(after.size() - 1);
+        System.out.printf("bert-base, batch 32 x 128, dry run: before the first step %s, between steps %s, peak %s; %s%n",
+                CachingAllocator.mib(before), CachingAllocator.mib(last.inUseBytes()), CachingAllocator.mib(last.peakInUseBytes()), last);
+        for (CachingAllocator.Stats s : after.subList(1, after.size())) {
+            assertEquals(after.get(0).inUseBytes(), s.inUseBytes(), "the same memory held between steps: " + after);
+            assertEquals(after.get(1).driverAllocations(), s.driverAllocations(), "no new device memory after step 2: " + after);
+        }
+        assertEquals(0, last.collections(), last.toString());
+        // between steps: what was there before plus the moments, nothing of the steps' activations
+        assertTrue(last.inUseBytes() <= before + moments, "between steps " + last + ", before " + before + ", moments " + moments);
+    }
+}
