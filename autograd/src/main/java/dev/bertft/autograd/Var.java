@@ -141,13 +141,24 @@ public final class Var {
                         + " was freed by an earlier backward; run the forward again");
             }
         }
-        pending = seed;
-        for (Var node : order) {
-            Tensor g = node.pending;
-            node.pending = null;
-            if (g == null) continue;
-            if (node.isLeaf()) node.grad = node.grad == null ? g : node.grad.add(g);
-            else node.backward.apply(g);
+        try (GradientMemory memory = GradientMemory.open(value.backend())) {
+            pending = seed;
+            memory.hold(seed);
+            for (Var node : order) {
+                Tensor g = node.pending;
+                node.pending = null;
+                if (g == null) continue;
+                if (node.isLeaf()) {
+                    node.grad = node.grad == null ? g : node.grad.add(g);
+                    memory.keep(node.grad);
+                } else {
+                    try (Backend.Scope step = memory.nodeScope()) {
+                        node.backward.apply(g);
+                        for (Var v : memory.touched()) if (v.pending != null) step.keep(v.pending);
+                    }
+                }
+                memory.drop(g);
+            }
         }
         for (Var node : order) {
             if (!node.isLeaf()) {
@@ -161,7 +172,9 @@ public final class Var {
     /** Adds {@code g} to the gradient flowing into this node during backward (ignored when it needs none). */
     private void accumulate(Tensor g) {
         if (!requiresGrad) return;
-        pending = pending == null ? g : pending.add(g);
+        Tensor before = pending;
+        pending = before == null ? g : before.add(g);
+        GradientMemory.replaced(this, before, pending);
     }
 
     /** Nodes reachable from this one, outputs before inputs. */

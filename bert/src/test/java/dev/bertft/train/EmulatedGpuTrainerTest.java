@@ -86,7 +86,7 @@ class EmulatedGpuTrainerTest {
 
     /**
      * Each training step frees its activations and gradients when it ends (only the AdamW moments
-     * made by the first update stay), so after the first step every step is served from the
+     * made by the first update stay), so after the second step every step is served from the
      * allocator's free lists, with no garbage collection asked for.
      */
     @Test
@@ -103,9 +103,10 @@ class EmulatedGpuTrainerTest {
             }
         }).train(null);
         assertEquals(5, afterStep.size());
-        CachingAllocator.Stats first = afterStep.get(0);
+        // the first update makes the moments from blocks the step freed, which the second step then gets anew
+        CachingAllocator.Stats first = afterStep.get(0), second = afterStep.get(1);
         for (CachingAllocator.Stats s : afterStep) {
-            assertEquals(first.driverAllocations(), s.driverAllocations(), "no new device memory after the first step: " + afterStep);
+            if (s != first) assertEquals(second.driverAllocations(), s.driverAllocations(), "no new device memory after the second step: " + afterStep);
             assertTrue(s.inUseBytes() <= first.inUseBytes(), "nothing accumulates from step to step: " + afterStep);
             assertEquals(0, s.collections(), s.toString());
         }

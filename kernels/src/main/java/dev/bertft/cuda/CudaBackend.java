@@ -223,6 +223,15 @@ public final class CudaBackend implements Backend {
         if (tracked.remove(t)) allocator.release(t.block);
     }
 
+    /** Returns a block a scope frees while its storage may still be reachable: any later use of it fails. */
+    private void freeNow(Tracked t) {
+        if (tracked.remove(t)) {
+            t.freed = true;
+            t.clear();
+            allocator.release(t.block);
+        }
+    }
+
     /** Returns the blocks of storages found unreachable since the last look, without waiting. */
     private void recycle() {
         for (Reference<? extends CudaStorage> r; (r = unreachable.poll()) != null; ) free(r);
@@ -318,6 +327,17 @@ public final class CudaBackend implements Backend {
         }
 
         @Override
+        public void release(Tensor t) {
+            Tracked lease = own(t).tracked;
+            for (MemoryScope s = lease.scope; s != null; s = s.parent) {
+                if (s == this) {
+                    freeNow(lease);
+                    return;
+                }
+            }
+        }
+
+        @Override
         public void close() {
             if (closed) return;
             if (Thread.currentThread() != thread || openScope.get() != this) {
@@ -325,13 +345,7 @@ public final class CudaBackend implements Backend {
             }
             closed = true;
             openScope.set(parent);
-            for (Tracked t : made) {
-                if (t.scope == this && tracked.remove(t)) {
-                    t.freed = true;
-                    t.clear();
-                    allocator.release(t.block);
-                }
-            }
+            for (Tracked t : made) if (t.scope == this) freeNow(t);
             made.clear();
         }
     }

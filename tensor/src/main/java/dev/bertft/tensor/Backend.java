@@ -53,6 +53,12 @@ public interface Backend {
         /** Lets {@code t}, and every view of its storage, outlive this scope (it joins the enclosing one, if any). */
         void keep(Tensor t);
 
+        /**
+         * Frees {@code t}'s storage now if this scope, or one open inside it, made it; does nothing
+         * otherwise. For a tensor the caller knows nothing uses again, neither it nor any view.
+         */
+        void release(Tensor t);
+
         /** Frees the scope's tensors; using one afterwards fails with an {@link IllegalStateException}. */
         @Override
         void close();
@@ -62,6 +68,9 @@ public interface Backend {
     Scope NO_SCOPE = new Scope() {
         @Override
         public void keep(Tensor t) {}
+
+        @Override
+        public void release(Tensor t) {}
 
         @Override
         public void close() {}
