@@ -3,7 +3,6 @@ package dev.bertft.autograd;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.KernelEmulator;
 import dev.bertft.tensor.Backend;
-import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
@@ -33,49 +32,55 @@ class EmulatedGradientMemoryTest {
         return halves.add(y).tanh().mul(2.0).sum();
     }
 
-    private static float[] random(long seed) {
+    /** x and w as parameters on {@code on}, from seeded normal values (the same for equal seeds). */
+    private static Var[] parameters(Backend on, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        float[] v = new float[N];
-        for (int i = 0; i < N; i++) v[i] = (float) r.nextGaussian() * 0.5f;
-        return v;
+        float[] x = new float[N], w = new float[N];
+        for (int i = 0; i < N; i++) {
+            x[i] = (float) r.nextGaussian() * 0.5f;
+            w[i] = (float) r.nextGaussian() * 0.5f;
+        }
+        return new Var[] {Var.parameter(Tensor.of(on, x, N)), Var.parameter(Tensor.of(on, w, 256, 256))};
+    }
+
+    /** The CPU's gradients of x and w, which nothing frees early. */
+    private static float[][] cpuGradients(long seed) {
+        Var[] p = parameters(CPU, seed);
+        chain(p[0], p[1]).backward();
+        return new float[][] {p[0].grad().toFloatArray(), p[1].grad().toFloatArray()};
     }
 
     @Test
     void aBackwardPassFreesEachGradientAfterItsLastUse() {
         CudaBackend gpu = KernelEmulator.freshBackend();
-        float[] xs = random(1), ws = random(2);
-        Var cx = Var.parameter(Tensor.of(CPU, xs, N)), cw = Var.parameter(Tensor.of(CPU, ws, 256, 256));
-        chain(cx, cw).backward();
-
-        Var gx = Var.parameter(Tensor.of(gpu, xs, N)), gw = Var.parameter(Tensor.of(gpu, ws, 256, 256));
+        float[][] expected = cpuGradients(1);
+        Var[] p = parameters(gpu, 1);
         try (Backend.Scope step = gpu.openScope()) {
-            Var loss = chain(gx, gw);
+            Var loss = chain(p[0], p[1]);
             long forward = gpu.memoryStats().inUseBytes();
             loss.backward();
             long peak = gpu.memoryStats().peakInUseBytes(), tensor = 4L * N;
             assertTrue(peak - forward <= 6 * tensor, "the pass held " + (peak - forward) / tensor + " tensors' worth at once");
-            assertArrayEquals(cx.grad().toFloatArray(), gx.grad().toFloatArray(), 1e-5f, "x's gradient");
-            assertArrayEquals(cw.grad().toFloatArray(), gw.grad().toFloatArray(), 1e-5f, "w's gradient");
-            step.keep(gx.grad());
+            assertArrayEquals(expected[0], p[0].grad().toFloatArray(), 1e-5f, "x's gradient");
+            assertArrayEquals(expected[1], p[1].grad().toFloatArray(), 1e-5f, "w's gradient");
+            step.keep(p[0].grad());
         }
-        assertArrayEquals(cx.grad().toFloatArray(), gx.grad().toFloatArray(), 1e-5f, "a kept gradient outlives the step");
-        assertThrows(IllegalStateException.class, () -> gw.grad().toFloatArray(), "the other went with the step's scope");
+        assertArrayEquals(expected[0], p[0].grad().toFloatArray(), 1e-5f, "a kept gradient outlives the step");
+        assertThrows(IllegalStateException.class, () -> p[1].grad().toFloatArray(), "the other went with the step's scope");
     }
 
     /** With no scope open around it the pass still frees its gradients, and the leaves' stay for the collector. */
     @Test
     void withoutAnEnclosingScopeTheLeavesGradientsStay() {
         CudaBackend gpu = KernelEmulator.freshBackend();
-        float[] xs = random(3), ws = random(4);
-        Var cx = Var.parameter(Tensor.of(CPU, xs, N)), cw = Var.parameter(Tensor.of(CPU, ws, 256, 256));
-        chain(cx, cw).backward();
-        Var gx = Var.parameter(Tensor.of(gpu, xs, N)), gw = Var.parameter(Tensor.of(gpu, ws, 256, 256));
-        Var loss = chain(gx, gw);
+        float[][] expected = cpuGradients(2);
+        Var[] p = parameters(gpu, 2);
+        Var loss = chain(p[0], p[1]);
         long forward = gpu.memoryStats().inUseBytes();
         loss.backward();
         long kept = gpu.memoryStats().inUseBytes() - forward;
         assertTrue(kept >= 2 * 4L * N && kept <= 2 * 4L * N + 4096, "the two leaves' gradients and the seed stayed: " + kept + " bytes");
-        assertArrayEquals(cx.grad().toFloatArray(), gx.grad().toFloatArray(), 1e-5f);
-        assertArrayEquals(cw.grad().toFloatArray(), gw.grad().toFloatArray(), 1e-5f);
+        assertArrayEquals(expected[0], p[0].grad().toFloatArray(), 1e-5f);
+        assertArrayEquals(expected[1], p[1].grad().toFloatArray(), 1e-5f);
     }
 }
