@@ -1,8 +1,10 @@
 package dev.bertft.bert;
 
+import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
+import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -18,9 +20,22 @@ final class BertEncoder implements Module {
         layer = List.copyOf(layers);
     }
 
-    /** x: [B, T, H], keyMask: [B, T] → [B, T, H]. */
+    /**
+     * x: [B, T, H], keyMask: [B, T] → [B, T, H]. Without a graph, nothing of a layer but its
+     * output is needed once it returns, so each layer runs in a memory scope of its own: on a GPU
+     * a prediction batch holds one layer's temporaries at a time instead of all twelve layers'.
+     */
     Var forward(Var x, Tensor keyMask) {
-        for (BertLayer l : layer) x = l.forward(x, keyMask);
+        for (BertLayer l : layer) {
+            if (GradMode.enabled()) {
+                x = l.forward(x, keyMask);
+            } else {
+                try (Backend.Scope scope = x.backend().openScope()) {
+                    x = l.forward(x, keyMask);
+                    scope.keep(x.value());
+                }
+            }
+        }
         return x;
     }
 

@@ -2,6 +2,7 @@ package dev.bertft.cuda;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
@@ -61,5 +62,30 @@ class DryRunTrainingMemoryTest {
         assertEquals(0, last.collections(), last.toString());
         // between steps: what was there before plus the moments, nothing of the steps' activations
         assertTrue(last.inUseBytes() <= before + moments, "between steps " + last + ", before " + before + ", moments " + moments);
+    }
+
+    /**
+     * Prediction, the evaluation batch of HF's recipe at BERT's full length (64 × 512): without a
+     * graph each encoder layer's temporaries go when it returns, so the batch holds the embeddings'
+     * and about one layer's worth (3.2 GiB here) instead of all twelve layers' (19.5 GiB).
+     */
+    @Test
+    void bertBasePredictionHoldsOneLayerAtATime() throws Exception {
+        CudaBackend gpu = DryRunTest.dryBackend(new DryRunTest.Recorder());
+        ObjectNode shape = JsonNodeFactory.instance.objectNode();
+        shape.put("hidden_size", 768).put("num_hidden_layers", 12).put("num_attention_heads", 12).put("intermediate_size", 3072);
+        BertForSequenceClassification model = BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42);
+        model.setTraining(false);
+        Tensor ids = gpu.zeros(DType.I32, 64, 512), types = gpu.zeros(DType.I32, 64, 512);
+        Tensor mask = gpu.full(DType.I32, new int[] {64, 512}, 1);
+        long before = gpu.memoryStats().inUseBytes(), hidden = 64L * 512 * 768 * 4;
+        try (GradMode off = GradMode.off(); Backend.Scope batch = gpu.openScope()) {
+            model.logits(ids, types, mask).value().toHost();
+        }
+        CachingAllocator.Stats s = gpu.memoryStats();
+        System.out.printf("bert-base prediction, batch 64 x 512, dry run: peak %s above the weights and batch%n",
+                CachingAllocator.mib(s.peakInUseBytes() - before));
+        assertTrue(s.peakInUseBytes() - before < 40 * hidden, "one layer's temporaries at a time: " + s);
+        assertEquals(before, s.inUseBytes(), "the batch gave everything back");
     }
 }
