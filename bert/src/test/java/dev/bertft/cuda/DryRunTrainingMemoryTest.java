@@ -13,6 +13,7 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,22 +29,38 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DryRunTrainingMemoryTest {
 
-    @Test
-    void bertBaseStepsInScopesReuseTheirMemory() throws Exception {
-        CudaBackend gpu = DryRunTest.dryBackend(new DryRunTest.Recorder());
+    private final CudaBackend gpu;
+
+    DryRunTrainingMemoryTest() throws IOException {
+        gpu = DryRunTest.dryBackend(new DryRunTest.Recorder());
+    }
+
+    /** A bert-base-shaped classifier with random weights, in training mode or not. */
+    private BertForSequenceClassification bertBase(boolean training) throws IOException {
         ObjectNode shape = JsonNodeFactory.instance.objectNode();
         shape.put("hidden_size", 768).put("num_hidden_layers", 12).put("num_attention_heads", 12).put("intermediate_size", 3072);
         BertForSequenceClassification model = BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42);
-        model.setTraining(true);
-        Tensor ids = gpu.zeros(DType.I32, 32, 128), types = gpu.zeros(DType.I32, 32, 128);
-        Tensor mask = gpu.full(DType.I32, new int[] {32, 128}, 1), labels = gpu.zeros(DType.I32, 32);
+        model.setTraining(training);
+        return model;
+    }
+
+    /** Token ids, token types and attention mask of a full batch of b × t tokens. */
+    private Tensor[] batch(int b, int t) {
+        return new Tensor[] {gpu.zeros(DType.I32, b, t), gpu.zeros(DType.I32, b, t), gpu.full(DType.I32, new int[] {b, t}, 1)};
+    }
+
+    @Test
+    void bertBaseStepsInScopesReuseTheirMemory() throws IOException {
+        BertForSequenceClassification model = bertBase(true);
+        Tensor[] batch = batch(32, 128);
+        Tensor labels = gpu.zeros(DType.I32, 32);
         long before = gpu.memoryStats().inUseBytes(), moments = 0; // the weights (and what the collector has not yet taken back), the batch
         for (Var p : model.namedParameters().values()) moments += 2 * CachingAllocator.bucket(4L * p.value().numel());
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
         List<CachingAllocator.Stats> after = new ArrayList<>();
         for (int step = 0; step < 6; step++) {
             try (Backend.Scope scope = gpu.openScope()) {
-                Var loss = model.loss(model.logits(ids, types, mask), labels);
+                Var loss = model.loss(model.logits(batch[0], batch[1], batch[2]), labels);
                 loss.backward();
                 GradClip.clipGradNorm(model.namedParameters().values(), 1.0);
                 optimizer.step(1e-5);
@@ -70,17 +87,12 @@ class DryRunTrainingMemoryTest {
      * and about one layer's worth (3.2 GiB here) instead of all twelve layers' (19.5 GiB).
      */
     @Test
-    void bertBasePredictionHoldsOneLayerAtATime() throws Exception {
-        CudaBackend gpu = DryRunTest.dryBackend(new DryRunTest.Recorder());
-        ObjectNode shape = JsonNodeFactory.instance.objectNode();
-        shape.put("hidden_size", 768).put("num_hidden_layers", 12).put("num_attention_heads", 12).put("intermediate_size", 3072);
-        BertForSequenceClassification model = BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42);
-        model.setTraining(false);
-        Tensor ids = gpu.zeros(DType.I32, 64, 512), types = gpu.zeros(DType.I32, 64, 512);
-        Tensor mask = gpu.full(DType.I32, new int[] {64, 512}, 1);
+    void bertBasePredictionHoldsOneLayerAtATime() throws IOException {
+        BertForSequenceClassification model = bertBase(false);
+        Tensor[] batch = batch(64, 512);
         long before = gpu.memoryStats().inUseBytes(), hidden = 64L * 512 * 768 * 4;
-        try (GradMode off = GradMode.off(); Backend.Scope batch = gpu.openScope()) {
-            model.logits(ids, types, mask).value().toHost();
+        try (GradMode off = GradMode.off(); Backend.Scope scope = gpu.openScope()) {
+            model.logits(batch[0], batch[1], batch[2]).value().toHost();
         }
         CachingAllocator.Stats s = gpu.memoryStats();
         System.out.printf("bert-base prediction, batch 64 x 512, dry run: peak %s above the weights and batch%n",
