@@ -95,13 +95,14 @@ __device__ inline float a_at(const float *tile, int m, int k) { return TA ? tile
 template <bool TB>
 __device__ inline float b_at(const float *tile, int k, int n) { return TB ? tile[n * NARROW_PITCH + k] : tile[k * WIDE_PITCH + n]; }
 
-// Four elements from column col (a multiple of 4) of row k of a swizzled [16][128] tile.
+// Eight elements from column col (a multiple of 8) of row k of a swizzled [16][128] tile: two 16-byte reads.
 template <int SHIFT>
-__device__ inline float4 wide4(const float *tile, int k, int col) {
-    return *(const float4 *) (tile + k * BM + swizzled<SHIFT>(k, col));
+__device__ inline void eight(float (&out)[8], const float *tile, int k, int col) {
+    float4 lo = *(const float4 *) (tile + k * BM + swizzled<SHIFT>(k, col));
+    float4 hi = *(const float4 *) (tile + k * BM + swizzled<SHIFT>(k, col + 4));
+    out[0] = lo.x, out[1] = lo.y, out[2] = lo.z, out[3] = lo.w;
+    out[4] = hi.x, out[5] = hi.y, out[6] = hi.z, out[7] = hi.w;
 }
-
-__device__ inline float lane_of(float4 v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
 
 template <bool TA, bool TB, int VEC>
 __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
@@ -167,12 +168,10 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
             } else {
                 #pragma unroll
                 for (int q = 0; q < 4; q++) {  // k row 4t + q: step q / 2, register q % 2
-                    float4 lo = wide4<shift>(bs, 4 * t + q, warp_n + 8 * g), hi = wide4<shift>(bs, 4 * t + q, warp_n + 8 * g + 4);
+                    float b8[8];
+                    eight<shift>(b8, bs, 4 * t + q, warp_n + 8 * g);
                     #pragma unroll
-                    for (int j = 0; j < 4; j++) {
-                        bf[q >> 1][j][q & 1] = to_tf32(lane_of(lo, j));
-                        bf[q >> 1][j + 4][q & 1] = to_tf32(lane_of(hi, j));
-                    }
+                    for (int j = 0; j < 8; j++) bf[q >> 1][j][q & 1] = to_tf32(b8[j]);
                 }
             }
             #pragma unroll
@@ -194,18 +193,16 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                 #pragma unroll
                 for (int h = 0; h < 2; h++) {
                     int k = 8 * s + t + 4 * h;
-                    float4 alo = wide4<shift>(as, k, warp_m + 8 * g), ahi = wide4<shift>(as, k, warp_m + 8 * g + 4);
-                    float4 blo = wide4<shift>(bs, k, warp_n + 8 * g), bhi = wide4<shift>(bs, k, warp_n + 8 * g + 4);
+                    float a8[8], b8[8];
+                    eight<shift>(a8, as, k, warp_m + 8 * g);
+                    eight<shift>(b8, bs, k, warp_n + 8 * g);
                     #pragma unroll
                     for (int i = 0; i < 4; i++) {  // rows 8g + 2i, 8g + 2i + 1 as the fragment's g and g + 8
-                        af[i][2 * h] = to_tf32(lane_of(i < 2 ? alo : ahi, (2 * i) & 3));
-                        af[i][2 * h + 1] = to_tf32(lane_of(i < 2 ? alo : ahi, (2 * i + 1) & 3));
+                        af[i][2 * h] = to_tf32(a8[2 * i]);
+                        af[i][2 * h + 1] = to_tf32(a8[2 * i + 1]);
                     }
                     #pragma unroll
-                    for (int j = 0; j < 4; j++) {
-                        bf[j][h] = to_tf32(lane_of(blo, j));
-                        bf[j + 4][h] = to_tf32(lane_of(bhi, j));
-                    }
+                    for (int j = 0; j < 8; j++) bf[j][h] = to_tf32(b8[j]);
                 }
                 #pragma unroll
                 for (int i = 0; i < 4; i++)
@@ -239,41 +236,21 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
     }
 
     // acc[i][j][r] is row g (+8 for r ≥ 2) of tile i and column 2t (+1 for odd r) of tile j, which
-    // the read orders above place at these rows and columns of C.
+    // the read orders above place at these rows and columns of C. (Written as plain expressions:
+    // with lambdas, or with 16-byte stores of the columns that run by lane, nvcc 13 wrote
+    // different PTX from run to run for the same source.)
     constexpr bool rows_by_lane = TA && !TB, cols_by_lane = !TB;
-    auto row_of = [&](int i, int r) {
-        return m0 + warp_m + (rows_by_lane ? 8 * g + 2 * i + (r >> 1) : 16 * i + g + 8 * (r >> 1));
-    };
-    auto col_of = [&](int j, int r) {
-        return n0 + warp_n + (cols_by_lane ? 8 * (2 * t + (r & 1)) + j : 8 * j + 2 * t + (r & 1));
-    };
-    // Where columns run by lane, tiles 0..3 and 4..7 of one (i, r) are 4 adjacent columns: one 16-byte store each.
-    bool quad_stores = cols_by_lane && N % 4 == 0 && ldc % 4 == 0 && (((uintptr_t) c | (uintptr_t) bias) & 15) == 0;
     #pragma unroll
     for (int i = 0; i < 4; i++) {
         #pragma unroll
         for (int r = 0; r < 4; r++) {
-            int m = row_of(i, r);
+            int m = m0 + warp_m + (rows_by_lane ? 8 * g + 2 * i + (r >> 1) : 16 * i + g + 8 * (r >> 1));
             if (m >= M) continue;
             float *out = c + (long long) m * ldc;
-            if (quad_stores) {
-                #pragma unroll
-                for (int half = 0; half < 2; half++) {
-                    int n = col_of(4 * half, r);
-                    if (n >= N) continue;
-                    float4 v = make_float4(acc[i][4 * half][r], acc[i][4 * half + 1][r], acc[i][4 * half + 2][r], acc[i][4 * half + 3][r]);
-                    if (bias != nullptr) {
-                        float4 bv = *(const float4 *) (bias + n);
-                        v = make_float4(v.x + bv.x, v.y + bv.y, v.z + bv.z, v.w + bv.w);
-                    }
-                    *(float4 *) (out + n) = v;
-                }
-            } else {
-                #pragma unroll
-                for (int j = 0; j < 8; j++) {
-                    int n = col_of(j, r);
-                    if (n < N) out[n] = bias != nullptr ? acc[i][j][r] + bias[n] : acc[i][j][r];
-                }
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                int n = n0 + warp_n + (cols_by_lane ? 8 * (2 * t + (r & 1)) + j : 8 * j + 2 * t + (r & 1));
+                if (n < N) out[n] = bias != nullptr ? acc[i][j][r] + bias[n] : acc[i][j][r];
             }
         }
     }
