@@ -68,8 +68,7 @@ public final class DataLoader {
             throw new DataException("--validation-split and --eval-data both given; choose one");
         }
         if (o.maxTrainSamples() < 0 || o.maxEvalSamples() < 0) throw new DataException("--max-train-samples and --max-eval-samples must not be negative");
-        SplittableRandom root = new SplittableRandom(o.seed());
-        SplittableRandom splitRandom = root.split(), trainRandom = root.split(), evalRandom = root.split();
+        Streams random = Streams.of(o.seed());
 
         Source data = read(o.data(), o);
         List<RawExample> train = data.train();
@@ -77,7 +76,7 @@ public final class DataLoader {
         if (o.evalData() != null) {
             eval = evaluationExamples(o);
         } else if (o.validationSplit() > 0) {
-            Subsets.Split<RawExample> split = Subsets.holdOut(train, o.validationSplit(), splitRandom, o.data());
+            Subsets.Split<RawExample> split = Subsets.holdOut(train, o.validationSplit(), random.split(), o.data());
             train = split.train();
             eval = split.eval();
         } else {
@@ -86,8 +85,8 @@ public final class DataLoader {
         if (train.isEmpty()) throw new DataException(o.data() + ": no training examples");
         Labels labels = Labels.fromTraining(train, o.data());
         return new Dataset(
-                labels.examples(Subsets.sample(train, o.maxTrainSamples(), trainRandom)),
-                labels.examples(Subsets.sample(eval, o.maxEvalSamples(), evalRandom)),
+                labels.examples(Subsets.sample(train, o.maxTrainSamples(), random.train())),
+                labels.examples(Subsets.sample(eval, o.maxEvalSamples(), random.eval())),
                 labels.names());
     }
 
@@ -99,11 +98,17 @@ public final class DataLoader {
     public Dataset loadEvaluation(DataOptions o, List<String> modelLabels) throws IOException {
         if (o.evalData() == null) throw new DataException("no --eval-data to evaluate on");
         if (o.maxEvalSamples() < 0) throw new DataException("--max-eval-samples must not be negative");
-        SplittableRandom root = new SplittableRandom(o.seed());
-        root.split(); // the validation split's stream, then the training subset's, as in load
-        root.split();
         Labels labels = Labels.ofModel(modelLabels);
-        return new Dataset(List.of(), labels.examples(Subsets.sample(evaluationExamples(o), o.maxEvalSamples(), root.split())), labels.names());
+        return new Dataset(List.of(), labels.examples(Subsets.sample(evaluationExamples(o), o.maxEvalSamples(), Streams.of(o.seed()).eval())),
+                labels.names());
+    }
+
+    /** The three streams split from SplittableRandom(seed), in this order (see the top). */
+    private record Streams(SplittableRandom split, SplittableRandom train, SplittableRandom eval) {
+        static Streams of(long seed) {
+            SplittableRandom root = new SplittableRandom(seed);
+            return new Streams(root.split(), root.split(), root.split());
+        }
     }
 
     /** --eval-data's evaluation split, or the whole of it when it has none (a single file). */

@@ -41,7 +41,7 @@ final class Labels {
 
     /** A fine-tuned model's labels (its id2label in id order), for evaluation data read without training data. */
     static Labels ofModel(List<String> names) {
-        boolean numeric = names.stream().allMatch(n -> n.matches("-?\\d{1,18}"));
+        boolean numeric = names.stream().allMatch(n -> TableReader.INTEGER.matcher(n).matches());
         return new Labels(numeric ? names.stream().map(n -> String.valueOf(Long.parseLong(n))).toList() : names, numeric, "the model's labels");
     }
 

@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * optional minus sign (pandas would read such a column as int64). Anything else is a label name.
  */
 final class TableReader {
-    private static final Pattern INTEGER = Pattern.compile("-?[0-9]{1,18}");
+    static final Pattern INTEGER = Pattern.compile("-?[0-9]{1,18}");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private TableReader() {

@@ -218,13 +218,11 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private void free(Reference<? extends CudaStorage> r) {
-        Tracked t = (Tracked) r;
-        if (tracked.remove(t)) allocator.release(t.block);
-    }
-
-    /** Returns a block a scope frees while its storage may still be reachable: any later use of it fails. */
-    private void freeNow(Tracked t) {
+    /**
+     * Returns a storage's block to the allocator unless it was returned already. A scope may free a
+     * storage that is still reachable, so the storage is marked: any later use of it fails.
+     */
+    private void free(Tracked t) {
         if (tracked.remove(t)) {
             t.freed = true;
             t.clear();
@@ -234,7 +232,7 @@ public final class CudaBackend implements Backend {
 
     /** Returns the blocks of storages found unreachable since the last look, without waiting. */
     private void recycle() {
-        for (Reference<? extends CudaStorage> r; (r = unreachable.poll()) != null; ) free(r);
+        for (Reference<? extends CudaStorage> r; (r = unreachable.poll()) != null; ) free((Tracked) r);
     }
 
     /**
@@ -244,7 +242,7 @@ public final class CudaBackend implements Backend {
     private void collectGarbage() {
         System.gc();
         try {
-            for (Reference<? extends CudaStorage> r; (r = unreachable.remove(QUIET_MILLIS)) != null; ) free(r);
+            for (Reference<? extends CudaStorage> r; (r = unreachable.remove(QUIET_MILLIS)) != null; ) free((Tracked) r);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -331,7 +329,7 @@ public final class CudaBackend implements Backend {
             Tracked lease = own(t).tracked;
             for (MemoryScope s = lease.scope; s != null; s = s.parent) {
                 if (s == this) {
-                    freeNow(lease);
+                    free(lease);
                     return;
                 }
             }
@@ -345,7 +343,7 @@ public final class CudaBackend implements Backend {
             }
             closed = true;
             openScope.set(parent);
-            for (Tracked t : made) if (t.scope == this) freeNow(t);
+            for (Tracked t : made) if (t.scope == this) free(t);
             made.clear();
         }
     }
