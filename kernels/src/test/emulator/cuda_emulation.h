@@ -11,13 +11,16 @@
 // split between __syncthreads and a shuffle or between two different warp operations), a warp
 // operation after lanes returned or in a warp of fewer than 32 threads, __syncthreads after part
 // of a warp returned, launch shapes the driver refuses, the wrong number of arguments.
-// __shared__ arrays are function statics: one copy per kernel, right because blocks never
-// overlap, and filled with 0xff bytes (NaN) before every block, so shared memory read before it
-// is written shows.
+// The kernels are compiled with g++'s alignment and bounds checks, so an access misaligned for
+// its type (a float4 off a 16-byte boundary) and an index past an array of known size (a
+// __shared__ tile, a register array) fault the launch with the source line, where x86 would
+// quietly go on. __shared__ arrays are function statics: one copy per kernel, right because
+// blocks never overlap, and filled with 0xff bytes (NaN) before every block, so shared memory
+// read before it is written shows.
 //
 // What this cannot find either: races that need two warps interleaved between two barriers,
-// out-of-bounds global accesses inside an allocation, the GPU's speed, and differences in the
-// last bits of expf/erff and FMA contraction.
+// out-of-bounds accesses through pointers (global memory, dynamic shared memory) other than
+// cp.async's, the GPU's speed, and differences in the last bits of expf/erff and FMA contraction.
 #pragma once
 #include <math.h>
 #include <stdint.h>

@@ -4,6 +4,7 @@
 
 #include <jni.h>
 #include <link.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -141,6 +142,14 @@ void sync_warp(int site) { wait(AT_WARP_OP, site); }
 static void thread_main() {
     kernel(kernel_args);
     wait(EXITED, 0);
+}
+
+// For an access the GPU would not make: the thread stops before it, as on the GPU, and the
+// launch faults once the other threads of its warp have run.
+[[noreturn]] static void stop_with_fault(const std::string &what) {
+    fault(what.c_str());
+    wait(EXITED, 0);
+    __builtin_unreachable();
 }
 
 // A fresh stack as emu_switch leaves one: six zero registers, then thread_main as the return
@@ -302,6 +311,59 @@ static std::string launch(const std::string &name, dim3 grid, dim3 block, int sh
     return "";
 }
 }  // namespace emu
+
+// The kernels are compiled with -fsanitize=alignment,bounds (KernelEmulator.KERNEL_CHECKS) and
+// linked without the sanitizer runtime: g++'s checks call these two handlers, laid out as GCC's
+// libsanitizer declares them, and each makes the launch fault with the source line.
+namespace ubsan {
+struct SourceLocation {
+    const char *file;
+    uint32_t line, column;
+};
+struct TypeMismatch {
+    SourceLocation where;
+    const void *type;
+    unsigned char log_alignment;
+    unsigned char kind;  // 0 load, 1 store, 2 reference binding, 3 member access, ...
+};
+struct OutOfBounds {
+    SourceLocation where;
+    const void *array_type, *index_type;
+};
+
+// 0: an integer type, whose info is log2(bits) << 1 | signed.
+struct TypeDescriptor {
+    uint16_t kind, info;
+};
+
+[[noreturn]] static void fault_at(const SourceLocation &where, const std::string &what) {
+    const char *file = strrchr(where.file, '/');
+    emu::stop_with_fault(std::string(file == nullptr ? where.file : file + 1) + ":" + std::to_string(where.line) + ": " + what);
+}
+
+// An integer passed by value, as its type says to read it.
+static std::string integer(const void *type, uintptr_t value) {
+    const auto *t = static_cast<const TypeDescriptor *>(type);
+    unsigned bits = 1u << (t->info >> 1);
+    if (t->kind != 0 || bits > 64) return "?";
+    if (!(t->info & 1) || bits == 64) return t->info & 1 ? std::to_string((int64_t) value) : std::to_string((uint64_t) value);
+    uint64_t sign = 1ull << (bits - 1), v = value & ((sign << 1) - 1);
+    return std::to_string((int64_t) (v ^ sign) - (int64_t) sign);
+}
+}  // namespace ubsan
+
+extern "C" void __ubsan_handle_type_mismatch_v1(ubsan::TypeMismatch *data, uintptr_t pointer) {
+    // A struct such as float4 is copied through a reference, which g++ reports as kind 2.
+    const char *access = data->kind == 0 ? "load from" : data->kind == 1 ? "store to" : "access to";
+    char address[32];
+    snprintf(address, sizeof address, "%#lx", (unsigned long) pointer);
+    ubsan::fault_at(data->where, std::string(pointer == 0 ? "null " : "misaligned ") + access + " address " + address
+                                         + " for a type aligned to " + std::to_string(1u << data->log_alignment) + " bytes");
+}
+
+extern "C" void __ubsan_handle_out_of_bounds(ubsan::OutOfBounds *data, uintptr_t index) {
+    ubsan::fault_at(data->where, "array index " + ubsan::integer(data->index_type, index) + " out of bounds");
+}
 
 extern "C" {
 

@@ -57,3 +57,18 @@ extern "C" __global__ void read_shared_first(float *out) {
     __syncthreads();
     s[threadIdx.x] = 1.0f;
 }
+
+// A 16-byte load from an address 4 bytes past a 16-byte boundary: a misaligned-address fault on
+// the GPU, where x86 would load it quietly.
+extern "C" __global__ void misaligned_vector_load(float *out) {
+    float4 v = *(const float4 *) (out + 1 + 4 * threadIdx.x);
+    out[threadIdx.x] = v.x;
+}
+
+// Thread 63 indexes one past the end of a 63-float shared array.
+extern "C" __global__ void shared_index_past_the_end(float *out) {
+    __shared__ float s[63];
+    if (threadIdx.x < 63) s[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = s[threadIdx.x];
+}

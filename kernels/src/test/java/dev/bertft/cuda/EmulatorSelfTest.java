@@ -84,4 +84,18 @@ class EmulatorSelfTest {
         assertNull(KernelEmulator.run("read_shared_first", 0, 2, 1, 1, THREADS, 1, out));
         for (float v : (float[]) ops.download(out, DType.F32, 2 * THREADS)) assertTrue(Float.isNaN(v), "read " + v);
     }
+
+    @Test
+    void aMisalignedVectorAccessIsAFault() {
+        String fault = KernelEmulator.run("misaligned_vector_load", 0, 1, 1, 1, THREADS, 1, memory.allocate(4 * 4 * (THREADS + 1)));
+        assertTrue(fault != null && fault.matches("misaligned_vector_load block \\(0,0,0\\): thread 0: selftest\\.cu:\\d+: misaligned "
+                + "access to address 0x\\p{XDigit}+4 for a type aligned to 16 bytes"), fault);
+    }
+
+    @Test
+    void anIndexPastASharedArrayIsAFault() {
+        String fault = KernelEmulator.run("shared_index_past_the_end", 0, 1, 1, 1, THREADS, 1, memory.allocate(4 * THREADS));
+        assertTrue(fault != null && fault.matches("shared_index_past_the_end block \\(0,0,0\\): thread 63: selftest\\.cu:\\d+: "
+                + "array index 63 out of bounds"), fault);
+    }
 }

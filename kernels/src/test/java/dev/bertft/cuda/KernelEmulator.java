@@ -42,6 +42,13 @@ public final class KernelEmulator {
      */
     private static final List<String> FLAGS = List.of("-std=c++17", "-O2", "-fPIC", "-Wall", "-Werror", "-Wno-unused-function",
             "-Wno-unknown-pragmas", "-Wno-maybe-uninitialized");
+    /**
+     * For the kernels only: g++ checks every access through a pointer for its type's alignment (a
+     * misaligned float4 is a fault on the GPU, and x86 would quietly load it) and every index into an
+     * array of known size (__shared__ tiles, per-thread register arrays). The checks call handlers that
+     * emulator.cpp defines, which fault the launch; nothing links the sanitizer runtime.
+     */
+    private static final List<String> KERNEL_CHECKS = List.of("-fsanitize=alignment,bounds");
     /** Why the emulator cannot be built here (no g++, no JDK headers): the tests skip. */
     private static final String MISSING;
     /** Why building it failed where it could be built: the tests fail, as the kernels would on a GPU. */
@@ -171,6 +178,7 @@ public final class KernelEmulator {
         units.put("selftest", translationUnit("selftest", selfTestKernels()));
         MessageDigest digest = MessageDigest.getInstance("SHA-256");
         digest.update(String.join(" ", FLAGS).getBytes(StandardCharsets.UTF_8));
+        digest.update(String.join(" ", KERNEL_CHECKS).getBytes(StandardCharsets.UTF_8));
         for (String name : units.keySet().stream().sorted().toList()) digest.update(units.get(name).getBytes(StandardCharsets.UTF_8));
         digest.update(Files.readAllBytes(emulator.resolve("cuda_emulation.h")));
         digest.update(Files.readAllBytes(emulator.resolve("selftest.cu")));
@@ -192,6 +200,7 @@ public final class KernelEmulator {
                 Files.writeString(source, unit.getValue());
                 List<String> cmd = new ArrayList<>(List.of(gxx.toString()));
                 cmd.addAll(FLAGS);
+                if (!unit.getKey().equals("emulator")) cmd.addAll(KERNEL_CHECKS);
                 cmd.addAll(include);
                 cmd.addAll(List.of("-c", source.toString(), "-o", out.resolve(unit.getKey() + ".o").toString()));
                 compiles.put(unit.getKey(), new ProcessBuilder(cmd).redirectErrorStream(true)
