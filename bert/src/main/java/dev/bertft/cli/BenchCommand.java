@@ -11,11 +11,12 @@ import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.Devices;
 import dev.bertft.nn.AdamW;
-import dev.bertft.nn.GradClip;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
+import dev.bertft.train.Batches;
 import dev.bertft.train.Checkpoints;
+import dev.bertft.train.UpdateStep;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -131,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
         if (backend instanceof CudaBackend gpu) System.out.println("         " + gpu.describe().replace("\n", "\n         "));
         System.out.println("batch:   " + batchSize + " x " + seqLen + " tokens");
 
-        Tensor[] batch = randomBatch(backend, c);
+        Batches.Batch batch = randomBatch(backend, c);
         ObjectNode results = JsonNodeFactory.instance.objectNode();
         results.put("model", model != null ? model.toString() : shape);
         results.put("device", device.device);
@@ -162,7 +163,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Seeded random token ids over the whole vocabulary but padding, one segment, no padding, random labels. */
-    private Tensor[] randomBatch(Backend backend, BertConfig c) {
+    private Batches.Batch randomBatch(Backend backend, BertConfig c) {
         SplittableRandom r = new SplittableRandom(7);
         int n = batchSize * seqLen;
         int[] ids = new int[n], types = new int[n], mask = new int[n], labels = new int[batchSize];
@@ -171,38 +172,25 @@ final class BenchCommand implements Callable<Integer> {
             mask[i] = 1;
         }
         for (int b = 0; b < batchSize; b++) labels[b] = r.nextInt(c.numLabels());
-        return new Tensor[] {Tensor.of(backend, ids, batchSize, seqLen), Tensor.of(backend, types, batchSize, seqLen),
-                Tensor.of(backend, mask, batchSize, seqLen), Tensor.of(backend, labels, batchSize)};
+        return new Batches.Batch(Tensor.of(backend, ids, batchSize, seqLen), Tensor.of(backend, types, batchSize, seqLen),
+                Tensor.of(backend, mask, batchSize, seqLen), Tensor.of(backend, labels, batchSize), batchSize, n);
     }
 
-    /** Seconds for {@code steps} training steps after {@code warmup} untimed ones. */
-    private double secondsTraining(BertForSequenceClassification m, Tensor[] batch) {
-        m.setTraining(true);
+    /** Seconds for {@code steps} training steps after {@code warmup} untimed ones, each the Trainer's own update. */
+    private double secondsTraining(BertForSequenceClassification m, Batches.Batch batch) {
         AdamW optimizer = new AdamW(AdamW.decayGroups(m.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
-        for (int i = 0; i < warmup; i++) trainStep(m, optimizer, batch, true);
+        UpdateStep step = new UpdateStep(m, optimizer, 1.0, batch.inputIds().backend());
+        for (int i = 0; i < warmup; i++) step.run(1, b -> batch, 1e-5);
         long t0 = System.nanoTime();
-        double last = Double.NaN;
-        for (int i = 0; i < steps; i++) last = trainStep(m, optimizer, batch, i == steps - 1);
+        UpdateStep.Outcome last = null;
+        for (int i = 0; i < steps; i++) last = step.run(1, b -> batch, 1e-5);
         double seconds = (System.nanoTime() - t0) / 1e9;
-        if (!Double.isFinite(last)) throw new IllegalStateException("training loss became " + last + " during the benchmark");
+        if (!last.finite()) throw new IllegalStateException("training loss became " + last.loss() + " during the benchmark");
         return seconds;
     }
 
-    /** One step as the Trainer takes it; only when {@code readLoss} does it wait for the device, to read the loss. */
-    private static double trainStep(BertForSequenceClassification m, AdamW optimizer, Tensor[] batch, boolean readLoss) {
-        try (Backend.Scope step = batch[0].backend().openScope()) {
-            Var loss = m.loss(m.logits(batch[0], batch[1], batch[2]), batch[3]);
-            loss.backward();
-            GradClip.clipGradNorm(m.namedParameters().values(), 1.0);
-            optimizer.step(1e-5);
-            optimizer.zeroGrad();
-            optimizer.keepState(step);
-            return readLoss ? loss.value().item() : Double.NaN;
-        }
-    }
-
     /** Seconds for {@code steps} forward passes after {@code warmup} untimed ones. */
-    private double secondsPredicting(BertForSequenceClassification m, Tensor[] batch) {
+    private double secondsPredicting(BertForSequenceClassification m, Batches.Batch batch) {
         m.setTraining(false);
         try (GradMode off = GradMode.off()) {
             for (int i = 0; i < warmup; i++) predictStep(m, batch, true);
@@ -212,9 +200,9 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void predictStep(BertForSequenceClassification m, Tensor[] batch, boolean readLogits) {
-        try (Backend.Scope step = batch[0].backend().openScope()) {
-            Var logits = m.logits(batch[0], batch[1], batch[2]);
+    private static void predictStep(BertForSequenceClassification m, Batches.Batch batch, boolean readLogits) {
+        try (Backend.Scope step = batch.inputIds().backend().openScope()) {
+            Var logits = m.logits(batch);
             if (readLogits) logits.value().toHost();
         }
     }

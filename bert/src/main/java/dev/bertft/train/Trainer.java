@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.AdamW;
-import dev.bertft.nn.GradClip;
 import dev.bertft.nn.LinearWarmupDecay;
 import dev.bertft.nn.Module;
 import dev.bertft.safetensors.SafetensorsFile;
@@ -18,7 +17,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * The training loop of HF's Trainer for sequence classification: epochs of seeded batches,
@@ -85,9 +83,9 @@ public final class Trainer {
         long maxSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) Math.ceil(args.epochs() * perEpoch);
         long warmup = args.warmupSteps() > 0 ? args.warmupSteps() : (long) Math.ceil(args.warmupRatio() * maxSteps);
         LinearWarmupDecay schedule = new LinearWarmupDecay(args.learningRate(), warmup, maxSteps);
-        Map<String, Var> params = model.namedParameters();
-        AdamW optimizer = new AdamW(AdamW.decayGroups(params, args.weightDecay()), args.adamBeta1(), args.adamBeta2(),
-                args.adamEpsilon());
+        AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), args.weightDecay()), args.adamBeta1(),
+                args.adamBeta2(), args.adamEpsilon());
+        UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), backend);
 
         TrainerState state = new TrainerState();
         state.maxSteps = maxSteps;
@@ -119,47 +117,30 @@ public final class Trainer {
             for (long u = state.globalStep - (long) epoch * perEpoch; u < perEpoch && !stop; u++) {
                 int first = (int) (u * args.gradAccumSteps());
                 int last = (int) Math.min(batches.size(), first + args.gradAccumSteps());
-                model.setTraining(true);
-                double stepLoss = 0, gradNorm;
-                boolean finite = true;
-                // Every tensor of the step dies with it but the optimizer's moments, made on the first update.
-                try (Backend.Scope step = backend.openScope()) {
-                    for (int b = first; b < last; b++) {
-                        Batches.Batch batch = Batches.collate(train, batches.get(b), backend, padId);
-                        Var loss = model.logits(batch).crossEntropy(batch.labels(), IGNORE_INDEX).mul(1.0 / (last - first));
-                        double value = loss.value().item();
-                        finite &= Double.isFinite(value);
-                        stepLoss += value;
-                        if (finite) loss.backward();
-                        samplesSeen += batch.size();
-                        state.totalFlos += flopsPerToken * batch.inputIds().numel();
+                List<int[]> group = batches.subList(first, last);
+                UpdateStep.Outcome update = step.run(group.size(), b -> Batches.collate(train, group.get(b), backend, padId),
+                        schedule.lr(state.globalStep));
+                samplesSeen += update.samples();
+                state.totalFlos += flopsPerToken * update.tokens();
+                if (!update.finite()) {
+                    String what = "loss " + update.loss() + ", grad norm " + update.gradNorm() + " at step " + (state.globalStep + 1);
+                    if (!args.skipNonFiniteSteps()) {
+                        throw new NonFiniteLossException("training stopped: non-finite " + what + "; checkpoints already saved are untouched");
                     }
-                    gradNorm = finite && args.maxGradNorm() > 0 ? GradClip.clipGradNorm(params.values(), args.maxGradNorm()) : gradNorm(params);
-                    finite &= Double.isFinite(gradNorm);
-                    if (!finite) {
-                        String what = "loss " + stepLoss + ", grad norm " + gradNorm + " at step " + (state.globalStep + 1);
-                        if (!args.skipNonFiniteSteps()) {
-                            throw new NonFiniteLossException("training stopped: non-finite " + what
-                                    + "; checkpoints already saved are untouched");
-                        }
-                        listener.onMessage("skipping the update: non-finite " + what);
-                    } else {
-                        optimizer.step(schedule.lr(state.globalStep));
-                        loggedLoss += stepLoss;
-                        loggedSteps++;
-                    }
-                    optimizer.zeroGrad();
-                    optimizer.keepState(step);
+                    listener.onMessage("skipping the update: non-finite " + what);
+                } else {
+                    loggedLoss += update.loss();
+                    loggedSteps++;
                 }
                 state.globalStep++;
                 state.epoch = epoch + (double) (u + 1) / perEpoch;
                 double elapsed = (System.nanoTime() - start) / 1e9;
-                listener.onStep(state.globalStep, maxSteps, state.epoch, stepLoss, schedule.lr(state.globalStep),
+                listener.onStep(state.globalStep, maxSteps, state.epoch, update.loss(), schedule.lr(state.globalStep),
                         samplesSeen / Math.max(elapsed, 1e-9));
 
                 if (state.globalStep % args.loggingSteps() == 0) {
                     emit(state, TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
-                            "grad_norm", gradNorm, "learning_rate", schedule.lr(state.globalStep)));
+                            "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.globalStep)));
                     loggedLoss = 0;
                     loggedSteps = 0;
                 }
@@ -209,11 +190,6 @@ public final class Trainer {
             case STEPS -> step % every == 0;
             case EPOCH -> endOfEpoch;
         };
-    }
-
-    private static double gradNorm(Map<String, Var> params) {
-        List<Tensor> grads = params.values().stream().map(Var::grad).filter(Objects::nonNull).toList();
-        return grads.isEmpty() ? 0 : Math.sqrt(grads.get(0).backend().sumOfSquares(grads));
     }
 
     private void emit(TrainerState state, Map<String, Double> values) throws IOException {

@@ -7,7 +7,8 @@ import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.nn.AdamW;
-import dev.bertft.nn.GradClip;
+import dev.bertft.train.Batches;
+import dev.bertft.train.UpdateStep;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
@@ -29,10 +30,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DryRunTrainingMemoryTest {
 
+    private final DryRunTest.Recorder recorder;
     private final CudaBackend gpu;
 
     DryRunTrainingMemoryTest() throws IOException {
-        gpu = DryRunTest.dryBackend(new DryRunTest.Recorder());
+        recorder = new DryRunTest.Recorder();
+        gpu = DryRunTest.dryBackend(recorder);
     }
 
     /** A bert-base-shaped classifier with random weights, in training mode or not. */
@@ -57,16 +60,11 @@ class DryRunTrainingMemoryTest {
         long before = gpu.memoryStats().inUseBytes(), moments = 0; // the weights (and what the collector has not yet taken back), the batch
         for (Var p : model.namedParameters().values()) moments += 2 * CachingAllocator.bucket(4L * p.value().numel());
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+        UpdateStep step = new UpdateStep(model, optimizer, 1.0, gpu);
+        Batches.Batch full = new Batches.Batch(batch[0], batch[1], batch[2], labels, 32, 32 * 128);
         List<CachingAllocator.Stats> after = new ArrayList<>();
-        for (int step = 0; step < 6; step++) {
-            try (Backend.Scope scope = gpu.openScope()) {
-                Var loss = model.loss(model.logits(batch[0], batch[1], batch[2]), labels);
-                loss.backward();
-                GradClip.clipGradNorm(model.namedParameters().values(), 1.0);
-                optimizer.step(1e-5);
-                optimizer.zeroGrad();
-                optimizer.keepState(scope);
-            }
+        for (int i = 0; i < 6; i++) {
+            assertTrue(step.run(1, b -> full, 1e-5).finite(), "a dry run reads zeros back, so every update is applied");
             after.add(gpu.memoryStats());
         }
         CachingAllocator.Stats last = after.get(after.size() - 1);
@@ -79,6 +77,32 @@ class DryRunTrainingMemoryTest {
         assertEquals(0, last.collections(), last.toString());
         // between steps: what was there before plus the moments, nothing of the steps' activations
         assertTrue(last.inUseBytes() <= before + moments, "between steps " + last + ", before " + before + ", moments " + moments);
+    }
+
+    /**
+     * The Trainer's update reads the device only once the whole backward pass is queued (the
+     * gradient norm, then the loss), so the GPU never drains in the middle of a step: token ids and
+     * labels are checked from their uploads, and after the first read back only the clipping and
+     * AdamW launch.
+     */
+    @Test
+    void anUpdateReadsTheDeviceOnlyAfterItsBackwardPass() throws IOException {
+        BertForSequenceClassification model = bertBase(true);
+        List<Batches.Tokenized> examples = new ArrayList<>();
+        for (int i = 0; i < 8; i++) examples.add(new Batches.Tokenized(new int[] {101, 2000 + i, 3000 + i, 102}, new int[4], i % 2));
+        Batches.Batch b = Batches.collate(examples, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, gpu, 0); // as the Trainer makes it
+        UpdateStep step = new UpdateStep(model, new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8), 1.0, gpu);
+        step.run(1, i -> b, 1e-5);
+        recorder.events.clear();
+        step.run(1, i -> b, 1e-5);
+        List<String> events = recorder.events;
+        int firstRead = events.indexOf("download");
+        assertTrue(firstRead > 0, "the update reads its gradient norm and loss: " + events);
+        List<String> afterwards = events.subList(firstRead, events.size()).stream().filter(e -> !e.equals("download")).distinct().toList();
+        // the clipping scale (none here: a dry run's gradient norm reads as 0), the loss's cast for reading, AdamW
+        assertTrue(List.of("scale_list_f32", "cast_f32_f64", "adamw_list_f32").containsAll(afterwards) && afterwards.contains("adamw_list_f32"),
+                "launches after the first read back: " + afterwards);
+        assertTrue(events.subList(0, firstRead).contains("attention_backward_q_hs64"), "the backward pass came first");
     }
 
     /**

@@ -409,7 +409,15 @@ public final class CudaBackend implements Backend {
     public Tensor fromHost(Object data, DType dtype, int... shape) {
         Tensor out = allocate(dtype, shape);
         ops.upload(data, dtype, out.numel(), ptr(out));
+        if (data instanceof int[] ints) own(out).uploaded = Arrays.copyOf(ints, out.numel());
         return out;
+    }
+
+    /** An I32 tensor's values on the host: from its upload when it has one, else read back. */
+    private int[] indices(Tensor t) {
+        int[] uploaded = own(t).uploaded;
+        if (uploaded != null && t.isContiguous()) return Arrays.copyOfRange(uploaded, t.offset(), t.offset() + t.numel());
+        return (int[]) toHost(t);
     }
 
     @Override
@@ -802,7 +810,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
         Tensor lg = dense(logits), lb = dense(labels);
-        int[] lab = (int[]) toHost(lb);
+        int[] lab = indices(lb);
         int classes = logits.size(-1), rows = lab.length;
         int counted = checkLabels(lab, classes, ignoreIndex);
         Tensor out = allocate(logits.dtype(), new int[0]);
@@ -819,7 +827,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss) {
         Tensor lg = dense(logits), lb = dense(labels), dl = dense(dLoss);
-        int[] lab = (int[]) toHost(lb);
+        int[] lab = indices(lb);
         int classes = logits.size(-1), rows = lab.length;
         int counted = checkLabels(lab, classes, ignoreIndex);
         Tensor out = allocate(logits.dtype(), logits.shape());
@@ -849,7 +857,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor embedding(Tensor weight, Tensor ids) {
         Tensor w = dense(weight), id = dense(ids);
-        int[] idx = (int[]) toHost(id);
+        int[] idx = indices(id);
         int vocab = weight.size(0), h = weight.size(1);
         for (int t = 0; t < idx.length; t++) {
             if (idx[t] < 0 || idx[t] >= vocab) {
@@ -873,7 +881,7 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize) {
-        int[] idx = (int[]) toHost(ids);
+        int[] idx = indices(ids);
         Tensor g = dense(dy);
         int h = dy.size(-1);
         Tensor out = zeros(dy.dtype(), vocabSize, h);
@@ -891,7 +899,7 @@ public final class CudaBackend implements Backend {
     // ---- in place ---------------------------------------------------------------------------
 
     private Tensor target(Tensor dst, Tensor src) {
-        own(dst);
+        own(dst).uploaded = null;
         if (!dst.isContiguous() || !dst.sameShape(src) || dst.dtype() != src.dtype()) {
             throw new IllegalArgumentException("in-place op: destination " + dst + " must be contiguous and match " + src);
         }
@@ -917,7 +925,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void copyInPlace(Tensor dst, Tensor src) {
         own(src);
-        own(dst);
+        own(dst).uploaded = null;
         if (!dst.sameShape(src) || dst.dtype() != src.dtype()) {
             throw new IllegalArgumentException("copy: " + src + " does not match destination " + dst);
         }

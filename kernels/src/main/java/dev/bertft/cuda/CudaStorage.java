@@ -12,6 +12,12 @@ final class CudaStorage implements Storage {
     final long size;
     final CUdeviceptr pointer;
     CudaBackend.Tracked tracked;
+    /**
+     * The values an I32 storage was uploaded with, until an in-place op writes it: token ids and
+     * labels are checked on the host, and reading them back would make the host wait for the GPU
+     * in the middle of a step.
+     */
+    int[] uploaded;
 
     CudaStorage(CudaBackend backend, DType dtype, long size, CUdeviceptr pointer) {
         this.backend = backend;

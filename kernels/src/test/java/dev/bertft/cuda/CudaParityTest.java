@@ -437,6 +437,22 @@ class CudaParityTest {
         assertTrue(e.getMessage().contains("id 50 at position 1"), e.getMessage());
     }
 
+    /** Ids are checked on the host from their upload, without a read back, until the device writes them. */
+    @Test
+    void idsAreCheckedFromTheirUploadUntilTheDeviceWritesThem() {
+        Tensor w = randn(DType.F32, 50, 8), gw = onGpu(w);
+        Tensor ids = gpu.fromHost(new int[] {1, 2, 3, 4, 5, 6}, DType.I32, 6);
+        assertBitwise(CPU.embedding(w, CPU.fromHost(new int[] {3, 4, 5}, DType.I32, 3)), gpu.embedding(gw, ids.narrow(0, 2, 3)), "a view");
+        int[] written = {7, 7, 0, 49, 9, 8};
+        gpu.copyInPlace(ids, gpu.fromHost(written, DType.I32, 6));
+        assertBitwise(CPU.embedding(w, CPU.fromHost(written, DType.I32, 6)), gpu.embedding(gw, ids), "ids written in place");
+        gpu.copyInPlace(ids.narrow(0, 5, 1), gpu.fromHost(new int[] {50}, DType.I32, 1));
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu.embedding(gw, ids));
+        assertTrue(e.getMessage().contains("id 50 at position 5"), e.getMessage());
+        Tensor made = gpu.fromHost(new float[] {4, 0, 2}, DType.F32, 3).cast(DType.I32);
+        assertBitwise(CPU.embedding(w, CPU.fromHost(new int[] {4, 0, 2}, DType.I32, 3)), gpu.embedding(gw, made), "ids made on the device");
+    }
+
     @Test
     void concatAlongEveryAxis() {
         for (DType t : DType.values()) {

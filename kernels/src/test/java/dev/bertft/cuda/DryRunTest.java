@@ -30,6 +30,8 @@ class DryRunTest {
         final Map<String, List<String>> signatures;
         final TreeSet<String> launched = new TreeSet<>();
         final List<String> problems = new ArrayList<>();
+        /** Every launch by kernel name and every read back as "download", in order. */
+        final List<String> events = new ArrayList<>();
 
         Recorder() throws IOException {
             signatures = Nvcc.committedSignatures();
@@ -55,6 +57,7 @@ class DryRunTest {
             if (sharedBytes < 0 || sharedBytes > 99 << 10) problems.add(kernel + ": " + sharedBytes + " bytes of shared memory (sm_86 has 99 KiB)");
             for (Object a : args) if (a == null) problems.add(kernel + ": null argument");
             launched.add(kernel);
+            events.add(kernel);
         }
 
         @Override
@@ -65,6 +68,7 @@ class DryRunTest {
 
         @Override
         public Object download(CUdeviceptr src, DType dtype, int n) {
+            events.add("download");
             return switch (dtype) {
                 case F32 -> new float[n];
                 case F64 -> new double[n];

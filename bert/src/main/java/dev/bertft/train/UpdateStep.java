@@ -1,0 +1,78 @@
+package dev.bertft.train;
+
+import dev.bertft.autograd.Var;
+import dev.bertft.nn.AdamW;
+import dev.bertft.nn.GradClip;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.IntFunction;
+
+/**
+ * One optimizer update as {@code train} takes it, and as {@code bench} times it: for each
+ * micro-batch the forward pass, the loss (scaled by 1/micro-batches, as HF's gradient accumulation
+ * does) and its backward pass; then clipping, AdamW and zeroed gradients, all in one memory scope
+ * that keeps only the optimizer's moments.
+ *
+ * <p>The host waits for the device once per update, when it reads the gradient norm; the losses
+ * are read after that. Reading a loss before its backward pass would drain a GPU in the middle of
+ * the step: the host would queue no backward work while the forward pass finishes.
+ */
+public final class UpdateStep {
+    /** The summed micro-batch losses, the gradient norm before clipping, and what the update saw. */
+    public record Outcome(double loss, double gradNorm, long samples, long tokens) {
+        /** A non-finite loss or gradient skips the update: the weights and moments stay as they were. */
+        public boolean finite() {
+            return Double.isFinite(loss) && Double.isFinite(gradNorm);
+        }
+    }
+
+    private final SequenceClassifier model;
+    private final AdamW optimizer;
+    private final double maxGradNorm;
+    private final Backend backend;
+
+    /** {@code maxGradNorm} ≤ 0: no clipping (the norm is still measured). */
+    public UpdateStep(SequenceClassifier model, AdamW optimizer, double maxGradNorm, Backend backend) {
+        this.model = model;
+        this.optimizer = optimizer;
+        this.maxGradNorm = maxGradNorm;
+        this.backend = backend;
+    }
+
+    /** Runs the update over {@code microBatches} batches, made by {@code batch} inside the step's scope, at learning rate {@code lr}. */
+    public Outcome run(int microBatches, IntFunction<Batches.Batch> batch, double lr) {
+        model.setTraining(true);
+        try (Backend.Scope step = backend.openScope()) {
+            List<Tensor> losses = new ArrayList<>(microBatches);
+            long samples = 0, tokens = 0;
+            for (int b = 0; b < microBatches; b++) {
+                Batches.Batch micro = batch.apply(b);
+                Var loss = model.logits(micro).crossEntropy(micro.labels(), Trainer.IGNORE_INDEX);
+                if (microBatches > 1) loss = loss.mul(1.0 / microBatches);
+                loss.backward();
+                losses.add(loss.value());
+                samples += micro.size();
+                tokens += micro.inputIds().numel();
+            }
+            Map<String, Var> params = model.namedParameters();
+            double gradNorm = maxGradNorm > 0 ? GradClip.clipGradNorm(params.values(), maxGradNorm) : gradNorm(params);
+            double loss = 0;
+            for (Tensor l : losses) loss += l.item();
+            Outcome outcome = new Outcome(loss, gradNorm, samples, tokens);
+            if (outcome.finite()) optimizer.step(lr);
+            optimizer.zeroGrad();
+            optimizer.keepState(step);
+            return outcome;
+        }
+    }
+
+    private static double gradNorm(Map<String, Var> params) {
+        List<Tensor> grads = params.values().stream().map(Var::grad).filter(Objects::nonNull).toList();
+        return grads.isEmpty() ? 0 : Math.sqrt(grads.get(0).backend().sumOfSquares(grads));
+    }
+}
