@@ -151,6 +151,11 @@ __device__ inline T block_max(T v, T *scratch) {
     return warp_max(v);
 }
 
+// The float4 paths of the pointwise kernels need every pointer on a 16-byte boundary.
+__device__ inline bool aligned16(const void *a, const void *b, const void *c) {
+    return (((uintptr_t) a | (uintptr_t) b | (uintptr_t) c) & 15) == 0;
+}
+
 // Grid-stride loop over [0, n).
 #define FOR_EACH(i, n) for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < (n); \
                             i += (long long) gridDim.x * blockDim.x)

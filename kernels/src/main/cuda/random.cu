@@ -4,6 +4,20 @@
 #include "philox.cuh"
 #include <math.h>
 
+// Elements i .. i+3 (those below n) of out. A whole float32 block on a 16-byte boundary is one
+// 16-byte store instead of four 4-byte stores 16 bytes apart.
+__device__ inline void store_block(float *out, long long i, long long n, const float v[4]) {
+    if (i + 3 < n && aligned16(out + i, out, out)) {
+        *(float4 *) (out + i) = make_float4(v[0], v[1], v[2], v[3]);
+    } else {
+        for (int lane = 0; lane < 4 && i + lane < n; lane++) out[i + lane] = v[lane];
+    }
+}
+
+__device__ inline void store_block(double *out, long long i, long long n, const double v[4]) {
+    for (int lane = 0; lane < 4 && i + lane < n; lane++) out[i + lane] = v[lane];
+}
+
 // mask[i] = 1/(1−p) where uniform(bits_i) ≥ p, else 0; p is compared as a float.
 template <typename T>
 __device__ inline void dropout_mask_kernel(T *out, long long n, float p, double keep_scale,
@@ -11,9 +25,9 @@ __device__ inline void dropout_mask_kernel(T *out, long long n, float p, double 
     long long blocks = (n + 3) / 4;
     FOR_EACH(blk, blocks) {
         Philox4 bits = philox_block(seed, offset, (unsigned long long) blk);
-        for (int lane = 0; lane < 4 && 4 * blk + lane < n; lane++) {
-            out[4 * blk + lane] = philox_kept(philox_lane(bits, lane), p) ? (T) keep_scale : (T) 0;
-        }
+        T kept[4];
+        for (int lane = 0; lane < 4; lane++) kept[lane] = philox_kept(philox_lane(bits, lane), p) ? (T) keep_scale : (T) 0;
+        store_block(out, 4 * blk, n, kept);
     }
 }
 

@@ -159,6 +159,32 @@ class CudaParityTest {
         }
     }
 
+    /**
+     * Contiguous float32 operands of one shape: 16-byte accesses where every pointer is on a
+     * 16-byte boundary, then the last n mod 4 elements; 4-byte accesses off such a boundary.
+     */
+    @Test
+    void pointwiseOpsOfContiguousOperandsAtEveryAlignment() {
+        for (int offset : new int[] {0, 1, 4}) {
+            for (int n : new int[] {3, 562}) {
+                Tensor baseA = randn(DType.F32, offset + n), baseB = positive(DType.F32, offset + n), baseD = randn(DType.F32, offset + n);
+                Tensor a = baseA.narrow(0, offset, n), b = baseB.narrow(0, offset, n);
+                Tensor ga = onGpu(baseA).narrow(0, offset, n), gb = onGpu(baseB).narrow(0, offset, n);
+                String what = n + " elements from offset " + offset;
+                for (Ops.Binary op : Ops.Binary.values()) assertClose(a.binary(op, b), ga.binary(op, gb), "binary " + op + ", " + what);
+                for (Ops.Unary op : Ops.Unary.values()) {
+                    boolean positiveOnly = op == Ops.Unary.LOG || op == Ops.Unary.SQRT;
+                    assertClose((positiveOnly ? b : a).unary(op), (positiveOnly ? gb : ga).unary(op), "unary " + op + ", " + what);
+                }
+                assertClose(CPU.geluBackward(a, b), gpu.geluBackward(ga, gb), "gelu backward, " + what);
+                Tensor gd = onGpu(baseD);
+                CPU.addInPlace(baseD.narrow(0, offset, n), b, -0.3);
+                gpu.addInPlace(gd.narrow(0, offset, n), gb, -0.3);
+                assertClose(baseD, gd, "add in place, " + what);
+            }
+        }
+    }
+
     @Test
     void binaryOpsBroadcastOverStridedViews() {
         for (DType t : FLOATS) {
