@@ -41,6 +41,10 @@ status=0
   if command -v nvidia-smi >/dev/null; then
     nvidia-smi -L
     nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv
+    # The driver compiles our PTX on a machine's first run and caches it: both startups.
+    echo "doctor with the driver's compile cache off (CUDA_CACHE_DISABLE=1), then on:"
+    CUDA_CACHE_DISABLE=1 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main doctor 2>&1 | grep -E "^(opened|gpu):"
+    "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main doctor 2>&1 | grep -E "^(opened|gpu):"
   else
     echo "nvidia-smi: not found (no NVIDIA driver here)"
   fi

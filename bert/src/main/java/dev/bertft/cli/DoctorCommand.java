@@ -2,6 +2,7 @@ package dev.bertft.cli;
 
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.CudaUnavailableException;
+import dev.bertft.cuda.Devices;
 import dev.bertft.tensor.Simd;
 import picocli.CommandLine.Command;
 
@@ -17,7 +18,9 @@ final class DoctorCommand implements Runnable {
         System.out.println("threads:  " + rt.availableProcessors() + " cores (--threads to change)");
         System.out.println("memory:   max heap " + (rt.maxMemory() >> 20) + " MiB (-Xmx to change)");
         try {
-            System.out.println(CudaBackend.open(0).describe());
+            Devices.Resolved gpu = Devices.resolve("cuda");
+            System.out.println(((CudaBackend) gpu.backend()).describe());
+            System.out.println("opened:   " + gpu.summary());
         } catch (CudaUnavailableException e) {
             System.out.println("gpu:      none usable: " + e.getMessage());
         }

@@ -25,18 +25,28 @@ public final class Devices {
         String s = spec == null ? "auto" : spec.trim().toLowerCase(java.util.Locale.ROOT);
         if (s.equals("cpu")) return cpu("cpu", cpuThreads);
         if (s.equals("cuda") || s.startsWith("cuda:")) {
+            long start = System.nanoTime();
             CudaBackend gpu = CudaBackend.open(ordinal(s, spec));
-            return new Resolved(gpu, "device " + gpu.name() + " (cuda)");
+            return new Resolved(gpu, "device " + gpu.name() + " (cuda)" + ready(start));
         }
         if (s.equals("auto")) {
             try {
+                long start = System.nanoTime();
                 CudaBackend gpu = CudaBackend.open(0);
-                return new Resolved(gpu, "device " + gpu.name() + " (auto: GPU usable)");
+                return new Resolved(gpu, "device " + gpu.name() + " (auto: GPU usable)" + ready(start));
             } catch (CudaUnavailableException e) {
                 return cpu("cpu (auto: " + e.getMessage() + ")", cpuThreads);
             }
         }
         throw new IllegalArgumentException("--device: expected cpu, cuda, cuda:N or auto, got '" + spec + "'");
+    }
+
+    /**
+     * How long opening the GPU took: mostly the driver compiling our PTX for it, seconds the first
+     * time on a machine and little once the driver's cache (~/.nv/ComputeCache) holds the result.
+     */
+    private static String ready(long start) {
+        return String.format(java.util.Locale.ROOT, ", ready in %.1f s", (System.nanoTime() - start) / 1e9);
     }
 
     private static Resolved cpu(String summary, int threads) {
