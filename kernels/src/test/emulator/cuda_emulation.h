@@ -18,9 +18,13 @@
 // blocks never overlap, and filled with 0xff bytes (NaN) before every block, so shared memory
 // read before it is written shows.
 //
+// Device blocks and the launch's dynamic shared memory end at an inaccessible page, so a kernel
+// that runs past either stops the process at that access (the JVM's crash report names the
+// kernel), as a GPU would fault.
+//
 // What this cannot find either: races that need two warps interleaved between two barriers,
-// out-of-bounds accesses through pointers (global memory, dynamic shared memory) other than
-// cp.async's, the GPU's speed, and differences in the last bits of expf/erff and FMA contraction.
+// accesses past a tensor that stay inside its allocator block or before a block's start, the
+// GPU's speed, and differences in the last bits of expf/erff and FMA contraction.
 #pragma once
 #include <math.h>
 #include <stdint.h>

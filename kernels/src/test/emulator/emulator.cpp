@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <deque>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -104,9 +106,30 @@ static void wait(State at, int site) {
 
 void sync_block(int site) { wait(AT_SYNCTHREADS, site); }
 
+// Memory that ends where an inaccessible page begins: a kernel that runs past its end stops the
+// process on the spot (the JVM's crash report names the kernel's frame), where a GPU would fault
+// or quietly overwrite a neighbour. Returns the usable start, `bytes` (a multiple of 16) before
+// the guard page, or null; *mapping and *span are what munmap needs.
+unsigned char *guarded(size_t bytes, char **mapping, size_t *span) {
+    static const size_t page = (size_t) sysconf(_SC_PAGESIZE);
+    *span = (bytes + page - 1) / page * page + page;
+    void *m = mmap(nullptr, *span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return nullptr;
+    *mapping = static_cast<char *>(m);
+    if (mprotect(*mapping + *span - page, page, PROT_NONE) != 0) {
+        munmap(m, *span);
+        return nullptr;
+    }
+    return reinterpret_cast<unsigned char *>(*mapping + *span - page - bytes);
+}
+
+// The most dynamic shared memory a block may ask for (sm_90 with the opt-in attribute).
+static const int MAX_DYNAMIC_SHARED = 227 << 10;
+
+// A launch's dynamic shared memory: its last byte is the last before the guard page.
 unsigned char *dynamic_shared;
-static std::vector<unsigned char> dynamic_shared_memory;
 static size_t dynamic_shared_bytes;
+static unsigned char *dynamic_shared_end;
 
 void cp_async(void *dst, const void *src, int bytes, bool valid) {
     auto *d = static_cast<unsigned char *>(dst);
@@ -271,9 +294,6 @@ static std::string run_block() {
     }
 }
 
-// The most dynamic shared memory a block may ask for (sm_90 with the opt-in attribute).
-static const int MAX_DYNAMIC_SHARED = 227 << 10;
-
 static std::string launch(const std::string &name, dim3 grid, dim3 block, int shared_bytes, void **args, std::size_t count) {
     auto it = registry().find(name);
     if (it == registry().end()) return "no kernel named " + name;
@@ -288,10 +308,16 @@ static std::string launch(const std::string &name, dim3 grid, dim3 block, int sh
                + std::to_string(block.x) + "x" + std::to_string(block.y) + ", " + std::to_string(shared_bytes)
                + " bytes of dynamic shared memory is outside the driver's launch limits";
     }
-    // 16-byte aligned, like the GPU's shared memory window.
-    dynamic_shared_memory.assign((size_t) shared_bytes + 16, 0);
-    dynamic_shared = dynamic_shared_memory.data() + (16 - (uintptr_t) dynamic_shared_memory.data() % 16) % 16;
+    if (dynamic_shared_end == nullptr) {
+        char *mapping;
+        size_t span;
+        unsigned char *start = guarded(MAX_DYNAMIC_SHARED, &mapping, &span);
+        if (start == nullptr) return "cannot map the emulator's shared memory";
+        dynamic_shared_end = start + MAX_DYNAMIC_SHARED;
+    }
+    // 16-byte aligned, like the GPU's shared memory window, and ending at the guard page.
     dynamic_shared_bytes = (size_t) shared_bytes;
+    dynamic_shared = dynamic_shared_end - (dynamic_shared_bytes + 15) / 16 * 16;
     kernel = it->second.entry;
     kernel_args = args;
     grid_dim = grid;
@@ -368,16 +394,30 @@ extern "C" void __ubsan_handle_out_of_bounds(ubsan::OutOfBounds *data, uintptr_t
 extern "C" {
 
 // Device memory is host memory, 256-byte aligned like cuMemAlloc's, filled with 0xff bytes (NaN
-// as floats, -1 as ints) so a kernel that reads what nobody wrote shows up in the results.
+// as floats, -1 as ints) so a kernel that reads what nobody wrote shows up in the results. Each
+// block ends at a guard page (guarded above); the allocator's buckets are multiples of 512
+// bytes, so for them that is the block's exact end.
+static std::mutex mappings_lock;
+static std::map<jlong, std::pair<char *, size_t>> mappings;  // block → its mapping and span
+
 JNIEXPORT jlong JNICALL Java_dev_bertft_cuda_KernelEmulator_allocate(JNIEnv *, jclass, jlong bytes) {
-    size_t rounded = ((size_t) bytes + 255) & ~(size_t) 255;
-    void *p = aligned_alloc(256, rounded == 0 ? 256 : rounded);
-    if (p != nullptr) memset(p, 0xff, rounded);
+    size_t rounded = bytes <= 0 ? 256 : ((size_t) bytes + 255) & ~(size_t) 255;
+    char *mapping;
+    size_t span;
+    unsigned char *p = emu::guarded(rounded, &mapping, &span);
+    if (p == nullptr) return 0;
+    memset(p, 0xff, rounded);
+    std::lock_guard<std::mutex> hold(mappings_lock);
+    mappings[(jlong) p] = {mapping, span};
     return (jlong) p;
 }
 
 JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_release(JNIEnv *, jclass, jlong address) {
-    free((void *) address);
+    std::lock_guard<std::mutex> hold(mappings_lock);
+    auto it = mappings.find(address);
+    if (it == mappings.end()) return;
+    munmap(it->second.first, it->second.second);
+    mappings.erase(it);
 }
 
 JNIEXPORT void JNICALL Java_dev_bertft_cuda_KernelEmulator_zero(JNIEnv *, jclass, jlong address, jlong bytes) {

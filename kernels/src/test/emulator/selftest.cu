@@ -72,3 +72,14 @@ extern "C" __global__ void shared_index_past_the_end(float *out) {
     __syncthreads();
     out[threadIdx.x] = s[threadIdx.x];
 }
+
+// 128 threads each write a float into a block of 64 floats: thread 64 writes past its end.
+extern "C" __global__ void write_past_the_block(float *out) { out[threadIdx.x] = 1.0f; }
+
+// Launched with dynamic shared memory for one float fewer than there are threads.
+extern "C" __global__ void write_past_dynamic_shared(float *out) {
+    DYNAMIC_SHARED(float, s);
+    s[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = s[0];
+}

@@ -5,6 +5,11 @@ import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -97,5 +102,34 @@ class EmulatorSelfTest {
         String fault = KernelEmulator.run("shared_index_past_the_end", 0, 1, 1, 1, THREADS, 1, memory.allocate(4 * THREADS));
         assertTrue(fault != null && fault.matches("shared_index_past_the_end block \\(0,0,0\\): thread 63: selftest\\.cu:\\d+: "
                 + "array index 63 out of bounds"), fault);
+    }
+
+    /**
+     * Every device block and the launch's dynamic shared memory end at an inaccessible page, so a
+     * kernel that writes past either stops the process at that store, as a GPU would fault,
+     * instead of overwriting a neighbour. In a child JVM, whose crash report names the kernel.
+     */
+    @Test
+    void aKernelRunningPastItsMemoryStopsTheProcessThere() throws Exception {
+        for (String kernel : new String[] {"write_past_the_block", "write_past_dynamic_shared"}) {
+            Path dir = Files.createTempDirectory("emulator-crash");
+            String java = ProcessHandle.current().info().command().orElseThrow();
+            Process child = new ProcessBuilder(java, "-XX:ErrorFile=" + dir.resolve("hs_err.log"), "-XX:-CreateCoredumpOnCrash",
+                    "-cp", System.getProperty("java.class.path"), RunPastTheEnd.class.getName(), kernel)
+                    .redirectErrorStream(true).start();
+            assertTrue(child.waitFor(120, TimeUnit.SECONDS), kernel + ": the child JVM did not end");
+            String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(child.exitValue() != 0 && out.contains("SIGSEGV") && out.contains(kernel) && !out.contains("returned"),
+                    kernel + " (exit " + child.exitValue() + "): " + out);
+        }
+    }
+
+    /** Runs one of the kernels above on a 256-byte block with 128 threads; reaching the end is the failure. */
+    static final class RunPastTheEnd {
+        public static void main(String[] args) {
+            KernelEmulator.backend();
+            CUdeviceptr block = new KernelEmulator.Memory(1 << 20).allocate(256);
+            System.out.println(args[0] + " returned " + KernelEmulator.run(args[0], 4 * 127, 1, 1, 1, 128, 1, block));
+        }
     }
 }
