@@ -1,6 +1,10 @@
 package dev.bertft.cli;
 
+import dev.bertft.cuda.DeviceOutOfMemoryException;
 import picocli.CommandLine;
+
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * One clear line on standard error and a non-zero exit code for every failure;
@@ -13,7 +17,8 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     @Override
     public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         System.out.flush();
-        System.err.println("bert-ft " + cmd.getCommandName() + ": error: " + message(e));
+        String hint = e instanceof DeviceOutOfMemoryException ? memoryHint(cmd.getCommandSpec()) : "";
+        System.err.println("bert-ft " + cmd.getCommandName() + ": error: " + message(e) + hint);
         if (verbose(parsed)) e.printStackTrace();
         return FAILURE;
     }
@@ -22,6 +27,17 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
         System.err.println("bert-ft " + e.getCommandLine().getCommandName() + ": " + e.getMessage());
         System.err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
         return USAGE;
+    }
+
+    /** What the command offers to use less GPU memory, for an out-of-memory error. */
+    static String memoryHint(CommandLine.Model.CommandSpec command) {
+        List<String> options = Stream.of("--batch-size", "--eval-batch-size", "--max-length", "--seq-len")
+                .filter(o -> command.findOption(o) != null).toList();
+        if (options.isEmpty()) return "";
+        String last = options.get(options.size() - 1);
+        String hint = "; try a smaller " + (options.size() == 1 ? last
+                : String.join(", ", options.subList(0, options.size() - 1)) + " or " + last);
+        return command.findOption("--grad-accum-steps") == null ? hint : hint + " (--grad-accum-steps keeps the effective batch)";
     }
 
     static String message(Throwable e) {
