@@ -409,7 +409,7 @@ public final class CudaBackend implements Backend {
     public Tensor fromHost(Object data, DType dtype, int... shape) {
         Tensor out = allocate(dtype, shape);
         ops.upload(data, dtype, out.numel(), ptr(out));
-        if (data instanceof int[] ints) own(out).uploaded = Arrays.copyOf(ints, out.numel());
+        if (dtype == DType.I32 && data instanceof int[] ints) own(out).uploaded = Arrays.copyOf(ints, out.numel());
         return out;
     }
 
