@@ -254,15 +254,25 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
     if (t == 0 && row_hi < T) lse[(long long) bh * T + row_hi] = m_hi + logf(l_hi);
 }
 
-// D_i = dO_i · out_i, one thread per query row r = bh·T + i of every head pair.
+// D_i = dO_i · out_i for every query row r = bh·T + i. A row belongs to width = min(32, hs) lanes
+// (hs is 16, 32 or 64), lane j taking features j, j + width, ..., so a warp's loads are whole
+// 64- or 128-byte lines rather than one line per lane; a butterfly within those lanes sums them.
+// Whole warps go round the loop together, lanes past the last row adding zeros, because the
+// shuffles need every lane.
 extern "C" __global__ void attention_backward_dot(const float *dout, HeadStrides sg, const float *out, HeadStrides so, float *dd,
                                                   int heads, int T, long long rows, int hs) {
-    FOR_EACH(r, rows) {
-        int i = (int) (r % T), bh = (int) (r / T), b = bh / heads, h = bh % heads;
-        const float *g = head_row(dout, sg, b, h, i), *o = head_row(out, so, b, h, i);
+    const int width = hs < 32 ? hs : 32, rows_per_warp = 32 / width, lane = threadIdx.x & 31, j = lane % width;
+    const long long warp = ((long long) blockIdx.x * blockDim.x + threadIdx.x) >> 5, warps = ((long long) gridDim.x * blockDim.x) >> 5;
+    for (long long first = warp * rows_per_warp; first < rows; first += warps * rows_per_warp) {
+        long long r = first + lane / width;
         float acc = 0.0f;
-        for (int d = 0; d < hs; d++) acc += g[d] * o[d];
-        dd[r] = acc;
+        if (r < rows) {
+            int i = (int) (r % T), bh = (int) (r / T), b = bh / heads, h = bh % heads;
+            const float *g = head_row(dout, sg, b, h, i), *o = head_row(out, so, b, h, i);
+            for (int d = j; d < hs; d += width) acc += g[d] * o[d];
+        }
+        for (int m = width / 2; m > 0; m >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, m);
+        if (r < rows && j == 0) dd[r] = acc;
     }
 }
 

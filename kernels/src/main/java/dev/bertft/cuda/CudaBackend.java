@@ -681,7 +681,7 @@ public final class CudaBackend implements Backend {
         Tensor md = dense(mask), lse = dense(forward.logSumExp());
         long rows = (long) b * nh * t;
         Tensor dd = allocate(DType.F32, b, nh, t);
-        ops.launch("attention_backward_dot", grid(rows), 1, 1, THREADS, 1, ptr(g), headStrides(g), ptr(out), headStrides(out), ptr(dd),
+        ops.launch("attention_backward_dot", grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, ptr(g), headStrides(g), ptr(out), headStrides(out), ptr(dd),
                 nh, t, rows, hs);
         int tiles = (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, useDropout = dropoutP > 0 ? 1 : 0;
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
