@@ -17,9 +17,9 @@ public final class GradClip {
      * gradient together, and returns ‖g‖ before clipping (what Trainer logs as grad_norm).
      */
     public static double clipGradNorm(Collection<Var> params, double maxNorm) {
-        List<Tensor> grads = params.stream().map(Var::grad).filter(Objects::nonNull).toList();
+        List<Tensor> grads = grads(params);
         if (grads.isEmpty()) return 0;
-        double norm = Math.sqrt(grads.get(0).backend().sumOfSquares(grads));
+        double norm = norm(grads);
         double coef = maxNorm / (norm + 1e-6);
         if (coef < 1) {
             List<Tensor> clipped = grads.get(0).backend().scaled(grads, coef);
@@ -27,5 +27,19 @@ public final class GradClip {
             for (Var p : params) if (p.grad() != null) p.setGrad(clipped.get(i++));
         }
         return norm;
+    }
+
+    /** ‖g‖, the 2-norm over every gradient together, without clipping (0 when there are none). */
+    public static double gradNorm(Collection<Var> params) {
+        List<Tensor> grads = grads(params);
+        return grads.isEmpty() ? 0 : norm(grads);
+    }
+
+    private static List<Tensor> grads(Collection<Var> params) {
+        return params.stream().map(Var::grad).filter(Objects::nonNull).toList();
+    }
+
+    private static double norm(List<Tensor> grads) {
+        return Math.sqrt(grads.get(0).backend().sumOfSquares(grads));
     }
 }

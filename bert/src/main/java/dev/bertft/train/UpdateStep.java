@@ -7,9 +7,8 @@ import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 import java.util.function.IntFunction;
 
 /**
@@ -59,8 +58,8 @@ public final class UpdateStep {
                 samples += micro.size();
                 tokens += micro.inputIds().numel();
             }
-            Map<String, Var> params = model.namedParameters();
-            double gradNorm = maxGradNorm > 0 ? GradClip.clipGradNorm(params.values(), maxGradNorm) : gradNorm(params);
+            Collection<Var> params = model.namedParameters().values();
+            double gradNorm = maxGradNorm > 0 ? GradClip.clipGradNorm(params, maxGradNorm) : GradClip.gradNorm(params);
             double loss = 0;
             for (Tensor l : losses) loss += l.item();
             Outcome outcome = new Outcome(loss, gradNorm, samples, tokens);
@@ -69,10 +68,5 @@ public final class UpdateStep {
             optimizer.keepState(step);
             return outcome;
         }
-    }
-
-    private static double gradNorm(Map<String, Var> params) {
-        List<Tensor> grads = params.values().stream().map(Var::grad).filter(Objects::nonNull).toList();
-        return grads.isEmpty() ? 0 : Math.sqrt(grads.get(0).backend().sumOfSquares(grads));
     }
 }
