@@ -2,9 +2,10 @@ package dev.bertft.bert;
 
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.KernelEmulator;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import java.io.IOException;
 
 /**
  * The whole-model GPU parity tests with our CUDA kernels run from source on the CPU emulator:
@@ -17,9 +18,14 @@ class EmulatedTrainingParityTest extends GpuTrainingParityTest {
         return KernelEmulator.backend();
     }
 
+    /**
+     * The pretrained all-MiniLM-L6-v2 on the emulator takes about 12 minutes on two cores, so the
+     * default build leaves it out (tag "long"); the README gives the command that runs it.
+     */
     @Override
     @Test
-    void miniLmStepAndTenUpdatesMatchTheCpu() {
-        assumeTrue(false, "MiniLM parity is left to the GPU: a step of it takes minutes on the kernel emulator");
+    @Tag("long")
+    void miniLmStepAndTenUpdatesMatchTheCpu() throws IOException {
+        super.miniLmStepAndTenUpdatesMatchTheCpu();
     }
 }
