@@ -338,6 +338,31 @@ def minilm():
     print("minilm: ids", rows)
 
 
+def tiny_layer_norm_eps():
+    """resources/bert/tiny_eps_expected.safetensors: the tiny model with layer_norm_eps = 0.25 (set
+    in config.json by the Java test) on tiny()'s batch: eval logits and hidden states, and the training
+    loss and gradients with dropout off. An epsilon this large moves every LayerNorm's output, so a
+    LayerNorm built or differentiated with any other epsilon than the config's fails the test."""
+    p = read_safetensors(os.path.join(RES, "tiny", "model.safetensors"))
+    with open(os.path.join(RES, "tiny", "config.json")) as f:
+        cfg = dict(json.load(f), layer_norm_eps=0.25)
+    batch = read_safetensors(os.path.join(RES, "tiny_expected.safetensors"))
+    ids, types, mask, labels = (batch[k] for k in ("input_ids", "token_type_ids", "attention_mask", "labels"))
+    with torch.no_grad():
+        hidden, logits = bert_for_sequence_classification(p, cfg, ids, types, mask)
+    train_cfg = dict(cfg, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    params = {n: t.clone().requires_grad_(True) for n, t in p.items()}
+    _, train_logits = bert_for_sequence_classification(params, train_cfg, ids, types, mask, training=True)
+    loss = torch.nn.functional.cross_entropy(train_logits, labels)
+    loss.backward()
+    out = {"logits": logits, "last_hidden_state": hidden, "loss": loss.detach().reshape(1)}
+    for n, t in params.items():
+        out["grad." + n] = t.grad
+    write_safetensors(os.path.join(RES, "tiny_eps_expected.safetensors"), out)
+    print("tiny, layer_norm_eps 0.25: logits", logits.tolist(), "loss", loss.item())
+
+
 if __name__ == "__main__":
     tiny()
+    tiny_layer_norm_eps()
     minilm()
