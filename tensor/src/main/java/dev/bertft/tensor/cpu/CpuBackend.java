@@ -24,6 +24,7 @@ public final class CpuBackend implements Backend {
     private final Parallel pool;
 
     public CpuBackend(int threads) {
+        Simd.warnIfUnavailable();
         this.pool = new Parallel(threads);
     }
 
