@@ -22,6 +22,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -75,26 +76,49 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
-    /** One timed phase: steps, seconds, and the rates they give. */
-    record Timing(int steps, double seconds, long examplesPerStep, long tokensPerStep, double flopsPerStep) {
+    /** One timed phase: each step's seconds, and the rates they give. */
+    record Timing(double[] stepSeconds, long examplesPerStep, long tokensPerStep, double flopsPerStep) {
+        int steps() {
+            return stepSeconds.length;
+        }
+
+        double seconds() {
+            return Arrays.stream(stepSeconds).sum();
+        }
+
         double secondsPerStep() {
-            return seconds / steps;
+            return seconds() / steps();
+        }
+
+        /** The median step, the figure GPU runs compare (summary.json). */
+        double medianSeconds() {
+            double[] s = stepSeconds.clone();
+            Arrays.sort(s);
+            return (s[(s.length - 1) / 2] + s[s.length / 2]) / 2;
         }
 
         String describe(String what) {
-            return String.format(Locale.ROOT, "%-8s %d steps in %.2f s: %.4f s/step, %.1f samples/s, %.0f tokens/s, %.2f TFLOP/s",
-                    what + ":", steps, seconds, secondsPerStep(), examplesPerStep * steps / seconds, tokensPerStep * steps / seconds,
-                    flopsPerStep * steps / seconds / 1e12);
+            double[] s = stepSeconds.clone();
+            Arrays.sort(s);
+            return String.format(Locale.ROOT, "%-8s %d steps in %.2f s: %.4f s/step (median %.4f, %.4f-%.4f), %.1f samples/s, "
+                    + "%.0f tokens/s, %.2f TFLOP/s", what + ":", steps(), seconds(), secondsPerStep(), medianSeconds(), s[0],
+                    s[s.length - 1], examplesPerStep * steps() / seconds(), tokensPerStep * steps() / seconds(),
+                    flopsPerStep * steps() / seconds() / 1e12);
         }
 
         ObjectNode toJson() {
+            double[] s = stepSeconds.clone();
+            Arrays.sort(s);
             ObjectNode o = JsonNodeFactory.instance.objectNode();
-            o.put("steps", steps);
-            o.put("seconds", seconds);
+            o.put("steps", steps());
+            o.put("seconds", seconds());
             o.put("seconds_per_step", secondsPerStep());
-            o.put("samples_per_second", examplesPerStep * steps / seconds);
-            o.put("tokens_per_second", tokensPerStep * steps / seconds);
-            o.put("tflops", flopsPerStep * steps / seconds / 1e12);
+            o.put("median_ms", medianSeconds() * 1e3);
+            o.put("min_ms", s[0] * 1e3);
+            o.put("max_ms", s[s.length - 1] * 1e3);
+            o.put("samples_per_second", examplesPerStep * steps() / seconds());
+            o.put("tokens_per_second", tokensPerStep * steps() / seconds());
+            o.put("tflops", flopsPerStep * steps() / seconds() / 1e12);
             return o;
         }
     }
@@ -140,12 +164,12 @@ final class BenchCommand implements Callable<Integer> {
         results.put("seq_len", seqLen);
         results.put("parameters", params);
         if (!mode.equals("predict")) {
-            Timing t = new Timing(steps, secondsTraining(m, batch), batchSize, tokens, 6.0 * nonEmbedding * tokens);
+            Timing t = new Timing(secondsTraining(m, batch), batchSize, tokens, 6.0 * nonEmbedding * tokens);
             System.out.println(t.describe("train"));
             results.set("train", t.toJson());
         }
         if (!mode.equals("train")) {
-            Timing t = new Timing(steps, secondsPredicting(m, batch), batchSize, tokens, 2.0 * nonEmbedding * tokens);
+            Timing t = new Timing(secondsPredicting(m, batch), batchSize, tokens, 2.0 * nonEmbedding * tokens);
             System.out.println(t.describe("predict"));
             results.set("predict", t.toJson());
         }
@@ -176,34 +200,43 @@ final class BenchCommand implements Callable<Integer> {
                 Tensor.of(backend, mask, batchSize, seqLen), Tensor.of(backend, labels, batchSize), batchSize, n);
     }
 
-    /** Seconds for {@code steps} training steps after {@code warmup} untimed ones, each the Trainer's own update. */
-    private double secondsTraining(BertForSequenceClassification m, Batches.Batch batch) {
+    /**
+     * Seconds of each of {@code steps} training steps after {@code warmup} untimed ones, each the
+     * Trainer's own update, which ends when its gradient norm and loss reach the host.
+     */
+    private double[] secondsTraining(BertForSequenceClassification m, Batches.Batch batch) {
         AdamW optimizer = new AdamW(AdamW.decayGroups(m.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
         UpdateStep step = new UpdateStep(m, optimizer, 1.0, batch.inputIds().backend());
         for (int i = 0; i < warmup; i++) step.run(1, b -> batch, 1e-5);
-        long t0 = System.nanoTime();
+        double[] seconds = new double[steps];
         UpdateStep.Outcome last = null;
-        for (int i = 0; i < steps; i++) last = step.run(1, b -> batch, 1e-5);
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        for (int i = 0; i < steps; i++) {
+            long t0 = System.nanoTime();
+            last = step.run(1, b -> batch, 1e-5);
+            seconds[i] = (System.nanoTime() - t0) / 1e9;
+        }
         if (!last.finite()) throw new IllegalStateException("training loss became " + last.loss() + " during the benchmark");
         return seconds;
     }
 
-    /** Seconds for {@code steps} forward passes after {@code warmup} untimed ones. */
-    private double secondsPredicting(BertForSequenceClassification m, Batches.Batch batch) {
+    /** Seconds of each of {@code steps} forward passes after {@code warmup} untimed ones, each ending with its logits on the host. */
+    private double[] secondsPredicting(BertForSequenceClassification m, Batches.Batch batch) {
         m.setTraining(false);
         try (GradMode off = GradMode.off()) {
-            for (int i = 0; i < warmup; i++) predictStep(m, batch, true);
-            long t0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) predictStep(m, batch, i == steps - 1); // the last waits for the device
-            return (System.nanoTime() - t0) / 1e9;
+            for (int i = 0; i < warmup; i++) predictStep(m, batch);
+            double[] seconds = new double[steps];
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                predictStep(m, batch);
+                seconds[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            return seconds;
         }
     }
 
-    private static void predictStep(BertForSequenceClassification m, Batches.Batch batch, boolean readLogits) {
+    private static void predictStep(BertForSequenceClassification m, Batches.Batch batch) {
         try (Backend.Scope step = batch.inputIds().backend().openScope()) {
-            Var logits = m.logits(batch);
-            if (readLogits) logits.value().toHost();
+            m.logits(batch).value().toHost();
         }
     }
 }

@@ -41,10 +41,24 @@ class BenchCommandTest {
             assertTrue(seconds > 0, phase);
             assertEquals(3 * 2 / seconds, p.get("samples_per_second").asDouble(), 1e-9 * (3 * 2 / seconds), phase);
             assertEquals(3 * 32 / seconds, p.get("tokens_per_second").asDouble(), 1e-9 * (3 * 32 / seconds), phase);
+            double median = p.get("median_ms").asDouble(), min = p.get("min_ms").asDouble(), max = p.get("max_ms").asDouble();
+            assertTrue(min > 0 && min <= median && median <= max && max <= seconds * 1e3, phase + ": " + p);
             double perToken = phase.equals("train") ? 6 : 2;
             double tflops = perToken * nonEmbedding * 32 * 3 / seconds / 1e12;
             assertEquals(tflops, p.get("tflops").asDouble(), 1e-9 * tflops, phase);
         }
+    }
+
+    @Test
+    void theMedianStepIsTheMiddleOfTheSortedStepsOrTheMeanOfTheTwoMiddleOnes() {
+        var odd = new BenchCommand.Timing(new double[] {0.003, 0.010, 0.001}, 1, 1, 1);
+        assertEquals(0.003, odd.medianSeconds(), 1e-15);
+        var even = new BenchCommand.Timing(new double[] {0.003, 0.010, 0.001, 0.002}, 1, 1, 1);
+        assertEquals(0.0025, even.medianSeconds(), 1e-15);
+        JsonNode j = even.toJson();
+        assertEquals(1.0, j.get("min_ms").asDouble(), 1e-12);
+        assertEquals(10.0, j.get("max_ms").asDouble(), 1e-12);
+        assertEquals(4, j.get("steps").asInt());
     }
 
     @Test
