@@ -69,7 +69,7 @@ public final class Trainer {
         this.padId = padId;
         this.numLabels = numLabels;
         this.listener = listener;
-        this.log = new TrainingLog(args.loggingDir());
+        this.log = new TrainingLog(args.loggingDir(), args.reportsToTensorBoard());
     }
 
     /** Optimizer updates in one epoch: a last, shorter accumulation group still makes an update. */
@@ -102,6 +102,7 @@ public final class Trainer {
             listener.onMessage("resumed from " + resumeFrom + " at step " + state.globalStep);
         }
         state.earlyStoppingPatience = args.earlyStoppingPatience();
+        log.start();
         TrainerControl control = state.control;
 
         int[] lengths = new int[train.size()];

@@ -18,19 +18,30 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The logging directory: {@code log.jsonl} with one JSON object per logging step and
- * evaluation, and {@code training.png}, a chart of training loss, learning rate and eval
- * accuracy over steps, redrawn at each evaluation.
+ * evaluation, {@code training.png}, a chart of training loss, learning rate and eval
+ * accuracy over steps, redrawn at each evaluation, and with TensorBoard reporting on, an event
+ * file with every logged value as a scalar.
  */
 final class TrainingLog {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Path dir;
+    private final boolean tensorBoard;
+    private TensorBoardWriter events;
 
-    TrainingLog(Path dir) {
+    TrainingLog(Path dir, boolean tensorBoard) {
         this.dir = dir;
+        this.tensorBoard = tensorBoard;
+    }
+
+    /** Opens the event file when training begins (as HF's TensorBoardCallback), so an unwritable folder fails before step 1. */
+    void start() throws IOException {
+        if (dir != null && tensorBoard) events = TensorBoardWriter.create(dir);
     }
 
     void append(ObjectNode entry) throws IOException {
@@ -38,6 +49,18 @@ final class TrainingLog {
         Files.createDirectories(dir);
         Files.write(dir.resolve("log.jsonl"), (JSON.writeValueAsString(entry) + "\n").getBytes(StandardCharsets.UTF_8),
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        if (events != null) events.scalars(entry.path("step").asLong(), scalars(entry));
+    }
+
+    /** Every value but the step, under HF's tag; a non-finite value (null in JSON) is NaN, as HF passes it on. */
+    private static Map<String, Float> scalars(ObjectNode entry) {
+        Map<String, Float> out = new LinkedHashMap<>();
+        entry.fields().forEachRemaining(e -> {
+            if (e.getKey().equals("step")) return;
+            if (e.getValue().isNumber()) out.put(TensorBoardWriter.hfTag(e.getKey()), e.getValue().floatValue());
+            else if (e.getValue().isNull()) out.put(TensorBoardWriter.hfTag(e.getKey()), Float.NaN);
+        });
+        return out;
     }
 
     void drawChart(TrainerState state) throws IOException {

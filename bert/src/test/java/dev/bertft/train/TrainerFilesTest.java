@@ -80,6 +80,9 @@ class TrainerFilesTest {
         assertEquals(mean, read(out.resolve("all_results.json")).get("train_loss").asDouble(), 1e-12 * mean);
         List<String> lines = Files.readAllLines(out.resolve("logs/log.jsonl"));
         assertTrue(lines.stream().anyMatch(l -> l.contains("\"train_loss\"")), "log.jsonl has the summary entry");
+        try (var files = Files.list(out.resolve("logs"))) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().contains("tfevents")), "no TensorBoard unless asked for");
+        }
     }
 
     /**
