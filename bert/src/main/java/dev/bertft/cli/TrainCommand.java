@@ -39,6 +39,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--logging-dir", defaultValue = "./logs", description = "JSON log lines and the training chart. Default: ${DEFAULT-VALUE}.")
     Path loggingDir;
 
+    @Option(names = "--report-to", split = ",", defaultValue = "none", paramLabel = "WHERE",
+            description = "Also log to: tensorboard (event files in --logging-dir for 'tensorboard --logdir'), all (the same), "
+                    + "or none. Default: ${DEFAULT-VALUE}, as in recent transformers.")
+    List<String> reportTo;
+
     @Option(names = "--epochs", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
     double epochs;
 
@@ -134,7 +139,7 @@ final class TrainCommand implements Callable<Integer> {
                 .saveStrategy(strategy("--save-strategy", saveStrategy)).saveSteps(saveSteps).saveTotalLimit(saveTotalLimit)
                 .loadBestModelAtEnd(loadBestModelAtEnd).metricForBestModel(metricForBestModel)
                 .earlyStoppingPatience(earlyStoppingPatience).shuffle(!noShuffle).groupByLength(groupByLength)
-                .skipNonFiniteSteps(skipNonFinite).build();
+                .skipNonFiniteSteps(skipNonFinite).reportTo(reportTo).build();
         Path resumeFrom = resumePoint();
 
         Backend backend = device.open();

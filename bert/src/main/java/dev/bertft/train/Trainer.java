@@ -1,5 +1,7 @@
 package dev.bertft.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
@@ -17,6 +19,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The training loop of HF's Trainer for sequence classification: epochs of seeded batches,
@@ -66,7 +69,7 @@ public final class Trainer {
         this.padId = padId;
         this.numLabels = numLabels;
         this.listener = listener;
-        this.log = new TrainingLog(args.loggingDir());
+        this.log = new TrainingLog(args.loggingDir(), args.reportsToTensorBoard());
     }
 
     /** Optimizer updates in one epoch: a last, shorter accumulation group still makes an update. */
@@ -98,6 +101,9 @@ public final class Trainer {
             state = resume(resumeFrom, optimizer, state);
             listener.onMessage("resumed from " + resumeFrom + " at step " + state.globalStep);
         }
+        state.earlyStoppingPatience = args.earlyStoppingPatience();
+        log.start();
+        TrainerControl control = state.control;
 
         int[] lengths = new int[train.size()];
         for (int i = 0; i < lengths.length; i++) lengths[i] = train.get(i).ids().length;
@@ -105,16 +111,17 @@ public final class Trainer {
         long firstStep = state.globalStep;
         long start = System.nanoTime();
         long samplesSeen = 0;
-        double loggedLoss = 0;
-        long loggedSteps = 0;
-        boolean stop = state.globalStep >= maxSteps;
+        double loggedLoss = 0, runLoss = 0;
+        long loggedSteps = 0, runLossSteps = 0;
+        control.shouldTrainingStop = state.globalStep >= maxSteps;
         Metrics lastEval = null;
         long lastEvalStep = -1;
 
-        for (int epoch = (int) (state.globalStep / perEpoch); !stop; epoch++) {
+        for (int epoch = (int) (state.globalStep / perEpoch); !control.shouldTrainingStop; epoch++) {
             List<int[]> batches = Batches.split(Batches.epochOrder(lengths, args.seed(), epoch, args.shuffle(),
                     args.groupByLength(), args.batchSize()), args.batchSize());
-            for (long u = state.globalStep - (long) epoch * perEpoch; u < perEpoch && !stop; u++) {
+            for (long u = state.globalStep - (long) epoch * perEpoch; u < perEpoch && !control.shouldTrainingStop; u++) {
+                control.newStep();
                 int first = (int) (u * args.gradAccumSteps());
                 int last = (int) Math.min(batches.size(), first + args.gradAccumSteps());
                 List<int[]> group = batches.subList(first, last);
@@ -131,6 +138,8 @@ public final class Trainer {
                 } else {
                     loggedLoss += update.loss();
                     loggedSteps++;
+                    runLoss += update.loss();
+                    runLossSteps++;
                 }
                 state.globalStep++;
                 state.epoch = epoch + (double) (u + 1) / perEpoch;
@@ -138,31 +147,35 @@ public final class Trainer {
                 listener.onStep(state.globalStep, maxSteps, state.epoch, update.loss(), schedule.lr(state.globalStep),
                         samplesSeen / Math.max(elapsed, 1e-9));
 
-                if (state.globalStep % args.loggingSteps() == 0) {
+                boolean endOfEpoch = u == perEpoch - 1;
+                control.shouldTrainingStop = state.globalStep >= maxSteps;
+                control.shouldLog = state.globalStep % args.loggingSteps() == 0;
+                control.shouldEvaluate = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty();
+                control.shouldSave = due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch);
+                if (control.shouldLog) {
                     emit(state, TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
                             "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.globalStep)));
                     loggedLoss = 0;
                     loggedSteps = 0;
+                    control.shouldLog = false;
                 }
-                boolean endOfEpoch = u == perEpoch - 1;
-                boolean lastStep = state.globalStep >= maxSteps;
-                boolean evaluateNow = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty();
                 boolean improved = false;
-                if (evaluateNow) {
+                if (control.shouldEvaluate) {
                     lastEval = evaluate(state);
                     lastEvalStep = state.globalStep;
                     improved = recordMetric(state, lastEval);
                     log.drawChart(state);
+                    control.shouldEvaluate = false;
                     if (args.earlyStoppingPatience() > 0 && state.evalsWithoutImprovement >= args.earlyStoppingPatience()) {
                         listener.onMessage("early stopping: " + args.metricForBestModel() + " has not improved for "
                                 + state.evalsWithoutImprovement + " evaluations");
-                        stop = true;
+                        control.shouldTrainingStop = true;
                     }
                 }
-                if (due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch)) {
+                if (control.shouldSave) {
                     saveCheckpoint(state, optimizer, schedule, improved);
+                    control.shouldSave = false;
                 }
-                stop |= lastStep;
             }
         }
 
@@ -172,15 +185,17 @@ public final class Trainer {
                     + " (" + args.metricForBestModel() + " " + state.bestMetric + ")");
             model.loadWeights(Path.of(state.bestModelCheckpoint));
         }
-        // Rates count this run's steps; HF divides all max_steps by a resumed run's runtime.
-        emit(state, TrainerState.entry("train_runtime", runtime, "train_samples_per_second", samplesSeen / runtime,
-                "train_steps_per_second", (state.globalStep - firstStep) / runtime, "total_flos", state.totalFlos));
+        // Rates count this run's steps; HF divides all max_steps by a resumed run's runtime. train_loss is the mean
+        // over this run's finite updates; HF divides a resumed run's sum by all steps since step 0.
+        ObjectNode trainMetrics = emit(state, TrainerState.entry("train_runtime", runtime,
+                "train_samples_per_second", samplesSeen / runtime, "train_steps_per_second", (state.globalStep - firstStep) / runtime,
+                "total_flos", state.totalFlos, "train_loss", runLossSteps == 0 ? Double.NaN : runLoss / runLossSteps));
         saveModel(args.outputDir());
         state.write(args.outputDir().resolve(Checkpoints.STATE_FILE));
         boolean reuseLastEval = lastEvalStep == state.globalStep && !args.loadBestModelAtEnd();
         Metrics finalEval = eval.isEmpty() ? null : reuseLastEval ? lastEval : evaluate(state);
         if (finalEval != null) log.drawChart(state);
-        writeAllResults(runtime, samplesSeen, finalEval);
+        writeAllResults(trainMetrics, finalEval == null ? null : lastEvalEntry(state));
         return new Result(state, finalEval, runtime, samplesSeen, state.globalStep - firstStep);
     }
 
@@ -192,10 +207,11 @@ public final class Trainer {
         };
     }
 
-    private void emit(TrainerState state, Map<String, Double> values) throws IOException {
+    private ObjectNode emit(TrainerState state, Map<String, Double> values) throws IOException {
         ObjectNode entry = state.log(values);
         log.append(entry);
         listener.onLog(entry);
+        return entry;
     }
 
     /** Evaluates on the eval set and logs eval_loss/accuracy/f1 as HF does. */
@@ -242,6 +258,7 @@ public final class Trainer {
         boolean better = state.bestMetric == null || (args.greaterIsBetter() ? v > state.bestMetric : v < state.bestMetric);
         if (better) {
             state.bestMetric = v;
+            state.bestGlobalStep = state.globalStep;
             state.evalsWithoutImprovement = 0;
         } else {
             state.evalsWithoutImprovement++;
@@ -329,18 +346,28 @@ public final class Trainer {
         return state;
     }
 
-    private void writeAllResults(double runtime, long samples, Metrics m) throws IOException {
-        ObjectNode o = TrainerState.JSON.createObjectNode();
-        o.put("epoch", args.epochs());
-        if (m != null) {
-            o.put("eval_accuracy", m.accuracy());
-            o.put("eval_f1", m.f1());
-            o.put("eval_loss", m.loss());
-            o.put("eval_samples", m.count());
+    private static ObjectNode lastEvalEntry(TrainerState state) {
+        for (int i = state.logHistory.size() - 1; i >= 0; i--) {
+            if (state.logHistory.get(i).has("eval_loss")) return (ObjectNode) state.logHistory.get(i);
         }
-        o.put("train_runtime", runtime);
-        o.put("train_samples", train.size());
-        o.put("train_samples_per_second", samples / runtime);
+        throw new IllegalStateException("no evaluation in the log history");
+    }
+
+    /**
+     * all_results.json as HF's example scripts leave it (save_metrics of train and eval, combined): the final
+     * log entry of training and the final evaluation without their step, the sample counts, keys sorted.
+     */
+    private void writeAllResults(ObjectNode trainMetrics, ObjectNode evalMetrics) throws IOException {
+        Map<String, JsonNode> sorted = new TreeMap<>();
+        trainMetrics.fields().forEachRemaining(e -> sorted.put(e.getKey(), e.getValue()));
+        sorted.put("train_samples", IntNode.valueOf(train.size()));
+        if (evalMetrics != null) {
+            evalMetrics.fields().forEachRemaining(e -> sorted.put(e.getKey(), e.getValue()));
+            sorted.put("eval_samples", IntNode.valueOf(eval.size()));
+        }
+        sorted.remove("step");
+        ObjectNode o = TrainerState.JSON.createObjectNode();
+        o.setAll(sorted);
         Checkpoints.writeAtomically(args.outputDir().resolve("all_results.json"), TrainerState.JSON.writeValueAsBytes(o));
     }
 }

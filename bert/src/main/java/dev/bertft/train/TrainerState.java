@@ -13,7 +13,9 @@ import java.util.Map;
 
 /**
  * trainer_state.json as HF Trainer writes it: global step, fractional epoch, the best metric
- * and checkpoint, and the log history (one entry per logging step and evaluation).
+ * with its step and checkpoint, the log history (one entry per logging step and evaluation),
+ * and the stateful callbacks: the loop's TrainerControl, and EarlyStoppingCallback only when
+ * early stopping was asked for.
  */
 public final class TrainerState {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -21,6 +23,7 @@ public final class TrainerState {
     long globalStep;
     double epoch;
     Double bestMetric;
+    Long bestGlobalStep;
     String bestModelCheckpoint;
     long maxSteps;
     /** HF's estimate of the training FLOPs so far: 6 × non-embedding parameters × input tokens. */
@@ -33,6 +36,9 @@ public final class TrainerState {
 
     /** Evaluations since the best metric last improved (early stopping). */
     int evalsWithoutImprovement;
+    /** The run's --early-stopping-patience; 0 leaves EarlyStoppingCallback out, as a Trainer without that callback does. */
+    int earlyStoppingPatience;
+    final TrainerControl control = new TrainerControl();
     final ArrayNode logHistory = JSON.createArrayNode();
 
     /** Appends a log entry: the given values, then epoch and step, as HF orders them. */
@@ -53,6 +59,8 @@ public final class TrainerState {
 
     ObjectNode toJson() {
         ObjectNode o = JSON.createObjectNode();
+        if (bestGlobalStep == null) o.putNull("best_global_step");
+        else o.put("best_global_step", bestGlobalStep);
         if (bestMetric == null) o.putNull("best_metric");
         else o.put("best_metric", bestMetric);
         o.put("best_model_checkpoint", bestModelCheckpoint);
@@ -68,8 +76,13 @@ public final class TrainerState {
         o.put("num_input_tokens_seen", 0);
         o.put("num_train_epochs", numTrainEpochs);
         o.put("save_steps", saveSteps);
-        ObjectNode early = o.putObject("stateful_callbacks").putObject("EarlyStoppingCallback").putObject("attributes");
-        early.put("early_stopping_patience_counter", evalsWithoutImprovement);
+        ObjectNode callbacks = o.putObject("stateful_callbacks");
+        if (earlyStoppingPatience > 0) {
+            ObjectNode early = callbacks.putObject("EarlyStoppingCallback");
+            early.putObject("args").put("early_stopping_patience", earlyStoppingPatience).put("early_stopping_threshold", 0.0);
+            early.putObject("attributes").put("early_stopping_patience_counter", evalsWithoutImprovement);
+        }
+        callbacks.set("TrainerControl", control.toJson());
         o.put("total_flos", totalFlos);
         o.put("train_batch_size", trainBatchSize);
         o.putNull("trial_name");
@@ -95,6 +108,7 @@ public final class TrainerState {
         s.globalStep = o.path("global_step").asLong();
         s.epoch = o.path("epoch").asDouble();
         s.bestMetric = o.path("best_metric").isNumber() ? o.path("best_metric").asDouble() : null;
+        s.bestGlobalStep = o.path("best_global_step").isIntegralNumber() ? o.path("best_global_step").asLong() : null;
         s.bestModelCheckpoint = o.path("best_model_checkpoint").isTextual() ? o.path("best_model_checkpoint").asText() : null;
         s.maxSteps = o.path("max_steps").asLong();
         s.totalFlos = o.path("total_flos").asDouble();

@@ -1,6 +1,7 @@
 package dev.bertft.train;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What HF's TrainingArguments hold for this job, with the same defaults. Built by the CLI;
@@ -35,7 +36,11 @@ public record TrainingArgs(
         int earlyStoppingPatience,  // <= 0: off
         boolean shuffle,
         boolean groupByLength,
-        boolean skipNonFiniteSteps) {
+        boolean skipNonFiniteSteps,
+        List<String> reportTo) {    // "none", "all" or "tensorboard", as HF's report_to
+
+    /** The integrations this build has: "all" means every one of them, as in HF. */
+    public static final List<String> REPORT_TO_VALUES = List.of("none", "all", "tensorboard");
 
     public enum Strategy { NO, STEPS, EPOCH }
 
@@ -57,10 +62,21 @@ public record TrainingArgs(
         metricForBestModel = metricForBestModel.startsWith("eval_") ? metricForBestModel.substring(5) : metricForBestModel;
         require(metricForBestModel.equals("loss") || metricForBestModel.equals("accuracy") || metricForBestModel.equals("f1"),
                 "--metric-for-best-model must be loss, accuracy or f1");
+        reportTo = List.copyOf(reportTo);
+        for (String r : reportTo) {
+            require(REPORT_TO_VALUES.contains(r), "--report-to: '" + r + "' is not supported; use one of "
+                    + String.join(", ", REPORT_TO_VALUES));
+        }
+        require(!reportTo.contains("none") || reportTo.size() == 1, "--report-to: 'none' cannot be combined with other values");
     }
 
     private static void require(boolean ok, String message) {
         if (!ok) throw new IllegalArgumentException(message);
+    }
+
+    /** TensorBoard event files in the logging folder. */
+    public boolean reportsToTensorBoard() {
+        return reportTo.contains("tensorboard") || reportTo.contains("all");
     }
 
     /** Lower loss is better; higher accuracy and F1 are. */
@@ -83,6 +99,7 @@ public record TrainingArgs(
         private Strategy evalStrategy = Strategy.NO, saveStrategy = Strategy.STEPS;
         private boolean loadBestModelAtEnd, shuffle = true, groupByLength, skipNonFiniteSteps;
         private String metricForBestModel = "loss";
+        private List<String> reportTo = List.of("none");
 
         public Builder outputDir(Path v) { outputDir = v; return this; }
         public Builder loggingDir(Path v) { loggingDir = v; return this; }
@@ -113,13 +130,15 @@ public record TrainingArgs(
         public Builder shuffle(boolean v) { shuffle = v; return this; }
         public Builder groupByLength(boolean v) { groupByLength = v; return this; }
         public Builder skipNonFiniteSteps(boolean v) { skipNonFiniteSteps = v; return this; }
+        public Builder reportTo(List<String> v) { reportTo = v; return this; }
 
         /** eval_steps defaults to logging_steps, as in HF. */
         public TrainingArgs build() {
             return new TrainingArgs(outputDir, loggingDir, epochs, maxSteps, batchSize, evalBatchSize, learningRate, warmupSteps,
                     warmupRatio, weightDecay, adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, gradAccumSteps, seed, maxLength,
                     loggingSteps, evalStrategy, evalSteps > 0 ? evalSteps : loggingSteps, saveStrategy, saveSteps, saveTotalLimit,
-                    loadBestModelAtEnd, metricForBestModel, earlyStoppingPatience, shuffle, groupByLength, skipNonFiniteSteps);
+                    loadBestModelAtEnd, metricForBestModel, earlyStoppingPatience, shuffle, groupByLength, skipNonFiniteSteps,
+                    reportTo);
         }
     }
 }

@@ -137,6 +137,7 @@ class TrainerTest {
         JsonNode throughState = new ObjectMapper().readTree(out.resolve("through/trainer_state.json").toFile());
         JsonNode resumedState = new ObjectMapper().readTree(killed.resolve("trainer_state.json").toFile());
         assertEquals(throughState.get("total_flos").asDouble(), resumedState.get("total_flos").asDouble(), 0);
+        assertEquals(throughState.get("best_global_step"), resumedState.get("best_global_step"), "read back from the checkpoint");
         for (Map.Entry<String, Var> e : through.namedParameters().entrySet()) {
             assertArrayEquals(e.getValue().value().toFloatArray(), resumed.namedParameters().get(e.getKey()).value().toFloatArray(),
                     e.getKey());
