@@ -2,16 +2,21 @@
 
 A training step is forward, cross-entropy, backward, grad-norm clipping at 1.0 and AdamW (weight
 decay 0.01 except biases and LayerNorm weights), dropout on; a prediction step is a forward pass
-under no_grad. Warm-up steps are not timed; the clock stops after the last step's result reached
-the host. Random weights (HF's init: normal(0, 0.02) weights, zero biases), seeded random full-
+under no_grad. Warm-up steps are not timed. Each timed step ends when the device has finished it,
+so the output has each step's median, minimum and maximum beside the mean.
+
+Precisions, as an HF Trainer user sets them: fp32 (PyTorch's default, IEEE float32 products), tf32
+(tf32=True), bf16 (bf16=True: torch.autocast to bfloat16), fp16 (fp16=True: autocast to float16 and
+a GradScaler with PyTorch's defaults). --compile runs the model through torch.compile (PyTorch 2+). Random weights (HF's init: normal(0, 0.02) weights, zero biases), seeded random full-
 length batches. Uses transformers' BertForSequenceClassification when it is installed (the GPU
 machine), else the project's plain-PyTorch BERT (bert/src/test/python), which the Java parity
 tests check against. Prints one JSON object with the fields `bert-ft bench --json` writes.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/scripts/bench_pytorch.py \
         --shape minilm-l6 --device cpu --threads 2
-    python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --tf32
+    python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --precision bf16 [--compile]
 """
+import contextlib
 import argparse
 import json
 import os
@@ -29,15 +34,16 @@ BASE = dict(vocab_size=30522, max_position_embeddings=512, type_vocab_size=2, hi
             attention_probs_dropout_prob=0.1, layer_norm_eps=1e-12, initializer_range=0.02, num_labels=2)
 
 
-def hf_model(cfg, device):
-    """transformers' own model with its default attention (what a Trainer user gets), named in the output."""
+def hf_model(cfg, device, compile_model):
+    """transformers' own model with sdpa attention (what a Trainer user gets), named in the output."""
     import transformers
     torch.manual_seed(42)
-    m = transformers.BertForSequenceClassification(transformers.BertConfig(**cfg)).to(device)
+    m = transformers.BertForSequenceClassification(transformers.BertConfig(attn_implementation="sdpa", **cfg)).to(device)
     params = dict(m.named_parameters())
+    run = torch.compile(m) if compile_model else m
 
     def forward(ids, types, mask):
-        return m(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+        return run(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
 
     attention = getattr(m.config, "_attn_implementation", "eager")
     return "transformers %s, %s attention" % (transformers.__version__, attention), m.train, m.eval, forward, params
@@ -83,19 +89,32 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--mode", choices=("train", "predict", "both"), default="both")
-    ap.add_argument("--tf32", action="store_true", help="let CUDA matmuls use TF32 tensor cores (HF Trainer's tf32=True)")
+    ap.add_argument("--precision", choices=("fp32", "tf32", "bf16", "fp16"), default="fp32",
+                    help="fp32; tf32 matmuls (HF's tf32=True); bf16 or fp16 autocast (HF's bf16=True, fp16=True)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (transformers only)")
     ap.add_argument("--plain", action="store_true", help="the plain-PyTorch BERT even where transformers is installed")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    if a.device.startswith("cuda"):
-        torch.backends.cuda.matmul.allow_tf32 = a.tf32
-        torch.backends.cudnn.allow_tf32 = a.tf32
+    cuda = a.device.startswith("cuda")
+    if cuda:
+        # HF's bf16/fp16 leave tf32 at PyTorch's default (off); only tf32=True turns it on
+        torch.backends.cuda.matmul.allow_tf32 = a.precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = a.precision == "tf32"
+    half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.precision)
+
+    def autocast():
+        if half is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda" if cuda else "cpu", dtype=half)
+
     cfg = dict(BASE, **SHAPES[a.shape])
     try:
         if a.plain:
             raise ImportError
-        name, train_mode, eval_mode, forward, params = hf_model(cfg, a.device)
+        name, train_mode, eval_mode, forward, params = hf_model(cfg, a.device, a.compile)
     except ImportError:
+        if a.compile:
+            sys.exit("bench_pytorch.py: --compile needs transformers")
         name, train_mode, eval_mode, forward, params = plain_model(cfg, a.device)
 
     gen = torch.Generator().manual_seed(7)
@@ -105,13 +124,40 @@ def main():
     embeddings = sum(t.numel() for n, t in params.items() if "embeddings" in n and "LayerNorm" not in n)
     total = sum(t.numel() for t in params.values())
     tokens = a.batch_size * a.seq_len
-    out = {"peer": "PyTorch %s, %s" % (torch.__version__, name), "device": a.device, "tf32": a.tf32,
-           "threads": a.threads, "model": a.shape, "batch_size": a.batch_size, "seq_len": a.seq_len, "parameters": total}
+    out = {"peer": "PyTorch %s, %s" % (torch.__version__, name), "device": a.device, "precision": a.precision,
+           "compile": a.compile, "threads": a.threads, "model": a.shape, "batch_size": a.batch_size, "seq_len": a.seq_len, "parameters": total}
     if a.device.startswith("cuda"):
         out["gpu"] = torch.cuda.get_device_name()
 
-    def timing(steps, seconds, flops_per_token):
+    def timed(step, result, pipelined):
+        """Seconds of each timed step after the warm-up. A pipelined step on the GPU is timed by CUDA
+        events and nothing is read back until the end, so the host queues the next step while the GPU
+        runs this one (the training loop's best case); otherwise each step ends with its result on the
+        host, as a prediction loop needs it."""
+        for _ in range(a.warmup):
+            result(step())
+        if pipelined and cuda:
+            events = [torch.cuda.Event(enable_timing=True) for _ in range(a.steps + 1)]
+            events[0].record()
+            for i in range(a.steps):
+                last = step()
+                events[i + 1].record()
+            result(last)
+            torch.cuda.synchronize()
+            return [events[i].elapsed_time(events[i + 1]) / 1e3 for i in range(a.steps)]
+        times = []
+        for _ in range(a.steps):
+            start = time.perf_counter()
+            result(step())
+            times.append(time.perf_counter() - start)
+        return times
+
+    def timing(times, flops_per_token):
+        steps, seconds = len(times), sum(times)
+        ordered = sorted(times)
+        median = (ordered[(steps - 1) // 2] + ordered[steps // 2]) / 2
         return {"steps": steps, "seconds": seconds, "seconds_per_step": seconds / steps,
+                "median_ms": median * 1e3, "min_ms": ordered[0] * 1e3, "max_ms": ordered[-1] * 1e3,
                 "samples_per_second": a.batch_size * steps / seconds, "tokens_per_second": tokens * steps / seconds,
                 "tflops": flops_per_token * (total - embeddings) * tokens * steps / seconds / 1e12}
 
@@ -122,32 +168,30 @@ def main():
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": plain, "weight_decay": 0.0}],
                                 lr=1e-5, betas=(0.9, 0.999), eps=1e-8)
 
+        scaler = torch.cuda.amp.GradScaler() if a.precision == "fp16" else None
+
         def step():
-            loss = torch.nn.functional.cross_entropy(forward(ids, types, mask), labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
-            opt.step()
+            with autocast():
+                loss = torch.nn.functional.cross_entropy(forward(ids, types, mask), labels)
+            if scaler is None:
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+                scaler.step(opt)
+                scaler.update()
             opt.zero_grad()
             return loss
 
-        for _ in range(a.warmup):
-            step().item()
-        start = time.perf_counter()
-        for _ in range(a.steps):
-            loss = step()
-        loss.item()
-        out["train"] = timing(a.steps, time.perf_counter() - start, 6)
+        out["train"] = timing(timed(step, lambda loss: loss.item(), pipelined=True), 6)
 
     if a.mode != "train":
         eval_mode()
-        with torch.no_grad():
-            for _ in range(a.warmup):
-                forward(ids, types, mask).cpu()
-            start = time.perf_counter()
-            for _ in range(a.steps):
-                logits = forward(ids, types, mask)
-            logits.cpu()
-            out["predict"] = timing(a.steps, time.perf_counter() - start, 2)
+        with torch.no_grad(), autocast():
+            out["predict"] = timing(timed(lambda: forward(ids, types, mask), lambda logits: logits.cpu(), pipelined=False), 2)
     print(json.dumps(out))
 
 

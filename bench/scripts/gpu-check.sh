@@ -8,15 +8,17 @@
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
 #   4. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
-#   5. `bert-ft bench --device cuda` on a bert-base-shaped model against transformers on the same
-#      GPU (bench/scripts/bench_pytorch.py), float32 and TF32;
+#   5. `bert-ft bench --device cuda` on a bert-base-shaped model, batch 32 x 128 and 32 x 512, against
+#      transformers on the same GPU (bench/scripts/bench_pytorch.py) in fp32, tf32, bf16 and fp16
+#      autocast, and with torch.compile (tf32, 32 x 128); torch.matmul at BERT's product shapes
+#      (bench/scripts/gemm_torch.py); summary.json from those figures (bench/scripts/gpu_summary.py);
 #   6. the CLI end to end: `bert-ft train --device cuda` fine-tunes a small random BERT on a
 #      synthetic sentiment task (bench/scripts/make_synthetic_task.py; no IMDB or pretrained model
 #      there), `bert-ft eval --device cuda` must repeat its final evaluation, `bert-ft predict
 #      --device cuda` classifies 20 texts with the saved model, and transformers loads that folder
 #      and must give the same logits and labels.
 # Raw output goes to $OUT when set (the device tool brings it back), else to
-# bench/results/gpu-check-<UTC time>/; summarise it into bench/results/ by hand.
+# bench/results/gpu-check-<UTC time>/; copy it with its summary.json into bench/results/gpu-<date>-<gpu>/.
 # Where no GPU is usable every parity test is reported as skipped with the reason.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,11 +26,8 @@ pack=$root/.devicepack
 out=${OUT:-$root/bench/results/gpu-check-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 cd "$root"
-if [ ! -x "$pack/jre/bin/java" ]; then
-  echo "no .devicepack/jre: run bench/scripts/make-devicepack.sh first" >&2
-  exit 2
-fi
-java=("$pack/jre/bin/java" --add-modules jdk.incubator.vector -Xmx8g)
+source "$root/bench/scripts/devicepack-jre.sh"
+java=("$java_bin" --add-modules jdk.incubator.vector -Xmx8g)
 # Each step has its own time limit, so that a kernel that hangs costs one step, not the run.
 limited() { local seconds=$1; shift; timeout -k 5 "$seconds" "$@"; }
 step() { echo "== $1 (at ${SECONDS}s)"; }
@@ -37,6 +36,7 @@ status=0
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "host: $(uname -srm)"
+  echo "commit: $(cat "$pack/commit.txt")"
   "${java[@]}" -version 2>&1 | tail -1
   if command -v nvidia-smi >/dev/null; then
     nvidia-smi -L
@@ -77,16 +77,28 @@ step "gemm throughput" | tee "$out/gemm.txt"
 limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-# Step rate of a bert-base-shaped classifier, batch 32 x 128 (the IMDB recipe's batch), against
-# transformers on the same GPU in float32 (PyTorch's default) and with TF32 matmuls, as ours use.
-step "bench: bert-base shape, batch 32 x 128" | tee "$out/bench.txt"
-limited 120 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len 128 \
-    --steps 20 --warmup 3 --json "$out/bench-bertft.json" 2>&1 | tee -a "$out/bench.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-for precision in "" --tf32; do
-  limited 60 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps 20 --warmup 3 \
-      $precision 2>&1 | tee -a "$out/bench.txt"
+# Step times of a bert-base-shaped classifier at the IMDB recipe's batch (32) and at 128 and 512
+# tokens, against transformers on the same GPU: PyTorch eager in each precision an HF Trainer user
+# picks (fp32, tf32=True, bf16=True, fp16=True) and torch.compile in tf32 (its compile takes
+# a minute, so one row). Our step runs in TF32 (no --bf16 yet). Each figure is a median of 20 steps.
+step "bench: bert-base shape, batch 32 x 128 and 32 x 512" | tee "$out/bench.txt"
+for seq in 128 512; do
+  limited 150 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len $seq \
+      --steps 20 --warmup 3 --json "$out/bertft-$seq-tf32.json" 2>&1 | tee -a "$out/bench.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  for precision in fp32 tf32 bf16 fp16; do
+    limited 90 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len $seq --steps 20 \
+        --warmup 3 --precision $precision > "$out/peer-$seq-$precision-eager.json" 2>> "$out/bench.txt"
+    cat "$out/peer-$seq-$precision-eager.json" >> "$out/bench.txt"
+  done
 done
+limited 150 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps 20 \
+    --warmup 3 --precision tf32 --compile > "$out/peer-128-tf32-compile.json" 2>> "$out/bench.txt"
+cat "$out/peer-128-tf32-compile.json" >> "$out/bench.txt"
+find "$out" -name 'peer-*.json' -empty -delete   # a peer that failed or ran out of time leaves its row out
+step "torch.matmul at BERT's shapes" | tee "$out/gemm-torch.jsonl"
+limited 60 python3 bench/scripts/gemm_torch.py 2>&1 | tee -a "$out/gemm-torch.jsonl"
+python3 bench/scripts/gpu_summary.py "$out" "$(head -1 "$pack/commit.txt")" 2>&1 | tee -a "$out/bench.txt"
 
 step "train and predict from the command line, then transformers loads the model" | tee "$out/train-e2e.txt"
 task=$(mktemp -d)/task

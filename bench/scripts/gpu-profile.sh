@@ -7,7 +7,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/bench/results/gpu-profile-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 cd "$root"
-java=("$root/.devicepack/jre/bin/java" --add-modules jdk.incubator.vector -Xmx8g -Dbertft.cuda.profile=true)
+source "$root/bench/scripts/devicepack-jre.sh"
+java=("$java_bin" --add-modules jdk.incubator.vector -Xmx8g -Dbertft.cuda.profile=true)
 nvidia-smi -L 2>&1 | tee "$out/gpu-info.txt"
 for mode in train predict; do
   timeout -k 5 120 "${java[@]}" -cp "$root/.devicepack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base \

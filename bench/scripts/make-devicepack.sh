@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds .devicepack/ at the repository root: what bench/scripts/gpu-check.sh needs on the CUDA
 # machine, which has a driver and nvcc but no JDK, no Maven and no network.
-#   jre/  a jlink'ed Java runtime (../shared/device/make-jre.sh)
+#   jre.tar.xz  a jlink'ed Java runtime, packed (gpu-check.sh unpacks it outside the tree)
+#   commit.txt  the commit the pack was built from (the device machine's copy has no .git)
 #   lib/  the module jars, the kernels test-jar and bert test classes as a jar, their runtime dependencies
 #         (JCuda with only the natives we load), junit-platform-console-standalone
 # Usage (from anywhere): bench/scripts/make-devicepack.sh
@@ -36,8 +37,18 @@ with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATE
 os.replace(tmp, path)
 PY
 
-# Beyond make-jre.sh's base set, what jdeps finds our jars use: java.desktop for the training
-# chart (train fails at its start without it), jdk.management for doctor, java.sql for Jackson.
-bash "$root/../shared/device/make-jre.sh" "$pack/jre" java.desktop,jdk.management,java.sql
-du -sh "$pack" "$pack"/jre "$pack"/lib
+git rev-parse HEAD > "$pack/commit.txt"
+git diff --quiet HEAD || echo "(with uncommitted changes)" >> "$pack/commit.txt"
+
+# The modules of ../shared/device/make-jre.sh's base set and what jdeps finds our jars use beyond
+# it: java.desktop for the training chart (train fails at its start without it), jdk.management
+# for doctor, java.sql for Jackson. Linked uncompressed and packed with xz, the runtime travels as
+# 18 MB instead of 51 MB as jlink's own compression leaves it.
+jre=$(mktemp -d)/jre
+jlink --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,java.net.http,java.xml,jdk.zipfs,java.desktop,jdk.management,java.sql \
+    --strip-debug --strip-native-debug-symbols=exclude-debuginfo-files --no-header-files --no-man-pages --compress=0 \
+    --output "$jre" 2>/dev/null
+tar -C "$(dirname "$jre")" -cf - jre | xz -6 -T2 > "$pack/jre.tar.xz"
+rm -rf "$(dirname "$jre")"
+du -sh "$pack" "$pack"/jre.tar.xz "$pack"/lib
 ls "$pack/lib"
