@@ -58,6 +58,8 @@ import java.util.zip.ZipFile;
  * contiguous), since a view has no byte range of its own. Reads are safe from several threads.
  */
 public final class TorchCheckpoint implements TensorReader {
+    /** The name Hugging Face folders give a PyTorch state dict. */
+    public static final String HF_FILE_NAME = "pytorch_model.bin";
     /** A data.pkl beyond this is not a state dict (bert-large's is under 100 KB). */
     private static final long MAX_PICKLE_BYTES = 100_000_000L;
     private static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
