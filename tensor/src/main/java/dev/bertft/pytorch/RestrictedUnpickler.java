@@ -205,7 +205,12 @@ final class RestrictedUnpickler {
         if (keysAndValues.size() % 2 != 0) throw problem("SETITEMS with an odd number of items");
         if (!(peek() instanceof Map<?, ?> m)) throw problem("SETITEMS on " + kind(peek()) + ", not a dict");
         Map<Object, Object> map = (Map<Object, Object>) m;
-        for (int i = 0; i < keysAndValues.size(); i += 2) map.put(keysAndValues.get(i), keysAndValues.get(i + 1));
+        for (int i = 0; i < keysAndValues.size(); i += 2) {
+            Object key = keysAndValues.get(i);
+            // str and int keys are all a state dict has; hashing a deeply nested tuple could exhaust the stack
+            if (!(key instanceof String) && !(key instanceof Long)) throw problem("dict key is " + kind(key) + ", not a str or int");
+            map.put(key, keysAndValues.get(i + 1));
+        }
     }
 
     // ---------------------------------------------------------------- stack and memo

@@ -228,6 +228,7 @@ public final class TorchCheckpoint implements TensorReader {
             throw new TorchCheckpointException(file, "tensor '" + name + "' is " + bytes + " bytes, more than a Java array holds");
         }
         byte[] storage = entryBytes(file, zip, storageEntry(t.storage()));
+        if (bytes == storage.length && t.offset() == 0 && isRowMajor(t)) return ByteBuffer.wrap(storage).order(ByteOrder.LITTLE_ENDIAN);
         byte[] out = new byte[(int) bytes];
         long[] shape = t.shape(), stride = t.stride();
         int rank = shape.length;
@@ -244,6 +245,16 @@ public final class TorchCheckpoint implements TensorReader {
         return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /** Whether the strides are those of a contiguous row-major tensor (dimensions of size 1 may have any stride). */
+    private static boolean isRowMajor(TensorRef t) {
+        long expected = 1;
+        for (int d = t.shape().length - 1; d >= 0; d--) {
+            if (t.shape()[d] != 1 && t.stride()[d] != expected) return false;
+            expected *= t.shape()[d];
+        }
+        return true;
+    }
+
     private ZipEntry storageEntry(StorageRef s) {
         return zip.getEntry(folder + "data/" + s.key());
     }
@@ -258,7 +269,8 @@ public final class TorchCheckpoint implements TensorReader {
         try (InputStream in = zip.getInputStream(entry)) {
             bytes = in.readNBytes((int) size);
         } catch (IOException e) {
-            throw new TorchCheckpointException(file, "entry " + entry.getName() + " cannot be read, the archive is damaged (" + e.getMessage() + ")");
+            String why = e.getMessage() == null ? "unexpected end of data" : e.getMessage();
+            throw new TorchCheckpointException(file, "entry " + entry.getName() + " cannot be read, the archive is damaged (" + why + ")");
         }
         if (bytes.length != size) {
             throw new TorchCheckpointException(file, "entry " + entry.getName() + " ends after " + bytes.length + " of its "

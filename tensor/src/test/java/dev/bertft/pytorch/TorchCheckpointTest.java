@@ -155,6 +155,11 @@ class TorchCheckpointTest {
         assertOneLine(assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(write(noStorage))),
                 "tensor 'w'", "entry zoo/data/0 is missing");
 
+        Map<String, byte[]> tupleKey = entries(ZOO);
+        tupleKey.put("zoo/data.pkl", pickle("\u0080\u0002}()K\u0001u."));   // {(): 1}
+        assertOneLine(assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(write(tupleKey))),
+                "dict key is a tuple, not a str or int");
+
         Map<String, byte[]> notADict = entries(ZOO);
         notADict.put("zoo/data.pkl", pickle("\u0080\u0002K\u0007."));
         assertOneLine(assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(write(notADict))),
