@@ -30,7 +30,7 @@ import java.util.Map;
  * </pre>
  * Values: str as String, int as Long, bool as Boolean, None as {@link #NONE}, tuples as {@link Tuple},
  * dicts as LinkedHashMap. Every malformed input (a truncated stream, an unknown opcode, an
- * argument of the wrong kind) is a {@link Problem} naming the byte offset.
+ * argument of the wrong kind) is a {@link Problem} that starts with the opcode's byte offset.
  */
 final class RestrictedUnpickler {
     /** Python's None (maps and tuples here hold no Java nulls). */
@@ -60,7 +60,7 @@ final class RestrictedUnpickler {
     record TensorRef(StorageRef storage, long offset, long[] shape, long[] stride) {
     }
 
-    /** Malformed or refused input; the message says what and where, without the file (the caller adds it). */
+    /** Malformed or refused input; the message says where and what, without the file (the caller adds it). */
     static final class Problem extends Exception {
         private static final long serialVersionUID = 1L;
 
@@ -151,8 +151,8 @@ final class RestrictedUnpickler {
                 || STORAGES.containsKey(dotted)) {
             return new Global(dotted);
         }
-        throw problem("refuses global '" + printable(dotted) + "': only PyTorch tensor records are read"
-                + " (in Python, loading this file would call it)");
+        throw problem("refuses global '" + printable(dotted) + "' (only PyTorch tensor records are read;"
+                + " loading this file in Python would call it)");
     }
 
     private Object reduce(Object callable, Object args) throws Problem {
@@ -333,6 +333,6 @@ final class RestrictedUnpickler {
     }
 
     private Problem problem(String what) {
-        return new Problem(what + " (at byte " + opStart + ")");
+        return new Problem("at byte " + opStart + ": " + what);
     }
 }

@@ -99,7 +99,7 @@ public final class TorchCheckpoint implements TensorReader {
             try {
                 root = RestrictedUnpickler.load(entryBytes(file, zip, pickle));
             } catch (RestrictedUnpickler.Problem p) {
-                throw new TorchCheckpointException(file, pickle.getName() + ": " + p.getMessage());
+                throw new TorchCheckpointException(file, pickle.getName() + " " + p.getMessage());
             }
             TorchCheckpoint checkpoint = new TorchCheckpoint(file, zip, folder, stateDict(file, root));
             checkpoint.checkStorages();

@@ -87,14 +87,14 @@ class TorchCheckpointTest {
         Path marker = Path.of("/tmp/bertft-pickle-ran");
         Files.deleteIfExists(marker);
         IOException e = assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(resource("os_system.bin")));
-        assertOneLine(e, "os_system.bin", "refuses global 'posix.system'");
+        assertOneLine(e, "os_system.bin: os_system/data.pkl at byte 206: refuses global 'posix.system'");
         assertFalse(Files.exists(marker));
 
         // the same refusal for any other callable, wherever it appears
         Map<String, byte[]> evil = entries(ZOO);
         evil.put("zoo/data.pkl", pickle("\u0080\u0002cbuiltins\neval\nX\u0004\u0000\u0000\u00001+1\u0085R."));
         assertOneLine(assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(write(evil))),
-                "zoo/data.pkl", "refuses global 'builtins.eval'", "at byte 2");
+                "zoo/data.pkl at byte 2: refuses global 'builtins.eval'");
     }
 
     @Test
@@ -137,13 +137,13 @@ class TorchCheckpointTest {
         Map<String, byte[]> unknownOp = entries(ZOO);
         unknownOp.put("zoo/data.pkl", pickle("\u0080\u0002I1\n."));   // INT, a text-protocol opcode torch never writes
         assertOneLine(assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(write(unknownOp))),
-                "zoo/data.pkl", "unsupported pickle opcode 0x49", "at byte 2");
+                "zoo/data.pkl at byte 2: unsupported pickle opcode 0x49");
 
         Map<String, byte[]> cut = entries(ZOO);
         byte[] pkl = cut.get("zoo/data.pkl");
         cut.put("zoo/data.pkl", Arrays.copyOf(pkl, pkl.length / 2));
         assertOneLine(assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(write(cut))),
-                "zoo/data.pkl", "ends in the middle of an opcode");
+                "zoo/data.pkl at byte", "the pickle ends in the middle of an opcode");
 
         Map<String, byte[]> shortStorage = entries(ZOO);
         shortStorage.put("zoo/data/0", new byte[8]);
