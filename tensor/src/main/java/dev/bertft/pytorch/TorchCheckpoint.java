@@ -166,6 +166,17 @@ public final class TorchCheckpoint implements TensorReader {
         return out;
     }
 
+    /** F16 or BF16 as stored, the 16-bit patterns, not widened (the type is in {@link #info}). */
+    public short[] readHalf(String name) throws IOException {
+        TensorRef t = tensor(name);
+        DType dtype = t.storage().dtype();
+        if (dtype != DType.F16 && dtype != DType.BF16) throw wrongType(name, t, "readHalf", "F16 or BF16");
+        ByteBuffer b = contiguous(name, t);
+        short[] out = new short[b.capacity() / 2];
+        b.asShortBuffer().get(out);
+        return out;
+    }
+
     @Override
     public int[] readI32(String name) throws IOException {
         long[] wide = readI64(name);

@@ -1,6 +1,7 @@
 package dev.bertft.pytorch;
 
 import dev.bertft.safetensors.DType;
+import dev.bertft.safetensors.Float16;
 import dev.bertft.safetensors.SafetensorsFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,6 +73,10 @@ class TorchCheckpointTest {
             assertArrayEquals(new float[] {-2f, 65504f, half[7]}, ckpt.readF32("half_view"));   // half[1::3]
             assertArrayEquals(new float[] {0, 1, 2, 0, 1, 2}, ckpt.readF32("expanded"));
             assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7}, ckpt.readI32("position_ids"));
+            short[] halfBits = ckpt.readHalf("half_view");
+            for (int i = 0; i < halfBits.length; i++) assertEquals(ckpt.readF32("half_view")[i], Float16.f16ToFloat(halfBits[i]));
+            assertEquals(DType.BF16, ckpt.info("bf16").dtype());
+            assertEquals(Float16.bf16ToFloat(ckpt.readHalf("bf16")[4]), ckpt.readF32("bf16")[4]);
             assertArrayEquals(new float[] {2.25f}, ckpt.readF32("scalar"));
             assertEquals(0, ckpt.readF32("empty").length);
             IOException tooWide = assertThrows(IOException.class, () -> ckpt.readI32("i64"));   // holds 2^40
