@@ -151,7 +151,7 @@ final class RestrictedUnpickler {
                 || STORAGES.containsKey(dotted)) {
             return new Global(dotted);
         }
-        throw problem("refuses global '" + printable(dotted) + "' (only PyTorch tensor records are read;"
+        throw problem("refuses global '" + dotted + "' (only PyTorch tensor records are read;"
                 + " loading this file in Python would call it)");
     }
 
@@ -323,13 +323,6 @@ final class RestrictedUnpickler {
         if (v instanceof StorageRef) return "a storage";
         if (v instanceof TensorRef) return "a tensor";
         return "a value";
-    }
-
-    /** Control characters escaped, so a hostile name cannot break the message over lines. */
-    private static String printable(String s) {
-        StringBuilder b = new StringBuilder();
-        for (char c : s.toCharArray()) b.append(c < 0x20 || c == 0x7F ? String.format("\\x%02x", (int) c) : String.valueOf(c));
-        return b.toString();
     }
 
     private Problem problem(String what) {

@@ -100,6 +100,9 @@ class TorchCheckpointTest {
         evil.put("zoo/data.pkl", pickle("\u0080\u0002cbuiltins\neval\nX\u0004\u0000\u0000\u00001+1\u0085R."));
         assertOneLine(assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(write(evil))),
                 "zoo/data.pkl at byte 2: refuses global 'builtins.eval'");
+        evil.put("zoo/data.pkl", pickle("\u0080\u0002cos\r\u001b[2K\nsystem\n."));   // a name that would redraw the terminal line
+        assertOneLine(assertThrows(TorchCheckpointException.class, () -> TorchCheckpoint.open(write(evil))),
+                "refuses global 'os\\u000d\\u001b[2K.system'");
     }
 
     @Test
@@ -200,7 +203,7 @@ class TorchCheckpointTest {
 
     static void assertOneLine(Throwable e, String... parts) {
         String m = e.getMessage();
-        assertFalse(m.contains("\n"), m);
+        assertFalse(m.chars().anyMatch(c -> c < 0x20), m);
         for (String part : parts) assertTrue(m.contains(part), "'" + part + "' not in: " + m);
     }
 
