@@ -2,10 +2,10 @@ package dev.bertft.pytorch;
 
 import dev.bertft.safetensors.DType;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -41,7 +41,7 @@ final class RestrictedUnpickler {
         }
     };
 
-    /** A tuple; a record so that tuples compare by value as dict keys. */
+    /** A tuple, compared by value. */
     record Tuple(List<Object> items) {
         Tuple {
             items = List.copyOf(items);
