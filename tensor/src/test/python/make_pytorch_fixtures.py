@@ -15,7 +15,8 @@ resources/pytorch/
   os_system.bin              a torch.save archive whose pickle calls os.system when torch.load reads
                              it; this script checks that it really does (it creates a marker file)
   legacy.bin                 a state dict in the pre-1.6 format (_use_new_zipfile_serialization=False),
-                             which the reader recognises and refuses
+                             which the reader recognises and refuses (its storage keys are object ids,
+                             so this file alone differs from run to run)
   view_past_storage.bin      a valid archive except that a tensor's view reaches past the end of its
                              storage (the storage record and entry were shrunk together)
 
@@ -99,10 +100,12 @@ class RunsCommand:
 
 
 def rewrite(src, dst, replace):
-    """Copies a torch.save archive, replacing some entries' contents (stored, with correct CRCs)."""
+    """Copies a torch.save archive, replacing some entries' contents (stored, with correct CRCs).
+    Entries get a fixed date, as torch.save's have, so the file is the same on every run."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
         for info in zin.infolist():
-            zout.writestr(info.filename, replace.get(info.filename, zin.read(info.filename)))
+            zout.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)),
+                          replace.get(info.filename, zin.read(info.filename)))
 
 
 def main():
