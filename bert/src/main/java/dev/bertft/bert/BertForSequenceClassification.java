@@ -5,6 +5,7 @@ import dev.bertft.nn.Dropout;
 import dev.bertft.nn.Linear;
 import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
+import dev.bertft.pytorch.TorchCheckpoint;
 import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.safetensors.ShardedSafetensors;
@@ -98,8 +99,9 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     }
 
     /**
-     * Loads a Hugging Face model folder: config.json plus model.safetensors or a sharded
-     * model.safetensors.index.json. See {@link CheckpointWeights} for how names are matched.
+     * Loads a Hugging Face model folder: config.json plus model.safetensors, a sharded
+     * model.safetensors.index.json or a PyTorch pytorch_model.bin, in that order of preference.
+     * See {@link CheckpointWeights} for how names are matched.
      */
     public static BertForSequenceClassification fromPretrained(Path dir, Backend backend, LoadOptions opts) throws IOException {
         if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString(), null, "model folder not found");
@@ -114,7 +116,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         }
         Rng rng = new Rng(opts.seed());
         try (TensorReader reader = openWeights(dir)) {
-            CheckpointWeights weights = new CheckpointWeights(reader, location(reader), backend, rng, config.initializerRange(), true);
+            CheckpointWeights weights = new CheckpointWeights(reader, reader.source(), backend, rng, config.initializerRange(), true);
             return new BertForSequenceClassification(config, weights, rng, dir,
                     () -> new LoadReport(weights.newlyInitialized(), weights.ignored()));
         } catch (UncheckedIOException e) {
@@ -131,7 +133,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         Map<String, Var> params = namedParameters();
         Backend backend = classifier.weight.backend();
         try (TensorReader reader = openWeights(dir)) {
-            CheckpointWeights weights = new CheckpointWeights(reader, location(reader), backend, rng, config.initializerRange(), false);
+            CheckpointWeights weights = new CheckpointWeights(reader, reader.source(), backend, rng, config.initializerRange(), false);
             // Read everything before replacing anything, so a bad file leaves the model as it was.
             Map<String, Tensor> loaded = new java.util.LinkedHashMap<>();
             for (Map.Entry<String, Var> e : params.entrySet()) {
@@ -149,16 +151,15 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         rng.seek(offset);
     }
 
-    private static Path location(TensorReader reader) {
-        return reader instanceof SafetensorsFile f ? f.file() : ((ShardedSafetensors) reader).indexFile();
-    }
-
+    /** The weights file transformers would pick: safetensors (single, then sharded) before pytorch_model.bin. */
     private static TensorReader openWeights(Path dir) throws IOException {
         Path single = dir.resolve("model.safetensors");
         if (Files.exists(single)) return SafetensorsFile.open(single);
         if (Files.exists(dir.resolve(ShardedSafetensors.INDEX_FILE_NAME))) return ShardedSafetensors.open(dir);
-        String hint = Files.exists(dir.resolve("pytorch_model.bin")) ? " (pytorch_model.bin is not supported; convert it to safetensors)" : "";
-        throw new NoSuchFileException(dir.toString(), null, "no model.safetensors or " + ShardedSafetensors.INDEX_FILE_NAME + hint);
+        Path pytorch = dir.resolve(TorchCheckpoint.HF_FILE_NAME);
+        if (Files.exists(pytorch)) return TorchCheckpoint.open(pytorch);
+        throw new NoSuchFileException(dir.toString(), null, "no model.safetensors, " + ShardedSafetensors.INDEX_FILE_NAME
+                + " or " + TorchCheckpoint.HF_FILE_NAME);
     }
 
     // ---- forward ----------------------------------------------------------------------------

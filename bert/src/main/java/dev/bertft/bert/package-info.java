@@ -7,7 +7,7 @@
  * {@code bert.encoder.layer.0.attention.self.query.weight} and friends.
  *
  * <p>{@code fromPretrained(dir, backend, options)} reads config.json ({@link dev.bertft.bert.BertConfig})
- * and model.safetensors (or a sharded index), accepting bare BertModel names and legacy LayerNorm
+ * and model.safetensors (or a sharded index, or a PyTorch pytorch_model.bin), accepting bare BertModel names and legacy LayerNorm
  * gamma/beta; a missing pooler or classifier is initialised and reported, unused tensors (cls.*,
  * position_ids) are reported as ignored, anything else missing or misshapen is an error naming the
  * tensor. {@code save(dir)} writes what transformers loads back: config.json, model.safetensors

@@ -10,6 +10,7 @@ import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.Devices;
+import dev.bertft.hub.ModelFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.Backend;
@@ -45,8 +46,12 @@ final class BenchCommand implements Callable<Integer> {
             "bert-large", Map.of("hidden_size", 1024, "num_hidden_layers", 24, "num_attention_heads", 16, "intermediate_size", 4096),
             "minilm-l6", Map.of("hidden_size", 384, "num_hidden_layers", 6, "num_attention_heads", 12, "intermediate_size", 1536));
 
-    @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face BERT folder to time (its weights are loaded).")
-    Path model;
+    @Option(names = "--model", paramLabel = "DIR|HUB_ID",
+            description = "A Hugging Face BERT folder or hub id (as train takes it) to time; its weights are loaded.")
+    String model;
+
+    @Mixin
+    HubArgs hub;
 
     @Option(names = "--shape", defaultValue = "bert-base", paramLabel = "bert-base|bert-large|minilm-l6",
             description = "Without --model: a model of this shape with random weights. Default: ${DEFAULT-VALUE}.")
@@ -139,7 +144,8 @@ final class BenchCommand implements Callable<Integer> {
         Devices.Resolved resolved = device.resolve();
         Backend backend = resolved.backend();
         BertForSequenceClassification m = model != null
-                ? BertForSequenceClassification.fromPretrained(model, backend, BertForSequenceClassification.LoadOptions.seed(42))
+                ? BertForSequenceClassification.fromPretrained(hub.resolve(model, ModelFiles.Needs.MODEL), backend,
+                        BertForSequenceClassification.LoadOptions.seed(42))
                 : BertForSequenceClassification.init(config(shape), backend, 42);
         BertConfig c = m.config();
         if (seqLen > c.maxPositionEmbeddings()) {
@@ -149,7 +155,7 @@ final class BenchCommand implements Callable<Integer> {
         long params = Module.namedParameters(m).values().stream().mapToLong(p -> p.value().numel()).sum();
         long nonEmbedding = Module.nonEmbeddingParameterCount(m);
         long tokens = (long) batchSize * seqLen;
-        System.out.println("model:   " + (model != null ? model.toString() : shape + " shape, random weights") + String.format(Locale.ROOT,
+        System.out.println("model:   " + (model != null ? model : shape + " shape, random weights") + String.format(Locale.ROOT,
                 " (%.1f M parameters, %d layers, hidden %d, %d heads)", params / 1e6, c.numHiddenLayers(), c.hiddenSize(),
                 c.numAttentionHeads()));
         System.out.println(resolved.summary());
@@ -158,7 +164,7 @@ final class BenchCommand implements Callable<Integer> {
 
         Batches.Batch batch = randomBatch(backend, c);
         ObjectNode results = JsonNodeFactory.instance.objectNode();
-        results.put("model", model != null ? model.toString() : shape);
+        results.put("model", model != null ? model : shape);
         results.put("device", device.device);
         results.put("batch_size", batchSize);
         results.put("seq_len", seqLen);

@@ -4,11 +4,12 @@ import dev.bertft.data.DataLoader;
 import dev.bertft.data.DataOptions;
 import dev.bertft.data.Dataset;
 import dev.bertft.data.Example;
-import dev.bertft.hub.ModelResolver;
+import dev.bertft.hub.ModelFiles;
 import dev.bertft.tokenizer.EncodeOptions;
 import dev.bertft.tokenizer.Encoding;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -51,11 +52,11 @@ final class DataArgs {
     @Option(names = "--max-length", defaultValue = "0", description = "Maximum sequence length (0: the model's, 512 for BERT).")
     int maxLength;
 
-    @Option(names = "--offline", description = "Never download; say what is missing (also HF_HUB_OFFLINE=1).")
-    boolean offline;
+    @Mixin
+    HubArgs hub;
 
     Path resolveModel() throws IOException {
-        return ModelResolver.fromEnvironment(offline).resolve(model);
+        return hub.resolve(model, ModelFiles.Needs.MODEL);
     }
 
     Dataset loadData() throws IOException {
@@ -68,8 +69,8 @@ final class DataArgs {
     }
 
     private DataOptions options() {
-        boolean off = offline || ModelResolver.offlineByEnvironment(System.getenv());
-        return new DataOptions(data, evalData, textColumns, labelColumn, validationSplit, maxTrainSamples, maxEvalSamples, seed, off);
+        return new DataOptions(data, evalData, textColumns, labelColumn, validationSplit, maxTrainSamples, maxEvalSamples, seed,
+                hub.isOffline());
     }
 
     /** The sequence length to truncate to: --max-length, else the tokenizer's and model's limit. */

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.hub.ModelFiles;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.tokenizer.Encoding;
@@ -38,9 +39,12 @@ import java.util.concurrent.Callable;
         description = "Classify texts (one per line, or JSON Lines with \"text\") with a model folder.")
 final class PredictCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model folder: config.json, model.safetensors and the tokenizer files.")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = "DIR|HUB_ID",
+            description = "A fine-tuned model folder (config.json, weights, tokenizer files), or a hub id found in (or downloaded to) the Hugging Face cache.")
+    String model;
+
+    @picocli.CommandLine.Mixin
+    HubArgs hub;
 
     @Option(names = "--input", paramLabel = "FILE", description = "Texts to classify (default: standard input).")
     Path input;
@@ -64,14 +68,15 @@ final class PredictCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Backend backend = device.open();
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0, got " + batchSize);
-        BertForSequenceClassification classifier = BertForSequenceClassification.fromPretrained(model, backend,
+        Path dir = hub.resolve(model, ModelFiles.Needs.MODEL);
+        BertForSequenceClassification classifier = BertForSequenceClassification.fromPretrained(dir, backend,
                 BertForSequenceClassification.LoadOptions.seed(0));
         if (!classifier.loadReport().newlyInitialized().isEmpty()) {
-            System.err.println("bert-ft predict: warning: " + model + " has no trained weights for "
+            System.err.println("bert-ft predict: warning: " + dir + " has no trained weights for "
                     + classifier.loadReport().newlyInitialized() + "; they are random, so are the predictions");
         }
         classifier.setTraining(false);
-        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(model);
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(dir);
         int limit = maxLength(tokenizer, classifier.config().maxPositionEmbeddings());
 
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);

@@ -2,10 +2,12 @@ package dev.bertft.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bertft.hub.ModelFiles;
 import dev.bertft.tokenizer.EncodeOptions;
 import dev.bertft.tokenizer.Encoding;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.BufferedReader;
@@ -34,9 +36,12 @@ final class TokenizeCommand implements Callable<Integer> {
     /** Lines encoded together in parallel; output order is input order. */
     private static final int BATCH = 2048;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model folder with tokenizer.json or vocab.txt (+ tokenizer_config.json).")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = "DIR|HUB_ID",
+            description = "A folder with tokenizer.json or vocab.txt (+ tokenizer_config.json), or a hub id found in (or downloaded to) the Hugging Face cache.")
+    String model;
+
+    @Mixin
+    HubArgs hub;
 
     @Option(names = "--max-length", paramLabel = "N", defaultValue = "0",
             description = "Cut each input (longest-first) to N tokens, special tokens included. Default: no cut.")
@@ -53,7 +58,7 @@ final class TokenizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (maxLength < 0) throw new IllegalArgumentException("--max-length must be >= 0, got " + maxLength);
-        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(model);
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(hub.resolve(model, ModelFiles.Needs.TOKENIZER));
         EncodeOptions options = EncodeOptions.of(maxLength);
         if (input != null && !Files.isRegularFile(input)) throw new IOException(input + ": no such file");
         try (InputStream in = input == null ? System.in : Files.newInputStream(input);

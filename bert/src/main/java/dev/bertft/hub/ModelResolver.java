@@ -15,7 +15,9 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * Turns {@code --model} into a folder holding config.json, the safetensors weights and the vocabulary:
+ * Turns {@code --model} into a folder holding what a command needs ({@link ModelFiles.Needs}): config.json,
+ * the weights (model.safetensors, else pytorch_model.bin) and the vocabulary, or the vocabulary alone. Every
+ * command resolves {@code --model} here, the same way:
  * <ol>
  * <li>an existing local folder is used as it is;</li>
  * <li>a hub id ({@code bert-base-uncased}, {@code google-bert/bert-base-uncased}) whose refs/main snapshot in
@@ -58,10 +60,15 @@ public final class ModelResolver {
         return v.equals("1") || v.equals("true") || v.equals("yes") || v.equals("on");
     }
 
+    /** A folder with a whole model. */
     public Path resolve(String model) throws IOException {
+        return resolve(model, ModelFiles.Needs.MODEL);
+    }
+
+    public Path resolve(String model, ModelFiles.Needs needs) throws IOException {
         Optional<Path> local = existingFolder(model);
         if (local.isPresent()) {
-            List<String> missing = ModelFiles.missing(local.get());
+            List<String> missing = ModelFiles.missing(local.get(), needs);
             if (!missing.isEmpty()) throw new HubException("model folder " + model + " lacks " + String.join(", ", missing));
             return local.get();
         }
@@ -75,7 +82,7 @@ public final class ModelResolver {
                 lookedAt.add(cache.repoFolder(name) + " (no refs/main snapshot)");
                 continue;
             }
-            List<String> missing = ModelFiles.missing(snapshot.get());
+            List<String> missing = ModelFiles.missing(snapshot.get(), needs);
             if (missing.isEmpty()) return snapshot.get();
             lookedAt.add(snapshot.get() + " (lacks " + String.join(", ", missing) + ")");
         }
@@ -83,7 +90,7 @@ public final class ModelResolver {
             throw new HubException("model " + model + " is not a local folder nor complete in the Hugging Face cache, and offline mode"
                     + " is on (--offline or HF_HUB_OFFLINE=1); looked in: " + String.join("; ", lookedAt));
         }
-        return download(model);
+        return download(model, needs);
     }
 
     /**
@@ -102,7 +109,7 @@ public final class ModelResolver {
         return names;
     }
 
-    private Path download(String model) throws IOException {
+    private Path download(String model, ModelFiles.Needs needs) throws IOException {
         Head config = headOfConfig(fileUri(model, "main", ModelFiles.CONFIG), model);
         String commit = config.header("X-Repo-Commit").orElse("");
         if (!COMMIT.matcher(commit).matches()) {
@@ -111,21 +118,7 @@ public final class ModelResolver {
         fetch(model, commit, ModelFiles.CONFIG, config);
 
         // Later files are asked for by commit, so a push to main during the download cannot mix revisions.
-        Optional<Head> weights = headIfPresent(fileUri(model, commit, ModelFiles.WEIGHTS));
-        if (weights.isPresent()) {
-            fetch(model, commit, ModelFiles.WEIGHTS, weights.get());
-        } else {
-            Head index = headIfPresent(fileUri(model, commit, ModelFiles.WEIGHTS_INDEX)).orElseThrow(() -> new HubException(
-                    "model " + model + " has neither " + ModelFiles.WEIGHTS + " nor " + ModelFiles.WEIGHTS_INDEX
-                            + " on the hub; only safetensors weights are supported"));
-            fetch(model, commit, ModelFiles.WEIGHTS_INDEX, index);
-            Path snapshot = cache.snapshotFolder(model, commit);
-            for (String shard : ModelFiles.shards(snapshot.resolve(ModelFiles.WEIGHTS_INDEX))) {
-                URI uri = fileUri(model, commit, shard);
-                fetch(model, commit, shard, headIfPresent(uri).orElseThrow(() -> new HubException(
-                        "model " + model + ": " + ModelFiles.WEIGHTS_INDEX + " names " + shard + ", but the hub has no " + uri)));
-            }
-        }
+        if (needs == ModelFiles.Needs.MODEL) fetchWeights(model, commit);
         List<String> tokenizerFiles = new ArrayList<>(List.of(ModelFiles.VOCAB, ModelFiles.TOKENIZER));
         tokenizerFiles.addAll(ModelFiles.OPTIONAL);
         for (String file : tokenizerFiles) {
@@ -133,10 +126,34 @@ public final class ModelResolver {
             if (head.isPresent()) fetch(model, commit, file, head.get());
         }
         Path snapshot = cache.snapshotFolder(model, commit);
-        List<String> missing = ModelFiles.missing(snapshot);
+        List<String> missing = ModelFiles.missing(snapshot, needs);
         if (!missing.isEmpty()) throw new HubException("model " + model + " on the hub lacks " + String.join(", ", missing));
         cache.setMain(model, commit);
         return snapshot;
+    }
+
+    /** The weights transformers would take: model.safetensors, else its sharded index and shards, else pytorch_model.bin. */
+    private void fetchWeights(String model, String commit) throws IOException {
+        Optional<Head> weights = headIfPresent(fileUri(model, commit, ModelFiles.WEIGHTS));
+        if (weights.isPresent()) {
+            fetch(model, commit, ModelFiles.WEIGHTS, weights.get());
+            return;
+        }
+        Optional<Head> index = headIfPresent(fileUri(model, commit, ModelFiles.WEIGHTS_INDEX));
+        if (index.isPresent()) {
+            fetch(model, commit, ModelFiles.WEIGHTS_INDEX, index.get());
+            Path snapshot = cache.snapshotFolder(model, commit);
+            for (String shard : ModelFiles.shards(snapshot.resolve(ModelFiles.WEIGHTS_INDEX))) {
+                URI uri = fileUri(model, commit, shard);
+                fetch(model, commit, shard, headIfPresent(uri).orElseThrow(() -> new HubException(
+                        "model " + model + ": " + ModelFiles.WEIGHTS_INDEX + " names " + shard + ", but the hub has no " + uri)));
+            }
+            return;
+        }
+        Head pytorch = headIfPresent(fileUri(model, commit, ModelFiles.PYTORCH_WEIGHTS)).orElseThrow(() -> new HubException(
+                "model " + model + " has none of " + ModelFiles.WEIGHTS + ", " + ModelFiles.WEIGHTS_INDEX + " and "
+                        + ModelFiles.PYTORCH_WEIGHTS + " on the hub"));
+        fetch(model, commit, ModelFiles.PYTORCH_WEIGHTS, pytorch);
     }
 
     /** Stores one file as blobs/&lt;etag&gt; (downloading it unless present) and links it into the snapshot. */

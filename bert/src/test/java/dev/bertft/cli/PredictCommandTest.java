@@ -96,7 +96,7 @@ class PredictCommandTest {
         Run missing = run("predict", "--model", tmp.resolve("nowhere").toString());
         assertEquals(1, missing.exit());
         assertEquals(1, missing.err().lines().count(), missing.err());
-        assertTrue(missing.err().contains("nowhere") && missing.err().contains("model folder not found"), missing.err());
+        assertTrue(missing.err().contains("nowhere") && missing.err().contains("does not exist"), missing.err());
 
         Run cuda = run("predict", "--model", TINY.toString(), "--device", "cuda");
         if (cuda.exit() != 0) {

@@ -246,13 +246,34 @@ class ModelResolverTest {
     }
 
     @Test
+    void aRepoWithoutSafetensorsGivesItsPytorchModelBinAndTokenizingFetchesNoWeights() throws IOException {
+        byte[] bin = randomBytes(200_000, 3);
+        server.addRepo("acme/old-bert", COMMIT, Map.of("config.json", CONFIG, "vocab.txt", VOCAB), Map.of("pytorch_model.bin", bin));
+        Path forTokenizer = resolver(false).resolve("acme/old-bert", ModelFiles.Needs.TOKENIZER);
+        assertTrue(Files.isRegularFile(forTokenizer.resolve("vocab.txt")));
+        assertEquals(0, server.cdnBytesSent.get());
+
+        Path snapshot = resolver(false).resolve("acme/old-bert");
+        assertEquals(forTokenizer, snapshot);
+        assertArrayEquals(bin, Files.readAllBytes(snapshot.resolve("pytorch_model.bin")));
+        assertEquals(bin.length, server.cdnBytesSent.get());
+        assertEquals(List.of(), ModelFiles.missing(snapshot));
+
+        server.addRepo("acme/no-weights", COMMIT, Map.of("config.json", CONFIG, "vocab.txt", VOCAB), Map.of());
+        HubException e = assertThrows(HubException.class, () -> resolver(false).resolve("acme/no-weights"));
+        assertTrue(e.getMessage().contains("has none of model.safetensors, model.safetensors.index.json and pytorch_model.bin"),
+                e.getMessage());
+    }
+
+    @Test
     void localFolderIsUsedAsIsOrItsMissingFilesAreListed() throws IOException {
         Path folder = Files.createDirectories(tmp.resolve("my-model"));
         Files.write(folder.resolve("config.json"), CONFIG);
         HubException e = assertThrows(HubException.class, () -> resolver(true).resolve(folder.toString()));
-        assertEquals("model folder " + folder + " lacks model.safetensors, vocab.txt (or tokenizer.json)", e.getMessage());
-        Files.write(folder.resolve("model.safetensors"), WEIGHTS);
+        assertEquals("model folder " + folder + " lacks model.safetensors (or pytorch_model.bin), vocab.txt (or tokenizer.json)", e.getMessage());
         Files.write(folder.resolve("tokenizer.json"), TOKENIZER);
+        assertEquals(folder, resolver(true).resolve(folder.toString(), ModelFiles.Needs.TOKENIZER));   // enough for tokenize
+        Files.write(folder.resolve("pytorch_model.bin"), WEIGHTS);
         assertEquals(folder, resolver(true).resolve(folder.toString()));
 
         HubException notThere = assertThrows(HubException.class, () -> resolver(true).resolve(tmp.resolve("nope").toString()));

@@ -21,7 +21,7 @@ public final class SafetensorsException extends IOException {
     }
 
     /** Escapes control characters, so a hostile name cannot break the message over lines. */
-    static String oneLine(String s) {
+    public static String oneLine(String s) {
         StringBuilder b = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

@@ -147,6 +147,11 @@ public final class SafetensorsFile implements TensorReader {
     }
 
     @Override
+    public Path source() {
+        return file;
+    }
+
+    @Override
     public List<String> names() {
         return List.copyOf(tensors.keySet());
     }

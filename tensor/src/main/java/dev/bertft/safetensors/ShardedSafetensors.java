@@ -132,6 +132,11 @@ public final class ShardedSafetensors implements TensorReader {
         return index;
     }
 
+    @Override
+    public Path source() {
+        return index;
+    }
+
     /** The shard file holding {@code name}. */
     public Path shardOf(String name) throws SafetensorsException {
         return shard(name).file();

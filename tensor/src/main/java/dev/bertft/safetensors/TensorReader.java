@@ -1,23 +1,28 @@
 package dev.bertft.safetensors;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Read access to named tensors: one safetensors file ({@link SafetensorsFile}) or a sharded
- * checkpoint ({@link ShardedSafetensors}). Arrays come back row major, one element per entry.
- * Asking for a name that is not there, or for a type the tensor cannot be converted to without
- * loss, throws {@link SafetensorsException}.
+ * Read access to named tensors: one safetensors file ({@link SafetensorsFile}), a sharded
+ * checkpoint ({@link ShardedSafetensors}) or a PyTorch state dict ({@code dev.bertft.pytorch.TorchCheckpoint}).
+ * Arrays come back row major, one element per entry. Asking for a name that is not there, or for a
+ * type the tensor cannot be converted to without loss, throws an IOException naming the file
+ * ({@link SafetensorsException} for safetensors).
  */
 public interface TensorReader extends AutoCloseable {
+
+    /** The file the tensors are read from; for a sharded checkpoint, its index. */
+    Path source();
 
     /** Tensor names; the order is documented by each implementation. */
     List<String> names();
 
     boolean contains(String name);
 
-    TensorInfo info(String name) throws SafetensorsException;
+    TensorInfo info(String name) throws IOException;
 
     /** Free-form string metadata ({@code __metadata__}, or the index's "metadata"); empty if none. */
     Map<String, String> metadata();

@@ -1,0 +1,104 @@
+package dev.bertft.hub;
+
+import dev.bertft.cli.Main;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * predict and tokenize take a hub id as train does: found in the Hugging Face cache or downloaded into it.
+ * The commands run in a child JVM whose HF_ENDPOINT is a {@link FakeHub} serving the tiny model with only a
+ * pytorch_model.bin (as older repositories have), and whose HF_HUB_CACHE is a fresh folder.
+ */
+class CommandsResolveHubIdsTest {
+    static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
+    static final String COMMIT = "89abcdef0123456789abcdef0123456789abcdef";
+
+    @TempDir
+    Path tmp;
+    FakeHub server;
+
+    record Run(int exit, String out, String err) {}
+
+    @BeforeEach
+    void start() throws IOException {
+        server = new FakeHub();
+        server.addRepo("acme/tiny-bert", COMMIT, Map.of(
+                        "config.json", Files.readAllBytes(TINY.resolve("config.json")),
+                        "vocab.txt", Files.readAllBytes(TINY.resolve("vocab.txt")),
+                        "tokenizer_config.json", Files.readAllBytes(TINY.resolve("tokenizer_config.json"))),
+                Map.of("pytorch_model.bin", Files.readAllBytes(Path.of("src", "test", "resources", "bert", "tiny_pytorch_model.bin"))));
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    /** bert-ft in a child JVM, whose environment points the hub client at the fake hub and a fresh cache. */
+    Run bertFt(Path stdin, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(stdin.toFile());
+        Map<String, String> env = pb.environment();
+        env.keySet().removeIf(k -> k.startsWith("HF_"));
+        env.put("HF_ENDPOINT", server.endpoint().toString());
+        env.put("HF_HUB_CACHE", tmp.resolve("hub").toString());
+        env.put("BERTFT_RELAUNCHED", "1");
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Run(p.waitFor(), new String(out, StandardCharsets.UTF_8), err);
+    }
+
+    /** bert-ft in this JVM, for a local folder. */
+    static String bertFtHere(Path stdin, String... args) throws IOException {
+        InputStream oldIn = System.in;
+        PrintStream oldOut = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (InputStream in = Files.newInputStream(stdin)) {
+            System.setIn(in);
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            assertEquals(0, Main.run(args));
+        } finally {
+            System.setIn(oldIn);
+            System.setOut(oldOut);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void predictAndTokenizeTakeAHubIdLikeTrain() throws Exception {
+        Path input = Files.writeString(tmp.resolve("in.txt"), "a great movie\nthe worst film ever\n");
+
+        Run tokenized = bertFt(input, "tokenize", "--model", "acme/tiny-bert");
+        assertEquals(0, tokenized.exit(), tokenized.err());
+        assertEquals(bertFtHere(input, "tokenize", "--model", TINY.toString()), tokenized.out());
+        assertEquals(0, server.cdnBytesSent.get(), "tokenize fetches the tokenizer, not the weights");
+
+        Run predicted = bertFt(input, "predict", "--model", "acme/tiny-bert");
+        assertEquals(0, predicted.exit(), predicted.err());
+        // the same logits from the hub's pytorch_model.bin as from the local folder's model.safetensors
+        assertEquals(bertFtHere(input, "predict", "--model", TINY.toString()), predicted.out());
+        assertEquals(2, predicted.out().lines().count(), predicted.out());
+        assertTrue(Files.isRegularFile(tmp.resolve("hub").resolve("models--acme--tiny-bert").resolve("snapshots").resolve(COMMIT)
+                .resolve("pytorch_model.bin")));
+    }
+}
