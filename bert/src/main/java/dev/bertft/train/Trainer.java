@@ -98,6 +98,7 @@ public final class Trainer {
             state = resume(resumeFrom, optimizer, state);
             listener.onMessage("resumed from " + resumeFrom + " at step " + state.globalStep);
         }
+        if (!args.recorded().isEmpty()) Checkpoints.writeAtomically(args.outputDir().resolve(Checkpoints.ARGS_FILE), recordedArgs());
 
         int[] lengths = new int[train.size()];
         for (int i = 0; i < lengths.length; i++) lengths[i] = train.get(i).ids().length;
@@ -275,9 +276,14 @@ public final class Trainer {
             rng.put("data_seed", args.seed());
             Files.write(dir.resolve("rng_state.json"), TrainerState.JSON.writeValueAsBytes(rng));
             Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
+            if (!args.recorded().isEmpty()) Files.write(dir.resolve(Checkpoints.ARGS_FILE), recordedArgs());
         });
         Checkpoints.rotate(args.outputDir(), args.saveTotalLimit(),
                 state.bestModelCheckpoint == null ? null : Path.of(state.bestModelCheckpoint));
+    }
+
+    private byte[] recordedArgs() throws IOException {
+        return TrainerState.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(args.recorded());
     }
 
     private static void writeOptimizer(Path file, AdamW optimizer) throws IOException {

@@ -1,6 +1,9 @@
 package dev.bertft.train;
 
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * What HF's TrainingArguments hold for this job, with the same defaults. Built by the CLI;
@@ -35,7 +38,8 @@ public record TrainingArgs(
         int earlyStoppingPatience,  // <= 0: off
         boolean shuffle,
         boolean groupByLength,
-        boolean skipNonFiniteSteps) {
+        boolean skipNonFiniteSteps,
+        Map<String, Object> recorded) {  // every option as the command line named it, for training_args.json; empty from code
 
     public enum Strategy { NO, STEPS, EPOCH }
 
@@ -57,6 +61,7 @@ public record TrainingArgs(
         metricForBestModel = metricForBestModel.startsWith("eval_") ? metricForBestModel.substring(5) : metricForBestModel;
         require(metricForBestModel.equals("loss") || metricForBestModel.equals("accuracy") || metricForBestModel.equals("f1"),
                 "--metric-for-best-model must be loss, accuracy or f1");
+        recorded = Collections.unmodifiableMap(new LinkedHashMap<>(recorded));   // in order, nulls kept (options not given)
     }
 
     private static void require(boolean ok, String message) {
@@ -83,6 +88,7 @@ public record TrainingArgs(
         private Strategy evalStrategy = Strategy.NO, saveStrategy = Strategy.STEPS;
         private boolean loadBestModelAtEnd, shuffle = true, groupByLength, skipNonFiniteSteps;
         private String metricForBestModel = "loss";
+        private Map<String, Object> recorded = Map.of();
 
         public Builder outputDir(Path v) { outputDir = v; return this; }
         public Builder loggingDir(Path v) { loggingDir = v; return this; }
@@ -113,13 +119,14 @@ public record TrainingArgs(
         public Builder shuffle(boolean v) { shuffle = v; return this; }
         public Builder groupByLength(boolean v) { groupByLength = v; return this; }
         public Builder skipNonFiniteSteps(boolean v) { skipNonFiniteSteps = v; return this; }
+        public Builder recorded(Map<String, Object> v) { recorded = v; return this; }
 
         /** eval_steps defaults to logging_steps, as in HF. */
         public TrainingArgs build() {
             return new TrainingArgs(outputDir, loggingDir, epochs, maxSteps, batchSize, evalBatchSize, learningRate, warmupSteps,
                     warmupRatio, weightDecay, adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, gradAccumSteps, seed, maxLength,
                     loggingSteps, evalStrategy, evalSteps > 0 ? evalSteps : loggingSteps, saveStrategy, saveSteps, saveTotalLimit,
-                    loadBestModelAtEnd, metricForBestModel, earlyStoppingPatience, shuffle, groupByLength, skipNonFiniteSteps);
+                    loadBestModelAtEnd, metricForBestModel, earlyStoppingPatience, shuffle, groupByLength, skipNonFiniteSteps, recorded);
         }
     }
 }
