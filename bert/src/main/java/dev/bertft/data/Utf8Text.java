@@ -22,7 +22,7 @@ final class Utf8Text {
     private Utf8Text() {
     }
 
-    private static CharsetDecoder strictDecoder() {
+    static CharsetDecoder strictDecoder() {
         return StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);

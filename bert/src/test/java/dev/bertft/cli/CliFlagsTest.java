@@ -129,6 +129,31 @@ class CliFlagsTest {
     }
 
     @Test
+    void invalidUtf8ToPredictNamesTheFileOrStdinAndTheLine() throws IOException {
+        // line 1 is UTF-8 ("café ok\r\n", 10 bytes); line 2 has a Latin-1 é after "caf": the bad byte is at offset 13
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.writeBytes("caf\u00e9 ok\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        b.writeBytes("caf\u00e9 bad\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        byte[] mixed = b.toByteArray();
+        Path file = Files.write(tmp.resolve("texts.txt"), mixed);
+        PredictCommandTest.Run r = PredictCommandTest.run("predict", "--device", "cpu", "--model", PredictCommandTest.TINY.toString(),
+                "--input", file.toString(), "--batch-size", "1");
+        assertEquals(CliErrors.FAILURE, r.exit());
+        assertEquals(1, r.out().lines().count(), "line 1 is answered: " + r.out());
+        assertEquals("bert-ft predict: error: " + file + ":2: not valid UTF-8 text (byte offset 13)", r.err().strip());
+
+        java.io.InputStream stdin = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(mixed));
+        try {
+            r = PredictCommandTest.run("predict", "--device", "cpu", "--model", PredictCommandTest.TINY.toString());
+        } finally {
+            System.setIn(stdin);
+        }
+        assertEquals(CliErrors.FAILURE, r.exit());
+        assertEquals("bert-ft predict: error: <stdin>:2: not valid UTF-8 text (byte offset 13)", r.err().strip());
+    }
+
+    @Test
     void deviceDefaultsToAutoAndSaysWhatItChoseAndWhy() throws IOException {
         Path input = Files.writeString(tmp.resolve("texts.txt"), "a fine film\n");
         PredictCommandTest.Run r = PredictCommandTest.run("predict", "--model", PredictCommandTest.TINY.toString(), "--input", input.toString(),
