@@ -47,6 +47,14 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
         return USAGE;
     }
 
+    /** An Error that picocli lets through (out of memory, a stack overflow): one line too, not the JVM's report. */
+    static int onError(Error e, String[] args) {
+        System.out.flush();
+        System.err.println("bert-ft: error: " + message(e));
+        if (verboseByEnvironment() || List.of(args).contains("--verbose")) e.printStackTrace();
+        return FAILURE;
+    }
+
     /** What the command offers to use less GPU memory, for an out-of-memory error. */
     static String memoryHint(CommandLine.Model.CommandSpec command) {
         List<String> options = Stream.of("--batch-size", "--eval-batch-size", "--max-length", "--seq-len")
@@ -62,9 +70,10 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     static String message(Throwable e) {
         if (e instanceof UncheckedIOException && e.getCause() != null) return message(e.getCause());
         String m = e instanceof FileSystemException f && f.getReason() == null ? fileProblem(f) : e.getMessage();
-        if (e instanceof NumberFormatException) m = "not a number (" + m + ")";
+        if (e instanceof NumberFormatException) m = "not a number" + (m == null ? "" : " (" + m + ")");
+        if (e instanceof OutOfMemoryError) m = "out of Java memory (" + m + "); try a smaller batch size or maximum length";
         if (m == null || m.isBlank() || e instanceof NullPointerException || e instanceof ClassCastException
-                || e instanceof IndexOutOfBoundsException) {
+                || e instanceof IndexOutOfBoundsException || e instanceof StackOverflowError) {
             m = "internal error" + (m == null || m.isBlank() ? "" : " (" + m + ")") + "; --verbose shows where";
         }
         return withoutClassNames(m.replace('\n', ' '));
@@ -84,8 +93,12 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
         return CLASS_NAME.matcher(message).replaceAll("").replace(" ()", "").strip();
     }
 
+    private static boolean verboseByEnvironment() {
+        return "1".equals(System.getenv("BERTFT_VERBOSE"));
+    }
+
     private static boolean verbose(CommandLine.ParseResult parsed) {
-        if ("1".equals(System.getenv("BERTFT_VERBOSE"))) return true;
+        if (verboseByEnvironment()) return true;
         for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
             if (p.hasMatchedOption("--verbose")) return true;
         }

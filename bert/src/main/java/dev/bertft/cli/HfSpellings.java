@@ -85,7 +85,8 @@ final class HfSpellings {
             boolean kebab = spec.options().stream().anyMatch(o -> o.longestName().startsWith("--") && o.longestName().indexOf('-', 2) > 0);
             if (!kebab) continue;
             String mapped = HF_NAMES.getOrDefault(spec.name(), Map.of()).entrySet().stream()
-                    .flatMap(e -> e.getValue().stream().filter(n -> n.indexOf('_') > 0).map(n -> "--" + n + " for " + e.getKey()))
+                    .flatMap(e -> e.getValue().stream().filter(n -> n.indexOf('_') > 0 && !n.equals(e.getKey().substring(2).replace('-', '_')))
+                            .map(n -> "--" + n + " for " + e.getKey()))
                     .sorted().collect(Collectors.joining(", "));
             List<String> footer = new ArrayList<>(Arrays.asList(spec.usageMessage().footer()));
             footer.add("%nHugging Face's spellings work too: --learning_rate for --learning-rate (every option)"

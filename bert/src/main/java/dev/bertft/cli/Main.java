@@ -27,7 +27,11 @@ public final class Main implements Runnable {
         cli.setExecutionExceptionHandler(new CliErrors());
         cli.setParameterExceptionHandler(CliErrors::onBadArguments);
         HfSpellings.describeIn(cli);
-        return cli.execute(HfSpellings.rewrite(cli, args));
+        try {
+            return cli.execute(HfSpellings.rewrite(cli, args));
+        } catch (Error e) {
+            return CliErrors.onError(e, args);
+        }
     }
 
     @Override

@@ -196,7 +196,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Hugging Face's default logging_dir: a folder per run under the output folder, so runs never share a log. */
-    static Path defaultLoggingDir(Path outputDir) {
+    private static Path defaultLoggingDir(Path outputDir) {
         String time = DateTimeFormatter.ofPattern("MMMdd_HH-mm-ss", Locale.ROOT).format(LocalDateTime.now());
         return outputDir.resolve("runs").resolve(time + "_" + hostName());
     }

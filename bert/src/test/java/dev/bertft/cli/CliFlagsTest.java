@@ -124,6 +124,9 @@ class CliFlagsTest {
         assertTrue(internal.startsWith("internal error") && !internal.contains("IllegalState"), internal);
         String npe = CliErrors.message(new NullPointerException("Cannot invoke \"java.lang.String.length()\""));
         assertTrue(npe.startsWith("internal error") && !npe.contains("NullPointer"), npe);
+        String memory = CliErrors.message(new OutOfMemoryError("Java heap space"));
+        assertEquals("out of Java memory (Java heap space); try a smaller batch size or maximum length", memory);
+        assertTrue(CliErrors.message(new StackOverflowError()).startsWith("internal error"));
         // a file whose name merely ends like a class keeps it
         assertEquals("/tmp/MyError.csv: no such file or folder", CliErrors.message(new java.nio.file.NoSuchFileException("/tmp/MyError.csv")));
     }
