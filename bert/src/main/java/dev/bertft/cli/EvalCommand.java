@@ -91,20 +91,20 @@ final class EvalCommand implements Callable<Integer> {
      * What HF's run scripts save as eval_results.json: the metrics with HF's names, sorted, speeds rounded as
      * HF's speed_metrics rounds them, and the epoch the model was trained for when its trainer_state.json says.
      */
-    private ObjectNode results(Metrics m, double seconds, Path modelDir) throws IOException {
-        Map<String, Double> metrics = new TreeMap<>(Trainer.evalMetrics(m, seconds, batchSize));
-        metrics.put("eval_samples", (double) m.count());
-        metrics.computeIfPresent("eval_runtime", (k, v) -> Math.round(v * 1e4) / 1e4);
-        metrics.computeIfPresent("eval_samples_per_second", (k, v) -> Math.round(v * 1e3) / 1e3);
-        metrics.computeIfPresent("eval_steps_per_second", (k, v) -> Math.round(v * 1e3) / 1e3);
-        ObjectNode o = JSON.createObjectNode();
+    private ObjectNode results(Metrics m, double seconds, Path modelDir) {
+        Map<String, Object> sorted = new TreeMap<>(Trainer.evalMetrics(m, seconds, batchSize));
+        sorted.put("eval_samples", m.count());
+        sorted.computeIfPresent("eval_runtime", (k, v) -> round((Double) v, 4));
+        sorted.computeIfPresent("eval_samples_per_second", (k, v) -> round((Double) v, 3));
+        sorted.computeIfPresent("eval_steps_per_second", (k, v) -> round((Double) v, 3));
         JsonNode epoch = trainedEpoch(modelDir.resolve("trainer_state.json"));
-        if (epoch != null) o.set("epoch", epoch);
-        metrics.forEach((k, v) -> {
-            if (k.equals("eval_samples")) o.put(k, v.longValue());
-            else o.put(k, v);
-        });
-        return o;
+        if (epoch != null) sorted.put("epoch", epoch);
+        return JSON.valueToTree(sorted);
+    }
+
+    private static double round(double v, int decimals) {
+        double scale = Math.pow(10, decimals);
+        return Math.round(v * scale) / scale;
     }
 
     /** The epoch in a trainer_state.json, or null when there is none to read. */
