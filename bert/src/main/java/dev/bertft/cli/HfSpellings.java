@@ -82,14 +82,15 @@ final class HfSpellings {
     static void describeIn(CommandLine root) {
         for (CommandLine sub : root.getSubcommands().values()) {
             CommandSpec spec = sub.getCommandSpec();
-            boolean kebab = spec.options().stream().anyMatch(o -> o.longestName().startsWith("--") && o.longestName().indexOf('-', 2) > 0);
-            if (!kebab) continue;
+            String kebab = spec.options().stream().map(OptionSpec::longestName)
+                    .filter(n -> n.startsWith("--") && n.indexOf('-', 2) > 0).findFirst().orElse(null);
+            if (kebab == null) continue;
             String mapped = HF_NAMES.getOrDefault(spec.name(), Map.of()).entrySet().stream()
                     .flatMap(e -> e.getValue().stream().filter(n -> n.indexOf('_') > 0 && !n.equals(e.getKey().substring(2).replace('-', '_')))
                             .map(n -> "--" + n + " for " + e.getKey()))
                     .sorted().collect(Collectors.joining(", "));
             List<String> footer = new ArrayList<>(Arrays.asList(spec.usageMessage().footer()));
-            footer.add("%nHugging Face's spellings work too: --learning_rate for --learning-rate (every option)"
+            footer.add("%nHugging Face's spellings work too: --" + kebab.substring(2).replace('-', '_') + " for " + kebab + " (every option)"
                     + (mapped.isEmpty() ? "" : ", " + mapped) + "; flags take an optional True or False.");
             spec.usageMessage().footer(footer.toArray(new String[0]));
         }
