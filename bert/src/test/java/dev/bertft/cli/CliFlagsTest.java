@@ -70,7 +70,7 @@ class CliFlagsTest {
         String options = r.out().substring(0, r.out().indexOf("Hugging Face's spellings"));
         assertTrue(options.contains("--learning-rate"), r.out());
         assertFalse(options.contains("--learning_rate"), r.out());
-        String footer = r.out().substring(options.length());
+        String footer = r.out().substring(options.length()).replaceAll("\\s+", " ");   // as one line, whatever the wrapping
         assertTrue(footer.contains("--per_device_train_batch_size for --batch-size"), footer);
         assertTrue(footer.contains("--num_train_epochs for --epochs"), footer);
     }
