@@ -3,7 +3,15 @@ package dev.bertft.cli;
 import dev.bertft.cuda.DeviceOutOfMemoryException;
 import picocli.CommandLine;
 
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -14,6 +22,10 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     static final int USAGE = 2;
     static final int FAILURE = 1;
 
+    /** A Java class name in a message ("java.nio.file.NoSuchFileException: ", "MalformedInputException"): words for users instead. */
+    private static final Pattern CLASS_NAME = Pattern.compile(
+            "(?<![\\w/.-])(?:[a-z][\\w$]*\\.)*[A-Z][\\w$]*(?:Exception|Error)\\b(?::\\s*)?");
+
     @Override
     public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         System.out.flush();
@@ -23,10 +35,24 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
         return FAILURE;
     }
 
+    /** The usage error and picocli's nearest spellings of what was not recognised, then where help is. */
     static int onBadArguments(CommandLine.ParameterException e, String[] args) {
-        System.err.println("bert-ft " + e.getCommandLine().getCommandName() + ": " + e.getMessage());
-        System.err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+        String command = e.getCommandLine().getCommandSpec().qualifiedName();
+        String suggestions = "";
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            suggestions = "; did you mean " + String.join(" or ", u.getSuggestions()) + "?";
+        }
+        System.err.println(command + ": " + withoutClassNames(e.getMessage()) + suggestions);
+        System.err.println("Try '" + command + " --help'.");
         return USAGE;
+    }
+
+    /** An Error that picocli lets through (out of memory, a stack overflow): one line too, not the JVM's report. */
+    static int onError(Error e, String[] args) {
+        System.out.flush();
+        System.err.println("bert-ft: error: " + message(e));
+        if (verboseByEnvironment() || List.of(args).contains("--verbose")) e.printStackTrace();
+        return FAILURE;
     }
 
     /** What the command offers to use less GPU memory, for an out-of-memory error. */
@@ -40,14 +66,39 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
         return command.findOption("--grad-accum-steps") == null ? hint : hint + " (--grad-accum-steps keeps the effective batch)";
     }
 
+    /** The failure in words: file system errors say what happened to which file; class names are left out. */
     static String message(Throwable e) {
-        String m = e.getMessage();
-        if (m == null || m.isBlank()) m = e.getClass().getSimpleName();
-        return m.replace('\n', ' ');
+        if (e instanceof UncheckedIOException && e.getCause() != null) return message(e.getCause());
+        String m = e instanceof FileSystemException f && f.getReason() == null ? fileProblem(f) : e.getMessage();
+        if (e instanceof NumberFormatException) m = "not a number" + (m == null ? "" : " (" + m + ")");
+        if (e instanceof OutOfMemoryError) m = "out of Java memory (" + m + "); try a smaller batch size or maximum length";
+        if (m == null || m.isBlank() || e instanceof NullPointerException || e instanceof ClassCastException
+                || e instanceof IndexOutOfBoundsException || e instanceof StackOverflowError) {
+            m = "internal error" + (m == null || m.isBlank() ? "" : " (" + m + ")") + "; --verbose shows where";
+        }
+        return withoutClassNames(m.replace('\n', ' '));
+    }
+
+    private static String fileProblem(FileSystemException f) {
+        String what = f instanceof NoSuchFileException ? "no such file or folder"
+                : f instanceof AccessDeniedException ? "permission denied"
+                : f instanceof FileAlreadyExistsException ? "already exists"
+                : f instanceof NotDirectoryException ? "not a folder"
+                : f instanceof DirectoryNotEmptyException ? "folder not empty"
+                : "file system error";
+        return f.getOtherFile() == null ? f.getFile() + ": " + what : f.getFile() + " -> " + f.getOtherFile() + ": " + what;
+    }
+
+    static String withoutClassNames(String message) {
+        return CLASS_NAME.matcher(message).replaceAll("").replace(" ()", "").strip();
+    }
+
+    private static boolean verboseByEnvironment() {
+        return "1".equals(System.getenv("BERTFT_VERBOSE"));
     }
 
     private static boolean verbose(CommandLine.ParseResult parsed) {
-        if ("1".equals(System.getenv("BERTFT_VERBOSE"))) return true;
+        if (verboseByEnvironment()) return true;
         for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
             if (p.hasMatchedOption("--verbose")) return true;
         }

@@ -8,13 +8,14 @@ import java.util.Locale;
 
 /**
  * On a terminal: one progress line redrawn in place (epoch, step, loss, learning rate,
- * samples/s, ETA). Otherwise, plain lines at each logging step and evaluation, with no carriage
+ * samples/s, ETA), and one for each evaluation (batches, ETA). Otherwise, plain lines at each logging step and evaluation, with no carriage
  * returns, so log files stay readable.
  */
 final class ConsoleProgress implements Trainer.Listener {
     private final PrintStream out;
     private final boolean terminal;
     private final long startNanos = System.nanoTime();
+    private long evalStartNanos;
     private boolean lineOpen;
 
     ConsoleProgress(PrintStream out, boolean terminal) {
@@ -31,12 +32,30 @@ final class ConsoleProgress implements Trainer.Listener {
         if (!terminal) return;
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         double eta = step == 0 ? 0 : elapsed / step * (maxSteps - step);
-        int width = 30, done = (int) (width * step / Math.max(1, maxSteps));
-        String bar = "=".repeat(done) + (done < width ? ">" : "") + " ".repeat(Math.max(0, width - done - 1));
         out.print(String.format(Locale.ROOT, "\repoch %.2f [%s] %d/%d  loss %.4f  lr %.2e  %.1f samples/s  ETA %s ",
-                epoch, bar, step, maxSteps, loss, lr, samplesPerSecond, duration(eta)));
+                epoch, bar(step, maxSteps), step, maxSteps, loss, lr, samplesPerSecond, duration(eta)));
         out.flush();
         lineOpen = true;
+    }
+
+    @Override
+    public void onEvalStep(long done, long batches) {
+        if (!terminal) return;
+        if (done == 0) {
+            endLine();   // the training bar stays above, at the step it reached
+            evalStartNanos = System.nanoTime();
+        }
+        double elapsed = (System.nanoTime() - evalStartNanos) / 1e9;
+        double eta = done == 0 ? 0 : elapsed / done * (batches - done);
+        out.print(String.format(Locale.ROOT, "\revaluating [%s] %d/%d batches  ETA %s ", bar(done, batches), done, batches,
+                done == 0 ? "?" : duration(eta)));
+        out.flush();
+        lineOpen = true;
+    }
+
+    private static String bar(long done, long total) {
+        int width = 30, filled = (int) (width * done / Math.max(1, total));
+        return "=".repeat(filled) + (filled < width ? ">" : "") + " ".repeat(Math.max(0, width - filled - 1));
     }
 
     @Override

@@ -6,14 +6,15 @@ import picocli.CommandLine.Option;
 
 /** --device and --threads, shared by the commands that compute. */
 final class DeviceArgs {
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda|cuda:N|auto",
-            description = "Where to compute; cuda never falls back to the CPU, auto picks the GPU when usable. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|cuda|cuda:N",
+            description = "Where to compute: auto takes the GPU when one is usable, else the CPU, and says why; cpu and cuda force one"
+                    + " (cuda never falls back). Default: ${DEFAULT-VALUE}.")
     String device;
 
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: one per core).")
     int threads;
 
-    /** The chosen backend; for anything but plain cpu, says on standard error which one it is. */
+    /** The chosen backend; unless the CPU was asked for, says on standard error which one it is and why. */
     Backend open() {
         Devices.Resolved r = resolve();
         if (!device.equals("cpu")) System.err.println("bert-ft: " + r.summary());

@@ -1,20 +1,28 @@
 package dev.bertft.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.data.Dataset;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
+import dev.bertft.train.Checkpoints;
 import dev.bertft.train.Metrics;
 import dev.bertft.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
 /** {@code bert-ft eval}: accuracy, F1, loss and the confusion matrix of a fine-tuned model on a data set's eval split. */
@@ -30,12 +38,24 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    @Option(names = "--output-dir", paramLabel = "DIR",
+            description = "Where eval_results.json goes (default: the model folder, unless it came from the Hugging Face cache).")
+    Path outputDir;
+
+    @Option(names = "--json", description = "Print eval_results.json on standard output instead of the text report.")
+    boolean json;
+
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
     public Integer call() throws Exception {
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0");
+        if (outputDir != null && Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
+            throw new IllegalArgumentException("--output-dir " + outputDir + " is a file, not a folder");
+        }
         Backend backend = device.open();
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
@@ -50,10 +70,52 @@ final class EvalCommand implements Callable<Integer> {
                     : "--data " + source.data + ": no evaluation examples (it has no test or validation split; give the file to evaluate as --eval-data)");
         }
         long t0 = System.nanoTime();
-        Metrics m = Trainer.evaluate(loaded.model(), eval, batchSize, backend, tokenizer.padId(), data.labelNames().size());
+        Metrics m = Trainer.evaluate(loaded.model(), eval, batchSize, backend, tokenizer.padId(), data.labelNames().size(),
+                ConsoleProgress.forStderr());
         double seconds = (System.nanoTime() - t0) / 1e9;
-        System.out.println(report(m, data.labelNames(), seconds));
+        String results = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results(m, seconds, modelDir));
+        // a hub model's folder is the shared cache, not a place for results
+        Path folder = outputDir != null ? outputDir : modelDir.equals(Path.of(source.model)) ? modelDir : null;
+        if (folder != null) {
+            Checkpoints.writeAtomically(folder.resolve(RESULTS_FILE), (results + "\n").getBytes(StandardCharsets.UTF_8));
+        } else {
+            System.err.println("bert-ft eval: " + RESULTS_FILE + " not written: the model is in the Hugging Face cache; give --output-dir");
+        }
+        System.out.println(json ? results : report(m, data.labelNames(), seconds));
         return 0;
+    }
+
+    static final String RESULTS_FILE = "eval_results.json";
+
+    /**
+     * What HF's run scripts save as eval_results.json: the metrics with HF's names, sorted, speeds rounded as
+     * HF's speed_metrics rounds them, and the epoch the model was trained for when its trainer_state.json says.
+     */
+    private ObjectNode results(Metrics m, double seconds, Path modelDir) {
+        Map<String, Object> sorted = new TreeMap<>(Trainer.evalMetrics(m, seconds, batchSize));
+        sorted.put("eval_samples", m.count());
+        sorted.computeIfPresent("eval_runtime", (k, v) -> round((Double) v, 4));
+        sorted.computeIfPresent("eval_samples_per_second", (k, v) -> round((Double) v, 3));
+        sorted.computeIfPresent("eval_steps_per_second", (k, v) -> round((Double) v, 3));
+        JsonNode epoch = trainedEpoch(modelDir.resolve("trainer_state.json"));
+        if (epoch != null) sorted.put("epoch", epoch);
+        return JSON.valueToTree(sorted);
+    }
+
+    private static double round(double v, int decimals) {
+        double scale = Math.pow(10, decimals);
+        return Math.round(v * scale) / scale;
+    }
+
+    /** The epoch in a trainer_state.json, or null when there is none to read. */
+    private static JsonNode trainedEpoch(Path stateFile) {
+        if (!Files.isRegularFile(stateFile)) return null;
+        try {
+            JsonNode epoch = JSON.readTree(stateFile.toFile()).get("epoch");
+            return epoch != null && epoch.isNumber() ? epoch : null;
+        } catch (IOException unreadable) {
+            return null;   // the epoch is a courtesy; the evaluation stands without it
+        }
     }
 
     static String report(Metrics m, List<String> labels, double seconds) {

@@ -26,7 +26,12 @@ public final class Main implements Runnable {
         cli.setOverwrittenOptionsAllowed(true); // the last of a repeated option wins, as scripts expect
         cli.setExecutionExceptionHandler(new CliErrors());
         cli.setParameterExceptionHandler(CliErrors::onBadArguments);
-        return cli.execute(args);
+        HfSpellings.describeIn(cli);
+        try {
+            return cli.execute(HfSpellings.rewrite(cli, args));
+        } catch (Error e) {
+            return CliErrors.onError(e, args);
+        }
     }
 
     @Override

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.hub.ModelFiles;
+import dev.bertft.data.Utf8Lines;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.tokenizer.Encoding;
@@ -16,9 +17,7 @@ import dev.bertft.tokenizer.WordPieceTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -80,14 +79,12 @@ final class PredictCommand implements Callable<Integer> {
         int limit = maxLength(tokenizer, classifier.config().maxPositionEmbeddings());
 
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
-        try (BufferedReader in = input == null
-                ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
-                : Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
-            String source = input == null ? "<stdin>" : input.toString();
+        String source = input == null ? "<stdin>" : input.toString();
+        try (Utf8Lines in = new Utf8Lines(input == null ? System.in : Files.newInputStream(input), source)) {
             Boolean jsonLines = null;
             List<String> batch = new ArrayList<>();
             long lineNumber = 0;
-            for (String line; (line = in.readLine()) != null; ) {
+            for (String line; (line = in.next()) != null; ) {
                 lineNumber++;
                 if (jsonLines == null) {
                     if (line.isBlank()) {

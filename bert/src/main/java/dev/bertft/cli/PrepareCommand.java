@@ -54,6 +54,8 @@ final class PrepareCommand implements Callable<Integer> {
                 ObjectNode o = json.createObjectNode();
                 var ids = o.putArray("input_ids");
                 for (int id : t.ids()) ids.add(id);
+                var types = o.putArray("token_type_ids");   // a sentence pair's second text is segment 1
+                for (int type : t.typeIds()) types.add(type);
                 o.put("label", t.label());
                 w.write(json.writeValueAsString(o));
                 w.newLine();

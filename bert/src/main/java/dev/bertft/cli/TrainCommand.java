@@ -9,10 +9,16 @@ import dev.bertft.train.Trainer;
 import dev.bertft.train.TrainingArgs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,7 +42,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output-dir", defaultValue = "./results", description = "Checkpoints and the final model. Default: ${DEFAULT-VALUE}.")
     Path outputDir;
 
-    @Option(names = "--logging-dir", defaultValue = "./logs", description = "JSON log lines and the training chart. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--logging-dir", paramLabel = "DIR",
+            description = "JSON log lines and the training chart. Default: <output-dir>/runs/<time>_<host>, as Hugging Face's.")
     Path loggingDir;
 
     @Option(names = "--report-to", split = ",", defaultValue = "none", paramLabel = "WHERE",
@@ -59,11 +66,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--learning-rate", defaultValue = "5e-5", description = "Peak learning rate. Default: ${DEFAULT-VALUE}.")
     double learningRate;
 
-    @Option(names = "--warmup-steps", defaultValue = "500", description = "Default: ${DEFAULT-VALUE}.")
-    long warmupSteps;
+    @Option(names = "--warmup-steps", paramLabel = "N",
+            description = "Default: " + RECIPE_WARMUP_STEPS + ", unless --warmup-ratio is given; given with it, N > 0 wins (Hugging Face's rule).")
+    Long warmupSteps;
 
-    @Option(names = "--warmup-ratio", defaultValue = "0", description = "Warmup as a fraction of all steps (when --warmup-steps is 0).")
-    double warmupRatio;
+    @Option(names = "--warmup-ratio", paramLabel = "R", description = "Warmup as a fraction of all updates, instead of the recipe's steps.")
+    Double warmupRatio;
 
     @Option(names = "--weight-decay", defaultValue = "0.01", description = "Not applied to biases and LayerNorm weights. Default: ${DEFAULT-VALUE}.")
     double weightDecay;
@@ -129,21 +137,35 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    @Spec
+    CommandSpec spec;
+
+    /** The classic IMDB recipe's warmup, used when neither --warmup-steps nor --warmup-ratio is given. */
+    static final long RECIPE_WARMUP_STEPS = 500;
+
     @Override
     public Integer call() throws Exception {
-        TrainingArgs args = TrainingArgs.builder().outputDir(outputDir).loggingDir(loggingDir).epochs(epochs).maxSteps(maxSteps)
-                .batchSize(batchSize).evalBatchSize(evalBatchSize).learningRate(learningRate).warmupSteps(warmupSteps)
-                .warmupRatio(warmupRatio).weightDecay(weightDecay).adamBeta1(beta1).adamBeta2(beta2).adamEpsilon(adamEpsilon)
+        ConsoleProgress progress = ConsoleProgress.forStderr();
+        long warmup = warmupSteps(progress);
+        double ratio = warmupRatio == null ? 0 : warmupRatio;
+        Path logging = loggingDir != null ? loggingDir : defaultLoggingDir(outputDir);
+        Map<String, Object> recorded = RecordedArgs.of(spec,
+                Map.of("warmup_steps", warmup, "warmup_ratio", ratio, "logging_dir", logging.toString()));
+        TrainingArgs args = TrainingArgs.builder().outputDir(outputDir).loggingDir(logging).epochs(epochs).maxSteps(maxSteps)
+                .batchSize(batchSize).evalBatchSize(evalBatchSize).learningRate(learningRate).warmupSteps(warmup)
+                .warmupRatio(ratio).weightDecay(weightDecay).adamBeta1(beta1).adamBeta2(beta2).adamEpsilon(adamEpsilon)
                 .maxGradNorm(maxGradNorm).gradAccumSteps(gradAccumSteps).seed(source.seed).maxLength(source.maxLength)
                 .loggingSteps(loggingSteps).evalStrategy(strategy("--eval-strategy", evalStrategy)).evalSteps(evalSteps)
                 .saveStrategy(strategy("--save-strategy", saveStrategy)).saveSteps(saveSteps).saveTotalLimit(saveTotalLimit)
                 .loadBestModelAtEnd(loadBestModelAtEnd).metricForBestModel(metricForBestModel)
                 .earlyStoppingPatience(earlyStoppingPatience).shuffle(!noShuffle).groupByLength(groupByLength)
-                .skipNonFiniteSteps(skipNonFinite).reportTo(reportTo).build();
+                .skipNonFiniteSteps(skipNonFinite).reportTo(reportTo).recorded(recorded).build();
         Path resumeFrom = resumePoint();
+        if (resumeFrom != null) {
+            RecordedArgs.differences(spec, recorded, resumeFrom.resolve(Checkpoints.ARGS_FILE)).forEach(progress::onMessage);
+        }
 
         Backend backend = device.open();
-        ConsoleProgress progress = ConsoleProgress.forStderr();
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
         Dataset data = source.loadData();
@@ -167,6 +189,29 @@ final class TrainCommand implements Callable<Integer> {
                         result.finalEval().accuracy(), result.finalEval().f1(), result.finalEval().loss()),
                 outputDir));
         return 0;
+    }
+
+    /** The recipe's steps unless --warmup-ratio is given; both given, Hugging Face's rule: steps > 0 override the ratio. */
+    private long warmupSteps(ConsoleProgress progress) {
+        if (warmupSteps == null) return warmupRatio == null ? RECIPE_WARMUP_STEPS : 0;
+        if (warmupRatio != null && warmupRatio > 0 && warmupSteps > 0) {
+            progress.onMessage("--warmup-steps " + warmupSteps + " overrides --warmup-ratio " + warmupRatio + " (Hugging Face's rule)");
+        }
+        return warmupSteps;
+    }
+
+    /** Hugging Face's default logging_dir: a folder per run under the output folder, so runs never share a log. */
+    private static Path defaultLoggingDir(Path outputDir) {
+        String time = DateTimeFormatter.ofPattern("MMMdd_HH-mm-ss", Locale.ROOT).format(LocalDateTime.now());
+        return outputDir.resolve("runs").resolve(time + "_" + hostName());
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
     }
 
     private static TrainingArgs.Strategy strategy(String flag, String value) {

@@ -22,7 +22,7 @@ final class Utf8Text {
     private Utf8Text() {
     }
 
-    private static CharsetDecoder strictDecoder() {
+    static CharsetDecoder strictDecoder() {
         return StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -40,7 +40,7 @@ final class Utf8Text {
         } catch (DataException e) {
             throw e;
         } catch (IOException e) {
-            throw new DataException("cannot read " + where + ": " + e, e);
+            throw new DataException("cannot read " + where + ": " + e.getMessage(), e);
         }
         if (bytes.length > MAX_LENGTH) throw new DataException(where + ": text longer than " + MAX_LENGTH + " bytes");
         try {
@@ -82,6 +82,6 @@ final class Utf8Text {
     }
 
     static DataException notUtf8(String where, CharacterCodingException e) {
-        return new DataException(where + ": not valid UTF-8 text (" + e.getClass().getSimpleName() + ")", e);
+        return new DataException(where + ": not valid UTF-8 text", e);
     }
 }

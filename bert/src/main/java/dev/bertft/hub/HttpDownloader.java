@@ -124,7 +124,7 @@ public final class HttpDownloader {
         } catch (HubException e) {
             throw e;
         } catch (IOException e) {
-            throw new HubException("download of " + uri + " into " + partial + " failed: " + e
+            throw new HubException("download of " + uri + " into " + partial + " failed: " + e.getMessage()
                     + "; run again to resume", e);
         }
     }
@@ -217,8 +217,23 @@ public final class HttpDownloader {
             Thread.currentThread().interrupt();
             throw new HubException("interrupted while requesting " + uri, e);
         } catch (IOException e) {
-            throw new HubException("cannot reach " + uri + " (" + e + ")", e);
+            throw new HubException.Unreachable("cannot reach " + uri + " (" + networkFailure(e) + ")", e);
         }
+    }
+
+    /** What went wrong on the network, in words: the JDK's exceptions often carry no message of their own. */
+    static String networkFailure(IOException e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        if (root instanceof java.nio.channels.UnresolvedAddressException || root instanceof java.net.UnknownHostException) {
+            return "unknown host";
+        }
+        if (e instanceof java.net.http.HttpConnectTimeoutException) return "connection timed out";
+        if (e instanceof java.net.http.HttpTimeoutException) return "no answer in time";
+        if (e instanceof java.net.ConnectException || root instanceof java.net.ConnectException) return "connection refused";
+        if (e instanceof javax.net.ssl.SSLException) return "TLS failed: " + e.getMessage();
+        String m = root.getMessage() != null ? root.getMessage() : e.getMessage();
+        return m == null || m.isBlank() ? "network error" : m;
     }
 
     /** The total length in a Content-Range ("bytes 10-99/100"), or -1 for "*" or anything unreadable. */

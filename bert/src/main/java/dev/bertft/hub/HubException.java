@@ -13,4 +13,13 @@ public class HubException extends IOException {
     public HubException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** The hub could not be reached at all (no network, refused, unknown host, timed out). */
+    public static final class Unreachable extends HubException {
+        private static final long serialVersionUID = 1L;
+
+        public Unreachable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
 }

@@ -110,7 +110,14 @@ public final class ModelResolver {
     }
 
     private Path download(String model, ModelFiles.Needs needs) throws IOException {
-        Head config = headOfConfig(fileUri(model, "main", ModelFiles.CONFIG), model);
+        Head config;
+        try {
+            config = headOfConfig(fileUri(model, "main", ModelFiles.CONFIG), model);
+        } catch (HubException.Unreachable e) {
+            throw new HubException(e.getMessage() + "; to work without the network, give --model a local folder (config.json, "
+                    + ModelFiles.WEIGHTS + " or pytorch_model.bin, vocab.txt), or download " + model
+                    + " once into the Hugging Face cache (" + cache.root() + ") and set HF_HUB_OFFLINE=1", e);
+        }
         String commit = config.header("X-Repo-Commit").orElse("");
         if (!COMMIT.matcher(commit).matches()) {
             throw new HubException("the answer for " + config.uri() + " has no X-Repo-Commit header; is " + endpoint + " a Hugging Face hub?");

@@ -26,6 +26,8 @@ public final class Checkpoints {
     private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
     private static final String STAGING_PREFIX = ".staging-";
     static final String STATE_FILE = "trainer_state.json";
+    /** Every option's effective value, in the output folder and each checkpoint, as HF saves training_args.bin. */
+    public static final String ARGS_FILE = "training_args.json";
 
     private Checkpoints() {}
 

@@ -37,6 +37,9 @@ public final class Trainer {
         default void onLog(ObjectNode entry) {}
 
         default void onMessage(String line) {}
+
+        /** During an evaluation: {@code done} of {@code batches} batches evaluated, 0 when it starts. */
+        default void onEvalStep(long done, long batches) {}
     }
 
     /** The run stops with this when the loss or gradient is not finite and skipping is off. */
@@ -104,6 +107,7 @@ public final class Trainer {
         state.earlyStoppingPatience = args.earlyStoppingPatience();
         log.start();
         TrainerControl control = state.control;
+        if (!args.recorded().isEmpty()) Checkpoints.writeAtomically(args.outputDir().resolve(Checkpoints.ARGS_FILE), recordedArgs());
 
         int[] lengths = new int[train.size()];
         for (int i = 0; i < lengths.length; i++) lengths[i] = train.get(i).ids().length;
@@ -217,25 +221,39 @@ public final class Trainer {
     /** Evaluates on the eval set and logs eval_loss/accuracy/f1 as HF does. */
     public Metrics evaluate(TrainerState state) throws IOException {
         long t0 = System.nanoTime();
-        Metrics m = evaluate(model, eval, args.evalBatchSize(), backend, padId, numLabels);
+        Metrics m = evaluate(model, eval, args.evalBatchSize(), backend, padId, numLabels, listener);
         double runtime = (System.nanoTime() - t0) / 1e9;
-        long batches = (eval.size() + args.evalBatchSize() - 1) / args.evalBatchSize();
-        emit(state, TrainerState.entry("eval_loss", m.loss(), "eval_accuracy", m.accuracy(), "eval_f1", m.f1(),
-                "eval_runtime", runtime, "eval_samples_per_second", eval.size() / runtime,
-                "eval_steps_per_second", batches / runtime));
+        emit(state, evalMetrics(m, runtime, args.evalBatchSize()));
         return m;
+    }
+
+    /** HF's names for an evaluation's metrics and speed, as logged and as eval_results.json holds them. */
+    public static Map<String, Double> evalMetrics(Metrics m, double runtime, int batchSize) {
+        long batches = (m.count() + batchSize - 1) / batchSize;
+        return TrainerState.entry("eval_loss", m.loss(), "eval_accuracy", m.accuracy(), "eval_f1", m.f1(),
+                "eval_runtime", runtime, "eval_samples_per_second", m.count() / runtime,
+                "eval_steps_per_second", batches / runtime);
     }
 
     /** Loss (mean over examples), accuracy, F1 and the confusion matrix, without building a graph. */
     public static Metrics evaluate(SequenceClassifier model, List<Batches.Tokenized> data, int batchSize, Backend backend,
                                    int padId, int numLabels) {
+        return evaluate(model, data, batchSize, backend, padId, numLabels, new Listener() {});
+    }
+
+    /** The same, telling {@code progress} after each batch. */
+    public static Metrics evaluate(SequenceClassifier model, List<Batches.Tokenized> data, int batchSize, Backend backend,
+                                   int padId, int numLabels, Listener progress) {
         model.setTraining(false);
         int[] labels = new int[data.size()], predictions = new int[data.size()];
         double lossSum = 0;
         try (GradMode off = GradMode.off()) {
             int[] order = new int[data.size()];
             for (int i = 0; i < order.length; i++) order[i] = i;
-            for (int[] idx : Batches.split(order, batchSize)) {
+            List<int[]> batches = Batches.split(order, batchSize);
+            progress.onEvalStep(0, batches.size());
+            for (int b = 0; b < batches.size(); b++) {
+                int[] idx = batches.get(b);
                 int[] pred;
                 try (Backend.Scope scope = backend.openScope()) {
                     Batches.Batch batch = Batches.collate(data, idx, backend, padId);
@@ -247,6 +265,7 @@ public final class Trainer {
                     labels[idx[r]] = data.get(idx[r]).label();
                     predictions[idx[r]] = pred[r];
                 }
+                progress.onEvalStep(b + 1, batches.size());
             }
         }
         return new Metrics(lossSum / data.size(), Metrics.confusion(labels, predictions, numLabels));
@@ -292,9 +311,14 @@ public final class Trainer {
             rng.put("data_seed", args.seed());
             Files.write(dir.resolve("rng_state.json"), TrainerState.JSON.writeValueAsBytes(rng));
             Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
+            if (!args.recorded().isEmpty()) Files.write(dir.resolve(Checkpoints.ARGS_FILE), recordedArgs());
         });
         Checkpoints.rotate(args.outputDir(), args.saveTotalLimit(),
                 state.bestModelCheckpoint == null ? null : Path.of(state.bestModelCheckpoint));
+    }
+
+    private byte[] recordedArgs() throws IOException {
+        return TrainerState.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(args.recorded());
     }
 
     private static void writeOptimizer(Path file, AdamW optimizer) throws IOException {

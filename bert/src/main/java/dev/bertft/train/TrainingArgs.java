@@ -1,7 +1,10 @@
 package dev.bertft.train;
 
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What HF's TrainingArguments hold for this job, with the same defaults. Built by the CLI;
@@ -37,7 +40,8 @@ public record TrainingArgs(
         boolean shuffle,
         boolean groupByLength,
         boolean skipNonFiniteSteps,
-        List<String> reportTo) {    // "none", "all" or "tensorboard", as HF's report_to
+        List<String> reportTo,       // "none", "all" or "tensorboard", as HF's report_to
+        Map<String, Object> recorded) {  // every option as the command line named it, for training_args.json; empty from code
 
     /** The integrations this build has: "all" means every one of them, as in HF. */
     public static final List<String> REPORT_TO_VALUES = List.of("none", "all", "tensorboard");
@@ -68,6 +72,7 @@ public record TrainingArgs(
                     + String.join(", ", REPORT_TO_VALUES));
         }
         require(!reportTo.contains("none") || reportTo.size() == 1, "--report-to: 'none' cannot be combined with other values");
+        recorded = Collections.unmodifiableMap(new LinkedHashMap<>(recorded));   // in order, nulls kept (options not given)
     }
 
     private static void require(boolean ok, String message) {
@@ -100,6 +105,7 @@ public record TrainingArgs(
         private boolean loadBestModelAtEnd, shuffle = true, groupByLength, skipNonFiniteSteps;
         private String metricForBestModel = "loss";
         private List<String> reportTo = List.of("none");
+        private Map<String, Object> recorded = Map.of();
 
         public Builder outputDir(Path v) { outputDir = v; return this; }
         public Builder loggingDir(Path v) { loggingDir = v; return this; }
@@ -131,6 +137,7 @@ public record TrainingArgs(
         public Builder groupByLength(boolean v) { groupByLength = v; return this; }
         public Builder skipNonFiniteSteps(boolean v) { skipNonFiniteSteps = v; return this; }
         public Builder reportTo(List<String> v) { reportTo = v; return this; }
+        public Builder recorded(Map<String, Object> v) { recorded = v; return this; }
 
         /** eval_steps defaults to logging_steps, as in HF. */
         public TrainingArgs build() {
@@ -138,7 +145,7 @@ public record TrainingArgs(
                     warmupRatio, weightDecay, adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, gradAccumSteps, seed, maxLength,
                     loggingSteps, evalStrategy, evalSteps > 0 ? evalSteps : loggingSteps, saveStrategy, saveSteps, saveTotalLimit,
                     loadBestModelAtEnd, metricForBestModel, earlyStoppingPatience, shuffle, groupByLength, skipNonFiniteSteps,
-                    reportTo);
+                    reportTo, recorded);
         }
     }
 }

@@ -74,7 +74,7 @@ class PredictCommandTest {
         expected.get("texts").forEach(t -> texts.add(t.asText()));
         Path input = tmp.resolve("texts.txt");
         Files.write(input, texts, StandardCharsets.UTF_8);
-        Run r = run("predict", "--model", TINY.toString(), "--input", input.toString(), "--batch-size", "2");
+        Run r = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", input.toString(), "--batch-size", "2");
         assertEquals(0, r.exit(), r.err());
         assertMatchesPyTorch(expected, r.out());
     }
@@ -86,14 +86,14 @@ class PredictCommandTest {
         for (JsonNode t : expected.get("texts")) jsonl.append(JSON.writeValueAsString(java.util.Map.of("text", t.asText(), "id", 7))).append("\n\n");
         Path input = tmp.resolve("texts.jsonl");
         Files.writeString(input, jsonl);
-        Run r = run("predict", "--model", TINY.toString(), "--input", input.toString());
+        Run r = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", input.toString());
         assertEquals(0, r.exit(), r.err());
         assertMatchesPyTorch(expected, r.out());
     }
 
     @Test
     void errorsAreOneClearLineAndNonZero() throws IOException {
-        Run missing = run("predict", "--model", tmp.resolve("nowhere").toString());
+        Run missing = run("predict", "--device", "cpu", "--model", tmp.resolve("nowhere").toString());
         assertEquals(1, missing.exit());
         assertEquals(1, missing.err().lines().count(), missing.err());
         assertTrue(missing.err().contains("nowhere") && missing.err().contains("does not exist"), missing.err());
@@ -112,23 +112,23 @@ class PredictCommandTest {
             for (Path f : files.toList()) Files.copy(f, broken.resolve(f.getFileName()));
         }
         Files.writeString(broken.resolve("config.json"), "{\"hidden_size\": 32,");
-        Run badConfig = run("predict", "--model", broken.toString());
+        Run badConfig = run("predict", "--device", "cpu", "--model", broken.toString());
         assertEquals(1, badConfig.exit());
         assertEquals(1, badConfig.err().lines().count(), badConfig.err());
         assertTrue(badConfig.err().contains("config.json") && badConfig.err().contains("not valid JSON"), badConfig.err());
 
-        Run verbose = run("predict", "--model", broken.toString(), "--verbose");
+        Run verbose = run("predict", "--device", "cpu", "--model", broken.toString(), "--verbose");
         assertTrue(verbose.err().lines().count() > 1 && verbose.err().contains("at dev.bertft"), "--verbose adds the stack trace");
 
         Files.copy(TINY.resolve("config.json"), broken.resolve("config.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.write(broken.resolve("model.safetensors"), new byte[] {1, 2, 3});
-        Run badWeights = run("predict", "--model", broken.toString());
+        Run badWeights = run("predict", "--device", "cpu", "--model", broken.toString());
         assertEquals(1, badWeights.exit());
         assertTrue(badWeights.err().contains("model.safetensors"), badWeights.err());
 
         Path input = tmp.resolve("bad.jsonl");
         Files.writeString(input, "{\"text\": \"fine\"}\n{\"label\": 1}\n");
-        Run badLine = run("predict", "--model", TINY.toString(), "--input", input.toString());
+        Run badLine = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", input.toString());
         assertEquals(1, badLine.exit());
         assertTrue(badLine.err().contains("bad.jsonl:2") && badLine.err().contains("\"text\""), badLine.err());
     }

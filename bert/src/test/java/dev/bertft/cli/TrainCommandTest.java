@@ -53,7 +53,7 @@ class TrainCommandTest {
                 "--output-dir", out.toString(), "--logging-dir", out.resolve("logs").toString(),
                 "--epochs", "2", "--batch-size", "8", "--eval-batch-size", "16", "--learning-rate", "2e-3",
                 "--warmup-steps", "3", "--logging-steps", "4", "--eval-strategy", "epoch", "--save-strategy", "epoch",
-                "--max-length", "32", "--threads", "2"));
+                "--max-length", "32", "--threads", "2", "--device", "cpu"));
         a.addAll(List.of(extra));
         return a.toArray(new String[0]);
     }
@@ -85,7 +85,7 @@ class TrainCommandTest {
         assertTrue(Files.size(out.resolve("logs/training.png")) > 1000);
 
         // eval on the saved model reproduces the final evaluation
-        PredictCommandTest.Run e = PredictCommandTest.run("eval", "--model", out.toString(), "--data", tmp.resolve("train.csv").toString(),
+        PredictCommandTest.Run e = PredictCommandTest.run("eval", "--device", "cpu", "--model", out.toString(), "--data", tmp.resolve("train.csv").toString(),
                 "--eval-data", tmp.resolve("eval.csv").toString(), "--max-length", "32");
         assertEquals(0, e.exit(), e.err());
         double acc = JSON.readTree(out.resolve("all_results.json").toFile()).get("eval_accuracy").asDouble();
@@ -93,13 +93,13 @@ class TrainCommandTest {
         assertTrue(e.out().contains("confusion matrix"), e.out());
         // --eval-data alone: the model's labels number the examples, and --data (IMDB by default,
         // not there offline) is never read
-        PredictCommandTest.Run alone = PredictCommandTest.run("eval", "--model", out.toString(), "--eval-data",
+        PredictCommandTest.Run alone = PredictCommandTest.run("eval", "--device", "cpu", "--model", out.toString(), "--eval-data",
                 tmp.resolve("eval.csv").toString(), "--max-length", "32", "--offline");
         assertEquals(0, alone.exit(), alone.err());
         assertTrue(alone.out().contains(String.format(java.util.Locale.ROOT, "eval_accuracy %.4f", acc)), alone.out());
         Path unknown = tmp.resolve("unknown-label.csv");
         Files.writeString(unknown, "text,label\ngreat fun,excellent\n");
-        PredictCommandTest.Run bad = PredictCommandTest.run("eval", "--model", out.toString(), "--eval-data", unknown.toString(), "--offline");
+        PredictCommandTest.Run bad = PredictCommandTest.run("eval", "--device", "cpu", "--model", out.toString(), "--eval-data", unknown.toString(), "--offline");
         assertEquals(1, bad.exit());
         assertOneLineNaming(bad.err(), unknown + ":2: label 'excellent' is not among the model's labels (neg, neu, pos)");
     }
@@ -131,7 +131,7 @@ class TrainCommandTest {
         assertArrayEquals(model, Files.readAllBytes(out.resolve("checkpoint-20/model.safetensors")), "nothing saved is touched");
 
         Path empty = Files.createDirectories(tmp.resolve("empty"));
-        r = PredictCommandTest.run("train", "--model", PredictCommandTest.TINY.toString(), "--data", empty.toString(),
+        r = PredictCommandTest.run("train", "--device", "cpu", "--model", PredictCommandTest.TINY.toString(), "--data", empty.toString(),
                 "--output-dir", tmp.resolve("o2").toString());
         assertEquals(1, r.exit());
         assertOneLineNaming(r.err(), empty.toString());

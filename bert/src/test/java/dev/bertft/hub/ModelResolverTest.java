@@ -203,6 +203,11 @@ class ModelResolverTest {
         server.close();
         HubException e = assertThrows(HubException.class, () -> resolver(false).resolve("acme/tiny-bert"));
         assertTrue(e.getMessage().startsWith("cannot reach " + server.endpoint()), e.getMessage());
+        // what to do offline, and the reason in words rather than java.net.ConnectException
+        assertTrue(e.getMessage().contains("connection refused"), e.getMessage());
+        assertTrue(e.getMessage().contains("local folder") && e.getMessage().contains(cache.root().toString())
+                && e.getMessage().contains("HF_HUB_OFFLINE=1"), e.getMessage());
+        assertFalse(e.getMessage().contains("Exception"), e.getMessage());
     }
 
     @Test

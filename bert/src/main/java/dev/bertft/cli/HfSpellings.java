@@ -1,0 +1,115 @@
+package dev.bertft.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Hugging Face's spellings of our options, so that pasted TrainingArguments work: every --kebab-case
+ * option also answers to --kebab_case, the HF names of options we call otherwise map to ours, and a
+ * boolean flag takes HF's optional True/False. The arguments are rewritten before picocli sees them,
+ * so each option keeps one name in the help and its declared default.
+ */
+final class HfSpellings {
+    /**
+     * Per command, our option and its Hugging Face names (the first is TrainingArguments' current
+     * one, the key training_args.json uses); options missing here are HF's under the same name.
+     */
+    private static final Map<String, Map<String, List<String>>> HF_NAMES = Map.of(
+            "train", Map.of(
+                    "--batch-size", List.of("per_device_train_batch_size"),
+                    "--eval-batch-size", List.of("per_device_eval_batch_size"),
+                    "--epochs", List.of("num_train_epochs"),
+                    "--grad-accum-steps", List.of("gradient_accumulation_steps"),
+                    "--eval-strategy", List.of("eval_strategy", "evaluation_strategy"),
+                    "--resume", List.of("resume_from_checkpoint"),
+                    "--model", List.of("model_name_or_path")),
+            "eval", Map.of("--batch-size", List.of("per_device_eval_batch_size")),
+            "predict", Map.of("--batch-size", List.of("per_device_eval_batch_size")));
+
+    private HfSpellings() {
+    }
+
+    /** The arguments with every HF spelling replaced by the option it names in the command given. */
+    static String[] rewrite(CommandLine root, String... args) {
+        List<String> out = new ArrayList<>(args.length);
+        CommandLine command = root;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--")) {
+                out.addAll(Arrays.asList(args).subList(i, args.length));
+                break;
+            }
+            if (command == root && root.getSubcommands().containsKey(arg)) {
+                command = root.getSubcommands().get(arg);
+                out.add(arg);
+                continue;
+            }
+            int eq = arg.indexOf('=');
+            String name = eq < 0 ? arg : arg.substring(0, eq);
+            OptionSpec option = name.startsWith("--") && name.indexOf('_') > 0 ? optionFor(command, name) : null;
+            if (option == null) {
+                out.add(arg);
+                continue;
+            }
+            String ours = option.longestName();
+            if (!isFlag(option)) {
+                out.add(eq < 0 ? ours : ours + arg.substring(eq));
+                continue;
+            }
+            // HF's booleans take an optional value: --load_best_model_at_end, --load_best_model_at_end True
+            String value = eq >= 0 ? arg.substring(eq + 1) : i + 1 < args.length && isBoolean(args[i + 1]) ? args[++i] : "true";
+            if (!isBoolean(value)) out.add(ours + "=" + value);  // picocli then says the flag takes no value
+            else if (Boolean.parseBoolean(value.toLowerCase(Locale.ROOT))) out.add(ours);
+        }
+        return out.toArray(new String[0]);
+    }
+
+    /** The HF name of an option for training_args.json: TrainingArguments' where HF has one, else ours in snake_case. */
+    static String key(CommandSpec command, OptionSpec option) {
+        List<String> hf = HF_NAMES.getOrDefault(command.name(), Map.of()).get(option.longestName());
+        return hf != null ? hf.get(0) : option.longestName().substring(2).replace('-', '_');
+    }
+
+    /** A help footer naming the spellings a command accepts besides its own. */
+    static void describeIn(CommandLine root) {
+        for (CommandLine sub : root.getSubcommands().values()) {
+            CommandSpec spec = sub.getCommandSpec();
+            String kebab = spec.options().stream().map(OptionSpec::longestName)
+                    .filter(n -> n.startsWith("--") && n.indexOf('-', 2) > 0).findFirst().orElse(null);
+            if (kebab == null) continue;
+            String mapped = HF_NAMES.getOrDefault(spec.name(), Map.of()).entrySet().stream()
+                    .flatMap(e -> e.getValue().stream().filter(n -> n.indexOf('_') > 0 && !n.equals(e.getKey().substring(2).replace('-', '_')))
+                            .map(n -> "--" + n + " for " + e.getKey()))
+                    .sorted().collect(Collectors.joining(", "));
+            List<String> footer = new ArrayList<>(Arrays.asList(spec.usageMessage().footer()));
+            footer.add("%nHugging Face's spellings work too: --" + kebab.substring(2).replace('-', '_') + " for " + kebab + " (every option)"
+                    + (mapped.isEmpty() ? "" : ", " + mapped) + "; flags take an optional True or False.");
+            spec.usageMessage().footer(footer.toArray(new String[0]));
+        }
+    }
+
+    private static OptionSpec optionFor(CommandLine command, String name) {
+        CommandSpec spec = command.getCommandSpec();
+        String hf = name.substring(2);
+        for (Map.Entry<String, List<String>> e : HF_NAMES.getOrDefault(spec.name(), Map.of()).entrySet()) {
+            if (e.getValue().contains(hf)) return spec.findOption(e.getKey());
+        }
+        return spec.findOption("--" + hf.replace('_', '-'));
+    }
+
+    private static boolean isFlag(OptionSpec option) {
+        return option.typeInfo().isBoolean() && option.arity().max() == 0;
+    }
+
+    private static boolean isBoolean(String s) {
+        return s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false");
+    }
+}

@@ -1,0 +1,119 @@
+package dev.bertft.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code bert-ft train}'s flags against Hugging Face's Trainer on the tiny model: which warmup an
+ * explicit flag gives, training_args.json and the warnings of a changed resume, the default
+ * logging folder.
+ */
+class TrainFlagsTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    /** A few updates of batch 8 on 160 reviews (20 updates an epoch), a checkpoint every 2; no --logging-dir. */
+    private String[] train(Path out, String... extra) throws IOException {
+        Path data = tmp.resolve("train.csv");
+        if (!Files.exists(data)) TrainCommandTest.reviews(data, 160, 1);
+        List<String> a = new ArrayList<>(List.of("train", "--device", "cpu", "--threads", "2", "--model", PredictCommandTest.TINY.toString(),
+                "--data", data.toString(), "--output-dir", out.toString(), "--batch-size", "8", "--max-length", "32",
+                "--save-steps", "2", "--logging-steps", "2"));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    private static JsonNode json(Path file) throws IOException {
+        return JSON.readTree(file.toFile());
+    }
+
+    @Test
+    void warmupRatioAloneReplacesTheRecipesSteps() throws IOException {
+        Path out = tmp.resolve("ratio");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max-steps", "10", "--save-steps", "10", "--warmup-ratio", "0.25"));
+        assertEquals(0, r.exit(), r.err());
+        // HF: ceil(warmup_ratio * max_steps) = ceil(2.5); the recipe's 500 would never reach the peak rate
+        assertEquals(3, json(out.resolve("checkpoint-10/scheduler.json")).get("warmup_steps").asLong());
+        assertFalse(r.err().contains("overrides"), r.err());
+    }
+
+    @Test
+    void warmupStepsAboveZeroOverrideARatioAndSaySo() throws IOException {
+        Path out = tmp.resolve("both");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max-steps", "2", "--warmup-steps", "5", "--warmup-ratio", "0.5"));
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(5, json(out.resolve("checkpoint-2/scheduler.json")).get("warmup_steps").asLong());
+        assertTrue(r.err().contains("--warmup-steps 5 overrides --warmup-ratio 0.5"), r.err());
+
+        Path zero = tmp.resolve("zero");
+        r = PredictCommandTest.run(train(zero, "--max-steps", "2", "--warmup-steps", "0", "--warmup-ratio", "0.5"));
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(1, json(zero.resolve("checkpoint-2/scheduler.json")).get("warmup_steps").asLong());
+    }
+
+    @Test
+    void trainingArgsAreSavedAndAChangedResumeWarnsPerOption() throws IOException {
+        Path out = tmp.resolve("first");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max-steps", "4", "--learning_rate", "3e-4", "--seed", "5"));
+        assertEquals(0, r.exit(), r.err());
+        for (Path file : List.of(out.resolve("training_args.json"), out.resolve("checkpoint-2/training_args.json"))) {
+            JsonNode a = json(file);
+            assertEquals(3e-4, a.get("learning_rate").asDouble(), file.toString());
+            assertEquals(8, a.get("per_device_train_batch_size").asInt());
+            assertEquals(4, a.get("max_steps").asInt());
+            assertEquals(5, a.get("seed").asInt());
+            assertEquals(500, a.get("warmup_steps").asInt(), "the warmup used");
+            assertEquals(1, a.get("gradient_accumulation_steps").asInt());
+            assertEquals(tmp.resolve("train.csv").toString(), a.get("data").asText());
+            assertEquals(out.toString(), a.get("output_dir").asText());
+            assertTrue(a.has("eval_strategy") && a.has("weight_decay") && a.has("adam_beta2") && a.has("max_length"), a.toString());
+        }
+
+        // the same arguments resume silently; changed ones are named one line each
+        Path same = tmp.resolve("same");
+        r = PredictCommandTest.run(train(same, "--max-steps", "4", "--learning_rate", "3e-4", "--seed", "5", "--resume",
+                out.resolve("checkpoint-2").toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertFalse(r.err().contains("warning"), r.err());
+
+        Path changed = tmp.resolve("changed");
+        r = PredictCommandTest.run(train(changed, "--max-steps", "4", "--learning-rate", "1e-4", "--seed", "5", "--batch-size", "4",
+                "--grad-accum-steps", "2", "--resume", out.resolve("checkpoint-2").toString()));
+        assertEquals(0, r.exit(), r.err());
+        List<String> warnings = r.err().lines().filter(l -> l.startsWith("warning: ")).toList();
+        assertEquals(3, warnings.size(), r.err());
+        assertTrue(warnings.get(0).startsWith("warning: --batch-size is 4 but was 8 in "), warnings.get(0));
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("warning: --learning-rate is 1.0E-4 but was 3.0E-4")), r.err());
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("warning: --grad-accum-steps is 2 but was 1")), r.err());
+    }
+
+    @Test
+    void logsGoUnderTheOutputFolderByDefault() throws IOException {
+        Path out = tmp.resolve("logged");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max-steps", "2"));
+        assertEquals(0, r.exit(), r.err());
+        // HF's logging_dir: output_dir/runs/<Mon DD_HH-MM-SS>_<host>, one folder per run
+        try (Stream<Path> runs = Files.list(out.resolve("runs"))) {
+            List<Path> folders = runs.toList();
+            assertEquals(1, folders.size(), folders.toString());
+            assertTrue(folders.get(0).getFileName().toString().matches("[A-Z][a-z]{2}\\d{2}_\\d{2}-\\d{2}-\\d{2}_.+"), folders.toString());
+            assertTrue(Files.isRegularFile(folders.get(0).resolve("log.jsonl")), folders.toString());
+            assertEquals(folders.get(0).toString(), json(out.resolve("training_args.json")).get("logging_dir").asText());
+        }
+    }
+}
