@@ -3,6 +3,8 @@
 # on 4,000 seeded-random IMDB train reviews (max length 128, 1 epoch, batch 32, lr 5e-5,
 # warmup ratio 0.1, weight decay 0.01) and evaluate on 2,000 seeded-random test reviews.
 # PyTorch trains on exactly the examples and token ids bert-ft uses (`bert-ft prepare`).
+# bert-ft's training flags are written as an HF user writes them (snake_case, --warmup_ratio
+# alone), and the run fails unless the scheduler used that ratio's warmup.
 # TRAIN, EVAL and LEN change the sizes, e.g. TRAIN=640 EVAL=128 LEN=256 times 20 steps at the full
 # run's length against PyTorch.
 # Usage: bench/scripts/imdb_acceptance.sh [OUT.md]   (from the repository root, after `mvn package`)
@@ -22,9 +24,19 @@ java -jar "$jar" prepare "${common[@]}" --output "$work/prep"
 # against 5.8 s with these settings). Keeping freed memory in the heap measures PyTorch, not the VM.
 peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 /usr/bin/python3 bench/scripts/imdb_pytorch.py \
     --model "$model" --train "$work/prep/train.jsonl" --eval "$work/prep/eval.jsonl" --threads 2)
-java -jar "$jar" train "${common[@]}" --epochs 1 --batch-size 32 --eval-batch-size 64 --learning-rate 5e-5 \
-    --warmup-steps 0 --warmup-ratio 0.1 --weight-decay 0.01 --logging-steps 10 --save-strategy no \
-    --threads 2 --output-dir "$work/results" --logging-dir "$work/logs" 2> "$work/train.log"
+java -jar "$jar" train "${common[@]}" --num_train_epochs 1 --per_device_train_batch_size 32 --per_device_eval_batch_size 64 \
+    --learning_rate 5e-5 --warmup_ratio 0.1 --weight_decay 0.01 --logging_steps 10 --save_strategy no \
+    --threads 2 --output_dir "$work/results" 2> "$work/train.log"
+# With warmup ceil(0.1 x steps), the learning rate logged at step 10 is 5e-5 x 10 / warmup.
+python3 - "$train" "$work"/results/runs/*/log.jsonl <<'PY'
+import json, math, sys
+steps = math.ceil(int(sys.argv[1]) / 32)
+warmup = math.ceil(0.1 * steps)
+first = json.loads(open(sys.argv[2]).readline())
+want = 5e-5 * 10 / warmup
+if abs(first["learning_rate"] - want) > 1e-12:
+    sys.exit("warmup: learning rate %g at step 10, but --warmup_ratio 0.1 of %d steps gives %g" % (first["learning_rate"], steps, want))
+PY
 {
   echo "# IMDB acceptance run, $(date -u '+%F %H:%M UTC')"
   echo
