@@ -3,6 +3,7 @@ package dev.bertft.train;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
+import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.LinearWarmupDecay;
 import dev.bertft.nn.Module;
@@ -78,7 +79,7 @@ public final class Trainer {
     /** Trains from scratch, or from {@code resumeFrom} (a checkpoint folder) when given. */
     public Result train(Path resumeFrom) throws IOException {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
-        Checkpoints.removeStaging(args.outputDir());
+        Checkpoints.clearLeftovers(args.outputDir());
         long perEpoch = updatesPerEpoch();
         long maxSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) Math.ceil(args.epochs() * perEpoch);
         long warmup = args.warmupSteps() > 0 ? args.warmupSteps() : (long) Math.ceil(args.warmupRatio() * maxSteps);
@@ -341,6 +342,6 @@ public final class Trainer {
         o.put("train_runtime", runtime);
         o.put("train_samples", train.size());
         o.put("train_samples_per_second", samples / runtime);
-        Checkpoints.writeAtomically(args.outputDir().resolve("all_results.json"), TrainerState.JSON.writeValueAsBytes(o));
+        AtomicFiles.write(args.outputDir().resolve("all_results.json"), TrainerState.JSON.writeValueAsBytes(o));
     }
 }

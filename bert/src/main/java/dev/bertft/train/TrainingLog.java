@@ -3,6 +3,7 @@ package dev.bertft.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.io.AtomicFiles;
 
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
@@ -57,7 +58,7 @@ final class TrainingLog {
         g.dispose();
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(img, "png", png);
-        Checkpoints.writeAtomically(dir.resolve("training.png"), png.toByteArray());
+        AtomicFiles.write(dir.resolve("training.png"), png.toByteArray());
     }
 
     private static List<double[]> series(TrainerState state, String key) {
