@@ -98,6 +98,7 @@ public final class Trainer {
         if (resumeFrom != null) {
             state = resume(resumeFrom, optimizer, state);
             listener.onMessage("resumed from " + resumeFrom + " at step " + state.globalStep);
+            rotate(state); // a run killed between a save and its rotation left one checkpoint too many
         }
 
         int[] lengths = new int[train.size()];
@@ -277,6 +278,10 @@ public final class Trainer {
             Files.write(dir.resolve("rng_state.json"), TrainerState.JSON.writeValueAsBytes(rng));
             Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
         });
+        rotate(state);
+    }
+
+    private void rotate(TrainerState state) throws IOException {
         Checkpoints.rotate(args.outputDir(), args.saveTotalLimit(),
                 state.bestModelCheckpoint == null ? null : Path.of(state.bestModelCheckpoint));
     }
