@@ -1,8 +1,11 @@
 package dev.bertft.cli;
 
 import dev.bertft.cuda.DeviceOutOfMemoryException;
+import dev.bertft.io.FileErrors;
 import picocli.CommandLine;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -41,7 +44,9 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     }
 
     static String message(Throwable e) {
-        String m = e.getMessage();
+        // a file-system error's own message is often the bare path (NoSuchFileException) or the bare reason
+        Throwable io = e instanceof UncheckedIOException u ? u.getCause() : e;
+        String m = io instanceof IOException fileError ? FileErrors.describe(fileError) : e.getMessage();
         if (m == null || m.isBlank()) m = e.getClass().getSimpleName();
         return m.replace('\n', ' ');
     }

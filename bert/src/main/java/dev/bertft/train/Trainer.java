@@ -44,6 +44,13 @@ public final class Trainer {
         }
     }
 
+    /** The run stops with this at a step boundary after {@link #requestStop()}; what is on disk is complete. */
+    public static final class StoppedException extends RuntimeException {
+        StoppedException(String message) {
+            super(message);
+        }
+    }
+
     /** {@code trainSamples} and {@code stepsRun} count this run only: a resumed run starts counting at its checkpoint. */
     public record Result(TrainerState state, Metrics finalEval, double trainRuntimeSeconds, long trainSamples, long stepsRun) {}
 
@@ -56,6 +63,7 @@ public final class Trainer {
     private final int numLabels;
     private final Listener listener;
     private final TrainingLog log;
+    private volatile boolean stopRequested;
 
     public Trainer(SequenceClassifier model, TrainingArgs args, Backend backend, List<Batches.Tokenized> train,
                    List<Batches.Tokenized> eval, int padId, int numLabels, Listener listener) {
@@ -68,6 +76,11 @@ public final class Trainer {
         this.numLabels = numLabels;
         this.listener = listener;
         this.log = new TrainingLog(args.loggingDir());
+    }
+
+    /** Asks the loop to stop after the update in progress (and its evaluation and checkpoint, when due). */
+    public void requestStop() {
+        stopRequested = true;
     }
 
     /** Optimizer updates in one epoch: a last, shorter accumulation group still makes an update. */
@@ -165,6 +178,7 @@ public final class Trainer {
                     saveCheckpoint(state, optimizer, schedule, improved);
                 }
                 stop |= lastStep;
+                if (stopRequested && !stop) throw new StoppedException("stopped at step " + state.globalStep + " of " + maxSteps);
             }
         }
 
