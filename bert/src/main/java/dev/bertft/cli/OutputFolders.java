@@ -1,5 +1,7 @@
 package dev.bertft.cli;
 
+import dev.bertft.train.Checkpoints;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +36,7 @@ final class OutputFolders {
         if (!Files.isDirectory(dir)) return;
         List<String> names;
         try (Stream<Path> s = Files.list(dir)) {
-            names = s.map(p -> p.getFileName().toString()).sorted().toList();
+            names = s.map(p -> p.getFileName().toString()).filter(n -> !Checkpoints.isLeftover(n)).sorted().toList();
         }
         if (names.isEmpty()) return;
         String shown = String.join(", ", names.subList(0, Math.min(3, names.size()))) + (names.size() > 3 ? ", ..." : "");

@@ -75,11 +75,15 @@ public final class Checkpoints {
         List<Path> leftovers = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(outputDir)) {
             for (Path p : ds) {
-                String name = p.getFileName().toString();
-                if (name.startsWith(STAGING_PREFIX) || name.startsWith(RETIRED_PREFIX) || AtomicFiles.isTemporary(name)) leftovers.add(p);
+                if (isLeftover(p.getFileName().toString())) leftovers.add(p);
             }
         }
         for (Path p : leftovers) AtomicFiles.deleteTree(p);
+    }
+
+    /** Whether {@code name}, in an output folder, is what a killed run left: cleared at the next start, never data. */
+    public static boolean isLeftover(String name) {
+        return name.startsWith(STAGING_PREFIX) || name.startsWith(RETIRED_PREFIX) || AtomicFiles.isTemporary(name);
     }
 
     /** Removes every {@code checkpoint-N} folder, complete or not: a new run's must not mix with an old run's. */

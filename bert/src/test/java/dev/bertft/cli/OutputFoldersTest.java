@@ -80,6 +80,11 @@ class OutputFoldersTest {
     @Test
     void aUsedOutputDirIsRefusedUnlessOverwrittenOrResumed() throws IOException {
         Path out = tmp.resolve("run");
+        // what a run killed during its first save leaves is no previous run: cleared at the start, not refused
+        Files.createDirectories(out.resolve(".staging-checkpoint-5"));
+        PredictCommandTest.Run killedEarlier = PredictCommandTest.run(withMissingModel(train(out)));
+        assertEquals(1, killedEarlier.exit());
+        assertTrue(killedEarlier.err().contains("no-model") && !killedEarlier.err().contains("--output-dir"), killedEarlier.err());
         Files.createDirectories(out.resolve("checkpoint-99"));
         Files.writeString(out.resolve("checkpoint-99/trainer_state.json"), "{\"global_step\": 99, \"log_history\": []}");
         assertRefused(PredictCommandTest.run(withMissingModel(train(out))), "--output-dir " + out + ": not empty (checkpoint-99);"
