@@ -1,6 +1,7 @@
 package dev.bertft.train;
 
 import dev.bertft.io.AtomicFiles;
+import dev.bertft.io.FileErrors;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -41,7 +42,11 @@ public final class Checkpoints {
         Path staging = outputDir.resolve(STAGING_PREFIX + target.getFileName());
         AtomicFiles.deleteTree(staging);
         Files.createDirectories(staging);
-        writer.write(staging);
+        try {
+            writer.write(staging);
+        } catch (IOException e) {
+            throw FileErrors.naming(staging, e); // "No space left on device" alone would not say where
+        }
         AtomicFiles.forceTree(staging);
         if (Files.exists(target)) retire(target); // the same step saved again (after a resume)
         AtomicFiles.rename(staging, target);
