@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * {@code java ... Main train} as a user starts it: the launcher JVM and the training JVM it
  * relaunches. Signals stop training at a step boundary with the shell's exit code; SIGKILL of the
- * launcher takes the training JVM with it, and the run resumes to the uninterrupted run's weights.
+ * launcher takes the JVM it started with it; a training JVM SIGKILLed at any moment resumes to the
+ * uninterrupted run's weights.
  */
 class TrainSignalsTest {
     private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -78,7 +79,7 @@ class TrainSignalsTest {
         Path out = tmp.resolve("run");
         Process launcher = launch(trainArgs(out, "--epochs", "1000"));
         ProcessHandle training = trainingJvm(launcher, out);
-        launcher.destroy(); // SIGTERM, to the launcher alone
+        launcher.toHandle().destroy(); // SIGTERM to the launcher alone (Process.destroy would also close its pipes)
         assertTrue(launcher.waitFor(60, TimeUnit.SECONDS), "still running 60 s after SIGTERM");
         assertEquals(143, launcher.exitValue(), stderr());
         assertEnded(training);
@@ -105,24 +106,36 @@ class TrainSignalsTest {
     }
 
     @Test
-    void sigkillOfTheLauncherEndsTheTrainingJvmAndTheRunResumesExactly() throws Exception {
-        Path through = tmp.resolve("through"), killed = tmp.resolve("killed");
-        // 20 steps: the killed JVM is still early in them when its first checkpoint appears
-        List<String> args = trainArgs(through, "--max-steps", "20");
-        Process launcher = launch(trainArgs(killed, "--max-steps", "20"));
-        ProcessHandle training = trainingJvm(launcher, killed);
+    void sigkillOfTheLauncherEndsTheTrainingJvm() throws Exception {
+        Path out = tmp.resolve("run");
+        Process launcher = launch(trainArgs(out, "--epochs", "1000"));
+        ProcessHandle training = trainingJvm(launcher, out);
         List<ProcessHandle> family = new ArrayList<>(training.descendants().toList());
         family.add(training);
-        launcher.destroyForcibly(); // SIGKILL: the launcher has no chance to stop its child
+        launcher.toHandle().destroyForcibly(); // SIGKILL: the launcher has no chance to stop its child
         assertTrue(launcher.waitFor(10, TimeUnit.SECONDS));
         for (ProcessHandle p : family) assertEnded(p);
+    }
+
+    @Test
+    void aTrainingJvmSigkilledAtARandomMomentResumesToTheSameWeights() throws Exception {
+        Path through = tmp.resolve("through"), killed = tmp.resolve("killed");
+        // 20 steps: the training JVM is still early in them when its first checkpoint appears
+        Process launcher = launch(trainArgs(killed, "--max-steps", "20"));
+        ProcessHandle training = trainingJvm(launcher, killed);
+        int delay = new java.util.Random().nextInt(300); // anywhere in the next steps, saves and rotations
+        Thread.sleep(delay);
+        training.destroyForcibly(); // SIGKILL
+        assertTrue(launcher.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(128 + 9, launcher.exitValue(), "the launcher reports the kill: " + stderr());
 
         PredictCommandTest.Run resumed = PredictCommandTest.run(trainArgs(killed, "--max-steps", "20", "--resume").toArray(new String[0]));
         assertEquals(0, resumed.exit(), resumed.err());
         assertTrue(resumed.err().contains("resumed from " + killed.resolve("checkpoint-")), resumed.err());
-        PredictCommandTest.Run whole = PredictCommandTest.run(args.toArray(new String[0]));
+        PredictCommandTest.Run whole = PredictCommandTest.run(trainArgs(through, "--max-steps", "20").toArray(new String[0]));
         assertEquals(0, whole.exit(), whole.err());
-        assertArrayEquals(Files.readAllBytes(through.resolve("model.safetensors")), Files.readAllBytes(killed.resolve("model.safetensors")));
+        assertArrayEquals(Files.readAllBytes(through.resolve("model.safetensors")), Files.readAllBytes(killed.resolve("model.safetensors")),
+                "killed " + delay + " ms after checkpoint-5 appeared");
         assertEquals(List.of(), leftovers(killed), "staging, retired and temporary leftovers cleared");
     }
 }
