@@ -28,6 +28,9 @@ public final class AtomicFiles {
      */
     public static volatile Consumer<Path> beforeChange = path -> {};
 
+    /** What {@link #temporarySibling} names look like. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.tmp-\\d+-\\d+");
+
     private AtomicFiles() {}
 
     /** Writes the content of a file through an open channel. */
@@ -105,7 +108,7 @@ public final class AtomicFiles {
     }
 
     /** Forces a folder's entries (names created, renamed or removed) to disk. */
-    public static void forceFolder(Path dir) throws IOException {
+    public static void forceFolder(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {
@@ -126,12 +129,10 @@ public final class AtomicFiles {
         }
     }
 
-    /** Whether {@code name} is one of our temporary names, which only a killed writer leaves behind. */
+    /** Whether {@code name} is one of our temporary names: a write in progress, or one a kill cut short. */
     public static boolean isTemporary(String name) {
         return TEMPORARY.matcher(name).matches();
     }
-
-    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.tmp-\\d+-\\d+");
 
     /** A name no other writer uses: the process and a clock in it, hidden by the leading dot. */
     public static Path temporarySibling(Path target) {
