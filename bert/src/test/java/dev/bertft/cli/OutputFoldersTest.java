@@ -98,6 +98,13 @@ class OutputFoldersTest {
             List<String> checkpoints = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("checkpoint-")).toList();
             assertEquals(List.of("checkpoint-5"), checkpoints, "the previous run's checkpoint-99 is gone, and --resume cannot pick it");
         }
+        // every file the run wrote has the mode any new file gets from the umask (0644 under umask 022)
+        String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(Files.writeString(tmp.resolve("plain.txt"), "x")));
+        try (var files = Files.walk(out)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                assertEquals(mode, PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
+            }
+        }
     }
 
     @Test
