@@ -1,6 +1,7 @@
 package dev.bertft.bert;
 
 import dev.bertft.autograd.Var;
+import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.Dropout;
 import dev.bertft.nn.Linear;
 import dev.bertft.nn.Module;
@@ -20,11 +21,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * BERT with a classification head, as transformers' BertForSequenceClassification:
@@ -243,13 +241,13 @@ public final class BertForSequenceClassification implements Module, SequenceClas
             return;
         }
         Files.createDirectories(target.getParent());
-        Path staging = target.resolveSibling("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        Path staging = AtomicFiles.temporarySibling(target);
         try {
             Files.createDirectory(staging);
             writeFiles(staging);
-            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.rename(staging, target);
         } finally {
-            if (Files.exists(staging)) deleteTree(staging);
+            AtomicFiles.deleteTree(staging);
         }
     }
 
@@ -265,17 +263,9 @@ public final class BertForSequenceClassification implements Module, SequenceClas
             for (String name : TOKENIZER_FILES) {
                 Path from = sourceDir.resolve(name);
                 if (!Files.exists(from)) continue;
-                Path tmp = dir.resolve("." + name + ".tmp-" + System.nanoTime());
-                Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-                Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                AtomicFiles.copy(from, dir.resolve(name));
             }
         }
         config.withArchitectures(List.of("BertForSequenceClassification")).write(dir.resolve("config.json"));
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
     }
 }

@@ -11,12 +11,12 @@ import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.Devices;
 import dev.bertft.hub.ModelFiles;
+import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.train.Batches;
-import dev.bertft.train.Checkpoints;
 import dev.bertft.train.UpdateStep;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -181,7 +181,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (backend instanceof CudaBackend gpu) System.out.println("memory:  " + gpu.memoryStats());
         if (json != null) {
-            Checkpoints.writeAtomically(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
+            AtomicFiles.write(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
         }
         return 0;
     }

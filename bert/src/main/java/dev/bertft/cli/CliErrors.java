@@ -1,15 +1,11 @@
 package dev.bertft.cli;
 
 import dev.bertft.cuda.DeviceOutOfMemoryException;
+import dev.bertft.io.FileErrors;
 import picocli.CommandLine;
 
+import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -69,7 +65,8 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
     /** The failure in words: file system errors say what happened to which file; class names are left out. */
     static String message(Throwable e) {
         if (e instanceof UncheckedIOException && e.getCause() != null) return message(e.getCause());
-        String m = e instanceof FileSystemException f && f.getReason() == null ? fileProblem(f) : e.getMessage();
+        // a file-system error's own message is often the bare path (NoSuchFileException) or the bare reason
+        String m = e instanceof IOException fileError ? FileErrors.describe(fileError) : e.getMessage();
         if (e instanceof NumberFormatException) m = "not a number" + (m == null ? "" : " (" + m + ")");
         if (e instanceof OutOfMemoryError) m = "out of Java memory (" + m + "); try a smaller batch size or maximum length";
         if (m == null || m.isBlank() || e instanceof NullPointerException || e instanceof ClassCastException
@@ -77,16 +74,6 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
             m = "internal error" + (m == null || m.isBlank() ? "" : " (" + m + ")") + "; --verbose shows where";
         }
         return withoutClassNames(m.replace('\n', ' '));
-    }
-
-    private static String fileProblem(FileSystemException f) {
-        String what = f instanceof NoSuchFileException ? "no such file or folder"
-                : f instanceof AccessDeniedException ? "permission denied"
-                : f instanceof FileAlreadyExistsException ? "already exists"
-                : f instanceof NotDirectoryException ? "not a folder"
-                : f instanceof DirectoryNotEmptyException ? "folder not empty"
-                : "file system error";
-        return f.getOtherFile() == null ? f.getFile() + ": " + what : f.getFile() + " -> " + f.getOtherFile() + ": " + what;
     }
 
     static String withoutClassNames(String message) {

@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.data.Dataset;
+import dev.bertft.io.AtomicFiles;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
-import dev.bertft.train.Checkpoints;
 import dev.bertft.train.Metrics;
 import dev.bertft.train.Trainer;
 import picocli.CommandLine.Command;
@@ -77,7 +77,7 @@ final class EvalCommand implements Callable<Integer> {
         // a hub model's folder is the shared cache, not a place for results
         Path folder = outputDir != null ? outputDir : modelDir.equals(Path.of(source.model)) ? modelDir : null;
         if (folder != null) {
-            Checkpoints.writeAtomically(folder.resolve(RESULTS_FILE), (results + "\n").getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.write(folder.resolve(RESULTS_FILE), (results + "\n").getBytes(StandardCharsets.UTF_8));
         } else {
             System.err.println("bert-ft eval: " + RESULTS_FILE + " not written: the model is in the Hugging Face cache; give --output-dir");
         }

@@ -2,7 +2,10 @@ package dev.bertft.cli;
 
 import com.sun.management.OperatingSystemMXBean;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.module.ModuleFinder;
 import java.nio.file.Files;
@@ -15,17 +18,30 @@ import java.util.List;
  * incubator modules, so when the module is missing from the boot layer but the runtime ships
  * it, we start the same command again with {@code --add-modules jdk.incubator.vector},
  * passing arguments, standard streams and the exit code through unchanged.
+ *
+ * <p>The two processes live and stop as one: the child ends when the launcher is gone, even
+ * SIGKILLed; SIGTERM sent to the launcher is passed on and the launcher waits for the child to
+ * stop (training stops at a step boundary, see {@link StopSignals}); the JVM's warning about the
+ * incubator module is kept off the user's terminal.
  */
 final class Launcher {
     static final String VECTOR_MODULE = "jdk.incubator.vector";
-    /** Set in the child so a broken runtime can never relaunch in a loop. */
-    private static final String RELAUNCHED = "BERTFT_RELAUNCHED";
+    /**
+     * Set in the child to the launcher's process id, which the child watches; its presence also
+     * stops a broken runtime from relaunching in a loop.
+     */
+    static final String LAUNCHER_PID = "BERTFT_LAUNCHER_PID";
+    /** How often the child checks that its launcher is still there. */
+    private static final long WATCH_MILLIS = 200;
 
     private Launcher() {}
 
     static void ensureVectorModule(Class<?> mainClass, String[] args) {
-        if (ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent()) return;
-        if (System.getenv(RELAUNCHED) != null || ModuleFinder.ofSystem().find(VECTOR_MODULE).isEmpty()) {
+        if (ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent()) {
+            endWithLauncher();
+            return;
+        }
+        if (System.getenv(LAUNCHER_PID) != null || ModuleFinder.ofSystem().find(VECTOR_MODULE).isEmpty()) {
             System.err.println("bert-ft: SIMD unavailable (this Java runtime has no " + VECTOR_MODULE
                     + "); using the scalar kernels");
             return;
@@ -52,15 +68,76 @@ final class Launcher {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(mainClass.getName());
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
-        pb.environment().put(RELAUNCHED, "1");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.INHERIT)
+                .redirectOutput(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put(LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
+        Process child;
         try {
-            Process p = pb.start();
-            Runtime.getRuntime().addShutdownHook(new Thread(p::destroy));
-            System.exit(p.waitFor());
-        } catch (Exception e) {
+            child = pb.start();
+        } catch (IOException e) {
             System.err.println("bert-ft: could not relaunch with SIMD (" + e.getMessage() + "); using the scalar kernels");
+            return;
         }
+        // Ctrl-C reaches the child from the terminal (one process group): it decides, we wait for it.
+        StopSignals.handle("INT", s -> {});
+        // SIGTERM sent to this process reaches only us: pass it on. ProcessHandle.destroy sends SIGTERM
+        // and nothing else; Process.destroy would also close the pipe that carries the child's last words.
+        StopSignals.handle("TERM", s -> child.toHandle().destroy());
+        Thread relay = new Thread(() -> relayStderr(child), "stderr-relay");
+        relay.start();
+        while (true) {
+            try {
+                int code = child.waitFor();
+                relay.join();
+                System.exit(code);
+            } catch (InterruptedException e) {
+                // nothing interrupts this thread on purpose: keep waiting for the child
+            }
+        }
+    }
+
+    private static void relayStderr(Process child) {
+        try {
+            IncubatorWarningFilter.copy(child.getErrorStream(), new FileOutputStream(FileDescriptor.err));
+        } catch (IOException e) {
+            // our standard error is gone: keep draining the child's so it never blocks on a full pipe
+            try {
+                child.getErrorStream().transferTo(OutputStream.nullOutputStream());
+            } catch (IOException ended) {
+                // the child's side closed too
+            }
+        }
+    }
+
+    /**
+     * In the relaunched JVM: ends it as soon as the launcher is gone, as if killed with it (checkpoint
+     * saves are atomic, so that is safe at any moment). The launcher may itself be SIGKILLed, so no
+     * hook of its own can do this. We poll our parent's pid rather than watch a pipe: standard input
+     * is the user's data ({@code predict} reads it), and a closed standard output or error is only
+     * noticed at the next write, minutes apart during a training step. The parent pid changes the
+     * moment the launcher dies (the child is re-parented), so a reused pid cannot fool the check.
+     */
+    private static void endWithLauncher() {
+        String value = System.getenv(LAUNCHER_PID);
+        if (value == null) return;
+        long launcher;
+        try {
+            launcher = Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            return;
+        }
+        Thread watch = new Thread(() -> {
+            while (ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(-1L) == launcher) {
+                try {
+                    Thread.sleep(WATCH_MILLIS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            Runtime.getRuntime().halt(128 + 9);
+        }, "launcher-watch");
+        watch.setDaemon(true);
+        watch.start();
     }
 
     /**

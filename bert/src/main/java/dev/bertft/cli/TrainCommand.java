@@ -42,6 +42,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output-dir", defaultValue = "./results", description = "Checkpoints and the final model. Default: ${DEFAULT-VALUE}.")
     Path outputDir;
 
+    @Option(names = "--overwrite-output-dir", description = "Train into an --output-dir that holds a previous run: its checkpoint-*"
+            + " folders are deleted first, so the two runs' checkpoints cannot mix (nor --resume pick the old run's); its other files"
+            + " are replaced as this run writes them. Without it (or --resume), a folder that is not empty is refused.")
+    boolean overwriteOutputDir;
+
     @Option(names = "--logging-dir", paramLabel = "DIR",
             description = "JSON log lines and the training chart. Default: <output-dir>/runs/<time>_<host>, as Hugging Face's.")
     Path loggingDir;
@@ -160,6 +165,12 @@ final class TrainCommand implements Callable<Integer> {
                 .loadBestModelAtEnd(loadBestModelAtEnd).metricForBestModel(metricForBestModel)
                 .earlyStoppingPatience(earlyStoppingPatience).shuffle(!noShuffle).groupByLength(groupByLength)
                 .skipNonFiniteSteps(skipNonFinite).reportTo(reportTo).recorded(recorded).build();
+        if (overwriteOutputDir && resume != null) {
+            throw new IllegalArgumentException("--overwrite-output-dir and --resume: give one (the first deletes the checkpoints the second continues)");
+        }
+        OutputFolders.requireWritable("--output-dir", outputDir);
+        OutputFolders.requireWritable("--logging-dir", logging);
+        if (resume == null && !overwriteOutputDir) OutputFolders.requireEmpty(outputDir);
         Path resumeFrom = resumePoint();
         if (resumeFrom != null) {
             RecordedArgs.differences(spec, recorded, resumeFrom.resolve(Checkpoints.ARGS_FILE)).forEach(progress::onMessage);
@@ -177,9 +188,24 @@ final class TrainCommand implements Callable<Integer> {
         progress.onMessage(String.format(Locale.ROOT, "training on %d examples, evaluating on %d; max length %d; %s; device %s",
                 train.size(), eval.size(), maxLength, String.join("/", data.labelNames()), backend.name()));
 
+        long parameters = loaded.model().namedParameters().values().stream().mapToLong(p -> p.value().numel()).sum();
+        OutputFolders.requireSpace("--output-dir", outputDir,
+                OutputFolders.checkpointBytes(parameters, args.saveStrategy() != TrainingArgs.Strategy.NO));
+        if (overwriteOutputDir) Checkpoints.removeAll(outputDir);
+
         Trainer trainer = new Trainer(loaded.model(), args, backend, train, eval, tokenizer.padId(), data.labelNames().size(),
                 progress);
-        Trainer.Result result = trainer.train(resumeFrom);
+        Trainer.Result result;
+        StopSignals signals = StopSignals.install(trainer::requestStop, progress::onMessage);
+        try {
+            result = trainer.train(resumeFrom);
+        } catch (Trainer.StoppedException e) {
+            progress.onMessage(e.getMessage() + Checkpoints.latest(outputDir).map(c -> "; the last checkpoint is " + c
+                    + ": continue from it with --resume").orElse("; no checkpoint was saved yet"));
+            return signals.exitCode();
+        } finally {
+            signals.close();
+        }
         long steps = result.state().globalStep();
         progress.onMessage(String.format(Locale.ROOT, "done: %d steps%s in %s (%.2f samples/s)%s; model saved to %s",
                 steps, result.stepsRun() == steps ? "" : " (" + result.stepsRun() + " in this run)",

@@ -1,5 +1,7 @@
 package dev.bertft.hub;
 
+import dev.bertft.io.AtomicFiles;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -13,7 +15,6 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -120,7 +121,7 @@ public final class HttpDownloader {
                 }
             }
             if (expectedSha256 != null) verifySha256(partial, expectedSha256, uri);
-            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.rename(partial, target);
         } catch (HubException e) {
             throw e;
         } catch (IOException e) {

@@ -1,10 +1,11 @@
 package dev.bertft.hub;
 
+import dev.bertft.io.AtomicFiles;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -76,18 +77,13 @@ public final class HubCache {
         try {
             Files.createSymbolicLink(pointer, pointer.getParent().relativize(blob));
         } catch (UnsupportedOperationException | IOException e) {
-            Path tmp = pointer.resolveSibling(pointer.getFileName() + ".tmp");
-            Files.copy(blob, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, pointer, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.copy(blob, pointer);
         }
     }
 
     /** Writes refs/main = commit through a temporary file and a rename, so readers never see half a hash. */
     public void setMain(String repoId, String commit) throws IOException {
         Path ref = repoFolder(repoId).resolve("refs").resolve("main");
-        Files.createDirectories(ref.getParent());
-        Path tmp = ref.resolveSibling("main.tmp");
-        Files.writeString(tmp, commit, StandardCharsets.UTF_8);
-        Files.move(tmp, ref, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.write(ref, commit.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -1,30 +1,30 @@
 package dev.bertft.train;
 
+import dev.bertft.io.AtomicFiles;
+import dev.bertft.io.FileErrors;
+
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
- * Checkpoint folders that are complete or absent, never half-written. A checkpoint is written
- * into a staging folder in the same directory, every file and the folder are fsynced, and only
- * then is it renamed to {@code checkpoint-N}. A run killed at any moment leaves at most a
- * staging folder, which the next run removes.
+ * Checkpoint folders that are complete or absent, never half-written or half-deleted. A checkpoint
+ * is written into a staging folder in the same directory, forced to disk, and only then renamed to
+ * {@code checkpoint-N}; one is removed by renaming it to a retired name first, then deleting it. A
+ * run killed at any moment leaves at most a staging folder, a retired folder or a temporary file,
+ * which {@link #clearLeftovers} removes when the next run starts.
  */
 public final class Checkpoints {
     private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
     private static final String STAGING_PREFIX = ".staging-";
+    private static final String RETIRED_PREFIX = ".retired-";
     static final String STATE_FILE = "trainer_state.json";
     /** Every option's effective value, in the output folder and each checkpoint, as HF saves training_args.bin. */
     public static final String ARGS_FILE = "training_args.json";
@@ -42,32 +42,24 @@ public final class Checkpoints {
         Files.createDirectories(outputDir);
         Path target = outputDir.resolve("checkpoint-" + step);
         Path staging = outputDir.resolve(STAGING_PREFIX + target.getFileName());
-        deleteTree(staging);
+        AtomicFiles.deleteTree(staging);
         Files.createDirectories(staging);
-        writer.write(staging);
-        fsyncTree(staging);
-        if (Files.exists(target)) {
-            // Same step saved again (after a resume): swap, then drop the old copy.
-            Path old = outputDir.resolve(STAGING_PREFIX + "old-" + target.getFileName());
-            deleteTree(old);
-            move(target, old);
-            move(staging, target);
-            deleteTree(old);
-        } else {
-            move(staging, target);
+        try {
+            writer.write(staging);
+        } catch (IOException e) {
+            throw FileErrors.naming(staging, e); // "No space left on device" alone would not say where
         }
-        fsync(outputDir);
+        AtomicFiles.forceTree(staging);
+        if (Files.exists(target)) retire(target); // the same step saved again (after a resume)
+        AtomicFiles.rename(staging, target);
         return target;
     }
 
     /** Complete checkpoints in {@code outputDir}, oldest step first. */
     public static List<Path> list(Path outputDir) throws IOException {
         List<Path> out = new ArrayList<>();
-        if (!Files.isDirectory(outputDir)) return out;
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(outputDir)) {
-            for (Path p : ds) {
-                if (NAME.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p.resolve(STATE_FILE))) out.add(p);
-            }
+        for (Path p : named(outputDir)) {
+            if (Files.isRegularFile(p.resolve(STATE_FILE))) out.add(p);
         }
         out.sort(Comparator.comparingLong(Checkpoints::step));
         return out;
@@ -84,12 +76,26 @@ public final class Checkpoints {
         return Long.parseLong(m.group(1));
     }
 
-    /** Removes staging folders left by a killed run. */
-    public static void removeStaging(Path outputDir) throws IOException {
+    /** Removes what a killed run leaves behind: staging and retired folders, temporary files. */
+    public static void clearLeftovers(Path outputDir) throws IOException {
         if (!Files.isDirectory(outputDir)) return;
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(outputDir, STAGING_PREFIX + "*")) {
-            for (Path p : ds) deleteTree(p);
+        List<Path> leftovers = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(outputDir)) {
+            for (Path p : ds) {
+                if (isLeftover(p.getFileName().toString())) leftovers.add(p);
+            }
         }
+        for (Path p : leftovers) AtomicFiles.deleteTree(p);
+    }
+
+    /** Whether {@code name}, in an output folder, is what a killed run left: cleared at the next start, never data. */
+    public static boolean isLeftover(String name) {
+        return name.startsWith(STAGING_PREFIX) || name.startsWith(RETIRED_PREFIX) || AtomicFiles.isTemporary(name);
+    }
+
+    /** Removes every {@code checkpoint-N} folder, complete or not: a new run's must not mix with an old run's. */
+    public static void removeAll(Path outputDir) throws IOException {
+        for (Path p : named(outputDir)) retire(p);
     }
 
     /** Keeps the newest {@code limit} checkpoints, plus the best one whatever its age. */
@@ -98,58 +104,31 @@ public final class Checkpoints {
         List<Path> all = list(outputDir);
         Path keepBest = best == null ? null : best.toAbsolutePath().normalize();
         for (Path p : all.subList(0, Math.max(0, all.size() - limit))) {
-            if (!p.toAbsolutePath().normalize().equals(keepBest)) deleteTree(p);
+            if (!p.toAbsolutePath().normalize().equals(keepBest)) retire(p);
         }
     }
 
-    /** Replaces {@code file} with {@code bytes} atomically (temp file, fsync, rename). */
-    public static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap(bytes));
-                ch.force(true);
-            }
-            move(tmp, file);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+    /**
+     * Renames the checkpoint out of the {@code checkpoint-N} namespace before deleting it, so a kill
+     * during the deletion leaves a folder {@link #clearLeftovers} recognises, not a checkpoint-N that
+     * lost some of its files.
+     */
+    private static void retire(Path checkpoint) throws IOException {
+        Path retired = checkpoint.resolveSibling(RETIRED_PREFIX + checkpoint.getFileName());
+        AtomicFiles.deleteTree(retired);
+        AtomicFiles.rename(checkpoint, retired);
+        AtomicFiles.deleteTree(retired);
     }
 
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    private static void fsyncTree(Path dir) throws IOException {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) fsync(p);
-        }
-    }
-
-    private static void fsync(Path p) throws IOException {
-        if (Files.isDirectory(p)) {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                ch.force(true);
-            } catch (IOException ignored) {
-                // Some file systems refuse to open directories for fsync; the files themselves are synced.
-            }
-        } else {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                ch.force(true);
+    /** Folders named {@code checkpoint-N}. */
+    private static List<Path> named(Path outputDir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(outputDir)) return out;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(outputDir)) {
+            for (Path p : ds) {
+                if (NAME.matcher(p.getFileName().toString()).matches() && Files.isDirectory(p)) out.add(p);
             }
         }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) Files.delete(q);
-        }
+        return out;
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
+import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.LinearWarmupDecay;
 import dev.bertft.nn.Module;
@@ -49,6 +50,13 @@ public final class Trainer {
         }
     }
 
+    /** The run stops with this at a step boundary after {@link #requestStop()}; what is on disk is complete. */
+    public static final class StoppedException extends RuntimeException {
+        StoppedException(String message) {
+            super(message);
+        }
+    }
+
     /** {@code trainSamples} and {@code stepsRun} count this run only: a resumed run starts counting at its checkpoint. */
     public record Result(TrainerState state, Metrics finalEval, double trainRuntimeSeconds, long trainSamples, long stepsRun) {}
 
@@ -61,6 +69,7 @@ public final class Trainer {
     private final int numLabels;
     private final Listener listener;
     private final TrainingLog log;
+    private volatile boolean stopRequested;
 
     public Trainer(SequenceClassifier model, TrainingArgs args, Backend backend, List<Batches.Tokenized> train,
                    List<Batches.Tokenized> eval, int padId, int numLabels, Listener listener) {
@@ -75,6 +84,11 @@ public final class Trainer {
         this.log = new TrainingLog(args.loggingDir(), args.reportsToTensorBoard());
     }
 
+    /** Asks the loop to stop after the update in progress (and its evaluation and checkpoint, when due). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
     /** Optimizer updates in one epoch: a last, shorter accumulation group still makes an update. */
     long updatesPerEpoch() {
         long batches = (train.size() + args.batchSize() - 1) / args.batchSize();
@@ -84,7 +98,7 @@ public final class Trainer {
     /** Trains from scratch, or from {@code resumeFrom} (a checkpoint folder) when given. */
     public Result train(Path resumeFrom) throws IOException {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
-        Checkpoints.removeStaging(args.outputDir());
+        Checkpoints.clearLeftovers(args.outputDir());
         long perEpoch = updatesPerEpoch();
         long maxSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) Math.ceil(args.epochs() * perEpoch);
         long warmup = args.warmupSteps() > 0 ? args.warmupSteps() : (long) Math.ceil(args.warmupRatio() * maxSteps);
@@ -103,11 +117,12 @@ public final class Trainer {
         if (resumeFrom != null) {
             state = resume(resumeFrom, optimizer, state);
             listener.onMessage("resumed from " + resumeFrom + " at step " + state.globalStep);
+            rotate(state); // a run killed between a save and its rotation left one checkpoint too many
         }
         state.earlyStoppingPatience = args.earlyStoppingPatience();
         log.start();
         TrainerControl control = state.control;
-        if (!args.recorded().isEmpty()) Checkpoints.writeAtomically(args.outputDir().resolve(Checkpoints.ARGS_FILE), recordedArgs());
+        if (!args.recorded().isEmpty()) AtomicFiles.write(args.outputDir().resolve(Checkpoints.ARGS_FILE), recordedArgs());
 
         int[] lengths = new int[train.size()];
         for (int i = 0; i < lengths.length; i++) lengths[i] = train.get(i).ids().length;
@@ -179,6 +194,9 @@ public final class Trainer {
                 if (control.shouldSave) {
                     saveCheckpoint(state, optimizer, schedule, improved);
                     control.shouldSave = false;
+                }
+                if (stopRequested && !control.shouldTrainingStop) {
+                    throw new StoppedException("stopped at step " + state.globalStep + " of " + maxSteps);
                 }
             }
         }
@@ -313,6 +331,10 @@ public final class Trainer {
             Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
             if (!args.recorded().isEmpty()) Files.write(dir.resolve(Checkpoints.ARGS_FILE), recordedArgs());
         });
+        rotate(state);
+    }
+
+    private void rotate(TrainerState state) throws IOException {
         Checkpoints.rotate(args.outputDir(), args.saveTotalLimit(),
                 state.bestModelCheckpoint == null ? null : Path.of(state.bestModelCheckpoint));
     }
@@ -392,6 +414,6 @@ public final class Trainer {
         sorted.remove("step");
         ObjectNode o = TrainerState.JSON.createObjectNode();
         o.setAll(sorted);
-        Checkpoints.writeAtomically(args.outputDir().resolve("all_results.json"), TrainerState.JSON.writeValueAsBytes(o));
+        AtomicFiles.write(args.outputDir().resolve("all_results.json"), TrainerState.JSON.writeValueAsBytes(o));
     }
 }

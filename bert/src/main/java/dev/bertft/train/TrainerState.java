@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -91,7 +92,7 @@ public final class TrainerState {
     }
 
     void write(Path file) throws IOException {
-        Checkpoints.writeAtomically(file, JSON.writeValueAsBytes(toJson()));
+        AtomicFiles.write(file, JSON.writeValueAsBytes(toJson()));
     }
 
     static TrainerState read(Path file) throws IOException {

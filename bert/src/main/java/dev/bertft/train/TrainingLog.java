@@ -2,6 +2,7 @@ package dev.bertft.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.io.AtomicFiles;
 
 import javax.imageio.ImageIO;
 import java.io.ByteArrayOutputStream;
@@ -58,6 +59,6 @@ final class TrainingLog {
         System.setProperty("java.awt.headless", "true");
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(TrainingChart.draw(TrainingChart.layout(state.logHistory, state.maxSteps)), "png", png);
-        Checkpoints.writeAtomically(dir.resolve("training.png"), png.toByteArray());
+        AtomicFiles.write(dir.resolve("training.png"), png.toByteArray());
     }
 }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -26,7 +27,7 @@ class LauncherTest {
         List<String> cmd = new ArrayList<>(List.of(JAVA, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove("BERTFT_RELAUNCHED");
+        pb.environment().remove(Launcher.LAUNCHER_PID);
         if (stdin != null) pb.redirectInput(stdin.toFile());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -40,6 +41,7 @@ class LauncherTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("float lanes"), "SIMD on after the relaunch: " + r.out());
         assertTrue(!r.err().contains("SIMD unavailable"), r.err());
+        assertFalse(r.err().contains("incubator"), "the relaunched JVM's warning stays off the terminal: " + r.err());
     }
 
     @Test

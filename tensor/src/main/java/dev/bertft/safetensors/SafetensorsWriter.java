@@ -3,15 +3,13 @@ package dev.bertft.safetensors;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -111,32 +109,16 @@ public final class SafetensorsWriter {
         return this;
     }
 
-    /**
-     * Writes the file to a temporary file next to {@code target}, forces it to disk, then renames it
-     * over {@code target} atomically: a crash leaves either the old file or the complete new one.
-     */
+    /** Writes the file whole or not at all ({@link AtomicFiles}): a crash leaves the old file or the complete new one. */
     public void write(Path target) throws IOException {
-        Path absolute = target.toAbsolutePath();
-        Path directory = absolute.getParent();
         byte[] header = header();
-        Path temp = directory.resolve("." + absolute.getFileName() + ".tmp-" + ProcessHandle.current().pid()
-                + "-" + System.nanoTime());
-        try {
-            // CREATE_NEW (not createTempFile) so the file gets the usual permissions from the umask
-            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                chunk.putLong(header.length);
-                putBytes(out, chunk, header);
-                for (Entry e : tensors.values()) putData(out, chunk, e.data());
-                flush(out, chunk);
-                out.force(true);
-            }
-            Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(temp);
-            throw e;
-        }
-        syncDirectory(directory);
+        AtomicFiles.write(target, out -> {
+            ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            chunk.putLong(header.length);
+            putBytes(out, chunk, header);
+            for (Entry e : tensors.values()) putData(out, chunk, e.data());
+            flush(out, chunk);
+        });
     }
 
     /** The header JSON, padded with spaces to a multiple of 8 bytes. */
@@ -214,14 +196,5 @@ public final class SafetensorsWriter {
         chunk.flip();
         while (chunk.hasRemaining()) out.write(chunk);
         chunk.clear();
-    }
-
-    /** Makes the rename itself durable. Directories cannot be opened on some systems (Windows): skip there. */
-    private static void syncDirectory(Path directory) {
-        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
-            dir.force(true);
-        } catch (IOException unsupported) {
-            // the data file itself is already on disk; only the directory entry's durability is lost
-        }
     }
 }

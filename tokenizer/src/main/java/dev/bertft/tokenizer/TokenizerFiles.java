@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -305,7 +305,7 @@ final class TokenizerFiles {
         Files.createDirectories(dir);
         StringBuilder sb = new StringBuilder();
         for (int id = 0; id < vocab.size(); id++) sb.append(vocab.token(id)).append('\n');
-        writeAtomically(dir.resolve(VOCAB), sb.toString().getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(dir.resolve(VOCAB), sb.toString().getBytes(StandardCharsets.UTF_8));
 
         NormalizerSettings s = tok.normalizerSettings();
         ObjectNode cfg = JSON.createObjectNode();
@@ -320,14 +320,8 @@ final class TokenizerFiles {
             cfg.put(e.getKey(), e.getValue());
             map.put(e.getKey(), e.getValue());
         }
-        writeAtomically(dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
-        writeAtomically(dir.resolve(SPECIAL_MAP), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(map));
-        if (source.tokenizerJson() != null) writeAtomically(dir.resolve(TOKENIZER), source.tokenizerJson());
-    }
-
-    private static void writeAtomically(Path target, byte[] bytes) throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.write(tmp, bytes);
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg));
+        AtomicFiles.write(dir.resolve(SPECIAL_MAP), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(map));
+        if (source.tokenizerJson() != null) AtomicFiles.write(dir.resolve(TOKENIZER), source.tokenizerJson());
     }
 }
