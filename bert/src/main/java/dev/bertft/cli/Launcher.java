@@ -41,11 +41,8 @@ final class Launcher {
             endWithLauncher();
             return;
         }
-        if (System.getenv(LAUNCHER_PID) != null || ModuleFinder.ofSystem().find(VECTOR_MODULE).isEmpty()) {
-            System.err.println("bert-ft: SIMD unavailable (this Java runtime has no " + VECTOR_MODULE
-                    + "); using the scalar kernels");
-            return;
-        }
+        // Without the module the CPU backend says once, with the fix, that it runs without SIMD (Simd.warnIfUnavailable).
+        if (System.getenv(LAUNCHER_PID) != null || ModuleFinder.ofSystem().find(VECTOR_MODULE).isEmpty()) return;
         String java = ProcessHandle.current().info().command().orElse(null);
         if (java == null) return;
         List<String> cmd = new ArrayList<>();
