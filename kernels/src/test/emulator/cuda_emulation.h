@@ -137,6 +137,44 @@ inline void sincospi(double x, double *s, double *c) {
     *c = cos(M_PI * x);
 }
 
+// cuda_bf16.h and cuda_fp16.h, the part our kernels use: each format as its 16 bits. float to half
+// is the compiler's own _Float16 conversion (IEEE, to nearest even); bfloat16 rounds the same
+// way by hand; NaN becomes 0x7fff in both, the canonical NaN of cvt.rn.bf16.f32 and cvt.rn.f16.f32.
+struct __nv_bfloat16 {
+    uint16_t __x;
+};
+struct __half {
+    uint16_t __x;
+};
+
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return {0x7fff};
+    return {(uint16_t) ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
+}
+
+inline float __bfloat162float(__nv_bfloat16 h) {
+    uint32_t u = (uint32_t) h.__x << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+inline __half __float2half_rn(float f) {
+    if (f != f) return {0x7fff};
+    _Float16 v = (_Float16) f;
+    __half h;
+    memcpy(&h.__x, &v, 2);
+    return h;
+}
+
+inline float __half2float(__half h) {
+    _Float16 v;
+    memcpy(&v, &h.__x, 2);
+    return (float) v;
+}
+
 // cvt.rna.tf32.f32: round to 10 mantissa bits, ties away from zero; NaN and infinity pass.
 inline uint32_t to_tf32(float x) {
     uint32_t u;

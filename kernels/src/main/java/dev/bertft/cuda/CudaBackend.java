@@ -1,5 +1,6 @@
 package dev.bertft.cuda;
 
+import dev.bertft.safetensors.Float16;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.MatrixLayout;
@@ -395,6 +396,8 @@ public final class CudaBackend implements Backend {
             case F32 -> "f32";
             case F64 -> "f64";
             case I32 -> "i32";
+            case BF16 -> "bf16";
+            case F16 -> "f16";
         };
     }
 
@@ -440,14 +443,16 @@ public final class CudaBackend implements Backend {
         int n = src.numel();
         if (n == 0) return;
         int[] layout = StridedLayout.of(src.shape(), src.strides(), new int[src.dim()], dst.strides());
-        String kernel = src.dtype().bytes() == 4 ? "copy_strided_4" : "copy_strided_8";
+        String kernel = "copy_strided_" + src.dtype().bytes();
         ops.launch(kernel, grid(n), 1, 1, THREADS, 1, layout, ptr(src), ptr(dst), (long) n);
     }
 
+    /** BF16 and F16 convert to and from float32 only; other pairs go through it, as on the CPU. */
     @Override
     public Tensor cast(Tensor t, DType to) {
         Tensor src = dense(t);
         if (src.dtype() == to) return contiguous(src);
+        if ((src.dtype().isHalf() || to.isHalf()) && src.dtype() != DType.F32 && to != DType.F32) return cast(cast(src, DType.F32), to);
         Tensor out = allocate(to, t.shape());
         long n = out.numel();
         if (n > 0) ops.launch("cast_" + suffix(src.dtype()) + "_" + suffix(to), grid(n), 1, 1, THREADS, 1, ptr(src), ptr(out), n);
@@ -463,6 +468,8 @@ public final class CudaBackend implements Backend {
             case F32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), Float.floatToRawIntBits((float) value), n);
             case I32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), (int) value, n);
             case F64 -> ops.launch("fill_8", grid(n), 1, 1, THREADS, 1, ptr(out), Double.doubleToRawLongBits(value), n);
+            case BF16 -> ops.launch("fill_2", grid(n), 1, 1, THREADS, 1, ptr(out), Float16.floatToBf16((float) value) & 0xFFFF, n);
+            case F16 -> ops.launch("fill_2", grid(n), 1, 1, THREADS, 1, ptr(out), Float16.floatToF16((float) value) & 0xFFFF, n);
         }
         return out;
     }

@@ -96,6 +96,8 @@ class CudaParityTest {
             }
         } else if (e instanceof double[] d) {
             assertArrayEquals(d, (double[]) a, 0.0, what);
+        } else if (e instanceof short[] h) {
+            assertArrayEquals(h, (short[]) a, what);
         } else {
             assertArrayEquals((int[]) e, (int[]) a, what);
         }
@@ -129,7 +131,9 @@ class CudaParityTest {
         assertBitwise(x.permute(2, 0, 1).contiguous(), gx.permute(2, 0, 1).contiguous(), "permuted contiguous");
         assertBitwise(x.narrow(1, 1, 3).transpose(0, 2).contiguous(), gx.narrow(1, 1, 3).transpose(0, 2).contiguous(), "narrowed");
         assertBitwise(x.select(0, 2).unsqueeze(0).expand(3, 5, 6).contiguous(), gx.select(0, 2).unsqueeze(0).expand(3, 5, 6).contiguous(), "expanded");
-        float[] special = {1.5f, -1.5f, Float.NaN, 3e9f, -3e9f, 0.99f, -0.99f};
+        // with, for BF16 and F16, ties on either side of an even neighbour, overflow, subnormals
+        float[] special = {1.5f, -1.5f, Float.NaN, 3e9f, -3e9f, 0.99f, -0.99f, 1 + 0x1p-8f, 1 + 0x3p-8f, 1 + 0x1p-11f, 1 + 0x3p-11f,
+                65520f, 65519.99f, 0x1.8p-24f, 0x1p-25f, -0x1.8p-25f, Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_NORMAL};
         Tensor s = CPU.fromHost(special, DType.F32, special.length);
         for (DType from : DType.values()) {
             for (DType to : DType.values()) {

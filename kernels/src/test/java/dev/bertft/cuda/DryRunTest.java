@@ -73,6 +73,7 @@ class DryRunTest {
                 case F32 -> new float[n];
                 case F64 -> new double[n];
                 case I32 -> new int[n];
+                case BF16, F16 -> new short[n];
             };
         }
 
@@ -146,6 +147,7 @@ class DryRunTest {
         g.zeros(DType.I32, 3).cast(DType.F32);
         g.zeros(DType.I32, 3).cast(DType.F64);
         g.full(DType.I32, new int[] {2}, 7).transpose(0, 0).contiguous();
+        for (DType half : new DType[] {DType.BF16, DType.F16}) g.full(half, new int[] {2, 3}, 7).transpose(0, 1).contiguous().cast(DType.F32);
         for (int hs : new int[] {16, 32, 64, 8}) {
             Tensor q = g.zeros(DType.F32, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);
             for (double drop : new double[] {0, 0.1}) {

@@ -111,6 +111,14 @@ public interface Backend {
     Tensor matmul(Tensor a, Tensor b);
 
     /**
+     * {@link #matmul} with the result in {@code out}: the operands' dtype, or F32 for BF16/F16
+     * operands, whose products are then accumulated and kept in float32 without the final rounding.
+     */
+    default Tensor matmul(Tensor a, Tensor b, DType out) {
+        return out == a.dtype() ? matmul(a, b) : matmul(a.cast(DType.F32), b.cast(DType.F32));
+    }
+
+    /**
      * A Linear layer, x[..., K]·wᵀ + bias with w as [N, K] and bias [N] or null; checked by
      * {@link Tensor#linear}. A backend may add the bias into the product's output in place, saving
      * a tensor the size of the output and a pass over it.

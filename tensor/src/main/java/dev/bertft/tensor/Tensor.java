@@ -425,6 +425,17 @@ public final class Tensor {
 
     /** Batched matrix product a[..., M, K] · b[..., K, N]; b may be 2-D. */
     public Tensor matmul(Tensor b) {
+        return matmul(b, dtype());
+    }
+
+    /**
+     * {@link #matmul(Tensor)} written in {@code out}: this tensor's dtype, or F32 when both are
+     * BF16 or F16 (the float32 sums unrounded, as a mixed-precision layer wants them).
+     */
+    public Tensor matmul(Tensor b, DType out) {
+        if (out != dtype() && !(out == DType.F32 && dtype().isHalf())) {
+            throw new IllegalArgumentException("matmul: a product of " + dtype() + " cannot be written as " + out);
+        }
         sameDevice("matmul", b);
         requireFloating("matmul", this, b);
         if (dtype() != b.dtype()) throw new IllegalArgumentException("matmul: dtypes differ: " + dtype() + " vs " + b.dtype());
@@ -433,7 +444,7 @@ public final class Tensor {
             throw new IllegalArgumentException("matmul: shapes " + Arrays.toString(shape) + " and " + Arrays.toString(b.shape)
                     + " do not multiply");
         }
-        return backend().matmul(this, b);
+        return backend().matmul(this, b, out);
     }
 
     /** x[..., K]·wᵀ + bias with w as [N, K] (torch.nn.Linear's layout) and bias [N] or null. */
