@@ -588,7 +588,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        return product(a, b, null);
+        return product(a, b, null, a.dtype());
+    }
+
+    /** BF16/F16 operands on our half-precision kernel, C written as float32 or in their format. */
+    @Override
+    public Tensor matmul(Tensor a, Tensor b, DType out) {
+        return product(a, b, null, out);
     }
 
     /**
@@ -597,26 +603,33 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        if (bias == null || gemm != ownGemm || x.dtype() != DType.F32 || x.dim() < 2 || x.size(-1) == 0) {
+        boolean ownKernel = x.dtype().isHalf() || (gemm == ownGemm && x.dtype() == DType.F32);
+        if (bias == null || !ownKernel || x.dim() < 2 || x.size(-1) == 0) {
             return Backend.super.linear(x, w, bias);
         }
-        return product(x, w.transpose(0, 1), dense(bias));
+        return product(x, w.transpose(0, 1), dense(bias), x.dtype());
     }
 
-    /** a·b, plus {@code bias} (float32, our kernel only) on every row when not null. */
-    private Tensor product(Tensor a, Tensor b, Tensor bias) {
+    /**
+     * a·b written as {@code outType}, plus {@code bias} (of that type, our kernels only) on every
+     * row when not null. Half operands always take our kernel: cuBLAS is bound for float32 only.
+     */
+    private Tensor product(Tensor a, Tensor b, Tensor bias, DType outType) {
         own(a);
         own(b);
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
         int[] outShape = a.shape();
         outShape[outShape.length - 1] = n;
-        Tensor out = allocate(a.dtype(), outShape);
+        Tensor out = allocate(outType, outShape);
         if ((long) m * n == 0) return out;
         int batch = out.numel() / (m * n);
-        if (k == 0) return zeros(a.dtype(), outShape);
+        if (k == 0) return zeros(outType, outShape);
         MatrixLayout la = MatrixLayout.of(a), lb = MatrixLayout.of(b);
         long bStride = b.dim() == 2 ? 0 : lb.batchStride();
-        if (bias != null) {
+        if (a.dtype().isHalf()) {
+            ownGemm.hgemm(a.dtype(), outType, la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, bias == null ? TensorCoreGemm.NO_BIAS : ptr(bias));
+        } else if (bias != null) {
             ownGemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, ptr(bias));
         } else if (a.dtype() == DType.F32) {
