@@ -101,6 +101,22 @@ class HalfPrecisionTest {
         assertArrayEquals(new short[] {0, 0, 0}, (short[]) CPU.zeros(DType.BF16, 3).toHost());
     }
 
+    /** On the CPU a half product is the float32 one of the exactly widened operands, rounded once. */
+    @Test
+    void productsAccumulateInFloat32AndOtherOpsAskForACast() {
+        Tensor a = Tensor.of(CPU, new float[] {1, 1 + 0x1p-8f, -3, 0.5f}, 2, 2).cast(DType.BF16);
+        Tensor b = Tensor.of(CPU, new float[] {1, 0, 0x1p-10f, 1}, 2, 2).cast(DType.BF16);
+        // 1 + 2^-8 rounds to 1 in BF16 (a tie, to even); row 0: [1 + 2^-10, 1], row 1: [-3 + 2^-11, 0.5]
+        assertArrayEquals(new float[] {1 + 0x1p-10f, 1, -3 + 0x1p-11f, 0.5f}, a.matmul(b, DType.F32).toFloatArray());
+        assertArrayEquals(new float[] {1, 1, -3, 0.5f}, a.matmul(b).toFloatArray()); // rounded to 8 significant bits
+        // x·wᵀ + bias = [1, 1 + 2^-10] + [1, 0.5] and [-3, 0.5 - 3·2^-10] + [1, 0.5], rounded once
+        assertArrayEquals(new float[] {2, 1.5f, -2, 1 - 0x1p-8f}, a.linear(b, Tensor.of(CPU, new float[] {1, 0.5f}, 2).cast(DType.BF16)).toFloatArray());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.softmax());
+        assertEquals("softmax: BF16 tensors are stored, cast and multiplied (matmul, linear) only; cast to F32 first, got Tensor[2, 2] BF16 on cpu",
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.of(CPU, new float[] {1}, 1, 1).matmul(Tensor.of(CPU, new float[] {1}, 1, 1), DType.BF16));
+    }
+
     @Test
     void safetensorsKeepsHalfTensorsUnwidened(@TempDir Path dir) throws IOException {
         short[] bf = {0x3F80, (short) 0xC049, 0x7F80}, f16 = {0x3C00, (short) 0x8001};
