@@ -51,6 +51,22 @@ extern "C" __global__ void unary_f32(int op, const float *x, float *y, long long
     FOR_EACH(i, n - 4 * n4) y[4 * n4 + i] = unary_f32_op(op, x[4 * n4 + i]);
 }
 
+// GELU that also writes y rounded to BF16 or F16: the operand of the Linear it feeds (BERT's
+// intermediate.dense output goes through GELU into output.dense), so no cast kernel runs for it.
+extern "C" __global__ void gelu_f32_copy_bf16(const float *x, float *y, __nv_bfloat16 *copy, long long n) {
+    FOR_EACH(i, n) {
+        y[i] = gelu(x[i]);
+        copy[i] = __float2bfloat16_rn(y[i]);
+    }
+}
+
+extern "C" __global__ void gelu_f32_copy_f16(const float *x, float *y, __half *copy, long long n) {
+    FOR_EACH(i, n) {
+        y[i] = gelu(x[i]);
+        copy[i] = __float2half_rn(y[i]);
+    }
+}
+
 extern "C" __global__ void unary_f64(int op, const double *x, double *y, long long n) {
     FOR_EACH(i, n) y[i] = unary_op(op, x[i]);
 }

@@ -485,6 +485,16 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    /** One kernel writes GELU's result and its BF16/F16 copy. */
+    @Override
+    public Copied<Tensor> gelu(Tensor x, DType copy) {
+        if (x.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.gelu(x, copy);
+        Tensor in = dense(x), out = allocate(DType.F32, x.shape()), half = allocate(copy, x.shape());
+        long n = out.numel();
+        if (n > 0) ops.launch("gelu_f32_copy_" + suffix(copy), grid(n), 1, 1, THREADS, 1, ptr(in), ptr(out), ptr(half), n);
+        return new Copied<>(out, half);
+    }
+
     @Override
     public Tensor scalar(Ops.Scalar op, Tensor x, double s) {
         Tensor in = dense(x);
@@ -787,14 +797,32 @@ public final class CudaBackend implements Backend {
 
     @Override
     public LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        return layerNorm(x, gamma, beta, eps, null, null);
+    }
+
+    /** One kernel writes y and its BF16/F16 copy. */
+    @Override
+    public Copied<LayerNormOut> layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, DType copy) {
+        if (x.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.layerNorm(x, gamma, beta, eps, copy);
+        Tensor half = allocate(copy, x.shape());
+        return new Copied<>(layerNorm(x, gamma, beta, eps, copy, half), half);
+    }
+
+    /** LayerNorm, also writing y as {@code copy} into {@code half} when not null. */
+    private LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, DType copy, Tensor half) {
         Tensor in = dense(x), g = dense(gamma), b = dense(beta);
         int len = x.size(-1), rows = x.numel() / Math.max(1, len);
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
         Tensor out = allocate(x.dtype(), x.shape()), mean = allocate(x.dtype(), statShape), rstd = allocate(x.dtype(), statShape);
         if (rows == 0) return new LayerNormOut(out, mean, rstd);
         Object e = x.dtype() == DType.F32 ? (Object) (float) eps : (Object) eps;
-        ops.launch("layernorm_" + suffix(x.dtype()), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
-                ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e);
+        if (half == null) {
+            ops.launch("layernorm_" + suffix(x.dtype()), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
+                    ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e);
+        } else {
+            ops.launch("layernorm_f32_copy_" + suffix(copy), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
+                    ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e, ptr(half));
+        }
         return new LayerNormOut(out, mean, rstd);
     }
 

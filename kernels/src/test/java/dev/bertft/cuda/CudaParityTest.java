@@ -347,6 +347,30 @@ class CudaParityTest {
     }
 
     /**
+     * LayerNorm and GELU that also write their result in BF16/F16 for the Linear they feed: the
+     * float32 result is bit for bit the plain op's, and the copy bit for bit its cast (rows of 256
+     * take LayerNorm's register path, rows of 100 the other).
+     */
+    @Test
+    void producersWriteTheHalfCopyTheirLinearReads() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            for (int len : new int[] {256, 100}) {
+                Tensor x = onGpu(randn(DType.F32, 3, 5, len).mul(4)), gamma = onGpu(randn(DType.F32, len)), beta = onGpu(randn(DType.F32, len));
+                var ln = gpu.layerNorm(x, gamma, beta, 1e-5, h);
+                var plain = gpu.layerNorm(x, gamma, beta, 1e-5);
+                assertBitwise(plain.y(), ln.out().y(), "layerNorm y " + len);
+                assertBitwise(plain.mean(), ln.out().mean(), "layerNorm mean " + len);
+                assertBitwise(plain.rstd(), ln.out().rstd(), "layerNorm rstd " + len);
+                assertEquals(h, ln.copy().dtype());
+                assertBitwise(plain.y().cast(h), ln.copy(), "layerNorm copy " + h + " " + len);
+                var gelu = gpu.gelu(x, h);
+                assertBitwise(x.unary(Ops.Unary.GELU), gelu.out(), "gelu " + len);
+                assertBitwise(x.unary(Ops.Unary.GELU).cast(h), gelu.copy(), "gelu copy " + h + " " + len);
+            }
+        }
+    }
+
+    /**
      * The GPU's product against the float64 one of the same (exactly widened) inputs. Each of the K
      * products of two 16-bit floats is exact in float32, so the error is the float32 sum's, at most
      * (K − 1)·2⁻²⁴·Σ|a·b| to first order; the bound takes twice that (tensor cores may truncate

@@ -157,6 +157,9 @@ class DryRunTest {
                 g.zeros(half, 64, 1024).matmul(g.zeros(half, 1024, 64), out); // few tiles, long K: split along K
             }
             g.zeros(half, 2, 16, 8).linear(a, g.zeros(half, 16));
+            Tensor x = g.zeros(DType.F32, 4, 6, 8), gamma = g.zeros(DType.F32, 8);
+            g.layerNorm(x, gamma, gamma, 1e-5, half);
+            g.gelu(x, half);
         }
         for (int hs : new int[] {16, 32, 64, 8}) {
             Tensor q = g.zeros(DType.F32, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);

@@ -80,6 +80,18 @@ public interface Backend {
 
     Tensor unary(Ops.Unary op, Tensor x);
 
+    /**
+     * GELU of a float32 tensor, with its result also rounded once to {@code copy} (BF16 or F16):
+     * the operand of the Linear it feeds, which a backend may write in the same pass.
+     */
+    default Copied<Tensor> gelu(Tensor x, DType copy) {
+        Tensor y = unary(Ops.Unary.GELU, x);
+        return new Copied<>(y, y.cast(copy));
+    }
+
+    /** An op's result and its half-precision copy. */
+    record Copied<T>(T out, Tensor copy) {}
+
     Tensor scalar(Ops.Scalar op, Tensor x, double s);
 
     /** Broadcasting binary op; the output shape is the broadcast of both input shapes. */
@@ -171,6 +183,12 @@ public interface Backend {
 
     /** LayerNorm over the last axis: y, plus the per-row mean and 1/σ the backward needs. */
     LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps);
+
+    /** {@link #layerNorm} of a float32 tensor, with y also rounded once to {@code copy}, as {@link #gelu(Tensor, DType)}. */
+    default Copied<LayerNormOut> layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, DType copy) {
+        LayerNormOut out = layerNorm(x, gamma, beta, eps);
+        return new Copied<>(out, out.y().cast(copy));
+    }
 
     LayerNormGrads layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd);
 
