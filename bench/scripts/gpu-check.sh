@@ -7,7 +7,7 @@
 #   3. whole-model training parity, GPU vs CPU (dev.bertft.bert.GpuTrainingParityTest): the tiny
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
-#   4. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
+#   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
 #   5. `bert-ft bench --device cuda` on a bert-base-shaped model against transformers on the same
 #      GPU (bench/scripts/bench_pytorch.py), float32 and TF32;
 #   6. the CLI end to end: `bert-ft train --device cuda` fine-tunes a small random BERT on a
@@ -75,6 +75,8 @@ fi
 
 step "gemm throughput" | tee "$out/gemm.txt"
 limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 BF16 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # Step rate of a bert-base-shaped classifier, batch 32 x 128 (the IMDB recipe's batch), against

@@ -269,7 +269,7 @@ public final class CudaBackend implements Backend {
                         + info.multiprocessors() + " SMs, " + String.format("%.1f GiB", info.totalMemory() / (double) (1L << 30)),
                 "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
                         + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
-                "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel"),
+                "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel") + "; BF16/F16: own mma.sync m16n8k16 kernel",
                 "memory:   " + allocator.stats());
     }
 
