@@ -181,9 +181,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor full(DType dtype, int[] shape, double value) {
+        if (dtype.isHalf()) return cast(full(DType.F32, shape, value), dtype);
         Tensor out = allocate(dtype, shape);
         Object a = array(out);
-        if (dtype.isHalf()) return cast(full(DType.F32, shape, value), dtype);
         if (a instanceof float[] f) Arrays.fill(f, (float) value);
         else if (a instanceof double[] d) Arrays.fill(d, value);
         else Arrays.fill((int[]) a, (int) value);
