@@ -94,7 +94,7 @@ final class Labels {
                 int width = row.items().size();
                 for (RawExample e : train) {
                     if (e.kind() != RawExample.Kind.MULTI_HOT) {
-                        throw new DataException(e.where() + ": label " + e.label() + " names classes, but the one at " + row.where()
+                        throw new DataException(e.where() + ": label '" + e.label() + "' names classes, but the one at " + row.where()
                                 + " is a multi-hot row; use one form throughout");
                     }
                 }
@@ -189,7 +189,7 @@ final class Labels {
         float[] row = new float[names.size()];
         if (e.kind() == RawExample.Kind.MULTI_HOT) {
             if (!takesRows || e.items().size() != row.length) {
-                throw new DataException(e.where() + ": label " + e.label() + " is not a multi-hot row of " + row.length
+                throw new DataException(e.where() + ": label '" + e.label() + "' is not a multi-hot row of " + row.length
                         + " (" + origin + ": " + String.join(", ", names) + ")");
             }
             for (int i = 0; i < row.length; i++) row[i] = Float.parseFloat(e.items().get(i));
