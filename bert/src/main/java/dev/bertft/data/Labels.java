@@ -16,7 +16,8 @@ import java.util.Set;
  *
  * <p>The problem type is the one asked for, else told by the training labels: a list label makes it
  * multi-label classification; else a float label makes it regression; else (integers and names) it is
- * single-label classification. Every label, training and evaluation, must then suit it, or loading fails
+ * single-label classification. (A CSV cell "a|b" is a list, but the name "a|b" when single-label
+ * classification is asked for.) Every label, training and evaluation, must then suit it, or loading fails
  * with the first that does not, before any training.
  *
  * <p>Names (config.json's id2label): single-label, the distinct labels sorted (numerically when every label
@@ -118,7 +119,7 @@ final class Labels {
         Set<String> distinct = new LinkedHashSet<>();
         boolean numeric = true;
         for (RawExample e : train) {
-            distinct.addAll(e.items());
+            distinct.addAll(type == ProblemType.SINGLE_LABEL_CLASSIFICATION ? List.of(e.label()) : e.items());
             numeric &= e.kind() == RawExample.Kind.INTEGER;
             if (distinct.size() > MAX_LABELS) throw new DataException(source + ": more than " + MAX_LABELS + " distinct labels");
         }
@@ -139,17 +140,17 @@ final class Labels {
     private static void requireSuits(RawExample e, ProblemType type, String because) throws DataException {
         String why = switch (type) {
             case SINGLE_LABEL_CLASSIFICATION -> switch (e.kind()) {
-                case INTEGER, NAME -> null;
+                case INTEGER, NAME, DELIMITED -> null;
                 case FLOAT -> "is a fractional number, not a class";
                 case NAME_LIST, MULTI_HOT -> "is a list, but each example has one class";
             };
             case REGRESSION -> switch (e.kind()) {
                 case INTEGER, FLOAT -> null;
                 case NAME -> e.label().matches("(?i)[+-]?(nan|inf|infinity)") ? "is not a finite number" : "is not a number";
-                case NAME_LIST, MULTI_HOT -> "is a list, but a regression label is one number";
+                case NAME_LIST, DELIMITED, MULTI_HOT -> "is a list, but a regression label is one number";
             };
             case MULTI_LABEL_CLASSIFICATION -> switch (e.kind()) {
-                case INTEGER, NAME, NAME_LIST -> null;
+                case INTEGER, NAME, NAME_LIST, DELIMITED -> null;
                 case FLOAT -> "is a fractional number, not a class or a list of classes";
                 case MULTI_HOT -> e.items().stream().allMatch(v -> Double.parseDouble(v) == 0 || Double.parseDouble(v) == 1)
                         ? null : "is not a multi-hot row (only 0s and 1s)";

@@ -16,13 +16,15 @@ record RawExample(String text, String textPair, String label, Kind kind, List<St
         FLOAT,
         /** Any other text: a class name. */
         NAME,
-        /** A list of class names: a JSON list of strings, or a CSV/TSV cell "a|b". */
+        /** A JSON list of class names. */
         NAME_LIST,
+        /** A CSV/TSV cell "a|b": a list of class names, unless single-label classification is asked for, where it is one name. */
+        DELIMITED,
         /** A JSON list of 0s and 1s, one per class. */
         MULTI_HOT;
 
         boolean isList() {
-            return this == NAME_LIST || this == MULTI_HOT;
+            return this == NAME_LIST || this == DELIMITED || this == MULTI_HOT;
         }
     }
 

@@ -79,7 +79,7 @@ final class TableReader {
                     if (name.isBlank()) throw new DataException(where + ": empty label name in '" + labelText + "'");
                     names.add(name.trim());
                 }
-                rows.add(example(record.get(text[0]), pair, labelText, RawExample.Kind.NAME_LIST, names, textColumns, labelColumn, where));
+                rows.add(example(record.get(text[0]), pair, labelText, RawExample.Kind.DELIMITED, names, textColumns, labelColumn, where));
             } else {
                 rows.add(example(record.get(text[0]), pair, labelText, kindOf(labelText, where), List.of(labelText),
                         textColumns, labelColumn, where));

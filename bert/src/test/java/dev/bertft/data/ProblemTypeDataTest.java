@@ -84,6 +84,8 @@ class ProblemTypeDataTest {
         Dataset csv = load(file("t.csv", "text,label", "a,sports | politics", "b,arts"), null);
         assertEquals(List.of("arts", "politics", "sports"), csv.labelNames());
         assertArrayEquals(new float[] {1, 0, 0}, csv.train().get(1).targets());
+        Dataset names = load(file("u.csv", "text,label", "a,rock|pop", "b,jazz"), ProblemType.SINGLE_LABEL_CLASSIFICATION);
+        assertEquals(List.of("jazz", "rock|pop"), names.labelNames(), "asked for single-label, a cell with | is one name");
     }
 
     @Test
