@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The problem type and the label set, taken from the training data the way Hugging Face's run_glue.py and
@@ -75,11 +76,11 @@ final class Labels {
         ProblemType type = requested;
         String because = requested == null ? null : "--problem-type " + requested.hfName();
         if (type == null) {
-            RawExample decider = firstOfKind(train, true);
+            RawExample decider = first(train, RawExample.Kind::isList);
             if (decider != null) {
                 type = ProblemType.MULTI_LABEL_CLASSIFICATION;
             } else {
-                decider = train.stream().filter(e -> e.kind() == RawExample.Kind.FLOAT).findFirst().orElse(null);
+                decider = first(train, k -> k == RawExample.Kind.FLOAT);
                 type = decider != null ? ProblemType.REGRESSION : ProblemType.SINGLE_LABEL_CLASSIFICATION;
             }
             because = type.hfName() + (decider == null ? ", as the training labels are integers and names"
@@ -90,7 +91,7 @@ final class Labels {
             case REGRESSION -> new Labels(type, because, List.of("LABEL_0"), false, false, "the training labels");
             case SINGLE_LABEL_CLASSIFICATION -> classes(train, source, type, because);
             case MULTI_LABEL_CLASSIFICATION -> {
-                RawExample row = firstOfKind(train, false);
+                RawExample row = first(train, k -> k == RawExample.Kind.MULTI_HOT);
                 if (row == null) yield classes(train, source, type, because);
                 int width = row.items().size();
                 for (RawExample e : train) {
@@ -106,11 +107,9 @@ final class Labels {
         };
     }
 
-    /** The first list label (any list, or only multi-hot rows when {@code anyList} is false), or null. */
-    private static RawExample firstOfKind(List<RawExample> examples, boolean anyList) {
-        for (RawExample e : examples) {
-            if (anyList ? e.kind().isList() : e.kind() == RawExample.Kind.MULTI_HOT) return e;
-        }
+    /** The first example whose label is of such a kind, or null. */
+    private static RawExample first(List<RawExample> examples, Predicate<RawExample.Kind> kind) {
+        for (RawExample e : examples) if (kind.test(e.kind())) return e;
         return null;
     }
 
