@@ -74,7 +74,8 @@ final class Labels {
 
     static Labels fromTraining(List<RawExample> train, String source, ProblemType requested) throws DataException {
         ProblemType type = requested;
-        String because = requested == null ? null : "--problem-type " + requested.hfName();
+        // asked for by --problem-type or by the model's config.json
+        String because = requested == null ? null : "problem_type " + requested.hfName();
         if (type == null) {
             RawExample decider = first(train, RawExample.Kind::isList);
             if (decider != null) {

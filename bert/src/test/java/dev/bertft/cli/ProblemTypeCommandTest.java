@@ -165,7 +165,7 @@ class ProblemTypeCommandTest {
                 + "multi_label_classification");
         r = PredictCommandTest.run(train(out, scores, scores, "--problem-type", "single_label_classification"));
         assertOneErrorLine(r.err(), scores + ":2: label '");
-        assertTrue(r.err().contains("is a fractional number, not a class (--problem-type single_label_classification)"), r.err());
+        assertTrue(r.err().contains("is a fractional number, not a class (problem_type single_label_classification)"), r.err());
         r = PredictCommandTest.run(train(out, scores, scores, "--eval-strategy", "epoch", "--metric-for-best-model", "accuracy"));
         assertOneErrorLine(r.err(), "--metric-for-best-model accuracy is not a metric of regression (loss, mse, rmse, pearson, spearmanr)");
         assertFalse(Files.exists(out.resolve("logs")), "no step taken");

@@ -122,11 +122,11 @@ class ProblemTypeDataTest {
                 "text,label", "a,0.5", "b,NaN");
         assertError(null, "h.csv", "h.csv:3: label 1e999 is not a finite number", "text,label", "a,0.5", "b,1e999");
         assertError(ProblemType.SINGLE_LABEL_CLASSIFICATION, "i.jsonl",
-                "i.jsonl:2: label '[\"a\",\"b\"]' is a list, but each example has one class (--problem-type single_label_classification)",
+                "i.jsonl:2: label '[\"a\",\"b\"]' is a list, but each example has one class (problem_type single_label_classification)",
                 "{\"text\": \"a\", \"label\": \"a\"}", "{\"text\": \"b\", \"label\": [\"a\", \"b\"]}");
         assertError(ProblemType.SINGLE_LABEL_CLASSIFICATION, "j.csv",
-                "j.csv:2: label '3.5' is a fractional number, not a class (--problem-type single_label_classification)", "text,label", "a,3.5");
-        assertError(ProblemType.REGRESSION, "k.csv", "k.csv:3: label 'pos' is not a number (--problem-type regression)",
+                "j.csv:2: label '3.5' is a fractional number, not a class (problem_type single_label_classification)", "text,label", "a,3.5");
+        assertError(ProblemType.REGRESSION, "k.csv", "k.csv:3: label 'pos' is not a number (problem_type regression)",
                 "text,label", "a,1", "b,pos");
         assertError(null, "l.jsonl", "l.jsonl:1: label '[\"x\"]' names classes, but the one at " + tmp.resolve("l.jsonl") + ":2 is a multi-hot row",
                 "{\"text\": \"a\", \"label\": [\"x\"]}", "{\"text\": \"b\", \"label\": [0, 1]}");
@@ -138,7 +138,7 @@ class ProblemTypeDataTest {
                 "{\"text\": \"a\", \"label\": [\"a\", 1]}");
         assertError(null, "p.csv", "p.csv:2: empty label name in 'a||b'", "text,label", "x,a||b");
         assertError(ProblemType.MULTI_LABEL_CLASSIFICATION, "q.csv",
-                "q.csv:3: label '0.5' is a fractional number, not a class or a list of classes (--problem-type multi_label_classification)",
+                "q.csv:3: label '0.5' is a fractional number, not a class or a list of classes (problem_type multi_label_classification)",
                 "text,label", "a,x|y", "b,0.5");
     }
 
