@@ -217,13 +217,11 @@ public final class Trainer {
 
     /**
      * The loss (mean over examples, and for multi-label over labels too) and the metrics of the
-     * model's problem type, without building a graph. Predictions: the largest logit's class; the
-     * regression output itself; the labels with a positive logit (sigmoid above 0.5).
+     * model's problem type, without building a graph.
      */
     public static Metrics evaluate(SequenceClassifier model, List<Batches.Tokenized> data, int batchSize, Backend backend,
                                    int padId, int numLabels) {
         model.setTraining(false);
-        ProblemType type = model.problemType();
         int n = data.size();
         float[] logits = new float[n * numLabels];
         double lossSum = 0;
@@ -239,13 +237,23 @@ public final class Trainer {
                 }
             }
         }
-        double loss = lossSum / n;
+        return metrics(model.problemType(), lossSum / n, data, logits, numLabels);
+    }
+
+    /**
+     * Predictions from the logits [N, C] of all the examples: the largest logit's class; the
+     * regression output itself; the labels with a positive logit (sigmoid above 0.5).
+     */
+    private static Metrics metrics(ProblemType type, double loss, List<Batches.Tokenized> data, float[] logits, int numLabels) {
+        int n = data.size();
         return switch (type) {
             case SINGLE_LABEL_CLASSIFICATION -> {
                 int[] labels = new int[n], predictions = new int[n];
                 for (int i = 0; i < n; i++) {
                     labels[i] = data.get(i).label();
-                    for (int c = 1; c < numLabels; c++) if (logits[i * numLabels + c] > logits[i * numLabels + predictions[i]]) predictions[i] = c;
+                    for (int c = 1; c < numLabels; c++) {
+                        if (logits[i * numLabels + c] > logits[i * numLabels + predictions[i]]) predictions[i] = c;   // the first of equal maxima, as argmax
+                    }
                 }
                 yield Metrics.singleLabel(loss, labels, predictions, numLabels);
             }
