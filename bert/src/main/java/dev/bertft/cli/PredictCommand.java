@@ -3,8 +3,6 @@ package dev.bertft.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.hub.ModelFiles;
@@ -30,7 +28,8 @@ import java.util.concurrent.Callable;
  * Classifies texts with a fine-tuned model folder: one text per input line (or JSON Lines with a
  * "text" field, recognised when the first non-blank line starts with '{'), one JSON object per
  * text on standard output, in input order:
- * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}. In plain-text mode every line is a
+ * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}, or for the other problem types what
+ * {@link PredictionLine} says. In plain-text mode every line is a
  * text, the empty ones included; in JSON Lines mode blank lines are skipped. Input is read and
  * answered batch by batch, so it can stream.
  */
@@ -153,26 +152,7 @@ final class PredictCommand implements Callable<Integer> {
         }
         int c = logits.length / b;
         for (int i = 0; i < b; i++) {
-            // softmax in double, max-subtracted
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            int best = 0;
-            for (int j = 0; j < c; j++) {
-                if (logits[i * c + j] > max) {
-                    max = logits[i * c + j];
-                    best = j;
-                }
-            }
-            double[] probs = new double[c];
-            for (int j = 0; j < c; j++) sum += probs[j] = Math.exp(logits[i * c + j] - max);
-            ObjectNode line = JSON.createObjectNode();
-            line.put("label", classifier.config().id2label().get(best));
-            line.put("label_id", best);
-            ArrayNode p = line.putArray("probs"), l = line.putArray("logits");
-            for (int j = 0; j < c; j++) {
-                p.add((float) (probs[j] / sum));
-                l.add(logits[i * c + j]);
-            }
-            out.println(JSON.writeValueAsString(line));
+            out.println(JSON.writeValueAsString(PredictionLine.of(classifier.problemType(), classifier.config().id2label(), logits, i * c, c)));
         }
         out.flush();
     }
