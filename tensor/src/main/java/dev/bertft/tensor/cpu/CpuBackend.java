@@ -753,6 +753,9 @@ public final class CpuBackend implements Backend {
         return new LayerNormGrads(dx, dgamma, dbeta);
     }
 
+    /** Rows whose dγ and dβ terms the residual LayerNorm's backward sums in float before adding them in double. */
+    private static final int NORM_BLOCK_ROWS = 32;
+
     /**
      * One pass over each row, rows in parallel: the row's Philox draws become kept bits (kept for
      * the backward, 1 bit an element instead of a float mask), then sum, statistics and output.
@@ -800,12 +803,32 @@ public final class CpuBackend implements Backend {
         Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
         float[] dr = f32(dres), dxv = f32(dx);
         float scale = (float) (1.0 / (1.0 - p));
-        forRows(rows, len, r -> {
-            if (Simd.AVAILABLE) SimdResidualNorm.backward(g, sv, gv, mv[r], rv[r], kept, r * words, scale, dr, dxv, r * len, len);
-            else RowKernels.dropoutAddLayerNormBackward(g, sv, gv, mv[r], rv[r], kept, r * words, scale, dr, dxv, r * len, len);
+        // dγ and dβ in the same pass: float sums over fixed blocks of rows, then the blocks added in
+        // order in double, so the result does not depend on the thread count
+        int blocks = (rows + NORM_BLOCK_ROWS - 1) / NORM_BLOCK_ROWS;
+        float[] pg = new float[blocks * len], pb = new float[blocks * len];
+        pool.forRange(blocks, 1, (b0, b1) -> {
+            for (int blk = b0; blk < b1; blk++) {
+                for (int r = blk * NORM_BLOCK_ROWS, end = Math.min(rows, r + NORM_BLOCK_ROWS); r < end; r++) {
+                    if (Simd.AVAILABLE) {
+                        SimdResidualNorm.backward(g, sv, gv, mv[r], rv[r], kept, r * words, scale, dr, dxv, r * len, len, pg, pb, blk * len);
+                    } else {
+                        RowKernels.dropoutAddLayerNormBackward(g, sv, gv, mv[r], rv[r], kept, r * words, scale, dr, dxv, r * len, len,
+                                pg, pb, blk * len);
+                    }
+                }
+            }
         });
         float[] dg = f32(dgamma), db = f32(dbeta);
-        pool.forRange(len, 64, (c0, c1) -> RowKernels.layerNormParamGrads(g, sv, mv, rv, dg, db, rows, len, c0, c1));
+        for (int c = 0; c < len; c++) {
+            double sg = 0, sb = 0;
+            for (int blk = 0; blk < blocks; blk++) {
+                sg += pg[blk * len + c];
+                sb += pb[blk * len + c];
+            }
+            dg[c] = (float) sg;
+            db[c] = (float) sb;
+        }
         return new ResidualNormGrads(dx, dres, dgamma, dbeta);
     }
 

@@ -61,11 +61,20 @@ final class RowKernels {
         layerNorm(sum, gamma, beta, y, mean, rstd, row, n, eps);
     }
 
-    /** The backward of {@link #dropoutAddLayerNorm}: LayerNorm's dx is the residual's gradient, that times the mask x's. */
+    /**
+     * The backward of {@link #dropoutAddLayerNorm}: LayerNorm's dx is the residual's gradient, that
+     * times the mask x's; dy ⊙ x̂ and dy are added into the row block's partial sums for dγ and dβ,
+     * pg[pb..pb+n) and pbeta[pb..pb+n).
+     */
     static void dropoutAddLayerNormBackward(float[] dy, float[] sum, float[] gamma, float mu, float inv, int[] words, int wb,
-                                            float scale, float[] dresidual, float[] dx, int base, int n) {
+                                            float scale, float[] dresidual, float[] dx, int base, int n, float[] pg, float[] pbeta,
+                                            int pb) {
         layerNormBackward(dy, sum, gamma, mu, inv, dresidual, base, n);
-        if (words != null) for (int j = 0; j < n; j++) dx[base + j] = dresidual[base + j] * factor(words, wb, j, scale);
+        for (int j = 0; j < n; j++) {
+            if (words != null) dx[base + j] = dresidual[base + j] * factor(words, wb, j, scale);
+            pg[pb + j] += dy[base + j] * ((sum[base + j] - mu) * inv);
+            pbeta[pb + j] += dy[base + j];
+        }
     }
 
     /** Sets bit j % 32 of words[wb + j / 32] for each of a row's n Philox draws that dropout keeps ({@code draw >>> 8 >= threshold}). */

@@ -76,10 +76,12 @@ final class SimdResidualNorm {
 
     /**
      * One row of the backward: ds = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)) with g = dy ⊙ γ and
-     * x̂ = (s − μ)·rstd is the residual's gradient, ds times the mask x's (not written without one).
+     * x̂ = (s − μ)·rstd is the residual's gradient, ds times the mask x's (not written without one);
+     * dy ⊙ x̂ and dy are added into the row block's partial sums for dγ and dβ, pg[pb..pb+n) and
+     * pbeta[pb..pb+n).
      */
     static void backward(float[] dy, float[] sum, float[] gamma, float mu, float inv, int[] words, int wb, float scale,
-                         float[] dresidual, float[] dx, int base, int n) {
+                         float[] dresidual, float[] dx, int base, int n, float[] pg, float[] pbeta, int pb) {
         int bound = F.loopBound(n), j = 0;
         FloatVector sg = FloatVector.zero(F), sgx = FloatVector.zero(F);
         for (; j < bound; j += F.length()) {
@@ -96,17 +98,21 @@ final class SimdResidualNorm {
         }
         float mg = sumG / n, mgx = sumGX / n;
         for (j = 0; j < bound; j += F.length()) {
-            FloatVector g = FloatVector.fromArray(F, dy, base + j).mul(FloatVector.fromArray(F, gamma, j));
+            FloatVector d = FloatVector.fromArray(F, dy, base + j), g = d.mul(FloatVector.fromArray(F, gamma, j));
             FloatVector xh = FloatVector.fromArray(F, sum, base + j).sub(mu).mul(inv);
             FloatVector ds = g.sub(mg).sub(xh.mul(mgx)).mul(inv);
             ds.intoArray(dresidual, base + j);
             if (words != null) ds.mul(factors(words, wb, j, scale)).intoArray(dx, base + j);
+            d.fma(xh, FloatVector.fromArray(F, pg, pb + j)).intoArray(pg, pb + j);
+            d.add(FloatVector.fromArray(F, pbeta, pb + j)).intoArray(pbeta, pb + j);
         }
         for (; j < n; j++) {
-            float g = dy[base + j] * gamma[j], xh = (sum[base + j] - mu) * inv;
+            float d = dy[base + j], g = d * gamma[j], xh = (sum[base + j] - mu) * inv;
             float ds = inv * (g - mg - xh * mgx);
             dresidual[base + j] = ds;
             if (words != null) dx[base + j] = ds * RowKernels.factor(words, wb, j, scale);
+            pg[pb + j] += d * xh;
+            pbeta[pb + j] += d;
         }
     }
 

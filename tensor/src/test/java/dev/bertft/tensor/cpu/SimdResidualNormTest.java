@@ -62,11 +62,12 @@ class SimdResidualNormTest {
                 float[] s1 = new float[rows * n], y1 = new float[rows * n], m1 = new float[rows], v1 = new float[rows];
                 float[] s2 = new float[rows * n], y2 = new float[rows * n], m2 = new float[rows], v2 = new float[rows];
                 float[] dr1 = new float[rows * n], dx1 = new float[rows * n], dr2 = new float[rows * n], dx2 = new float[rows * n];
+                float[] pg1 = new float[n], pb1 = new float[n], pg2 = new float[n], pb2 = new float[n];
                 for (int r = 0; r < rows; r++) {
                     RowKernels.dropoutAddLayerNorm(x, res, kept, r * words, scale, gamma, beta, s1, y1, m1, v1, r, n, 1e-12f);
                     SimdResidualNorm.forward(x, res, kept, r * words, scale, gamma, beta, s2, y2, m2, v2, r, n, 1e-12f);
-                    RowKernels.dropoutAddLayerNormBackward(dy, s1, gamma, m1[r], v1[r], kept, r * words, scale, dr1, dx1, r * n, n);
-                    SimdResidualNorm.backward(dy, s2, gamma, m2[r], v2[r], kept, r * words, scale, dr2, dx2, r * n, n);
+                    RowKernels.dropoutAddLayerNormBackward(dy, s1, gamma, m1[r], v1[r], kept, r * words, scale, dr1, dx1, r * n, n, pg1, pb1, 0);
+                    SimdResidualNorm.backward(dy, s2, gamma, m2[r], v2[r], kept, r * words, scale, dr2, dx2, r * n, n, pg2, pb2, 0);
                 }
                 String what = "n=" + n + (drop ? " with dropout" : "");
                 assertArrayEquals(s1, s2, what + ": the sum is exact in both");
@@ -75,6 +76,8 @@ class SimdResidualNormTest {
                 assertArrayEquals(y1, y2, 2e-5f, what + " y");
                 assertArrayEquals(dr1, dr2, 2e-5f, what + " d residual");
                 if (drop) assertArrayEquals(dx1, dx2, 4e-5f, what + " dx");
+                assertArrayEquals(pg1, pg2, 1e-4f, what + " dgamma terms");
+                assertArrayEquals(pb1, pb2, 1e-5f, what + " dbeta terms");
             }
         }
     }
