@@ -461,7 +461,7 @@ public final class Var {
     public Var linear(Var weight, Var bias) {
         Tensor x = value, w = weight.value, b = bias == null ? null : bias.value;
         Var[] inputs = bias == null ? new Var[] {this, weight} : new Var[] {this, weight, bias};
-        return result("linear", x.linear(w, b), g -> linearBackward(g, weight, bias), inputs);
+        return result("linear", x.linear(w, b), g -> linearBackward(g, x, w, weight, bias), inputs);
     }
 
     /**
@@ -476,19 +476,18 @@ public final class Var {
             throw new IllegalArgumentException("linear_gelu: bias " + b + " must be [" + w.size(0) + "] " + x.dtype() + " on " + x.backend().name());
         }
         Backend be = x.backend();
-        return result("linear_gelu", be.biasGelu(product, b), g -> linearBackward(be.biasGeluBackward(product, b, g), weight, bias),
+        return result("linear_gelu", be.biasGelu(product, b), g -> linearBackward(be.biasGeluBackward(product, b, g), x, w, weight, bias),
                 this, weight, bias);
     }
 
     /** dx = g·W, dW = gᵀ·x over all rows of x, db = g summed over all rows, for g the gradient of x · Wᵀ + b. */
-    private void linearBackward(Tensor g, Var weight, Var bias) {
-        Tensor x = value, w = weight.value;
+    private void linearBackward(Tensor g, Tensor x, Tensor w, Var weight, Var bias) {
         if (requiresGrad) accumulate(g.matmul(w));
         if (weight.requiresGrad) {
             Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));
             weight.accumulate(g2.transpose(0, 1).matmul(x2));
         }
-        if (bias != null && bias.requiresGrad) bias.accumulate(sumTo(g, bias.value.shape()));
+        if (bias != null && bias.requiresGrad) bias.accumulate(sumTo(g, bias.shape()));
     }
 
     // ---- normalisation, activations over the last axis --------------------------------------
