@@ -1,8 +1,10 @@
-"""PyTorch peer for LayerBench: the same attention and GELU work on the same shapes, float32.
+"""PyTorch peer for LayerBench: the same attention, GELU and residual LayerNorm work on the same shapes, float32.
 
 Attention as transformers' eager BertSelfAttention computes it: scores = q·kᵀ·scale + mask,
 softmax, dropout 0.1, ·v; the backward is autograd's through that graph (given dOut). GELU is
-torch.nn.functional.gelu (exact erf form) and its autograd backward.
+torch.nn.functional.gelu (exact erf form) and its autograd backward; bias + GELU is gelu(x + b), as
+eager mode runs it after a Linear whose bias is not in the GEMM. The residual block end is
+transformers' BertSelfOutput after its dense: layer_norm(dropout 0.1 (h) + residual) and its backward.
 Run with 2 threads, keeping freed tensors in glibc's heap (page faults are slow on the development
 VM; see bench/scripts/imdb_acceptance.sh):
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
@@ -68,8 +70,33 @@ def main():
         def gelu_forward_backward():
             torch.autograd.grad(torch.nn.functional.gelu(x), x, dx)
 
+        bias = torch.randn(inter, generator=g)
+
+        def bias_gelu_forward():
+            with torch.no_grad():
+                torch.nn.functional.gelu(x + bias)
+
+        def bias_gelu_forward_backward():
+            torch.autograd.grad(torch.nn.functional.gelu(x + bias), x, dx)
+
+        h = NH * hs
+        hidden = torch.randn(B, T, h, generator=g).requires_grad_()
+        residual = torch.randn(B, T, h, generator=g).requires_grad_()
+        d_hidden = torch.randn(B, T, h, generator=g)
+        norm = torch.nn.LayerNorm(h, eps=1e-12)
+
+        def residual_norm_forward():
+            with torch.no_grad():
+                norm(dropout(hidden) + residual)
+
+        def residual_norm_forward_backward():
+            torch.autograd.grad(norm(dropout(hidden) + residual), (hidden, residual, norm.weight, norm.bias), d_hidden)
+
         for op, fn in (("attentionForward", forward), ("attentionForwardAndBackward", backward),
-                       ("geluForward", gelu_forward), ("geluForwardAndBackward", gelu_forward_backward)):
+                       ("geluForward", gelu_forward), ("geluForwardAndBackward", gelu_forward_backward),
+                       ("biasGeluForward", bias_gelu_forward), ("biasGeluForwardAndBackward", bias_gelu_forward_backward),
+                       ("residualNormForward", residual_norm_forward),
+                       ("residualNormForwardAndBackward", residual_norm_forward_backward)):
             median, best = timed(fn)
             print(json.dumps({"peer": "PyTorch " + torch.__version__, "threads": torch.get_num_threads(),
                               "model": model, "op": op, "median_ms": round(median, 2), "best_ms": round(best, 2)}))

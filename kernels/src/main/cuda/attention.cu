@@ -50,26 +50,6 @@ __device__ inline float *head_row(float *x, HeadStrides s, int b, int h, int t) 
     return x + (long long) b * s.batch + (long long) h * s.head + (long long) t * s.token;
 }
 
-// Dropout factors along a row of consecutive element indices, reusing each Philox block for
-// its four lanes.
-struct DropoutStream {
-    unsigned long long seed, offset, block;
-    float p, keep_scale;
-    Philox4 bits;
-
-    __device__ DropoutStream(unsigned long long seed_, unsigned long long offset_, float p_, float keep_scale_)
-        : seed(seed_), offset(offset_), block(~0ull), p(p_), keep_scale(keep_scale_) {}
-
-    __device__ float factor(unsigned long long index) {
-        if ((index >> 2) != block) {
-            block = index >> 2;
-            bits = philox_block(seed, offset, block);
-        }
-        return philox_kept(philox_lane(bits, (int) (index & 3)), p) ? keep_scale : 0.0f;
-    }
-};
-
-
 // Loads 64 rows of two [B, NH, T, HS] operands of head pair (b, h) from row `first` into shared
 // rows of HS + 4 words, zeros past T.
 template <int HS>

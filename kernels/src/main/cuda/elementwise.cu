@@ -145,6 +145,39 @@ extern "C" __global__ void binary_f64(int op, Strides3 s, const double *a, const
     binary_kernel<double>(op, s, a, b, c, n);
 }
 
+// ---- bias + GELU: y = GELU(x + bias), dx = dy · GELU'(x + bias) --------------------------------
+// A Linear layer's bias and activation in one pass over its product (rows of `width`), and the
+// backward recomputing x + bias instead of reading a kept pre-activation. The add is rounded
+// before GELU, as the separate ops round it.
+
+template <typename T>
+__device__ inline void bias_gelu_kernel(const T *x, const T *bias, T *y, long long n, int width) {
+    FOR_EACH(i, n) y[i] = gelu((T) (x[i] + bias[i % width]));
+}
+
+template <typename T>
+__device__ inline void bias_gelu_backward_kernel(const T *x, const T *bias, const T *dy, T *dx, long long n, int width) {
+    FOR_EACH(i, n) dx[i] = dy[i] * gelu_grad((T) (x[i] + bias[i % width]));
+}
+
+extern "C" __global__ void bias_gelu_f32(const float *x, const float *bias, float *y, long long n, int width) {
+    bias_gelu_kernel<float>(x, bias, y, n, width);
+}
+
+extern "C" __global__ void bias_gelu_f64(const double *x, const double *bias, double *y, long long n, int width) {
+    bias_gelu_kernel<double>(x, bias, y, n, width);
+}
+
+extern "C" __global__ void bias_gelu_backward_f32(const float *x, const float *bias, const float *dy, float *dx, long long n,
+                                                  int width) {
+    bias_gelu_backward_kernel<float>(x, bias, dy, dx, n, width);
+}
+
+extern "C" __global__ void bias_gelu_backward_f64(const double *x, const double *bias, const double *dy, double *dx, long long n,
+                                                  int width) {
+    bias_gelu_backward_kernel<double>(x, bias, dy, dx, n, width);
+}
+
 // ---- GELU backward: dx = dy · GELU'(x) ---------------------------------------------------------
 
 extern "C" __global__ void gelu_backward_f32(const float *x, const float *dy, float *dx, long long n) {

@@ -10,6 +10,7 @@
 // the operand of the Linear it feeds, made here instead of by a cast kernel per product.
 #include "common.cuh"
 #include "half.cuh"
+#include "philox.cuh"
 #include <math.h>
 
 // What a forward writes besides y: nothing, or y rounded to one of the 16-bit formats.
@@ -264,4 +265,71 @@ extern "C" __global__ void layernorm_param_grads_final_f32(const double *partial
 extern "C" __global__ void layernorm_param_grads_final_f64(const double *partial_g, const double *partial_b, double *dgamma,
                                                            double *dbeta, int chunks, int len) {
     param_grads_final_kernel<double>(partial_g, partial_b, dgamma, dbeta, chunks, len);
+}
+
+// dropout + residual + LayerNorm (float32), the end of each BERT residual block, one warp per row:
+//   forward:  s = x ⊙ mask + r, with dropout_mask_f32's mask for (seed, offset) over x's
+//             elements (none when p = 0), kept for the backward; then y = LayerNorm(s) as above.
+//   backward: ds = LayerNorm's dx on s is the residual's gradient; dx = ds ⊙ mask, the mask
+//             drawn again (cheaper than storing it).
+// Each lane takes runs of four consecutive elements, so one Philox block serves a whole run when
+// the width is a multiple of 4. The products and sums are those of the separate kernels
+// (dropout's multiply, then the add: no FMA in this file), so s is bit for bit theirs.
+#define FOR_LANE_RUNS(j, len, lane) \
+    for (int j##0 = 4 * (lane); j##0 < (len); j##0 += 128) \
+        for (int j = j##0; j < j##0 + 4 && j < (len); j++)
+
+extern "C" __global__ void dropout_add_layernorm_f32(const float *x, const float *r, const float *gamma, const float *beta,
+                                                     float *s, float *y, float *mean, float *rstd, int rows, int len, float eps,
+                                                     float p, float keep_scale, unsigned long long seed,
+                                                     unsigned long long offset) {
+    int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
+        long long base = row * len;
+        DropoutStream drop(seed, offset, p, keep_scale);
+        float sum = 0;
+        FOR_LANE_RUNS(j, len, lane) {
+            float v = x[base + j];
+            if (p > 0) v = v * drop.factor(base + j);
+            v = v + r[base + j];
+            s[base + j] = v;
+            sum += v;
+        }
+        float mu = warp_sum(sum) / len, sq = 0;
+        FOR_LANE_RUNS(j, len, lane) {
+            float c = s[base + j] - mu;
+            sq += c * c;
+        }
+        float inv = rsqrt_t(warp_sum(sq) / len + eps);
+        FOR_LANE_RUNS(j, len, lane) y[base + j] = (s[base + j] - mu) * inv * gamma[j] + beta[j];
+        if (lane == 0) {
+            mean[row] = mu;
+            rstd[row] = inv;
+        }
+    }
+}
+
+// dx is written only when p > 0 (without dropout x's gradient is the residual's).
+extern "C" __global__ void dropout_add_layernorm_backward_f32(const float *dy, const float *s, const float *gamma,
+                                                              const float *mean, const float *rstd, float *dresidual, float *dx,
+                                                              int rows, int len, float p, float keep_scale,
+                                                              unsigned long long seed, unsigned long long offset) {
+    int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
+        long long base = row * len;
+        float mu = mean[row], inv = rstd[row], sum_g = 0, sum_gx = 0;
+        FOR_LANE_RUNS(j, len, lane) {
+            float g = dy[base + j] * gamma[j], xh = (s[base + j] - mu) * inv;
+            sum_g += g;
+            sum_gx += g * xh;
+        }
+        float mg = warp_sum(sum_g) / len, mgx = warp_sum(sum_gx) / len;
+        DropoutStream drop(seed, offset, p, keep_scale);
+        FOR_LANE_RUNS(j, len, lane) {
+            float g = dy[base + j] * gamma[j], xh = (s[base + j] - mu) * inv;
+            float ds = inv * (g - mg - xh * mgx);
+            dresidual[base + j] = ds;
+            if (p > 0) dx[base + j] = ds * drop.factor(base + j);
+        }
+    }
 }

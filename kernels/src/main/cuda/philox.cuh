@@ -72,3 +72,22 @@ __host__ __device__ inline float dropout_factor(unsigned long long seed, unsigne
     Philox4 b = philox_block(seed, offset, index >> 2);
     return philox_kept(philox_lane(b, (int) (index & 3)), p) ? keep_scale : 0.0f;
 }
+
+// Dropout factors along a row of consecutive element indices, reusing each Philox block for
+// its four lanes.
+struct DropoutStream {
+    unsigned long long seed, offset, block;
+    float p, keep_scale;
+    Philox4 bits;
+
+    __device__ DropoutStream(unsigned long long seed_, unsigned long long offset_, float p_, float keep_scale_)
+        : seed(seed_), offset(offset_), block(~0ull), p(p_), keep_scale(keep_scale_) {}
+
+    __device__ float factor(unsigned long long index) {
+        if ((index >> 2) != block) {
+            block = index >> 2;
+            bits = philox_block(seed, offset, block);
+        }
+        return philox_kept(philox_lane(bits, (int) (index & 3)), p) ? keep_scale : 0.0f;
+    }
+};

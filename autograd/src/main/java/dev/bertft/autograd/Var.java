@@ -461,14 +461,33 @@ public final class Var {
     public Var linear(Var weight, Var bias) {
         Tensor x = value, w = weight.value, b = bias == null ? null : bias.value;
         Var[] inputs = bias == null ? new Var[] {this, weight} : new Var[] {this, weight, bias};
-        return result("linear", x.linear(w, b), g -> {
-            if (requiresGrad) accumulate(g.matmul(w));
-            if (weight.requiresGrad) {
-                Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));
-                weight.accumulate(g2.transpose(0, 1).matmul(x2));
-            }
-            if (bias != null && bias.requiresGrad) bias.accumulate(sumTo(g, b.shape()));
-        }, inputs);
+        return result("linear", x.linear(w, b), g -> linearBackward(g, x, w, weight, bias), inputs);
+    }
+
+    /**
+     * GELU(x · Wᵀ + b), the feed-forward expansion, as one node: the backend adds b and applies the
+     * exact GELU in one pass over the product, and the backward recomputes x · Wᵀ + b from the kept
+     * product inside GELU's derivative, so no tensor holds the pre-activation.
+     */
+    public Var linearGelu(Var weight, Var bias) {
+        Tensor x = value, w = weight.value, b = bias.value;
+        Tensor product = x.linear(w, null);
+        if (b.dim() != 1 || b.size(0) != w.size(0) || b.dtype() != x.dtype() || b.backend() != x.backend()) {
+            throw new IllegalArgumentException("linear_gelu: bias " + b + " must be [" + w.size(0) + "] " + x.dtype() + " on " + x.backend().name());
+        }
+        Backend be = x.backend();
+        return result("linear_gelu", be.biasGelu(product, b), g -> linearBackward(be.biasGeluBackward(product, b, g), x, w, weight, bias),
+                this, weight, bias);
+    }
+
+    /** dx = g·W, dW = gᵀ·x over all rows of x, db = g summed over all rows, for g the gradient of x · Wᵀ + b. */
+    private void linearBackward(Tensor g, Tensor x, Tensor w, Var weight, Var bias) {
+        if (requiresGrad) accumulate(g.matmul(w));
+        if (weight.requiresGrad) {
+            Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));
+            weight.accumulate(g2.transpose(0, 1).matmul(x2));
+        }
+        if (bias != null && bias.requiresGrad) bias.accumulate(sumTo(g, bias.shape()));
     }
 
     // ---- normalisation, activations over the last axis --------------------------------------
@@ -498,6 +517,34 @@ public final class Var {
             gamma.accumulate(d.dgamma());
             beta.accumulate(d.dbeta());
         }, this, gamma, beta);
+    }
+
+    /**
+     * LayerNorm(dropout(this) + residual) over the last axis, the end of each BERT residual block,
+     * as one node: the mask is {@link #dropout}'s for (p, seed, offset), p = 0 for none. The backward
+     * sends LayerNorm's input gradient to the residual and that times the mask to this.
+     */
+    public Var dropoutAddLayerNorm(Var residual, Var gamma, Var beta, double eps, double p, long seed, long offset) {
+        Tensor x = value;
+        int h = x.size(-1);
+        if (!x.sameShape(residual.value) || x.dtype() != residual.value.dtype()) {
+            throw new IllegalArgumentException("dropout_add_layer_norm: input " + x + " and residual " + residual.value
+                    + " must have one shape and dtype");
+        }
+        if (gamma.dim() != 1 || gamma.size(0) != h || beta.dim() != 1 || beta.size(0) != h) {
+            throw new IllegalArgumentException("dropout_add_layer_norm: weight " + Arrays.toString(gamma.shape()) + " and bias "
+                    + Arrays.toString(beta.shape()) + " must be [" + h + "] for input " + Arrays.toString(x.shape()));
+        }
+        if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout_add_layer_norm: p must be in [0, 1), got " + p);
+        Backend be = x.backend();
+        Backend.ResidualNormOut out = be.dropoutAddLayerNorm(x, residual.value, gamma.value, beta.value, eps, p, seed, offset);
+        return result("dropout_add_layer_norm", out.y(), g -> {
+            Backend.ResidualNormGrads d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
+            accumulate(d.dx());
+            residual.accumulate(d.dresidual());
+            gamma.accumulate(d.dgamma());
+            beta.accumulate(d.dbeta());
+        }, this, residual, gamma, beta);
     }
 
     /**

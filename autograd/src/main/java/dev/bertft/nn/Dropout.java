@@ -15,9 +15,21 @@ public final class Dropout implements Module {
     }
 
     public Var forward(Var x) {
-        if (!training || p == 0) return x;
-        return x.dropout(p, true, rng.seed(), rng.next());
+        Draw d = draw();
+        return d.p() == 0 ? x : x.dropout(d.p(), true, d.seed(), d.offset());
     }
+
+    /**
+     * The mask this call applies, for an op that fuses dropout into its own pass: p and the run's
+     * (seed, offset), taking the next offset as {@link #forward} does; p = 0, and no offset taken,
+     * when there is no mask (eval mode or p = 0).
+     */
+    public Draw draw() {
+        if (!training || p == 0) return new Draw(0, rng.seed(), 0);
+        return new Draw(p, rng.seed(), rng.next());
+    }
+
+    public record Draw(double p, long seed, long offset) {}
 
     @Override
     public void setTraining(boolean training) {

@@ -26,6 +26,12 @@ public final class LayerNorm implements Module {
         return x.layerNorm(weight, bias, eps);
     }
 
+    /** LayerNorm(dropout(x) + residual) in one op, with the mask {@code dropout} would draw now. */
+    public Var forward(Var x, Dropout dropout, Var residual) {
+        Dropout.Draw d = dropout.draw();
+        return x.dropoutAddLayerNorm(residual, weight, bias, eps, d.p(), d.seed(), d.offset());
+    }
+
     @Override
     public void visit(Visitor v) {
         v.parameter("weight", weight);

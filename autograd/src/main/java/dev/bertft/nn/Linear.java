@@ -24,6 +24,11 @@ public final class Linear implements Module {
         return x.linear(weight, bias);
     }
 
+    /** GELU(x·Wᵀ + b) (exact erf GELU) as one op; without a bias, the two ops. */
+    public Var forwardGelu(Var x) {
+        return bias == null ? x.linear(weight, null).gelu() : x.linearGelu(weight, bias);
+    }
+
     @Override
     public void visit(Visitor v) {
         v.parameter("weight", weight);

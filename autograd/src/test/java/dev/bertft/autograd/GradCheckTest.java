@@ -293,6 +293,22 @@ class GradCheckTest {
     }
 
     @Test
+    void dropoutAddLayerNorm() {
+        for (double p : new double[] {0, 0.3}) {
+            GradCheck.check("dropoutAddLayerNorm p=" + p, v -> v.get(0).dropoutAddLayerNorm(v.get(1), v.get(2), v.get(3), 1e-5, p, 42, 7),
+                    sliced(3, 6), rand(3, 6), randIn(0.5, 1.5, 6), rand(6));
+        }
+        GradCheck.check("dropoutAddLayerNorm strided", v -> v.get(0).dropoutAddLayerNorm(v.get(1), v.get(2), v.get(3), 1e-12, 0.3, 5, 0),
+                transposed(2, 4, 5), sliced(2, 4, 5), sliced(5), rand(5));
+    }
+
+    @Test
+    void linearGelu() {
+        GradCheck.check("linearGelu", v -> v.get(0).linearGelu(v.get(1), v.get(2)), randIn(-2, 2, 2, 3, 4), rand(5, 4), rand(5));
+        GradCheck.check("linearGelu strided", v -> v.get(0).linearGelu(v.get(1), v.get(2)), sliced(3, 4), transposed(5, 4), sliced(5));
+    }
+
+    @Test
     void crossEntropyWithAnIgnoredRow() {
         Tensor labels = Tensor.of(CPU, new int[] {2, -100, 0, 4}, 4);
         GradCheck.check("crossEntropy", v -> v.get(0).crossEntropy(labels, -100), randIn(-2, 2, 4, 5));

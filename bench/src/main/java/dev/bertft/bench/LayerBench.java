@@ -23,8 +23,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * The non-GEMM hot paths of one BERT layer through the CPU backend, for a training batch of 32
  * sequences of 128 tokens: fused self-attention (softmax, padding mask, dropout 0.1) forward and
  * backward on q, k, v laid out as the model keeps them ([B, T, NH·HS] Linear outputs viewed as
- * [B, NH, T, HS]), and the exact GELU forward and backward on the FFN's [B, T, I] activations.
- * {@code model} picks all-MiniLM-L6-v2's sizes (12 heads of 32, I = 1536) or BERT-base's (12 heads
+ * [B, NH, T, HS]), the exact GELU forward and backward on the FFN's [B, T, I] activations, with
+ * the bias of the Linear before it fused in ({@code biasGelu*}) and not ({@code gelu*}: the
+ * separate bias pass is not counted), and the end of each residual block, LayerNorm(dropout 0.1
+ * (x) + residual) on [B, T, H], as one op ({@code residualNorm*}) and as the plain ops
+ * ({@code residualNormUnfused*}). {@code model} picks all-MiniLM-L6-v2's sizes (12 heads of 32, I = 1536) or BERT-base's (12 heads
  * of 64, I = 3072). The peer is PyTorch on the same shapes: bench/scripts/layers_pytorch.py.
  */
 @State(Scope.Benchmark)
@@ -44,8 +47,11 @@ public class LayerBench {
     static final int B = 32, T = 128, NH = 12;
 
     Backend cpu;
-    Tensor q, k, v, mask, dOut, ffn, dFfn;
+    Tensor q, k, v, mask, dOut, ffn, dFfn, ffnBias, hidden, residual, dHidden, gamma, beta;
     AttentionOut forward;
+    Backend.ResidualNormOut normForward;
+    Backend.LayerNormOut unfusedNormForward;
+    Tensor unfusedSum, unfusedMask;
     double scale;
 
     @Setup(Level.Trial)
@@ -63,7 +69,17 @@ public class LayerBench {
         scale = 1 / Math.sqrt(hs);
         ffn = Tensor.of(cpu, random(rnd, B * T * inter), B, T, inter);
         dFfn = Tensor.of(cpu, random(rnd, B * T * inter), B, T, inter);
+        ffnBias = Tensor.of(cpu, random(rnd, inter), inter);
+        hidden = Tensor.of(cpu, random(rnd, B * T * h), B, T, h);
+        residual = Tensor.of(cpu, random(rnd, B * T * h), B, T, h);
+        dHidden = Tensor.of(cpu, random(rnd, B * T * h), B, T, h);
+        gamma = Tensor.of(cpu, random(rnd, h), h);
+        beta = Tensor.of(cpu, random(rnd, h), h);
         forward = attentionForward();
+        normForward = residualNormForward();
+        unfusedMask = cpu.dropoutMask(hidden.dtype(), hidden.shape(), 0.1, 42, 7);
+        unfusedSum = hidden.mul(unfusedMask).add(residual);
+        unfusedNormForward = cpu.layerNorm(unfusedSum, gamma, beta, 1e-12);
     }
 
     private static float[] random(Random rnd, int n) {
@@ -95,5 +111,39 @@ public class LayerBench {
     @Benchmark
     public Tensor geluBackward() {
         return cpu.geluBackward(ffn, dFfn);
+    }
+
+    @Benchmark
+    public Tensor biasGeluForward() {
+        return cpu.biasGelu(ffn, ffnBias);
+    }
+
+    @Benchmark
+    public Tensor biasGeluBackward() {
+        return cpu.biasGeluBackward(ffn, ffnBias, dFfn);
+    }
+
+    @Benchmark
+    public Backend.ResidualNormOut residualNormForward() {
+        return cpu.dropoutAddLayerNorm(hidden, residual, gamma, beta, 1e-12, 0.1, 42, 7);
+    }
+
+    @Benchmark
+    public Backend.ResidualNormGrads residualNormBackward() {
+        return cpu.dropoutAddLayerNormBackward(dHidden, normForward, gamma, 0.1, 42, 7);
+    }
+
+    /** What the model ran before the fusion: a dropout mask, its product, the residual add, then LayerNorm. */
+    @Benchmark
+    public Backend.LayerNormOut residualNormUnfusedForward() {
+        Tensor sum = hidden.mul(cpu.dropoutMask(hidden.dtype(), hidden.shape(), 0.1, 42, 7)).add(residual);
+        return cpu.layerNorm(sum, gamma, beta, 1e-12);
+    }
+
+    /** LayerNorm's backward, then the mask's product for the dropout's input (the mask as kept by the forward). */
+    @Benchmark
+    public Tensor residualNormUnfusedBackward() {
+        Backend.LayerNormGrads d = cpu.layerNormBackward(dHidden, unfusedSum, gamma, unfusedNormForward.mean(), unfusedNormForward.rstd());
+        return d.dx().mul(unfusedMask);
     }
 }

@@ -14,7 +14,7 @@ final class BertIntermediate implements Module {
 
     /** [B, T, H] → [B, T, I]. */
     Var forward(Var x) {
-        return dense.forward(x).gelu();
+        return dense.forwardGelu(x);
     }
 
     @Override

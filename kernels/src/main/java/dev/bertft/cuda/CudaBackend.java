@@ -528,6 +528,27 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public Tensor biasGelu(Tensor x, Tensor bias) {
+        Tensor in = dense(x), b = dense(bias);
+        Tensor out = allocate(x.dtype(), x.shape());
+        long n = out.numel();
+        if (n > 0) ops.launch("bias_gelu_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, ptr(in), ptr(b), ptr(out), n, x.size(-1));
+        return out;
+    }
+
+    @Override
+    public Tensor biasGeluBackward(Tensor x, Tensor bias, Tensor dy) {
+        Tensor in = dense(x), b = dense(bias), g = dense(dy);
+        Tensor out = allocate(x.dtype(), x.shape());
+        long n = out.numel();
+        if (n > 0) {
+            ops.launch("bias_gelu_backward_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, ptr(in), ptr(b), ptr(g), ptr(out), n,
+                    x.size(-1));
+        }
+        return out;
+    }
+
+    @Override
     public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
         Tensor out = allocate(dtype, shape);
         long n = out.numel();
@@ -839,6 +860,14 @@ public final class CudaBackend implements Backend {
             ops.launch("layernorm_backward_" + t, rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
                     ptr(gs), ptr(xs), ptr(gm), ptr(mu), ptr(rs), ptr(dx), rows, len);
         }
+        layerNormParamGrads(gs, xs, mu, rs, dgamma, dbeta);
+        return new LayerNormGrads(dx, dgamma, dbeta);
+    }
+
+    /** dγ = Σ_rows dy ⊙ x̂ and dβ = Σ_rows dy, in fixed chunks added in a fixed order. */
+    private void layerNormParamGrads(Tensor gs, Tensor xs, Tensor mu, Tensor rs, Tensor dgamma, Tensor dbeta) {
+        int len = xs.size(-1), rows = xs.numel() / Math.max(1, len);
+        String t = suffix(xs.dtype());
         int chunks = Math.max(1, (rows + LN_CHUNK_ROWS - 1) / LN_CHUNK_ROWS);
         long partialBytes = (long) chunks * len * 8;
         CachingAllocator.Block<CUdeviceptr> pg = scratch(partialBytes, "LayerNorm dgamma partial sums");
@@ -852,7 +881,40 @@ public final class CudaBackend implements Backend {
             allocator.release(pg);
             allocator.release(pb);
         }
-        return new LayerNormGrads(dx, dgamma, dbeta);
+    }
+
+    /** One kernel over the rows for float32; the mask is drawn again in the backward instead of kept. */
+    @Override
+    public ResidualNormOut dropoutAddLayerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, double eps, double p,
+                                               long seed, long offset) {
+        if (x.dtype() != DType.F32) return Backend.super.dropoutAddLayerNorm(x, residual, gamma, beta, eps, p, seed, offset);
+        Tensor in = dense(x), res = dense(residual), g = dense(gamma), b = dense(beta);
+        int len = x.size(-1), rows = x.numel() / Math.max(1, len);
+        int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
+        Tensor y = allocate(DType.F32, x.shape()), sum = allocate(DType.F32, x.shape());
+        Tensor mean = allocate(DType.F32, statShape), rstd = allocate(DType.F32, statShape);
+        if (rows > 0 && len > 0) {
+            ops.launch("dropout_add_layernorm_f32", rowGrid((rows + 7) / 8), 1, 1, THREADS, 1, ptr(in), ptr(res), ptr(g), ptr(b),
+                    ptr(sum), ptr(y), ptr(mean), ptr(rstd), rows, len, (float) eps, (float) p, (float) (1 / (1 - p)), seed, offset);
+        }
+        return new ResidualNormOut(y, sum, mean, rstd, null);
+    }
+
+    @Override
+    public ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                         long offset) {
+        if (dy.dtype() != DType.F32) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
+        Tensor gs = dense(dy), ss = dense(forward.sum()), gm = dense(gamma), mu = dense(forward.mean()), rs = dense(forward.rstd());
+        int len = dy.size(-1), rows = dy.numel() / Math.max(1, len);
+        Tensor dres = allocate(DType.F32, dy.shape()), dx = p > 0 ? allocate(DType.F32, dy.shape()) : dres;
+        Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
+        if (len == 0) return new ResidualNormGrads(dx, dres, dgamma, dbeta);
+        if (rows > 0) {
+            ops.launch("dropout_add_layernorm_backward_f32", rowGrid((rows + 7) / 8), 1, 1, THREADS, 1, ptr(gs), ptr(ss), ptr(gm),
+                    ptr(mu), ptr(rs), ptr(dres), ptr(dx), rows, len, (float) p, (float) (1 / (1 - p)), seed, offset);
+        }
+        layerNormParamGrads(gs, ss, mu, rs, dgamma, dbeta);
+        return new ResidualNormGrads(dx, dres, dgamma, dbeta);
     }
 
     @Override

@@ -163,6 +163,19 @@ class CudaParityTest {
         }
     }
 
+    @Test
+    void biasGeluAndItsBackward() {
+        for (DType t : FLOATS) {
+            for (int[] shape : new int[][] {{2, 5, 96}, {7, 33}, {3, 1}}) {
+                int n = shape[shape.length - 1];
+                Tensor x = randn(t, shape).mul(2), bias = randn(t, n), dy = randn(t, shape);
+                String what = "bias+gelu " + Arrays.toString(shape) + " " + t;
+                assertClose(CPU.biasGelu(x, bias), gpu.biasGelu(onGpu(x), onGpu(bias)), what);
+                assertClose(CPU.biasGeluBackward(x, bias, dy), gpu.biasGeluBackward(onGpu(x), onGpu(bias), onGpu(dy)), what + " backward");
+            }
+        }
+    }
+
     /**
      * Contiguous float32 operands of one shape: 16-byte accesses where every pointer is on a
      * 16-byte boundary, then the last n mod 4 elements; 4-byte accesses off such a boundary.
@@ -512,6 +525,36 @@ class CudaParityTest {
                 var dg2 = gpu.layerNormBackward(onGpu(dy), onGpu(x), onGpu(g), d.mean(), d.rstd());
                 assertBitwise(dg.dgamma(), dg2.dgamma(), what + " dgamma deterministic");
                 assertBitwise(dg.dbeta(), dg2.dbeta(), what + " dbeta deterministic");
+            }
+        }
+    }
+
+    @Test
+    void dropoutAddLayerNormMatchesTheCpuWithTheSameMask() {
+        for (int[] shape : new int[][] {{4, 7, 384}, {3, 33}, {5, 6}, {2, 1}}) {
+            for (double p : new double[] {0, 0.1}) {
+                int h = shape[shape.length - 1];
+                Tensor x = randn(DType.F32, shape), r = randn(DType.F32, shape).mul(2).add(0.5);
+                Tensor g = randn(DType.F32, h), b = randn(DType.F32, h), dy = randn(DType.F32, shape);
+                String what = "dropout+residual+layernorm " + Arrays.toString(shape) + " p=" + p;
+                var c = CPU.dropoutAddLayerNorm(x, r, g, b, 1e-12, p, 77, 5);
+                var d = gpu.dropoutAddLayerNorm(onGpu(x), onGpu(r), onGpu(g), onGpu(b), 1e-12, p, 77, 5);
+                // the sum is one multiply and one add per element on both: equal bits mean equal masks
+                assertBitwise(c.sum(), d.sum(), what + " sum");
+                assertClose(c.y(), d.y(), 1e-5, 1e-5, what + " y");
+                assertClose(c.mean(), d.mean(), 1e-5, 1e-6, what + " mean");
+                assertClose(c.rstd(), d.rstd(), what + " rstd");
+                var cg = CPU.dropoutAddLayerNormBackward(dy, c, g, p, 77, 5);
+                var dg = gpu.dropoutAddLayerNormBackward(onGpu(dy), d, onGpu(g), p, 77, 5);
+                assertClose(cg.dresidual(), dg.dresidual(), 1e-4, 1e-5, what + " d residual");
+                assertClose(cg.dx(), dg.dx(), 1e-4, 1e-5, what + " dx");
+                assertClose(cg.dgamma(), dg.dgamma(), 1e-4, 1e-4, what + " dgamma");
+                assertClose(cg.dbeta(), dg.dbeta(), 1e-5, 1e-5, what + " dbeta");
+                double[] dx = dg.dx().toDoubleArray(), ds = dg.dresidual().toDoubleArray();
+                double[] mask = CPU.dropoutMask(DType.F32, shape, p, 77, 5).toDoubleArray();
+                for (int i = 0; i < dx.length && p > 0; i++) {
+                    if ((float) (ds[i] * mask[i]) != dx[i]) fail(what + ": dx[" + i + "] " + dx[i] + " is not " + ds[i] + " times the mask " + mask[i]);
+                }
             }
         }
     }

@@ -106,6 +106,7 @@ class DryRunTest {
             for (Ops.Binary op : Ops.Binary.values()) x.binary(op, y);
             x.transpose(0, 2).binary(Ops.Binary.ADD, x.transpose(0, 2));
             g.geluBackward(x, x);
+            g.biasGeluBackward(g.biasGelu(x, y), y, x);
             g.dropoutMask(t, new int[] {3, 5}, 0.1, 1, 2);
             g.normal(t, new int[] {7}, 0, 1, 1, 2);
             for (Ops.Reduce op : Ops.Reduce.values()) {
@@ -124,6 +125,8 @@ class DryRunTest {
             g.logSoftmaxBackward(x, x);
             var ln = g.layerNorm(x, y, y, 1e-5);
             g.layerNormBackward(x, x, y, ln.mean(), ln.rstd());
+            var residualNorm = g.dropoutAddLayerNorm(x, x, y, y, 1e-5, 0.1, 1, 2);
+            g.dropoutAddLayerNormBackward(x, residualNorm, y, 0.1, 1, 2);
             Tensor labels = g.fromHost(new int[] {0, 1, -100, 3}, DType.I32, 4);
             Tensor logits = g.zeros(t, 4, 8);
             g.crossEntropy(logits, labels, -100);

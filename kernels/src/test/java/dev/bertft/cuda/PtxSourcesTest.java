@@ -115,7 +115,7 @@ class PtxSourcesTest {
         }
         TreeSet<String> needed = new TreeSet<>();
         for (String t : List.of("f32", "f64")) {
-            for (String k : List.of("unary_", "scalar_", "binary_", "gelu_backward_", "dropout_mask_", "normal_", "reduce_rows_",
+            for (String k : List.of("unary_", "scalar_", "binary_", "gelu_backward_", "bias_gelu_", "bias_gelu_backward_", "dropout_mask_", "normal_", "reduce_rows_",
                     "reduce_cols_partial_", "reduce_cols_final_", "argmax_rows_", "softmax_", "softmax_backward_", "layernorm_", "layernorm_backward_",
                     "layernorm_param_grads_partial_", "layernorm_param_grads_final_", "cross_entropy_rows_", "mean_of_rows_",
                     "cross_entropy_backward_", "embedding_backward_", "add_inplace_", "scale_inplace_", "adamw_")) {
@@ -128,7 +128,7 @@ class PtxSourcesTest {
         needed.addAll(List.of("copy_strided_4", "copy_strided_8", "fill_4", "fill_8", "embedding_4", "embedding_8", "sum_partials",
                 "sum_squares_partial_f64", "sum_squares_list_f32", "adamw_list_f32", "scale_list_f32", "sgemm_tf32_nn", "sgemm_tf32_nt",
                 "sgemm_tf32_tn", "sgemm_tf32_tt",
-                "splitk_sum", "dgemm_tiled", "attention_backward_dot"));
+                "splitk_sum", "dgemm_tiled", "attention_backward_dot", "dropout_add_layernorm_f32", "dropout_add_layernorm_backward_f32"));
         for (int hs : new int[] {16, 32, 64}) {
             needed.addAll(List.of("attention_forward_hs" + hs, "attention_backward_kv_hs" + hs, "attention_backward_q_hs" + hs));
         }

@@ -100,6 +100,19 @@ public interface Backend {
     /** dx = dy · GELU'(x), GELU'(x) = Φ(x) + x·φ(x). */
     Tensor geluBackward(Tensor x, Tensor dy);
 
+    /**
+     * GELU(x + bias), bias [N] added along x's last axis: a Linear layer's bias and activation in
+     * one pass over its product instead of two. The default runs the two ops.
+     */
+    default Tensor biasGelu(Tensor x, Tensor bias) {
+        return unary(Ops.Unary.GELU, binary(Ops.Binary.ADD, x, bias));
+    }
+
+    /** The gradient of {@link #biasGelu} with respect to x (and to the bias, summed over rows): dy · GELU'(x + bias). */
+    default Tensor biasGeluBackward(Tensor x, Tensor bias, Tensor dy) {
+        return geluBackward(binary(Ops.Binary.ADD, x, bias), dy);
+    }
+
     /** Elements kept with probability 1−p get 1/(1−p), the others 0; drawn from Philox(seed, offset). */
     Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset);
 
@@ -195,6 +208,42 @@ public interface Backend {
     record LayerNormOut(Tensor y, Tensor mean, Tensor rstd) {}
 
     record LayerNormGrads(Tensor dx, Tensor dgamma, Tensor dbeta) {}
+
+    /**
+     * The end of a BERT residual block, LayerNorm(dropout(x) + residual) over the last axis, as one
+     * op: the dropout mask is the one {@link #dropoutMask} draws for x's shape with the same seed
+     * and offset (none when p = 0), so the result equals the composition, which this default runs.
+     * A backend may fuse it into one pass over each row, saving the masked and summed tensors.
+     */
+    default ResidualNormOut dropoutAddLayerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, double eps, double p,
+                                                long seed, long offset) {
+        Tensor dropped = p > 0 ? x.mul(dropoutMask(x.dtype(), x.shape(), p, seed, offset)) : x;
+        Tensor sum = dropped.add(residual);
+        LayerNormOut norm = layerNorm(sum, gamma, beta, eps);
+        return new ResidualNormOut(norm.y(), sum, norm.mean(), norm.rstd(), null);
+    }
+
+    /**
+     * The gradients of {@link #dropoutAddLayerNorm}: LayerNorm's backward on the kept sum gives
+     * the residual's gradient, and that times the dropout mask gives x's (the same tensor when p = 0).
+     */
+    default ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                          long offset) {
+        LayerNormGrads norm = layerNormBackward(dy, forward.sum(), gamma, forward.mean(), forward.rstd());
+        Tensor ds = norm.dx();
+        Tensor dx = p > 0 ? ds.mul(dropoutMask(ds.dtype(), ds.shape(), p, seed, offset)) : ds;
+        return new ResidualNormGrads(dx, ds, norm.dgamma(), norm.dbeta());
+    }
+
+    /**
+     * The normalised output, the sum dropout(x) + residual it normalised, its per-row mean and
+     * 1/σ, and optionally the dropout mask bit-packed in an I32 tensor (one row of ⌈H/32⌉ words
+     * per row of x, bit j % 32 of word j / 32 set where element j was kept), so a backend may keep
+     * it instead of drawing it again in the backward; null when it keeps none.
+     */
+    record ResidualNormOut(Tensor y, Tensor sum, Tensor mean, Tensor rstd, Tensor dropoutBits) {}
+
+    record ResidualNormGrads(Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {}
 
     /** Mean of −log softmax(logits)[label] over rows whose label ≠ ignoreIndex; a scalar. */
     Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex);

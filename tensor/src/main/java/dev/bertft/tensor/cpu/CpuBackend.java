@@ -321,6 +321,46 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
+    /**
+     * A row at a time: the bias is added into the output row, and GELU runs over it in place
+     * while it is still in cache; the same float operations as the two ops, so the same bits.
+     */
+    @Override
+    public Tensor biasGelu(Tensor x, Tensor bias) {
+        if (x.dtype() != DType.F32) return Backend.super.biasGelu(x, bias);
+        float[] xs = f32(dense(x)), b = f32(dense(bias));
+        Tensor out = allocate(DType.F32, x.shape());
+        float[] y = f32(out);
+        int n = x.size(-1);
+        forRows(x.numel() / Math.max(1, n), n, r -> {
+            addRow(xs, b, y, r * n, n);
+            if (Simd.AVAILABLE) SimdGelu.forward(y, y, r * n, r * n + n);
+            else for (int i = r * n; i < r * n + n; i++) y[i] = Special.geluFast(y[i]);
+        });
+        return out;
+    }
+
+    /** dy · GELU'(x + bias) a row at a time: x + bias goes into the output row, which the derivative then overwrites. */
+    @Override
+    public Tensor biasGeluBackward(Tensor x, Tensor bias, Tensor dy) {
+        if (x.dtype() != DType.F32) return Backend.super.biasGeluBackward(x, bias, dy);
+        float[] xs = f32(dense(x)), b = f32(dense(bias)), g = f32(dense(dy));
+        Tensor out = allocate(DType.F32, x.shape());
+        float[] d = f32(out);
+        int n = x.size(-1);
+        forRows(x.numel() / Math.max(1, n), n, r -> {
+            addRow(xs, b, d, r * n, n);
+            if (Simd.AVAILABLE) SimdGelu.backward(d, g, d, r * n, r * n + n);
+            else for (int i = r * n; i < r * n + n; i++) d[i] = g[i] * Special.geluGradFast(d[i]);
+        });
+        return out;
+    }
+
+    /** y[base + j] = x[base + j] + b[j] for j in [0, n). */
+    private static void addRow(float[] x, float[] b, float[] y, int base, int n) {
+        for (int j = 0; j < n; j++) y[base + j] = x[base + j] + b[j];
+    }
+
     @Override
     public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
         Tensor out = allocate(dtype, shape);
@@ -738,6 +778,85 @@ public final class CpuBackend implements Backend {
             }
         });
         return new LayerNormGrads(dx, dgamma, dbeta);
+    }
+
+    /** Rows whose dγ and dβ terms the residual LayerNorm's backward sums in float before adding them in double. */
+    private static final int NORM_BLOCK_ROWS = 32;
+
+    /**
+     * One pass over each row, rows in parallel: the row's Philox draws become kept bits (kept for
+     * the backward, 1 bit an element instead of a float mask), then sum, statistics and output.
+     */
+    @Override
+    public ResidualNormOut dropoutAddLayerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, double eps, double p,
+                                               long seed, long offset) {
+        if (x.dtype() != DType.F32) return Backend.super.dropoutAddLayerNorm(x, residual, gamma, beta, eps, p, seed, offset);
+        float[] xs = f32(dense(x)), rs = f32(dense(residual)), gv = f32(dense(gamma)), bv = f32(dense(beta));
+        int len = x.size(-1), rows = x.numel() / Math.max(1, len), words = (len + 31) / 32;
+        int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
+        Tensor y = allocate(DType.F32, x.shape()), sum = allocate(DType.F32, x.shape());
+        Tensor mean = allocate(DType.F32, statShape), rstd = allocate(DType.F32, statShape);
+        Tensor bits = p > 0 ? allocate(DType.I32, rows, words) : null;
+        float[] sv = f32(sum), yv = f32(y), mv = f32(mean), rv = f32(rstd);
+        int[] kept = bits == null ? null : (int[]) array(bits);
+        int threshold = Philox.keepThreshold((float) p);
+        float scale = (float) (1.0 / (1.0 - p)), e = (float) eps;
+        pool.forRange(rows, Math.max(1, GRAIN / Math.max(1, len)), (r0, r1) -> {
+            int[] draws = kept == null ? null : new int[len];
+            for (int r = r0; r < r1; r++) {
+                if (kept != null) {
+                    philox(seed, offset, (long) r * len, draws, len);
+                    if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, len, threshold, kept, r * words);
+                    else RowKernels.packKept(draws, len, threshold, kept, r * words);
+                }
+                if (Simd.AVAILABLE) SimdResidualNorm.forward(xs, rs, kept, r * words, scale, gv, bv, sv, yv, mv, rv, r, len, e);
+                else RowKernels.dropoutAddLayerNorm(xs, rs, kept, r * words, scale, gv, bv, sv, yv, mv, rv, r, len, e);
+            }
+        });
+        return new ResidualNormOut(y, sum, mean, rstd, bits);
+    }
+
+    @Override
+    public ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                         long offset) {
+        if (dy.dtype() != DType.F32 || (p > 0 && forward.dropoutBits() == null)) {
+            return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
+        }
+        float[] g = f32(dense(dy)), sv = f32(dense(forward.sum())), gv = f32(dense(gamma));
+        float[] mv = f32(dense(forward.mean())), rv = f32(dense(forward.rstd()));
+        int[] kept = p > 0 ? (int[]) array(dense(forward.dropoutBits())) : null;
+        int len = dy.size(-1), rows = dy.numel() / Math.max(1, len), words = (len + 31) / 32;
+        Tensor dres = allocate(DType.F32, dy.shape()), dx = kept == null ? dres : allocate(DType.F32, dy.shape());
+        Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
+        float[] dr = f32(dres), dxv = f32(dx);
+        float scale = (float) (1.0 / (1.0 - p));
+        // dγ and dβ in the same pass: float sums over fixed blocks of rows, then the blocks added in
+        // order in double, so the result does not depend on the thread count
+        int blocks = (rows + NORM_BLOCK_ROWS - 1) / NORM_BLOCK_ROWS;
+        float[] pg = new float[blocks * len], pb = new float[blocks * len];
+        pool.forRange(blocks, 1, (b0, b1) -> {
+            for (int blk = b0; blk < b1; blk++) {
+                for (int r = blk * NORM_BLOCK_ROWS, end = Math.min(rows, r + NORM_BLOCK_ROWS); r < end; r++) {
+                    if (Simd.AVAILABLE) {
+                        SimdResidualNorm.backward(g, sv, gv, mv[r], rv[r], kept, r * words, scale, dr, dxv, r * len, len, pg, pb, blk * len);
+                    } else {
+                        RowKernels.dropoutAddLayerNormBackward(g, sv, gv, mv[r], rv[r], kept, r * words, scale, dr, dxv, r * len, len,
+                                pg, pb, blk * len);
+                    }
+                }
+            }
+        });
+        float[] dg = f32(dgamma), db = f32(dbeta);
+        for (int c = 0; c < len; c++) {
+            double sg = 0, sb = 0;
+            for (int blk = 0; blk < blocks; blk++) {
+                sg += pg[blk * len + c];
+                sb += pb[blk * len + c];
+            }
+            dg[c] = (float) sg;
+            db[c] = (float) sb;
+        }
+        return new ResidualNormGrads(dx, dres, dgamma, dbeta);
     }
 
     @Override

@@ -47,6 +47,47 @@ final class RowKernels {
         rstd[row] = inv;
     }
 
+    /**
+     * One row of LayerNorm(dropout(x) + residual): the sum s is written to {@code sum}, then
+     * normalised by {@link #layerNorm}, so the result is bit for bit the composition's. The mask is
+     * bit j % 32 of words[wb + j / 32] for element j; words null means no dropout.
+     */
+    static void dropoutAddLayerNorm(float[] x, float[] residual, int[] words, int wb, float scale, float[] gamma, float[] beta,
+                                    float[] sum, float[] y, float[] mean, float[] rstd, int row, int n, float eps) {
+        int base = row * n;
+        for (int j = 0; j < n; j++) {
+            sum[base + j] = (words == null ? x[base + j] : x[base + j] * factor(words, wb, j, scale)) + residual[base + j];
+        }
+        layerNorm(sum, gamma, beta, y, mean, rstd, row, n, eps);
+    }
+
+    /**
+     * The backward of {@link #dropoutAddLayerNorm}: LayerNorm's dx is the residual's gradient, that
+     * times the mask x's; dy ⊙ x̂ and dy are added into the row block's partial sums for dγ and dβ,
+     * pg[pb..pb+n) and pbeta[pb..pb+n).
+     */
+    static void dropoutAddLayerNormBackward(float[] dy, float[] sum, float[] gamma, float mu, float inv, int[] words, int wb,
+                                            float scale, float[] dresidual, float[] dx, int base, int n, float[] pg, float[] pbeta,
+                                            int pb) {
+        layerNormBackward(dy, sum, gamma, mu, inv, dresidual, base, n);
+        for (int j = 0; j < n; j++) {
+            if (words != null) dx[base + j] = dresidual[base + j] * factor(words, wb, j, scale);
+            pg[pb + j] += dy[base + j] * ((sum[base + j] - mu) * inv);
+            pbeta[pb + j] += dy[base + j];
+        }
+    }
+
+    /** Sets bit j % 32 of words[wb + j / 32] for each of a row's n Philox draws that dropout keeps ({@code draw >>> 8 >= threshold}). */
+    static void packKept(int[] draws, int n, int threshold, int[] words, int wb) {
+        java.util.Arrays.fill(words, wb, wb + (n + 31) / 32, 0);
+        for (int j = 0; j < n; j++) if (draws[j] >>> 8 >= threshold) words[wb + (j >>> 5)] |= 1 << (j & 31);
+    }
+
+    /** Dropout's factor for element j of a row whose kept bits start at words[wb]: scale when kept, else 0. */
+    static float factor(int[] words, int wb, int j, float scale) {
+        return (words[wb + (j >>> 5)] >>> (j & 31) & 1) != 0 ? scale : 0f;
+    }
+
     /** dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)) with g = dy ⊙ γ, x̂ = (x − μ)·rstd. */
     static void layerNormBackward(float[] dy, float[] x, float[] gamma, float mu, float inv, float[] dx, int base, int n) {
         double sumG = 0, sumGX = 0;
