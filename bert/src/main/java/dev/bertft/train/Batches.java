@@ -1,5 +1,6 @@
 package dev.bertft.train;
 
+import dev.bertft.classifier.Batch;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 
@@ -19,9 +20,6 @@ public final class Batches {
 
     /** One tokenized example: ids with special tokens, token type ids, and its label. */
     public record Tokenized(int[] ids, int[] typeIds, int label) {}
-
-    /** A padded batch on a device: [B, T] ids, type ids and mask (1 = real token), [B] labels. */
-    public record Batch(Tensor inputIds, Tensor typeIds, Tensor attentionMask, Tensor labels, int size, int realTokens) {}
 
     /**
      * The example order of one epoch: as given, a seeded shuffle, or (group-by-length, as HF's

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.Batch;
+import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.LinearWarmupDecay;
@@ -274,7 +276,7 @@ public final class Trainer {
                 int[] idx = batches.get(b);
                 int[] pred;
                 try (Backend.Scope scope = backend.openScope()) {
-                    Batches.Batch batch = Batches.collate(data, idx, backend, padId);
+                    Batch batch = Batches.collate(data, idx, backend, padId);
                     Var logits = model.logits(batch);
                     lossSum += logits.crossEntropy(batch.labels(), IGNORE_INDEX).value().item() * idx.length;
                     pred = logits.value().argmax(-1).toIntArray();

@@ -1,4 +1,4 @@
-package dev.bertft.train;
+package dev.bertft.classifier;
 
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
@@ -12,7 +12,7 @@ import java.util.Map;
 public interface SequenceClassifier extends Module {
 
     /** [B, numLabels] logits for a padded batch. */
-    Var logits(Batches.Batch batch);
+    Var logits(Batch batch);
 
     /** Parameters by their checkpoint names, in a fixed order. */
     Map<String, Var> namedParameters();

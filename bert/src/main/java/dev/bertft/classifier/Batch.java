@@ -1,0 +1,6 @@
+package dev.bertft.classifier;
+
+import dev.bertft.tensor.Tensor;
+
+/** A padded batch on a device: [B, T] ids, type ids and mask (1 = real token), [B] labels. */
+public record Batch(Tensor inputIds, Tensor typeIds, Tensor attentionMask, Tensor labels, int size, int realTokens) {}
