@@ -53,7 +53,6 @@ class DependencyRulesTest {
         List<String> broken = new ArrayList<>();
         for (String edge : edges) {
             String[] fromTo = edge.split(" -> ");
-            if (fromTo[0].startsWith("dev.bertft.cli")) continue; // the application, not the library
             for (Rule rule : RULES) {
                 if (!inPackage(fromTo[0], rule.from())) continue;
                 for (String bad : rule.forbidden()) if (inPackage(fromTo[1], bad)) broken.add(edge);
