@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,6 +45,18 @@ class ExecutableJarIT {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         return new Result(p.waitFor(), out, err);
+    }
+
+    @Test
+    void jacksonAndPicocliAreRelocated() throws Exception {
+        List<String> entries;
+        try (ZipFile jar = new ZipFile(JAR)) {
+            entries = jar.stream().map(ZipEntry::getName).toList();
+        }
+        for (String original : List.of("com/fasterxml/", "picocli/")) {
+            assertTrue(entries.stream().noneMatch(e -> e.startsWith(original)), "nothing left under " + original);
+            assertTrue(entries.stream().anyMatch(e -> e.startsWith("dev/bertft/shaded/" + original)), "moved: " + original);
+        }
     }
 
     @Test
