@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 out=${1:-bench/results/imdb-acceptance-$(date +%F).md}
 model=../shared/models/all-MiniLM-L6-v2
 data=../shared/data/imdb/aclImdb_v1_labeled.tar.gz
-jar=bert/target/bert-ft.jar
+jar=cli/target/bert-ft.jar
 work=$(mktemp -d)
 train=${TRAIN:-4000} eval=${EVAL:-2000} len=${LEN:-128}
 common=(--model "$model" --data "$data" --max-train-samples "$train" --max-eval-samples "$eval" --max-length "$len" --seed 42)

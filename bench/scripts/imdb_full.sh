@@ -34,7 +34,7 @@ fi
 start=$(date +%s)
 printf '%s\t-\t-\topen\n' "$(utc "$start")" >> "$segments"
 status=0
-java -jar bert/target/bert-ft.jar train --model ../shared/models/all-MiniLM-L6-v2 \
+java -jar cli/target/bert-ft.jar train --model ../shared/models/all-MiniLM-L6-v2 \
     --data ../shared/data/imdb/aclImdb_v1_labeled.tar.gz --max-length 256 --epochs 2 \
     --batch-size 32 --eval-batch-size 64 --learning-rate 5e-5 --warmup-steps 500 --weight-decay 0.01 \
     --logging-steps 10 --save-strategy steps --save-steps 100 --save-total-limit 2 --seed 42 --threads 2 \

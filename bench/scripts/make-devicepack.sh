@@ -3,7 +3,8 @@
 # machine, which has a driver and nvcc but no JDK, no Maven and no network.
 #   jre.tar.xz  a jlink'ed Java runtime, packed (gpu-check.sh unpacks it outside the tree)
 #   commit.txt  the commit the pack was built from (the device machine's copy has no .git)
-#   lib/  the module jars, the kernels test-jar and bert test classes as a jar, their runtime dependencies
+#   lib/  the module jars (cli's unshaded, for dev.bertft.cli.Main), the kernels test-jar and bert test
+#         classes as a jar, their runtime dependencies
 #         (JCuda with only the natives we load), junit-platform-console-standalone
 # Usage (from anywhere): bench/scripts/make-devicepack.sh
 # The folder is git-ignored through info/exclude and must stay under 64 MiB to travel.
@@ -16,10 +17,11 @@ grep -qx '/.devicepack/' "$exclude" 2>/dev/null || echo '/.devicepack/' >> "$exc
 
 rm -rf "$pack"
 mkdir -p "$pack/lib"
-mvn -q -pl bert -am -DskipTests package dependency:copy-dependencies \
+mvn -q -pl cli -am -DskipTests -Dmaven.source.skip -Dmaven.javadoc.skip package dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$pack/lib"
-for m in tensor autograd tokenizer kernels; do cp "$m"/target/"$m"-*.jar "$pack/lib/"; done
-cp bert/target/bert-0*.jar "$pack/lib/"
+version=$(sed -n 's|^  <version>\(.*\)</version>$|\1|p' pom.xml)
+for m in tensor autograd tokenizer kernels bert cli; do cp "$m/target/$m-$version.jar" "$pack/lib/"; done
+cp "kernels/target/kernels-$version-tests.jar" "$pack/lib/"
 jar cf "$pack/lib/bert-tests.jar" -C bert/target/test-classes dev
 mvn -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory="$pack/lib"
 

@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.io.AtomicFiles;
-import dev.bertft.train.ProblemType;
 
 import java.io.IOException;
 import java.nio.file.Files;

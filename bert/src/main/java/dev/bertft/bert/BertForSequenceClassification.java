@@ -1,6 +1,9 @@
 package dev.bertft.bert;
 
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.Batch;
+import dev.bertft.classifier.ProblemType;
+import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.Dropout;
 import dev.bertft.nn.Linear;
@@ -13,9 +16,6 @@ import dev.bertft.safetensors.ShardedSafetensors;
 import dev.bertft.safetensors.TensorReader;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
-import dev.bertft.train.Batches;
-import dev.bertft.train.ProblemType;
-import dev.bertft.train.SequenceClassifier;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -173,7 +173,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
 
     /** The Trainer's entry point: {@link #logits(Tensor, Tensor, Tensor)} of a padded batch. */
     @Override
-    public Var logits(Batches.Batch batch) {
+    public Var logits(Batch batch) {
         return logits(batch.inputIds(), batch.typeIds(), batch.attentionMask());
     }
 

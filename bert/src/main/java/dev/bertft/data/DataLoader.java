@@ -1,8 +1,8 @@
 package dev.bertft.data;
 
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.hub.HttpDownloader;
 import dev.bertft.hub.ModelResolver;
-import dev.bertft.train.ProblemType;
 
 import java.io.IOException;
 import java.net.URI;

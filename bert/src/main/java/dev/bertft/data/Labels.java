@@ -1,6 +1,6 @@
 package dev.bertft.data;
 
-import dev.bertft.train.ProblemType;
+import dev.bertft.classifier.ProblemType;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,5 +1,6 @@
 package dev.bertft.train;
 
+import dev.bertft.classifier.Batch;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 
@@ -27,12 +28,6 @@ public final class Batches {
             this(ids, typeIds, label, null);
         }
     }
-
-    /**
-     * A padded batch on a device: [B, T] ids, type ids and mask (1 = real token), and the labels:
-     * I32 [B] class ids, or F32 [B, K] targets (K = 1 for regression).
-     */
-    public record Batch(Tensor inputIds, Tensor typeIds, Tensor attentionMask, Tensor labels, int size, int realTokens) {}
 
     /**
      * The example order of one epoch: as given, a seeded shuffle, or (group-by-length, as HF's

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.Batch;
+import dev.bertft.classifier.ProblemType;
+import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.LinearWarmupDecay;
@@ -282,7 +285,7 @@ public final class Trainer {
             for (int b = 0; b < batches.size(); b++) {
                 int[] idx = batches.get(b);
                 try (Backend.Scope scope = backend.openScope()) {
-                    Batches.Batch batch = Batches.collate(data, idx, backend, padId);
+                    Batch batch = Batches.collate(data, idx, backend, padId);
                     Var out = model.logits(batch);
                     lossSum += model.loss(out, batch.labels()).value().item() * idx.length;
                     System.arraycopy(out.value().toFloatArray(), 0, logits, idx[0] * numLabels, idx.length * numLabels);

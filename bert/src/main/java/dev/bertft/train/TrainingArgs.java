@@ -1,5 +1,7 @@
 package dev.bertft.train;
 
+import dev.bertft.classifier.ProblemType;
+
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;

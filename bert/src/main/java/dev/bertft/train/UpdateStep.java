@@ -1,6 +1,8 @@
 package dev.bertft.train;
 
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.Batch;
+import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.GradClip;
 import dev.bertft.tensor.Backend;
@@ -44,13 +46,13 @@ public final class UpdateStep {
     }
 
     /** Runs the update over {@code microBatches} batches, made by {@code batch} inside the step's scope, at learning rate {@code lr}. */
-    public Outcome run(int microBatches, IntFunction<Batches.Batch> batch, double lr) {
+    public Outcome run(int microBatches, IntFunction<Batch> batch, double lr) {
         model.setTraining(true);
         try (Backend.Scope step = backend.openScope()) {
             List<Tensor> losses = new ArrayList<>(microBatches);
             long samples = 0, tokens = 0;
             for (int b = 0; b < microBatches; b++) {
-                Batches.Batch micro = batch.apply(b);
+                Batch micro = batch.apply(b);
                 Var loss = model.loss(model.logits(micro), micro.labels());
                 if (microBatches > 1) loss = loss.mul(1.0 / microBatches);
                 loss.backward();

@@ -1,12 +1,12 @@
 package dev.bertft.bert;
 
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.tensor.cpu.CpuBackend;
-import dev.bertft.train.ProblemType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -6,12 +6,13 @@ import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.classifier.Batch;
 import dev.bertft.nn.AdamW;
-import dev.bertft.train.Batches;
-import dev.bertft.train.UpdateStep;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
+import dev.bertft.train.Batches;
+import dev.bertft.train.UpdateStep;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -61,7 +62,7 @@ class DryRunTrainingMemoryTest {
         for (Var p : model.namedParameters().values()) moments += 2 * CachingAllocator.bucket(4L * p.value().numel());
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
         UpdateStep step = new UpdateStep(model, optimizer, 1.0, gpu);
-        Batches.Batch full = new Batches.Batch(batch[0], batch[1], batch[2], labels, 32, 32 * 128);
+        Batch full = new Batch(batch[0], batch[1], batch[2], labels, 32, 32 * 128);
         List<CachingAllocator.Stats> after = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             assertTrue(step.run(1, b -> full, 1e-5).finite(), "a dry run reads zeros back, so every update is applied");
@@ -90,7 +91,7 @@ class DryRunTrainingMemoryTest {
         BertForSequenceClassification model = bertBase(true);
         List<Batches.Tokenized> examples = new ArrayList<>();
         for (int i = 0; i < 8; i++) examples.add(new Batches.Tokenized(new int[] {101, 2000 + i, 3000 + i, 102}, new int[4], i % 2));
-        Batches.Batch b = Batches.collate(examples, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, gpu, 0); // as the Trainer makes it
+        Batch b = Batches.collate(examples, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, gpu, 0); // as the Trainer makes it
         UpdateStep step = new UpdateStep(model, new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8), 1.0, gpu);
         step.run(1, i -> b, 1e-5);
         recorder.events.clear();

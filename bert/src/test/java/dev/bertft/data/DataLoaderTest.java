@@ -1,9 +1,9 @@
 package dev.bertft.data;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.hub.HttpDownloader;
 import dev.bertft.hub.HubException;
-import dev.bertft.train.ProblemType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,6 +1,7 @@
 package dev.bertft.train;
 
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.CudaUnavailableException;
 import dev.bertft.tensor.Backend;

@@ -3,6 +3,8 @@ package dev.bertft.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.Batch;
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -102,7 +104,7 @@ class ProblemTypeTrainerTest {
     void multiLabelLossIsTheMeanBinaryCrossEntropy() {
         TinyClassifier model = new TinyClassifier(CPU, 40, 16, 2, 7, 0, ProblemType.MULTI_LABEL_CLASSIFICATION);
         List<Batches.Tokenized> data = tagged(5, 9);
-        Batches.Batch batch = Batches.collate(data, new int[] {0, 1, 2, 3, 4}, CPU, 0);
+        Batch batch = Batches.collate(data, new int[] {0, 1, 2, 3, 4}, CPU, 0);
         Var logits = model.logits(batch);
         float[] x = logits.value().toFloatArray();
         double sum = 0;

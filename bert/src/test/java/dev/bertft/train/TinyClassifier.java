@@ -1,6 +1,9 @@
 package dev.bertft.train;
 
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.Batch;
+import dev.bertft.classifier.ProblemType;
+import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.Dropout;
 import dev.bertft.nn.Embedding;
 import dev.bertft.nn.Linear;
@@ -41,7 +44,7 @@ final class TinyClassifier implements SequenceClassifier, Module {
     }
 
     @Override
-    public Var logits(Batches.Batch batch) {
+    public Var logits(Batch batch) {
         Var emb = embeddings.forward(batch.inputIds());                              // (B, T, H)
         Var mask = Var.constant(batch.attentionMask().cast(DType.F32).unsqueeze(-1)); // (B, T, 1)
         Var pooled = emb.mul(mask).sum(1).div(mask.sum(1));                          // (B, H)

@@ -1,12 +1,12 @@
 package dev.bertft.cli;
 
 import dev.bertft.bert.BertConfig;
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.data.Dataset;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
 import dev.bertft.train.Checkpoints;
-import dev.bertft.train.ProblemType;
 import dev.bertft.train.Trainer;
 import dev.bertft.train.TrainingArgs;
 import picocli.CommandLine.Command;

@@ -8,6 +8,7 @@ import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.classifier.Batch;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.Devices;
 import dev.bertft.hub.ModelFiles;
@@ -16,7 +17,6 @@ import dev.bertft.nn.AdamW;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
-import dev.bertft.train.Batches;
 import dev.bertft.train.UpdateStep;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -162,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
         if (backend instanceof CudaBackend gpu) System.out.println("         " + gpu.describe().replace("\n", "\n         "));
         System.out.println("batch:   " + batchSize + " x " + seqLen + " tokens");
 
-        Batches.Batch batch = randomBatch(backend, c);
+        Batch batch = randomBatch(backend, c);
         ObjectNode results = JsonNodeFactory.instance.objectNode();
         results.put("model", model != null ? model : shape);
         results.put("device", device.device);
@@ -193,7 +193,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Seeded random token ids over the whole vocabulary but padding, one segment, no padding, random labels. */
-    private Batches.Batch randomBatch(Backend backend, BertConfig c) {
+    private Batch randomBatch(Backend backend, BertConfig c) {
         SplittableRandom r = new SplittableRandom(7);
         int n = batchSize * seqLen;
         int[] ids = new int[n], types = new int[n], mask = new int[n], labels = new int[batchSize];
@@ -202,7 +202,7 @@ final class BenchCommand implements Callable<Integer> {
             mask[i] = 1;
         }
         for (int b = 0; b < batchSize; b++) labels[b] = r.nextInt(c.numLabels());
-        return new Batches.Batch(Tensor.of(backend, ids, batchSize, seqLen), Tensor.of(backend, types, batchSize, seqLen),
+        return new Batch(Tensor.of(backend, ids, batchSize, seqLen), Tensor.of(backend, types, batchSize, seqLen),
                 Tensor.of(backend, mask, batchSize, seqLen), Tensor.of(backend, labels, batchSize), batchSize, n);
     }
 
@@ -210,7 +210,7 @@ final class BenchCommand implements Callable<Integer> {
      * Seconds of each of {@code steps} training steps after {@code warmup} untimed ones, each the
      * Trainer's own update, which ends when its gradient norm and loss reach the host.
      */
-    private double[] secondsTraining(BertForSequenceClassification m, Batches.Batch batch) {
+    private double[] secondsTraining(BertForSequenceClassification m, Batch batch) {
         AdamW optimizer = new AdamW(AdamW.decayGroups(m.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
         UpdateStep step = new UpdateStep(m, optimizer, 1.0, batch.inputIds().backend());
         for (int i = 0; i < warmup; i++) step.run(1, b -> batch, 1e-5);
@@ -226,7 +226,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Seconds of each of {@code steps} forward passes after {@code warmup} untimed ones, each ending with its logits on the host. */
-    private double[] secondsPredicting(BertForSequenceClassification m, Batches.Batch batch) {
+    private double[] secondsPredicting(BertForSequenceClassification m, Batch batch) {
         m.setTraining(false);
         try (GradMode off = GradMode.off()) {
             for (int i = 0; i < warmup; i++) predictStep(m, batch);
@@ -240,7 +240,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void predictStep(BertForSequenceClassification m, Batches.Batch batch) {
+    private static void predictStep(BertForSequenceClassification m, Batch batch) {
         try (Backend.Scope step = batch.inputIds().backend().openScope()) {
             m.logits(batch).value().toHost();
         }

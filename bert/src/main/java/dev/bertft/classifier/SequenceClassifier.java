@@ -1,4 +1,4 @@
-package dev.bertft.train;
+package dev.bertft.classifier;
 
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
@@ -13,7 +13,7 @@ import java.util.Map;
 public interface SequenceClassifier extends Module {
 
     /** [B, numLabels] logits for a padded batch. */
-    Var logits(Batches.Batch batch);
+    Var logits(Batch batch);
 
     /** What the labels are: it picks the loss and the evaluation metrics. */
     ProblemType problemType();

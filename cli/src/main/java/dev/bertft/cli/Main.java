@@ -1,7 +1,7 @@
 package dev.bertft.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The {@code bert-ft} command line. Each subcommand lives in its own file; this class only

@@ -1,5 +1,6 @@
 package dev.bertft.cli;
 
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.data.DataLoader;
 import dev.bertft.data.DataOptions;
 import dev.bertft.data.Dataset;
@@ -9,7 +10,6 @@ import dev.bertft.tokenizer.EncodeOptions;
 import dev.bertft.tokenizer.Encoding;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
-import dev.bertft.train.ProblemType;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 

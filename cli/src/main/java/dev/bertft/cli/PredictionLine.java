@@ -3,7 +3,7 @@ package dev.bertft.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bertft.train.ProblemType;
+import dev.bertft.classifier.ProblemType;
 
 import java.util.Map;
 

@@ -2,6 +2,7 @@ package dev.bertft.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bertft.bert.TestResources;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PredictCommandTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
+    static final Path TINY = TestResources.tinyModel();
 
     @TempDir
     Path tmp;

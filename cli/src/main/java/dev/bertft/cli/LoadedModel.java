@@ -2,8 +2,8 @@ package dev.bertft.cli;
 
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.classifier.ProblemType;
 import dev.bertft.tensor.Backend;
-import dev.bertft.train.ProblemType;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.bertft.train;
+package dev.bertft.classifier;
 
 import dev.bertft.autograd.Var;
 import dev.bertft.tensor.Tensor;

@@ -1,5 +1,6 @@
 package dev.bertft.hub;
 
+import dev.bertft.bert.TestResources;
 import dev.bertft.cli.Main;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * pytorch_model.bin (as older repositories have), and whose HF_HUB_CACHE is a fresh folder.
  */
 class CommandsResolveHubIdsTest {
-    static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
+    static final Path TINY = TestResources.tinyModel();
     static final String COMMIT = "89abcdef0123456789abcdef0123456789abcdef";
 
     @TempDir
@@ -42,7 +43,7 @@ class CommandsResolveHubIdsTest {
                         "config.json", Files.readAllBytes(TINY.resolve("config.json")),
                         "vocab.txt", Files.readAllBytes(TINY.resolve("vocab.txt")),
                         "tokenizer_config.json", Files.readAllBytes(TINY.resolve("tokenizer_config.json"))),
-                Map.of("pytorch_model.bin", Files.readAllBytes(Path.of("src", "test", "resources", "bert", "tiny_pytorch_model.bin"))));
+                Map.of("pytorch_model.bin", Files.readAllBytes(TINY.resolveSibling("tiny_pytorch_model.bin"))));
     }
 
     @AfterEach
