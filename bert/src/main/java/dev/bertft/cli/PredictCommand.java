@@ -5,15 +5,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bertft.autograd.GradMode;
-import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.api.BertClassifier;
+import dev.bertft.api.ClassifierOptions;
+import dev.bertft.api.Prediction;
 import dev.bertft.hub.ModelFiles;
 import dev.bertft.data.Utf8Lines;
 import dev.bertft.tensor.Backend;
-import dev.bertft.tensor.Tensor;
-import dev.bertft.tokenizer.Encoding;
-import dev.bertft.tokenizer.Padding;
-import dev.bertft.tokenizer.WordPieceTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -68,16 +65,19 @@ final class PredictCommand implements Callable<Integer> {
         Backend backend = device.open();
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0, got " + batchSize);
         Path dir = hub.resolve(model, ModelFiles.Needs.MODEL);
-        BertForSequenceClassification classifier = BertForSequenceClassification.fromPretrained(dir, backend,
-                BertForSequenceClassification.LoadOptions.seed(0));
-        if (!classifier.loadReport().newlyInitialized().isEmpty()) {
-            System.err.println("bert-ft predict: warning: " + dir + " has no trained weights for "
-                    + classifier.loadReport().newlyInitialized() + "; they are random, so are the predictions");
+        ClassifierOptions options = ClassifierOptions.defaults().backend(backend).batchSize(batchSize);
+        if (maxLength != null) options = options.maxLength(checkedMaxLength(LoadedModel.maxPositions(dir)));
+        try (BertClassifier classifier = BertClassifier.load(dir, options)) {
+            if (!classifier.untrainedWeights().isEmpty()) {
+                System.err.println("bert-ft predict: warning: " + dir + " has no trained weights for "
+                        + classifier.untrainedWeights() + "; they are random, so are the predictions");
+            }
+            classifyLines(classifier);
         }
-        classifier.setTraining(false);
-        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(dir);
-        int limit = maxLength(tokenizer, classifier.config().maxPositionEmbeddings());
+        return 0;
+    }
 
+    private void classifyLines(BertClassifier classifier) throws IOException {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         String source = input == null ? "<stdin>" : input.toString();
         try (Utf8Lines in = new Utf8Lines(input == null ? System.in : Files.newInputStream(input), source)) {
@@ -101,25 +101,21 @@ final class PredictCommand implements Callable<Integer> {
                     batch.add(line);
                 }
                 if (batch.size() == batchSize) {
-                    classify(classifier, tokenizer, limit, batch, backend, out);
+                    print(classifier.predict(batch), out);
                     batch.clear();
                 }
             }
-            if (!batch.isEmpty()) classify(classifier, tokenizer, limit, batch, backend, out);
+            if (!batch.isEmpty()) print(classifier.predict(batch), out);
         }
         out.flush();
-        return 0;
     }
 
-    private int maxLength(WordPieceTokenizer tokenizer, int maxPositions) {
-        if (maxLength != null) {
-            if (maxLength < 2 || maxLength > maxPositions) {
-                throw new IllegalArgumentException("--max-length must be in [2, " + maxPositions + "] (max_position_embeddings), got " + maxLength);
-            }
-            return maxLength;
+    /** --max-length, checked here so that its error names the flag. */
+    private int checkedMaxLength(int maxPositions) {
+        if (maxLength < 2 || maxLength > maxPositions) {
+            throw new IllegalArgumentException("--max-length must be in [2, " + maxPositions + "] (max_position_embeddings), got " + maxLength);
         }
-        int fromTokenizer = tokenizer.modelMaxLength();
-        return fromTokenizer > 0 ? Math.min(fromTokenizer, maxPositions) : maxPositions;
+        return maxLength;
     }
 
     private static String textOf(String line, String source, long lineNumber) {
@@ -135,43 +131,15 @@ final class PredictCommand implements Callable<Integer> {
         return node.get("text").asText();
     }
 
-    /** One padded batch through the model; one JSON line per text. */
-    private static void classify(BertForSequenceClassification classifier, WordPieceTokenizer tokenizer, int maxLength,
-                                 List<String> texts, Backend backend, PrintStream out) throws JsonProcessingException {
-        List<Encoding> enc = tokenizer.encodeBatch(texts, maxLength, Padding.LONGEST);
-        int b = enc.size(), t = enc.get(0).length();
-        int[] ids = new int[b * t], types = new int[b * t], mask = new int[b * t];
-        for (int i = 0; i < b; i++) {
-            System.arraycopy(enc.get(i).ids(), 0, ids, i * t, t);
-            System.arraycopy(enc.get(i).typeIds(), 0, types, i * t, t);
-            System.arraycopy(enc.get(i).attentionMask(), 0, mask, i * t, t);
-        }
-        float[] logits;
-        try (GradMode off = GradMode.off(); Backend.Scope batch = backend.openScope()) {
-            logits = classifier.logits(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t), Tensor.of(backend, mask, b, t))
-                    .value().toFloatArray();
-        }
-        int c = logits.length / b;
-        for (int i = 0; i < b; i++) {
-            // softmax in double, max-subtracted
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            int best = 0;
-            for (int j = 0; j < c; j++) {
-                if (logits[i * c + j] > max) {
-                    max = logits[i * c + j];
-                    best = j;
-                }
-            }
-            double[] probs = new double[c];
-            for (int j = 0; j < c; j++) sum += probs[j] = Math.exp(logits[i * c + j] - max);
+    /** One JSON line per prediction: {"label", "label_id", "probs", "logits"}. */
+    private static void print(List<Prediction> predictions, PrintStream out) throws JsonProcessingException {
+        for (Prediction p : predictions) {
             ObjectNode line = JSON.createObjectNode();
-            line.put("label", classifier.config().id2label().get(best));
-            line.put("label_id", best);
-            ArrayNode p = line.putArray("probs"), l = line.putArray("logits");
-            for (int j = 0; j < c; j++) {
-                p.add((float) (probs[j] / sum));
-                l.add(logits[i * c + j]);
-            }
+            line.put("label", p.label());
+            line.put("label_id", p.labelId());
+            ArrayNode probs = line.putArray("probs"), logits = line.putArray("logits");
+            for (float x : p.probabilities()) probs.add(x);
+            for (float x : p.logits()) logits.add(x);
             out.println(JSON.writeValueAsString(line));
         }
         out.flush();
