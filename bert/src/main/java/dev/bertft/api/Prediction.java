@@ -42,6 +42,7 @@ public record Prediction(String label, int labelId, float[] probabilities, float
                 && Arrays.equals(probabilities, p.probabilities) && Arrays.equals(logits, p.logits);
     }
 
+    /** Consistent with {@link #equals}. */
     @Override
     public int hashCode() {
         return 31 * (31 * label.hashCode() + labelId) + Arrays.hashCode(probabilities);
