@@ -7,7 +7,7 @@
 #   3. whole-model training parity, GPU vs CPU (dev.bertft.bert.GpuTrainingParityTest): the tiny
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
-#   4. float32 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
+#   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
 #   5. `bert-ft bench --device cuda` on a bert-base-shaped model, batch 32 x 128 and 32 x 512, against
 #      transformers on the same GPU (bench/scripts/bench_pytorch.py) in fp32, tf32, bf16 and fp16
 #      autocast, and with torch.compile (tf32, 32 x 128); torch.matmul at BERT's product shapes
@@ -75,6 +75,8 @@ fi
 
 step "gemm throughput" | tee "$out/gemm.txt"
 limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 BF16 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # Step times of a bert-base-shaped classifier at the IMDB recipe's batch (32) and at 128 and 512

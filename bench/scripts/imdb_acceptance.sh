@@ -27,13 +27,14 @@ peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_MAX_=0 MALLOC_TR
 java -jar "$jar" train "${common[@]}" --num_train_epochs 1 --per_device_train_batch_size 32 --per_device_eval_batch_size 64 \
     --learning_rate 5e-5 --warmup_ratio 0.1 --weight_decay 0.01 --logging_steps 10 --save_strategy no \
     --threads 2 --output_dir "$work/results" 2> "$work/train.log"
-# With warmup ceil(0.1 x steps), the learning rate logged at step 10 is 5e-5 x 10 / warmup.
+# HF's linear schedule with warmup ceil(0.1 x steps) gives the learning rate logged at step 10
+# (500 warmup steps, the recipe's default that the ratio must replace, would give 1e-6).
 python3 - "$train" "$work"/results/runs/*/log.jsonl <<'PY'
 import json, math, sys
 steps = math.ceil(int(sys.argv[1]) / 32)
 warmup = math.ceil(0.1 * steps)
 first = json.loads(open(sys.argv[2]).readline())
-want = 5e-5 * 10 / warmup
+want = 5e-5 * (10 / warmup if 10 < warmup else max(0, steps - 10) / (steps - warmup))
 if abs(first["learning_rate"] - want) > 1e-12:
     sys.exit("warmup: learning rate %g at step 10, but --warmup_ratio 0.1 of %d steps gives %g" % (first["learning_rate"], steps, want))
 PY

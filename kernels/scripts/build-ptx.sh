@@ -27,7 +27,7 @@ cd "$src"   # relative file names keep machine paths out of the PTX
 for cu in *.cu; do
   name=${cu%.cu}
   case "$name" in
-    gemm|attention) fmad=true ;;
+    gemm|gemm_half|attention) fmad=true ;;
     *) fmad=false ;;
   esac
   { "$nvcc" -ptx -arch=compute_80 -std=c++17 --fmad=$fmad -Werror all-warnings -o "$out/$name.ptx" "$cu" &&

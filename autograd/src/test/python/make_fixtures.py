@@ -31,13 +31,17 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources"
 gen = torch.Generator().manual_seed(20240601)
 
 
-def randn(*shape, scale=1.0):
+# The loss cases draw from their own stream, so that adding them left every earlier value as it was.
+loss_gen = torch.Generator().manual_seed(20261201)
+
+
+def randn(*shape, scale=1.0, g=gen):
     """float32 normal values, returned as float64 holding exactly those float32 numbers."""
-    return (torch.randn(shape, generator=gen) * scale).float().double()
+    return (torch.randn(shape, generator=g) * scale).float().double()
 
 
-def uniform(lo, hi, *shape):
-    return (lo + (hi - lo) * torch.rand(shape, generator=gen)).float().double()
+def uniform(lo, hi, *shape, g=gen):
+    return (lo + (hi - lo) * torch.rand(shape, generator=g)).float().double()
 
 
 def enc(t):
@@ -51,17 +55,19 @@ def enc_int(t):
 
 # ---- single ops ---------------------------------------------------------------------------
 
-def op_case(name, fn, inputs, ints=None, args=None):
-    """inputs: name -> float64 tensor holding float32 values. fn(leaves dict, ints dict) -> output."""
+def op_case(name, fn, inputs, ints=None, args=None, targets=None, g=gen):
+    """inputs: name -> float64 tensor holding float32 values. fn(leaves dict, ints dict) -> output.
+    targets: float tensors that get no gradient (a loss's targets), passed to fn among the ints."""
     leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
-    y = fn(leaves, ints or {})
-    dy = randn(*y.shape)
+    y = fn(leaves, {**(ints or {}), **(targets or {})})
+    dy = randn(*y.shape, g=g)
     (y * dy).sum().backward()
     return {
         "op": name,
         "args": args or {},
         "inputs": {k: enc(v) for k, v in inputs.items()},
         "ints": {k: enc_int(v) for k, v in (ints or {}).items()},
+        "targets": {k: enc(v) for k, v in (targets or {}).items()},
         "dy": enc(dy),
         "y": enc(y),
         "grads": {k: enc(leaves[k].grad) for k in inputs},
@@ -109,6 +115,17 @@ def ops_cases():
     c.append(op_case("permute_reshape", lambda v, i: v["x"].permute(0, 2, 1, 3).reshape(2, 3, 8),
                      {"x": randn(2, 2, 3, 4)}))
     c.append(op_case("concat", lambda v, i: torch.cat([v["a"], v["b"]], dim=1), {"a": randn(2, 1, 3), "b": randn(2, 2, 3)}, args={"axis": 1}))
+    # The regression and multi-label losses of BertForSequenceClassification. Logits up to +-60
+    # check that BCE stays finite where a naive log(sigmoid(x)) would not.
+    c.append(op_case("mse_loss", lambda v, i: F.mse_loss(v["x"], i["target"]),
+                     {"x": randn(6, 1, scale=2, g=loss_gen)}, targets={"target": uniform(-1, 5, 6, 1, g=loss_gen)}, g=loss_gen))
+    wide = randn(4, 5, scale=3, g=loss_gen)
+    wide[0, 0], wide[1, 1], wide[2, 2] = 60.0, -60.0, 25.0
+    multi_hot = (torch.rand(4, 5, generator=loss_gen) < 0.4).double()
+    c.append(op_case("bce_with_logits", lambda v, i: F.binary_cross_entropy_with_logits(v["x"], i["target"]),
+                     {"x": wide}, targets={"target": multi_hot}, g=loss_gen))
+    c.append(op_case("bce_with_logits", lambda v, i: F.binary_cross_entropy_with_logits(v["x"], i["target"]),
+                     {"x": randn(3, 4, g=loss_gen)}, targets={"target": uniform(0, 1, 3, 4, g=loss_gen)}, g=loss_gen))
     return c
 
 

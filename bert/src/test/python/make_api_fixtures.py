@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes resources/bert/tiny_pairs.json, the PyTorch reference for BertClassifier's sentence pairs.
+"""Writes the PyTorch references for BertClassifier: resources/bert/tiny_pairs.json (sentence pairs) and
+tiny_problem_types.json (the multi-label and regression readings of the tiny model).
 
-Run from anywhere:  /usr/bin/python3 bert/src/test/python/make_api_fixtures.py
+Run after make_problem_type_fixtures.py:  /usr/bin/python3 bert/src/test/python/make_api_fixtures.py
 
 The tiny model folder written by make_bert_fixtures.py classifies sentence pairs encoded as a BERT
 tokenizer does: [CLS] A [SEP] B [SEP], token type 0 up to the first [SEP] and 1 after it, and with
@@ -66,5 +67,39 @@ def main():
     print("tiny pairs: lengths", [len(r) for r in rows], "labels", logits.argmax(-1).tolist())
 
 
+def problem_types():
+    """tiny_problem_types.json: the texts of tiny_predict.json through the tiny model read as a multi-label
+    classifier (its own three-label head: a sigmoid per label, the labels above 0.5) and as a regression model
+    (the one-output head of tiny_regression_expected.safetensors, from make_problem_type_fixtures.py)."""
+    folder = os.path.join(RES, "tiny")
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    p = read_safetensors(os.path.join(folder, "model.safetensors"))
+    vocab = load_vocab(os.path.join(folder, "vocab.txt"))
+    with open(os.path.join(RES, "tiny_predict.json")) as f:
+        texts = json.load(f)["texts"]
+    rows = [[vocab[x] for x in ["[CLS]"] + pieces(s, vocab) + ["[SEP]"]] for s in texts]
+    t = max(len(r) for r in rows)
+    input_ids = torch.zeros(len(rows), t, dtype=torch.int64)
+    attention_mask = torch.zeros(len(rows), t, dtype=torch.int64)
+    for i, r in enumerate(rows):
+        input_ids[i, :len(r)] = torch.tensor(r)
+        attention_mask[i, :len(r)] = 1
+    head = read_safetensors(os.path.join(RES, "tiny_regression_expected.safetensors"))
+    regression = dict(p, **{n: head[n] for n in ("classifier.weight", "classifier.bias")})
+    with torch.no_grad():
+        _, logits = bert_for_sequence_classification(p, cfg, input_ids, torch.zeros_like(input_ids), attention_mask)
+        _, scores = bert_for_sequence_classification(regression, cfg, input_ids, torch.zeros_like(input_ids), attention_mask)
+    sigmoid = torch.sigmoid(logits.double())
+    names = [cfg["id2label"][str(j)] for j in range(logits.shape[1])]
+    with open(os.path.join(RES, "tiny_problem_types.json"), "w") as f:
+        json.dump({"texts": texts, "multi_label_logits": logits.tolist(), "multi_label_probs": sigmoid.tolist(),
+                   "multi_label_labels": [[n for n, s in zip(names, row) if s > 0.5] for row in sigmoid.tolist()],
+                   "regression_scores": scores[:, 0].tolist()}, f, indent=1)
+    print("problem types: multi-label", [[n for n, s in zip(names, row) if s > 0.5] for row in sigmoid.tolist()],
+          "regression", scores[:, 0].tolist())
+
+
 if __name__ == "__main__":
     main()
+    problem_types()

@@ -1,5 +1,5 @@
 // Pointwise kernels: unary and scalar ops, broadcasting binary ops over strided views, the
-// GELU backward, strided copies (contiguous, concat, copy in place), casts, fills and the
+// GELU backward, strided copies (contiguous, concat, copy in place), casts (BF16 and F16 too), fills and the
 // in-place ops of gradient accumulation. Op codes are the ordinals of dev.bertft.tensor.Ops.
 //
 // Precision follows the CPU backend: unary (except GELU) and scalar ops compute in double and
@@ -11,6 +11,7 @@
 // the bytes in flight of 4-byte accesses, which is what a memory-bound kernel needs to approach
 // the memory's bandwidth. Each element gets the same arithmetic either way.
 #include "common.cuh"
+#include "half.cuh"
 #include <math.h>
 
 // ---- unary: NEG, EXP, LOG, SQRT, TANH, GELU, ABS -------------------------------------------
@@ -48,6 +49,22 @@ extern "C" __global__ void unary_f32(int op, const float *x, float *y, long long
         ((float4 *) y)[i] = make_float4(unary_f32_op(op, v.x), unary_f32_op(op, v.y), unary_f32_op(op, v.z), unary_f32_op(op, v.w));
     }
     FOR_EACH(i, n - 4 * n4) y[4 * n4 + i] = unary_f32_op(op, x[4 * n4 + i]);
+}
+
+// GELU that also writes y rounded to BF16 or F16: the operand of the Linear it feeds (BERT's
+// intermediate.dense output goes through GELU into output.dense), so no cast kernel runs for it.
+extern "C" __global__ void gelu_f32_copy_bf16(const float *x, float *y, __nv_bfloat16 *copy, long long n) {
+    FOR_EACH(i, n) {
+        y[i] = gelu(x[i]);
+        copy[i] = __float2bfloat16_rn(y[i]);
+    }
+}
+
+extern "C" __global__ void gelu_f32_copy_f16(const float *x, float *y, __half *copy, long long n) {
+    FOR_EACH(i, n) {
+        y[i] = gelu(x[i]);
+        copy[i] = __float2half_rn(y[i]);
+    }
 }
 
 extern "C" __global__ void unary_f64(int op, const double *x, double *y, long long n) {
@@ -153,6 +170,14 @@ extern "C" __global__ void copy_strided_4(Strides3 s, const uint32_t *src, uint3
     }
 }
 
+extern "C" __global__ void copy_strided_2(Strides3 s, const uint16_t *src, uint16_t *dst, long long n) {
+    FOR_EACH(i, n) {
+        long long oa, ob, oc;
+        strided_offsets(s, i, oa, ob, oc);
+        dst[oc] = src[oa];
+    }
+}
+
 extern "C" __global__ void copy_strided_8(Strides3 s, const unsigned long long *src, unsigned long long *dst, long long n) {
     FOR_EACH(i, n) {
         long long oa, ob, oc;
@@ -177,9 +202,16 @@ extern "C" __global__ void cast_f32_i32(const float *x, int *y, long long n) { F
 extern "C" __global__ void cast_f64_i32(const double *x, int *y, long long n) { FOR_EACH(i, n) y[i] = java_int(x[i]); }
 extern "C" __global__ void cast_i32_f32(const int *x, float *y, long long n) { FOR_EACH(i, n) y[i] = (float) x[i]; }
 extern "C" __global__ void cast_i32_f64(const int *x, double *y, long long n) { FOR_EACH(i, n) y[i] = (double) x[i]; }
+// The half formats to and from float32 only (the host goes through float32 for other pairs):
+// widening is exact, narrowing rounds to nearest even (cvt.rn).
+extern "C" __global__ void cast_f32_bf16(const float *x, __nv_bfloat16 *y, long long n) { FOR_EACH(i, n) y[i] = __float2bfloat16_rn(x[i]); }
+extern "C" __global__ void cast_bf16_f32(const __nv_bfloat16 *x, float *y, long long n) { FOR_EACH(i, n) y[i] = __bfloat162float(x[i]); }
+extern "C" __global__ void cast_f32_f16(const float *x, __half *y, long long n) { FOR_EACH(i, n) y[i] = __float2half_rn(x[i]); }
+extern "C" __global__ void cast_f16_f32(const __half *x, float *y, long long n) { FOR_EACH(i, n) y[i] = __half2float(x[i]); }
 
 // ---- fills: the bit pattern of the value, prepared on the host -------------------------------
 
+extern "C" __global__ void fill_2(uint16_t *y, uint32_t bits, long long n) { FOR_EACH(i, n) y[i] = (uint16_t) bits; }
 extern "C" __global__ void fill_4(uint32_t *y, uint32_t bits, long long n) { FOR_EACH(i, n) y[i] = bits; }
 extern "C" __global__ void fill_8(unsigned long long *y, unsigned long long bits, long long n) { FOR_EACH(i, n) y[i] = bits; }
 

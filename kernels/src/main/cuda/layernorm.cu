@@ -6,15 +6,29 @@
 //             dγ = Σ_rows dy ⊙ x̂, dβ = Σ_rows dy.
 // dγ and dβ are column sums over all rows; they run in two passes with fixed chunks and a
 // fixed combining order (no float atomics), so they are the same on every run.
+// The float32 forward can also write y rounded to BF16 or F16 (layernorm_f32_copy_bf16/_f16):
+// the operand of the Linear it feeds, made here instead of by a cast kernel per product.
 #include "common.cuh"
+#include "half.cuh"
 #include <math.h>
+
+// What a forward writes besides y: nothing, or y rounded to one of the 16-bit formats.
+struct NoCopy {
+    __device__ static void put(uint16_t *, long long, float) {}
+};
+struct Bf16Copy {
+    __device__ static void put(uint16_t *copy, long long i, float v) { copy[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v)); }
+};
+struct F16Copy {
+    __device__ static void put(uint16_t *copy, long long i, float v) { copy[i] = __half_as_ushort(__float2half_rn(v)); }
+};
 
 __device__ inline float rsqrt_t(float v) { return 1.0f / sqrtf(v); }
 __device__ inline double rsqrt_t(double v) { return 1.0 / sqrt(v); }
 
-template <typename T>
+template <typename T, class Copy = NoCopy>
 __device__ inline void layernorm_kernel(const T *x, const T *gamma, const T *beta, T *y, T *mean, T *rstd,
-                                        int rows, int len, T eps) {
+                                        int rows, int len, T eps, uint16_t *copy = nullptr) {
     int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
         const T *xr = x + row * len;
@@ -28,7 +42,10 @@ __device__ inline void layernorm_kernel(const T *x, const T *gamma, const T *bet
         }
         T inv = rsqrt_t(warp_sum(sq) / len + eps);
         T *yr = y + row * len;
-        for (int j = lane; j < len; j += 32) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+        for (int j = lane; j < len; j += 32) {
+            yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+            Copy::put(copy, row * len + j, (float) yr[j]);
+        }
         if (lane == 0) {
             mean[row] = mu;
             rstd[row] = inv;
@@ -47,8 +64,9 @@ __device__ inline bool ln_rows_fit_registers(int len, const void *p, const void 
 
 __device__ inline float sum4(float4 v) { return ((v.x + v.y) + v.z) + v.w; }
 
+template <class Copy>
 __device__ void layernorm_f32_in_registers(const float *x, const float *gamma, const float *beta, float *y, float *mean,
-                                           float *rstd, int rows, int len, float eps) {
+                                           float *rstd, int rows, int len, float eps, uint16_t *copy) {
     const float4 *g4 = (const float4 *) gamma, *b4 = (const float4 *) beta;
     int lane = threadIdx.x & 31, warps = blockDim.x >> 5, vecs = len >> 7;
     for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
@@ -76,8 +94,14 @@ __device__ void layernorm_f32_in_registers(const float *x, const float *gamma, c
         for (int i = 0; i < LN_MAX_VECS; i++) {
             if (i < vecs) {
                 float4 g = g4[i * 32 + lane], b = b4[i * 32 + lane];
-                yr[i * 32 + lane] = make_float4(v[i].x * inv * g.x + b.x, v[i].y * inv * g.y + b.y, v[i].z * inv * g.z + b.z,
-                                                v[i].w * inv * g.w + b.w);
+                float4 out = make_float4(v[i].x * inv * g.x + b.x, v[i].y * inv * g.y + b.y, v[i].z * inv * g.z + b.z,
+                                         v[i].w * inv * g.w + b.w);
+                yr[i * 32 + lane] = out;
+                long long at = row * len + 4 * (i * 32 + lane);
+                Copy::put(copy, at, out.x);
+                Copy::put(copy, at + 1, out.y);
+                Copy::put(copy, at + 2, out.z);
+                Copy::put(copy, at + 3, out.w);
             }
         }
         if (lane == 0) {
@@ -87,10 +111,26 @@ __device__ void layernorm_f32_in_registers(const float *x, const float *gamma, c
     }
 }
 
+template <class Copy>
+__device__ void layernorm_f32_any(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd,
+                                  int rows, int len, float eps, uint16_t *copy) {
+    if (ln_rows_fit_registers(len, x, gamma, beta, y)) layernorm_f32_in_registers<Copy>(x, gamma, beta, y, mean, rstd, rows, len, eps, copy);
+    else layernorm_kernel<float, Copy>(x, gamma, beta, y, mean, rstd, rows, len, eps, copy);
+}
+
 extern "C" __global__ void layernorm_f32(const float *x, const float *gamma, const float *beta, float *y, float *mean,
                                          float *rstd, int rows, int len, float eps) {
-    if (ln_rows_fit_registers(len, x, gamma, beta, y)) layernorm_f32_in_registers(x, gamma, beta, y, mean, rstd, rows, len, eps);
-    else layernorm_kernel<float>(x, gamma, beta, y, mean, rstd, rows, len, eps);
+    layernorm_f32_any<NoCopy>(x, gamma, beta, y, mean, rstd, rows, len, eps, nullptr);
+}
+
+extern "C" __global__ void layernorm_f32_copy_bf16(const float *x, const float *gamma, const float *beta, float *y, float *mean,
+                                                   float *rstd, int rows, int len, float eps, uint16_t *copy) {
+    layernorm_f32_any<Bf16Copy>(x, gamma, beta, y, mean, rstd, rows, len, eps, copy);
+}
+
+extern "C" __global__ void layernorm_f32_copy_f16(const float *x, const float *gamma, const float *beta, float *y, float *mean,
+                                                  float *rstd, int rows, int len, float eps, uint16_t *copy) {
+    layernorm_f32_any<F16Copy>(x, gamma, beta, y, mean, rstd, rows, len, eps, copy);
 }
 
 extern "C" __global__ void layernorm_f64(const double *x, const double *gamma, const double *beta, double *y, double *mean,

@@ -106,6 +106,7 @@ void invoke(void **args) {
 // Warp-wide operation sites, apart from __syncthreads's line numbers.
 #define EMU_SITE_SHUFFLE (1 << 20)
 #define EMU_SITE_MMA (1 << 21)
+#define EMU_SITE_LDMATRIX (1 << 22)
 
 template <class T>
 T __shfl_xor_sync(unsigned /*mask: always the full warp in our kernels*/, T v, int lane_mask) {
@@ -136,6 +137,49 @@ inline void sincospi(double x, double *s, double *c) {
     *s = sin(M_PI * x);
     *c = cos(M_PI * x);
 }
+
+// cuda_bf16.h and cuda_fp16.h, the part our kernels use: each format as its 16 bits. float to half
+// is the compiler's own _Float16 conversion (IEEE, to nearest even); bfloat16 rounds the same
+// way by hand; NaN becomes 0x7fff in both, the canonical NaN of cvt.rn.bf16.f32 and cvt.rn.f16.f32.
+struct __nv_bfloat16 {
+    uint16_t __x;
+};
+struct __half {
+    uint16_t __x;
+};
+
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return {0x7fff};
+    return {(uint16_t) ((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
+}
+
+inline float __bfloat162float(__nv_bfloat16 h) {
+    uint32_t u = (uint32_t) h.__x << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+inline __half __float2half_rn(float f) {
+    if (f != f) return {0x7fff};
+    _Float16 v = (_Float16) f;
+    __half h;
+    memcpy(&h.__x, &v, 2);
+    return h;
+}
+
+inline float __half2float(__half h) {
+    _Float16 v;
+    memcpy(&v, &h.__x, 2);
+    return (float) v;
+}
+
+inline __nv_bfloat16 __ushort_as_bfloat16(unsigned short bits) { return {bits}; }
+inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 h) { return h.__x; }
+inline __half __ushort_as_half(unsigned short bits) { return {bits}; }
+inline unsigned short __half_as_ushort(__half h) { return h.__x; }
 
 // cvt.rna.tf32.f32: round to 10 mantissa bits, ties away from zero; NaN and infinity pass.
 inline uint32_t to_tf32(float x) {
@@ -170,4 +214,74 @@ inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
         d[i] += sum;
     }
     emu::sync_warp(EMU_SITE_MMA);
+}
+
+// ldmatrix.sync.aligned.m8n8.{x1,x2,x4}{,.trans}.shared.b16: COUNT 8×8 matrices of 16-bit elements,
+// row ρ of matrix i at the 16-byte-aligned address that lane 8i + ρ gives (the other lanes'
+// addresses are ignored). Register i of lane l holds two neighbours of matrix i: row l/4,
+// columns 2(l%4) and 2(l%4) + 1, or with .trans column l/4, rows 2(l%4) and 2(l%4) + 1 (the
+// lower-numbered element in the low half).
+template <int COUNT, bool TRANS>
+inline void ldmatrix(uint32_t (&r)[COUNT], const void *row) {
+    int me = emu::linear_thread(), base = me & ~31, lane = me & 31;
+    if (base + 32 > emu::block_threads()) {
+        emu::fault("ldmatrix in a warp of fewer than 32 threads");
+        return;
+    }
+    if (lane < 8 * COUNT && ((uintptr_t) row & 15) != 0) emu::fault("ldmatrix row address not aligned to 16 bytes");
+    emu::shuffle_slot[me] = (uint64_t) (uintptr_t) row;
+    emu::sync_warp(EMU_SITE_LDMATRIX + 2 * COUNT + TRANS);
+    for (int i = 0; i < COUNT; i++) {
+        uint16_t pair[2];
+        for (int h = 0; h < 2; h++) {
+            int rho = TRANS ? 2 * (lane & 3) + h : lane >> 2, col = TRANS ? lane >> 2 : 2 * (lane & 3) + h;
+            memcpy(&pair[h], (const char *) (uintptr_t) emu::shuffle_slot[base + 8 * i + rho] + 2 * col, 2);
+        }
+        r[i] = pair[0] | (uint32_t) pair[1] << 16;
+    }
+    emu::sync_warp(EMU_SITE_LDMATRIX + 2 * COUNT + TRANS);
+}
+
+inline void ldmatrix_x1(uint32_t (&r)[1], const void *row) { ldmatrix<1, false>(r, row); }
+inline void ldmatrix_x2(uint32_t (&r)[2], const void *row) { ldmatrix<2, false>(r, row); }
+inline void ldmatrix_x4(uint32_t (&r)[4], const void *row) { ldmatrix<4, false>(r, row); }
+inline void ldmatrix_x1_trans(uint32_t (&r)[1], const void *row) { ldmatrix<1, true>(r, row); }
+inline void ldmatrix_x2_trans(uint32_t (&r)[2], const void *row) { ldmatrix<2, true>(r, row); }
+inline void ldmatrix_x4_trans(uint32_t (&r)[4], const void *row) { ldmatrix<4, true>(r, row); }
+
+// mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}.{bf16,f16}.f32, D = A·B + D, with the fragment
+// ownership of the PTX ISA (g = lane/4, t = lane%4; each register two elements, k and k+1, the lower
+// k in the low half): A register j of lane 4g' + t holds row g' + 8·(j odd), k = 2t + 8·(j ≥ 2);
+// B register j holds column g', k = 2t + 8j; D register i is element (g + 8·(i ≥ 2), 2t + i mod 2).
+// Products of two 16-bit floats are exact in float32 and are added in k order.
+template <class Widen>
+inline void mma_m16n8k16(float d[4], const uint32_t a[4], const uint32_t b[2], Widen widen) {
+    int me = emu::linear_thread(), base = me & ~31, lane = me & 31, g = lane >> 2, t = lane & 3;
+    if (base + 32 > emu::block_threads()) {
+        emu::fault("mma.sync in a warp of fewer than 32 threads");
+        return;
+    }
+    memcpy(emu::mma_a[me], a, sizeof(emu::mma_a[me]));
+    memcpy(emu::mma_b[me], b, sizeof(emu::mma_b[me]));
+    emu::sync_warp(EMU_SITE_MMA + 16);
+    for (int i = 0; i < 4; i++) {
+        int r = g + (i >= 2 ? 8 : 0), n = 2 * t + (i & 1);
+        float sum = 0.0f;
+        for (int k = 0; k < 16; k++) {
+            int word = (k & 7) >> 1, high = k & 1;
+            uint32_t av = emu::mma_a[base + 4 * (r & 7) + word][(r >= 8) + 2 * (k >= 8)];
+            uint32_t bv = emu::mma_b[base + 4 * n + word][k >= 8];
+            sum += widen((uint16_t) (high ? av >> 16 : av)) * widen((uint16_t) (high ? bv >> 16 : bv));
+        }
+        d[i] += sum;
+    }
+    emu::sync_warp(EMU_SITE_MMA + 16);
+}
+
+inline void mma_bf16(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+    mma_m16n8k16(d, a, b, [](uint16_t h) { return __bfloat162float(__ushort_as_bfloat16(h)); });
+}
+
+inline void mma_f16(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+    mma_m16n8k16(d, a, b, [](uint16_t h) { return __half2float(__ushort_as_half(h)); });
 }

@@ -1,6 +1,7 @@
 // Kernels that break CUDA's rules on purpose, so EmulatorSelfTest can check that the emulator
 // reports them as faults instead of hanging or computing something.
 #include "common.cuh"
+#include "half.cuh"
 
 // Half of each warp waits at __syncthreads while the other half waits in a shuffle: no barrier
 // can ever complete.
@@ -82,4 +83,51 @@ extern "C" __global__ void write_past_dynamic_shared(float *out) {
     s[threadIdx.x] = 1.0f;
     __syncthreads();
     out[threadIdx.x] = s[0];
+}
+
+// One m16n8k16 product per format from fragments built by hand from the PTX ISA's table (not by
+// ldmatrix): a is 16×16 row-major, b 16×8 row-major ([k][n]), d 16×8 row-major, 16-bit patterns in.
+template <bool BF16>
+__device__ void one_mma(const uint16_t *a, const uint16_t *b, float *d) {
+    int lane = threadIdx.x, g = lane >> 2, t = lane & 3;
+    auto pair = [](uint16_t lo, uint16_t hi) { return (uint32_t) lo | (uint32_t) hi << 16; };
+    uint32_t af[4], bf[2];
+    for (int j = 0; j < 4; j++) {
+        int row = g + 8 * (j & 1), k = 2 * t + 8 * (j >> 1);
+        af[j] = pair(a[row * 16 + k], a[row * 16 + k + 1]);
+    }
+    for (int j = 0; j < 2; j++) {
+        int k = 2 * t + 8 * j;
+        bf[j] = pair(b[k * 8 + g], b[(k + 1) * 8 + g]);
+    }
+    float acc[4] = {0.5f, 0.5f, 0.5f, 0.5f};  // D = A·B + C with C = 0.5
+    if (BF16) mma_bf16(acc, af, bf);
+    else mma_f16(acc, af, bf);
+    for (int i = 0; i < 4; i++) d[(g + 8 * (i >> 1)) * 8 + 2 * t + (i & 1)] = acc[i];
+}
+
+extern "C" __global__ void one_mma_bf16(const uint16_t *a, const uint16_t *b, float *d) { one_mma<true>(a, b, d); }
+extern "C" __global__ void one_mma_f16(const uint16_t *a, const uint16_t *b, float *d) { one_mma<false>(a, b, d); }
+
+// Four 8×8 matrices of 16-bit values (src, matrix i at i·64, rows of 8) through shared memory
+// rows of 24 elements, loaded by every ldmatrix form; out[form][lane][register] gets the words.
+extern "C" __global__ void ldmatrix_forms(const uint16_t *src, uint32_t *out) {
+    alignas(16) __shared__ uint16_t tile[32][24];
+    int lane = threadIdx.x;
+    for (int e = lane; e < 256; e += 32) tile[e / 8][e % 8] = src[e];
+    __syncthreads();
+    const uint16_t *row = &tile[lane][0];  // lane 8i + ρ: row ρ of matrix i
+    uint32_t r1[1], r2[2], r4[4];
+    ldmatrix_x1(r1, row);
+    out[(0 * 32 + lane) * 4] = r1[0];
+    ldmatrix_x2(r2, row);
+    for (int i = 0; i < 2; i++) out[(1 * 32 + lane) * 4 + i] = r2[i];
+    ldmatrix_x4(r4, row);
+    for (int i = 0; i < 4; i++) out[(2 * 32 + lane) * 4 + i] = r4[i];
+    ldmatrix_x1_trans(r1, row);
+    out[(3 * 32 + lane) * 4] = r1[0];
+    ldmatrix_x2_trans(r2, row);
+    for (int i = 0; i < 2; i++) out[(4 * 32 + lane) * 4 + i] = r2[i];
+    ldmatrix_x4_trans(r4, row);
+    for (int i = 0; i < 4; i++) out[(5 * 32 + lane) * 4 + i] = r4[i];
 }

@@ -550,6 +550,39 @@ public final class Var {
                 g -> weight.accumulate(w.backend().embeddingBackward(ids, g, w.size(0))), weight);
     }
 
+    /** Mean squared error against a float target of the same shape (torch's mse_loss, reduction "mean"). */
+    public Var mseLoss(Tensor target) {
+        requireSameShape("mse_loss", target);
+        Var diff = sub(constant(target));
+        return diff.mul(diff).mean();
+    }
+
+    /**
+     * Mean binary cross-entropy of logits x against targets y in [0, 1], over every element (torch's
+     * binary_cross_entropy_with_logits): max(x, 0) − x·y + log(1 + e^−|x|), which never exponentiates a
+     * large positive number. d/dx = σ(x) − y, with σ(x) = (1 + tanh(x/2)) / 2, which is finite everywhere.
+     */
+    public Var bceWithLogits(Tensor target) {
+        requireSameShape("binary_cross_entropy_with_logits", target);
+        Tensor x = value;
+        Tensor positivePart = x.add(x.unary(Ops.Unary.ABS)).mul(0.5);
+        Tensor softplusOfMinusAbs = x.unary(Ops.Unary.ABS).neg().exp().add(1).log();
+        Tensor loss = positivePart.sub(x.mul(target)).add(softplusOfMinusAbs).mean();
+        double n = x.numel();
+        return result("binary_cross_entropy_with_logits", loss, g -> {
+            Tensor sigmoid = x.mul(0.5).tanh().add(1).mul(0.5);
+            accumulate(sigmoid.sub(target).mul(g.mul(1 / n)));
+        }, this);
+    }
+
+    private void requireSameShape(String op, Tensor target) {
+        if (!target.sameShape(value)) {
+            throw new IllegalArgumentException(op + ": input " + Arrays.toString(value.shape()) + " and target "
+                    + Arrays.toString(target.shape()) + " must have the same shape");
+        }
+        if (!target.dtype().isFloating()) throw new IllegalArgumentException(op + ": target must be floating point, got " + target.dtype());
+    }
+
     /** Mean cross-entropy of logits [N, C] against labels [N]; rows labelled ignoreIndex count for nothing. */
     public Var crossEntropy(Tensor labels, int ignoreIndex) {
         Tensor logits = value;

@@ -307,6 +307,24 @@ class GradCheckTest {
     }
 
     @Test
+    void regressionAndMultiLabelLosses() {
+        Tensor scores = randIn(-1, 5, 6, 1);
+        GradCheck.check("mseLoss", v -> v.get(0).mseLoss(scores), rand(6, 1));
+        GradCheck.check("mseLoss transposed", v -> v.get(0).mseLoss(scores.reshape(2, 3)), transposed(2, 3));
+        Tensor multiHot = Tensor.of(CPU, new double[] {1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 1, 1}, 3, 4);
+        GradCheck.check("bceWithLogits", v -> v.get(0).bceWithLogits(multiHot), randIn(-4, 4, 3, 4));
+        Tensor soft = randIn(0, 1, 3, 4);
+        GradCheck.check("bceWithLogits soft targets", v -> v.get(0).bceWithLogits(soft), sliced(3, 4));
+        GradCheck.check("2·bceWithLogits", v -> v.get(0).bceWithLogits(multiHot).mul(2), transposedIn(-4, 4, 3, 4));
+        // Far in the tails the loss is |x| or 0 and the gradient ±1/n or 0, not NaN.
+        Var wide = Var.parameter(Tensor.of(CPU, new double[] {200, -200, 200, -200}, 2, 2));
+        Var loss = wide.bceWithLogits(Tensor.of(CPU, new double[] {0, 1, 1, 0}, 2, 2));
+        assertEquals(100.0, loss.value().item(), 1e-9);
+        loss.backward();
+        assertArrayEquals(new double[] {0.25, -0.25, 0, 0}, wide.grad().toDoubleArray(), 1e-12);
+    }
+
+    @Test
     void attentionMaskAddition() {
         // Scores [B, heads, T, T] plus a padding mask [B, 1, 1, T] of (1 − m)·float32 min, as HF BERT.
         double min = -Float.MAX_VALUE;

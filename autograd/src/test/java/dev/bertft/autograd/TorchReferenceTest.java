@@ -33,7 +33,7 @@ class TorchReferenceTest {
         return out;
     }
 
-    /** The op of one fixture case, built from Var methods. */
+    /** The op of one fixture case, built from Var methods; {@code ints} holds what gets no gradient: ids, labels, a loss's targets. */
     private static Var apply(JsonNode c, Map<String, Var> v, Map<String, Tensor> ints) {
         JsonNode args = c.get("args");
         String op = c.get("op").asText();
@@ -63,6 +63,8 @@ class TorchReferenceTest {
             case "layer_norm" -> v.get("x").layerNorm(v.get("gamma"), v.get("beta"), args.get("eps").asDouble());
             case "embedding" -> Var.embedding(v.get("weight"), ints.get("ids"));
             case "cross_entropy" -> v.get("logits").crossEntropy(ints.get("labels"), args.get("ignore_index").asInt());
+            case "mse_loss" -> v.get("x").mseLoss(ints.get("target"));
+            case "bce_with_logits" -> v.get("x").bceWithLogits(ints.get("target"));
             case "permute_reshape" -> v.get("x").permute(0, 2, 1, 3).reshape(2, 3, 8);
             case "concat" -> Var.concat(List.of(v.get("a"), v.get("b")), args.get("axis").asInt());
             default -> throw new AssertionError("fixture op " + op + " has no Java counterpart");
@@ -84,6 +86,7 @@ class TorchReferenceTest {
                 });
                 Map<String, Tensor> ints = new LinkedHashMap<>();
                 c.get("ints").fields().forEachRemaining(e -> ints.put(e.getKey(), Fixtures.ints(e.getValue(), CPU)));
+                c.get("targets").fields().forEachRemaining(e -> ints.put(e.getKey(), Fixtures.tensor(e.getValue(), CPU, dt)));
                 Var y = apply(c, vars, ints);
                 Fixtures.assertClose(name + " forward", c.get("y"), y.value(), f32 ? FWD_RTOL : F64_RTOL, f32 ? FWD_ATOL : F64_ATOL);
                 y.backward(Fixtures.tensor(c.get("dy"), CPU, dt));

@@ -11,6 +11,7 @@ import dev.bertft.tokenizer.EncodeOptions;
 import dev.bertft.tokenizer.Encoding;
 import dev.bertft.tokenizer.Padding;
 import dev.bertft.tokenizer.WordPieceTokenizer;
+import dev.bertft.train.ProblemType;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -196,8 +197,13 @@ public final class BertClassifier implements AutoCloseable {
         }
         int c = logits.length / b;
         List<Prediction> out = new ArrayList<>(b);
-        for (int i = 0; i < b; i++) out.add(Prediction.ofLogits(logits, i * c, model.config().id2label()));
+        for (int i = 0; i < b; i++) out.add(Prediction.ofLogits(model.problemType(), logits, i * c, model.config().id2label()));
         return out;
+    }
+
+    /** How the model's outputs are read: config.json's problem_type, else transformers' guess from the number of labels. */
+    public ProblemType problemType() {
+        return model.problemType();
     }
 
     /** The label names by id, from config.json's id2label: what {@link Prediction#probabilities()} is indexed by. */

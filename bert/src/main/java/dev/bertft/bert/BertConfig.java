@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.bertft.io.AtomicFiles;
+import dev.bertft.train.ProblemType;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,6 +32,7 @@ import java.util.TreeMap;
  *
  * @param id2label   class index → name, indices 0..numLabels−1 (written with string keys, as HF does)
  * @param classifierDropout null means "use hiddenDropoutProb"
+ * @param problemType null when config.json has none; {@link #resolvedProblemType} is then what transformers assumes
  * @param extra      unknown fields, in file order
  */
 public record BertConfig(
@@ -50,11 +52,17 @@ public record BertConfig(
         String positionEmbeddingType,
         Double classifierDropout,
         Map<Integer, String> id2label,
-        String problemType,
+        ProblemType problemType,
         List<String> architectures,
         Map<String, JsonNode> extra) {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /**
+     * The transformers release whose config.json format bert-ft writes, saved as
+     * {@code transformers_version} as transformers saves its own version there.
+     */
+    public static final String TRANSFORMERS_VERSION = "4.46.0";
 
     public BertConfig {
         positive("vocab_size", vocabSize);
@@ -80,10 +88,6 @@ public record BertConfig(
         if (classifierDropout != null) probability("classifier_dropout", classifierDropout);
         if (!(layerNormEps > 0)) throw new IllegalArgumentException("config: layer_norm_eps must be > 0, got " + layerNormEps);
         if (!(initializerRange >= 0)) throw new IllegalArgumentException("config: initializer_range must be >= 0, got " + initializerRange);
-        if (problemType != null && !problemType.equals("single_label_classification")) {
-            throw new IllegalArgumentException("config: problem_type \"" + problemType
-                    + "\" is not supported (only single_label_classification)");
-        }
         id2label = java.util.Collections.unmodifiableMap(new TreeMap<>(id2label));
         if (id2label.isEmpty()) throw new IllegalArgumentException("config: id2label is empty; a classifier needs at least one label");
         int expect = 0;
@@ -110,6 +114,11 @@ public record BertConfig(
 
     public int numLabels() {
         return id2label.size();
+    }
+
+    /** problem_type, or when it is unset transformers' guess from num_labels (1: regression, else single-label). */
+    public ProblemType resolvedProblemType() {
+        return problemType != null ? problemType : ProblemType.ofUnsetConfig(numLabels());
     }
 
     /** HEAD size HS = H / NH. */
@@ -141,6 +150,12 @@ public record BertConfig(
         return new BertConfig(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
                 hiddenDropoutProb, attentionProbsDropoutProb, maxPositionEmbeddings, typeVocabSize, initializerRange,
                 layerNormEps, padTokenId, positionEmbeddingType, classifierDropout, labels, problemType, architectures, extra);
+    }
+
+    public BertConfig withProblemType(ProblemType type) {
+        return new BertConfig(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
+                hiddenDropoutProb, attentionProbsDropoutProb, maxPositionEmbeddings, typeVocabSize, initializerRange,
+                layerNormEps, padTokenId, positionEmbeddingType, classifierDropout, id2label, type, architectures, extra);
     }
 
     public BertConfig withArchitectures(List<String> names) {
@@ -185,7 +200,7 @@ public record BertConfig(
             "intermediate_size", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob",
             "max_position_embeddings", "type_vocab_size", "initializer_range", "layer_norm_eps", "pad_token_id",
             "position_embedding_type", "classifier_dropout", "id2label", "label2id", "num_labels", "problem_type",
-            "architectures", "model_type");
+            "architectures", "model_type", "transformers_version");
 
     /** Reads {@code dir/config.json} (or the file itself). */
     public static BertConfig read(Path file) throws IOException {
@@ -261,7 +276,7 @@ public record BertConfig(
                 string(j, "position_embedding_type", "absolute"),
                 j.hasNonNull("classifier_dropout") ? number(j, "classifier_dropout", 0) : null,
                 labels,
-                j.hasNonNull("problem_type") ? string(j, "problem_type", null) : null,
+                j.hasNonNull("problem_type") ? problemType(string(j, "problem_type", null)) : null,
                 arch,
                 extra);
     }
@@ -295,7 +310,8 @@ public record BertConfig(
         ObjectNode names = j.putObject("label2id");
         label2id().forEach(names::put);
         if (problemType == null) j.putNull("problem_type");
-        else j.put("problem_type", problemType);
+        else j.put("problem_type", problemType.hfName());
+        j.put("transformers_version", TRANSFORMERS_VERSION);
         extra.forEach(j::set);
         return j;
     }
@@ -303,6 +319,14 @@ public record BertConfig(
     /** Writes config.json whole or not at all. */
     public void write(Path file) throws IOException {
         AtomicFiles.write(file, JSON.writeValueAsBytes(toJson()));
+    }
+
+    private static ProblemType problemType(String name) {
+        try {
+            return ProblemType.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("config: problem_type: " + e.getMessage());
+        }
     }
 
     private static int integer(ObjectNode j, String key, int dflt) {

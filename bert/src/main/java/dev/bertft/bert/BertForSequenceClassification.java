@@ -14,6 +14,7 @@ import dev.bertft.safetensors.TensorReader;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.train.Batches;
+import dev.bertft.train.ProblemType;
 import dev.bertft.train.SequenceClassifier;
 
 import java.io.IOException;
@@ -26,7 +27,8 @@ import java.util.Map;
 
 /**
  * BERT with a classification head, as transformers' BertForSequenceClassification:
- * logits = classifier(dropout(pooler(bert(ids)))), loss = mean cross-entropy.
+ * logits = classifier(dropout(pooler(bert(ids)))), the loss that of config.json's problem_type
+ * ({@link ProblemType#loss}).
  * Parameter names are the checkpoint's: {@code bert.embeddings.word_embeddings.weight}, ...,
  * {@code classifier.weight} [num_labels, H].
  *
@@ -35,9 +37,6 @@ import java.util.Map;
  * (a missing pooler or classifier) are drawn from the same stream first, at load time.
  */
 public final class BertForSequenceClassification implements Module, SequenceClassifier {
-    /** Labels equal to this count for nothing in the loss, as PyTorch's default ignore_index. */
-    public static final int IGNORE_INDEX = -100;
-
     /** Tokenizer files copied along by {@link #save}, when the source folder has them. */
     public static final List<String> TOKENIZER_FILES =
             List.of("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
@@ -75,9 +74,10 @@ public final class BertForSequenceClassification implements Module, SequenceClas
 
     private BertForSequenceClassification(BertConfig config, Params.Source source, Rng rng, Path sourceDir,
                                           java.util.function.Supplier<LoadReport> report) {
-        if (config.numLabels() < 2) {
-            throw new IllegalArgumentException("num_labels " + config.numLabels()
-                    + ": one label means regression in transformers, which bert-ft does not support; classification needs at least 2");
+        ProblemType problem = config.resolvedProblemType();
+        if (problem == ProblemType.REGRESSION ? config.numLabels() != 1 : config.numLabels() < 2) {
+            throw new IllegalArgumentException("num_labels " + config.numLabels() + " does not suit problem_type " + problem.hfName()
+                    + " (regression has 1 label: bert-ft's data has one score per example; classification at least 2)");
         }
         this.config = config;
         this.rng = rng;
@@ -177,9 +177,9 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         return logits(batch.inputIds(), batch.typeIds(), batch.attentionMask());
     }
 
-    /** Mean cross-entropy of logits [B, C] against labels I32 [B]; labels of −100 are skipped. */
-    public Var loss(Var logits, Tensor labels) {
-        return logits.crossEntropy(labels, IGNORE_INDEX);
+    @Override
+    public ProblemType problemType() {
+        return config.resolvedProblemType();
     }
 
     // ---- state ------------------------------------------------------------------------------

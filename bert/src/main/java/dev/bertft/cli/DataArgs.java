@@ -9,6 +9,7 @@ import dev.bertft.tokenizer.EncodeOptions;
 import dev.bertft.tokenizer.Encoding;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
+import dev.bertft.train.ProblemType;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -34,8 +35,17 @@ final class DataArgs {
             description = "Text column (two, comma-separated, for sentence pairs). Default: ${DEFAULT-VALUE}.")
     List<String> textColumns;
 
-    @Option(names = "--label-column", defaultValue = "label", description = "Label column (names or ints). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--label-column", defaultValue = "label",
+            description = "Label column: class names or integer ids; numbers such as 3.5 for regression; for multi-label, "
+                    + "JSON lists in JSONL ([\"sports\", \"politics\"] or multi-hot [0, 1, 0]) or names separated by | in CSV/TSV "
+                    + "(sports|politics). Default: ${DEFAULT-VALUE}.")
     String labelColumn;
+
+    @Option(names = "--problem-type", paramLabel = "TYPE",
+            description = "single_label_classification, regression or multi_label_classification (config.json's problem_type). "
+                    + "Default: config.json's, else told by the training labels: lists mean multi-label, numbers with a fraction "
+                    + "regression, others single-label. eval takes the model's.")
+    String problemType;
 
     @Option(names = "--validation-split", defaultValue = "0", description = "Hold out this fraction of train for evaluation (seeded).")
     double validationSplit;
@@ -59,18 +69,27 @@ final class DataArgs {
         return hub.resolve(model, ModelFiles.Needs.MODEL);
     }
 
-    Dataset loadData() throws IOException {
-        return DataLoader.fromEnvironment().load(options());
+    /** The data, its labels read as --problem-type says, else as {@code fallback} says (a model's config.json; null: as they look). */
+    Dataset loadData(ProblemType fallback) throws IOException {
+        return DataLoader.fromEnvironment().load(options(fallback));
     }
 
-    /** Only --eval-data, labelled by a fine-tuned model's labels: --data is not read. */
-    Dataset loadEvaluation(List<String> modelLabels) throws IOException {
-        return DataLoader.fromEnvironment().loadEvaluation(options(), modelLabels);
+    /** Only --eval-data, labelled by a fine-tuned model's labels and problem type: --data is not read. */
+    Dataset loadEvaluation(List<String> modelLabels, ProblemType modelType) throws IOException {
+        return DataLoader.fromEnvironment().loadEvaluation(options(null), modelLabels, modelType);
     }
 
-    private DataOptions options() {
+    private DataOptions options(ProblemType fallback) {
+                ProblemType type = fallback;
+        if (problemType != null) {
+            try {
+                type = ProblemType.parse(problemType);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--problem-type: " + e.getMessage());
+            }
+        }
         return new DataOptions(data, evalData, textColumns, labelColumn, validationSplit, maxTrainSamples, maxEvalSamples, seed,
-                hub.isOffline());
+                hub.isOffline(), type);
     }
 
     /** The sequence length to truncate to: --max-length, else the tokenizer's and model's limit. */
@@ -97,7 +116,7 @@ final class DataArgs {
         List<Encoding> enc = tokenizer.encodeBatch(texts, anyPair ? pairs : null, EncodeOptions.of(maxLength));
         List<Batches.Tokenized> out = new ArrayList<>(enc.size());
         for (int i = 0; i < enc.size(); i++) {
-            out.add(new Batches.Tokenized(enc.get(i).ids(), enc.get(i).typeIds(), examples.get(i).label()));
+            out.add(new Batches.Tokenized(enc.get(i).ids(), enc.get(i).typeIds(), examples.get(i).label(), examples.get(i).targets()));
         }
         return out;
     }

@@ -25,7 +25,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
-/** {@code bert-ft eval}: accuracy, F1, loss and the confusion matrix of a fine-tuned model on a data set's eval split. */
+/**
+ * {@code bert-ft eval}: a fine-tuned model's loss and the metrics of its problem type on a data set's eval
+ * split, with the confusion matrix for single-label classification.
+ */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Evaluate a fine-tuned model on the evaluation split (for IMDB: the test set).")
 final class EvalCommand implements Callable<Integer> {
@@ -60,10 +63,11 @@ final class EvalCommand implements Callable<Integer> {
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
         // With --eval-data the model's own labels number the examples, and --data (IMDB by default) is not read.
+        BertConfig config = BertConfig.read(modelDir.resolve("config.json"));
         Dataset data = source.evalData != null
-                ? source.loadEvaluation(List.copyOf(BertConfig.read(modelDir.resolve("config.json")).id2label().values()))
-                : source.loadData();
-        LoadedModel loaded = LoadedModel.fineTuned(modelDir, backend, data.labelNames());
+                ? source.loadEvaluation(List.copyOf(config.id2label().values()), config.resolvedProblemType())
+                : source.loadData(config.resolvedProblemType());
+        LoadedModel loaded = LoadedModel.fineTuned(modelDir, backend, data.labelNames(), data.problemType());
         List<Batches.Tokenized> eval = DataArgs.tokenize(tokenizer, data.eval(), source.maxLength(tokenizer, loaded.maxPositions()));
         if (eval.isEmpty()) {
             throw new IllegalArgumentException(source.evalData != null ? "--eval-data " + source.evalData + ": no examples"
@@ -120,8 +124,9 @@ final class EvalCommand implements Callable<Integer> {
 
     static String report(Metrics m, List<String> labels, double seconds) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "eval_accuracy %.4f%neval_f1 %.4f%neval_loss %.4f%neval_samples %d%neval_runtime %.2f s%n",
-                m.accuracy(), m.f1(), m.loss(), m.count(), seconds));
+        m.scores().forEach((name, v) -> sb.append(String.format(Locale.ROOT, "eval_%s %.4f%n", name, v)));
+        sb.append(String.format(Locale.ROOT, "eval_loss %.4f%neval_samples %d%neval_runtime %.2f s%n", m.loss(), m.count(), seconds));
+        if (m.confusion() == null) return sb.toString().stripTrailing();
         int w = 8;
         for (String l : labels) w = Math.max(w, l.length() + 2);
         sb.append("confusion matrix (rows: true, columns: predicted)\n");
@@ -134,6 +139,13 @@ final class EvalCommand implements Callable<Integer> {
             sb.append('\n');
         }
         return sb.toString().stripTrailing();
+    }
+
+    /** The metrics on one line: "accuracy 0.9100, f1 0.9050, loss 0.2500". */
+    static String summary(Metrics m) {
+        StringBuilder sb = new StringBuilder();
+        m.scores().forEach((name, v) -> sb.append(String.format(Locale.ROOT, "%s %.4f, ", name, v)));
+        return sb.append(String.format(Locale.ROOT, "loss %.4f", m.loss())).toString();
     }
 
 }

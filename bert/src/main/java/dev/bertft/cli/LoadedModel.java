@@ -3,6 +3,7 @@ package dev.bertft.cli;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.tensor.Backend;
+import dev.bertft.train.ProblemType;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,13 +15,16 @@ import java.util.Map;
 /** A BERT classifier loaded for a command, with what loading did in words. */
 record LoadedModel(BertForSequenceClassification model, List<String> report) {
 
-    /** A pretrained folder with a head for the data set's labels (fresh when the folder has none). */
-    static LoadedModel fromPretrained(Path dir, Backend backend, List<String> labelNames, long seed, Map<String, String> overrides)
-            throws IOException {
+    /** A pretrained folder with a head for the data set's labels and problem type (fresh when the folder has none). */
+    static LoadedModel fromPretrained(Path dir, Backend backend, List<String> labelNames, ProblemType problemType, long seed,
+                                      Map<String, String> overrides) throws IOException {
         Map<Integer, String> id2label = new LinkedHashMap<>();
         for (int i = 0; i < labelNames.size(); i++) id2label.put(i, labelNames.get(i));
+        // As transformers' from_pretrained(..., problem_type=...): a config value given at load time.
+        Map<String, String> config = new LinkedHashMap<>(overrides);
+        config.put("problem_type", problemType.hfName());
         BertForSequenceClassification m = BertForSequenceClassification.fromPretrained(dir, backend,
-                new BertForSequenceClassification.LoadOptions(labelNames.size(), id2label, seed, overrides));
+                new BertForSequenceClassification.LoadOptions(labelNames.size(), id2label, seed, config));
         List<String> report = new ArrayList<>();
         var r = m.loadReport();
         if (!r.newlyInitialized().isEmpty()) {
@@ -30,10 +34,14 @@ record LoadedModel(BertForSequenceClassification model, List<String> report) {
         return new LoadedModel(m, report);
     }
 
-    /** A fine-tuned folder whose labels must be the data set's, in the same order. */
-    static LoadedModel fineTuned(Path dir, Backend backend, List<String> labelNames) throws IOException {
+    /** A fine-tuned folder whose problem type and labels must be the data set's, the labels in the same order. */
+    static LoadedModel fineTuned(Path dir, Backend backend, List<String> labelNames, ProblemType problemType) throws IOException {
         BertForSequenceClassification m = BertForSequenceClassification.fromPretrained(dir, backend,
                 BertForSequenceClassification.LoadOptions.seed(0));
+        if (m.problemType() != problemType) {
+            throw new IllegalArgumentException(dir.resolve("config.json") + ": the model's problem_type " + m.problemType().hfName()
+                    + " is not the data's " + problemType.hfName());
+        }
         List<String> modelLabels = new ArrayList<>(m.config().id2label().values());
         if (!modelLabels.equals(labelNames)) {
             throw new IllegalArgumentException(dir.resolve("config.json") + ": the model's labels " + modelLabels

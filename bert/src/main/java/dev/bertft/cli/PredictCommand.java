@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
  * Classifies texts with a fine-tuned model folder: one text per input line (or JSON Lines with a
  * "text" field, recognised when the first non-blank line starts with '{'), one JSON object per
  * text on standard output, in input order:
- * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}. In plain-text mode every line is a
+ * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}, or for the other problem types what
+ * {@link #print} says. In plain-text mode every line is a
  * text, the empty ones included; in JSON Lines mode blank lines are skipped. Input is read and
  * answered batch by batch, so it can stream.
  */
@@ -131,17 +132,35 @@ final class PredictCommand implements Callable<Integer> {
         return node.get("text").asText();
     }
 
-    /** One JSON line per prediction: {"label", "label_id", "probs", "logits"}. */
+    /**
+     * One JSON line per prediction, by problem type: single-label {"label", "label_id", "probs" (softmax),
+     * "logits"}; regression {"score"}; multi-label {"labels" and "label_ids" above 0.5, "probs" (sigmoid), "logits"}.
+     */
     private static void print(List<Prediction> predictions, PrintStream out) throws JsonProcessingException {
         for (Prediction p : predictions) {
             ObjectNode line = JSON.createObjectNode();
-            line.put("label", p.label());
-            line.put("label_id", p.labelId());
-            ArrayNode probs = line.putArray("probs"), logits = line.putArray("logits");
-            for (float x : p.probabilities()) probs.add(x);
-            for (float x : p.logits()) logits.add(x);
+            switch (p.problemType()) {
+                case REGRESSION -> line.put("score", p.score());
+                case SINGLE_LABEL_CLASSIFICATION -> {
+                    line.put("label", p.label());
+                    line.put("label_id", p.labelId());
+                    floats(line.putArray("probs"), p.probabilities());
+                    floats(line.putArray("logits"), p.logits());
+                }
+                case MULTI_LABEL_CLASSIFICATION -> {
+                    ArrayNode names = line.putArray("labels"), ids = line.putArray("label_ids");
+                    p.labels().forEach(names::add);
+                    for (int id : p.labelIds()) ids.add(id);
+                    floats(line.putArray("probs"), p.probabilities());
+                    floats(line.putArray("logits"), p.logits());
+                }
+            }
             out.println(JSON.writeValueAsString(line));
         }
         out.flush();
+    }
+
+    private static void floats(ArrayNode array, float[] values) {
+        for (float x : values) array.add(x);
     }
 }

@@ -2,9 +2,11 @@ package dev.bertft.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.bert.BertConfig;
 import dev.bertft.data.Dataset;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
+import dev.bertft.train.ProblemType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -38,16 +40,18 @@ final class PrepareCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
-        Dataset data = source.loadData();
+        Dataset data = source.loadData(BertConfig.read(modelDir).problemType());
         int maxLength = source.maxLength(tokenizer, LoadedModel.maxPositions(modelDir));
         Files.createDirectories(output);
-        write(output.resolve("train.jsonl"), DataArgs.tokenize(tokenizer, data.train(), maxLength));
-        write(output.resolve("eval.jsonl"), DataArgs.tokenize(tokenizer, data.eval(), maxLength));
+        boolean regression = data.problemType() == ProblemType.REGRESSION;
+        write(output.resolve("train.jsonl"), DataArgs.tokenize(tokenizer, data.train(), maxLength), regression);
+        write(output.resolve("eval.jsonl"), DataArgs.tokenize(tokenizer, data.eval(), maxLength), regression);
         System.err.println("wrote " + data.train().size() + " train and " + data.eval().size() + " eval examples to " + output);
         return 0;
     }
 
-    private static void write(Path file, List<Batches.Tokenized> rows) throws IOException {
+    /** One line per example: input_ids and the label as HF's data collator takes it (a class id, a score, or "labels": a multi-hot row). */
+    private static void write(Path file, List<Batches.Tokenized> rows, boolean regression) throws IOException {
         ObjectMapper json = new ObjectMapper();
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             for (Batches.Tokenized t : rows) {
@@ -56,7 +60,14 @@ final class PrepareCommand implements Callable<Integer> {
                 for (int id : t.ids()) ids.add(id);
                 var types = o.putArray("token_type_ids");   // a sentence pair's second text is segment 1
                 for (int type : t.typeIds()) types.add(type);
-                o.put("label", t.label());
+                if (t.targets() == null) {
+                    o.put("label", t.label());
+                } else if (regression) {
+                    o.put("label", t.targets()[0]);
+                } else {
+                    var labels = o.putArray("labels");
+                    for (float v : t.targets()) labels.add(v);
+                }
                 w.write(json.writeValueAsString(o));
                 w.newLine();
             }

@@ -1,10 +1,12 @@
 package dev.bertft.cli;
 
+import dev.bertft.bert.BertConfig;
 import dev.bertft.data.Dataset;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
 import dev.bertft.train.Checkpoints;
+import dev.bertft.train.ProblemType;
 import dev.bertft.train.Trainer;
 import dev.bertft.train.TrainingArgs;
 import picocli.CommandLine.Command;
@@ -117,7 +119,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--load-best-model-at-end", description = "Finish with the best checkpoint's weights.")
     boolean loadBestModelAtEnd;
 
-    @Option(names = "--metric-for-best-model", defaultValue = "loss", description = "loss, accuracy or f1. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--metric-for-best-model", defaultValue = "loss",
+            description = "loss, or the problem type's: accuracy, f1; mse, rmse, pearson, spearmanr; accuracy, f1_micro, f1_macro. Default: ${DEFAULT-VALUE}.")
     String metricForBestModel;
 
     @Option(names = "--early-stopping-patience", defaultValue = "0", description = "Stop after N evaluations without improvement.")
@@ -179,14 +182,16 @@ final class TrainCommand implements Callable<Integer> {
         Backend backend = device.open();
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
-        Dataset data = source.loadData();
-        LoadedModel loaded = LoadedModel.fromPretrained(modelDir, backend, data.labelNames(), source.seed, overrides);
+        // config.json's problem_type (or --set's) reads the labels when --problem-type is not given.
+        Dataset data = source.loadData(BertConfig.read(modelDir).set(overrides).problemType());
+        LoadedModel loaded = LoadedModel.fromPretrained(modelDir, backend, data.labelNames(), data.problemType(), source.seed, overrides);
         loaded.report().forEach(progress::onMessage);
         int maxLength = source.maxLength(tokenizer, loaded.maxPositions());
         List<Batches.Tokenized> train = DataArgs.tokenize(tokenizer, data.train(), maxLength);
         List<Batches.Tokenized> eval = DataArgs.tokenize(tokenizer, data.eval(), maxLength);
-        progress.onMessage(String.format(Locale.ROOT, "training on %d examples, evaluating on %d; max length %d; %s; device %s",
-                train.size(), eval.size(), maxLength, String.join("/", data.labelNames()), backend.name()));
+        progress.onMessage(String.format(Locale.ROOT, "training on %d examples, evaluating on %d; max length %d; %s%s; device %s",
+                train.size(), eval.size(), maxLength, data.problemType().hfName(),
+                data.problemType() == ProblemType.REGRESSION ? "" : " " + String.join("/", data.labelNames()), backend.name()));
 
         long parameters = loaded.model().namedParameters().values().stream().mapToLong(p -> p.value().numel()).sum();
         OutputFolders.requireSpace("--output-dir", outputDir,
@@ -211,8 +216,7 @@ final class TrainCommand implements Callable<Integer> {
                 steps, result.stepsRun() == steps ? "" : " (" + result.stepsRun() + " in this run)",
                 ConsoleProgress.duration(result.trainRuntimeSeconds()),
                 result.trainSamples() / result.trainRuntimeSeconds(),
-                result.finalEval() == null ? "" : String.format(Locale.ROOT, "; eval accuracy %.4f, f1 %.4f, loss %.4f",
-                        result.finalEval().accuracy(), result.finalEval().f1(), result.finalEval().loss()),
+                result.finalEval() == null ? "" : "; eval " + EvalCommand.summary(result.finalEval()),
                 outputDir));
         return 0;
     }

@@ -2,6 +2,7 @@ package dev.bertft.data;
 
 import dev.bertft.hub.HttpDownloader;
 import dev.bertft.hub.ModelResolver;
+import dev.bertft.train.ProblemType;
 
 import java.io.IOException;
 import java.net.URI;
@@ -16,7 +17,8 @@ import java.util.SplittableRandom;
  *
  * <p>Where evaluation examples come from, first match wins: --eval-data (its own test/validation part if
  * it has one, else all of it); --validation-split (a seeded random part of the training data); the data's
- * own test or validation part; else none. Labels are fixed by the training examples (see {@link Labels}).
+ * own test or validation part; else none. Labels and the problem type are fixed by the training examples
+ * and --problem-type (see {@link Labels}).
  *
  * <p>Randomness: one {@code SplittableRandom(seed)} is split into three independent streams, for the
  * validation split, the training subset and the evaluation subset, in that order. Subsets are drawn after
@@ -83,24 +85,27 @@ public final class DataLoader {
             eval = data.eval();
         }
         if (train.isEmpty()) throw new DataException(o.data() + ": no training examples");
-        Labels labels = Labels.fromTraining(train, o.data());
+        Labels labels = Labels.fromTraining(train, o.data(), o.problemType());
         return new Dataset(
                 labels.examples(Subsets.sample(train, o.maxTrainSamples(), random.train())),
                 labels.examples(Subsets.sample(eval, o.maxEvalSamples(), random.eval())),
-                labels.names());
+                labels.names(), labels.problemType());
     }
 
     /**
      * Only the examples of {@code --eval-data}, numbered by a fine-tuned model's labels (its
-     * id2label in id order): evaluation without reading any training data. The subset of
-     * {@code --max-eval-samples} is the one {@link #load} draws with the same seed.
+     * id2label in id order) as its problem type reads them: evaluation without reading any training
+     * data. The subset of {@code --max-eval-samples} is the one {@link #load} draws with the same seed.
      */
-    public Dataset loadEvaluation(DataOptions o, List<String> modelLabels) throws IOException {
+    public Dataset loadEvaluation(DataOptions o, List<String> modelLabels, ProblemType modelType) throws IOException {
         if (o.evalData() == null) throw new DataException("no --eval-data to evaluate on");
         if (o.maxEvalSamples() < 0) throw new DataException("--max-eval-samples must not be negative");
-        Labels labels = Labels.ofModel(modelLabels);
+        if (o.problemType() != null && o.problemType() != modelType) {
+            throw new DataException("--problem-type " + o.problemType().hfName() + " is not the model's problem_type " + modelType.hfName());
+        }
+        Labels labels = Labels.ofModel(modelLabels, modelType);
         return new Dataset(List.of(), labels.examples(Subsets.sample(evaluationExamples(o), o.maxEvalSamples(), Streams.of(o.seed()).eval())),
-                labels.names());
+                labels.names(), modelType);
     }
 
     /** The three streams split from SplittableRandom(seed), in this order (see the top). */

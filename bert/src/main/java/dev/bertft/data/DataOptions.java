@@ -1,5 +1,7 @@
 package dev.bertft.data;
 
+import dev.bertft.train.ProblemType;
+
 import java.util.List;
 
 /**
@@ -15,15 +17,17 @@ import java.util.List;
  * @param maxEvalSamples   the same for evaluation examples
  * @param seed             seed for the validation split and the subsets
  * @param offline          never download (the imdb archive must already be in the cache)
+ * @param problemType      what the labels must be, or null to tell from the training labels (see {@link Labels})
  */
 public record DataOptions(String data, String evalData, List<String> textColumns, String labelColumn,
-                          double validationSplit, int maxTrainSamples, int maxEvalSamples, long seed, boolean offline) {
+                          double validationSplit, int maxTrainSamples, int maxEvalSamples, long seed, boolean offline,
+                          ProblemType problemType) {
     public DataOptions {
         textColumns = List.copyOf(textColumns);
     }
 
-    /** Defaults: columns "text" and "label", no split, no subsets, seed 42 (the HF Trainer's default seed). */
+    /** Defaults: columns "text" and "label", no split, no subsets, seed 42 (the HF Trainer's default seed), problem type from the labels. */
     public static DataOptions of(String data) {
-        return new DataOptions(data, null, List.of("text"), "label", 0, 0, 0, 42, false);
+        return new DataOptions(data, null, List.of("text"), "label", 0, 0, 0, 42, false, null);
     }
 }

@@ -109,7 +109,7 @@ final class ImdbReader {
             for (String label : LABELS) {
                 List<Review> reviews = buckets.getOrDefault(split + "/" + label, List.of());
                 reviews.sort(Comparator.comparing(Review::file, ImdbReader::compareFileNames));
-                for (Review r : reviews) examples.add(new RawExample(r.text, null, label, false, r.where));
+                for (Review r : reviews) examples.add(new RawExample(r.text, null, label, RawExample.Kind.NAME, r.where));
             }
             out.add(examples);
         }

@@ -19,11 +19,15 @@ import java.util.regex.Pattern;
  * Examples from a table file: CSV or TSV with a header row (RFC 4180 quoting), or JSON Lines (one object per
  * line). The text is in one column, or two for sentence pairs; the label in another.
  *
- * <p>A label counts as numeric when it is an integer: a JSON integer, or a CSV/TSV cell of digits with an
- * optional minus sign (pandas would read such a column as int64). Anything else is a label name.
+ * <p>A label's {@link RawExample.Kind} follows what pandas and JSON would make of it: an integer (a JSON
+ * integer, or a CSV/TSV cell of digits with an optional minus sign), a float (a JSON number with a fraction
+ * or exponent, or a cell such as 3.5, -0.2 or 1e-3), or a name. A list label is a JSON list (of names, or of
+ * 0s and 1s, one per class) or a CSV/TSV cell of names separated by {@value #LIST_SEPARATOR}: "sports|politics".
  */
 final class TableReader {
     static final Pattern INTEGER = Pattern.compile("-?[0-9]{1,18}");
+    private static final Pattern FLOAT = Pattern.compile("[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+    static final String LIST_SEPARATOR = "|";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private TableReader() {
@@ -68,8 +72,18 @@ final class TableReader {
                 throw new DataException(where + ": " + record.size() + " fields, but the header has " + header.size());
             }
             String labelText = record.get(label).trim();
-            rows.add(example(record.get(text[0]), text.length > 1 ? record.get(text[1]) : null,
-                    labelText, INTEGER.matcher(labelText).matches(), textColumns, labelColumn, where));
+            String pair = text.length > 1 ? record.get(text[1]) : null;
+            if (labelText.contains(LIST_SEPARATOR)) {
+                List<String> names = new ArrayList<>();
+                for (String name : labelText.split(Pattern.quote(LIST_SEPARATOR), -1)) {
+                    if (name.isBlank()) throw new DataException(where + ": empty label name in '" + labelText + "'");
+                    names.add(name.trim());
+                }
+                rows.add(example(record.get(text[0]), pair, labelText, RawExample.Kind.DELIMITED, names, textColumns, labelColumn, where));
+            } else {
+                rows.add(example(record.get(text[0]), pair, labelText, kindOf(labelText, where), List.of(labelText),
+                        textColumns, labelColumn, where));
+            }
         }
         return rows;
     }
@@ -102,20 +116,60 @@ final class TableReader {
             }
             JsonNode l = node.get(labelColumn);
             if (l == null) throw new DataException(where + ": no field '" + labelColumn + "' (fields: " + fieldNames(node) + ")");
-            boolean numeric = l.isIntegralNumber() && l.canConvertToLong();
-            if (!numeric && !l.isTextual()) throw new DataException(where + ": label " + l + " is neither an integer nor a string");
-            rows.add(example(texts[0], texts[1], numeric ? Long.toString(l.asLong()) : l.asText().trim(), numeric,
-                    textColumns, labelColumn, where));
+            if (l.isArray()) {
+                rows.add(listExample(texts, l, textColumns, labelColumn, where));
+                continue;
+            }
+            RawExample.Kind kind;
+            String label;
+            if (l.isIntegralNumber() && l.canConvertToLong()) {
+                kind = RawExample.Kind.INTEGER;
+                label = Long.toString(l.asLong());
+            } else if (l.isNumber()) {
+                if (!Double.isFinite(l.asDouble())) throw new DataException(where + ": label " + l + " is not a finite number");
+                kind = RawExample.Kind.FLOAT;
+                label = l.asText();
+            } else if (l.isTextual()) {
+                kind = RawExample.Kind.NAME;
+                label = l.asText().trim();
+            } else {
+                throw new DataException(where + ": label " + l + " is neither a number, a string nor a list");
+            }
+            rows.add(example(texts[0], texts[1], label, kind, List.of(label), textColumns, labelColumn, where));
         }
         return rows;
     }
 
-    private static RawExample example(String text, String pair, String label, boolean numeric,
+    /** A CSV/TSV cell's kind: FLOAT for a finite number that is not an integer (pandas' float64 column). */
+    private static RawExample.Kind kindOf(String cell, String where) throws DataException {
+        if (INTEGER.matcher(cell).matches()) return RawExample.Kind.INTEGER;
+        if (!FLOAT.matcher(cell).matches()) return RawExample.Kind.NAME;
+        if (!Double.isFinite(Double.parseDouble(cell))) throw new DataException(where + ": label " + cell + " is not a finite number");
+        return RawExample.Kind.FLOAT;
+    }
+
+    /** A JSON list label: all strings (class names) or all numbers (a multi-hot row). */
+    private static RawExample listExample(String[] texts, JsonNode list, List<String> textColumns, String labelColumn,
+                                          String where) throws DataException {
+        List<String> items = new ArrayList<>();
+        boolean names = true, numbers = true;
+        for (JsonNode item : list) {
+            names &= item.isTextual();
+            numbers &= item.isNumber();
+            items.add(item.isTextual() ? item.asText().trim() : item.asText());
+        }
+        if (!names && !numbers) throw new DataException(where + ": label " + list + " must list only class names or only 0s and 1s");
+        if (names && items.contains("")) throw new DataException(where + ": empty label name in " + list);
+        RawExample.Kind kind = names ? RawExample.Kind.NAME_LIST : RawExample.Kind.MULTI_HOT;
+        return example(texts[0], texts[1], list.toString(), kind, items, textColumns, labelColumn, where);
+    }
+
+    private static RawExample example(String text, String pair, String label, RawExample.Kind kind, List<String> items,
                                       List<String> textColumns, String labelColumn, String where) throws DataException {
         if (text.isBlank()) throw new DataException(where + ": empty text in '" + textColumns.get(0) + "'");
         if (pair != null && pair.isBlank()) throw new DataException(where + ": empty text in '" + textColumns.get(1) + "'");
         if (label.isEmpty()) throw new DataException(where + ": empty label in '" + labelColumn + "'");
-        return new RawExample(text, pair, label, numeric, where);
+        return new RawExample(text, pair, label, kind, items, where);
     }
 
     private static int column(List<String> header, String name, String file) throws DataException {

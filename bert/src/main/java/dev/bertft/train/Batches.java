@@ -17,10 +17,21 @@ import java.util.SplittableRandom;
 public final class Batches {
     private Batches() {}
 
-    /** One tokenized example: ids with special tokens, token type ids, and its label. */
-    public record Tokenized(int[] ids, int[] typeIds, int label) {}
+    /**
+     * One tokenized example: ids with special tokens, token type ids, and its label: a class id, or
+     * (regression, multi-label) float targets and the class id −1, as {@code data.Example}.
+     */
+    public record Tokenized(int[] ids, int[] typeIds, int label, float[] targets) {
+        /** A single-label example. */
+        public Tokenized(int[] ids, int[] typeIds, int label) {
+            this(ids, typeIds, label, null);
+        }
+    }
 
-    /** A padded batch on a device: [B, T] ids, type ids and mask (1 = real token), [B] labels. */
+    /**
+     * A padded batch on a device: [B, T] ids, type ids and mask (1 = real token), and the labels:
+     * I32 [B] class ids, or F32 [B, K] targets (K = 1 for regression).
+     */
     public record Batch(Tensor inputIds, Tensor typeIds, Tensor attentionMask, Tensor labels, int size, int realTokens) {}
 
     /**
@@ -65,6 +76,8 @@ public final class Batches {
         int b = indices.length, t = 0, real = 0;
         for (int i : indices) t = Math.max(t, data.get(i).ids().length);
         int[] ids = new int[b * t], types = new int[b * t], mask = new int[b * t], labels = new int[b];
+        float[] first = data.get(indices[0]).targets();
+        float[] targets = first == null ? null : new float[b * first.length];
         Arrays.fill(ids, padId);
         for (int r = 0; r < b; r++) {
             Tokenized x = data.get(indices[r]);
@@ -72,9 +85,11 @@ public final class Batches {
             System.arraycopy(x.typeIds(), 0, types, r * t, x.typeIds().length);
             Arrays.fill(mask, r * t, r * t + x.ids().length, 1);
             labels[r] = x.label();
+            if (targets != null) System.arraycopy(x.targets(), 0, targets, r * first.length, first.length);
             real += x.ids().length;
         }
+        Tensor labelTensor = targets == null ? Tensor.of(backend, labels, b) : Tensor.of(backend, targets, b, first.length);
         return new Batch(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t), Tensor.of(backend, mask, b, t),
-                Tensor.of(backend, labels, b), b, real);
+                labelTensor, b, real);
     }
 }

@@ -3,6 +3,7 @@ package dev.bertft.train;
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
+import dev.bertft.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -13,6 +14,14 @@ public interface SequenceClassifier extends Module {
 
     /** [B, numLabels] logits for a padded batch. */
     Var logits(Batches.Batch batch);
+
+    /** What the labels are: it picks the loss and the evaluation metrics. */
+    ProblemType problemType();
+
+    /** The training loss of logits against a batch's labels, as the problem type defines it. */
+    default Var loss(Var logits, Tensor labels) {
+        return problemType().loss(logits, labels);
+    }
 
     /** Parameters by their checkpoint names, in a fixed order. */
     Map<String, Var> namedParameters();

@@ -28,9 +28,6 @@ import java.util.TreeMap;
  * and atomic checkpoints, best-model tracking, early stopping and exact resumption.
  */
 public final class Trainer {
-    /** Labels equal to this are left out of the loss (torch's default ignore index). */
-    static final int IGNORE_INDEX = -100;
-
     /** Where messages go: the console progress bar, plain log lines, or nothing in tests. */
     public interface Listener {
         default void onStep(long step, long maxSteps, double epoch, double loss, double lr, double samplesPerSecond) {}
@@ -98,6 +95,11 @@ public final class Trainer {
     /** Trains from scratch, or from {@code resumeFrom} (a checkpoint folder) when given. */
     public Result train(Path resumeFrom) throws IOException {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
+        String metric = args.metricForBestModel();
+        if (!metric.equals("loss") && !model.problemType().metricNames().contains(metric)) {
+            throw new IllegalArgumentException("--metric-for-best-model " + metric + " is not a metric of " + model.problemType().hfName()
+                    + " (loss, " + String.join(", ", model.problemType().metricNames()) + ")");
+        }
         Checkpoints.clearLeftovers(args.outputDir());
         long perEpoch = updatesPerEpoch();
         long maxSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) Math.ceil(args.epochs() * perEpoch);
@@ -236,7 +238,7 @@ public final class Trainer {
         return entry;
     }
 
-    /** Evaluates on the eval set and logs eval_loss/accuracy/f1 as HF does. */
+    /** Evaluates on the eval set and logs eval_loss and the problem type's metrics (eval_accuracy, eval_mse, ...) as HF does. */
     public Metrics evaluate(TrainerState state) throws IOException {
         long t0 = System.nanoTime();
         Metrics m = evaluate(model, eval, args.evalBatchSize(), backend, padId, numLabels, listener);
@@ -248,12 +250,18 @@ public final class Trainer {
     /** HF's names for an evaluation's metrics and speed, as logged and as eval_results.json holds them. */
     public static Map<String, Double> evalMetrics(Metrics m, double runtime, int batchSize) {
         long batches = (m.count() + batchSize - 1) / batchSize;
-        return TrainerState.entry("eval_loss", m.loss(), "eval_accuracy", m.accuracy(), "eval_f1", m.f1(),
-                "eval_runtime", runtime, "eval_samples_per_second", m.count() / runtime,
-                "eval_steps_per_second", batches / runtime);
+        Map<String, Double> entry = new LinkedHashMap<>();
+        entry.put("eval_loss", m.loss());
+        m.scores().forEach((name, v) -> entry.put("eval_" + name, v));
+        entry.putAll(TrainerState.entry("eval_runtime", runtime, "eval_samples_per_second", m.count() / runtime,
+                "eval_steps_per_second", batches / runtime));
+        return entry;
     }
 
-    /** Loss (mean over examples), accuracy, F1 and the confusion matrix, without building a graph. */
+    /**
+     * The loss (mean over examples, and for multi-label over labels too) and the metrics of the
+     * model's problem type, without building a graph.
+     */
     public static Metrics evaluate(SequenceClassifier model, List<Batches.Tokenized> data, int batchSize, Backend backend,
                                    int padId, int numLabels) {
         return evaluate(model, data, batchSize, backend, padId, numLabels, new Listener() {});
@@ -263,30 +271,64 @@ public final class Trainer {
     public static Metrics evaluate(SequenceClassifier model, List<Batches.Tokenized> data, int batchSize, Backend backend,
                                    int padId, int numLabels, Listener progress) {
         model.setTraining(false);
-        int[] labels = new int[data.size()], predictions = new int[data.size()];
+        int n = data.size();
+        float[] logits = new float[n * numLabels];
         double lossSum = 0;
         try (GradMode off = GradMode.off()) {
-            int[] order = new int[data.size()];
+            int[] order = new int[n];
             for (int i = 0; i < order.length; i++) order[i] = i;
             List<int[]> batches = Batches.split(order, batchSize);
             progress.onEvalStep(0, batches.size());
             for (int b = 0; b < batches.size(); b++) {
                 int[] idx = batches.get(b);
-                int[] pred;
                 try (Backend.Scope scope = backend.openScope()) {
                     Batches.Batch batch = Batches.collate(data, idx, backend, padId);
-                    Var logits = model.logits(batch);
-                    lossSum += logits.crossEntropy(batch.labels(), IGNORE_INDEX).value().item() * idx.length;
-                    pred = logits.value().argmax(-1).toIntArray();
-                }
-                for (int r = 0; r < idx.length; r++) {
-                    labels[idx[r]] = data.get(idx[r]).label();
-                    predictions[idx[r]] = pred[r];
+                    Var out = model.logits(batch);
+                    lossSum += model.loss(out, batch.labels()).value().item() * idx.length;
+                    System.arraycopy(out.value().toFloatArray(), 0, logits, idx[0] * numLabels, idx.length * numLabels);
                 }
                 progress.onEvalStep(b + 1, batches.size());
             }
         }
-        return new Metrics(lossSum / data.size(), Metrics.confusion(labels, predictions, numLabels));
+        return metrics(model.problemType(), lossSum / n, data, logits, numLabels);
+    }
+
+    /**
+     * Predictions from the logits [N, C] of all the examples: the largest logit's class; the
+     * regression output itself; the labels with a positive logit (sigmoid above 0.5).
+     */
+    private static Metrics metrics(ProblemType type, double loss, List<Batches.Tokenized> data, float[] logits, int numLabels) {
+        int n = data.size();
+        return switch (type) {
+            case SINGLE_LABEL_CLASSIFICATION -> {
+                int[] labels = new int[n], predictions = new int[n];
+                for (int i = 0; i < n; i++) {
+                    labels[i] = data.get(i).label();
+                    for (int c = 1; c < numLabels; c++) {
+                        if (logits[i * numLabels + c] > logits[i * numLabels + predictions[i]]) predictions[i] = c;   // the first of equal maxima, as argmax
+                    }
+                }
+                yield Metrics.singleLabel(loss, labels, predictions, numLabels);
+            }
+            case REGRESSION -> {
+                double[] labels = new double[n], predictions = new double[n];
+                for (int i = 0; i < n; i++) {
+                    labels[i] = data.get(i).targets()[0];
+                    predictions[i] = logits[i];
+                }
+                yield Metrics.regression(loss, labels, predictions);
+            }
+            case MULTI_LABEL_CLASSIFICATION -> {
+                boolean[][] labels = new boolean[n][numLabels], predicted = new boolean[n][numLabels];
+                for (int i = 0; i < n; i++) {
+                    for (int c = 0; c < numLabels; c++) {
+                        labels[i][c] = data.get(i).targets()[c] > 0.5f;
+                        predicted[i][c] = logits[i * numLabels + c] > 0;
+                    }
+                }
+                yield Metrics.multiLabel(loss, labels, predicted);
+            }
+        };
     }
 
     /** Updates best metric and early-stopping counter; true when this evaluation is the best so far. */

@@ -1,10 +1,12 @@
 package dev.bertft.train;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * What HF's TrainingArguments hold for this job, with the same defaults. Built by the CLI;
@@ -35,7 +37,7 @@ public record TrainingArgs(
         int saveSteps,
         int saveTotalLimit,         // <= 0: keep all
         boolean loadBestModelAtEnd,
-        String metricForBestModel,  // "loss", "accuracy" or "f1" (an "eval_" prefix is accepted)
+        String metricForBestModel,  // "loss" or a ProblemType metric name (an "eval_" prefix is accepted)
         int earlyStoppingPatience,  // <= 0: off
         boolean shuffle,
         boolean groupByLength,
@@ -64,8 +66,8 @@ public record TrainingArgs(
                 "--load-best-model-at-end needs the same --eval-strategy and --save-strategy (not 'no')");
         require(earlyStoppingPatience <= 0 || evalStrategy != Strategy.NO, "--early-stopping-patience needs an --eval-strategy");
         metricForBestModel = metricForBestModel.startsWith("eval_") ? metricForBestModel.substring(5) : metricForBestModel;
-        require(metricForBestModel.equals("loss") || metricForBestModel.equals("accuracy") || metricForBestModel.equals("f1"),
-                "--metric-for-best-model must be loss, accuracy or f1");
+        require(METRICS.contains(metricForBestModel), "--metric-for-best-model must be one of " + String.join(", ", METRICS)
+                + ", got " + metricForBestModel);
         reportTo = List.copyOf(reportTo);
         for (String r : reportTo) {
             require(REPORT_TO_VALUES.contains(r), "--report-to: '" + r + "' is not supported; use one of "
@@ -74,6 +76,10 @@ public record TrainingArgs(
         require(!reportTo.contains("none") || reportTo.size() == 1, "--report-to: 'none' cannot be combined with other values");
         recorded = Collections.unmodifiableMap(new LinkedHashMap<>(recorded));   // in order, nulls kept (options not given)
     }
+
+    /** Every metric name some problem type logs; the Trainer checks the one chosen against the model's problem type. */
+    private static final List<String> METRICS = Stream.concat(Stream.of("loss"),
+            Arrays.stream(ProblemType.values()).flatMap(p -> p.metricNames().stream())).distinct().toList();
 
     private static void require(boolean ok, String message) {
         if (!ok) throw new IllegalArgumentException(message);
@@ -84,9 +90,13 @@ public record TrainingArgs(
         return reportTo.contains("tensorboard") || reportTo.contains("all");
     }
 
-    /** Lower loss is better; higher accuracy and F1 are. */
+    /**
+     * Lower loss and errors (mse, rmse) are better; higher accuracy, F1 and correlations are. (HF's
+     * default thinks only a name ending in "loss" lower-better and has --greater_is_better for the
+     * rest; bert-ft has no such flag, so it knows its errors.)
+     */
     public boolean greaterIsBetter() {
-        return !metricForBestModel.equals("loss");
+        return !List.of("loss", "mse", "rmse").contains(metricForBestModel);
     }
 
     /** HF TrainingArguments' defaults; the CLI sets the classic IMDB recipe on top. */

@@ -51,7 +51,7 @@ public final class UpdateStep {
             long samples = 0, tokens = 0;
             for (int b = 0; b < microBatches; b++) {
                 Batches.Batch micro = batch.apply(b);
-                Var loss = model.logits(micro).crossEntropy(micro.labels(), Trainer.IGNORE_INDEX);
+                Var loss = model.loss(model.logits(micro), micro.labels());
                 if (microBatches > 1) loss = loss.mul(1.0 / microBatches);
                 loss.backward();
                 losses.add(loss.value());

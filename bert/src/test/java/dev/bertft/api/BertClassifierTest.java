@@ -2,6 +2,10 @@ package dev.bertft.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.safetensors.SafetensorsFile;
+import dev.bertft.safetensors.SafetensorsWriter;
+import dev.bertft.train.ProblemType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link BertClassifier} on the tiny model against PyTorch (tiny_predict.json from make_bert_fixtures.py,
- * tiny_pairs.json from make_api_fixtures.py), the README's examples compiled and run, concurrent callers,
+ * tiny_pairs.json and tiny_problem_types.json from make_api_fixtures.py), its multi-label and regression readings, the README's examples compiled and run, concurrent callers,
  * and the errors a caller sees.
  */
 class BertClassifierTest {
@@ -55,6 +59,8 @@ class BertClassifierTest {
             Prediction p = got.get(i);
             assertEquals(expected.get("labels").get(i).asText(), p.label(), "text " + i);
             assertEquals(p.label(), List.of("neg", "neu", "pos").get(p.labelId()), "text " + i);
+            assertEquals(List.of(p.label()), p.labels(), "text " + i);
+            assertEquals(p.probabilities()[p.labelId()], p.score(), "text " + i);
             assertClose(expected.get("logits").get(i), p.logits(), "logits of text " + i);
             assertClose(expected.get("probs").get(i), p.probabilities(), "probabilities of text " + i);
         }
@@ -73,6 +79,7 @@ class BertClassifierTest {
         JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_predict.json").toFile());
         try (BertClassifier clf = BertClassifier.load(TINY, ClassifierOptions.defaults().batchSize(2))) {
             assertEquals(List.of("neg", "neu", "pos"), clf.labels());
+            assertEquals(ProblemType.SINGLE_LABEL_CLASSIFICATION, clf.problemType());
             assertEquals(List.of(), clf.untrainedWeights());
             assertEquals(64, clf.maxLength(), "tokenizer_config.json's model_max_length");
             assertMatches(expected, clf.predict(strings(expected.get("texts"))));
@@ -86,6 +93,68 @@ class BertClassifierTest {
         ClassifierOptions options = ClassifierOptions.defaults().batchSize(3).maxLength(expected.get("max_length").asInt());
         try (BertClassifier clf = BertClassifier.load(TINY, options)) {
             assertMatches(expected, clf.predict(strings(expected.get("texts")), strings(expected.get("pairs"))));
+        }
+    }
+
+    /** A copy of the tiny model folder whose config.json {@code edit} changes. */
+    private Path tinyCopy(String name, java.util.function.Consumer<ObjectNode> edit) throws IOException {
+        Path copy = Files.createDirectories(tmp.resolve(name));
+        try (java.util.stream.Stream<Path> files = Files.list(TINY)) {
+            for (Path f : files.toList()) Files.copy(f, copy.resolve(f.getFileName()));
+        }
+        ObjectNode config = (ObjectNode) JSON.readTree(copy.resolve("config.json").toFile());
+        edit.accept(config);
+        JSON.writeValue(copy.resolve("config.json").toFile(), config);
+        return copy;
+    }
+
+    @Test
+    void multiLabelModelsGiveSigmoidsAndTheLabelsAboveOneHalf() throws IOException {
+        JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_problem_types.json").toFile());
+        Path folder = tinyCopy("multi", c -> c.put("problem_type", "multi_label_classification"));
+        try (BertClassifier clf = BertClassifier.load(folder)) {
+            List<Prediction> got = clf.predict(strings(expected.get("texts")));
+            for (int i = 0; i < got.size(); i++) {
+                Prediction p = got.get(i);
+                assertEquals(ProblemType.MULTI_LABEL_CLASSIFICATION, p.problemType());
+                assertEquals(strings(expected.get("multi_label_labels").get(i)), p.labels(), "text " + i);
+                for (int id : p.labelIds()) assertTrue(p.labels().contains(clf.labels().get(id)), "text " + i);
+                assertClose(expected.get("multi_label_probs").get(i), p.probabilities(), "probabilities of text " + i);
+                assertClose(expected.get("multi_label_logits").get(i), p.logits(), "logits of text " + i);
+                assertEquals(p.probabilities()[p.labelId()], p.score());
+            }
+            assertTrue(got.stream().anyMatch(p -> p.labels().size() > 1), "some text has several labels");
+        }
+    }
+
+    @Test
+    void regressionModelsGiveTheirScore() throws IOException {
+        JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_problem_types.json").toFile());
+        Path folder = tinyCopy("regression", c -> {
+            c.put("problem_type", "regression");
+            c.putObject("id2label").put("0", "LABEL_0");
+            c.putObject("label2id").put("LABEL_0", 0);
+        });
+        SafetensorsWriter weights = new SafetensorsWriter();
+        try (SafetensorsFile tiny = SafetensorsFile.open(TINY.resolve("model.safetensors"));
+             SafetensorsFile head = SafetensorsFile.open(TINY.resolveSibling("tiny_regression_expected.safetensors"))) {
+            for (String name : tiny.names()) {
+                SafetensorsFile from = name.startsWith("classifier.") ? head : tiny;
+                weights.add(name, from.info(name).shape(), from.readF32(name));
+            }
+        }
+        weights.write(folder.resolve("model.safetensors"));
+        try (BertClassifier clf = BertClassifier.load(folder)) {
+            List<Prediction> got = clf.predict(strings(expected.get("texts")));
+            for (int i = 0; i < got.size(); i++) {
+                Prediction p = got.get(i);
+                assertEquals(ProblemType.REGRESSION, p.problemType());
+                double want = expected.get("regression_scores").get(i).asDouble();
+                assertTrue(Math.abs(want - p.score()) <= 1e-5 + 1e-5 * Math.abs(want), "text " + i + ": " + p.score() + " vs " + want);
+                assertEquals("LABEL_0", p.label());
+                assertEquals(List.of(), p.labels());
+                assertEquals(0, p.probabilities().length);
+            }
         }
     }
 

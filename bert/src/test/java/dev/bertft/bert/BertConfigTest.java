@@ -3,6 +3,7 @@ package dev.bertft.bert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.train.ProblemType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,6 +63,28 @@ class BertConfigTest {
         assertEquals(c, BertConfig.read(f));
     }
 
+    /** transformers writes problem_type and its own version; a loaded transformers_version is replaced by the format bert-ft writes. */
+    @Test
+    void problemTypeAndTransformersVersionRoundTrip() throws IOException {
+        for (ProblemType type : ProblemType.values()) {
+            BertConfig c = BertConfig.fromJson((ObjectNode) JSON.readTree("{\"transformers_version\": \"4.8.2\", \"problem_type\": \""
+                    + type.hfName() + "\"}"));
+            assertEquals(type, c.problemType());
+            Path f = tmp.resolve(type.hfName() + ".json");
+            c.write(f);
+            JsonNode out = JSON.readTree(f.toFile());
+            assertEquals(type.hfName(), out.get("problem_type").asText());
+            assertEquals("4.46.0", out.get("transformers_version").asText());
+            assertEquals(c, BertConfig.read(f));
+        }
+        BertConfig unset = BertConfig.fromJson(JSON.createObjectNode());
+        assertNull(unset.problemType());
+        assertTrue(unset.toJson().get("problem_type").isNull(), "written as null, as transformers does");
+        assertEquals(ProblemType.SINGLE_LABEL_CLASSIFICATION, unset.resolvedProblemType());
+        assertEquals(ProblemType.REGRESSION, unset.withLabels(BertConfig.defaultLabels(1)).resolvedProblemType());
+        assertEquals(ProblemType.MULTI_LABEL_CLASSIFICATION, unset.set("problem_type", "multi_label_classification").problemType());
+    }
+
     @Test
     void setOverridesParseValuesAndRevalidate() {
         BertConfig c = BertConfig.fromJson(JSON.createObjectNode());
@@ -86,7 +109,7 @@ class BertConfigTest {
                 {"{\"model_type\": \"roberta\"}", "model_type \"roberta\" is not BERT"},
                 {"{\"hidden_size\": 100, \"num_attention_heads\": 12}", "not a multiple of num_attention_heads"},
                 {"{\"id2label\": {\"0\": \"a\", \"2\": \"b\"}}", "id2label keys must be 0..1"},
-                {"{\"problem_type\": \"regression\"}", "problem_type \"regression\" is not supported"},
+                {"{\"problem_type\": \"ordinal\"}", "problem_type: problem type 'ordinal' is not one of single_label_classification, regression, multi_label_classification"},
                 {"{\"vocab_size\": \"many\"}", "vocab_size must be an integer"}}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> BertConfig.fromJson((ObjectNode) JSON.readTree(bad[0])), bad[0]);

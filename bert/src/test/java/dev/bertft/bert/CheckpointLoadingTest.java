@@ -8,6 +8,7 @@ import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.tensor.cpu.CpuBackend;
+import dev.bertft.train.ProblemType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -151,13 +152,22 @@ class CheckpointLoadingTest {
         assertFalse(java.util.Arrays.equals(w.toFloatArray(), other.namedParameters().get("classifier.weight").value().toFloatArray()));
     }
 
+    /** transformers: num_labels 1 without a problem_type is regression; one class cannot be classified. */
     @Test
-    void oneLabelIsRefusedAsUnsupportedRegression() throws IOException {
+    void oneLabelIsRegressionUnlessTheConfigSaysOtherwise() throws IOException {
         Path dir = tmp.resolve("one-label");
         writeBertBaseLike(dir, true);
+        BertForSequenceClassification m = BertForSequenceClassification.fromPretrained(dir, CPU,
+                new BertForSequenceClassification.LoadOptions(1, null, 1, Map.of()));
+        assertEquals(ProblemType.REGRESSION, m.problemType());
+        assertArrayEquals(new int[] {1, m.config().hiddenSize()}, m.namedParameters().get("classifier.weight").shape());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BertForSequenceClassification
-                .fromPretrained(dir, CPU, new BertForSequenceClassification.LoadOptions(1, null, 1, Map.of())));
-        assertTrue(e.getMessage().contains("regression"), e.getMessage());
+                .fromPretrained(dir, CPU, new BertForSequenceClassification.LoadOptions(1, null, 1,
+                        Map.of("problem_type", "single_label_classification"))));
+        assertTrue(e.getMessage().contains("num_labels 1 does not suit problem_type single_label_classification"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> BertForSequenceClassification
+                .fromPretrained(dir, CPU, new BertForSequenceClassification.LoadOptions(3, null, 1, Map.of("problem_type", "regression"))));
+        assertTrue(e.getMessage().contains("num_labels 3 does not suit problem_type regression"), e.getMessage());
     }
 
     @Test

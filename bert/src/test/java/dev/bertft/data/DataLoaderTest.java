@@ -3,6 +3,7 @@ package dev.bertft.data;
 import com.sun.net.httpserver.HttpServer;
 import dev.bertft.hub.HttpDownloader;
 import dev.bertft.hub.HubException;
+import dev.bertft.train.ProblemType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,7 +46,7 @@ class DataLoaderTest {
     }
 
     static DataOptions options(String data, String evalData, double validationSplit, int maxTrain, int maxEval, long seed) {
-        return new DataOptions(data, evalData, List.of("text"), "label", validationSplit, maxTrain, maxEval, seed, false);
+        return new DataOptions(data, evalData, List.of("text"), "label", validationSplit, maxTrain, maxEval, seed, false, null);
     }
 
     /** n rows "review i" with labels cycling through the given names. */
@@ -93,16 +94,16 @@ class DataLoaderTest {
         Path train = csv("train.csv", 4, "neg", "pos");
         Path eval = csv("eval.csv", 40, "pos", "neg");
         Dataset withTrain = loader().load(options(train.toString(), eval.toString(), 0, 0, 12, 5));
-        Dataset alone = loader().loadEvaluation(options("no such training data", eval.toString(), 0, 0, 12, 5), List.of("neg", "pos"));
+        Dataset alone = loader().loadEvaluation(options("no such training data", eval.toString(), 0, 0, 12, 5), List.of("neg", "pos"), ProblemType.SINGLE_LABEL_CLASSIFICATION);
         assertEquals(withTrain.eval(), alone.eval(), "same examples, same ids, same subset");
         assertEquals(List.of(), alone.train());
         assertEquals(List.of("neg", "pos"), alone.labelNames());
 
         Path numbered = Files.writeString(tmp.resolve("numbered.jsonl"), "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 0}\n");
-        assertEquals(List.of(1, 0), loader().loadEvaluation(options("x", numbered.toString(), 0, 0, 0, 1), List.of("0", "1")).eval()
+        assertEquals(List.of(1, 0), loader().loadEvaluation(options("x", numbered.toString(), 0, 0, 0, 1), List.of("0", "1"), ProblemType.SINGLE_LABEL_CLASSIFICATION).eval()
                 .stream().map(Example::label).toList(), "the model's names \"0\", \"1\" number integer labels");
         DataException e = assertThrows(DataException.class,
-                () -> loader().loadEvaluation(options("x", numbered.toString(), 0, 0, 0, 1), List.of("neg", "pos")));
+                () -> loader().loadEvaluation(options("x", numbered.toString(), 0, 0, 0, 1), List.of("neg", "pos"), ProblemType.SINGLE_LABEL_CLASSIFICATION));
         assertEquals(numbered + ":1: label '1' is not among the model's labels (neg, pos)", e.getMessage());
     }
 
@@ -207,7 +208,7 @@ class DataLoaderTest {
         server.start();
         URI url = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/aclImdb_v1.tar.gz");
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        DataOptions offline = new DataOptions("imdb", null, List.of("text"), "label", 0, 0, 0, 42, true);
+        DataOptions offline = new DataOptions("imdb", null, List.of("text"), "label", 0, 0, 0, 42, true, null);
         try {
             DataException notCached = assertThrows(DataException.class, () -> loader(url, sha).load(offline));
             assertTrue(notCached.getMessage().contains("offline"), notCached.getMessage());

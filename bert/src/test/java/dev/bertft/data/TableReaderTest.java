@@ -81,14 +81,14 @@ class TableReaderTest {
         List<RawExample> t = TableReader.read(tsv, List.of("sentence1", "sentence2"), "label");
         assertEquals(List.of("A cat.", "Tab\there"), t.stream().map(RawExample::text).toList());
         assertEquals(List.of("A feline.", "no"), t.stream().map(RawExample::textPair).toList());
-        assertTrue(t.get(0).numeric());
+        assertEquals(RawExample.Kind.INTEGER, t.get(0).kind());
 
         Path jsonl = Files.writeString(tmp.resolve("d.jsonl"),
                 "{\"text\": \"first\", \"label\": 2}\n\n{\"label\": \"neg\", \"text\": \"line\\nbreak \\u00e9\", \"extra\": [1]}\n");
         List<RawExample> j = TableReader.read(jsonl, List.of("text"), "label");
         assertEquals(List.of("first", "line\nbreak \u00e9"), j.stream().map(RawExample::text).toList());
         assertEquals(List.of("2", "neg"), j.stream().map(RawExample::label).toList());
-        assertEquals(List.of(true, false), j.stream().map(RawExample::numeric).toList());
+        assertEquals(List.of(RawExample.Kind.INTEGER, RawExample.Kind.NAME), j.stream().map(RawExample::kind).toList());
         assertEquals(jsonl + ":3", j.get(1).where());
         assertNull(j.get(0).textPair());
     }
@@ -104,7 +104,7 @@ class TableReaderTest {
         assertError("g.csv", "", "g.csv: empty file, expected a header row");
         assertError("h.csv", "text,label\n", "h.csv: no examples");
         assertError("i.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\"}\n", "i.jsonl:2: no field 'label' (fields: text)");
-        assertError("j.jsonl", "{\"text\": \"a\", \"label\": 0.5}\n", "j.jsonl:1: label 0.5 is neither an integer nor a string");
+        assertError("j.jsonl", "{\"text\": \"a\", \"label\": true}\n", "j.jsonl:1: label true is neither a number, a string nor a list");
         assertError("k.jsonl", "{\"text\": \"a\", \"label\": 1}\n{oops\n", "k.jsonl:2: not valid JSON");
         assertError("l.json", "[{\"text\": \"a\", \"label\": 1}]", "l.json:1: a JSON array; write one JSON object per line (JSON Lines)");
         assertError("m.jsonl", "{\"text\": 5, \"label\": 1}\n", "m.jsonl:1: field 'text' is not a string");

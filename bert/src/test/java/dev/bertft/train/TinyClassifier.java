@@ -19,6 +19,7 @@ import java.util.Map;
 /** A mean-of-embeddings classifier with dropout: small enough to train in milliseconds. */
 final class TinyClassifier implements SequenceClassifier, Module {
     private final Backend backend;
+    private final ProblemType problemType;
     private final Embedding embeddings;
     private final Linear head;
     private final double dropoutP;
@@ -26,7 +27,12 @@ final class TinyClassifier implements SequenceClassifier, Module {
     private Dropout dropout;
 
     TinyClassifier(Backend backend, int vocab, int hidden, int labels, long seed, double dropoutP) {
+        this(backend, vocab, hidden, labels, seed, dropoutP, ProblemType.SINGLE_LABEL_CLASSIFICATION);
+    }
+
+    TinyClassifier(Backend backend, int vocab, int hidden, int labels, long seed, double dropoutP, ProblemType problemType) {
         this.backend = backend;
+        this.problemType = problemType;
         Rng init = new Rng(seed);
         this.embeddings = new Embedding(Var.parameter(backend.normal(DType.F32, new int[] {vocab, hidden}, 0, 0.5, seed, init.next())));
         this.head = Linear.init(backend, DType.F32, hidden, labels, 0.5, init);
@@ -40,6 +46,11 @@ final class TinyClassifier implements SequenceClassifier, Module {
         Var mask = Var.constant(batch.attentionMask().cast(DType.F32).unsqueeze(-1)); // (B, T, 1)
         Var pooled = emb.mul(mask).sum(1).div(mask.sum(1));                          // (B, H)
         return head.forward(dropout.forward(pooled));
+    }
+
+    @Override
+    public ProblemType problemType() {
+        return problemType;
     }
 
     @Override

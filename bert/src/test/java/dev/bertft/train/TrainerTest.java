@@ -60,7 +60,7 @@ class TrainerTest {
     void learnsTheTaskAndWritesHfStyleOutputs(@TempDir Path out) throws IOException {
         TinyClassifier m = model(0.1);
         Trainer.Result r = trainer(m, args(out).build(), data(240, 1, false), data(100, 2, false), new Trainer.Listener() {}).train(null);
-        assertTrue(r.finalEval().accuracy() > 0.9, "accuracy " + r.finalEval().accuracy());
+        assertTrue(r.finalEval().get("accuracy") > 0.9, "accuracy " + r.finalEval().get("accuracy"));
         // 240 examples / batch 8 = 30 updates per epoch, 3 epochs
         assertEquals(90, r.state().globalStep);
         JsonNode state = new ObjectMapper().readTree(out.resolve("checkpoint-90/trainer_state.json").toFile());
@@ -78,7 +78,7 @@ class TrainerTest {
         }
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
         JsonNode all = new ObjectMapper().readTree(out.resolve("all_results.json").toFile());
-        assertEquals(r.finalEval().accuracy(), all.get("eval_accuracy").asDouble(), 0);
+        assertEquals(r.finalEval().get("accuracy"), all.get("eval_accuracy").asDouble(), 0);
         assertTrue(all.get("train_runtime").asDouble() > 0);
         List<String> lines = Files.readAllLines(out.resolve("logs/log.jsonl"));
         assertEquals(state.get("log_history").size() + 1, lines.size(), "every log entry plus the final eval");

@@ -1,5 +1,6 @@
 package dev.bertft.cuda;
 
+import dev.bertft.safetensors.Float16;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.MatrixLayout;
@@ -268,7 +269,7 @@ public final class CudaBackend implements Backend {
                         + info.multiprocessors() + " SMs, " + String.format("%.1f GiB", info.totalMemory() / (double) (1L << 30)),
                 "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
                         + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
-                "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel"),
+                "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel") + "; BF16/F16: own mma.sync m16n8k16 kernel",
                 "memory:   " + allocator.stats());
     }
 
@@ -395,6 +396,8 @@ public final class CudaBackend implements Backend {
             case F32 -> "f32";
             case F64 -> "f64";
             case I32 -> "i32";
+            case BF16 -> "bf16";
+            case F16 -> "f16";
         };
     }
 
@@ -440,14 +443,16 @@ public final class CudaBackend implements Backend {
         int n = src.numel();
         if (n == 0) return;
         int[] layout = StridedLayout.of(src.shape(), src.strides(), new int[src.dim()], dst.strides());
-        String kernel = src.dtype().bytes() == 4 ? "copy_strided_4" : "copy_strided_8";
+        String kernel = "copy_strided_" + src.dtype().bytes();
         ops.launch(kernel, grid(n), 1, 1, THREADS, 1, layout, ptr(src), ptr(dst), (long) n);
     }
 
+    /** BF16 and F16 convert to and from float32 only; other pairs go through it, as on the CPU. */
     @Override
     public Tensor cast(Tensor t, DType to) {
         Tensor src = dense(t);
         if (src.dtype() == to) return contiguous(src);
+        if ((src.dtype().isHalf() || to.isHalf()) && src.dtype() != DType.F32 && to != DType.F32) return cast(cast(src, DType.F32), to);
         Tensor out = allocate(to, t.shape());
         long n = out.numel();
         if (n > 0) ops.launch("cast_" + suffix(src.dtype()) + "_" + suffix(to), grid(n), 1, 1, THREADS, 1, ptr(src), ptr(out), n);
@@ -463,6 +468,8 @@ public final class CudaBackend implements Backend {
             case F32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), Float.floatToRawIntBits((float) value), n);
             case I32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), (int) value, n);
             case F64 -> ops.launch("fill_8", grid(n), 1, 1, THREADS, 1, ptr(out), Double.doubleToRawLongBits(value), n);
+            case BF16 -> ops.launch("fill_2", grid(n), 1, 1, THREADS, 1, ptr(out), Float16.floatToBf16((float) value) & 0xFFFF, n);
+            case F16 -> ops.launch("fill_2", grid(n), 1, 1, THREADS, 1, ptr(out), Float16.floatToF16((float) value) & 0xFFFF, n);
         }
         return out;
     }
@@ -476,6 +483,16 @@ public final class CudaBackend implements Backend {
         long n = out.numel();
         if (n > 0) ops.launch("unary_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), n);
         return out;
+    }
+
+    /** One kernel writes GELU's result and its BF16/F16 copy. */
+    @Override
+    public Copied<Tensor> gelu(Tensor x, DType copy) {
+        if (x.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.gelu(x, copy);
+        Tensor in = dense(x), out = allocate(DType.F32, x.shape()), half = allocate(copy, x.shape());
+        long n = out.numel();
+        if (n > 0) ops.launch("gelu_f32_copy_" + suffix(copy), grid(n), 1, 1, THREADS, 1, ptr(in), ptr(out), ptr(half), n);
+        return new Copied<>(out, half);
     }
 
     @Override
@@ -581,7 +598,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        return product(a, b, null);
+        return product(a, b, null, a.dtype());
+    }
+
+    /** BF16/F16 operands on our half-precision kernel, C written as float32 or in their format. */
+    @Override
+    public Tensor matmul(Tensor a, Tensor b, DType out) {
+        return product(a, b, null, out);
     }
 
     /**
@@ -590,26 +613,33 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        if (bias == null || gemm != ownGemm || x.dtype() != DType.F32 || x.dim() < 2 || x.size(-1) == 0) {
+        boolean ownKernel = x.dtype().isHalf() || (gemm == ownGemm && x.dtype() == DType.F32);
+        if (bias == null || !ownKernel || x.dim() < 2 || x.size(-1) == 0) {
             return Backend.super.linear(x, w, bias);
         }
-        return product(x, w.transpose(0, 1), dense(bias));
+        return product(x, w.transpose(0, 1), dense(bias), x.dtype());
     }
 
-    /** a·b, plus {@code bias} (float32, our kernel only) on every row when not null. */
-    private Tensor product(Tensor a, Tensor b, Tensor bias) {
+    /**
+     * a·b written as {@code outType}, plus {@code bias} (of that type, our kernels only) on every
+     * row when not null. Half operands always take our kernel: cuBLAS is bound for float32 only.
+     */
+    private Tensor product(Tensor a, Tensor b, Tensor bias, DType outType) {
         own(a);
         own(b);
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
         int[] outShape = a.shape();
         outShape[outShape.length - 1] = n;
-        Tensor out = allocate(a.dtype(), outShape);
+        Tensor out = allocate(outType, outShape);
         if ((long) m * n == 0) return out;
         int batch = out.numel() / (m * n);
-        if (k == 0) return zeros(a.dtype(), outShape);
+        if (k == 0) return zeros(outType, outShape);
         MatrixLayout la = MatrixLayout.of(a), lb = MatrixLayout.of(b);
         long bStride = b.dim() == 2 ? 0 : lb.batchStride();
-        if (bias != null) {
+        if (a.dtype().isHalf()) {
+            ownGemm.hgemm(a.dtype(), outType, la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, bias == null ? TensorCoreGemm.NO_BIAS : ptr(bias));
+        } else if (bias != null) {
             ownGemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, ptr(bias));
         } else if (a.dtype() == DType.F32) {
@@ -767,14 +797,32 @@ public final class CudaBackend implements Backend {
 
     @Override
     public LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
+        return layerNorm(x, gamma, beta, eps, null, null);
+    }
+
+    /** One kernel writes y and its BF16/F16 copy. */
+    @Override
+    public Copied<LayerNormOut> layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, DType copy) {
+        if (x.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.layerNorm(x, gamma, beta, eps, copy);
+        Tensor half = allocate(copy, x.shape());
+        return new Copied<>(layerNorm(x, gamma, beta, eps, copy, half), half);
+    }
+
+    /** LayerNorm, also writing y as {@code copy} into {@code half} when not null. */
+    private LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, DType copy, Tensor half) {
         Tensor in = dense(x), g = dense(gamma), b = dense(beta);
         int len = x.size(-1), rows = x.numel() / Math.max(1, len);
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
         Tensor out = allocate(x.dtype(), x.shape()), mean = allocate(x.dtype(), statShape), rstd = allocate(x.dtype(), statShape);
         if (rows == 0) return new LayerNormOut(out, mean, rstd);
         Object e = x.dtype() == DType.F32 ? (Object) (float) eps : (Object) eps;
-        ops.launch("layernorm_" + suffix(x.dtype()), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
-                ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e);
+        if (half == null) {
+            ops.launch("layernorm_" + suffix(x.dtype()), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
+                    ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e);
+        } else {
+            ops.launch("layernorm_f32_copy_" + suffix(copy), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
+                    ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e, ptr(half));
+        }
         return new LayerNormOut(out, mean, rstd);
     }
 

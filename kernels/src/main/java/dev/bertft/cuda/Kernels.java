@@ -35,7 +35,7 @@ import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 final class Kernels {
     /** One module per .cu file. */
     static final List<String> MODULES = List.of("elementwise", "random", "reduce", "softmax", "layernorm",
-            "embedding", "adamw", "gemm", "attention");
+            "embedding", "adamw", "gemm", "gemm_half", "attention");
     static final String MINIMUM_DRIVER = "525.60.13 (CUDA 12.0)";
     static final String PTX_TARGET = "PTX ISA 8.0, compute_80";
 

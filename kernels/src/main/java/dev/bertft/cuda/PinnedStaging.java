@@ -43,7 +43,7 @@ final class PinnedStaging {
         return buffer;
     }
 
-    /** Copies n elements of a float[], double[] or int[] to the device at dst. */
+    /** Copies n elements of a float[], double[], int[] or short[] (BF16, F16) to the device at dst. */
     synchronized void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
         int per = (int) (CAPACITY / dtype.bytes());
         ByteBuffer b = buffer();
@@ -54,6 +54,7 @@ final class PinnedStaging {
                 case F32 -> b.asFloatBuffer().put((float[]) array, start, len);
                 case F64 -> b.asDoubleBuffer().put((double[]) array, start, len);
                 case I32 -> b.asIntBuffer().put((int[]) array, start, len);
+                case BF16, F16 -> b.asShortBuffer().put((short[]) array, start, len);
             }
             long bytes = (long) len * dtype.bytes();
             try {
@@ -65,12 +66,13 @@ final class PinnedStaging {
         }
     }
 
-    /** Copies n elements from the device at src into a new float[], double[] or int[]. */
+    /** Copies n elements from the device at src into a new float[], double[], int[] or short[]. */
     synchronized Object download(CUdeviceptr src, DType dtype, int n) {
         Object out = switch (dtype) {
             case F32 -> new float[n];
             case F64 -> new double[n];
             case I32 -> new int[n];
+            case BF16, F16 -> new short[n];
         };
         int per = (int) (CAPACITY / dtype.bytes());
         ByteBuffer b = buffer();
@@ -89,6 +91,7 @@ final class PinnedStaging {
                 case F32 -> b.asFloatBuffer().get((float[]) out, start, len);
                 case F64 -> b.asDoubleBuffer().get((double[]) out, start, len);
                 case I32 -> b.asIntBuffer().get((int[]) out, start, len);
+                case BF16, F16 -> b.asShortBuffer().get((short[]) out, start, len);
             }
         }
         return out;

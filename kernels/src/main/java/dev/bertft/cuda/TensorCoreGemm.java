@@ -1,11 +1,13 @@
 package dev.bertft.cuda;
 
+import dev.bertft.tensor.DType;
 import jcuda.driver.CUdeviceptr;
 
 /**
- * Our GEMM kernels (gemm.cu): TF32 tensor cores (mma.sync m16n8k8, 128×128 tiles of 4 warps, a
- * 4-stage cp.async pipeline) for float32, and a plain tiled kernel for float64, which only gradient
- * checks use.
+ * Our GEMM kernels: TF32 tensor cores (gemm.cu: mma.sync m16n8k8, 128×128 tiles of 4 warps, a
+ * 4-stage cp.async pipeline) for float32; BF16/F16 tensor cores (gemm_half.cu: mma.sync m16n8k16,
+ * float32 accumulation, ldmatrix, the same tiles and pipeline) with float32 or half output; and a
+ * plain tiled kernel for float64, which only gradient checks use.
  *
  * <p>Two shape decisions are made here rather than in the kernel. A batch of products that share
  * B and whose A and C rows follow on from one batch entry to the next (a linear layer over
@@ -15,14 +17,30 @@ import jcuda.driver.CUdeviceptr;
  * not depend on timing.
  */
 final class TensorCoreGemm implements GemmEngine {
-    private static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, BK = 16, STAGES = 4, D_TILE = 16, MAX_GRID_Y = 65535,
+    private static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, STAGES = 4, D_TILE = 16, MAX_GRID_Y = 65535,
             MAX_GRID_Z = 65535;
-    /** The pipeline's shared memory: STAGES × (A tile + B tile) of 128 × (BK + 4) floats. */
-    static final int SHARED_BYTES = STAGES * 2 * TILE * (BK + 4) * Float.BYTES;
+
+    /**
+     * One family of tensor-core kernels, named prefix + transpose variant + suffix: element sizes of
+     * the operands and of C, K per pipeline stage, shared memory; for a K split, the suffix of the
+     * kernels that write the float32 pieces and the kernel that adds them into C.
+     */
+    private record Family(String prefix, String suffix, int inBytes, int outBytes, int bk, int sharedBytes,
+                          String pieceSuffix, String splitSum) {
+        String kernel(boolean transA, boolean transB, String suffix) {
+            return prefix + (transA ? "t" : "n") + (transB ? "t" : "n") + suffix;
+        }
+    }
+
+    /** Float32: STAGES × (A tile + B tile) of 128 × (16 + 4) floats of shared memory. */
+    private static final Family TF32 = new Family("sgemm_tf32_", "", Float.BYTES, Float.BYTES, 16, STAGES * 2 * TILE * (16 + 4) * Float.BYTES,
+            "", "splitk_sum");
+    /** The pipeline's shared memory for float32 operands. */
+    static final int SHARED_BYTES = TF32.sharedBytes();
     /** Two blocks fit on an SM (sm_80, sm_90); a split gets at least this much K. */
     private static final int BLOCKS_PER_SM = 2, MIN_SPLIT_K = 256, MAX_SPLITS = 16;
     /** The kernels' null bias. */
-    private static final CUdeviceptr NO_BIAS = new CUdeviceptr();
+    static final CUdeviceptr NO_BIAS = new CUdeviceptr();
 
     private final DeviceOps kernels;
     private final String reason;
@@ -51,6 +69,28 @@ final class TensorCoreGemm implements GemmEngine {
     void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
                CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
+        gemm(TF32, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias);
+    }
+
+    /**
+     * The product of {@code in} (BF16 or F16) operands, C written as {@code out} (F32, or {@code in}
+     * itself, rounded once), plus {@code bias} (C's type; null pointer for none) on every row.
+     */
+    void hgemm(DType in, DType out, boolean transA, boolean transB, int m, int n, int k, int batch,
+               CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
+               CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
+        if (!in.isHalf() || (out != in && out != DType.F32)) throw new IllegalArgumentException("no half GEMM from " + in + " to " + out);
+        String format = in == DType.BF16 ? "bf16" : "f16";
+        // BK 32: STAGES × (A tile + B tile) of 128 × (32 + 8) elements
+        Family family = new Family("hgemm_" + format + "_", "_" + (out == DType.F32 ? "f32" : format), 2, out.bytes(), 32,
+                STAGES * 2 * TILE * (32 + 8) * 2, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format);
+        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias);
+    }
+
+    /** A launch plan for either family: a tall product where a batch allows, a K split where the grid is small. */
+    private void gemm(Family family, boolean transA, boolean transB, int m, int n, int k, int batch,
+                      CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
+                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
         if (batch > 1 && strideB == 0 && !transA && strideA == (long) m * lda && strideC == (long) m * ldc
                 && (long) m * batch <= (long) MAX_GRID_Y * TILE) {
             m *= batch;
@@ -58,23 +98,26 @@ final class TensorCoreGemm implements GemmEngine {
         }
         long tiles = (long) ceil(m, TILE) * ceil(n, TILE) * batch, slots = (long) BLOCKS_PER_SM * multiprocessors;
         int splits = batch == 1 && tiles < slots ? (int) Math.min(Math.min(MAX_SPLITS, slots / tiles), k / MIN_SPLIT_K) : 1;
-        sgemm(transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, Math.max(1, splits));
+        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, Math.max(1, splits));
     }
 
-    /** The product with K cut in (up to) {@code splits} pieces of a whole number of K tiles. */
-    private void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
-                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-                       CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, int splits) {
+    /**
+     * The product with K cut in (up to) {@code splits} pieces of a whole number of K tiles. The
+     * pieces are float32 (the family's kernel with float32 C), and the family's sum writes C.
+     */
+    private void gemm(Family family, boolean transA, boolean transB, int m, int n, int k, int batch,
+                      CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
+                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, int splits) {
         if (splits > 1 && batch != 1) throw new IllegalArgumentException("a K split is for single products, got a batch of " + batch);
-        int chunk = Math.max(BK, ceil(ceil(k, splits), BK) * BK);
+        int bk = family.bk(), chunk = Math.max(bk, ceil(ceil(k, splits), bk) * bk);
         splits = Math.max(1, ceil(k, chunk)); // K = 0 is one launch that writes zeros (plus the bias)
-        String kernel = "sgemm_tf32_" + (transA ? "t" : "n") + (transB ? "t" : "n");
         if (splits == 1) {
+            String kernel = family.kernel(transA, transB, family.suffix());
             for (int first = 0; first < batch; first += MAX_GRID_Z) { // grid z holds at most 65535 batch entries
-                long bytes = (long) first * Float.BYTES;
-                kernels.launchShared(kernel, SHARED_BYTES, ceil(n, TILE), ceil(m, TILE), Math.min(batch - first, MAX_GRID_Z), THREADS, 1,
-                        m, n, k, 1, chunk, a.withByteOffset(bytes * strideA), lda, strideA, b.withByteOffset(bytes * strideB), ldb, strideB,
-                        bias, c.withByteOffset(bytes * strideC), ldc, strideC);
+                long in = (long) first * family.inBytes(), out = (long) first * family.outBytes();
+                kernels.launchShared(kernel, family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), Math.min(batch - first, MAX_GRID_Z), THREADS, 1,
+                        m, n, k, 1, chunk, a.withByteOffset(in * strideA), lda, strideA, b.withByteOffset(in * strideB), ldb, strideB,
+                        bias, c.withByteOffset(out * strideC), ldc, strideC);
             }
             return;
         }
@@ -82,9 +125,9 @@ final class TensorCoreGemm implements GemmEngine {
         CachingAllocator.Block<CUdeviceptr> partial = workspace.allocate(splits * mn * Float.BYTES,
                 "GEMM workspace (" + splits + " K splits of " + m + "x" + n + ")");
         try {
-            kernels.launchShared(kernel, SHARED_BYTES, ceil(n, TILE), ceil(m, TILE), splits, THREADS, 1,
+            kernels.launchShared(family.kernel(transA, transB, family.pieceSuffix()), family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), splits, THREADS, 1,
                     m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(), (long) n, mn);
-            kernels.launch("splitk_sum", (int) Math.min(ceil(mn, SUM_THREADS), 4096L * multiprocessors), 1, 1, SUM_THREADS, 1,
+            kernels.launch(family.splitSum(), (int) Math.min(ceil(mn, SUM_THREADS), 4096L * multiprocessors), 1, 1, SUM_THREADS, 1,
                     partial.handle(), bias, c, m, n, ldc, splits);
         } finally {
             workspace.release(partial); // stream order keeps the block alive for the launches above

@@ -96,6 +96,8 @@ class CudaParityTest {
             }
         } else if (e instanceof double[] d) {
             assertArrayEquals(d, (double[]) a, 0.0, what);
+        } else if (e instanceof short[] h) {
+            assertArrayEquals(h, (short[]) a, what);
         } else {
             assertArrayEquals((int[]) e, (int[]) a, what);
         }
@@ -129,7 +131,9 @@ class CudaParityTest {
         assertBitwise(x.permute(2, 0, 1).contiguous(), gx.permute(2, 0, 1).contiguous(), "permuted contiguous");
         assertBitwise(x.narrow(1, 1, 3).transpose(0, 2).contiguous(), gx.narrow(1, 1, 3).transpose(0, 2).contiguous(), "narrowed");
         assertBitwise(x.select(0, 2).unsqueeze(0).expand(3, 5, 6).contiguous(), gx.select(0, 2).unsqueeze(0).expand(3, 5, 6).contiguous(), "expanded");
-        float[] special = {1.5f, -1.5f, Float.NaN, 3e9f, -3e9f, 0.99f, -0.99f};
+        // with, for BF16 and F16, ties on either side of an even neighbour, overflow, subnormals
+        float[] special = {1.5f, -1.5f, Float.NaN, 3e9f, -3e9f, 0.99f, -0.99f, 1 + 0x1p-8f, 1 + 0x3p-8f, 1 + 0x1p-11f, 1 + 0x3p-11f,
+                65520f, 65519.99f, 0x1.8p-24f, 0x1p-25f, -0x1.8p-25f, Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_NORMAL};
         Tensor s = CPU.fromHost(special, DType.F32, special.length);
         for (DType from : DType.values()) {
             for (DType to : DType.values()) {
@@ -307,6 +311,95 @@ class CudaParityTest {
         Tensor d = randn(DType.F64, 2, 37, 19), e = randn(DType.F64, 19, 23);
         assertClose(d.matmul(e), onGpu(d).matmul(onGpu(e)), 1e-10, 1e-12, "float64 matmul");
         assertClose(d.transpose(1, 2).matmul(d), onGpu(d).transpose(1, 2).matmul(onGpu(d)), 1e-10, 1e-12, "float64 dᵀ·d");
+    }
+
+    /**
+     * BF16/F16 products on tensor cores, every transpose variant (as copies and as views), batched,
+     * with a shared weight, split along K (64×130×512: 2 tiles on the emulator's 2 SMs), with 16-byte
+     * copies and with element copies (K = 77), and a Linear layer's bias, written as float32 and in the format.
+     * The reference is the float64 product of the same rounded inputs; see {@link #assertHalfProduct}.
+     */
+    @Test
+    void halfMatmulStaysWithinTheFormatsBoundForEveryLayout() {
+        int[][] mnk = {{7, 5, 3}, {130, 70, 72}, {33, 40, 77}};
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            for (int[] s : mnk) {
+                int m = s[0], n = s[1], k = s[2];
+                Tensor a = randn(DType.F32, m, k).cast(h), b = randn(DType.F32, k, n).cast(h);
+                Tensor at = randn(DType.F32, k, m).cast(h).transpose(0, 1), bt = randn(DType.F32, n, k).cast(h).transpose(0, 1);
+                for (Tensor[] ab : new Tensor[][] {{a, b}, {at, b}, {a, bt}, {at, bt}}) {
+                    Tensor ga = ab[0].isContiguous() ? onGpu(ab[0]) : onGpu(ab[0].transpose(0, 1).contiguous()).transpose(0, 1);
+                    Tensor gb = ab[1].isContiguous() ? onGpu(ab[1]) : onGpu(ab[1].transpose(0, 1).contiguous()).transpose(0, 1);
+                    String what = h + " " + Arrays.toString(s) + (ab[0] == at ? " Aᵀ" : "") + (ab[1] == bt ? " Bᵀ" : "");
+                    for (DType out : new DType[] {DType.F32, h}) assertHalfProduct(ab[0], ab[1], null, ga.matmul(gb, out), out, what + " to " + out);
+                }
+            }
+            Tensor tall = randn(DType.F32, 64, 512).cast(h), wide = randn(DType.F32, 512, 130).cast(h);
+            for (DType out : new DType[] {DType.F32, h}) {
+                assertHalfProduct(tall, wide, null, onGpu(tall).matmul(onGpu(wide), out), out, h + " split along K to " + out);
+            }
+            Tensor x = randn(DType.F32, 3, 2, 70, 64).cast(h), y = randn(DType.F32, 3, 2, 64, 50).cast(h), w = randn(DType.F32, 64, 96).cast(h);
+            assertHalfProduct(x, y, null, onGpu(x).matmul(onGpu(y)), h, h + " batched");
+            assertHalfProduct(x, w, null, onGpu(x).matmul(onGpu(w), DType.F32), DType.F32, h + " shared weight");
+            Tensor in = randn(DType.F32, 3, 70, 64).cast(h), lw = randn(DType.F32, 96, 64).cast(h), lb = randn(DType.F32, 96).cast(h);
+            assertHalfProduct(in, lw.transpose(0, 1), lb, onGpu(in).linear(onGpu(lw), onGpu(lb)), h, h + " linear");
+        }
+    }
+
+    /**
+     * LayerNorm and GELU that also write their result in BF16/F16 for the Linear they feed: the
+     * float32 result is bit for bit the plain op's, and the copy bit for bit its cast (rows of 256
+     * take LayerNorm's register path, rows of 100 the other).
+     */
+    @Test
+    void producersWriteTheHalfCopyTheirLinearReads() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            for (int len : new int[] {256, 100}) {
+                Tensor x = onGpu(randn(DType.F32, 3, 5, len).mul(4)), gamma = onGpu(randn(DType.F32, len)), beta = onGpu(randn(DType.F32, len));
+                var ln = gpu.layerNorm(x, gamma, beta, 1e-5, h);
+                var plain = gpu.layerNorm(x, gamma, beta, 1e-5);
+                assertBitwise(plain.y(), ln.out().y(), "layerNorm y " + len);
+                assertBitwise(plain.mean(), ln.out().mean(), "layerNorm mean " + len);
+                assertBitwise(plain.rstd(), ln.out().rstd(), "layerNorm rstd " + len);
+                assertEquals(h, ln.copy().dtype());
+                assertBitwise(plain.y().cast(h), ln.copy(), "layerNorm copy " + h + " " + len);
+                var gelu = gpu.gelu(x, h);
+                assertBitwise(x.unary(Ops.Unary.GELU), gelu.out(), "gelu " + len);
+                assertBitwise(x.unary(Ops.Unary.GELU).cast(h), gelu.copy(), "gelu copy " + h + " " + len);
+            }
+        }
+    }
+
+    /**
+     * The GPU's product against the float64 one of the same (exactly widened) inputs. Each of the K
+     * products of two 16-bit floats is exact in float32, so the error is the float32 sum's, at most
+     * (K − 1)·2⁻²⁴·Σ|a·b| to first order; the bound takes twice that (tensor cores may truncate
+     * instead of rounding) over K + 1 terms (the bias, itself one). A result in the format is then
+     * rounded once more: 2⁻⁸ of it for BF16 (8 significant bits), 2⁻¹¹ for F16, whose subnormals add
+     * 2⁻²⁵ absolute. At K = 64 the sum's share is 7.8e-6 of Σ|a·b|, at K = 512 6.1e-5.
+     */
+    private static void assertHalfProduct(Tensor a, Tensor b, Tensor bias, Tensor actual, DType out, String what) {
+        int m = a.size(-2), k = a.size(-1), n = b.size(-1), batch = a.numel() / (m * k);
+        double[] x = a.contiguous().toDoubleArray(), y = b.contiguous().toDoubleArray(), got = actual.toDoubleArray();
+        double[] c = bias == null ? new double[n] : bias.toDoubleArray();
+        double sumError = 2.0 * (k + 1) * 0x1p-24, rounding = out == DType.BF16 ? 0x1p-8 : out == DType.F16 ? 0x1p-11 : 0;
+        assertEquals(out, actual.dtype(), what);
+        for (int e = 0; e < batch; e++) {
+            int yBase = b.dim() == 2 ? 0 : e * k * n;
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double sum = c[j], magnitude = Math.abs(c[j]);
+                    for (int p = 0; p < k; p++) {
+                        double term = x[(e * m + i) * k + p] * y[yBase + p * n + j];
+                        sum += term;
+                        magnitude += Math.abs(term);
+                    }
+                    double tol = sumError * magnitude * (1 + rounding) + rounding * Math.abs(sum) + (out == DType.F16 ? 0x1p-25 : 0);
+                    double g = got[(e * m + i) * n + j];
+                    if (!(Math.abs(g - sum) <= tol)) fail(what + ": C[" + e + ", " + i + ", " + j + "] = " + g + ", float64 " + sum + " (bound " + tol + ")");
+                }
+            }
+        }
     }
 
     // ---- attention ----------------------------------------------------------------------------

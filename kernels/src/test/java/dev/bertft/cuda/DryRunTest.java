@@ -73,6 +73,7 @@ class DryRunTest {
                 case F32 -> new float[n];
                 case F64 -> new double[n];
                 case I32 -> new int[n];
+                case BF16, F16 -> new short[n];
             };
         }
 
@@ -146,6 +147,20 @@ class DryRunTest {
         g.zeros(DType.I32, 3).cast(DType.F32);
         g.zeros(DType.I32, 3).cast(DType.F64);
         g.full(DType.I32, new int[] {2}, 7).transpose(0, 0).contiguous();
+        for (DType half : new DType[] {DType.BF16, DType.F16}) {
+            g.full(half, new int[] {2, 3}, 7).transpose(0, 1).contiguous().cast(DType.F32);
+            Tensor a = g.zeros(half, 16, 8), b = g.zeros(half, 8, 16);
+            for (DType out : new DType[] {half, DType.F32}) {
+                for (Tensor[] ab : new Tensor[][] {{a, b}, {b.transpose(0, 1), b}, {a, a.transpose(0, 1)}, {b.transpose(0, 1), a.transpose(0, 1)}}) {
+                    ab[0].matmul(ab[1], out);
+                }
+                g.zeros(half, 64, 1024).matmul(g.zeros(half, 1024, 64), out); // few tiles, long K: split along K
+            }
+            g.zeros(half, 2, 16, 8).linear(a, g.zeros(half, 16));
+            Tensor x = g.zeros(DType.F32, 4, 6, 8), gamma = g.zeros(DType.F32, 8);
+            g.layerNorm(x, gamma, gamma, 1e-5, half);
+            g.gelu(x, half);
+        }
         for (int hs : new int[] {16, 32, 64, 8}) {
             Tensor q = g.zeros(DType.F32, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);
             for (double drop : new double[] {0, 0.1}) {

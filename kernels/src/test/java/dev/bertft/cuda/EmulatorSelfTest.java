@@ -1,5 +1,6 @@
 package dev.bertft.cuda;
 
+import dev.bertft.safetensors.Float16;
 import dev.bertft.tensor.DType;
 import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.BeforeAll;
@@ -121,6 +122,71 @@ class EmulatorSelfTest {
             String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(child.exitValue() != 0 && out.contains("SIGSEGV") && out.contains(kernel) && !out.contains("returned"),
                     kernel + " (exit " + child.exitValue() + "): " + out);
+        }
+    }
+
+    /**
+     * One m16n8k16 mma per format, its fragments built by hand from the PTX ISA's table, against
+     * the product computed here in double: A(r, k) = r − k/2 and B(k, n) = n + k/4 − 3·[k = 5]
+     * differ along every axis, so a lane, register or half swapped in the emulator's table moves
+     * values and fails. Every value, product and sum is exact in both formats and in float32.
+     */
+    @Test
+    void halfPrecisionMmaFollowsThePtxFragmentTable() {
+        double[][] a = new double[16][16], b = new double[16][8];
+        for (int r = 0; r < 16; r++) for (int k = 0; k < 16; k++) a[r][k] = r - k / 2.0;
+        for (int k = 0; k < 16; k++) for (int n = 0; n < 8; n++) b[k][n] = n + k / 4.0 - (k == 5 ? 3 : 0);
+        for (DType format : new DType[] {DType.BF16, DType.F16}) {
+            CUdeviceptr da = memory.allocate(512), db = memory.allocate(256), dd = memory.allocate(4 * 128);
+            ops.upload(bits(a, format), format, 256, da);
+            ops.upload(bits(b, format), format, 128, db);
+            assertNull(KernelEmulator.run(format == DType.BF16 ? "one_mma_bf16" : "one_mma_f16", 0, 1, 1, 1, 32, 1, da, db, dd));
+            float[] d = (float[]) ops.download(dd, DType.F32, 128);
+            for (int r = 0; r < 16; r++) {
+                for (int n = 0; n < 8; n++) {
+                    double expected = 0.5;
+                    for (int k = 0; k < 16; k++) expected += a[r][k] * b[k][n];
+                    assertEquals(expected, d[r * 8 + n], format + " D(" + r + ", " + n + ")");
+                }
+            }
+        }
+    }
+
+    private static short[] bits(double[][] m, DType format) {
+        short[] out = new short[m.length * m[0].length];
+        for (int i = 0; i < m.length; i++) {
+            for (int j = 0; j < m[0].length; j++) {
+                float v = (float) m[i][j];
+                out[i * m[0].length + j] = format == DType.BF16 ? Float16.floatToBf16(v) : Float16.floatToF16(v);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Every ldmatrix form (x1, x2, x4, each plain and .trans) on four 8×8 matrices whose elements
+     * are their own indices, against the PTX ISA's table: register i of lane l holds row l/4,
+     * columns 2(l%4) and 2(l%4)+1 of matrix i, or with .trans column l/4, rows 2(l%4) and 2(l%4)+1.
+     */
+    @Test
+    void ldmatrixFollowsThePtxTable() {
+        short[] src = new short[256];
+        for (int e = 0; e < 256; e++) src[e] = (short) e;
+        CUdeviceptr in = memory.allocate(512), out = memory.allocate(4 * 6 * 32 * 4);
+        ops.upload(src, DType.F16, 256, in);
+        assertNull(KernelEmulator.run("ldmatrix_forms", 0, 1, 1, 1, 32, 1, in, out));
+        int[] words = (int[]) ops.download(out, DType.I32, 6 * 32 * 4);
+        int[] counts = {1, 2, 4, 1, 2, 4};
+        for (int form = 0; form < 6; form++) {
+            boolean trans = form >= 3;
+            for (int lane = 0; lane < 32; lane++) {
+                for (int i = 0; i < counts[form]; i++) {
+                    int row = trans ? 2 * (lane % 4) : lane / 4, col = trans ? lane / 4 : 2 * (lane % 4);
+                    int lo = 64 * i + 8 * row + col, hi = lo + (trans ? 8 : 1);
+                    assertEquals(lo | hi << 16, words[(form * 32 + lane) * 4 + i],
+                            "x" + counts[form] + (trans ? ".trans" : "") + " lane " + lane + " register " + i);
+                }
+            }
         }
     }
 

@@ -4,11 +4,11 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 
 /**
- * float32 matmul throughput on the GPU for the shapes of BERT-base training (batch 32 × 128
+ * Matmul throughput on the GPU (float32, or BF16/F16 operands written in their format) for the shapes of BERT-base training (batch 32 × 128
  * tokens = 4096 rows, hidden 768, intermediate 3072; weight gradients sum over the 4096) and
  * one large square, in the three layouts
  * of a linear layer's forward and backward. Run by bench/scripts/gpu-check.sh:
- * {@code java -cp ... dev.bertft.cuda.GemmThroughput [iterations]}.
+ * {@code java -cp ... dev.bertft.cuda.GemmThroughput [iterations] [F32|BF16|F16]}.
  * Prints one line per shape: milliseconds per product and TFLOP/s (2·m·n·k flops).
  */
 public final class GemmThroughput {
@@ -16,6 +16,7 @@ public final class GemmThroughput {
 
     public static void main(String[] args) {
         int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        DType dtype = args.length > 1 ? DType.valueOf(args[1]) : DType.F32;
         CudaBackend gpu;
         try {
             gpu = CudaBackend.open(0);
@@ -25,6 +26,7 @@ public final class GemmThroughput {
             return;
         }
         System.out.println(gpu.describe());
+        System.out.println("operands: " + dtype);
         // forward and input-gradient products (m = tokens), then weight gradients (k = tokens: few
         // tiles, split along K), then a large square
         int[][] shapes = {{4096, 768, 768}, {4096, 3072, 768}, {4096, 768, 3072}, {768, 768, 4096}, {768, 3072, 4096},
@@ -32,10 +34,10 @@ public final class GemmThroughput {
         System.out.printf("%-28s %-8s %10s %10s%n", "m x n x k", "layout", "ms", "TFLOP/s");
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];
-            Tensor x = gpu.normal(DType.F32, new int[] {m, k}, 0, 1, 1, 0);
-            Tensor w = gpu.normal(DType.F32, new int[] {n, k}, 0, 1, 2, 0);   // a Linear weight [out, in]
-            Tensor wt = gpu.normal(DType.F32, new int[] {k, n}, 0, 1, 3, 0);
-            Tensor xt = gpu.normal(DType.F32, new int[] {k, m}, 0, 1, 4, 0);
+            Tensor x = gpu.normal(DType.F32, new int[] {m, k}, 0, 1, 1, 0).cast(dtype);
+            Tensor w = gpu.normal(DType.F32, new int[] {n, k}, 0, 1, 2, 0).cast(dtype);   // a Linear weight [out, in]
+            Tensor wt = gpu.normal(DType.F32, new int[] {k, n}, 0, 1, 3, 0).cast(dtype);
+            Tensor xt = gpu.normal(DType.F32, new int[] {k, m}, 0, 1, 4, 0).cast(dtype);
             run(gpu, "x·w", m, n, k, iterations, () -> x.matmul(wt));                      // plain
             run(gpu, "x·Wᵀ", m, n, k, iterations, () -> x.matmul(w.transpose(0, 1)));     // forward of a Linear
             run(gpu, "Xᵀ·w", m, n, k, iterations, () -> xt.transpose(0, 1).matmul(wt));   // weight gradient layout

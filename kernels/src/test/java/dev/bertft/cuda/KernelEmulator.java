@@ -365,6 +365,7 @@ public final class KernelEmulator {
                 case F32 -> ((float[]) array).length;
                 case F64 -> ((double[]) array).length;
                 case I32 -> ((int[]) array).length;
+                case BF16, F16 -> ((short[]) array).length;
             };
             Objects.checkFromIndexSize(0, n, length);
             copyIn(array, address(dst), (long) n * dtype.bytes());
@@ -377,6 +378,7 @@ public final class KernelEmulator {
                 case F32 -> new float[n];
                 case F64 -> new double[n];
                 case I32 -> new int[n];
+                case BF16, F16 -> new short[n];
             };
             copyOut(address(src), array, (long) n * dtype.bytes());
             return array;

@@ -167,6 +167,7 @@ public final class TorchCheckpoint implements TensorReader {
     }
 
     /** F16 or BF16 as stored, the 16-bit patterns, not widened (the type is in {@link #info}). */
+    @Override
     public short[] readHalf(String name) throws IOException {
         TensorRef t = tensor(name);
         DType dtype = t.storage().dtype();

@@ -220,6 +220,15 @@ public final class SafetensorsFile implements TensorReader {
     }
 
     @Override
+    public short[] readHalf(String name) throws IOException {
+        TensorInfo t = info(name);
+        if (t.dtype() != DType.F16 && t.dtype() != DType.BF16) throw wrongType(t, "readHalf", "F16 or BF16");
+        short[] out = new short[arrayLength(t, t.elementCount())];
+        forEachWindow(t, (w, first) -> w.asShortBuffer().get(out, first, w.remaining() / 2));
+        return out;
+    }
+
+    @Override
     public int[] readI32(String name) throws IOException {
         TensorInfo t = info(name);
         int[] out = new int[arrayLength(t, t.elementCount())];

@@ -70,6 +70,14 @@ public final class SafetensorsWriter {
         return put(name, DType.I64, shape, data, data.length);
     }
 
+    /** An F16 or BF16 tensor from its 16-bit patterns ({@link Float16} converts). */
+    public SafetensorsWriter add(String name, DType half, long[] shape, short[] bits) {
+        if (half != DType.F16 && half != DType.BF16) {
+            throw new IllegalArgumentException("tensor '" + name + "': 16-bit patterns are F16 or BF16, not " + half);
+        }
+        return put(name, half, shape, bits, bits.length);
+    }
+
     /**
      * A tensor of any dtype given as its little-endian bytes: U8 and BOOL (bytes 0 or 1) one byte
      * per element, F16/BF16 as 16-bit patterns, and so on.
@@ -164,6 +172,13 @@ public final class SafetensorsWriter {
                 int n = Math.min(a.length - i, room(out, chunk, 4));
                 chunk.asIntBuffer().put(a, i, n);
                 chunk.position(chunk.position() + 4 * n);
+                i += n;
+            }
+        } else if (data instanceof short[] a) {
+            for (int i = 0; i < a.length; ) {
+                int n = Math.min(a.length - i, room(out, chunk, 2));
+                chunk.asShortBuffer().put(a, i, n);
+                chunk.position(chunk.position() + 2 * n);
                 i += n;
             }
         } else if (data instanceof long[] a) {

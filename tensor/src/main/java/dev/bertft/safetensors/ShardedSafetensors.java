@@ -180,6 +180,11 @@ public final class ShardedSafetensors implements TensorReader {
     }
 
     @Override
+    public short[] readHalf(String name) throws IOException {
+        return shard(name).readHalf(name);
+    }
+
+    @Override
     public int[] readI32(String name) throws IOException {
         return shard(name).readI32(name);
     }

@@ -33,6 +33,9 @@ public interface TensorReader extends AutoCloseable {
     /** F64 as is; F32, F16, BF16 widened exactly. */
     double[] readF64(String name) throws IOException;
 
+    /** F16 or BF16 as they are stored, the 16-bit patterns, not widened (the type is in {@link #info}). */
+    short[] readHalf(String name) throws IOException;
+
     /** I32 as is; I64 when every element fits in an int; U8 as 0..255; BOOL as 0 or 1. */
     int[] readI32(String name) throws IOException;
 

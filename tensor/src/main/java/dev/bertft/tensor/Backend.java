@@ -80,6 +80,18 @@ public interface Backend {
 
     Tensor unary(Ops.Unary op, Tensor x);
 
+    /**
+     * GELU of a float32 tensor, with its result also rounded once to {@code copy} (BF16 or F16):
+     * the operand of the Linear it feeds, which a backend may write in the same pass.
+     */
+    default Copied<Tensor> gelu(Tensor x, DType copy) {
+        Tensor y = unary(Ops.Unary.GELU, x);
+        return new Copied<>(y, y.cast(copy));
+    }
+
+    /** An op's result and its half-precision copy. */
+    record Copied<T>(T out, Tensor copy) {}
+
     Tensor scalar(Ops.Scalar op, Tensor x, double s);
 
     /** Broadcasting binary op; the output shape is the broadcast of both input shapes. */
@@ -109,6 +121,14 @@ public interface Backend {
      * and shared by every batch entry. A view whose last two dims are transposed is used in place.
      */
     Tensor matmul(Tensor a, Tensor b);
+
+    /**
+     * {@link #matmul} with the result in {@code out}: the operands' dtype, or F32 for BF16/F16
+     * operands, whose products are then accumulated and kept in float32 without the final rounding.
+     */
+    default Tensor matmul(Tensor a, Tensor b, DType out) {
+        return out == a.dtype() ? matmul(a, b) : matmul(a.cast(DType.F32), b.cast(DType.F32));
+    }
 
     /**
      * A Linear layer, x[..., K]·wᵀ + bias with w as [N, K] and bias [N] or null; checked by
@@ -163,6 +183,12 @@ public interface Backend {
 
     /** LayerNorm over the last axis: y, plus the per-row mean and 1/σ the backward needs. */
     LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps);
+
+    /** {@link #layerNorm} of a float32 tensor, with y also rounded once to {@code copy}, as {@link #gelu(Tensor, DType)}. */
+    default Copied<LayerNormOut> layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, DType copy) {
+        LayerNormOut out = layerNorm(x, gamma, beta, eps);
+        return new Copied<>(out, out.y().cast(copy));
+    }
 
     LayerNormGrads layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd);
 

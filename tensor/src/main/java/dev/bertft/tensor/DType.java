@@ -1,8 +1,12 @@
 package dev.bertft.tensor;
 
-/** Element types: F32 is the compute type, F64 serves gradient checks, I32 holds ids and labels. */
+/**
+ * Element types: F32 is the compute type, F64 serves gradient checks, I32 holds ids and labels.
+ * BF16 and F16 store weights and GEMM operands in half the memory; on the host they are the
+ * formats' bit patterns in a short[] (see {@link dev.bertft.safetensors.Float16}).
+ */
 public enum DType {
-    F32(4), F64(8), I32(4);
+    F32(4), F64(8), I32(4), BF16(2), F16(2);
 
     private final int bytes;
 
@@ -16,5 +20,10 @@ public enum DType {
 
     public boolean isFloating() {
         return this != I32;
+    }
+
+    /** BF16 or F16: products accumulate in float32, and other ops want them cast first. */
+    public boolean isHalf() {
+        return this == BF16 || this == F16;
     }
 }

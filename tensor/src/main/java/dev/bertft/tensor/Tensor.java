@@ -425,15 +425,26 @@ public final class Tensor {
 
     /** Batched matrix product a[..., M, K] · b[..., K, N]; b may be 2-D. */
     public Tensor matmul(Tensor b) {
+        return matmul(b, dtype());
+    }
+
+    /**
+     * {@link #matmul(Tensor)} written in {@code out}: this tensor's dtype, or F32 when both are
+     * BF16 or F16 (the float32 sums unrounded, as a mixed-precision layer wants them).
+     */
+    public Tensor matmul(Tensor b, DType out) {
+        if (out != dtype() && !(out == DType.F32 && dtype().isHalf())) {
+            throw new IllegalArgumentException("matmul: a product of " + dtype() + " cannot be written as " + out);
+        }
         sameDevice("matmul", b);
-        requireFloating("matmul", this, b);
+        requireProductOperands("matmul", this, b);
         if (dtype() != b.dtype()) throw new IllegalArgumentException("matmul: dtypes differ: " + dtype() + " vs " + b.dtype());
         if (dim() < 2 || b.dim() < 2 || size(-1) != b.size(-2)
                 || (b.dim() > 2 && !Arrays.equals(Arrays.copyOf(shape, dim() - 2), Arrays.copyOf(b.shape, b.dim() - 2)))) {
             throw new IllegalArgumentException("matmul: shapes " + Arrays.toString(shape) + " and " + Arrays.toString(b.shape)
                     + " do not multiply");
         }
-        return backend().matmul(this, b);
+        return backend().matmul(this, b, out);
     }
 
     /** x[..., K]·wᵀ + bias with w as [N, K] (torch.nn.Linear's layout) and bias [N] or null. */
@@ -444,7 +455,7 @@ public final class Tensor {
         }
         sameDevice("linear", w);
         if (bias != null) sameDevice("linear", bias);
-        requireFloating("linear", this, w);
+        requireProductOperands("linear", this, w);
         if (dtype() != w.dtype() || (bias != null && bias.dtype() != dtype())) {
             throw new IllegalArgumentException("linear: dtypes differ: " + dtype() + ", " + w.dtype() + (bias == null ? "" : ", " + bias.dtype()));
         }
@@ -500,7 +511,18 @@ public final class Tensor {
         }
     }
 
+    /** F32 or F64: what every computing op takes, except the products, which take BF16/F16 too. */
     static void requireFloating(String op, Tensor... ts) {
+        requireProductOperands(op, ts);
+        for (Tensor t : ts) {
+            if (t.dtype().isHalf()) {
+                throw new IllegalArgumentException(op + ": " + t.dtype() + " tensors are stored, cast and multiplied (matmul, linear) only;"
+                        + " cast to F32 first, got " + t);
+            }
+        }
+    }
+
+    private static void requireProductOperands(String op, Tensor... ts) {
         for (Tensor t : ts) {
             if (!t.dtype().isFloating()) throw new IllegalArgumentException(op + ": needs a floating tensor, got " + t);
         }

@@ -1,5 +1,6 @@
 package dev.bertft.tensor.cpu;
 
+import dev.bertft.safetensors.Float16;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.MatrixLayout;
@@ -88,6 +89,7 @@ public final class CpuBackend implements Backend {
             case F32 -> ((float[]) data).clone();
             case F64 -> ((double[]) data).clone();
             case I32 -> ((int[]) data).clone();
+            case BF16, F16 -> ((short[]) data).clone();
         };
         return Tensor.contiguousView(new CpuStorage(this, dtype, copy), shape);
     }
@@ -101,6 +103,7 @@ public final class CpuBackend implements Backend {
             case F32 -> Arrays.copyOf((float[]) a, n);
             case F64 -> Arrays.copyOf((double[]) a, n);
             case I32 -> Arrays.copyOf((int[]) a, n);
+            case BF16, F16 -> Arrays.copyOf((short[]) a, n);
         };
     }
 
@@ -127,6 +130,8 @@ public final class CpuBackend implements Backend {
                     for (int j = 0; j < len; j++) d[db + j * di] = s[sb + j * si];
                 } else if (sa instanceof double[] s && da instanceof double[] d) {
                     for (int j = 0; j < len; j++) d[db + j * di] = s[sb + j * si];
+                } else if (sa instanceof short[] s && da instanceof short[] d) {
+                    for (int j = 0; j < len; j++) d[db + j * di] = s[sb + j * si];
                 } else {
                     int[] s = (int[]) sa, d = (int[]) da;
                     for (int j = 0; j < len; j++) d[db + j * di] = s[sb + j * si];
@@ -135,9 +140,26 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /**
+     * Half-precision values go through float32: widening is exact, and narrowing rounds once from
+     * float32 (from float64 that is twice, as PyTorch's conversions do).
+     */
     @Override
     public Tensor cast(Tensor t, DType to) {
         Tensor src = dense(t);
+        if (src.dtype().isHalf()) {
+            short[] h = (short[]) array(src);
+            float[] f = new float[src.numel()];
+            for (int i = 0; i < f.length; i++) f[i] = src.dtype() == DType.BF16 ? Float16.bf16ToFloat(h[i]) : Float16.f16ToFloat(h[i]);
+            Tensor widened = Tensor.contiguousView(new CpuStorage(this, DType.F32, f), t.shape());
+            return to == DType.F32 ? widened : cast(widened, to);
+        }
+        if (to.isHalf()) {
+            float[] f = f32(cast(src, DType.F32));
+            short[] h = new short[f.length];
+            for (int i = 0; i < f.length; i++) h[i] = to == DType.BF16 ? Float16.floatToBf16(f[i]) : Float16.floatToF16(f[i]);
+            return Tensor.contiguousView(new CpuStorage(this, to, h), t.shape());
+        }
         Tensor out = allocate(to, t.shape());
         int n = src.numel();
         Object s = array(src), d = array(out);
@@ -160,6 +182,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor full(DType dtype, int[] shape, double value) {
+        if (dtype.isHalf()) return cast(full(DType.F32, shape, value), dtype);
         Tensor out = allocate(dtype, shape);
         Object a = array(out);
         if (a instanceof float[] f) Arrays.fill(f, (float) value);
@@ -437,6 +460,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
+        if (a.dtype().isHalf()) return matmul(a, b, DType.F32).cast(a.dtype());
         own(a);
         own(b);
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -470,6 +494,9 @@ public final class CpuBackend implements Backend {
     /** The product, then the bias added into it row by row: no second output-sized tensor. */
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        if (x.dtype().isHalf()) {
+            return linear(x.cast(DType.F32), w.cast(DType.F32), bias == null ? null : bias.cast(DType.F32)).cast(x.dtype());
+        }
         Tensor y = matmul(x, w.transpose(0, 1));
         if (bias == null) return y;
         int n = y.size(-1), rows = y.numel() / Math.max(1, n);

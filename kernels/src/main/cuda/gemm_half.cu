@@ -1,0 +1,215 @@
+// Batched GEMM on BF16 or F16 operands with float32 accumulation: the contract of gemm.cu's
+// float32 kernels (C[b] = A[b]·B[b] (+ bias[n]), the same four transpose variants, leading
+// dimensions, batch strides and K splits in grid z, written once, no accumulation into C), with C
+// written as float32 or rounded once to the operands' format (…_f32 and …_bf16 / …_f16 kernels).
+// The bias has C's type and is added in float32 before that rounding.
+//
+// Tensor cores: mma.sync.m16n8k16 (sm_80 and later). A block of 4 warps (2×2) computes a 128×128
+// tile of C, each warp 64×64 = 4×8 instructions per step of 16 along K, as in gemm.cu. K advances
+// 32 at a time through a ring of 4 shared-memory stages filled by cp.async with 16-byte copies
+// (8 elements) where every row allows, element copies through registers otherwise: 80 KiB of
+// shared memory, two blocks per SM on sm_80/sm_90.
+//
+// Tiles keep their global order in shared memory, and ldmatrix makes fragments of either order:
+// it reads 8×8 matrices whose rows (16 bytes) a lane each addresses, and its .trans form delivers
+// them transposed. The mma wants k pairs side by side in both operands, so:
+//   A as [m][k] (A(m, k) = A[m·lda + k]): ldmatrix;   A as [k][m] (transposed): ldmatrix.trans
+//   B as [n][k] (transposed):             ldmatrix;   B as [k][n]:             ldmatrix.trans
+// One .x4 gives a 16×16 A fragment (matrices: rows 0-7 / 8-15 × k 0-7 / 8-15) or the B fragments
+// of two 8-column tiles. Tile rows are padded by 16 bytes: [128][32+8] rows lie 80 bytes apart,
+// [32][128+8] rows 272, so the 8 rows of one matrix fall in 8 different 16-byte bank groups.
+#include "common.cuh"
+#include "half.cuh"
+
+#define BM 128
+#define BN 128
+#define BK 32
+#define STAGES 4
+#define THREADS 128
+#define K_PITCH (BK + 8)                 // [rows][BK] tiles, k contiguous
+#define MN_PITCH (BM + 8)                // [BK][rows] tiles, m or n contiguous
+#define TILE_ELEMS (BM * K_PITCH)        // ≥ BK · MN_PITCH, so either order fits
+#define STAGE_ELEMS (2 * TILE_ELEMS)     // the A tile, then the B tile
+
+// The two formats: widening and rounding of their bit patterns, and their mma.
+struct Bf16 {
+    __device__ static float widen(uint16_t h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
+    __device__ static uint16_t round(float x) { return __bfloat16_as_ushort(__float2bfloat16_rn(x)); }
+    __device__ static void mma(float d[4], const uint32_t a[4], const uint32_t b[2]) { mma_bf16(d, a, b); }
+};
+
+struct F16 {
+    __device__ static float widen(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+    __device__ static uint16_t round(float x) { return __half_as_ushort(__float2half_rn(x)); }
+    __device__ static void mma(float d[4], const uint32_t a[4], const uint32_t b[2]) { mma_f16(d, a, b); }
+};
+
+// C's element type: float32 as is, or the format's 16 bits.
+template <class F>
+__device__ inline float load_out(const float *p) { return *p; }
+template <class F>
+__device__ inline float load_out(const uint16_t *p) { return F::widen(*p); }
+template <class F>
+__device__ inline void store_out(float *p, float v) { *p = v; }
+template <class F>
+__device__ inline void store_out(uint16_t *p, float v) { *p = F::round(v); }
+
+// Queues the copy of one ROWS × COLS tile of a row-major matrix (rows row0.., columns col0..,
+// leading dimension ld) into shared rows of PITCH elements, VEC elements per copy. Elements past
+// row_end or col_end are zeros; with VEC 8 the host guarantees col_end and every row start are
+// multiples of 8 elements, so a chunk is wholly inside or wholly outside.
+template <int ROWS, int COLS, int PITCH, int VEC>
+__device__ inline void copy_tile(uint16_t *dst, const uint16_t *src, long long ld, int row0, int row_end, int col0, int col_end) {
+    constexpr int PER_ROW = COLS / VEC, CHUNKS = ROWS * PER_ROW;
+    static_assert(CHUNKS % THREADS == 0, "every thread copies the same number of chunks");
+#pragma unroll 4
+    for (int i = 0; i < CHUNKS / THREADS; i++) {
+        int chunk = threadIdx.x + i * THREADS, r = chunk / PER_ROW, c = (chunk % PER_ROW) * VEC;
+        bool inside = row0 + r < row_end && col0 + c < col_end;
+        const uint16_t *from = inside ? src + (long long) (row0 + r) * ld + col0 + c : src;
+        uint16_t *to = dst + r * PITCH + c;
+        // cp.async moves bytes: the float pointers only carry the addresses
+        if (VEC == 8) cp_async_16((float *) to, (const float *) from, inside);
+        else *to = inside ? *from : (uint16_t) 0;
+    }
+}
+
+template <class F, bool TA, bool TB, int VEC, class OUT>
+__device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,
+                           const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc,
+                           long long stride_c, uint16_t *smem) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int q = lane >> 3, row8 = lane & 7;  // the matrix of an .x4 load this lane addresses, and its row there
+    const int warp_m = (warp >> 1) * 64, warp_n = (warp & 1) * 64;
+    const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+
+    const int z = blockIdx.z, batch = z / splits, k_begin = (z % splits) * k_chunk, k_end = min(K, k_begin + k_chunk);
+    const uint16_t *a = A + batch * stride_a, *b = B + batch * stride_b;
+    OUT *c = C + z * stride_c;
+    // Queues stage `stage` with the K slice starting at k0.
+    auto load = [&](int stage, int k0) {
+        uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + TILE_ELEMS;
+        if (TA) copy_tile<BK, BM, MN_PITCH, VEC>(as, a, lda, k0, k_end, m0, M);
+        else copy_tile<BM, BK, K_PITCH, VEC>(as, a, lda, m0, M, k0, k_end);
+        if (TB) copy_tile<BN, BK, K_PITCH, VEC>(bs, b, ldb, n0, N, k0, k_end);
+        else copy_tile<BK, BN, MN_PITCH, VEC>(bs, b, ldb, k0, k_end, n0, N);
+    };
+
+    float acc[4][8][4];
+    #pragma unroll
+    for (int i = 0; i < 4; i++)
+        #pragma unroll
+        for (int j = 0; j < 8; j++)
+            #pragma unroll
+            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+
+    // The ring of gemm.cu: stage kt % STAGES holds K tile kt, one commit group per tile.
+    const int tiles = (k_end - k_begin + BK - 1) / BK;
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < tiles) load(s, k_begin + s * BK);
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < tiles; kt++) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();  // tile kt is everyone's to read, and tile kt-1's stage is free again
+        int next = kt + STAGES - 1;
+        if (next < tiles) load(next % STAGES, k_begin + next * BK);
+        cp_async_commit();
+
+        const uint16_t *as = smem + (kt % STAGES) * STAGE_ELEMS, *bs = as + TILE_ELEMS;
+        #pragma unroll
+        for (int ks = 0; ks < BK; ks += 16) {
+            uint32_t af[4][4], bf[8][2];
+            #pragma unroll
+            for (int i = 0; i < 4; i++) {  // matrix q: rows 8·(q & 1), k 8·(q >> 1) of the 16×16 fragment
+                int m = warp_m + 16 * i + 8 * (q & 1), k = ks + 8 * (q >> 1);
+                if (TA) ldmatrix_x4_trans(af[i], as + (k + row8) * MN_PITCH + m);
+                else ldmatrix_x4(af[i], as + (m + row8) * K_PITCH + k);
+            }
+            #pragma unroll
+            for (int jj = 0; jj < 4; jj++) {  // matrix q: columns 8·(q >> 1) (tile 2jj or 2jj+1), k 8·(q & 1)
+                int n = warp_n + 16 * jj + 8 * (q >> 1), k = ks + 8 * (q & 1);
+                uint32_t r[4];
+                if (TB) ldmatrix_x4(r, bs + (n + row8) * K_PITCH + k);
+                else ldmatrix_x4_trans(r, bs + (k + row8) * MN_PITCH + n);
+                bf[2 * jj][0] = r[0];
+                bf[2 * jj][1] = r[1];
+                bf[2 * jj + 1][0] = r[2];
+                bf[2 * jj + 1][1] = r[3];
+            }
+            #pragma unroll
+            for (int i = 0; i < 4; i++)
+                #pragma unroll
+                for (int j = 0; j < 8; j++) F::mma(acc[i][j], af[i], bf[j]);
+        }
+    }
+
+    // acc[i][j][r]: row 16i + g (+8 for r ≥ 2), column 8j + 2t (+1 for odd r) of the warp's tile.
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        #pragma unroll
+        for (int r = 0; r < 4; r++) {
+            int m = m0 + warp_m + 16 * i + g + 8 * (r >> 1);
+            if (m >= M) continue;
+            OUT *out = c + (long long) m * ldc;
+            #pragma unroll
+            for (int j = 0; j < 8; j++) {
+                int n = n0 + warp_n + 8 * j + 2 * t + (r & 1);
+                if (n < N) store_out<F>(out + n, bias != nullptr ? acc[i][j][r] + load_out<F>(bias + n) : acc[i][j][r]);
+            }
+        }
+    }
+}
+
+// Whether every tile row of both operands starts on a 16-byte boundary: base pointers, leading
+// dimensions and batch strides in multiples of 8 elements, and the contiguous extents too.
+__device__ inline bool rows_of_16_bytes(bool ta, bool tb, int M, int N, int K, const uint16_t *A, long long lda, long long stride_a,
+                                        const uint16_t *B, long long ldb, long long stride_b) {
+    bool a = ((uintptr_t) A & 15) == 0 && lda % 8 == 0 && stride_a % 8 == 0 && (ta ? M : K) % 8 == 0;
+    bool b = ((uintptr_t) B & 15) == 0 && ldb % 8 == 0 && stride_b % 8 == 0 && (tb ? K : N) % 8 == 0;
+    return a && b;
+}
+
+// One entry point per format, transpose variant and output type; the copy width is chosen inside.
+#define HGEMM(name, F, TA, TB, OUT)                                                                                           \
+    extern "C" __global__ void __launch_bounds__(THREADS, 2)                                                                  \
+    name(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,                \
+         const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc, long long stride_c) {   \
+        DYNAMIC_SHARED(uint16_t, smem);                                                                                       \
+        if (rows_of_16_bytes(TA, TB, M, N, K, A, lda, stride_a, B, ldb, stride_b))                                            \
+            hgemm_body<F, TA, TB, 8>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, smem); \
+        else                                                                                                                  \
+            hgemm_body<F, TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, smem); \
+    }
+
+#define HGEMM_VARIANTS(format, F, OUT, out)                      \
+    HGEMM(hgemm_##format##_nn_##out, F, false, false, OUT)       \
+    HGEMM(hgemm_##format##_nt_##out, F, false, true, OUT)        \
+    HGEMM(hgemm_##format##_tn_##out, F, true, false, OUT)        \
+    HGEMM(hgemm_##format##_tt_##out, F, true, true, OUT)
+
+HGEMM_VARIANTS(bf16, Bf16, float, f32)
+HGEMM_VARIANTS(bf16, Bf16, uint16_t, bf16)
+HGEMM_VARIANTS(f16, F16, float, f32)
+HGEMM_VARIANTS(f16, F16, uint16_t, f16)
+
+// C = Σ_s partial[s] (+ bias), the float32 K splits added in split order and rounded once:
+// partial is [splits][M][N], C (ldc) and bias in the format. (Float32 C takes gemm.cu's splitk_sum.)
+template <class F>
+__device__ void splitk_sum_half(const float *partial, const uint16_t *bias, uint16_t *C, int M, int N, long long ldc, int splits) {
+    long long mn = (long long) M * N;
+    FOR_EACH(i, mn) {
+        float sum = partial[i];
+        for (int s = 1; s < splits; s++) sum += partial[s * mn + i];
+        C[(i / N) * ldc + i % N] = F::round(bias != nullptr ? sum + F::widen(bias[i % N]) : sum);
+    }
+}
+
+extern "C" __global__ void splitk_sum_bf16(const float *partial, const uint16_t *bias, uint16_t *C, int M, int N, long long ldc, int splits) {
+    splitk_sum_half<Bf16>(partial, bias, C, M, N, ldc, splits);
+}
+
+extern "C" __global__ void splitk_sum_f16(const float *partial, const uint16_t *bias, uint16_t *C, int M, int N, long long ldc, int splits) {
+    splitk_sum_half<F16>(partial, bias, C, M, N, ldc, splits);
+}
