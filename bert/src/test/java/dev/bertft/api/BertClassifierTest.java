@@ -199,6 +199,11 @@ class BertClassifierTest {
         IOException lacking = assertThrows(IOException.class, () -> BertClassifier.load(empty));
         assertTrue(lacking.getMessage().startsWith("model folder " + empty + " lacks config.json"), lacking.getMessage());
 
+        IOException notCached = assertThrows(IOException.class,
+                () -> BertClassifier.fromHub("bert-ft-tests/no-such-model", ClassifierOptions.defaults().offline(true)));
+        assertTrue(notCached.getMessage().contains("bert-ft-tests/no-such-model") && notCached.getMessage().contains("offline"),
+                notCached.getMessage());
+
         assertEquals("batch size must be at least 1, got 0",
                 assertThrows(IllegalArgumentException.class, () -> ClassifierOptions.defaults().batchSize(0)).getMessage());
         assertEquals("device must be cpu, cuda, cuda:N or auto, got 'gpu'",
