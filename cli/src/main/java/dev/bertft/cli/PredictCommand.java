@@ -3,15 +3,14 @@ package dev.bertft.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.bertft.autograd.GradMode;
-import dev.bertft.bert.BertForSequenceClassification;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.api.BertClassifier;
+import dev.bertft.api.ClassifierOptions;
+import dev.bertft.api.Prediction;
 import dev.bertft.data.Utf8Lines;
 import dev.bertft.hub.ModelFiles;
 import dev.bertft.tensor.Backend;
-import dev.bertft.tensor.Tensor;
-import dev.bertft.tokenizer.Encoding;
-import dev.bertft.tokenizer.Padding;
-import dev.bertft.tokenizer.WordPieceTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,7 +28,7 @@ import java.util.concurrent.Callable;
  * "text" field, recognised when the first non-blank line starts with '{'), one JSON object per
  * text on standard output, in input order:
  * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}, or for the other problem types what
- * {@link PredictionLine} says. In plain-text mode every line is a
+ * {@link #print} says. In plain-text mode every line is a
  * text, the empty ones included; in JSON Lines mode blank lines are skipped. Input is read and
  * answered batch by batch, so it can stream.
  */
@@ -67,16 +66,19 @@ final class PredictCommand implements Callable<Integer> {
         Backend backend = device.open();
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0, got " + batchSize);
         Path dir = hub.resolve(model, ModelFiles.Needs.MODEL);
-        BertForSequenceClassification classifier = BertForSequenceClassification.fromPretrained(dir, backend,
-                BertForSequenceClassification.LoadOptions.seed(0));
-        if (!classifier.loadReport().newlyInitialized().isEmpty()) {
-            System.err.println("bert-ft predict: warning: " + dir + " has no trained weights for "
-                    + classifier.loadReport().newlyInitialized() + "; they are random, so are the predictions");
+        ClassifierOptions options = ClassifierOptions.defaults().backend(backend).batchSize(batchSize);
+        if (maxLength != null) options = options.maxLength(checkedMaxLength(LoadedModel.maxPositions(dir)));
+        try (BertClassifier classifier = BertClassifier.load(dir, options)) {
+            if (!classifier.untrainedWeights().isEmpty()) {
+                System.err.println("bert-ft predict: warning: " + dir + " has no trained weights for "
+                        + classifier.untrainedWeights() + "; they are random, so are the predictions");
+            }
+            classifyLines(classifier);
         }
-        classifier.setTraining(false);
-        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(dir);
-        int limit = maxLength(tokenizer, classifier.config().maxPositionEmbeddings());
+        return 0;
+    }
 
+    private void classifyLines(BertClassifier classifier) throws IOException {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         String source = input == null ? "<stdin>" : input.toString();
         try (Utf8Lines in = new Utf8Lines(input == null ? System.in : Files.newInputStream(input), source)) {
@@ -100,25 +102,21 @@ final class PredictCommand implements Callable<Integer> {
                     batch.add(line);
                 }
                 if (batch.size() == batchSize) {
-                    classify(classifier, tokenizer, limit, batch, backend, out);
+                    print(classifier.predict(batch), out);
                     batch.clear();
                 }
             }
-            if (!batch.isEmpty()) classify(classifier, tokenizer, limit, batch, backend, out);
+            if (!batch.isEmpty()) print(classifier.predict(batch), out);
         }
         out.flush();
-        return 0;
     }
 
-    private int maxLength(WordPieceTokenizer tokenizer, int maxPositions) {
-        if (maxLength != null) {
-            if (maxLength < 2 || maxLength > maxPositions) {
-                throw new IllegalArgumentException("--max-length must be in [2, " + maxPositions + "] (max_position_embeddings), got " + maxLength);
-            }
-            return maxLength;
+    /** --max-length, checked here so that its error names the flag. */
+    private int checkedMaxLength(int maxPositions) {
+        if (maxLength < 2 || maxLength > maxPositions) {
+            throw new IllegalArgumentException("--max-length must be in [2, " + maxPositions + "] (max_position_embeddings), got " + maxLength);
         }
-        int fromTokenizer = tokenizer.modelMaxLength();
-        return fromTokenizer > 0 ? Math.min(fromTokenizer, maxPositions) : maxPositions;
+        return maxLength;
     }
 
     private static String textOf(String line, String source, long lineNumber) {
@@ -134,26 +132,35 @@ final class PredictCommand implements Callable<Integer> {
         return node.get("text").asText();
     }
 
-    /** One padded batch through the model; one JSON line per text. */
-    private static void classify(BertForSequenceClassification classifier, WordPieceTokenizer tokenizer, int maxLength,
-                                 List<String> texts, Backend backend, PrintStream out) throws JsonProcessingException {
-        List<Encoding> enc = tokenizer.encodeBatch(texts, maxLength, Padding.LONGEST);
-        int b = enc.size(), t = enc.get(0).length();
-        int[] ids = new int[b * t], types = new int[b * t], mask = new int[b * t];
-        for (int i = 0; i < b; i++) {
-            System.arraycopy(enc.get(i).ids(), 0, ids, i * t, t);
-            System.arraycopy(enc.get(i).typeIds(), 0, types, i * t, t);
-            System.arraycopy(enc.get(i).attentionMask(), 0, mask, i * t, t);
-        }
-        float[] logits;
-        try (GradMode off = GradMode.off(); Backend.Scope batch = backend.openScope()) {
-            logits = classifier.logits(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t), Tensor.of(backend, mask, b, t))
-                    .value().toFloatArray();
-        }
-        int c = logits.length / b;
-        for (int i = 0; i < b; i++) {
-            out.println(JSON.writeValueAsString(PredictionLine.of(classifier.problemType(), classifier.config().id2label(), logits, i * c, c)));
+    /**
+     * One JSON line per prediction, by problem type: single-label {"label", "label_id", "probs" (softmax),
+     * "logits"}; regression {"score"}; multi-label {"labels" and "label_ids" above 0.5, "probs" (sigmoid), "logits"}.
+     */
+    private static void print(List<Prediction> predictions, PrintStream out) throws JsonProcessingException {
+        for (Prediction p : predictions) {
+            ObjectNode line = JSON.createObjectNode();
+            switch (p.problemType()) {
+                case REGRESSION -> line.put("score", p.score());
+                case SINGLE_LABEL_CLASSIFICATION -> {
+                    line.put("label", p.label());
+                    line.put("label_id", p.labelId());
+                    floats(line.putArray("probs"), p.probabilities());
+                    floats(line.putArray("logits"), p.logits());
+                }
+                case MULTI_LABEL_CLASSIFICATION -> {
+                    ArrayNode names = line.putArray("labels"), ids = line.putArray("label_ids");
+                    p.labels().forEach(names::add);
+                    for (int id : p.labelIds()) ids.add(id);
+                    floats(line.putArray("probs"), p.probabilities());
+                    floats(line.putArray("logits"), p.logits());
+                }
+            }
+            out.println(JSON.writeValueAsString(line));
         }
         out.flush();
+    }
+
+    private static void floats(ArrayNode array, float[] values) {
+        for (float x : values) array.add(x);
     }
 }

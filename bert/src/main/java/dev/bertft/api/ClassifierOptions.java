@@ -1,0 +1,116 @@
+package dev.bertft.api;
+
+import dev.bertft.tensor.Backend;
+
+import java.util.Locale;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * How a {@link BertClassifier} runs: on which device, with how many CPU threads, how many texts per forward
+ * pass, how many tokens per text, and whether a hub id may be downloaded. Immutable; each setter returns a
+ * changed copy, so a shared instance is safe:
+ * {@code ClassifierOptions.defaults().device("auto").batchSize(16).maxLength(128)}.
+ */
+public final class ClassifierOptions {
+    private static final Pattern DEVICE = Pattern.compile("cpu|auto|cuda(:\\d+)?");
+
+    private final String device;
+    private final int threads;
+    private final int batchSize;
+    private final Integer maxLength;
+    private final boolean offline;
+    private final Backend backend;
+
+    private ClassifierOptions(String device, int threads, int batchSize, Integer maxLength, boolean offline, Backend backend) {
+        this.device = device;
+        this.threads = threads;
+        this.batchSize = batchSize;
+        this.maxLength = maxLength;
+        this.offline = offline;
+        this.backend = backend;
+    }
+
+    /** The CPU with one thread per core, 32 texts per forward pass, the tokenizer's maximum length, downloads allowed. */
+    public static ClassifierOptions defaults() {
+        return new ClassifierOptions("cpu", 0, 32, null, false, null);
+    }
+
+    /**
+     * Where to compute: "cpu", "cuda" (the first GPU), "cuda:N", or "auto" (the first GPU when one is usable,
+     * else the CPU). "cuda" never falls back to the CPU: loading fails with the reason instead.
+     */
+    public ClassifierOptions device(String device) {
+        Objects.requireNonNull(device, "device is null");
+        String d = device.trim().toLowerCase(Locale.ROOT);
+        if (!DEVICE.matcher(d).matches()) {
+            throw new IllegalArgumentException("device must be cpu, cuda, cuda:N or auto, got '" + device + "'");
+        }
+        return new ClassifierOptions(d, threads, batchSize, maxLength, offline, backend);
+    }
+
+    /** CPU threads for one forward pass; 0 means one per core. */
+    public ClassifierOptions threads(int threads) {
+        if (threads < 0) throw new IllegalArgumentException("threads must be >= 0 (0: one per core), got " + threads);
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend);
+    }
+
+    /** Texts per forward pass: longer lists are split into batches of this many, each padded to its longest text. */
+    public ClassifierOptions batchSize(int batchSize) {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend);
+    }
+
+    /**
+     * Tokens per text (or pair), [CLS] and [SEP] included; longer inputs are truncated. At most the model's
+     * max_position_embeddings, checked when the model is loaded. Unset: the tokenizer's model_max_length,
+     * capped at max_position_embeddings.
+     */
+    public ClassifierOptions maxLength(int maxLength) {
+        if (maxLength < 2) throw new IllegalArgumentException("maximum length must be at least 2 tokens ([CLS] and [SEP]), got " + maxLength);
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend);
+    }
+
+    /** Never download a hub id: use the Hugging Face cache only (as HF_HUB_OFFLINE=1 does). */
+    public ClassifierOptions offline(boolean offline) {
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend);
+    }
+
+    /**
+     * A backend the caller opened, for several models on one GPU; it replaces {@link #device} and
+     * {@link #threads}. The caller keeps it: closing the classifier leaves it open.
+     */
+    public ClassifierOptions backend(Backend backend) {
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, Objects.requireNonNull(backend, "backend is null"));
+    }
+
+    /** "cpu", "cuda", "cuda:N" or "auto". */
+    public String device() {
+        return device;
+    }
+
+    /** CPU threads; 0 means one per core. */
+    public int threads() {
+        return threads;
+    }
+
+    /** Texts per forward pass. */
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** Tokens per text, or null for the tokenizer's own maximum. */
+    public Integer maxLength() {
+        return maxLength;
+    }
+
+    /** Whether hub ids are looked up in the cache only. */
+    public boolean offline() {
+        return offline;
+    }
+
+    /** The caller's backend, or null when {@link #device} chooses one. */
+    public Backend backend() {
+        return backend;
+    }
+}
