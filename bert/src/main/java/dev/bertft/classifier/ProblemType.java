@@ -47,7 +47,7 @@ public enum ProblemType {
         return numLabels == 1 ? REGRESSION : SINGLE_LABEL_CLASSIFICATION;
     }
 
-    /** The metrics {@link Metrics} computes for this problem type, without the "eval_" prefix; "loss" comes on top. */
+    /** The metrics the Trainer's {@code Metrics} computes for this problem type, without the "eval_" prefix; "loss" comes on top. */
     public List<String> metricNames() {
         return metricNames;
     }
