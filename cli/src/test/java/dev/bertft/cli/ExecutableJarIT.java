@@ -1,14 +1,13 @@
 package dev.bertft.cli;
 
+import dev.bertft.cli.LauncherTest.Result;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
@@ -27,8 +26,6 @@ class ExecutableJarIT {
     private static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     private static final String JAR = System.getProperty("bertft.jar");
 
-    record Result(int exit, String out, String err) {}
-
     @BeforeAll
     static void needsThePackagedJar() {
         assumeTrue(JAR != null && Files.isRegularFile(Path.of(JAR)),
@@ -36,15 +33,7 @@ class ExecutableJarIT {
     }
 
     static Result runJar(Path stdin, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(JAVA, "-jar", JAR));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove(Launcher.LAUNCHER_PID);
-        if (stdin != null) pb.redirectInput(stdin.toFile());
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        return new Result(p.waitFor(), out, err);
+        return LauncherTest.run(List.of(JAVA, "-jar", JAR), stdin, args);
     }
 
     @Test

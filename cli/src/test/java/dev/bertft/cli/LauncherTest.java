@@ -24,7 +24,12 @@ class LauncherTest {
     record Result(int exit, String out, String err) {}
 
     static Result launch(Path stdin, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(JAVA, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        return run(List.of(JAVA, "-cp", System.getProperty("java.class.path"), Main.class.getName()), stdin, args);
+    }
+
+    /** {@code java} with {@code start} then {@code args}, as a user starts it: no launcher in its environment. */
+    static Result run(List<String> start, Path stdin, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(start);
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().remove(Launcher.LAUNCHER_PID);
