@@ -56,9 +56,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0");
-        if (outputDir != null && Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
-            throw new IllegalArgumentException("--output-dir " + outputDir + " is a file, not a folder");
-        }
+        if (outputDir != null) OutputFolders.requireWritable("--output-dir", outputDir);
         Backend backend = device.open();
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
