@@ -15,7 +15,7 @@ import os
 
 import torch
 
-from make_bert_fixtures import RES, basic_tokens, bert_for_sequence_classification, load_vocab, read_safetensors, wordpiece
+from make_bert_fixtures import RES, basic_tokens, bert_for_sequence_classification, load_vocab, pad, read_safetensors, wordpiece
 
 MAX_LENGTH = 13
 FIRST = ["The movie was great! I loved the acting, the music and the story.", "fun",
@@ -49,14 +49,7 @@ def main():
         first = ["[CLS]"] + a + ["[SEP]"]
         rows.append([vocab[x] for x in first + b + ["[SEP]"]])
         types.append([0] * len(first) + [1] * (len(b) + 1))
-    t = max(len(r) for r in rows)
-    input_ids = torch.zeros(len(rows), t, dtype=torch.int64)
-    token_type_ids = torch.zeros(len(rows), t, dtype=torch.int64)
-    attention_mask = torch.zeros(len(rows), t, dtype=torch.int64)
-    for i, (r, ty) in enumerate(zip(rows, types)):
-        input_ids[i, :len(r)] = torch.tensor(r)
-        token_type_ids[i, :len(r)] = torch.tensor(ty)
-        attention_mask[i, :len(r)] = 1
+    input_ids, token_type_ids, attention_mask = pad(rows, types)
     with torch.no_grad():
         _, logits = bert_for_sequence_classification(p, cfg, input_ids, token_type_ids, attention_mask)
     probs = torch.softmax(logits.double(), dim=-1)
@@ -79,17 +72,12 @@ def problem_types():
     with open(os.path.join(RES, "tiny_predict.json")) as f:
         texts = json.load(f)["texts"]
     rows = [[vocab[x] for x in ["[CLS]"] + pieces(s, vocab) + ["[SEP]"]] for s in texts]
-    t = max(len(r) for r in rows)
-    input_ids = torch.zeros(len(rows), t, dtype=torch.int64)
-    attention_mask = torch.zeros(len(rows), t, dtype=torch.int64)
-    for i, r in enumerate(rows):
-        input_ids[i, :len(r)] = torch.tensor(r)
-        attention_mask[i, :len(r)] = 1
+    input_ids, token_type_ids, attention_mask = pad(rows)
     head = read_safetensors(os.path.join(RES, "tiny_regression_expected.safetensors"))
     regression = dict(p, **{n: head[n] for n in ("classifier.weight", "classifier.bias")})
     with torch.no_grad():
-        _, logits = bert_for_sequence_classification(p, cfg, input_ids, torch.zeros_like(input_ids), attention_mask)
-        _, scores = bert_for_sequence_classification(regression, cfg, input_ids, torch.zeros_like(input_ids), attention_mask)
+        _, logits = bert_for_sequence_classification(p, cfg, input_ids, token_type_ids, attention_mask)
+        _, scores = bert_for_sequence_classification(regression, cfg, input_ids, token_type_ids, attention_mask)
     sigmoid = torch.sigmoid(logits.double())
     names = [cfg["id2label"][str(j)] for j in range(logits.shape[1])]
     with open(os.path.join(RES, "tiny_problem_types.json"), "w") as f:

@@ -74,6 +74,21 @@ def read_safetensors(path):
     return out
 
 
+def pad(rows, types=None):
+    """Token id rows (and their segment rows) as one batch padded with [PAD] = 0: input_ids,
+    token_type_ids and attention_mask, each [B, T]."""
+    t = max(len(r) for r in rows)
+    input_ids = torch.zeros(len(rows), t, dtype=torch.int64)
+    token_type_ids = torch.zeros(len(rows), t, dtype=torch.int64)
+    attention_mask = torch.zeros(len(rows), t, dtype=torch.int64)
+    for i, r in enumerate(rows):
+        input_ids[i, :len(r)] = torch.tensor(r)
+        if types is not None:
+            token_type_ids[i, :len(r)] = torch.tensor(types[i])
+        attention_mask[i, :len(r)] = 1
+    return input_ids, token_type_ids, attention_mask
+
+
 # ---- BERT in plain torch, as transformers' modeling_bert.py (eager attention) ----------------
 
 def layer_norm(x, p, name, eps):
@@ -233,14 +248,9 @@ def tiny_predict(p, cfg):
     for s in texts:
         pieces = ["[CLS]"] + [x for wd in basic_tokens(s) for x in wordpiece(wd, vocab)] + ["[SEP]"]
         rows.append([vocab[x] for x in pieces])
-    t = max(len(r) for r in rows)
-    input_ids = torch.zeros(len(rows), t, dtype=torch.int64)
-    attention_mask = torch.zeros(len(rows), t, dtype=torch.int64)
-    for i, r in enumerate(rows):
-        input_ids[i, :len(r)] = torch.tensor(r)
-        attention_mask[i, :len(r)] = 1
+    input_ids, token_type_ids, attention_mask = pad(rows)
     with torch.no_grad():
-        _, logits = bert_for_sequence_classification(p, cfg, input_ids, torch.zeros_like(input_ids), attention_mask)
+        _, logits = bert_for_sequence_classification(p, cfg, input_ids, token_type_ids, attention_mask)
     probs = torch.softmax(logits.double(), dim=-1)
     with open(os.path.join(RES, "tiny_predict.json"), "w") as f:
         json.dump({"texts": texts, "input_ids": rows, "logits": logits.tolist(), "probs": probs.tolist(),
@@ -320,13 +330,7 @@ def minilm():
     for s in sentences:
         pieces = ["[CLS]"] + [x for wd in basic_tokens(s) for x in wordpiece(wd, vocab)] + ["[SEP]"]
         rows.append([vocab[x] for x in pieces])
-    t = max(len(r) for r in rows)
-    input_ids = torch.zeros(len(rows), t, dtype=torch.int64)
-    attention_mask = torch.zeros(len(rows), t, dtype=torch.int64)
-    for i, r in enumerate(rows):
-        input_ids[i, :len(r)] = torch.tensor(r)
-        attention_mask[i, :len(r)] = 1
-    token_type_ids = torch.zeros_like(input_ids)
+    input_ids, token_type_ids, attention_mask = pad(rows)
 
     pooler_w, pooler_b = formula_pooler(cfg["hidden_size"])
     p["pooler.dense.weight"], p["pooler.dense.bias"] = pooler_w.double(), pooler_b.double()
