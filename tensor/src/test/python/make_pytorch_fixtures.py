@@ -6,7 +6,7 @@ Run from anywhere:  /usr/bin/python3 tensor/src/test/python/make_pytorch_fixture
 
 resources/pytorch/
   zoo.bin                    torch.save of a state dict with every storage type the reader takes
-                             (F32, F16, BF16, F64, I64, I32, U8, BOOL), views that share one storage
+                             (F32, F16, BF16, F64, I64, I32, I8, U8, BOOL), views that share one storage
                              (a transpose, an offset slice, a stride-0 expansion, the same tensor twice
                              as tied weights), a 0-d and an empty tensor, an nn.Parameter, and the
                              _metadata attribute a module's state_dict() carries
@@ -36,7 +36,7 @@ OUT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                     "..", "resources", "pytorch"))
 DTYPE_NAMES = {
     torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
-    torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL",
+    torch.int64: "I64", torch.int32: "I32", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL",
 }
 MARKER = "/tmp/bertft-pickle-ran"   # what os_system.bin's command creates when Python loads it
 
@@ -83,6 +83,7 @@ def zoo():
     sd["i64"] = torch.tensor([0, -1, 2**40, 511])
     sd["position_ids"] = torch.arange(8).expand(1, -1)
     sd["i32"] = torch.tensor([[7, -8], [2**31 - 1, -2**31]], dtype=torch.int32)
+    sd["i8"] = torch.tensor([-128, -1, 0, 127], dtype=torch.int8)
     sd["u8"] = torch.tensor([0, 200, 255], dtype=torch.uint8)
     sd["mask"] = torch.tensor([True, False, True])
     sd["scalar"] = torch.tensor(2.25)

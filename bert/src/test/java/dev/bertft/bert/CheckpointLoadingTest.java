@@ -294,7 +294,7 @@ class CheckpointLoadingTest {
         try (SafetensorsFile f = SafetensorsFile.open(saved.resolve("model.safetensors"))) {
             assertEquals(expectedNames, f.names());
             assertArrayEquals(new long[] {2, H}, f.info("classifier.weight").shape());
-            assertEquals(dev.bertft.safetensors.DType.F32, f.info("bert.pooler.dense.weight").dtype());
+            assertEquals(dev.bertft.safetensors.StoredType.F32, f.info("bert.pooler.dense.weight").dtype());
         }
 
         BertForSequenceClassification reloaded = BertForSequenceClassification.fromPretrained(saved, CPU,

@@ -1,6 +1,6 @@
 package dev.bertft.pytorch;
 
-import dev.bertft.safetensors.DType;
+import dev.bertft.safetensors.StoredType;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -53,7 +53,7 @@ final class RestrictedUnpickler {
     }
 
     /** One storage of the archive: elements of one type in the entry {@code data/<key>}. */
-    record StorageRef(DType dtype, String key, long elements) {
+    record StorageRef(StoredType dtype, String key, long elements) {
     }
 
     /** A tensor: a strided view of {@code storage}, in elements. */
@@ -72,10 +72,10 @@ final class RestrictedUnpickler {
     private static final String ORDERED_DICT = "collections.OrderedDict";
     private static final String REBUILD_TENSOR = "torch._utils._rebuild_tensor_v2";
     private static final String REBUILD_PARAMETER = "torch._utils._rebuild_parameter";
-    private static final Map<String, DType> STORAGES = Map.of(
-            "torch.FloatStorage", DType.F32, "torch.HalfStorage", DType.F16, "torch.BFloat16Storage", DType.BF16,
-            "torch.DoubleStorage", DType.F64, "torch.LongStorage", DType.I64, "torch.IntStorage", DType.I32,
-            "torch.ByteStorage", DType.U8, "torch.BoolStorage", DType.BOOL);
+    private static final Map<String, StoredType> STORAGES = Map.of(
+            "torch.FloatStorage", StoredType.F32, "torch.HalfStorage", StoredType.F16, "torch.BFloat16Storage", StoredType.BF16,
+            "torch.DoubleStorage", StoredType.F64, "torch.LongStorage", StoredType.I64, "torch.IntStorage", StoredType.I32,
+            "torch.CharStorage", StoredType.I8, "torch.ByteStorage", StoredType.U8, "torch.BoolStorage", StoredType.BOOL);
     /** A global's module and name each end in a newline within this many bytes. */
     private static final int MAX_GLOBAL_PART = 256;
 

@@ -2,10 +2,10 @@ package dev.bertft.pytorch;
 
 import dev.bertft.pytorch.RestrictedUnpickler.StorageRef;
 import dev.bertft.pytorch.RestrictedUnpickler.TensorRef;
-import dev.bertft.safetensors.DType;
-import dev.bertft.safetensors.Float16;
+import dev.bertft.safetensors.StoredType;
 import dev.bertft.safetensors.TensorInfo;
 import dev.bertft.safetensors.TensorReader;
+import dev.bertft.safetensors.Widening;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -139,30 +139,20 @@ public final class TorchCheckpoint implements TensorReader {
     @Override
     public float[] readF32(String name) throws IOException {
         TensorRef t = tensor(name);
+        if (!t.storage().dtype().isFloatingPoint()) throw wrongType(name, t, "readF32", "F32, F16, BF16 or F64");
         ByteBuffer b = contiguous(name, t);
         float[] out = new float[b.capacity() / t.storage().dtype().byteSize()];
-        switch (t.storage().dtype()) {
-            case F32 -> b.asFloatBuffer().get(out);
-            case F64 -> { for (int i = 0; i < out.length; i++) out[i] = (float) b.getDouble(8 * i); }
-            case F16 -> { for (int i = 0; i < out.length; i++) out[i] = Float16.f16ToFloat(b.getShort(2 * i)); }
-            case BF16 -> { for (int i = 0; i < out.length; i++) out[i] = Float16.bf16ToFloat(b.getShort(2 * i)); }
-            default -> throw wrongType(name, t, "readF32", "F32, F16, BF16 or F64");
-        }
+        Widening.toFloats(t.storage().dtype(), b, out, 0);
         return out;
     }
 
     @Override
     public double[] readF64(String name) throws IOException {
         TensorRef t = tensor(name);
+        if (!t.storage().dtype().isFloatingPoint()) throw wrongType(name, t, "readF64", "F64, F32, F16 or BF16");
         ByteBuffer b = contiguous(name, t);
         double[] out = new double[b.capacity() / t.storage().dtype().byteSize()];
-        switch (t.storage().dtype()) {
-            case F64 -> b.asDoubleBuffer().get(out);
-            case F32 -> { for (int i = 0; i < out.length; i++) out[i] = b.getFloat(4 * i); }
-            case F16 -> { for (int i = 0; i < out.length; i++) out[i] = Float16.f16ToFloat(b.getShort(2 * i)); }
-            case BF16 -> { for (int i = 0; i < out.length; i++) out[i] = Float16.bf16ToFloat(b.getShort(2 * i)); }
-            default -> throw wrongType(name, t, "readF64", "F64, F32, F16 or BF16");
-        }
+        Widening.toDoubles(t.storage().dtype(), b, out, 0);
         return out;
     }
 
@@ -170,8 +160,8 @@ public final class TorchCheckpoint implements TensorReader {
     @Override
     public short[] readHalf(String name) throws IOException {
         TensorRef t = tensor(name);
-        DType dtype = t.storage().dtype();
-        if (dtype != DType.F16 && dtype != DType.BF16) throw wrongType(name, t, "readHalf", "F16 or BF16");
+        StoredType dtype = t.storage().dtype();
+        if (dtype != StoredType.F16 && dtype != StoredType.BF16) throw wrongType(name, t, "readHalf", "F16 or BF16");
         ByteBuffer b = contiguous(name, t);
         short[] out = new short[b.capacity() / 2];
         b.asShortBuffer().get(out);
@@ -180,14 +170,14 @@ public final class TorchCheckpoint implements TensorReader {
 
     @Override
     public int[] readI32(String name) throws IOException {
-        long[] wide = readI64(name);
-        int[] out = new int[wide.length];
-        for (int i = 0; i < out.length; i++) {
-            if (wide[i] != (int) wide[i]) {
-                throw new TorchCheckpointException(file, "tensor '" + name + "': element " + i + " = " + wide[i]
-                        + " does not fit in an int; use readI64");
-            }
-            out[i] = (int) wide[i];
+        TensorRef t = tensor(name);
+        if (t.storage().dtype().isFloatingPoint()) throw wrongType(name, t, "readI32", "I32, I64, I8, U8 or BOOL");
+        ByteBuffer b = contiguous(name, t);
+        int[] out = new int[b.capacity() / t.storage().dtype().byteSize()];
+        try {
+            Widening.toInts(t.storage().dtype(), b, out, 0);
+        } catch (Widening.BadElement e) {
+            throw new TorchCheckpointException(file, "tensor '" + name + "': " + e.getMessage());
         }
         return out;
     }
@@ -195,21 +185,13 @@ public final class TorchCheckpoint implements TensorReader {
     @Override
     public long[] readI64(String name) throws IOException {
         TensorRef t = tensor(name);
+        if (t.storage().dtype().isFloatingPoint()) throw wrongType(name, t, "readI64", "I64, I32, I8, U8 or BOOL");
         ByteBuffer b = contiguous(name, t);
         long[] out = new long[b.capacity() / t.storage().dtype().byteSize()];
-        switch (t.storage().dtype()) {
-            case I64 -> b.asLongBuffer().get(out);
-            case I32 -> { for (int i = 0; i < out.length; i++) out[i] = b.getInt(4 * i); }
-            case U8 -> { for (int i = 0; i < out.length; i++) out[i] = b.get(i) & 0xFF; }
-            case BOOL -> {
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = b.get(i);
-                    if (out[i] != 0 && out[i] != 1) {
-                        throw new TorchCheckpointException(file, "tensor '" + name + "': bool element " + i + " is byte " + out[i]);
-                    }
-                }
-            }
-            default -> throw wrongType(name, t, "readI64", "I64, I32, U8 or BOOL");
+        try {
+            Widening.toLongs(t.storage().dtype(), b, out, 0);
+        } catch (Widening.BadElement e) {
+            throw new TorchCheckpointException(file, "tensor '" + name + "': " + e.getMessage());
         }
         return out;
     }

@@ -12,11 +12,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.DoubleBuffer;
-import java.nio.IntBuffer;
-import java.nio.LongBuffer;
-import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -176,53 +171,25 @@ public final class SafetensorsFile implements TensorReader {
     @Override
     public float[] readF32(String name) throws IOException {
         TensorInfo t = info(name);
+        if (!t.dtype().isFloatingPoint()) throw wrongType(t, "readF32", "F32, F16, BF16 or F64");
         float[] out = new float[arrayLength(t, t.elementCount())];
-        switch (t.dtype()) {
-            case F32 -> forEachWindow(t, (w, first) -> w.asFloatBuffer().get(out, first, w.remaining() / 4));
-            case F64 -> forEachWindow(t, (w, first) -> {
-                DoubleBuffer d = w.asDoubleBuffer();
-                for (int i = 0; i < d.limit(); i++) out[first + i] = (float) d.get(i);
-            });
-            case F16 -> forEachWindow(t, (w, first) -> {
-                ShortBuffer s = w.asShortBuffer();
-                for (int i = 0; i < s.limit(); i++) out[first + i] = Float16.f16ToFloat(s.get(i));
-            });
-            case BF16 -> forEachWindow(t, (w, first) -> {
-                ShortBuffer s = w.asShortBuffer();
-                for (int i = 0; i < s.limit(); i++) out[first + i] = Float16.bf16ToFloat(s.get(i));
-            });
-            default -> throw wrongType(t, "readF32", "F32, F16, BF16 or F64");
-        }
+        forEachWindow(t, (w, first) -> Widening.toFloats(t.dtype(), w, out, first));
         return out;
     }
 
     @Override
     public double[] readF64(String name) throws IOException {
         TensorInfo t = info(name);
+        if (!t.dtype().isFloatingPoint()) throw wrongType(t, "readF64", "F64, F32, F16 or BF16");
         double[] out = new double[arrayLength(t, t.elementCount())];
-        switch (t.dtype()) {
-            case F64 -> forEachWindow(t, (w, first) -> w.asDoubleBuffer().get(out, first, w.remaining() / 8));
-            case F32 -> forEachWindow(t, (w, first) -> {
-                FloatBuffer f = w.asFloatBuffer();
-                for (int i = 0; i < f.limit(); i++) out[first + i] = f.get(i);
-            });
-            case F16 -> forEachWindow(t, (w, first) -> {
-                ShortBuffer s = w.asShortBuffer();
-                for (int i = 0; i < s.limit(); i++) out[first + i] = Float16.f16ToFloat(s.get(i));
-            });
-            case BF16 -> forEachWindow(t, (w, first) -> {
-                ShortBuffer s = w.asShortBuffer();
-                for (int i = 0; i < s.limit(); i++) out[first + i] = Float16.bf16ToFloat(s.get(i));
-            });
-            default -> throw wrongType(t, "readF64", "F64, F32, F16 or BF16");
-        }
+        forEachWindow(t, (w, first) -> Widening.toDoubles(t.dtype(), w, out, first));
         return out;
     }
 
     @Override
     public short[] readHalf(String name) throws IOException {
         TensorInfo t = info(name);
-        if (t.dtype() != DType.F16 && t.dtype() != DType.BF16) throw wrongType(t, "readHalf", "F16 or BF16");
+        if (t.dtype() != StoredType.F16 && t.dtype() != StoredType.BF16) throw wrongType(t, "readHalf", "F16 or BF16");
         short[] out = new short[arrayLength(t, t.elementCount())];
         forEachWindow(t, (w, first) -> w.asShortBuffer().get(out, first, w.remaining() / 2));
         return out;
@@ -231,49 +198,18 @@ public final class SafetensorsFile implements TensorReader {
     @Override
     public int[] readI32(String name) throws IOException {
         TensorInfo t = info(name);
+        if (t.dtype().isFloatingPoint()) throw wrongType(t, "readI32", "I32, I64, I8, U8 or BOOL");
         int[] out = new int[arrayLength(t, t.elementCount())];
-        switch (t.dtype()) {
-            case I32 -> forEachWindow(t, (w, first) -> w.asIntBuffer().get(out, first, w.remaining() / 4));
-            case I64 -> forEachWindow(t, (w, first) -> {
-                LongBuffer l = w.asLongBuffer();
-                for (int i = 0; i < l.limit(); i++) {
-                    long v = l.get(i);
-                    if (v != (int) v) {
-                        throw new SafetensorsException(file, name, "I64 element " + (first + i) + " = " + v
-                                + " does not fit in an int; use readI64");
-                    }
-                    out[first + i] = (int) v;
-                }
-            });
-            case U8 -> forEachWindow(t, (w, first) -> {
-                for (int i = 0; i < w.limit(); i++) out[first + i] = w.get(i) & 0xFF;
-            });
-            case BOOL -> forEachWindow(t, (w, first) -> {
-                for (int i = 0; i < w.limit(); i++) out[first + i] = boolValue(t, w.get(i), first + i);
-            });
-            default -> throw wrongType(t, "readI32", "I32, I64, U8 or BOOL");
-        }
+        forEachWindow(t, (w, first) -> Widening.toInts(t.dtype(), w, out, first));
         return out;
     }
 
     @Override
     public long[] readI64(String name) throws IOException {
         TensorInfo t = info(name);
+        if (t.dtype().isFloatingPoint()) throw wrongType(t, "readI64", "I64, I32, I8, U8 or BOOL");
         long[] out = new long[arrayLength(t, t.elementCount())];
-        switch (t.dtype()) {
-            case I64 -> forEachWindow(t, (w, first) -> w.asLongBuffer().get(out, first, w.remaining() / 8));
-            case I32 -> forEachWindow(t, (w, first) -> {
-                IntBuffer b = w.asIntBuffer();
-                for (int i = 0; i < b.limit(); i++) out[first + i] = b.get(i);
-            });
-            case U8 -> forEachWindow(t, (w, first) -> {
-                for (int i = 0; i < w.limit(); i++) out[first + i] = w.get(i) & 0xFF;
-            });
-            case BOOL -> forEachWindow(t, (w, first) -> {
-                for (int i = 0; i < w.limit(); i++) out[first + i] = boolValue(t, w.get(i), first + i);
-            });
-            default -> throw wrongType(t, "readI64", "I64, I32, U8 or BOOL");
-        }
+        forEachWindow(t, (w, first) -> Widening.toLongs(t.dtype(), w, out, first));
         return out;
     }
 
@@ -297,7 +233,7 @@ public final class SafetensorsFile implements TensorReader {
 
     /** Receives one mapped window (little endian, position 0) holding elements from {@code first} on. */
     private interface WindowReader {
-        void read(ByteBuffer window, int first) throws SafetensorsException;
+        void read(ByteBuffer window, int first) throws Widening.BadElement;
     }
 
     private void forEachWindow(TensorInfo t, WindowReader reader) throws IOException {
@@ -313,7 +249,11 @@ public final class SafetensorsFile implements TensorReader {
             long length = Math.min(windowBytes, total - done);
             ByteBuffer window = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + done, length)
                     .order(ByteOrder.LITTLE_ENDIAN);
-            reader.read(window, (int) (done / elementBytes));
+            try {
+                reader.read(window, (int) (done / elementBytes));
+            } catch (Widening.BadElement e) {
+                throw new SafetensorsException(file, t.name(), e.getMessage());
+            }
         }
     }
 
@@ -323,14 +263,6 @@ public final class SafetensorsFile implements TensorReader {
                     + " entries, more than a Java array holds (" + MAX_ARRAY_LENGTH + ")");
         }
         return (int) length;
-    }
-
-    private int boolValue(TensorInfo t, byte b, int index) throws SafetensorsException {
-        if (b != 0 && b != 1) {
-            throw new SafetensorsException(file, t.name(), "BOOL element " + index + " is byte " + (b & 0xFF)
-                    + ", not 0 or 1");
-        }
-        return b;
     }
 
     private SafetensorsException wrongType(TensorInfo t, String method, String accepted) {
@@ -441,10 +373,10 @@ public final class SafetensorsFile implements TensorReader {
         if (dtypeNode == null || !dtypeNode.isTextual()) {
             throw new SafetensorsException(file, name, "missing or non-string \"dtype\"");
         }
-        DType dtype = DType.fromHeader(dtypeNode.textValue());
+        StoredType dtype = StoredType.fromHeader(dtypeNode.textValue());
         if (dtype == null) {
             throw new SafetensorsException(file, name, "unknown dtype '" + dtypeNode.textValue()
-                    + "' (known: " + Arrays.toString(DType.values()) + ")");
+                    + "' (known: " + Arrays.toString(StoredType.values()) + ")");
         }
         long[] shape = nonNegativeIntegers(file, name, "shape", entry.get("shape"));
         long[] offsets = nonNegativeIntegers(file, name, "data_offsets", entry.get("data_offsets"));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.io.AtomicFiles;
+import dev.bertft.tensor.DType;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,7 +25,7 @@ import java.util.Map;
  * new SafetensorsWriter()
  *     .add("classifier.weight", new long[] {2, 384}, weights)      // float[]  -> F32
  *     .add("position_ids", new long[] {1, 512}, positions)          // long[]   -> I64
- *     .add("half", DType.F16, new long[] {3}, littleEndianBytes)    // raw bytes, any dtype
+ *     .add("mask", StoredType.U8, new long[] {3}, bytes)           // raw bytes, any stored type
  *     .metadata("step", "1000")
  *     .write(Path.of("model.safetensors"));
  * </pre>
@@ -33,7 +34,7 @@ import java.util.Map;
  */
 public final class SafetensorsWriter {
 
-    private record Entry(DType dtype, long[] shape, Object data) {}
+    private record Entry(StoredType dtype, long[] shape, Object data) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -52,22 +53,22 @@ public final class SafetensorsWriter {
 
     /** An F32 tensor. */
     public SafetensorsWriter add(String name, long[] shape, float[] data) {
-        return put(name, DType.F32, shape, data, data.length);
+        return put(name, StoredType.F32, shape, data, data.length);
     }
 
     /** An F64 tensor. */
     public SafetensorsWriter add(String name, long[] shape, double[] data) {
-        return put(name, DType.F64, shape, data, data.length);
+        return put(name, StoredType.F64, shape, data, data.length);
     }
 
     /** An I32 tensor. */
     public SafetensorsWriter add(String name, long[] shape, int[] data) {
-        return put(name, DType.I32, shape, data, data.length);
+        return put(name, StoredType.I32, shape, data, data.length);
     }
 
     /** An I64 tensor. */
     public SafetensorsWriter add(String name, long[] shape, long[] data) {
-        return put(name, DType.I64, shape, data, data.length);
+        return put(name, StoredType.I64, shape, data, data.length);
     }
 
     /** An F16 or BF16 tensor from its 16-bit patterns ({@link Float16} converts). */
@@ -75,19 +76,19 @@ public final class SafetensorsWriter {
         if (half != DType.F16 && half != DType.BF16) {
             throw new IllegalArgumentException("tensor '" + name + "': 16-bit patterns are F16 or BF16, not " + half);
         }
-        return put(name, half, shape, bits, bits.length);
+        return put(name, StoredType.of(half), shape, bits, bits.length);
     }
 
     /**
      * A tensor of any dtype given as its little-endian bytes: U8 and BOOL (bytes 0 or 1) one byte
      * per element, F16/BF16 as 16-bit patterns, and so on.
      */
-    public SafetensorsWriter add(String name, DType dtype, long[] shape, byte[] littleEndianData) {
+    public SafetensorsWriter add(String name, StoredType dtype, long[] shape, byte[] littleEndianData) {
         if (littleEndianData.length % dtype.byteSize() != 0) {
             throw new IllegalArgumentException("tensor '" + name + "': " + littleEndianData.length
                     + " bytes is not a whole number of " + dtype + " elements");
         }
-        if (dtype == DType.BOOL) {
+        if (dtype == StoredType.BOOL) {
             for (int i = 0; i < littleEndianData.length; i++) {
                 if (littleEndianData[i] != 0 && littleEndianData[i] != 1) {
                     throw new IllegalArgumentException("tensor '" + name + "': BOOL byte " + i + " is "
@@ -98,7 +99,7 @@ public final class SafetensorsWriter {
         return put(name, dtype, shape, littleEndianData, littleEndianData.length / dtype.byteSize());
     }
 
-    private SafetensorsWriter put(String name, DType dtype, long[] shape, Object data, long elements) {
+    private SafetensorsWriter put(String name, StoredType dtype, long[] shape, Object data, long elements) {
         if (name == null || name.isEmpty() || name.equals("__metadata__")) {
             throw new IllegalArgumentException("invalid tensor name '" + name + "'");
         }

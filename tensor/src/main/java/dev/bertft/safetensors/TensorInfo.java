@@ -7,7 +7,7 @@ import java.util.Arrays;
  * [begin, end) relative to the start of the data buffer (the byte after the header).
  * The shape array is copied in and out, so an instance cannot be changed.
  */
-public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end) {
+public record TensorInfo(String name, StoredType dtype, long[] shape, long begin, long end) {
 
     public TensorInfo {
         shape = shape.clone();

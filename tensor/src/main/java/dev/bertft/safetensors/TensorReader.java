@@ -36,10 +36,10 @@ public interface TensorReader extends AutoCloseable {
     /** F16 or BF16 as they are stored, the 16-bit patterns, not widened (the type is in {@link #info}). */
     short[] readHalf(String name) throws IOException;
 
-    /** I32 as is; I64 when every element fits in an int; U8 as 0..255; BOOL as 0 or 1. */
+    /** I32 as is; I64 when every element fits in an int; I8 signed; U8 as 0..255; BOOL as 0 or 1. */
     int[] readI32(String name) throws IOException;
 
-    /** I64 as is; I32 widened; U8 as 0..255; BOOL as 0 or 1. */
+    /** I64 as is; I32 and I8 widened; U8 as 0..255; BOOL as 0 or 1. */
     long[] readI64(String name) throws IOException;
 
     /** The tensor's raw little-endian bytes, whatever its type. */

@@ -1,6 +1,6 @@
 package dev.bertft.pytorch;
 
-import dev.bertft.safetensors.DType;
+import dev.bertft.safetensors.StoredType;
 import dev.bertft.safetensors.Float16;
 import dev.bertft.safetensors.SafetensorsFile;
 import org.junit.jupiter.api.Test;
@@ -45,7 +45,7 @@ class TorchCheckpointTest {
         try (TorchCheckpoint ckpt = TorchCheckpoint.open(ZOO);
              SafetensorsFile expected = SafetensorsFile.open(resource("zoo.expected.safetensors"))) {
             assertEquals(List.of("w", "w_t", "w_slice", "w_tied", "w_col", "expanded", "half", "half_view", "bf16", "f64",
-                    "i64", "position_ids", "i32", "u8", "mask", "scalar", "empty", "param"), ckpt.names());
+                    "i64", "position_ids", "i32", "i8", "u8", "mask", "scalar", "empty", "param"), ckpt.names());
             for (String name : ckpt.names()) {
                 assertEquals(expected.info(name).dtype(), ckpt.info(name).dtype(), name);
                 assertArrayEquals(expected.info(name).shape(), ckpt.info(name).shape(), name);
@@ -57,6 +57,9 @@ class TorchCheckpointTest {
                     assertArrayEquals(expected.readI64(name), ckpt.readI64(name), name);
                 }
             }
+            // torch.int8 (CharStorage), signed, as the fixture script wrote it
+            assertArrayEquals(new int[] {-128, -1, 0, 127}, ckpt.readI32("i8"));
+            assertArrayEquals(new long[] {-128, -1, 0, 127}, expected.readI64("i8"));
         }
     }
 
@@ -75,7 +78,7 @@ class TorchCheckpointTest {
             assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7}, ckpt.readI32("position_ids"));
             short[] halfBits = ckpt.readHalf("half_view");
             for (int i = 0; i < halfBits.length; i++) assertEquals(ckpt.readF32("half_view")[i], Float16.f16ToFloat(halfBits[i]));
-            assertEquals(DType.BF16, ckpt.info("bf16").dtype());
+            assertEquals(StoredType.BF16, ckpt.info("bf16").dtype());
             assertEquals(Float16.bf16ToFloat(ckpt.readHalf("bf16")[4]), ckpt.readF32("bf16")[4]);
             assertArrayEquals(new float[] {2.25f}, ckpt.readF32("scalar"));
             assertEquals(0, ckpt.readF32("empty").length);
@@ -195,7 +198,7 @@ class TorchCheckpointTest {
         Map<String, byte[]> little = entries(ZOO);
         little.put("zoo/byteorder", "little".getBytes(StandardCharsets.US_ASCII));   // as PyTorch 2.1+ writes
         try (TorchCheckpoint ckpt = TorchCheckpoint.open(write(little))) {
-            assertEquals(18, ckpt.names().size());
+            assertEquals(19, ckpt.names().size());
         }
     }
 

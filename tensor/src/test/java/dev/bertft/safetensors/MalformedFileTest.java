@@ -194,8 +194,8 @@ class MalformedFileTest {
         new SafetensorsWriter()
                 .add("a", new long[] {2, 3}, new float[6])
                 .add("b", new long[] {4}, new long[] {1, 2, 3, 4})
-                .add("c", DType.BOOL, new long[] {3}, new byte[] {0, 1, 0})
-                .add("d", DType.BF16, new long[] {2}, new byte[4])
+                .add("c", StoredType.BOOL, new long[] {3}, new byte[] {0, 1, 0})
+                .add("d", StoredType.BF16, new long[] {2}, new byte[4])
                 .write(valid);
         byte[] original = Files.readAllBytes(valid);
         Random random = new Random(42);

@@ -32,10 +32,10 @@ class MiniLmCheckpointTest {
             assertEquals("pt", f.metadata().get("format"));
 
             TensorInfo words = f.info("embeddings.word_embeddings.weight");
-            assertEquals(DType.F32, words.dtype());
+            assertEquals(StoredType.F32, words.dtype());
             assertArrayEquals(new long[] {30522, 384}, words.shape());
             TensorInfo positions = f.info("embeddings.position_ids");
-            assertEquals(DType.I64, positions.dtype());
+            assertEquals(StoredType.I64, positions.dtype());
             assertArrayEquals(new long[] {1, 512}, positions.shape());
             assertArrayEquals(new long[] {384}, f.info("encoder.layer.5.output.LayerNorm.bias").shape());
 

@@ -29,7 +29,7 @@ class PythonFixtureTest {
                     f.names());
             assertEquals(Map.of("format", "pt", "source", "make_safetensors_fixtures.py"), f.metadata());
             TensorInfo f64 = f.info("f64");
-            assertEquals(DType.F64, f64.dtype());
+            assertEquals(StoredType.F64, f64.dtype());
             assertArrayEquals(new long[] {8}, f64.shape());
             assertEquals(24, f64.begin()); // after f32 [2, 3] = 24 bytes
             assertEquals(24 + 64, f64.end());

@@ -40,10 +40,10 @@ class RoundTripTest {
                 .add("f64", new long[] {4}, f64)
                 .add("i32", new long[] {2, 2}, i32)
                 .add("i64", new long[] {3, 2}, i64)
-                .add("u8", DType.U8, new long[] {4}, u8)
-                .add("bool", DType.BOOL, new long[] {2, 3}, bool)
-                .add("f16", DType.F16, new long[] {3}, f16)
-                .add("bf16", DType.BF16, new long[] {2}, bf16)
+                .add("u8", StoredType.U8, new long[] {4}, u8)
+                .add("bool", StoredType.BOOL, new long[] {2, 3}, bool)
+                .add("f16", StoredType.F16, new long[] {3}, f16)
+                .add("bf16", StoredType.BF16, new long[] {2}, bf16)
                 .add("scalar", new long[] {}, new float[] {42f})
                 .add("empty", new long[] {0, 5}, new float[0])
                 .metadata("epoch", "3")
@@ -51,7 +51,7 @@ class RoundTripTest {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             assertEquals(List.of("f32", "f64", "i32", "i64", "u8", "bool", "f16", "bf16", "scalar", "empty"), f.names());
             assertEquals(Map.of("format", "pt", "epoch", "3"), f.metadata());
-            assertEquals(new TensorInfo("i32", DType.I32, new long[] {2, 2}, 24 + 32, 24 + 32 + 16), f.info("i32"));
+            assertEquals(new TensorInfo("i32", StoredType.I32, new long[] {2, 2}, 24 + 32, 24 + 32 + 16), f.info("i32"));
             assertArrayEquals(f32, f.readF32("f32"));   // assertArrayEquals compares floats by bits, NaN == NaN
             assertArrayEquals(f64, f.readF64("f64"));
             assertArrayEquals(i32, f.readI32("i32"));
@@ -124,9 +124,9 @@ class RoundTripTest {
         assertThrows(IllegalArgumentException.class,
                 () -> new SafetensorsWriter().add("a", new long[] {-1, -1}, new float[1]));
         assertThrows(IllegalArgumentException.class,
-                () -> new SafetensorsWriter().add("b", DType.BOOL, new long[] {1}, new byte[] {2}));
+                () -> new SafetensorsWriter().add("b", StoredType.BOOL, new long[] {1}, new byte[] {2}));
         assertThrows(IllegalArgumentException.class,
-                () -> new SafetensorsWriter().add("h", DType.F16, new long[] {1}, new byte[] {1, 2, 3}));
+                () -> new SafetensorsWriter().add("h", StoredType.F16, new long[] {1}, new byte[] {1, 2, 3}));
     }
 
     /** Reads through tiny mapping windows, so every tensor spans many of them. */
@@ -140,10 +140,10 @@ class RoundTripTest {
         for (int i = 0; i < 9; i++) f16[2 * i + 1] = 0x3C; // 0x3C00 = 1.0
         Path file = dir.resolve("windows.safetensors");
         new SafetensorsWriter()
-                .add("u8", DType.U8, new long[] {3}, new byte[] {9, 8, 7})  // leaves the rest unaligned
+                .add("u8", StoredType.U8, new long[] {3}, new byte[] {9, 8, 7})  // leaves the rest unaligned
                 .add("f32", new long[] {37}, f32)
                 .add("i64", new long[] {11}, i64)
-                .add("f16", DType.F16, new long[] {9}, f16)
+                .add("f16", StoredType.F16, new long[] {9}, f16)
                 .write(file);
         try (SafetensorsFile f = SafetensorsFile.open(file, 16)) {
             assertArrayEquals(f32, f.readF32("f32"));

@@ -34,7 +34,7 @@ class ShardedSafetensorsTest {
                 assertArrayEquals(new long[] {2, 3}, s.info("a.weight").shape());
                 assertArrayEquals(new float[] {0.5f, -0.5f}, s.readF32("a.bias"));
                 assertArrayEquals(new double[] {-0.0, -1, -2, -3}, s.readF64("b.weight"));   // arange(4) * -1 in F16
-                assertEquals(DType.F16, s.info("b.weight").dtype());
+                assertEquals(StoredType.F16, s.info("b.weight").dtype());
                 assertArrayEquals(new long[] {0, 1, 2, 3, 4}, s.readI64("position_ids"));
                 assertArrayEquals(new int[] {0, 1, 2, 3, 4}, s.readI32("position_ids"));
                 assertEquals(SHARD2, s.shardOf("position_ids").getFileName().toString());

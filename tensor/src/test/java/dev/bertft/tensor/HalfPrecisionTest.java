@@ -121,17 +121,17 @@ class HalfPrecisionTest {
     void safetensorsKeepsHalfTensorsUnwidened(@TempDir Path dir) throws IOException {
         short[] bf = {0x3F80, (short) 0xC049, 0x7F80}, f16 = {0x3C00, (short) 0x8001};
         Path file = dir.resolve("half.safetensors");
-        new SafetensorsWriter().add("b", dev.bertft.safetensors.DType.BF16, new long[] {3}, bf).add("h", dev.bertft.safetensors.DType.F16, new long[] {2}, f16)
+        new SafetensorsWriter().add("b", DType.BF16, new long[] {3}, bf).add("h", DType.F16, new long[] {2}, f16)
                 .add("f", new long[] {1}, new float[] {1f}).write(file);
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            assertEquals(dev.bertft.safetensors.DType.BF16, f.info("b").dtype());
+            assertEquals(dev.bertft.safetensors.StoredType.BF16, f.info("b").dtype());
             assertArrayEquals(bf, f.readHalf("b"));
             assertArrayEquals(f16, f.readHalf("h"));
             assertArrayEquals(new float[] {1f, -3.140625f, Float.POSITIVE_INFINITY}, f.readF32("b"));
             SafetensorsException e = assertThrows(SafetensorsException.class, () -> f.readHalf("f"));
             assertTrue(e.getMessage().endsWith("tensor 'f': is F32; readHalf reads F16 or BF16"), e.getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> new SafetensorsWriter().add("x", dev.bertft.safetensors.DType.F32, new long[] {1}, new short[1]));
+        assertThrows(IllegalArgumentException.class, () -> new SafetensorsWriter().add("x", DType.F32, new long[] {1}, new short[1]));
     }
 
     /** PyTorch's own F16 and BF16 tensors (all_dtypes.safetensors) read as stored, then widened, give its float32 values. */
