@@ -20,7 +20,7 @@ mkdir -p "$pack/lib"
 mvn -q -pl cli -am -DskipTests -Dmaven.source.skip -Dmaven.javadoc.skip package dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$pack/lib"
 version=$(sed -n 's|^  <version>\(.*\)</version>$|\1|p' pom.xml)
-for m in tensor autograd tokenizer kernels bert cli; do cp "$m/target/$m-$version.jar" "$pack/lib/"; done
+for m in tensor formats autograd tokenizer kernels bert cli; do cp "$m/target/$m-$version.jar" "$pack/lib/"; done
 cp "kernels/target/kernels-$version-tests.jar" "$pack/lib/"
 jar cf "$pack/lib/bert-tests.jar" -C bert/target/test-classes dev
 mvn -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4 -DoutputDirectory="$pack/lib"

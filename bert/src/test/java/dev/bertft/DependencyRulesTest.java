@@ -4,6 +4,7 @@ import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.io.AtomicFiles;
+import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import org.junit.jupiter.api.Test;
@@ -26,8 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The layering the library promises, read from the compiled classes by the JDK's jdeps (so an
  * import, a fully qualified name or a reflection-free static call all count): the model never
- * reaches the Trainer, the CLI or CUDA; autograd and the layers never reach CUDA; no library code
- * uses picocli, which belongs to the CLI alone.
+ * reaches the Trainer, the CLI or CUDA; autograd and the layers never reach CUDA; the tensor core
+ * knows no file format, and the formats know no model, autograd or CUDA; no library code uses
+ * picocli, which belongs to the CLI alone.
  */
 class DependencyRulesTest {
 
@@ -39,6 +41,9 @@ class DependencyRulesTest {
             new Rule("dev.bertft.classifier", List.of("dev.bertft.train", "dev.bertft.cli", "dev.bertft.cuda")),
             new Rule("dev.bertft.autograd", List.of("dev.bertft.cuda")),
             new Rule("dev.bertft.nn", List.of("dev.bertft.cuda")),
+            new Rule("dev.bertft.tensor", List.of("dev.bertft.safetensors", "dev.bertft.pytorch")),
+            new Rule("dev.bertft.safetensors", List.of("dev.bertft.autograd", "dev.bertft.bert", "dev.bertft.cuda")),
+            new Rule("dev.bertft.pytorch", List.of("dev.bertft.autograd", "dev.bertft.bert", "dev.bertft.cuda")),
             new Rule("dev.bertft.", List.of("picocli")));
 
     /** One line of jdeps -verbose:package: "   from.pkg   -> to.pkg   where". */
@@ -46,7 +51,7 @@ class DependencyRulesTest {
 
     @Test
     void libraryPackagesKeepTheirLayering() throws Exception {
-        Set<String> edges = packageEdges(List.of(codeOf(AtomicFiles.class), codeOf(Tensor.class), codeOf(Var.class),
+        Set<String> edges = packageEdges(List.of(codeOf(AtomicFiles.class), codeOf(Tensor.class), codeOf(SafetensorsFile.class), codeOf(Var.class),
                 codeOf(CudaBackend.class), codeOf(WordPieceTokenizer.class), codeOf(BertConfig.class)));
         assertTrue(edges.stream().anyMatch(e -> e.startsWith("dev.bertft.bert -> dev.bertft.autograd")),
                 "jdeps saw the model's own dependencies: " + edges.size() + " edges");

@@ -90,7 +90,7 @@ class PytorchModelBinTest {
     @Test
     void aPytorchModelBinThatWouldRunCodeIsRefused() throws IOException {
         Path dir = binOnlyFolder();
-        Files.copy(Path.of("..", "tensor", "src", "test", "resources", "pytorch", "os_system.bin"), dir.resolve("pytorch_model.bin"),
+        Files.copy(Path.of("..", "formats", "src", "test", "resources", "pytorch", "os_system.bin"), dir.resolve("pytorch_model.bin"),
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         IOException e = assertThrows(IOException.class, () -> BertForSequenceClassification.fromPretrained(dir, CPU,
                 BertForSequenceClassification.LoadOptions.seed(3)));

@@ -1,6 +1,6 @@
 package dev.bertft.cuda;
 
-import dev.bertft.safetensors.Float16;
+import dev.bertft.tensor.Float16;
 import dev.bertft.tensor.DType;
 import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.BeforeAll;

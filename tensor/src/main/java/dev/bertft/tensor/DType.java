@@ -3,7 +3,7 @@ package dev.bertft.tensor;
 /**
  * Element types: F32 is the compute type, F64 serves gradient checks, I32 holds ids and labels.
  * BF16 and F16 store weights and GEMM operands in half the memory; on the host they are the
- * formats' bit patterns in a short[] (see {@link dev.bertft.safetensors.Float16}).
+ * formats' bit patterns in a short[] (see {@link dev.bertft.tensor.Float16}).
  */
 public enum DType {
     F32(4), F64(8), I32(4), BF16(2), F16(2);

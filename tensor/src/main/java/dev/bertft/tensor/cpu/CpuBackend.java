@@ -1,6 +1,6 @@
 package dev.bertft.tensor.cpu;
 
-import dev.bertft.safetensors.Float16;
+import dev.bertft.tensor.Float16;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.MatrixLayout;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the safetensors fixtures used by the Java tests in dev.bertft.safetensors.
 
-Run from anywhere:  /usr/bin/python3 tensor/src/test/python/make_safetensors_fixtures.py
+Run from anywhere:  /usr/bin/python3 formats/src/test/python/make_safetensors_fixtures.py
 
 The `safetensors` Python package is not installed here, so the file format is written by hand
 from its specification:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the PyTorch checkpoint fixtures used by the Java tests in dev.bertft.pytorch.
 
-Run from anywhere:  /usr/bin/python3 tensor/src/test/python/make_pytorch_fixtures.py
+Run from anywhere:  /usr/bin/python3 formats/src/test/python/make_pytorch_fixtures.py
 (with the Debian PyTorch, 1.13, whose torch.save writes the zip format with pickle protocol 2).
 
 resources/pytorch/

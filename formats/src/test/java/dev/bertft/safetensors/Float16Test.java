@@ -1,5 +1,6 @@
 package dev.bertft.safetensors;
 
+import dev.bertft.tensor.Float16;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;

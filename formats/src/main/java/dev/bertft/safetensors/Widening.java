@@ -1,5 +1,7 @@
 package dev.bertft.safetensors;
 
+import dev.bertft.tensor.Float16;
+
 import java.nio.ByteBuffer;
 
 /**

@@ -71,7 +71,7 @@ public final class SafetensorsWriter {
         return put(name, StoredType.I64, shape, data, data.length);
     }
 
-    /** An F16 or BF16 tensor from its 16-bit patterns ({@link Float16} converts). */
+    /** An F16 or BF16 tensor from its 16-bit patterns ({@link dev.bertft.tensor.Float16} converts). */
     public SafetensorsWriter add(String name, DType half, long[] shape, short[] bits) {
         if (half != DType.F16 && half != DType.BF16) {
             throw new IllegalArgumentException("tensor '" + name + "': 16-bit patterns are F16 or BF16, not " + half);

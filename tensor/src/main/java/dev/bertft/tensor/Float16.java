@@ -1,4 +1,4 @@
-package dev.bertft.safetensors;
+package dev.bertft.tensor;
 
 /**
  * The two 16-bit float formats and float32: widening, which is exact, and narrowing, rounded to

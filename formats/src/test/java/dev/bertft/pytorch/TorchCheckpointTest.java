@@ -1,7 +1,7 @@
 package dev.bertft.pytorch;
 
 import dev.bertft.safetensors.StoredType;
-import dev.bertft.safetensors.Float16;
+import dev.bertft.tensor.Float16;
 import dev.bertft.safetensors.SafetensorsFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
