@@ -1,48 +1,27 @@
 package dev.bertft.cuda;
 
-import dev.bertft.tensor.Float16;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.MatrixLayout;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.ReductionPlan;
 import dev.bertft.tensor.Tensor;
-import jcuda.CudaException;
 import jcuda.driver.CUcontext;
-import jcuda.driver.CUdevice;
-import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUstream;
-import jcuda.driver.CUstream_flags;
-import jcuda.driver.JCudaDriver;
 
-import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
-import java.lang.ref.ReferenceQueue;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
-import static jcuda.driver.JCudaDriver.cuDeviceGet;
-import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
-import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
-import static jcuda.driver.JCudaDriver.cuDeviceGetName;
-import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
-import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
-import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
-import static jcuda.driver.JCudaDriver.cuInit;
-import static jcuda.driver.JCudaDriver.cuStreamCreate;
 
 /**
- * The CUDA backend: tensors live in GPU memory from a {@link CachingAllocator}, every op is one
- * or a few of our kernels (kernels/src/main/cuda) launched on one stream, and the host sees
- * data only through {@link #fromHost} / {@link #toHost} (pinned staging) and the few scalars an
- * op must return (sumOfSquares, the label checks of cross-entropy and embedding).
+ * The CUDA backend: tensors live in GPU memory ({@link CudaMemory}), every op is one or a few of
+ * our kernels (kernels/src/main/cuda) launched on one stream by the launcher of its family
+ * ({@code LayerNormKernels} for layernorm.cu, and so on), and the host sees data only through
+ * {@link #fromHost} / {@link #toHost} (pinned staging) and the few scalars an op must return
+ * (sumOfSquares, the label checks of cross-entropy and embedding). {@link CudaDriver} opens the GPU.
  *
  * <p>Semantics are those of the CPU backend, which is the reference: same op definitions, same
  * Philox stream for dropout and normal(), deterministic reductions (fixed orders, no float
@@ -52,26 +31,23 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
  * 525.60.13 or newer (CUDA 12.0). JCuda's classes load only when {@link #open} is called.
  */
 public final class CudaBackend implements Backend {
-    private static final int THREADS = 256;
-    /** How long a collection waits for the collector's last unreachable storages. */
-    private static final long QUIET_MILLIS = 20;
     private static final ThreadLocal<CudaBackend> BOUND = new ThreadLocal<>();
 
     private final int ordinal;
     private final CUcontext context;
     private final DeviceInfo info;
     private final DeviceOps ops;
-    private final CachingAllocator<CUdeviceptr> allocator;
-    /** Storages the garbage collector found unreachable, whose blocks go back to the allocator. */
-    private final ReferenceQueue<CudaStorage> unreachable = new ReferenceQueue<>();
-    private final Set<Tracked> tracked = ConcurrentHashMap.newKeySet();
-    /** The innermost open memory scope of each thread. */
-    private final ThreadLocal<MemoryScope> openScope = new ThreadLocal<>();
+    private final CudaMemory memory;
     private final TensorCoreGemm ownGemm;
     private final GemmEngine gemm;
-
-    /** What describe() reports about the GPU; cudaVersion as the driver gives it (13000 = 13.0). */
-    record DeviceInfo(String name, int cudaVersion, int ccMajor, int ccMinor, int multiprocessors, long totalMemory) {}
+    private final ElementwiseKernels elementwise;
+    private final RandomKernels random;
+    private final ReduceKernels reduce;
+    private final SoftmaxKernels softmax;
+    private final LayerNormKernels layerNorm;
+    private final AttentionKernels attention;
+    private final EmbeddingKernels embedding;
+    private final AdamWKernels adamW;
 
     /** Assembles a backend from its parts; {@code context} null means there is no driver to bind (tests). */
     CudaBackend(int ordinal, CUcontext context, DeviceInfo info, DeviceOps ops, DeviceMemory<CUdeviceptr> memory,
@@ -81,61 +57,19 @@ public final class CudaBackend implements Backend {
         this.info = info;
         this.ops = ops;
         // Dead activations may fill a quarter of the device before a collection recycles them.
-        this.allocator = new CachingAllocator<>(memory, this::collectGarbage, info.totalMemory() / 4);
+        this.memory = new CudaMemory(this, memory, info.totalMemory() / 4);
         this.ownGemm = ownGemm;
-        ownGemm.runOn(allocator, info.multiprocessors());
+        ownGemm.runOn(this.memory.allocator, info.multiprocessors());
         this.gemm = gemm;
-    }
-
-    /** Queries the device, loads the kernels, creates the stream and picks the GEMM path. */
-    private static CudaBackend create(int ordinal, CUdevice device, CUcontext context) {
-        byte[] name = new byte[256];
-        cuDeviceGetName(name, name.length, device);
-        int len = 0;
-        while (len < name.length && name[len] != 0) len++;
-        int[] v = new int[1];
-        cuDriverGetVersion(v);
-        long[] mem = new long[1];
-        cuDeviceTotalMem(mem, device);
-        DeviceInfo info = new DeviceInfo(new String(name, 0, len, StandardCharsets.US_ASCII), v[0],
-                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
-                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
-                attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT), mem[0]);
-        if (info.ccMajor() < 8) {
-            throw new CudaUnavailableException("GPU " + ordinal + " (" + info.name() + ") has compute capability " + info.ccMajor() + "."
-                    + info.ccMinor() + "; the kernels need 8.0 or newer (TF32 tensor cores)");
-        }
-        CUstream stream = new CUstream();
-        cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        DeviceOps ops = ProfiledOps.forDriver(new Kernels(stream), new PinnedStaging(stream), stream);
-        Selected selected = selectGemm(ops, stream);
-        return new CudaBackend(ordinal, context, info, ops, new DriverMemory(), selected.own, selected.chosen);
-    }
-
-    private static int attribute(CUdevice device, int attribute) {
-        int[] v = new int[1];
-        cuDeviceGetAttribute(v, attribute, device);
-        return v[0];
-    }
-
-    private record Selected(TensorCoreGemm own, GemmEngine chosen) {}
-
-    /** cuBLAS when libcublas.so.12 is found and loads; our kernel otherwise, saying why. */
-    private static Selected selectGemm(DeviceOps kernels, CUstream stream) {
-        CublasLibrary.Search search = CublasLibrary.find(System.getenv(), System.getProperty("user.home"), CublasLibrary.REAL);
-        if (search.found().isEmpty()) {
-            TensorCoreGemm own = new TensorCoreGemm(kernels, CublasLibrary.FILE + " not found (searched "
-                    + search.searched().size() + " directories: LD_LIBRARY_PATH, CUDA_HOME, /usr/local/cuda*, Python nvidia/cublas, system)");
-            return new Selected(own, own);
-        }
-        Path lib = search.found().get();
-        try {
-            CublasGemm cublas = CublasGemm.open(lib, stream);
-            return new Selected(new TensorCoreGemm(kernels, "not used: cuBLAS loaded"), cublas);
-        } catch (LinkageError | RuntimeException e) {
-            TensorCoreGemm own = new TensorCoreGemm(kernels, lib + " found but did not load: " + e);
-            return new Selected(own, own);
-        }
+        Launches launches = new Launches(ops, info.multiprocessors(), this::ptr);
+        this.elementwise = new ElementwiseKernels(launches);
+        this.random = new RandomKernels(launches);
+        this.reduce = new ReduceKernels(launches, this.memory);
+        this.softmax = new SoftmaxKernels(launches);
+        this.layerNorm = new LayerNormKernels(launches, this.memory);
+        this.attention = new AttentionKernels(launches);
+        this.embedding = new EmbeddingKernels(launches);
+        this.adamW = new AdamWKernels(launches);
     }
 
     /**
@@ -143,114 +77,12 @@ public final class CudaBackend implements Backend {
      *
      * @throws CudaUnavailableException saying why the GPU cannot be used
      */
-    public static synchronized CudaBackend open(int device) {
-        if (driverLoadFailure != null) throw new CudaUnavailableException(driverLoadFailure.getMessage(), driverLoadFailure);
-        try {
-            JCudaDriver.setExceptionsEnabled(true);
-        } catch (LinkageError e) {
-            // JCuda's class initialisation fails once; later uses only say "could not initialize class"
-            driverLoadFailure = noDriver(e);
-            throw driverLoadFailure;
-        }
-        try {
-            cuInit(0);
-        } catch (CudaException e) {
-            String msg = String.valueOf(e.getMessage());
-            if (msg.contains("NO_DEVICE")) throw new CudaUnavailableException("no CUDA device: the driver sees no GPU (" + msg + ")", e);
-            if (msg.contains("INSUFFICIENT_DRIVER") || msg.contains("COMPAT")) {
-                throw new CudaUnavailableException("CUDA driver too old: need NVIDIA driver " + Kernels.MINIMUM_DRIVER + " or newer ("
-                        + msg + ")", e);
-            }
-            throw new CudaUnavailableException("CUDA driver failed to initialise: " + msg, e);
-        }
-        try {
-            int[] count = new int[1];
-            cuDeviceGetCount(count);
-            if (device < 0 || device >= count[0]) {
-                throw new CudaUnavailableException(count[0] == 0 ? "no CUDA device: the driver sees no GPU"
-                        : "no CUDA device " + device + ": the driver sees " + count[0] + " (0.." + (count[0] - 1) + ")");
-            }
-            CUdevice dev = new CUdevice();
-            cuDeviceGet(dev, device);
-            CUcontext ctx = new CUcontext();
-            cuDevicePrimaryCtxRetain(ctx, dev);
-            cuCtxSetCurrent(ctx);
-            CudaBackend backend = create(device, dev, ctx);
-            BOUND.set(backend);
-            return backend;
-        } catch (CudaException e) {
-            throw new CudaUnavailableException("opening CUDA device " + device + " failed: " + e.getMessage(), e);
-        }
-    }
-
-    private static CudaUnavailableException driverLoadFailure;
-
-    /**
-     * JCuda's driver library could not load: almost always libcuda.so.1 is missing. JCuda's own
-     * message spans many lines of nested stack traces; the exception keeps it as the cause.
-     */
-    private static CudaUnavailableException noDriver(Throwable e) {
-        StringBuilder all = new StringBuilder();
-        for (Throwable c = e; c != null; c = c.getCause()) all.append(c.getMessage()).append('\n');
-        if (all.indexOf("libcuda") >= 0) {
-            return new CudaUnavailableException("no CUDA driver: libcuda.so.1 could not be loaded (is the NVIDIA driver installed?)", e);
-        }
-        String first = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
-        return new CudaUnavailableException("JCuda's native driver library could not be loaded on " + System.getProperty("os.name")
-                + "/" + System.getProperty("os.arch") + ": " + first, e);
-    }
-
-    /**
-     * A tensor storage's block, which goes back to the allocator exactly once: when the memory
-     * scope that made it closes, or when the collector finds the storage unreachable, whichever
-     * comes first ({@code tracked} holds the references not yet returned).
-     */
-    static final class Tracked extends PhantomReference<CudaStorage> {
-        final CachingAllocator.Block<CUdeviceptr> block;
-        /** The scope that frees it, or null when only the collector does. */
-        MemoryScope scope;
-        /** Returned by a scope while the storage was still reachable: any later use is an error. */
-        volatile boolean freed;
-
-        Tracked(CudaStorage storage, ReferenceQueue<CudaStorage> queue, CachingAllocator.Block<CUdeviceptr> block, MemoryScope scope) {
-            super(storage, queue);
-            this.block = block;
-            this.scope = scope;
-        }
-    }
-
-    /**
-     * Returns a storage's block to the allocator unless it was returned already. A scope may free a
-     * storage that is still reachable, so the storage is marked: any later use of it fails.
-     */
-    private void free(Tracked t) {
-        if (tracked.remove(t)) {
-            t.freed = true;
-            t.clear();
-            allocator.release(t.block);
-        }
-    }
-
-    /** Returns the blocks of storages found unreachable since the last look, without waiting. */
-    private void recycle() {
-        for (Reference<? extends CudaStorage> r; (r = unreachable.poll()) != null; ) free((Tracked) r);
-    }
-
-    /**
-     * Runs the garbage collector and takes back the blocks of the storages it finds unreachable;
-     * the JVM queues them from another thread, so this waits until none has come for a moment.
-     */
-    private void collectGarbage() {
-        System.gc();
-        try {
-            for (Reference<? extends CudaStorage> r; (r = unreachable.remove(QUIET_MILLIS)) != null; ) free((Tracked) r);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public static CudaBackend open(int device) {
+        return CudaDriver.open(device);
     }
 
     /** The CUDA context is current per thread: make it current on whichever thread calls us. */
-    private void bind() {
+    void bind() {
         if (context != null && BOUND.get() != this) {
             cuCtxSetCurrent(context);
             BOUND.set(this);
@@ -270,11 +102,11 @@ public final class CudaBackend implements Backend {
                 "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
                         + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
                 "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel") + "; BF16/F16: own mma.sync m16n8k16 kernel",
-                "memory:   " + allocator.stats());
+                "memory:   " + memory.allocator.stats());
     }
 
     public CachingAllocator.Stats memoryStats() {
-        return allocator.stats();
+        return memory.allocator.stats();
     }
 
     /** Waits for all queued work; a kernel fault surfaces here as an exception. */
@@ -287,75 +119,16 @@ public final class CudaBackend implements Backend {
 
     private Tensor allocate(DType dtype, int... shape) {
         bind();
-        recycle();
-        long n = Tensor.numel(shape);
-        CachingAllocator.Block<CUdeviceptr> block = allocator.allocate(n * dtype.bytes(),
-                "a " + dtype + " tensor of shape " + Arrays.toString(shape));
-        CudaStorage s = new CudaStorage(this, dtype, n, block.handle());
-        MemoryScope scope = openScope.get();
-        s.tracked = new Tracked(s, unreachable, block, scope);
-        tracked.add(s.tracked);
-        if (scope != null) scope.made.add(s.tracked);
-        return Tensor.contiguousView(s, shape);
+        return memory.allocate(dtype, shape);
     }
 
     @Override
     public Scope openScope() {
-        MemoryScope s = new MemoryScope(openScope.get());
-        openScope.set(s);
-        return s;
-    }
-
-    /** A scope of {@link Backend#openScope}: the blocks of the tensors made while it is the innermost one on its thread. */
-    final class MemoryScope implements Scope {
-        private final MemoryScope parent;
-        private final Thread thread = Thread.currentThread();
-        private final List<Tracked> made = new ArrayList<>();
-        private boolean closed;
-
-        private MemoryScope(MemoryScope parent) {
-            this.parent = parent;
-        }
-
-        @Override
-        public void keep(Tensor t) {
-            Tracked lease = own(t).tracked;
-            if (lease.scope != this) return; // made outside this scope, or kept already
-            lease.scope = parent;
-            if (parent != null) parent.made.add(lease);
-        }
-
-        @Override
-        public void release(Tensor t) {
-            Tracked lease = own(t).tracked;
-            for (MemoryScope s = lease.scope; s != null; s = s.parent) {
-                if (s == this) {
-                    free(lease);
-                    return;
-                }
-            }
-        }
-
-        @Override
-        public void close() {
-            if (closed) return;
-            if (Thread.currentThread() != thread || openScope.get() != this) {
-                throw new IllegalStateException("memory scopes close innermost first, on the thread that opened them");
-            }
-            closed = true;
-            openScope.set(parent);
-            for (Tracked t : made) if (t.scope == this) free(t);
-            made.clear();
-        }
-    }
-
-    /** Scratch space for one op; released right after its launches (stream order keeps it safe). */
-    private CachingAllocator.Block<CUdeviceptr> scratch(long bytes, String what) {
-        return allocator.allocate(bytes, what);
+        return memory.openScope();
     }
 
     /** Checks the tensor is ours; every op passes here first, so it also makes our context current. */
-    private CudaStorage own(Tensor t) {
+    CudaStorage own(Tensor t) {
         bind();
         if (!(t.storage() instanceof CudaStorage s) || s.backend != this) {
             throw new IllegalArgumentException("tensor on " + t.backend().name() + " passed to the " + name() + " backend");
@@ -376,29 +149,6 @@ public final class CudaBackend implements Backend {
     private Tensor dense(Tensor t) {
         own(t);
         return t.isContiguous() ? t : contiguous(t);
-    }
-
-    private int grid(long n) {
-        return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, (long) info.multiprocessors() * 16));
-    }
-
-    /** Threads per block for a row of {@code len}: a multiple of 32 up to 256. */
-    private static int rowThreads(int len) {
-        return Math.min(THREADS, Math.max(32, (len + 31) / 32 * 32));
-    }
-
-    private int rowGrid(long rows) {
-        return (int) Math.max(1, Math.min(rows, (long) info.multiprocessors() * 32));
-    }
-
-    private static String suffix(DType d) {
-        return switch (d) {
-            case F32 -> "f32";
-            case F64 -> "f64";
-            case I32 -> "i32";
-            case BF16 -> "bf16";
-            case F16 -> "f16";
-        };
     }
 
     @Override
@@ -434,17 +184,8 @@ public final class CudaBackend implements Backend {
     public Tensor contiguous(Tensor t) {
         own(t);
         Tensor out = allocate(t.dtype(), t.shape());
-        copyStrided(t, out);
+        elementwise.copyStrided(t, out);
         return out;
-    }
-
-    /** dst ← src for two views of the same shape and dtype, either of them strided. */
-    private void copyStrided(Tensor src, Tensor dst) {
-        int n = src.numel();
-        if (n == 0) return;
-        int[] layout = StridedLayout.of(src.shape(), src.strides(), new int[src.dim()], dst.strides());
-        String kernel = "copy_strided_" + src.dtype().bytes();
-        ops.launch(kernel, grid(n), 1, 1, THREADS, 1, layout, ptr(src), ptr(dst), (long) n);
     }
 
     /** BF16 and F16 convert to and from float32 only; other pairs go through it, as on the CPU. */
@@ -454,23 +195,14 @@ public final class CudaBackend implements Backend {
         if (src.dtype() == to) return contiguous(src);
         if ((src.dtype().isHalf() || to.isHalf()) && src.dtype() != DType.F32 && to != DType.F32) return cast(cast(src, DType.F32), to);
         Tensor out = allocate(to, t.shape());
-        long n = out.numel();
-        if (n > 0) ops.launch("cast_" + suffix(src.dtype()) + "_" + suffix(to), grid(n), 1, 1, THREADS, 1, ptr(src), ptr(out), n);
+        elementwise.cast(src, out);
         return out;
     }
 
     @Override
     public Tensor full(DType dtype, int[] shape, double value) {
         Tensor out = allocate(dtype, shape);
-        long n = out.numel();
-        if (n == 0) return out;
-        switch (dtype) {
-            case F32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), Float.floatToRawIntBits((float) value), n);
-            case I32 -> ops.launch("fill_4", grid(n), 1, 1, THREADS, 1, ptr(out), (int) value, n);
-            case F64 -> ops.launch("fill_8", grid(n), 1, 1, THREADS, 1, ptr(out), Double.doubleToRawLongBits(value), n);
-            case BF16 -> ops.launch("fill_2", grid(n), 1, 1, THREADS, 1, ptr(out), Float16.floatToBf16((float) value) & 0xFFFF, n);
-            case F16 -> ops.launch("fill_2", grid(n), 1, 1, THREADS, 1, ptr(out), Float16.floatToF16((float) value) & 0xFFFF, n);
-        }
+        elementwise.fill(out, value);
         return out;
     }
 
@@ -480,8 +212,7 @@ public final class CudaBackend implements Backend {
     public Tensor unary(Ops.Unary op, Tensor x) {
         Tensor in = dense(x);
         Tensor out = allocate(x.dtype(), x.shape());
-        long n = out.numel();
-        if (n > 0) ops.launch("unary_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), n);
+        elementwise.unary(op, in, out);
         return out;
     }
 
@@ -490,8 +221,7 @@ public final class CudaBackend implements Backend {
     public Copied<Tensor> gelu(Tensor x, DType copy) {
         if (x.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.gelu(x, copy);
         Tensor in = dense(x), out = allocate(DType.F32, x.shape()), half = allocate(copy, x.shape());
-        long n = out.numel();
-        if (n > 0) ops.launch("gelu_f32_copy_" + suffix(copy), grid(n), 1, 1, THREADS, 1, ptr(in), ptr(out), ptr(half), n);
+        elementwise.geluCopy(in, out, half);
         return new Copied<>(out, half);
     }
 
@@ -499,8 +229,7 @@ public final class CudaBackend implements Backend {
     public Tensor scalar(Ops.Scalar op, Tensor x, double s) {
         Tensor in = dense(x);
         Tensor out = allocate(x.dtype(), x.shape());
-        long n = out.numel();
-        if (n > 0) ops.launch("scalar_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), ptr(in), ptr(out), s, n);
+        elementwise.scalar(op, in, out, s);
         return out;
     }
 
@@ -510,11 +239,7 @@ public final class CudaBackend implements Backend {
         own(b);
         int[] shape = Tensor.broadcastShape(op.name(), a.shape(), b.shape());
         Tensor out = allocate(a.dtype(), shape);
-        long n = out.numel();
-        if (n == 0) return out;
-        Tensor ea = a.expand(shape), eb = b.expand(shape);
-        int[] layout = StridedLayout.of(shape, ea.strides(), eb.strides(), out.strides());
-        ops.launch("binary_" + suffix(a.dtype()), grid(n), 1, 1, THREADS, 1, op.ordinal(), layout, ptr(ea), ptr(eb), ptr(out), n);
+        elementwise.binary(op, a.expand(shape), b.expand(shape), out);
         return out;
     }
 
@@ -522,8 +247,7 @@ public final class CudaBackend implements Backend {
     public Tensor geluBackward(Tensor x, Tensor dy) {
         Tensor xin = dense(x), g = dense(dy);
         Tensor out = allocate(x.dtype(), x.shape());
-        long n = out.numel();
-        if (n > 0) ops.launch("gelu_backward_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, ptr(xin), ptr(g), ptr(out), n);
+        elementwise.geluBackward(xin, g, out);
         return out;
     }
 
@@ -531,8 +255,7 @@ public final class CudaBackend implements Backend {
     public Tensor biasGelu(Tensor x, Tensor bias) {
         Tensor in = dense(x), b = dense(bias);
         Tensor out = allocate(x.dtype(), x.shape());
-        long n = out.numel();
-        if (n > 0) ops.launch("bias_gelu_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, ptr(in), ptr(b), ptr(out), n, x.size(-1));
+        elementwise.biasGelu(in, b, out);
         return out;
     }
 
@@ -540,65 +263,39 @@ public final class CudaBackend implements Backend {
     public Tensor biasGeluBackward(Tensor x, Tensor bias, Tensor dy) {
         Tensor in = dense(x), b = dense(bias), g = dense(dy);
         Tensor out = allocate(x.dtype(), x.shape());
-        long n = out.numel();
-        if (n > 0) {
-            ops.launch("bias_gelu_backward_" + suffix(x.dtype()), grid(n), 1, 1, THREADS, 1, ptr(in), ptr(b), ptr(g), ptr(out), n,
-                    x.size(-1));
-        }
+        elementwise.biasGeluBackward(in, b, g, out);
         return out;
     }
 
     @Override
     public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
         Tensor out = allocate(dtype, shape);
-        long n = out.numel();
-        if (n > 0) {
-            ops.launch("dropout_mask_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, (float) p,
-                    1.0 / (1.0 - p), seed, offset);
-        }
+        random.dropoutMask(out, p, seed, offset);
         return out;
     }
 
     @Override
     public Tensor normal(DType dtype, int[] shape, double mean, double std, long seed, long offset) {
         Tensor out = allocate(dtype, shape);
-        long n = out.numel();
-        if (n > 0) ops.launch("normal_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, mean, std, seed, offset);
+        random.normal(out, mean, std, seed, offset);
         return out;
     }
 
     // ---- reductions -------------------------------------------------------------------------
 
-    /** Rows per block of a column reduction: [4096, 768] gets 24 × 32 blocks. */
-    private static final int COLUMN_CHUNK_ROWS = 128;
-
     @Override
     public Tensor reduce(Ops.Reduce op, Tensor x, int[] axes, boolean keepDims) {
         own(x);
         ReductionPlan plan = ReductionPlan.of(x.shape(), axes, keepDims);
-        int[] perm = plan.perm();
         int outer = plan.outer(), inner = plan.inner();
         Tensor out = allocate(x.dtype(), plan.outShape());
         if (outer == 0) return out;
-        String t = suffix(x.dtype());
-        boolean leadingOnly = ReductionPlan.leadingAxes(axes) && x.isContiguous();
-        if (leadingOnly) {
-            // Leading axes of a contiguous tensor: column sums of a [inner, outer] matrix, by row chunks.
-            int chunkRows = Math.max(COLUMN_CHUNK_ROWS, (inner + 65534) / 65535); // grid y holds at most 65535 chunks
-            int chunks = Math.max(1, (inner + chunkRows - 1) / chunkRows);
-            CachingAllocator.Block<CUdeviceptr> partial = scratch((long) chunks * outer * 8, "column reduction partials");
-            try {
-                ops.launch("reduce_cols_partial_" + t, (outer + 31) / 32, chunks, 1, 32, 8, op.ordinal(), ptr(x), partial.handle(),
-                        inner, outer, chunkRows);
-                ops.launch("reduce_cols_final_" + t, (outer + THREADS - 1) / THREADS, 1, 1, THREADS, 1, op.ordinal(), partial.handle(),
-                        ptr(out), chunks, inner, outer);
-            } finally {
-                allocator.release(partial);
-            }
-            return out;
+        if (ReductionPlan.leadingAxes(axes) && x.isContiguous()) {
+            // Leading axes of a contiguous tensor: column sums of a [inner, outer] matrix.
+            reduce.columns(op, x, out, inner, outer);
+        } else {
+            reduce.rows(op, dense(x.permute(plan.perm())), out, outer, inner);
         }
-        Tensor runs = dense(x.permute(perm));
-        ops.launch("reduce_rows_" + t, rowGrid(outer), 1, 1, rowThreads(inner), 1, op.ordinal(), ptr(runs), ptr(out), outer, inner);
         return out;
     }
 
@@ -606,12 +303,10 @@ public final class CudaBackend implements Backend {
     public Tensor argmax(Tensor x, int axis) {
         int[] perm = ReductionPlan.axisLast(x.dim(), axis);
         Tensor rows = dense(x.permute(perm));
-        int len = x.size(axis);
         int[] shape = new int[x.dim() - 1];
         for (int i = 0; i < shape.length; i++) shape[i] = x.size(perm[i]);
         Tensor out = allocate(DType.I32, shape);
-        int n = out.numel();
-        if (n > 0) ops.launch("argmax_rows_" + suffix(x.dtype()), rowGrid((n + 7) / 8), 1, 1, THREADS, 1, ptr(rows), ptr(out), n, len);
+        reduce.argmax(rows, out, x.size(axis));
         return out;
     }
 
@@ -680,25 +375,13 @@ public final class CudaBackend implements Backend {
 
     // ---- attention --------------------------------------------------------------------------
 
-    /** Query (or key) rows per attention block, as 4 warps of 16 on tensor cores. */
-    private static final int ATTENTION_ROWS = 64, ATTENTION_THREADS = 128;
-
-    /** The fused kernels exist for float32 heads of 16, 32 or 64 features; other cases compose plain ops. */
-    private boolean fusedAttention(Tensor q) {
-        int hs = q.size(3);
-        return q.dtype() == DType.F32 && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
-    }
-
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
-        if (!fusedAttention(q)) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
+        if (!AttentionKernels.fits(q)) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
-        Tensor qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v);
-        ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_THREADS, 1,
-                ptr(qs), headStrides(qs), ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(dense(mask)), ptr(out), headStrides(out),
-                ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
+        attention.forward(rowsOfHeads(q), rowsOfHeads(k), rowsOfHeads(v), dense(mask), out, lse, scale, dropoutP, seed, offset);
         return new AttentionOut(out, lse);
     }
 
@@ -716,32 +399,17 @@ public final class CudaBackend implements Backend {
         return x.stride(3) == 1 ? x : contiguous(x);
     }
 
-    /** The HeadStrides kernel parameter: element strides along B, NH and T. */
-    private static int[] headStrides(Tensor x) {
-        return new int[] {x.stride(0), x.stride(1), x.stride(2)};
-    }
-
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
-        if (!fusedAttention(q)) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
+        if (!AttentionKernels.fits(q)) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor dq = headsOfTokens(b, nh, t, hs), dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
         if (t == 0 || b * nh == 0) return new AttentionGrads(dq, dk, dv);
         Tensor g = rowsOfHeads(dOut), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
         Tensor md = dense(mask), lse = dense(forward.logSumExp());
-        long rows = (long) b * nh * t;
         Tensor dd = allocate(DType.F32, b, nh, t);
-        ops.launch("attention_backward_dot", grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, ptr(g), headStrides(g), ptr(out), headStrides(out), ptr(dd),
-                nh, t, rows, hs);
-        int tiles = (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, useDropout = dropoutP > 0 ? 1 : 0;
-        float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
-        ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
-                ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dk), ptr(dv), headStrides(dk), nh, t, sc,
-                useDropout, p, keep, seed, offset);
-        ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
-                ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dq), headStrides(dq), nh, t, sc,
-                useDropout, p, keep, seed, offset);
+        attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, seed, offset);
         return new AttentionGrads(dq, dk, dv);
     }
 
@@ -789,9 +457,7 @@ public final class CudaBackend implements Backend {
         Tensor in = dense(x);
         Tensor out = allocate(x.dtype(), x.shape());
         int len = rowLength(x), rows = x.numel() / Math.max(1, len);
-        if (rows > 0 && len > 0) {
-            ops.launch("softmax_" + suffix(x.dtype()), rowGrid(rows), 1, 1, rowThreads(len), 1, ptr(in), ptr(out), rows, len, log ? 1 : 0);
-        }
+        softmax.softmax(in, out, rows, len, log);
         return out;
     }
 
@@ -809,16 +475,13 @@ public final class CudaBackend implements Backend {
         Tensor ys = dense(y), gs = dense(dy);
         Tensor out = allocate(y.dtype(), y.shape());
         int len = rowLength(y), rows = y.numel() / Math.max(1, len);
-        if (rows > 0 && len > 0) {
-            ops.launch("softmax_backward_" + suffix(y.dtype()), rowGrid(rows), 1, 1, rowThreads(len), 1,
-                    ptr(ys), ptr(gs), ptr(out), rows, len, log ? 1 : 0);
-        }
+        softmax.softmaxBackward(ys, gs, out, rows, len, log);
         return out;
     }
 
     @Override
     public LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps) {
-        return layerNorm(x, gamma, beta, eps, null, null);
+        return layerNormWithCopy(x, gamma, beta, eps, null);
     }
 
     /** One kernel writes y and its BF16/F16 copy. */
@@ -826,28 +489,19 @@ public final class CudaBackend implements Backend {
     public Copied<LayerNormOut> layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, DType copy) {
         if (x.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.layerNorm(x, gamma, beta, eps, copy);
         Tensor half = allocate(copy, x.shape());
-        return new Copied<>(layerNorm(x, gamma, beta, eps, copy, half), half);
+        return new Copied<>(layerNormWithCopy(x, gamma, beta, eps, half), half);
     }
 
-    /** LayerNorm, also writing y as {@code copy} into {@code half} when not null. */
-    private LayerNormOut layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, DType copy, Tensor half) {
+    /** LayerNorm, also writing y into {@code half} (BF16 or F16) when not null. */
+    private LayerNormOut layerNormWithCopy(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor half) {
         Tensor in = dense(x), g = dense(gamma), b = dense(beta);
         int len = x.size(-1), rows = x.numel() / Math.max(1, len);
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
         Tensor out = allocate(x.dtype(), x.shape()), mean = allocate(x.dtype(), statShape), rstd = allocate(x.dtype(), statShape);
         if (rows == 0) return new LayerNormOut(out, mean, rstd);
-        Object e = x.dtype() == DType.F32 ? (Object) (float) eps : (Object) eps;
-        if (half == null) {
-            ops.launch("layernorm_" + suffix(x.dtype()), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
-                    ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e);
-        } else {
-            ops.launch("layernorm_f32_copy_" + suffix(copy), rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
-                    ptr(in), ptr(g), ptr(b), ptr(out), ptr(mean), ptr(rstd), rows, len, e, ptr(half));
-        }
+        layerNorm.forward(in, g, b, out, mean, rstd, rows, len, eps, half);
         return new LayerNormOut(out, mean, rstd);
     }
-
-    private static final int LN_CHUNK_ROWS = 256;
 
     @Override
     public LayerNormGrads layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd) {
@@ -855,32 +509,9 @@ public final class CudaBackend implements Backend {
         int len = x.size(-1), rows = x.numel() / Math.max(1, len);
         Tensor dx = allocate(x.dtype(), x.shape()), dgamma = allocate(x.dtype(), len), dbeta = allocate(x.dtype(), len);
         if (len == 0) return new LayerNormGrads(dx, dgamma, dbeta);
-        String t = suffix(x.dtype());
-        if (rows > 0) {
-            ops.launch("layernorm_backward_" + t, rowGrid((rows + 7) / 8), 1, 1, THREADS, 1,
-                    ptr(gs), ptr(xs), ptr(gm), ptr(mu), ptr(rs), ptr(dx), rows, len);
-        }
-        layerNormParamGrads(gs, xs, mu, rs, dgamma, dbeta);
+        layerNorm.backward(gs, xs, gm, mu, rs, dx, rows, len);
+        layerNorm.paramGrads(gs, xs, mu, rs, dgamma, dbeta);
         return new LayerNormGrads(dx, dgamma, dbeta);
-    }
-
-    /** dγ = Σ_rows dy ⊙ x̂ and dβ = Σ_rows dy, in fixed chunks added in a fixed order. */
-    private void layerNormParamGrads(Tensor gs, Tensor xs, Tensor mu, Tensor rs, Tensor dgamma, Tensor dbeta) {
-        int len = xs.size(-1), rows = xs.numel() / Math.max(1, len);
-        String t = suffix(xs.dtype());
-        int chunks = Math.max(1, (rows + LN_CHUNK_ROWS - 1) / LN_CHUNK_ROWS);
-        long partialBytes = (long) chunks * len * 8;
-        CachingAllocator.Block<CUdeviceptr> pg = scratch(partialBytes, "LayerNorm dgamma partial sums");
-        CachingAllocator.Block<CUdeviceptr> pb = scratch(partialBytes, "LayerNorm dbeta partial sums");
-        try {
-            ops.launch("layernorm_param_grads_partial_" + t, (len + 31) / 32, chunks, 1, 32, 8,
-                    ptr(gs), ptr(xs), ptr(mu), ptr(rs), pg.handle(), pb.handle(), rows, len, LN_CHUNK_ROWS);
-            ops.launch("layernorm_param_grads_final_" + t, (len + THREADS - 1) / THREADS, 1, 1, THREADS, 1,
-                    pg.handle(), pb.handle(), ptr(dgamma), ptr(dbeta), chunks, len);
-        } finally {
-            allocator.release(pg);
-            allocator.release(pb);
-        }
     }
 
     /** One kernel over the rows for float32; the mask is drawn again in the backward instead of kept. */
@@ -893,10 +524,7 @@ public final class CudaBackend implements Backend {
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
         Tensor y = allocate(DType.F32, x.shape()), sum = allocate(DType.F32, x.shape());
         Tensor mean = allocate(DType.F32, statShape), rstd = allocate(DType.F32, statShape);
-        if (rows > 0 && len > 0) {
-            ops.launch("dropout_add_layernorm_f32", rowGrid((rows + 7) / 8), 1, 1, THREADS, 1, ptr(in), ptr(res), ptr(g), ptr(b),
-                    ptr(sum), ptr(y), ptr(mean), ptr(rstd), rows, len, (float) eps, (float) p, (float) (1 / (1 - p)), seed, offset);
-        }
+        layerNorm.dropoutAdd(in, res, g, b, sum, y, mean, rstd, rows, len, eps, p, seed, offset);
         return new ResidualNormOut(y, sum, mean, rstd, null);
     }
 
@@ -909,11 +537,8 @@ public final class CudaBackend implements Backend {
         Tensor dres = allocate(DType.F32, dy.shape()), dx = p > 0 ? allocate(DType.F32, dy.shape()) : dres;
         Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
         if (len == 0) return new ResidualNormGrads(dx, dres, dgamma, dbeta);
-        if (rows > 0) {
-            ops.launch("dropout_add_layernorm_backward_f32", rowGrid((rows + 7) / 8), 1, 1, THREADS, 1, ptr(gs), ptr(ss), ptr(gm),
-                    ptr(mu), ptr(rs), ptr(dres), ptr(dx), rows, len, (float) p, (float) (1 / (1 - p)), seed, offset);
-        }
-        layerNormParamGrads(gs, ss, mu, rs, dgamma, dbeta);
+        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, rows, len, p, seed, offset);
+        layerNorm.paramGrads(gs, ss, mu, rs, dgamma, dbeta);
         return new ResidualNormGrads(dx, dres, dgamma, dbeta);
     }
 
@@ -925,12 +550,7 @@ public final class CudaBackend implements Backend {
         int counted = checkLabels(lab, classes, ignoreIndex);
         Tensor out = allocate(logits.dtype(), new int[0]);
         Tensor rowLoss = allocate(logits.dtype(), Math.max(1, rows));
-        String t = suffix(logits.dtype());
-        if (rows > 0) {
-            ops.launch("cross_entropy_rows_" + t, rowGrid(rows), 1, 1, rowThreads(classes), 1,
-                    ptr(lg), ptr(lb), ptr(rowLoss), rows, classes, ignoreIndex);
-        }
-        ops.launch("mean_of_rows_" + t, 1, 1, 1, THREADS, 1, ptr(rowLoss), ptr(out), rows, counted);
+        softmax.crossEntropy(lg, lb, rowLoss, out, rows, classes, ignoreIndex, counted);
         return out;
     }
 
@@ -941,10 +561,7 @@ public final class CudaBackend implements Backend {
         int classes = logits.size(-1), rows = lab.length;
         int counted = checkLabels(lab, classes, ignoreIndex);
         Tensor out = allocate(logits.dtype(), logits.shape());
-        if (rows > 0 && classes > 0) {
-            ops.launch("cross_entropy_backward_" + suffix(logits.dtype()), rowGrid(rows), 1, 1, rowThreads(classes), 1,
-                    ptr(lg), ptr(lb), ptr(dl), ptr(out), rows, classes, ignoreIndex, counted);
-        }
+        softmax.crossEntropyBackward(lg, lb, dl, out, rows, classes, ignoreIndex, counted);
         return out;
     }
 
@@ -977,11 +594,7 @@ public final class CudaBackend implements Backend {
         int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
         outShape[ids.dim()] = h;
         Tensor out = allocate(weight.dtype(), outShape);
-        long n = out.numel();
-        if (n > 0) {
-            ops.launch(weight.dtype().bytes() == 4 ? "embedding_4" : "embedding_8", grid(n), 1, 1, THREADS, 1,
-                    ptr(w), ptr(id), ptr(out), idx.length, h);
-        }
+        embedding.gather(w, id, out, idx.length, h);
         return out;
     }
 
@@ -1001,8 +614,7 @@ public final class CudaBackend implements Backend {
         Tensor dOrder = fromHost(seg.order(), DType.I32, idx.length);
         Tensor dIds = fromHost(seg.ids(), DType.I32, segments);
         Tensor dStart = fromHost(seg.start(), DType.I32, segments + 1);
-        ops.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), (h + 31) / 32, 1, 32, 1,
-                ptr(g), ptr(dIds), ptr(dStart), ptr(dOrder), ptr(out), segments, h);
+        embedding.scatterAdd(g, dIds, dStart, dOrder, out, segments, h);
         return out;
     }
 
@@ -1019,17 +631,13 @@ public final class CudaBackend implements Backend {
     @Override
     public void addInPlace(Tensor dst, Tensor src, double alpha) {
         Tensor s = target(dst, src);
-        long n = dst.numel();
-        if (n == 0) return;
-        Object a = dst.dtype() == DType.F32 ? (Object) (float) alpha : (Object) alpha;
-        ops.launch("add_inplace_" + suffix(dst.dtype()), grid(n), 1, 1, THREADS, 1, ptr(dst), ptr(s), a, n);
+        elementwise.addInPlace(dst, s, alpha);
     }
 
     @Override
     public void scaleInPlace(Tensor t, double s) {
         target(t, t);
-        long n = t.numel();
-        if (n > 0) ops.launch("scale_inplace_" + suffix(t.dtype()), grid(n), 1, 1, THREADS, 1, ptr(t), s, n);
+        elementwise.scaleInPlace(t, s);
     }
 
     @Override
@@ -1039,10 +647,8 @@ public final class CudaBackend implements Backend {
         if (!dst.sameShape(src) || dst.dtype() != src.dtype()) {
             throw new IllegalArgumentException("copy: " + src + " does not match destination " + dst);
         }
-        copyStrided(src, dst);
+        elementwise.copyStrided(src, dst);
     }
-
-    private static final long SQUARES_CHUNK = 1 << 14;
 
     /** Fixed chunks summed per block, then the partial sums in order: the same total on every run. */
     @Override
@@ -1050,56 +656,19 @@ public final class CudaBackend implements Backend {
         return sumOfSquares(List.of(t));
     }
 
-    /**
-     * Every tensor's chunk sums go into one buffer, one block adds them all in order, and one
-     * number comes back: a gradient norm over 200 parameters waits for the GPU once, not 200
-     * times. float32 tensors go 48 to a launch (sum_squares_list), others one each.
-     */
+    /** One number back from the GPU for all of {@code ts}: a gradient norm waits for it once. */
     @Override
     public double sumOfSquares(List<Tensor> ts) {
         List<Tensor> dense = new ArrayList<>(ts.size());
-        long blocks = 0;
-        for (Tensor t : ts) {
-            Tensor d = dense(t);
-            dense.add(d);
-            long chunk = d.dtype() == DType.F32 ? TensorList.CHUNK : SQUARES_CHUNK;
-            blocks += (d.numel() + chunk - 1) / chunk;
-        }
-        if (blocks == 0) return 0;
-        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("sum of squares over " + blocks + " chunks");
-        CachingAllocator.Block<CUdeviceptr> partial = scratch((blocks + 1) * 8, "sum of squares partials");
-        try {
-            int[] at = {0}; // the next free partial
-            TensorList list = new TensorList(this::ptr, l -> {
-                ops.launch("sum_squares_list_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(), partial.handle(), at[0]);
-                at[0] += l.blocks();
-            });
-            for (Tensor d : dense) {
-                long n = d.numel();
-                if (n == 0) continue;
-                if (d.dtype() == DType.F32) {
-                    list.add(d);
-                    continue;
-                }
-                int b = (int) ((n + SQUARES_CHUNK - 1) / SQUARES_CHUNK);
-                ops.launch("sum_squares_partial_" + suffix(d.dtype()), b, 1, 1, THREADS, 1, ptr(d),
-                        partial.handle().withByteOffset(at[0] * 8L), n, SQUARES_CHUNK);
-                at[0] += b;
-            }
-            list.flush();
-            CUdeviceptr total = partial.handle().withByteOffset(blocks * 8);
-            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, at[0]);
-            return ((double[]) ops.download(total, DType.F64, 1))[0];
-        } finally {
-            allocator.release(partial);
-        }
+        for (Tensor t : ts) dense.add(dense(t));
+        return reduce.sumOfSquares(dense);
     }
 
     @Override
     public List<Tensor> scaled(List<Tensor> ts, double s) {
         if (!ts.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.scaled(ts, s);
         List<Tensor> out = new ArrayList<>(ts.size());
-        TensorList list = new TensorList(this::ptr, l -> ops.launch("scale_list_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(), s));
+        TensorList list = elementwise.scaleList(s);
         for (Tensor t : ts) {
             Tensor x = dense(t), y = allocate(DType.F32, t.shape());
             out.add(y);
@@ -1114,17 +683,7 @@ public final class CudaBackend implements Backend {
         Tensor g = target(param, grad);
         target(m, param);
         target(v, param);
-        long n = param.numel();
-        if (n == 0) return;
-        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
-        if (param.dtype() == DType.F32) {
-            ops.launch("adamw_f32", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
-                    (float) (1 - st.lr() * st.weightDecay()), (float) st.beta1(), (float) st.beta2(), (float) st.eps(),
-                    (float) (st.lr() / bc1), (float) Math.sqrt(bc2));
-        } else {
-            ops.launch("adamw_f64", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
-                    st.lr(), st.weightDecay(), st.beta1(), st.beta2(), st.eps(), bc1, bc2);
-        }
+        adamW.step(param, g, m, v, st);
     }
 
     /** float32 parameters 48 to a launch (adamw_list_f32), with the same arithmetic as adamw_f32. */
@@ -1134,10 +693,7 @@ public final class CudaBackend implements Backend {
             Backend.super.adamW(params, grads, m, v, st);
             return;
         }
-        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
-        float decay = (float) (1 - st.lr() * st.weightDecay()), stepSize = (float) (st.lr() / bc1), sqrtBc2 = (float) Math.sqrt(bc2);
-        TensorList list = new TensorList(this::ptr, l -> ops.launch("adamw_list_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(), decay,
-                (float) st.beta1(), (float) st.beta2(), (float) st.eps(), stepSize, sqrtBc2));
+        TensorList list = adamW.stepList(st);
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i), g = target(p, grads.get(i));
             target(m.get(i), p);

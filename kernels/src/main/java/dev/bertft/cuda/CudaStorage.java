@@ -11,7 +11,7 @@ final class CudaStorage implements Storage {
     final DType dtype;
     final long size;
     final CUdeviceptr pointer;
-    CudaBackend.Tracked tracked;
+    CudaMemory.Tracked tracked;
     /**
      * The values an I32 storage was uploaded with, until an in-place op writes it: token ids and
      * labels are checked on the host, and reading them back would make the host wait for the GPU

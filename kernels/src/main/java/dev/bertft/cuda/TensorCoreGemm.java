@@ -17,7 +17,7 @@ import jcuda.driver.CUdeviceptr;
  * not depend on timing.
  */
 final class TensorCoreGemm implements GemmEngine {
-    private static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, STAGES = 4, D_TILE = 16, MAX_GRID_Y = 65535,
+    static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, STAGES = 4, D_TILE = 16, MAX_GRID_Y = 65535,
             MAX_GRID_Z = 65535;
 
     /**

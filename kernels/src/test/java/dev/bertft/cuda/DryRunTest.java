@@ -92,7 +92,7 @@ class DryRunTest {
             public void free(CUdeviceptr block) {}
         };
         TensorCoreGemm own = new TensorCoreGemm(rec, "dry run");
-        return new CudaBackend(0, null, new CudaBackend.DeviceInfo("dry run", 13000, 9, 0, 132, 80L << 30), rec, memory, own, own);
+        return new CudaBackend(0, null, new DeviceInfo("dry run", 13000, 9, 0, 132, 80L << 30), rec, memory, own, own);
     }
 
     @Test

@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  */
 public final class KernelEmulator {
     /** What the emulated device reports; 2 SMs keep grids small, so grid-stride loops wrap. */
-    static final CudaBackend.DeviceInfo DEVICE = new CudaBackend.DeviceInfo("CPU emulation of our CUDA kernels", 13000, 8, 0, 2, 4L << 30);
+    static final DeviceInfo DEVICE = new DeviceInfo("CPU emulation of our CUDA kernels", 13000, 8, 0, 2, 4L << 30);
     /**
      * -Wno-unknown-pragmas: nvcc's #pragma unroll means nothing to g++. -Wno-maybe-uninitialized:
      * g++ cannot see that DropoutStream fills its bits before the first read.
@@ -119,7 +119,7 @@ public final class KernelEmulator {
             Ops ops = new Ops();
             TensorCoreGemm gemm = new TensorCoreGemm(ops, "the only GEMM the emulator has");
             reverseSchedule(false);
-            CudaBackend.DeviceInfo device = new CudaBackend.DeviceInfo(DEVICE.name(), DEVICE.cudaVersion(), DEVICE.ccMajor(),
+            DeviceInfo device = new DeviceInfo(DEVICE.name(), DEVICE.cudaVersion(), DEVICE.ccMajor(),
                     DEVICE.ccMinor(), DEVICE.multiprocessors(), bytes);
             return new CudaBackend(0, null, device, ops, new Memory(bytes), gemm, gemm);
         } catch (IOException e) {

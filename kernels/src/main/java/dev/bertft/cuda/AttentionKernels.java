@@ -1,0 +1,63 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+
+import static dev.bertft.cuda.Launches.THREADS;
+
+/**
+ * The launches of attention.cu's fused attention: a block of {@link #BLOCK_THREADS} threads (4 warps
+ * of 16 rows on tensor cores) per {@link #ROWS} query (or key) rows of one (batch, head) pair, the
+ * pairs along grid y. {@link #ROWS} and {@link #BLOCK_THREADS} are the kernel's {@code #define}s of
+ * the same names, which {@code KernelGeometryTest} reads back. Operands are [B, NH, T, HS] views
+ * with a unit-stride feature axis; the kernels take their other strides as a HeadStrides argument.
+ */
+final class AttentionKernels {
+    static final int ROWS = 64, BLOCK_THREADS = 128;
+
+    private final Launches l;
+
+    AttentionKernels(Launches launches) {
+        this.l = launches;
+    }
+
+    /** The fused kernels exist for float32 heads of 16, 32 or 64 features; other cases compose plain ops. */
+    static boolean fits(Tensor q) {
+        int hs = q.size(3);
+        return q.dtype() == DType.F32 && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
+    }
+
+    /** The HeadStrides kernel parameter: element strides along B, NH and T. */
+    private static int[] headStrides(Tensor x) {
+        return new int[] {x.stride(0), x.stride(1), x.stride(2)};
+    }
+
+    /** out and the rows' log-sum-exp {@code lse} [B, NH, T] of softmax(q·kᵀ·scale + mask) (dropped out) · v. */
+    void forward(Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, double scale, double dropoutP, long seed, long offset) {
+        int b = qs.size(0), nh = qs.size(1), t = qs.size(2), hs = qs.size(3);
+        l.ops.launch("attention_forward_hs" + hs, (t + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1,
+                l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(out), headStrides(out),
+                l.ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
+    }
+
+    /**
+     * dq, dk and dv from the output gradient {@code g}: first dd = rowsum(g ⊙ out) [B, NH, T], then
+     * one pass over key tiles for dk and dv and one over query tiles for dq, the probabilities
+     * recomputed from {@code lse} and the dropout mask drawn again from (seed, offset).
+     */
+    void backward(Tensor g, Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, Tensor dd, Tensor dq, Tensor dk, Tensor dv,
+                  double scale, double dropoutP, long seed, long offset) {
+        int b = qs.size(0), nh = qs.size(1), t = qs.size(2), hs = qs.size(3);
+        long rows = (long) b * nh * t;
+        l.ops.launch("attention_backward_dot", l.grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, l.ptr(g), headStrides(g), l.ptr(out),
+                headStrides(out), l.ptr(dd), nh, t, rows, hs);
+        int tiles = (t + ROWS - 1) / ROWS, useDropout = dropoutP > 0 ? 1 : 0;
+        float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
+        l.ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
+                l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dk), l.ptr(dv), headStrides(dk),
+                nh, t, sc, useDropout, p, keep, seed, offset);
+        l.ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
+                l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dq), headStrides(dq),
+                nh, t, sc, useDropout, p, keep, seed, offset);
+    }
+}

@@ -1,0 +1,34 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.Tensor;
+
+import static dev.bertft.cuda.Launches.THREADS;
+import static dev.bertft.cuda.Launches.suffix;
+
+/**
+ * The launches of embedding.cu: the gather one thread per output element; the backward one block
+ * of 32 threads per segment of equal ids and 32 columns, summing the segment's rows in position
+ * order (see {@link IdSegments}), the order of the CPU's scatter-add.
+ */
+final class EmbeddingKernels {
+    private final Launches l;
+
+    EmbeddingKernels(Launches launches) {
+        this.l = launches;
+    }
+
+    /** out[t] ← weight[ids[t]] for {@code count} ids and rows of {@code h}. */
+    void gather(Tensor weight, Tensor ids, Tensor out, int count, int h) {
+        long n = out.numel();
+        if (n > 0) {
+            l.ops.launch(weight.dtype().bytes() == 4 ? "embedding_4" : "embedding_8", l.grid(n), 1, 1, THREADS, 1,
+                    l.ptr(weight), l.ptr(ids), l.ptr(out), count, h);
+        }
+    }
+
+    /** out[ids[s]] ← Σ dy[order[start[s] .. start[s + 1])] for each of {@code segments} segments. */
+    void scatterAdd(Tensor dy, Tensor ids, Tensor start, Tensor order, Tensor out, int segments, int h) {
+        l.ops.launch("embedding_backward_" + suffix(dy.dtype()), l.rowGrid(segments), (h + 31) / 32, 1, 32, 1,
+                l.ptr(dy), l.ptr(ids), l.ptr(start), l.ptr(order), l.ptr(out), segments, h);
+    }
+}

@@ -1,0 +1,86 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+import jcuda.driver.CUdeviceptr;
+
+import static dev.bertft.cuda.Launches.THREADS;
+import static dev.bertft.cuda.Launches.suffix;
+
+/**
+ * The launches of layernorm.cu: one warp per row, {@link Launches#THREADS} / 32 = 8 rows per block;
+ * dγ and dβ in two passes over chunks of {@link #CHUNK_ROWS} rows, by blocks of 32 columns × 8
+ * row groups ({@code sg[8][33]}), then one thread per column adds the chunks in order.
+ */
+final class LayerNormKernels {
+    private static final int CHUNK_ROWS = 256;
+
+    private final Launches l;
+    private final CudaMemory memory;
+
+    LayerNormKernels(Launches launches, CudaMemory memory) {
+        this.l = launches;
+        this.memory = memory;
+    }
+
+    /** Blocks for {@code rows} rows, a warp each. */
+    private int blocks(int rows) {
+        return l.rowGrid((rows + 7) / 8);
+    }
+
+    /** y, μ and rstd of {@code rows} rows of {@code len}; also y as BF16/F16 into {@code half} when not null. */
+    void forward(Tensor in, Tensor g, Tensor b, Tensor out, Tensor mean, Tensor rstd, int rows, int len, double eps, Tensor half) {
+        Object e = in.dtype() == DType.F32 ? (Object) (float) eps : (Object) eps;
+        if (half == null) {
+            l.ops.launch("layernorm_" + suffix(in.dtype()), blocks(rows), 1, 1, THREADS, 1,
+                    l.ptr(in), l.ptr(g), l.ptr(b), l.ptr(out), l.ptr(mean), l.ptr(rstd), rows, len, e);
+        } else {
+            l.ops.launch("layernorm_f32_copy_" + suffix(half.dtype()), blocks(rows), 1, 1, THREADS, 1,
+                    l.ptr(in), l.ptr(g), l.ptr(b), l.ptr(out), l.ptr(mean), l.ptr(rstd), rows, len, e, l.ptr(half));
+        }
+    }
+
+    void backward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx, int rows, int len) {
+        if (rows > 0) {
+            l.ops.launch("layernorm_backward_" + suffix(x.dtype()), blocks(rows), 1, 1, THREADS, 1,
+                    l.ptr(dy), l.ptr(x), l.ptr(gamma), l.ptr(mean), l.ptr(rstd), l.ptr(dx), rows, len);
+        }
+    }
+
+    /** dγ = Σ_rows dy ⊙ x̂ and dβ = Σ_rows dy, in fixed chunks added in a fixed order. */
+    void paramGrads(Tensor gs, Tensor xs, Tensor mu, Tensor rs, Tensor dgamma, Tensor dbeta) {
+        int len = xs.size(-1), rows = xs.numel() / Math.max(1, len);
+        String t = suffix(xs.dtype());
+        int chunks = Math.max(1, (rows + CHUNK_ROWS - 1) / CHUNK_ROWS);
+        long partialBytes = (long) chunks * len * 8;
+        CachingAllocator.Block<CUdeviceptr> pg = memory.scratch(partialBytes, "LayerNorm dgamma partial sums");
+        CachingAllocator.Block<CUdeviceptr> pb = memory.scratch(partialBytes, "LayerNorm dbeta partial sums");
+        try {
+            l.ops.launch("layernorm_param_grads_partial_" + t, (len + 31) / 32, chunks, 1, 32, 8,
+                    l.ptr(gs), l.ptr(xs), l.ptr(mu), l.ptr(rs), pg.handle(), pb.handle(), rows, len, CHUNK_ROWS);
+            l.ops.launch("layernorm_param_grads_final_" + t, (len + THREADS - 1) / THREADS, 1, 1, THREADS, 1,
+                    pg.handle(), pb.handle(), l.ptr(dgamma), l.ptr(dbeta), chunks, len);
+        } finally {
+            memory.release(pg);
+            memory.release(pb);
+        }
+    }
+
+    /** sum = x ⊙ dropout mask + residual and y = LayerNorm(sum), float32, the mask drawn from (seed, offset). */
+    void dropoutAdd(Tensor x, Tensor residual, Tensor g, Tensor b, Tensor sum, Tensor y, Tensor mean, Tensor rstd, int rows, int len,
+                    double eps, double p, long seed, long offset) {
+        if (rows > 0 && len > 0) {
+            l.ops.launch("dropout_add_layernorm_f32", blocks(rows), 1, 1, THREADS, 1, l.ptr(x), l.ptr(residual), l.ptr(g), l.ptr(b),
+                    l.ptr(sum), l.ptr(y), l.ptr(mean), l.ptr(rstd), rows, len, (float) eps, (float) p, (float) (1 / (1 - p)), seed, offset);
+        }
+    }
+
+    /** d(residual) and dx through the same mask, drawn again from (seed, offset). */
+    void dropoutAddBackward(Tensor dy, Tensor sum, Tensor gamma, Tensor mean, Tensor rstd, Tensor dres, Tensor dx, int rows, int len,
+                            double p, long seed, long offset) {
+        if (rows > 0) {
+            l.ops.launch("dropout_add_layernorm_backward_f32", blocks(rows), 1, 1, THREADS, 1, l.ptr(dy), l.ptr(sum), l.ptr(gamma),
+                    l.ptr(mean), l.ptr(rstd), l.ptr(dres), l.ptr(dx), rows, len, (float) p, (float) (1 / (1 - p)), seed, offset);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package dev.bertft.cuda;
+
+import dev.bertft.tensor.Tensor;
+
+import static dev.bertft.cuda.Launches.THREADS;
+import static dev.bertft.cuda.Launches.suffix;
+
+/**
+ * The launches of random.cu: each thread draws one Philox block of four values, so the grid
+ * covers n / 4 threads, the stream the CPU backend draws element for element.
+ */
+final class RandomKernels {
+    private final Launches l;
+
+    RandomKernels(Launches launches) {
+        this.l = launches;
+    }
+
+    void dropoutMask(Tensor out, double p, long seed, long offset) {
+        long n = out.numel();
+        if (n > 0) {
+            l.ops.launch("dropout_mask_" + suffix(out.dtype()), l.grid((n + 3) / 4), 1, 1, THREADS, 1, l.ptr(out), n, (float) p,
+                    1.0 / (1.0 - p), seed, offset);
+        }
+    }
+
+    void normal(Tensor out, double mean, double std, long seed, long offset) {
+        long n = out.numel();
+        if (n > 0) l.ops.launch("normal_" + suffix(out.dtype()), l.grid((n + 3) / 4), 1, 1, THREADS, 1, l.ptr(out), n, mean, std, seed, offset);
+    }
+}
