@@ -3,6 +3,7 @@ package dev.bertft.cuda;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.MatrixLayout;
+import dev.bertft.tensor.OpChecks;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.ReductionPlan;
 import dev.bertft.tensor.Tensor;
@@ -377,7 +378,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
-        if (!AttentionKernels.fits(q)) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
+        if (!AttentionKernels.fits(q)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
@@ -402,7 +403,7 @@ public final class CudaBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
-        if (!AttentionKernels.fits(q)) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
+        if (!AttentionKernels.fits(q)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor dq = headsOfTokens(b, nh, t, hs), dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
         if (t == 0 || b * nh == 0) return new AttentionGrads(dq, dk, dv);
@@ -411,30 +412,6 @@ public final class CudaBackend implements Backend {
         Tensor dd = allocate(DType.F32, b, nh, t);
         attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, seed, offset);
         return new AttentionGrads(dq, dk, dv);
-    }
-
-    /** The plain-op composition the CPU backend uses for float64 (and here for other head sizes). */
-    private AttentionOut composedAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double p, long seed, long offset) {
-        Tensor bias = mask.unsqueeze(1).unsqueeze(1);
-        Tensor scores = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias);
-        Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
-        Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
-        Tensor probs = scores.softmax();
-        if (p > 0) probs = probs.mul(dropoutMask(q.dtype(), probs.shape(), p, seed, offset));
-        return new AttentionOut(probs.matmul(v), lse);
-    }
-
-    private AttentionGrads composedAttentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, double scale,
-                                                     double p, long seed, long offset) {
-        Tensor bias = mask.unsqueeze(1).unsqueeze(1);
-        Tensor probs = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias).softmax();
-        Tensor drop = p > 0 ? dropoutMask(q.dtype(), probs.shape(), p, seed, offset) : null;
-        Tensor dropped = drop == null ? probs : probs.mul(drop);
-        Tensor dv = dropped.transpose(-1, -2).matmul(dOut);
-        Tensor dp = dOut.matmul(v.transpose(-1, -2));
-        if (drop != null) dp = dp.mul(drop);
-        Tensor ds = softmaxBackward(probs, dp).mul(scale);
-        return new AttentionGrads(ds.matmul(k), ds.transpose(-1, -2).matmul(q), dv);
     }
 
     // ---- normalisation and losses -----------------------------------------------------------
@@ -547,7 +524,7 @@ public final class CudaBackend implements Backend {
         Tensor lg = dense(logits), lb = dense(labels);
         int[] lab = indices(lb);
         int classes = logits.size(-1), rows = lab.length;
-        int counted = checkLabels(lab, classes, ignoreIndex);
+        int counted = OpChecks.countedLabels(lab, classes, ignoreIndex);
         Tensor out = allocate(logits.dtype(), new int[0]);
         Tensor rowLoss = allocate(logits.dtype(), Math.max(1, rows));
         softmax.crossEntropy(lg, lb, rowLoss, out, rows, classes, ignoreIndex, counted);
@@ -559,24 +536,10 @@ public final class CudaBackend implements Backend {
         Tensor lg = dense(logits), lb = dense(labels), dl = dense(dLoss);
         int[] lab = indices(lb);
         int classes = logits.size(-1), rows = lab.length;
-        int counted = checkLabels(lab, classes, ignoreIndex);
+        int counted = OpChecks.countedLabels(lab, classes, ignoreIndex);
         Tensor out = allocate(logits.dtype(), logits.shape());
         softmax.crossEntropyBackward(lg, lb, dl, out, rows, classes, ignoreIndex, counted);
         return out;
-    }
-
-    /** The CPU backend's label check; returns the number of rows that count. */
-    private static int checkLabels(int[] labels, int classes, int ignoreIndex) {
-        int counted = 0;
-        for (int r = 0; r < labels.length; r++) {
-            int l = labels[r];
-            if (l == ignoreIndex) continue;
-            if (l < 0 || l >= classes) {
-                throw new IllegalArgumentException("cross_entropy: label " + l + " at row " + r + " is outside [0, " + classes + ")");
-            }
-            counted++;
-        }
-        return counted;
     }
 
     // ---- indexing ---------------------------------------------------------------------------
@@ -586,11 +549,7 @@ public final class CudaBackend implements Backend {
         Tensor w = dense(weight), id = dense(ids);
         int[] idx = indices(id);
         int vocab = weight.size(0), h = weight.size(1);
-        for (int t = 0; t < idx.length; t++) {
-            if (idx[t] < 0 || idx[t] >= vocab) {
-                throw new IllegalArgumentException("embedding: id " + idx[t] + " at position " + t + " is outside [0, " + vocab + ")");
-            }
-        }
+        OpChecks.checkIds(idx, vocab);
         int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
         outShape[ids.dim()] = h;
         Tensor out = allocate(weight.dtype(), outShape);
@@ -622,9 +581,7 @@ public final class CudaBackend implements Backend {
 
     private Tensor target(Tensor dst, Tensor src) {
         own(dst).uploaded = null;
-        if (!dst.isContiguous() || !dst.sameShape(src) || dst.dtype() != src.dtype()) {
-            throw new IllegalArgumentException("in-place op: destination " + dst + " must be contiguous and match " + src);
-        }
+        OpChecks.checkInPlace(dst, src);
         return dense(src);
     }
 
@@ -644,9 +601,7 @@ public final class CudaBackend implements Backend {
     public void copyInPlace(Tensor dst, Tensor src) {
         own(src);
         own(dst).uploaded = null;
-        if (!dst.sameShape(src) || dst.dtype() != src.dtype()) {
-            throw new IllegalArgumentException("copy: " + src + " does not match destination " + dst);
-        }
+        OpChecks.checkCopy(dst, src);
         elementwise.copyStrided(src, dst);
     }
 

@@ -1,7 +1,7 @@
 package dev.bertft.cuda;
 
-import dev.bertft.tensor.Float16;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Float16;
 import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

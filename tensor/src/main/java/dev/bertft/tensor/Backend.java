@@ -162,11 +162,33 @@ public interface Backend {
      * {@link #dropoutMask} draws for shape [B, NH, T, T] with the same seed and offset, so the
      * fused op equals its composition. Also returns each query row's log-sum-exp [B, NH, T], from
      * which the backward recomputes P instead of storing it.
+     *
+     * <p>The default composes the plain ops: what a backend runs where its fused kernels do not
+     * apply (float64, other head sizes).
      */
-    AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset);
+    default AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        Tensor bias = mask.unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
+        Tensor scores = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias);
+        Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
+        Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
+        Tensor probs = scores.softmax();
+        if (dropoutP > 0) probs = probs.mul(dropoutMask(q.dtype(), probs.shape(), dropoutP, seed, offset));
+        return new AttentionOut(probs.matmul(v), lse);
+    }
 
-    AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
-                                     double scale, double dropoutP, long seed, long offset);
+    /** dq, dk, dv of {@link #attention}; the default recomputes P and the dropout mask from the plain ops. */
+    default AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                             double scale, double dropoutP, long seed, long offset) {
+        Tensor bias = mask.unsqueeze(1).unsqueeze(1);
+        Tensor probs = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias).softmax();
+        Tensor drop = dropoutP > 0 ? dropoutMask(q.dtype(), probs.shape(), dropoutP, seed, offset) : null;
+        Tensor dropped = drop == null ? probs : probs.mul(drop);
+        Tensor dv = dropped.transpose(-1, -2).matmul(dOut);
+        Tensor dp = dOut.matmul(v.transpose(-1, -2));
+        if (drop != null) dp = dp.mul(drop);
+        Tensor ds = softmaxBackward(probs, dp).mul(scale);
+        return new AttentionGrads(ds.matmul(k), ds.transpose(-1, -2).matmul(q), dv);
+    }
 
     /**
      * The attention output, each query row's log-sum-exp, and optionally the dropout mask the

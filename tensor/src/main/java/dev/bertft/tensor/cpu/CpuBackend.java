@@ -1,9 +1,10 @@
 package dev.bertft.tensor.cpu;
 
-import dev.bertft.tensor.Float16;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Float16;
 import dev.bertft.tensor.MatrixLayout;
+import dev.bertft.tensor.OpChecks;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.Philox;
 import dev.bertft.tensor.ReductionPlan;
@@ -557,7 +558,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
-        if (q.dtype() != DType.F32) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
+        if (q.dtype() != DType.F32) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
         Tensor out = headsLastButOne(q.shape()), lse = allocate(DType.F32, d.batch(), d.heads(), d.t());
         Tensor bits = dropoutP > 0 ? allocate(DType.I32, d.pairs() * d.t() * Attention.wordsPerRow(d.t())) : null;
@@ -569,7 +570,7 @@ public final class CpuBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
-        if (q.dtype() != DType.F32) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
+        if (q.dtype() != DType.F32) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
         Tensor dq = headsLastButOne(q.shape()), dk = headsLastButOne(q.shape()), dv = headsLastButOne(q.shape());
         int[] kept = dropoutP > 0 ? (int[]) array(dense(forward.dropoutBits())) : null;
@@ -592,34 +593,6 @@ public final class CpuBackend implements Backend {
      */
     private Tensor headsLastButOne(int[] shape) {
         return allocate(DType.F32, shape[0], shape[2], shape[1], shape[3]).permute(0, 2, 1, 3);
-    }
-
-    /** Probabilities P = softmax(q·kᵀ·scale + mask) from the plain ops, for the float64 path. */
-    private Tensor probabilities(Tensor q, Tensor k, Tensor mask, double scale) {
-        Tensor bias = mask.unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
-        return q.matmul(k.transpose(-1, -2)).mul(scale).add(bias).softmax();
-    }
-
-    private AttentionOut composedAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double p, long seed, long offset) {
-        Tensor bias = mask.unsqueeze(1).unsqueeze(1);
-        Tensor scores = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias);
-        Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
-        Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
-        Tensor probs = scores.softmax();
-        if (p > 0) probs = probs.mul(dropoutMask(q.dtype(), probs.shape(), p, seed, offset));
-        return new AttentionOut(probs.matmul(v), lse);
-    }
-
-    private AttentionGrads composedAttentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, double scale,
-                                                     double p, long seed, long offset) {
-        Tensor probs = probabilities(q, k, mask, scale);
-        Tensor drop = p > 0 ? dropoutMask(q.dtype(), probs.shape(), p, seed, offset) : null;
-        Tensor dropped = drop == null ? probs : probs.mul(drop);
-        Tensor dv = dropped.transpose(-1, -2).matmul(dOut);
-        Tensor dp = dOut.matmul(v.transpose(-1, -2));
-        if (drop != null) dp = dp.mul(drop);
-        Tensor ds = softmaxBackward(probs, dp).mul(scale);
-        return new AttentionGrads(ds.matmul(k), ds.transpose(-1, -2).matmul(q), dv);
     }
 
     // ---- normalisation and losses -----------------------------------------------------------
@@ -864,7 +837,7 @@ public final class CpuBackend implements Backend {
         Tensor lg = dense(logits);
         int[] lab = (int[]) toHost(labels);
         int classes = logits.size(-1), rows = lab.length;
-        checkLabels(lab, classes, ignoreIndex);
+        OpChecks.countedLabels(lab, classes, ignoreIndex);
         Buf s = buf(lg);
         double total = 0;
         int counted = 0;
@@ -881,8 +854,7 @@ public final class CpuBackend implements Backend {
         Tensor lg = dense(logits);
         int[] lab = (int[]) toHost(labels);
         int classes = logits.size(-1), rows = lab.length;
-        int counted = 0;
-        for (int l : lab) if (l != ignoreIndex) counted++;
+        int counted = OpChecks.countedLabels(lab, classes, ignoreIndex);
         double scale = dLoss.item() / counted;
         Tensor out = allocate(logits.dtype(), logits.shape());
         Buf s = buf(lg), d = buf(out);
@@ -906,15 +878,6 @@ public final class CpuBackend implements Backend {
         return max + Math.log(sum);
     }
 
-    private static void checkLabels(int[] labels, int classes, int ignoreIndex) {
-        for (int r = 0; r < labels.length; r++) {
-            int l = labels[r];
-            if (l != ignoreIndex && (l < 0 || l >= classes)) {
-                throw new IllegalArgumentException("cross_entropy: label " + l + " at row " + r + " is outside [0, " + classes + ")");
-            }
-        }
-    }
-
     // ---- indexing ---------------------------------------------------------------------------
 
     @Override
@@ -922,7 +885,7 @@ public final class CpuBackend implements Backend {
         Tensor w = dense(weight);
         int[] idx = (int[]) toHost(ids);
         int vocab = weight.size(0), h = weight.size(1);
-        checkIds(idx, vocab);
+        OpChecks.checkIds(idx, vocab);
         int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
         outShape[ids.dim()] = h;
         Tensor out = allocate(weight.dtype(), outShape);
@@ -931,14 +894,6 @@ public final class CpuBackend implements Backend {
             for (int t = t0; t < t1; t++) System.arraycopy(s, idx[t] * h, d, t * h, h);
         });
         return out;
-    }
-
-    static void checkIds(int[] ids, int vocab) {
-        for (int t = 0; t < ids.length; t++) {
-            if (ids[t] < 0 || ids[t] >= vocab) {
-                throw new IllegalArgumentException("embedding: id " + ids[t] + " at position " + t + " is outside [0, " + vocab + ")");
-            }
-        }
     }
 
     /** Column blocks in parallel, tokens in order within each: deterministic whatever the thread count. */
@@ -971,9 +926,7 @@ public final class CpuBackend implements Backend {
 
     private Tensor target(Tensor dst, Tensor src) {
         own(dst);
-        if (!dst.isContiguous() || !dst.sameShape(src) || dst.dtype() != src.dtype()) {
-            throw new IllegalArgumentException("in-place op: destination " + dst + " must be contiguous and match " + src);
-        }
+        OpChecks.checkInPlace(dst, src);
         return dense(src);
     }
 
@@ -1008,9 +961,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void copyInPlace(Tensor dst, Tensor src) {
         own(src);
-        if (!dst.sameShape(src) || dst.dtype() != src.dtype()) {
-            throw new IllegalArgumentException("copy: " + src + " does not match destination " + dst);
-        }
+        OpChecks.checkCopy(dst, src);
         copyStrided(src, dst);
     }
 
