@@ -20,6 +20,7 @@ import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -138,22 +139,12 @@ public final class TorchCheckpoint implements TensorReader {
 
     @Override
     public float[] readF32(String name) throws IOException {
-        TensorRef t = tensor(name);
-        if (!t.storage().dtype().isFloatingPoint()) throw wrongType(name, t, "readF32", "F32, F16, BF16 or F64");
-        ByteBuffer b = contiguous(name, t);
-        float[] out = new float[b.capacity() / t.storage().dtype().byteSize()];
-        Widening.toFloats(t.storage().dtype(), b, out, 0);
-        return out;
+        return read(name, "readF32", true, "F32, F16, BF16 or F64", float[]::new, Widening::toFloats);
     }
 
     @Override
     public double[] readF64(String name) throws IOException {
-        TensorRef t = tensor(name);
-        if (!t.storage().dtype().isFloatingPoint()) throw wrongType(name, t, "readF64", "F64, F32, F16 or BF16");
-        ByteBuffer b = contiguous(name, t);
-        double[] out = new double[b.capacity() / t.storage().dtype().byteSize()];
-        Widening.toDoubles(t.storage().dtype(), b, out, 0);
-        return out;
+        return read(name, "readF64", true, "F64, F32, F16 or BF16", double[]::new, Widening::toDoubles);
     }
 
     /** F16 or BF16 as stored, the 16-bit patterns, not widened (the type is in {@link #info}). */
@@ -170,30 +161,12 @@ public final class TorchCheckpoint implements TensorReader {
 
     @Override
     public int[] readI32(String name) throws IOException {
-        TensorRef t = tensor(name);
-        if (t.storage().dtype().isFloatingPoint()) throw wrongType(name, t, "readI32", "I32, I64, I8, U8 or BOOL");
-        ByteBuffer b = contiguous(name, t);
-        int[] out = new int[b.capacity() / t.storage().dtype().byteSize()];
-        try {
-            Widening.toInts(t.storage().dtype(), b, out, 0);
-        } catch (Widening.BadElement e) {
-            throw new TorchCheckpointException(file, "tensor '" + name + "': " + e.getMessage());
-        }
-        return out;
+        return read(name, "readI32", false, "I32, I64, I8, U8 or BOOL", int[]::new, Widening::toInts);
     }
 
     @Override
     public long[] readI64(String name) throws IOException {
-        TensorRef t = tensor(name);
-        if (t.storage().dtype().isFloatingPoint()) throw wrongType(name, t, "readI64", "I64, I32, I8, U8 or BOOL");
-        ByteBuffer b = contiguous(name, t);
-        long[] out = new long[b.capacity() / t.storage().dtype().byteSize()];
-        try {
-            Widening.toLongs(t.storage().dtype(), b, out, 0);
-        } catch (Widening.BadElement e) {
-            throw new TorchCheckpointException(file, "tensor '" + name + "': " + e.getMessage());
-        }
-        return out;
+        return read(name, "readI64", false, "I64, I32, I8, U8 or BOOL", long[]::new, Widening::toLongs);
     }
 
     @Override
@@ -212,6 +185,25 @@ public final class TorchCheckpoint implements TensorReader {
         TensorRef t = tensors.get(name);
         if (t == null) throw new TorchCheckpointException(file, "no tensor '" + name + "' in this file");
         return t;
+    }
+
+    /**
+     * The tensor's elements converted into a new array by {@code conversion} ({@link Widening}),
+     * once its stored type is checked to be floating point, or an integer type, as {@code floating} says.
+     */
+    private <A> A read(String name, String method, boolean floating, String accepted, IntFunction<A> array,
+                       Widening.Conversion<A> conversion) throws IOException {
+        TensorRef t = tensor(name);
+        StoredType type = t.storage().dtype();
+        if (type.isFloatingPoint() != floating) throw wrongType(name, t, method, accepted);
+        ByteBuffer b = contiguous(name, t);
+        A out = array.apply(b.capacity() / type.byteSize());
+        try {
+            conversion.convert(type, b, out, 0);
+        } catch (Widening.BadElement e) {
+            throw new TorchCheckpointException(file, "tensor '" + name + "': " + e.getMessage());
+        }
+        return out;
     }
 
     /** The view's elements gathered row major into a little-endian buffer (position 0, capacity = bytes). */

@@ -25,6 +25,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * A safetensors file opened for reading, its header validated up front and tensor data
@@ -170,20 +171,12 @@ public final class SafetensorsFile implements TensorReader {
 
     @Override
     public float[] readF32(String name) throws IOException {
-        TensorInfo t = info(name);
-        if (!t.dtype().isFloatingPoint()) throw wrongType(t, "readF32", "F32, F16, BF16 or F64");
-        float[] out = new float[arrayLength(t, t.elementCount())];
-        forEachWindow(t, (w, first) -> Widening.toFloats(t.dtype(), w, out, first));
-        return out;
+        return read(name, "readF32", true, "F32, F16, BF16 or F64", float[]::new, Widening::toFloats);
     }
 
     @Override
     public double[] readF64(String name) throws IOException {
-        TensorInfo t = info(name);
-        if (!t.dtype().isFloatingPoint()) throw wrongType(t, "readF64", "F64, F32, F16 or BF16");
-        double[] out = new double[arrayLength(t, t.elementCount())];
-        forEachWindow(t, (w, first) -> Widening.toDoubles(t.dtype(), w, out, first));
-        return out;
+        return read(name, "readF64", true, "F64, F32, F16 or BF16", double[]::new, Widening::toDoubles);
     }
 
     @Override
@@ -197,20 +190,12 @@ public final class SafetensorsFile implements TensorReader {
 
     @Override
     public int[] readI32(String name) throws IOException {
-        TensorInfo t = info(name);
-        if (t.dtype().isFloatingPoint()) throw wrongType(t, "readI32", "I32, I64, I8, U8 or BOOL");
-        int[] out = new int[arrayLength(t, t.elementCount())];
-        forEachWindow(t, (w, first) -> Widening.toInts(t.dtype(), w, out, first));
-        return out;
+        return read(name, "readI32", false, "I32, I64, I8, U8 or BOOL", int[]::new, Widening::toInts);
     }
 
     @Override
     public long[] readI64(String name) throws IOException {
-        TensorInfo t = info(name);
-        if (t.dtype().isFloatingPoint()) throw wrongType(t, "readI64", "I64, I32, I8, U8 or BOOL");
-        long[] out = new long[arrayLength(t, t.elementCount())];
-        forEachWindow(t, (w, first) -> Widening.toLongs(t.dtype(), w, out, first));
-        return out;
+        return read(name, "readI64", false, "I64, I32, I8, U8 or BOOL", long[]::new, Widening::toLongs);
     }
 
     @Override
@@ -230,6 +215,19 @@ public final class SafetensorsFile implements TensorReader {
     }
 
     // ---------------------------------------------------------------- reading
+
+    /**
+     * The tensor's elements converted window by window into a new array by {@code conversion}
+     * ({@link Widening}), once its type is checked to be floating point, or an integer type, as {@code floating} says.
+     */
+    private <A> A read(String name, String method, boolean floating, String accepted, IntFunction<A> array,
+                       Widening.Conversion<A> conversion) throws IOException {
+        TensorInfo t = info(name);
+        if (t.dtype().isFloatingPoint() != floating) throw wrongType(t, method, accepted);
+        A out = array.apply(arrayLength(t, t.elementCount()));
+        forEachWindow(t, (w, first) -> conversion.convert(t.dtype(), w, out, first));
+        return out;
+    }
 
     /** Receives one mapped window (little endian, position 0) holding elements from {@code first} on. */
     private interface WindowReader {

@@ -25,6 +25,11 @@ public final class Widening {
         }
     }
 
+    /** One of the conversions below, into an array of type {@code A}. */
+    public interface Conversion<A> {
+        void convert(StoredType from, ByteBuffer in, A out, int first) throws BadElement;
+    }
+
     /** F32 as is; F16 and BF16 exactly; F64 rounded to nearest. */
     public static void toFloats(StoredType from, ByteBuffer in, float[] out, int first) {
         int n = in.limit() / from.byteSize();
