@@ -9,7 +9,9 @@ import picocli.CommandLine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -72,6 +74,32 @@ class CliFlagsTest {
         assertTrue(value(parseTrain("train", "--group_by_length=True"), TrainingArgs.GROUP_BY_LENGTH));
         assertFalse(value(parseTrain("train", "--no-shuffle"), TrainingArgs.SHUFFLE), "--no-shuffle turns shuffling off");
         assertTrue(value(parseTrain("train"), TrainingArgs.SHUFFLE));
+    }
+
+    @Test
+    void everySettingIsAnOptionWithTheJavaApisDefault() {
+        Map<String, Object> cli = new LinkedHashMap<>(parseTrain("train").trainingArgs().hfValues());
+        Map<String, Object> api = new LinkedHashMap<>(TrainingArgs.builder().build().hfValues());
+        cli.remove("logging_dir");   // a folder per run, named by the time it starts
+        api.remove("logging_dir");
+        assertEquals(api, cli);
+    }
+
+    @Test
+    void settingsThatCannotBeAreNamedByTheirOptions() {
+        for (String[] c : new String[][] {
+                {"--batch-size must be > 0, got 0", "--batch-size", "0"},
+                {"--learning-rate must be >= 0, got -1.0", "--learning_rate", "-1"},
+                {"--eval-strategy must be no, steps or epoch, got 'daily'", "--eval-strategy", "daily"},
+                {"--load-best-model-at-end needs the same --eval-strategy and --save-strategy (not 'no')", "--load-best-model-at-end"},
+                {"--epochs or --max-steps must be > 0", "--epochs", "0"}}) {
+            String[] args = new String[c.length];
+            args[0] = "train";
+            System.arraycopy(c, 1, args, 1, c.length - 1);
+            PredictCommandTest.Run r = PredictCommandTest.run(args);
+            assertEquals(1, r.exit(), r.err());
+            assertEquals("bert-ft train: error: " + c[0], r.err().strip());
+        }
     }
 
     @Test
