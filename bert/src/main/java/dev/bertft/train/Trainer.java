@@ -28,7 +28,10 @@ import java.util.TreeMap;
  * and atomic checkpoints, best-model tracking, early stopping and exact resumption.
  */
 public final class Trainer {
-    /** Where messages go: the console progress bar, plain log lines, or nothing in tests. */
+    /**
+     * What a run tells as it goes, in plain Java values: each update, each log entry, lines in words, evaluation
+     * progress. The command line's console adapts it to a progress bar; a Java caller implements what it needs.
+     */
     public interface Listener {
         default void onStep(long step, long maxSteps, double epoch, double loss, double lr, double samplesPerSecond) {}
 

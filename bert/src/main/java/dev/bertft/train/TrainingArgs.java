@@ -99,7 +99,7 @@ public final class TrainingArgs {
             "early stopping patience", Integer.class, 0, "Stop after N evaluations without improvement (0: never).")
             .requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Boolean> SHUFFLE = Hyperparameter.of("shuffle", "shuffling", Boolean.class, true,
-            "Shuffle the training data each epoch (seeded); off keeps the data order.");
+            "a new seeded order of the training data each epoch; off keeps the data's order");
     public static final Hyperparameter<Boolean> GROUP_BY_LENGTH = Hyperparameter.of("group_by_length", "grouping by length",
             Boolean.class, false, "Batch examples of similar length together (less padding).");
     public static final Hyperparameter<Boolean> SKIP_NONFINITE = Hyperparameter.of("skip_nonfinite", "skipping non-finite updates",

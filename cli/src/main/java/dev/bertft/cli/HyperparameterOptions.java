@@ -8,6 +8,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -18,9 +19,15 @@ import java.util.List;
  */
 final class HyperparameterOptions implements CommandLine.IModelTransformer {
 
+    /** The settings go after the mixed-in options (model, data, device) and before the command's own and --help, as help lists them. */
     @Override
     public CommandSpec transform(CommandSpec command) {
+        List<OptionSpec> own = new ArrayList<>(command.options());
+        for (CommandSpec mixin : command.mixins().values()) own.removeAll(mixin.options());
+        command.options().stream().filter(o -> o.usageHelp() || o.versionHelp()).forEach(own::add);   // --help and --version last
+        own.forEach(command::remove);
         for (Hyperparameter<?> p : of(command)) command.addOption(option(p));
+        own.forEach(command::addOption);
         return command;
     }
 
@@ -62,7 +69,7 @@ final class HyperparameterOptions implements CommandLine.IModelTransformer {
 
     private static OptionSpec option(Hyperparameter<?> p) {
         OptionSpec.Builder o = OptionSpec.builder(flag(p)).hidden(p.isAdvanced()).userObject(p);
-        String description = isNegated(p) ? "Turns off " + p.words() + ": " + p.description() : p.description();
+        String description = isNegated(p) ? "Turns off " + p.words() + " (" + p.description() + ")." : p.description();
         if (p.type() == Boolean.class) {
             o.type(boolean.class).arity("0").defaultValue("false");
         } else {
