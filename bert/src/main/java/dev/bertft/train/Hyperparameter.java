@@ -1,5 +1,6 @@
 package dev.bertft.train;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -115,7 +116,7 @@ public final class Hyperparameter<T> {
         for (T c : type.getEnumConstants()) {
             if (text(c).equalsIgnoreCase(text.trim())) return c;
         }
-        List<String> choices = java.util.Arrays.stream(type.getEnumConstants()).map(Hyperparameter::text).toList();
+        List<String> choices = Arrays.stream(type.getEnumConstants()).map(Hyperparameter::text).toList();
         throw new HyperparameterException("{0} must be " + String.join(", ", choices.subList(0, choices.size() - 1)) + " or "
                 + choices.get(choices.size() - 1) + ", got '" + text + "'", this);
     }
