@@ -24,7 +24,8 @@ import java.util.Map;
  * (rng_state.json), the trainer state (trainer_state.json) and the run's settings (training_args.json), in
  * the layout of a Hugging Face checkpoint folder. {@link #save} goes through {@link Checkpoints#save}, so a
  * checkpoint appears whole or not at all; {@link #restore} puts every part back into the same objects, so a
- * resumed run continues bit for bit where the saved one was.
+ * resumed run continues bit for bit where the saved one was. Whatever else a run comes to carry between
+ * updates (a loss scale) is saved and restored here too, so the two stay a pair.
  */
 final class Checkpoint {
     static final String OPTIMIZER_FILE = "optimizer.safetensors";

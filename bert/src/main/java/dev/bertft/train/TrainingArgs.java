@@ -22,6 +22,9 @@ import java.util.stream.Stream;
  * also spelled --learning_rate). The defaults are the classic IMDB recipe {@code bert-ft train} runs with no
  * arguments (batch 32, eval batch 64, 500 warmup steps, weight decay 0.01, a log every 10 steps); the
  * descriptions give Hugging Face's default where it differs. Immutable; the Trainer reads nothing else.
+ *
+ * <p>A new setting (a precision, say) is one more constant here, listed in {@link #HYPERPARAMETERS}: the
+ * builder's {@code set} takes it, training_args.json records it, and {@code bert-ft train} has its option.
  */
 public final class TrainingArgs {
     public enum Strategy { NO, STEPS, EPOCH }
