@@ -27,9 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The layering the library promises, read from the compiled classes by the JDK's jdeps (so an
  * import, a fully qualified name or a reflection-free static call all count): the model never
- * reaches the Trainer, the CLI or CUDA; autograd and the layers never reach CUDA; the tensor core
- * knows no file format, and the formats know no model, autograd or CUDA; no library code uses
- * picocli, which belongs to the CLI alone.
+ * reaches the Trainer, the CLI or CUDA; the Trainer and the data never reach the Java API above them;
+ * autograd and the layers never reach CUDA; the tensor core knows no file format, and the formats know
+ * no model, autograd or CUDA; no library code uses picocli, which belongs to the CLI alone.
  */
 class DependencyRulesTest {
 
@@ -39,6 +39,9 @@ class DependencyRulesTest {
     private static final List<Rule> RULES = List.of(
             new Rule("dev.bertft.bert", List.of("dev.bertft.train", "dev.bertft.cli", "dev.bertft.cuda")),
             new Rule("dev.bertft.classifier", List.of("dev.bertft.train", "dev.bertft.cli", "dev.bertft.cuda")),
+            // the Java API sits on the Trainer and the data, never under them
+            new Rule("dev.bertft.train", List.of("dev.bertft.api", "dev.bertft.cli")),
+            new Rule("dev.bertft.data", List.of("dev.bertft.api", "dev.bertft.train", "dev.bertft.cli")),
             new Rule("dev.bertft.autograd", List.of("dev.bertft.cuda")),
             new Rule("dev.bertft.nn", List.of("dev.bertft.cuda")),
             new Rule("dev.bertft.tensor", List.of("dev.bertft.safetensors", "dev.bertft.pytorch")),

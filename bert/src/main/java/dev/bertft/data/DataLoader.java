@@ -108,6 +108,23 @@ public final class DataLoader {
                 labels.names(), modelType);
     }
 
+    /**
+     * Examples given in memory, labelled as files' examples are: the problem type asked for, or the one the
+     * training labels tell; the label names from the training examples. {@code eval} may be empty.
+     */
+    public static Dataset fromMemory(List<LabeledText> train, List<LabeledText> eval, ProblemType problemType) throws DataException {
+        if (train.isEmpty()) throw new DataException("no training examples");
+        List<RawExample> rawTrain = raw(train, "training example "), rawEval = raw(eval, "evaluation example ");
+        Labels labels = Labels.fromTraining(rawTrain, "the training examples", problemType);
+        return new Dataset(labels.examples(rawTrain), labels.examples(rawEval), labels.names(), labels.problemType());
+    }
+
+    private static List<RawExample> raw(List<LabeledText> examples, String what) throws DataException {
+        List<RawExample> out = new java.util.ArrayList<>(examples.size());
+        for (int i = 0; i < examples.size(); i++) out.add(examples.get(i).raw(what + i));
+        return out;
+    }
+
     /** The three streams split from SplittableRandom(seed), in this order (see the top). */
     private record Streams(SplittableRandom split, SplittableRandom train, SplittableRandom eval) {
         static Streams of(long seed) {

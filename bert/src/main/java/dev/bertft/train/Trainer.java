@@ -12,10 +12,7 @@ import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.LinearWarmupDecay;
 import dev.bertft.nn.Module;
-import dev.bertft.safetensors.SafetensorsFile;
-import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.tensor.Backend;
-import dev.bertft.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,11 +28,15 @@ import java.util.TreeMap;
  * and atomic checkpoints, best-model tracking, early stopping and exact resumption.
  */
 public final class Trainer {
-    /** Where messages go: the console progress bar, plain log lines, or nothing in tests. */
+    /**
+     * What a run tells as it goes, in plain Java values: each update, each log entry, lines in words, evaluation
+     * progress. The command line's console adapts it to a progress bar; a Java caller implements what it needs.
+     */
     public interface Listener {
         default void onStep(long step, long maxSteps, double epoch, double loss, double lr, double samplesPerSecond) {}
 
-        default void onLog(ObjectNode entry) {}
+        /** An entry of the log history: at each logging step, each evaluation, and the end of training. */
+        default void onLog(LogEntry entry) {}
 
         default void onMessage(String line) {}
 
@@ -57,8 +58,12 @@ public final class Trainer {
         }
     }
 
-    /** {@code trainSamples} and {@code stepsRun} count this run only: a resumed run starts counting at its checkpoint. */
-    public record Result(TrainerState state, Metrics finalEval, double trainRuntimeSeconds, long trainSamples, long stepsRun) {}
+    /**
+     * {@code trainSamples} and {@code stepsRun} count this run only: a resumed run starts counting at its checkpoint;
+     * {@code trainLoss} is the mean over this run's finite updates (NaN when none was).
+     */
+    public record Result(TrainerState state, Metrics finalEval, double trainRuntimeSeconds, long trainSamples, long stepsRun,
+                         double trainLoss) {}
 
     private final SequenceClassifier model;
     private final TrainingArgs args;
@@ -100,8 +105,8 @@ public final class Trainer {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
         String metric = args.metricForBestModel();
         if (!metric.equals("loss") && !model.problemType().metricNames().contains(metric)) {
-            throw new IllegalArgumentException("--metric-for-best-model " + metric + " is not a metric of " + model.problemType().hfName()
-                    + " (loss, " + String.join(", ", model.problemType().metricNames()) + ")");
+            throw new HyperparameterException("{0} " + metric + " is not a metric of " + model.problemType().hfName()
+                    + " (loss, " + String.join(", ", model.problemType().metricNames()) + ")", TrainingArgs.METRIC_FOR_BEST_MODEL);
         }
         Checkpoints.clearLeftovers(args.outputDir());
         long perEpoch = updatesPerEpoch();
@@ -111,6 +116,7 @@ public final class Trainer {
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), args.weightDecay()), args.adamBeta1(),
                 args.adamBeta2(), args.adamEpsilon());
         UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), backend);
+        Checkpoint checkpoint = new Checkpoint(model, optimizer, schedule, backend);
 
         TrainerState state = new TrainerState();
         state.maxSteps = maxSteps;
@@ -120,7 +126,9 @@ public final class Trainer {
         state.saveSteps = args.saveSteps();
         state.trainBatchSize = args.batchSize();
         if (resumeFrom != null) {
-            state = resume(resumeFrom, optimizer, state);
+            long maxStepsNow = state.maxSteps;
+            state = checkpoint.restore(resumeFrom);
+            state.maxSteps = maxStepsNow;
             listener.onMessage("resumed from " + resumeFrom + " at step " + state.globalStep);
             rotate(state); // a run killed between a save and its rotation left one checkpoint too many
         }
@@ -197,7 +205,7 @@ public final class Trainer {
                     }
                 }
                 if (control.shouldSave) {
-                    saveCheckpoint(state, optimizer, schedule, improved);
+                    saveCheckpoint(state, checkpoint, improved);
                     control.shouldSave = false;
                 }
                 if (stopRequested && !control.shouldTrainingStop) {
@@ -214,16 +222,17 @@ public final class Trainer {
         }
         // Rates count this run's steps; HF divides all max_steps by a resumed run's runtime. train_loss is the mean
         // over this run's finite updates; HF divides a resumed run's sum by all steps since step 0.
+        double trainLoss = runLossSteps == 0 ? Double.NaN : runLoss / runLossSteps;
         ObjectNode trainMetrics = emit(state, TrainerState.entry("train_runtime", runtime,
                 "train_samples_per_second", samplesSeen / runtime, "train_steps_per_second", (state.globalStep - firstStep) / runtime,
-                "total_flos", state.totalFlos, "train_loss", runLossSteps == 0 ? Double.NaN : runLoss / runLossSteps));
+                "total_flos", state.totalFlos, "train_loss", trainLoss));
         saveModel(args.outputDir());
         state.write(args.outputDir().resolve(Checkpoints.STATE_FILE));
         boolean reuseLastEval = lastEvalStep == state.globalStep && !args.loadBestModelAtEnd();
         Metrics finalEval = eval.isEmpty() ? null : reuseLastEval ? lastEval : evaluate(state);
         if (finalEval != null) log.drawChart(state);
         writeAllResults(trainMetrics, finalEval == null ? null : lastEvalEntry(state));
-        return new Result(state, finalEval, runtime, samplesSeen, state.globalStep - firstStep);
+        return new Result(state, finalEval, runtime, samplesSeen, state.globalStep - firstStep, trainLoss);
     }
 
     private static boolean due(TrainingArgs.Strategy strategy, int every, long step, boolean endOfEpoch) {
@@ -237,7 +246,7 @@ public final class Trainer {
     private ObjectNode emit(TrainerState state, Map<String, Double> values) throws IOException {
         ObjectNode entry = state.log(values);
         log.append(entry);
-        listener.onLog(entry);
+        listener.onLog(new LogEntry(state.globalStep, TrainerState.round(state.epoch), values));
         return entry;
     }
 
@@ -355,27 +364,10 @@ public final class Trainer {
         model.save(dir);
     }
 
-    private void saveCheckpoint(TrainerState state, AdamW optimizer, LinearWarmupDecay schedule, boolean best) throws IOException {
+    private void saveCheckpoint(TrainerState state, Checkpoint checkpoint, boolean best) throws IOException {
         Path target = args.outputDir().resolve("checkpoint-" + state.globalStep);
         if (best) state.bestModelCheckpoint = target.toString();
-        Checkpoints.save(args.outputDir(), state.globalStep, dir -> {
-            model.save(dir);
-            writeOptimizer(dir.resolve("optimizer.safetensors"), optimizer);
-            ObjectNode sched = TrainerState.JSON.createObjectNode();
-            sched.put("last_epoch", state.globalStep);
-            sched.putArray("base_lrs").add(schedule.baseLr());
-            sched.put("warmup_steps", schedule.warmupSteps());
-            sched.put("total_steps", schedule.totalSteps());
-            sched.putArray("last_lr").add(schedule.lr(state.globalStep));
-            Files.write(dir.resolve("scheduler.json"), TrainerState.JSON.writeValueAsBytes(sched));
-            ObjectNode rng = TrainerState.JSON.createObjectNode();
-            rng.put("seed", model.rng().seed());
-            rng.put("dropout_offset", model.rng().offset());
-            rng.put("data_seed", args.seed());
-            Files.write(dir.resolve("rng_state.json"), TrainerState.JSON.writeValueAsBytes(rng));
-            Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
-            if (!args.recorded().isEmpty()) Files.write(dir.resolve(Checkpoints.ARGS_FILE), recordedArgs());
-        });
+        checkpoint.save(args.outputDir(), state, args.seed(), args.recorded().isEmpty() ? null : recordedArgs());
         rotate(state);
     }
 
@@ -386,55 +378,6 @@ public final class Trainer {
 
     private byte[] recordedArgs() throws IOException {
         return TrainerState.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(args.recorded());
-    }
-
-    private static void writeOptimizer(Path file, AdamW optimizer) throws IOException {
-        SafetensorsWriter w = new SafetensorsWriter().metadata("step", Long.toString(optimizer.stepCount()));
-        for (Map.Entry<String, AdamW.Moments> e : optimizer.state().entrySet()) {
-            Tensor m = e.getValue().m(), v = e.getValue().v();
-            w.add(e.getKey() + ".exp_avg", longShape(m), m.toFloatArray());
-            w.add(e.getKey() + ".exp_avg_sq", longShape(v), v.toFloatArray());
-        }
-        w.write(file);
-    }
-
-    private static long[] longShape(Tensor t) {
-        int[] s = t.shape();
-        long[] out = new long[s.length];
-        for (int i = 0; i < s.length; i++) out[i] = s[i];
-        return out;
-    }
-
-    /** Restores weights, optimizer moments, step, dropout stream and log history from a checkpoint. */
-    private TrainerState resume(Path dir, AdamW optimizer, TrainerState fresh) throws IOException {
-        Path stateFile = dir.resolve(Checkpoints.STATE_FILE);
-        if (!Files.isRegularFile(stateFile)) throw new IOException(dir + ": not a complete checkpoint (no trainer_state.json)");
-        TrainerState state = TrainerState.read(stateFile);
-        state.maxSteps = fresh.maxSteps;
-        model.loadWeights(dir);
-        Path opt = dir.resolve("optimizer.safetensors");
-        Map<String, AdamW.Moments> moments = new LinkedHashMap<>();
-        long step;
-        try (SafetensorsFile f = SafetensorsFile.open(opt)) {
-            String stepText = f.metadata().get("step");
-            if (stepText == null) throw new IOException(opt + ": no 'step' in its metadata");
-            step = Long.parseLong(stepText);
-            for (Map.Entry<String, Var> e : model.namedParameters().entrySet()) {
-                String name = e.getKey();
-                if (!f.contains(name + ".exp_avg")) continue;
-                int[] shape = e.getValue().shape();
-                Tensor m = Tensor.of(backend, f.readF32(name + ".exp_avg"), shape);
-                Tensor v = Tensor.of(backend, f.readF32(name + ".exp_avg_sq"), shape);
-                moments.put(name, new AdamW.Moments(m, v));
-            }
-        } catch (IllegalArgumentException e) {
-            throw new IOException(opt + ": " + e.getMessage(), e);
-        }
-        optimizer.restore(step, moments);
-        var rng = TrainerState.JSON.readTree(dir.resolve("rng_state.json").toFile());
-        if (rng == null || !rng.has("dropout_offset")) throw new IOException(dir.resolve("rng_state.json") + ": no dropout_offset");
-        model.restoreRng(rng.get("dropout_offset").asLong());
-        return state;
     }
 
     private static ObjectNode lastEvalEntry(TrainerState state) {

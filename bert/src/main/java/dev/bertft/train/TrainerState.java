@@ -35,6 +35,21 @@ public final class TrainerState {
         return globalStep;
     }
 
+    /** The epoch reached, fractional. */
+    public double epoch() {
+        return epoch;
+    }
+
+    /** The checkpoint folder with the best metric so far, or null. */
+    public String bestModelCheckpoint() {
+        return bestModelCheckpoint;
+    }
+
+    /** The best value of the metric for the best model so far, or null before the first evaluation. */
+    public Double bestMetric() {
+        return bestMetric;
+    }
+
     /** Evaluations since the best metric last improved (early stopping). */
     int evalsWithoutImprovement;
     /** The run's --early-stopping-patience; 0 leaves EarlyStoppingCallback out, as a Trainer without that callback does. */

@@ -2,94 +2,228 @@ package dev.bertft.train;
 
 import dev.bertft.classifier.ProblemType;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * What HF's TrainingArguments hold for this job, with the same defaults. Built by the CLI;
- * the Trainer reads nothing else.
+ * How a fine-tuning run trains: what Hugging Face's TrainingArguments hold for this job. Each setting is
+ * declared once below, as a {@link Hyperparameter} with its Hugging Face name, default, description and rule;
+ * {@link #builder()} sets them from Java and {@code bert-ft train} makes one option of each (--learning-rate,
+ * also spelled --learning_rate). The defaults are the classic IMDB recipe {@code bert-ft train} runs with no
+ * arguments (batch 32, eval batch 64, 500 warmup steps, weight decay 0.01, a log every 10 steps); the
+ * descriptions give Hugging Face's default where it differs. Immutable; the Trainer reads nothing else.
+ *
+ * <p>A new setting (a precision, say) is one more constant here, listed in {@link #HYPERPARAMETERS}: the
+ * builder's {@code set} takes it, training_args.json records it, and {@code bert-ft train} has its option.
  */
-public record TrainingArgs(
-        Path outputDir,
-        Path loggingDir,
-        double epochs,
-        long maxSteps,              // > 0 overrides epochs
-        int batchSize,
-        int evalBatchSize,
-        double learningRate,
-        long warmupSteps,
-        double warmupRatio,         // used when warmupSteps is 0
-        double weightDecay,
-        double adamBeta1,
-        double adamBeta2,
-        double adamEpsilon,
-        double maxGradNorm,         // <= 0: no clipping
-        int gradAccumSteps,
-        long seed,
-        int maxLength,
-        int loggingSteps,
-        Strategy evalStrategy,
-        int evalSteps,
-        Strategy saveStrategy,
-        int saveSteps,
-        int saveTotalLimit,         // <= 0: keep all
-        boolean loadBestModelAtEnd,
-        String metricForBestModel,  // "loss" or a ProblemType metric name (an "eval_" prefix is accepted)
-        int earlyStoppingPatience,  // <= 0: off
-        boolean shuffle,
-        boolean groupByLength,
-        boolean skipNonFiniteSteps,
-        List<String> reportTo,       // "none", "all" or "tensorboard", as HF's report_to
-        Map<String, Object> recorded) {  // every option as the command line named it, for training_args.json; empty from code
+public final class TrainingArgs {
+    public enum Strategy { NO, STEPS, EPOCH }
 
     /** The integrations this build has: "all" means every one of them, as in HF. */
     public static final List<String> REPORT_TO_VALUES = List.of("none", "all", "tensorboard");
-
-    public enum Strategy { NO, STEPS, EPOCH }
-
-    public TrainingArgs {
-        require(batchSize > 0, "--batch-size must be > 0");
-        require(evalBatchSize > 0, "--eval-batch-size must be > 0");
-        require(gradAccumSteps > 0, "--grad-accum-steps must be > 0");
-        require(epochs > 0 || maxSteps > 0, "--epochs or --max-steps must be > 0");
-        require(learningRate >= 0, "--learning-rate must be >= 0");
-        require(warmupSteps >= 0, "--warmup-steps must be >= 0");
-        require(warmupRatio >= 0 && warmupRatio <= 1, "--warmup-ratio must be in [0, 1]");
-        require(loggingSteps > 0, "--logging-steps must be > 0");
-        require(maxLength >= 0, "--max-length must be >= 0");
-        require(evalStrategy != Strategy.STEPS || evalSteps > 0, "--eval-steps must be > 0");
-        require(saveStrategy != Strategy.STEPS || saveSteps > 0, "--save-steps must be > 0");
-        require(!loadBestModelAtEnd || (evalStrategy != Strategy.NO && evalStrategy == saveStrategy),
-                "--load-best-model-at-end needs the same --eval-strategy and --save-strategy (not 'no')");
-        require(earlyStoppingPatience <= 0 || evalStrategy != Strategy.NO, "--early-stopping-patience needs an --eval-strategy");
-        metricForBestModel = metricForBestModel.startsWith("eval_") ? metricForBestModel.substring(5) : metricForBestModel;
-        require(METRICS.contains(metricForBestModel), "--metric-for-best-model must be one of " + String.join(", ", METRICS)
-                + ", got " + metricForBestModel);
-        reportTo = List.copyOf(reportTo);
-        for (String r : reportTo) {
-            require(REPORT_TO_VALUES.contains(r), "--report-to: '" + r + "' is not supported; use one of "
-                    + String.join(", ", REPORT_TO_VALUES));
-        }
-        require(!reportTo.contains("none") || reportTo.size() == 1, "--report-to: 'none' cannot be combined with other values");
-        recorded = Collections.unmodifiableMap(new LinkedHashMap<>(recorded));   // in order, nulls kept (options not given)
-    }
+    /** The classic IMDB recipe's warmup, used when neither warmup steps nor a warmup ratio is given. */
+    public static final long RECIPE_WARMUP_STEPS = 500;
 
     /** Every metric name some problem type logs; the Trainer checks the one chosen against the model's problem type. */
     private static final List<String> METRICS = Stream.concat(Stream.of("loss"),
             Arrays.stream(ProblemType.values()).flatMap(p -> p.metricNames().stream())).distinct().toList();
 
-    private static void require(boolean ok, String message) {
-        if (!ok) throw new IllegalArgumentException(message);
+    public static final Hyperparameter<Path> OUTPUT_DIR = Hyperparameter.of("output_dir", "output folder", Path.class,
+            Path.of("./results"), "Checkpoints and the final model.");
+    public static final Hyperparameter<Path> LOGGING_DIR = Hyperparameter.of("logging_dir", "logging folder", Path.class, null,
+            "JSON log lines and the training chart. Default: <output folder>/runs/<time>_<host>, as Hugging Face's.");
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static final Hyperparameter<List<String>> REPORT_TO = Hyperparameter.of("report_to", "report to", (Class<List<String>>) (Class) List.class,
+            List.of("none"), "Also log to: tensorboard (event files in the logging folder for 'tensorboard --logdir'), all (the same), "
+                    + "or none, as in recent transformers.");
+    public static final Hyperparameter<Double> EPOCHS = Hyperparameter.of("epochs", "number of epochs", Double.class, 3.0,
+            "Passes over the training data (Hugging Face's default, too).").hf("num_train_epochs");
+    public static final Hyperparameter<Long> MAX_STEPS = Hyperparameter.of("max_steps", "maximum number of steps", Long.class, -1L,
+            "Stop after this many updates; above 0 it overrides the number of epochs.");
+    public static final Hyperparameter<Integer> BATCH_SIZE = Hyperparameter.of("batch_size", "batch size", Integer.class, 32,
+            "Training examples per micro-batch (Hugging Face's default: 8).").hf("per_device_train_batch_size").requires(v -> v > 0, "must be > 0");
+    public static final Hyperparameter<Integer> EVAL_BATCH_SIZE = Hyperparameter.of("eval_batch_size", "evaluation batch size",
+            Integer.class, 64, "Examples per evaluation batch (Hugging Face's default: 8).").hf("per_device_eval_batch_size")
+            .requires(v -> v > 0, "must be > 0");
+    public static final Hyperparameter<Double> LEARNING_RATE = Hyperparameter.of("learning_rate", "learning rate", Double.class, 5e-5,
+            "Peak learning rate of the linear warmup and decay.").requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Long> WARMUP_STEPS = Hyperparameter.of("warmup_steps", "warmup steps", Long.class, null,
+            "Updates of linear warmup. Default: " + RECIPE_WARMUP_STEPS + " (the recipe's), unless a warmup ratio is given; "
+                    + "given with one, steps above 0 win (Hugging Face's rule).").requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Double> WARMUP_RATIO = Hyperparameter.of("warmup_ratio", "warmup ratio", Double.class, null,
+            "Warmup as a fraction of all updates, instead of the recipe's steps.").requires(v -> v >= 0 && v <= 1, "must be in [0, 1]");
+    public static final Hyperparameter<Double> WEIGHT_DECAY = Hyperparameter.of("weight_decay", "weight decay", Double.class, 0.01,
+            "AdamW's decoupled weight decay, not applied to biases and LayerNorm weights (Hugging Face's default: 0).")
+            .requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Double> ADAM_BETA1 = Hyperparameter.of("adam_beta1", "Adam beta1", Double.class, 0.9,
+            "AdamW's first-moment decay.").requires(v -> v >= 0 && v < 1, "must be in [0, 1)").advanced();
+    public static final Hyperparameter<Double> ADAM_BETA2 = Hyperparameter.of("adam_beta2", "Adam beta2", Double.class, 0.999,
+            "AdamW's second-moment decay.").requires(v -> v >= 0 && v < 1, "must be in [0, 1)").advanced();
+    public static final Hyperparameter<Double> ADAM_EPSILON = Hyperparameter.of("adam_epsilon", "Adam epsilon", Double.class, 1e-8,
+            "AdamW's denominator term.").requires(v -> v > 0, "must be > 0").advanced();
+    public static final Hyperparameter<Double> MAX_GRAD_NORM = Hyperparameter.of("max_grad_norm", "maximum gradient norm", Double.class,
+            1.0, "Gradient clipping (0: off).");
+    public static final Hyperparameter<Integer> GRAD_ACCUM_STEPS = Hyperparameter.of("grad_accum_steps", "gradient accumulation steps",
+            Integer.class, 1, "Micro-batches per update.").hf("gradient_accumulation_steps").requires(v -> v > 0, "must be > 0");
+    public static final Hyperparameter<Long> SEED = Hyperparameter.of("seed", "seed", Long.class, 42L,
+            "Seed for subsets, splits, head init, data order and dropout.");
+    public static final Hyperparameter<Integer> MAX_LENGTH = Hyperparameter.of("max_length", "maximum length", Integer.class, 0,
+            "Maximum sequence length in tokens (0: the model's, 512 for BERT).").requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Integer> LOGGING_STEPS = Hyperparameter.of("logging_steps", "logging steps", Integer.class, 10,
+            "Updates between log entries (Hugging Face's default: 500).").requires(v -> v > 0, "must be > 0");
+    public static final Hyperparameter<Strategy> EVAL_STRATEGY = Hyperparameter.of("eval_strategy", "evaluation strategy",
+            Strategy.class, Strategy.NO, "When to evaluate: no, steps or epoch.").hf("eval_strategy", "evaluation_strategy");
+    public static final Hyperparameter<Integer> EVAL_STEPS = Hyperparameter.of("eval_steps", "evaluation steps", Integer.class, 0,
+            "Updates between evaluations with the steps strategy (0: the logging steps).").requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Strategy> SAVE_STRATEGY = Hyperparameter.of("save_strategy", "save strategy", Strategy.class,
+            Strategy.STEPS, "When to save a checkpoint: no, steps or epoch.");
+    public static final Hyperparameter<Integer> SAVE_STEPS = Hyperparameter.of("save_steps", "save steps", Integer.class, 500,
+            "Updates between checkpoints with the steps strategy.");
+    public static final Hyperparameter<Integer> SAVE_TOTAL_LIMIT = Hyperparameter.of("save_total_limit", "checkpoint limit",
+            Integer.class, 0, "Keep only the newest N checkpoints (and the best); 0 keeps all.");
+    public static final Hyperparameter<Boolean> LOAD_BEST_MODEL_AT_END = Hyperparameter.of("load_best_model_at_end",
+            "loading the best model at the end", Boolean.class, false, "Finish with the best checkpoint's weights.");
+    public static final Hyperparameter<String> METRIC_FOR_BEST_MODEL = Hyperparameter.of("metric_for_best_model",
+            "metric for the best model", String.class, "loss",
+            "loss, or the problem type's: accuracy, f1; mse, rmse, pearson, spearmanr; accuracy, f1_micro, f1_macro "
+                    + "(an eval_ prefix is accepted).")
+            .requires(v -> METRICS.contains(v.startsWith("eval_") ? v.substring(5) : v), "must be one of " + String.join(", ", METRICS));
+    public static final Hyperparameter<Integer> EARLY_STOPPING_PATIENCE = Hyperparameter.of("early_stopping_patience",
+            "early stopping patience", Integer.class, 0, "Stop after N evaluations without improvement (0: never).")
+            .requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Boolean> SHUFFLE = Hyperparameter.of("shuffle", "shuffling", Boolean.class, true,
+            "a new seeded order of the training data each epoch; off keeps the data's order");
+    public static final Hyperparameter<Boolean> GROUP_BY_LENGTH = Hyperparameter.of("group_by_length", "grouping by length",
+            Boolean.class, false, "Batch examples of similar length together (less padding).");
+    public static final Hyperparameter<Boolean> SKIP_NONFINITE = Hyperparameter.of("skip_nonfinite", "skipping non-finite updates",
+            Boolean.class, false, "Skip updates whose loss or gradient is NaN/Inf instead of stopping.");
+
+    /** Every setting, in the order the command line's help lists them. */
+    public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
+            BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, WEIGHT_DECAY, ADAM_BETA1, ADAM_BETA2,
+            ADAM_EPSILON, MAX_GRAD_NORM, GRAD_ACCUM_STEPS, SEED, MAX_LENGTH, LOGGING_STEPS, EVAL_STRATEGY, EVAL_STEPS,
+            SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, EARLY_STOPPING_PATIENCE,
+            SHUFFLE, GROUP_BY_LENGTH, SKIP_NONFINITE);
+
+    private final Map<Hyperparameter<?>, Object> values;
+    private final Map<String, Object> recorded;
+
+    private TrainingArgs(Map<Hyperparameter<?>, Object> given, Map<String, Object> recorded) {
+        Map<Hyperparameter<?>, Object> v = new LinkedHashMap<>();
+        for (Hyperparameter<?> p : HYPERPARAMETERS) v.put(p, p.check(given.get(p)));
+        require((Double) v.get(EPOCHS) > 0 || (Long) v.get(MAX_STEPS) > 0, "{0} or {1} must be > 0", EPOCHS, MAX_STEPS);
+        // The effective warmup: the recipe's steps unless a ratio is given; both given, HF's rule (steps above 0 win) applies in the Trainer.
+        Double ratio = (Double) v.get(WARMUP_RATIO);
+        if (v.get(WARMUP_STEPS) == null) v.put(WARMUP_STEPS, ratio == null ? RECIPE_WARMUP_STEPS : 0L);
+        if (ratio == null) v.put(WARMUP_RATIO, 0.0);
+        if (v.get(LOGGING_DIR) == null) v.put(LOGGING_DIR, defaultLoggingDir((Path) v.get(OUTPUT_DIR)));
+        if ((Integer) v.get(EVAL_STEPS) == 0) v.put(EVAL_STEPS, v.get(LOGGING_STEPS));   // as in HF
+        require(v.get(SAVE_STRATEGY) != Strategy.STEPS || (Integer) v.get(SAVE_STEPS) > 0, "{0} must be > 0", SAVE_STEPS);
+        require(!(Boolean) v.get(LOAD_BEST_MODEL_AT_END) || (v.get(EVAL_STRATEGY) != Strategy.NO && v.get(EVAL_STRATEGY) == v.get(SAVE_STRATEGY)),
+                "{0} needs the same {1} and {2} (not 'no')", LOAD_BEST_MODEL_AT_END, EVAL_STRATEGY, SAVE_STRATEGY);
+        require((Integer) v.get(EARLY_STOPPING_PATIENCE) == 0 || v.get(EVAL_STRATEGY) != Strategy.NO, "{0} needs an {1}",
+                EARLY_STOPPING_PATIENCE, EVAL_STRATEGY);
+        String metric = (String) v.get(METRIC_FOR_BEST_MODEL);
+        if (metric.startsWith("eval_")) v.put(METRIC_FOR_BEST_MODEL, metric.substring(5));
+        List<String> reportTo = List.copyOf(REPORT_TO.type().cast(v.get(REPORT_TO)));
+        for (String r : reportTo) {
+            require(REPORT_TO_VALUES.contains(r), "{0}: '" + r + "' is not supported; use one of " + String.join(", ", REPORT_TO_VALUES),
+                    REPORT_TO);
+        }
+        require(!reportTo.contains("none") || reportTo.size() == 1, "{0}: 'none' cannot be combined with other values", REPORT_TO);
+        v.put(REPORT_TO, reportTo);
+        this.values = Collections.unmodifiableMap(v);
+        this.recorded = Collections.unmodifiableMap(new LinkedHashMap<>(recorded));   // in order, nulls kept (options not given)
+    }
+
+    private static void require(boolean ok, String template, Hyperparameter<?>... subjects) {
+        if (!ok) throw new HyperparameterException(template, subjects);
+    }
+
+    /** Every setting at its defaults: the recipe {@code bert-ft train} runs (see the top). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding these settings, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.values.putAll(values);
+        b.recorded = recorded;
+        return b;
+    }
+
+    /** The value of one setting, after the defaults that depend on others were settled (warmup, logging folder, eval steps). */
+    public <T> T get(Hyperparameter<T> p) {
+        return p.type().cast(values.get(p));
+    }
+
+    /**
+     * Every setting by Hugging Face's name (training_args.json's keys), paths and choices as text: what a run
+     * started from Java records in training_args.json.
+     */
+    public Map<String, Object> hfValues() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        values.forEach((p, v) -> out.put(p.hfName(), v instanceof Path || v instanceof Enum<?> ? Hyperparameter.text(v) : v));
+        return out;
+    }
+
+    public Path outputDir() { return get(OUTPUT_DIR); }
+    public Path loggingDir() { return get(LOGGING_DIR); }
+    public List<String> reportTo() { return get(REPORT_TO); }
+    public double epochs() { return get(EPOCHS); }
+    /** Above 0 it overrides {@link #epochs()}. */
+    public long maxSteps() { return get(MAX_STEPS); }
+    public int batchSize() { return get(BATCH_SIZE); }
+    public int evalBatchSize() { return get(EVAL_BATCH_SIZE); }
+    public double learningRate() { return get(LEARNING_RATE); }
+    public long warmupSteps() { return get(WARMUP_STEPS); }
+    /** Used when {@link #warmupSteps()} is 0. */
+    public double warmupRatio() { return get(WARMUP_RATIO); }
+    public double weightDecay() { return get(WEIGHT_DECAY); }
+    public double adamBeta1() { return get(ADAM_BETA1); }
+    public double adamBeta2() { return get(ADAM_BETA2); }
+    public double adamEpsilon() { return get(ADAM_EPSILON); }
+    /** At most 0: no clipping. */
+    public double maxGradNorm() { return get(MAX_GRAD_NORM); }
+    public int gradAccumSteps() { return get(GRAD_ACCUM_STEPS); }
+    public long seed() { return get(SEED); }
+    /** 0: the model's. */
+    public int maxLength() { return get(MAX_LENGTH); }
+    public int loggingSteps() { return get(LOGGING_STEPS); }
+    public Strategy evalStrategy() { return get(EVAL_STRATEGY); }
+    public int evalSteps() { return get(EVAL_STEPS); }
+    public Strategy saveStrategy() { return get(SAVE_STRATEGY); }
+    public int saveSteps() { return get(SAVE_STEPS); }
+    /** At most 0: keep all. */
+    public int saveTotalLimit() { return get(SAVE_TOTAL_LIMIT); }
+    public boolean loadBestModelAtEnd() { return get(LOAD_BEST_MODEL_AT_END); }
+    /** "loss" or a ProblemType metric name, without the "eval_" prefix. */
+    public String metricForBestModel() { return get(METRIC_FOR_BEST_MODEL); }
+    /** At most 0: off. */
+    public int earlyStoppingPatience() { return get(EARLY_STOPPING_PATIENCE); }
+    public boolean shuffle() { return get(SHUFFLE); }
+    public boolean groupByLength() { return get(GROUP_BY_LENGTH); }
+    public boolean skipNonFiniteSteps() { return get(SKIP_NONFINITE); }
+
+    /** What training_args.json holds, in its order: every option as the command line named it, or {@link #hfValues()}; empty: no file. */
+    public Map<String, Object> recorded() {
+        return recorded;
     }
 
     /** TensorBoard event files in the logging folder. */
     public boolean reportsToTensorBoard() {
-        return reportTo.contains("tensorboard") || reportTo.contains("all");
+        return reportTo().contains("tensorboard") || reportTo().contains("all");
     }
 
     /**
@@ -98,66 +232,78 @@ public record TrainingArgs(
      * rest; bert-ft has no such flag, so it knows its errors.)
      */
     public boolean greaterIsBetter() {
-        return !List.of("loss", "mse", "rmse").contains(metricForBestModel);
+        return !List.of("loss", "mse", "rmse").contains(metricForBestModel());
     }
 
-    /** HF TrainingArguments' defaults; the CLI sets the classic IMDB recipe on top. */
-    public static Builder builder() {
-        return new Builder();
+    /** Hugging Face's default logging_dir: a folder per run under the output folder, so runs never share a log. */
+    private static Path defaultLoggingDir(Path outputDir) {
+        String time = DateTimeFormatter.ofPattern("MMMdd_HH-mm-ss", Locale.ROOT).format(LocalDateTime.now());
+        return outputDir.resolve("runs").resolve(time + "_" + hostName());
     }
 
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
+    /** Sets settings one at a time; {@link #build()} checks each against its rule and the combinations. */
     public static final class Builder {
-        private Path outputDir = Path.of("results"), loggingDir = Path.of("logs");
-        private double epochs = 3, learningRate = 5e-5, warmupRatio, weightDecay, adamBeta1 = 0.9, adamBeta2 = 0.999,
-                adamEpsilon = 1e-8, maxGradNorm = 1.0;
-        private long maxSteps = -1, warmupSteps, seed = 42;
-        private int batchSize = 8, evalBatchSize = 8, gradAccumSteps = 1, maxLength, loggingSteps = 500, evalSteps,
-                saveSteps = 500, saveTotalLimit, earlyStoppingPatience;
-        private Strategy evalStrategy = Strategy.NO, saveStrategy = Strategy.STEPS;
-        private boolean loadBestModelAtEnd, shuffle = true, groupByLength, skipNonFiniteSteps;
-        private String metricForBestModel = "loss";
-        private List<String> reportTo = List.of("none");
+        private final Map<Hyperparameter<?>, Object> values = new LinkedHashMap<>();
         private Map<String, Object> recorded = Map.of();
 
-        public Builder outputDir(Path v) { outputDir = v; return this; }
-        public Builder loggingDir(Path v) { loggingDir = v; return this; }
-        public Builder epochs(double v) { epochs = v; return this; }
-        public Builder maxSteps(long v) { maxSteps = v; return this; }
-        public Builder batchSize(int v) { batchSize = v; return this; }
-        public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
-        public Builder learningRate(double v) { learningRate = v; return this; }
-        public Builder warmupSteps(long v) { warmupSteps = v; return this; }
-        public Builder warmupRatio(double v) { warmupRatio = v; return this; }
-        public Builder weightDecay(double v) { weightDecay = v; return this; }
-        public Builder adamBeta1(double v) { adamBeta1 = v; return this; }
-        public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
-        public Builder adamEpsilon(double v) { adamEpsilon = v; return this; }
-        public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
-        public Builder gradAccumSteps(int v) { gradAccumSteps = v; return this; }
-        public Builder seed(long v) { seed = v; return this; }
-        public Builder maxLength(int v) { maxLength = v; return this; }
-        public Builder loggingSteps(int v) { loggingSteps = v; return this; }
-        public Builder evalStrategy(Strategy v) { evalStrategy = v; return this; }
-        public Builder evalSteps(int v) { evalSteps = v; return this; }
-        public Builder saveStrategy(Strategy v) { saveStrategy = v; return this; }
-        public Builder saveSteps(int v) { saveSteps = v; return this; }
-        public Builder saveTotalLimit(int v) { saveTotalLimit = v; return this; }
-        public Builder loadBestModelAtEnd(boolean v) { loadBestModelAtEnd = v; return this; }
-        public Builder metricForBestModel(String v) { metricForBestModel = v; return this; }
-        public Builder earlyStoppingPatience(int v) { earlyStoppingPatience = v; return this; }
-        public Builder shuffle(boolean v) { shuffle = v; return this; }
-        public Builder groupByLength(boolean v) { groupByLength = v; return this; }
-        public Builder skipNonFiniteSteps(boolean v) { skipNonFiniteSteps = v; return this; }
-        public Builder reportTo(List<String> v) { reportTo = v; return this; }
+        private Builder() {
+            for (Hyperparameter<?> p : HYPERPARAMETERS) values.put(p, p.defaultValue());
+        }
+
+        /** Any setting by its declaration; null unsets one whose default is unset (warmup steps or ratio, logging folder). */
+        public <T> Builder set(Hyperparameter<T> p, T value) {
+            values.put(p, value);
+            return this;
+        }
+
+        public Builder outputDir(Path v) { return set(OUTPUT_DIR, v); }
+        public Builder loggingDir(Path v) { return set(LOGGING_DIR, v); }
+        public Builder reportTo(List<String> v) { return set(REPORT_TO, v); }
+        public Builder epochs(double v) { return set(EPOCHS, v); }
+        public Builder maxSteps(long v) { return set(MAX_STEPS, v); }
+        public Builder batchSize(int v) { return set(BATCH_SIZE, v); }
+        public Builder evalBatchSize(int v) { return set(EVAL_BATCH_SIZE, v); }
+        public Builder learningRate(double v) { return set(LEARNING_RATE, v); }
+        public Builder warmupSteps(long v) { return set(WARMUP_STEPS, v); }
+        public Builder warmupRatio(double v) { return set(WARMUP_RATIO, v); }
+        public Builder weightDecay(double v) { return set(WEIGHT_DECAY, v); }
+        public Builder adamBeta1(double v) { return set(ADAM_BETA1, v); }
+        public Builder adamBeta2(double v) { return set(ADAM_BETA2, v); }
+        public Builder adamEpsilon(double v) { return set(ADAM_EPSILON, v); }
+        public Builder maxGradNorm(double v) { return set(MAX_GRAD_NORM, v); }
+        public Builder gradAccumSteps(int v) { return set(GRAD_ACCUM_STEPS, v); }
+        public Builder seed(long v) { return set(SEED, v); }
+        public Builder maxLength(int v) { return set(MAX_LENGTH, v); }
+        public Builder loggingSteps(int v) { return set(LOGGING_STEPS, v); }
+        public Builder evalStrategy(Strategy v) { return set(EVAL_STRATEGY, v); }
+        public Builder evalSteps(int v) { return set(EVAL_STEPS, v); }
+        public Builder saveStrategy(Strategy v) { return set(SAVE_STRATEGY, v); }
+        public Builder saveSteps(int v) { return set(SAVE_STEPS, v); }
+        public Builder saveTotalLimit(int v) { return set(SAVE_TOTAL_LIMIT, v); }
+        public Builder loadBestModelAtEnd(boolean v) { return set(LOAD_BEST_MODEL_AT_END, v); }
+        public Builder metricForBestModel(String v) { return set(METRIC_FOR_BEST_MODEL, v); }
+        public Builder earlyStoppingPatience(int v) { return set(EARLY_STOPPING_PATIENCE, v); }
+        public Builder shuffle(boolean v) { return set(SHUFFLE, v); }
+        public Builder groupByLength(boolean v) { return set(GROUP_BY_LENGTH, v); }
+        public Builder skipNonFiniteSteps(boolean v) { return set(SKIP_NONFINITE, v); }
+        /** What training_args.json records (the command line's every option); none by default. */
         public Builder recorded(Map<String, Object> v) { recorded = v; return this; }
 
-        /** eval_steps defaults to logging_steps, as in HF. */
+        /**
+         * The settings, checked.
+         *
+         * @throws HyperparameterException naming the setting (or the combination) that cannot be, and why
+         */
         public TrainingArgs build() {
-            return new TrainingArgs(outputDir, loggingDir, epochs, maxSteps, batchSize, evalBatchSize, learningRate, warmupSteps,
-                    warmupRatio, weightDecay, adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, gradAccumSteps, seed, maxLength,
-                    loggingSteps, evalStrategy, evalSteps > 0 ? evalSteps : loggingSteps, saveStrategy, saveSteps, saveTotalLimit,
-                    loadBestModelAtEnd, metricForBestModel, earlyStoppingPatience, shuffle, groupByLength, skipNonFiniteSteps,
-                    reportTo, recorded);
+            return new TrainingArgs(values, recorded);
         }
     }
 }

@@ -9,15 +9,8 @@ import dev.bertft.classifier.ProblemType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
-import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.net.URL;
-import java.net.URLClassLoader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,8 +19,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -231,15 +222,13 @@ class BertClassifierTest {
      */
     @Test
     void readmeExamplesCompileAndRun() throws Exception {
-        String readme = Files.readString(Path.of("..", "README.md"));
-        String section = readme.substring(readme.indexOf("## Use it from Java"));
-        section = section.substring(0, section.indexOf("\n## ", 1));
-        Matcher block = Pattern.compile("```java\n(.*?)```", Pattern.DOTALL).matcher(section);
         List<String> outputs = new ArrayList<>();
         String model = TINY.toAbsolutePath().toString().replace("\\", "\\\\");
-        for (int n = 0; block.find(); n++) {
-            String body = block.group(1).replace("\"my-model\"", '"' + model + '"').replace("\"my-org/my-nli-model\"", '"' + model + '"');
-            outputs.add(compileAndRun("ReadmeExample" + n, body));
+        List<String> blocks = JavaSnippets.readmeBlocks("## Use it from Java");
+        for (int n = 0; n < blocks.size(); n++) {
+            String body = blocks.get(n).replace("\"my-model\"", '"' + model + '"').replace("\"my-org/my-nli-model\"", '"' + model + '"');
+            outputs.add(JavaSnippets.compileAndRun(tmp, "ReadmeExample" + n, JavaSnippets.imports("dev.bertft.api.*",
+                    "java.nio.file.Path", "java.util.List", "java.util.Arrays"), body));
         }
         assertEquals(2, outputs.size(), "the section's two examples");
 
@@ -248,28 +237,5 @@ class BertClassifierTest {
             assertEquals(p.label() + " " + java.util.Arrays.toString(p.probabilities()) + "\n", outputs.get(0));
         }
         assertEquals(2, outputs.get(1).lines().count(), outputs.get(1));
-    }
-
-    /** Compiles {@code body} as the body of a static method against the test class path, runs it, returns what it printed. */
-    private String compileAndRun(String className, String body) throws Exception {
-        String source = "import dev.bertft.api.*;\nimport java.nio.file.Path;\nimport java.util.List;\nimport java.util.Arrays;\n"
-                + "public class " + className + " {\n public static void run() throws Exception {\n" + body + "\n }\n}\n";
-        Path src = tmp.resolve(className + ".java"), classes = Files.createDirectories(tmp.resolve("classes"));
-        Files.writeString(src, source);
-        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
-        int rc = javac.run(null, null, diagnostics, "-cp", classPath, "-d", classes.toString(), src.toString());
-        assertEquals(0, rc, source + "\n" + diagnostics.toString(StandardCharsets.UTF_8));
-
-        PrintStream old = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (URLClassLoader loader = new URLClassLoader(new URL[] {classes.toUri().toURL()}, getClass().getClassLoader())) {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            loader.loadClass(className).getMethod("run").invoke(null);
-        } finally {
-            System.setOut(old);
-        }
-        return out.toString(StandardCharsets.UTF_8);
     }
 }

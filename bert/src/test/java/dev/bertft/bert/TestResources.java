@@ -1,5 +1,8 @@
 package dev.bertft.bert;
 
+import dev.bertft.safetensors.SafetensorsFile;
+import dev.bertft.safetensors.SafetensorsWriter;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -32,6 +35,24 @@ public final class TestResources {
      */
     public static Path tinyModel() {
         return path("bert").resolve("tiny");
+    }
+
+    /**
+     * The tiny folder without classifier.*, written into {@code dir} once: a pretrained encoder (as
+     * bert-base-uncased is), to which fine-tuning gives a fresh head of its data's size.
+     */
+    public static Path tinyEncoder(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) return dir;
+        Files.createDirectories(dir);
+        for (String f : List.of("config.json", "vocab.txt", "tokenizer_config.json")) {
+            Files.copy(tinyModel().resolve(f), dir.resolve(f));
+        }
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (SafetensorsFile tiny = SafetensorsFile.open(tinyModel().resolve("model.safetensors"))) {
+            for (String name : tiny.names()) if (!name.startsWith("classifier.")) w.add(name, tiny.info(name).shape(), tiny.readF32(name));
+        }
+        w.write(dir.resolve("model.safetensors"));
+        return dir;
     }
 
     /** A resource (file or folder) by its class-path name. */

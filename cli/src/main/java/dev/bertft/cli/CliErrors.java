@@ -2,6 +2,7 @@ package dev.bertft.cli;
 
 import dev.bertft.cuda.DeviceOutOfMemoryException;
 import dev.bertft.io.FileErrors;
+import dev.bertft.train.HyperparameterException;
 import picocli.CommandLine;
 
 import java.io.IOException;
@@ -67,6 +68,7 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
         if (e instanceof UncheckedIOException && e.getCause() != null) return message(e.getCause());
         // a file-system error's own message is often the bare path (NoSuchFileException) or the bare reason
         String m = e instanceof IOException fileError ? FileErrors.describe(fileError) : e.getMessage();
+        if (e instanceof HyperparameterException settings) m = HyperparameterOptions.message(settings);
         if (e instanceof NumberFormatException) m = "not a number" + (m == null ? "" : " (" + m + ")");
         if (e instanceof OutOfMemoryError) m = "out of Java memory (" + m + "); try a smaller batch size or maximum length";
         if (m == null || m.isBlank() || e instanceof NullPointerException || e instanceof ClassCastException

@@ -1,6 +1,6 @@
 package dev.bertft.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.train.LogEntry;
 import dev.bertft.train.Trainer;
 
 import java.io.PrintStream;
@@ -59,16 +59,12 @@ final class ConsoleProgress implements Trainer.Listener {
     }
 
     @Override
-    public void onLog(ObjectNode entry) {
+    public void onLog(LogEntry entry) {
         endLine();
-        if (terminal && entry.has("loss") && !entry.has("eval_loss")) return; // the bar already shows it
+        if (terminal && entry.loss() != null && entry.evalMetrics().isEmpty()) return; // the bar already shows it
         StringBuilder sb = new StringBuilder();
-        entry.fields().forEachRemaining(e -> {
-            if (sb.length() > 0) sb.append("  ");
-            sb.append(e.getKey()).append(' ');
-            sb.append(e.getValue().isNumber() ? format(e.getValue().asDouble()) : e.getValue().asText());
-        });
-        out.println(sb);
+        entry.values().forEach((name, v) -> sb.append(name).append(' ').append(Double.isFinite(v) ? format(v) : "null").append("  "));
+        out.println(sb.append("epoch ").append(format(entry.epoch())).append("  step ").append(entry.step()));
     }
 
     @Override

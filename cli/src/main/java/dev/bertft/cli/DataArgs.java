@@ -1,21 +1,21 @@
 package dev.bertft.cli;
 
+import dev.bertft.api.TrainingData;
 import dev.bertft.classifier.ProblemType;
 import dev.bertft.data.DataLoader;
 import dev.bertft.data.DataOptions;
 import dev.bertft.data.Dataset;
-import dev.bertft.data.Example;
 import dev.bertft.hub.ModelFiles;
-import dev.bertft.tokenizer.EncodeOptions;
-import dev.bertft.tokenizer.Encoding;
 import dev.bertft.tokenizer.WordPieceTokenizer;
-import dev.bertft.train.Batches;
+import dev.bertft.train.Tokenization;
+import dev.bertft.train.TrainingArgs;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /** The options shared by train, eval and prepare: where model and data come from, and how to tokenize. */
@@ -56,14 +56,17 @@ final class DataArgs {
     @Option(names = "--max-eval-samples", defaultValue = "0", description = "Seeded random subset of the evaluation data (0: all).")
     int maxEvalSamples;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed for subsets, splits, head init, data order and dropout. Default: ${DEFAULT-VALUE}.")
-    long seed;
-
-    @Option(names = "--max-length", defaultValue = "0", description = "Maximum sequence length (0: the model's, 512 for BERT).")
-    int maxLength;
-
     @Mixin
     HubArgs hub;
+
+    /** The command these options are mixed into: --seed and --max-length are its options, made from the library's declaration. */
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    /** --seed. */
+    long seed() {
+        return HyperparameterOptions.value(command, TrainingArgs.SEED);
+    }
 
     Path resolveModel() throws IOException {
         return hub.resolve(model, ModelFiles.Needs.MODEL);
@@ -79,45 +82,33 @@ final class DataArgs {
         return DataLoader.fromEnvironment().loadEvaluation(options(null), modelLabels, modelType);
     }
 
-    private DataOptions options(ProblemType fallback) {
-                ProblemType type = fallback;
-        if (problemType != null) {
-            try {
-                type = ProblemType.parse(problemType);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--problem-type: " + e.getMessage());
-            }
+    /** What train fine-tunes on: --data and the options that say how to read it. */
+    TrainingData trainingData() {
+        TrainingData d = TrainingData.fromFiles(data).textColumns(textColumns.toArray(new String[0])).labelColumn(labelColumn)
+                .validationSplit(validationSplit).maxTrainSamples(maxTrainSamples).maxEvalSamples(maxEvalSamples);
+        if (evalData != null) d = d.evaluateOnFiles(evalData);
+        ProblemType type = requestedProblemType();
+        return type == null ? d : d.problemType(type);
+    }
+
+    /** --problem-type, or null. */
+    private ProblemType requestedProblemType() {
+        if (problemType == null) return null;
+        try {
+            return ProblemType.parse(problemType);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--problem-type: " + e.getMessage());
         }
-        return new DataOptions(data, evalData, textColumns, labelColumn, validationSplit, maxTrainSamples, maxEvalSamples, seed,
+    }
+
+    private DataOptions options(ProblemType fallback) {
+        ProblemType asked = requestedProblemType(), type = asked != null ? asked : fallback;
+        return new DataOptions(data, evalData, textColumns, labelColumn, validationSplit, maxTrainSamples, maxEvalSamples, seed(),
                 hub.isOffline(), type);
     }
 
     /** The sequence length to truncate to: --max-length, else the tokenizer's and model's limit. */
     int maxLength(WordPieceTokenizer tokenizer, int maxPositions) {
-        if (maxLength > 0) {
-            if (maxLength > maxPositions) {
-                throw new IllegalArgumentException("--max-length " + maxLength + " exceeds the model's " + maxPositions + " positions");
-            }
-            return maxLength;
-        }
-        int m = tokenizer.modelMaxLength();
-        return m > 0 ? Math.min(m, maxPositions) : maxPositions;
-    }
-
-    /** Tokenizes examples in parallel, with special tokens, truncated to maxLength, unpadded. */
-    static List<Batches.Tokenized> tokenize(WordPieceTokenizer tokenizer, List<Example> examples, int maxLength) {
-        List<String> texts = new ArrayList<>(examples.size()), pairs = new ArrayList<>(examples.size());
-        boolean anyPair = false;
-        for (Example e : examples) {
-            texts.add(e.text());
-            pairs.add(e.textPair());
-            anyPair |= e.textPair() != null;
-        }
-        List<Encoding> enc = tokenizer.encodeBatch(texts, anyPair ? pairs : null, EncodeOptions.of(maxLength));
-        List<Batches.Tokenized> out = new ArrayList<>(enc.size());
-        for (int i = 0; i < enc.size(); i++) {
-            out.add(new Batches.Tokenized(enc.get(i).ids(), enc.get(i).typeIds(), examples.get(i).label(), examples.get(i).targets()));
-        }
-        return out;
+        return Tokenization.maxLength(HyperparameterOptions.value(command, TrainingArgs.MAX_LENGTH), tokenizer, maxPositions);
     }
 }

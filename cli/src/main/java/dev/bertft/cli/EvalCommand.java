@@ -10,7 +10,10 @@ import dev.bertft.tensor.Backend;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
 import dev.bertft.train.Metrics;
+import dev.bertft.train.OutputFolders;
+import dev.bertft.train.Tokenization;
 import dev.bertft.train.Trainer;
+import dev.bertft.train.TrainingArgs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -29,7 +32,7 @@ import java.util.concurrent.Callable;
  * {@code bert-ft eval}: a fine-tuned model's loss and the metrics of its problem type on a data set's eval
  * split, with the confusion matrix for single-label classification.
  */
-@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = HyperparameterOptions.class,
         description = "Evaluate a fine-tuned model on the evaluation split (for IMDB: the test set).")
 final class EvalCommand implements Callable<Integer> {
     @Mixin
@@ -56,7 +59,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0");
-        if (outputDir != null) OutputFolders.requireWritable("--output-dir", outputDir);
+        if (outputDir != null) OutputFolders.requireWritable(TrainingArgs.OUTPUT_DIR, outputDir);
         Backend backend = device.open();
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
@@ -66,7 +69,7 @@ final class EvalCommand implements Callable<Integer> {
                 ? source.loadEvaluation(List.copyOf(config.id2label().values()), config.resolvedProblemType())
                 : source.loadData(config.resolvedProblemType());
         LoadedModel loaded = LoadedModel.fineTuned(modelDir, backend, data.labelNames(), data.problemType());
-        List<Batches.Tokenized> eval = DataArgs.tokenize(tokenizer, data.eval(), source.maxLength(tokenizer, loaded.maxPositions()));
+        List<Batches.Tokenized> eval = Tokenization.tokenize(tokenizer, data.eval(), source.maxLength(tokenizer, loaded.maxPositions()));
         if (eval.isEmpty()) {
             throw new IllegalArgumentException(source.evalData != null ? "--eval-data " + source.evalData + ": no examples"
                     : "--data " + source.data + ": no evaluation examples (it has no test or validation split; give the file to evaluate as --eval-data)");
@@ -138,12 +141,4 @@ final class EvalCommand implements Callable<Integer> {
         }
         return sb.toString().stripTrailing();
     }
-
-    /** The metrics on one line: "accuracy 0.9100, f1 0.9050, loss 0.2500". */
-    static String summary(Metrics m) {
-        StringBuilder sb = new StringBuilder();
-        m.scores().forEach((name, v) -> sb.append(String.format(Locale.ROOT, "%s %.4f, ", name, v)));
-        return sb.append(String.format(Locale.ROOT, "loss %.4f", m.loss())).toString();
-    }
-
 }

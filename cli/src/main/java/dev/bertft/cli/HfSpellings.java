@@ -1,11 +1,14 @@
 package dev.bertft.cli;
 
+import dev.bertft.train.Hyperparameter;
+import dev.bertft.train.TrainingArgs;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,18 +26,22 @@ final class HfSpellings {
      * one, the key training_args.json uses); options missing here are HF's under the same name.
      */
     private static final Map<String, Map<String, List<String>>> HF_NAMES = Map.of(
-            "train", Map.of(
-                    "--batch-size", List.of("per_device_train_batch_size"),
-                    "--eval-batch-size", List.of("per_device_eval_batch_size"),
-                    "--epochs", List.of("num_train_epochs"),
-                    "--grad-accum-steps", List.of("gradient_accumulation_steps"),
-                    "--eval-strategy", List.of("eval_strategy", "evaluation_strategy"),
-                    "--resume", List.of("resume_from_checkpoint"),
-                    "--model", List.of("model_name_or_path")),
+            "train", trainNames(),
             "eval", Map.of("--batch-size", List.of("per_device_eval_batch_size")),
             "predict", Map.of("--batch-size", List.of("per_device_eval_batch_size")));
 
     private HfSpellings() {
+    }
+
+    /** train's: each setting's names as the library declares them, and those of the two options only the command line has. */
+    private static Map<String, List<String>> trainNames() {
+        Map<String, List<String>> names = new LinkedHashMap<>();
+        for (Hyperparameter<?> p : TrainingArgs.HYPERPARAMETERS) {
+            if (!p.hfNames().isEmpty()) names.put(HyperparameterOptions.flag(p), p.hfNames());
+        }
+        names.put("--resume", List.of("resume_from_checkpoint"));
+        names.put("--model", List.of("model_name_or_path"));
+        return names;
     }
 
     /** The arguments with every HF spelling replaced by the option it names in the command given. */

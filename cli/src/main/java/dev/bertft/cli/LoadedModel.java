@@ -8,31 +8,10 @@ import dev.bertft.tensor.Backend;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
-/** A BERT classifier loaded for a command, with what loading did in words. */
-record LoadedModel(BertForSequenceClassification model, List<String> report) {
-
-    /** A pretrained folder with a head for the data set's labels and problem type (fresh when the folder has none). */
-    static LoadedModel fromPretrained(Path dir, Backend backend, List<String> labelNames, ProblemType problemType, long seed,
-                                      Map<String, String> overrides) throws IOException {
-        Map<Integer, String> id2label = new LinkedHashMap<>();
-        for (int i = 0; i < labelNames.size(); i++) id2label.put(i, labelNames.get(i));
-        // As transformers' from_pretrained(..., problem_type=...): a config value given at load time.
-        Map<String, String> config = new LinkedHashMap<>(overrides);
-        config.put("problem_type", problemType.hfName());
-        BertForSequenceClassification m = BertForSequenceClassification.fromPretrained(dir, backend,
-                new BertForSequenceClassification.LoadOptions(labelNames.size(), id2label, seed, config));
-        List<String> report = new ArrayList<>();
-        var r = m.loadReport();
-        if (!r.newlyInitialized().isEmpty()) {
-            report.add("newly initialized (train them before use): " + String.join(", ", r.newlyInitialized()));
-        }
-        if (!r.ignored().isEmpty()) report.add("not used from the checkpoint: " + String.join(", ", r.ignored()));
-        return new LoadedModel(m, report);
-    }
+/** A fine-tuned BERT classifier loaded for a command. */
+record LoadedModel(BertForSequenceClassification model) {
 
     /** A fine-tuned folder whose problem type and labels must be the data set's, the labels in the same order. */
     static LoadedModel fineTuned(Path dir, Backend backend, List<String> labelNames, ProblemType problemType) throws IOException {
@@ -51,7 +30,7 @@ record LoadedModel(BertForSequenceClassification model, List<String> report) {
             throw new IllegalArgumentException(dir + ": not a fine-tuned classifier (no weights for "
                     + String.join(", ", m.loadReport().newlyInitialized()) + ")");
         }
-        return new LoadedModel(m, List.of());
+        return new LoadedModel(m);
     }
 
     int maxPositions() {

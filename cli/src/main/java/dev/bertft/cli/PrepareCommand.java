@@ -7,6 +7,7 @@ import dev.bertft.classifier.ProblemType;
 import dev.bertft.data.Dataset;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
+import dev.bertft.train.Tokenization;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,7 +25,7 @@ import java.util.concurrent.Callable;
  * see them (same subsets, truncation and ids), as JSONL, so another framework can be run on
  * the very same data.
  */
-@Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = HyperparameterOptions.class,
         description = "Write the tokenized train/eval examples train would use, as train.jsonl and eval.jsonl.")
 final class PrepareCommand implements Callable<Integer> {
     @Mixin
@@ -44,8 +45,8 @@ final class PrepareCommand implements Callable<Integer> {
         int maxLength = source.maxLength(tokenizer, LoadedModel.maxPositions(modelDir));
         Files.createDirectories(output);
         boolean regression = data.problemType() == ProblemType.REGRESSION;
-        write(output.resolve("train.jsonl"), DataArgs.tokenize(tokenizer, data.train(), maxLength), regression);
-        write(output.resolve("eval.jsonl"), DataArgs.tokenize(tokenizer, data.eval(), maxLength), regression);
+        write(output.resolve("train.jsonl"), Tokenization.tokenize(tokenizer, data.train(), maxLength), regression);
+        write(output.resolve("eval.jsonl"), Tokenization.tokenize(tokenizer, data.eval(), maxLength), regression);
         System.err.println("wrote " + data.train().size() + " train and " + data.eval().size() + " eval examples to " + output);
         return 0;
     }

@@ -1,5 +1,7 @@
 package dev.bertft.cli;
 
+import dev.bertft.train.Hyperparameter;
+import dev.bertft.train.TrainingArgs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -7,7 +9,9 @@ import picocli.CommandLine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -33,34 +37,69 @@ class CliFlagsTest {
                 "--warmup_ratio", "0.06", "--weight_decay", "0", "--evaluation_strategy", "epoch", "--save_strategy", "epoch",
                 "--load_best_model_at_end", "True", "--metric_for_best_model", "accuracy", "--output_dir", "out",
                 "--logging_steps", "50", "--max_grad_norm", "0.5", "--adam_epsilon", "1e-6", "--seed", "7", "--max_length", "128");
-        assertEquals(1e-4, t.learningRate);
-        assertEquals(16, t.batchSize);
-        assertEquals(128, t.evalBatchSize);
-        assertEquals(2.0, t.epochs);
-        assertEquals(4, t.gradAccumSteps);
-        assertEquals(0.06, t.warmupRatio);
-        assertEquals(0.0, t.weightDecay);
-        assertEquals("epoch", t.evalStrategy);
-        assertEquals("epoch", t.saveStrategy);
-        assertTrue(t.loadBestModelAtEnd);
-        assertEquals("accuracy", t.metricForBestModel);
-        assertEquals(Path.of("out"), t.outputDir);
-        assertEquals(50, t.loggingSteps);
-        assertEquals(0.5, t.maxGradNorm);
-        assertEquals(1e-6, t.adamEpsilon);
-        assertEquals(7, t.source.seed);
-        assertEquals(128, t.source.maxLength);
+        TrainingArgs a = t.trainingArgs();
+        assertEquals(1e-4, a.learningRate());
+        assertEquals(16, a.batchSize());
+        assertEquals(128, a.evalBatchSize());
+        assertEquals(2.0, a.epochs());
+        assertEquals(4, a.gradAccumSteps());
+        assertEquals(0.06, a.warmupRatio());
+        assertEquals(0, a.warmupSteps(), "a ratio alone replaces the recipe's steps");
+        assertEquals(0.0, a.weightDecay());
+        assertEquals(TrainingArgs.Strategy.EPOCH, a.evalStrategy());
+        assertEquals(TrainingArgs.Strategy.EPOCH, a.saveStrategy());
+        assertTrue(a.loadBestModelAtEnd());
+        assertEquals("accuracy", a.metricForBestModel());
+        assertEquals(Path.of("out"), a.outputDir());
+        assertEquals(50, a.loggingSteps());
+        assertEquals(0.5, a.maxGradNorm());
+        assertEquals(1e-6, a.adamEpsilon());
+        assertEquals(7, a.seed());
+        assertEquals(128, a.maxLength());
         // untouched options keep their declared defaults
-        assertEquals(10, parseTrain("train", "--learning_rate", "1e-4").loggingSteps);
+        assertEquals(10, parseTrain("train", "--learning_rate", "1e-4").trainingArgs().loggingSteps());
+    }
+
+    /** One setting as parsed, before the combination is checked. */
+    private static <T> T value(TrainCommand t, Hyperparameter<T> p) {
+        return HyperparameterOptions.value(t.spec, p);
     }
 
     @Test
     void hfBooleanFlagsTakeAnOptionalValue() {
-        assertTrue(parseTrain("train", "--load_best_model_at_end").loadBestModelAtEnd);
-        assertTrue(parseTrain("train", "--load_best_model_at_end", "true", "--seed", "1").loadBestModelAtEnd);
-        assertFalse(parseTrain("train", "--load_best_model_at_end", "False").loadBestModelAtEnd);
-        assertFalse(parseTrain("train", "--group_by_length=false").groupByLength);
-        assertTrue(parseTrain("train", "--group_by_length=True").groupByLength);
+        assertTrue(value(parseTrain("train", "--load_best_model_at_end"), TrainingArgs.LOAD_BEST_MODEL_AT_END));
+        assertTrue(value(parseTrain("train", "--load_best_model_at_end", "true", "--seed", "1"), TrainingArgs.LOAD_BEST_MODEL_AT_END));
+        assertFalse(value(parseTrain("train", "--load_best_model_at_end", "False"), TrainingArgs.LOAD_BEST_MODEL_AT_END));
+        assertFalse(value(parseTrain("train", "--group_by_length=false"), TrainingArgs.GROUP_BY_LENGTH));
+        assertTrue(value(parseTrain("train", "--group_by_length=True"), TrainingArgs.GROUP_BY_LENGTH));
+        assertFalse(value(parseTrain("train", "--no-shuffle"), TrainingArgs.SHUFFLE), "--no-shuffle turns shuffling off");
+        assertTrue(value(parseTrain("train"), TrainingArgs.SHUFFLE));
+    }
+
+    @Test
+    void everySettingIsAnOptionWithTheJavaApisDefault() {
+        Map<String, Object> cli = new LinkedHashMap<>(parseTrain("train").trainingArgs().hfValues());
+        Map<String, Object> api = new LinkedHashMap<>(TrainingArgs.builder().build().hfValues());
+        cli.remove("logging_dir");   // a folder per run, named by the time it starts
+        api.remove("logging_dir");
+        assertEquals(api, cli);
+    }
+
+    @Test
+    void settingsThatCannotBeAreNamedByTheirOptions() {
+        for (String[] c : new String[][] {
+                {"--batch-size must be > 0, got 0", "--batch-size", "0"},
+                {"--learning-rate must be >= 0, got -1.0", "--learning_rate", "-1"},
+                {"--eval-strategy must be no, steps or epoch, got 'daily'", "--eval-strategy", "daily"},
+                {"--load-best-model-at-end needs the same --eval-strategy and --save-strategy (not 'no')", "--load-best-model-at-end"},
+                {"--epochs or --max-steps must be > 0", "--epochs", "0"}}) {
+            String[] args = new String[c.length];
+            args[0] = "train";
+            System.arraycopy(c, 1, args, 1, c.length - 1);
+            PredictCommandTest.Run r = PredictCommandTest.run(args);
+            assertEquals(1, r.exit(), r.err());
+            assertEquals("bert-ft train: error: " + c[0], r.err().strip());
+        }
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.bertft.cli;
 
+import dev.bertft.train.OutputFolders;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -73,8 +74,10 @@ class OutputFoldersTest {
         // bert-base: 109,483,778 parameters, their AdamW moments too: 1.3 GB a checkpoint
         assertEquals(109_483_778L * 12, OutputFolders.checkpointBytes(109_483_778L, true));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> OutputFolders.requireSpace("--output-dir", tmp.resolve("run"), Long.MAX_VALUE));
-        assertTrue(e.getMessage().startsWith("--output-dir " + tmp.resolve("run") + ": no space left for a checkpoint ("), e.getMessage());
+                () -> OutputFolders.requireSpace(tmp.resolve("run"), Long.MAX_VALUE));
+        String shown = CliErrors.message(e);
+        assertTrue(shown.startsWith("--output-dir " + tmp.resolve("run") + ": no space left for a checkpoint ("), shown);
+        assertTrue(e.getMessage().startsWith("output folder " + tmp.resolve("run") + ": no space left"), "from Java: " + e.getMessage());
     }
 
     @Test

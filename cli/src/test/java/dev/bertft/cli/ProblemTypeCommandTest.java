@@ -2,8 +2,7 @@ package dev.bertft.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.bertft.safetensors.SafetensorsFile;
-import dev.bertft.safetensors.SafetensorsWriter;
+import dev.bertft.bert.TestResources;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,20 +27,8 @@ class ProblemTypeCommandTest {
     @TempDir
     Path tmp;
 
-    /** The tiny folder without classifier.*: training gives it a fresh head of the data's size. */
     private Path encoderOnly() throws IOException {
-        Path dir = tmp.resolve("tiny-encoder");
-        if (Files.isDirectory(dir)) return dir;
-        Files.createDirectory(dir);
-        for (String f : List.of("config.json", "vocab.txt", "tokenizer_config.json")) {
-            Files.copy(PredictCommandTest.TINY.resolve(f), dir.resolve(f));
-        }
-        SafetensorsWriter w = new SafetensorsWriter();
-        try (SafetensorsFile tiny = SafetensorsFile.open(PredictCommandTest.TINY.resolve("model.safetensors"))) {
-            for (String name : tiny.names()) if (!name.startsWith("classifier.")) w.add(name, tiny.info(name).shape(), tiny.readF32(name));
-        }
-        w.write(dir.resolve("model.safetensors"));
-        return dir;
+        return TestResources.tinyEncoder(tmp.resolve("tiny-encoder"));
     }
 
     /** Reviews scored by their sentiment words (+1 each positive, −1 each negative), as in STS-B a float column. */

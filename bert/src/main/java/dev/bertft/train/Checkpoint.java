@@ -1,0 +1,122 @@
+package dev.bertft.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.autograd.Var;
+import dev.bertft.classifier.SequenceClassifier;
+import dev.bertft.nn.AdamW;
+import dev.bertft.nn.LinearWarmupDecay;
+import dev.bertft.safetensors.SafetensorsFile;
+import dev.bertft.safetensors.SafetensorsWriter;
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What a run is made of at an update boundary, saved and restored as one round-trip pair: the model (its
+ * folder: model.safetensors, config.json, tokenizer files), AdamW's moments and step count
+ * (optimizer.safetensors), the learning-rate schedule (scheduler.json), the dropout stream and data seed
+ * (rng_state.json), the trainer state (trainer_state.json) and the run's settings (training_args.json), in
+ * the layout of a Hugging Face checkpoint folder. {@link #save} goes through {@link Checkpoints#save}, so a
+ * checkpoint appears whole or not at all; {@link #restore} puts every part back into the same objects, so a
+ * resumed run continues bit for bit where the saved one was. Whatever else a run comes to carry between
+ * updates (a loss scale) is saved and restored here too, so the two stay a pair.
+ */
+final class Checkpoint {
+    static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    static final String SCHEDULER_FILE = "scheduler.json";
+    static final String RNG_FILE = "rng_state.json";
+
+    private final SequenceClassifier model;
+    private final AdamW optimizer;
+    private final LinearWarmupDecay schedule;
+    private final Backend backend;
+
+    Checkpoint(SequenceClassifier model, AdamW optimizer, LinearWarmupDecay schedule, Backend backend) {
+        this.model = model;
+        this.optimizer = optimizer;
+        this.schedule = schedule;
+        this.backend = backend;
+    }
+
+    /** Writes {@code outputDir/checkpoint-<global step>} atomically; {@code trainingArgs} is training_args.json's content, or null. */
+    Path save(Path outputDir, TrainerState state, long dataSeed, byte[] trainingArgs) throws IOException {
+        return Checkpoints.save(outputDir, state.globalStep, dir -> {
+            model.save(dir);
+            writeOptimizer(dir.resolve(OPTIMIZER_FILE));
+            ObjectNode sched = TrainerState.JSON.createObjectNode();
+            sched.put("last_epoch", state.globalStep);
+            sched.putArray("base_lrs").add(schedule.baseLr());
+            sched.put("warmup_steps", schedule.warmupSteps());
+            sched.put("total_steps", schedule.totalSteps());
+            sched.putArray("last_lr").add(schedule.lr(state.globalStep));
+            Files.write(dir.resolve(SCHEDULER_FILE), TrainerState.JSON.writeValueAsBytes(sched));
+            ObjectNode rng = TrainerState.JSON.createObjectNode();
+            rng.put("seed", model.rng().seed());
+            rng.put("dropout_offset", model.rng().offset());
+            rng.put("data_seed", dataSeed);
+            Files.write(dir.resolve(RNG_FILE), TrainerState.JSON.writeValueAsBytes(rng));
+            Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
+            if (trainingArgs != null) Files.write(dir.resolve(Checkpoints.ARGS_FILE), trainingArgs);
+        });
+    }
+
+    /**
+     * Restores weights, optimizer moments and step, and the dropout stream from {@code dir}, and returns its
+     * trainer state. The schedule needs nothing back: it is a function of the step, which the state holds.
+     */
+    TrainerState restore(Path dir) throws IOException {
+        Path stateFile = dir.resolve(Checkpoints.STATE_FILE);
+        if (!Files.isRegularFile(stateFile)) throw new IOException(dir + ": not a complete checkpoint (no trainer_state.json)");
+        TrainerState state = TrainerState.read(stateFile);
+        model.loadWeights(dir);
+        readOptimizer(dir.resolve(OPTIMIZER_FILE));
+        JsonNode rng = TrainerState.JSON.readTree(dir.resolve(RNG_FILE).toFile());
+        if (rng == null || !rng.has("dropout_offset")) throw new IOException(dir.resolve(RNG_FILE) + ": no dropout_offset");
+        model.restoreRng(rng.get("dropout_offset").asLong());
+        return state;
+    }
+
+    private void writeOptimizer(Path file) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter().metadata("step", Long.toString(optimizer.stepCount()));
+        for (Map.Entry<String, AdamW.Moments> e : optimizer.state().entrySet()) {
+            Tensor m = e.getValue().m(), v = e.getValue().v();
+            w.add(e.getKey() + ".exp_avg", longShape(m), m.toFloatArray());
+            w.add(e.getKey() + ".exp_avg_sq", longShape(v), v.toFloatArray());
+        }
+        w.write(file);
+    }
+
+    private void readOptimizer(Path file) throws IOException {
+        Map<String, AdamW.Moments> moments = new LinkedHashMap<>();
+        long step;
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            String stepText = f.metadata().get("step");
+            if (stepText == null) throw new IOException(file + ": no 'step' in its metadata");
+            step = Long.parseLong(stepText);
+            for (Map.Entry<String, Var> e : model.namedParameters().entrySet()) {
+                String name = e.getKey();
+                if (!f.contains(name + ".exp_avg")) continue;
+                int[] shape = e.getValue().shape();
+                Tensor m = Tensor.of(backend, f.readF32(name + ".exp_avg"), shape);
+                Tensor v = Tensor.of(backend, f.readF32(name + ".exp_avg_sq"), shape);
+                moments.put(name, new AdamW.Moments(m, v));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage(), e);
+        }
+        optimizer.restore(step, moments);
+    }
+
+    private static long[] longShape(Tensor t) {
+        int[] s = t.shape();
+        long[] out = new long[s.length];
+        for (int i = 0; i < s.length; i++) out[i] = s[i];
+        return out;
+    }
+}
