@@ -15,6 +15,7 @@ import dev.bertft.nn.Module;
 import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 
 import java.io.IOException;
@@ -70,6 +71,7 @@ public final class Trainer {
     private final Listener listener;
     private final TrainingLog log;
     private volatile boolean stopRequested;
+    private DType saveDtype = DType.F32;
 
     public Trainer(SequenceClassifier model, TrainingArgs args, Backend backend, List<Batches.Tokenized> train,
                    List<Batches.Tokenized> eval, int padId, int numLabels, Listener listener) {
@@ -82,6 +84,11 @@ public final class Trainer {
         this.numLabels = numLabels;
         this.listener = listener;
         this.log = new TrainingLog(args.loggingDir(), args.reportsToTensorBoard());
+    }
+
+    /** The type the final model's weights are saved in (F32 by default, as HF); checkpoints keep float32 for an exact resume. */
+    public void saveWeightsAs(DType weights) {
+        saveDtype = weights;
     }
 
     /** Asks the loop to stop after the update in progress (and its evaluation and checkpoint, when due). */
@@ -352,7 +359,7 @@ public final class Trainer {
 
     private void saveModel(Path dir) throws IOException {
         Files.createDirectories(dir);
-        model.save(dir);
+        model.save(dir, saveDtype);
     }
 
     private void saveCheckpoint(TrainerState state, AdamW optimizer, LinearWarmupDecay schedule, boolean best) throws IOException {

@@ -1,9 +1,11 @@
 package dev.bertft.cli;
 
+import dev.bertft.autograd.Precision;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.classifier.ProblemType;
 import dev.bertft.data.Dataset;
 import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
 import dev.bertft.train.Checkpoints;
@@ -40,6 +42,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Mixin
     DeviceArgs device;
+
+    @Mixin
+    PrecisionArgs precisionArgs;
+
+    @Mixin
+    SaveDtypeArgs saveDtype;
 
     @Option(names = "--output-dir", defaultValue = "./results", description = "Checkpoints and the final model. Default: ${DEFAULT-VALUE}.")
     Path outputDir;
@@ -174,24 +182,27 @@ final class TrainCommand implements Callable<Integer> {
         OutputFolders.requireWritable("--output-dir", outputDir);
         OutputFolders.requireWritable("--logging-dir", logging);
         if (resume == null && !overwriteOutputDir) OutputFolders.requireEmpty(outputDir);
+        DType savedWeights = saveDtype.dtype();
         Path resumeFrom = resumePoint();
         if (resumeFrom != null) {
             RecordedArgs.differences(spec, recorded, resumeFrom.resolve(Checkpoints.ARGS_FILE)).forEach(progress::onMessage);
         }
 
         Backend backend = device.open();
+        Precision precision = precisionArgs.resolve(backend);
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
         // config.json's problem_type (or --set's) reads the labels when --problem-type is not given.
         Dataset data = source.loadData(BertConfig.read(modelDir).set(overrides).problemType());
         LoadedModel loaded = LoadedModel.fromPretrained(modelDir, backend, data.labelNames(), data.problemType(), source.seed, overrides);
         loaded.report().forEach(progress::onMessage);
+        loaded.model().setPrecision(precision);
         int maxLength = source.maxLength(tokenizer, loaded.maxPositions());
         List<Batches.Tokenized> train = DataArgs.tokenize(tokenizer, data.train(), maxLength);
         List<Batches.Tokenized> eval = DataArgs.tokenize(tokenizer, data.eval(), maxLength);
-        progress.onMessage(String.format(Locale.ROOT, "training on %d examples, evaluating on %d; max length %d; %s%s; device %s",
+        progress.onMessage(String.format(Locale.ROOT, "training on %d examples, evaluating on %d; max length %d; %s%s; device %s, %s",
                 train.size(), eval.size(), maxLength, data.problemType().hfName(),
-                data.problemType() == ProblemType.REGRESSION ? "" : " " + String.join("/", data.labelNames()), backend.name()));
+                data.problemType() == ProblemType.REGRESSION ? "" : " " + String.join("/", data.labelNames()), backend.name(), precision));
 
         long parameters = loaded.model().namedParameters().values().stream().mapToLong(p -> p.value().numel()).sum();
         OutputFolders.requireSpace("--output-dir", outputDir,
@@ -200,6 +211,7 @@ final class TrainCommand implements Callable<Integer> {
 
         Trainer trainer = new Trainer(loaded.model(), args, backend, train, eval, tokenizer.padId(), data.labelNames().size(),
                 progress);
+        trainer.saveWeightsAs(savedWeights);
         Trainer.Result result;
         StopSignals signals = StopSignals.install(trainer::requestStop, progress::onMessage);
         try {

@@ -69,6 +69,8 @@ public final class CudaBackend implements Backend {
     private final ThreadLocal<MemoryScope> openScope = new ThreadLocal<>();
     private final TensorCoreGemm ownGemm;
     private final GemmEngine gemm;
+    /** float32 products on TF32 tensor cores (the default here), or in IEEE float32 as PyTorch's default computes them. */
+    private volatile boolean tf32 = true;
 
     /** What describe() reports about the GPU; cudaVersion as the driver gives it (13000 = 13.0). */
     record DeviceInfo(String name, int cudaVersion, int ccMajor, int ccMinor, int multiprocessors, long totalMemory) {}
@@ -262,7 +264,16 @@ public final class CudaBackend implements Backend {
         return "cuda:" + ordinal;
     }
 
-    /** For {@code doctor}: the GPU, the driver, memory, the GEMM path and why, allocator stats. */
+    /** Lets float32 products round their operands to TF32 (true, the default) or keeps them IEEE float32 (false: slower). */
+    public void useTf32(boolean on) {
+        tf32 = on;
+    }
+
+    public boolean tf32() {
+        return tf32;
+    }
+
+    /** For {@code doctor}: the GPU, the driver, memory, the GEMM path and why, the precisions, allocator stats. */
     public String describe() {
         return String.join("\n",
                 "device:   " + name() + " " + info.name() + ", compute capability " + info.ccMajor() + "." + info.ccMinor() + ", "
@@ -270,6 +281,8 @@ public final class CudaBackend implements Backend {
                 "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
                         + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
                 "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel") + "; BF16/F16: own mma.sync m16n8k16 kernel",
+                // opening refused compute capability below 8.0, which bf16 needs
+                "precision: tf32 (a plain run), fp32 (IEEE: --tf32 false), bf16 (--bf16), fp16 (--fp16, with loss scaling)",
                 "memory:   " + allocator.stats());
     }
 
@@ -634,7 +647,7 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        boolean ownKernel = x.dtype().isHalf() || (gemm == ownGemm && x.dtype() == DType.F32);
+        boolean ownKernel = x.dtype().isHalf() || (gemm == ownGemm && x.dtype() == DType.F32 && tf32);
         if (bias == null || !ownKernel || x.dim() < 2 || x.size(-1) == 0) {
             return Backend.super.linear(x, w, bias);
         }
@@ -660,6 +673,9 @@ public final class CudaBackend implements Backend {
         if (a.dtype().isHalf()) {
             ownGemm.hgemm(a.dtype(), outType, la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, bias == null ? TensorCoreGemm.NO_BIAS : ptr(bias));
+        } else if (a.dtype() == DType.F32 && !tf32) {
+            ownGemm.sgemmIeee(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
         } else if (bias != null) {
             ownGemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, ptr(bias));
@@ -686,7 +702,7 @@ public final class CudaBackend implements Backend {
     /** The fused kernels exist for float32 heads of 16, 32 or 64 features; other cases compose plain ops. */
     private boolean fusedAttention(Tensor q) {
         int hs = q.size(3);
-        return q.dtype() == DType.F32 && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
+        return q.dtype() == DType.F32 && tf32 && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
     }
 
     @Override

@@ -327,6 +327,42 @@ class CudaParityTest {
     }
 
     /**
+     * --tf32 false: float32 products in IEEE arithmetic, as PyTorch's default. Each element within
+     * the float32 summation bound of a float64 product of the same inputs, 2·(K+1)·2⁻²⁴·Σ|a||b|,
+     * which TF32's 2⁻¹¹ operand rounding exceeds; a Linear's bias is added after the product.
+     */
+    @Test
+    void ieeeFloat32MatmulWhenTf32IsOff() {
+        gpu.useTf32(false);
+        try {
+            for (int[] s : new int[][] {{7, 5, 3}, {70, 33, 100}, {3, 40, 300}}) {
+                int m = s[0], n = s[1], k = s[2];
+                Tensor a = randn(DType.F32, m, k), b = randn(DType.F32, k, n), bt = randn(DType.F32, n, k).transpose(0, 1);
+                for (Tensor rhs : new Tensor[] {b, bt}) {
+                    Tensor ga = onGpu(a), gb = rhs.isContiguous() ? onGpu(rhs) : onGpu(rhs.transpose(0, 1).contiguous()).transpose(0, 1);
+                    assertFloat32Sum(a, rhs, ga.matmul(gb), "matmul " + Arrays.toString(s));
+                }
+                Tensor w = randn(DType.F32, n, k), bias = randn(DType.F32, n);
+                assertFloat32Sum(a, w.transpose(0, 1), onGpu(a).linear(onGpu(w), onGpu(bias)).sub(onGpu(bias)), "linear " + Arrays.toString(s));
+            }
+        } finally {
+            gpu.useTf32(true);
+        }
+    }
+
+    private static void assertFloat32Sum(Tensor a, Tensor b, Tensor actual, String what) {
+        Tensor a64 = a.cast(DType.F64), b64 = b.cast(DType.F64);
+        double[] exact = a64.matmul(b64).toDoubleArray();
+        double[] magnitude = a64.unary(Ops.Unary.ABS).matmul(b64.unary(Ops.Unary.ABS)).toDoubleArray();
+        double[] got = actual.toDoubleArray();
+        int k = a.size(1);
+        for (int i = 0; i < exact.length; i++) {
+            double bound = 2.0 * (k + 1) * 0x1p-24 * magnitude[i] + 1e-30;
+            if (!(Math.abs(got[i] - exact[i]) <= bound)) fail(what + ": element " + i + " " + got[i] + " vs " + exact[i] + " (bound " + bound + ")");
+        }
+    }
+
+    /**
      * BF16/F16 products on tensor cores, every transpose variant (as copies and as views), batched,
      * with a shared weight, split along K (64×130×512: 2 tiles on the emulator's 2 SMs), with 16-byte
      * copies and with element copies (K = 77), and a Linear layer's bias, written as float32 and in the format.
