@@ -3,6 +3,7 @@ package dev.bertft.cuda;
 import dev.bertft.safetensors.Float16;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.HalfAttention;
 import dev.bertft.tensor.MatrixLayout;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.ReductionPlan;
@@ -707,6 +708,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        if (q.dtype().isHalf()) return HalfAttention.forward(q, k, v, mask, scale, dropoutP, seed, offset);
         if (!fusedAttention(q)) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
@@ -740,6 +742,7 @@ public final class CudaBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
+        if (q.dtype().isHalf()) return HalfAttention.backward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         if (!fusedAttention(q)) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor dq = headsOfTokens(b, nh, t, hs), dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);

@@ -3,6 +3,7 @@ package dev.bertft.tensor.cpu;
 import dev.bertft.safetensors.Float16;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.HalfAttention;
 import dev.bertft.tensor.MatrixLayout;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.Philox;
@@ -557,6 +558,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        if (q.dtype().isHalf()) return HalfAttention.forward(q, k, v, mask, scale, dropoutP, seed, offset);
         if (q.dtype() != DType.F32) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
         Tensor out = headsLastButOne(q.shape()), lse = allocate(DType.F32, d.batch(), d.heads(), d.t());
@@ -569,6 +571,7 @@ public final class CpuBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
+        if (q.dtype().isHalf()) return HalfAttention.backward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         if (q.dtype() != DType.F32) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
         Tensor dq = headsLastButOne(q.shape()), dk = headsLastButOne(q.shape()), dv = headsLastButOne(q.shape());
