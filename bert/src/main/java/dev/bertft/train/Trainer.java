@@ -10,6 +10,7 @@ import dev.bertft.classifier.ProblemType;
 import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
+import dev.bertft.nn.GradScaler;
 import dev.bertft.nn.LinearWarmupDecay;
 import dev.bertft.nn.Module;
 import dev.bertft.safetensors.SafetensorsFile;
@@ -128,6 +129,7 @@ public final class Trainer {
         state.trainBatchSize = args.batchSize();
         if (resumeFrom != null) {
             state = resume(resumeFrom, optimizer, state);
+            if (step.scaler() != null) LossScaleFile.restore(resumeFrom, step.scaler());
             listener.onMessage("resumed from " + resumeFrom + " at step " + state.globalStep);
             rotate(state); // a run killed between a save and its rotation left one checkpoint too many
         }
@@ -160,7 +162,14 @@ public final class Trainer {
                         schedule.lr(state.globalStep));
                 samplesSeen += update.samples();
                 state.totalFlos += flopsPerToken * update.tokens();
-                if (!update.finite()) {
+                if (update.overflowed()) {
+                    listener.onMessage("fp16 gradients overflowed at loss scale " + update.lossScale() + " at step " + (state.globalStep + 1)
+                            + ": update skipped, scale now " + step.scaler().scale());
+                    loggedLoss += update.loss();   // HF logs a skipped step's loss as any other
+                    loggedSteps++;
+                    runLoss += update.loss();
+                    runLossSteps++;
+                } else if (!update.finite()) {
                     String what = "loss " + update.loss() + ", grad norm " + update.gradNorm() + " at step " + (state.globalStep + 1);
                     if (!args.skipNonFiniteSteps()) {
                         throw new NonFiniteLossException("training stopped: non-finite " + what + "; checkpoints already saved are untouched");
@@ -184,8 +193,10 @@ public final class Trainer {
                 control.shouldEvaluate = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty();
                 control.shouldSave = due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch);
                 if (control.shouldLog) {
-                    emit(state, TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
-                            "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.globalStep)));
+                    Map<String, Double> entry = TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
+                            "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.globalStep));
+                    if (step.scaler() != null) entry.put("loss_scale", step.scaler().scale());
+                    emit(state, entry);
                     loggedLoss = 0;
                     loggedSteps = 0;
                     control.shouldLog = false;
@@ -204,7 +215,7 @@ public final class Trainer {
                     }
                 }
                 if (control.shouldSave) {
-                    saveCheckpoint(state, optimizer, schedule, improved);
+                    saveCheckpoint(state, optimizer, step.scaler(), schedule, improved);
                     control.shouldSave = false;
                 }
                 if (stopRequested && !control.shouldTrainingStop) {
@@ -362,11 +373,12 @@ public final class Trainer {
         model.save(dir, saveDtype);
     }
 
-    private void saveCheckpoint(TrainerState state, AdamW optimizer, LinearWarmupDecay schedule, boolean best) throws IOException {
+    private void saveCheckpoint(TrainerState state, AdamW optimizer, GradScaler scaler, LinearWarmupDecay schedule, boolean best) throws IOException {
         Path target = args.outputDir().resolve("checkpoint-" + state.globalStep);
         if (best) state.bestModelCheckpoint = target.toString();
         Checkpoints.save(args.outputDir(), state.globalStep, dir -> {
             model.save(dir);
+            if (scaler != null) LossScaleFile.write(dir, scaler);
             writeOptimizer(dir.resolve("optimizer.safetensors"), optimizer);
             ObjectNode sched = TrainerState.JSON.createObjectNode();
             sched.put("last_epoch", state.globalStep);
