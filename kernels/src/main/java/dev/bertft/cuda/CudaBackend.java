@@ -700,24 +700,34 @@ public final class CudaBackend implements Backend {
     /** Query (or key) rows per attention block, as 4 warps of 16 on tensor cores. */
     private static final int ATTENTION_ROWS = 64, ATTENTION_THREADS = 128;
 
-    /** The fused kernels exist for float32 heads of 16, 32 or 64 features; other cases compose plain ops. */
+    /**
+     * The fused kernels exist for float32 (TF32 products) and BF16/F16 heads of 16, 32 or 64
+     * features; other cases compose plain ops.
+     */
     private boolean fusedAttention(Tensor q) {
         int hs = q.size(3);
-        return q.dtype() == DType.F32 && tf32 && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
+        return (q.dtype() == DType.F32 ? tf32 : q.dtype().isHalf()) && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
     }
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
-        if (q.dtype().isHalf()) return HalfAttention.forward(q, k, v, mask, scale, dropoutP, seed, offset);
-        if (!fusedAttention(q)) return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
+        if (!fusedAttention(q)) {
+            if (q.dtype().isHalf()) return HalfAttention.forward(q, k, v, mask, scale, dropoutP, seed, offset);
+            return composedAttention(q, k, v, mask, scale, dropoutP, seed, offset);
+        }
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
         Tensor qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v);
-        ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_THREADS, 1,
+        ops.launch("attention_forward" + attentionFormat(q) + "_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_THREADS, 1,
                 ptr(qs), headStrides(qs), ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(dense(mask)), ptr(out), headStrides(out),
                 ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
         return new AttentionOut(out, lse);
+    }
+
+    /** The kernels' name part for q's format: "" for float32, "_bf16", "_f16". */
+    private static String attentionFormat(Tensor q) {
+        return q.dtype() == DType.F32 ? "" : "_" + suffix(q.dtype());
     }
 
     /**
@@ -742,23 +752,26 @@ public final class CudaBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
-        if (q.dtype().isHalf()) return HalfAttention.backward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
-        if (!fusedAttention(q)) return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
+        if (!fusedAttention(q)) {
+            if (q.dtype().isHalf()) return HalfAttention.backward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
+            return composedAttentionBackward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
+        }
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor dq = headsOfTokens(b, nh, t, hs), dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
         if (t == 0 || b * nh == 0) return new AttentionGrads(dq, dk, dv);
-        Tensor g = rowsOfHeads(dOut), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
+        // under autocast dO is rounded to the inputs' format, the operand of dO·Vᵀ and Pᵀ·dO
+        Tensor g = rowsOfHeads(dOut.dtype() == q.dtype() ? dOut : dOut.cast(q.dtype())), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
         Tensor md = dense(mask), lse = dense(forward.logSumExp());
         long rows = (long) b * nh * t;
         Tensor dd = allocate(DType.F32, b, nh, t);
-        ops.launch("attention_backward_dot", grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, ptr(g), headStrides(g), ptr(out), headStrides(out), ptr(dd),
+        ops.launch("attention_backward_dot" + attentionFormat(q), grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, ptr(g), headStrides(g), ptr(out), headStrides(out), ptr(dd),
                 nh, t, rows, hs);
         int tiles = (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, useDropout = dropoutP > 0 ? 1 : 0;
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
-        ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
+        ops.launch("attention_backward_kv" + attentionFormat(q) + "_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
                 ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dk), ptr(dv), headStrides(dk), nh, t, sc,
                 useDropout, p, keep, seed, offset);
-        ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
+        ops.launch("attention_backward_q" + attentionFormat(q) + "_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
                 ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dq), headStrides(dq), nh, t, sc,
                 useDropout, p, keep, seed, offset);
         return new AttentionGrads(dq, dk, dv);

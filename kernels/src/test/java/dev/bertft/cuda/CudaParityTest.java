@@ -494,6 +494,64 @@ class CudaParityTest {
     }
 
     /**
+     * The BF16/F16 attention kernels against float64 from the same rounded inputs, rounding where
+     * autocast rounds (the probabilities before P·V; dO, P̃ and dS before the backward's products):
+     * ‖err‖/‖ref‖ ≤ 2 ulp of the format (2⁻⁶ BF16, 2⁻⁹ F16), since the kernel rounds each product
+     * operand once where the reference may round its neighbour; the log-sum-exp, whose inputs are
+     * exact products summed in float32, to 1e-5. Outputs and gradients are float32.
+     */
+    @Test
+    void halfAttentionKernelsMatchFloat64OfTheRoundedInputs() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            double ulp = h == DType.BF16 ? 0x1p-7 : 0x1p-10;
+            for (int hs : new int[] {16, 64}) {
+                int t = 70, b = 2, nh = 2;
+                Tensor q = randn(DType.F32, b, nh, t, hs).cast(h), k = randn(DType.F32, b, nh, t, hs).cast(h);
+                Tensor v = randn(DType.F32, b, nh, t, hs).cast(h), dOut = randn(DType.F32, b, nh, t, hs);
+                Tensor mask = paddingMask(b, t, new int[] {t, t - 5});
+                double scale = 1 / Math.sqrt(hs), p = 0.1;
+                long seed = 7, offset = 3;
+                String what = h + " attention hs=" + hs;
+                var gf = gpu.attention(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
+                var gb = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
+                assertEquals(DType.F32, gf.out().dtype());
+                assertEquals(DType.F32, gb.dq().dtype());
+
+                Tensor q64 = q.cast(DType.F64), k64 = k.cast(DType.F64), v64 = v.cast(DType.F64);
+                Tensor scores = q64.matmul(k64.transpose(-1, -2)).mul(scale).add(mask.cast(DType.F64).unsqueeze(1).unsqueeze(1));
+                Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
+                Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
+                Tensor probs = scores.softmax(), drop = CPU.dropoutMask(DType.F64, probs.shape(), p, seed, offset);
+                Tensor dropped = roundedTo(probs.mul(drop), h);
+                assertRelative(dropped.matmul(v64), gf.out(), 2 * ulp, what + " out");
+                assertClose(lse, gf.logSumExp(), 1e-5, 1e-5, what + " lse");
+                Tensor g64 = roundedTo(dOut.cast(DType.F64), h);
+                Tensor dp = g64.matmul(v64.transpose(-1, -2)).mul(drop);
+                Tensor ds = roundedTo(CPU.softmaxBackward(probs, dp).mul(scale), h);
+                assertRelative(ds.matmul(k64), gb.dq(), 2 * ulp, what + " dq");
+                assertRelative(ds.transpose(-1, -2).matmul(q64), gb.dk(), 2 * ulp, what + " dk");
+                assertRelative(dropped.transpose(-1, -2).matmul(g64), gb.dv(), 2 * ulp, what + " dv");
+            }
+        }
+    }
+
+    private static Tensor roundedTo(Tensor x64, DType h) {
+        return x64.cast(DType.F32).cast(h).cast(DType.F64);
+    }
+
+    private static void assertRelative(Tensor expected, Tensor actual, double bound, String what) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
+        double[] e = expected.contiguous().toDoubleArray(), a = actual.contiguous().toDoubleArray();
+        double err = 0, norm = 0;
+        for (int i = 0; i < e.length; i++) {
+            err += (a[i] - e[i]) * (a[i] - e[i]);
+            norm += e[i] * e[i];
+        }
+        double rel = Math.sqrt(err / norm);
+        if (!(rel <= bound)) fail(what + ": relative error " + rel + " over " + bound);
+    }
+
+    /**
      * As BERT calls it: the heads are views of [B, T, H] projections (one fused [B, T, 3H] for q, k
      * and v), and the output and gradients come back laid out as [B, T, NH, HS], so the model's
      * transpose back to [B, T, H] needs no copy.
