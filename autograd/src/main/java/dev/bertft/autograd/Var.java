@@ -177,6 +177,7 @@ public final class Var {
 
     /** The value as a product's operand of type {@code h}: the copy its producer wrote or the first product cast, else a cast now. */
     private Tensor operand(DType h) {
+        if (value.dtype() == h) return value;
         if (halfCopy != null && halfCopy.dtype() == h) return halfCopy;
         Tensor cast = value.cast(h);
         if (!op.equals("parameter") && !op.equals("constant")) halfCopy = cast;
@@ -492,11 +493,24 @@ public final class Var {
         DType h = Autocast.operands();
         Tensor b = bias == null ? null : bias.value;
         if (h != null) {
-            Tensor x = operand(h), w = weight.value.cast(h), y = x.matmul(w.transpose(0, 1), DType.F32);
-            return result("linear", b == null ? y : y.add(b), g -> linearBackward(g, x, w, weight, bias), inputs);
+            Tensor x = operand(h), w = weight.value.cast(h);
+            return result("linear", x.backend().linear(x, w, b, DType.F32), g -> linearBackward(g, x, w, weight, bias), inputs);
         }
         Tensor x = value, w = weight.value;
         return result("linear", x.linear(w, b), g -> linearBackward(g, x, w, weight, bias), inputs);
+    }
+
+    /**
+     * {@link #linear}, whose result under autocast is rounded to the products' type, as
+     * torch.autocast's linear returns it: for a result that only products read (attention's Q, K
+     * and V), so no float32 copy of it is kept. Outside autocast, {@link #linear} itself.
+     */
+    public Var linearOperand(Var weight, Var bias) {
+        DType h = Autocast.operands();
+        if (h == null) return linear(weight, bias);
+        Var[] inputs = bias == null ? new Var[] {this, weight} : new Var[] {this, weight, bias};
+        Tensor x = operand(h), w = weight.value.cast(h);
+        return result("linear", x.linear(w, bias == null ? null : bias.value.cast(h)), g -> linearBackward(g, x, w, weight, bias), inputs);
     }
 
     /**
@@ -513,11 +527,17 @@ public final class Var {
         Backend be = value.backend();
         DType h = Autocast.operands();
         if (h != null) {
-            // GELU writes the copy the next Linear reads, so autocast adds no cast of the [B, T, I] activations
-            Tensor x = operand(h), w = weight.value.cast(h), product = x.matmul(w.transpose(0, 1), DType.F32);
-            Backend.Copied<Tensor> y = be.gelu(product.add(b), h);
-            return result("linear_gelu", y.out(), g -> linearBackward(be.biasGeluBackward(product, b, g), x, w, weight, bias),
-                    this, weight, bias).withHalfCopy(y.copy());
+            // As torch.autocast: the product plus bias rounded to h (GELU's saved input), GELU in float32
+            // rounded to h for the next Linear; only these two [B, T, I] halves are kept, the float32
+            // temporaries go with the inner scope
+            Tensor x = operand(h), w = weight.value.cast(h), pre = x.linear(w, b.cast(h));
+            Tensor y;
+            try (Backend.Scope activation = be.openScope()) {
+                y = be.gelu(pre.cast(DType.F32), h).copy();
+                activation.keep(y);
+            }
+            return result("linear_gelu", y, g -> linearBackward(be.geluBackward(pre.cast(DType.F32), g), x, w, weight, bias),
+                    this, weight, bias);
         }
         Tensor x = value, w = weight.value;
         Tensor product = x.linear(w, null);
@@ -627,7 +647,8 @@ public final class Var {
                     + ", v " + Arrays.toString(vt.shape()) + " must be equal [B, NH, T, HS] and mask " + Arrays.toString(mask.shape())
                     + " [B, T]");
         }
-        if (mask.dtype() != qt.dtype()) throw new IllegalArgumentException("attention: mask dtype " + mask.dtype() + " differs from " + qt.dtype());
+        DType scores = qt.dtype().isHalf() ? DType.F32 : qt.dtype();   // half-precision heads' scores are float32
+        if (mask.dtype() != scores) throw new IllegalArgumentException("attention: mask dtype " + mask.dtype() + " differs from " + scores);
         DType h = Autocast.operands();
         if (h != null) {
             // both products in h with float32 sums; the backend's softmax statistics and gradients stay float32

@@ -655,6 +655,13 @@ public final class CudaBackend implements Backend {
         return product(x, w.transpose(0, 1), dense(bias), x.dtype());
     }
 
+    /** Half operands written as float32 with a float32 bias, added by our kernel as it writes the product. */
+    @Override
+    public Tensor linear(Tensor x, Tensor w, Tensor bias, DType out) {
+        if (out == x.dtype() || bias == null || x.dim() < 2 || x.size(-1) == 0) return Backend.super.linear(x, w, bias, out);
+        return product(x, w.transpose(0, 1), dense(bias), out);
+    }
+
     /**
      * a·b written as {@code outType}, plus {@code bias} (of that type, our kernels only) on every
      * row when not null. Half operands always take our kernel: cuBLAS is bound for float32 only.

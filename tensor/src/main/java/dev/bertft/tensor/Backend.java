@@ -153,6 +153,16 @@ public interface Backend {
         return bias == null ? y : y.add(bias);
     }
 
+    /**
+     * {@link #linear} of BF16/F16 x and w written as float32 (the sums unrounded), plus a float32
+     * bias or null: an autocast Linear. A backend may add the bias as it writes the product.
+     */
+    default Tensor linear(Tensor x, Tensor w, Tensor bias, DType out) {
+        if (out == x.dtype()) return linear(x, w, bias);
+        Tensor y = matmul(x, w.transpose(0, 1), out);
+        return bias == null ? y : y.add(bias);
+    }
+
     // ---- attention --------------------------------------------------------------------------
 
     /**
