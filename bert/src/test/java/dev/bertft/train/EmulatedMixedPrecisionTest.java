@@ -11,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,16 +31,7 @@ class EmulatedMixedPrecisionTest {
     private static List<Double> losses(Backend on, Precision precision, Path out) throws IOException {
         BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(TINY, on, BertForSequenceClassification.LoadOptions.seed(42));
         model.setPrecision(precision);
-        TrainingArgs args = TrainerTest.args(out).maxSteps(6).learningRate(1e-3).saveStrategy(TrainingArgs.Strategy.NO)
-                .evalStrategy(TrainingArgs.Strategy.NO).loggingSteps(1000).build();
-        List<Double> losses = new ArrayList<>();
-        new Trainer(model, args, on, TrainerTest.data(48, 4, false), List.of(), 0, 3, new Trainer.Listener() {
-            @Override
-            public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
-                losses.add(loss);
-            }
-        }).train(null);
-        return losses;
+        return MixedPrecisionTrainingTest.losses(model, on, out, 1e-3, 6, 48);
     }
 
     @Test

@@ -7,7 +7,6 @@ import dev.bertft.autograd.Precision;
 import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
-import dev.bertft.classifier.Batch;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.GradScaler;
 import dev.bertft.tensor.Backend;
@@ -60,12 +59,16 @@ class MixedPrecisionTrainingTest {
         return m;
     }
 
-    /** Each step's training loss over {@link #STEPS} updates of batch 8 on 64 examples, saving nothing. */
     private static List<Double> losses(BertForSequenceClassification model, Path out, double lr) throws IOException {
-        TrainingArgs args = TrainerTest.args(out).maxSteps(STEPS).learningRate(lr).saveStrategy(TrainingArgs.Strategy.NO)
+        return losses(model, CPU, out, lr, STEPS, 64);
+    }
+
+    /** Each step's training loss over {@code steps} updates of batch 8 on {@code examples} examples, saving nothing. */
+    static List<Double> losses(BertForSequenceClassification model, Backend on, Path out, double lr, int steps, int examples) throws IOException {
+        TrainingArgs args = TrainerTest.args(out).maxSteps(steps).learningRate(lr).saveStrategy(TrainingArgs.Strategy.NO)
                 .evalStrategy(TrainingArgs.Strategy.NO).loggingSteps(1000).build();
         List<Double> losses = new ArrayList<>();
-        new Trainer(model, args, CPU, TrainerTest.data(64, 4, false), List.of(), 0, 3, new Trainer.Listener() {
+        new Trainer(model, args, on, TrainerTest.data(examples, 4, false), List.of(), 0, 3, new Trainer.Listener() {
             @Override
             public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
                 losses.add(loss);

@@ -5,7 +5,6 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,36 +19,30 @@ class PrecisionFlagsTest {
     @TempDir
     Path tmp;
 
-    private static TrainCommand parseTrain(String... args) {
-        CommandLine cli = new CommandLine(new Main());
-        cli.parseArgs(HfSpellings.rewrite(cli, args));
-        return cli.getSubcommands().get("train").getCommand();
-    }
-
     @Test
     void hfSpellingsOfThePrecisionFlags() {
-        assertTrue(parseTrain("train", "--bf16").precisionArgs.bf16);
-        assertTrue(parseTrain("train", "--bf16", "True", "--seed", "1").precisionArgs.bf16);
-        assertFalse(parseTrain("train", "--fp16", "False").precisionArgs.fp16);
-        assertEquals(Boolean.FALSE, parseTrain("train", "--tf32", "False").precisionArgs.tf32);
-        assertEquals(null, parseTrain("train").precisionArgs.tf32);
-        assertEquals(DType.BF16, parseTrain("train", "--save_dtype", "bfloat16").saveDtype.dtype());
-        assertEquals(DType.F32, parseTrain("train").saveDtype.dtype());
+        assertTrue(CliFlagsTest.parseTrain("train", "--bf16").precisionArgs.bf16);
+        assertTrue(CliFlagsTest.parseTrain("train", "--bf16", "True", "--seed", "1").precisionArgs.bf16);
+        assertFalse(CliFlagsTest.parseTrain("train", "--fp16", "False").precisionArgs.fp16);
+        assertEquals(Boolean.FALSE, CliFlagsTest.parseTrain("train", "--tf32", "False").precisionArgs.tf32);
+        assertEquals(null, CliFlagsTest.parseTrain("train").precisionArgs.tf32);
+        assertEquals(DType.BF16, CliFlagsTest.parseTrain("train", "--save_dtype", "bfloat16").saveDtype.dtype());
+        assertEquals(DType.F32, CliFlagsTest.parseTrain("train").saveDtype.dtype());
     }
 
     @Test
     void theCpuRunsFp32AndRefusesHalfPrecisionAndTf32() {
         PrecisionArgs plain = new PrecisionArgs();
         assertEquals(Precision.FP32, plain.resolve(new CpuBackend(1)));
-        PrecisionArgs off = parseTrain("train", "--tf32", "false").precisionArgs;
+        PrecisionArgs off = CliFlagsTest.parseTrain("train", "--tf32", "false").precisionArgs;
         assertEquals(Precision.FP32, off.resolve(new CpuBackend(1)));
         for (String flag : new String[] {"--bf16", "--fp16"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> parseTrain("train", flag).precisionArgs.resolve(new CpuBackend(1)));
+                    () -> CliFlagsTest.parseTrain("train", flag).precisionArgs.resolve(new CpuBackend(1)));
             assertTrue(e.getMessage().startsWith(flag + ": the CPU computes in float32 only"), e.getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> parseTrain("train", "--tf32", "true").precisionArgs.resolve(new CpuBackend(1)));
-        assertThrows(IllegalArgumentException.class, () -> parseTrain("train", "--bf16", "--fp16").precisionArgs.resolve(new CpuBackend(1)));
+        assertThrows(IllegalArgumentException.class, () -> CliFlagsTest.parseTrain("train", "--tf32", "true").precisionArgs.resolve(new CpuBackend(1)));
+        assertThrows(IllegalArgumentException.class, () -> CliFlagsTest.parseTrain("train", "--bf16", "--fp16").precisionArgs.resolve(new CpuBackend(1)));
     }
 
     @Test
@@ -65,7 +58,7 @@ class PrecisionFlagsTest {
 
     @Test
     void aSaveDtypeThatIsNoTypeIsRefused() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parseTrain("train", "--save-dtype", "int8").saveDtype.dtype());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CliFlagsTest.parseTrain("train", "--save-dtype", "int8").saveDtype.dtype());
         assertEquals("--save-dtype must be float32, bfloat16 or float16, got 'int8'", e.getMessage());
     }
 }
