@@ -8,7 +8,7 @@
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
 #   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
-#   5. `bert-ft bench --device cuda` on a bert-base-shaped model, batch 32 x 128 and 32 x 512, against
+#   5. `bert-ft bench --device cuda` (plain, --bf16, --fp16) on a bert-base-shaped model, batch 32 x 128 and 32 x 512, against
 #      transformers on the same GPU (bench/scripts/bench_pytorch.py) in fp32, tf32, bf16 and fp16
 #      autocast, and with torch.compile (tf32, 32 x 128); torch.matmul at BERT's product shapes
 #      (bench/scripts/gemm_torch.py); summary.json from those figures (bench/scripts/gpu_summary.py);
@@ -82,12 +82,16 @@ limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 BF16
 # Step times of a bert-base-shaped classifier at the IMDB recipe's batch (32) and at 128 and 512
 # tokens, against transformers on the same GPU: PyTorch eager in each precision an HF Trainer user
 # picks (fp32, tf32=True, bf16=True, fp16=True) and torch.compile in tf32 (its compile takes
-# a minute, so one row). Our step runs in TF32 (no --bf16 yet). Each figure is a median of 20 steps.
+# a minute, so one row). Ours runs as a plain run (TF32), with --bf16 and with --fp16 (its step
+# includes the GradScaler, as the peer's fp16 does). Each figure is a median of 20 steps.
 step "bench: bert-base shape, batch 32 x 128 and 32 x 512" | tee "$out/bench.txt"
 for seq in 128 512; do
-  limited 150 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len $seq \
-      --steps 20 --warmup 3 --json "$out/bertft-$seq-tf32.json" 2>&1 | tee -a "$out/bench.txt"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  for precision in tf32 bf16 fp16; do
+    flag=(); [ "$precision" = tf32 ] || flag=(--$precision)
+    limited 120 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len $seq \
+        ${flag[@]+"${flag[@]}"} --steps 20 --warmup 3 --json "$out/bertft-$seq-$precision.json" 2>&1 | tee -a "$out/bench.txt"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  done
   for precision in fp32 tf32 bf16 fp16; do
     limited 90 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len $seq --steps 20 \
         --warmup 3 --precision $precision > "$out/peer-$seq-$precision-eager.json" 2>> "$out/bench.txt"

@@ -8,7 +8,7 @@
 Format (the mixed-precision issue's): {"gpu", "driver", "date", "commit", "rows": [{"what":
 "train"|"predict", "model", "batch", "seq", "precision", "bertft_ms", "peer": "pytorch-eager"|
 "pytorch-compile", "peer_ms"}]}, each figure the median of the timed steps. A precision that only
-the peer ran (bert-ft's --bf16 before it exists) gets "bertft_ms": null.
+the peer ran (fp32: bert-ft times TF32, --bf16 and --fp16) gets "bertft_ms": null.
 """
 import datetime
 import glob

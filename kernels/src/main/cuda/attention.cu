@@ -28,7 +28,15 @@
 // straight from the registers. Every output element is summed by one lane in a fixed order: no
 // atomics, and the same bits on every run. Head sizes 16, 32 and 64 are instantiated (BERT uses
 // 64, MiniLM 32).
+//
+// Under autocast q, k, v and dO come as BF16 or F16 (the _bf16 and _f16 kernels): their values
+// are exact in TF32, so the same tensor-core products multiply them exactly with float32 sums;
+// the softmax statistics, lse, out and every gradient stay float32, and the other operand of
+// each product (e^{S−m}·M for P·V and Pᵀ·dO, dS for dS·K and dSᵀ·Q) is rounded to the inputs'
+// format first, as autocast rounds it. (The forward rounds the unnormalised e^{S−m}, as flash
+// attention does, which may differ from rounding P itself by one unit in the last place.)
 #include "common.cuh"
+#include "half.cuh"
 #include "philox.cuh"
 #include <math.h>
 
@@ -41,8 +49,20 @@ struct HeadStrides {
     int batch, head, token;
 };
 
+// An input element as float: exact from every format.
+__device__ inline float to_float(float x) { return x; }
+__device__ inline float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ inline float to_float(__half x) { return __half2float(x); }
+
+// x as the operand of a product with In inputs: rounded to In's format (float32: to_tf32 rounds later).
+template <typename In> __device__ inline float operand(float x);
+template <> __device__ inline float operand<float>(float x) { return x; }
+template <> __device__ inline float operand<__nv_bfloat16>(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
+template <> __device__ inline float operand<__half>(float x) { return __half2float(__float2half_rn(x)); }
+
 // Row t of head pair (b, h).
-__device__ inline const float *head_row(const float *x, HeadStrides s, int b, int h, int t) {
+template <typename In>
+__device__ inline const In *head_row(const In *x, HeadStrides s, int b, int h, int t) {
     return x + (long long) b * s.batch + (long long) h * s.head + (long long) t * s.token;
 }
 
@@ -52,24 +72,24 @@ __device__ inline float *head_row(float *x, HeadStrides s, int b, int h, int t) 
 
 // Loads 64 rows of two [B, NH, T, HS] operands of head pair (b, h) from row `first` into shared
 // rows of HS + 4 words, zeros past T.
-template <int HS>
-__device__ inline void load_tile(float (*x_s)[HS + 4], const float *x, HeadStrides sx, float (*y_s)[HS + 4], const float *y,
+template <int HS, typename In>
+__device__ inline void load_tile(float (*x_s)[HS + 4], const In *x, HeadStrides sx, float (*y_s)[HS + 4], const In *y,
                                  HeadStrides sy, int b, int h, int first, int T) {
     for (int e = threadIdx.x; e < TILE_ROWS * HS; e += blockDim.x) {
         int r = e / HS, d = e % HS;
         bool in = first + r < T;
-        x_s[r][d] = in ? head_row(x, sx, b, h, first + r)[d] : 0.0f;
-        y_s[r][d] = in ? head_row(y, sy, b, h, first + r)[d] : 0.0f;
+        x_s[r][d] = in ? to_float(head_row(x, sx, b, h, first + r)[d]) : 0.0f;
+        y_s[r][d] = in ? to_float(head_row(y, sy, b, h, first + r)[d]) : 0.0f;
     }
 }
 
 // The keys of the tile from j0, once every warp is done with the previous tile: K and V rows,
 // and the mask, −∞ past the end so those keys weigh e^{−∞} = 0.
-template <int HS>
-__device__ inline void load_key_tile(float (*Ks)[HS + 4], float (*Vs)[HS + 4], float *Ms, const float *k, HeadStrides sk,
-                                     const float *v, HeadStrides sv, const float *mask, int b, int h, int j0, int T) {
+template <int HS, typename In>
+__device__ inline void load_key_tile(float (*Ks)[HS + 4], float (*Vs)[HS + 4], float *Ms, const In *k, HeadStrides sk,
+                                     const In *v, HeadStrides sv, const float *mask, int b, int h, int j0, int T) {
     __syncthreads();
-    load_tile<HS>(Ks, k, sk, Vs, v, sv, b, h, j0, T);
+    load_tile<HS, In>(Ks, k, sk, Vs, v, sv, b, h, j0, T);
     for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
     __syncthreads();
 }
@@ -83,16 +103,16 @@ __device__ inline void clear(float (&acc)[HS / 8][4]) {
 }
 
 // A fragments of the 16 rows a warp owns (lane rows lo and hi), one per 8 features; zeros past T.
-template <int HS>
-__device__ inline void load_rows(uint32_t (&f)[HS / 8][4], const float *x, HeadStrides sx, int b, int h, int lo, int hi, int T) {
+template <int HS, typename In>
+__device__ inline void load_rows(uint32_t (&f)[HS / 8][4], const In *x, HeadStrides sx, int b, int h, int lo, int hi, int T) {
     const int t = threadIdx.x & 3;
-    const float *x_lo = head_row(x, sx, b, h, min(lo, T - 1)), *x_hi = head_row(x, sx, b, h, min(hi, T - 1));
+    const In *x_lo = head_row(x, sx, b, h, min(lo, T - 1)), *x_hi = head_row(x, sx, b, h, min(hi, T - 1));
     #pragma unroll
     for (int kk = 0; kk < HS / 8; kk++) {
-        f[kk][0] = to_tf32(lo < T ? x_lo[kk * 8 + t] : 0.0f);
-        f[kk][1] = to_tf32(hi < T ? x_hi[kk * 8 + t] : 0.0f);
-        f[kk][2] = to_tf32(lo < T ? x_lo[kk * 8 + t + 4] : 0.0f);
-        f[kk][3] = to_tf32(hi < T ? x_hi[kk * 8 + t + 4] : 0.0f);
+        f[kk][0] = to_tf32(lo < T ? to_float(x_lo[kk * 8 + t]) : 0.0f);
+        f[kk][1] = to_tf32(hi < T ? to_float(x_hi[kk * 8 + t]) : 0.0f);
+        f[kk][2] = to_tf32(lo < T ? to_float(x_lo[kk * 8 + t + 4]) : 0.0f);
+        f[kk][3] = to_tf32(hi < T ? to_float(x_hi[kk * 8 + t + 4]) : 0.0f);
     }
 }
 
@@ -150,9 +170,9 @@ __device__ inline float quad_sum(float v) {
     return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
-template <int HS>
-__device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, const float *k, HeadStrides sk,
-                                                const float *v, HeadStrides sv, const float *mask, float *out,
+template <int HS, typename In>
+__device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
+                                                const In *v, HeadStrides sv, const float *mask, float *out,
                                                 HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,
                                                 float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
     // Rows of HS + 4 words: fragment reads of K at (key g, feature t) and of V at (key 2t, feature g)
@@ -162,7 +182,7 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + g, row_hi = row_lo + 8;  // this lane's two query rows
     uint32_t qf[HS / 8][4];
-    load_rows<HS>(qf, q, sq, b, h, row_lo, row_hi, T);
+    load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, T);
     // O as C fragments: rows lo, hi × features nb·8 + 2t, +1.
     float o[HS / 8][4];
     clear<HS>(o);
@@ -172,7 +192,7 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
     const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, T - 1)) * T;
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
-        load_key_tile<HS>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
+        load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
 
         // S = Q·Kᵀ·scale + mask: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of key block jb.
         float s[TILE_ROWS / 8][4];
@@ -217,6 +237,8 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
                 e[2] *= drop_hi.factor(index_hi + key);
                 e[3] *= drop_hi.factor(index_hi + key + 1);
             }
+            #pragma unroll
+            for (int r = 0; r < 4; r++) e[r] = operand<In>(e[r]);
             fragment_times_tile<HS>(o, e, Vs, jb);
         }
     }
@@ -239,8 +261,9 @@ __device__ inline void attention_forward_kernel(const float *q, HeadStrides sq, 
 // 64- or 128-byte lines rather than one line per lane; a butterfly within those lanes sums them.
 // Whole warps go round the loop together, lanes past the last row adding zeros, because the
 // shuffles need every lane.
-extern "C" __global__ void attention_backward_dot(const float *dout, HeadStrides sg, const float *out, HeadStrides so, float *dd,
-                                                  int heads, int T, long long rows, int hs) {
+template <typename In>
+__device__ inline void attention_backward_dot_kernel(const In *dout, HeadStrides sg, const float *out, HeadStrides so, float *dd,
+                                                     int heads, int T, long long rows, int hs) {
     const int width = hs < 32 ? hs : 32, rows_per_warp = 32 / width, lane = threadIdx.x & 31, j = lane % width;
     const long long warp = ((long long) blockIdx.x * blockDim.x + threadIdx.x) >> 5, warps = ((long long) gridDim.x * blockDim.x) >> 5;
     for (long long first = warp * rows_per_warp; first < rows; first += warps * rows_per_warp) {
@@ -248,8 +271,9 @@ extern "C" __global__ void attention_backward_dot(const float *dout, HeadStrides
         float acc = 0.0f;
         if (r < rows) {
             int i = (int) (r % T), bh = (int) (r / T), b = bh / heads, h = bh % heads;
-            const float *g = head_row(dout, sg, b, h, i), *o = head_row(out, so, b, h, i);
-            for (int d = j; d < hs; d += width) acc += g[d] * o[d];
+            const In *g = head_row(dout, sg, b, h, i);
+            const float *o = head_row(out, so, b, h, i);
+            for (int d = j; d < hs; d += width) acc += to_float(g[d]) * o[d];
         }
         for (int m = width / 2; m > 0; m >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, m);
         if (r < rows && j == 0) dd[r] = acc;
@@ -258,9 +282,9 @@ extern "C" __global__ void attention_backward_dot(const float *dout, HeadStrides
 
 // dk, dv: a warp owns 16 key rows, query tiles stream through. In the transposed products a
 // lane holds (key lo/hi, query 2t/2t+1) of each block of 8 queries.
-template <int HS>
-__device__ inline void attention_backward_kv_kernel(const float *dout, HeadStrides sg, const float *q, HeadStrides sq,
-                                                    const float *k, HeadStrides sk, const float *v, HeadStrides sv,
+template <int HS, typename In>
+__device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
+                                                    const In *k, HeadStrides sk, const In *v, HeadStrides sv,
                                                     const float *mask, const float *lse, const float *dd, float *dk,
                                                     float *dv, HeadStrides sd, int heads, int T, float scale, int use_dropout,
                                                     float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
@@ -269,8 +293,8 @@ __device__ inline void attention_backward_kv_kernel(const float *dout, HeadStrid
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int key_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + g, key_hi = key_lo + 8;
     uint32_t kf[HS / 8][4], vf[HS / 8][4];
-    load_rows<HS>(kf, k, sk, b, h, key_lo, key_hi, T);
-    load_rows<HS>(vf, v, sv, b, h, key_lo, key_hi, T);
+    load_rows<HS, In>(kf, k, sk, b, h, key_lo, key_hi, T);
+    load_rows<HS, In>(vf, v, sv, b, h, key_lo, key_hi, T);
     // keys past the end weigh e^{−∞} = 0
     const float mask_lo = key_lo < T ? mask[(long long) b * T + key_lo] : -INFINITY;
     const float mask_hi = key_hi < T ? mask[(long long) b * T + key_hi] : -INFINITY;
@@ -281,7 +305,7 @@ __device__ inline void attention_backward_kv_kernel(const float *dout, HeadStrid
 
     for (int i0 = 0; i0 < T; i0 += TILE_ROWS) {
         __syncthreads();  // every warp is done with the previous tile
-        load_tile<HS>(Qs, q, sq, Gs, dout, sg, b, h, i0, T);
+        load_tile<HS, In>(Qs, q, sq, Gs, dout, sg, b, h, i0, T);
         for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) {
             bool in = i0 + r < T;
             Ls[r] = in ? lse[(long long) bh * T + i0 + r] : INFINITY;  // queries past the end: P = 0
@@ -299,8 +323,8 @@ __device__ inline void attention_backward_kv_kernel(const float *dout, HeadStrid
                 int query = ib * 8 + 2 * t + (r & 1), key = r < 2 ? key_lo : key_hi;
                 float pij = expf(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
                 float f = use_dropout ? drop.factor(((unsigned long long) bh * T + min(i0 + query, T - 1)) * T + min(key, T - 1)) : 1.0f;
-                pm[r] = pij * f;
-                ds[r] = pij * (dpt[r] * f - Ds[query]) * scale;
+                pm[r] = operand<In>(pij * f);
+                ds[r] = operand<In>(pij * (dpt[r] * f - Ds[query]) * scale);
             }
             fragment_times_tile<HS>(dvf, pm, Gs, ib);
             fragment_times_tile<HS>(dkf, ds, Qs, ib);
@@ -312,9 +336,9 @@ __device__ inline void attention_backward_kv_kernel(const float *dout, HeadStrid
 
 // dq: a warp owns 16 query rows, key tiles stream through; a lane holds (query lo/hi, key
 // 2t/2t+1) of each block of 8 keys.
-template <int HS>
-__device__ inline void attention_backward_q_kernel(const float *dout, HeadStrides sg, const float *q, HeadStrides sq,
-                                                   const float *k, HeadStrides sk, const float *v, HeadStrides sv,
+template <int HS, typename In>
+__device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
+                                                   const In *k, HeadStrides sk, const In *v, HeadStrides sv,
                                                    const float *mask, const float *lse, const float *dd, float *dq,
                                                    HeadStrides sd, int heads, int T, float scale, int use_dropout, float p,
                                                    float keep_scale, unsigned long long seed, unsigned long long offset) {
@@ -323,8 +347,8 @@ __device__ inline void attention_backward_q_kernel(const float *dout, HeadStride
     const int lane = threadIdx.x & 31, t = lane & 3;
     const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + (lane >> 2), row_hi = row_lo + 8;
     uint32_t qf[HS / 8][4], gf[HS / 8][4];
-    load_rows<HS>(qf, q, sq, b, h, row_lo, row_hi, T);
-    load_rows<HS>(gf, dout, sg, b, h, row_lo, row_hi, T);
+    load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, T);
+    load_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, T);
     const float lse_lo = lse[(long long) bh * T + min(row_lo, T - 1)], lse_hi = lse[(long long) bh * T + min(row_hi, T - 1)];
     const float d_lo = dd[(long long) bh * T + min(row_lo, T - 1)], d_hi = dd[(long long) bh * T + min(row_hi, T - 1)];
     float dqf[HS / 8][4];
@@ -334,7 +358,7 @@ __device__ inline void attention_backward_q_kernel(const float *dout, HeadStride
     const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, T - 1)) * T;
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
-        load_key_tile<HS>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
+        load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
         #pragma unroll
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
             float s[4], dp[4];
@@ -351,7 +375,7 @@ __device__ inline void attention_backward_q_kernel(const float *dout, HeadStride
                     unsigned long long index = min(j0 + key, T - 1);
                     f = lo ? drop_lo.factor(index_lo + index) : drop_hi.factor(index_hi + index);
                 }
-                ds[r] = pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale;
+                ds[r] = operand<In>(pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale);
             }
             fragment_times_tile<HS>(dqf, ds, Ks, jb);
         }
@@ -359,31 +383,42 @@ __device__ inline void attention_backward_q_kernel(const float *dout, HeadStride
     store_rows<HS>(dq, sd, b, h, row_lo, row_hi, T, dqf);
 }
 
-#define ATTENTION_KERNELS(HS)                                                                                          \
-    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward_hs##HS(                                      \
-        const float *q, HeadStrides sq, const float *k, HeadStrides sk, const float *v, HeadStrides sv,               \
+// Kernels for head size HS and inputs In: attention_forward_hs64 (float32), attention_forward_bf16_hs64, ...
+#define ATTENTION_KERNELS(HS, In, format)                                                                              \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward##format##_hs##HS(                   \
+        const In *q, HeadStrides sq, const In *k, HeadStrides sk, const In *v, HeadStrides sv,                        \
         const float *mask, float *out, HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,     \
         float p, float keep_scale, unsigned long long seed, unsigned long long offset) {                              \
-        attention_forward_kernel<HS>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, T, scale, use_dropout, p,        \
-                                     keep_scale, seed, offset);                                                        \
+        attention_forward_kernel<HS, In>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, T, scale, use_dropout, p,    \
+                                         keep_scale, seed, offset);                                                    \
     }                                                                                                                  \
-    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv_hs##HS(                                  \
-        const float *dout, HeadStrides sg, const float *q, HeadStrides sq, const float *k, HeadStrides sk,            \
-        const float *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dk, float *dv,   \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv##format##_hs##HS(               \
+        const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                     \
+        const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dk, float *dv,      \
         HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
         unsigned long long seed, unsigned long long offset) {                                                          \
-        attention_backward_kv_kernel<HS>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, T, scale,   \
-                                         use_dropout, p, keep_scale, seed, offset);                                    \
+        attention_backward_kv_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, T,      \
+                                             scale, use_dropout, p, keep_scale, seed, offset);                         \
     }                                                                                                                  \
-    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q_hs##HS(                                   \
-        const float *dout, HeadStrides sg, const float *q, HeadStrides sq, const float *k, HeadStrides sk,            \
-        const float *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dq,              \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q##format##_hs##HS(                \
+        const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                     \
+        const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dq,                 \
         HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
         unsigned long long seed, unsigned long long offset) {                                                          \
-        attention_backward_q_kernel<HS>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, T, scale,        \
-                                        use_dropout, p, keep_scale, seed, offset);                                     \
+        attention_backward_q_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, T, scale,    \
+                                            use_dropout, p, keep_scale, seed, offset);                                 \
     }
 
-ATTENTION_KERNELS(16)
-ATTENTION_KERNELS(32)
-ATTENTION_KERNELS(64)
+#define ATTENTION_FORMAT(In, format)                                                                                   \
+    extern "C" __global__ void attention_backward_dot##format(const In *dout, HeadStrides sg, const float *out,        \
+                                                              HeadStrides so, float *dd, int heads, int T,             \
+                                                              long long rows, int hs) {                                \
+        attention_backward_dot_kernel<In>(dout, sg, out, so, dd, heads, T, rows, hs);                                   \
+    }                                                                                                                  \
+    ATTENTION_KERNELS(16, In, format)                                                                                  \
+    ATTENTION_KERNELS(32, In, format)                                                                                  \
+    ATTENTION_KERNELS(64, In, format)
+
+ATTENTION_FORMAT(float, )
+ATTENTION_FORMAT(__nv_bfloat16, _bf16)
+ATTENTION_FORMAT(__half, _f16)

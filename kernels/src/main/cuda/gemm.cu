@@ -295,23 +295,25 @@ extern "C" __global__ void splitk_sum(const float *partial, const float *bias, f
     }
 }
 
-// float64: each 16×16 thread block owns a 16×16 tile of C and walks K in steps of 16.
+// float64, and IEEE float32 when TF32 is off: each 16×16 thread block owns a 16×16 tile of C and
+// walks K in steps of 16, one fused multiply-add per element per step (no operand rounding).
 #define DT 16
 
-extern "C" __global__ void dgemm_tiled(int trans_a, int trans_b, int M, int N, int K, int batches,
-                                       const double *A, long long lda, long long stride_a,
-                                       const double *B, long long ldb, long long stride_b,
-                                       double *C, long long ldc, long long stride_c) {
-    __shared__ double As[DT][DT + 1], Bs[DT][DT + 1];
+template <typename T>
+__device__ void gemm_tiled_body(int trans_a, int trans_b, int M, int N, int K, int batches,
+                                const T *A, long long lda, long long stride_a,
+                                const T *B, long long ldb, long long stride_b,
+                                T *C, long long ldc, long long stride_c) {
+    __shared__ T As[DT][DT + 1], Bs[DT][DT + 1];
     int tx = threadIdx.x, ty = threadIdx.y;
     int m = blockIdx.y * DT + ty, n = blockIdx.x * DT + tx;
     for (int batch = blockIdx.z; batch < batches; batch += gridDim.z) {
-        const double *a = A + batch * stride_a, *b = B + batch * stride_b;
-        double acc = 0;
+        const T *a = A + batch * stride_a, *b = B + batch * stride_b;
+        T acc = 0;
         for (int k0 = 0; k0 < K; k0 += DT) {
             int ka = k0 + tx, kb = k0 + ty;
-            As[ty][tx] = (m < M && ka < K) ? a[trans_a ? (long long) ka * lda + m : (long long) m * lda + ka] : 0.0;
-            Bs[ty][tx] = (kb < K && n < N) ? b[trans_b ? (long long) n * ldb + kb : (long long) kb * ldb + n] : 0.0;
+            As[ty][tx] = (m < M && ka < K) ? a[trans_a ? (long long) ka * lda + m : (long long) m * lda + ka] : (T) 0;
+            Bs[ty][tx] = (kb < K && n < N) ? b[trans_b ? (long long) n * ldb + kb : (long long) kb * ldb + n] : (T) 0;
             __syncthreads();
             for (int k = 0; k < DT; k++) acc += As[ty][k] * Bs[k][tx];
             __syncthreads();
@@ -319,3 +321,14 @@ extern "C" __global__ void dgemm_tiled(int trans_a, int trans_b, int M, int N, i
         if (m < M && n < N) C[batch * stride_c + (long long) m * ldc + n] = acc;
     }
 }
+
+#define GEMM_TILED(name, T)                                                                                        \
+    extern "C" __global__ void name(int trans_a, int trans_b, int M, int N, int K, int batches,                    \
+                                    const T *A, long long lda, long long stride_a,                                 \
+                                    const T *B, long long ldb, long long stride_b,                                 \
+                                    T *C, long long ldc, long long stride_c) {                                     \
+        gemm_tiled_body<T>(trans_a, trans_b, M, N, K, batches, A, lda, stride_a, B, ldb, stride_b, C, ldc, stride_c); \
+    }
+
+GEMM_TILED(dgemm_tiled, double)
+GEMM_TILED(sgemm_tiled, float)

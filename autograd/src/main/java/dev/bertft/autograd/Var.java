@@ -36,6 +36,12 @@ public final class Var {
     private Tensor pending;
     /** Set once a backward pass has freed this op's link to its inputs: no gradient can pass through it again. */
     private boolean released;
+    /**
+     * Under {@link Autocast}: the value rounded once to BF16/F16 as a product's operand, written by
+     * the op that made it (LayerNorm, GELU) or cast by the first product that read it and kept for
+     * the others (one cast for Q, K and V). Never kept on a leaf, whose value outlives the step.
+     */
+    private Tensor halfCopy;
 
     private Var(Tensor value, boolean requiresGrad, String op, Var[] inputs, Backward backward) {
         this.value = value;
@@ -169,6 +175,20 @@ public final class Var {
         }
     }
 
+    /** The value as a product's operand of type {@code h}: the copy its producer wrote or the first product cast, else a cast now. */
+    private Tensor operand(DType h) {
+        if (value.dtype() == h) return value;
+        if (halfCopy != null && halfCopy.dtype() == h) return halfCopy;
+        Tensor cast = value.cast(h);
+        if (!op.equals("parameter") && !op.equals("constant")) halfCopy = cast;
+        return cast;
+    }
+
+    private Var withHalfCopy(Tensor copy) {
+        halfCopy = copy;
+        return this;
+    }
+
     /** Adds {@code g} to the gradient flowing into this node during backward (ignored when it needs none). */
     private void accumulate(Tensor g) {
         if (!requiresGrad) return;
@@ -284,7 +304,10 @@ public final class Var {
     /** Exact (erf) GELU, as Hugging Face's "gelu". */
     public Var gelu() {
         Tensor x = value;
-        return result("gelu", x.gelu(), g -> accumulate(x.backend().geluBackward(x, g)), this);
+        DType h = Autocast.operands();
+        if (h == null) return result("gelu", x.gelu(), g -> accumulate(x.backend().geluBackward(x, g)), this);
+        Backend.Copied<Tensor> y = x.backend().gelu(x, h);
+        return result("gelu", y.out(), g -> accumulate(x.backend().geluBackward(x, g)), this).withHalfCopy(y.copy());
     }
 
     // ---- reductions -------------------------------------------------------------------------
@@ -439,18 +462,25 @@ public final class Var {
      * the batch when b is shared. The transposes are views; the backend reads them in place.
      */
     public Var matmul(Var o) {
-        Tensor a = value, b = o.value;
-        return result("matmul", a.matmul(b), g -> {
-            if (requiresGrad) accumulate(g.matmul(b.transpose(-1, -2)));
+        DType h = Autocast.operands(), out = value.dtype();
+        Tensor a = h == null ? value : operand(h), b = h == null ? o.value : o.operand(h);
+        return result("matmul", a.matmul(b, out), gOut -> {
+            Tensor g = operandOf(gOut, a);
+            if (requiresGrad) accumulate(g.matmul(b.transpose(-1, -2), out));
             if (o.requiresGrad) {
                 if (b.dim() == 2 && a.dim() > 2) {
                     Tensor a2 = a.reshape(-1, a.size(-1)), g2 = g.reshape(-1, g.size(-1));
-                    o.accumulate(a2.transpose(0, 1).matmul(g2));
+                    o.accumulate(a2.transpose(0, 1).matmul(g2, out));
                 } else {
-                    o.accumulate(a.transpose(-1, -2).matmul(g));
+                    o.accumulate(a.transpose(-1, -2).matmul(g, out));
                 }
             }
         }, this, o);
+    }
+
+    /** An output gradient as an operand of the backward's products: rounded to the forward's operand type under autocast. */
+    private static Tensor operandOf(Tensor g, Tensor forwardOperand) {
+        return g.dtype() == forwardOperand.dtype() ? g : g.cast(forwardOperand.dtype());
     }
 
     /**
@@ -459,9 +489,28 @@ public final class Var {
      * db = g summed over all rows.
      */
     public Var linear(Var weight, Var bias) {
-        Tensor x = value, w = weight.value, b = bias == null ? null : bias.value;
         Var[] inputs = bias == null ? new Var[] {this, weight} : new Var[] {this, weight, bias};
+        DType h = Autocast.operands();
+        Tensor b = bias == null ? null : bias.value;
+        if (h != null) {
+            Tensor x = operand(h), w = weight.value.cast(h);
+            return result("linear", x.backend().linear(x, w, b, DType.F32), g -> linearBackward(g, x, w, weight, bias), inputs);
+        }
+        Tensor x = value, w = weight.value;
         return result("linear", x.linear(w, b), g -> linearBackward(g, x, w, weight, bias), inputs);
+    }
+
+    /**
+     * {@link #linear}, whose result under autocast is rounded to the products' type, as
+     * torch.autocast's linear returns it: for a result that only products read (attention's Q, K
+     * and V), so no float32 copy of it is kept. Outside autocast, {@link #linear} itself.
+     */
+    public Var linearOperand(Var weight, Var bias) {
+        DType h = Autocast.operands();
+        if (h == null) return linear(weight, bias);
+        Var[] inputs = bias == null ? new Var[] {this, weight} : new Var[] {this, weight, bias};
+        Tensor x = operand(h), w = weight.value.cast(h);
+        return result("linear", x.linear(w, bias == null ? null : bias.value.cast(h)), g -> linearBackward(g, x, w, weight, bias), inputs);
     }
 
     /**
@@ -470,24 +519,46 @@ public final class Var {
      * product inside GELU's derivative, so no tensor holds the pre-activation.
      */
     public Var linearGelu(Var weight, Var bias) {
-        Tensor x = value, w = weight.value, b = bias.value;
-        Tensor product = x.linear(w, null);
-        if (b.dim() != 1 || b.size(0) != w.size(0) || b.dtype() != x.dtype() || b.backend() != x.backend()) {
-            throw new IllegalArgumentException("linear_gelu: bias " + b + " must be [" + w.size(0) + "] " + x.dtype() + " on " + x.backend().name());
+        Tensor b = bias.value;
+        if (b.dim() != 1 || b.size(0) != weight.value.size(0) || b.dtype() != value.dtype() || b.backend() != value.backend()) {
+            throw new IllegalArgumentException("linear_gelu: bias " + b + " must be [" + weight.value.size(0) + "] " + value.dtype() + " on "
+                    + value.backend().name());
         }
-        Backend be = x.backend();
+        Backend be = value.backend();
+        DType h = Autocast.operands();
+        if (h != null) {
+            // As torch.autocast: the product plus bias rounded to h (GELU's saved input), GELU in float32
+            // rounded to h for the next Linear; only these two [B, T, I] halves are kept, the float32
+            // temporaries go with the inner scope
+            Tensor x = operand(h), w = weight.value.cast(h), pre = x.linear(w, b.cast(h));
+            Tensor y;
+            try (Backend.Scope activation = be.openScope()) {
+                y = be.gelu(pre.cast(DType.F32), h).copy();
+                activation.keep(y);
+            }
+            return result("linear_gelu", y, g -> linearBackward(be.geluBackward(pre.cast(DType.F32), g), x, w, weight, bias),
+                    this, weight, bias);
+        }
+        Tensor x = value, w = weight.value;
+        Tensor product = x.linear(w, null);
         return result("linear_gelu", be.biasGelu(product, b), g -> linearBackward(be.biasGeluBackward(product, b, g), x, w, weight, bias),
                 this, weight, bias);
     }
 
-    /** dx = g·W, dW = gᵀ·x over all rows of x, db = g summed over all rows, for g the gradient of x · Wᵀ + b. */
-    private void linearBackward(Tensor g, Tensor x, Tensor w, Var weight, Var bias) {
-        if (requiresGrad) accumulate(g.matmul(w));
+    /**
+     * dx = g·W, dW = gᵀ·x over all rows of x, db = g summed over all rows, for g the gradient of
+     * x · Wᵀ + b. Under autocast x and W are the forward's BF16/F16 operands, g is rounded to
+     * their type for the two products, and every sum and gradient stays float32.
+     */
+    private void linearBackward(Tensor gOut, Tensor x, Tensor w, Var weight, Var bias) {
+        DType out = gOut.dtype();
+        Tensor g = operandOf(gOut, x);
+        if (requiresGrad) accumulate(g.matmul(w, out));
         if (weight.requiresGrad) {
             Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));
-            weight.accumulate(g2.transpose(0, 1).matmul(x2));
+            weight.accumulate(g2.transpose(0, 1).matmul(x2, out));
         }
-        if (bias != null && bias.requiresGrad) bias.accumulate(sumTo(g, bias.shape()));
+        if (bias != null && bias.requiresGrad) bias.accumulate(sumTo(gOut, bias.shape()));
     }
 
     // ---- normalisation, activations over the last axis --------------------------------------
@@ -510,13 +581,16 @@ public final class Var {
             throw new IllegalArgumentException("layer_norm: weight " + Arrays.toString(gamma.shape()) + " and bias "
                     + Arrays.toString(beta.shape()) + " must be [" + h + "] for input " + Arrays.toString(x.shape()));
         }
-        Backend.LayerNormOut out = x.backend().layerNorm(x, gamma.value, beta.value, eps);
+        DType half = Autocast.operands();
+        Backend.Copied<Backend.LayerNormOut> normed = half == null ? new Backend.Copied<>(x.backend().layerNorm(x, gamma.value, beta.value, eps), null)
+                : x.backend().layerNorm(x, gamma.value, beta.value, eps, half);
+        Backend.LayerNormOut out = normed.out();
         return result("layer_norm", out.y(), g -> {
             Backend.LayerNormGrads d = x.backend().layerNormBackward(g, x, gamma.value, out.mean(), out.rstd());
             accumulate(d.dx());
             gamma.accumulate(d.dgamma());
             beta.accumulate(d.dbeta());
-        }, this, gamma, beta);
+        }, this, gamma, beta).withHalfCopy(normed.copy());
     }
 
     /**
@@ -573,12 +647,21 @@ public final class Var {
                     + ", v " + Arrays.toString(vt.shape()) + " must be equal [B, NH, T, HS] and mask " + Arrays.toString(mask.shape())
                     + " [B, T]");
         }
-        if (mask.dtype() != qt.dtype()) throw new IllegalArgumentException("attention: mask dtype " + mask.dtype() + " differs from " + qt.dtype());
+        DType scores = qt.dtype().isHalf() ? DType.F32 : qt.dtype();   // half-precision heads' scores are float32
+        if (mask.dtype() != scores) throw new IllegalArgumentException("attention: mask dtype " + mask.dtype() + " differs from " + scores);
+        DType h = Autocast.operands();
+        if (h != null) {
+            // both products in h with float32 sums; the backend's softmax statistics and gradients stay float32
+            qt = q.operand(h);
+            kt = k.operand(h);
+            vt = v.operand(h);
+        }
+        Tensor qh = qt, kh = kt, vh = vt;
         double p = training ? dropoutP : 0;
         Backend be = qt.backend();
-        Backend.AttentionOut out = be.attention(qt, kt, vt, mask, scale, p, seed, offset);
+        Backend.AttentionOut out = be.attention(qh, kh, vh, mask, scale, p, seed, offset);
         return result("attention", out.out(), g -> {
-            Backend.AttentionGrads d = be.attentionBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset);
+            Backend.AttentionGrads d = be.attentionBackward(g, qh, kh, vh, mask, out, scale, p, seed, offset);
             q.accumulate(d.dq());
             k.accumulate(d.dk());
             v.accumulate(d.dv());

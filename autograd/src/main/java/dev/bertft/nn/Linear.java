@@ -24,6 +24,11 @@ public final class Linear implements Module {
         return x.linear(weight, bias);
     }
 
+    /** {@link #forward} for a result only products read: under autocast it is kept in their BF16/F16 alone ({@link Var#linearOperand}). */
+    public Var forwardOperand(Var x) {
+        return x.linearOperand(weight, bias);
+    }
+
     /** GELU(x·Wᵀ + b) (exact erf GELU) as one op; without a bias, the two ops. */
     public Var forwardGelu(Var x) {
         return bias == null ? x.linear(weight, null).gelu() : x.linearGelu(weight, bias);

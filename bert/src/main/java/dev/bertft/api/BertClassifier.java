@@ -114,6 +114,7 @@ public final class BertClassifier implements AutoCloseable {
                 : Devices.resolve(options.device(), options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors()).backend();
         BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(folder, backend,
                 BertForSequenceClassification.LoadOptions.seed(0));
+        model.setPrecision(options.precision());
         model.setTraining(false);
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(folder);
         int positions = model.config().maxPositionEmbeddings();

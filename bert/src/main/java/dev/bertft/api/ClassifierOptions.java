@@ -1,5 +1,6 @@
 package dev.bertft.api;
 
+import dev.bertft.autograd.Precision;
 import dev.bertft.tensor.Backend;
 
 import java.util.Locale;
@@ -21,19 +22,22 @@ public final class ClassifierOptions {
     private final Integer maxLength;
     private final boolean offline;
     private final Backend backend;
+    private final Precision precision;
 
-    private ClassifierOptions(String device, int threads, int batchSize, Integer maxLength, boolean offline, Backend backend) {
+    private ClassifierOptions(String device, int threads, int batchSize, Integer maxLength, boolean offline, Backend backend,
+                              Precision precision) {
         this.device = device;
         this.threads = threads;
         this.batchSize = batchSize;
         this.maxLength = maxLength;
         this.offline = offline;
         this.backend = backend;
+        this.precision = precision;
     }
 
     /** The CPU with one thread per core, 32 texts per forward pass, the tokenizer's maximum length, downloads allowed. */
     public static ClassifierOptions defaults() {
-        return new ClassifierOptions("cpu", 0, 32, null, false, null);
+        return new ClassifierOptions("cpu", 0, 32, null, false, null, Precision.FP32);
     }
 
     /**
@@ -46,19 +50,19 @@ public final class ClassifierOptions {
         if (!DEVICE.matcher(d).matches()) {
             throw new IllegalArgumentException("device must be cpu, cuda, cuda:N or auto, got '" + device + "'");
         }
-        return new ClassifierOptions(d, threads, batchSize, maxLength, offline, backend);
+        return new ClassifierOptions(d, threads, batchSize, maxLength, offline, backend, precision);
     }
 
     /** CPU threads for one forward pass; 0 means one per core. */
     public ClassifierOptions threads(int threads) {
         if (threads < 0) throw new IllegalArgumentException("threads must be >= 0 (0: one per core), got " + threads);
-        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend);
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend, precision);
     }
 
     /** Texts per forward pass: longer lists are split into batches of this many, each padded to its longest text. */
     public ClassifierOptions batchSize(int batchSize) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
-        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend);
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend, precision);
     }
 
     /**
@@ -68,12 +72,12 @@ public final class ClassifierOptions {
      */
     public ClassifierOptions maxLength(int maxLength) {
         if (maxLength < 2) throw new IllegalArgumentException("maximum length must be at least 2 tokens ([CLS] and [SEP]), got " + maxLength);
-        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend);
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend, precision);
     }
 
     /** Never download a hub id: use the Hugging Face cache only (as HF_HUB_OFFLINE=1 does). */
     public ClassifierOptions offline(boolean offline) {
-        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend);
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend, precision);
     }
 
     /**
@@ -81,7 +85,12 @@ public final class ClassifierOptions {
      * {@link #threads}. The caller keeps it: closing the classifier leaves it open.
      */
     public ClassifierOptions backend(Backend backend) {
-        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, Objects.requireNonNull(backend, "backend is null"));
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, Objects.requireNonNull(backend, "backend is null"), precision);
+    }
+
+    /** The forward pass's precision: {@link Precision#BF16} or {@link Precision#FP16} autocast its products (a GPU's). Default FP32. */
+    public ClassifierOptions precision(Precision precision) {
+        return new ClassifierOptions(device, threads, batchSize, maxLength, offline, backend, Objects.requireNonNull(precision, "precision is null"));
     }
 
     /** "cpu", "cuda", "cuda:N" or "auto". */
@@ -112,5 +121,9 @@ public final class ClassifierOptions {
     /** The caller's backend, or null when {@link #device} chooses one. */
     public Backend backend() {
         return backend;
+    }
+
+    public Precision precision() {
+        return precision;
     }
 }

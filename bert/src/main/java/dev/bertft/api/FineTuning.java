@@ -1,5 +1,6 @@
 package dev.bertft.api;
 
+import dev.bertft.autograd.Precision;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.classifier.ProblemType;
@@ -9,6 +10,7 @@ import dev.bertft.data.Dataset;
 import dev.bertft.hub.ModelFiles;
 import dev.bertft.hub.ModelResolver;
 import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
 import dev.bertft.train.Checkpoints;
@@ -58,6 +60,8 @@ public final class FineTuning {
     private Path resumeFrom;
     private boolean resumeLatest;
     private boolean overwriteOutputDir;
+    private Precision precision = Precision.FP32;
+    private DType saveDtype = DType.F32;
     private volatile Trainer trainer;
     private volatile boolean stopRequested;
 
@@ -129,6 +133,24 @@ public final class FineTuning {
         return this;
     }
 
+    /**
+     * The arithmetic of the products, as HF's bf16/fp16/tf32 arguments (default float32): under BF16 or FP16 every
+     * product takes half-precision operands with float32 sums, and FP16 trains with dynamic loss scaling; weights,
+     * gradients and optimizer state stay float32. TF32 and IEEE float32 are set on the CUDA backend
+     * ({@code CudaBackend.useTf32}); the CPU computes half precision only by emulating it (slowly: for tests).
+     */
+    public FineTuning precision(Precision precision) {
+        this.precision = Objects.requireNonNull(precision, "precision is null");
+        return this;
+    }
+
+    /** The element type of the final model.safetensors: F32 (the default, as HF), BF16 or F16; checkpoints stay float32. */
+    public FineTuning saveDtype(DType dtype) {
+        if (dtype != DType.F32 && !dtype.isHalf()) throw new IllegalArgumentException("saved weights must be F32, BF16 or F16, got " + dtype);
+        this.saveDtype = dtype;
+        return this;
+    }
+
     /** Asks the run to stop after the update in progress; {@link #run} then throws {@link Trainer.StoppedException}. */
     public void stop() {
         stopRequested = true;
@@ -162,12 +184,13 @@ public final class FineTuning {
         // config.json's problem_type (with the overrides) reads the labels when the data does not say.
         Dataset dataset = data.load(args.seed(), offlineNow, BertConfig.read(modelDir).set(config).problemType());
         BertForSequenceClassification classifier = load(modelDir, compute, dataset, listener);
+        classifier.setPrecision(precision);
         int maxLength = Tokenization.maxLength(args.maxLength(), tokenizer, classifier.config().maxPositionEmbeddings());
         List<Batches.Tokenized> train = Tokenization.tokenize(tokenizer, dataset.train(), maxLength);
         List<Batches.Tokenized> eval = Tokenization.tokenize(tokenizer, dataset.eval(), maxLength);
-        listener.onMessage(String.format(Locale.ROOT, "training on %d examples, evaluating on %d; max length %d; %s%s; device %s",
+        listener.onMessage(String.format(Locale.ROOT, "training on %d examples, evaluating on %d; max length %d; %s%s; device %s, %s",
                 train.size(), eval.size(), maxLength, dataset.problemType().hfName(),
-                dataset.problemType() == ProblemType.REGRESSION ? "" : " " + String.join("/", dataset.labelNames()), compute.name()));
+                dataset.problemType() == ProblemType.REGRESSION ? "" : " " + String.join("/", dataset.labelNames()), compute.name(), precision));
 
         long parameters = classifier.namedParameters().values().stream().mapToLong(p -> p.value().numel()).sum();
         OutputFolders.requireSpace(out, OutputFolders.checkpointBytes(parameters, args.saveStrategy() != TrainingArgs.Strategy.NO));
@@ -175,6 +198,7 @@ public final class FineTuning {
 
         TrainingArgs recorded = args.recorded().isEmpty() ? args.toBuilder().recorded(args.hfValues()).build() : args;
         Trainer t = new Trainer(classifier, recorded, compute, train, eval, tokenizer.padId(), dataset.labelNames().size(), listener);
+        t.saveWeightsAs(saveDtype);
         trainer = t;
         if (stopRequested) t.requestStop();
         Trainer.Result r = t.train(resume);

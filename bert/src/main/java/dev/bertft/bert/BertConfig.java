@@ -321,6 +321,13 @@ public record BertConfig(
         AtomicFiles.write(file, JSON.writeValueAsBytes(toJson()));
     }
 
+    /** {@link #write(Path)} with {@code torch_dtype} naming the type the weights beside it are stored in ("float32", "bfloat16", ...). */
+    public void write(Path file, String torchDtype) throws IOException {
+        ObjectNode json = toJson();
+        json.put("torch_dtype", torchDtype);
+        AtomicFiles.write(file, JSON.writeValueAsBytes(json));
+    }
+
     private static ProblemType problemType(String name) {
         try {
             return ProblemType.parse(name);

@@ -1,5 +1,7 @@
 package dev.bertft.bert;
 
+import dev.bertft.autograd.Autocast;
+import dev.bertft.autograd.Precision;
 import dev.bertft.autograd.Var;
 import dev.bertft.classifier.Batch;
 import dev.bertft.classifier.ProblemType;
@@ -15,6 +17,7 @@ import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.safetensors.ShardedSafetensors;
 import dev.bertft.safetensors.TensorReader;
 import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 
 import java.io.IOException;
@@ -22,6 +25,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -48,6 +52,9 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     private final Rng rng;
     private final LoadReport loadReport;
     private final Path sourceDir;
+    private Precision precision = Precision.FP32;
+    /** config.json's torch_dtype for each type the weights are saved in. */
+    private static final Map<DType, String> TORCH_DTYPES = Map.of(DType.F32, "float32", DType.BF16, "bfloat16", DType.F16, "float16");
 
     /**
      * How to load: numLabels (null = from config.json) or explicit id2label (null = from
@@ -167,8 +174,10 @@ public final class BertForSequenceClassification implements Module, SequenceClas
      * F32 [B, T], 1 = keep, 0 = padding (null: keep all) → logits [B, C].
      */
     public Var logits(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
-        Var pooled = bert.forward(inputIds, tokenTypeIds, attentionMask).pooled();  // [B, H]
-        return classifier.forward(dropout.forward(pooled));                           // [B, C]
+        try (Autocast products = Autocast.to(precision.autocast())) {
+            Var pooled = bert.forward(inputIds, tokenTypeIds, attentionMask).pooled();  // [B, H]
+            return classifier.forward(dropout.forward(pooled));                           // [B, C]
+        }
     }
 
     /** The Trainer's entry point: {@link #logits(Tensor, Tensor, Tensor)} of a padded batch. */
@@ -183,6 +192,16 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     }
 
     // ---- state ------------------------------------------------------------------------------
+
+    /** The precision the forward pass runs in: BF16 and FP16 autocast its matrix products. */
+    @Override
+    public Precision precision() {
+        return precision;
+    }
+
+    public void setPrecision(Precision precision) {
+        this.precision = java.util.Objects.requireNonNull(precision, "precision");
+    }
 
     public BertModel bert() {
         return bert;
@@ -235,28 +254,40 @@ public final class BertForSequenceClassification implements Module, SequenceClas
      */
     @Override
     public void save(Path dir) throws IOException {
+        save(dir, DType.F32);
+    }
+
+    /**
+     * {@link #save(Path)} with the weights rounded to {@code weights} (F32, BF16 or F16), as
+     * {@code save_pretrained} writes a model cast with {@code .to(dtype)}; config.json's
+     * {@code torch_dtype} names it. The model in memory keeps its float32 weights.
+     */
+    @Override
+    public void save(Path dir, DType weights) throws IOException {
+        if (weights != DType.F32 && !weights.isHalf()) throw new IllegalArgumentException("weights are saved as F32, BF16 or F16, not " + weights);
         Path target = dir.toAbsolutePath();
         if (Files.exists(target)) {
-            writeFiles(target);
+            writeFiles(target, weights);
             return;
         }
         Files.createDirectories(target.getParent());
         Path staging = AtomicFiles.temporarySibling(target);
         try {
             Files.createDirectory(staging);
-            writeFiles(staging);
+            writeFiles(staging, weights);
             AtomicFiles.rename(staging, target);
         } finally {
             AtomicFiles.deleteTree(staging);
         }
     }
 
-    private void writeFiles(Path dir) throws IOException {
+    private void writeFiles(Path dir, DType dtype) throws IOException {
         SafetensorsWriter weights = new SafetensorsWriter();
         for (Map.Entry<String, Var> e : namedParameters().entrySet()) {
             Tensor t = e.getValue().value();
-            long[] shape = java.util.Arrays.stream(t.shape()).asLongStream().toArray();
-            weights.add(e.getKey(), shape, t.toFloatArray());
+            long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
+            if (dtype == DType.F32) weights.add(e.getKey(), shape, t.toFloatArray());
+            else weights.add(e.getKey(), dtype, shape, (short[]) t.cast(dtype).toHost());
         }
         weights.write(dir.resolve("model.safetensors"));
         if (sourceDir != null && !Files.isSameFile(sourceDir, dir)) {
@@ -266,6 +297,6 @@ public final class BertForSequenceClassification implements Module, SequenceClas
                 AtomicFiles.copy(from, dir.resolve(name));
             }
         }
-        config.withArchitectures(List.of("BertForSequenceClassification")).write(dir.resolve("config.json"));
+        config.withArchitectures(List.of("BertForSequenceClassification")).write(dir.resolve("config.json"), TORCH_DTYPES.get(dtype));
     }
 }

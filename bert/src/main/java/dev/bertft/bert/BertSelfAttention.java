@@ -38,9 +38,9 @@ final class BertSelfAttention implements Module {
      */
     Var forward(Var x, Tensor keyMask) {
         int b = x.size(0), t = x.size(1);
-        Var q = heads(query.forward(x), b, t);   // [B, NH, T, HS]
-        Var k = heads(key.forward(x), b, t);     // [B, NH, T, HS]
-        Var v = heads(value.forward(x), b, t);   // [B, NH, T, HS]
+        Var q = heads(query.forwardOperand(x), b, t);   // [B, NH, T, HS], BF16/F16 under autocast
+        Var k = heads(key.forwardOperand(x), b, t);     // [B, NH, T, HS]
+        Var v = heads(value.forwardOperand(x), b, t);   // [B, NH, T, HS]
         boolean drop = training && dropoutP > 0;
         Var context = Var.attention(q, k, v, keyMask, 1.0 / Math.sqrt(headSize), dropoutP, drop,
                 rng.seed(), drop ? rng.next() : 0);                                  // [B, NH, T, HS]

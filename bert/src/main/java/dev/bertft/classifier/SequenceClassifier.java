@@ -1,8 +1,10 @@
 package dev.bertft.classifier;
 
+import dev.bertft.autograd.Precision;
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
+import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 
 import java.io.IOException;
@@ -37,6 +39,17 @@ public interface SequenceClassifier extends Module {
 
     /** Writes a loadable model folder (weights, config, and whatever else the model needs, e.g. tokenizer files) into {@code dir}. */
     void save(Path dir) throws IOException;
+
+    /** {@link #save} with the weights stored as {@code weights}; a model without half-precision saving takes F32 only. */
+    default void save(Path dir, DType weights) throws IOException {
+        if (weights != DType.F32) throw new IllegalArgumentException("this model saves its weights as F32 only, not " + weights);
+        save(dir);
+    }
+
+    /** The precision its forward pass computes in (see {@link Precision}); the Trainer scales fp16 losses. */
+    default Precision precision() {
+        return Precision.FP32;
+    }
 
     /** Replaces the weights with those saved in {@code dir} by {@link #save}. */
     void loadWeights(Path dir) throws IOException;

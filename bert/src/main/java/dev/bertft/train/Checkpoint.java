@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.Var;
 import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.AdamW;
+import dev.bertft.nn.GradScaler;
 import dev.bertft.nn.LinearWarmupDecay;
 import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.safetensors.SafetensorsWriter;
@@ -36,18 +37,22 @@ final class Checkpoint {
     private final AdamW optimizer;
     private final LinearWarmupDecay schedule;
     private final Backend backend;
+    /** fp16's dynamic loss scale (scaler.json), or null in a run without one. */
+    private final GradScaler scaler;
 
-    Checkpoint(SequenceClassifier model, AdamW optimizer, LinearWarmupDecay schedule, Backend backend) {
+    Checkpoint(SequenceClassifier model, AdamW optimizer, LinearWarmupDecay schedule, Backend backend, GradScaler scaler) {
         this.model = model;
         this.optimizer = optimizer;
         this.schedule = schedule;
         this.backend = backend;
+        this.scaler = scaler;
     }
 
     /** Writes {@code outputDir/checkpoint-<global step>} atomically; {@code trainingArgs} is training_args.json's content, or null. */
     Path save(Path outputDir, TrainerState state, long dataSeed, byte[] trainingArgs) throws IOException {
         return Checkpoints.save(outputDir, state.globalStep, dir -> {
             model.save(dir);
+            if (scaler != null) LossScaleFile.write(dir, scaler);
             writeOptimizer(dir.resolve(OPTIMIZER_FILE));
             ObjectNode sched = TrainerState.JSON.createObjectNode();
             sched.put("last_epoch", state.globalStep);
@@ -79,6 +84,7 @@ final class Checkpoint {
         JsonNode rng = TrainerState.JSON.readTree(dir.resolve(RNG_FILE).toFile());
         if (rng == null || !rng.has("dropout_offset")) throw new IOException(dir.resolve(RNG_FILE) + ": no dropout_offset");
         model.restoreRng(rng.get("dropout_offset").asLong());
+        if (scaler != null) LossScaleFile.restore(dir, scaler);
         return state;
     }
 

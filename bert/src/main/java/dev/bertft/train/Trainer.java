@@ -13,6 +13,7 @@ import dev.bertft.nn.AdamW;
 import dev.bertft.nn.LinearWarmupDecay;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,6 +76,7 @@ public final class Trainer {
     private final Listener listener;
     private final TrainingLog log;
     private volatile boolean stopRequested;
+    private DType saveDtype = DType.F32;
 
     public Trainer(SequenceClassifier model, TrainingArgs args, Backend backend, List<Batches.Tokenized> train,
                    List<Batches.Tokenized> eval, int padId, int numLabels, Listener listener) {
@@ -87,6 +89,11 @@ public final class Trainer {
         this.numLabels = numLabels;
         this.listener = listener;
         this.log = new TrainingLog(args.loggingDir(), args.reportsToTensorBoard());
+    }
+
+    /** The type the final model's weights are saved in (F32 by default, as HF); checkpoints keep float32 for an exact resume. */
+    public void saveWeightsAs(DType weights) {
+        saveDtype = weights;
     }
 
     /** Asks the loop to stop after the update in progress (and its evaluation and checkpoint, when due). */
@@ -116,7 +123,7 @@ public final class Trainer {
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), args.weightDecay()), args.adamBeta1(),
                 args.adamBeta2(), args.adamEpsilon());
         UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), backend);
-        Checkpoint checkpoint = new Checkpoint(model, optimizer, schedule, backend);
+        Checkpoint checkpoint = new Checkpoint(model, optimizer, schedule, backend, step.scaler());
 
         TrainerState state = new TrainerState();
         state.maxSteps = maxSteps;
@@ -161,7 +168,14 @@ public final class Trainer {
                         schedule.lr(state.globalStep));
                 samplesSeen += update.samples();
                 state.totalFlos += flopsPerToken * update.tokens();
-                if (!update.finite()) {
+                if (update.overflowed()) {
+                    listener.onMessage("fp16 gradients overflowed at loss scale " + update.lossScale() + " at step " + (state.globalStep + 1)
+                            + ": update skipped, scale now " + step.scaler().scale());
+                    loggedLoss += update.loss();   // HF logs a skipped step's loss as any other
+                    loggedSteps++;
+                    runLoss += update.loss();
+                    runLossSteps++;
+                } else if (!update.finite()) {
                     String what = "loss " + update.loss() + ", grad norm " + update.gradNorm() + " at step " + (state.globalStep + 1);
                     if (!args.skipNonFiniteSteps()) {
                         throw new NonFiniteLossException("training stopped: non-finite " + what + "; checkpoints already saved are untouched");
@@ -185,8 +199,10 @@ public final class Trainer {
                 control.shouldEvaluate = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty();
                 control.shouldSave = due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch);
                 if (control.shouldLog) {
-                    emit(state, TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
-                            "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.globalStep)));
+                    Map<String, Double> entry = TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
+                            "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.globalStep));
+                    if (step.scaler() != null) entry.put("loss_scale", step.scaler().scale());
+                    emit(state, entry);
                     loggedLoss = 0;
                     loggedSteps = 0;
                     control.shouldLog = false;
@@ -361,7 +377,7 @@ public final class Trainer {
 
     private void saveModel(Path dir) throws IOException {
         Files.createDirectories(dir);
-        model.save(dir);
+        model.save(dir, saveDtype);
     }
 
     private void saveCheckpoint(TrainerState state, Checkpoint checkpoint, boolean best) throws IOException {

@@ -34,7 +34,7 @@ class CheckpointTest {
         static Run of(long seed, LinearWarmupDecay schedule) {
             TinyClassifier model = new TinyClassifier(CPU, 40, 16, 2, seed, 0.2);
             AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
-            return new Run(model, optimizer, new UpdateStep(model, optimizer, 1.0, CPU), new Checkpoint(model, optimizer, schedule, CPU));
+            return new Run(model, optimizer, new UpdateStep(model, optimizer, 1.0, CPU), new Checkpoint(model, optimizer, schedule, CPU, null));
         }
 
         void update(List<Batches.Tokenized> data, int batch, double lr) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Var;
+import dev.bertft.autograd.Precision;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.classifier.Batch;
@@ -59,6 +60,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Mixin
     DeviceArgs device;
+
+    @Mixin
+    PrecisionArgs precisionArgs;
 
     @Option(names = "--batch-size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
@@ -143,10 +147,12 @@ final class BenchCommand implements Callable<Integer> {
         }
         Devices.Resolved resolved = device.resolve();
         Backend backend = resolved.backend();
+        Precision precision = precisionArgs.resolve(backend);
         BertForSequenceClassification m = model != null
                 ? BertForSequenceClassification.fromPretrained(hub.resolve(model, ModelFiles.Needs.MODEL), backend,
                         BertForSequenceClassification.LoadOptions.seed(42))
                 : BertForSequenceClassification.init(config(shape), backend, 42);
+        m.setPrecision(precision);
         BertConfig c = m.config();
         if (seqLen > c.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("--seq-len " + seqLen + " is longer than the model's max_position_embeddings "
@@ -160,7 +166,7 @@ final class BenchCommand implements Callable<Integer> {
                 c.numAttentionHeads()));
         System.out.println(resolved.summary());
         if (backend instanceof CudaBackend gpu) System.out.println("         " + gpu.describe().replace("\n", "\n         "));
-        System.out.println("batch:   " + batchSize + " x " + seqLen + " tokens");
+        System.out.println("batch:   " + batchSize + " x " + seqLen + " tokens, precision " + precision);
 
         Batch batch = randomBatch(backend, c);
         ObjectNode results = JsonNodeFactory.instance.objectNode();
@@ -168,6 +174,7 @@ final class BenchCommand implements Callable<Integer> {
         results.put("device", device.device);
         results.put("batch_size", batchSize);
         results.put("seq_len", seqLen);
+        results.put("precision", precision.toString());
         results.put("parameters", params);
         if (!mode.equals("predict")) {
             Timing t = new Timing(secondsTraining(m, batch), batchSize, tokens, 6.0 * nonEmbedding * tokens);

@@ -23,6 +23,7 @@ final class DoctorCommand implements Runnable {
             System.out.println("opened:   " + gpu.summary());
         } catch (CudaUnavailableException e) {
             System.out.println("gpu:      none usable: " + e.getMessage());
+            System.out.println("precision: fp32 only on the CPU (IEEE float32; --bf16, --fp16 and --tf32 true need a GPU of compute capability 8.0+)");
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.bertft.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.autograd.Precision;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.data.Dataset;
 import dev.bertft.io.AtomicFiles;
@@ -41,6 +42,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     DeviceArgs device;
 
+    @Mixin
+    PrecisionArgs precisionArgs;
+
     @Option(names = "--batch-size", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
@@ -61,6 +65,7 @@ final class EvalCommand implements Callable<Integer> {
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0");
         if (outputDir != null) OutputFolders.requireWritable(TrainingArgs.OUTPUT_DIR, outputDir);
         Backend backend = device.open();
+        Precision precision = precisionArgs.resolve(backend);
         Path modelDir = source.resolveModel();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
         // With --eval-data the model's own labels number the examples, and --data (IMDB by default) is not read.
@@ -69,6 +74,7 @@ final class EvalCommand implements Callable<Integer> {
                 ? source.loadEvaluation(List.copyOf(config.id2label().values()), config.resolvedProblemType())
                 : source.loadData(config.resolvedProblemType());
         LoadedModel loaded = LoadedModel.fineTuned(modelDir, backend, data.labelNames(), data.problemType());
+        loaded.model().setPrecision(precision);
         List<Batches.Tokenized> eval = Tokenization.tokenize(tokenizer, data.eval(), source.maxLength(tokenizer, loaded.maxPositions()));
         if (eval.isEmpty()) {
             throw new IllegalArgumentException(source.evalData != null ? "--eval-data " + source.evalData + ": no examples"

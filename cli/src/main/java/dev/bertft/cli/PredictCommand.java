@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.api.BertClassifier;
+import dev.bertft.autograd.Precision;
 import dev.bertft.api.ClassifierOptions;
 import dev.bertft.api.Prediction;
 import dev.bertft.data.Utf8Lines;
@@ -56,6 +57,9 @@ final class PredictCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     DeviceArgs device;
 
+    @picocli.CommandLine.Mixin
+    PrecisionArgs precisionArgs;
+
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
@@ -64,9 +68,10 @@ final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Backend backend = device.open();
+        Precision precision = precisionArgs.resolve(backend);
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be > 0, got " + batchSize);
         Path dir = hub.resolve(model, ModelFiles.Needs.MODEL);
-        ClassifierOptions options = ClassifierOptions.defaults().backend(backend).batchSize(batchSize);
+        ClassifierOptions options = ClassifierOptions.defaults().backend(backend).batchSize(batchSize).precision(precision);
         if (maxLength != null) options = options.maxLength(checkedMaxLength(LoadedModel.maxPositions(dir)));
         try (BertClassifier classifier = BertClassifier.load(dir, options)) {
             if (!classifier.untrainedWeights().isEmpty()) {

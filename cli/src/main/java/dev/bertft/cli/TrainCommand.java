@@ -2,6 +2,7 @@ package dev.bertft.cli;
 
 import dev.bertft.api.FineTuning;
 import dev.bertft.api.TrainingResult;
+import dev.bertft.tensor.Backend;
 import dev.bertft.train.Checkpoints;
 import dev.bertft.train.OutputFolders;
 import dev.bertft.train.Trainer;
@@ -34,6 +35,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Mixin
     DeviceArgs device;
+
+    @Mixin
+    PrecisionArgs precisionArgs;
+
+    @Mixin
+    SaveDtypeArgs saveDtype;
 
     @Option(names = "--overwrite-output-dir", description = "Train into an --output-dir that holds a previous run: its checkpoint-*"
             + " folders are deleted first, so the two runs' checkpoints cannot mix (nor --resume pick the old run's); its other files"
@@ -83,7 +90,9 @@ final class TrainCommand implements Callable<Integer> {
             RecordedArgs.differences(spec, recorded, resumeFrom.resolve(Checkpoints.ARGS_FILE)).forEach(progress::onMessage);
         }
 
-        FineTuning job = FineTuning.of(source.model, source.trainingData(), args).backend(device.open())
+        Backend backend = device.open();
+        FineTuning job = FineTuning.of(source.model, source.trainingData(), args).backend(backend)
+                .precision(precisionArgs.resolve(backend)).saveDtype(saveDtype.dtype())
                 .offline(source.hub.isOffline()).config(overrides).overwriteOutputDir(overwriteOutputDir);
         if (resumeFrom != null) job.resumeFrom(resumeFrom);
         TrainingResult result;

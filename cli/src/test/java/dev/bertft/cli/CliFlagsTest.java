@@ -23,7 +23,7 @@ class CliFlagsTest {
     Path tmp;
 
     /** The train command as picocli fills it from a command line, HF spellings included. */
-    private static TrainCommand parseTrain(String... args) {
+    static TrainCommand parseTrain(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.parseArgs(HfSpellings.rewrite(cli, args));
         return cli.getSubcommands().get("train").getCommand();

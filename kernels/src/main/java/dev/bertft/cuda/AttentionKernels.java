@@ -21,10 +21,18 @@ final class AttentionKernels {
         this.l = launches;
     }
 
-    /** The fused kernels exist for float32 heads of 16, 32 or 64 features; other cases compose plain ops. */
-    static boolean fits(Tensor q) {
+    /**
+     * The fused kernels exist for float32 (TF32 products, so only while {@code tf32} is on) and
+     * BF16/F16 heads of 16, 32 or 64 features; other cases compose plain ops.
+     */
+    static boolean fits(Tensor q, boolean tf32) {
         int hs = q.size(3);
-        return q.dtype() == DType.F32 && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
+        return (q.dtype() == DType.F32 ? tf32 : q.dtype().isHalf()) && (hs == 16 || hs == 32 || hs == 64) && (long) q.size(0) * q.size(1) <= 65535;
+    }
+
+    /** The kernels' name part for q's format: "" for float32, "_bf16", "_f16". */
+    private static String format(Tensor q) {
+        return q.dtype() == DType.F32 ? "" : "_" + Launches.suffix(q.dtype());
     }
 
     /** The HeadStrides kernel parameter: element strides along B, NH and T. */
@@ -35,7 +43,7 @@ final class AttentionKernels {
     /** out and the rows' log-sum-exp {@code lse} [B, NH, T] of softmax(q·kᵀ·scale + mask) (dropped out) · v. */
     void forward(Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, double scale, double dropoutP, long seed, long offset) {
         int b = qs.size(0), nh = qs.size(1), t = qs.size(2), hs = qs.size(3);
-        l.ops.launch("attention_forward_hs" + hs, (t + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1,
+        l.ops.launch("attention_forward" + format(qs) + "_hs" + hs, (t + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1,
                 l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(out), headStrides(out),
                 l.ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
     }
@@ -49,14 +57,14 @@ final class AttentionKernels {
                   double scale, double dropoutP, long seed, long offset) {
         int b = qs.size(0), nh = qs.size(1), t = qs.size(2), hs = qs.size(3);
         long rows = (long) b * nh * t;
-        l.ops.launch("attention_backward_dot", l.grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, l.ptr(g), headStrides(g), l.ptr(out),
+        l.ops.launch("attention_backward_dot" + format(qs), l.grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, l.ptr(g), headStrides(g), l.ptr(out),
                 headStrides(out), l.ptr(dd), nh, t, rows, hs);
         int tiles = (t + ROWS - 1) / ROWS, useDropout = dropoutP > 0 ? 1 : 0;
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
-        l.ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
+        l.ops.launch("attention_backward_kv" + format(qs) + "_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
                 l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dk), l.ptr(dv), headStrides(dk),
                 nh, t, sc, useDropout, p, keep, seed, offset);
-        l.ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
+        l.ops.launch("attention_backward_q" + format(qs) + "_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
                 l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dq), headStrides(dq),
                 nh, t, sc, useDropout, p, keep, seed, offset);
     }

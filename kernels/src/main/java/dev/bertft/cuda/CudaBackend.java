@@ -49,6 +49,8 @@ public final class CudaBackend implements Backend {
     private final AttentionKernels attention;
     private final EmbeddingKernels embedding;
     private final AdamWKernels adamW;
+    /** float32 products on TF32 tensor cores (the default here), or in IEEE float32 as PyTorch's default computes them. */
+    private volatile boolean tf32 = true;
 
     /** Assembles a backend from its parts; {@code context} null means there is no driver to bind (tests). */
     CudaBackend(int ordinal, CUcontext context, DeviceInfo info, DeviceOps ops, DeviceMemory<CUdeviceptr> memory,
@@ -95,7 +97,16 @@ public final class CudaBackend implements Backend {
         return "cuda:" + ordinal;
     }
 
-    /** For {@code doctor}: the GPU, the driver, memory, the GEMM path and why, allocator stats. */
+    /** Lets float32 products round their operands to TF32 (true, the default) or keeps them IEEE float32 (false: slower). */
+    public void useTf32(boolean on) {
+        tf32 = on;
+    }
+
+    public boolean tf32() {
+        return tf32;
+    }
+
+    /** For {@code doctor}: the GPU, the driver, memory, the GEMM path and why, the precisions, allocator stats. */
     public String describe() {
         return String.join("\n",
                 "device:   " + name() + " " + info.name() + ", compute capability " + info.ccMajor() + "." + info.ccMinor() + ", "
@@ -103,6 +114,8 @@ public final class CudaBackend implements Backend {
                 "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
                         + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
                 "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel") + "; BF16/F16: own mma.sync m16n8k16 kernel",
+                // opening refused compute capability below 8.0, which bf16 needs
+                "precision: tf32 (a plain run), fp32 (IEEE: --tf32 false), bf16 (--bf16), fp16 (--fp16, with loss scaling)",
                 "memory:   " + memory.allocator.stats());
     }
 
@@ -330,11 +343,18 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        boolean ownKernel = x.dtype().isHalf() || (gemm == ownGemm && x.dtype() == DType.F32);
+        boolean ownKernel = x.dtype().isHalf() || (gemm == ownGemm && x.dtype() == DType.F32 && tf32);
         if (bias == null || !ownKernel || x.dim() < 2 || x.size(-1) == 0) {
             return Backend.super.linear(x, w, bias);
         }
         return product(x, w.transpose(0, 1), dense(bias), x.dtype());
+    }
+
+    /** Half operands written as float32 with a float32 bias, added by our kernel as it writes the product. */
+    @Override
+    public Tensor linear(Tensor x, Tensor w, Tensor bias, DType out) {
+        if (out == x.dtype() || bias == null || x.dim() < 2 || x.size(-1) == 0) return Backend.super.linear(x, w, bias, out);
+        return product(x, w.transpose(0, 1), dense(bias), out);
     }
 
     /**
@@ -356,6 +376,9 @@ public final class CudaBackend implements Backend {
         if (a.dtype().isHalf()) {
             ownGemm.hgemm(a.dtype(), outType, la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, bias == null ? TensorCoreGemm.NO_BIAS : ptr(bias));
+        } else if (a.dtype() == DType.F32 && !tf32) {
+            ownGemm.sgemmIeee(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
         } else if (bias != null) {
             ownGemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, ptr(bias));
@@ -378,7 +401,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
-        if (!AttentionKernels.fits(q)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
+        if (!AttentionKernels.fits(q, tf32)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
@@ -403,11 +426,12 @@ public final class CudaBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
-        if (!AttentionKernels.fits(q)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
+        if (!AttentionKernels.fits(q, tf32)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor dq = headsOfTokens(b, nh, t, hs), dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
         if (t == 0 || b * nh == 0) return new AttentionGrads(dq, dk, dv);
-        Tensor g = rowsOfHeads(dOut), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
+        // under autocast dO is rounded to the inputs' format, the operand of dO·Vᵀ and Pᵀ·dO
+        Tensor g = rowsOfHeads(dOut.dtype() == q.dtype() ? dOut : dOut.cast(q.dtype())), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
         Tensor md = dense(mask), lse = dense(forward.logSumExp());
         Tensor dd = allocate(DType.F32, b, nh, t);
         attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, seed, offset);

@@ -134,6 +134,14 @@ final class TensorCoreGemm implements GemmEngine {
         }
     }
 
+    /** float32 in IEEE arithmetic, one fused multiply-add per term: the products when TF32 is off (PyTorch's default), far slower than TF32. */
+    void sgemmIeee(boolean transA, boolean transB, int m, int n, int k, int batch,
+                   CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
+                   CUdeviceptr c, long ldc, long strideC) {
+        kernels.launch("sgemm_tiled", ceil(n, D_TILE), ceil(m, D_TILE), Math.min(batch, MAX_GRID_Z), D_TILE, D_TILE,
+                transA ? 1 : 0, transB ? 1 : 0, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC);
+    }
+
     void dgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
                CUdeviceptr c, long ldc, long strideC) {

@@ -327,6 +327,42 @@ class CudaParityTest {
     }
 
     /**
+     * --tf32 false: float32 products in IEEE arithmetic, as PyTorch's default. Each element within
+     * the float32 summation bound of a float64 product of the same inputs, 2·(K+1)·2⁻²⁴·Σ|a||b|,
+     * which TF32's 2⁻¹¹ operand rounding exceeds; a Linear's bias is added after the product.
+     */
+    @Test
+    void ieeeFloat32MatmulWhenTf32IsOff() {
+        gpu.useTf32(false);
+        try {
+            for (int[] s : new int[][] {{7, 5, 3}, {70, 33, 100}, {3, 40, 300}}) {
+                int m = s[0], n = s[1], k = s[2];
+                Tensor a = randn(DType.F32, m, k), b = randn(DType.F32, k, n), bt = randn(DType.F32, n, k).transpose(0, 1);
+                for (Tensor rhs : new Tensor[] {b, bt}) {
+                    Tensor ga = onGpu(a), gb = rhs.isContiguous() ? onGpu(rhs) : onGpu(rhs.transpose(0, 1).contiguous()).transpose(0, 1);
+                    assertFloat32Sum(a, rhs, ga.matmul(gb), "matmul " + Arrays.toString(s));
+                }
+                Tensor w = randn(DType.F32, n, k), bias = randn(DType.F32, n);
+                assertFloat32Sum(a, w.transpose(0, 1), onGpu(a).linear(onGpu(w), onGpu(bias)).sub(onGpu(bias)), "linear " + Arrays.toString(s));
+            }
+        } finally {
+            gpu.useTf32(true);
+        }
+    }
+
+    private static void assertFloat32Sum(Tensor a, Tensor b, Tensor actual, String what) {
+        Tensor a64 = a.cast(DType.F64), b64 = b.cast(DType.F64);
+        double[] exact = a64.matmul(b64).toDoubleArray();
+        double[] magnitude = a64.unary(Ops.Unary.ABS).matmul(b64.unary(Ops.Unary.ABS)).toDoubleArray();
+        double[] got = actual.toDoubleArray();
+        int k = a.size(1);
+        for (int i = 0; i < exact.length; i++) {
+            double bound = 2.0 * (k + 1) * 0x1p-24 * magnitude[i] + 1e-30;
+            if (!(Math.abs(got[i] - exact[i]) <= bound)) fail(what + ": element " + i + " " + got[i] + " vs " + exact[i] + " (bound " + bound + ")");
+        }
+    }
+
+    /**
      * BF16/F16 products on tensor cores, every transpose variant (as copies and as views), batched,
      * with a shared weight, split along K (64×130×512: 2 tiles on the emulator's 2 SMs), with 16-byte
      * copies and with element copies (K = 77), and a Linear layer's bias, written as float32 and in the format.
@@ -455,6 +491,64 @@ class CudaParityTest {
                 }
             }
         }
+    }
+
+    /**
+     * The BF16/F16 attention kernels against float64 from the same rounded inputs, rounding where
+     * autocast rounds (the probabilities before P·V; dO, P̃ and dS before the backward's products):
+     * ‖err‖/‖ref‖ ≤ 2 ulp of the format (2⁻⁶ BF16, 2⁻⁹ F16), since the kernel rounds each product
+     * operand once where the reference may round its neighbour; the log-sum-exp, whose inputs are
+     * exact products summed in float32, to 1e-5. Outputs and gradients are float32.
+     */
+    @Test
+    void halfAttentionKernelsMatchFloat64OfTheRoundedInputs() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            double ulp = h == DType.BF16 ? 0x1p-7 : 0x1p-10;
+            for (int hs : new int[] {16, 64}) {
+                int t = 70, b = 2, nh = 2;
+                Tensor q = randn(DType.F32, b, nh, t, hs).cast(h), k = randn(DType.F32, b, nh, t, hs).cast(h);
+                Tensor v = randn(DType.F32, b, nh, t, hs).cast(h), dOut = randn(DType.F32, b, nh, t, hs);
+                Tensor mask = paddingMask(b, t, new int[] {t, t - 5});
+                double scale = 1 / Math.sqrt(hs), p = 0.1;
+                long seed = 7, offset = 3;
+                String what = h + " attention hs=" + hs;
+                var gf = gpu.attention(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
+                var gb = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
+                assertEquals(DType.F32, gf.out().dtype());
+                assertEquals(DType.F32, gb.dq().dtype());
+
+                Tensor q64 = q.cast(DType.F64), k64 = k.cast(DType.F64), v64 = v.cast(DType.F64);
+                Tensor scores = q64.matmul(k64.transpose(-1, -2)).mul(scale).add(mask.cast(DType.F64).unsqueeze(1).unsqueeze(1));
+                Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
+                Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
+                Tensor probs = scores.softmax(), drop = CPU.dropoutMask(DType.F64, probs.shape(), p, seed, offset);
+                Tensor dropped = roundedTo(probs.mul(drop), h);
+                assertRelative(dropped.matmul(v64), gf.out(), 2 * ulp, what + " out");
+                assertClose(lse, gf.logSumExp(), 1e-5, 1e-5, what + " lse");
+                Tensor g64 = roundedTo(dOut.cast(DType.F64), h);
+                Tensor dp = g64.matmul(v64.transpose(-1, -2)).mul(drop);
+                Tensor ds = roundedTo(CPU.softmaxBackward(probs, dp).mul(scale), h);
+                assertRelative(ds.matmul(k64), gb.dq(), 2 * ulp, what + " dq");
+                assertRelative(ds.transpose(-1, -2).matmul(q64), gb.dk(), 2 * ulp, what + " dk");
+                assertRelative(dropped.transpose(-1, -2).matmul(g64), gb.dv(), 2 * ulp, what + " dv");
+            }
+        }
+    }
+
+    private static Tensor roundedTo(Tensor x64, DType h) {
+        return x64.cast(DType.F32).cast(h).cast(DType.F64);
+    }
+
+    private static void assertRelative(Tensor expected, Tensor actual, double bound, String what) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
+        double[] e = expected.contiguous().toDoubleArray(), a = actual.contiguous().toDoubleArray();
+        double err = 0, norm = 0;
+        for (int i = 0; i < e.length; i++) {
+            err += (a[i] - e[i]) * (a[i] - e[i]);
+            norm += e[i] * e[i];
+        }
+        double rel = Math.sqrt(err / norm);
+        if (!(rel <= bound)) fail(what + ": relative error " + rel + " over " + bound);
     }
 
     /**

@@ -160,9 +160,21 @@ class DryRunTest {
                 g.zeros(half, 64, 1024).matmul(g.zeros(half, 1024, 64), out); // few tiles, long K: split along K
             }
             g.zeros(half, 2, 16, 8).linear(a, g.zeros(half, 16));
+            g.linear(g.zeros(half, 2, 16, 8), a, g.zeros(DType.F32, 16), DType.F32);
             Tensor x = g.zeros(DType.F32, 4, 6, 8), gamma = g.zeros(DType.F32, 8);
             g.layerNorm(x, gamma, gamma, 1e-5, half);
             g.gelu(x, half);
+            for (int hs : new int[] {16, 32, 64}) {
+                Tensor q = g.zeros(half, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);
+                var out = g.attention(q, q, q, mask, 0.125, 0.1, 1, 2);
+                g.attentionBackward(g.zeros(DType.F32, 2, 3, 70, hs), q, q, q, mask, out, 0.125, 0.1, 1, 2);
+            }
+        }
+        g.useTf32(false);   // IEEE float32 products
+        try {
+            g.zeros(DType.F32, 8, 4).matmul(g.zeros(DType.F32, 4, 5));
+        } finally {
+            g.useTf32(true);
         }
         for (int hs : new int[] {16, 32, 64, 8}) {
             Tensor q = g.zeros(DType.F32, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);

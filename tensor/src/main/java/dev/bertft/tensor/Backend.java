@@ -153,6 +153,16 @@ public interface Backend {
         return bias == null ? y : y.add(bias);
     }
 
+    /**
+     * {@link #linear} of BF16/F16 x and w written as float32 (the sums unrounded), plus a float32
+     * bias or null: an autocast Linear. A backend may add the bias as it writes the product.
+     */
+    default Tensor linear(Tensor x, Tensor w, Tensor bias, DType out) {
+        if (out == x.dtype()) return linear(x, w, bias);
+        Tensor y = matmul(x, w.transpose(0, 1), out);
+        return bias == null ? y : y.add(bias);
+    }
+
     // ---- attention --------------------------------------------------------------------------
 
     /**
@@ -167,6 +177,7 @@ public interface Backend {
      * apply (float64, other head sizes).
      */
     default AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        if (q.dtype().isHalf()) return HalfAttention.forward(q, k, v, mask, scale, dropoutP, seed, offset);
         Tensor bias = mask.unsqueeze(1).unsqueeze(1); // (B, 1, 1, T)
         Tensor scores = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias);
         Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
@@ -179,6 +190,7 @@ public interface Backend {
     /** dq, dk, dv of {@link #attention}; the default recomputes P and the dropout mask from the plain ops. */
     default AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                              double scale, double dropoutP, long seed, long offset) {
+        if (q.dtype().isHalf()) return HalfAttention.backward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         Tensor bias = mask.unsqueeze(1).unsqueeze(1);
         Tensor probs = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias).softmax();
         Tensor drop = dropoutP > 0 ? dropoutMask(q.dtype(), probs.shape(), dropoutP, seed, offset) : null;
