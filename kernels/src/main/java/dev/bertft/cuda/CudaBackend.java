@@ -553,7 +553,7 @@ public final class CudaBackend implements Backend {
         Tensor out = allocate(dtype, shape);
         long n = out.numel();
         if (n > 0) {
-            ops.launch("dropout_mask_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, (float) p,
+            ops.launch("dropout_mask_" + suffix(dtype), grid((n + 7) / 8), 1, 1, THREADS, 1, ptr(out), n, (float) p,
                     1.0 / (1.0 - p), seed, offset);
         }
         return out;
