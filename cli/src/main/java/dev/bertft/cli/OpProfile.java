@@ -20,11 +20,14 @@ import java.util.Map;
  * {@code bench --profile}: where a step's time goes, op by op, from a Flight Recorder recording
  * of the timed steps (execution samples every {@link #PERIOD}, allocation samples, collections).
  *
- * <p>A sample belongs to the op of the innermost {@code CpuBackend} method on its stack (a lambda
- * {@code lambda$gelu$3} runs for {@code gelu}). The pool's workers run GEMM tiles through the
+ * <p>A sample belongs to the op of the outermost {@code CpuBackend} method on its stack, the one
+ * the model called, not a helper such as {@code allocate} (a lambda {@code lambda$gelu$3} on a
+ * worker runs for {@code gelu}). The pool's workers run GEMM tiles through the
  * GEMM classes, which name no op; since every parallel loop cuts equal chunks and the caller runs
  * one of them, those samples are shared among the ops in proportion to the caller's own samples in
  * the GEMM. Milliseconds are the step's median wall time times the op's share of the samples.
+ * Allocation is only totalled: a sample's weight is all its thread allocated since the previous
+ * one, so by op it would credit whichever allocation happened to be sampled.
  */
 final class OpProfile implements AutoCloseable {
     static final Duration PERIOD = Duration.ofMillis(5);
@@ -96,8 +99,7 @@ final class OpProfile implements AutoCloseable {
                 case "jdk.GarbageCollection" -> gc += e.getDuration("sumOfPauses").toNanos() / 1e9;
                 case "jdk.ExecutionSample" -> {
                     if (e.getStackTrace() == null) continue;
-                    List<String> frames = new ArrayList<>();
-                    for (RecordedFrame f : e.getStackTrace().getFrames()) frames.add(f.getMethod().getType().getName() + "." + f.getMethod().getName());
+                    List<String> frames = frames(e);
                     String op = opOf(frames);
                     if (op.equals(GEMM_WORKER)) workerGemm++;
                     else {
@@ -113,14 +115,20 @@ final class OpProfile implements AutoCloseable {
         return new Result(byOp, allocated, gc, seconds);
     }
 
+    private static List<String> frames(RecordedEvent e) {
+        List<String> frames = new ArrayList<>();
+        for (RecordedFrame f : e.getStackTrace().getFrames()) frames.add(f.getMethod().getType().getName() + "." + f.getMethod().getName());
+        return frames;
+    }
+
     /**
      * The op a sample's stack (innermost frame first, each "class.method") belongs to: the
-     * innermost CpuBackend method, a lambda counting for the method that wrote it; a GEMM tile on
+     * outermost CpuBackend method, a lambda counting for the method that wrote it; a GEMM tile on
      * a worker ({@link #GEMM_WORKER}); the innermost frame of ours otherwise ({@link #OUTSIDE}).
      */
     static String opOf(List<String> frames) {
-        for (String f : frames) {
-            if (f.startsWith(BACKEND + ".")) return methodOf(f.substring(BACKEND.length() + 1));
+        for (int i = frames.size() - 1; i >= 0; i--) {
+            if (frames.get(i).startsWith(BACKEND + ".")) return methodOf(frames.get(i).substring(BACKEND.length() + 1));
         }
         if (inGemm(frames)) return GEMM_WORKER;
         for (String f : frames) {

@@ -11,11 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** {@code bench --profile}'s attribution of samples to ops, on stacks written by hand (innermost frame first). */
 class OpProfileTest {
     @Test
-    void aSampleBelongsToTheInnermostBackendMethodALambdaToTheMethodThatWroteIt() {
+    void aSampleBelongsToTheOutermostBackendMethodALambdaToTheMethodThatWroteIt() {
         assertEquals("biasGelu", OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdGelu.forward", "dev.bertft.tensor.cpu.CpuBackend.lambda$biasGelu$7",
                 "dev.bertft.tensor.cpu.Parallel.lambda$forRange$0", "java.lang.Thread.run")));
         assertEquals("linear", OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdGemm.kernel", "dev.bertft.tensor.cpu.Gemm.multiply",
                 "dev.bertft.tensor.cpu.CpuBackend.linear", "dev.bertft.autograd.Var.linear")));
+        assertEquals("layerNorm", OpProfile.opOf(List.of("dev.bertft.tensor.cpu.CpuStorage.allocate", "dev.bertft.tensor.cpu.CpuBackend.allocate",
+                "dev.bertft.tensor.cpu.CpuBackend.layerNorm", "dev.bertft.tensor.Tensor.layerNorm")));
         assertEquals(OpProfile.GEMM_WORKER, OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdGemm.kernel",
                 "dev.bertft.tensor.cpu.Parallel.lambda$forRange$0", "java.lang.Thread.run")));
         assertEquals(OpProfile.OUTSIDE + " Var.backward", OpProfile.opOf(List.of("java.util.ArrayList.add", "dev.bertft.autograd.Var.backward")));
