@@ -3,7 +3,6 @@ package dev.bertft.bench;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -15,8 +14,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -44,16 +41,6 @@ public class FmaPeakBench {
     /** Multiplier and addend near 1 and 0, so the chains neither overflow nor go subnormal. */
     float x = 0.999999f, y = 1e-7f;
 
-    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-
-    /** Counters JMH sums per iteration, over threads. */
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    @State(Scope.Thread)
-    public static class Counters {
-        public long calls;
-        public long cpuNanos;
-    }
-
     /** Floating-point operations in one op: 2 per lane per FMA. */
     static long flopsPerOp() {
         return 2L * STEPS * CHAINS * S.length();
@@ -61,21 +48,20 @@ public class FmaPeakBench {
 
     @Benchmark
     @Threads(1)
-    public float oneThread(Counters counters) {
+    public float oneThread(CpuTimeCounters counters) {
         return timed(counters);
     }
 
     @Benchmark
     @Threads(2)
-    public float twoThreads(Counters counters) {
+    public float twoThreads(CpuTimeCounters counters) {
         return timed(counters);
     }
 
-    private float timed(Counters counters) {
-        long start = THREADS.getCurrentThreadCpuTime();
+    private float timed(CpuTimeCounters counters) {
+        long start = CpuTimeCounters.now();
         float r = chains();
-        counters.cpuNanos += THREADS.getCurrentThreadCpuTime() - start;
-        counters.calls++;
+        counters.add(start);
         return r;
     }
 
