@@ -272,8 +272,8 @@ extern "C" __global__ void layernorm_param_grads_final_f64(const double *partial
 //             elements (none when p = 0), kept for the backward; then y = LayerNorm(s) as above.
 //   backward: ds = LayerNorm's dx on s is the residual's gradient; dx = ds ⊙ mask, the mask
 //             drawn again (cheaper than storing it).
-// Each lane takes runs of four consecutive elements, so one Philox block serves a whole run when
-// the width is a multiple of 4. The products and sums are those of the separate kernels
+// Each lane takes runs of four consecutive elements, so one Philox block (eight elements) serves a
+// whole run when the width is a multiple of 4. The products and sums are those of the separate kernels
 // (dropout's multiply, then the add: no FMA in this file), so s is bit for bit theirs.
 #define FOR_LANE_RUNS(j, len, lane) \
     for (int j##0 = 4 * (lane); j##0 < (len); j##0 += 128) \

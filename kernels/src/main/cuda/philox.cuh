@@ -1,8 +1,10 @@
 // Philox 4x32-10 (Salmon et al., SC'11), the same generator as dev.bertft.tensor.Philox, so a
 // GPU thread draws exactly the bits the CPU backend draws for the same element.
 //
-// Element i of a draw keyed by (seed, offset) is lane (i mod 4) of
+// Word i of a draw keyed by (seed, offset) is lane (i mod 4) of
 //   philox(key = (seed lo, seed hi), counter = (i/4 lo, i/4 hi, offset lo, offset hi)).
+// Dropout takes 16 bits an element (Philox.dropoutDraw says why that is precise enough): element i
+// is half (i mod 2), low half first, of word i/2, so one block serves eight elements.
 // One round: (c0, c1, c2, c3) <- (hi(M1·c2) ^ c1 ^ k0, lo(M1·c2), hi(M0·c0) ^ c3 ^ k1, lo(M0·c0)),
 // then the key is bumped by the Weyl constants (W0, W1).
 // Functions are __host__ __device__ so a host program can check them against the Java version.
@@ -61,20 +63,25 @@ __host__ __device__ inline double philox_uniform_open_zero(uint32_t bits) {
     return ((double) bits + 1.0) * 0x1.0p-32;
 }
 
-// Dropout's rule: element kept when its uniform draw is at least p (p already rounded to float).
-__host__ __device__ inline bool philox_kept(uint32_t bits, float p) {
-    return philox_uniform(bits) >= p;
+// Element `index`'s 16-bit dropout draw, from the block index / 8, as Philox.dropoutDraw.
+__host__ __device__ inline uint32_t dropout_draw(const Philox4 &b, unsigned long long index) {
+    return (philox_lane(b, (int) ((index >> 1) & 3)) >> ((index & 1) << 4)) & 0xFFFFu;
+}
+
+// Dropout's rule: element kept when its draw as a fraction of 2^16 is at least p (p already
+// rounded to float); draw · 2^-16 is exact in float, as in Philox.kept.
+__host__ __device__ inline bool dropout_kept(uint32_t draw, float p) {
+    return (float) draw * 0x1.0p-16f >= p;
 }
 
 // The dropout factor (0 or 1/(1-p)) of element `index` of the (seed, offset) draw.
 __host__ __device__ inline float dropout_factor(unsigned long long seed, unsigned long long offset,
                                                 unsigned long long index, float p, float keep_scale) {
-    Philox4 b = philox_block(seed, offset, index >> 2);
-    return philox_kept(philox_lane(b, (int) (index & 3)), p) ? keep_scale : 0.0f;
+    return dropout_kept(dropout_draw(philox_block(seed, offset, index >> 3), index), p) ? keep_scale : 0.0f;
 }
 
 // Dropout factors along a row of consecutive element indices, reusing each Philox block for
-// its four lanes.
+// its eight elements.
 struct DropoutStream {
     unsigned long long seed, offset, block;
     float p, keep_scale;
@@ -84,10 +91,10 @@ struct DropoutStream {
         : seed(seed_), offset(offset_), block(~0ull), p(p_), keep_scale(keep_scale_) {}
 
     __device__ float factor(unsigned long long index) {
-        if ((index >> 2) != block) {
-            block = index >> 2;
+        if ((index >> 3) != block) {
+            block = index >> 3;
             bits = philox_block(seed, offset, block);
         }
-        return philox_kept(philox_lane(bits, (int) (index & 3)), p) ? keep_scale : 0.0f;
+        return dropout_kept(dropout_draw(bits, index), p) ? keep_scale : 0.0f;
     }
 };

@@ -1,5 +1,6 @@
 // Dropout masks and normal samples from the Philox stream of philox.cuh, laid out exactly as
-// CpuBackend.dropoutMask and CpuBackend.normal: one thread per block of 4 elements.
+// CpuBackend.dropoutMask and CpuBackend.normal: one thread per Philox block (8 dropout elements,
+// 4 normal samples).
 #include "common.cuh"
 #include "philox.cuh"
 #include <math.h>
@@ -18,16 +19,18 @@ __device__ inline void store_block(double *out, long long i, long long n, const 
     for (int lane = 0; lane < 4 && i + lane < n; lane++) out[i + lane] = v[lane];
 }
 
-// mask[i] = 1/(1−p) where uniform(bits_i) ≥ p, else 0; p is compared as a float.
+// mask[i] = 1/(1−p) where dropout_kept(draw_i, p), else 0; p is compared as a float.
 template <typename T>
 __device__ inline void dropout_mask_kernel(T *out, long long n, float p, double keep_scale,
                                            unsigned long long seed, unsigned long long offset) {
-    long long blocks = (n + 3) / 4;
+    long long blocks = (n + 7) / 8;
     FOR_EACH(blk, blocks) {
         Philox4 bits = philox_block(seed, offset, (unsigned long long) blk);
-        T kept[4];
-        for (int lane = 0; lane < 4; lane++) kept[lane] = philox_kept(philox_lane(bits, lane), p) ? (T) keep_scale : (T) 0;
-        store_block(out, 4 * blk, n, kept);
+        for (int half = 0; half < 2; half++) {
+            T kept[4];
+            for (int e = 0; e < 4; e++) kept[e] = dropout_kept(dropout_draw(bits, 4 * half + e), p) ? (T) keep_scale : (T) 0;
+            store_block(out, 8 * blk + 4 * half, n, kept);
+        }
     }
 }
 

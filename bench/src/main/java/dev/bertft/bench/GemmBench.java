@@ -4,9 +4,6 @@ import dev.bertft.tensor.cpu.Gemm;
 import dev.bertft.tensor.cpu.Parallel;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -89,8 +86,6 @@ public class GemmBench {
     @Measurement(iterations = 5, time = 2)
     @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
     public static class OneThreadCpuTime {
-        private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-
         @Param({"768", "3072"})
         int n;
 
@@ -99,14 +94,6 @@ public class GemmBench {
 
         float[] a, b, c;
         Parallel pool;
-
-        /** Counters JMH sums per iteration. */
-        @AuxCounters(AuxCounters.Type.EVENTS)
-        @State(Scope.Thread)
-        public static class Counters {
-            public long calls;
-            public long cpuNanos;
-        }
 
         @Setup(Level.Trial)
         public void setUp() {
@@ -125,11 +112,10 @@ public class GemmBench {
         }
 
         @Benchmark
-        public float[] sgemm(Counters counters) {
-            long start = THREADS.getCurrentThreadCpuTime();
+        public float[] sgemm(CpuTimeCounters counters) {
+            long start = CpuTimeCounters.now();
             Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
-            counters.cpuNanos += THREADS.getCurrentThreadCpuTime() - start;
-            counters.calls++;
+            counters.add(start);
             return c;
         }
     }

@@ -23,6 +23,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -78,6 +80,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--mode", defaultValue = "both", paramLabel = "train|predict|both", description = "Default: ${DEFAULT-VALUE}.")
     String mode;
+
+    @Option(names = "--profile", description = "Also print where the timed steps spend their time, op by op (CPU backend; Flight Recorder samples).")
+    boolean profile;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results to FILE as JSON.")
     Path json;
@@ -179,11 +184,13 @@ final class BenchCommand implements Callable<Integer> {
         if (!mode.equals("predict")) {
             Timing t = new Timing(secondsTraining(m, batch), batchSize, tokens, 6.0 * nonEmbedding * tokens);
             System.out.println(t.describe("train"));
+            printProfile(t);
             results.set("train", t.toJson());
         }
         if (!mode.equals("train")) {
             Timing t = new Timing(secondsPredicting(m, batch), batchSize, tokens, 2.0 * nonEmbedding * tokens);
             System.out.println(t.describe("predict"));
+            printProfile(t);
             results.set("predict", t.toJson());
         }
         if (backend instanceof CudaBackend gpu) System.out.println("memory:  " + gpu.memoryStats());
@@ -191,6 +198,27 @@ final class BenchCommand implements Callable<Integer> {
             AtomicFiles.write(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(results));
         }
         return 0;
+    }
+
+    /** The profile of the phase just timed, when --profile asked for one. */
+    private OpProfile.Result profiled;
+
+    private OpProfile startProfile() {
+        return profile ? OpProfile.start() : null;
+    }
+
+    private void stopProfile(OpProfile recording) {
+        if (recording == null) return;
+        try (recording) {
+            profiled = recording.stop();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void printProfile(Timing t) {
+        if (profiled != null) System.out.print(profiled.table(t.medianSeconds(), t.steps()));
+        profiled = null;
     }
 
     static BertConfig config(String shape) {
@@ -223,11 +251,13 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < warmup; i++) step.run(1, b -> batch, 1e-5);
         double[] seconds = new double[steps];
         UpdateStep.Outcome last = null;
+        OpProfile recording = startProfile();
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();
             last = step.run(1, b -> batch, 1e-5);
             seconds[i] = (System.nanoTime() - t0) / 1e9;
         }
+        stopProfile(recording);
         if (!last.finite()) throw new IllegalStateException("training loss became " + last.loss() + " during the benchmark");
         return seconds;
     }
@@ -238,11 +268,13 @@ final class BenchCommand implements Callable<Integer> {
         try (GradMode off = GradMode.off()) {
             for (int i = 0; i < warmup; i++) predictStep(m, batch);
             double[] seconds = new double[steps];
+            OpProfile recording = startProfile();
             for (int i = 0; i < steps; i++) {
                 long t0 = System.nanoTime();
                 predictStep(m, batch);
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
             }
+            stopProfile(recording);
             return seconds;
         }
     }

@@ -6,8 +6,9 @@ import static dev.bertft.cuda.Launches.THREADS;
 import static dev.bertft.cuda.Launches.suffix;
 
 /**
- * The launches of random.cu: each thread draws one Philox block of four values, so the grid
- * covers n / 4 threads, the stream the CPU backend draws element for element.
+ * The launches of random.cu: each thread draws one Philox block, which gives eight dropout
+ * decisions (16 bits each) or four normal samples, so the grids cover n / 8 and n / 4 threads:
+ * the streams the CPU backend draws element for element.
  */
 final class RandomKernels {
     private final Launches l;
@@ -19,7 +20,7 @@ final class RandomKernels {
     void dropoutMask(Tensor out, double p, long seed, long offset) {
         long n = out.numel();
         if (n > 0) {
-            l.ops.launch("dropout_mask_" + suffix(out.dtype()), l.grid((n + 3) / 4), 1, 1, THREADS, 1, l.ptr(out), n, (float) p,
+            l.ops.launch("dropout_mask_" + suffix(out.dtype()), l.grid((n + 7) / 8), 1, 1, THREADS, 1, l.ptr(out), n, (float) p,
                     1.0 / (1.0 - p), seed, offset);
         }
     }

@@ -23,9 +23,7 @@ class FlashAttentionMathTest {
     record Dims(int b, int nh, int t, int hs) {}
 
     static float factor(long seed, long offset, long index, float p, float keep) {
-        int[] bits = new int[4];
-        Philox.block(seed, offset, index >>> 2, bits);
-        return Philox.kept(bits[(int) (index & 3)], p) ? keep : 0f;
+        return Philox.kept(Philox.dropoutDraw(seed, offset, index), p) ? keep : 0f;
     }
 
     /** attention_forward_kernel: thread i of head pair bh. */

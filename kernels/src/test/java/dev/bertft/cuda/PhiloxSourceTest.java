@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * philox.cuh is the same generator as dev.bertft.tensor.Philox: its functions are
  * __host__ __device__, so a host program built by nvcc from the very header the kernels include
- * prints draws that must equal the Java ones bit for bit (blocks, uniforms, dropout factors).
+ * prints draws that must equal the Java ones bit for bit (blocks, uniforms, 16-bit dropout draws
+ * and factors).
  * The device build (__umulhi instead of the 64-bit product) is covered by the GPU parity tests.
  */
 class PhiloxSourceTest {
@@ -34,8 +35,10 @@ class PhiloxSourceTest {
         src.append("  for (int i = 0; i < ").append(CASES.length).append("; i++) {\n")
                 .append("    Philox4 b = philox_block(c[i][0], c[i][1], c[i][2]);\n")
                 .append("    printf(\"%u %u %u %u\\n\", b.v[0], b.v[1], b.v[2], b.v[3]);\n")
-                .append("    for (int lane = 0; lane < 4; lane++) printf(\"%.9g %.17g %.9g\\n\", (double) philox_uniform(philox_lane(b, lane)),")
-                .append(" philox_uniform_open_zero(philox_lane(b, lane)), (double) dropout_factor(c[i][0], c[i][1], c[i][2] * 4 + lane, 0.1f, 1.0f / 0.9f));\n")
+                .append("    for (int lane = 0; lane < 4; lane++) printf(\"%.9g %.17g\\n\", (double) philox_uniform(philox_lane(b, lane)),")
+                .append(" philox_uniform_open_zero(philox_lane(b, lane)));\n")
+                .append("    for (int e = 0; e < 8; e++) printf(\"%u %.9g\\n\", dropout_draw(b, c[i][2] * 8 + e),")
+                .append(" (double) dropout_factor(c[i][0], c[i][1], c[i][2] * 8 + e, 0.1f, 1.0f / 0.9f));\n")
                 .append("  }\n  return 0;\n}\n");
         Files.writeString(dir.resolve("check.cu"), src);
         Path exe = dir.resolve("check");
@@ -51,8 +54,11 @@ class PhiloxSourceTest {
             expected.append(String.format("%d %d %d %d%n", bits[0] & 0xFFFFFFFFL, bits[1] & 0xFFFFFFFFL, bits[2] & 0xFFFFFFFFL,
                     bits[3] & 0xFFFFFFFFL));
             for (int lane = 0; lane < 4; lane++) {
-                float keep = Philox.kept(bits[lane], 0.1f) ? 1.0f / 0.9f : 0f;
-                expected.append(String.format("%s %s %s%n", g9(Philox.uniform(bits[lane])), g17(Philox.uniformOpenZero(bits[lane])), g9(keep)));
+                expected.append(String.format("%s %s%n", g9(Philox.uniform(bits[lane])), g17(Philox.uniformOpenZero(bits[lane]))));
+            }
+            for (int e = 0; e < 8; e++) {
+                int draw = Philox.dropoutDraw(c[0], c[1], c[2] * 8 + e);
+                expected.append(String.format("%d %s%n", draw, g9(Philox.kept(draw, 0.1f) ? 1.0f / 0.9f : 0f)));
             }
         }
         assertEquals(expected.toString(), run.output());

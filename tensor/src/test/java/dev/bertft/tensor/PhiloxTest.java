@@ -83,11 +83,13 @@ class PhiloxTest {
         float[] a = cpu.dropoutMask(DType.F32, new int[] {10}, 0.5, 7, 3).toFloatArray();
         float[] longer = cpu.dropoutMask(DType.F32, new int[] {2, 13}, 0.5, 7, 3).toFloatArray();
         for (int i = 0; i < a.length; i++) assertEquals(a[i], longer[i], 0f, "element " + i);
-        // Element i is lane i mod 4 of block i/4: check it straight from the generator.
+        // Element i is the low (i even) or high 16 bits of lane (i/2) mod 4 of block i/8: check it
+        // straight from the generator.
         int[] bits = new int[4];
         for (int i = 0; i < a.length; i++) {
-            Philox.block(7, 3, i / 4, bits);
-            float expected = Philox.uniform(bits[i % 4]) >= 0.5 ? 2f : 0f; // dropped when the draw falls below p
+            Philox.block(7, 3, i / 8, bits);
+            int word = bits[(i / 2) % 4], draw = i % 2 == 0 ? word & 0xFFFF : word >>> 16;
+            float expected = draw / 65536.0 >= 0.5 ? 2f : 0f; // dropped when the draw falls below p
             assertEquals(expected, a[i], 0f, "element " + i);
         }
         float[] otherOffset = cpu.dropoutMask(DType.F32, new int[] {64}, 0.5, 7, 4).toFloatArray();
@@ -102,14 +104,36 @@ class PhiloxTest {
         float[] ps = {0f, 1e-9f, 0.1f, 1f / 3, 0.5f, 0.9f, Math.nextDown(1f), 1f};
         for (float p : ps) {
             int threshold = Philox.keepThreshold(p);
-            // every 24-bit uniform next to the threshold, plus a sweep of the rest
-            for (long u = Math.max(0, threshold - 3); u <= Math.min((1 << 24) - 1, threshold + 3); u++) checkThreshold(p, threshold, u);
-            for (long u = 0; u < 1 << 24; u += 4099) checkThreshold(p, threshold, u);
+            // every 16-bit draw, against the rule in double: kept when draw / 2¹⁶ ≥ p
+            for (int draw = 0; draw < 1 << 16; draw++) {
+                assertEquals(draw / 65536.0 >= p, Philox.kept(draw, p), "p=" + p + " draw=" + draw);
+                assertEquals(Philox.kept(draw, p), draw >= threshold, "p=" + p + " draw=" + draw);
+            }
         }
     }
 
-    private static void checkThreshold(float p, int threshold, long u) {
-        int bits = (int) (u << 8) | 0x5A;
-        assertEquals(Philox.kept(bits, p), (bits >>> 8) >= threshold, "p=" + p + " u=" + u);
+    /**
+     * The 16-bit draws keep each element with probability 1 − p to within 2⁻¹⁶: over 2²² draws
+     * the keep rate lies within 5 standard deviations of ⌈p·2¹⁶⌉ rounding's rate, and so does
+     * each of the eight element positions of a block (both halves of all four words).
+     */
+    @Test
+    void keepRateIsOneMinusPWithinSamplingError() {
+        int n = 1 << 22;
+        int[] draws = new int[n];
+        Philox.dropoutDraws(11, 5, 123, draws, n);
+        for (float p : new float[] {0.1f, 0.5f, 0.9f}) {
+            double expected = 1 - Math.ceil(p * 65536.0) / 65536.0;
+            assertEquals(1 - p, expected, 1.0 / 65536, "the rule's rate");
+            long[] keptAt = new long[8];
+            for (int i = 0; i < n; i++) if (Philox.kept(draws[i], p)) keptAt[(123 + i) & 7]++;
+            long kept = 0;
+            for (int pos = 0; pos < 8; pos++) {
+                kept += keptAt[pos];
+                double sd = Math.sqrt(expected * (1 - expected) / (n / 8.0));
+                assertEquals(expected, keptAt[pos] / (n / 8.0), 5 * sd, "p=" + p + ", position " + pos + " of a block");
+            }
+            assertEquals(expected, (double) kept / n, 5 * Math.sqrt(expected * (1 - expected) / n), "p=" + p);
+        }
     }
 }

@@ -63,10 +63,10 @@ final class Attention {
             for (int bh = p0; bh < p1; bh++) {
                 int b = bh / d.heads;
                 Gemm.sgemm(pool, false, true, t, t, hs, q.gather(bh, d, qh), 0, hs, k.gather(bh, d, kh), 0, hs, 0f, s, 0, t);
-                if (bits != null) CpuBackend.philox(seed, offset, (long) bh * t * t, bits, t * t);
+                if (bits != null) CpuBackend.dropoutDraws(seed, offset, (long) bh * t * t, bits, t * t);
                 for (int i = 0; i < t; i++) {
                     if (bits != null) {
-                        for (int j = 0; j < t; j++) drop[j] = bits[i * t + j] >>> 8 >= threshold ? keepScale : 0f;
+                        for (int j = 0; j < t; j++) drop[j] = bits[i * t + j] >= threshold ? keepScale : 0f;
                         if (keptBits != null) saveKept(bits, i * t, t, threshold, keptBits, (bh * t + i) * wordsPerRow(t));
                     }
                     lse[bh * t + i] = Simd.AVAILABLE ? SimdSoftmax.forward(s, i * t, mask, b * t, scale, drop, t)
@@ -151,7 +151,7 @@ final class Attention {
     private static void saveKept(int[] bits, int from, int t, int threshold, int[] kept, int word) {
         for (int j = 0; j < t; j += 32) {
             int w = 0;
-            for (int b = 0; b < 32 && j + b < t; b++) if (bits[from + j + b] >>> 8 >= threshold) w |= 1 << b;
+            for (int b = 0; b < 32 && j + b < t; b++) if (bits[from + j + b] >= threshold) w |= 1 << b;
             kept[word + j / 32] = w;
         }
     }

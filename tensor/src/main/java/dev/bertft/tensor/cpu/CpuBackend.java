@@ -373,7 +373,7 @@ public final class CpuBackend implements Backend {
             int[] bits = new int[chunk];
             for (int c = c0; c < c1; c++) {
                 int from = c * chunk, len = Math.min(chunk, n - from);
-                philox(seed, offset, from, bits, len);
+                dropoutDraws(seed, offset, from, bits, len);
                 if (d instanceof Buf.F32 f) {
                     for (int j = 0; j < len; j++) f.a[from + j] = Philox.kept(bits[j], fp) ? fscale : 0f;
                 } else {
@@ -384,10 +384,10 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
-    /** Elements [first, first + n) of the Philox stream (seed, offset), vectorized when SIMD is on. */
-    static void philox(long seed, long offset, long first, int[] out, int n) {
-        if (Simd.AVAILABLE) SimdPhilox.fill(seed, offset, first, out, n);
-        else Philox.fill(seed, offset, first, out, n);
+    /** Dropout draws [first, first + n) of the Philox stream (seed, offset), vectorized when SIMD is on. */
+    static void dropoutDraws(long seed, long offset, long first, int[] out, int n) {
+        if (Simd.AVAILABLE) SimdPhilox.dropoutDraws(seed, offset, first, out, n);
+        else Philox.dropoutDraws(seed, offset, first, out, n);
     }
 
     @Override
@@ -778,7 +778,7 @@ public final class CpuBackend implements Backend {
             int[] draws = kept == null ? null : new int[len];
             for (int r = r0; r < r1; r++) {
                 if (kept != null) {
-                    philox(seed, offset, (long) r * len, draws, len);
+                    dropoutDraws(seed, offset, (long) r * len, draws, len);
                     if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, len, threshold, kept, r * words);
                     else RowKernels.packKept(draws, len, threshold, kept, r * words);
                 }

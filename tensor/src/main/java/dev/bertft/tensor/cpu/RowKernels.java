@@ -77,10 +77,10 @@ final class RowKernels {
         }
     }
 
-    /** Sets bit j % 32 of words[wb + j / 32] for each of a row's n Philox draws that dropout keeps ({@code draw >>> 8 >= threshold}). */
+    /** Sets bit j % 32 of words[wb + j / 32] for each of a row's n dropout draws that dropout keeps ({@code draw >= threshold}). */
     static void packKept(int[] draws, int n, int threshold, int[] words, int wb) {
         java.util.Arrays.fill(words, wb, wb + (n + 31) / 32, 0);
-        for (int j = 0; j < n; j++) if (draws[j] >>> 8 >= threshold) words[wb + (j >>> 5)] |= 1 << (j & 31);
+        for (int j = 0; j < n; j++) if (draws[j] >= threshold) words[wb + (j >>> 5)] |= 1 << (j & 31);
     }
 
     /** Dropout's factor for element j of a row whose kept bits start at words[wb]: scale when kept, else 0. */

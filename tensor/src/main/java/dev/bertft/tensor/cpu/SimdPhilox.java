@@ -8,7 +8,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Philox 4x32-10 on as many counter blocks at once as a vector of longs holds (8 with
  * AVX-512): each 32-bit word sits in the low half of a 64-bit lane, so the 32×32→64 products
- * of a round are one lane-wise multiply. Produces exactly {@link Philox#block}'s words.
+ * of a round are one lane-wise multiply. Produces exactly {@link Philox#dropoutDraws}' draws,
+ * eight a block.
  */
 final class SimdPhilox {
     private static final VectorSpecies<Long> L = LongVector.SPECIES_PREFERRED;
@@ -18,10 +19,10 @@ final class SimdPhilox {
 
     private SimdPhilox() {}
 
-    /** Same contract as {@link Philox#fill}. */
-    static void fill(long seed, long offset, long first, int[] out, int n) {
+    /** Same contract as {@link Philox#dropoutDraws}. */
+    static void dropoutDraws(long seed, long offset, long first, int[] out, int n) {
         int lanes = L.length();
-        long firstBlock = first >> 2, lastBlock = (first + n - 1) >> 2;
+        long firstBlock = first >> 3, lastBlock = (first + n - 1) >> 3;
         long[] counter = new long[lanes], w0 = new long[lanes], w1 = new long[lanes], w2 = new long[lanes], w3 = new long[lanes];
         LongVector c2 = LongVector.broadcast(L, offset & LOW), c3 = LongVector.broadcast(L, offset >>> 32);
         for (long blk = firstBlock; blk <= lastBlock; blk += lanes) {
@@ -48,18 +49,27 @@ final class SimdPhilox {
             d2.intoArray(w2, 0);
             d3.intoArray(w3, 0);
             for (int l = 0; l < lanes; l++) {
-                long base = ((blk + l) << 2) - first;
-                if (base >= 0 && base + 3 < n) {
-                    int b = (int) base;
-                    out[b] = (int) w0[l];
-                    out[b + 1] = (int) w1[l];
-                    out[b + 2] = (int) w2[l];
-                    out[b + 3] = (int) w3[l];
+                long base = ((blk + l) << 3) - first;
+                int a = (int) w0[l], b = (int) w1[l], c = (int) w2[l], d = (int) w3[l];
+                if (base >= 0 && base + 7 < n) {
+                    int o = (int) base;
+                    out[o] = a & 0xFFFF;
+                    out[o + 1] = a >>> 16;
+                    out[o + 2] = b & 0xFFFF;
+                    out[o + 3] = b >>> 16;
+                    out[o + 4] = c & 0xFFFF;
+                    out[o + 5] = c >>> 16;
+                    out[o + 6] = d & 0xFFFF;
+                    out[o + 7] = d >>> 16;
                 } else {
-                    put(out, n, base, (int) w0[l]);
-                    put(out, n, base + 1, (int) w1[l]);
-                    put(out, n, base + 2, (int) w2[l]);
-                    put(out, n, base + 3, (int) w3[l]);
+                    put(out, n, base, a & 0xFFFF);
+                    put(out, n, base + 1, a >>> 16);
+                    put(out, n, base + 2, b & 0xFFFF);
+                    put(out, n, base + 3, b >>> 16);
+                    put(out, n, base + 4, c & 0xFFFF);
+                    put(out, n, base + 5, c >>> 16);
+                    put(out, n, base + 6, d & 0xFFFF);
+                    put(out, n, base + 7, d >>> 16);
                 }
             }
         }

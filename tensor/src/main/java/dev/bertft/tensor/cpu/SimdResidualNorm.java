@@ -20,19 +20,18 @@ final class SimdResidualNorm {
     private SimdResidualNorm() {}
 
     /**
-     * Sets bit j % 32 of words[wb + j / 32] for the elements j of a row's n Philox draws that
-     * dropout keeps ({@code draw >>> 8 >= threshold}, {@link dev.bertft.tensor.Philox#keepThreshold}).
+     * Sets bit j % 32 of words[wb + j / 32] for the elements j of a row's n dropout draws that
+     * dropout keeps ({@code draw >= threshold}, {@link dev.bertft.tensor.Philox#keepThreshold}).
      */
     static void packKept(int[] draws, int n, int threshold, int[] words, int wb) {
         java.util.Arrays.fill(words, wb, wb + (n + 31) / 32, 0);
         int j = 0;
         // the lane count divides 32, so a vector's bits never straddle two words
         for (int bound = I.loopBound(n); j < bound; j += I.length()) {
-            VectorMask<Integer> kept = IntVector.fromArray(I, draws, j).lanewise(VectorOperators.LSHR, 8)
-                    .compare(VectorOperators.GE, threshold);
+            VectorMask<Integer> kept = IntVector.fromArray(I, draws, j).compare(VectorOperators.GE, threshold);
             words[wb + (j >>> 5)] |= (int) (kept.toLong() << (j & 31));
         }
-        for (; j < n; j++) if (draws[j] >>> 8 >= threshold) words[wb + (j >>> 5)] |= 1 << (j & 31);
+        for (; j < n; j++) if (draws[j] >= threshold) words[wb + (j >>> 5)] |= 1 << (j & 31);
     }
 
     /** One row of the forward; words null means no dropout. Records μ and 1/σ as LayerNorm does. */

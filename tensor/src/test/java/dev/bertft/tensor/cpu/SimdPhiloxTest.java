@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The vectorized Philox gives the scalar reference's words, whatever the alignment of the range. */
+/** The vectorized Philox gives the scalar reference's dropout draws, whatever the alignment of the range. */
 class SimdPhiloxTest {
     @Test
     void matchesScalarPhilox() {
@@ -19,8 +19,8 @@ class SimdPhiloxTest {
             for (long offset : offsets) {
                 for (int[] r : ranges) {
                     int[] expected = new int[r[1]], actual = new int[r[1]];
-                    Philox.fill(seed, offset, r[0], expected, r[1]);
-                    SimdPhilox.fill(seed, offset, r[0], actual, r[1]);
+                    Philox.dropoutDraws(seed, offset, r[0], expected, r[1]);
+                    SimdPhilox.dropoutDraws(seed, offset, r[0], actual, r[1]);
                     assertArrayEquals(expected, actual, "seed " + seed + " offset " + offset + " range " + r[0] + "+" + r[1]);
                 }
             }

@@ -29,7 +29,7 @@ class SimdResidualNormTest {
         assumeTrue(Simd.AVAILABLE, "Vector API not enabled in this JVM");
         for (int n : new int[] {1, 31, 32, 33, 100, 768}) {
             int[] draws = new int[n], simd = new int[(n + 31) / 32 + 1], scalar = new int[simd.length];
-            Philox.fill(5, 9, 1000, draws, n);
+            Philox.dropoutDraws(5, 9, 1000, draws, n);
             float p = 0.1f;
             int threshold = Philox.keepThreshold(p);
             SimdResidualNorm.packKept(draws, n, threshold, simd, 1);
@@ -54,7 +54,7 @@ class SimdResidualNormTest {
                     kept = new int[rows * words];
                     int[] draws = new int[n];
                     for (int r = 0; r < rows; r++) {
-                        Philox.fill(1, 2, (long) r * n, draws, n);
+                        Philox.dropoutDraws(1, 2, (long) r * n, draws, n);
                         RowKernels.packKept(draws, n, Philox.keepThreshold(0.1f), kept, r * words);
                     }
                 }
