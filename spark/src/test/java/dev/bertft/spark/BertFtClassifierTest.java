@@ -49,8 +49,8 @@ class BertFtClassifierTest {
     @Test
     void nullAndEmptyTextsGetAReasonAndLongTextsAreTruncated() throws IOException {
         Path model = SharedInputs.miniLm();
-        String huge = "a film of many words, ".repeat(5000);   // 110,000 characters, far beyond 512 tokens
-        Map<Integer, Row> out = byId(new BertFtClassifier().setModelPath(model.toString()).setBatchSize(2)
+        String huge = "a film of many words, ".repeat(5000);   // 110,000 characters, far beyond 128 tokens
+        Map<Integer, Row> out = byId(new BertFtClassifier().setModelPath(model.toString()).setBatchSize(2).setMaxLength(128)
                 .transform(table(ID_TEXT, 2, new Object[] {0, null}, new Object[] {1, ""}, new Object[] {2, huge},
                         new Object[] {3, " \t "}, new Object[] {4, "a great film"})));
         assertEquals(5, out.size());
@@ -63,7 +63,7 @@ class BertFtClassifierTest {
         assertEquals("text is null", out.get(0).getString(5));
         assertEquals("text is empty", out.get(1).getString(5));
         assertEquals("text is empty", out.get(3).getString(5));
-        try (BertClassifier clf = BertClassifier.load(model)) {
+        try (BertClassifier clf = BertClassifier.load(model, ClassifierOptions.defaults().maxLength(128))) {
             List<Prediction> expected = clf.predict(List.of(huge, "a great film"));
             for (int i = 0; i < 2; i++) {
                 Row r = out.get(2 + 2 * i);
