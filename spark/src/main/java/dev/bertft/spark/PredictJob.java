@@ -76,6 +76,10 @@ public final class PredictJob {
         Path input = new Path(job.input());
         if (!input.getFileSystem(conf).exists(input)) throw new IOException("--input " + job.input() + " does not exist");
         Dataset<Row> rows = read(spark, job);
+        // a small or unsplittable (gzipped) input comes as one partition, which one task on one executor would
+        // classify alone: spread it over every core the job has
+        int cores = spark.sparkContext().defaultParallelism();
+        if (rows.rdd().getNumPartitions() < cores) rows = rows.repartition(cores);
         List<String> columns = Arrays.asList(rows.columns());
         for (String c : new String[] {job.textColumn(), job.pairColumn()}) {
             if (c != null && !columns.contains(c)) throw new IOException("--input " + job.input() + " has no column " + c + "; it has " + String.join(", ", columns));

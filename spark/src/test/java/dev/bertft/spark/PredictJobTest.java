@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -82,11 +83,16 @@ class PredictJobTest {
 
     @Test
     void csvInCsvOutWithProbabilitiesAsAJsonArray() throws IOException {
+        LocalSpark.session();   // the job runs in this local[2] session
         Path input = Files.writeString(tmp.resolve("in.csv"), "key,body\n7,\"a great film, \"\"truly\"\"\"\n8,\n9,dull\n");
         Path output = tmp.resolve("out.csv");
         Run r = run("--model", SharedInputs.miniLm().toString(), "--input", input.toString(), "--output", output.toString(),
                 "--format", "csv", "--text-column", "body", "--id-column", "key", "--max-length", "32");
         assertEquals(0, r.exit(), r.err());
+        try (Stream<Path> parts = Files.list(output)) {
+            // the one-partition file was spread over local[2]'s two cores
+            assertEquals(2, parts.filter(p -> p.getFileName().toString().startsWith("part-")).count());
+        }
         Map<String, Row> byKey = new HashMap<>();
         for (Row row : LocalSpark.session().read().option("header", true).option("escape", "\"").csv(output.toString()).collectAsList()) {
             byKey.put(row.getString(0), row);
