@@ -36,4 +36,8 @@ for cu in *.cu; do
 done
 status=0
 for p in "${pids[@]}"; do wait "$p" || status=1; done
+# nvcc 13 can mark a partly used vector load with this pragma, which needs ISA 8.3: PTX relabelled 8.0 with it would not load.
+for ptx in $(grep -l used_bytes_mask "$out"/*.ptx || true); do
+  echo "build-ptx.sh: $ptx has .pragma \"used_bytes_mask\" (PTX ISA 8.3), newer than the 8.0 it declares" >&2; status=1
+done
 exit $status

@@ -23,6 +23,18 @@ __device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\
 template <int pending>
 __device__ inline void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory"); }
 
+// 16 bytes of shared memory (16-byte aligned) in one ld.shared.v4. Written in PTX because nvcc 13
+// sometimes (run to run, same source) turned such a float4 read into a v4 load marked
+// `.pragma "used_bytes_mask"` plus a v2 load, a pragma of PTX ISA 8.3 that our ISA 8.0 modules
+// cannot hold (build-ptx.sh). volatile keeps the read after the barrier that makes it valid.
+__device__ inline float4 shared_float4(const float *at) {
+    float4 v;
+    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                 : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+                 : "r"((unsigned) __cvta_generic_to_shared(at)));
+    return v;
+}
+
 // The block's dynamic shared memory, sized by the launch.
 #define DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
 

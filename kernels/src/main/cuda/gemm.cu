@@ -98,8 +98,8 @@ __device__ inline float b_at(const float *tile, int k, int n) { return TB ? tile
 // Eight elements from column col (a multiple of 8) of row k of a swizzled [16][128] tile: two 16-byte reads.
 template <int SHIFT>
 __device__ inline void eight(float (&out)[8], const float *tile, int k, int col) {
-    float4 lo = *(const float4 *) (tile + k * BM + swizzled<SHIFT>(k, col));
-    float4 hi = *(const float4 *) (tile + k * BM + swizzled<SHIFT>(k, col + 4));
+    float4 lo = shared_float4(tile + k * BM + swizzled<SHIFT>(k, col));
+    float4 hi = shared_float4(tile + k * BM + swizzled<SHIFT>(k, col + 4));
     out[0] = lo.x, out[1] = lo.y, out[2] = lo.z, out[3] = lo.w;
     out[4] = hi.x, out[5] = hi.y, out[6] = hi.z, out[7] = hi.w;
 }
@@ -159,7 +159,7 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
             if constexpr (TB) {
                 #pragma unroll
                 for (int j = 0; j < 8; j++) {
-                    float4 v = *(const float4 *) (bs + (warp_n + j * 8 + g) * BK + 4 * t);
+                    float4 v = shared_float4(bs + (warp_n + j * 8 + g) * BK + 4 * t);
                     bf[0][j][0] = to_tf32(v.x);
                     bf[0][j][1] = to_tf32(v.y);
                     bf[1][j][0] = to_tf32(v.z);
@@ -177,7 +177,7 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
             #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const float *row = as + (warp_m + i * 16 + g) * BK + 4 * t;
-                float4 lo = *(const float4 *) row, hi = *(const float4 *) (row + 8 * BK);
+                float4 lo = shared_float4(row), hi = shared_float4(row + 8 * BK);
                 uint32_t first[4] = {to_tf32(lo.x), to_tf32(hi.x), to_tf32(lo.y), to_tf32(hi.y)};
                 uint32_t second[4] = {to_tf32(lo.z), to_tf32(hi.z), to_tf32(lo.w), to_tf32(hi.w)};
                 #pragma unroll

@@ -126,6 +126,7 @@ inline void cp_async_4(float *dst, const float *src, bool valid) { emu::cp_async
 inline void cp_async_commit() { emu::cp_async_commit(); }
 template <int pending>
 inline void cp_async_wait() { emu::cp_async_wait(pending); }
+inline float4 shared_float4(const float *at) { return *reinterpret_cast<const float4 *>(at); }
 #define DYNAMIC_SHARED(type, name) type *name = reinterpret_cast<type *>(emu::dynamic_shared)
 
 template <class A, class B>
