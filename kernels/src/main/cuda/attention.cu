@@ -359,7 +359,8 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
         load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
-        #pragma unroll
+        // Not unrolled: unrolled, ptxas spills registers in the BF16/F16 head-size-16 variants.
+        #pragma unroll 1
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
             float s[4], dp[4];
             rows_times_tile<HS>(s, qf, Ks, jb);
