@@ -363,25 +363,25 @@ __device__ inline void attention_backward_q_kernel(const float *dout, HeadStride
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward_hs##HS(                                      \
         const float *q, HeadStrides sq, const float *k, HeadStrides sk, const float *v, HeadStrides sv,               \
         const float *mask, float *out, HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,     \
-        float p, float keep_scale, unsigned long long seed, unsigned long long offset) {                              \
+        float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base, unsigned long long offset) {\
         attention_forward_kernel<HS>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, T, scale, use_dropout, p,        \
-                                     keep_scale, seed, offset);                                                        \
+                                     keep_scale, seed, *offset_base + offset);\
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv_hs##HS(                                  \
         const float *dout, HeadStrides sg, const float *q, HeadStrides sq, const float *k, HeadStrides sk,            \
         const float *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dk, float *dv,   \
         HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
-        unsigned long long seed, unsigned long long offset) {                                                          \
+        unsigned long long seed, const unsigned long long *offset_base, unsigned long long offset) {\
         attention_backward_kv_kernel<HS>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, T, scale,   \
-                                         use_dropout, p, keep_scale, seed, offset);                                    \
+                                         use_dropout, p, keep_scale, seed, *offset_base + offset);\
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q_hs##HS(                                   \
         const float *dout, HeadStrides sg, const float *q, HeadStrides sq, const float *k, HeadStrides sk,            \
         const float *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dq,              \
         HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
-        unsigned long long seed, unsigned long long offset) {                                                          \
+        unsigned long long seed, const unsigned long long *offset_base, unsigned long long offset) {\
         attention_backward_q_kernel<HS>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, T, scale,        \
-                                        use_dropout, p, keep_scale, seed, offset);                                     \
+                                        use_dropout, p, keep_scale, seed, *offset_base + offset);\
     }
 
 ATTENTION_KERNELS(16)

@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
@@ -69,6 +70,7 @@ public final class CudaBackend implements Backend {
     private final ThreadLocal<MemoryScope> openScope = new ThreadLocal<>();
     private final TensorCoreGemm ownGemm;
     private final GemmEngine gemm;
+    private StepGraphs graphs;
 
     /** What describe() reports about the GPU; cudaVersion as the driver gives it (13000 = 13.0). */
     record DeviceInfo(String name, int cudaVersion, int ccMajor, int ccMinor, int multiprocessors, long totalMemory) {}
@@ -85,6 +87,24 @@ public final class CudaBackend implements Backend {
         this.ownGemm = ownGemm;
         ownGemm.runOn(allocator, info.multiprocessors());
         this.gemm = gemm;
+        this.graphs = new StepGraphs(this, ops, allocator, StepGraphs.capFromProperty());
+    }
+
+    /** Keeps at most {@code cap} captured update steps (0: none, every step eager), dropping none already kept. */
+    void setStepGraphCap(int cap) {
+        graphs = new StepGraphs(this, ops, allocator, cap);
+    }
+
+    /** How the update steps ran so far: eagerly, captured, replayed. */
+    StepGraphs.Counts stepCounts() {
+        return graphs.counts();
+    }
+
+    /** See {@link StepGraphs}. */
+    @Override
+    public StepRun runStep(String key, List<Tensor> inputs, StepValues values, Function<List<Tensor>, Tensor> step) {
+        bind();
+        return graphs.run(key, inputs, values, step);
     }
 
     /** Queries the device, loads the kernels, creates the stream and picks the GEMM path. */
@@ -286,13 +306,39 @@ public final class CudaBackend implements Backend {
     // ---- memory -----------------------------------------------------------------------------
 
     private Tensor allocate(DType dtype, int... shape) {
+        return allocate(openScope.get(), dtype, shape, false);
+    }
+
+    /** A tensor no memory scope frees, only the collector: for what a captured step keeps. */
+    Tensor allocateUnscoped(DType dtype, int... shape) {
+        return allocate(null, dtype, shape, false);
+    }
+
+    /**
+     * A tensor that host work writes. Inside a capture the host work runs before each launch, ahead
+     * of every kernel, so the tensor's block must serve no other tensor of the step, before or
+     * after: it is one the capture has not used, and it lives as long as the graph.
+     */
+    private Tensor hostTarget(DType dtype, int... shape) {
+        if (!graphs.capturing()) return allocate(dtype, shape);
+        Tensor t = allocate(null, dtype, shape, true);
+        graphs.keep(t);
+        return t;
+    }
+
+    /** Takes {@code t} out of its memory scope, as {@link #allocateUnscoped} would have made it. */
+    void detach(Tensor t) {
+        own(t).tracked.scope = null;
+    }
+
+    /** {@code untouched}: a block no work of the capture in progress has used (see {@link CachingAllocator#allocate}). */
+    private Tensor allocate(MemoryScope scope, DType dtype, int[] shape, boolean untouched) {
         bind();
         recycle();
         long n = Tensor.numel(shape);
         CachingAllocator.Block<CUdeviceptr> block = allocator.allocate(n * dtype.bytes(),
-                "a " + dtype + " tensor of shape " + Arrays.toString(shape));
+                "a " + dtype + " tensor of shape " + Arrays.toString(shape), untouched);
         CudaStorage s = new CudaStorage(this, dtype, n, block.handle());
-        MemoryScope scope = openScope.get();
         s.tracked = new Tracked(s, unreachable, block, scope);
         tracked.add(s.tracked);
         if (scope != null) scope.made.add(s.tracked);
@@ -410,14 +456,41 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor fromHost(Object data, DType dtype, int... shape) {
-        Tensor out = allocate(dtype, shape);
-        ops.upload(data, dtype, out.numel(), ptr(out));
+        Tensor out = hostTarget(dtype, shape);
+        // inside a captured step: a constant of the step (position ids), copied in again before each launch
+        Object copy = copyOf(data);
+        graphs.onHost(side -> side.upload(out, copy));
         if (dtype == DType.I32 && data instanceof int[] ints) own(out).uploaded = Arrays.copyOf(ints, out.numel());
         return out;
     }
 
+    /**
+     * Copies a host array (of dst's dtype, at most dst's size) into the start of {@code dst}'s
+     * memory: host work of a captured step, whose tensors' scope is closed but whose blocks the
+     * graph keeps, so the use-after-free check is not made.
+     */
+    void upload(Tensor dst, Object array) {
+        CudaStorage s = (CudaStorage) dst.storage();
+        ops.upload(array, dst.dtype(), java.lang.reflect.Array.getLength(array), s.pointer.withByteOffset((long) dst.offset() * s.dtype.bytes()));
+    }
+
+    /** A copy of a host array of any of the element types {@link #fromHost} takes. */
+    private static Object copyOf(Object data) {
+        if (data instanceof float[] a) return a.clone();
+        if (data instanceof double[] a) return a.clone();
+        if (data instanceof int[] a) return a.clone();
+        if (data instanceof short[] a) return a.clone();
+        throw new IllegalArgumentException("fromHost: unsupported array " + data.getClass().getSimpleName());
+    }
+
+    /** {@code t}'s values as the {@link #fromHost} that made it had them, or null (no check that its scope is open: see {@link #upload}). */
+    int[] uploadedValues(Tensor t) {
+        int[] uploaded = ((CudaStorage) t.storage()).uploaded;
+        return uploaded == null || !t.isContiguous() ? null : Arrays.copyOfRange(uploaded, t.offset(), t.offset() + t.numel());
+    }
+
     /** An I32 tensor's values on the host: from its upload when it has one, else read back. */
-    private int[] indices(Tensor t) {
+    int[] indices(Tensor t) {
         int[] uploaded = own(t).uploaded;
         if (uploaded != null && t.isContiguous()) return Arrays.copyOfRange(uploaded, t.offset(), t.offset() + t.numel());
         return (int[]) toHost(t);
@@ -554,9 +627,18 @@ public final class CudaBackend implements Backend {
         long n = out.numel();
         if (n > 0) {
             ops.launch("dropout_mask_" + suffix(dtype), grid((n + 3) / 4), 1, 1, THREADS, 1, ptr(out), n, (float) p,
-                    1.0 / (1.0 - p), seed, offset);
+                    1.0 / (1.0 - p), seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         }
         return out;
+    }
+
+    /**
+     * A Philox offset as the kernels take it: relative to the running step's start, which they read
+     * from {@link StepGraphs#philoxStart()}, so a replayed step draws from its own place in the stream.
+     */
+    private long philoxOffset(long offset) {
+        StepValues step = graphs.values();
+        return step == null ? offset : offset - step.rngOffset();
     }
 
     @Override
@@ -698,7 +780,8 @@ public final class CudaBackend implements Backend {
         Tensor qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v);
         ops.launch("attention_forward_hs" + hs, (t + ATTENTION_ROWS - 1) / ATTENTION_ROWS, b * nh, 1, ATTENTION_THREADS, 1,
                 ptr(qs), headStrides(qs), ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(dense(mask)), ptr(out), headStrides(out),
-                ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
+                ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed,
+                ptr(graphs.philoxStart()), philoxOffset(offset));
         return new AttentionOut(out, lse);
     }
 
@@ -738,10 +821,10 @@ public final class CudaBackend implements Backend {
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
         ops.launch("attention_backward_kv_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
                 ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dk), ptr(dv), headStrides(dk), nh, t, sc,
-                useDropout, p, keep, seed, offset);
+                useDropout, p, keep, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         ops.launch("attention_backward_q_hs" + hs, tiles, b * nh, 1, ATTENTION_THREADS, 1, ptr(g), headStrides(g), ptr(qs), headStrides(qs),
                 ptr(ks), headStrides(ks), ptr(vs), headStrides(vs), ptr(md), ptr(lse), ptr(dd), ptr(dq), headStrides(dq), nh, t, sc,
-                useDropout, p, keep, seed, offset);
+                useDropout, p, keep, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         return new AttentionGrads(dq, dk, dv);
     }
 
@@ -895,7 +978,8 @@ public final class CudaBackend implements Backend {
         Tensor mean = allocate(DType.F32, statShape), rstd = allocate(DType.F32, statShape);
         if (rows > 0 && len > 0) {
             ops.launch("dropout_add_layernorm_f32", rowGrid((rows + 7) / 8), 1, 1, THREADS, 1, ptr(in), ptr(res), ptr(g), ptr(b),
-                    ptr(sum), ptr(y), ptr(mean), ptr(rstd), rows, len, (float) eps, (float) p, (float) (1 / (1 - p)), seed, offset);
+                    ptr(sum), ptr(y), ptr(mean), ptr(rstd), rows, len, (float) eps, (float) p, (float) (1 / (1 - p)), seed,
+                    ptr(graphs.philoxStart()), philoxOffset(offset));
         }
         return new ResidualNormOut(y, sum, mean, rstd, null);
     }
@@ -911,7 +995,8 @@ public final class CudaBackend implements Backend {
         if (len == 0) return new ResidualNormGrads(dx, dres, dgamma, dbeta);
         if (rows > 0) {
             ops.launch("dropout_add_layernorm_backward_f32", rowGrid((rows + 7) / 8), 1, 1, THREADS, 1, ptr(gs), ptr(ss), ptr(gm),
-                    ptr(mu), ptr(rs), ptr(dres), ptr(dx), rows, len, (float) p, (float) (1 / (1 - p)), seed, offset);
+                    ptr(mu), ptr(rs), ptr(dres), ptr(dx), rows, len, (float) p, (float) (1 / (1 - p)), seed,
+                    ptr(graphs.philoxStart()), philoxOffset(offset));
         }
         layerNormParamGrads(gs, ss, mu, rs, dgamma, dbeta);
         return new ResidualNormGrads(dx, dres, dgamma, dbeta);
@@ -920,9 +1005,8 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
         Tensor lg = dense(logits), lb = dense(labels);
-        int[] lab = indices(lb);
-        int classes = logits.size(-1), rows = lab.length;
-        int counted = checkLabels(lab, classes, ignoreIndex);
+        int classes = logits.size(-1), rows = lb.numel();
+        graphs.onHost(side -> checkLabels(side.ints(lb), classes, ignoreIndex));
         Tensor out = allocate(logits.dtype(), new int[0]);
         Tensor rowLoss = allocate(logits.dtype(), Math.max(1, rows));
         String t = suffix(logits.dtype());
@@ -930,36 +1014,31 @@ public final class CudaBackend implements Backend {
             ops.launch("cross_entropy_rows_" + t, rowGrid(rows), 1, 1, rowThreads(classes), 1,
                     ptr(lg), ptr(lb), ptr(rowLoss), rows, classes, ignoreIndex);
         }
-        ops.launch("mean_of_rows_" + t, 1, 1, 1, THREADS, 1, ptr(rowLoss), ptr(out), rows, counted);
+        ops.launch("mean_of_rows_" + t, 1, 1, 1, THREADS, 1, ptr(rowLoss), ptr(lb), ptr(out), rows, ignoreIndex);
         return out;
     }
 
     @Override
     public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss) {
         Tensor lg = dense(logits), lb = dense(labels), dl = dense(dLoss);
-        int[] lab = indices(lb);
-        int classes = logits.size(-1), rows = lab.length;
-        int counted = checkLabels(lab, classes, ignoreIndex);
+        int classes = logits.size(-1), rows = lb.numel();
+        graphs.onHost(side -> checkLabels(side.ints(lb), classes, ignoreIndex));
         Tensor out = allocate(logits.dtype(), logits.shape());
         if (rows > 0 && classes > 0) {
             ops.launch("cross_entropy_backward_" + suffix(logits.dtype()), rowGrid(rows), 1, 1, rowThreads(classes), 1,
-                    ptr(lg), ptr(lb), ptr(dl), ptr(out), rows, classes, ignoreIndex, counted);
+                    ptr(lg), ptr(lb), ptr(dl), ptr(out), rows, classes, ignoreIndex);
         }
         return out;
     }
 
-    /** The CPU backend's label check; returns the number of rows that count. */
-    private static int checkLabels(int[] labels, int classes, int ignoreIndex) {
-        int counted = 0;
+    /** The CPU backend's label check (the kernels count the rows that count). */
+    private static void checkLabels(int[] labels, int classes, int ignoreIndex) {
         for (int r = 0; r < labels.length; r++) {
             int l = labels[r];
-            if (l == ignoreIndex) continue;
-            if (l < 0 || l >= classes) {
+            if (l != ignoreIndex && (l < 0 || l >= classes)) {
                 throw new IllegalArgumentException("cross_entropy: label " + l + " at row " + r + " is outside [0, " + classes + ")");
             }
-            counted++;
         }
-        return counted;
     }
 
     // ---- indexing ---------------------------------------------------------------------------
@@ -967,42 +1046,49 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor embedding(Tensor weight, Tensor ids) {
         Tensor w = dense(weight), id = dense(ids);
-        int[] idx = indices(id);
-        int vocab = weight.size(0), h = weight.size(1);
-        for (int t = 0; t < idx.length; t++) {
-            if (idx[t] < 0 || idx[t] >= vocab) {
-                throw new IllegalArgumentException("embedding: id " + idx[t] + " at position " + t + " is outside [0, " + vocab + ")");
+        int vocab = weight.size(0), h = weight.size(1), tokens = id.numel();
+        graphs.onHost(side -> {
+            int[] idx = side.ints(id);
+            for (int t = 0; t < idx.length; t++) {
+                if (idx[t] < 0 || idx[t] >= vocab) {
+                    throw new IllegalArgumentException("embedding: id " + idx[t] + " at position " + t + " is outside [0, " + vocab + ")");
+                }
             }
-        }
+        });
         int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
         outShape[ids.dim()] = h;
         Tensor out = allocate(weight.dtype(), outShape);
         long n = out.numel();
         if (n > 0) {
             ops.launch(weight.dtype().bytes() == 4 ? "embedding_4" : "embedding_8", grid(n), 1, 1, THREADS, 1,
-                    ptr(w), ptr(id), ptr(out), idx.length, h);
+                    ptr(w), ptr(id), ptr(out), tokens, h);
         }
         return out;
     }
 
     /**
      * Positions sorted by (id, position) give segments of equal ids; one block sums each
-     * segment's rows in position order, the order of the CPU's scatter-add.
+     * segment's rows in position order, the order of the CPU's scatter-add. The host sorts (as host
+     * work, so a replayed step sorts its own ids) into arrays sized for one segment per token, and
+     * the kernel reads the count: the launch is the same for every batch of the shape.
      */
     @Override
     public Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize) {
-        int[] idx = indices(ids);
-        Tensor g = dense(dy);
-        int h = dy.size(-1);
+        Tensor id = dense(ids), g = dense(dy);
+        int h = dy.size(-1), tokens = id.numel();
         Tensor out = zeros(dy.dtype(), vocabSize, h);
-        if (idx.length == 0 || h == 0) return out;
-        IdSegments seg = IdSegments.of(idx);
-        int segments = seg.count();
-        Tensor dOrder = fromHost(seg.order(), DType.I32, idx.length);
-        Tensor dIds = fromHost(seg.ids(), DType.I32, segments);
-        Tensor dStart = fromHost(seg.start(), DType.I32, segments + 1);
-        ops.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(segments), (h + 31) / 32, 1, 32, 1,
-                ptr(g), ptr(dIds), ptr(dStart), ptr(dOrder), ptr(out), segments, h);
+        if (tokens == 0 || h == 0) return out;
+        Tensor dOrder = hostTarget(DType.I32, tokens), dIds = hostTarget(DType.I32, tokens), dStart = hostTarget(DType.I32, tokens + 1);
+        Tensor dCount = hostTarget(DType.I32, 1);
+        graphs.onHost(side -> {
+            IdSegments seg = IdSegments.of(side.ints(id));
+            side.upload(dOrder, seg.order());
+            side.upload(dIds, seg.ids());
+            side.upload(dStart, seg.start());
+            side.upload(dCount, new int[] {seg.count()});
+        });
+        ops.launch("embedding_backward_" + suffix(dy.dtype()), rowGrid(tokens), (h + 31) / 32, 1, 32, 1,
+                ptr(g), ptr(dIds), ptr(dStart), ptr(dOrder), ptr(out), ptr(dCount), h);
         return out;
     }
 
@@ -1057,6 +1143,13 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public double sumOfSquares(List<Tensor> ts) {
+        Tensor total = allocate(DType.F64);
+        sumOfSquaresInto(ts, total);
+        return ((double[]) toHost(total))[0];
+    }
+
+    /** Σ t² over all of {@code ts} into the F64 scalar {@code total}, on the device. */
+    private void sumOfSquaresInto(List<Tensor> ts, Tensor total) {
         List<Tensor> dense = new ArrayList<>(ts.size());
         long blocks = 0;
         for (Tensor t : ts) {
@@ -1065,9 +1158,12 @@ public final class CudaBackend implements Backend {
             long chunk = d.dtype() == DType.F32 ? TensorList.CHUNK : SQUARES_CHUNK;
             blocks += (d.numel() + chunk - 1) / chunk;
         }
-        if (blocks == 0) return 0;
+        if (blocks == 0) {
+            ops.zero(ptr(total), 8);
+            return;
+        }
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("sum of squares over " + blocks + " chunks");
-        CachingAllocator.Block<CUdeviceptr> partial = scratch((blocks + 1) * 8, "sum of squares partials");
+        CachingAllocator.Block<CUdeviceptr> partial = scratch(blocks * 8, "sum of squares partials");
         try {
             int[] at = {0}; // the next free partial
             TensorList list = new TensorList(this::ptr, l -> {
@@ -1087,12 +1183,30 @@ public final class CudaBackend implements Backend {
                 at[0] += b;
             }
             list.flush();
-            CUdeviceptr total = partial.handle().withByteOffset(blocks * 8);
-            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, at[0]);
-            return ((double[]) ops.download(total, DType.F64, 1))[0];
+            ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), ptr(total), at[0]);
         } finally {
             allocator.release(partial);
         }
+    }
+
+    /** The loss, norm, clipping and skip of an update, all on the device (float32 gradients; others as the default). */
+    @Override
+    public Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
+        if (!grads.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.updateGuard(losses, grads, maxNorm);
+        Tensor loss = zeros(DType.F64), squares = allocate(DType.F64), guard = allocate(DType.F64, 4);
+        for (Tensor l : losses) addInPlace(loss, cast(l, DType.F64), 1.0);
+        sumOfSquaresInto(grads, squares);
+        ops.launch("update_guard", 1, 1, 1, 32, 1, ptr(loss), ptr(squares), maxNorm, ptr(guard));
+        if (maxNorm > 0) {
+            CUdeviceptr coefficient = ptr(guard).withByteOffset(2 * 8);
+            TensorList list = new TensorList(this::ptr, l -> ops.launch("scale_list_by_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(),
+                    coefficient));
+            for (Tensor g : grads) {
+                if (g.numel() > 0) list.add(target(g, g));
+            }
+            list.flush();
+        }
+        return guard;
     }
 
     @Override
@@ -1116,11 +1230,13 @@ public final class CudaBackend implements Backend {
         target(v, param);
         long n = param.numel();
         if (n == 0) return;
+        // its learning rate is an argument, which a replay would repeat
+        graphs.requireUncaptured("AdamW of a single parameter");
         double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
         if (param.dtype() == DType.F32) {
+            float[] terms = adamWTerms(st, null);
             ops.launch("adamw_f32", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
-                    (float) (1 - st.lr() * st.weightDecay()), (float) st.beta1(), (float) st.beta2(), (float) st.eps(),
-                    (float) (st.lr() / bc1), (float) Math.sqrt(bc2));
+                    terms[0], (float) st.beta1(), (float) st.beta2(), (float) st.eps(), terms[1], terms[2]);
         } else {
             ops.launch("adamw_f64", grid(n), 1, 1, THREADS, 1, ptr(param), ptr(g), ptr(m), ptr(v), n,
                     st.lr(), st.weightDecay(), st.beta1(), st.beta2(), st.eps(), bc1, bc2);
@@ -1134,10 +1250,33 @@ public final class CudaBackend implements Backend {
             Backend.super.adamW(params, grads, m, v, st);
             return;
         }
-        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
-        float decay = (float) (1 - st.lr() * st.weightDecay()), stepSize = (float) (st.lr() / bc1), sqrtBc2 = (float) Math.sqrt(bc2);
-        TensorList list = new TensorList(this::ptr, l -> ops.launch("adamw_list_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(), decay,
-                (float) st.beta1(), (float) st.beta2(), (float) st.eps(), stepSize, sqrtBc2));
+        adamWList(params, grads, m, v, st, ptr(graphs.zeroWord()));
+    }
+
+    /** The same, skipped on the device when the guard's skip flag (its fourth number) is set. */
+    @Override
+    public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, Tensor guard) {
+        if (!params.stream().allMatch(p -> p.dtype() == DType.F32)) {
+            Backend.super.adamW(params, grads, m, v, st, guard);
+            return;
+        }
+        adamWList(params, grads, m, v, st, ptr(guard).withByteOffset(3 * 8));
+    }
+
+    /**
+     * The learning-rate terms change every step, so the kernel reads them from device memory,
+     * written by host work: a replayed step writes its own (from the step's values, which an
+     * update inside {@link #runStep} must agree with).
+     */
+    private void adamWList(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, CUdeviceptr skip) {
+        StepValues step = graphs.values();
+        if (step != null && (step.lr() != st.lr() || step.optimizerStep() != st.step())) {
+            throw new IllegalStateException("AdamW at lr " + st.lr() + ", step " + st.step() + " inside an update run for " + step);
+        }
+        Tensor hyper = hostTarget(DType.F32, 3);
+        graphs.onHost(side -> side.upload(hyper, adamWTerms(st, side.values())));
+        TensorList list = new TensorList(this::ptr, l -> ops.launch("adamw_list_f32", l.blocks(), 1, 1, THREADS, 1, l.parameter(),
+                ptr(hyper), skip, (float) st.beta1(), (float) st.beta2(), (float) st.eps()));
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i), g = target(p, grads.get(i));
             target(m.get(i), p);
@@ -1145,6 +1284,14 @@ public final class CudaBackend implements Backend {
             if (p.numel() > 0) list.add(p, g, m.get(i), v.get(i));
         }
         list.flush();
+    }
+
+    /** adamw_list_f32's {decay, step size, √(1 − β2^t)} for {@code st}, or for the learning rate and step of {@code step} when given. */
+    private static float[] adamWTerms(AdamWStep st, StepValues step) {
+        double lr = step == null ? st.lr() : step.lr();
+        long t = step == null ? st.step() : step.optimizerStep();
+        double bc1 = 1 - Math.pow(st.beta1(), t), bc2 = 1 - Math.pow(st.beta2(), t);
+        return new float[] {(float) (1 - lr * st.weightDecay()), (float) (lr / bc1), (float) Math.sqrt(bc2)};
     }
 
     /** Which GEMM path is active, in words (also part of {@link #describe()}). */
