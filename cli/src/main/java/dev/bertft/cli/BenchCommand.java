@@ -69,7 +69,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "Timed steps of each kind. Default: ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps first (JIT, GPU caches). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed steps first (JIT, GPU caches, the graph capture). Default: ${DEFAULT-VALUE}.")
     int warmup;
 
     @Option(names = "--mode", defaultValue = "both", paramLabel = "train|predict|both", description = "Default: ${DEFAULT-VALUE}.")
@@ -218,8 +218,8 @@ final class BenchCommand implements Callable<Integer> {
      * Seconds of each of {@code steps} training steps after {@code warmup} untimed ones, each the
      * Trainer's own update, which ends when its gradient norm and loss reach the host; each step's
      * host time ({@link UpdateStep#lastHostMillis}) goes into {@code hostMillis}. On a GPU the
-     * update is replayed as a captured graph from the third step of a shape on, so a warmup of 2
-     * leaves only replays timed.
+     * update is captured as a graph at the third step (the first makes AdamW's moments, the second
+     * is the first with them) and replayed after, so a warmup of 3 leaves only replays timed.
      */
     private double[] secondsTraining(BertForSequenceClassification m, Batch batch, double[] hostMillis) {
         AdamW optimizer = new AdamW(AdamW.decayGroups(m.namedParameters(), 0.01), 0.9, 0.999, 1e-8);

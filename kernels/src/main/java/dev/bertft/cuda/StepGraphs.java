@@ -83,7 +83,7 @@ final class StepGraphs {
     };
     private Running running;
     /** Eight zero bytes: the dropout stream's start outside a step (a kernel's offset is then the host's), "do not skip". */
-    private Tensor zeroWord;
+    private final Tensor zeroWord;
     private long eager, captures, replays, evictions;
 
     StepGraphs(CudaBackend backend, DeviceOps ops, CachingAllocator<CUdeviceptr> allocator, int cap) {
@@ -91,6 +91,8 @@ final class StepGraphs {
         this.ops = ops;
         this.allocator = allocator;
         this.cap = ops.canCapture() ? cap : 0;
+        zeroWord = backend.allocateUnscoped(DType.I32, 2);
+        backend.upload(zeroWord, new int[2]);
     }
 
     /** The cap from {@value #PROPERTY}, {@value #DEFAULT_CAP} when unset. */
@@ -104,7 +106,6 @@ final class StepGraphs {
 
     Backend.StepRun run(String key, List<Tensor> inputs, Backend.StepValues values, Function<List<Tensor>, Tensor> step) {
         if (running != null) throw new IllegalStateException("runStep inside a running step");
-        zeroWord();
         Captured c = graphs.get(key);
         if (c != null) {
             launch(c, inputs, values);
@@ -205,16 +206,11 @@ final class StepGraphs {
 
     /** Where the kernels read the dropout stream's start: the running step's, or zero. */
     Tensor philoxStart() {
-        return running != null ? running.philoxStart() : zeroWord();
+        return running != null ? running.philoxStart() : zeroWord;
     }
 
-    /** Eight zero bytes on the device, made once (outside any step, so never inside a capture). */
+    /** Eight zero bytes on the device. */
     Tensor zeroWord() {
-        if (zeroWord == null) {
-            if (running != null) throw new IllegalStateException("the zero word is made before the first step");
-            zeroWord = backend.allocateUnscoped(DType.I32, 2);
-            backend.upload(zeroWord, new int[2]);
-        }
         return zeroWord;
     }
 
