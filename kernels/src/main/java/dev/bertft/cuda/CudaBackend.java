@@ -127,7 +127,7 @@ public final class CudaBackend implements Backend {
         }
         CUstream stream = new CUstream();
         cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        DeviceOps ops = ProfiledOps.forDriver(new Kernels(stream), new PinnedStaging(stream), stream);
+        DeviceOps ops = ProfiledOps.forDriver(new Kernels(stream, info.ccMajor(), info.ccMinor()), new PinnedStaging(stream), stream);
         Selected selected = selectGemm(ops, stream);
         return new CudaBackend(ordinal, context, info, ops, new DriverMemory(), selected.own, selected.chosen);
     }
@@ -287,8 +287,9 @@ public final class CudaBackend implements Backend {
         return String.join("\n",
                 "device:   " + name() + " " + info.name() + ", compute capability " + info.ccMajor() + "." + info.ccMinor() + ", "
                         + info.multiprocessors() + " SMs, " + String.format("%.1f GiB", info.totalMemory() / (double) (1L << 30)),
-                "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
-                        + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
+                "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (need driver "
+                        + Kernels.MINIMUM_DRIVER + ")",
+                "kernels:  " + ops.kernelImage(),
                 "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel") + "; BF16/F16: own mma.sync m16n8k16 kernel",
                 "memory:   " + allocator.stats());
     }

@@ -26,6 +26,11 @@ interface DeviceOps {
     /** Waits for queued work; a kernel fault surfaces here. */
     void synchronize();
 
+    /** Which image of our kernels runs, in words (see {@link Kernels}). */
+    default String kernelImage() {
+        return Kernels.PTX_TARGET;
+    }
+
     /** Whether {@link #beginCapture} works here. */
     default boolean canCapture() {
         return false;

@@ -77,6 +77,11 @@ class DriverOps implements DeviceOps {
     }
 
     @Override
+    public String kernelImage() {
+        return kernels.image();
+    }
+
+    @Override
     public boolean canCapture() {
         return true;
     }
