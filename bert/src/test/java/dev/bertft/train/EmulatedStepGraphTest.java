@@ -1,5 +1,6 @@
 package dev.bertft.train;
 
+import dev.bertft.autograd.Precision;
 import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.cuda.CudaBackend;
@@ -39,8 +40,13 @@ class EmulatedStepGraphTest {
         final Backend backend;
 
         Run(Backend backend) throws IOException {
+            this(backend, Precision.FP32);
+        }
+
+        Run(Backend backend, Precision precision) throws IOException {
             this.backend = backend;
             model = BertForSequenceClassification.fromPretrained(TINY, backend, BertForSequenceClassification.LoadOptions.seed(42));
+            model.setPrecision(precision);
             optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
             step = new UpdateStep(model, optimizer, 0.5, backend);
         }
@@ -120,5 +126,25 @@ class EmulatedStepGraphTest {
         assertArrayEquals(new long[] {2, 1, 1, 0}, KernelEmulator.stepCounts(captured), "the fourth step replayed");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> graphs.update(new int[] {8}, 4, 7));
         assertEquals("cross_entropy: label 7 at row 3 is outside [0, 3)", e.getMessage());
+    }
+
+    /**
+     * bf16 updates are captured and replayed like float32 ones, the same bits as eager; fp16 updates,
+     * whose GradScaler reads the overflow flag back and changes its scale, always run eagerly.
+     */
+    @Test
+    void bf16UpdatesReplayAndFp16UpdatesStayEager() throws IOException {
+        CudaBackend captured = KernelEmulator.graphBackend(2);
+        Run eager = new Run(KernelEmulator.freshBackend(), Precision.BF16), graphs = new Run(captured, Precision.BF16);
+        for (int s = 0; s < 5; s++) {
+            UpdateStep.Outcome want = eager.update(new int[] {8}, s, -1), got = graphs.update(new int[] {8}, s, -1);
+            assertEquals(Double.doubleToRawLongBits(want.loss()), Double.doubleToRawLongBits(got.loss()), "bf16 loss of step " + s);
+            assertEquals(Double.doubleToRawLongBits(want.gradNorm()), Double.doubleToRawLongBits(got.gradNorm()), "bf16 norm of step " + s);
+        }
+        assertArrayEquals(new long[] {2, 1, 2, 0}, KernelEmulator.stepCounts(captured), "bf16: eager, captured, replayed, evicted");
+        CudaBackend fp16Backend = KernelEmulator.graphBackend(2);
+        Run fp16 = new Run(fp16Backend, Precision.FP16);
+        for (int s = 0; s < 3; s++) assertTrue(fp16.update(new int[] {8}, s, -1).finite(), "fp16 step " + s);
+        assertArrayEquals(new long[] {0, 0, 0, 0}, KernelEmulator.stepCounts(fp16Backend), "fp16 updates never go through runStep");
     }
 }
