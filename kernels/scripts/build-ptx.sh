@@ -12,7 +12,9 @@
 # is relabelled ISA 8.0 (CUDA 12.0), the oldest the JCuda 12 driver bindings go with: it loads on
 # drivers from 525 on. ptxas checks every feature against the declared version, and
 # PtxSourcesTest has it assemble the committed files, so a kernel that starts using a newer
-# feature fails the build instead of failing on an old driver.
+# feature fails the build instead of failing on an old driver. The one exception: nvcc 13 may mark
+# a vector load with `.pragma "used_bytes_mask N"` (ISA 8.3), a hint to ptxas of which bytes the
+# kernel uses, not an instruction; it is dropped, and the load reads all of its bytes as before.
 # The FMA choice per module and the sources' hash (sources.sha256, written beside the PTX) come
 # from kernel-sources.sh.
 set -euo pipefail
@@ -22,6 +24,6 @@ out=$(mkdir -p "$out" && cd "$out" && pwd)
 compile_modules "$out" "${2:-${CUDA_HOME:-/usr/local/cuda}/bin/nvcc}" ptx -ptx -arch=compute_80
 for cu in "$SOURCES"/*.cu; do
   name=$(basename "$cu" .cu)
-  sed -i 's/^\.version [0-9.]*$/.version 8.0/' "$out/$name.ptx"
+  sed -i -e 's/^\.version [0-9.]*$/.version 8.0/' -e '/^[[:space:]]*\.pragma "used_bytes_mask [0-9]*";$/d' "$out/$name.ptx"
 done
 sources_sha256 > "$out/sources.sha256"
