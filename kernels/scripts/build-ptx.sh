@@ -12,32 +12,23 @@
 # is relabelled ISA 8.0 (CUDA 12.0), the oldest the JCuda 12 driver bindings go with: it loads on
 # drivers from 525 on. ptxas checks every feature against the declared version, and
 # PtxSourcesTest has it assemble the committed files, so a kernel that starts using a newer
-# feature fails the build instead of failing on an old driver.
-# --fmad=false keeps a·b+c as two roundings, as Java computes it, for the kernels whose results
-# are compared with the CPU backend element by element; the GEMM and attention kernels keep
-# fused multiply-adds (their tolerance is the TF32 / float-sum one anyway).
+# feature fails the build instead of failing on an old driver. nvcc 13 can mark a partly used
+# vector load with `.pragma "used_bytes_mask N"` (ISA 8.3), and did so at random from float4 reads
+# of shared memory (gemm.cu reads them through shared_float4 since); a module with it is refused.
+# The FMA choice per module and the sources' hash (sources.sha256, written beside the PTX) come
+# from kernel-sources.sh.
 set -euo pipefail
+. "$(dirname "$0")/kernel-sources.sh"
 out=${1:?usage: build-ptx.sh OUT_DIR [NVCC]}
-nvcc=${2:-${CUDA_HOME:-/usr/local/cuda}/bin/nvcc}
-src=$(cd "$(dirname "$0")/../src/main/cuda" && pwd)
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-pids=()
-cd "$src"   # relative file names keep machine paths out of the PTX
-for cu in *.cu; do
-  name=${cu%.cu}
-  case "$name" in
-    gemm|gemm_half|attention) fmad=true ;;
-    *) fmad=false ;;
-  esac
-  { "$nvcc" -ptx -arch=compute_80 -std=c++17 --fmad=$fmad -Werror all-warnings -o "$out/$name.ptx" "$cu" &&
-    sed -i 's/^\.version [0-9.]*$/.version 8.0/' "$out/$name.ptx"; } &
-  pids+=($!)
+out=$(mkdir -p "$out" && cd "$out" && pwd)
+compile_modules "$out" "${2:-${CUDA_HOME:-/usr/local/cuda}/bin/nvcc}" ptx -ptx -arch=compute_80
+for cu in "$SOURCES"/*.cu; do
+  name=$(basename "$cu" .cu)
+  sed -i -e 's/^\.version [0-9.]*$/.version 8.0/' "$out/$name.ptx"
 done
 status=0
-for p in "${pids[@]}"; do wait "$p" || status=1; done
-# nvcc 13 can mark a partly used vector load with this pragma, which needs ISA 8.3: PTX relabelled 8.0 with it would not load.
 for ptx in $(grep -l used_bytes_mask "$out"/*.ptx || true); do
   echo "build-ptx.sh: $ptx has .pragma \"used_bytes_mask\" (PTX ISA 8.3), newer than the 8.0 it declares" >&2; status=1
 done
+sources_sha256 > "$out/sources.sha256"
 exit $status

@@ -23,9 +23,14 @@ extern "C" __global__ void adamw_f32(float *p, const float *g, float *m, float *
     FOR_EACH(i, n) adamw_element(p, g, m, v, i, decay, beta1, beta2, eps, step_size, sqrt_bc2);
 }
 
-// The same update over a list of parameters of one group: ptr[0..3] = p, g, m, v.
-extern "C" __global__ void adamw_list_f32(TensorList l, float decay, float beta1, float beta2, float eps, float step_size,
-                                          float sqrt_bc2) {
+// The same update over a list of parameters of one group: ptr[0..3] = p, g, m, v. What changes
+// from step to step is read from device memory, so a replayed step sees its own values: hyper =
+// {decay, step_size, sqrt_bc2} as the host computed them, and skip ≠ 0 (a non-finite loss or
+// gradient norm, see update_guard) leaves everything as it was.
+extern "C" __global__ void adamw_list_f32(TensorList l, const float *hyper, const double *skip, float beta1, float beta2,
+                                          float eps) {
+    if (*skip != 0) return;
+    float decay = hyper[0], step_size = hyper[1], sqrt_bc2 = hyper[2];
     long long first, end;
     int e = list_entry(l, blockIdx.x, first, end);
     float *p = (float *) l.ptr[0][e], *m = (float *) l.ptr[2][e], *v = (float *) l.ptr[3][e];

@@ -389,25 +389,28 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward##format##_hs##HS(                   \
         const In *q, HeadStrides sq, const In *k, HeadStrides sk, const In *v, HeadStrides sv,                        \
         const float *mask, float *out, HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,     \
-        float p, float keep_scale, unsigned long long seed, unsigned long long offset) {                              \
+        float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base,                     \
+        unsigned long long offset) {                                                                                   \
         attention_forward_kernel<HS, In>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, T, scale, use_dropout, p,    \
-                                         keep_scale, seed, offset);                                                    \
+                                         keep_scale, seed, *offset_base + offset);                                     \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv##format##_hs##HS(               \
         const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                     \
         const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dk, float *dv,      \
         HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
-        unsigned long long seed, unsigned long long offset) {                                                          \
+        unsigned long long seed, const unsigned long long *offset_base,                                                \
+        unsigned long long offset) {                                                                                   \
         attention_backward_kv_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, T,      \
-                                             scale, use_dropout, p, keep_scale, seed, offset);                         \
+                                             scale, use_dropout, p, keep_scale, seed, *offset_base + offset);          \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q##format##_hs##HS(                \
         const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                     \
         const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dq,                 \
         HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
-        unsigned long long seed, unsigned long long offset) {                                                          \
+        unsigned long long seed, const unsigned long long *offset_base,                                                \
+        unsigned long long offset) {                                                                                   \
         attention_backward_q_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, T, scale,    \
-                                            use_dropout, p, keep_scale, seed, offset);                                 \
+                                            use_dropout, p, keep_scale, seed, *offset_base + offset);                  \
     }
 
 #define ATTENTION_FORMAT(In, format)                                                                                   \

@@ -3,7 +3,8 @@
 //   backward: dW[v, :] = Σ_{t : ids[t] = v} dy[t, :], summed in increasing t, as the CPU does.
 // The host sorts token positions by id (ids are on the host anyway for the range check) into
 // segments: unique ids u_0 < u_1 < ..., segment s holding positions order[start[s]..start[s+1])
-// in increasing order. Threads own (segment, column) pairs: no two threads write the same
+// in increasing order. The count of segments is read from device memory and the grid is sized
+// for one segment per token, so a captured step's launch fits any batch of its shape. Threads own (segment, column) pairs: no two threads write the same
 // element, so no atomics and the same bits on every run. Rows of unused ids stay zero.
 #include "common.cuh"
 
@@ -30,8 +31,8 @@ extern "C" __global__ void embedding_8(const unsigned long long *weight, const i
 // token type 0) is not one memory latency per position.
 template <typename T>
 __device__ inline void embedding_backward_kernel(const T *dy, const int *segment_ids, const int *segment_start,
-                                                 const int *order, T *dw, int segments, int h) {
-    int c = blockIdx.y * 32 + threadIdx.x;
+                                                 const int *order, T *dw, const int *segment_count, int h) {
+    int c = blockIdx.y * 32 + threadIdx.x, segments = *segment_count;
     if (c >= h) return;
     for (int s = blockIdx.x; s < segments; s += gridDim.x) {
         int k = segment_start[s], last = segment_start[s + 1];
@@ -47,11 +48,11 @@ __device__ inline void embedding_backward_kernel(const T *dy, const int *segment
 }
 
 extern "C" __global__ void embedding_backward_f32(const float *dy, const int *segment_ids, const int *segment_start,
-                                                  const int *order, float *dw, int segments, int h) {
-    embedding_backward_kernel<float>(dy, segment_ids, segment_start, order, dw, segments, h);
+                                                  const int *order, float *dw, const int *segment_count, int h) {
+    embedding_backward_kernel<float>(dy, segment_ids, segment_start, order, dw, segment_count, h);
 }
 
 extern "C" __global__ void embedding_backward_f64(const double *dy, const int *segment_ids, const int *segment_start,
-                                                  const int *order, double *dw, int segments, int h) {
-    embedding_backward_kernel<double>(dy, segment_ids, segment_start, order, dw, segments, h);
+                                                  const int *order, double *dw, const int *segment_count, int h) {
+    embedding_backward_kernel<double>(dy, segment_ids, segment_start, order, dw, segment_count, h);
 }

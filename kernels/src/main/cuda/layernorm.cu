@@ -282,7 +282,8 @@ extern "C" __global__ void layernorm_param_grads_final_f64(const double *partial
 extern "C" __global__ void dropout_add_layernorm_f32(const float *x, const float *r, const float *gamma, const float *beta,
                                                      float *s, float *y, float *mean, float *rstd, int rows, int len, float eps,
                                                      float p, float keep_scale, unsigned long long seed,
-                                                     unsigned long long offset) {
+                                                     const unsigned long long *offset_base, unsigned long long offset) {
+    offset += *offset_base;
     int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
         long long base = row * len;
@@ -313,7 +314,9 @@ extern "C" __global__ void dropout_add_layernorm_f32(const float *x, const float
 extern "C" __global__ void dropout_add_layernorm_backward_f32(const float *dy, const float *s, const float *gamma,
                                                               const float *mean, const float *rstd, float *dresidual, float *dx,
                                                               int rows, int len, float p, float keep_scale,
-                                                              unsigned long long seed, unsigned long long offset) {
+                                                              unsigned long long seed,
+                                                              const unsigned long long *offset_base, unsigned long long offset) {
+    offset += *offset_base;
     int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
         long long base = row * len;

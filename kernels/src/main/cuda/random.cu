@@ -35,13 +35,15 @@ __device__ inline void dropout_mask_kernel(T *out, long long n, float p, double 
 }
 
 extern "C" __global__ void dropout_mask_f32(float *out, long long n, float p, double keep_scale,
-                                            unsigned long long seed, unsigned long long offset) {
-    dropout_mask_kernel<float>(out, n, p, keep_scale, seed, offset);
+                                            unsigned long long seed, const unsigned long long *offset_base,
+                                            unsigned long long offset) {
+    dropout_mask_kernel<float>(out, n, p, keep_scale, seed, *offset_base + offset);
 }
 
 extern "C" __global__ void dropout_mask_f64(double *out, long long n, float p, double keep_scale,
-                                            unsigned long long seed, unsigned long long offset) {
-    dropout_mask_kernel<double>(out, n, p, keep_scale, seed, offset);
+                                            unsigned long long seed, const unsigned long long *offset_base,
+                                            unsigned long long offset) {
+    dropout_mask_kernel<double>(out, n, p, keep_scale, seed, *offset_base + offset);
 }
 
 // Box–Muller on lane pairs (0,1) and (2,3): r = √(−2 ln u₁) with u₁ ∈ (0, 1], θ = 2π u₂;

@@ -105,30 +105,40 @@ extern "C" __global__ void cross_entropy_rows_f64(const double *logits, const in
     cross_entropy_rows_kernel<double>(logits, labels, row_loss, rows, classes, ignore_index);
 }
 
+// The rows whose label is not ignore_index, counted by the whole block: the device, not the
+// host, knows the labels of a replayed step.
+__device__ inline int counted_rows(const int *labels, int rows, int ignore_index, double *scratch) {
+    double n = 0;
+    for (int i = threadIdx.x; i < rows; i += blockDim.x) n += labels[i] != ignore_index;
+    return (int) block_sum(n, scratch);
+}
+
 template <typename T>
-__device__ inline void mean_of_rows_kernel(const T *row_loss, T *out, int rows, int counted) {
+__device__ inline void mean_of_rows_kernel(const T *row_loss, const int *labels, T *out, int rows, int ignore_index) {
     __shared__ double scratch[32];
+    int counted = counted_rows(labels, rows, ignore_index, scratch);
     double acc = 0;
     for (int i = threadIdx.x; i < rows; i += blockDim.x) acc += (double) row_loss[i];
     acc = block_sum(acc, scratch);
     if (threadIdx.x == 0) out[0] = (T) (acc / counted);
 }
 
-extern "C" __global__ void mean_of_rows_f32(const float *row_loss, float *out, int rows, int counted) {
-    mean_of_rows_kernel<float>(row_loss, out, rows, counted);
+extern "C" __global__ void mean_of_rows_f32(const float *row_loss, const int *labels, float *out, int rows, int ignore_index) {
+    mean_of_rows_kernel<float>(row_loss, labels, out, rows, ignore_index);
 }
 
-extern "C" __global__ void mean_of_rows_f64(const double *row_loss, double *out, int rows, int counted) {
-    mean_of_rows_kernel<double>(row_loss, out, rows, counted);
+extern "C" __global__ void mean_of_rows_f64(const double *row_loss, const int *labels, double *out, int rows, int ignore_index) {
+    mean_of_rows_kernel<double>(row_loss, labels, out, rows, ignore_index);
 }
 
 // d loss / d x_rc = (softmax(x_r)_c − [c = label_r]) · dLoss / counted; 0 for ignored rows.
 // dLoss is read on the device, so the backward needs no host round trip.
 template <typename T>
 __device__ inline void cross_entropy_backward_kernel(const T *logits, const int *labels, const T *d_loss, T *dx,
-                                                     int rows, int classes, int ignore_index, int counted) {
+                                                     int rows, int classes, int ignore_index) {
     __shared__ T scratch[32];
-    T scale = d_loss[0] / (T) counted;
+    __shared__ double count_scratch[32];
+    T scale = d_loss[0] / (T) counted_rows(labels, rows, ignore_index, count_scratch);
     for (int row = blockIdx.x; row < rows; row += gridDim.x) {
         long long base = (long long) row * classes;
         int label = labels[row];
@@ -145,11 +155,11 @@ __device__ inline void cross_entropy_backward_kernel(const T *logits, const int 
 }
 
 extern "C" __global__ void cross_entropy_backward_f32(const float *logits, const int *labels, const float *d_loss, float *dx,
-                                                      int rows, int classes, int ignore_index, int counted) {
-    cross_entropy_backward_kernel<float>(logits, labels, d_loss, dx, rows, classes, ignore_index, counted);
+                                                      int rows, int classes, int ignore_index) {
+    cross_entropy_backward_kernel<float>(logits, labels, d_loss, dx, rows, classes, ignore_index);
 }
 
 extern "C" __global__ void cross_entropy_backward_f64(const double *logits, const int *labels, const double *d_loss, double *dx,
-                                                      int rows, int classes, int ignore_index, int counted) {
-    cross_entropy_backward_kernel<double>(logits, labels, d_loss, dx, rows, classes, ignore_index, counted);
+                                                      int rows, int classes, int ignore_index) {
+    cross_entropy_backward_kernel<double>(logits, labels, d_loss, dx, rows, classes, ignore_index);
 }

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * A tensor in the autograd graph. Every differentiable op is a method here that computes its
@@ -640,7 +641,49 @@ public final class Var {
      */
     public static Var attention(Var q, Var k, Var v, Tensor mask, double scale, double dropoutP, boolean training, long seed,
                                 long offset) {
-        Tensor qt = q.value, kt = k.value, vt = v.value;
+        DType h = Autocast.operands();
+        return attention(operandOrValue(q, h), operandOrValue(k, h), operandOrValue(v, h), mask, scale, dropoutP, training, seed,
+                offset, d -> {
+            q.accumulate(d.dq());
+            k.accumulate(d.dk());
+            v.accumulate(d.dv());
+        }, q, k, v);
+    }
+
+    /**
+     * {@link #attention} of the heads packed in one [B, T, 3·H] product of a fused Q/K/V linear,
+     * H = {@code heads}·HS, query features first, then key, then value (the order of
+     * torch.cat([Wq, Wk, Wv])): q, k and v are views of it, and the three gradients go back as
+     * one [B, T, 3·H] tensor, written once, for the one backward GEMM of that linear.
+     */
+    public static Var packedAttention(Var qkv, int heads, Tensor mask, double scale, double dropoutP, boolean training, long seed,
+                                      long offset) {
+        Tensor x = operandOrValue(qkv, Autocast.operands());
+        if (x.dim() != 3 || x.size(2) % (3 * heads) != 0) {
+            throw new IllegalArgumentException("packed attention: " + Arrays.toString(x.shape()) + " must be [B, T, 3·" + heads + "·HS]");
+        }
+        int b = x.size(0), t = x.size(1), hs = x.size(2) / (3 * heads);
+        Tensor split = x.reshape(b, t, 3, heads, hs).permute(2, 0, 3, 1, 4);   // [3, B, NH, T, HS], views
+        return attention(split.select(0, 0), split.select(0, 1), split.select(0, 2), mask, scale, dropoutP, training, seed, offset,
+                d -> qkv.accumulate(Tensor.concat(List.of(packed(d.dq()), packed(d.dk()), packed(d.dv())), 2).reshape(b, t, 3 * heads * hs)),
+                qkv);
+    }
+
+    /**
+     * Under autocast ({@code h} not null) attention's operands in h, its two products with float32
+     * sums; the backend's softmax statistics and gradients stay float32.
+     */
+    private static Tensor operandOrValue(Var x, DType h) {
+        return h == null ? x.value : x.operand(h);
+    }
+
+    /** [B, NH, T, HS] → a [B, T, 1, NH, HS] view, one third of a packed gradient. */
+    private static Tensor packed(Tensor headGrad) {
+        return headGrad.permute(0, 2, 1, 3).unsqueeze(2);
+    }
+
+    private static Var attention(Tensor qt, Tensor kt, Tensor vt, Tensor mask, double scale, double dropoutP, boolean training, long seed,
+                                 long offset, Consumer<Backend.AttentionGrads> backward, Var... inputs) {
         if (qt.dim() != 4 || !qt.sameShape(kt) || !qt.sameShape(vt) || mask.dim() != 2 || mask.size(0) != qt.size(0)
                 || mask.size(1) != qt.size(2)) {
             throw new IllegalArgumentException("attention: q " + Arrays.toString(qt.shape()) + ", k " + Arrays.toString(kt.shape())
@@ -649,23 +692,11 @@ public final class Var {
         }
         DType scores = qt.dtype().isHalf() ? DType.F32 : qt.dtype();   // half-precision heads' scores are float32
         if (mask.dtype() != scores) throw new IllegalArgumentException("attention: mask dtype " + mask.dtype() + " differs from " + scores);
-        DType h = Autocast.operands();
-        if (h != null) {
-            // both products in h with float32 sums; the backend's softmax statistics and gradients stay float32
-            qt = q.operand(h);
-            kt = k.operand(h);
-            vt = v.operand(h);
-        }
-        Tensor qh = qt, kh = kt, vh = vt;
         double p = training ? dropoutP : 0;
         Backend be = qt.backend();
-        Backend.AttentionOut out = be.attention(qh, kh, vh, mask, scale, p, seed, offset);
-        return result("attention", out.out(), g -> {
-            Backend.AttentionGrads d = be.attentionBackward(g, qh, kh, vh, mask, out, scale, p, seed, offset);
-            q.accumulate(d.dq());
-            k.accumulate(d.dk());
-            v.accumulate(d.dv());
-        }, q, k, v);
+        Backend.AttentionOut out = be.attention(qt, kt, vt, mask, scale, p, seed, offset);
+        return result("attention", out.out(), g -> backward.accept(be.attentionBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset)),
+                inputs);
     }
 
     // ---- indexing and losses ----------------------------------------------------------------

@@ -51,6 +51,15 @@ public final class AdamW {
 
     /** One update at learning rate {@code lr}; parameters without a gradient are left alone. */
     public void step(double lr) {
+        step(lr, null);
+    }
+
+    /**
+     * The same, counted always but skipped on the device where {@code guard} (of
+     * {@link Backend#updateGuard}) says so; the caller takes the count back with
+     * {@link #setStepCount} once it has read the guard.
+     */
+    public void step(double lr, Tensor guard) {
         step++;
         for (Group g : groups) {
             List<Tensor> values = new ArrayList<>(), grads = new ArrayList<>(), ms = new ArrayList<>(), vs = new ArrayList<>();
@@ -67,7 +76,9 @@ public final class AdamW {
                 vs.add(mv.v());
             }
             if (values.isEmpty()) continue;
-            values.get(0).backend().adamW(values, grads, ms, vs, new Backend.AdamWStep(lr, beta1, beta2, eps, g.weightDecay, step));
+            Backend.AdamWStep at = new Backend.AdamWStep(lr, beta1, beta2, eps, g.weightDecay, step);
+            if (guard == null) values.get(0).backend().adamW(values, grads, ms, vs, at);
+            else values.get(0).backend().adamW(values, grads, ms, vs, at, guard);
         }
     }
 
@@ -78,6 +89,11 @@ public final class AdamW {
     /** Number of updates taken so far. */
     public long stepCount() {
         return step;
+    }
+
+    /** Sets the count: an update replayed from a captured graph adds one, a skipped one takes its count back. */
+    public void setStepCount(long step) {
+        this.step = step;
     }
 
     /** Moments by parameter name (for checkpoints). */

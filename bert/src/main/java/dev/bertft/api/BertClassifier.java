@@ -192,8 +192,8 @@ public final class BertClassifier implements AutoCloseable {
         synchronized (forwardPass) {
             if (closed) throw new IllegalStateException("this classifier of " + folder + " is closed");
             try (GradMode off = GradMode.off(); Backend.Scope batch = backend.openScope()) {
-                logits = model.logits(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t), Tensor.of(backend, mask, b, t))
-                        .value().toFloatArray();
+                logits = model.predictLogits(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t), Tensor.of(backend, mask, b, t))
+                        .toFloatArray();
             }
         }
         int c = logits.length / b;

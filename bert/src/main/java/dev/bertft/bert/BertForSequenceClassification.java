@@ -1,6 +1,7 @@
 package dev.bertft.bert;
 
 import dev.bertft.autograd.Autocast;
+import dev.bertft.autograd.GradMode;
 import dev.bertft.autograd.Precision;
 import dev.bertft.autograd.Var;
 import dev.bertft.classifier.Batch;
@@ -50,6 +51,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     final Linear classifier;  // [C, H]
     private final BertConfig config;
     private final Rng rng;
+    private boolean training = true; // as its Dropout modules start
     private final LoadReport loadReport;
     private final Path sourceDir;
     private Precision precision = Precision.FP32;
@@ -180,6 +182,24 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         }
     }
 
+    /**
+     * Prediction's logits [B, C] of a batch (eval mode, no gradients), as {@link #logits(Tensor,
+     * Tensor, Tensor)} computes them; the backend may capture the forward pass as a graph per batch
+     * shape and replay it ({@link Backend#runStep}). The key holds the weights' identities: loaded
+     * weights are new tensors, which a graph captured before would not read.
+     */
+    public Tensor predictLogits(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+        if (training) throw new IllegalStateException("predictLogits runs in eval mode: setTraining(false) first");
+        long weights = 1;
+        for (Var p : namedParameters().values()) weights = 31 * weights + System.identityHashCode(p.value());
+        String key = "predict@" + System.identityHashCode(this) + "#" + weights + " " + Arrays.toString(inputIds.shape())
+                + attentionMask.dtype() + precision;
+        try (GradMode off = GradMode.off()) {
+            return inputIds.backend().runStep(key, List.of(inputIds, tokenTypeIds, attentionMask), new Backend.StepValues(rng.offset(), 0, 0),
+                    in -> logits(in.get(0), in.get(1), in.get(2)).value()).output();
+        }
+    }
+
     /** The Trainer's entry point: {@link #logits(Tensor, Tensor, Tensor)} of a padded batch. */
     @Override
     public Var logits(Batch batch) {
@@ -229,6 +249,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     /** Train mode (dropout on) or eval mode for the whole model. */
     @Override
     public void setTraining(boolean training) {
+        this.training = training;
         Module.train(bert, training);
         Module.train(dropout, training);
     }

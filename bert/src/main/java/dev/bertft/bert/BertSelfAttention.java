@@ -6,12 +6,20 @@ import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
 import dev.bertft.tensor.Tensor;
 
+import java.util.List;
+
 /**
  * Multi-head scaled dot-product self-attention (transformers' eager BertSelfAttention):
  * per head, probs = softmax(q·kᵀ / √HS + mask), context = dropout(probs)·v; the heads are
  * concatenated back to H = NH·HS features. The softmax, dropout and product run as one fused op
  * ({@link Var#attention}) that recomputes the probabilities in the backward instead of keeping
  * the [B, NH, T, T] tensor; its dropout mask is the one a separate dropout would draw.
+ *
+ * <p>Q, K and V come from one [3·H, H] product: the three weights and biases are concatenated for
+ * each forward pass (a copy of 3·H² floats, small beside the product), so one GEMM reads x
+ * instead of three, and the backward is one GEMM each for dx and dW. The parameters themselves
+ * stay HF's separate {@code query}, {@code key} and {@code value} tensors, which is what
+ * checkpoints save and load.
  */
 final class BertSelfAttention implements Module {
     final Linear query;  // [H, H]
@@ -38,18 +46,12 @@ final class BertSelfAttention implements Module {
      */
     Var forward(Var x, Tensor keyMask) {
         int b = x.size(0), t = x.size(1);
-        Var q = heads(query.forwardOperand(x), b, t);   // [B, NH, T, HS], BF16/F16 under autocast
-        Var k = heads(key.forwardOperand(x), b, t);     // [B, NH, T, HS]
-        Var v = heads(value.forwardOperand(x), b, t);   // [B, NH, T, HS]
+        Var w = Var.concat(List.of(query.weight, key.weight, value.weight), 0);   // [3H, H]
+        Var bias = Var.concat(List.of(query.bias, key.bias, value.bias), 0);      // [3H]
         boolean drop = training && dropoutP > 0;
-        Var context = Var.attention(q, k, v, keyMask, 1.0 / Math.sqrt(headSize), dropoutP, drop,
+        Var context = Var.packedAttention(x.linearOperand(w, bias), numHeads, keyMask, 1.0 / Math.sqrt(headSize), dropoutP, drop,
                 rng.seed(), drop ? rng.next() : 0);                                  // [B, NH, T, HS]
         return context.permute(0, 2, 1, 3).reshape(b, t, numHeads * headSize);      // [B, T, H]
-    }
-
-    /** [B, T, H] → [B, NH, T, HS]. */
-    private Var heads(Var x, int b, int t) {
-        return x.reshape(b, t, numHeads, headSize).permute(0, 2, 1, 3);
     }
 
     @Override

@@ -7,12 +7,17 @@ import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.GradClip;
 import dev.bertft.nn.GradScaler;
+import dev.bertft.nn.Rng;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.function.IntFunction;
 
 /**
@@ -21,9 +26,12 @@ import java.util.function.IntFunction;
  * does) and its backward pass; then clipping, AdamW and zeroed gradients, all in one memory scope
  * that keeps only the optimizer's moments.
  *
- * <p>The host waits for the device once per update, when it reads the gradient norm; the losses
- * are read after that. Reading a loss before its backward pass would drain a GPU in the middle of
- * the step: the host would queue no backward work while the forward pass finishes.
+ * <p>The host reads nothing back until the update is queued: the losses, the gradient norm, the
+ * clipping and the skip of a non-finite update stay on the device ({@link Backend#updateGuard})
+ * and come back as four numbers at the end. So the backend may run the update as a captured graph
+ * ({@link Backend#runStep}), keyed by the micro-batches' shapes; a replay runs none of the Java
+ * code below, so the dropout stream and the optimizer's count are moved on here as the step would
+ * have moved them.
  */
 public final class UpdateStep {
     /**
@@ -48,6 +56,9 @@ public final class UpdateStep {
     private final Backend backend;
     /** For a model computing in fp16, as HF's Trainer makes one for fp16=True; null otherwise. */
     private final GradScaler scaler;
+    /** How far each key's step moves the dropout stream, learnt when its Java code runs. */
+    private final Map<String, Long> rngAdvance = new HashMap<>();
+    private long hostNanos;
 
     /** {@code maxGradNorm} ≤ 0: no clipping (the norm is still measured). */
     public UpdateStep(SequenceClassifier model, AdamW optimizer, double maxGradNorm, Backend backend) {
@@ -65,32 +76,115 @@ public final class UpdateStep {
 
     /** Runs the update over {@code microBatches} batches, made by {@code batch} inside the step's scope, at learning rate {@code lr}. */
     public Outcome run(int microBatches, IntFunction<Batch> batch, double lr) {
+        long start = System.nanoTime();
         model.setTraining(true);
         try (Backend.Scope step = backend.openScope()) {
-            List<Tensor> losses = new ArrayList<>(microBatches);
-            long samples = 0, tokens = 0;
-            for (int b = 0; b < microBatches; b++) {
-                Batch micro = batch.apply(b);
-                Var loss = model.loss(model.logits(micro), micro.labels());
-                if (microBatches > 1) loss = loss.mul(1.0 / microBatches);
-                if (scaler == null) loss.backward();
-                else loss.backward(backend.full(loss.value().dtype(), loss.shape(), scaler.scale()));
-                losses.add(loss.value());
-                samples += micro.size();
-                tokens += micro.inputIds().numel();
-            }
-            Collection<Var> params = model.namedParameters().values();
-            double lossScale = scaler == null ? 1 : scaler.scale();
-            boolean clean = scaler == null || scaler.unscale(params);
-            double gradNorm = maxGradNorm > 0 ? GradClip.clipGradNorm(params, maxGradNorm) : GradClip.gradNorm(params);
-            double loss = 0;
-            for (Tensor l : losses) loss += l.item();
-            Outcome outcome = new Outcome(loss, gradNorm, samples, tokens, lossScale);
-            if (outcome.finite()) optimizer.step(lr);
-            if (scaler != null) scaler.update(clean);
-            optimizer.zeroGrad();
+            Outcome outcome = scaler == null ? guarded(microBatches, batch, lr, start) : scaled(microBatches, batch, lr, start);
             optimizer.keepState(step);
             return outcome;
         }
+    }
+
+    /** The update with its decisions on the device, through {@link Backend#runStep}. */
+    private Outcome guarded(int microBatches, IntFunction<Batch> batch, double lr, long start) {
+        List<Batch> micro = new ArrayList<>(microBatches);
+        List<Tensor> inputs = new ArrayList<>();
+        StringBuilder key = new StringBuilder("update@").append(System.identityHashCode(this)).append('#').append(tensorsFingerprint())
+                .append(model.precision());
+        long samples = 0, tokens = 0;
+        for (int b = 0; b < microBatches; b++) {
+            Batch m = batch.apply(b);
+            micro.add(m);
+            inputs.addAll(List.of(m.inputIds(), m.typeIds(), m.attentionMask(), m.labels()));
+            key.append(' ').append(Arrays.toString(m.inputIds().shape())).append(m.labels().dtype())
+                    .append(Arrays.toString(m.labels().shape()));
+            samples += m.size();
+            tokens += m.inputIds().numel();
+        }
+        Rng rng = model.rng();
+        long rngStart = rng.offset(), stepNumber = optimizer.stepCount() + 1;
+        Backend.StepRun run = backend.runStep(key.toString(), inputs, new Backend.StepValues(rngStart, lr, stepNumber),
+                slots -> update(micro, slots, lr));
+        if (run.replayed()) {
+            rng.seek(rngStart + rngAdvance.get(key.toString()));
+            optimizer.setStepCount(stepNumber);
+        } else {
+            rngAdvance.put(key.toString(), rng.offset() - rngStart);
+        }
+        hostNanos = System.nanoTime() - start;
+        double[] guard = (double[]) run.output().toHost();
+        Outcome outcome = new Outcome(guard[0], guard[1], samples, tokens, 1);
+        if (!outcome.finite()) optimizer.setStepCount(stepNumber - 1);
+        return outcome;
+    }
+
+    /**
+     * An fp16 update, always eager: the scaler's unscale reads back whether the scaled gradients
+     * overflowed and its scale changes from step to step, neither of which a captured graph could
+     * replay, so these steps do not go through {@link Backend#runStep}.
+     */
+    private Outcome scaled(int microBatches, IntFunction<Batch> batch, double lr, long start) {
+        List<Tensor> losses = new ArrayList<>(microBatches);
+        long samples = 0, tokens = 0;
+        for (int b = 0; b < microBatches; b++) {
+            Batch micro = batch.apply(b);
+            Var loss = model.loss(model.logits(micro), micro.labels());
+            if (microBatches > 1) loss = loss.mul(1.0 / microBatches);
+            loss.backward(backend.full(loss.value().dtype(), loss.shape(), scaler.scale()));
+            losses.add(loss.value());
+            samples += micro.size();
+            tokens += micro.inputIds().numel();
+        }
+        Collection<Var> params = model.namedParameters().values();
+        double lossScale = scaler.scale();
+        boolean clean = scaler.unscale(params);
+        double gradNorm = maxGradNorm > 0 ? GradClip.clipGradNorm(params, maxGradNorm) : GradClip.gradNorm(params);
+        double loss = 0;
+        for (Tensor l : losses) loss += l.item();
+        Outcome outcome = new Outcome(loss, gradNorm, samples, tokens, lossScale);
+        if (outcome.finite()) optimizer.step(lr);
+        scaler.update(clean);
+        optimizer.zeroGrad();
+        hostNanos = System.nanoTime() - start;
+        return outcome;
+    }
+
+    /**
+     * Which tensors the update reads and writes: loading weights or restoring a checkpoint replaces
+     * them, and a graph captured before would still use the old ones, so they are part of the key.
+     */
+    private long tensorsFingerprint() {
+        long h = 1;
+        for (Var p : model.namedParameters().values()) h = 31 * h + System.identityHashCode(p.value());
+        for (AdamW.Moments m : optimizer.state().values()) h = 31 * (31 * h + System.identityHashCode(m.m())) + System.identityHashCode(m.v());
+        return h;
+    }
+
+    /** The update's device work on the micro-batches' tensors as {@code slots} holds them (4 each); returns its guard. */
+    private Tensor update(List<Batch> micro, List<Tensor> slots, double lr) {
+        int n = micro.size();
+        List<Tensor> losses = new ArrayList<>(n);
+        for (int b = 0; b < n; b++) {
+            Batch m = micro.get(b);
+            Batch on = new Batch(slots.get(4 * b), slots.get(4 * b + 1), slots.get(4 * b + 2), slots.get(4 * b + 3), m.size(),
+                    m.realTokens());
+            Var loss = model.loss(model.logits(on), on.labels());
+            if (n > 1) loss = loss.mul(1.0 / n);
+            loss.backward();
+            losses.add(loss.value());
+        }
+        List<Tensor> grads = model.namedParameters().values().stream().map(Var::grad).filter(Objects::nonNull).toList();
+        Tensor guard = backend.updateGuard(losses, grads, maxGradNorm);
+        optimizer.step(lr, guard);
+        optimizer.zeroGrad();
+        return guard;
+    }
+
+    /**
+     * Host time of the last update: from its start until everything was queued, before the wait
+     * for the device's results (on the CPU backend, the whole update).
+     */
+    public double lastHostMillis() {
+        return hostNanos / 1e6;
     }
 }

@@ -2,6 +2,7 @@ package dev.bertft.cuda;
 
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
+import jcuda.driver.CUdeviceptr;
 
 import static dev.bertft.cuda.Launches.THREADS;
 
@@ -40,21 +41,22 @@ final class AttentionKernels {
         return new int[] {x.stride(0), x.stride(1), x.stride(2)};
     }
 
-    /** out and the rows' log-sum-exp {@code lse} [B, NH, T] of softmax(q·kᵀ·scale + mask) (dropped out) · v. */
-    void forward(Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, double scale, double dropoutP, long seed, long offset) {
+    /** out and the rows' log-sum-exp {@code lse} [B, NH, T] of softmax(q·kᵀ·scale + mask) (dropped out) · v; the mask drawn at {@code start}'s value + offset. */
+    void forward(Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, double scale, double dropoutP, long seed,
+                 CUdeviceptr start, long offset) {
         int b = qs.size(0), nh = qs.size(1), t = qs.size(2), hs = qs.size(3);
         l.ops.launch("attention_forward" + format(qs) + "_hs" + hs, (t + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1,
                 l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(out), headStrides(out),
-                l.ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, offset);
+                l.ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, start, offset);
     }
 
     /**
      * dq, dk and dv from the output gradient {@code g}: first dd = rowsum(g ⊙ out) [B, NH, T], then
      * one pass over key tiles for dk and dv and one over query tiles for dq, the probabilities
-     * recomputed from {@code lse} and the dropout mask drawn again from (seed, offset).
+     * recomputed from {@code lse} and the dropout mask drawn again from (seed, start's value + offset).
      */
     void backward(Tensor g, Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, Tensor dd, Tensor dq, Tensor dk, Tensor dv,
-                  double scale, double dropoutP, long seed, long offset) {
+                  double scale, double dropoutP, long seed, CUdeviceptr start, long offset) {
         int b = qs.size(0), nh = qs.size(1), t = qs.size(2), hs = qs.size(3);
         long rows = (long) b * nh * t;
         l.ops.launch("attention_backward_dot" + format(qs), l.grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, l.ptr(g), headStrides(g), l.ptr(out),
@@ -63,9 +65,9 @@ final class AttentionKernels {
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
         l.ops.launch("attention_backward_kv" + format(qs) + "_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
                 l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dk), l.ptr(dv), headStrides(dk),
-                nh, t, sc, useDropout, p, keep, seed, offset);
+                nh, t, sc, useDropout, p, keep, seed, start, offset);
         l.ops.launch("attention_backward_q" + format(qs) + "_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
                 l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dq), headStrides(dq),
-                nh, t, sc, useDropout, p, keep, seed, offset);
+                nh, t, sc, useDropout, p, keep, seed, start, offset);
     }
 }

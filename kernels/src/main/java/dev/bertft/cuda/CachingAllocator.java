@@ -1,6 +1,7 @@
 package dev.bertft.cuda;
 
 import java.util.ArrayDeque;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -28,6 +29,11 @@ import java.util.TreeMap;
  *
  * <p>Reuse is safe without waiting for the GPU: every kernel runs on the backend's one stream,
  * so work that read a freed block finishes before work that gets it next.
+ *
+ * <p>A captured graph replays its kernels on the addresses they had when it was captured, long
+ * after the tensors there are gone. So the blocks handed out while a {@link Pool} is open belong
+ * to it: freed, they go to the pool's own free lists, which serve only its capture, and they come
+ * back to everyone only when the pool is {@linkplain Pool#close closed} (the graph dropped).
  *
  * @param <P> the handle of one device block
  */
@@ -63,6 +69,44 @@ public final class CachingAllocator<P> {
     private final Map<Long, ArrayDeque<P>> free = new TreeMap<>();
     private long inUse, cached, peak, driverAllocations, reuses, driverFrees, collections;
     private long sinceCollection; // bytes from the driver since the last reclaim
+    /** The pool that owns each of its blocks (by handle identity: a block's handle object is reused as it is). */
+    private final Map<P, Pool> owners = new IdentityHashMap<>();
+    /** The pool new blocks go to, or null. */
+    private Pool open;
+
+    /** Blocks reserved for one captured graph (see the class comment). */
+    public final class Pool {
+        private final Map<Long, ArrayDeque<P>> free = new TreeMap<>();
+        private boolean closed;
+
+        /** Stops handing out blocks to this pool; what it has stays reserved. */
+        public void endCapture() {
+            synchronized (CachingAllocator.this) {
+                if (open == this) open = null;
+            }
+        }
+
+        /** Gives the pool's blocks back: the free ones now, the others when their tensors are freed. */
+        public void close() {
+            synchronized (CachingAllocator.this) {
+                endCapture();
+                if (closed) return;
+                closed = true;
+                owners.values().removeIf(p -> p == this);
+                for (Map.Entry<Long, ArrayDeque<P>> e : free.entrySet()) {
+                    for (P p : e.getValue()) CachingAllocator.this.free.computeIfAbsent(e.getKey(), k -> new ArrayDeque<>()).push(p);
+                }
+                free.clear();
+            }
+        }
+    }
+
+    /** Opens a pool that owns every block handed out until its {@link Pool#endCapture}. */
+    public synchronized Pool openPool() {
+        if (open != null) throw new IllegalStateException("a memory pool is open already: captures do not nest");
+        open = new Pool();
+        return open;
+    }
 
     /**
      * @param reclaim      run (without the allocator's lock) to let freed tensors come back: the
@@ -89,8 +133,17 @@ public final class CachingAllocator<P> {
 
     /** A block of at least {@code bytes}; {@code what} names the request in an out-of-memory error. */
     public Block<P> allocate(long bytes, String what) {
+        return allocate(bytes, what, false);
+    }
+
+    /**
+     * The same; {@code untouched}: not one of the open pool's free blocks, so no work of its
+     * capture has used it (for data the host writes before each launch, ahead of all that work).
+     */
+    public Block<P> allocate(long bytes, String what, boolean untouched) {
         long size = bucket(bytes);
-        Block<P> b = fromFreeList(size);
+        Block<P> b = untouched ? null : fromPool(size);
+        if (b == null) b = fromFreeList(size);
         if (b == null && dueForCollection(size)) {
             collect();
             b = fromFreeList(size);
@@ -105,7 +158,20 @@ public final class CachingAllocator<P> {
             throw new DeviceOutOfMemoryException("out of GPU memory allocating " + mib(size) + " for " + what
                     + " (" + stats() + ")");
         }
+        synchronized (this) {
+            if (open != null) owners.put(b.handle(), open);
+        }
         return b;
+    }
+
+    /** A block the open pool freed earlier in its capture. */
+    private synchronized Block<P> fromPool(long size) {
+        if (open == null) return null;
+        ArrayDeque<P> list = open.free.get(size);
+        if (list == null || list.isEmpty()) return null;
+        cached -= size;
+        reuses++;
+        return handOut(list.pop(), size);
     }
 
     private synchronized boolean dueForCollection(long size) {
@@ -149,7 +215,8 @@ public final class CachingAllocator<P> {
 
     /** Puts a block whose tensor is gone on its bucket's free list (any thread). */
     public synchronized void release(Block<P> block) {
-        free.computeIfAbsent(block.bytes(), k -> new ArrayDeque<>()).push(block.handle());
+        Pool owner = owners.get(block.handle());
+        (owner == null ? free : owner.free).computeIfAbsent(block.bytes(), k -> new ArrayDeque<>()).push(block.handle());
         inUse -= block.bytes();
         cached += block.bytes();
     }

@@ -14,6 +14,7 @@ import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 
@@ -51,6 +52,7 @@ public final class CudaBackend implements Backend {
     private final AdamWKernels adamW;
     /** float32 products on TF32 tensor cores (the default here), or in IEEE float32 as PyTorch's default computes them. */
     private volatile boolean tf32 = true;
+    private StepGraphs graphs;
 
     /** Assembles a backend from its parts; {@code context} null means there is no driver to bind (tests). */
     CudaBackend(int ordinal, CUcontext context, DeviceInfo info, DeviceOps ops, DeviceMemory<CUdeviceptr> memory,
@@ -73,6 +75,24 @@ public final class CudaBackend implements Backend {
         this.attention = new AttentionKernels(launches);
         this.embedding = new EmbeddingKernels(launches);
         this.adamW = new AdamWKernels(launches);
+        this.graphs = new StepGraphs(this, ops, this.memory.allocator, StepGraphs.capFromProperty());
+    }
+
+    /** Keeps at most {@code cap} captured update steps (0: none, every step eager), dropping none already kept. */
+    void setStepGraphCap(int cap) {
+        graphs = new StepGraphs(this, ops, memory.allocator, cap);
+    }
+
+    /** How the update steps ran so far: eagerly, captured, replayed. */
+    StepGraphs.Counts stepCounts() {
+        return graphs.counts();
+    }
+
+    /** See {@link StepGraphs}. */
+    @Override
+    public StepRun runStep(String key, List<Tensor> inputs, StepValues values, Function<List<Tensor>, Tensor> step) {
+        bind();
+        return graphs.run(key, inputs, values, step);
     }
 
     /**
@@ -111,8 +131,9 @@ public final class CudaBackend implements Backend {
         return String.join("\n",
                 "device:   " + name() + " " + info.name() + ", compute capability " + info.ccMajor() + "." + info.ccMinor() + ", "
                         + info.multiprocessors() + " SMs, " + String.format("%.1f GiB", info.totalMemory() / (double) (1L << 30)),
-                "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (kernels: " + Kernels.PTX_TARGET
-                        + ", need driver " + Kernels.MINIMUM_DRIVER + ")",
+                "driver:   CUDA " + info.cudaVersion() / 1000 + "." + (info.cudaVersion() % 1000) / 10 + " (need driver "
+                        + Kernels.MINIMUM_DRIVER + ")",
+                "kernels:  " + ops.kernelImage(),
                 "gemm:     " + gemm.describe() + (gemm == ownGemm ? "" : "; float64: own tiled kernel") + "; BF16/F16: own mma.sync m16n8k16 kernel",
                 // opening refused compute capability below 8.0, which bf16 needs
                 "precision: tf32 (a plain run), fp32 (IEEE: --tf32 false), bf16 (--bf16), fp16 (--fp16, with loss scaling)",
@@ -134,6 +155,30 @@ public final class CudaBackend implements Backend {
     private Tensor allocate(DType dtype, int... shape) {
         bind();
         return memory.allocate(dtype, shape);
+    }
+
+    /** A tensor no memory scope frees, only the collector: for what a captured step keeps. */
+    Tensor allocateUnscoped(DType dtype, int... shape) {
+        bind();
+        return memory.allocateUnscoped(dtype, shape, false);
+    }
+
+    /**
+     * A tensor that host work writes. Inside a capture the host work runs before each launch, ahead
+     * of every kernel, so the tensor's block must serve no other tensor of the step, before or
+     * after: it is one the capture has not used, and it lives as long as the graph.
+     */
+    private Tensor hostTarget(DType dtype, int... shape) {
+        if (!graphs.capturing()) return allocate(dtype, shape);
+        bind();
+        Tensor t = memory.allocateUnscoped(dtype, shape, true);
+        graphs.keep(t);
+        return t;
+    }
+
+    /** Takes {@code t} out of its memory scope, as {@link #allocateUnscoped} would have made it. */
+    void detach(Tensor t) {
+        own(t).tracked.scope = null;
     }
 
     @Override
@@ -174,14 +219,41 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor fromHost(Object data, DType dtype, int... shape) {
-        Tensor out = allocate(dtype, shape);
-        ops.upload(data, dtype, out.numel(), ptr(out));
+        Tensor out = hostTarget(dtype, shape);
+        // inside a captured step: a constant of the step (position ids), copied in again before each launch
+        Object copy = copyOf(data);
+        graphs.onHost(side -> side.upload(out, copy));
         if (dtype == DType.I32 && data instanceof int[] ints) own(out).uploaded = Arrays.copyOf(ints, out.numel());
         return out;
     }
 
+    /**
+     * Copies a host array (of dst's dtype, at most dst's size) into the start of {@code dst}'s
+     * memory: host work of a captured step, whose tensors' scope is closed but whose blocks the
+     * graph keeps, so the use-after-free check is not made.
+     */
+    void upload(Tensor dst, Object array) {
+        CudaStorage s = (CudaStorage) dst.storage();
+        ops.upload(array, dst.dtype(), java.lang.reflect.Array.getLength(array), s.pointer.withByteOffset((long) dst.offset() * s.dtype.bytes()));
+    }
+
+    /** A copy of a host array of any of the element types {@link #fromHost} takes. */
+    private static Object copyOf(Object data) {
+        if (data instanceof float[] a) return a.clone();
+        if (data instanceof double[] a) return a.clone();
+        if (data instanceof int[] a) return a.clone();
+        if (data instanceof short[] a) return a.clone();
+        throw new IllegalArgumentException("fromHost: unsupported array " + data.getClass().getSimpleName());
+    }
+
+    /** {@code t}'s values as the {@link #fromHost} that made it had them, or null (no check that its scope is open: see {@link #upload}). */
+    int[] uploadedValues(Tensor t) {
+        int[] uploaded = ((CudaStorage) t.storage()).uploaded;
+        return uploaded == null || !t.isContiguous() ? null : Arrays.copyOfRange(uploaded, t.offset(), t.offset() + t.numel());
+    }
+
     /** An I32 tensor's values on the host: from its upload when it has one, else read back. */
-    private int[] indices(Tensor t) {
+    int[] indices(Tensor t) {
         int[] uploaded = own(t).uploaded;
         if (uploaded != null && t.isContiguous()) return Arrays.copyOfRange(uploaded, t.offset(), t.offset() + t.numel());
         return (int[]) toHost(t);
@@ -284,8 +356,17 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
         Tensor out = allocate(dtype, shape);
-        random.dropoutMask(out, p, seed, offset);
+        random.dropoutMask(out, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         return out;
+    }
+
+    /**
+     * A Philox offset as the kernels take it: relative to the running step's start, which they read
+     * from {@link StepGraphs#philoxStart()}, so a replayed step draws from its own place in the stream.
+     */
+    private long philoxOffset(long offset) {
+        StepValues step = graphs.values();
+        return step == null ? offset : offset - step.rngOffset();
     }
 
     @Override
@@ -405,7 +486,8 @@ public final class CudaBackend implements Backend {
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
-        attention.forward(rowsOfHeads(q), rowsOfHeads(k), rowsOfHeads(v), dense(mask), out, lse, scale, dropoutP, seed, offset);
+        attention.forward(rowsOfHeads(q), rowsOfHeads(k), rowsOfHeads(v), dense(mask), out, lse, scale, dropoutP, seed,
+                ptr(graphs.philoxStart()), philoxOffset(offset));
         return new AttentionOut(out, lse);
     }
 
@@ -434,7 +516,8 @@ public final class CudaBackend implements Backend {
         Tensor g = rowsOfHeads(dOut.dtype() == q.dtype() ? dOut : dOut.cast(q.dtype())), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
         Tensor md = dense(mask), lse = dense(forward.logSumExp());
         Tensor dd = allocate(DType.F32, b, nh, t);
-        attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, seed, offset);
+        attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, seed, ptr(graphs.philoxStart()),
+                philoxOffset(offset));
         return new AttentionGrads(dq, dk, dv);
     }
 
@@ -525,7 +608,7 @@ public final class CudaBackend implements Backend {
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
         Tensor y = allocate(DType.F32, x.shape()), sum = allocate(DType.F32, x.shape());
         Tensor mean = allocate(DType.F32, statShape), rstd = allocate(DType.F32, statShape);
-        layerNorm.dropoutAdd(in, res, g, b, sum, y, mean, rstd, rows, len, eps, p, seed, offset);
+        layerNorm.dropoutAdd(in, res, g, b, sum, y, mean, rstd, rows, len, eps, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         return new ResidualNormOut(y, sum, mean, rstd, null);
     }
 
@@ -538,7 +621,7 @@ public final class CudaBackend implements Backend {
         Tensor dres = allocate(DType.F32, dy.shape()), dx = p > 0 ? allocate(DType.F32, dy.shape()) : dres;
         Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
         if (len == 0) return new ResidualNormGrads(dx, dres, dgamma, dbeta);
-        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, rows, len, p, seed, offset);
+        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, rows, len, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         layerNorm.paramGrads(gs, ss, mu, rs, dgamma, dbeta);
         return new ResidualNormGrads(dx, dres, dgamma, dbeta);
     }
@@ -546,23 +629,22 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
         Tensor lg = dense(logits), lb = dense(labels);
-        int[] lab = indices(lb);
-        int classes = logits.size(-1), rows = lab.length;
-        int counted = OpChecks.countedLabels(lab, classes, ignoreIndex);
+        int classes = logits.size(-1), rows = lb.numel();
+        // the check as host work (a replayed step checks its own labels); the kernels count the rows that count
+        graphs.onHost(side -> OpChecks.countedLabels(side.ints(lb), classes, ignoreIndex));
         Tensor out = allocate(logits.dtype(), new int[0]);
         Tensor rowLoss = allocate(logits.dtype(), Math.max(1, rows));
-        softmax.crossEntropy(lg, lb, rowLoss, out, rows, classes, ignoreIndex, counted);
+        softmax.crossEntropy(lg, lb, rowLoss, out, rows, classes, ignoreIndex);
         return out;
     }
 
     @Override
     public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss) {
         Tensor lg = dense(logits), lb = dense(labels), dl = dense(dLoss);
-        int[] lab = indices(lb);
-        int classes = logits.size(-1), rows = lab.length;
-        int counted = OpChecks.countedLabels(lab, classes, ignoreIndex);
+        int classes = logits.size(-1), rows = lb.numel();
+        graphs.onHost(side -> OpChecks.countedLabels(side.ints(lb), classes, ignoreIndex));
         Tensor out = allocate(logits.dtype(), logits.shape());
-        softmax.crossEntropyBackward(lg, lb, dl, out, rows, classes, ignoreIndex, counted);
+        softmax.crossEntropyBackward(lg, lb, dl, out, rows, classes, ignoreIndex);
         return out;
     }
 
@@ -571,33 +653,37 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor embedding(Tensor weight, Tensor ids) {
         Tensor w = dense(weight), id = dense(ids);
-        int[] idx = indices(id);
-        int vocab = weight.size(0), h = weight.size(1);
-        OpChecks.checkIds(idx, vocab);
+        int vocab = weight.size(0), h = weight.size(1), tokens = id.numel();
+        graphs.onHost(side -> OpChecks.checkIds(side.ints(id), vocab));
         int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
         outShape[ids.dim()] = h;
         Tensor out = allocate(weight.dtype(), outShape);
-        embedding.gather(w, id, out, idx.length, h);
+        embedding.gather(w, id, out, tokens, h);
         return out;
     }
 
     /**
      * Positions sorted by (id, position) give segments of equal ids; one block sums each
-     * segment's rows in position order, the order of the CPU's scatter-add.
+     * segment's rows in position order, the order of the CPU's scatter-add. The host sorts (as host
+     * work, so a replayed step sorts its own ids) into arrays sized for one segment per token, and
+     * the kernel reads the count: the launch is the same for every batch of the shape.
      */
     @Override
     public Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize) {
-        int[] idx = indices(ids);
-        Tensor g = dense(dy);
-        int h = dy.size(-1);
+        Tensor id = dense(ids), g = dense(dy);
+        int h = dy.size(-1), tokens = id.numel();
         Tensor out = zeros(dy.dtype(), vocabSize, h);
-        if (idx.length == 0 || h == 0) return out;
-        IdSegments seg = IdSegments.of(idx);
-        int segments = seg.count();
-        Tensor dOrder = fromHost(seg.order(), DType.I32, idx.length);
-        Tensor dIds = fromHost(seg.ids(), DType.I32, segments);
-        Tensor dStart = fromHost(seg.start(), DType.I32, segments + 1);
-        embedding.scatterAdd(g, dIds, dStart, dOrder, out, segments, h);
+        if (tokens == 0 || h == 0) return out;
+        Tensor dOrder = hostTarget(DType.I32, tokens), dIds = hostTarget(DType.I32, tokens), dStart = hostTarget(DType.I32, tokens + 1);
+        Tensor dCount = hostTarget(DType.I32, 1);
+        graphs.onHost(side -> {
+            IdSegments seg = IdSegments.of(side.ints(id));
+            side.upload(dOrder, seg.order());
+            side.upload(dIds, seg.ids());
+            side.upload(dStart, seg.start());
+            side.upload(dCount, new int[] {seg.count()});
+        });
+        embedding.scatterAdd(g, dIds, dStart, dOrder, out, dCount, tokens, h);
         return out;
     }
 
@@ -638,9 +724,34 @@ public final class CudaBackend implements Backend {
     /** One number back from the GPU for all of {@code ts}: a gradient norm waits for it once. */
     @Override
     public double sumOfSquares(List<Tensor> ts) {
+        Tensor total = allocate(DType.F64);
+        sumOfSquaresInto(ts, total);
+        return ((double[]) toHost(total))[0];
+    }
+
+    /** Σ t² over all of {@code ts} into the F64 scalar {@code total}, on the device. */
+    private void sumOfSquaresInto(List<Tensor> ts, Tensor total) {
         List<Tensor> dense = new ArrayList<>(ts.size());
         for (Tensor t : ts) dense.add(dense(t));
-        return reduce.sumOfSquares(dense);
+        reduce.sumOfSquares(dense, ptr(total));
+    }
+
+    /** The loss, norm, clipping and skip of an update, all on the device (float32 gradients; others as the default). */
+    @Override
+    public Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
+        if (!grads.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.updateGuard(losses, grads, maxNorm);
+        Tensor loss = zeros(DType.F64), squares = allocate(DType.F64), guard = allocate(DType.F64, 4);
+        for (Tensor l : losses) addInPlace(loss, cast(l, DType.F64), 1.0);
+        sumOfSquaresInto(grads, squares);
+        reduce.updateGuard(loss, squares, maxNorm, guard);
+        if (maxNorm > 0) {
+            TensorList list = elementwise.scaleListBy(ptr(guard).withByteOffset(2 * 8));
+            for (Tensor g : grads) {
+                if (g.numel() > 0) list.add(target(g, g));
+            }
+            list.flush();
+        }
+        return guard;
     }
 
     @Override
@@ -662,6 +773,8 @@ public final class CudaBackend implements Backend {
         Tensor g = target(param, grad);
         target(m, param);
         target(v, param);
+        // its learning rate is an argument, which a replay would repeat
+        if (param.numel() > 0) graphs.requireUncaptured("AdamW of a single parameter");
         adamW.step(param, g, m, v, st);
     }
 
@@ -672,7 +785,32 @@ public final class CudaBackend implements Backend {
             Backend.super.adamW(params, grads, m, v, st);
             return;
         }
-        TensorList list = adamW.stepList(st);
+        adamWList(params, grads, m, v, st, ptr(graphs.zeroWord()));
+    }
+
+    /** The same, skipped on the device when the guard's skip flag (its fourth number) is set. */
+    @Override
+    public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, Tensor guard) {
+        if (!params.stream().allMatch(p -> p.dtype() == DType.F32)) {
+            Backend.super.adamW(params, grads, m, v, st, guard);
+            return;
+        }
+        adamWList(params, grads, m, v, st, ptr(guard).withByteOffset(3 * 8));
+    }
+
+    /**
+     * The learning-rate terms change every step, so the kernel reads them from device memory,
+     * written by host work: a replayed step writes its own (from the step's values, which an
+     * update inside {@link #runStep} must agree with).
+     */
+    private void adamWList(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, CUdeviceptr skip) {
+        StepValues step = graphs.values();
+        if (step != null && (step.lr() != st.lr() || step.optimizerStep() != st.step())) {
+            throw new IllegalStateException("AdamW at lr " + st.lr() + ", step " + st.step() + " inside an update run for " + step);
+        }
+        Tensor hyper = hostTarget(DType.F32, 3);
+        graphs.onHost(side -> side.upload(hyper, AdamWKernels.terms(st, side.values())));
+        TensorList list = adamW.stepList(st, ptr(hyper), skip);
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i), g = target(p, grads.get(i));
             target(m.get(i), p);

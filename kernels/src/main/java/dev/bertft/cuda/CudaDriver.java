@@ -51,7 +51,7 @@ final class CudaDriver {
         }
         CUstream stream = new CUstream();
         cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        DeviceOps ops = ProfiledOps.forDriver(new Kernels(stream), new PinnedStaging(stream), stream);
+        DeviceOps ops = ProfiledOps.forDriver(new Kernels(stream, info.ccMajor(), info.ccMinor()), new PinnedStaging(stream), stream);
         Selected selected = selectGemm(ops, stream);
         return new CudaBackend(ordinal, context, info, ops, new DriverMemory(), selected.own, selected.chosen);
     }

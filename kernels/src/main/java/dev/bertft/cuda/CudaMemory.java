@@ -88,12 +88,23 @@ final class CudaMemory {
 
     /** A new contiguous tensor, owned by the thread's innermost open scope if there is one. */
     Tensor allocate(DType dtype, int... shape) {
+        return allocate(openScope.get(), dtype, shape, false);
+    }
+
+    /**
+     * A new contiguous tensor no scope frees, only the collector; {@code untouched}: a block no work
+     * of the capture in progress has used (see {@link CachingAllocator#allocate(long, String, boolean)}).
+     */
+    Tensor allocateUnscoped(DType dtype, int[] shape, boolean untouched) {
+        return allocate(null, dtype, shape, untouched);
+    }
+
+    private Tensor allocate(MemoryScope scope, DType dtype, int[] shape, boolean untouched) {
         recycle();
         long n = Tensor.numel(shape);
         CachingAllocator.Block<CUdeviceptr> block = allocator.allocate(n * dtype.bytes(),
-                "a " + dtype + " tensor of shape " + Arrays.toString(shape));
+                "a " + dtype + " tensor of shape " + Arrays.toString(shape), untouched);
         CudaStorage s = new CudaStorage(backend, dtype, n, block.handle());
-        MemoryScope scope = openScope.get();
         s.tracked = new Tracked(s, unreachable, block, scope);
         tracked.add(s.tracked);
         if (scope != null) scope.made.add(s.tracked);

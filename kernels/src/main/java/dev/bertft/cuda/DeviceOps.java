@@ -25,4 +25,30 @@ interface DeviceOps {
 
     /** Waits for queued work; a kernel fault surfaces here. */
     void synchronize();
+
+    /** Which image of our kernels runs, in words (see {@link Kernels}). */
+    default String kernelImage() {
+        return Kernels.PTX_TARGET;
+    }
+
+    /** Whether {@link #beginCapture} works here. */
+    default boolean canCapture() {
+        return false;
+    }
+
+    /**
+     * From now until {@link #endCapture}, launches and fills are recorded into a graph instead of
+     * run; copies to or from the host and waits are errors (a graph cannot hold them).
+     */
+    default void beginCapture() {
+        throw new UnsupportedOperationException("no graph capture on this device");
+    }
+
+    /** Ends the capture; the graph runs nothing until {@link DeviceGraph#launch}. */
+    default DeviceGraph endCapture() {
+        throw new UnsupportedOperationException("no graph capture on this device");
+    }
+
+    /** Ends a capture that failed, dropping what it recorded. */
+    default void abortCapture() {}
 }

@@ -3,16 +3,31 @@ package dev.bertft.cuda;
 import dev.bertft.tensor.DType;
 import jcuda.CudaException;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
 
+import static jcuda.driver.JCudaDriver.cuGraphDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
+import static jcuda.driver.JCudaDriver.cuGraphLaunch;
 import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
+import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
+import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
-/** {@link DeviceOps} on the real GPU: our loaded kernels, one stream, pinned staging for copies. */
+/**
+ * {@link DeviceOps} on the real GPU: our loaded kernels, one stream, pinned staging for copies,
+ * and graph capture of that stream. Capture is relaxed: the caching allocator may still call
+ * cuMemAlloc for a block the captured step needs (a graph keeps the addresses; the allocator
+ * keeps the blocks, see {@link CachingAllocator.Pool}).
+ */
 class DriverOps implements DeviceOps {
     private final Kernels kernels;
     private final PinnedStaging staging;
     private final CUstream stream;
+    private boolean capturing;
 
     DriverOps(Kernels kernels, PinnedStaging staging, CUstream stream) {
         this.kernels = kernels;
@@ -36,20 +51,90 @@ class DriverOps implements DeviceOps {
 
     @Override
     public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
+        notCapturing("a copy from the host");
         staging.upload(array, dtype, n, dst);
     }
 
     @Override
     public Object download(CUdeviceptr src, DType dtype, int n) {
+        notCapturing("a copy to the host");
         return staging.download(src, dtype, n);
     }
 
     @Override
     public void synchronize() {
+        notCapturing("a wait for the GPU");
         try {
             cuStreamSynchronize(stream);
         } catch (CudaException e) {
             throw new CudaFailureException("waiting for the GPU: " + e.getMessage(), e);
+        }
+    }
+
+    /** Pinned staging copies would be captured as reads of a buffer the next copy overwrites. */
+    private void notCapturing(String what) {
+        if (capturing) throw new IllegalStateException(what + " inside a captured step");
+    }
+
+    @Override
+    public String kernelImage() {
+        return kernels.image();
+    }
+
+    @Override
+    public boolean canCapture() {
+        return true;
+    }
+
+    @Override
+    public void beginCapture() {
+        try {
+            cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
+        } catch (CudaException e) {
+            throw new CudaFailureException("starting a graph capture: " + e.getMessage(), e);
+        }
+        capturing = true;
+    }
+
+    @Override
+    public DeviceGraph endCapture() {
+        capturing = false;
+        CUgraph graph = new CUgraph();
+        CUgraphExec exec = new CUgraphExec();
+        try {
+            cuStreamEndCapture(stream, graph);
+            cuGraphInstantiate(exec, graph, 0);
+        } catch (CudaException e) {
+            throw new CudaFailureException("ending a graph capture: " + e.getMessage(), e);
+        }
+        return new DeviceGraph() {
+            @Override
+            public void launch() {
+                try {
+                    cuGraphLaunch(exec, stream);
+                } catch (CudaException e) {
+                    throw new CudaFailureException("launching a captured step: " + e.getMessage(), e);
+                }
+            }
+
+            @Override
+            public void destroy() {
+                cuGraphExecDestroy(exec);
+                cuGraphDestroy(graph);
+            }
+        };
+    }
+
+    @Override
+    public void abortCapture() {
+        if (!capturing) return;
+        capturing = false;
+        CUgraph graph = new CUgraph();
+        try {
+            cuStreamEndCapture(stream, graph);
+            cuGraphDestroy(graph);
+        } catch (CudaException e) {
+            // the capture was invalidated by what failed; the stream is out of capture mode either way
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Float16;
 import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.Tensor;
+import jcuda.driver.CUdeviceptr;
 
 import static dev.bertft.cuda.Launches.THREADS;
 import static dev.bertft.cuda.Launches.suffix;
@@ -102,5 +103,10 @@ final class ElementwiseKernels {
     /** A list of float32 (x, y) pairs, each y ← s·x, launched 48 pairs at a time. */
     TensorList scaleList(double s) {
         return new TensorList(l::ptr, list -> l.ops.launch("scale_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s));
+    }
+
+    /** A list of float32 tensors, each scaled in place by the float64 at {@code s}. */
+    TensorList scaleListBy(CUdeviceptr s) {
+        return new TensorList(l::ptr, list -> l.ops.launch("scale_list_by_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s));
     }
 }

@@ -26,9 +26,12 @@ final class EmbeddingKernels {
         }
     }
 
-    /** out[ids[s]] ← Σ dy[order[start[s] .. start[s + 1])] for each of {@code segments} segments. */
-    void scatterAdd(Tensor dy, Tensor ids, Tensor start, Tensor order, Tensor out, int segments, int h) {
-        l.ops.launch("embedding_backward_" + suffix(dy.dtype()), l.rowGrid(segments), (h + 31) / 32, 1, 32, 1,
-                l.ptr(dy), l.ptr(ids), l.ptr(start), l.ptr(order), l.ptr(out), segments, h);
+    /**
+     * out[ids[s]] ← Σ dy[order[start[s] .. start[s + 1])] for each of the segments, whose number the
+     * kernel reads from {@code count}; the grid is sized for one segment per token of {@code tokens}.
+     */
+    void scatterAdd(Tensor dy, Tensor ids, Tensor start, Tensor order, Tensor out, Tensor count, int tokens, int h) {
+        l.ops.launch("embedding_backward_" + suffix(dy.dtype()), l.rowGrid(tokens), (h + 31) / 32, 1, 32, 1,
+                l.ptr(dy), l.ptr(ids), l.ptr(start), l.ptr(order), l.ptr(out), l.ptr(count), h);
     }
 }

@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,9 +25,13 @@ import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 
 /**
- * Our CUDA kernels: the PTX modules under dev/bertft/cuda/ on the class path (built from
- * kernels/src/main/cuda by scripts/build-ptx.sh), loaded once through the driver's JIT, and a
- * launch helper that looks kernels up by name.
+ * Our CUDA kernels: the modules under dev/bertft/cuda/ on the class path, loaded once, and a
+ * launch helper that looks kernels up by name. A jar built where nvcc exists carries each module
+ * as a fatbin (scripts/build-fatbin.sh): machine code for sm_80, sm_86, sm_89 and sm_90a, from
+ * which the driver takes the GPU's own, and compute_90 PTX it JIT-compiles on newer GPUs. Every
+ * jar carries the committed PTX (scripts/build-ptx.sh), used when there is no fatbin, when the
+ * fatbins were built from other sources than it ({@code fatbin.sha256} against
+ * {@code sources.sha256}), or when the driver refuses one.
  *
  * <p>The PTX is ISA 8.0 for compute_80 (nvcc 13's output, relabelled from 9.0 by build-ptx.sh):
  * it runs on sm_80 and newer GPUs and needs a CUDA 12 driver, 525.60.13 or newer. An older
@@ -38,6 +43,7 @@ final class Kernels {
             "embedding", "adamw", "gemm", "gemm_half", "attention");
     static final String MINIMUM_DRIVER = "525.60.13 (CUDA 12.0)";
     static final String PTX_TARGET = "PTX ISA 8.0, compute_80";
+    static final String PACKAGE = "/dev/bertft/cuda/";
 
     private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\(([^)]*)\\)");
     private static final Pattern PARAM = Pattern.compile("\\.param\\s+(?:\\.align\\s+\\d+\\s+)?\\.(\\w+)(?:\\s+\\.ptr[^,]*?)?\\s+\\w+(?:\\[(\\d+)\\])?");
@@ -49,23 +55,26 @@ final class Kernels {
     private final Map<String, Integer> sharedLimits = new HashMap<>();
     private final Map<String, List<String>> signatures = new HashMap<>();
     private final CUstream stream;
+    /** What was loaded, in words, for {@code doctor}. */
+    private final String image;
 
-    /** Loads every module; a failure says which module and why. */
-    Kernels(CUstream stream) {
+    /** Loads every module for a GPU of compute capability {@code ccMajor.ccMinor}; a failure says which module and why. */
+    Kernels(CUstream stream, int ccMajor, int ccMinor) {
         this.stream = stream;
+        String noFatbin = whyNoFatbins(Kernels::resource);
         for (String name : MODULES) {
             byte[] ptx = ptx(name);
             CUmodule module = new CUmodule();
-            try {
-                cuModuleLoadData(module, ptx);
-            } catch (CudaException e) {
-                String msg = e.getMessage() == null ? "" : e.getMessage();
-                if (msg.contains("UNSUPPORTED_PTX_VERSION")) {
-                    throw new CudaUnavailableException("driver too old for this PTX: need NVIDIA driver " + MINIMUM_DRIVER
-                            + " or newer for " + PTX_TARGET + " (module " + name + ")", e);
+            if (noFatbin == null) {
+                byte[] fatbin = resource(name + ".fatbin");
+                try {
+                    if (fatbin == null) noFatbin = "the jar has no " + name + ".fatbin";
+                    else cuModuleLoadData(module, fatbin);
+                } catch (CudaException e) {
+                    noFatbin = "the driver refused " + name + ".fatbin (" + e.getMessage() + "), so it and the modules after it are PTX";
                 }
-                throw new CudaUnavailableException("kernel module " + name + " failed to load: " + msg, e);
             }
+            if (noFatbin != null) loadPtx(module, ptx, name);
             signatures(new String(ptx, 0, ptx.length - 1, StandardCharsets.US_ASCII)).forEach((entry, params) -> {
                 CUfunction f = new CUfunction();
                 cuModuleGetFunction(f, module, entry);
@@ -73,18 +82,58 @@ final class Kernels {
                 signatures.put(entry, params);
             });
         }
+        image = noFatbin == null ? fatbinImage(ccMajor, ccMinor) : PTX_TARGET + ", JIT-compiled by the driver: " + noFatbin;
+    }
+
+    /** What {@link #Kernels} loaded, in words. */
+    String image() {
+        return image;
+    }
+
+    /**
+     * Why the fatbins cannot be used, or null when they can: they are missing (a build without
+     * nvcc), or they come from other sources than the committed PTX (a stale build).
+     */
+    static String whyNoFatbins(Function<String, byte[]> resources) {
+        byte[] fatbins = resources.apply("fatbin.sha256"), sources = resources.apply("sources.sha256");
+        if (fatbins == null) return "this jar has no fatbins (built without nvcc)";
+        if (sources == null || !Arrays.equals(fatbins, sources)) return "the jar's fatbins were built from other sources than its PTX";
+        return null;
+    }
+
+    /** The image of a fatbin the driver runs on a GPU of compute capability {@code major.minor}. */
+    static String fatbinImage(int major, int minor) {
+        String sass = major == 9 && minor == 0 ? "sm_90a" : major != 8 ? null : minor >= 9 ? "sm_89" : minor >= 6 ? "sm_86" : "sm_80";
+        return sass != null ? "SASS for " + sass + " from the jar's fatbins" : "the fatbins' compute_90 PTX, JIT-compiled by the driver";
+    }
+
+    private static void loadPtx(CUmodule module, byte[] ptx, String name) {
+        try {
+            cuModuleLoadData(module, ptx);
+        } catch (CudaException e) {
+            String msg = e.getMessage() == null ? "" : e.getMessage();
+            if (msg.contains("UNSUPPORTED_PTX_VERSION")) {
+                throw new CudaUnavailableException("driver too old for this PTX: need NVIDIA driver " + MINIMUM_DRIVER
+                        + " or newer for " + PTX_TARGET + " (module " + name + ")", e);
+            }
+            throw new CudaUnavailableException("kernel module " + name + " failed to load: " + msg, e);
+        }
+    }
+
+    /** A resource of our package, or null when the jar does not have it. */
+    private static byte[] resource(String name) {
+        try (InputStream in = Kernels.class.getResourceAsStream(PACKAGE + name)) {
+            return in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+            throw new CudaUnavailableException("cannot read kernel resource " + PACKAGE + name + ": " + e.getMessage(), e);
+        }
     }
 
     /** The module's PTX text followed by the zero byte cuModuleLoadData(byte[]) expects. */
     static byte[] ptx(String module) {
-        String resource = "/dev/bertft/cuda/" + module + ".ptx";
-        try (InputStream in = Kernels.class.getResourceAsStream(resource)) {
-            if (in == null) throw new CudaUnavailableException("kernel module " + resource + " is missing from the class path");
-            byte[] text = in.readAllBytes();
-            return Arrays.copyOf(text, text.length + 1);
-        } catch (IOException e) {
-            throw new CudaUnavailableException("cannot read kernel module " + resource + ": " + e.getMessage(), e);
-        }
+        byte[] text = resource(module + ".ptx");
+        if (text == null) throw new CudaUnavailableException("kernel module " + PACKAGE + module + ".ptx is missing from the class path");
+        return Arrays.copyOf(text, text.length + 1);
     }
 
     /**

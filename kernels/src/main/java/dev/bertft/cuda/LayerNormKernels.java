@@ -66,21 +66,22 @@ final class LayerNormKernels {
         }
     }
 
-    /** sum = x ⊙ dropout mask + residual and y = LayerNorm(sum), float32, the mask drawn from (seed, offset). */
+    /** sum = x ⊙ dropout mask + residual and y = LayerNorm(sum), float32, the mask drawn from (seed, start's value + offset). */
     void dropoutAdd(Tensor x, Tensor residual, Tensor g, Tensor b, Tensor sum, Tensor y, Tensor mean, Tensor rstd, int rows, int len,
-                    double eps, double p, long seed, long offset) {
+                    double eps, double p, long seed, CUdeviceptr start, long offset) {
         if (rows > 0 && len > 0) {
             l.ops.launch("dropout_add_layernorm_f32", blocks(rows), 1, 1, THREADS, 1, l.ptr(x), l.ptr(residual), l.ptr(g), l.ptr(b),
-                    l.ptr(sum), l.ptr(y), l.ptr(mean), l.ptr(rstd), rows, len, (float) eps, (float) p, (float) (1 / (1 - p)), seed, offset);
+                    l.ptr(sum), l.ptr(y), l.ptr(mean), l.ptr(rstd), rows, len, (float) eps, (float) p, (float) (1 / (1 - p)), seed, start,
+                    offset);
         }
     }
 
-    /** d(residual) and dx through the same mask, drawn again from (seed, offset). */
+    /** d(residual) and dx through the same mask, drawn again from (seed, start's value + offset). */
     void dropoutAddBackward(Tensor dy, Tensor sum, Tensor gamma, Tensor mean, Tensor rstd, Tensor dres, Tensor dx, int rows, int len,
-                            double p, long seed, long offset) {
+                            double p, long seed, CUdeviceptr start, long offset) {
         if (rows > 0) {
             l.ops.launch("dropout_add_layernorm_backward_f32", blocks(rows), 1, 1, THREADS, 1, l.ptr(dy), l.ptr(sum), l.ptr(gamma),
-                    l.ptr(mean), l.ptr(rstd), l.ptr(dres), l.ptr(dx), rows, len, (float) p, (float) (1 / (1 - p)), seed, offset);
+                    l.ptr(mean), l.ptr(rstd), l.ptr(dres), l.ptr(dx), rows, len, (float) p, (float) (1 / (1 - p)), seed, start, offset);
         }
     }
 }

@@ -68,6 +68,12 @@ final class ProfiledOps extends DriverOps {
         pending.add(new Pending(kernel + " <<<" + gridX + "x" + gridY + "x" + gridZ + ", " + blockX + "x" + blockY + ">>>", start, end));
     }
 
+    /** Events recorded inside a capture would be replayed without their times being read: profile eager steps only. */
+    @Override
+    public boolean canCapture() {
+        return false;
+    }
+
     private CUevent event() {
         if (!free.isEmpty()) return free.remove(free.size() - 1);
         CUevent e = new CUevent();

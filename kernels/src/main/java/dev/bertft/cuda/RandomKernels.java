@@ -1,6 +1,7 @@
 package dev.bertft.cuda;
 
 import dev.bertft.tensor.Tensor;
+import jcuda.driver.CUdeviceptr;
 
 import static dev.bertft.cuda.Launches.THREADS;
 import static dev.bertft.cuda.Launches.suffix;
@@ -8,7 +9,8 @@ import static dev.bertft.cuda.Launches.suffix;
 /**
  * The launches of random.cu: each thread draws one Philox block, which gives eight dropout
  * decisions (16 bits each) or four normal samples, so the grids cover n / 8 and n / 4 threads:
- * the streams the CPU backend draws element for element.
+ * the streams the CPU backend draws element for element. A dropout draw's offset is {@code offset}
+ * plus the 64-bit start the kernel reads at {@code start} (see {@link StepGraphs#philoxStart}).
  */
 final class RandomKernels {
     private final Launches l;
@@ -17,11 +19,11 @@ final class RandomKernels {
         this.l = launches;
     }
 
-    void dropoutMask(Tensor out, double p, long seed, long offset) {
+    void dropoutMask(Tensor out, double p, long seed, CUdeviceptr start, long offset) {
         long n = out.numel();
         if (n > 0) {
             l.ops.launch("dropout_mask_" + suffix(out.dtype()), l.grid((n + 7) / 8), 1, 1, THREADS, 1, l.ptr(out), n, (float) p,
-                    1.0 / (1.0 - p), seed, offset);
+                    1.0 / (1.0 - p), seed, start, offset);
         }
     }
 

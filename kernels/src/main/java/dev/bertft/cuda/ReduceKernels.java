@@ -59,19 +59,23 @@ final class ReduceKernels {
     }
 
     /**
-     * Every tensor's chunk sums go into one buffer, one block adds them all in order, and one
-     * number comes back: a gradient norm over 200 parameters waits for the GPU once, not 200
-     * times. float32 tensors go 48 to a launch (sum_squares_list), others one each.
+     * Every tensor's chunk sums go into one buffer and one block adds them all in order into the
+     * float64 at {@code total}: a gradient norm over 200 parameters is one number, which the host
+     * waits for once, not 200 times, or not at all (update_guard). float32 tensors go 48 to a
+     * launch (sum_squares_list), others one each.
      */
-    double sumOfSquares(List<Tensor> dense) {
+    void sumOfSquares(List<Tensor> dense, CUdeviceptr total) {
         long blocks = 0;
         for (Tensor d : dense) {
             long chunk = d.dtype() == DType.F32 ? TensorList.CHUNK : SQUARES_CHUNK;
             blocks += (d.numel() + chunk - 1) / chunk;
         }
-        if (blocks == 0) return 0;
+        if (blocks == 0) {
+            l.ops.zero(total, 8);
+            return;
+        }
         if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("sum of squares over " + blocks + " chunks");
-        CachingAllocator.Block<CUdeviceptr> partial = memory.scratch((blocks + 1) * 8, "sum of squares partials");
+        CachingAllocator.Block<CUdeviceptr> partial = memory.scratch(blocks * 8, "sum of squares partials");
         try {
             int[] at = {0}; // the next free partial
             TensorList list = new TensorList(l::ptr, tl -> {
@@ -91,11 +95,14 @@ final class ReduceKernels {
                 at[0] += b;
             }
             list.flush();
-            CUdeviceptr total = partial.handle().withByteOffset(blocks * 8);
             l.ops.launch("sum_partials", 1, 1, 1, 1024, 1, partial.handle(), total, at[0]);
-            return ((double[]) l.ops.download(total, DType.F64, 1))[0];
         } finally {
             memory.release(partial);
         }
+    }
+
+    /** guard ← {loss, ‖g‖, clipping coefficient, skip} from the float64 scalars loss and Σ g² (update_guard, one thread). */
+    void updateGuard(Tensor loss, Tensor squares, double maxNorm, Tensor guard) {
+        l.ops.launch("update_guard", 1, 1, 1, 32, 1, l.ptr(loss), l.ptr(squares), maxNorm, l.ptr(guard));
     }
 }

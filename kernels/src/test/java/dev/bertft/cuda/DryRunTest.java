@@ -145,6 +145,7 @@ class DryRunTest {
             g.adamW(List.of(p), List.of(p), List.of(g.zeros(t, 100)), List.of(g.zeros(t, 100)),
                     new Backend.AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, 1));
             g.scaled(List.of(p, x), 0.5);
+            g.updateGuard(List.of(g.zeros(t)), List.of(p), 1.0);
             for (DType to : DType.values()) if (to != t) x.cast(to);
         }
         g.zeros(DType.I32, 3).cast(DType.F32);

@@ -113,10 +113,30 @@ public final class KernelEmulator {
 
     /** The same with {@code bytes} of device memory, so the allocator's collections come sooner. */
     static synchronized CudaBackend freshBackend(long bytes) {
+        return freshBackend(bytes, false);
+    }
+
+    /**
+     * Another emulated device whose update steps are captured as graphs ({@link RecordingOps}),
+     * at most {@code cap} of them kept.
+     */
+    public static synchronized CudaBackend graphBackend(int cap) {
+        CudaBackend b = freshBackend(DEVICE.totalMemory(), true);
+        b.setStepGraphCap(cap);
+        return b;
+    }
+
+    /** How a backend's update steps ran so far: {eager, captured, replayed, graphs evicted}. */
+    public static long[] stepCounts(CudaBackend b) {
+        StepGraphs.Counts c = b.stepCounts();
+        return new long[] {c.eager(), c.captures(), c.replays(), c.evictions()};
+    }
+
+    private static CudaBackend freshBackend(long bytes, boolean capture) {
         Assumptions.assumeTrue(MISSING == null, "CUDA kernels not run on the CPU emulator: " + MISSING);
         if (BROKEN != null) throw new IllegalStateException("building the kernel emulator failed: " + BROKEN);
         try {
-            Ops ops = new Ops();
+            DeviceOps ops = capture ? new RecordingOps(new Ops()) : new Ops();
             TensorCoreGemm gemm = new TensorCoreGemm(ops, "the only GEMM the emulator has");
             reverseSchedule(false);
             DeviceInfo device = new DeviceInfo(DEVICE.name(), DEVICE.cudaVersion(), DEVICE.ccMajor(),

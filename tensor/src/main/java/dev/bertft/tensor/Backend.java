@@ -1,6 +1,7 @@
 package dev.bertft.tensor;
 
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Everything a device must do for BERT training, in one narrow interface. Tensors dispatch every
@@ -352,4 +353,52 @@ public interface Backend {
     }
 
     record AdamWStep(double lr, double beta1, double beta2, double eps, double weightDecay, long step) {}
+
+    // ---- an update without the host in the loop ---------------------------------------------
+
+    /**
+     * What the host decides after an update's backward pass, as tensors so a device keeps it: the
+     * micro-batch losses summed in double, the gradient norm ‖g‖ (as {@link #sumOfSquares(List)}),
+     * the gradients clipped in place by torch's max_norm / (‖g‖ + 1e-6) where that is below 1
+     * ({@code maxNorm} ≤ 0: never), and whether the update must be skipped (a non-finite loss or
+     * norm). Returns F64 {loss, ‖g‖, coefficient, skip}, which the caller reads once, after the
+     * optimizer's work is queued. The default computes it here, on the host.
+     */
+    default Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
+        double loss = 0;
+        for (Tensor l : losses) loss += l.item();
+        double norm = grads.isEmpty() ? 0 : Math.sqrt(sumOfSquares(grads)), coef = maxNorm / (norm + 1e-6);
+        boolean clip = maxNorm > 0 && coef < 1;
+        if (clip) {
+            List<Tensor> clipped = scaled(grads, coef);
+            for (int i = 0; i < grads.size(); i++) copyInPlace(grads.get(i), clipped.get(i));
+        }
+        boolean skip = !(Double.isFinite(loss) && Double.isFinite(norm));
+        return fromHost(new double[] {loss, norm, clip ? coef : 1, skip ? 1 : 0}, DType.F64, 4);
+    }
+
+    /** {@link #adamW(List, List, List, List, AdamWStep)} unless {@code guard} (of {@link #updateGuard}) says skip. */
+    default void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep step, Tensor guard) {
+        if (((double[]) guard.toHost())[3] == 0) adamW(params, grads, m, v, step);
+    }
+
+    /**
+     * What changes from one update to the next and is known before it starts: where the dropout
+     * stream stands, the learning rate, and the number the optimizer's step will have.
+     */
+    record StepValues(long rngOffset, double lr, long optimizerStep) {}
+
+    /** An update's output, and whether it was replayed from a captured graph (then the step's Java code did not run). */
+    record StepRun(Tensor output, boolean replayed) {}
+
+    /**
+     * Runs {@code step} on {@code inputs}: one update whose only result the host reads is the
+     * tensor it returns. A backend may capture the device work of a {@code key} as a graph and
+     * replay it while the key repeats, with new inputs copied in and {@code values} taken anew;
+     * so the step must launch the same work whenever its key is the same, and read nothing back
+     * inside. The default runs it.
+     */
+    default StepRun runStep(String key, List<Tensor> inputs, StepValues values, Function<List<Tensor>, Tensor> step) {
+        return new StepRun(step.apply(inputs), false);
+    }
 }

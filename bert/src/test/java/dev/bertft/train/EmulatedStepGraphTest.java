@@ -1,0 +1,150 @@
+package dev.bertft.train;
+
+import dev.bertft.autograd.Precision;
+import dev.bertft.autograd.Var;
+import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.cuda.CudaBackend;
+import dev.bertft.cuda.KernelEmulator;
+import dev.bertft.nn.AdamW;
+import dev.bertft.tensor.Backend;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The update step captured as a graph and replayed ({@link dev.bertft.cuda.KernelEmulator#graphBackend},
+ * whose recording ops run nothing while a step is captured and fail on any copy to or from the
+ * host inside it) against the same steps run eagerly on the emulator: a tiny BERT with dropout,
+ * a learning rate that changes every step, clipping that cuts in, shapes that change (a new
+ * capture) and more shapes than the cap of two (evictions), and gradient accumulation. Every loss,
+ * gradient norm and weight is the same bits.
+ */
+class EmulatedStepGraphTest {
+    private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
+
+    /** One training run: the tiny model, AdamW, the update step, on one backend. */
+    private static final class Run {
+        final BertForSequenceClassification model;
+        final AdamW optimizer;
+        final UpdateStep step;
+        final Backend backend;
+
+        Run(Backend backend) throws IOException {
+            this(backend, Precision.FP32);
+        }
+
+        Run(Backend backend, Precision precision) throws IOException {
+            this.backend = backend;
+            model = BertForSequenceClassification.fromPretrained(TINY, backend, BertForSequenceClassification.LoadOptions.seed(42));
+            model.setPrecision(precision);
+            optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+            step = new UpdateStep(model, optimizer, 0.5, backend);
+        }
+
+        /** An update over micro-batches of four examples, the b-th of length {@code lengths[b]}, drawn from {@code seed}. */
+        UpdateStep.Outcome update(int[] lengths, long seed, int badLabel) {
+            return step.run(lengths.length, b -> Batches.collate(examples(lengths[b], seed * 31 + b, badLabel), new int[] {0, 1, 2, 3},
+                    backend, 0), 2e-3 * (1 + seed % 3));
+        }
+    }
+
+    private static List<Batches.Tokenized> examples(int length, long seed, int badLabel) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Batches.Tokenized> out = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int[] ids = new int[length], types = new int[length];
+            for (int t = 0; t < length; t++) {
+                ids[t] = 1 + r.nextInt(99);
+                types[t] = t < length / 2 ? 0 : 1;
+            }
+            out.add(new Batches.Tokenized(ids, types, i == 3 && badLabel >= 0 ? badLabel : r.nextInt(3)));
+        }
+        return out;
+    }
+
+    @Test
+    void replayedUpdatesAreTheEagerOnesBitForBit() throws IOException {
+        CudaBackend captured = KernelEmulator.graphBackend(2);
+        Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured);
+        int[][] plan = {{8}, {8}, {8}, {8}, {12}, {12}, {12}, {8}, {16}, {16}, {16}, {12}, {12}, {8, 8}, {8, 8}, {8, 8}};
+        boolean clipped = false;
+        for (int s = 0; s < plan.length; s++) {
+            UpdateStep.Outcome want = eager.update(plan[s], s, -1), got = graphs.update(plan[s], s, -1);
+            assertEquals(Double.doubleToRawLongBits(want.loss()), Double.doubleToRawLongBits(got.loss()), "loss of step " + s);
+            assertEquals(Double.doubleToRawLongBits(want.gradNorm()), Double.doubleToRawLongBits(got.gradNorm()), "norm of step " + s);
+            clipped |= want.gradNorm() > 0.5;
+        }
+        assertTrue(clipped, "some update was clipped");
+        // eager: each key's first step (and the very first update's, whose moments are new tensors after
+        // it); captured: a key's second, and again after an eviction; replayed: the rest
+        assertArrayEquals(new long[] {5, 5, 6, 3}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+        assertEquals(eager.optimizer.stepCount(), graphs.optimizer.stepCount());
+        assertEquals(eager.model.rng().offset(), graphs.model.rng().offset(), "the dropout stream moved on as in the eager run");
+        for (Map.Entry<String, Var> e : eager.model.namedParameters().entrySet()) {
+            assertArrayEquals(e.getValue().value().toFloatArray(), graphs.model.namedParameters().get(e.getKey()).value().toFloatArray(),
+                    e.getKey());
+        }
+        for (Map.Entry<String, AdamW.Moments> e : eager.optimizer.state().entrySet()) {
+            assertArrayEquals(e.getValue().v().toFloatArray(), graphs.optimizer.state().get(e.getKey()).v().toFloatArray(), e.getKey());
+        }
+    }
+
+    /** Prediction's forward pass, replayed for new texts of the same shape, gives the eager pass's logits. */
+    @Test
+    void replayedPredictionsAreTheEagerOnesBitForBit() throws IOException {
+        CudaBackend captured = KernelEmulator.graphBackend(2);
+        Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured);
+        eager.model.setTraining(false);
+        graphs.model.setTraining(false);
+        for (int s = 0; s < 4; s++) {
+            List<Batches.Tokenized> texts = examples(10, 100 + s, -1);
+            int[] all = {0, 1, 2, 3};
+            var a = Batches.collate(texts, all, eager.backend, 0);
+            var b = Batches.collate(texts, all, graphs.backend, 0);
+            assertArrayEquals(eager.model.predictLogits(a.inputIds(), a.typeIds(), a.attentionMask()).toFloatArray(),
+                    graphs.model.predictLogits(b.inputIds(), b.typeIds(), b.attentionMask()).toFloatArray(), "batch " + s);
+        }
+        assertArrayEquals(new long[] {1, 1, 2, 0}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+    }
+
+    /** The host's checks run again for a replayed step's own inputs, before its graph is launched. */
+    @Test
+    void aReplayedStepStillChecksItsLabels() throws IOException {
+        CudaBackend captured = KernelEmulator.graphBackend(2);
+        Run graphs = new Run(captured);
+        for (int s = 0; s < 4; s++) graphs.update(new int[] {8}, s, -1);
+        assertArrayEquals(new long[] {2, 1, 1, 0}, KernelEmulator.stepCounts(captured), "the fourth step replayed");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> graphs.update(new int[] {8}, 4, 7));
+        assertEquals("cross_entropy: label 7 at row 3 is outside [0, 3)", e.getMessage());
+    }
+
+    /**
+     * bf16 updates are captured and replayed like float32 ones, the same bits as eager; fp16 updates,
+     * whose GradScaler reads the overflow flag back and changes its scale, always run eagerly.
+     */
+    @Test
+    void bf16UpdatesReplayAndFp16UpdatesStayEager() throws IOException {
+        CudaBackend captured = KernelEmulator.graphBackend(2);
+        Run eager = new Run(KernelEmulator.freshBackend(), Precision.BF16), graphs = new Run(captured, Precision.BF16);
+        for (int s = 0; s < 5; s++) {
+            UpdateStep.Outcome want = eager.update(new int[] {8}, s, -1), got = graphs.update(new int[] {8}, s, -1);
+            assertEquals(Double.doubleToRawLongBits(want.loss()), Double.doubleToRawLongBits(got.loss()), "bf16 loss of step " + s);
+            assertEquals(Double.doubleToRawLongBits(want.gradNorm()), Double.doubleToRawLongBits(got.gradNorm()), "bf16 norm of step " + s);
+        }
+        assertArrayEquals(new long[] {2, 1, 2, 0}, KernelEmulator.stepCounts(captured), "bf16: eager, captured, replayed, evicted");
+        CudaBackend fp16Backend = KernelEmulator.graphBackend(2);
+        Run fp16 = new Run(fp16Backend, Precision.FP16);
+        for (int s = 0; s < 3; s++) assertTrue(fp16.update(new int[] {8}, s, -1).finite(), "fp16 step " + s);
+        assertArrayEquals(new long[] {0, 0, 0, 0}, KernelEmulator.stepCounts(fp16Backend), "fp16 updates never go through runStep");
+    }
+}
