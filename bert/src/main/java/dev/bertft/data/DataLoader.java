@@ -64,12 +64,12 @@ public final class DataLoader {
 
     public Dataset load(DataOptions o) throws IOException {
         if (o.validationSplit() < 0 || o.validationSplit() >= 1) {
-            throw new DataException("--validation-split must be at least 0 and below 1, got " + o.validationSplit());
+            throw new DataSettingException("{0} must be at least 0 and below 1, got " + o.validationSplit(), DataSetting.VALIDATION_SPLIT);
         }
         if (o.validationSplit() > 0 && o.evalData() != null) {
-            throw new DataException("--validation-split and --eval-data both given; choose one");
+            throw new DataSettingException("{0} and {1} both given; choose one", DataSetting.VALIDATION_SPLIT, DataSetting.EVAL_DATA);
         }
-        if (o.maxTrainSamples() < 0 || o.maxEvalSamples() < 0) throw new DataException("--max-train-samples and --max-eval-samples must not be negative");
+        if (o.maxTrainSamples() < 0 || o.maxEvalSamples() < 0) throw new DataSettingException("{0} and {1} must not be negative", DataSetting.MAX_TRAIN_SAMPLES, DataSetting.MAX_EVAL_SAMPLES);
         Streams random = Streams.of(o.seed());
 
         Source data = read(o.data(), o);
@@ -98,10 +98,10 @@ public final class DataLoader {
      * data. The subset of {@code --max-eval-samples} is the one {@link #load} draws with the same seed.
      */
     public Dataset loadEvaluation(DataOptions o, List<String> modelLabels, ProblemType modelType) throws IOException {
-        if (o.evalData() == null) throw new DataException("no --eval-data to evaluate on");
-        if (o.maxEvalSamples() < 0) throw new DataException("--max-eval-samples must not be negative");
+        if (o.evalData() == null) throw new DataSettingException("no {0} to evaluate on", DataSetting.EVAL_DATA);
+        if (o.maxEvalSamples() < 0) throw new DataSettingException("{0} must not be negative", DataSetting.MAX_EVAL_SAMPLES);
         if (o.problemType() != null && o.problemType() != modelType) {
-            throw new DataException("--problem-type " + o.problemType().hfName() + " is not the model's problem_type " + modelType.hfName());
+            throw new DataSettingException("{0} " + o.problemType().hfName() + " is not the model's problem_type " + modelType.hfName(), DataSetting.PROBLEM_TYPE);
         }
         Labels labels = Labels.ofModel(modelLabels, modelType);
         return new Dataset(List.of(), labels.examples(Subsets.sample(evaluationExamples(o), o.maxEvalSamples(), Streams.of(o.seed()).eval())),

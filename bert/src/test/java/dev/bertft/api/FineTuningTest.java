@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bertft.bert.TestResources;
 import dev.bertft.classifier.ProblemType;
 import dev.bertft.data.DataException;
+import dev.bertft.data.DataSettingException;
 import dev.bertft.data.LabeledText;
 import dev.bertft.train.LogEntry;
 import dev.bertft.train.Trainer;
@@ -157,6 +158,10 @@ class FineTuningTest {
         assertEquals("metric for the best model f1 is not a metric of regression (loss, mse, rmse, pearson, spearmanr)",
                 assertThrows(IllegalArgumentException.class, () -> FineTuning.of(base(), TrainingData.of(scored(4)),
                         args(tmp.resolve("b")).metricForBestModel("f1").build()).run()).getMessage());
+        Path csv = Files.writeString(tmp.resolve("reviews.csv"), "text,label\na great film,pos\ndull and long,neg\n");
+        assertEquals("validation split must be at least 0 and below 1, got 1.5", assertThrows(DataSettingException.class,
+                () -> FineTuning.of(base(), TrainingData.fromFiles(csv.toString()).validationSplit(1.5), args(tmp.resolve("c")).build())
+                        .run()).getMessage());
     }
 
     private static List<LabeledText> scored(int n) {

@@ -109,9 +109,12 @@ class ProblemTypeDataTest {
 
         DataOptions disagreeing = new DataOptions("unused", scores.evalData(), List.of("text"), "label", 0, 0, 0, 42, false,
                 ProblemType.SINGLE_LABEL_CLASSIFICATION);
-        DataException e = assertThrows(DataException.class,
+        DataSettingException e = assertThrows(DataSettingException.class,
                 () -> loader.loadEvaluation(disagreeing, List.of("LABEL_0"), ProblemType.REGRESSION));
-        assertEquals("--problem-type single_label_classification is not the model's problem_type regression", e.getMessage());
+        // in words for a Java caller, with the option's name for the command line's
+        assertEquals("problem type single_label_classification is not the model's problem_type regression", e.getMessage());
+        assertEquals("--problem-type single_label_classification is not the model's problem_type regression",
+                e.message(DataSetting::option));
     }
 
     @Test

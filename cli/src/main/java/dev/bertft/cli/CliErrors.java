@@ -1,6 +1,8 @@
 package dev.bertft.cli;
 
 import dev.bertft.cuda.DeviceOutOfMemoryException;
+import dev.bertft.data.DataSetting;
+import dev.bertft.data.DataSettingException;
 import dev.bertft.io.FileErrors;
 import dev.bertft.train.HyperparameterException;
 import picocli.CommandLine;
@@ -69,6 +71,7 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
         // a file-system error's own message is often the bare path (NoSuchFileException) or the bare reason
         String m = e instanceof IOException fileError ? FileErrors.describe(fileError) : e.getMessage();
         if (e instanceof HyperparameterException settings) m = HyperparameterOptions.message(settings);
+        if (e instanceof DataSettingException data) m = data.message(DataSetting::option);
         if (e instanceof NumberFormatException) m = "not a number" + (m == null ? "" : " (" + m + ")");
         if (e instanceof OutOfMemoryError) m = "out of Java memory (" + m + "); try a smaller batch size or maximum length";
         if (m == null || m.isBlank() || e instanceof NullPointerException || e instanceof ClassCastException

@@ -59,6 +59,13 @@ class TrainCommandTest {
     }
 
     @Test
+    void aDataOptionsMistakeNamesTheOption() throws IOException {
+        PredictCommandTest.Run r = PredictCommandTest.run(trainArgs(tmp.resolve("split"), "--validation-split", "1.5"));
+        assertNotEquals(0, r.exit());
+        assertTrue(r.err().contains("--validation-split must be at least 0 and below 1, got 1.5"), r.err());
+    }
+
+    @Test
     void trainsAndWritesWhatTransformersLoads() throws IOException {
         Path out = tmp.resolve("run");
         PredictCommandTest.Run r = PredictCommandTest.run(trainArgs(out));
