@@ -312,7 +312,8 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
             Ds[r] = in ? dd[(long long) bh * T + i0 + r] : 0.0f;
         }
         __syncthreads();
-        #pragma unroll
+        // Not unrolled, as in attention_backward_q_kernel: unrolled, ptxas spills in the BF16/F16 head-size-16 variants.
+        #pragma unroll 1
         for (int ib = 0; ib < TILE_ROWS / 8; ib++) {
             float st[4], dpt[4];
             rows_times_tile<HS>(st, kf, Qs, ib);
