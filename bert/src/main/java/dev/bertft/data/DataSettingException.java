@@ -11,24 +11,20 @@ import java.util.function.Function;
 public final class DataSettingException extends DataException {
     private static final long serialVersionUID = 1L;
 
-    private final String template;
-    private final transient List<DataSetting> subjects;
+    private final transient SettingMessage<DataSetting> message;
 
     /** {@code template} refers to the i-th subject as {i}: "{0} and {1} both given". */
     DataSettingException(String template, DataSetting... subjects) {
-        super(fill(template, List.of(subjects), DataSetting::words));
-        this.template = template;
-        this.subjects = List.of(subjects);
+        this(new SettingMessage<>(template, List.of(subjects)));
+    }
+
+    private DataSettingException(SettingMessage<DataSetting> message) {
+        super(message.format(DataSetting::words));
+        this.message = message;
     }
 
     /** The message with each option called what {@code naming} says. */
     public String message(Function<DataSetting, String> naming) {
-        return fill(template, subjects, naming);
-    }
-
-    private static String fill(String template, List<DataSetting> subjects, Function<DataSetting, String> naming) {
-        String out = template;
-        for (int i = 0; i < subjects.size(); i++) out = out.replace("{" + i + "}", naming.apply(subjects.get(i)));
-        return out;
+        return message.format(naming);
     }
 }

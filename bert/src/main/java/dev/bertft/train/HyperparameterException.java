@@ -1,5 +1,6 @@
 package dev.bertft.train;
 
+import dev.bertft.data.SettingMessage;
 import java.util.List;
 import java.util.function.Function;
 
@@ -9,29 +10,25 @@ import java.util.function.Function;
  * {@link #message(Function)} with the command line's option names for its users.
  */
 public final class HyperparameterException extends IllegalArgumentException {
-    private final String template;
-    private final List<Hyperparameter<?>> subjects;
+    private final transient SettingMessage<Hyperparameter<?>> message;
 
     /** {@code template} refers to the i-th subject as {i}: "{0} needs an {1}". */
     HyperparameterException(String template, Hyperparameter<?>... subjects) {
-        super(fill(template, List.of(subjects), Hyperparameter::words));
-        this.template = template;
-        this.subjects = List.of(subjects);
+        this(new SettingMessage<>(template, List.of(subjects)));
+    }
+
+    private HyperparameterException(SettingMessage<Hyperparameter<?>> message) {
+        super(message.format(Hyperparameter::words));
+        this.message = message;
     }
 
     /** The settings the message is about, in its order. */
     public List<Hyperparameter<?>> subjects() {
-        return subjects;
+        return message.subjects();
     }
 
     /** The message with each setting called what {@code naming} says. */
     public String message(Function<Hyperparameter<?>, String> naming) {
-        return fill(template, subjects, naming);
-    }
-
-    private static String fill(String template, List<Hyperparameter<?>> subjects, Function<Hyperparameter<?>, String> naming) {
-        String out = template;
-        for (int i = 0; i < subjects.size(); i++) out = out.replace("{" + i + "}", naming.apply(subjects.get(i)));
-        return out;
+        return message.format(naming);
     }
 }
