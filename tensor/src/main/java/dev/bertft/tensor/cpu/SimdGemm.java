@@ -19,9 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * Packing applies the transpose flags and pads ragged edges with zeros, so the micro-kernel always
  * runs a full MR×NR tile; edge tiles go through a scratch tile and only their valid part is copied
- * into C. Every element of C is summed as C + (block 0) + (block 1) + ... over KC blocks, each
- * block an in-register fused multiply-add chain over p in order: the order depends on k only, so
- * results are the same for any thread count.
+ * into C. Every element of C is one fused multiply-add chain over p = 0..k-1 in order, started
+ * from 0 (or from C when accumulating) and carried from one KC block to the next through C: the
+ * order depends on k only, so results are the same for any thread count.
  *
  * <p>Only loaded when {@link dev.bertft.tensor.Simd#AVAILABLE}.
  */
@@ -164,14 +164,12 @@ final class SimdGemm {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             int cTile = cOff + (ic + ir) * ldc + jc + jr;
-                            if (mr == MR && nr == NR && !addToC) {
-                                kernel(kc, pa, ir * kc, pb, jr * kc, c, cTile, ldc);
-                            } else if (mr == MR && nr == NR) {
-                                kernel(kc, pa, ir * kc, pb, jr * kc, buf.tile, 0, NR);
-                                addTile(buf.tile, c, cTile, ldc, true);
+                            if (mr == MR && nr == NR) {
+                                kernel(kc, pa, ir * kc, pb, jr * kc, addToC, c, cTile, ldc);
                             } else {
-                                kernel(kc, pa, ir * kc, pb, jr * kc, buf.tile, 0, NR);
-                                addEdgeTile(buf.tile, mr, nr, c, cTile, ldc, addToC);
+                                if (addToC) copyCorner(mr, nr, c, cTile, ldc, buf.tile, 0, NR);
+                                kernel(kc, pa, ir * kc, pb, jr * kc, addToC, buf.tile, 0, NR);
+                                copyCorner(mr, nr, buf.tile, 0, NR, c, cTile, ldc);
                             }
                         }
                     }
@@ -263,26 +261,42 @@ final class SimdGemm {
     }
 
     /**
-     * out[MR×NR] = sum over p < kc of A(:,p) ⊗ B(p,:), row r at outOff + r·ldo: straight into C,
-     * or into the scratch tile when the sum must be added to C or clipped to an edge. A and B are
+     * out[MR×NR] (+)= sum over p < kc of A(:,p) ⊗ B(p,:), row r at outOff + r·ldo: straight into C,
+     * or into the scratch tile for an edge. When adding, the accumulators start from out, so C is
+     * read once a block and never goes through a scratch tile. A and B are
      * read from packed panels starting at aBase and bBase: sixteen accumulators, one broadcast of A
      * and two loads of B per p. With the indices affine in the counted loop variable, C2 drops the
      * bounds checks of the A loads from the loop; the two checks left on the B loads measured free
      * (the same speed with -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0).
      *
-     * <p>Why sums that must be added to C go through the tile: with loads of C after the loop, C2
-     * (17 and 25) schedules them ahead of it, the C vectors stay live across the loop, and the
-     * kernel ran about three times slower. The tile store in between pins their order.
+     * <p>C is added before the loop, not after it: with loads of C after the loop, C2 (17 and 25)
+     * schedules them ahead of it, keeps sixteen more vectors live across it, and the kernel ran
+     * about three times slower.
      */
-    private static void kernel(int kc, float[] pa, int aBase, float[] pb, int bBase, float[] out, int outOff, int ldo) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
-        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+    private static void kernel(int kc, float[] pa, int aBase, float[] pb, int bBase, boolean addToOut,
+                               float[] out, int outOff, int ldo) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        if (addToOut) {
+            c00 = FloatVector.fromArray(S, out, outOff);
+            c01 = FloatVector.fromArray(S, out, outOff + L);
+            c10 = FloatVector.fromArray(S, out, outOff + ldo);
+            c11 = FloatVector.fromArray(S, out, outOff + ldo + L);
+            c20 = FloatVector.fromArray(S, out, outOff + 2 * ldo);
+            c21 = FloatVector.fromArray(S, out, outOff + 2 * ldo + L);
+            c30 = FloatVector.fromArray(S, out, outOff + 3 * ldo);
+            c31 = FloatVector.fromArray(S, out, outOff + 3 * ldo + L);
+            c40 = FloatVector.fromArray(S, out, outOff + 4 * ldo);
+            c41 = FloatVector.fromArray(S, out, outOff + 4 * ldo + L);
+            c50 = FloatVector.fromArray(S, out, outOff + 5 * ldo);
+            c51 = FloatVector.fromArray(S, out, outOff + 5 * ldo + L);
+            c60 = FloatVector.fromArray(S, out, outOff + 6 * ldo);
+            c61 = FloatVector.fromArray(S, out, outOff + 6 * ldo + L);
+            c70 = FloatVector.fromArray(S, out, outOff + 7 * ldo);
+            c71 = FloatVector.fromArray(S, out, outOff + 7 * ldo + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = FloatVector.zero(S);
+            c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = FloatVector.zero(S);
+        }
         for (int p = 0; p < kc; p++) {
             int bi = bBase + p * NR, ai = aBase + p * MR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bi);
@@ -330,26 +344,9 @@ final class SimdGemm {
         c71.intoArray(out, outOff + 7 * ldo + L);
     }
 
-    /** C[0:MR, 0:NR] = tile, or C += tile. */
-    private static void addTile(float[] tile, float[] c, int cOff, int ldc, boolean addToC) {
-        for (int i = 0; i < MR; i++) {
-            int at = cOff + i * ldc;
-            for (int j = 0; j < NR; j += L) {
-                FloatVector t = FloatVector.fromArray(S, tile, i * NR + j);
-                if (addToC) t = FloatVector.fromArray(S, c, at + j).add(t);
-                t.intoArray(c, at + j);
-            }
-        }
-    }
-
-    /** The valid mr×nr corner of an edge tile: C = tile or C += tile, element by element. */
-    private static void addEdgeTile(float[] tile, int mr, int nr, float[] c, int cOff, int ldc, boolean addToC) {
-        for (int i = 0; i < mr; i++) {
-            for (int j = 0; j < nr; j++) {
-                int ci = cOff + i * ldc + j;
-                c[ci] = addToC ? c[ci] + tile[i * NR + j] : tile[i * NR + j];
-            }
-        }
+    /** Copies the mr×nr corner of one matrix into another: C into an edge tile and back. */
+    private static void copyCorner(int mr, int nr, float[] from, int fromOff, int ldFrom, float[] to, int toOff, int ldTo) {
+        for (int i = 0; i < mr; i++) System.arraycopy(from, fromOff + i * ldFrom, to, toOff + i * ldTo, nr);
     }
 
     private static int kcStep(int k) {
