@@ -55,17 +55,22 @@ public class GemmBench {
     @Setup(Level.Trial)
     public void setUp() {
         Random rnd = new Random(1);
-        a = new float[M * K];
-        b = new float[K * n];
+        a = uniform(rnd, M * K);
+        b = uniform(rnd, K * n);
         c = new float[M * n];
-        for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() - 0.5f;
-        for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
         pool = new Parallel(threads);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         pool.close();
+    }
+
+    /** size values uniform in [-0.5, 0.5). */
+    static float[] uniform(Random rnd, int size) {
+        float[] x = new float[size];
+        for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() - 0.5f;
+        return x;
     }
 
     @Benchmark
@@ -99,11 +104,9 @@ public class GemmBench {
         @Setup(Level.Trial)
         public void setUp() {
             Random rnd = new Random(1);
-            a = new float[M * K];
-            b = new float[K * n];
+            a = uniform(rnd, M * K);
+            b = uniform(rnd, K * n);
             c = new float[M * n];
-            for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() - 0.5f;
-            for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
             pool = new Parallel(1);
         }
 
@@ -156,11 +159,9 @@ public class GemmBench {
             transA = shape.charAt(shape.length() - 2) == 'T';
             transB = shape.charAt(shape.length() - 1) == 'T';
             Random rnd = new Random(3);
-            a = new float[m * k];
-            b = new float[k * n];
+            a = uniform(rnd, m * k);
+            b = uniform(rnd, k * n);
             c = new float[m * n];
-            for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() - 0.5f;
-            for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
             pool = new Parallel(threads);
         }
 
