@@ -27,7 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>{@link OneThreadCpuTime} runs the same products on one thread and also counts its CPU time.
  *
  * <p>{@link Attention} times the batched products of self-attention for the same batch: 32
- * sequences × 12 heads, scores = Q·Kᵀ (128×64 by 64×128) and context = P·V (128×128 by 128×64).
+ * sequences × 12 heads, scores = Q·Kᵀ (128×64 by 64×128), context = P·V (128×128 by 128×64) and
+ * the value gradient Pᵀ·dC. {@link Shapes} covers the weight gradients and MiniLM's projections.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -54,17 +55,22 @@ public class GemmBench {
     @Setup(Level.Trial)
     public void setUp() {
         Random rnd = new Random(1);
-        a = new float[M * K];
-        b = new float[K * n];
+        a = uniform(rnd, M * K);
+        b = uniform(rnd, K * n);
         c = new float[M * n];
-        for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() - 0.5f;
-        for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
         pool = new Parallel(threads);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         pool.close();
+    }
+
+    /** size values uniform in [-0.5, 0.5). */
+    static float[] uniform(Random rnd, int size) {
+        float[] x = new float[size];
+        for (int i = 0; i < x.length; i++) x[i] = rnd.nextFloat() - 0.5f;
+        return x;
     }
 
     @Benchmark
@@ -98,11 +104,9 @@ public class GemmBench {
         @Setup(Level.Trial)
         public void setUp() {
             Random rnd = new Random(1);
-            a = new float[M * K];
-            b = new float[K * n];
+            a = uniform(rnd, M * K);
+            b = uniform(rnd, K * n);
             c = new float[M * n];
-            for (int i = 0; i < a.length; i++) a[i] = rnd.nextFloat() - 0.5f;
-            for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
             pool = new Parallel(1);
         }
 
@@ -115,6 +119,61 @@ public class GemmBench {
         public float[] sgemm(CpuTimeCounters counters) {
             long start = CpuTimeCounters.now();
             Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
+            counters.add(start);
+            return c;
+        }
+    }
+
+    /**
+     * The other products of a training step, on one thread with its CPU time counted (GFLOP per
+     * CPU-second = 2·M·N·K·calls / cpuNanos; run with {@code -p threads=2} for wall-clock rates, where
+     * the counters see only the calling thread). Shape "M×N×K op" with op(A)·op(B), T = transposed:
+     * BERT-base's weight gradients Xᵀ·dY (K = 4096 tokens) and input gradients dY·W, and MiniLM's
+     * (hidden 384, FFN 1536) projections X·Wᵀ.
+     */
+    @State(Scope.Benchmark)
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    @Warmup(iterations = 3, time = 2)
+    @Measurement(iterations = 5, time = 2)
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+    public static class Shapes {
+        @Param({"768x768x4096 TN", "3072x768x4096 TN", "768x3072x4096 TN", "4096x768x3072 NN",
+                "4096x384x384 NT", "4096x1536x384 NT", "4096x384x1536 NT"})
+        String shape;
+
+        @Param({"1"})
+        int threads;
+
+        int m, n, k;
+        boolean transA, transB;
+        float[] a, b, c;
+        Parallel pool;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            String[] sizes = shape.split(" ")[0].split("x");
+            m = Integer.parseInt(sizes[0]);
+            n = Integer.parseInt(sizes[1]);
+            k = Integer.parseInt(sizes[2]);
+            transA = shape.charAt(shape.length() - 2) == 'T';
+            transB = shape.charAt(shape.length() - 1) == 'T';
+            Random rnd = new Random(3);
+            a = uniform(rnd, m * k);
+            b = uniform(rnd, k * n);
+            c = new float[m * n];
+            pool = new Parallel(threads);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            pool.close();
+        }
+
+        @Benchmark
+        public float[] sgemm(CpuTimeCounters counters) {
+            long start = CpuTimeCounters.now();
+            Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, 0f, c, 0, n);
             counters.add(start);
             return c;
         }
@@ -167,6 +226,13 @@ public class GemmBench {
         public float[] context() {
             Gemm.sgemmBatched(pool, HEADS, false, false, T, D, T, scores, 0, T, T * T, v, 0, D, T * D, 0f, context, 0, D, T * D);
             return context;
+        }
+
+        /** The backward pass's transposed-A product, dV[h] = P[h]ᵀ·dContext[h] (here into q): 0.805 GFLOP. */
+        @Benchmark
+        public float[] valueGradient() {
+            Gemm.sgemmBatched(pool, HEADS, true, false, T, D, T, scores, 0, T, T * T, v, 0, D, T * D, 0f, q, 0, D, T * D);
+            return q;
         }
     }
 }

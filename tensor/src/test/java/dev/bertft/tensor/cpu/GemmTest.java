@@ -175,6 +175,43 @@ class GemmTest {
         assertArrayEquals(first, single, "1 vs 2 threads");
     }
 
+    /**
+     * The SIMD path's summation order, bit for bit: each element of C is one float fused
+     * multiply-add chain over p in order, started from 0 or from the old C, even when k spans
+     * several KC blocks and for edge tiles. Checked against that chain written out with Math.fma,
+     * for each transpose, both betas and one and two threads.
+     */
+    @Test
+    void simdSumsEachElementAsOneFmaChainOverK() {
+        assertTrue(Simd.AVAILABLE, "tests run with --add-modules jdk.incubator.vector, so Gemm must take the SIMD path");
+        Random rnd = new Random(11);
+        int m = 19, n = 37, k = 1700; // three KC blocks; 19 and 37 leave edge tiles in both directions
+        for (int flags = 0; flags < 4; flags++) {
+            boolean transA = (flags & 1) != 0, transB = (flags & 2) != 0;
+            float[] a = randomFloats(rnd, m * k), b = randomFloats(rnd, k * n), c0 = randomFloats(rnd, m * n);
+            for (float beta : new float[] {0, 1}) {
+                float[] expected = new float[m * n];
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        float sum = beta == 0 ? 0f : c0[i * n + j];
+                        for (int p = 0; p < k; p++) {
+                            float aip = transA ? a[p * m + i] : a[i * k + p];
+                            float bpj = transB ? b[j * k + p] : b[p * n + j];
+                            sum = Math.fma(aip, bpj, sum);
+                        }
+                        expected[i * n + j] = sum;
+                    }
+                }
+                for (Parallel pool : new Parallel[] {one, two}) {
+                    float[] c = c0.clone();
+                    Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, beta, c, 0, n);
+                    assertArrayEquals(expected, c, "transA=" + transA + " transB=" + transB + " beta=" + beta
+                            + " threads=" + pool.threads());
+                }
+            }
+        }
+    }
+
     @Test
     void emptyInnerDimensionGivesZeroOrKeepsC() {
         float[] c = {Float.NaN, 2, 3, 4};
