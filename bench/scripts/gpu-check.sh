@@ -8,15 +8,24 @@
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
 #   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
-#   5. `bert-ft bench --device cuda` (plain, --bf16, --fp16) on a bert-base-shaped model, batch 32 x 128 and 32 x 512, against
+#   5. the CLI end to end, in float32 and with --bf16: `bert-ft train --device cuda` fine-tunes a small
+#      random BERT on a synthetic sentiment task (bench/scripts/make_synthetic_task.py; no IMDB or
+#      pretrained model there), `bert-ft eval --device cuda` must repeat the float32 run's final
+#      evaluation, `bert-ft predict --device cuda` classifies 20 texts with each saved model (the bf16
+#      run saves bfloat16 weights, predicted once widened and once at --bf16, which reads them as
+#      stored), and transformers loads each folder and must give the same labels and logits (within
+#      0.01, 0.1 at --bf16); the bf16 run's accuracy must come within 0.5 point of the float32 run's;
+#   6. `bert-ft bench --device cuda` (plain, --bf16, --fp16) on a bert-base-shaped model, batch 32 x 128 and 32 x 512, against
 #      transformers on the same GPU (bench/scripts/bench_pytorch.py) in fp32, tf32, bf16 and fp16
-#      autocast, and with torch.compile (tf32, 32 x 128); torch.matmul at BERT's product shapes
-#      (bench/scripts/gemm_torch.py); summary.json from those figures (bench/scripts/gpu_summary.py);
-#   6. the CLI end to end: `bert-ft train --device cuda` fine-tunes a small random BERT on a
-#      synthetic sentiment task (bench/scripts/make_synthetic_task.py; no IMDB or pretrained model
-#      there), `bert-ft eval --device cuda` must repeat its final evaluation, `bert-ft predict
-#      --device cuda` classifies 20 texts with the saved model, and transformers loads that folder
-#      and must give the same logits and labels.
+#      autocast; torch.matmul at BERT's product shapes (bench/scripts/gemm_torch.py); last, and only
+#      while the budget allows, torch.compile (tf32, 32 x 128); summary.json from all of it
+#      (bench/scripts/gpu_summary.py).
+# Budget: the whole script under 5 minutes on an H200, by this estimate (not yet timed there): 1-4
+# about 80 s (the earlier runs' 30-50 s plus the tests added since), 5 about 60 s (a JVM start and
+# the fatbins' load per command, 250 steps of a 4-layer model at 64 tokens per run, transformers'
+# import), 6 without torch.compile about 130 s (14 processes of 13 steps, bert-base at 32 x 512 the
+# slowest at about 0.3 s a step). torch.compile (a minute and more) runs only when $budget_s still
+# leaves it 150 s.
 # Raw output goes to $OUT when set (the device tool brings it back), else to
 # bench/results/gpu-check-<UTC time>/; copy it with its summary.json into bench/results/gpu-<date>-<gpu>/.
 # Where no GPU is usable every parity test is reported as skipped with the reason.
@@ -32,6 +41,7 @@ java=("$java_bin" --add-modules jdk.incubator.vector -Xmx8g)
 limited() { local seconds=$1; shift; timeout -k 5 "$seconds" "$@"; }
 step() { echo "== $1 (at ${SECONDS}s)"; }
 status=0
+budget_s=${GPU_CHECK_BUDGET_S:-300}
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -79,46 +89,70 @@ limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1
 limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 BF16 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+step "train and predict from the command line (fp32, bf16), then transformers loads each model" | tee "$out/train-e2e.txt"
+task=$(mktemp -d)/task
+limited 60 python3 bench/scripts/make_synthetic_task.py "$task" 2>&1 | tee -a "$out/train-e2e.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+for precision in fp32 bf16; do
+  flags=(); [ "$precision" = fp32 ] || flags=(--bf16 --save-dtype bfloat16)
+  trained=$task/out-$precision
+  {
+    echo "-- $precision"
+    limited 120 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main train --device cuda --model "$task/model" --data "$task/train.csv" \
+        --eval-data "$task/eval.csv" --epochs 2 --batch-size 32 --learning-rate 3e-4 --warmup-steps 25 --max-length 64 \
+        --logging-steps 25 --save-strategy no ${flags[@]+"${flags[@]}"} --output-dir "$trained" --logging-dir "$trained-logs" --offline &&
+    cp "$trained/all_results.json" "$out/e2e-$precision-results.json" &&
+    if [ "$precision" = fp32 ]; then
+      limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main eval --device cuda --model "$trained" --eval-data "$task/eval.csv" \
+          --max-length 64
+    fi &&
+    limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main predict --device cuda --model "$trained" --input "$task/texts.txt" \
+        > "$task/predictions-$precision.jsonl" &&
+    python3 bench/scripts/check_transformers_load.py "$trained" "$task/texts.txt" "$task/predictions-$precision.jsonl" \
+        --json "$out/e2e-$precision-transformers.json" &&
+    if [ "$precision" = bf16 ]; then
+      # the bf16 folder predicted at bf16 reads its Linear weights as stored (not widened): the same labels,
+      # logits within BF16's rounding of the activations
+      limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main predict --device cuda --bf16 --model "$trained" \
+          --input "$task/texts.txt" > "$task/predictions-bf16-at-bf16.jsonl" &&
+      python3 bench/scripts/check_transformers_load.py "$trained" "$task/texts.txt" "$task/predictions-bf16-at-bf16.jsonl" --tolerance 0.1
+    fi
+  } 2>&1 | tee -a "$out/train-e2e.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
+
 # Step times of a bert-base-shaped classifier at the IMDB recipe's batch (32) and at 128 and 512
 # tokens, against transformers on the same GPU: PyTorch eager in each precision an HF Trainer user
 # picks (fp32, tf32=True, bf16=True, fp16=True) and torch.compile in tf32 (its compile takes
-# a minute, so one row). Ours runs as a plain run (TF32), with --bf16 and with --fp16 (its step
-# includes the GradScaler, as the peer's fp16 does). Each figure is a median of 20 steps.
+# a minute, so one row, run last and only within the budget). Ours runs as a plain run (TF32), with --bf16 and with --fp16 (its step
+# includes the GradScaler, as the peer's fp16 does). Each figure is a median of 10 steps.
 step "bench: bert-base shape, batch 32 x 128 and 32 x 512" | tee "$out/bench.txt"
 for seq in 128 512; do
   for precision in tf32 bf16 fp16; do
     flag=(); [ "$precision" = tf32 ] || flag=(--$precision)
     limited 120 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len $seq \
-        ${flag[@]+"${flag[@]}"} --steps 20 --warmup 3 --json "$out/bertft-$seq-$precision.json" 2>&1 | tee -a "$out/bench.txt"
+        ${flag[@]+"${flag[@]}"} --steps 10 --warmup 3 --json "$out/bertft-$seq-$precision.json" 2>&1 | tee -a "$out/bench.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   done
   for precision in fp32 tf32 bf16 fp16; do
-    limited 90 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len $seq --steps 20 \
+    limited 90 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len $seq --steps 10 \
         --warmup 3 --precision $precision > "$out/peer-$seq-$precision-eager.json" 2>> "$out/bench.txt"
     cat "$out/peer-$seq-$precision-eager.json" >> "$out/bench.txt"
   done
 done
-limited 150 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps 20 \
-    --warmup 3 --precision tf32 --compile > "$out/peer-128-tf32-compile.json" 2>> "$out/bench.txt"
-cat "$out/peer-128-tf32-compile.json" >> "$out/bench.txt"
-find "$out" -name 'peer-*.json' -empty -delete   # a peer that failed or ran out of time leaves its row out
 step "torch.matmul at BERT's shapes" | tee "$out/gemm-torch.jsonl"
 limited 60 python3 bench/scripts/gemm_torch.py 2>&1 | tee -a "$out/gemm-torch.jsonl"
-python3 bench/scripts/gpu_summary.py "$out" "$(head -1 "$pack/commit.txt")" 2>&1 | tee -a "$out/bench.txt"
 
-step "train and predict from the command line, then transformers loads the model" | tee "$out/train-e2e.txt"
-task=$(mktemp -d)/task
-{
-  python3 bench/scripts/make_synthetic_task.py "$task" &&
-  limited 180 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main train --device cuda --model "$task/model" --data "$task/train.csv" \
-      --eval-data "$task/eval.csv" --epochs 2 --batch-size 32 --learning-rate 3e-4 --warmup-steps 25 --max-length 64 \
-      --logging-steps 25 --save-strategy epoch --output-dir "$task/out" --logging-dir "$task/logs" --offline &&
-  limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main eval --device cuda --model "$task/out" --eval-data "$task/eval.csv" \
-      --max-length 64 &&
-  limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main predict --device cuda --model "$task/out" --input "$task/texts.txt" \
-      > "$task/predictions.jsonl" &&
-  python3 bench/scripts/check_transformers_load.py "$task/out" "$task/texts.txt" "$task/predictions.jsonl"
-} 2>&1 | tee -a "$out/train-e2e.txt"
+if [ $((SECONDS + 150)) -le "$budget_s" ]; then
+  step "torch.compile, tf32, 32 x 128" | tee -a "$out/bench.txt"
+  limited 150 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps 10 \
+      --warmup 3 --precision tf32 --compile > "$out/peer-128-tf32-compile.json" 2>> "$out/bench.txt"
+  cat "$out/peer-128-tf32-compile.json" >> "$out/bench.txt"
+else
+  echo "torch.compile row left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
+fi
+find "$out" -name 'peer-*.json' -empty -delete   # a peer that failed or ran out of time leaves its row out
+python3 bench/scripts/gpu_summary.py "$out" "$(head -1 "$pack/commit.txt")" 2>&1 | tee -a "$out/summary.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 step "done" | tee -a "$out/train-e2e.txt"

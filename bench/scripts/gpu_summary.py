@@ -2,6 +2,8 @@
 
     bertft-<seq>-<precision>.json           `bert-ft bench --json` (train and predict)
     peer-<seq>-<precision>-<eager|compile>.json   bench_pytorch.py's output
+    e2e-<fp32|bf16>-results.json            all_results.json of `bert-ft train` on the synthetic task
+    e2e-<fp32|bf16>-transformers.json       check_transformers_load.py --json on that model's predictions
 
     python3 bench/scripts/gpu_summary.py OUT_DIR COMMIT
 
@@ -9,6 +11,10 @@ Format (the mixed-precision issue's): {"gpu", "driver", "date", "commit", "rows"
 "train"|"predict", "model", "batch", "seq", "precision", "bertft_ms", "peer": "pytorch-eager"|
 "pytorch-compile", "peer_ms"}]}, each figure the median of the timed steps. A precision that only
 the peer ran (fp32: bert-ft times TF32, --bf16 and --fp16) gets "bertft_ms": null.
+Then one row per end-to-end run: {"what": "synthetic-task", "precision": "fp32"|"bf16",
+"eval_accuracy", "transformers_labels_differ", "transformers_logit_difference"}; the bf16 row adds
+"fp32_accuracy" and "within_half_point" (its accuracy at most 0.005 below float32's, the issue's
+bound). Exit status 1 when that bound or transformers' agreement fails, or a run left no figures.
 """
 import datetime
 import glob
@@ -41,15 +47,42 @@ def main():
             rows.append({"what": what, "model": peer["model"], "batch": peer["batch_size"], "seq": peer["seq_len"],
                          "precision": precision, "bertft_ms": mine.get(what, {}).get("median_ms"),
                          "peer": "pytorch-" + mode, "peer_ms": peer[what]["median_ms"]})
+    e2e, ok = synthetic_task_rows(out)
     gpu, driver = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
                                  capture_output=True, text=True, check=True).stdout.splitlines()[0].split(", ")
-    summary = {"gpu": gpu, "driver": driver, "date": datetime.date.today().isoformat(), "commit": commit, "rows": rows}
+    summary = {"gpu": gpu, "driver": driver, "date": datetime.date.today().isoformat(), "commit": commit, "rows": rows + e2e}
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     for r in rows:
         print("%-7s %s %dx%d %-4s bert-ft %s ms, %s %.2f ms" % (r["what"], r["model"], r["batch"], r["seq"], r["precision"],
               "-" if r["bertft_ms"] is None else "%.2f" % r["bertft_ms"], r["peer"], r["peer_ms"]))
+    for r in e2e:
+        print("synthetic task %-4s eval accuracy %s, transformers: %s labels differ, logits within %s" % (
+              r["precision"], r["eval_accuracy"], r["transformers_labels_differ"], r["transformers_logit_difference"]))
+    return 0 if ok else 1
+
+
+def synthetic_task_rows(out):
+    """The end-to-end runs' rows, and whether they all passed: bf16 within 0.5 point of float32, transformers agreeing."""
+    rows, ok = [], True
+    for precision in ("fp32", "bf16"):
+        results, loaded = (os.path.join(out, "e2e-%s-%s.json" % (precision, part)) for part in ("results", "transformers"))
+        if not (os.path.exists(results) and os.path.exists(loaded)):
+            print("synthetic task %s: no figures (the run failed)" % precision)
+            ok = False
+            continue
+        check = load(loaded)
+        rows.append({"what": "synthetic-task", "precision": precision, "eval_accuracy": load(results)["eval_accuracy"],
+                     "transformers_labels_differ": check["labels_differ"],
+                     "transformers_logit_difference": check["largest_logit_difference"]})
+        ok &= check["labels_differ"] == 0 and check["largest_logit_difference"] <= check["tolerance"]
+    if len(rows) == 2:
+        fp32, bf16 = rows
+        bf16["fp32_accuracy"] = fp32["eval_accuracy"]
+        bf16["within_half_point"] = bf16["eval_accuracy"] >= fp32["eval_accuracy"] - 0.005
+        ok &= bf16["within_half_point"]
+    return rows, ok
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -600,19 +600,8 @@ public final class Var {
      * sends LayerNorm's input gradient to the residual and that times the mask to this.
      */
     public Var dropoutAddLayerNorm(Var residual, Var gamma, Var beta, double eps, double p, long seed, long offset) {
-        Tensor x = value;
-        int h = x.size(-1);
-        if (!x.sameShape(residual.value) || x.dtype() != residual.value.dtype()) {
-            throw new IllegalArgumentException("dropout_add_layer_norm: input " + x + " and residual " + residual.value
-                    + " must have one shape and dtype");
-        }
-        if (gamma.dim() != 1 || gamma.size(0) != h || beta.dim() != 1 || beta.size(0) != h) {
-            throw new IllegalArgumentException("dropout_add_layer_norm: weight " + Arrays.toString(gamma.shape()) + " and bias "
-                    + Arrays.toString(beta.shape()) + " must be [" + h + "] for input " + Arrays.toString(x.shape()));
-        }
-        if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout_add_layer_norm: p must be in [0, 1), got " + p);
-        Backend be = x.backend();
-        Backend.ResidualNormOut out = be.dropoutAddLayerNorm(x, residual.value, gamma.value, beta.value, eps, p, seed, offset);
+        Backend be = value.backend();
+        Backend.ResidualNormOut out = residualNorm("dropout_add_layer_norm", value, residual, gamma, beta, eps, p, seed, offset);
         return result("dropout_add_layer_norm", out.y(), g -> {
             Backend.ResidualNormGrads d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
             accumulate(d.dx());
@@ -620,6 +609,49 @@ public final class Var {
             gamma.accumulate(d.dgamma());
             beta.accumulate(d.dbeta());
         }, this, residual, gamma, beta);
+    }
+
+    /**
+     * LayerNorm(dropout(this · Wᵀ + b) + residual), {@link #linear} then {@link #dropoutAddLayerNorm},
+     * as one node whose product lives only inside its forward (an inner memory scope): neither
+     * backward reads it (the Linear's needs its input and weight, the LayerNorm's its sum and
+     * statistics), so a step keeps no float32 [B, T, H] product per residual block.
+     */
+    public Var linearDropoutAddLayerNorm(Var weight, Var bias, Var residual, Var gamma, Var beta, double eps, double p, long seed,
+                                         long offset) {
+        DType h = Autocast.operands();
+        Tensor x = h == null ? value : operand(h), w = h == null ? weight.value : weight.value.cast(h);
+        Backend be = x.backend();
+        Backend.ResidualNormOut out;
+        try (Backend.Scope product = be.openScope()) {
+            Tensor b = bias == null ? null : bias.value;
+            Tensor y = h == null ? x.linear(w, b) : be.linear(x, w, b, DType.F32);
+            out = residualNorm("linear_dropout_add_layer_norm", y, residual, gamma, beta, eps, p, seed, offset);
+            for (Tensor t : new Tensor[] {out.y(), out.sum(), out.mean(), out.rstd(), out.dropoutBits()}) if (t != null) product.keep(t);
+        }
+        Var[] inputs = bias == null ? new Var[] {this, weight, residual, gamma, beta} : new Var[] {this, weight, bias, residual, gamma, beta};
+        return result("linear_dropout_add_layer_norm", out.y(), g -> {
+            Backend.ResidualNormGrads d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
+            linearBackward(d.dx(), x, w, weight, bias);
+            residual.accumulate(d.dresidual());
+            gamma.accumulate(d.dgamma());
+            beta.accumulate(d.dbeta());
+        }, inputs);
+    }
+
+    /** The checked forward of LayerNorm(dropout(x) + residual) that {@code op} runs. */
+    private static Backend.ResidualNormOut residualNorm(String op, Tensor x, Var residual, Var gamma, Var beta, double eps, double p,
+                                                       long seed, long offset) {
+        int h = x.size(-1);
+        if (!x.sameShape(residual.value) || x.dtype() != residual.value.dtype()) {
+            throw new IllegalArgumentException(op + ": input " + x + " and residual " + residual.value + " must have one shape and dtype");
+        }
+        if (gamma.dim() != 1 || gamma.size(0) != h || beta.dim() != 1 || beta.size(0) != h) {
+            throw new IllegalArgumentException(op + ": weight " + Arrays.toString(gamma.shape()) + " and bias "
+                    + Arrays.toString(beta.shape()) + " must be [" + h + "] for input " + Arrays.toString(x.shape()));
+        }
+        if (p < 0 || p >= 1) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
+        return x.backend().dropoutAddLayerNorm(x, residual.value, gamma.value, beta.value, eps, p, seed, offset);
     }
 
     /**

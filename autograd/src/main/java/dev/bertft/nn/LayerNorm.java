@@ -32,6 +32,12 @@ public final class LayerNorm implements Module {
         return x.dropoutAddLayerNorm(residual, weight, bias, eps, d.p(), d.seed(), d.offset());
     }
 
+    /** LayerNorm(dropout(dense(x)) + residual) in one op, which keeps no copy of the product ({@link Var#linearDropoutAddLayerNorm}). */
+    public Var forward(Var x, Linear dense, Dropout dropout, Var residual) {
+        Dropout.Draw d = dropout.draw();
+        return x.linearDropoutAddLayerNorm(dense.weight, dense.bias, residual, weight, bias, eps, d.p(), d.seed(), d.offset());
+    }
+
     @Override
     public void visit(Visitor v) {
         v.parameter("weight", weight);

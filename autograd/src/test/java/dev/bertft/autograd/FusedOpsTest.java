@@ -88,6 +88,33 @@ class FusedOpsTest {
         }
     }
 
+    /** The residual block's end as one node gives the bits of Linear then dropout + residual + LayerNorm, in float32 and under bf16 autocast. */
+    @Test
+    void linearDropoutAddLayerNormEqualsLinearThenTheResidualNorm() {
+        for (DType autocast : new DType[] {null, DType.BF16}) {
+            for (int[] shape : new int[][] {{2, 9, 48}, {5, 33}}) {
+                int in = shape[shape.length - 1], h = in + 7;
+                int[] outShape = shape.clone();
+                outShape[shape.length - 1] = h;
+                Tensor x = randn(1, 0, shape), w = randn(0.3, 0, h, in), b = randn(1, 0, h), res = randn(2, 0.5, outShape);
+                Tensor gamma = randn(0.2, 1, h), beta = randn(0.5, 0, h), dy = randn(1, 0, outShape);
+                String what = Arrays.toString(shape) + " -> " + h + " autocast " + autocast;
+                Var[] f = {Var.parameter(x), Var.parameter(w), Var.parameter(b), Var.parameter(res), Var.parameter(gamma), Var.parameter(beta)};
+                Var[] c = {Var.parameter(x), Var.parameter(w), Var.parameter(b), Var.parameter(res), Var.parameter(gamma), Var.parameter(beta)};
+                Var fused, composed;
+                try (Autocast products = Autocast.to(autocast)) {
+                    fused = f[0].linearDropoutAddLayerNorm(f[1], f[2], f[3], f[4], f[5], 1e-12, 0.1, 1234, 17);
+                    composed = c[0].linear(c[1], c[2]).dropoutAddLayerNorm(c[3], c[4], c[5], 1e-12, 0.1, 1234, 17);
+                    fused.backward(dy);
+                    composed.backward(dy);
+                }
+                assertArrayEquals(composed.value().toFloatArray(), fused.value().toFloatArray(), what + " y");
+                String[] names = {"dx", "dW", "db", "d residual", "d gamma", "d beta"};
+                for (int i = 0; i < names.length; i++) assertArrayEquals(c[i].grad().toFloatArray(), f[i].grad().toFloatArray(), what + " " + names[i]);
+            }
+        }
+    }
+
     @Test
     void sameBitsOnOneThreadAndOnThree() {
         Backend one = new CpuBackend(1);

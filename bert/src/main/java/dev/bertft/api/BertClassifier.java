@@ -112,10 +112,8 @@ public final class BertClassifier implements AutoCloseable {
     private static BertClassifier open(Path folder, ClassifierOptions options) throws IOException {
         Backend backend = options.backend() != null ? options.backend()
                 : Devices.resolve(options.device(), options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors()).backend();
-        BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(folder, backend,
-                BertForSequenceClassification.LoadOptions.seed(0));
-        model.setPrecision(options.precision());
-        model.setTraining(false);
+        BertForSequenceClassification model = BertForSequenceClassification.forPrediction(folder, backend,
+                BertForSequenceClassification.LoadOptions.seed(0), options.precision());
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(folder);
         int positions = model.config().maxPositionEmbeddings();
         int maxLength;

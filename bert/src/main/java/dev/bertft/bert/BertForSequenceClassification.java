@@ -55,6 +55,8 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     private final LoadReport loadReport;
     private final Path sourceDir;
     private Precision precision = Precision.FP32;
+    /** The half type of Linear weights kept as a checkpoint stored them ({@link #forPrediction}), or null. */
+    private DType heldWeights;
     /** config.json's torch_dtype for each type the weights are saved in. */
     private static final Map<DType, String> TORCH_DTYPES = Map.of(DType.F32, "float32", DType.BF16, "bfloat16", DType.F16, "float16");
 
@@ -111,6 +113,27 @@ public final class BertForSequenceClassification implements Module, SequenceClas
      * See {@link CheckpointWeights} for how names are matched.
      */
     public static BertForSequenceClassification fromPretrained(Path dir, Backend backend, LoadOptions opts) throws IOException {
+        return load(dir, backend, opts, null);
+    }
+
+    /**
+     * {@link #fromPretrained} for prediction at {@code precision}, in eval mode. Under BF16/FP16 autocast
+     * the Linear weights a checkpoint stores in the products' type stay in it, not widened: the products
+     * read them as they are (half the memory, no cast per pass), while LayerNorm, biases and embeddings
+     * are float32 as autocast wants them. A model holding such weights predicts only: it refuses train
+     * mode and any other precision.
+     */
+    public static BertForSequenceClassification forPrediction(Path dir, Backend backend, LoadOptions opts, Precision precision)
+            throws IOException {
+        BertForSequenceClassification m = load(dir, backend, opts, precision.autocast());
+        m.setTraining(false);
+        for (Var p : m.namedParameters().values()) if (p.value().dtype().isHalf()) m.heldWeights = p.value().dtype();
+        m.setPrecision(precision);
+        return m;
+    }
+
+    /** {@code products}: the type whose stored Linear weights are kept as they are (null: all widened to float32). */
+    private static BertForSequenceClassification load(Path dir, Backend backend, LoadOptions opts, DType products) throws IOException {
         if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString(), null, "model folder not found");
         BertConfig config = BertConfig.read(dir.resolve("config.json")).set(opts.configOverrides());
         if (opts.id2label() != null) {
@@ -123,7 +146,8 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         }
         Rng rng = new Rng(opts.seed());
         try (TensorReader reader = openWeights(dir)) {
-            CheckpointWeights weights = new CheckpointWeights(reader, reader.source(), backend, rng, config.initializerRange(), true);
+            CheckpointWeights weights = new CheckpointWeights(reader, reader.source(), backend, rng, config.initializerRange(), true,
+                    products);
             return new BertForSequenceClassification(config, weights, rng, dir,
                     () -> new LoadReport(weights.newlyInitialized(), weights.ignored()));
         } catch (UncheckedIOException e) {
@@ -220,7 +244,11 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     }
 
     public void setPrecision(Precision precision) {
-        this.precision = java.util.Objects.requireNonNull(precision, "precision");
+        java.util.Objects.requireNonNull(precision, "precision");
+        if (heldWeights != null && precision.autocast() != heldWeights) {
+            throw new IllegalStateException("weights loaded in " + heldWeights + " for prediction at that precision only, not " + precision);
+        }
+        this.precision = precision;
     }
 
     public BertModel bert() {
@@ -249,6 +277,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     /** Train mode (dropout on) or eval mode for the whole model. */
     @Override
     public void setTraining(boolean training) {
+        if (training && heldWeights != null) throw new IllegalStateException("weights loaded in " + heldWeights + " for prediction only");
         this.training = training;
         Module.train(bert, training);
         Module.train(dropout, training);

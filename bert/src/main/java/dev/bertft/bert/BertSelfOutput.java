@@ -21,7 +21,7 @@ final class BertSelfOutput implements Module {
 
     /** hidden, input: [B, T, H] → [B, T, H]. */
     Var forward(Var hidden, Var input) {
-        return layerNorm.forward(dense.forward(hidden), dropout, input);
+        return layerNorm.forward(hidden, dense, dropout, input);
     }
 
     @Override

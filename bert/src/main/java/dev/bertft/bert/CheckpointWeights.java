@@ -2,6 +2,7 @@ package dev.bertft.bert;
 
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Rng;
+import dev.bertft.safetensors.StoredType;
 import dev.bertft.safetensors.TensorInfo;
 import dev.bertft.safetensors.TensorReader;
 import dev.bertft.tensor.Backend;
@@ -24,7 +25,8 @@ import java.util.Set;
  * {@code LayerNorm.gamma}/{@code LayerNorm.beta} (bert-base-uncased). Only the heads a pretrained
  * encoder lacks — the pooler and the classifier — may be missing; they are initialised as HF does
  * and listed. Checkpoint tensors the model does not use (cls.*, embeddings.position_ids) are
- * listed as ignored.
+ * listed as ignored. Loaded for prediction under autocast, the Linear weights stored in the products'
+ * BF16/F16 stay so ({@link #productWeight}); everything else is widened to float32.
  */
 final class CheckpointWeights implements Params.Source {
     private final TensorReader reader;
@@ -33,12 +35,20 @@ final class CheckpointWeights implements Params.Source {
     private final Rng rng;
     private final double initStd;
     private final boolean allowNewHeads;
+    /** The products' operand type whose stored Linear weights are kept as they are, or null to widen all. */
+    private final DType products;
     private final Set<String> used = new LinkedHashSet<>();
     private final List<String> newlyInitialized = new ArrayList<>();
 
     /** allowNewHeads: initialise a missing pooler or classifier (loading a pretrained encoder) rather than fail. */
     CheckpointWeights(TensorReader reader, Path where, Backend backend, Rng rng, double initStd, boolean allowNewHeads) {
+        this(reader, where, backend, rng, initStd, allowNewHeads, null);
+    }
+
+    /** {@code products} (BF16, F16 or null): Linear weights stored in that type are read without widening. */
+    CheckpointWeights(TensorReader reader, Path where, Backend backend, Rng rng, double initStd, boolean allowNewHeads, DType products) {
         this.reader = reader;
+        this.products = products;
         this.allowNewHeads = allowNewHeads;
         this.where = where;
         this.backend = backend;
@@ -53,11 +63,21 @@ final class CheckpointWeights implements Params.Source {
 
     @Override
     public Var get(String name, int[] shape, Params.Init init) {
+        return find(name, shape, init, null);
+    }
+
+    @Override
+    public Var productWeight(String name, int[] shape) {
+        return find(name, shape, Params.Init.NORMAL, products);
+    }
+
+    /** The stored tensor for {@code name}, kept in {@code keep} when stored in it (else float32), or a new head's. */
+    private Var find(String name, int[] shape, Params.Init init, DType keep) {
         List<String> candidates = candidates(name);
         for (String stored : candidates) {
             if (!reader.contains(stored)) continue;
             used.add(stored);
-            return Var.parameter(read(stored, name, shape));
+            return Var.parameter(read(stored, name, shape, keep));
         }
         if (!allowNewHeads || !isHead(name)) {
             throw new IllegalArgumentException(where + ": missing weight " + name + " (looked for " + String.join(", ", candidates) + ")");
@@ -66,7 +86,7 @@ final class CheckpointWeights implements Params.Source {
         return Var.parameter(Params.initial(backend, rng, initStd, shape, init));
     }
 
-    private Tensor read(String stored, String name, int[] shape) {
+    private Tensor read(String stored, String name, int[] shape, DType keep) {
         try {
             TensorInfo info = reader.info(stored);
             long[] have = info.shape();
@@ -75,6 +95,7 @@ final class CheckpointWeights implements Params.Source {
                 throw new IllegalArgumentException(where + ": tensor " + stored + " has shape " + Arrays.toString(have)
                         + " but the model's " + name + " needs " + Arrays.toString(want) + " (does config.json match the weights?)");
             }
+            if (keep != null && info.dtype() == StoredType.of(keep)) return backend.fromHost(reader.readHalf(stored), keep, shape);
             return backend.fromHost(reader.readF32(stored), DType.F32, shape);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -28,6 +28,11 @@ final class Params {
 
     interface Source {
         Var get(String name, int[] shape, Init init);
+
+        /** A Linear's weight, which only matrix products read: a source may keep it in the products' type. */
+        default Var productWeight(String name, int[] shape) {
+            return get(name, shape, Init.NORMAL);
+        }
     }
 
     private final Source source;
@@ -49,7 +54,7 @@ final class Params {
 
     /** torch.nn.Linear(in, out): weight [out, in], bias [out]. */
     Linear linear(String name, int in, int out) {
-        return new Linear(source.get(prefix + name + ".weight", new int[] {out, in}, Init.NORMAL),
+        return new Linear(source.productWeight(prefix + name + ".weight", new int[] {out, in}),
                 source.get(prefix + name + ".bias", new int[] {out}, Init.ZEROS));
     }
 

@@ -55,11 +55,11 @@ final class Checkpoint {
             if (scaler != null) LossScaleFile.write(dir, scaler);
             writeOptimizer(dir.resolve(OPTIMIZER_FILE));
             ObjectNode sched = TrainerState.JSON.createObjectNode();
-            sched.put("last_epoch", state.globalStep);
+            sched.put("last_epoch", state.schedulerSteps);
             sched.putArray("base_lrs").add(schedule.baseLr());
             sched.put("warmup_steps", schedule.warmupSteps());
             sched.put("total_steps", schedule.totalSteps());
-            sched.putArray("last_lr").add(schedule.lr(state.globalStep));
+            sched.putArray("last_lr").add(schedule.lr(state.schedulerSteps));
             Files.write(dir.resolve(SCHEDULER_FILE), TrainerState.JSON.writeValueAsBytes(sched));
             ObjectNode rng = TrainerState.JSON.createObjectNode();
             rng.put("seed", model.rng().seed());
@@ -73,7 +73,7 @@ final class Checkpoint {
 
     /**
      * Restores weights, optimizer moments and step, and the dropout stream from {@code dir}, and returns its
-     * trainer state. The schedule needs nothing back: it is a function of the step, which the state holds.
+     * trainer state with the scheduler's step from scheduler.json: the schedule is a function of that step.
      */
     TrainerState restore(Path dir) throws IOException {
         Path stateFile = dir.resolve(Checkpoints.STATE_FILE);
@@ -84,6 +84,9 @@ final class Checkpoint {
         JsonNode rng = TrainerState.JSON.readTree(dir.resolve(RNG_FILE).toFile());
         if (rng == null || !rng.has("dropout_offset")) throw new IOException(dir.resolve(RNG_FILE) + ": no dropout_offset");
         model.restoreRng(rng.get("dropout_offset").asLong());
+        JsonNode sched = TrainerState.JSON.readTree(dir.resolve(SCHEDULER_FILE).toFile());
+        if (sched == null || !sched.path("last_epoch").isIntegralNumber()) throw new IOException(dir.resolve(SCHEDULER_FILE) + ": no last_epoch");
+        state.schedulerSteps = sched.get("last_epoch").asLong();
         if (scaler != null) LossScaleFile.restore(dir, scaler);
         return state;
     }

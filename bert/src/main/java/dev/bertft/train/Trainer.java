@@ -165,7 +165,7 @@ public final class Trainer {
                 int last = (int) Math.min(batches.size(), first + args.gradAccumSteps());
                 List<int[]> group = batches.subList(first, last);
                 UpdateStep.Outcome update = step.run(group.size(), b -> Batches.collate(train, group.get(b), backend, padId),
-                        schedule.lr(state.globalStep));
+                        schedule.lr(state.schedulerSteps));
                 samplesSeen += update.samples();
                 state.totalFlos += flopsPerToken * update.tokens();
                 if (update.overflowed()) {
@@ -188,9 +188,10 @@ public final class Trainer {
                     runLossSteps++;
                 }
                 state.globalStep++;
+                if (!update.overflowed()) state.schedulerSteps++; // HF: no scheduler step when optimizer_step_was_skipped
                 state.epoch = epoch + (double) (u + 1) / perEpoch;
                 double elapsed = (System.nanoTime() - start) / 1e9;
-                listener.onStep(state.globalStep, maxSteps, state.epoch, update.loss(), schedule.lr(state.globalStep),
+                listener.onStep(state.globalStep, maxSteps, state.epoch, update.loss(), schedule.lr(state.schedulerSteps),
                         samplesSeen / Math.max(elapsed, 1e-9));
 
                 boolean endOfEpoch = u == perEpoch - 1;
@@ -200,7 +201,7 @@ public final class Trainer {
                 control.shouldSave = due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch);
                 if (control.shouldLog) {
                     Map<String, Double> entry = TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
-                            "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.globalStep));
+                            "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.schedulerSteps));
                     if (step.scaler() != null) entry.put("loss_scale", step.scaler().scale());
                     emit(state, entry);
                     loggedLoss = 0;

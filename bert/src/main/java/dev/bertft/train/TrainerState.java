@@ -22,6 +22,11 @@ public final class TrainerState {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     long globalStep;
+    /**
+     * The learning-rate scheduler's steps (torch's last_epoch): the updates minus those the fp16 GradScaler
+     * skipped, which HF's Trainer does not step the scheduler for. Kept in scheduler.json, not in this file.
+     */
+    long schedulerSteps;
     double epoch;
     Double bestMetric;
     Long bestGlobalStep;

@@ -23,7 +23,8 @@ class SaveDtypeTest {
     @TempDir
     Path tmp;
 
-    private static BertConfig tiny() {
+    /** A one-layer BERT of hidden size 32, 2 heads, 50 tokens, 2 labels. */
+    static BertConfig tiny() {
         ObjectNode j = JsonNodeFactory.instance.objectNode();
         Map.of("hidden_size", 32, "num_hidden_layers", 1, "num_attention_heads", 2, "intermediate_size", 64, "vocab_size", 50,
                 "max_position_embeddings", 16).forEach(j::put);

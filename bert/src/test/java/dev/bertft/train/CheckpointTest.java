@@ -50,6 +50,7 @@ class CheckpointTest {
         for (int s = 0; s < 3; s++) trained.update(data, s, schedule.lr(s));
         TrainerState state = new TrainerState();
         state.globalStep = 3;
+        state.schedulerSteps = 3;
         state.epoch = 0.5;
         state.bestMetric = 0.25;
         state.log(TrainerState.entry("loss", 0.7, "learning_rate", schedule.lr(3)));
@@ -68,6 +69,7 @@ class CheckpointTest {
         assertNotEquals(trained.model().rng().offset(), fresh.model().rng().offset(), "the fresh stream has drawn nothing");
         TrainerState restored = fresh.checkpoint().restore(dir);
         assertEquals(3, restored.globalStep());
+        assertEquals(3, restored.schedulerSteps);
         assertEquals(0.5, restored.epoch());
         assertEquals(0.25, restored.bestMetric());
         assertEquals(1, restored.logHistory.size());

@@ -140,6 +140,66 @@ class MixedPrecisionTrainingTest {
         assertEquals(new GradScaler.State(GradScaler.INITIAL_SCALE, 1), step.scaler().state());
     }
 
+    /**
+     * The schedule holds on a step the scaler skipped, as HF's Trainer holds it (no lr_scheduler.step() when
+     * optimizer_step_was_skipped). A 6-step run at 1e-3 with 4 warmup steps, saved every 2 steps, is stopped after
+     * step 3; its checkpoint-2's scale set to 2¹⁰⁰⁰ (the scaled float32 loss is inf, so every step overflows) and
+     * resumed: steps 3 to 5 are skipped and the rate stays lr(2) = 1e-3 × 2/4, and checkpoint-4 keeps the scheduler
+     * at step 2 (last_epoch). That checkpoint's scale set back to 2¹⁶ and resumed again: steps 5 and 6 update at
+     * lr(2) and lr(3), and the rates after them are lr(3) = 7.5e-4 and lr(4) = 1e-3 (advancing with the global
+     * step, they would be 5e-4 and 0).
+     */
+    @Test
+    void theScheduleHoldsOnAStepTheScalerSkipped(@TempDir Path out) throws IOException {
+        List<Batches.Tokenized> train = TrainerTest.data(48, 4, false);
+        TrainingArgs args = TrainerTest.args(out).maxSteps(6).warmupSteps(4).learningRate(1e-3).saveStrategy(TrainingArgs.Strategy.STEPS)
+                .saveSteps(2).evalStrategy(TrainingArgs.Strategy.NO).loggingSteps(1).build();
+        trainFp16(args, train, null, 3, new LinkedHashMap<>());
+        setLossScale(out.resolve("checkpoint-2"), 0x1p1000);
+        Map<Long, Double> overflowing = new LinkedHashMap<>();
+        trainFp16(args, train, out.resolve("checkpoint-2"), 5, overflowing);
+        assertEquals(Map.of(3L, 5e-4, 4L, 5e-4, 5L, 5e-4), overflowing);
+        JsonNode sched = TrainerState.JSON.readTree(out.resolve("checkpoint-4").resolve(Checkpoint.SCHEDULER_FILE).toFile());
+        assertEquals(2, sched.get("last_epoch").asLong());
+        assertEquals(5e-4, sched.get("last_lr").get(0).asDouble());
+
+        setLossScale(out.resolve("checkpoint-4"), GradScaler.INITIAL_SCALE);
+        Map<Long, Double> clean = new LinkedHashMap<>();
+        trainFp16(args, train, out.resolve("checkpoint-4"), -1, clean);
+        assertEquals(Map.of(5L, 7.5e-4, 6L, 1e-3), clean);
+        List<Double> logged = new ArrayList<>();
+        TrainerState.JSON.readTree(out.resolve(Checkpoints.STATE_FILE).toFile()).get("log_history").forEach(e -> {
+            if (e.has("learning_rate")) logged.add(e.get("learning_rate").asDouble());
+        });
+        assertEquals(List.of(2.5e-4, 5e-4, 5e-4, 5e-4, 7.5e-4, 1e-3), logged, "learning_rate as the log history keeps it");
+    }
+
+    /**
+     * Puts into {@code rates} each step's rate after it (the one HF logs) of an fp16 run from {@code resume}, stopped
+     * after step {@code stopAfter} (-1: run to the end).
+     */
+    private static void trainFp16(TrainingArgs args, List<Batches.Tokenized> train, Path resume, long stopAfter, Map<Long, Double> rates)
+            throws IOException {
+        RuntimeException stop = new RuntimeException("stopped");
+        try {
+            new Trainer(tinyBert(Precision.FP16), args, CPU, train, List.of(), 0, 3, new Trainer.Listener() {
+                @Override
+                public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
+                    rates.put(step, lr);
+                    if (step == stopAfter) throw stop;
+                }
+            }).train(resume);
+        } catch (RuntimeException e) {
+            assertSame(stop, e);
+        }
+    }
+
+    private static void setLossScale(Path checkpoint, double scale) throws IOException {
+        ObjectNode o = (ObjectNode) TrainerState.JSON.readTree(checkpoint.resolve(LossScaleFile.NAME).toFile());
+        o.put("scale", scale);
+        Files.write(checkpoint.resolve(LossScaleFile.NAME), TrainerState.JSON.writeValueAsBytes(o));
+    }
+
     private static Map<String, float[]> weights(BertForSequenceClassification model) {
         Map<String, float[]> w = new LinkedHashMap<>();
         for (Map.Entry<String, Var> e : model.namedParameters().entrySet()) w.put(e.getKey(), e.getValue().value().toFloatArray());
