@@ -351,14 +351,87 @@ class CudaParityTest {
     }
 
     private static void assertFloat32Sum(Tensor a, Tensor b, Tensor actual, String what) {
+        assertProductBound(a, b, actual, 0, what);
+    }
+
+    /**
+     * TF32 products as the tensor cores make them: each operand truncated to 10 mantissa bits
+     * (relative error below 2⁻¹⁰, twice round-to-nearest's 2⁻¹¹), so each term is off by less than
+     * (2·2⁻¹⁰ + 2⁻²⁰)·|a·b|, and then the float32 sum's 2·(K+1)·2⁻²⁴·Σ|a||b|.
+     */
+    private static void assertTf32Product(Tensor a, Tensor b, Tensor actual, String what) {
+        assertProductBound(a, b, actual, 0x1p-10, what);
+    }
+
+    /** Each element of a·b within ((1 + u)² − 1 + 2·(K+1)·2⁻²⁴)·Σ|a||b| of the float64 product, u the operands' relative error. */
+    private static void assertProductBound(Tensor a, Tensor b, Tensor actual, double u, String what) {
         Tensor a64 = a.cast(DType.F64), b64 = b.cast(DType.F64);
         double[] exact = a64.matmul(b64).toDoubleArray();
         double[] magnitude = a64.unary(Ops.Unary.ABS).matmul(b64.unary(Ops.Unary.ABS)).toDoubleArray();
         double[] got = actual.toDoubleArray();
         int k = a.size(1);
         for (int i = 0; i < exact.length; i++) {
-            double bound = 2.0 * (k + 1) * 0x1p-24 * magnitude[i] + 1e-30;
+            double bound = (2 * u + u * u + 2.0 * (k + 1) * 0x1p-24) * magnitude[i] + 1e-30;
             if (!(Math.abs(got[i] - exact[i]) <= bound)) fail(what + ": element " + i + " " + got[i] + " vs " + exact[i] + " (bound " + bound + ")");
+        }
+    }
+
+    /** ±1 in float32, [rows, cols], drawn from the test's random stream. */
+    private Tensor signs(int rows, int cols) {
+        float[] f = new float[rows * cols];
+        for (int i = 0; i < f.length; i++) f[i] = random.nextBoolean() ? 1f : -1f;
+        return CPU.fromHost(f, DType.F32, rows, cols);
+    }
+
+    /**
+     * The tensor cores read a TF32 operand's top 19 bits and drop the rest (gemm.cu hands them the
+     * float32 bits, with no rounding instruction): ±(1 + 3·2⁻¹²), which rounds to 1 + 2⁻¹⁰ but
+     * truncates to 1, multiplies as ±1, so every element is the exact integer of the signs' product,
+     * in all four layouts and after a K split (the second shape, on the emulator's 2 SMs).
+     */
+    @Test
+    void tf32ProductsTruncateTheirOperands() {
+        float between = 1 + 3 * 0x1p-12f;
+        for (int[] s : new int[][] {{130, 70, 65}, {40, 30, 1500}}) {
+            int m = s[0], n = s[1], k = s[2];
+            Tensor a = signs(m, k), at = signs(k, m), b = signs(k, n), bt = signs(n, k); // at, bt stored transposed
+            for (boolean ta : new boolean[] {false, true}) {
+                for (boolean tb : new boolean[] {false, true}) {
+                    Tensor sa = ta ? at.transpose(0, 1) : a, sb = tb ? bt.transpose(0, 1) : b;
+                    Tensor ga = ta ? onGpu(at.mul(between)).transpose(0, 1) : onGpu(a.mul(between));
+                    Tensor gb = tb ? onGpu(bt.mul(between)).transpose(0, 1) : onGpu(b.mul(between));
+                    Tensor expected = sa.cast(DType.F64).matmul(sb.cast(DType.F64)).cast(DType.F32);
+                    assertBitwise(expected, ga.matmul(gb), "signs " + Arrays.toString(s) + (ta ? " Aᵀ" : "") + (tb ? " Bᵀ" : ""));
+                }
+            }
+        }
+    }
+
+    /**
+     * A Linear's weight and bias gradients from one product, the bias gradient added up by the tn
+     * kernel from the dY it reads: dW within the TF32 bound of float64's dYᵀ·x, db within float32
+     * summation's 2·T·2⁻²⁴·Σ|dY| of float64's column sums. Row tiles past the first (260 features),
+     * K splits (T = 1000 and 1200 on the emulator's 2 SMs), 4-byte copies and stores (33 × 5 × 7).
+     */
+    @Test
+    void weightAndBiasGradientsComeFromOneProduct() {
+        for (int[] s : new int[][] {{70, 96, 64}, {1000, 100, 200}, {33, 5, 7}, {1200, 260, 40}}) {
+            int t = s[0], n = s[1], k = s[2];
+            Tensor dy = randn(DType.F32, t, n), x = randn(DType.F32, t, k);
+            Backend.LinearGrads got = gpu.linearGrads(onGpu(dy), onGpu(x), DType.F32);
+            String what = "T, N, K = " + Arrays.toString(s);
+            assertTf32Product(dy.transpose(0, 1), x, got.weight(), "dW, " + what);
+            double[] g = dy.toDoubleArray(), db = got.bias().toDoubleArray();
+            assertArrayEquals(new int[] {n}, got.bias().shape(), "db shape, " + what);
+            for (int j = 0; j < n; j++) {
+                double sum = 0, magnitude = 0;
+                for (int i = 0; i < t; i++) {
+                    sum += g[i * n + j];
+                    magnitude += Math.abs(g[i * n + j]);
+                }
+                double bound = 2.0 * t * 0x1p-24 * magnitude;
+                if (!(Math.abs(db[j] - sum) <= bound)) fail("db[" + j + "] = " + db[j] + ", float64 " + sum + " (bound " + bound + "), " + what);
+            }
         }
     }
 
