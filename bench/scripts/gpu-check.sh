@@ -7,7 +7,9 @@
 #   3. whole-model training parity, GPU vs CPU (dev.bertft.bert.GpuTrainingParityTest): the tiny
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
-#   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput);
+#   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput), and
+#      for the weight-gradient shapes a Linear's dW with its db summed by the same kernel
+#      ("dW+db") against dW and a separate column sum ("dW;db");
 #   5. `bert-ft bench --device cuda` (plain, --bf16, --fp16) on a bert-base-shaped model, batch 32 x 128 and 32 x 512, against
 #      transformers on the same GPU (bench/scripts/bench_pytorch.py) in fp32, tf32, bf16 and fp16
 #      autocast, and with torch.compile (tf32, 32 x 128); torch.matmul at BERT's product shapes
