@@ -159,16 +159,6 @@ __device__ inline void store_rows(float *x, HeadStrides sx, int b, int h, int lo
     }
 }
 
-// Max and sum over the 4 lanes that share a row of an mma fragment (lanes 4g .. 4g+3).
-__device__ inline float quad_max(float v) {
-    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
-    return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
-}
-
-__device__ inline float quad_sum(float v) {
-    v += __shfl_xor_sync(0xffffffffu, v, 1);
-    return v + __shfl_xor_sync(0xffffffffu, v, 2);
-}
 
 template <int HS, typename In>
 __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,

@@ -46,6 +46,18 @@ __device__ inline uint32_t to_tf32(float x) {
     return r;
 }
 
+// A float32 as a TF32 operand as it stands: mma.sync reads only a .tf32 register's top 19 bits
+// (sign, exponent, 10 mantissa bits), so the hardware truncates for free what cvt.rna would round
+// at one instruction per element. Truncation doubles the bound on each operand's error (2^-10
+// relative instead of 2^-11); a NaN whose payload lies only in the low 13 bits reads as infinity.
+__device__ inline uint32_t tf32_bits(float x) { return __float_as_uint(x); }
+
+// 16 bytes to global memory (16-byte aligned) in one st.global.v4, written in PTX for the reason
+// shared_float4 is: nvcc 13 wrote float4 stores of the GEMM epilogue differently from run to run.
+__device__ inline void global_float4(float *at, float a, float b, float c, float d) {
+    asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(at), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
+}
+
 // D = A·B + D for one 16×8×8 step. Fragment ownership, with g = lane/4 and t = lane%4:
 //   a0 (g, t)  a1 (g+8, t)  a2 (g, t+4)  a3 (g+8, t+4)     rows m, cols k of the 16×8 A tile
 //   b0 (t, g)  b1 (t+4, g)                                 rows k, cols n of the 8×8 B tile
@@ -137,6 +149,18 @@ __device__ inline float warp_max(float v) {
 __device__ inline double warp_max(double v) {
     for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
+}
+
+// Max and sum over the 4 lanes that share a row of an mma fragment (lanes 4g .. 4g+3); every
+// lane gets the same bits.
+__device__ inline float quad_max(float v) {
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+
+__device__ inline float quad_sum(float v) {
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
 // Block-wide sum for blockDim.x a multiple of 32 (at most 1024); all threads get the result.

@@ -11,7 +11,8 @@
 // as deterministic as a whole one.
 //
 // float32: tensor cores in TF32 (10-bit mantissa inputs, float32 accumulation), the
-// mma.sync.m16n8k8 instruction of sm_80 and later. A block of 4 warps (2×2) computes a 128×128
+// mma.sync.m16n8k8 instruction of sm_80 and later, fed the operands' float32 bits as they are:
+// the tensor cores truncate them to TF32 themselves (tf32_bits in common.cuh). A block of 4 warps (2×2) computes a 128×128
 // tile of C, each warp 64×64 = 4×8 instructions of 16×8: per step of 8 along K a warp reads 32
 // fragment words from shared memory per lane for 32 tensor-core instructions (a 64×32 warp tile
 // would read 24 for 16), which keeps shared memory and the issue slots off the critical path.
@@ -37,7 +38,7 @@
 //   tn (dYᵀ·X, a weight gradient): A [16][m], lane g reading rows 8g..8g+7 of its warp's 64:
 //      tile i of 16 rows takes row 8g + 2i as the lane's g and 8g + 2i + 1 as its g + 8. B as nn;
 //      k in the mma's own order.
-// The epilogue puts each result where those orders say. In [m][16] tiles the 8 lanes of a
+// The epilogue (store_tile) puts each result where those orders say, 16 bytes a store. In [m][16] tiles the 8 lanes of a
 // 16-byte read phase take two adjacent rows, 64 bytes apart: banks 0-15 and 16-31. [16][128]
 // tiles are swizzled instead of padded: 16-byte chunk q of row k sits at q ^ S(k) with S in
 // {0, 1, 4, 5}, so that a phase's 8 lanes (g = 2p, 2p+1 reading chunk 2g or 2g+1, t = 0..3 in
@@ -45,8 +46,11 @@
 // Where a row start or a leading dimension is not a multiple of 16 bytes, the same kernel
 // copies 4 bytes at a time instead.
 //
+// The tn variant, a weight gradient dYᵀ·X, also adds up A's rows (dY's columns, the bias
+// gradient) where the host asks: Σ_k A(m, k) per K split into row_sums.
+//
 // float64 (gradient checks only): a plain 16×16 shared-memory tiled kernel.
-#include "common.cuh"
+#include "gemm_pipeline.cuh"
 
 #define BM 128
 #define BN 128
@@ -57,36 +61,6 @@
 #define WIDE_PITCH (BM + 8)                     // tile rows of 128 elements read 4 bytes at a time (tt)
 #define TILE_FLOATS (BM * NARROW_PITCH)         // ≥ BK · WIDE_PITCH, so either order fits
 #define STAGE_FLOATS (2 * TILE_FLOATS)          // the A tile, then the B tile
-
-// Where element (row, col) of a [16][128] tile sits: 16-byte chunks swizzled by S(row >> SHIFT),
-// S(x) = x0 + 4·x1 for the two low bits of x (see the top). SHIFT < 0: not swizzled.
-template <int SHIFT>
-__device__ inline int swizzled(int row, int col) {
-    if (SHIFT < 0) return col;
-    int x = (row >> (SHIFT < 0 ? 0 : SHIFT)) & 3;
-    return (((col >> 2) ^ ((x & 1) | ((x & 2) << 1))) << 2) | (col & 3);
-}
-
-// Queues the copy of one tile, ROWS × COLS elements of a row-major matrix (rows `row0..`, columns
-// `col0..`, leading dimension ld) into shared memory rows of PITCH floats, VEC floats per
-// cp.async, swizzled by SHIFT (≥ 0) or not. Elements past row_end or col_end are zero-filled, so
-// edge tiles need no other care; with VEC 4 the host guarantees col_end and every row start are
-// multiples of 4 elements.
-template <int ROWS, int COLS, int PITCH, int VEC, int SHIFT>
-__device__ inline void copy_tile(float *dst, const float *src, long long ld, int row0, int row_end, int col0, int col_end) {
-    constexpr int PER_ROW = COLS / VEC, CHUNKS = ROWS * PER_ROW;
-    static_assert(CHUNKS % THREADS == 0, "every thread copies the same number of chunks");
-    [[maybe_unused]] constexpr int UNROLL = VEC == 4 ? CHUNKS / THREADS : 1;  // 4-byte copies' addresses would not all fit in registers
-#pragma unroll UNROLL
-    for (int i = 0; i < CHUNKS / THREADS; i++) {
-        int chunk = threadIdx.x + i * THREADS, r = chunk / PER_ROW, c = (chunk % PER_ROW) * VEC;
-        bool inside = row0 + r < row_end && col0 + c < col_end;
-        const float *from = inside ? src + (long long) (row0 + r) * ld + col0 + c : src;
-        float *to = dst + r * PITCH + swizzled<SHIFT>(r, c);
-        if (VEC == 4) cp_async_16(to, from, inside);
-        else cp_async_4(to, from, inside);
-    }
-}
 
 // Element (m, k) of a stage's A tile and (k, n) of its B tile, in the tiles' memory order.
 template <bool TA>
@@ -104,19 +78,75 @@ __device__ inline void eight(float (&out)[8], const float *tile, int k, int col)
     out[4] = hi.x, out[5] = hi.y, out[6] = hi.z, out[7] = hi.w;
 }
 
+// Columns n .. n+3 (n a multiple of 4) of a row of C, plus the bias: one 16-byte store where all
+// four are inside and the row allows it, else one at a time.
+__device__ __forceinline__ void put4(float *row, int n, int N, const float *bias, float v0, float v1, float v2, float v3) {
+    float v[4] = {v0, v1, v2, v3};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+        if (bias != nullptr && n + e < N) v[e] += bias[n + e];
+    if (n + 3 < N && ((uintptr_t) (row + n) & 15) == 0) {
+        global_float4(row + n, v[0], v[1], v[2], v[3]);
+    } else {
+        #pragma unroll
+        for (int e = 0; e < 4; e++)
+            if (n + e < N) row[n + e] = v[e];
+    }
+}
+
+// The epilogue: a warp's acc[i][j][r], row g (+8 for r ≥ 2) of mma tile i and column 2t (+1 for
+// odd r) of mma tile j, to the rows and columns of C the read orders above give them, 4 columns
+// a store. Where columns run by lane (nn, tn) lane t's 16 columns are its own; in nt and tt a
+// lane holds 2 columns of each 8, so pairs of lanes swap halves of two tiles first: the even lane
+// ends with columns 2t..2t+3 of tile 2p, the odd one 2t-2..2t+1 of tile 2p+1. (Selects, not an
+// index by lane: a run-time index would put acc in local memory.) Every lane shuffles; only
+// rows inside C store.
+template <bool TA, bool TB>
+__device__ __forceinline__ void store_tile(const float (&acc)[4][8][4], float *c, long long ldc, const float *bias, int M, int N,
+                                           int m_warp, int n_warp, int g, int t) {
+    constexpr bool rows_by_lane = TA && !TB, cols_by_lane = !TB;
+    const bool odd = t & 1;
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        #pragma unroll
+        for (int h = 0; h < 2; h++) {  // registers 2h and 2h + 1: one row
+            int m = m_warp + (rows_by_lane ? 8 * g + 2 * i + h : 16 * i + g + 8 * h);
+            float *out = c + (long long) m * ldc;
+            #pragma unroll
+            for (int q = 0; q < 4; q++) {
+                if (cols_by_lane) {  // columns 16t + 4q ..: tile 4(q & 1) .., register 2h + (q >> 1)
+                    const int j = 4 * (q & 1), r = 2 * h + (q >> 1);
+                    if (m < M) put4(out, n_warp + 16 * t + 4 * q, N, bias, acc[i][j][r], acc[i][j + 1][r], acc[i][j + 2][r], acc[i][j + 3][r]);
+                } else {  // q = p: tiles 2p and 2p + 1
+                    const int j = 2 * q, r = 2 * h;
+                    float keep0 = odd ? acc[i][j + 1][r] : acc[i][j][r], keep1 = odd ? acc[i][j + 1][r + 1] : acc[i][j][r + 1];
+                    float send0 = odd ? acc[i][j][r] : acc[i][j + 1][r], send1 = odd ? acc[i][j][r + 1] : acc[i][j + 1][r + 1];
+                    float got0 = __shfl_xor_sync(0xffffffffu, send0, 1), got1 = __shfl_xor_sync(0xffffffffu, send1, 1);
+                    int n = n_warp + 8 * (j + odd) + 2 * (t & ~1);
+                    if (m < M) {
+                        if (odd) put4(out, n, N, bias, got0, got1, keep0, keep1);
+                        else put4(out, n, N, bias, keep0, keep1, got0, got1);
+                    }
+                }
+            }
+        }
+    }
+}
+
 template <bool TA, bool TB, int VEC>
 __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                                 const float *A, long long lda, long long stride_a,
                                 const float *B, long long ldb, long long stride_b, const float *bias,
-                                float *C, long long ldc, long long stride_c, float *smem) {
+                                float *C, long long ldc, long long stride_c, float *row_sums, float *smem) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int warp_m = (warp >> 1) * 64, warp_n = (warp & 1) * 64;
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
 
-    const int z = blockIdx.z, batch = z / splits, k_begin = (z % splits) * k_chunk, k_end = min(K, k_begin + k_chunk);
-    const float *a = A + batch * stride_a, *b = B + batch * stride_b;
-    float *c = C + z * stride_c;
+    const GemmSlice slice = gemm_slice(K, splits, k_chunk);
+    const int k_end = slice.k_end;
+    const float *a = A + slice.batch * stride_a, *b = B + slice.batch * stride_b;
+    float *c = C + slice.z * stride_c;
     // The tile layouts of the top: only tt keeps padded tiles read 4 bytes at a time.
     constexpr bool plain = TA && TB;
     constexpr int narrow = plain ? NARROW_PITCH : BK, wide = plain ? WIDE_PITCH : BM;
@@ -124,35 +154,21 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
     // Queues stage `stage` with the K slice starting at k0.
     auto load = [&](int stage, int k0) {
         float *as = smem + stage * STAGE_FLOATS, *bs = as + TILE_FLOATS;
-        if (TA) copy_tile<BK, BM, wide, VEC, shift>(as, a, lda, k0, k_end, m0, M);
-        else copy_tile<BM, BK, narrow, VEC, -1>(as, a, lda, m0, M, k0, k_end);
-        if (TB) copy_tile<BN, BK, narrow, VEC, -1>(bs, b, ldb, n0, N, k0, k_end);
-        else copy_tile<BK, BN, wide, VEC, shift>(bs, b, ldb, k0, k_end, n0, N);
+        if (TA) copy_tile<float, THREADS, BK, BM, wide, VEC, shift>(as, a, lda, k0, k_end, m0, M);
+        else copy_tile<float, THREADS, BM, BK, narrow, VEC, -1>(as, a, lda, m0, M, k0, k_end);
+        if (TB) copy_tile<float, THREADS, BN, BK, narrow, VEC, -1>(bs, b, ldb, n0, N, k0, k_end);
+        else copy_tile<float, THREADS, BK, BN, wide, VEC, shift>(bs, b, ldb, k0, k_end, n0, N);
     };
 
+    // tn only: the first column of blocks' left warps also add up the A elements they read (rows
+    // 8g..8g+7 of the warp's 64, k ≡ t mod 4), unrounded: Σ_k A(m, k), a Linear's bias gradient
+    // when A is dY, out of the tile the weight gradient reads anyway.
+    const bool summing = TA && !TB && row_sums != nullptr && blockIdx.x == 0 && warp_n == 0;
+    float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     float acc[4][8][4];
-    #pragma unroll
-    for (int i = 0; i < 4; i++)
-        #pragma unroll
-        for (int j = 0; j < 8; j++)
-            #pragma unroll
-            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
-
-    // The ring: stage kt % STAGES holds K tile kt. One commit group per tile (empty past the
-    // end), so "all but the newest STAGES-2 groups have landed" means tile kt has.
-    const int tiles = (k_end - k_begin + BK - 1) / BK;
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < tiles) load(s, k_begin + s * BK);
-        cp_async_commit();
-    }
-    for (int kt = 0; kt < tiles; kt++) {
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();  // tile kt is everyone's to read, and tile kt-1's stage is free again
-        int next = kt + STAGES - 1;
-        if (next < tiles) load(next % STAGES, k_begin + next * BK);
-        cp_async_commit();
-
-        const float *as = smem + (kt % STAGES) * STAGE_FLOATS, *bs = as + TILE_FLOATS;
+    zero(acc);
+    pipeline<STAGES, BK>(slice, load, [&](int stage) {
+        const float *as = smem + stage * STAGE_FLOATS, *bs = as + TILE_FLOATS;
         if constexpr (!TA) {
             // nt and nn: k in the order 4t.. of both operands. bf[s][j]: tile j's B fragment in step s.
             uint32_t bf[2][8][2];
@@ -160,10 +176,10 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                 #pragma unroll
                 for (int j = 0; j < 8; j++) {
                     float4 v = shared_float4(bs + (warp_n + j * 8 + g) * BK + 4 * t);
-                    bf[0][j][0] = to_tf32(v.x);
-                    bf[0][j][1] = to_tf32(v.y);
-                    bf[1][j][0] = to_tf32(v.z);
-                    bf[1][j][1] = to_tf32(v.w);
+                    bf[0][j][0] = tf32_bits(v.x);
+                    bf[0][j][1] = tf32_bits(v.y);
+                    bf[1][j][0] = tf32_bits(v.z);
+                    bf[1][j][1] = tf32_bits(v.w);
                 }
             } else {
                 #pragma unroll
@@ -171,15 +187,15 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                     float b8[8];
                     eight<shift>(b8, bs, 4 * t + q, warp_n + 8 * g);
                     #pragma unroll
-                    for (int j = 0; j < 8; j++) bf[q >> 1][j][q & 1] = to_tf32(b8[j]);
+                    for (int j = 0; j < 8; j++) bf[q >> 1][j][q & 1] = tf32_bits(b8[j]);
                 }
             }
             #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const float *row = as + (warp_m + i * 16 + g) * BK + 4 * t;
                 float4 lo = shared_float4(row), hi = shared_float4(row + 8 * BK);
-                uint32_t first[4] = {to_tf32(lo.x), to_tf32(hi.x), to_tf32(lo.y), to_tf32(hi.y)};
-                uint32_t second[4] = {to_tf32(lo.z), to_tf32(hi.z), to_tf32(lo.w), to_tf32(hi.w)};
+                uint32_t first[4] = {tf32_bits(lo.x), tf32_bits(hi.x), tf32_bits(lo.y), tf32_bits(hi.y)};
+                uint32_t second[4] = {tf32_bits(lo.z), tf32_bits(hi.z), tf32_bits(lo.w), tf32_bits(hi.w)};
                 #pragma unroll
                 for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], first, bf[0][j]);
                 #pragma unroll
@@ -196,13 +212,17 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                     float a8[8], b8[8];
                     eight<shift>(a8, as, k, warp_m + 8 * g);
                     eight<shift>(b8, bs, k, warp_n + 8 * g);
-                    #pragma unroll
-                    for (int i = 0; i < 4; i++) {  // rows 8g + 2i, 8g + 2i + 1 as the fragment's g and g + 8
-                        af[i][2 * h] = to_tf32(a8[2 * i]);
-                        af[i][2 * h + 1] = to_tf32(a8[2 * i + 1]);
+                    if (summing) {
+                        #pragma unroll
+                        for (int e = 0; e < 8; e++) sums[e] += a8[e];
                     }
                     #pragma unroll
-                    for (int j = 0; j < 8; j++) bf[j][h] = to_tf32(b8[j]);
+                    for (int i = 0; i < 4; i++) {  // rows 8g + 2i, 8g + 2i + 1 as the fragment's g and g + 8
+                        af[i][2 * h] = tf32_bits(a8[2 * i]);
+                        af[i][2 * h + 1] = tf32_bits(a8[2 * i + 1]);
+                    }
+                    #pragma unroll
+                    for (int j = 0; j < 8; j++) bf[j][h] = tf32_bits(b8[j]);
                 }
                 #pragma unroll
                 for (int i = 0; i < 4; i++)
@@ -216,16 +236,16 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                 #pragma unroll
                 for (int i = 0; i < 4; i++) {
                     int row = warp_m + i * 16 + g;
-                    af[i][0] = to_tf32(a_at<TA>(as, row, kk + t));
-                    af[i][1] = to_tf32(a_at<TA>(as, row + 8, kk + t));
-                    af[i][2] = to_tf32(a_at<TA>(as, row, kk + t + 4));
-                    af[i][3] = to_tf32(a_at<TA>(as, row + 8, kk + t + 4));
+                    af[i][0] = tf32_bits(a_at<TA>(as, row, kk + t));
+                    af[i][1] = tf32_bits(a_at<TA>(as, row + 8, kk + t));
+                    af[i][2] = tf32_bits(a_at<TA>(as, row, kk + t + 4));
+                    af[i][3] = tf32_bits(a_at<TA>(as, row + 8, kk + t + 4));
                 }
                 #pragma unroll
                 for (int j = 0; j < 8; j++) {
                     int col = warp_n + j * 8 + g;
-                    bf[j][0] = to_tf32(b_at<TB>(bs, kk + t, col));
-                    bf[j][1] = to_tf32(b_at<TB>(bs, kk + t + 4, col));
+                    bf[j][0] = tf32_bits(b_at<TB>(bs, kk + t, col));
+                    bf[j][1] = tf32_bits(b_at<TB>(bs, kk + t + 4, col));
                 }
                 #pragma unroll
                 for (int i = 0; i < 4; i++)
@@ -233,51 +253,34 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                     for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], af[i], bf[j]);
             }
         }
-    }
+    });
 
-    // acc[i][j][r] is row g (+8 for r ≥ 2) of tile i and column 2t (+1 for odd r) of tile j, which
-    // the read orders above place at these rows and columns of C. (Written as plain expressions:
-    // with lambdas, or with 16-byte stores of the columns that run by lane, nvcc 13 wrote
-    // different PTX from run to run for the same source.)
-    constexpr bool rows_by_lane = TA && !TB, cols_by_lane = !TB;
-    #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    if (summing) {
         #pragma unroll
-        for (int r = 0; r < 4; r++) {
-            int m = m0 + warp_m + (rows_by_lane ? 8 * g + 2 * i + (r >> 1) : 16 * i + g + 8 * (r >> 1));
-            if (m >= M) continue;
-            float *out = c + (long long) m * ldc;
-            #pragma unroll
-            for (int j = 0; j < 8; j++) {
-                int n = n0 + warp_n + (cols_by_lane ? 8 * (2 * t + (r & 1)) + j : 8 * j + 2 * t + (r & 1));
-                if (n < N) out[n] = bias != nullptr ? acc[i][j][r] + bias[n] : acc[i][j][r];
-            }
+        for (int e = 0; e < 8; e++) sums[e] = quad_sum(sums[e]);  // the four lanes t of a row group, in a fixed order
+        #pragma unroll
+        for (int e = 0; e < 8; e++) {  // lane t writes rows e ≡ t mod 4
+            int m = m0 + warp_m + 8 * g + e;
+            if ((e & 3) == t && m < M) row_sums[(long long) slice.z * M + m] = sums[e];
         }
     }
-}
-
-// Whether every tile row of both operands starts on a 16-byte boundary: base pointers, leading
-// dimensions and batch strides in multiples of 4 floats, and the contiguous extents too, so that
-// a 4-float chunk is either wholly inside the matrix or wholly outside.
-__device__ inline bool rows_of_16_bytes(bool ta, bool tb, int M, int N, int K, const float *A, long long lda, long long stride_a,
-                                        const float *B, long long ldb, long long stride_b) {
-    bool a = ((uintptr_t) A & 15) == 0 && lda % 4 == 0 && stride_a % 4 == 0 && (ta ? M : K) % 4 == 0;
-    bool b = ((uintptr_t) B & 15) == 0 && ldb % 4 == 0 && stride_b % 4 == 0 && (tb ? K : N) % 4 == 0;
-    return a && b;
+    store_tile<TA, TB>(acc, c, ldc, bias, M, N, m0 + warp_m, n0 + warp_n, g, t);
 }
 
 // One entry point per transpose variant; the copy width is chosen inside, uniformly per launch.
+// row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z.
 #define SGEMM_TF32(name, TA, TB)                                                                                              \
     extern "C" __global__ void __launch_bounds__(THREADS, 2)                                                                  \
     name(int M, int N, int K, int splits, int k_chunk, const float *A, long long lda, long long stride_a,                   \
-         const float *B, long long ldb, long long stride_b, const float *bias, float *C, long long ldc, long long stride_c) {  \
+         const float *B, long long ldb, long long stride_b, const float *bias, float *C, long long ldc, long long stride_c,   \
+         float *row_sums) {                                                                                                   \
         DYNAMIC_SHARED(float, smem);                                                                                          \
         if (rows_of_16_bytes(TA, TB, M, N, K, A, lda, stride_a, B, ldb, stride_b))                                            \
             sgemm_tf32_body<TA, TB, 4>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, \
-                                       smem);                                                                                 \
+                                       row_sums, smem);                                                                       \
         else                                                                                                                  \
             sgemm_tf32_body<TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, \
-                                       smem);                                                                                 \
+                                       row_sums, smem);                                                                       \
     }
 
 SGEMM_TF32(sgemm_tf32_nn, false, false)

@@ -18,7 +18,7 @@
 // One .x4 gives a 16×16 A fragment (matrices: rows 0-7 / 8-15 × k 0-7 / 8-15) or the B fragments
 // of two 8-column tiles. Tile rows are padded by 16 bytes: [128][32+8] rows lie 80 bytes apart,
 // [32][128+8] rows 272, so the 8 rows of one matrix fall in 8 different 16-byte bank groups.
-#include "common.cuh"
+#include "gemm_pipeline.cuh"
 #include "half.cuh"
 
 #define BM 128
@@ -54,26 +54,6 @@ __device__ inline void store_out(float *p, float v) { *p = v; }
 template <class F>
 __device__ inline void store_out(uint16_t *p, float v) { *p = F::round(v); }
 
-// Queues the copy of one ROWS × COLS tile of a row-major matrix (rows row0.., columns col0..,
-// leading dimension ld) into shared rows of PITCH elements, VEC elements per copy. Elements past
-// row_end or col_end are zeros; with VEC 8 the host guarantees col_end and every row start are
-// multiples of 8 elements, so a chunk is wholly inside or wholly outside.
-template <int ROWS, int COLS, int PITCH, int VEC>
-__device__ inline void copy_tile(uint16_t *dst, const uint16_t *src, long long ld, int row0, int row_end, int col0, int col_end) {
-    constexpr int PER_ROW = COLS / VEC, CHUNKS = ROWS * PER_ROW;
-    static_assert(CHUNKS % THREADS == 0, "every thread copies the same number of chunks");
-#pragma unroll 4
-    for (int i = 0; i < CHUNKS / THREADS; i++) {
-        int chunk = threadIdx.x + i * THREADS, r = chunk / PER_ROW, c = (chunk % PER_ROW) * VEC;
-        bool inside = row0 + r < row_end && col0 + c < col_end;
-        const uint16_t *from = inside ? src + (long long) (row0 + r) * ld + col0 + c : src;
-        uint16_t *to = dst + r * PITCH + c;
-        // cp.async moves bytes: the float pointers only carry the addresses
-        if (VEC == 8) cp_async_16((float *) to, (const float *) from, inside);
-        else *to = inside ? *from : (uint16_t) 0;
-    }
-}
-
 template <class F, bool TA, bool TB, int VEC, class OUT>
 __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,
                            const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc,
@@ -84,40 +64,23 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
     const int warp_m = (warp >> 1) * 64, warp_n = (warp & 1) * 64;
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
 
-    const int z = blockIdx.z, batch = z / splits, k_begin = (z % splits) * k_chunk, k_end = min(K, k_begin + k_chunk);
-    const uint16_t *a = A + batch * stride_a, *b = B + batch * stride_b;
-    OUT *c = C + z * stride_c;
+    const GemmSlice slice = gemm_slice(K, splits, k_chunk);
+    const int k_end = slice.k_end;
+    const uint16_t *a = A + slice.batch * stride_a, *b = B + slice.batch * stride_b;
+    OUT *c = C + slice.z * stride_c;
     // Queues stage `stage` with the K slice starting at k0.
     auto load = [&](int stage, int k0) {
         uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + TILE_ELEMS;
-        if (TA) copy_tile<BK, BM, MN_PITCH, VEC>(as, a, lda, k0, k_end, m0, M);
-        else copy_tile<BM, BK, K_PITCH, VEC>(as, a, lda, m0, M, k0, k_end);
-        if (TB) copy_tile<BN, BK, K_PITCH, VEC>(bs, b, ldb, n0, N, k0, k_end);
-        else copy_tile<BK, BN, MN_PITCH, VEC>(bs, b, ldb, k0, k_end, n0, N);
+        if (TA) copy_tile<uint16_t, THREADS, BK, BM, MN_PITCH, VEC, -1>(as, a, lda, k0, k_end, m0, M);
+        else copy_tile<uint16_t, THREADS, BM, BK, K_PITCH, VEC, -1>(as, a, lda, m0, M, k0, k_end);
+        if (TB) copy_tile<uint16_t, THREADS, BN, BK, K_PITCH, VEC, -1>(bs, b, ldb, n0, N, k0, k_end);
+        else copy_tile<uint16_t, THREADS, BK, BN, MN_PITCH, VEC, -1>(bs, b, ldb, k0, k_end, n0, N);
     };
 
     float acc[4][8][4];
-    #pragma unroll
-    for (int i = 0; i < 4; i++)
-        #pragma unroll
-        for (int j = 0; j < 8; j++)
-            #pragma unroll
-            for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
-
-    // The ring of gemm.cu: stage kt % STAGES holds K tile kt, one commit group per tile.
-    const int tiles = (k_end - k_begin + BK - 1) / BK;
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < tiles) load(s, k_begin + s * BK);
-        cp_async_commit();
-    }
-    for (int kt = 0; kt < tiles; kt++) {
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();  // tile kt is everyone's to read, and tile kt-1's stage is free again
-        int next = kt + STAGES - 1;
-        if (next < tiles) load(next % STAGES, k_begin + next * BK);
-        cp_async_commit();
-
-        const uint16_t *as = smem + (kt % STAGES) * STAGE_ELEMS, *bs = as + TILE_ELEMS;
+    zero(acc);
+    pipeline<STAGES, BK>(slice, load, [&](int stage) {
+        const uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + TILE_ELEMS;
         #pragma unroll
         for (int ks = 0; ks < BK; ks += 16) {
             uint32_t af[4][4], bf[8][2];
@@ -143,7 +106,7 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
                 #pragma unroll
                 for (int j = 0; j < 8; j++) F::mma(acc[i][j], af[i], bf[j]);
         }
-    }
+    });
 
     // acc[i][j][r]: row 16i + g (+8 for r ≥ 2), column 8j + 2t (+1 for odd r) of the warp's tile.
     #pragma unroll
@@ -160,15 +123,6 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
             }
         }
     }
-}
-
-// Whether every tile row of both operands starts on a 16-byte boundary: base pointers, leading
-// dimensions and batch strides in multiples of 8 elements, and the contiguous extents too.
-__device__ inline bool rows_of_16_bytes(bool ta, bool tb, int M, int N, int K, const uint16_t *A, long long lda, long long stride_a,
-                                        const uint16_t *B, long long ldb, long long stride_b) {
-    bool a = ((uintptr_t) A & 15) == 0 && lda % 8 == 0 && stride_a % 8 == 0 && (ta ? M : K) % 8 == 0;
-    bool b = ((uintptr_t) B & 15) == 0 && ldb % 8 == 0 && stride_b % 8 == 0 && (tb ? K : N) % 8 == 0;
-    return a && b;
 }
 
 // One entry point per format, transpose variant and output type; the copy width is chosen inside.

@@ -190,10 +190,24 @@ inline uint32_t to_tf32(float x) {
     return u;
 }
 
+// A float32's bits as a TF32 operand, untouched: mma_tf32 drops the low 13 bits, as the hardware does.
+inline uint32_t tf32_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return u;
+}
+
+// st.global.v4.f32: faults where the GPU would, on an address not aligned to 16 bytes.
+inline void global_float4(float *at, float a, float b, float c, float d) {
+    if (((uintptr_t) at & 15) != 0) emu::fault("st.global.v4 address not aligned to 16 bytes");
+    at[0] = a, at[1] = b, at[2] = c, at[3] = d;
+}
+
 // mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32, D = A·B + D for the warp, with the fragment
 // ownership of the PTX ISA (g = lane/4, t = lane%4): A element (r, k) is register
 // (r ≥ 8) + 2·(k ≥ 4) of lane 4·(r mod 8) + k mod 4; B element (k, n) is register (k ≥ 4) of
-// lane 4n + k mod 4; D register i of a lane is element (g + 8·(i ≥ 2), 2t + i mod 2).
+// lane 4n + k mod 4; D register i of a lane is element (g + 8·(i ≥ 2), 2t + i mod 2). The
+// hardware reads only the top 19 bits of each operand register (a TF32), so the low 13 are dropped.
 inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
     int me = emu::linear_thread(), base = me & ~31, lane = me & 31, g = lane >> 2, t = lane & 3;
     if (base + 32 > emu::block_threads()) {
@@ -207,9 +221,11 @@ inline void mma_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
         int r = g + (i >= 2 ? 8 : 0), n = 2 * t + (i & 1);
         float sum = 0.0f;
         for (int k = 0; k < 8; k++) {
+            uint32_t ab = emu::mma_a[base + 4 * (r & 7) + (k & 3)][(r >= 8) + 2 * (k >= 4)] & 0xffffe000u;
+            uint32_t bb = emu::mma_b[base + 4 * n + (k & 3)][k >= 4] & 0xffffe000u;
             float av, bv;
-            memcpy(&av, &emu::mma_a[base + 4 * (r & 7) + (k & 3)][(r >= 8) + 2 * (k >= 4)], 4);
-            memcpy(&bv, &emu::mma_b[base + 4 * n + (k & 3)][k >= 4], 4);
+            memcpy(&av, &ab, 4);
+            memcpy(&bv, &bb, 4);
             sum += av * bv;
         }
         d[i] += sum;

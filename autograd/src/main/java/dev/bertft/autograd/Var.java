@@ -555,11 +555,18 @@ public final class Var {
         DType out = gOut.dtype();
         Tensor g = operandOf(gOut, x);
         if (requiresGrad) accumulate(g.matmul(w, out));
+        boolean biasGrad = bias != null && bias.requiresGrad;
         if (weight.requiresGrad) {
             Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));
+            if (biasGrad && g == gOut) { // both from one read of dY where the backend can
+                Backend.LinearGrads d = g2.backend().linearGrads(g2, x2, out);
+                weight.accumulate(d.weight());
+                bias.accumulate(d.bias().reshape(bias.shape()));
+                return;
+            }
             weight.accumulate(g2.transpose(0, 1).matmul(x2, out));
         }
-        if (bias != null && bias.requiresGrad) bias.accumulate(sumTo(gOut, bias.shape()));
+        if (biasGrad) bias.accumulate(sumTo(gOut, bias.shape()));
     }
 
     // ---- normalisation, activations over the last axis --------------------------------------

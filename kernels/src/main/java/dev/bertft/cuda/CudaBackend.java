@@ -431,6 +431,29 @@ public final class CudaBackend implements Backend {
         return product(x, w.transpose(0, 1), dense(bias), x.dtype());
     }
 
+    /**
+     * dW = dYᵀ·x on our TF32 kernel, which adds up dY's columns (db) from the tiles it reads for
+     * the product: no reduction of its own over dY. cuBLAS, float64 and half operands take the
+     * plain way, as do layouts other than rows of dY and x (the kernel sums only transposed A).
+     */
+    @Override
+    public LinearGrads linearGrads(Tensor dy, Tensor x, DType out) {
+        boolean ownKernel = gemm == ownGemm && tf32 && dy.dtype() == DType.F32 && out == DType.F32;
+        if (!ownKernel || dy.dim() != 2 || x.dim() != 2 || dy.size(0) != x.size(0) || dy.numel() == 0 || x.numel() == 0) {
+            return Backend.super.linearGrads(dy, x, out);
+        }
+        own(dy);
+        own(x);
+        MatrixLayout la = MatrixLayout.of(dy.transpose(0, 1)), lb = MatrixLayout.of(x);
+        if (!la.transposed() || lb.transposed()) return Backend.super.linearGrads(dy, x, out);
+        int t = dy.size(0), n = dy.size(1), k = x.size(1);
+        Tensor dw = allocate(DType.F32, n, k), db = allocate(DType.F32, n);
+        ownGemm.weightAndBiasGrads(n, k, t, ptr(la.t()), la.ld(), ptr(lb.t()), lb.ld(), ptr(dw), ptr(db));
+        Reference.reachabilityFence(la);
+        Reference.reachabilityFence(lb);
+        return new LinearGrads(dw, db);
+    }
+
     /** Half operands written as float32 with a float32 bias, added by our kernel as it writes the product. */
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias, DType out) {

@@ -51,4 +51,13 @@ interface DeviceOps {
 
     /** Ends a capture that failed, dropping what it recorded. */
     default void abortCapture() {}
+
+    /**
+     * The check every capturing implementation makes before a copy to or from the host or a wait:
+     * a graph cannot hold them (and a pinned staging copy would be captured as a read of a buffer
+     * the next copy overwrites).
+     */
+    static void refuseWhileCapturing(boolean capturing, String what) {
+        if (capturing) throw new IllegalStateException(what + " inside a captured step");
+    }
 }

@@ -51,29 +51,24 @@ class DriverOps implements DeviceOps {
 
     @Override
     public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
-        notCapturing("a copy from the host");
+        DeviceOps.refuseWhileCapturing(capturing, "a copy from the host");
         staging.upload(array, dtype, n, dst);
     }
 
     @Override
     public Object download(CUdeviceptr src, DType dtype, int n) {
-        notCapturing("a copy to the host");
+        DeviceOps.refuseWhileCapturing(capturing, "a copy to the host");
         return staging.download(src, dtype, n);
     }
 
     @Override
     public void synchronize() {
-        notCapturing("a wait for the GPU");
+        DeviceOps.refuseWhileCapturing(capturing, "a wait for the GPU");
         try {
             cuStreamSynchronize(stream);
         } catch (CudaException e) {
             throw new CudaFailureException("waiting for the GPU: " + e.getMessage(), e);
         }
-    }
-
-    /** Pinned staging copies would be captured as reads of a buffer the next copy overwrites. */
-    private void notCapturing(String what) {
-        if (capturing) throw new IllegalStateException(what + " inside a captured step");
     }
 
     @Override

@@ -3,6 +3,8 @@ package dev.bertft.cuda;
 import dev.bertft.tensor.DType;
 import jcuda.driver.CUdeviceptr;
 
+import java.util.Arrays;
+
 /**
  * Our GEMM kernels: TF32 tensor cores (gemm.cu: mma.sync m16n8k8, 128×128 tiles of 4 warps, a
  * 4-stage cp.async pipeline) for float32; BF16/F16 tensor cores (gemm_half.cu: mma.sync m16n8k16,
@@ -30,6 +32,14 @@ final class TensorCoreGemm implements GemmEngine {
         String kernel(boolean transA, boolean transB, String suffix) {
             return prefix + (transA ? "t" : "n") + (transB ? "t" : "n") + suffix;
         }
+
+        /** The launch's arguments: the float32 kernels also take where A's sums over K go (or null). */
+        Object[] arguments(CUdeviceptr rowSums, Object... args) {
+            if (this != TF32) return args;
+            Object[] all = Arrays.copyOf(args, args.length + 1);
+            all[args.length] = rowSums;
+            return all;
+        }
     }
 
     /** Float32: STAGES × (A tile + B tile) of 128 × (16 + 4) floats of shared memory. */
@@ -39,6 +49,8 @@ final class TensorCoreGemm implements GemmEngine {
     static final int SHARED_BYTES = TF32.sharedBytes();
     /** Two blocks fit on an SM (sm_80, sm_90); a split gets at least this much K. */
     private static final int BLOCKS_PER_SM = 2, MIN_SPLIT_K = 256, MAX_SPLITS = 16;
+    /** The share of the resident block slots a split should keep busy through its last wave. */
+    private static final double FULL_ENOUGH = 0.85;
     /** The kernels' null bias. */
     static final CUdeviceptr NO_BIAS = new CUdeviceptr();
 
@@ -69,7 +81,16 @@ final class TensorCoreGemm implements GemmEngine {
     void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
                CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
-        gemm(TF32, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias);
+        gemm(TF32, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS);
+    }
+
+    /**
+     * A Linear layer's weight gradient dW = dYᵀ·x ([n, k], dY as [t, n] with leading dimension
+     * ldDy, x as [t, k] with ldX) and its bias gradient db[j] = Σ_t dY[t, j], which the kernel adds
+     * up from the dY tiles it reads for dW instead of a reduction of its own over dY.
+     */
+    void weightAndBiasGrads(int n, int k, int t, CUdeviceptr dy, long ldDy, CUdeviceptr x, long ldX, CUdeviceptr dw, CUdeviceptr db) {
+        gemm(TF32, true, false, n, k, t, 1, dy, ldDy, 0L, x, ldX, 0L, dw, k, (long) n * k, NO_BIAS, db);
     }
 
     /**
@@ -84,30 +105,59 @@ final class TensorCoreGemm implements GemmEngine {
         // BK 32: STAGES × (A tile + B tile) of 128 × (32 + 8) elements
         Family family = new Family("hgemm_" + format + "_", "_" + (out == DType.F32 ? "f32" : format), 2, out.bytes(), 32,
                 STAGES * 2 * TILE * (32 + 8) * 2, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format);
-        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias);
+        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS);
     }
 
     /** A launch plan for either family: a tall product where a batch allows, a K split where the grid is small. */
     private void gemm(Family family, boolean transA, boolean transB, int m, int n, int k, int batch,
                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
+                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, CUdeviceptr rowSums) {
         if (batch > 1 && strideB == 0 && !transA && strideA == (long) m * lda && strideC == (long) m * ldc
                 && (long) m * batch <= (long) MAX_GRID_Y * TILE) {
             m *= batch;
             batch = 1;
         }
         long tiles = (long) ceil(m, TILE) * ceil(n, TILE) * batch, slots = (long) BLOCKS_PER_SM * multiprocessors;
-        int splits = batch == 1 && tiles < slots ? (int) Math.min(Math.min(MAX_SPLITS, slots / tiles), k / MIN_SPLIT_K) : 1;
-        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, Math.max(1, splits));
+        int splits = batch == 1 ? splits(tiles, slots, k) : 1;
+        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, rowSums, Math.max(1, splits));
+    }
+
+    /**
+     * How many pieces a single product's K is cut into, for a grid of {@code tiles} blocks on
+     * {@code slots} resident blocks (2 per SM): the fewest that keep {@link #FULL_ENOUGH} of the
+     * slots busy through the last wave (tiles·s blocks run in ⌈tiles·s / slots⌉ waves of 1/s the
+     * work each), else the best-filled; at most 16, each piece at least 256 deep. On an H200 (264
+     * slots), BERT-base at 32×128 tokens: a [768, 768] weight gradient (36 tiles) takes 7 pieces
+     * (95% of the slots busy instead of 14%), a [3072, 768] one (144 tiles) 5 (91% instead of
+     * 55%), the [4096, 768] products with K 3072 (the FFN's second Linear and its input gradient,
+     * 192 tiles) 4 (97% instead of 73%), those with K 768 none. The model ignores that a block
+     * alone on its SM runs faster than one of a pair, so it overrates splits of grids near a
+     * wave; a GPU run should set FULL_ENOUGH.
+     */
+    static int splits(long tiles, long slots, int k) {
+        int most = Math.max(1, Math.min(MAX_SPLITS, k / MIN_SPLIT_K)), best = 1;
+        double bestFill = 0;
+        for (int s = 1; s <= most; s++) {
+            long blocks = tiles * s;
+            double fill = (double) blocks / (ceil(blocks, slots) * slots);
+            if (fill >= FULL_ENOUGH) return s;
+            if (fill > bestFill) {
+                best = s;
+                bestFill = fill;
+            }
+        }
+        return best;
     }
 
     /**
      * The product with K cut in (up to) {@code splits} pieces of a whole number of K tiles. The
      * pieces are float32 (the family's kernel with float32 C), and the family's sum writes C.
+     * {@code rowSums} (float32 products with A transposed and B not, one entry, else the null
+     * pointer): where A's sums over K go, from split pieces that the sum kernel adds in order too.
      */
     private void gemm(Family family, boolean transA, boolean transB, int m, int n, int k, int batch,
                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, int splits) {
+                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, CUdeviceptr rowSums, int splits) {
         if (splits > 1 && batch != 1) throw new IllegalArgumentException("a K split is for single products, got a batch of " + batch);
         int bk = family.bk(), chunk = Math.max(bk, ceil(ceil(k, splits), bk) * bk);
         splits = Math.max(1, ceil(k, chunk)); // K = 0 is one launch that writes zeros (plus the bias)
@@ -116,22 +166,31 @@ final class TensorCoreGemm implements GemmEngine {
             for (int first = 0; first < batch; first += MAX_GRID_Z) { // grid z holds at most 65535 batch entries
                 long in = (long) first * family.inBytes(), out = (long) first * family.outBytes();
                 kernels.launchShared(kernel, family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), Math.min(batch - first, MAX_GRID_Z), THREADS, 1,
-                        m, n, k, 1, chunk, a.withByteOffset(in * strideA), lda, strideA, b.withByteOffset(in * strideB), ldb, strideB,
-                        bias, c.withByteOffset(out * strideC), ldc, strideC);
+                        family.arguments(rowSums, m, n, k, 1, chunk, a.withByteOffset(in * strideA), lda, strideA,
+                                b.withByteOffset(in * strideB), ldb, strideB, bias, c.withByteOffset(out * strideC), ldc, strideC));
             }
             return;
         }
         long mn = (long) m * n;
-        CachingAllocator.Block<CUdeviceptr> partial = workspace.allocate(splits * mn * Float.BYTES,
+        boolean summing = rowSums != NO_BIAS;
+        CachingAllocator.Block<CUdeviceptr> partial = workspace.allocate(splits * (mn + (summing ? m : 0)) * Float.BYTES,
                 "GEMM workspace (" + splits + " K splits of " + m + "x" + n + ")");
         try {
+            CUdeviceptr pieceSums = summing ? partial.handle().withByteOffset(splits * mn * Float.BYTES) : NO_BIAS;
             kernels.launchShared(family.kernel(transA, transB, family.pieceSuffix()), family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), splits, THREADS, 1,
-                    m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(), (long) n, mn);
-            kernels.launch(family.splitSum(), (int) Math.min(ceil(mn, SUM_THREADS), 4096L * multiprocessors), 1, 1, SUM_THREADS, 1,
-                    partial.handle(), bias, c, m, n, ldc, splits);
+                    family.arguments(pieceSums, m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(), (long) n, mn));
+            sumSplits(family, partial.handle(), bias, c, m, n, ldc, splits);
+            if (summing) sumSplits(family, pieceSums, NO_BIAS, rowSums, 1, m, m, splits);
         } finally {
             workspace.release(partial); // stream order keeps the block alive for the launches above
         }
+    }
+
+    /** C ([m, n], ldc) = the sum of {@code splits} float32 pieces of m × n at {@code pieces}, in order, plus the bias. */
+    private void sumSplits(Family family, CUdeviceptr pieces, CUdeviceptr bias, CUdeviceptr c, int m, int n, long ldc, int splits) {
+        long mn = (long) m * n;
+        kernels.launch(family.splitSum(), (int) Math.min(ceil(mn, SUM_THREADS), 4096L * multiprocessors), 1, 1, SUM_THREADS, 1,
+                pieces, bias, c, m, n, ldc, splits);
     }
 
     /** float32 in IEEE arithmetic, one fused multiply-add per term: the products when TF32 is off (PyTorch's default), far slower than TF32. */

@@ -95,6 +95,26 @@ class DryRunTest {
         return new CudaBackend(0, null, new DeviceInfo("dry run", 13000, 9, 0, 132, 80L << 30), rec, memory, own, own);
     }
 
+    /**
+     * A Linear's weight and bias gradients are one tn product, no reduction of dY of their own: on
+     * 132 SMs a [64, 5] gradient runs whole, a [768, 768] one over 4096 tokens in 7 K splits (36
+     * tiles), summed in order for dW and for db.
+     */
+    @Test
+    void weightAndBiasGradientsAreOneProduct() throws Exception {
+        Recorder rec = new Recorder();
+        CudaBackend g = dryBackend(rec);
+        Tensor dy = g.zeros(DType.F32, 64, 8), x = g.zeros(DType.F32, 64, 5);
+        rec.events.clear();
+        g.linearGrads(dy, x, DType.F32);
+        assertEquals(List.of("sgemm_tf32_tn"), rec.events);
+        Tensor dyTall = g.zeros(DType.F32, 4096, 768), xTall = g.zeros(DType.F32, 4096, 768);
+        rec.events.clear();
+        g.linearGrads(dyTall, xTall, DType.F32);
+        assertEquals(List.of("sgemm_tf32_tn", "splitk_sum", "splitk_sum"), rec.events);
+        assertEquals(List.of(), rec.problems);
+    }
+
     @Test
     void everyOpLaunchesValidKernelsAndTogetherTheyCoverThePtx() throws Exception {
         Recorder rec = new Recorder();

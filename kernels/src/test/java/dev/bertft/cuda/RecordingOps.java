@@ -41,24 +41,20 @@ final class RecordingOps implements DeviceOps {
 
     @Override
     public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
-        notCapturing("a copy from the host");
+        DeviceOps.refuseWhileCapturing(recording != null, "a copy from the host");
         device.upload(array, dtype, n, dst);
     }
 
     @Override
     public Object download(CUdeviceptr src, DType dtype, int n) {
-        notCapturing("a copy to the host");
+        DeviceOps.refuseWhileCapturing(recording != null, "a copy to the host");
         return device.download(src, dtype, n);
     }
 
     @Override
     public void synchronize() {
-        notCapturing("a wait for the GPU");
+        DeviceOps.refuseWhileCapturing(recording != null, "a wait for the GPU");
         device.synchronize();
-    }
-
-    private void notCapturing(String what) {
-        if (recording != null) throw new IllegalStateException(what + " inside a captured step");
     }
 
     @Override

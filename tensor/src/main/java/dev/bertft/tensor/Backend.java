@@ -155,6 +155,17 @@ public interface Backend {
     }
 
     /**
+     * A Linear layer's parameter gradients from dY [T, N] and its input x [T, K]: dW = dYᵀ·x
+     * written as {@code out} (as {@link #matmul}), and db = dY's column sums [N] in dY's dtype. A
+     * backend may add up the columns while its product reads dY, saving a pass over dY.
+     */
+    default LinearGrads linearGrads(Tensor dy, Tensor x, DType out) {
+        return new LinearGrads(dy.transpose(0, 1).matmul(x, out), dy.sum(0));
+    }
+
+    record LinearGrads(Tensor weight, Tensor bias) {}
+
+    /**
      * {@link #linear} of BF16/F16 x and w written as float32 (the sums unrounded), plus a float32
      * bias or null: an autocast Linear. A backend may add the bias as it writes the product.
      */
