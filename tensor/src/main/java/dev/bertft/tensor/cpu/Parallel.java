@@ -23,8 +23,13 @@ public final class Parallel implements AutoCloseable {
         void run(int from, int to);
     }
 
-    /** How long a worker, or a caller waiting for its workers, spins before it parks. */
-    private static final long SPIN_NANOS = 50_000;
+    /**
+     * The longest a worker, or a caller waiting for its workers, spins before it parks. Each
+     * thread halves its own spin when a spin ends in a park and doubles it when a spin succeeds:
+     * on a machine whose other cores are busy a spin mostly waits for a thread that is not running
+     * (measured at load 24 on 2 cores: 120 µs of CPU a loop spinning 50 µs, 18 µs parking at once).
+     */
+    private static final long MAX_SPIN_NANOS = 50_000, MIN_SPIN_NANOS = 1_000;
 
     /** True on this pool's workers: a nested loop runs inline instead of waiting on its own pool. */
     private static final ThreadLocal<Boolean> IN_WORKER = ThreadLocal.withInitial(() -> false);
@@ -114,17 +119,23 @@ public final class Parallel implements AutoCloseable {
         return (int) ((long) n * c / chunks);
     }
 
+    /** The caller's spin (see {@link #MAX_SPIN_NANOS}); one caller at a time waits. */
+    private long callerSpin = MAX_SPIN_NANOS;
+
     private void awaitWorkers(Loop l) {
         long start = System.nanoTime();
+        boolean parkedOnce = false;
         for (int spins = 0; l.get() > 0; spins++) {
-            if ((spins & 63) != 0 || System.nanoTime() - start < SPIN_NANOS) {
+            if (!parkedOnce && ((spins & 63) != 0 || System.nanoTime() - start < callerSpin)) {
                 Thread.onSpinWait();
                 continue;
             }
+            parkedOnce = true;
             waitingCaller = Thread.currentThread();
             if (l.get() > 0) LockSupport.park(this);
             waitingCaller = null;
         }
+        callerSpin = parkedOnce ? Math.max(MIN_SPIN_NANOS, callerSpin / 2) : Math.min(MAX_SPIN_NANOS, callerSpin * 2);
     }
 
     @Override
@@ -138,6 +149,8 @@ public final class Parallel implements AutoCloseable {
         final int index;
         final Thread thread;
         volatile boolean parked;
+        /** This worker's spin (see {@link #MAX_SPIN_NANOS}). */
+        private long spin = MAX_SPIN_NANOS;
 
         Worker(int index) {
             this.index = index;
@@ -169,14 +182,19 @@ public final class Parallel implements AutoCloseable {
         /** Spins, then parks, until a loop other than {@code seen} is published; null once closed. */
         private Loop awaitNext(Loop seen) {
             long start = System.nanoTime();
+            boolean parkedOnce = false;
             for (int spins = 0; ; spins++) {
                 if (closed) return null;
                 Loop l = loop;
-                if (l != seen) return l;
-                if ((spins & 63) != 0 || System.nanoTime() - start < SPIN_NANOS) {
+                if (l != seen) {
+                    spin = parkedOnce ? Math.max(MIN_SPIN_NANOS, spin / 2) : Math.min(MAX_SPIN_NANOS, spin * 2);
+                    return l;
+                }
+                if (!parkedOnce && ((spins & 63) != 0 || System.nanoTime() - start < spin)) {
                     Thread.onSpinWait();
                     continue;
                 }
+                parkedOnce = true;
                 parked = true;
                 if (loop == seen && !closed) LockSupport.park(this);
                 parked = false;
