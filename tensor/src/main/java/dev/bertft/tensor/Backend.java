@@ -363,6 +363,12 @@ public interface Backend {
         return ts.stream().map(t -> t.mul(s)).toList();
     }
 
+    /** Each tensor ·= s in place, each result as {@link #scaled} rounds it: the clip of {@link #updateGuard}. */
+    default void scaleInPlace(List<Tensor> ts, double s) {
+        List<Tensor> scaled = scaled(ts, s);
+        for (int i = 0; i < ts.size(); i++) copyInPlace(ts.get(i), scaled.get(i));
+    }
+
     record AdamWStep(double lr, double beta1, double beta2, double eps, double weightDecay, long step) {}
 
     // ---- an update without the host in the loop ---------------------------------------------
@@ -380,10 +386,7 @@ public interface Backend {
         for (Tensor l : losses) loss += l.item();
         double norm = grads.isEmpty() ? 0 : Math.sqrt(sumOfSquares(grads)), coef = maxNorm / (norm + 1e-6);
         boolean clip = maxNorm > 0 && coef < 1;
-        if (clip) {
-            List<Tensor> clipped = scaled(grads, coef);
-            for (int i = 0; i < grads.size(); i++) copyInPlace(grads.get(i), clipped.get(i));
-        }
+        if (clip) scaleInPlace(grads, coef);
         boolean skip = !(Double.isFinite(loss) && Double.isFinite(norm));
         return fromHost(new double[] {loss, norm, clip ? coef : 1, skip ? 1 : 0}, DType.F64, 4);
     }

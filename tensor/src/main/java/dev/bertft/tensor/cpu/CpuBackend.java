@@ -11,7 +11,9 @@ import dev.bertft.tensor.ReductionPlan;
 import dev.bertft.tensor.Simd;
 import dev.bertft.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The CPU backend: Java arrays, a fixed thread pool, plain reference loops in double precision
@@ -427,7 +429,8 @@ public final class CpuBackend implements Backend {
         if (leadingOnly && op == Ops.Reduce.SUM && x.dtype() == DType.F32) {
             float[] s = f32(x), o = f32(out);
             int base = x.offset(), columns = outer;
-            pool.forRange(columns, 256, (c0, c1) -> {
+            // a chunk of columns a thread once the whole sum is worth sharing (a bias gradient of 384 columns too)
+            pool.forRange(columns, Math.max(16, GRAIN / Math.max(1, runLength)), (c0, c1) -> {
                 double[] acc = new double[c1 - c0];
                 for (int r = 0; r < runLength; r++) {
                     int row = base + r * columns + c0;
@@ -967,11 +970,26 @@ public final class CpuBackend implements Backend {
 
     @Override
     public double sumOfSquares(Tensor t) {
-        Tensor s = dense(t);
+        return sumOfSquares(List.of(t));
+    }
+
+    /** One parallel loop over the blocks of all the tensors, not one per tensor (most are too small to share out). */
+    @Override
+    public double sumOfSquares(List<Tensor> ts) {
+        List<Tensor> d = ts.stream().map(this::dense).toList();
+        if (!allF32(d)) {
+            double sum = 0;
+            for (Tensor t : d) sum += sumOfSquaresWide(t);
+            return sum;
+        }
+        return blocks(d).sumOfSquares(pool, arrays(d), offsets(d));
+    }
+
+    /** Σ t² of a double tensor, in fixed blocks summed in order: the same total whatever the thread count. */
+    private double sumOfSquaresWide(Tensor s) {
         Buf b = buf(s);
         int n = s.numel(), blocks = (n + GRAIN - 1) / GRAIN;
         double[] partial = new double[blocks];
-        // fixed-size blocks summed in order: the same total whatever the thread count
         pool.forRange(blocks, 1, (b0, b1) -> {
             for (int blk = b0; blk < b1; blk++) {
                 double acc = 0;
@@ -985,31 +1003,48 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep st) {
-        Tensor g = target(param, grad);
-        target(m, param);
-        target(v, param);
-        int n = param.numel();
-        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
-        if (param.dtype() == DType.F32) {
-            float[] p = f32(param), gv = f32(g), mv = f32(m), vv = f32(v);
-            int po = param.offset(), mo = m.offset(), vo = v.offset();
-            float lr = (float) st.lr(), decay = (float) (1 - st.lr() * st.weightDecay());
-            float b1 = (float) st.beta1(), b2 = (float) st.beta2(), eps = (float) st.eps();
-            float stepSize = (float) (st.lr() / bc1), sqrtBc2 = (float) Math.sqrt(bc2);
-            pool.forRange(n, GRAIN, (i0, i1) -> {
-                for (int i = i0; i < i1; i++) {
-                    float gi = gv[i];
-                    float mi = b1 * mv[mo + i] + (1 - b1) * gi;
-                    float vi = b2 * vv[vo + i] + (1 - b2) * gi * gi;
-                    mv[mo + i] = mi;
-                    vv[vo + i] = vi;
-                    // torch: p ← p·(1 − lr·wd) − (lr / bc1) · m / (√v / √bc2 + ε)
-                    p[po + i] = p[po + i] * decay - stepSize * mi / ((float) Math.sqrt(vi) / sqrtBc2 + eps);
-                }
-            });
+    public void scaleInPlace(List<Tensor> ts, double s) {
+        if (!allF32(ts)) {
+            Backend.super.scaleInPlace(ts, s);
             return;
         }
+        for (Tensor t : ts) target(t, t);
+        blocks(ts).scale(pool, arrays(ts), offsets(ts), s);
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep st) {
+        adamW(List.of(param), List.of(grad), List.of(m), List.of(v), st);
+    }
+
+    /** Every parameter of the group in one parallel loop over their blocks. */
+    @Override
+    public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st) {
+        List<Tensor> g = new ArrayList<>(params.size());
+        for (int i = 0; i < params.size(); i++) {
+            g.add(target(params.get(i), grads.get(i)));
+            target(m.get(i), params.get(i));
+            target(v.get(i), params.get(i));
+        }
+        if (params.isEmpty()) return;
+        if (!allF32(params)) {
+            for (int i = 0; i < params.size(); i++) adamWWide(params.get(i), g.get(i), m.get(i), v.get(i), st);
+            return;
+        }
+        AdamWRule rule = AdamWRule.of(st);
+        float[][] p = arrays(params), gv = arrays(g), mv = arrays(m), vv = arrays(v);
+        int[] po = offsets(params), mo = offsets(m), vo = offsets(v);
+        TensorBlocks blocks = blocks(params);
+        blocks.forEachBlock(pool, b -> {
+            int t = blocks.tensor[b];
+            rule.update(p[t], po[t], gv[t], mv[t], mo[t], vv[t], vo[t], blocks.start[b], blocks.length[b]);
+        });
+    }
+
+    /** AdamW on a double parameter, in double. */
+    private void adamWWide(Tensor param, Tensor g, Tensor m, Tensor v, AdamWStep st) {
+        int n = param.numel();
+        double bc1 = 1 - Math.pow(st.beta1(), st.step()), bc2 = 1 - Math.pow(st.beta2(), st.step());
         Buf p = buf(param), gv = buf(g), mv = buf(m), vv = buf(v);
         int po = param.offset(), mo = m.offset(), vo = v.offset();
         pool.forRange(n, GRAIN, (i0, i1) -> {
@@ -1023,5 +1058,21 @@ public final class CpuBackend implements Backend {
                 p.set(po + i, pi - st.lr() / bc1 * mi / (Math.sqrt(vi) / Math.sqrt(bc2) + st.eps()));
             }
         });
+    }
+
+    private static boolean allF32(List<Tensor> ts) {
+        return ts.stream().allMatch(t -> t.dtype() == DType.F32);
+    }
+
+    private static TensorBlocks blocks(List<Tensor> ts) {
+        return new TensorBlocks(ts.stream().map(Tensor::numel).toList());
+    }
+
+    private static float[][] arrays(List<Tensor> ts) {
+        return ts.stream().map(CpuBackend::f32).toArray(float[][]::new);
+    }
+
+    private static int[] offsets(List<Tensor> ts) {
+        return ts.stream().mapToInt(Tensor::offset).toArray();
     }
 }

@@ -1,0 +1,76 @@
+package dev.bertft.tensor.cpu;
+
+import java.util.List;
+
+/**
+ * A list of contiguous float tensors (a model's gradients, parameters or moments) cut into blocks
+ * of at most {@link #BLOCK} elements, each block inside one tensor: one parallel loop over the
+ * blocks covers every tensor, instead of one loop per tensor, most of them too small to share.
+ * Block boundaries depend only on the tensors' sizes, so per-block sums added in a fixed order
+ * give the same total whatever the thread count.
+ */
+final class TensorBlocks {
+    static final int BLOCK = 1 << 14;
+
+    /** Block b covers elements [start[b], start[b] + length[b]) of tensor tensor[b]. */
+    final int[] tensor, start, length;
+    /** firstBlock[i] is tensor i's first block; firstBlock[tensors] the block count. */
+    final int[] firstBlock;
+
+    TensorBlocks(List<Integer> sizes) {
+        firstBlock = new int[sizes.size() + 1];
+        for (int i = 0; i < sizes.size(); i++) firstBlock[i + 1] = firstBlock[i] + (sizes.get(i) + BLOCK - 1) / BLOCK;
+        int blocks = firstBlock[sizes.size()];
+        tensor = new int[blocks];
+        start = new int[blocks];
+        length = new int[blocks];
+        for (int i = 0; i < sizes.size(); i++) {
+            for (int b = firstBlock[i]; b < firstBlock[i + 1]; b++) {
+                tensor[b] = i;
+                start[b] = (b - firstBlock[i]) * BLOCK;
+                length[b] = Math.min(BLOCK, sizes.get(i) - start[b]);
+            }
+        }
+    }
+
+    int blocks() {
+        return tensor.length;
+    }
+
+    /**
+     * Σ x² of every tensor (x[i] from offset[i]), in double: each block summed in order, then each
+     * tensor's blocks in order, then the tensors in order; the per-tensor sums of the one-tensor
+     * loop this replaces, added up as its callers did.
+     */
+    double sumOfSquares(Parallel pool, float[][] x, int[] offset) {
+        double[] partial = new double[blocks()];
+        forEachBlock(pool, b -> {
+            float[] a = x[tensor[b]];
+            double acc = 0;
+            for (int i = offset[tensor[b]] + start[b], end = i + length[b]; i < end; i++) acc += (double) a[i] * a[i];
+            partial[b] = acc;
+        });
+        double total = 0;
+        for (int t = 0; t + 1 < firstBlock.length; t++) {
+            double sum = 0;
+            for (int b = firstBlock[t]; b < firstBlock[t + 1]; b++) sum += partial[b];
+            total += sum;
+        }
+        return total;
+    }
+
+    /** x ← x · s in place, each product rounded once from double (as {@code x.mul(s)} rounds it). */
+    void scale(Parallel pool, float[][] x, int[] offset, double s) {
+        forEachBlock(pool, b -> {
+            float[] a = x[tensor[b]];
+            for (int i = offset[tensor[b]] + start[b], end = i + length[b]; i < end; i++) a[i] = (float) (a[i] * s);
+        });
+    }
+
+    /** Runs {@code body(block)} for every block, blocks spread over the pool's threads. */
+    void forEachBlock(Parallel pool, java.util.function.IntConsumer body) {
+        pool.forRange(blocks(), 1, (b0, b1) -> {
+            for (int b = b0; b < b1; b++) body.accept(b);
+        });
+    }
+}

@@ -1,0 +1,118 @@
+package dev.bertft.tensor.cpu;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The pool's contract: every index once, chunks cut by size alone, failures and nesting, many calls back to back. */
+class ParallelTest {
+
+    @Test
+    void everyIndexRunsOnceInChunksThatDependOnlyOnTheSize() {
+        try (Parallel pool = new Parallel(3)) {
+            for (int call = 0; call < 2000; call++) {
+                int n = 1 + call % 97;
+                int[] hits = new int[n];
+                List<int[]> chunks = java.util.Collections.synchronizedList(new ArrayList<>());
+                pool.forRange(n, 8, (from, to) -> {
+                    chunks.add(new int[] {from, to});
+                    for (int i = from; i < to; i++) hits[i]++;
+                });
+                int[] ones = new int[n];
+                java.util.Arrays.fill(ones, 1);
+                assertArrayEquals(ones, hits, "n = " + n);
+                // n / chunks items each, cut at n·c / chunks: 3 chunks for n ≥ 24, fewer below
+                int expected = Math.min(3, Math.max(1, n / 8));
+                assertEquals(expected, chunks.size(), "chunks of n = " + n);
+                for (int[] c : chunks) {
+                    int index = (int) Math.round((double) c[0] * expected / n);
+                    assertEquals((int) ((long) n * index / expected), c[0]);
+                    assertEquals((int) ((long) n * (index + 1) / expected), c[1]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aLoopBelowTwoGrainsRunsOnTheCallersThread() {
+        try (Parallel pool = new Parallel(2)) {
+            Set<Thread> ran = ConcurrentHashMap.newKeySet();
+            pool.forRange(100, 64, (from, to) -> ran.add(Thread.currentThread()));
+            assertEquals(Set.of(Thread.currentThread()), ran);
+            pool.forRange(128, 64, (from, to) -> ran.add(Thread.currentThread()));
+            assertEquals(2, ran.size(), "two grains' worth goes to both threads");
+        }
+    }
+
+    @Test
+    void aWorkersFailureReachesTheCallerAndThePoolKeepsWorking() {
+        try (Parallel pool = new Parallel(2)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.forRange(10, 1, (from, to) -> {
+                if (from > 0) throw new IllegalStateException("chunk at " + from);
+            }));
+            assertEquals("chunk at 5", e.getMessage());
+            AtomicInteger sum = new AtomicInteger();
+            pool.forRange(10, 1, (from, to) -> sum.addAndGet(to - from));
+            assertEquals(10, sum.get());
+        }
+    }
+
+    @Test
+    void aNestedLoopRunsInlineOnItsThread() {
+        try (Parallel pool = new Parallel(2)) {
+            int[] inner = new int[2];
+            pool.forRange(2, 1, (from, to) -> {
+                Thread outer = Thread.currentThread();
+                pool.forRange(100, 1, (f, t) -> {
+                    assertSame(outer, Thread.currentThread());
+                    inner[from] += t - f;
+                });
+            });
+            assertArrayEquals(new int[] {100, 100}, inner);
+        }
+    }
+
+    @Test
+    void callersOnSeveralThreadsAllGetTheirWholeLoop() throws InterruptedException {
+        try (Parallel pool = new Parallel(2)) {
+            AtomicInteger wrong = new AtomicInteger();
+            List<Thread> callers = new ArrayList<>();
+            for (int c = 0; c < 3; c++) {
+                Thread t = new Thread(() -> {
+                    for (int call = 0; call < 3000; call++) {
+                        AtomicInteger count = new AtomicInteger();
+                        pool.forRange(64, 1, (from, to) -> count.addAndGet(to - from));
+                        if (count.get() != 64) wrong.incrementAndGet();
+                    }
+                });
+                callers.add(t);
+                t.start();
+            }
+            for (Thread t : callers) t.join();
+            assertEquals(0, wrong.get());
+        }
+    }
+
+    @Test
+    void aWorkerThatSleptPastItsSpinStillTakesItsChunk() throws InterruptedException {
+        try (Parallel pool = new Parallel(2)) {
+            for (int call = 0; call < 5; call++) {
+                Thread.sleep(5); // long past the spin: the worker has parked
+                Set<Thread> ran = ConcurrentHashMap.newKeySet();
+                pool.forRange(2, 1, (from, to) -> ran.add(Thread.currentThread()));
+                assertEquals(2, ran.size());
+                assertTrue(ran.contains(Thread.currentThread()));
+            }
+        }
+    }
+}
