@@ -2,11 +2,10 @@ package dev.bertft.tensor.cpu;
 
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.MemoryScopes;
 import dev.bertft.tensor.Tensor;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * The arrays of a {@link CpuBackend}'s tensors: those made inside a memory scope ({@link Backend#openScope})
@@ -16,11 +15,11 @@ import java.util.List;
 final class CpuMemory {
     private final CpuBackend backend;
     private final ArrayPool pool = new ArrayPool();
-    /** The innermost open memory scope of each thread. */
-    private final ThreadLocal<MemoryScope> openScope = new ThreadLocal<>();
+    private final MemoryScopes<CpuStorage> scopes;
 
     CpuMemory(CpuBackend backend) {
         this.backend = backend;
+        this.scopes = new MemoryScopes<>(backend::own, this::free, s -> pool.forget(s.size() * s.dtype.bytes()));
     }
 
     /**
@@ -33,12 +32,7 @@ final class CpuMemory {
         if (array == null) array = newArray(dtype, n);
         else if (zeroed) zero(array);
         CpuStorage s = new CpuStorage(backend, dtype, array, n);
-        MemoryScope scope = openScope.get();
-        if (scope != null) {
-            s.scope = scope;
-            scope.made.add(s);
-            pool.lent((long) n * dtype.bytes());
-        }
+        if (scopes.made(s)) pool.lent((long) n * dtype.bytes());
         return Tensor.contiguousView(s, shape);
     }
 
@@ -70,58 +64,6 @@ final class CpuMemory {
     }
 
     Backend.Scope openScope() {
-        MemoryScope s = new MemoryScope(openScope.get());
-        openScope.set(s);
-        return s;
-    }
-
-    /** A scope of {@link Backend#openScope}: the arrays of the tensors made while it is the innermost one on its thread. */
-    final class MemoryScope implements Backend.Scope {
-        private final MemoryScope parent;
-        private final Thread thread = Thread.currentThread();
-        private final List<CpuStorage> made = new ArrayList<>();
-        private boolean closed;
-
-        private MemoryScope(MemoryScope parent) {
-            this.parent = parent;
-        }
-
-        @Override
-        public void keep(Tensor t) {
-            CpuStorage s = backend.own(t);
-            if (s.scope != this) return; // made outside this scope, or kept already
-            s.scope = parent;
-            if (parent != null) parent.made.add(s);
-            else pool.forget(s.size() * s.dtype.bytes());
-        }
-
-        @Override
-        public void release(Tensor t) {
-            CpuStorage s = backend.own(t);
-            for (MemoryScope owner = s.scope; owner != null; owner = owner.parent) {
-                if (owner == this) {
-                    s.scope = null;
-                    free(s);
-                    return;
-                }
-            }
-        }
-
-        @Override
-        public void close() {
-            if (closed) return;
-            if (Thread.currentThread() != thread || openScope.get() != this) {
-                throw new IllegalStateException("memory scopes close innermost first, on the thread that opened them");
-            }
-            closed = true;
-            openScope.set(parent);
-            for (CpuStorage s : made) {
-                if (s.scope == this) {
-                    s.scope = null;
-                    free(s);
-                }
-            }
-            made.clear();
-        }
+        return scopes.open();
     }
 }

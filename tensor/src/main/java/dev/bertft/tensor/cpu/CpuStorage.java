@@ -15,8 +15,6 @@ final class CpuStorage implements Storage {
     private final int size;
     /** Null once the array went back to the pool. */
     private Object array;
-    /** The scope that returns the array to the pool, or null when only the collector frees it. */
-    CpuMemory.MemoryScope scope;
 
     CpuStorage(CpuBackend backend, DType dtype, Object array, int size) {
         this.backend = backend;
