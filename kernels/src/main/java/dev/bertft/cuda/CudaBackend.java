@@ -178,7 +178,7 @@ public final class CudaBackend implements Backend {
 
     /** Takes {@code t} out of its memory scope, as {@link #allocateUnscoped} would have made it. */
     void detach(Tensor t) {
-        own(t).tracked.scope = null;
+        memory.detach(own(t));
     }
 
     @Override

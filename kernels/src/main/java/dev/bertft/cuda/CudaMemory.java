@@ -2,15 +2,14 @@ package dev.bertft.cuda;
 
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.MemoryScopes;
 import dev.bertft.tensor.Tensor;
 import jcuda.driver.CUdeviceptr;
 
 import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -28,13 +27,13 @@ final class CudaMemory {
     /** Storages the garbage collector found unreachable, whose blocks go back to the allocator. */
     private final ReferenceQueue<CudaStorage> unreachable = new ReferenceQueue<>();
     private final Set<Tracked> tracked = ConcurrentHashMap.newKeySet();
-    /** The innermost open memory scope of each thread. */
-    private final ThreadLocal<MemoryScope> openScope = new ThreadLocal<>();
+    private final MemoryScopes<Tracked> scopes;
 
     /** {@code backend}'s tensors in {@code memory}; dead activations may fill {@code collectAfter} bytes before a collection. */
     CudaMemory(CudaBackend backend, DeviceMemory<CUdeviceptr> memory, long collectAfter) {
         this.backend = backend;
         this.allocator = new CachingAllocator<>(memory, this::collectGarbage, collectAfter);
+        this.scopes = new MemoryScopes<>(t -> backend.own(t).tracked, this::free, t -> {});
     }
 
     /**
@@ -44,15 +43,12 @@ final class CudaMemory {
      */
     static final class Tracked extends PhantomReference<CudaStorage> {
         final CachingAllocator.Block<CUdeviceptr> block;
-        /** The scope that frees it, or null when only the collector does. */
-        MemoryScope scope;
         /** Returned by a scope while the storage was still reachable: any later use is an error. */
         volatile boolean freed;
 
-        Tracked(CudaStorage storage, ReferenceQueue<CudaStorage> queue, CachingAllocator.Block<CUdeviceptr> block, MemoryScope scope) {
+        Tracked(CudaStorage storage, ReferenceQueue<CudaStorage> queue, CachingAllocator.Block<CUdeviceptr> block) {
             super(storage, queue);
             this.block = block;
-            this.scope = scope;
         }
     }
 
@@ -88,7 +84,7 @@ final class CudaMemory {
 
     /** A new contiguous tensor, owned by the thread's innermost open scope if there is one. */
     Tensor allocate(DType dtype, int... shape) {
-        return allocate(openScope.get(), dtype, shape, false);
+        return allocate(true, dtype, shape, false);
     }
 
     /**
@@ -96,68 +92,28 @@ final class CudaMemory {
      * of the capture in progress has used (see {@link CachingAllocator#allocate(long, String, boolean)}).
      */
     Tensor allocateUnscoped(DType dtype, int[] shape, boolean untouched) {
-        return allocate(null, dtype, shape, untouched);
+        return allocate(false, dtype, shape, untouched);
     }
 
-    private Tensor allocate(MemoryScope scope, DType dtype, int[] shape, boolean untouched) {
+    private Tensor allocate(boolean scoped, DType dtype, int[] shape, boolean untouched) {
         recycle();
         long n = Tensor.numel(shape);
         CachingAllocator.Block<CUdeviceptr> block = allocator.allocate(n * dtype.bytes(),
                 "a " + dtype + " tensor of shape " + Arrays.toString(shape), untouched);
         CudaStorage s = new CudaStorage(backend, dtype, n, block.handle());
-        s.tracked = new Tracked(s, unreachable, block, scope);
+        s.tracked = new Tracked(s, unreachable, block);
         tracked.add(s.tracked);
-        if (scope != null) scope.made.add(s.tracked);
+        if (scoped) scopes.made(s.tracked);
         return Tensor.contiguousView(s, shape);
     }
 
     Backend.Scope openScope() {
-        MemoryScope s = new MemoryScope(openScope.get());
-        openScope.set(s);
-        return s;
+        return scopes.open();
     }
 
-    /** A scope of {@link Backend#openScope}: the blocks of the tensors made while it is the innermost one on its thread. */
-    final class MemoryScope implements Backend.Scope {
-        private final MemoryScope parent;
-        private final Thread thread = Thread.currentThread();
-        private final List<Tracked> made = new ArrayList<>();
-        private boolean closed;
-
-        private MemoryScope(MemoryScope parent) {
-            this.parent = parent;
-        }
-
-        @Override
-        public void keep(Tensor t) {
-            Tracked lease = backend.own(t).tracked;
-            if (lease.scope != this) return; // made outside this scope, or kept already
-            lease.scope = parent;
-            if (parent != null) parent.made.add(lease);
-        }
-
-        @Override
-        public void release(Tensor t) {
-            Tracked lease = backend.own(t).tracked;
-            for (MemoryScope s = lease.scope; s != null; s = s.parent) {
-                if (s == this) {
-                    free(lease);
-                    return;
-                }
-            }
-        }
-
-        @Override
-        public void close() {
-            if (closed) return;
-            if (Thread.currentThread() != thread || openScope.get() != this) {
-                throw new IllegalStateException("memory scopes close innermost first, on the thread that opened them");
-            }
-            closed = true;
-            openScope.set(parent);
-            for (Tracked t : made) if (t.scope == this) free(t);
-            made.clear();
-        }
+    /** Takes {@code t} out of its memory scope, as {@link #allocateUnscoped} would have made it. */
+    void detach(CudaStorage t) {
+        scopes.detach(t.tracked);
     }
 
     /** Scratch space for one op; released right after its launches (stream order keeps it safe). */

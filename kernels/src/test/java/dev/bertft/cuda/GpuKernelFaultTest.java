@@ -43,7 +43,7 @@ class GpuKernelFaultTest {
             long elements = 1 << 20;
             CUdeviceptr nowhere = new CUdeviceptr().withByteOffset(4096); // the first pages are never mapped
             CudaStorage forged = new CudaStorage(gpu, DType.F32, elements, nowhere);
-            forged.tracked = new CudaMemory.Tracked(forged, new ReferenceQueue<>(), new CachingAllocator.Block<>(nowhere, elements * 4), null);
+            forged.tracked = new CudaMemory.Tracked(forged, new ReferenceQueue<>(), new CachingAllocator.Block<>(nowhere, elements * 4));
             try {
                 Tensor.contiguousView(forged, (int) elements).add(1.0).toFloatArray();
                 System.out.println("fault: none reported");

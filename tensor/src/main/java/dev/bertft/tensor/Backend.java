@@ -42,8 +42,8 @@ public interface Backend {
      * thread made on this backend since, except those passed to {@link Scope#keep}. For loops
      * whose tensors die with each iteration (a training step, a prediction batch): a GPU gets its
      * activations back at once instead of when the garbage collector finds them, which may be
-     * many steps and gigabytes later. On the CPU, where the collector manages heap arrays well,
-     * it does nothing.
+     * many steps and gigabytes later; the CPU reuses the arrays for the next step's tensors instead
+     * of having new ones zeroed and collected.
      */
     default Scope openScope() {
         return NO_SCOPE;

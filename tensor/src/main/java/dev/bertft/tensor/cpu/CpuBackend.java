@@ -26,6 +26,7 @@ public final class CpuBackend implements Backend {
     private static final int GRAIN = 1 << 14;
 
     private final Parallel pool;
+    private final CpuMemory memory = new CpuMemory(this);
 
     public CpuBackend(int threads) {
         Simd.warnIfUnavailable();
@@ -52,12 +53,28 @@ public final class CpuBackend implements Backend {
 
     // ---- memory -----------------------------------------------------------------------------
 
+    /** A new tensor of zeros. */
     private Tensor allocate(DType dtype, int... shape) {
-        return Tensor.contiguousView(CpuStorage.allocate(this, dtype, Tensor.numel(shape)), shape);
+        return memory.allocate(dtype, shape, true);
+    }
+
+    /** A new tensor whose elements may hold anything: for an op that writes every one of them. */
+    private Tensor uninitialised(DType dtype, int... shape) {
+        return memory.allocate(dtype, shape, false);
+    }
+
+    @Override
+    public Scope openScope() {
+        return memory.openScope();
+    }
+
+    /** Bytes of free arrays held for the next tensors made in a memory scope. */
+    long pooledBytes() {
+        return memory.pooledBytes();
     }
 
     static Object array(Tensor t) {
-        return ((CpuStorage) t.storage()).array;
+        return ((CpuStorage) t.storage()).array();
     }
 
     static float[] f32(Tensor t) {
@@ -68,7 +85,7 @@ public final class CpuBackend implements Backend {
         return Buf.of(array(t));
     }
 
-    private CpuStorage own(Tensor t) {
+    CpuStorage own(Tensor t) {
         if (!(t.storage() instanceof CpuStorage s) || s.backend != this) {
             throw new IllegalArgumentException("tensor on " + t.backend().name() + " passed to the cpu backend");
         }
@@ -88,13 +105,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor fromHost(Object data, DType dtype, int... shape) {
-        Object copy = switch (dtype) {
-            case F32 -> ((float[]) data).clone();
-            case F64 -> ((double[]) data).clone();
-            case I32 -> ((int[]) data).clone();
-            case BF16, F16 -> ((short[]) data).clone();
-        };
-        return Tensor.contiguousView(new CpuStorage(this, dtype, copy), shape);
+        Tensor out = uninitialised(dtype, shape);
+        System.arraycopy(data, 0, array(out), 0, out.numel());
+        return out;
     }
 
     @Override
@@ -113,7 +126,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor contiguous(Tensor t) {
         own(t);
-        Tensor out = allocate(t.dtype(), t.shape());
+        Tensor out = uninitialised(t.dtype(), t.shape());
         copyStrided(t, out);
         return out;
     }
@@ -152,18 +165,19 @@ public final class CpuBackend implements Backend {
         Tensor src = dense(t);
         if (src.dtype().isHalf()) {
             short[] h = (short[]) array(src);
-            float[] f = new float[src.numel()];
+            Tensor widened = uninitialised(DType.F32, t.shape());
+            float[] f = f32(widened);
             for (int i = 0; i < f.length; i++) f[i] = src.dtype() == DType.BF16 ? Float16.bf16ToFloat(h[i]) : Float16.f16ToFloat(h[i]);
-            Tensor widened = Tensor.contiguousView(new CpuStorage(this, DType.F32, f), t.shape());
             return to == DType.F32 ? widened : cast(widened, to);
         }
         if (to.isHalf()) {
             float[] f = f32(cast(src, DType.F32));
-            short[] h = new short[f.length];
+            Tensor out = uninitialised(to, t.shape());
+            short[] h = (short[]) array(out);
             for (int i = 0; i < f.length; i++) h[i] = to == DType.BF16 ? Float16.floatToBf16(f[i]) : Float16.floatToF16(f[i]);
-            return Tensor.contiguousView(new CpuStorage(this, to, h), t.shape());
+            return out;
         }
-        Tensor out = allocate(to, t.shape());
+        Tensor out = uninitialised(to, t.shape());
         int n = src.numel();
         Object s = array(src), d = array(out);
         if (d instanceof int[] di) {
@@ -186,7 +200,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor full(DType dtype, int[] shape, double value) {
         if (dtype.isHalf()) return cast(full(DType.F32, shape, value), dtype);
-        Tensor out = allocate(dtype, shape);
+        Tensor out = uninitialised(dtype, shape);
         Object a = array(out);
         if (a instanceof float[] f) Arrays.fill(f, (float) value);
         else if (a instanceof double[] d) Arrays.fill(d, value);
@@ -199,7 +213,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor unary(Ops.Unary op, Tensor x) {
         Tensor in = dense(x);
-        Tensor out = allocate(x.dtype(), x.shape());
+        Tensor out = uninitialised(x.dtype(), x.shape());
         int n = x.numel();
         if (x.dtype() == DType.F32 && op == Ops.Unary.GELU) {
             float[] s = f32(in), d = f32(out);
@@ -231,7 +245,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor scalar(Ops.Scalar op, Tensor x, double c) {
         Tensor in = dense(x);
-        Tensor out = allocate(x.dtype(), x.shape());
+        Tensor out = uninitialised(x.dtype(), x.shape());
         Buf s = buf(in), d = buf(out);
         pool.forRange(x.numel(), GRAIN, (i0, i1) -> {
             for (int i = i0; i < i1; i++) {
@@ -253,7 +267,7 @@ public final class CpuBackend implements Backend {
         own(a);
         own(b);
         int[] shape = Tensor.broadcastShape(op.name(), a.shape(), b.shape());
-        Tensor out = allocate(a.dtype(), shape);
+        Tensor out = uninitialised(a.dtype(), shape);
         Tensor ea = a.expand(shape), eb = b.expand(shape);
         int[] sa = ea.strides(), sb = eb.strides();
         int rows = Strided.rows(shape), len = Strided.rowLength(shape);
@@ -307,7 +321,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor geluBackward(Tensor x, Tensor dy) {
         Tensor xin = dense(x), g = dense(dy);
-        Tensor out = allocate(x.dtype(), x.shape());
+        Tensor out = uninitialised(x.dtype(), x.shape());
         int n = x.numel();
         if (x.dtype() == DType.F32) {
             float[] xs = f32(xin), gs = f32(g), d = f32(out);
@@ -332,7 +346,7 @@ public final class CpuBackend implements Backend {
     public Tensor biasGelu(Tensor x, Tensor bias) {
         if (x.dtype() != DType.F32) return Backend.super.biasGelu(x, bias);
         float[] xs = f32(dense(x)), b = f32(dense(bias));
-        Tensor out = allocate(DType.F32, x.shape());
+        Tensor out = uninitialised(DType.F32, x.shape());
         float[] y = f32(out);
         int n = x.size(-1);
         forRows(x.numel() / Math.max(1, n), n, r -> {
@@ -348,7 +362,7 @@ public final class CpuBackend implements Backend {
     public Tensor biasGeluBackward(Tensor x, Tensor bias, Tensor dy) {
         if (x.dtype() != DType.F32) return Backend.super.biasGeluBackward(x, bias, dy);
         float[] xs = f32(dense(x)), b = f32(dense(bias)), g = f32(dense(dy));
-        Tensor out = allocate(DType.F32, x.shape());
+        Tensor out = uninitialised(DType.F32, x.shape());
         float[] d = f32(out);
         int n = x.size(-1);
         forRows(x.numel() / Math.max(1, n), n, r -> {
@@ -366,7 +380,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
-        Tensor out = allocate(dtype, shape);
+        Tensor out = uninitialised(dtype, shape);
         Buf d = buf(out);
         double scale = 1.0 / (1.0 - p);
         float fp = (float) p, fscale = (float) scale;
@@ -394,7 +408,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor normal(DType dtype, int[] shape, double mean, double std, long seed, long offset) {
-        Tensor out = allocate(dtype, shape);
+        Tensor out = uninitialised(dtype, shape);
         Buf d = buf(out);
         int blocks = (out.numel() + 3) / 4, n = out.numel();
         pool.forRange(blocks, GRAIN / 4, (b0, b1) -> {
@@ -422,7 +436,7 @@ public final class CpuBackend implements Backend {
         ReductionPlan plan = ReductionPlan.of(x.shape(), axes, keepDims);
         int[] perm = plan.perm();
         int outer = plan.outer(), inner = plan.inner();
-        Tensor out = allocate(x.dtype(), plan.outShape());
+        Tensor out = uninitialised(x.dtype(), plan.outShape());
         Buf d = buf(out);
         int runLength = inner, count = inner;
         boolean leadingOnly = ReductionPlan.leadingAxes(axes) && x.isContiguous();
@@ -480,7 +494,7 @@ public final class CpuBackend implements Backend {
         int len = x.size(axis);
         int[] shape = new int[x.dim() - 1];
         for (int i = 0; i < shape.length; i++) shape[i] = x.size(perm[i]);
-        Tensor out = allocate(DType.I32, shape);
+        Tensor out = uninitialised(DType.I32, shape);
         int[] d = (int[]) array(out);
         Buf s = buf(rows);
         pool.forRange(out.numel(), Math.max(1, GRAIN / Math.max(1, len)), (r0, r1) -> {
@@ -510,7 +524,7 @@ public final class CpuBackend implements Backend {
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
         int[] outShape = a.shape();
         outShape[outShape.length - 1] = n;
-        Tensor out = allocate(a.dtype(), outShape);
+        Tensor out = uninitialised(a.dtype(), outShape);
         int batch = out.numel() / Math.max(1, m * n);
         if (m * n == 0) return out;
         MatrixLayout la = MatrixLayout.of(a), lb = MatrixLayout.of(b);
@@ -563,8 +577,8 @@ public final class CpuBackend implements Backend {
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
         if (q.dtype() != DType.F32) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
         Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
-        Tensor out = headsLastButOne(q.shape()), lse = allocate(DType.F32, d.batch(), d.heads(), d.t());
-        Tensor bits = dropoutP > 0 ? allocate(DType.I32, d.pairs() * d.t() * Attention.wordsPerRow(d.t())) : null;
+        Tensor out = headsLastButOne(q.shape()), lse = uninitialised(DType.F32, d.batch(), d.heads(), d.t());
+        Tensor bits = dropoutP > 0 ? uninitialised(DType.I32, d.pairs() * d.t() * Attention.wordsPerRow(d.t())) : null;
         Attention.forward(pool, d, heads(q), heads(k), heads(v), f32(dense(mask)), (float) scale,
                 dropoutP, seed, offset, heads(out), f32(lse), bits == null ? null : (int[]) array(bits));
         return new AttentionOut(out, lse, bits);
@@ -595,7 +609,7 @@ public final class CpuBackend implements Backend {
      * back into, so that merge is a view rather than a copy.
      */
     private Tensor headsLastButOne(int[] shape) {
-        return allocate(DType.F32, shape[0], shape[2], shape[1], shape[3]).permute(0, 2, 1, 3);
+        return uninitialised(DType.F32, shape[0], shape[2], shape[1], shape[3]).permute(0, 2, 1, 3);
     }
 
     // ---- normalisation and losses -----------------------------------------------------------
@@ -619,7 +633,7 @@ public final class CpuBackend implements Backend {
 
     private Tensor softmaxRows(Tensor x, boolean log) {
         Tensor in = dense(x);
-        Tensor out = allocate(x.dtype(), x.shape());
+        Tensor out = uninitialised(x.dtype(), x.shape());
         int len = Strided.rowLength(x.shape()), rows = x.numel() / Math.max(1, len);
         if (x.dtype() == DType.F32 && !log) {
             float[] s = f32(in), d = f32(out);
@@ -645,7 +659,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor softmaxBackward(Tensor y, Tensor dy) {
         Tensor ys = dense(y), gs = dense(dy);
-        Tensor out = allocate(y.dtype(), y.shape());
+        Tensor out = uninitialised(y.dtype(), y.shape());
         int len = Strided.rowLength(y.shape()), rows = y.numel() / Math.max(1, len);
         if (y.dtype() == DType.F32) {
             float[] yv = f32(ys), g = f32(gs), d = f32(out);
@@ -665,7 +679,7 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor logSoftmaxBackward(Tensor y, Tensor dy) {
         Tensor ys = dense(y), gs = dense(dy);
-        Tensor out = allocate(y.dtype(), y.shape());
+        Tensor out = uninitialised(y.dtype(), y.shape());
         int len = Strided.rowLength(y.shape()), rows = y.numel() / Math.max(1, len);
         Buf yv = buf(ys), g = buf(gs), d = buf(out);
         forRows(rows, len, r -> {
@@ -682,7 +696,7 @@ public final class CpuBackend implements Backend {
         Tensor in = dense(x), g = dense(gamma), b = dense(beta);
         int len = x.size(-1), rows = x.numel() / Math.max(1, len);
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
-        Tensor out = allocate(x.dtype(), x.shape()), mean = allocate(x.dtype(), statShape), rstd = allocate(x.dtype(), statShape);
+        Tensor out = uninitialised(x.dtype(), x.shape()), mean = uninitialised(x.dtype(), statShape), rstd = uninitialised(x.dtype(), statShape);
         if (x.dtype() == DType.F32) {
             float[] s = f32(in), gv = f32(g), bv = f32(b), d = f32(out), mv = f32(mean), rv = f32(rstd);
             forRows(rows, len, r -> RowKernels.layerNorm(s, gv, bv, d, mv, rv, r, len, (float) eps));
@@ -716,7 +730,7 @@ public final class CpuBackend implements Backend {
     public LayerNormGrads layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd) {
         Tensor gs = dense(dy), xs = dense(x), gm = dense(gamma), mu = dense(mean), rs = dense(rstd);
         int len = x.size(-1), rows = x.numel() / Math.max(1, len);
-        Tensor dx = allocate(x.dtype(), x.shape()), dgamma = allocate(x.dtype(), len), dbeta = allocate(x.dtype(), len);
+        Tensor dx = uninitialised(x.dtype(), x.shape()), dgamma = uninitialised(x.dtype(), len), dbeta = uninitialised(x.dtype(), len);
         if (x.dtype() == DType.F32) {
             float[] g = f32(gs), xv = f32(xs), gv = f32(gm), mv = f32(mu), rv = f32(rs), d = f32(dx);
             forRows(rows, len, r -> RowKernels.layerNormBackward(g, xv, gv, mv[r], rv[r], d, r * len, len));
@@ -770,8 +784,8 @@ public final class CpuBackend implements Backend {
         float[] xs = f32(dense(x)), rs = f32(dense(residual)), gv = f32(dense(gamma)), bv = f32(dense(beta));
         int len = x.size(-1), rows = x.numel() / Math.max(1, len), words = (len + 31) / 32;
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
-        Tensor y = allocate(DType.F32, x.shape()), sum = allocate(DType.F32, x.shape());
-        Tensor mean = allocate(DType.F32, statShape), rstd = allocate(DType.F32, statShape);
+        Tensor y = uninitialised(DType.F32, x.shape()), sum = uninitialised(DType.F32, x.shape());
+        Tensor mean = uninitialised(DType.F32, statShape), rstd = uninitialised(DType.F32, statShape);
         Tensor bits = p > 0 ? allocate(DType.I32, rows, words) : null;
         float[] sv = f32(sum), yv = f32(y), mv = f32(mean), rv = f32(rstd);
         int[] kept = bits == null ? null : (int[]) array(bits);
@@ -802,8 +816,8 @@ public final class CpuBackend implements Backend {
         float[] mv = f32(dense(forward.mean())), rv = f32(dense(forward.rstd()));
         int[] kept = p > 0 ? (int[]) array(dense(forward.dropoutBits())) : null;
         int len = dy.size(-1), rows = dy.numel() / Math.max(1, len), words = (len + 31) / 32;
-        Tensor dres = allocate(DType.F32, dy.shape()), dx = kept == null ? dres : allocate(DType.F32, dy.shape());
-        Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
+        Tensor dres = uninitialised(DType.F32, dy.shape()), dx = kept == null ? dres : uninitialised(DType.F32, dy.shape());
+        Tensor dgamma = uninitialised(DType.F32, len), dbeta = uninitialised(DType.F32, len);
         float[] dr = f32(dres), dxv = f32(dx);
         float scale = (float) (1.0 / (1.0 - p));
         // dγ and dβ in the same pass: float sums over fixed blocks of rows, then the blocks added in
@@ -891,7 +905,7 @@ public final class CpuBackend implements Backend {
         OpChecks.checkIds(idx, vocab);
         int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
         outShape[ids.dim()] = h;
-        Tensor out = allocate(weight.dtype(), outShape);
+        Tensor out = uninitialised(weight.dtype(), outShape);
         Object s = array(w), d = array(out);
         pool.forRange(idx.length, Math.max(1, GRAIN / Math.max(1, h)), (t0, t1) -> {
             for (int t = t0; t < t1; t++) System.arraycopy(s, idx[t] * h, d, t * h, h);

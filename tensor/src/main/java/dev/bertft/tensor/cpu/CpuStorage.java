@@ -4,26 +4,39 @@ import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Storage;
 
-/** A Java array on the heap: float[] for F32, double[] for F64, int[] for I32, short[] (bit patterns) for BF16 and F16. */
+/**
+ * A Java array on the heap: float[] for F32, double[] for F64, int[] for I32, short[] (bit patterns)
+ * for BF16 and F16. A memory scope may take the array back for other tensors ({@link CpuMemory});
+ * the storage then holds none, so a later use fails instead of reading another tensor's data.
+ */
 final class CpuStorage implements Storage {
     final CpuBackend backend;
     final DType dtype;
-    final Object array;
+    private final int size;
+    /** Null once the array went back to the pool. */
+    private Object array;
 
-    CpuStorage(CpuBackend backend, DType dtype, Object array) {
+    CpuStorage(CpuBackend backend, DType dtype, Object array, int size) {
         this.backend = backend;
         this.dtype = dtype;
         this.array = array;
+        this.size = size;
     }
 
-    static CpuStorage allocate(CpuBackend backend, DType dtype, int n) {
-        Object a = switch (dtype) {
-            case F32 -> new float[n];
-            case F64 -> new double[n];
-            case I32 -> new int[n];
-            case BF16, F16 -> new short[n];
-        };
-        return new CpuStorage(backend, dtype, a);
+    Object array() {
+        Object a = array;
+        if (a == null) {
+            throw new IllegalStateException("a " + dtype + " tensor of " + size
+                    + " elements was used after the memory scope that made it closed; Scope.keep lets a tensor outlive its scope");
+        }
+        return a;
+    }
+
+    /** Gives up the array (null if it was given up already); any later use of this storage fails. */
+    Object detach() {
+        Object a = array;
+        array = null;
+        return a;
     }
 
     @Override
@@ -38,11 +51,6 @@ final class CpuStorage implements Storage {
 
     @Override
     public long size() {
-        return switch (dtype) {
-            case F32 -> ((float[]) array).length;
-            case F64 -> ((double[]) array).length;
-            case I32 -> ((int[]) array).length;
-            case BF16, F16 -> ((short[]) array).length;
-        };
+        return size;
     }
 }

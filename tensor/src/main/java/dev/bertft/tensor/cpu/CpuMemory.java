@@ -1,0 +1,69 @@
+package dev.bertft.tensor.cpu;
+
+import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.MemoryScopes;
+import dev.bertft.tensor.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * The arrays of a {@link CpuBackend}'s tensors: those made inside a memory scope ({@link Backend#openScope})
+ * go back to an {@link ArrayPool} when it closes, and the next step's tensors take them from there;
+ * the others, and those a scope keeps past the outermost one, the garbage collector frees.
+ */
+final class CpuMemory {
+    private final CpuBackend backend;
+    private final ArrayPool pool = new ArrayPool();
+    private final MemoryScopes<CpuStorage> scopes;
+
+    CpuMemory(CpuBackend backend) {
+        this.backend = backend;
+        this.scopes = new MemoryScopes<>(backend::own, this::free, s -> pool.forget(s.size() * s.dtype.bytes()));
+    }
+
+    /**
+     * A new contiguous tensor, owned by the thread's innermost open scope if there is one;
+     * {@code zeroed}: all zeros, otherwise whatever a reused array held (for ops that write every element).
+     */
+    Tensor allocate(DType dtype, int[] shape, boolean zeroed) {
+        int n = Tensor.numel(shape);
+        Object array = pool.take(dtype, n);
+        if (array == null) array = newArray(dtype, n);
+        else if (zeroed) zero(array);
+        CpuStorage s = new CpuStorage(backend, dtype, array, n);
+        if (scopes.made(s)) pool.lent((long) n * dtype.bytes());
+        return Tensor.contiguousView(s, shape);
+    }
+
+    private static Object newArray(DType dtype, int n) {
+        return switch (dtype) {
+            case F32 -> new float[n];
+            case F64 -> new double[n];
+            case I32 -> new int[n];
+            case BF16, F16 -> new short[n];
+        };
+    }
+
+    private static void zero(Object array) {
+        if (array instanceof float[] f) Arrays.fill(f, 0f);
+        else if (array instanceof double[] d) Arrays.fill(d, 0.0);
+        else if (array instanceof int[] i) Arrays.fill(i, 0);
+        else Arrays.fill((short[]) array, (short) 0);
+    }
+
+    /** Bytes of free arrays the pool holds for the next tensors. */
+    long pooledBytes() {
+        return pool.heldBytes();
+    }
+
+    /** Returns a storage's array to the pool unless it was returned already; any later use of the storage fails. */
+    private void free(CpuStorage s) {
+        Object array = s.detach();
+        if (array != null) pool.give(array, s.dtype, (int) s.size());
+    }
+
+    Backend.Scope openScope() {
+        return scopes.open();
+    }
+}
