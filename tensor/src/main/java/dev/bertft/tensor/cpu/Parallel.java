@@ -165,7 +165,8 @@ public final class Parallel implements AutoCloseable {
         @Override
         public void run() {
             IN_WORKER.set(true);
-            Loop seen = loop;
+            // Not the current loop: one published before this thread got here is still its to run.
+            Loop seen = null;
             while (true) {
                 Loop l = awaitNext(seen);
                 if (l == null) return;

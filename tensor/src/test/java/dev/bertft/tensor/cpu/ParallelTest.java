@@ -2,6 +2,7 @@ package dev.bertft.tensor.cpu;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -12,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The pool's contract: every index once, chunks cut by size alone, failures and nesting, many calls back to back. */
@@ -114,5 +116,20 @@ class ParallelTest {
                 assertTrue(ran.contains(Thread.currentThread()));
             }
         }
+    }
+
+    @Test
+    void aLoopPublishedBeforeTheWorkersFirstRunStillGetsThemAll() {
+        // A worker that starts after the pool's first loop was published must take that loop, not treat
+        // it as one it had already seen (that hung PhiloxTest: the caller waited for a chunk nobody ran).
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            for (int pool = 0; pool < 300; pool++) {
+                try (Parallel p = new Parallel(3)) {
+                    AtomicInteger ran = new AtomicInteger();
+                    p.forRange(3, 1, (from, to) -> ran.addAndGet(to - from));
+                    assertEquals(3, ran.get());
+                }
+            }
+        });
     }
 }
