@@ -19,7 +19,7 @@ final class SimdResidualNorm {
     /**
      * LANE_BITS[l] = 2^l: lane l's bit of a packed mask word. JDK 17 builds a {@link VectorMask}
      * from or into a long through a boolean array (fromLong and toLong are not intrinsics there),
-     * so the bits are moved with lane-wise AND and OR instead (145 MB a MiniLM training step).
+     * so the bits are moved with lane-wise AND and OR instead (170 MB in 4 s of a MiniLM 8×128 training run).
      */
     private static final int[] LANE_BITS = new int[I.length()];
 
