@@ -57,13 +57,21 @@ final class SimdExp {
             y.intoArray(a, i);
             sum = sum.add(y);
         }
-        float total = 0;
-        float[] lanes = sum.toArray();
-        for (float lane : lanes) total += lane;
+        float total = laneSum(sum);
         for (; i < to; i++) {
             a[i] = (float) StrictMath.exp(a[i] - shift);
             total += a[i];
         }
+        return total;
+    }
+
+    /**
+     * The lanes of v added first to last: the order {@link #expSum} promises. Read with
+     * {@code lane}, which C2 compiles to an extract; {@code toArray} made an array a call.
+     */
+    static float laneSum(FloatVector v) {
+        float total = 0;
+        for (int l = 0; l < F.length(); l++) total += v.lane(l);
         return total;
     }
 

@@ -79,8 +79,7 @@ final class SimdSoftmax {
             g.intoArray(dp, row + j);
             dot = FloatVector.fromArray(F, p, row + j).fma(g, dot);
         }
-        float d = 0;
-        for (float lane : dot.toArray()) d += lane;
+        float d = SimdExp.laneSum(dot);
         for (int t = j; t < n; t++) {
             if (drop != null) dp[row + t] *= drop[t];
             d += p[row + t] * dp[row + t];
