@@ -49,21 +49,30 @@ public class GemmBench {
 
     static final int M = 4096, K = 768;
 
-    float[] a, b, c;
-    Parallel pool;
+    Operands x;
 
     @Setup(Level.Trial)
     public void setUp() {
-        Random rnd = new Random(1);
-        a = uniform(rnd, M * K);
-        b = uniform(rnd, K * n);
-        c = new float[M * n];
-        pool = new Parallel(threads);
+        x = new Operands(1, M, n, K, threads);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        pool.close();
+        x.pool.close();
+    }
+
+    /** A (m×k), B (k×n) uniform in [-0.5, 0.5), C (m×n), and the pool that runs the product. */
+    static final class Operands {
+        final float[] a, b, c;
+        final Parallel pool;
+
+        Operands(long seed, int m, int n, int k, int threads) {
+            Random rnd = new Random(seed);
+            a = uniform(rnd, m * k);
+            b = uniform(rnd, k * n);
+            c = new float[m * n];
+            pool = new Parallel(threads);
+        }
     }
 
     /** size values uniform in [-0.5, 0.5). */
@@ -76,8 +85,8 @@ public class GemmBench {
     @Benchmark
     public float[] sgemm() {
         // B holds K×N row-major, or N×K (a Linear weight) when transB
-        Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
-        return c;
+        Gemm.sgemm(x.pool, false, transB, M, n, K, x.a, 0, K, x.b, 0, transB ? K : n, 0f, x.c, 0, n);
+        return x.c;
     }
 
     /**
@@ -98,29 +107,24 @@ public class GemmBench {
         @Param({"false", "true"})
         boolean transB;
 
-        float[] a, b, c;
-        Parallel pool;
+        Operands x;
 
         @Setup(Level.Trial)
         public void setUp() {
-            Random rnd = new Random(1);
-            a = uniform(rnd, M * K);
-            b = uniform(rnd, K * n);
-            c = new float[M * n];
-            pool = new Parallel(1);
+            x = new Operands(1, M, n, K, 1);
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
-            pool.close();
+            x.pool.close();
         }
 
         @Benchmark
         public float[] sgemm(CpuTimeCounters counters) {
             long start = CpuTimeCounters.now();
-            Gemm.sgemm(pool, false, transB, M, n, K, a, 0, K, b, 0, transB ? K : n, 0f, c, 0, n);
+            Gemm.sgemm(x.pool, false, transB, M, n, K, x.a, 0, K, x.b, 0, transB ? K : n, 0f, x.c, 0, n);
             counters.add(start);
-            return c;
+            return x.c;
         }
     }
 
@@ -147,8 +151,7 @@ public class GemmBench {
 
         int m, n, k;
         boolean transA, transB;
-        float[] a, b, c;
-        Parallel pool;
+        Operands x;
 
         @Setup(Level.Trial)
         public void setUp() {
@@ -158,24 +161,20 @@ public class GemmBench {
             k = Integer.parseInt(sizes[2]);
             transA = shape.charAt(shape.length() - 2) == 'T';
             transB = shape.charAt(shape.length() - 1) == 'T';
-            Random rnd = new Random(3);
-            a = uniform(rnd, m * k);
-            b = uniform(rnd, k * n);
-            c = new float[m * n];
-            pool = new Parallel(threads);
+            x = new Operands(3, m, n, k, threads);
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
-            pool.close();
+            x.pool.close();
         }
 
         @Benchmark
         public float[] sgemm(CpuTimeCounters counters) {
             long start = CpuTimeCounters.now();
-            Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, 0f, c, 0, n);
+            Gemm.sgemm(x.pool, transA, transB, m, n, k, x.a, 0, transA ? m : k, x.b, 0, transB ? k : n, 0f, x.c, 0, n);
             counters.add(start);
-            return c;
+            return x.c;
         }
     }
 
