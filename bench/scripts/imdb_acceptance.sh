@@ -7,6 +7,8 @@
 # alone), and the run fails unless the scheduler used that ratio's warmup.
 # TRAIN, EVAL and LEN change the sizes, e.g. TRAIN=640 EVAL=128 LEN=256 times 20 steps at the full
 # run's length against PyTorch.
+# TORCH_CHROOT=/work/torch-trixie makes the peer PyTorch 2.6 (../shared/peers/torch-trixie.sh), else
+# it is this machine's /usr/bin/python3 (PyTorch 1.13).
 # Usage: bench/scripts/imdb_acceptance.sh [OUT.md]   (from the repository root, after `mvn package`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +16,8 @@ out=${1:-bench/results/imdb-acceptance-$(date +%F).md}
 model=../shared/models/all-MiniLM-L6-v2
 data=../shared/data/imdb/aclImdb_v1_labeled.tar.gz
 jar=cli/target/bert-ft.jar
-work=$(mktemp -d)
+# Inside the checkout: the PyTorch 2.6 chroot sees only the checkout and ../shared.
+mkdir -p target && work=$(mktemp -d "$PWD/target/acceptance.XXXXXX")
 train=${TRAIN:-4000} eval=${EVAL:-2000} len=${LEN:-128}
 common=(--model "$model" --data "$data" --max-train-samples "$train" --max-eval-samples "$eval" --max-length "$len" --seed 42)
 
@@ -22,8 +25,14 @@ java -jar "$jar" prepare "${common[@]}" --output "$work/prep"
 # glibc hands blocks over 32 MB straight back to the kernel, and page faults are slow on this VM:
 # at length 256 PyTorch spent most of a step faulting its attention tensors back in (16 s a step
 # against 5.8 s with these settings). Keeping freed memory in the heap measures PyTorch, not the VM.
-peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 /usr/bin/python3 bench/scripts/imdb_pytorch.py \
-    --model "$model" --train "$work/prep/train.jsonl" --eval "$work/prep/eval.jsonl" --threads 2)
+if [ -n "${TORCH_CHROOT:-}" ]; then
+  rel=${work#"$PWD"/}
+  peer=$(bash ../shared/peers/torch-trixie.sh run "$TORCH_CHROOT" python3 bench/scripts/imdb_pytorch.py \
+      --model /shared/models/all-MiniLM-L6-v2 --train "$rel/prep/train.jsonl" --eval "$rel/prep/eval.jsonl" --threads 2)
+else
+  peer=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 /usr/bin/python3 bench/scripts/imdb_pytorch.py \
+      --model "$model" --train "$work/prep/train.jsonl" --eval "$work/prep/eval.jsonl" --threads 2)
+fi
 java -jar "$jar" train "${common[@]}" --num_train_epochs 1 --per_device_train_batch_size 32 --per_device_eval_batch_size 64 \
     --learning_rate 5e-5 --warmup_ratio 0.1 --weight_decay 0.01 --logging_steps 10 --save_strategy no \
     --threads 2 --output_dir "$work/results" 2> "$work/train.log"
