@@ -464,7 +464,7 @@ public final class Var {
      */
     public Var matmul(Var o) {
         DType h = Autocast.operands(), out = value.dtype();
-        Tensor a = h == null ? value : operand(h), b = h == null ? o.value : o.operand(h);
+        Tensor a = operandOrValue(this, h), b = operandOrValue(o, h);
         return result("matmul", a.matmul(b, out), gOut -> {
             Tensor g = operandOf(gOut, a);
             if (requiresGrad) accumulate(g.matmul(b.transpose(-1, -2), out));
@@ -627,7 +627,7 @@ public final class Var {
     public Var linearDropoutAddLayerNorm(Var weight, Var bias, Var residual, Var gamma, Var beta, double eps, double p, long seed,
                                          long offset) {
         DType h = Autocast.operands();
-        Tensor x = h == null ? value : operand(h), w = h == null ? weight.value : weight.value.cast(h);
+        Tensor x = operandOrValue(this, h), w = h == null ? weight.value : weight.value.cast(h);
         Backend be = x.backend();
         Backend.ResidualNormOut out;
         try (Backend.Scope product = be.openScope()) {
@@ -709,8 +709,8 @@ public final class Var {
     }
 
     /**
-     * Under autocast ({@code h} not null) attention's operands in h, its two products with float32
-     * sums; the backend's softmax statistics and gradients stay float32.
+     * What a product reads of {@code x}: its value, or under autocast ({@code h} not null) its
+     * operand in h (attention's products, matmul, a Linear's input), the sums still float32.
      */
     private static Tensor operandOrValue(Var x, DType h) {
         return h == null ? x.value : x.operand(h);
