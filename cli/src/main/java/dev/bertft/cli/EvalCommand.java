@@ -73,8 +73,7 @@ final class EvalCommand implements Callable<Integer> {
         Dataset data = source.evalData != null
                 ? source.loadEvaluation(List.copyOf(config.id2label().values()), config.resolvedProblemType())
                 : source.loadData(config.resolvedProblemType());
-        LoadedModel loaded = LoadedModel.fineTuned(modelDir, backend, data.labelNames(), data.problemType());
-        loaded.model().setPrecision(precision);
+        LoadedModel loaded = LoadedModel.fineTuned(modelDir, backend, data.labelNames(), data.problemType(), precision);
         List<Batches.Tokenized> eval = Tokenization.tokenize(tokenizer, data.eval(), source.maxLength(tokenizer, loaded.maxPositions()));
         if (eval.isEmpty()) {
             throw new IllegalArgumentException(source.evalData != null ? "--eval-data " + source.evalData + ": no examples"

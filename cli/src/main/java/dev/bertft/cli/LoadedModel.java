@@ -1,5 +1,6 @@
 package dev.bertft.cli;
 
+import dev.bertft.autograd.Precision;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.classifier.ProblemType;
@@ -13,10 +14,15 @@ import java.util.List;
 /** A fine-tuned BERT classifier loaded for a command. */
 record LoadedModel(BertForSequenceClassification model) {
 
-    /** A fine-tuned folder whose problem type and labels must be the data set's, the labels in the same order. */
-    static LoadedModel fineTuned(Path dir, Backend backend, List<String> labelNames, ProblemType problemType) throws IOException {
-        BertForSequenceClassification m = BertForSequenceClassification.fromPretrained(dir, backend,
-                BertForSequenceClassification.LoadOptions.seed(0));
+    /**
+     * A fine-tuned folder whose problem type and labels must be the data set's, the labels in the same order,
+     * loaded for prediction at {@code precision}: a bf16/fp16 checkpoint evaluated under that autocast keeps
+     * its Linear weights as stored, as {@code predict} does, instead of a float32 copy of each.
+     */
+    static LoadedModel fineTuned(Path dir, Backend backend, List<String> labelNames, ProblemType problemType,
+                                 Precision precision) throws IOException {
+        BertForSequenceClassification m = BertForSequenceClassification.forPrediction(dir, backend,
+                BertForSequenceClassification.LoadOptions.seed(0), precision);
         if (m.problemType() != problemType) {
             throw new IllegalArgumentException(dir.resolve("config.json") + ": the model's problem_type " + m.problemType().hfName()
                     + " is not the data's " + problemType.hfName());
