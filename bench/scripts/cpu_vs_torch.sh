@@ -7,6 +7,8 @@
 #   mvn -q -pl cli -am package -DskipTests
 # JARS="old.jar cli/target/bert-ft.jar" compares builds side by side; CASES="shape batch len mode;..."
 # replaces the issue's shapes (e.g. CASES="minilm-l6 1 32 train;minilm-l6 32 512 predict").
+# WARMUP (default 2) untimed steps first; small steps need far more (e.g. 200 at 1x32) before the
+# JIT has compiled the vector kernels, or they time our warm-up rather than the steady state.
 set -uo pipefail
 rounds=${1:-2}; steps=${2:-5}
 read -r -a jars <<<"${JARS:-cli/target/bert-ft.jar}"
@@ -17,7 +19,7 @@ IFS=';' read -r -a cases <<<"${CASES:-minilm-l6 32 128 train;minilm-l6 8 128 tra
 for ((r = 1; r <= rounds; r++)); do
   for c in "${cases[@]}"; do
     read -r shape batch len mode <<<"$c"
-    args=(--shape "$shape" --device cpu --threads 2 --batch-size "$batch" --seq-len "$len" --mode "$mode" --steps "$steps" --warmup 2)
+    args=(--shape "$shape" --device cpu --threads 2 --batch-size "$batch" --seq-len "$len" --mode "$mode" --steps "$steps" --warmup "${WARMUP:-2}")
     echo "== round $r: $shape $batch x $len $mode   load: $(cut -d' ' -f1-3 /proc/loadavg)"
     for jar in "${jars[@]}"; do
       echo "-- bert-ft $jar, JDK 17"; java -Xmx6g -jar "$jar" bench "${args[@]}" | grep -E "^(train|predict):"
