@@ -8,7 +8,8 @@ import dev.bertft.tensor.Backend;
  * p ← p·(1 − lr·wd) − (lr / bc1) · m / (√v / √bc2 + ε). {@link SimdAdamW} is the same a vector
  * at a time, with the same float operations in the same order, so the same bits. Each gradient
  * element is read as {@code (float) (g · clip)}, the product in double: the bits the gradient
- * clipped in place by {@code x.mul(clip)} would have had, without that pass over the gradients.
+ * clipped in place by {@code x.mul(clip)} would have had, without that pass over all the gradients
+ * before the update ({@link SimdAdamW} clips each run in place just before it reads it, from cache).
  */
 record AdamWRule(float decay, float beta1, float beta2, float eps, float stepSize, float sqrtBc2, double clip) {
 

@@ -99,7 +99,7 @@ class OptimizerPassTest {
         float[] g = values(n, 1), pv = values(n + 5, 2), mv = values(n + 9, 3), vv = values(n + 2, 4);
         for (int i = 0; i < vv.length; i++) vv[i] = Math.abs(vv[i]);
         float[] ps = pv.clone(), ms = mv.clone(), vs = vv.clone();
-        SimdAdamW.update(rule, pv, 5, g, mv, 9, vv, 2, 0, n);
+        SimdAdamW.update(rule, pv, 5, g.clone(), mv, 9, vv, 2, 0, n);
         rule.updateScalar(ps, 5, g, ms, 9, vs, 2, 0, n);
         assertArrayEquals(ps, pv);
         assertArrayEquals(ms, mv);
@@ -137,7 +137,7 @@ class OptimizerPassTest {
         float[] g = values(n, 1), pv = values(n + 5, 2), mv = values(n + 9, 3), vv = values(n + 2, 4);
         for (int i = 0; i < vv.length; i++) vv[i] = Math.abs(vv[i]);
         float[] ps = pv.clone(), ms = mv.clone(), vs = vv.clone();
-        SimdAdamW.update(rule, pv, 5, g, mv, 9, vv, 2, 0, n);
+        SimdAdamW.update(rule, pv, 5, g.clone(), mv, 9, vv, 2, 0, n);
         rule.updateScalar(ps, 5, g, ms, 9, vs, 2, 0, n);
         assertArrayEquals(ps, pv);
         assertArrayEquals(ms, mv);
