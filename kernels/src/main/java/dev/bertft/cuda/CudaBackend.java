@@ -759,10 +759,19 @@ public final class CudaBackend implements Backend {
         reduce.sumOfSquares(dense, ptr(total));
     }
 
-    /** The loss, norm, clipping and skip of an update, all on the device (float32 gradients; others as the default). */
+    /**
+     * The loss, norm, clipping and skip of an update, all on the device (float32 gradients; others
+     * as the default). Unlike the default, the gradients are clipped here, in place: this
+     * backend's {@link #adamW(List, List, List, List, AdamWStep, Tensor)} only reads the skip.
+     */
     @Override
     public Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
-        if (!grads.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.updateGuard(losses, grads, maxNorm);
+        if (!grads.stream().allMatch(t -> t.dtype() == DType.F32)) {
+            Tensor guard = Backend.super.updateGuard(losses, grads, maxNorm);
+            double coef = ((double[]) guard.toHost())[2];
+            if (coef != 1) scaleInPlace(grads, coef);
+            return guard;
+        }
         Tensor loss = zeros(DType.F64), squares = allocate(DType.F64), guard = allocate(DType.F64, 4);
         for (Tensor l : losses) addInPlace(loss, cast(l, DType.F64), 1.0);
         sumOfSquaresInto(grads, squares);
@@ -811,11 +820,11 @@ public final class CudaBackend implements Backend {
         adamWList(params, grads, m, v, st, ptr(graphs.zeroWord()));
     }
 
-    /** The same, skipped on the device when the guard's skip flag (its fourth number) is set. */
+    /** The same on gradients {@link #updateGuard} clipped already, skipped on the device when the guard's skip flag (its fourth number) is set. */
     @Override
     public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, Tensor guard) {
         if (!params.stream().allMatch(p -> p.dtype() == DType.F32)) {
-            Backend.super.adamW(params, grads, m, v, st, guard);
+            if (((double[]) guard.toHost())[3] == 0) Backend.super.adamW(params, grads, m, v, st);
             return;
         }
         adamWList(params, grads, m, v, st, ptr(guard).withByteOffset(3 * 8));

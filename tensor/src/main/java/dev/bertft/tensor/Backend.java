@@ -363,7 +363,7 @@ public interface Backend {
         return ts.stream().map(t -> t.mul(s)).toList();
     }
 
-    /** Each tensor ·= s in place, each result as {@link #scaled} rounds it: the clip of {@link #updateGuard}. */
+    /** Each tensor ·= s in place, each result as {@link #scaled} rounds it: the clip the default {@link #adamW(List, List, List, List, AdamWStep, Tensor)} applies. */
     default void scaleInPlace(List<Tensor> ts, double s) {
         List<Tensor> scaled = scaled(ts, s);
         for (int i = 0; i < ts.size(); i++) copyInPlace(ts.get(i), scaled.get(i));
@@ -376,24 +376,35 @@ public interface Backend {
     /**
      * What the host decides after an update's backward pass, as tensors so a device keeps it: the
      * micro-batch losses summed in double, the gradient norm ‖g‖ (as {@link #sumOfSquares(List)}),
-     * the gradients clipped in place by torch's max_norm / (‖g‖ + 1e-6) where that is below 1
-     * ({@code maxNorm} ≤ 0: never), and whether the update must be skipped (a non-finite loss or
+     * the clipping coefficient, torch's max_norm / (‖g‖ + 1e-6) where that is below 1 and else 1
+     * ({@code maxNorm} ≤ 0: always 1), and whether the update must be skipped (a non-finite loss or
      * norm). Returns F64 {loss, ‖g‖, coefficient, skip}, which the caller reads once, after the
-     * optimizer's work is queued. The default computes it here, on the host.
+     * optimizer's work is queued. The default computes it here, on the host, and leaves the
+     * gradients as they are: {@link #adamW(List, List, List, List, AdamWStep, Tensor)} applies the
+     * coefficient.
      */
     default Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
         double loss = 0;
         for (Tensor l : losses) loss += l.item();
         double norm = grads.isEmpty() ? 0 : Math.sqrt(sumOfSquares(grads)), coef = maxNorm / (norm + 1e-6);
         boolean clip = maxNorm > 0 && coef < 1;
-        if (clip) scaleInPlace(grads, coef);
         boolean skip = !(Double.isFinite(loss) && Double.isFinite(norm));
         return fromHost(new double[] {loss, norm, clip ? coef : 1, skip ? 1 : 0}, DType.F64, 4);
     }
 
-    /** {@link #adamW(List, List, List, List, AdamWStep)} unless {@code guard} (of {@link #updateGuard}) says skip. */
+    /**
+     * {@link #adamW(List, List, List, List, AdamWStep)} on the gradients times {@code guard}'s
+     * clipping coefficient (of {@link #updateGuard}), each product rounded as {@link #scaled} rounds
+     * it, unless the guard says skip. Afterwards the gradients may hold the clipped values or the
+     * ones they had (the default clips them in place, the CPU backend clips each block in place just
+     * before it updates from it, the CUDA backend clips them in place in its {@code updateGuard} already):
+     * nothing may read them after the update.
+     */
     default void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep step, Tensor guard) {
-        if (((double[]) guard.toHost())[3] == 0) adamW(params, grads, m, v, step);
+        double[] decided = (double[]) guard.toHost();
+        if (decided[3] != 0) return;
+        if (decided[2] != 1) scaleInPlace(grads, decided[2]);
+        adamW(params, grads, m, v, step);
     }
 
     /**

@@ -1031,9 +1031,20 @@ public final class CpuBackend implements Backend {
         adamW(List.of(param), List.of(grad), List.of(m), List.of(v), st);
     }
 
-    /** Every parameter of the group in one parallel loop over their blocks. */
     @Override
     public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st) {
+        adamW(params, grads, m, v, st, 1);
+    }
+
+    /** The clip read into the update: no pass that scales the gradients first (they keep their values). */
+    @Override
+    public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, Tensor guard) {
+        double[] decided = (double[]) guard.toHost();
+        if (decided[3] == 0) adamW(params, grads, m, v, st, decided[2]);
+    }
+
+    /** Every parameter of the group in one parallel loop over their blocks, on the gradients times {@code clip}. */
+    private void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, double clip) {
         List<Tensor> g = new ArrayList<>(params.size());
         for (int i = 0; i < params.size(); i++) {
             g.add(target(params.get(i), grads.get(i)));
@@ -1042,10 +1053,11 @@ public final class CpuBackend implements Backend {
         }
         if (params.isEmpty()) return;
         if (!allF32(params)) {
+            if (clip != 1) g = scaled(g, clip);
             for (int i = 0; i < params.size(); i++) adamWWide(params.get(i), g.get(i), m.get(i), v.get(i), st);
             return;
         }
-        AdamWRule rule = AdamWRule.of(st);
+        AdamWRule rule = AdamWRule.of(st).clipped(clip);
         float[][] p = arrays(params), gv = arrays(g), mv = arrays(m), vv = arrays(v);
         int[] po = offsets(params), mo = offsets(m), vo = offsets(v);
         TensorBlocks blocks = blocks(params);

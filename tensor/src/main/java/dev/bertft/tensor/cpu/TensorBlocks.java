@@ -38,17 +38,16 @@ final class TensorBlocks {
     }
 
     /**
-     * Σ x² of every tensor (x[i] from offset[i]), in double: each block summed in order, then each
-     * tensor's blocks in order, then the tensors in order; the per-tensor sums of the one-tensor
-     * loop this replaces, added up as its callers did.
+     * Σ x² of every tensor (x[i] from offset[i]), in double: each block summed on its own
+     * ({@link SimdSquares}, or in order without the Vector API), then each tensor's blocks in
+     * order, then the tensors in order; so the same bits whatever the thread count.
      */
     double sumOfSquares(Parallel pool, float[][] x, int[] offset) {
         double[] partial = new double[blocks()];
         forEachBlock(pool, b -> {
             float[] a = x[tensor[b]];
-            double acc = 0;
-            for (int i = offset[tensor[b]] + start[b], end = i + length[b]; i < end; i++) acc += (double) a[i] * a[i];
-            partial[b] = acc;
+            int from = offset[tensor[b]] + start[b];
+            partial[b] = dev.bertft.tensor.Simd.AVAILABLE ? SimdSquares.sum(a, from, length[b]) : sumOfSquares(a, from, length[b]);
         });
         double total = 0;
         for (int t = 0; t + 1 < firstBlock.length; t++) {
@@ -57,6 +56,12 @@ final class TensorBlocks {
             total += sum;
         }
         return total;
+    }
+
+    private static double sumOfSquares(float[] a, int from, int n) {
+        double acc = 0;
+        for (int i = from; i < from + n; i++) acc += (double) a[i] * a[i];
+        return acc;
     }
 
     /** x ← x · s in place, each product rounded once from double (as {@code x.mul(s)} rounds it). */

@@ -12,6 +12,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -93,16 +94,69 @@ class OptimizerPassTest {
     @Test
     void theVectorUpdateHasTheScalarLoopsBits() {
         assumeTrue(Simd.AVAILABLE, "Vector API not enabled in this JVM");
-        AdamWRule rule = AdamWRule.of(new Backend.AdamWStep(2e-5, 0.9, 0.999, 1e-8, 0.01, 7));
+        assertVectorUpdateHasTheScalarLoopsBits(AdamWRule.of(new Backend.AdamWStep(2e-5, 0.9, 0.999, 1e-8, 0.01, 7)));
+    }
+
+    /**
+     * AdamW given the guard's clipping coefficient reads each gradient element as the clip would
+     * have left it: the parameters and moments have the bits of clip-in-place-then-update (and so
+     * not those of an update that ignored the coefficient).
+     */
+    @Test
+    void theClipInsideAdamWHasTheBitsOfClipThenUpdate() {
+        Backend.AdamWStep st = new Backend.AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, 2);
+        double coef = 0.3713;
+        CpuBackend cpu = new CpuBackend(2);
+        List<Tensor> p = tensors(cpu, 3), g = tensors(cpu, 4), m = tensors(cpu, 5), v = tensors(cpu, 6);
+        List<Tensor> p2 = tensors(cpu, 3), g2 = tensors(cpu, 4), m2 = tensors(cpu, 5), v2 = tensors(cpu, 6);
+        for (List<Tensor> vs : List.of(v, v2)) for (Tensor t : vs) cpu.copyInPlace(t, cpu.unary(Ops.Unary.ABS, t));
+        cpu.adamW(p, g, m, v, st, cpu.fromHost(new double[] {0, 0, coef, 0}, DType.F64, 4));
+        cpu.scaleInPlace(g2, coef);
+        cpu.adamW(p2, g2, m2, v2, st);
+        for (int i = 0; i < p.size(); i++) {
+            assertArrayEquals((float[]) p2.get(i).toHost(), (float[]) p.get(i).toHost(), "p of tensor " + i);
+            assertArrayEquals((float[]) m2.get(i).toHost(), (float[]) m.get(i).toHost(), "m of tensor " + i);
+            assertArrayEquals((float[]) v2.get(i).toHost(), (float[]) v.get(i).toHost(), "v of tensor " + i);
+        }
+    }
+
+    @Test
+    void theVectorUpdateOfClippedGradientsHasTheScalarLoopsBits() {
+        assumeTrue(Simd.AVAILABLE, "Vector API not enabled in this JVM");
+        assertVectorUpdateHasTheScalarLoopsBits(AdamWRule.of(new Backend.AdamWStep(2e-5, 0.9, 0.999, 1e-8, 0.01, 7)).clipped(0.123456789));
+    }
+
+    /** SimdAdamW against the scalar loop on 1003 elements at odd offsets (the vector part clips its gradients in place: a copy). */
+    private static void assertVectorUpdateHasTheScalarLoopsBits(AdamWRule rule) {
         int n = 1003;
         float[] g = values(n, 1), pv = values(n + 5, 2), mv = values(n + 9, 3), vv = values(n + 2, 4);
         for (int i = 0; i < vv.length; i++) vv[i] = Math.abs(vv[i]);
         float[] ps = pv.clone(), ms = mv.clone(), vs = vv.clone();
-        SimdAdamW.update(rule, pv, 5, g, mv, 9, vv, 2, 0, n);
+        SimdAdamW.update(rule, pv, 5, g.clone(), mv, 9, vv, 2, 0, n);
         rule.updateScalar(ps, 5, g, ms, 9, vs, 2, 0, n);
         assertArrayEquals(ps, pv);
         assertArrayEquals(ms, mv);
         assertArrayEquals(vs, vv);
+    }
+
+    /**
+     * The vector sum of squares against the exact sum (BigDecimal): its lanes and two accumulators
+     * add in another order than one running double, and end as close to the exact value.
+     */
+    @Test
+    void theVectorSumOfSquaresIsAsCloseToTheExactSumAsTheInOrderOne() {
+        assumeTrue(Simd.AVAILABLE, "Vector API not enabled in this JVM");
+        float[] a = values(200_003, 8);
+        for (int i = 0; i < a.length; i += 7) a[i] *= 1e3f;
+        java.math.BigDecimal exact = java.math.BigDecimal.ZERO;
+        double inOrder = 0;
+        for (int i = 3; i < a.length; i++) {
+            exact = exact.add(new java.math.BigDecimal((double) a[i] * a[i]));
+            inOrder += (double) a[i] * a[i];
+        }
+        double vector = SimdSquares.sum(a, 3, a.length - 3), ulp = Math.ulp(exact.doubleValue());
+        double inOrderError = Math.abs(inOrder - exact.doubleValue()), vectorError = Math.abs(vector - exact.doubleValue());
+        assertTrue(vectorError <= Math.max(inOrderError, 4 * ulp), "vector error " + vectorError + ", in order " + inOrderError);
     }
 
     private static List<float[]> host(List<Tensor> ts) {
