@@ -54,7 +54,7 @@ final class SimdGemm {
      * Problems below this many multiply-adds (about 20 µs on one core) run on the calling thread:
      * handing half of a smaller one to a worker costs about what it saves.
      */
-    private static final long PARALLEL_MIN_WORK = 1L << 22;
+    static final long PARALLEL_MIN_WORK = 1L << 22;
 
     private SimdGemm() {}
 
@@ -87,6 +87,7 @@ final class SimdGemm {
      * panels then reads; before this each band packed all of B itself, which for X·Wᵀ at 128 rows
      * cost as much as the arithmetic. When m has too few panels to split evenly, the columns are
      * split instead and each thread packs all of A (m·k, small when m is) and its own columns of B.
+     * X·Wᵀ on few rows goes to {@link SimdGemmFewRows}, which does not pack W at all.
      */
     private static void parallelProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -94,7 +95,9 @@ final class SimdGemm {
         long work = (long) m * n * k;
         int threads = pool.threads();
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
-        if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
+        if (transB && m <= SimdGemmFewRows.MAX_ROWS && k >= m) {
+            SimdGemmFewRows.product(pool, transA, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+        } else if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
             product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k));
         } else if (mPanels >= threads * 4 || mPanels >= nPanels) {
             sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
@@ -141,7 +144,7 @@ final class SimdGemm {
      * demand: a fresh 5 MB of zeroed arrays per call would cost about 5% of a 4096×768×768 product.
      * Packing writes every element the kernel reads, so stale contents never matter.
      */
-    private static final class Buffers {
+    static final class Buffers {
         private static final ThreadLocal<Buffers> PER_THREAD = ThreadLocal.withInitial(() -> new Buffers(0, 0));
 
         final float[] packedA, packedB;
@@ -263,7 +266,7 @@ final class SimdGemm {
      * Packs rows pc..pc+kc, columns jc..jc+nc of op(B) into NR-column panels: panel for columns
      * jc+jr.. at pbOff + jr*kc, element (p,j) at pbOff + jr*kc + p*NR + j; columns past nc are zero.
      */
-    private static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] pb, int pbOff) {
+    static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] pb, int pbOff) {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             if (transB) {
@@ -398,7 +401,7 @@ final class SimdGemm {
         for (int i = 0; i < mr; i++) System.arraycopy(from, fromOff + i * ldFrom, to, toOff + i * ldTo, nr);
     }
 
-    private static int kcStep(int k) {
+    static int kcStep(int k) {
         int blocks = (k + KC - 1) / KC;
         return (k + blocks - 1) / blocks;
     }
