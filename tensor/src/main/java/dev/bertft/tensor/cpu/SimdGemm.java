@@ -55,6 +55,14 @@ final class SimdGemm {
      * handing half of a smaller one to a worker costs about what it saves.
      */
     static final long PARALLEL_MIN_WORK = 1L << 22;
+    /**
+     * Blocks of B smaller than this many values are packed by each thread for its own rows: a
+     * shared pack needs a second parallel loop per block, and the wait for it (some µs, more when
+     * the cores are busy) is about what packing 32K values on one core takes. Set by that estimate:
+     * at the weight gradients of 32 tokens (384×384×32 Xᵀ·dY, B 32×384) the two ways measured
+     * within the noise of the loaded machine.
+     */
+    private static final long SHARED_PACK_MIN = 1L << 15;
 
     private SimdGemm() {}
 
@@ -85,7 +93,8 @@ final class SimdGemm {
      * One product split across threads. Splitting the rows of C leaves B whole, so each block of B
      * is packed once, by all threads together, into one buffer that every thread's band of MR-row
      * panels then reads; before this each band packed all of B itself, which for X·Wᵀ at 128 rows
-     * cost as much as the arithmetic. When m has too few panels to split evenly, the columns are
+     * cost as much as the arithmetic (small blocks of B are still packed per band; see
+     * {@link #SHARED_PACK_MIN}). When m has too few panels to split evenly, the columns are
      * split instead and each thread packs all of A (m·k, small when m is) and its own columns of B.
      * X·Wᵀ on few rows goes to {@link SimdGemmFewRows}, which does not pack W at all.
      */
@@ -100,7 +109,16 @@ final class SimdGemm {
         } else if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
             product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k));
         } else if (mPanels >= threads * 4 || mPanels >= nPanels) {
-            sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+            if ((long) Math.min(k, KC) * Math.min(n, NC) >= SHARED_PACK_MIN) {
+                sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+                return;
+            }
+            pool.forRange(mPanels, 1, (from, to) -> {
+                int i0 = from * MR, i1 = Math.min(m, to * MR);
+                int aShift = transA ? i0 : i0 * lda;
+                product(transA, transB, i1 - i0, n, k, a, aOff + aShift, lda, b, bOff, ldb,
+                        accumulate, c, cOff + i0 * ldc, ldc, Buffers.forThread(i1 - i0, n, k));
+            });
         } else {
             pool.forRange(nPanels, 1, (from, to) -> {
                 int j0 = from * NR, j1 = Math.min(n, to * NR);

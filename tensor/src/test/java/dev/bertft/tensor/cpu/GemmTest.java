@@ -203,8 +203,9 @@ class GemmTest {
 
     /**
      * The same FMA chains, bit for bit, on products large enough to be split across threads, for
-     * 1, 2 and 3 threads: rows of C split with B packed once for all threads (150×37, and 40×70
-     * without transposed B), columns split (20×300), and op(A)·Bᵀ on few rows, where W is read in
+     * 1, 2 and 3 threads: rows of C split with B packed once for all threads (40×70 without
+     * transposed B) or, B being small, by each thread (150×37), columns split (20×300 without
+     * transposed B), and op(A)·Bᵀ on few rows, where W is read in
      * place and C written transposed (40×70 and 20×300 with transposed B; 37 and 70 leave edge
      * rows of W and of the packed op(A)). k = 1700 and 1000 span two and three blocks of KC.
      */
