@@ -34,7 +34,8 @@ final class OpProfile implements AutoCloseable {
     private static final String BACKEND = "dev.bertft.tensor.cpu.CpuBackend";
     private static final String CPU_PACKAGE = "dev.bertft.tensor.cpu.";
     /** Worker samples in these classes are GEMM tiles, whichever op started them. */
-    private static final List<String> GEMM_CLASSES = List.of(CPU_PACKAGE + "SimdGemm", CPU_PACKAGE + "Gemm", CPU_PACKAGE + "ScalarGemm");
+    private static final List<String> GEMM_CLASSES = List.of(CPU_PACKAGE + "SimdGemm", CPU_PACKAGE + "SimdGemmFewRows", CPU_PACKAGE + "Gemm",
+            CPU_PACKAGE + "ScalarGemm");
     static final String GEMM_WORKER = "(GEMM on a worker)";
     static final String OUTSIDE = "(outside the backend)";
 

@@ -20,6 +20,9 @@ class OpProfileTest {
                 "dev.bertft.tensor.cpu.CpuBackend.layerNorm", "dev.bertft.tensor.Tensor.layerNorm")));
         assertEquals(OpProfile.GEMM_WORKER, OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdGemm.kernel",
                 "dev.bertft.tensor.cpu.Parallel.lambda$forRange$0", "java.lang.Thread.run")));
+        assertEquals(OpProfile.GEMM_WORKER, OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdGemmFewRows.kernel",
+                "dev.bertft.tensor.cpu.SimdGemmFewRows.lambda$product$1", "dev.bertft.tensor.cpu.Parallel.lambda$forRange$0",
+                "java.lang.Thread.run")));
         assertEquals(OpProfile.OUTSIDE + " Var.backward", OpProfile.opOf(List.of("java.util.ArrayList.add", "dev.bertft.autograd.Var.backward")));
         assertEquals("(JVM)", OpProfile.opOf(List.of("java.lang.Thread.run")));
     }

@@ -54,7 +54,15 @@ final class SimdGemm {
      * Problems below this many multiply-adds (about 20 µs on one core) run on the calling thread:
      * handing half of a smaller one to a worker costs about what it saves.
      */
-    private static final long PARALLEL_MIN_WORK = 1L << 22;
+    static final long PARALLEL_MIN_WORK = 1L << 22;
+    /**
+     * Blocks of B smaller than this many values are packed by each thread for its own rows: a
+     * shared pack needs a second parallel loop per block, and the wait for it (some µs, more when
+     * the cores are busy) is about what packing 32K values on one core takes. Set by that estimate:
+     * at the weight gradients of 32 tokens (384×384×32 Xᵀ·dY, B 32×384) the two ways measured
+     * within the noise of the loaded machine.
+     */
+    private static final long SHARED_PACK_MIN = 1L << 15;
 
     private SimdGemm() {}
 
@@ -82,10 +90,13 @@ final class SimdGemm {
     }
 
     /**
-     * One product split across threads into bands of MR-row panels of C (or of NR-column panels when
-     * m is too short to split); each thread runs the whole blocked loop on its band with its own
-     * packing buffers. A band repacks the parts of the other operand it needs, which costs
-     * O(k·n) against the band's O(mBand·k·n) arithmetic.
+     * One product split across threads. Splitting the rows of C leaves B whole, so each block of B
+     * is packed once, by all threads together, into one buffer that every thread's band of MR-row
+     * panels then reads; before this each band packed all of B itself, which for X·Wᵀ at 128 rows
+     * cost as much as the arithmetic (small blocks of B are still packed per band; see
+     * {@link #SHARED_PACK_MIN}). When m has too few panels to split evenly, the columns are
+     * split instead and each thread packs all of A (m·k, small when m is) and its own columns of B.
+     * X·Wᵀ on few rows goes to {@link SimdGemmFewRows}, which does not pack W at all.
      */
     private static void parallelProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -93,9 +104,15 @@ final class SimdGemm {
         long work = (long) m * n * k;
         int threads = pool.threads();
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
-        if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
+        if (transB && m <= SimdGemmFewRows.MAX_ROWS && k >= m) {
+            SimdGemmFewRows.product(pool, transA, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+        } else if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
             product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k));
         } else if (mPanels >= threads * 4 || mPanels >= nPanels) {
+            if ((long) Math.min(k, KC) * Math.min(n, NC) >= SHARED_PACK_MIN) {
+                sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+                return;
+            }
             pool.forRange(mPanels, 1, (from, to) -> {
                 int i0 = from * MR, i1 = Math.min(m, to * MR);
                 int aShift = transA ? i0 : i0 * lda;
@@ -113,11 +130,39 @@ final class SimdGemm {
     }
 
     /**
+     * The blocked loop with the rows of C split across threads: per block of B, one parallel loop
+     * packs its panels into the calling thread's buffer, and a second runs each thread's band of
+     * rows against them (k ≥ 1 here: the caller only comes with work to split).
+     */
+    private static void sharedBProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
+                                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                       boolean accumulate, float[] c, int cOff, int ldc) {
+        float[] pb = Buffers.forThread(0, n, k).packedB;
+        int kcStep = kcStep(k), mPanels = (m + MR - 1) / MR;
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc), ncPanels = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += kcStep) {
+                int kc = Math.min(kcStep, k - pc), jcBlock = jc, pcBlock = pc;
+                boolean addToC = accumulate || pc > 0;
+                pool.forRange(ncPanels, 1, (from, to) -> {
+                    int jr = from * NR;
+                    packB(transB, b, bOff, ldb, pcBlock, kc, jcBlock + jr, Math.min(nc, to * NR) - jr, pb, jr * kc);
+                });
+                pool.forRange(mPanels, 1, (from, to) -> {
+                    int i0 = from * MR, i1 = Math.min(m, to * MR);
+                    rowBand(transA, i0, i1, a, aOff, lda, pcBlock, kc, jcBlock, nc, pb, addToC, c, cOff, ldc,
+                            Buffers.forThread(i1 - i0, 0, k));
+                });
+            }
+        }
+    }
+
+    /**
      * Packing buffers and the scratch tile of one thread. They are kept per thread and grown on
      * demand: a fresh 5 MB of zeroed arrays per call would cost about 5% of a 4096×768×768 product.
      * Packing writes every element the kernel reads, so stale contents never matter.
      */
-    private static final class Buffers {
+    static final class Buffers {
         private static final ThreadLocal<Buffers> PER_THREAD = ThreadLocal.withInitial(() -> new Buffers(0, 0));
 
         final float[] packedA, packedB;
@@ -128,7 +173,7 @@ final class SimdGemm {
             packedB = new float[bSize];
         }
 
-        /** This thread's buffers, large enough for the blocks of an m×n×k product. */
+        /** This thread's buffers, large enough for the blocks of m rows of A and n columns of B over k. */
         static Buffers forThread(int m, int n, int k) {
             int kc = kcStep(Math.max(1, k));
             int aSize = roundUp(Math.min(MC, m), MR) * kc, bSize = roundUp(Math.min(NC, n), NR) * kc;
@@ -149,31 +194,40 @@ final class SimdGemm {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
-        float[] pa = buf.packedA, pb = buf.packedB;
+        float[] pb = buf.packedB;
         // k in equal blocks of at most KC, so k = KC + 1 does not leave a one-deep block
         int kcStep = kcStep(k);
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < k; pc += kcStep) {
                 int kc = Math.min(kcStep, k - pc);
-                boolean addToC = accumulate || pc > 0;
-                packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb);
-                for (int ic = 0; ic < m; ic += MC) {
-                    int mc = Math.min(MC, m - ic);
-                    packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int nr = Math.min(NR, nc - jr);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir);
-                            int cTile = cOff + (ic + ir) * ldc + jc + jr;
-                            if (mr == MR && nr == NR) {
-                                kernel(kc, pa, ir * kc, pb, jr * kc, addToC, c, cTile, ldc);
-                            } else {
-                                if (addToC) copyCorner(mr, nr, c, cTile, ldc, buf.tile, 0, NR);
-                                kernel(kc, pa, ir * kc, pb, jr * kc, addToC, buf.tile, 0, NR);
-                                copyCorner(mr, nr, buf.tile, 0, NR, c, cTile, ldc);
-                            }
-                        }
+                packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb, 0);
+                rowBand(transA, 0, m, a, aOff, lda, pc, kc, jc, nc, pb, accumulate || pc > 0, c, cOff, ldc, buf);
+            }
+        }
+    }
+
+    /**
+     * Rows i0..i1 of C's block of columns jc..jc+nc, from op(A)'s columns pc..pc+kc and the packed
+     * block of B: A in MC-row blocks packed into buf, then every MR×NR tile.
+     */
+    private static void rowBand(boolean transA, int i0, int i1, float[] a, int aOff, int lda, int pc, int kc,
+                                int jc, int nc, float[] pb, boolean addToC, float[] c, int cOff, int ldc, Buffers buf) {
+        float[] pa = buf.packedA;
+        for (int ic = i0; ic < i1; ic += MC) {
+            int mc = Math.min(MC, i1 - ic);
+            packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
+            for (int jr = 0; jr < nc; jr += NR) {
+                int nr = Math.min(NR, nc - jr);
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int mr = Math.min(MR, mc - ir);
+                    int cTile = cOff + (ic + ir) * ldc + jc + jr;
+                    if (mr == MR && nr == NR) {
+                        kernel(kc, pa, ir * kc, pb, jr * kc, addToC, c, cTile, ldc);
+                    } else {
+                        if (addToC) copyCorner(mr, nr, c, cTile, ldc, buf.tile, 0, NR);
+                        kernel(kc, pa, ir * kc, pb, jr * kc, addToC, buf.tile, 0, NR);
+                        copyCorner(mr, nr, buf.tile, 0, NR, c, cTile, ldc);
                     }
                 }
             }
@@ -228,16 +282,16 @@ final class SimdGemm {
 
     /**
      * Packs rows pc..pc+kc, columns jc..jc+nc of op(B) into NR-column panels: panel for columns
-     * jc+jr.. at jr*kc, element (p,j) at jr*kc + p*NR + j; columns past nc are zero.
+     * jc+jr.. at pbOff + jr*kc, element (p,j) at pbOff + jr*kc + p*NR + j; columns past nc are zero.
      */
-    private static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] pb) {
+    static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc, float[] pb, int pbOff) {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr);
             if (transB) {
                 // B stored n×k: column j of op(B) is a contiguous row of storage
-                packAcross(b, bOff + (jc + jr) * ldb + pc, ldb, nr, kc, pb, jr * kc, NR);
+                packAcross(b, bOff + (jc + jr) * ldb + pc, ldb, nr, kc, pb, pbOff + jr * kc, NR);
             } else {
-                packSameWay(b, bOff + pc * ldb + jc + jr, ldb, nr, kc, pb, jr * kc, NR);
+                packSameWay(b, bOff + pc * ldb + jc + jr, ldb, nr, kc, pb, pbOff + jr * kc, NR);
             }
         }
     }
@@ -365,7 +419,7 @@ final class SimdGemm {
         for (int i = 0; i < mr; i++) System.arraycopy(from, fromOff + i * ldFrom, to, toOff + i * ldTo, nr);
     }
 
-    private static int kcStep(int k) {
+    static int kcStep(int k) {
         int blocks = (k + KC - 1) / KC;
         return (k + blocks - 1) / blocks;
     }

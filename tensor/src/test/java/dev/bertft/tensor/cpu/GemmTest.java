@@ -190,18 +190,7 @@ class GemmTest {
             boolean transA = (flags & 1) != 0, transB = (flags & 2) != 0;
             float[] a = randomFloats(rnd, m * k), b = randomFloats(rnd, k * n), c0 = randomFloats(rnd, m * n);
             for (float beta : new float[] {0, 1}) {
-                float[] expected = new float[m * n];
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) {
-                        float sum = beta == 0 ? 0f : c0[i * n + j];
-                        for (int p = 0; p < k; p++) {
-                            float aip = transA ? a[p * m + i] : a[i * k + p];
-                            float bpj = transB ? b[j * k + p] : b[p * n + j];
-                            sum = Math.fma(aip, bpj, sum);
-                        }
-                        expected[i * n + j] = sum;
-                    }
-                }
+                float[] expected = fmaChains(transA, transB, m, n, k, a, b, beta == 0 ? null : c0);
                 for (Parallel pool : new Parallel[] {one, two}) {
                     float[] c = c0.clone();
                     Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, beta, c, 0, n);
@@ -210,6 +199,52 @@ class GemmTest {
                 }
             }
         }
+    }
+
+    /**
+     * The same FMA chains, bit for bit, on products large enough to be split across threads, for
+     * 1, 2 and 3 threads: rows of C split with B packed once for all threads (40×70 without
+     * transposed B) or, B being small, by each thread (150×37), columns split (20×300 without
+     * transposed B), and op(A)·Bᵀ on few rows, where W is read in
+     * place and C written transposed (40×70 and 20×300 with transposed B; 37 and 70 leave edge
+     * rows of W and of the packed op(A)). k = 1700 and 1000 span two and three blocks of KC.
+     */
+    @Test
+    void splitProductsSumEachElementAsOneFmaChainForAnyThreadCount() {
+        Random rnd = new Random(12);
+        try (Parallel three = new Parallel(3)) {
+            for (int[] s : new int[][] {{150, 37, 1000}, {40, 70, 1700}, {20, 300, 800}}) {
+                int m = s[0], n = s[1], k = s[2];
+                for (int flags = 0; flags < 4; flags++) {
+                    boolean transA = (flags & 1) != 0, transB = (flags & 2) != 0;
+                    float[] a = randomFloats(rnd, m * k), b = randomFloats(rnd, k * n), c0 = randomFloats(rnd, m * n);
+                    for (float beta : new float[] {0, 1}) {
+                        float[] expected = fmaChains(transA, transB, m, n, k, a, b, beta == 0 ? null : c0);
+                        for (Parallel pool : new Parallel[] {one, two, three}) {
+                            float[] c = c0.clone();
+                            Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, beta, c, 0, n);
+                            assertArrayEquals(expected, c, m + "x" + n + "x" + k + " transA=" + transA + " transB=" + transB
+                                    + " beta=" + beta + " threads=" + pool.threads());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** C(i,j) = fma(A(i,p), B(p,j), ...) over p in order, from C0 or from 0 when c0 is null. */
+    private static float[] fmaChains(boolean transA, boolean transB, int m, int n, int k, float[] a, float[] b, float[] c0) {
+        float[] c = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float sum = c0 == null ? 0f : c0[i * n + j];
+                for (int p = 0; p < k; p++) {
+                    sum = Math.fma(transA ? a[p * m + i] : a[i * k + p], transB ? b[j * k + p] : b[p * n + j], sum);
+                }
+                c[i * n + j] = sum;
+            }
+        }
+        return c;
     }
 
     @Test
