@@ -212,4 +212,33 @@ class CpuKernelTest {
             assertArrayEquals(one[i], three[i], 0.0, "output " + i + " with 1 vs 3 threads");
         }
     }
+
+    /**
+     * A vocabulary large enough to be shared out between threads, repeated ids, and the gradient's
+     * array taken back from a closed memory scope still holding the previous step's sums: every row
+     * is exactly the float sum of its tokens' rows in token order (zero for the others).
+     */
+    @Test
+    void embeddingBackwardSumsEachRowsTokensInOrderOverAReusedArray() {
+        int vocab = 3000, h = 48, tokens = 40;
+        int[] ids = new int[tokens];
+        for (int t = 0; t < tokens; t++) ids[t] = t % 3 == 0 ? 7 : (t * 977) % vocab; // 7 many times
+        float[] dy = new float[tokens * h];
+        for (int i = 0; i < dy.length; i++) dy[i] = (float) rng.nextGaussian();
+        float[] expected = new float[vocab * h];
+        for (int t = 0; t < tokens; t++) for (int c = 0; c < h; c++) expected[ids[t] * h + c] += dy[t * h + c];
+        for (CpuBackend be : new CpuBackend[] {new CpuBackend(1), CPU, new CpuBackend(3)}) {
+            Tensor idT = Tensor.of(be, ids, tokens), g = Tensor.of(be, dy, tokens, h);
+            for (int step = 0; step < 2; step++) {
+                try (Backend.Scope scope = be.openScope()) {
+                    float[] dirty = new float[vocab * h];
+                    java.util.Arrays.fill(dirty, step + 1f);
+                    be.fromHost(dirty, DType.F32, vocab, h); // a step's tensor of the same size, given back below
+                }
+                try (Backend.Scope scope = be.openScope()) {
+                    assertArrayEquals(expected, (float[]) be.embeddingBackward(idT, g, vocab).toHost(), be.threads() + " threads, step " + step);
+                }
+            }
+        }
+    }
 }

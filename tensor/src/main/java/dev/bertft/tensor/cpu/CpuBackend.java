@@ -558,7 +558,7 @@ public final class CpuBackend implements Backend {
         Tensor y = matmul(x, w.transpose(0, 1));
         if (bias == null) return y;
         int n = y.size(-1), rows = y.numel() / Math.max(1, n);
-        Object b = toHost(bias), out = array(y);
+        Object b = array(dense(bias)), out = array(y);
         pool.forRange(rows, Math.max(1, GRAIN / Math.max(1, n)), (r0, r1) -> {
             if (out instanceof float[] yf) {
                 float[] bf = (float[]) b;
@@ -786,7 +786,7 @@ public final class CpuBackend implements Backend {
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
         Tensor y = uninitialised(DType.F32, x.shape()), sum = uninitialised(DType.F32, x.shape());
         Tensor mean = uninitialised(DType.F32, statShape), rstd = uninitialised(DType.F32, statShape);
-        Tensor bits = p > 0 ? allocate(DType.I32, rows, words) : null;
+        Tensor bits = p > 0 ? uninitialised(DType.I32, rows, words) : null; // packKept writes every word
         float[] sv = f32(sum), yv = f32(y), mv = f32(mean), rv = f32(rstd);
         int[] kept = bits == null ? null : (int[]) array(bits);
         int threshold = Philox.keepThreshold((float) p);
@@ -913,23 +913,31 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
-    /** Column blocks in parallel, tokens in order within each: deterministic whatever the thread count. */
+    /**
+     * Blocks of vocabulary rows in parallel, each zeroed and then given its tokens' rows in token
+     * order: the same sums whatever the thread count. Zeroing is most of the work (a MiniLM
+     * gradient is 47 MB for 32 tokens), so it is shared out instead of done by the caller first.
+     */
     @Override
     public Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize) {
         int[] idx = (int[]) toHost(ids);
+        OpChecks.checkIds(idx, vocabSize); // an id outside every block would be dropped silently
         Tensor g = dense(dy);
         int h = dy.size(-1);
-        Tensor out = allocate(dy.dtype(), vocabSize, h);
         if (dy.dtype() == DType.F32) {
+            Tensor out = uninitialised(DType.F32, vocabSize, h);
             float[] s = f32(g), d = f32(out);
-            pool.forRange(h, 16, (c0, c1) -> {
+            pool.forRange(vocabSize, Math.max(1, GRAIN / Math.max(1, h)), (v0, v1) -> {
+                Arrays.fill(d, v0 * h, v1 * h, 0f);
                 for (int t = 0; t < idx.length; t++) {
+                    if (idx[t] < v0 || idx[t] >= v1) continue;
                     int src = t * h, dst = idx[t] * h;
-                    for (int c = c0; c < c1; c++) d[dst + c] += s[src + c];
+                    for (int c = 0; c < h; c++) d[dst + c] += s[src + c];
                 }
             });
             return out;
         }
+        Tensor out = allocate(dy.dtype(), vocabSize, h);
         Buf s = buf(g), d = buf(out);
         pool.forRange(h, 16, (c0, c1) -> {
             for (int t = 0; t < idx.length; t++) {

@@ -1,0 +1,29 @@
+"""Wraps every public op of a CpuBackend.java source in exact timers (see op_timers.sh).
+
+Each `@Override public T op(args) {` becomes a wrapper that times a call of the renamed body
+`op$impl` with System.nanoTime and the calling thread's CPU time and hands both to OpTimers.
+Calls made on the pool's workers (nested loops) are not counted; an op that calls another public
+op counts both. Reads the source on stdin, writes the instrumented source to stdout.
+"""
+import re
+import sys
+
+SIGNATURE = re.compile(r'    @Override\n    public ([\w.<>]+) (\w+)\(([^)]*)\) \{')
+NOT_OPS = {'name'}
+
+
+def wrap(m):
+    returns, name, params = m.groups()
+    if name in NOT_OPS:
+        return m.group(0)
+    names = [p.strip().split()[-1] for p in params.split(',') if p.strip()]
+    call = f'{name}$impl({", ".join(names)})'
+    key = f'{name}/{len(names)}'
+    start = 'long t0 = System.nanoTime(), c0 = OpTimers.cpu();'
+    stop = f'OpTimers.add("{key}", System.nanoTime() - t0, OpTimers.cpu() - c0);'
+    body = f'{start} {call}; {stop}' if returns == 'void' else f'{start} {returns} r = {call}; {stop} return r;'
+    return (f'    @Override\n    public {returns} {name}({params}) {{ {body} }}\n\n'
+            f'    private {returns} {name}$impl({params}) {{')
+
+
+sys.stdout.write(SIGNATURE.sub(wrap, sys.stdin.read()))
