@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * stream at 0), are the same to the bit, and the next update on both gives the same weights.
  */
 class CheckpointTest {
-    private static final Backend CPU = new CpuBackend(2);
+    static final Backend CPU = new CpuBackend(2);
     private final List<Batches.Tokenized> data = TrainerTest.data(24, 3, false);
 
     /** A model with its AdamW, a run's schedule, and the update step over both. */
