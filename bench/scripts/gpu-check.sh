@@ -9,7 +9,7 @@
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
 #   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput), and
 #      for the weight-gradient shapes a Linear's dW with its db summed by the same kernel
-#      ("dW+db") against dW and a separate column sum ("dW;db");
+#      ("dW+db", float32 and BF16) against dW and a separate column sum ("dW;db");
 #   5. the CLI end to end, in float32 and with --bf16: `bert-ft train --device cuda` fine-tunes a small
 #      random BERT on a synthetic sentiment task (bench/scripts/make_synthetic_task.py; no IMDB or
 #      pretrained model there), `bert-ft eval --device cuda` must repeat the float32 run's final

@@ -4,6 +4,10 @@
 // written as float32 or rounded once to the operands' format (…_f32 and …_bf16 / …_f16 kernels).
 // The bias has C's type and is added in float32 before that rounding.
 //
+// The tn variant, a weight gradient dYᵀ·X, also adds up A's rows (dY's columns, the bias gradient)
+// where the host asks, as gemm.cu's does: Σ_k A(m, k) in float32 per K split into row_sums, from
+// the A fragments the mma reads anyway.
+//
 // Tensor cores: mma.sync.m16n8k16 (sm_80 and later). A block of 4 warps (2×2) computes a 128×128
 // tile of C, each warp 64×64 = 4×8 instructions per step of 16 along K, as in gemm.cu. K advances
 // 32 at a time through a ring of 4 shared-memory stages filled by cp.async with 16-byte copies
@@ -57,7 +61,7 @@ __device__ inline void store_out(uint16_t *p, float v) { *p = F::round(v); }
 template <class F, bool TA, bool TB, int VEC, class OUT>
 __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,
                            const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc,
-                           long long stride_c, uint16_t *smem) {
+                           long long stride_c, float *row_sums, uint16_t *smem) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int q = lane >> 3, row8 = lane & 7;  // the matrix of an .x4 load this lane addresses, and its row there
@@ -77,6 +81,10 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
         else copy_tile<uint16_t, THREADS, BK, BN, MN_PITCH, VEC, -1>(bs, b, ldb, k0, k_end, n0, N);
     };
 
+    // tn only: the first column of blocks' left warps also add up the A elements of their
+    // fragments, unrounded: sums[i][h] is row 16i + g + 8h of the warp's 64, over k ≡ 2t, 2t + 1 mod 8.
+    const bool summing = TA && !TB && row_sums != nullptr && blockIdx.x == 0 && warp_n == 0;
+    float sums[4][2] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
     float acc[4][8][4];
     zero(acc);
     pipeline<STAGES, BK>(slice, load, [&](int stage) {
@@ -101,12 +109,31 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
                 bf[2 * jj + 1][0] = r[2];
                 bf[2 * jj + 1][1] = r[3];
             }
+            if (summing) {
+                #pragma unroll
+                for (int i = 0; i < 4; i++)  // registers 0, 2: row g (k 2t, 2t+1, then +8); 1, 3: row g + 8
+                    #pragma unroll
+                    for (int r = 0; r < 4; r++)
+                        sums[i][r & 1] += F::widen(af[i][r] & 0xffff) + F::widen(af[i][r] >> 16);
+            }
             #pragma unroll
             for (int i = 0; i < 4; i++)
                 #pragma unroll
                 for (int j = 0; j < 8; j++) F::mma(acc[i][j], af[i], bf[j]);
         }
     });
+
+    if (summing) {
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            #pragma unroll
+            for (int h = 0; h < 2; h++) {  // the four lanes t of a row, in a fixed order; lane t writes rows 2i + h ≡ t mod 4
+                float sum = quad_sum(sums[i][h]);
+                int m = m0 + warp_m + 16 * i + g + 8 * h;
+                if (((2 * i + h) & 3) == t && m < M) row_sums[(long long) slice.z * M + m] = sum;
+            }
+        }
+    }
 
     // acc[i][j][r]: row 16i + g (+8 for r ≥ 2), column 8j + 2t (+1 for odd r) of the warp's tile.
     #pragma unroll
@@ -126,15 +153,17 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
 }
 
 // One entry point per format, transpose variant and output type; the copy width is chosen inside.
+// row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z.
 #define HGEMM(name, F, TA, TB, OUT)                                                                                           \
     extern "C" __global__ void __launch_bounds__(THREADS, 2)                                                                  \
     name(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,                \
-         const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc, long long stride_c) {   \
+         const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc, long long stride_c,    \
+         float *row_sums) {                                                                                                   \
         DYNAMIC_SHARED(uint16_t, smem);                                                                                       \
         if (rows_of_16_bytes(TA, TB, M, N, K, A, lda, stride_a, B, ldb, stride_b))                                            \
-            hgemm_body<F, TA, TB, 8>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, smem); \
+            hgemm_body<F, TA, TB, 8>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, smem); \
         else                                                                                                                  \
-            hgemm_body<F, TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, smem); \
+            hgemm_body<F, TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, smem); \
     }
 
 #define HGEMM_VARIANTS(format, F, OUT, out)                      \

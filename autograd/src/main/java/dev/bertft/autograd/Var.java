@@ -43,13 +43,44 @@ public final class Var {
      * the others (one cast for Q, K and V). Never kept on a leaf, whose value outlives the step.
      */
     private Tensor halfCopy;
+    /** For {@link #rows}: the parameter whose rows {@code firstRow ..} this shows, else null. */
+    private final Var whole;
+    private final int firstRow;
 
     private Var(Tensor value, boolean requiresGrad, String op, Var[] inputs, Backward backward) {
+        this(value, requiresGrad, op, inputs, backward, null, 0);
+    }
+
+    private Var(Tensor value, boolean requiresGrad, String op, Var[] inputs, Backward backward, Var whole, int firstRow) {
         this.value = value;
         this.requiresGrad = requiresGrad;
         this.op = op;
         this.inputs = inputs;
         this.backward = backward;
+        this.whole = whole;
+        this.firstRow = firstRow;
+    }
+
+    /**
+     * Rows {@code first .. first + count} of a parameter as a parameter of their own name, for
+     * checkpoint I/O: HF's separate query, key and value of a fused [3·H, H] one. Its value and
+     * gradient are always those rows of the whole's (views, no copy), and setting its value
+     * replaces them in the whole; the whole is what ops read and the optimizer updates, so the
+     * view itself takes no part in computing and has no gradient of its own to set or clear.
+     */
+    public static Var rows(Var whole, int first, int count) {
+        if (!whole.isLeaf() || whole.whole != null) throw new IllegalArgumentException("rows: " + whole + " is not a parameter");
+        return new Var(whole.value.narrow(0, first, count), false, "rows", new Var[0], null, whole, first);
+    }
+
+    /** The parameter whose values this one holds: the whole of a {@link #rows} view, else this. */
+    public Var base() {
+        return whole == null ? this : whole;
+    }
+
+    /** This parameter's part of {@code t}, a tensor shaped like {@link #base()}'s value (its optimizer moments). */
+    public Tensor partOf(Tensor t) {
+        return whole == null ? t : t.narrow(0, firstRow, value.size(0));
     }
 
     /** A leaf that collects a gradient (a parameter). */
@@ -70,28 +101,45 @@ public final class Var {
     }
 
     public Tensor value() {
-        return value;
+        return whole == null ? value : partOf(whole.value);
     }
 
     /** Replaces a parameter's value (loading weights); shape and dtype must match. */
     public void setValue(Tensor v) {
-        if (!v.sameShape(value) || v.dtype() != value.dtype()) {
-            throw new IllegalArgumentException("setValue: " + v + " does not match " + value);
+        Tensor now = value();
+        if (!v.sameShape(now) || v.dtype() != now.dtype()) {
+            throw new IllegalArgumentException("setValue: " + v + " does not match " + now);
         }
-        value = v;
+        if (whole == null) {
+            value = v;
+            return;
+        }
+        int rows = now.size(0), after = whole.value.size(0) - firstRow - rows;
+        List<Tensor> parts = new ArrayList<>();
+        if (firstRow > 0) parts.add(whole.value.narrow(0, 0, firstRow));
+        parts.add(v);
+        if (after > 0) parts.add(whole.value.narrow(0, firstRow + rows, after));
+        whole.setValue(Tensor.concat(parts, 0));
     }
 
     /** The accumulated gradient, or null when none has arrived since the last {@link #zeroGrad()}. */
     public Tensor grad() {
-        return grad;
+        if (whole == null) return grad;
+        return whole.grad == null ? null : partOf(whole.grad);
     }
 
     public void setGrad(Tensor g) {
+        requireOwnGradient();
         grad = g;
     }
 
     public void zeroGrad() {
+        requireOwnGradient();
         grad = null;
+    }
+
+    private void requireOwnGradient() {
+        if (whole != null) throw new IllegalStateException("rows of " + whole + " have no gradient of their own: train the whole");
     }
 
     public boolean requiresGrad() {

@@ -3,6 +3,10 @@ package dev.bertft.nn;
 import dev.bertft.autograd.Var;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /** y = x·Wᵀ + b, with W stored [out, in] as in torch.nn.Linear and HF checkpoints. */
 public final class Linear implements Module {
@@ -18,6 +22,22 @@ public final class Linear implements Module {
     public static Linear init(Backend backend, DType dtype, int in, int out, double std, Rng rng) {
         return new Linear(Var.parameter(backend.normal(dtype, new int[] {out, in}, 0, std, rng.seed(), rng.next())),
                 Var.parameter(backend.zeros(dtype, out)));
+    }
+
+    /** One Linear computing all of {@code parts}' outputs in their order: their weights' rows and biases copied into new parameters. */
+    public static Linear stacked(List<Linear> parts) {
+        List<Tensor> weights = new ArrayList<>(), biases = new ArrayList<>();
+        for (Linear p : parts) {
+            weights.add(p.weight.value());
+            if (p.bias != null) biases.add(p.bias.value());
+        }
+        if (!biases.isEmpty() && biases.size() != parts.size()) throw new IllegalArgumentException("stacked: some parts have no bias");
+        return new Linear(Var.parameter(Tensor.concat(weights, 0)), biases.isEmpty() ? null : Var.parameter(Tensor.concat(biases, 0)));
+    }
+
+    /** Outputs {@code first .. first + count} of this layer as a Linear of their own, on {@link Var#rows} views of its parameters. */
+    public Linear rows(int first, int count) {
+        return new Linear(Var.rows(weight, first, count), bias == null ? null : Var.rows(bias, first, count));
     }
 
     public Var forward(Var x) {

@@ -17,6 +17,16 @@ public interface Module {
         void parameter(String name, Var p);
 
         void child(String name, Module m);
+
+        /**
+         * A child trained as one module ({@code trained}, named {@code name}) and stored in
+         * checkpoints as the {@code stored} children, whose parameters are {@link Var#rows} of its
+         * own: BERT's fused Q, K and V and HF's separate query, key and value. A visitor that
+         * does not override this sees the stored children, the checkpoint's layout.
+         */
+        default void fusedChild(String name, Module trained, Map<String, Module> stored) {
+            stored.forEach(this::child);
+        }
     }
 
     void visit(Visitor v);
@@ -24,14 +34,24 @@ public interface Module {
     /** Train mode turns dropout on; modules without mode-dependent behaviour ignore it. */
     default void setTraining(boolean training) {}
 
-    /** Every parameter under this module, by dotted name, in declaration order. */
+    /** Every parameter under this module by its dotted checkpoint name, in declaration order (fused ones as their stored rows). */
     static Map<String, Var> namedParameters(Module root) {
         Map<String, Var> out = new LinkedHashMap<>();
-        collect(root, "", out);
+        collect(root, "", out, false);
         return out;
     }
 
-    private static void collect(Module m, String prefix, Map<String, Var> out) {
+    /**
+     * Every parameter the optimizer updates, by dotted name, in declaration order: {@link
+     * #namedParameters} with each fused child's parameters in place of the rows it is stored as.
+     */
+    static Map<String, Var> trainableParameters(Module root) {
+        Map<String, Var> out = new LinkedHashMap<>();
+        collect(root, "", out, true);
+        return out;
+    }
+
+    private static void collect(Module m, String prefix, Map<String, Var> out, boolean trained) {
         m.visit(new Visitor() {
             @Override
             public void parameter(String name, Var p) {
@@ -40,7 +60,13 @@ public interface Module {
 
             @Override
             public void child(String name, Module c) {
-                collect(c, prefix + name + ".", out);
+                collect(c, prefix + name + ".", out, trained);
+            }
+
+            @Override
+            public void fusedChild(String name, Module trainedAs, Map<String, Module> stored) {
+                if (trained) child(name, trainedAs);
+                else stored.forEach(this::child);
             }
         });
     }

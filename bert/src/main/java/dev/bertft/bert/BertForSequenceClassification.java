@@ -215,7 +215,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     public Tensor predictLogits(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
         if (training) throw new IllegalStateException("predictLogits runs in eval mode: setTraining(false) first");
         long weights = 1;
-        for (Var p : namedParameters().values()) weights = 31 * weights + System.identityHashCode(p.value());
+        for (Var p : trainableParameters().values()) weights = 31 * weights + System.identityHashCode(p.value());
         String key = "predict@" + System.identityHashCode(this) + "#" + weights + " " + Arrays.toString(inputIds.shape())
                 + attentionMask.dtype() + precision;
         try (GradMode off = GradMode.off()) {

@@ -6,7 +6,9 @@ import dev.bertft.nn.Module;
 import dev.bertft.nn.Rng;
 import dev.bertft.tensor.Tensor;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Multi-head scaled dot-product self-attention (transformers' eager BertSelfAttention):
@@ -15,16 +17,18 @@ import java.util.List;
  * ({@link Var#attention}) that recomputes the probabilities in the backward instead of keeping
  * the [B, NH, T, T] tensor; its dropout mask is the one a separate dropout would draw.
  *
- * <p>Q, K and V come from one [3·H, H] product: the three weights and biases are concatenated for
- * each forward pass (a copy of 3·H² floats, small beside the product), so one GEMM reads x
- * instead of three, and the backward is one GEMM each for dx and dW. The parameters themselves
- * stay HF's separate {@code query}, {@code key} and {@code value} tensors, which is what
- * checkpoints save and load.
+ * <p>Q, K and V come from one [3·H, H] product, so one GEMM reads x instead of three and the
+ * backward is one GEMM each for dx and dW. Its weight and bias are the parameters the optimizer
+ * updates (one tensor each, their AdamW moments too), held fused from loading on: no copy per
+ * step. Checkpoints keep HF's separate {@code query}, {@code key} and {@code value} tensors,
+ * which are row views of the fused ones ({@link Module.Visitor#fusedChild}).
  */
 final class BertSelfAttention implements Module {
-    final Linear query;  // [H, H]
-    final Linear key;    // [H, H]
-    final Linear value;  // [H, H]
+    /** HF's names of the three, in the order of their rows in {@link #qkv}. */
+    private static final List<String> PARTS = List.of("query", "key", "value");
+    final Linear qkv;    // [3H, H]: query, key, value rows in that order
+    /** The [H, H] query, key and value Linears as views of qkv's rows: what checkpoints hold. */
+    private final Map<String, Module> stored = new LinkedHashMap<>();
     private final int numHeads, headSize;
     private final double dropoutP;
     private final Rng rng;
@@ -33,9 +37,9 @@ final class BertSelfAttention implements Module {
     BertSelfAttention(BertConfig c, Params p, Rng rng) {
         numHeads = c.numAttentionHeads();
         headSize = c.headSize();
-        query = p.linear("query", c.hiddenSize(), c.hiddenSize());
-        key = p.linear("key", c.hiddenSize(), c.hiddenSize());
-        value = p.linear("value", c.hiddenSize(), c.hiddenSize());
+        int h = c.hiddenSize();
+        qkv = p.fusedLinear(PARTS, h, h);
+        for (int i = 0; i < PARTS.size(); i++) stored.put(PARTS.get(i), qkv.rows(i * h, h));
         dropoutP = c.attentionProbsDropoutProb();
         this.rng = rng;
     }
@@ -46,10 +50,8 @@ final class BertSelfAttention implements Module {
      */
     Var forward(Var x, Tensor keyMask) {
         int b = x.size(0), t = x.size(1);
-        Var w = Var.concat(List.of(query.weight, key.weight, value.weight), 0);   // [3H, H]
-        Var bias = Var.concat(List.of(query.bias, key.bias, value.bias), 0);      // [3H]
         boolean drop = training && dropoutP > 0;
-        Var context = Var.packedAttention(x.linearOperand(w, bias), numHeads, keyMask, 1.0 / Math.sqrt(headSize), dropoutP, drop,
+        Var context = Var.packedAttention(qkv.forwardOperand(x), numHeads, keyMask, 1.0 / Math.sqrt(headSize), dropoutP, drop,
                 rng.seed(), drop ? rng.next() : 0);                                  // [B, NH, T, HS]
         return context.permute(0, 2, 1, 3).reshape(b, t, numHeads * headSize);      // [B, T, H]
     }
@@ -61,8 +63,6 @@ final class BertSelfAttention implements Module {
 
     @Override
     public void visit(Visitor v) {
-        v.child("query", query);
-        v.child("key", key);
-        v.child("value", value);
+        v.fusedChild("qkv", qkv, stored);
     }
 }

@@ -8,6 +8,9 @@ import dev.bertft.nn.Rng;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Hands each module its parameters while the model is built, by full HF name
  * ({@code bert.encoder.layer.0.attention.self.query.weight}). Where the values come from is the
@@ -56,6 +59,17 @@ final class Params {
     Linear linear(String name, int in, int out) {
         return new Linear(source.productWeight(prefix + name + ".weight", new int[] {out, in}),
                 source.get(prefix + name + ".bias", new int[] {out}, Init.ZEROS));
+    }
+
+    /**
+     * torch.nn.Linear(in, out) for each of {@code names}, stacked into one Linear of names.size()·out
+     * outputs: each part is read or drawn as {@link #linear} does it, in order, and the parts are
+     * copied once into the fused weight and bias.
+     */
+    Linear fusedLinear(List<String> names, int in, int out) {
+        List<Linear> parts = new ArrayList<>();
+        for (String name : names) parts.add(linear(name, in, out));
+        return Linear.stacked(parts);
     }
 
     Embedding embedding(String name, int count, int dim) {

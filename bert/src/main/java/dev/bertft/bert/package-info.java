@@ -4,7 +4,9 @@
  * (BertEmbeddings, BertEncoder of BertLayers — BertAttention (BertSelfAttention, BertSelfOutput),
  * BertIntermediate, BertOutput — and BertPooler), a dropout and the classifier. Each class names
  * its parameters as the checkpoint does, so {@code Module.namedParameters} yields
- * {@code bert.encoder.layer.0.attention.self.query.weight} and friends.
+ * {@code bert.encoder.layer.0.attention.self.query.weight} and friends. Query, key and value are
+ * trained as one [3·H, H] Linear ({@code Module.trainableParameters} names it
+ * {@code attention.self.qkv}); the checkpoint names are views of its rows.
  *
  * <p>{@code fromPretrained(dir, backend, options)} reads config.json ({@link dev.bertft.bert.BertConfig})
  * and model.safetensors (or a sharded index, or a PyTorch pytorch_model.bin), accepting bare BertModel names and legacy LayerNorm

@@ -28,6 +28,14 @@ public interface SequenceClassifier extends Module {
     /** Parameters by their checkpoint names, in a fixed order. */
     Map<String, Var> namedParameters();
 
+    /**
+     * The parameters the optimizer updates, by name, in a fixed order: {@link #namedParameters}
+     * unless the model trains some of them fused ({@link Module#trainableParameters}).
+     */
+    default Map<String, Var> trainableParameters() {
+        return Module.trainableParameters(this);
+    }
+
     /** Train mode enables dropout. */
     void setTraining(boolean training);
 

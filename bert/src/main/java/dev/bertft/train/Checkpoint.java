@@ -15,7 +15,10 @@ import dev.bertft.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -91,19 +94,30 @@ final class Checkpoint {
         return state;
     }
 
+    /**
+     * The moments under the checkpoint's parameter names, as the model folder's weights: a fused
+     * parameter's (Q, K and V) split into the rows each stored name holds, so the file keeps one
+     * entry per HF parameter however the model trains them.
+     */
     private void writeOptimizer(Path file) throws IOException {
         SafetensorsWriter w = new SafetensorsWriter().metadata("step", Long.toString(optimizer.stepCount()));
-        for (Map.Entry<String, AdamW.Moments> e : optimizer.state().entrySet()) {
-            Tensor m = e.getValue().m(), v = e.getValue().v();
+        Map<Var, String> trained = trainedNames();
+        for (Map.Entry<String, Var> e : model.namedParameters().entrySet()) {
+            Var p = e.getValue();
+            AdamW.Moments mv = optimizer.state().get(trained.get(p.base()));
+            if (mv == null) continue;
+            Tensor m = p.partOf(mv.m()), v = p.partOf(mv.v());
             w.add(e.getKey() + ".exp_avg", longShape(m), m.toFloatArray());
             w.add(e.getKey() + ".exp_avg_sq", longShape(v), v.toFloatArray());
         }
         w.write(file);
     }
 
+    /** Reads what {@link #writeOptimizer} wrote (or a checkpoint from before fused parameters: the same names), rows joined again. */
     private void readOptimizer(Path file) throws IOException {
-        Map<String, AdamW.Moments> moments = new LinkedHashMap<>();
+        Map<String, List<Tensor[]>> parts = new LinkedHashMap<>();
         long step;
+        Map<Var, String> trained = trainedNames();
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             String stepText = f.metadata().get("step");
             if (stepText == null) throw new IOException(file + ": no 'step' in its metadata");
@@ -114,12 +128,31 @@ final class Checkpoint {
                 int[] shape = e.getValue().shape();
                 Tensor m = Tensor.of(backend, f.readF32(name + ".exp_avg"), shape);
                 Tensor v = Tensor.of(backend, f.readF32(name + ".exp_avg_sq"), shape);
-                moments.put(name, new AdamW.Moments(m, v));
+                parts.computeIfAbsent(trained.get(e.getValue().base()), k -> new ArrayList<>()).add(new Tensor[] {m, v});
             }
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
+        Map<String, Var> params = model.trainableParameters();
+        Map<String, AdamW.Moments> moments = new LinkedHashMap<>();
+        parts.forEach((name, mv) -> {
+            if (mv.size() == 1) moments.put(name, new AdamW.Moments(mv.get(0)[0], mv.get(0)[1]));
+            else moments.put(name, new AdamW.Moments(Tensor.concat(mv.stream().map(t -> t[0]).toList(), 0),
+                    Tensor.concat(mv.stream().map(t -> t[1]).toList(), 0)));
+        });
+        for (Map.Entry<String, AdamW.Moments> e : moments.entrySet()) {
+            if (!e.getValue().m().sameShape(params.get(e.getKey()).value())) {
+                throw new IOException(file + ": the moments of " + e.getKey() + " are incomplete (a part of its rows is missing)");
+            }
+        }
         optimizer.restore(step, moments);
+    }
+
+    /** The name each trained parameter has in the optimizer's state. */
+    private Map<Var, String> trainedNames() {
+        Map<Var, String> out = new IdentityHashMap<>();
+        model.trainableParameters().forEach((name, p) -> out.put(p, name));
+        return out;
     }
 
     private static long[] longShape(Tensor t) {

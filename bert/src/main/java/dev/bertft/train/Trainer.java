@@ -120,7 +120,7 @@ public final class Trainer {
         long maxSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) Math.ceil(args.epochs() * perEpoch);
         long warmup = args.warmupSteps() > 0 ? args.warmupSteps() : (long) Math.ceil(args.warmupRatio() * maxSteps);
         LinearWarmupDecay schedule = new LinearWarmupDecay(args.learningRate(), warmup, maxSteps);
-        AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), args.weightDecay()), args.adamBeta1(),
+        AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), args.weightDecay()), args.adamBeta1(),
                 args.adamBeta2(), args.adamEpsilon());
         UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), backend);
         Checkpoint checkpoint = new Checkpoint(model, optimizer, schedule, backend, step.scaler());

@@ -135,7 +135,7 @@ public final class UpdateStep {
             samples += micro.size();
             tokens += micro.inputIds().numel();
         }
-        Collection<Var> params = model.namedParameters().values();
+        Collection<Var> params = model.trainableParameters().values();
         double lossScale = scaler.scale();
         boolean clean = scaler.unscale(params);
         double gradNorm = maxGradNorm > 0 ? GradClip.clipGradNorm(params, maxGradNorm) : GradClip.gradNorm(params);
@@ -155,7 +155,7 @@ public final class UpdateStep {
      */
     private long tensorsFingerprint() {
         long h = 1;
-        for (Var p : model.namedParameters().values()) h = 31 * h + System.identityHashCode(p.value());
+        for (Var p : model.trainableParameters().values()) h = 31 * h + System.identityHashCode(p.value());
         for (AdamW.Moments m : optimizer.state().values()) h = 31 * (31 * h + System.identityHashCode(m.m())) + System.identityHashCode(m.v());
         return h;
     }
@@ -173,7 +173,7 @@ public final class UpdateStep {
             loss.backward();
             losses.add(loss.value());
         }
-        List<Tensor> grads = model.namedParameters().values().stream().map(Var::grad).filter(Objects::nonNull).toList();
+        List<Tensor> grads = model.trainableParameters().values().stream().map(Var::grad).filter(Objects::nonNull).toList();
         Tensor guard = backend.updateGuard(losses, grads, maxGradNorm);
         optimizer.step(lr, guard);
         optimizer.zeroGrad();

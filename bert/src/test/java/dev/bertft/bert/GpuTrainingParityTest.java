@@ -154,7 +154,7 @@ class GpuTrainingParityTest {
 
     private static double[] train(BertForSequenceClassification model, Backend on, List<Tensor[]> batches) {
         model.setTraining(true);
-        AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+        AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
         optimizer.zeroGrad();
         double[] losses = new double[batches.size()];
         for (int s = 0; s < batches.size(); s++) {
@@ -162,7 +162,7 @@ class GpuTrainingParityTest {
             Var loss = model.loss(model.logits(b[0].to(on), b[1].to(on), b[2].to(on)), b[3].to(on));
             losses[s] = loss.value().item();
             loss.backward();
-            GradClip.clipGradNorm(model.namedParameters().values(), 1.0);
+            GradClip.clipGradNorm(model.trainableParameters().values(), 1.0);
             optimizer.step(5e-5);
             optimizer.zeroGrad();
         }

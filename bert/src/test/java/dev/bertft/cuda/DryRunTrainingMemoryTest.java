@@ -62,7 +62,7 @@ class DryRunTrainingMemoryTest {
         Tensor labels = gpu.zeros(DType.I32, 32);
         long before = gpu.memoryStats().inUseBytes(), moments = 0; // the weights (and what the collector has not yet taken back), the batch
         for (Var p : model.namedParameters().values()) moments += 2 * CachingAllocator.bucket(4L * p.value().numel());
-        AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+        AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
         UpdateStep step = new UpdateStep(model, optimizer, 1.0, gpu);
         Batch full = new Batch(batch[0], batch[1], batch[2], labels, 32, 32 * 128);
         List<CachingAllocator.Stats> after = new ArrayList<>();
@@ -88,7 +88,7 @@ class DryRunTrainingMemoryTest {
         model.setPrecision(precision);
         Tensor[] batch = batch(32, 512);
         Batch full = new Batch(batch[0], batch[1], batch[2], gpu.zeros(DType.I32, 32), 32, 32 * 512);
-        UpdateStep step = new UpdateStep(model, new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8), 1.0, gpu);
+        UpdateStep step = new UpdateStep(model, new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8), 1.0, gpu);
         for (int i = 0; i < 2; i++) step.run(1, b -> full, 1e-5);
         return gpu.memoryStats().peakInUseBytes();
     }
@@ -150,7 +150,7 @@ class DryRunTrainingMemoryTest {
         List<Batches.Tokenized> examples = new ArrayList<>();
         for (int i = 0; i < 8; i++) examples.add(new Batches.Tokenized(new int[] {101, 2000 + i, 3000 + i, 102}, new int[4], i % 2));
         Batch b = Batches.collate(examples, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, gpu, 0); // as the Trainer makes it
-        UpdateStep step = new UpdateStep(model, new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8), 1.0, gpu);
+        UpdateStep step = new UpdateStep(model, new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8), 1.0, gpu);
         step.run(1, i -> b, 1e-5);
         recorder.events.clear();
         step.run(1, i -> b, 1e-5);

@@ -1,6 +1,7 @@
 package dev.bertft.train;
 
 import dev.bertft.autograd.Var;
+import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.LinearWarmupDecay;
 import dev.bertft.tensor.Backend;
@@ -26,14 +27,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * stream at 0), are the same to the bit, and the next update on both gives the same weights.
  */
 class CheckpointTest {
-    private static final Backend CPU = new CpuBackend(2);
+    static final Backend CPU = new CpuBackend(2);
     private final List<Batches.Tokenized> data = TrainerTest.data(24, 3, false);
 
-    /** A model with its AdamW, the schedule of a 10-step run with 2 warmup steps, and the update step over both. */
-    private record Run(TinyClassifier model, AdamW optimizer, UpdateStep step, Checkpoint checkpoint) {
+    /** A model with its AdamW, a run's schedule, and the update step over both. */
+    record Run(SequenceClassifier model, AdamW optimizer, UpdateStep step, Checkpoint checkpoint) {
         static Run of(long seed, LinearWarmupDecay schedule) {
-            TinyClassifier model = new TinyClassifier(CPU, 40, 16, 2, seed, 0.2);
-            AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+            return of(new TinyClassifier(CPU, 40, 16, 2, seed, 0.2), schedule);
+        }
+
+        static Run of(SequenceClassifier model, LinearWarmupDecay schedule) {
+            AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
             return new Run(model, optimizer, new UpdateStep(model, optimizer, 1.0, CPU), new Checkpoint(model, optimizer, schedule, CPU, null));
         }
 
@@ -82,14 +86,15 @@ class CheckpointTest {
         assertSame(trained, fresh);
     }
 
-    /** Weights and both AdamW moments, bit for bit. */
-    private static void assertSame(Run a, Run b) {
-        for (Map.Entry<String, Var> e : a.model().namedParameters().entrySet()) {
-            String name = e.getKey();
-            assertArrayEquals(e.getValue().value().toFloatArray(), b.model().namedParameters().get(name).value().toFloatArray(), name);
-            AdamW.Moments ma = a.optimizer().state().get(name), mb = b.optimizer().state().get(name);
+    /** Weights by checkpoint name and both AdamW moments by trained name, bit for bit. */
+    static void assertSame(Run a, Run b) {
+        Map<String, Var> pb = b.model().namedParameters();
+        a.model().namedParameters().forEach((name, p) -> assertArrayEquals(p.value().toFloatArray(), pb.get(name).value().toFloatArray(), name));
+        assertEquals(a.optimizer().state().keySet(), b.optimizer().state().keySet());
+        a.optimizer().state().forEach((name, ma) -> {
+            AdamW.Moments mb = b.optimizer().state().get(name);
             assertArrayEquals(ma.m().toFloatArray(), mb.m().toFloatArray(), name + " exp_avg");
             assertArrayEquals(ma.v().toFloatArray(), mb.v().toFloatArray(), name + " exp_avg_sq");
-        }
+        });
     }
 }

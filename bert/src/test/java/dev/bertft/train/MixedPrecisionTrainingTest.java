@@ -120,7 +120,7 @@ class MixedPrecisionTrainingTest {
     @Test
     void anOverflowSkipsTheUpdateAndBacksOff() throws IOException {
         BertForSequenceClassification model = tinyBert(Precision.FP16);
-        AdamW optimizer = new AdamW(AdamW.decayGroups(model.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+        AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
         UpdateStep step = new UpdateStep(model, optimizer, 1.0, CPU);
         List<Batches.Tokenized> data = TrainerTest.data(8, 3, false);
         int[] all = {0, 1, 2, 3, 4, 5, 6, 7};

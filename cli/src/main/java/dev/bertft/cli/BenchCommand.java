@@ -257,7 +257,7 @@ final class BenchCommand implements Callable<Integer> {
      * is the first with them) and replayed after, so a warmup of 3 leaves only replays timed.
      */
     private double[] secondsTraining(BertForSequenceClassification m, Batch batch, double[] hostMillis) {
-        AdamW optimizer = new AdamW(AdamW.decayGroups(m.namedParameters(), 0.01), 0.9, 0.999, 1e-8);
+        AdamW optimizer = new AdamW(AdamW.decayGroups(m.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
         UpdateStep step = new UpdateStep(m, optimizer, 1.0, batch.inputIds().backend());
         for (int i = 0; i < warmup; i++) step.run(1, b -> batch, 1e-5);
         double[] seconds = new double[steps];

@@ -432,13 +432,15 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * dW = dYᵀ·x on our TF32 kernel, which adds up dY's columns (db) from the tiles it reads for
-     * the product: no reduction of its own over dY. cuBLAS, float64 and half operands take the
-     * plain way, as do layouts other than rows of dY and x (the kernel sums only transposed A).
+     * dW = dYᵀ·x on our TF32 or BF16/F16 kernel, which adds up dY's columns (db) in float32 from
+     * the tiles it reads for the product: no reduction of its own over dY. A half db is that sum
+     * rounded once. cuBLAS and float64 take the plain way, as do layouts other than rows of dY and
+     * x (the kernel sums only transposed A).
      */
     @Override
     public LinearGrads linearGrads(Tensor dy, Tensor x, DType out) {
-        boolean ownKernel = gemm == ownGemm && tf32 && dy.dtype() == DType.F32 && out == DType.F32;
+        boolean half = dy.dtype().isHalf() && x.dtype() == dy.dtype() && (out == DType.F32 || out == dy.dtype());
+        boolean ownKernel = half || (gemm == ownGemm && tf32 && dy.dtype() == DType.F32 && out == DType.F32);
         if (!ownKernel || dy.dim() != 2 || x.dim() != 2 || dy.size(0) != x.size(0) || dy.numel() == 0 || x.numel() == 0) {
             return Backend.super.linearGrads(dy, x, out);
         }
@@ -447,11 +449,12 @@ public final class CudaBackend implements Backend {
         MatrixLayout la = MatrixLayout.of(dy.transpose(0, 1)), lb = MatrixLayout.of(x);
         if (!la.transposed() || lb.transposed()) return Backend.super.linearGrads(dy, x, out);
         int t = dy.size(0), n = dy.size(1), k = x.size(1);
-        Tensor dw = allocate(DType.F32, n, k), db = allocate(DType.F32, n);
-        ownGemm.weightAndBiasGrads(n, k, t, ptr(la.t()), la.ld(), ptr(lb.t()), lb.ld(), ptr(dw), ptr(db));
+        Tensor dw = allocate(out, n, k), db = allocate(DType.F32, n);
+        if (half) ownGemm.halfWeightAndBiasGrads(dy.dtype(), out, n, k, t, ptr(la.t()), la.ld(), ptr(lb.t()), lb.ld(), ptr(dw), ptr(db));
+        else ownGemm.weightAndBiasGrads(n, k, t, ptr(la.t()), la.ld(), ptr(lb.t()), lb.ld(), ptr(dw), ptr(db));
         Reference.reachabilityFence(la);
         Reference.reachabilityFence(lb);
-        return new LinearGrads(dw, db);
+        return new LinearGrads(dw, db.cast(dy.dtype()));
     }
 
     /** Half operands written as float32 with a float32 bias, added by our kernel as it writes the product. */

@@ -33,9 +33,8 @@ final class TensorCoreGemm implements GemmEngine {
             return prefix + (transA ? "t" : "n") + (transB ? "t" : "n") + suffix;
         }
 
-        /** The launch's arguments: the float32 kernels also take where A's sums over K go (or null). */
+        /** The launch's arguments, then where A's sums over K go (or null), which every tensor-core kernel takes. */
         Object[] arguments(CUdeviceptr rowSums, Object... args) {
-            if (this != TF32) return args;
             Object[] all = Arrays.copyOf(args, args.length + 1);
             all[args.length] = rowSums;
             return all;
@@ -100,12 +99,25 @@ final class TensorCoreGemm implements GemmEngine {
     void hgemm(DType in, DType out, boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
                CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
+        gemm(half(in, out), transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS);
+    }
+
+    /**
+     * {@link #weightAndBiasGrads} of {@code in} (BF16 or F16) dY and x, dW written as {@code out}:
+     * db[j] = Σ_t dY[t, j] in float32, from the half tiles the product reads.
+     */
+    void halfWeightAndBiasGrads(DType in, DType out, int n, int k, int t, CUdeviceptr dy, long ldDy, CUdeviceptr x, long ldX,
+                                CUdeviceptr dw, CUdeviceptr db) {
+        gemm(half(in, out), true, false, n, k, t, 1, dy, ldDy, 0L, x, ldX, 0L, dw, k, (long) n * k, NO_BIAS, db);
+    }
+
+    /** The BF16/F16 kernels of gemm_half.cu with C written as {@code out} (F32, or {@code in} itself, rounded once). */
+    private static Family half(DType in, DType out) {
         if (!in.isHalf() || (out != in && out != DType.F32)) throw new IllegalArgumentException("no half GEMM from " + in + " to " + out);
         String format = in == DType.BF16 ? "bf16" : "f16";
         // BK 32: STAGES × (A tile + B tile) of 128 × (32 + 8) elements
-        Family family = new Family("hgemm_" + format + "_", "_" + (out == DType.F32 ? "f32" : format), 2, out.bytes(), 32,
+        return new Family("hgemm_" + format + "_", "_" + (out == DType.F32 ? "f32" : format), 2, out.bytes(), 32,
                 STAGES * 2 * TILE * (32 + 8) * 2, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format);
-        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS);
     }
 
     /** A launch plan for either family: a tall product where a batch allows, a K split where the grid is small. */
@@ -152,8 +164,8 @@ final class TensorCoreGemm implements GemmEngine {
     /**
      * The product with K cut in (up to) {@code splits} pieces of a whole number of K tiles. The
      * pieces are float32 (the family's kernel with float32 C), and the family's sum writes C.
-     * {@code rowSums} (float32 products with A transposed and B not, one entry, else the null
-     * pointer): where A's sums over K go, from split pieces that the sum kernel adds in order too.
+     * {@code rowSums} (products with A transposed and B not, one entry, else the null pointer):
+     * where A's float32 sums over K go, from split pieces that the sum kernel adds in order too.
      */
     private void gemm(Family family, boolean transA, boolean transB, int m, int n, int k, int batch,
                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
@@ -180,7 +192,7 @@ final class TensorCoreGemm implements GemmEngine {
             kernels.launchShared(family.kernel(transA, transB, family.pieceSuffix()), family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), splits, THREADS, 1,
                     family.arguments(pieceSums, m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(), (long) n, mn));
             sumSplits(family, partial.handle(), bias, c, m, n, ldc, splits);
-            if (summing) sumSplits(family, pieceSums, NO_BIAS, rowSums, 1, m, m, splits);
+            if (summing) sumSplits(TF32, pieceSums, NO_BIAS, rowSums, 1, m, m, splits); // float32 in every family
         } finally {
             workspace.release(partial); // stream order keeps the block alive for the launches above
         }

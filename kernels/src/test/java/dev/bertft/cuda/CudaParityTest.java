@@ -420,17 +420,48 @@ class CudaParityTest {
             Backend.LinearGrads got = gpu.linearGrads(onGpu(dy), onGpu(x), DType.F32);
             String what = "T, N, K = " + Arrays.toString(s);
             assertTf32Product(dy.transpose(0, 1), x, got.weight(), "dW, " + what);
-            double[] g = dy.toDoubleArray(), db = got.bias().toDoubleArray();
-            assertArrayEquals(new int[] {n}, got.bias().shape(), "db shape, " + what);
-            for (int j = 0; j < n; j++) {
-                double sum = 0, magnitude = 0;
-                for (int i = 0; i < t; i++) {
-                    sum += g[i * n + j];
-                    magnitude += Math.abs(g[i * n + j]);
-                }
-                double bound = 2.0 * t * 0x1p-24 * magnitude;
-                if (!(Math.abs(db[j] - sum) <= bound)) fail("db[" + j + "] = " + db[j] + ", float64 " + sum + " (bound " + bound + "), " + what);
+            assertColumnSums(dy, got.bias(), 0, 0, what);
+        }
+    }
+
+    /**
+     * The same from BF16/F16 dY and x (autocast's Q, K and V): dW, in the format or float32, within
+     * {@link #assertHalfProduct}'s bound of float64's dYᵀ·x of the same rounded inputs; db, the
+     * kernel's float32 column sums rounded once to the format, within 2·T·2⁻²⁴·Σ|dY| (the float32
+     * sum) plus one rounding (2⁻⁸ of |db| for BF16, 2⁻¹¹ and 2⁻²⁵ absolute for F16) of float64's.
+     * Two of the shapes above: row tiles past the first and a K split (1200 × 260 × 40 on the
+     * emulator's 2 SMs, dW in the format), element copies (33 × 5 × 7, dW in float32).
+     */
+    @Test
+    void halfWeightAndBiasGradientsComeFromOneProduct() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            double rounding = h == DType.BF16 ? 0x1p-8 : 0x1p-11, floor = h == DType.F16 ? 0x1p-25 : 0;
+            for (int[] s : new int[][] {{1200, 260, 40}, {33, 5, 7}}) {
+                int t = s[0], n = s[1], k = s[2];
+                Tensor dy = randn(DType.F32, t, n).cast(h), x = randn(DType.F32, t, k).cast(h);
+                String what = h + " T, N, K = " + Arrays.toString(s);
+                DType out = t > 100 ? h : DType.F32;
+                Backend.LinearGrads got = gpu.linearGrads(onGpu(dy), onGpu(x), out);
+                assertHalfProduct(dy.transpose(0, 1), x, null, got.weight(), out, "dW to " + out + ", " + what);
+                assertEquals(h, got.bias().dtype(), "db dtype, " + what);
+                assertColumnSums(dy, got.bias(), rounding, floor, what);
             }
+        }
+    }
+
+    /** db against float64's column sums of dY: the float32 sum's 2·T·2⁻²⁴·Σ|dY|, then {@code rounding} of |db| and {@code floor}. */
+    private static void assertColumnSums(Tensor dy, Tensor bias, double rounding, double floor, String what) {
+        int t = dy.size(0), n = dy.size(1);
+        assertArrayEquals(new int[] {n}, bias.shape(), "db shape, " + what);
+        double[] g = dy.toDoubleArray(), db = bias.toDoubleArray();
+        for (int j = 0; j < n; j++) {
+            double sum = 0, magnitude = 0;
+            for (int i = 0; i < t; i++) {
+                sum += g[i * n + j];
+                magnitude += Math.abs(g[i * n + j]);
+            }
+            double bound = 2.0 * t * 0x1p-24 * magnitude * (1 + rounding) + rounding * Math.abs(sum) + floor;
+            if (!(Math.abs(db[j] - sum) <= bound)) fail("db[" + j + "] = " + db[j] + ", float64 " + sum + " (bound " + bound + "), " + what);
         }
     }
 

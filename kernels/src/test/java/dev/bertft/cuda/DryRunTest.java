@@ -115,6 +115,29 @@ class DryRunTest {
         assertEquals(List.of(), rec.problems);
     }
 
+    /**
+     * So are BF16/F16 ones (autocast's Q, K and V, whose gradient arrives in the format): one tn
+     * launch for dW (in the format or float32) and db's float32 sums, one cast of db to the format;
+     * split along K, the pieces and the row sums are each added in order.
+     */
+    @Test
+    void halfWeightAndBiasGradientsAreOneProduct() throws Exception {
+        Recorder rec = new Recorder();
+        CudaBackend g = dryBackend(rec);
+        Tensor dy = g.zeros(DType.BF16, 64, 8), x = g.zeros(DType.BF16, 64, 5);
+        rec.events.clear();
+        g.linearGrads(dy, x, DType.BF16);
+        assertEquals(List.of("hgemm_bf16_tn_bf16", "cast_f32_bf16"), rec.events);
+        rec.events.clear();
+        g.linearGrads(g.zeros(DType.F16, 64, 8), g.zeros(DType.F16, 64, 5), DType.F32);
+        assertEquals(List.of("hgemm_f16_tn_f32", "cast_f32_f16"), rec.events);
+        Tensor dyTall = g.zeros(DType.BF16, 4096, 2304), xTall = g.zeros(DType.BF16, 4096, 768);
+        rec.events.clear();
+        g.linearGrads(dyTall, xTall, DType.BF16);
+        assertEquals(List.of("hgemm_bf16_tn_f32", "splitk_sum_bf16", "splitk_sum", "cast_f32_bf16"), rec.events);
+        assertEquals(List.of(), rec.problems);
+    }
+
     @Test
     void everyOpLaunchesValidKernelsAndTogetherTheyCoverThePtx() throws Exception {
         Recorder rec = new Recorder();

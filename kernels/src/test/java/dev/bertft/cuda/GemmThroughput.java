@@ -41,8 +41,8 @@ public final class GemmThroughput {
             run(gpu, "x·w", m, n, k, iterations, () -> x.matmul(wt));                      // plain
             run(gpu, "x·Wᵀ", m, n, k, iterations, () -> x.matmul(w.transpose(0, 1)));     // forward of a Linear
             run(gpu, "Xᵀ·w", m, n, k, iterations, () -> xt.transpose(0, 1).matmul(wt));   // weight gradient layout
-            if (dtype == DType.F32 && k == 4096) { // a Linear's weight and bias gradients (xt as dY): fused, then as two ops
-                run(gpu, "dW+db", m, n, k, iterations, () -> gpu.linearGrads(xt, wt, DType.F32).weight());
+            if (k == 4096) { // a Linear's weight and bias gradients (xt as dY; BF16/F16 as autocast's Q, K, V): fused, then as two ops
+                run(gpu, "dW+db", m, n, k, iterations, () -> gpu.linearGrads(xt, wt, dtype).weight());
                 run(gpu, "dW;db", m, n, k, iterations, () -> {
                     xt.sum(0);
                     return xt.transpose(0, 1).matmul(wt);
