@@ -44,7 +44,7 @@ final class SimdHeadProduct {
 
     private static void vector(boolean accumulate, int k, float[] a, int aOff, int aK, float[] b, int bOff, int ldb,
                                float[] c, int cOff) {
-        FloatVector acc = start(accumulate, c, cOff);
+        FloatVector acc = accumulate ? FloatVector.fromArray(F, c, cOff) : FloatVector.zero(F);
         for (int p = 0; p < k; p++) acc = FloatVector.broadcast(F, a[aOff + p * aK]).fma(FloatVector.fromArray(F, b, bOff + p * ldb), acc);
         acc.intoArray(c, cOff);
     }
@@ -61,14 +61,26 @@ final class SimdHeadProduct {
     /** One MR×2L tile of C. */
     private static void tile(boolean accumulate, int k, float[] a, int aOff, int aRow, int aK, float[] b, int bOff, int ldb,
                              float[] c, int cOff, int ldc) {
-        FloatVector c00 = start(accumulate, c, cOff), c01 = start(accumulate, c, cOff + L);
-        FloatVector c10 = start(accumulate, c, cOff + ldc), c11 = start(accumulate, c, cOff + ldc + L);
-        FloatVector c20 = start(accumulate, c, cOff + 2 * ldc), c21 = start(accumulate, c, cOff + 2 * ldc + L);
-        FloatVector c30 = start(accumulate, c, cOff + 3 * ldc), c31 = start(accumulate, c, cOff + 3 * ldc + L);
-        FloatVector c40 = start(accumulate, c, cOff + 4 * ldc), c41 = start(accumulate, c, cOff + 4 * ldc + L);
-        FloatVector c50 = start(accumulate, c, cOff + 5 * ldc), c51 = start(accumulate, c, cOff + 5 * ldc + L);
-        FloatVector c60 = start(accumulate, c, cOff + 6 * ldc), c61 = start(accumulate, c, cOff + 6 * ldc + L);
-        FloatVector c70 = start(accumulate, c, cOff + 7 * ldc), c71 = start(accumulate, c, cOff + 7 * ldc + L);
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+                c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        if (accumulate) {
+            c00 = load(c, cOff);
+            c01 = load(c, cOff + L);
+            c10 = load(c, cOff + ldc);
+            c11 = load(c, cOff + ldc + L);
+            c20 = load(c, cOff + 2 * ldc);
+            c21 = load(c, cOff + 2 * ldc + L);
+            c30 = load(c, cOff + 3 * ldc);
+            c31 = load(c, cOff + 3 * ldc + L);
+            c40 = load(c, cOff + 4 * ldc);
+            c41 = load(c, cOff + 4 * ldc + L);
+            c50 = load(c, cOff + 5 * ldc);
+            c51 = load(c, cOff + 5 * ldc + L);
+            c60 = load(c, cOff + 6 * ldc);
+            c61 = load(c, cOff + 6 * ldc + L);
+            c70 = load(c, cOff + 7 * ldc);
+            c71 = load(c, cOff + 7 * ldc + L);
+        }
         for (int p = 0; p < k; p++) {
             int ap = aOff + p * aK, bp = bOff + p * ldb;
             FloatVector b0 = FloatVector.fromArray(F, b, bp), b1 = FloatVector.fromArray(F, b, bp + L);
@@ -107,9 +119,8 @@ final class SimdHeadProduct {
         store(c70, c71, c, cOff + 7 * ldc);
     }
 
-    /** An accumulator's first value: C's element when accumulating, else 0. */
-    private static FloatVector start(boolean accumulate, float[] c, int at) {
-        return accumulate ? FloatVector.fromArray(F, c, at) : FloatVector.zero(F);
+    private static FloatVector load(float[] c, int at) {
+        return FloatVector.fromArray(F, c, at);
     }
 
     private static void store(FloatVector lo, FloatVector hi, float[] c, int at) {
