@@ -108,9 +108,8 @@ final class Attention {
 
     /**
      * With dropout, the forward records in {@code keptBits} ({@link #wordsPerRow} words per query
-     * row) which probabilities it kept, for the backward. Work is cut into (pair, block of
-     * {@link #ROWS} query rows) units, each row's result independent of the cut, so the 12 heads
-     * of one sequence still keep two threads busy.
+     * row) which probabilities it kept, for the backward. Work is cut into (pair, block of {@link #ROWS} query rows) units, each row's
+     * result independent of the cut, so 12 heads of one sequence still keep two threads busy.
      */
     static void forward(Parallel pool, Dims d, Heads q, Heads k, Heads v, float[] mask, float scale,
                         double dropoutP, long seed, long offset, Heads out, float[] lse, int[] keptBits) {
@@ -128,7 +127,7 @@ final class Attention {
                     v.gather(bh, d, w.vh);
                     gathered = bh;
                 }
-                HeadProduct.product(false, rows, t, hs, q.a, q.row(bh, d, i0), q.rowStride, 1, w.kT, 0, t, s, 0, t);
+                HeadProduct.product(rows, t, hs, q.a, q.row(bh, d, i0), q.rowStride, 1, w.kT, 0, t, s, 0, t);
                 for (int r = 0; r < rows; r++) {
                     int i = i0 + r;
                     if (drop != null) {
@@ -139,48 +138,34 @@ final class Attention {
                     lse[bh * t + i] = Simd.AVAILABLE ? SimdSoftmax.forward(s, r * t, mask, b * t, scale, drop, t)
                             : softmaxForward(s, r * t, mask, b * t, scale, drop, t);
                 }
-                HeadProduct.product(false, rows, hs, t, s, 0, t, 1, w.vh, 0, hs, out.a, out.row(bh, d, i0), out.rowStride);
+                HeadProduct.product(rows, hs, t, s, 0, t, 1, w.vh, 0, hs, out.a, out.row(bh, d, i0), out.rowStride);
             }
         });
     }
 
-    /**
-     * The dropout mask (when p > 0) is read back from the forward's {@code keptBits}, not drawn
-     * again. Pairs are the unit of work: dk and dv sum over all query rows, which go by in blocks
-     * of {@link #ROWS} (so P̃ and dS stay in L2 at T = 512), each block carrying on the sums of
-     * the one before.
-     */
+    /** The dropout mask (when p > 0) is read back from the forward's {@code keptBits}, not drawn again. */
     static void backward(Parallel pool, Dims d, Heads dout, Heads q, Heads k, Heads v, float[] mask, float[] lse,
                          float scale, double dropoutP, int[] keptBits, Heads dq, Heads dk, Heads dv) {
         int t = d.t, hs = d.hs;
         float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
-            Scratch w = Scratch.forThread(d, Math.min(ROWS, t), true);
+            Scratch w = Scratch.forThread(d, t, true);
             float[] p = w.s, dp = w.dp, drop = dropoutP > 0 ? w.drop : null;
             for (int bh = p0; bh < p1; bh++) {
                 int b = bh / d.heads;
-                k.gatherTransposed(bh, d, w.kT);
-                v.gatherTransposed(bh, d, w.vT);
-                k.gather(bh, d, w.kh);
-                q.gather(bh, d, w.qh);
-                dout.gather(bh, d, w.oh);
-                for (int i0 = 0; i0 < t; i0 += ROWS) {
-                    int rows = Math.min(ROWS, t - i0);
-                    HeadProduct.product(false, rows, t, hs, q.a, q.row(bh, d, i0), q.rowStride, 1, w.kT, 0, t, p, 0, t);
-                    HeadProduct.product(false, rows, t, hs, dout.a, dout.row(bh, d, i0), dout.rowStride, 1, w.vT, 0, t, dp, 0, t);
-                    for (int r = 0; r < rows; r++) {
-                        int i = i0 + r;
-                        if (drop != null) loadKept(keptBits, (bh * t + i) * wordsPerRow(t), keepScale, drop, t);
-                        float l = lse[bh * t + i];
-                        if (Simd.AVAILABLE) SimdSoftmax.backward(p, dp, r * t, mask, b * t, scale, l, drop, t);
-                        else softmaxBackward(p, dp, r * t, mask, b * t, scale, l, drop, t);
-                    }
-                    // dv += P̃ᵀ·dout and dk += dSᵀ·q over this block's rows read P̃ and dS down their columns
-                    boolean more = i0 > 0;
-                    HeadProduct.product(more, t, hs, rows, p, 0, 1, t, w.oh, i0 * hs, hs, dv.a, dv.row(bh, d, 0), dv.rowStride);
-                    HeadProduct.product(false, rows, hs, t, dp, 0, t, 1, w.kh, 0, hs, dq.a, dq.row(bh, d, i0), dq.rowStride);
-                    HeadProduct.product(more, t, hs, rows, dp, 0, 1, t, w.qh, i0 * hs, hs, dk.a, dk.row(bh, d, 0), dk.rowStride);
+                HeadProduct.product(t, t, hs, q.a, q.row(bh, d, 0), q.rowStride, 1, k.gatherTransposed(bh, d, w.kT), 0, t, p, 0, t);
+                HeadProduct.product(t, t, hs, dout.a, dout.row(bh, d, 0), dout.rowStride, 1, v.gatherTransposed(bh, d, w.vT), 0, t,
+                        dp, 0, t);
+                for (int i = 0; i < t; i++) {
+                    if (drop != null) loadKept(keptBits, (bh * t + i) * wordsPerRow(t), keepScale, drop, t);
+                    float l = lse[bh * t + i];
+                    if (Simd.AVAILABLE) SimdSoftmax.backward(p, dp, i * t, mask, b * t, scale, l, drop, t);
+                    else softmaxBackward(p, dp, i * t, mask, b * t, scale, l, drop, t);
                 }
+                // dv = P̃ᵀ·dout and dk = dSᵀ·q read P̃ and dS down their columns (A strides swapped)
+                HeadProduct.product(t, hs, t, p, 0, 1, t, dout.gather(bh, d, w.oh), 0, hs, dv.a, dv.row(bh, d, 0), dv.rowStride);
+                HeadProduct.product(t, hs, t, dp, 0, t, 1, k.gather(bh, d, w.kh), 0, hs, dq.a, dq.row(bh, d, 0), dq.rowStride);
+                HeadProduct.product(t, hs, t, dp, 0, 1, t, q.gather(bh, d, w.qh), 0, hs, dk.a, dk.row(bh, d, 0), dk.rowStride);
             }
         });
     }

@@ -20,38 +20,35 @@ final class SimdHeadProduct {
     private SimdHeadProduct() {}
 
     /** Arguments as {@link HeadProduct#product}. */
-    static void product(boolean accumulate, int m, int n, int k, float[] a, int aOff, int aRow, int aK,
+    static void product(int m, int n, int k, float[] a, int aOff, int aRow, int aK,
                         float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
         int i = 0;
         for (; i + MR <= m; i += MR) {
             int j = 0;
-            for (; j + 2 * L <= n; j += 2 * L) {
-                tile(accumulate, k, a, aOff + i * aRow, aRow, aK, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc);
-            }
-            for (int r = i; r < i + MR; r++) rowTail(accumulate, j, n, k, a, aOff + r * aRow, aK, b, bOff, ldb, c, cOff + r * ldc);
+            for (; j + 2 * L <= n; j += 2 * L) tile(k, a, aOff + i * aRow, aRow, aK, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc);
+            for (int r = i; r < i + MR; r++) rowTail(j, n, k, a, aOff + r * aRow, aK, b, bOff, ldb, c, cOff + r * ldc);
         }
-        for (; i < m; i++) rowTail(accumulate, 0, n, k, a, aOff + i * aRow, aK, b, bOff, ldb, c, cOff + i * ldc);
+        for (; i < m; i++) rowTail(0, n, k, a, aOff + i * aRow, aK, b, bOff, ldb, c, cOff + i * ldc);
     }
 
     /** Columns [from, n) of one row of C, a vector at a time, the last one masked. */
-    private static void rowTail(boolean accumulate, int from, int n, int k, float[] a, int aOff, int aK, float[] b, int bOff,
-                                int ldb, float[] c, int cOff) {
+    private static void rowTail(int from, int n, int k, float[] a, int aOff, int aK, float[] b, int bOff, int ldb,
+                                float[] c, int cOff) {
         for (int j = from; j < n; j += L) {
-            if (j + L <= n) vector(accumulate, k, a, aOff, aK, b, bOff + j, ldb, c, cOff + j);
-            else maskedVector(accumulate, k, a, aOff, aK, b, bOff + j, ldb, c, cOff + j, F.indexInRange(j, n));
+            if (j + L <= n) vector(k, a, aOff, aK, b, bOff + j, ldb, c, cOff + j);
+            else maskedVector(k, a, aOff, aK, b, bOff + j, ldb, c, cOff + j, F.indexInRange(j, n));
         }
     }
 
-    private static void vector(boolean accumulate, int k, float[] a, int aOff, int aK, float[] b, int bOff, int ldb,
-                               float[] c, int cOff) {
-        FloatVector acc = accumulate ? FloatVector.fromArray(F, c, cOff) : FloatVector.zero(F);
+    private static void vector(int k, float[] a, int aOff, int aK, float[] b, int bOff, int ldb, float[] c, int cOff) {
+        FloatVector acc = FloatVector.zero(F);
         for (int p = 0; p < k; p++) acc = FloatVector.broadcast(F, a[aOff + p * aK]).fma(FloatVector.fromArray(F, b, bOff + p * ldb), acc);
         acc.intoArray(c, cOff);
     }
 
-    private static void maskedVector(boolean accumulate, int k, float[] a, int aOff, int aK, float[] b, int bOff, int ldb,
-                                     float[] c, int cOff, VectorMask<Float> valid) {
-        FloatVector acc = accumulate ? FloatVector.fromArray(F, c, cOff, valid) : FloatVector.zero(F);
+    private static void maskedVector(int k, float[] a, int aOff, int aK, float[] b, int bOff, int ldb, float[] c, int cOff,
+                                     VectorMask<Float> valid) {
+        FloatVector acc = FloatVector.zero(F);
         for (int p = 0; p < k; p++) {
             acc = FloatVector.broadcast(F, a[aOff + p * aK]).fma(FloatVector.fromArray(F, b, bOff + p * ldb, valid), acc);
         }
@@ -59,28 +56,9 @@ final class SimdHeadProduct {
     }
 
     /** One MR×2L tile of C. */
-    private static void tile(boolean accumulate, int k, float[] a, int aOff, int aRow, int aK, float[] b, int bOff, int ldb,
-                             float[] c, int cOff, int ldc) {
+    private static void tile(int k, float[] a, int aOff, int aRow, int aK, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
                 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-        if (accumulate) {
-            c00 = load(c, cOff);
-            c01 = load(c, cOff + L);
-            c10 = load(c, cOff + ldc);
-            c11 = load(c, cOff + ldc + L);
-            c20 = load(c, cOff + 2 * ldc);
-            c21 = load(c, cOff + 2 * ldc + L);
-            c30 = load(c, cOff + 3 * ldc);
-            c31 = load(c, cOff + 3 * ldc + L);
-            c40 = load(c, cOff + 4 * ldc);
-            c41 = load(c, cOff + 4 * ldc + L);
-            c50 = load(c, cOff + 5 * ldc);
-            c51 = load(c, cOff + 5 * ldc + L);
-            c60 = load(c, cOff + 6 * ldc);
-            c61 = load(c, cOff + 6 * ldc + L);
-            c70 = load(c, cOff + 7 * ldc);
-            c71 = load(c, cOff + 7 * ldc + L);
-        }
         for (int p = 0; p < k; p++) {
             int ap = aOff + p * aK, bp = bOff + p * ldb;
             FloatVector b0 = FloatVector.fromArray(F, b, bp), b1 = FloatVector.fromArray(F, b, bp + L);
@@ -117,10 +95,6 @@ final class SimdHeadProduct {
         store(c50, c51, c, cOff + 5 * ldc);
         store(c60, c61, c, cOff + 6 * ldc);
         store(c70, c71, c, cOff + 7 * ldc);
-    }
-
-    private static FloatVector load(float[] c, int at) {
-        return FloatVector.fromArray(F, c, at);
     }
 
     private static void store(FloatVector lo, FloatVector hi, float[] c, int at) {

@@ -26,7 +26,7 @@ class HeadProductTest {
         for (int[] s : SHAPES) {
             for (boolean transA : new boolean[] {false, true}) {
                 Case c = new Case(s[0], s[1], s[2], transA);
-                HeadProduct.product(false, c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
+                HeadProduct.product(c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
                 c.assertNearReference();
             }
         }
@@ -39,29 +39,12 @@ class HeadProductTest {
             for (boolean transA : new boolean[] {false, true}) {
                 Case c = new Case(s[0], s[1], s[2], transA);
                 float[] scalar = c.c.clone();
-                SimdHeadProduct.product(false, c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
-                HeadProduct.scalarProduct(false, c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, scalar, c.cOff, c.ldc);
+                SimdHeadProduct.product(c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
+                HeadProduct.scalarProduct(c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, scalar, c.cOff, c.ldc);
                 for (int i = 0; i < scalar.length; i++) {
                     assertEquals(Float.floatToRawIntBits(scalar[i]), Float.floatToRawIntBits(c.c[i]),
                             c + " element " + i + ": " + scalar[i] + " vs " + c.c[i]);
                 }
-            }
-        }
-    }
-
-    /** dk and dv sum over query rows a block at a time: two products along k, the second added on, give one product's bits. */
-    @Test
-    void blocksAlongKCarryTheChain() {
-        for (int[] s : SHAPES) {
-            Case c = new Case(s[0], s[1], s[2], true);
-            float[] whole = c.c.clone();
-            int split = c.k / 2;
-            HeadProduct.product(false, c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, whole, c.cOff, c.ldc);
-            HeadProduct.product(false, c.m, c.n, split, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
-            HeadProduct.product(true, c.m, c.n, c.k - split, c.a, c.aOff + split * c.aK, c.aRow, c.aK, c.b, c.bOff + split * c.ldb,
-                    c.ldb, c.c, c.cOff, c.ldc);
-            for (int i = 0; i < whole.length; i++) {
-                assertEquals(Float.floatToRawIntBits(whole[i]), Float.floatToRawIntBits(c.c[i]), c + " element " + i);
             }
         }
     }
