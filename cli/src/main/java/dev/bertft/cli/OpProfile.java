@@ -34,8 +34,15 @@ final class OpProfile implements AutoCloseable {
     private static final String BACKEND = "dev.bertft.tensor.cpu.CpuBackend";
     private static final String CPU_PACKAGE = "dev.bertft.tensor.cpu.";
     /** Worker samples in these classes are GEMM tiles, whichever op started them. */
-    private static final List<String> GEMM_CLASSES = List.of(CPU_PACKAGE + "SimdGemm", CPU_PACKAGE + "SimdGemmFewRows", CPU_PACKAGE + "Gemm",
+        private static final List<String> GEMM_CLASSES = List.of(CPU_PACKAGE + "SimdGemm", CPU_PACKAGE + "SimdGemmFewRows", CPU_PACKAGE + "Gemm",
             CPU_PACKAGE + "ScalarGemm");
+    /**
+     * Loop bodies written outside CpuBackend, by the op they run for: on a worker no CpuBackend
+     * frame is below them, and their samples are the op's, not "outside the backend".
+     */
+    private static final Map<String, String> KERNEL_LOOPS = Map.of(
+            CPU_PACKAGE + "Attention.lambda$forward$", "attention",
+            CPU_PACKAGE + "Attention.lambda$backward$", "attentionBackward");
     static final String GEMM_WORKER = "(GEMM on a worker)";
     static final String OUTSIDE = "(outside the backend)";
 
@@ -124,12 +131,15 @@ final class OpProfile implements AutoCloseable {
 
     /**
      * The op a sample's stack (innermost frame first, each "class.method") belongs to: the
-     * outermost CpuBackend method, a lambda counting for the method that wrote it; a GEMM tile on
+     * outermost CpuBackend method, a lambda counting for the method that wrote it, or the
+     * outermost of the {@link #KERNEL_LOOPS}; a GEMM tile on
      * a worker ({@link #GEMM_WORKER}); the innermost frame of ours otherwise ({@link #OUTSIDE}).
      */
     static String opOf(List<String> frames) {
         for (int i = frames.size() - 1; i >= 0; i--) {
-            if (frames.get(i).startsWith(BACKEND + ".")) return methodOf(frames.get(i).substring(BACKEND.length() + 1));
+            String f = frames.get(i);
+            if (f.startsWith(BACKEND + ".")) return methodOf(f.substring(BACKEND.length() + 1));
+            for (Map.Entry<String, String> loop : KERNEL_LOOPS.entrySet()) if (f.startsWith(loop.getKey())) return loop.getValue();
         }
         if (inGemm(frames)) return GEMM_WORKER;
         for (String f : frames) {

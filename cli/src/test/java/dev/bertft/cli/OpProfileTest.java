@@ -27,6 +27,15 @@ class OpProfileTest {
         assertEquals("(JVM)", OpProfile.opOf(List.of("java.lang.Thread.run")));
     }
 
+    /** Attention's loops run on workers with no CpuBackend frame below them; their samples are still attention's. */
+    @Test
+    void attentionOnAWorkerIsAttention() {
+        assertEquals("attention", OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdExp.expSum", "dev.bertft.tensor.cpu.SimdSoftmax.forward",
+                "dev.bertft.tensor.cpu.Attention.lambda$forward$0", "dev.bertft.tensor.cpu.Parallel.lambda$forRange$0", "java.lang.Thread.run")));
+        assertEquals("attentionBackward", OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdHeadProduct.tile",
+                "dev.bertft.tensor.cpu.Attention.lambda$backward$1", "dev.bertft.tensor.cpu.Parallel.lambda$forRange$0", "java.lang.Thread.run")));
+    }
+
     @Test
     void workerGemmSamplesAreSharedInProportionToTheCallersGemmSamplesAndNoneIsLost() {
         Map<String, Long> byOp = new HashMap<>(Map.of("linear", 40L, "matmul", 20L, "gelu", 5L));

@@ -127,7 +127,7 @@ final class SimdResidualNorm {
     }
 
     /** The dropout factors (scale where kept, else 0) of elements j .. j + lanes − 1, j a multiple of the lane count. */
-    private static FloatVector factors(int[] words, int wb, int j, float scale) {
+    static FloatVector factors(int[] words, int wb, int j, float scale) {
         IntVector bits = IntVector.broadcast(I, words[wb + (j >>> 5)] >>> (j & 31)).and(IntVector.fromArray(I, LANE_BITS, 0));
         VectorMask<Float> kept = ((FloatVector) bits.convert(VectorOperators.I2F, 0)).compare(VectorOperators.NE, 0f);
         return FloatVector.zero(F).blend(scale, kept);

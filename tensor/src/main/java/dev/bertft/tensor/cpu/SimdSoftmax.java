@@ -36,6 +36,13 @@ final class SimdSoftmax {
         softmaxBackward(p, dp, row, drop, scale, t);
     }
 
+    /** factors[0, n) = scale where bit j % 32 of kept[word + j / 32] is set, else 0: a vector of bits at a time. */
+    static void dropFactors(int[] kept, int word, float scale, float[] factors, int n) {
+        int j = 0;
+        for (int end = F.loopBound(n); j < end; j += F.length()) SimdResidualNorm.factors(kept, word, j, scale).intoArray(factors, j);
+        for (; j < n; j++) factors[j] = RowKernels.factor(kept, word, j, scale);
+    }
+
     /** s[row + j] = s[row + j]·scale + mask[maskOff + j] for j < n; returns the largest. */
     private static float scaleAddMax(float[] s, int row, float[] mask, int maskOff, float scale, int n) {
         FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
