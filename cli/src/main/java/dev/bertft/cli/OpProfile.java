@@ -34,7 +34,7 @@ final class OpProfile implements AutoCloseable {
     private static final String BACKEND = "dev.bertft.tensor.cpu.CpuBackend";
     private static final String CPU_PACKAGE = "dev.bertft.tensor.cpu.";
     /** Worker samples in these classes are GEMM tiles, whichever op started them. */
-        private static final List<String> GEMM_CLASSES = List.of(CPU_PACKAGE + "SimdGemm", CPU_PACKAGE + "SimdGemmFewRows", CPU_PACKAGE + "Gemm",
+    private static final List<String> GEMM_CLASSES = List.of(CPU_PACKAGE + "SimdGemm", CPU_PACKAGE + "SimdGemmFewRows", CPU_PACKAGE + "Gemm",
             CPU_PACKAGE + "ScalarGemm");
     /**
      * Loop bodies written outside CpuBackend, by the op they run for: on a worker no CpuBackend
