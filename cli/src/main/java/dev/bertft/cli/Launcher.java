@@ -155,8 +155,9 @@ final class Launcher {
      * given back when its memory scope closed), so after the first step the activations live in the
      * old generation and little dies young (kernel scratch, autograd records). The young generation
      * is therefore an eighth of the heap but at most {@link #YOUNG_MAX}: every young GC cycle touches
-     * all of eden, so eden is resident memory the step does not need (measured at bert-base 32 x 128
-     * on 24 GB: see bench/results/cpu-memory-2026-12-02-rss.md). The heap starts at its maximum: with
+     * all of eden, so eden is resident memory the step does not need (bert-base 32 x 128 on a
+     * 24 GB machine: a 2 GB young generation peaked at 6.46 GiB, 256 MB at 5.12 GiB, the same step time;
+     * bench/results/cpu-memory-2026-12-02-rss.md). The heap starts at its maximum: with
      * fixed sizes the old generation never grows past its initial share, and a live step larger
      * than that was collected by a full GC every few seconds (measured: 14 full GCs in 5 MiniLM
      * steps, the heap held at 2.2 of 6 GB); fixed sizes also stop the heap from shrinking and
