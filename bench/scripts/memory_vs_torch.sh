@@ -19,7 +19,8 @@ peak() { grep -E "Maximum resident|Elapsed" "$1" | sed 's/^\s*//' | tr '\n' ' ';
 for ((r = 1; r <= rounds; r++)); do
   for ((v = 0; v < ${#variants[@]}; v++)); do
     read -r -a flags <<<"${variants[$v]}"
-    echo "== round $r: bert-ft ${variants[$v]:-(launcher's flags)}   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    shown=${variants[$v]:-the launcher picks}
+    echo "== round $r: bert-ft flags: $shown   load: $(cut -d' ' -f1-3 /proc/loadavg)"
     /usr/bin/time -v -o "$logs/time.txt" java "${flags[@]}" "-Xlog:gc:file=$logs/gc-$r-$v.log" -jar "$jar" bench "${args[@]}" \
       | grep -E "^train:"
     peak "$logs/time.txt"
