@@ -137,12 +137,27 @@ final class Launcher {
         watch.start();
     }
 
+    /** The most heap the young generation gets: see {@link #heapFlags}. */
+    static final long YOUNG_MAX = 256L << 20;
+
+    private static List<String> generations(List<String> jvmArgs) {
+        // this JVM was started with the user's heap flags, if any: its maximum is theirs
+        long heap = jvmArgs.stream().anyMatch(a -> a.startsWith("-Xmx") || a.contains("MaxRAM"))
+                ? Runtime.getRuntime().maxMemory()
+                : ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 4 * 3;
+        return heapFlags(heap, jvmArgs.stream().anyMatch(a -> a.startsWith("-Xms") || a.contains("InitialHeapSize")
+                || a.contains("InitialRAM")));
+    }
+
     /**
+     * The generation flags for a heap of {@code heapBytes}, with {@code -Xms} unless the user set the initial size.
      * A training step's tensors take their arrays from the CPU backend's pool (the previous step's,
      * given back when its memory scope closed), so after the first step the activations live in the
-     * old generation and little dies young (kernel scratch, autograd records): an eighth of the heap,
-     * at most 2 GB, as the young generation is plenty, and a smaller one keeps the resident set
-     * smaller (every young GC cycle touches all of eden). The heap starts at its maximum: with
+     * old generation and little dies young (kernel scratch, autograd records). The young generation
+     * is therefore an eighth of the heap but at most {@link #YOUNG_MAX}: every young GC cycle touches
+     * all of eden, so eden is resident memory the step does not need (bert-base 32 x 128 on a
+     * 24 GB machine: a 2 GB young generation peaked at 6.46 GiB, 256 MB at 5.12 GiB, the same step time;
+     * bench/results/cpu-memory-2026-12-02-rss.md). The heap starts at its maximum: with
      * fixed sizes the old generation never grows past its initial share, and a live step larger
      * than that was collected by a full GC every few seconds (measured: 14 full GCs in 5 MiniLM
      * steps, the heap held at 2.2 of 6 GB); fixed sizes also stop the heap from shrinking and
@@ -150,16 +165,10 @@ final class Launcher {
      * (measured on our 2-core test VM: 47 s to touch 8 GB for the first time, 12.5 s with huge pages).
      * Untouched heap costs no resident memory.
      */
-    private static List<String> generations(List<String> jvmArgs) {
-        // this JVM was started with the user's heap flags, if any: its maximum is theirs
-        long heap = jvmArgs.stream().anyMatch(a -> a.startsWith("-Xmx") || a.contains("MaxRAM"))
-                ? Runtime.getRuntime().maxMemory()
-                : ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 4 * 3;
-        long youngMb = Math.min(heap / 8, 2L << 30) >> 20;
+    static List<String> heapFlags(long heapBytes, boolean initialSizeSet) {
+        long youngMb = Math.min(heapBytes / 8, YOUNG_MAX) >> 20;
         List<String> flags = new ArrayList<>(List.of("-Xmn" + youngMb + "m", "-XX:SurvivorRatio=4", "-XX:-UseAdaptiveSizePolicy"));
-        if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Xms") || a.contains("InitialHeapSize") || a.contains("InitialRAM"))) {
-            flags.add("-Xms" + (heap >> 20) + "m");
-        }
+        if (!initialSizeSet) flags.add("-Xms" + (heapBytes >> 20) + "m");
         return flags;
     }
 
