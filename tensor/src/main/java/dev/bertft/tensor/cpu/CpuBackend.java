@@ -1025,16 +1025,6 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void scaleInPlace(List<Tensor> ts, double s) {
-        if (!allF32(ts)) {
-            Backend.super.scaleInPlace(ts, s);
-            return;
-        }
-        for (Tensor t : ts) target(t, t);
-        blocks(ts).scale(pool, arrays(ts), offsets(ts), s);
-    }
-
-    @Override
     public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep st) {
         adamW(List.of(param), List.of(grad), List.of(m), List.of(v), st);
     }

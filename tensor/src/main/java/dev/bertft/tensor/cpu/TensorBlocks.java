@@ -64,14 +64,6 @@ final class TensorBlocks {
         return acc;
     }
 
-    /** x ← x · s in place, each product rounded once from double (as {@code x.mul(s)} rounds it). */
-    void scale(Parallel pool, float[][] x, int[] offset, double s) {
-        forEachBlock(pool, b -> {
-            float[] a = x[tensor[b]];
-            for (int i = offset[tensor[b]] + start[b], end = i + length[b]; i < end; i++) a[i] = (float) (a[i] * s);
-        });
-    }
-
     /** Runs {@code body(block)} for every block, blocks spread over the pool's threads. */
     void forEachBlock(Parallel pool, java.util.function.IntConsumer body) {
         pool.forRange(blocks(), 1, (b0, b1) -> {
