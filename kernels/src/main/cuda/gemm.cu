@@ -12,39 +12,50 @@
 //
 // float32: tensor cores in TF32 (10-bit mantissa inputs, float32 accumulation), the
 // mma.sync.m16n8k8 instruction of sm_80 and later, fed the operands' float32 bits as they are:
-// the tensor cores truncate them to TF32 themselves (tf32_bits in common.cuh). A block of 4 warps (2×2) computes a 128×128
+// the tensor cores truncate them to TF32 themselves (tf32_bits in common.cuh; cuBLAS's TF32 mode,
+// which PyTorch uses under allow_tf32, rounds each operand to nearest instead, an error half as
+// large). A block of 4 warps (2×2) computes a 128×128
 // tile of C, each warp 64×64 = 4×8 instructions of 16×8: per step of 8 along K a warp reads 32
 // fragment words from shared memory per lane for 32 tensor-core instructions (a 64×32 warp tile
 // would read 24 for 16), which keeps shared memory and the issue slots off the critical path.
-// K advances 16 at a time through a ring of 4 shared-memory stages filled by cp.async: while the
-// tensor cores work on stage s, the copies for the next three are in flight, which hides global
-// memory's latency without spending registers on it. 80 KiB of shared memory per block, so two
-// blocks fit on an SM of sm_80/sm_90 and one on the 99 KiB of sm_86/sm_89.
+// K advances 32 at a time (one barrier per 32 k) through a ring of 3 shared-memory stages filled
+// by cp.async: while the tensor cores work on stage s, the copies for the next two (64 k) are in
+// flight, which hides global memory's latency without spending registers on it. A stage is the A
+// and the B tile of 128 × 32 floats, 32 KiB: 96 KiB of shared memory per block, so two blocks fit
+// on an SM of sm_90 (228 KiB, 1 KiB of it reserved per block) and one on sm_80 (164 KiB) and on
+// sm_86/sm_89 (100 KiB). Fragments are read 16 k at a time, so registers stay as at a K step of 16.
 //
 // Each tile sits in shared memory in the order it has in global memory (rows along whichever
-// axis is contiguous), so every transpose variant loads coalesced 16-byte chunks. Row paddings
-// make the fragment reads hit 32 distinct banks (g = lane/4 < 8, t = lane%4 < 4):
-//   [rows][BK+4] read at (g, t): bank (20g + t) mod 32, distinct;
-//   [BK][rows+8] read at (t, g): bank (136t + g) mod 32 = 8t + g, distinct.
-// That padding serves reads of 4 bytes. Three variants read 16 bytes at a time, a quarter of the
-// shared-memory instructions, from tiles without padding (only A and B both transposed, which no
-// BERT product uses, keeps 4-byte reads):
-//   nt (x·Wᵀ, every Linear forward): A [m][16], B [n][16]. The tensor cores add over k in
+// axis is contiguous), unpadded, so every transpose variant loads coalesced 16-byte chunks; the
+// chunks of a row are swizzled (gemm_pipeline.cuh) so that fragment reads hit 32 distinct banks.
+// With g = lane/4 < 8 and t = lane%4 < 4, and 16-byte reads served a phase of 8 lanes
+// (g = 2p, 2p+1) at a time:
+//   nt (x·Wᵀ, every Linear forward): A [m][32], B [n][32]. The tensor cores add over k in
 //      whatever order A and B agree on, so lane t takes k = 4t..4t+3 of a row in one read: 4t
-//      and 4t+1 as its k = t and t+4 in the first step of 8, 4t+2 and 4t+3 in the second.
-//   nn (dY·W, a Linear's input gradient): A as nt; B [16][n], of which lane g reads columns
+//      and 4t+1 as its k = t and t+4 in the first step of 8, 4t+2 and 4t+3 in the second; the
+//      second 16 k the same from k = 16 + 4t.
+//   nn (dY·W, a Linear's input gradient): A as nt; B [32][n], of which lane g reads columns
 //      8g..8g+7 of its warp's 64 in two reads per k row: tile j of 8 columns takes column 8g + j
 //      as the lane's g, so column c of tile j's result is column 8c + j of C.
-//   tn (dYᵀ·X, a weight gradient): A [16][m], lane g reading rows 8g..8g+7 of its warp's 64:
+//   tn (dYᵀ·X, a weight gradient): A [32][m], lane g reading rows 8g..8g+7 of its warp's 64:
 //      tile i of 16 rows takes row 8g + 2i as the lane's g and 8g + 2i + 1 as its g + 8. B as nn;
 //      k in the mma's own order.
-// The epilogue (store_tile) puts each result where those orders say, 16 bytes a store. In [m][16] tiles the 8 lanes of a
-// 16-byte read phase take two adjacent rows, 64 bytes apart: banks 0-15 and 16-31. [16][128]
-// tiles are swizzled instead of padded: 16-byte chunk q of row k sits at q ^ S(k) with S in
-// {0, 1, 4, 5}, so that a phase's 8 lanes (g = 2p, 2p+1 reading chunk 2g or 2g+1, t = 0..3 in
-// four different rows: 4t + c in nn, 8s + t (+4) in tn) hit 8 distinct groups of 4 banks.
+//   tt (no BERT product): A [32][m], B [n][32], read 4 bytes at a time in the mma's order.
+// The banks, 32 of 4 bytes, a 16-byte chunk covering 4:
+//   [128][32] tiles (SWIZZLE_ROWS): a row is 128 bytes, so rows r and r + 1 start on the same bank.
+//      Chunk q of row r sits at q ^ (4·r0 + (r >> 1) mod 4). nt and nn read chunk t (then 4 + t)
+//      of a row ≡ g mod 8: a phase's row 2p lands in chunks t ^ p (0-3), row 2p + 1 in
+//      t ^ (4 + p) (4-7), 8 distinct chunks. tt's B reads word t of chunk c (c + 1) of rows
+//      n ≡ g mod 8: chunks c ^ mask(g), mask a bijection of 0..7, so 32 distinct words.
+//   [32][128] tiles: rows of 512 bytes, each starting at bank 0. A phase's 8 lanes read chunk 2g
+//      or 2g + 1 in four different rows, 16h + 4t + c in nn, 8s + t (+4) in tn: chunk q of row k
+//      at q ^ S(x), S(x) in {0, 1, 4, 5} for x = k mod 4 (tn, SWIZZLE_K) or (k >> 2) mod 4 (nn's
+//      B, SWIZZLE_K4), x = t either way, hits 8 distinct groups of 4 banks. tt's A reads word
+//      m mod 4 of chunk m >> 2 (two chunks c, c + 1 per 8 rows m, c even) in rows k ≡ t mod 4:
+//      at chunk ^ 2t (SWIZZLE_K_WORD), 8 distinct chunks.
+// The epilogue (store_tile) puts each result where those orders say, 16 bytes a store.
 // Where a row start or a leading dimension is not a multiple of 16 bytes, the same kernel
-// copies 4 bytes at a time instead.
+// copies 4 bytes at a time instead, into the same layout.
 //
 // The tn variant, a weight gradient dYᵀ·X, also adds up A's rows (dY's columns, the bias
 // gradient) where the host asks: Σ_k A(m, k) per K split into row_sums.
@@ -54,29 +65,23 @@
 
 #define BM 128
 #define BN 128
-#define BK 16
-#define STAGES 4
+#define BK 32
+#define STAGES 3
 #define THREADS 128
-#define NARROW_PITCH (BK + 4)                   // tile rows of BK elements read 4 bytes at a time (tt)
-#define WIDE_PITCH (BM + 8)                     // tile rows of 128 elements read 4 bytes at a time (tt)
-#define TILE_FLOATS (BM * NARROW_PITCH)         // ≥ BK · WIDE_PITCH, so either order fits
+#define TILE_FLOATS (BM * BK)                   // [128][32] or [32][128]
 #define STAGE_FLOATS (2 * TILE_FLOATS)          // the A tile, then the B tile
 
-// Element (m, k) of a stage's A tile and (k, n) of its B tile, in the tiles' memory order.
-template <bool TA>
-__device__ inline float a_at(const float *tile, int m, int k) { return TA ? tile[k * WIDE_PITCH + m] : tile[m * NARROW_PITCH + k]; }
-
-template <bool TB>
-__device__ inline float b_at(const float *tile, int k, int n) { return TB ? tile[n * NARROW_PITCH + k] : tile[k * WIDE_PITCH + n]; }
-
-// Eight elements from column col (a multiple of 8) of row k of a swizzled [16][128] tile: two 16-byte reads.
-template <int SHIFT>
+// Eight elements from column col (a multiple of 8) of row k of a swizzled [32][128] tile: two 16-byte reads.
+template <int SWIZZLE>
 __device__ inline void eight(float (&out)[8], const float *tile, int k, int col) {
-    float4 lo = shared_float4(tile + k * BM + swizzled<SHIFT>(k, col));
-    float4 hi = shared_float4(tile + k * BM + swizzled<SHIFT>(k, col + 4));
+    float4 lo = shared_float4(tile + k * BM + swizzled<SWIZZLE>(k, col));
+    float4 hi = shared_float4(tile + k * BM + swizzled<SWIZZLE>(k, col + 4));
     out[0] = lo.x, out[1] = lo.y, out[2] = lo.z, out[3] = lo.w;
     out[4] = hi.x, out[5] = hi.y, out[6] = hi.z, out[7] = hi.w;
 }
+
+// Four elements k .. k+3 (k a multiple of 4) of row r of a [128][32] tile: one 16-byte read.
+__device__ inline float4 four(const float *tile, int r, int k) { return shared_float4(tile + r * BK + swizzled<SWIZZLE_ROWS>(r, k)); }
 
 // Columns n .. n+3 (n a multiple of 4) of a row of C, plus the bias: one 16-byte store where all
 // four are inside and the row allows it, else one at a time.
@@ -147,17 +152,15 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
     const int k_end = slice.k_end;
     const float *a = A + slice.batch * stride_a, *b = B + slice.batch * stride_b;
     float *c = C + slice.z * stride_c;
-    // The tile layouts of the top: only tt keeps padded tiles read 4 bytes at a time.
-    constexpr bool plain = TA && TB;
-    constexpr int narrow = plain ? NARROW_PITCH : BK, wide = plain ? WIDE_PITCH : BM;
-    constexpr int shift = plain ? -1 : TA ? 0 : 2;  // swizzle of [16][128] tiles: tn by k, nn by k/4
+    // The swizzles of the top: [32][128] tiles by k (tn), by k/4 (nn's B) or for 4-byte reads (tt's A).
+    constexpr int k_rows = TA && TB ? SWIZZLE_K_WORD : TA ? SWIZZLE_K : SWIZZLE_K4;
     // Queues stage `stage` with the K slice starting at k0.
     auto load = [&](int stage, int k0) {
         float *as = smem + stage * STAGE_FLOATS, *bs = as + TILE_FLOATS;
-        if (TA) copy_tile<float, THREADS, BK, BM, wide, VEC, shift>(as, a, lda, k0, k_end, m0, M);
-        else copy_tile<float, THREADS, BM, BK, narrow, VEC, -1>(as, a, lda, m0, M, k0, k_end);
-        if (TB) copy_tile<float, THREADS, BN, BK, narrow, VEC, -1>(bs, b, ldb, n0, N, k0, k_end);
-        else copy_tile<float, THREADS, BK, BN, wide, VEC, shift>(bs, b, ldb, k0, k_end, n0, N);
+        if (TA) copy_tile<float, THREADS, BK, BM, BM, VEC, k_rows>(as, a, lda, k0, k_end, m0, M);
+        else copy_tile<float, THREADS, BM, BK, BK, VEC, SWIZZLE_ROWS>(as, a, lda, m0, M, k0, k_end);
+        if (TB) copy_tile<float, THREADS, BN, BK, BK, VEC, SWIZZLE_ROWS>(bs, b, ldb, n0, N, k0, k_end);
+        else copy_tile<float, THREADS, BK, BN, BN, VEC, k_rows>(bs, b, ldb, k0, k_end, n0, N);
     };
 
     // tn only: the first column of blocks' left warps also add up the A elements they read (rows
@@ -170,48 +173,52 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
     pipeline<STAGES, BK>(slice, load, [&](int stage) {
         const float *as = smem + stage * STAGE_FLOATS, *bs = as + TILE_FLOATS;
         if constexpr (!TA) {
-            // nt and nn: k in the order 4t.. of both operands. bf[s][j]: tile j's B fragment in step s.
-            uint32_t bf[2][8][2];
-            if constexpr (TB) {
-                #pragma unroll
-                for (int j = 0; j < 8; j++) {
-                    float4 v = shared_float4(bs + (warp_n + j * 8 + g) * BK + 4 * t);
-                    bf[0][j][0] = tf32_bits(v.x);
-                    bf[0][j][1] = tf32_bits(v.y);
-                    bf[1][j][0] = tf32_bits(v.z);
-                    bf[1][j][1] = tf32_bits(v.w);
-                }
-            } else {
-                #pragma unroll
-                for (int q = 0; q < 4; q++) {  // k row 4t + q: step q / 2, register q % 2
-                    float b8[8];
-                    eight<shift>(b8, bs, 4 * t + q, warp_n + 8 * g);
-                    #pragma unroll
-                    for (int j = 0; j < 8; j++) bf[q >> 1][j][q & 1] = tf32_bits(b8[j]);
-                }
-            }
+            // nt and nn, 16 k at a time: k in the order k16 + 4t.. of both operands. bf[s][j]:
+            // tile j's B fragment in step s.
             #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const float *row = as + (warp_m + i * 16 + g) * BK + 4 * t;
-                float4 lo = shared_float4(row), hi = shared_float4(row + 8 * BK);
-                uint32_t first[4] = {tf32_bits(lo.x), tf32_bits(hi.x), tf32_bits(lo.y), tf32_bits(hi.y)};
-                uint32_t second[4] = {tf32_bits(lo.z), tf32_bits(hi.z), tf32_bits(lo.w), tf32_bits(hi.w)};
+            for (int k16 = 0; k16 < BK; k16 += 16) {
+                uint32_t bf[2][8][2];
+                if constexpr (TB) {
+                    #pragma unroll
+                    for (int j = 0; j < 8; j++) {
+                        float4 v = four(bs, warp_n + j * 8 + g, k16 + 4 * t);
+                        bf[0][j][0] = tf32_bits(v.x);
+                        bf[0][j][1] = tf32_bits(v.y);
+                        bf[1][j][0] = tf32_bits(v.z);
+                        bf[1][j][1] = tf32_bits(v.w);
+                    }
+                } else {
+                    #pragma unroll
+                    for (int q = 0; q < 4; q++) {  // k row k16 + 4t + q: step q / 2, register q % 2
+                        float b8[8];
+                        eight<k_rows>(b8, bs, k16 + 4 * t + q, warp_n + 8 * g);
+                        #pragma unroll
+                        for (int j = 0; j < 8; j++) bf[q >> 1][j][q & 1] = tf32_bits(b8[j]);
+                    }
+                }
                 #pragma unroll
-                for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], first, bf[0][j]);
-                #pragma unroll
-                for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], second, bf[1][j]);
+                for (int i = 0; i < 4; i++) {
+                    const int row = warp_m + i * 16 + g;
+                    float4 lo = four(as, row, k16 + 4 * t), hi = four(as, row + 8, k16 + 4 * t);
+                    uint32_t first[4] = {tf32_bits(lo.x), tf32_bits(hi.x), tf32_bits(lo.y), tf32_bits(hi.y)};
+                    uint32_t second[4] = {tf32_bits(lo.z), tf32_bits(hi.z), tf32_bits(lo.w), tf32_bits(hi.w)};
+                    #pragma unroll
+                    for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], first, bf[0][j]);
+                    #pragma unroll
+                    for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], second, bf[1][j]);
+                }
             }
         } else if constexpr (!TB) {
             // tn: lane g's rows 8g..8g+7 of A and columns 8g..8g+7 of B, k = 8s + t and 8s + t + 4.
             #pragma unroll
-            for (int s = 0; s < 2; s++) {
+            for (int s = 0; s < BK / 8; s++) {
                 uint32_t af[4][4], bf[8][2];
                 #pragma unroll
                 for (int h = 0; h < 2; h++) {
                     int k = 8 * s + t + 4 * h;
                     float a8[8], b8[8];
-                    eight<shift>(a8, as, k, warp_m + 8 * g);
-                    eight<shift>(b8, bs, k, warp_n + 8 * g);
+                    eight<k_rows>(a8, as, k, warp_m + 8 * g);
+                    eight<k_rows>(b8, bs, k, warp_n + 8 * g);
                     if (summing) {
                         #pragma unroll
                         for (int e = 0; e < 8; e++) sums[e] += a8[e];
@@ -230,22 +237,25 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                     for (int j = 0; j < 8; j++) mma_tf32(acc[i][j], af[i], bf[j]);
             }
         } else {
+            // tt: A(m, k) at [k][m], B(k, n) at [n][k], one element a read.
+            auto a_at = [&](int m, int k) { return as[k * BM + swizzled<k_rows>(k, m)]; };
+            auto b_at = [&](int k, int n) { return bs[n * BK + swizzled<SWIZZLE_ROWS>(n, k)]; };
             #pragma unroll
             for (int kk = 0; kk < BK; kk += 8) {
                 uint32_t af[4][4], bf[8][2];
                 #pragma unroll
                 for (int i = 0; i < 4; i++) {
                     int row = warp_m + i * 16 + g;
-                    af[i][0] = tf32_bits(a_at<TA>(as, row, kk + t));
-                    af[i][1] = tf32_bits(a_at<TA>(as, row + 8, kk + t));
-                    af[i][2] = tf32_bits(a_at<TA>(as, row, kk + t + 4));
-                    af[i][3] = tf32_bits(a_at<TA>(as, row + 8, kk + t + 4));
+                    af[i][0] = tf32_bits(a_at(row, kk + t));
+                    af[i][1] = tf32_bits(a_at(row + 8, kk + t));
+                    af[i][2] = tf32_bits(a_at(row, kk + t + 4));
+                    af[i][3] = tf32_bits(a_at(row + 8, kk + t + 4));
                 }
                 #pragma unroll
                 for (int j = 0; j < 8; j++) {
                     int col = warp_n + j * 8 + g;
-                    bf[j][0] = tf32_bits(b_at<TB>(bs, kk + t, col));
-                    bf[j][1] = tf32_bits(b_at<TB>(bs, kk + t + 4, col));
+                    bf[j][0] = tf32_bits(b_at(kk + t, col));
+                    bf[j][1] = tf32_bits(b_at(kk + t + 4, col));
                 }
                 #pragma unroll
                 for (int i = 0; i < 4; i++)

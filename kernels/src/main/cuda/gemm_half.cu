@@ -75,10 +75,10 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
     // Queues stage `stage` with the K slice starting at k0.
     auto load = [&](int stage, int k0) {
         uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + TILE_ELEMS;
-        if (TA) copy_tile<uint16_t, THREADS, BK, BM, MN_PITCH, VEC, -1>(as, a, lda, k0, k_end, m0, M);
-        else copy_tile<uint16_t, THREADS, BM, BK, K_PITCH, VEC, -1>(as, a, lda, m0, M, k0, k_end);
-        if (TB) copy_tile<uint16_t, THREADS, BN, BK, K_PITCH, VEC, -1>(bs, b, ldb, n0, N, k0, k_end);
-        else copy_tile<uint16_t, THREADS, BK, BN, MN_PITCH, VEC, -1>(bs, b, ldb, k0, k_end, n0, N);
+        if (TA) copy_tile<uint16_t, THREADS, BK, BM, MN_PITCH, VEC, SWIZZLE_NONE>(as, a, lda, k0, k_end, m0, M);
+        else copy_tile<uint16_t, THREADS, BM, BK, K_PITCH, VEC, SWIZZLE_NONE>(as, a, lda, m0, M, k0, k_end);
+        if (TB) copy_tile<uint16_t, THREADS, BN, BK, K_PITCH, VEC, SWIZZLE_NONE>(bs, b, ldb, n0, N, k0, k_end);
+        else copy_tile<uint16_t, THREADS, BK, BN, MN_PITCH, VEC, SWIZZLE_NONE>(bs, b, ldb, k0, k_end, n0, N);
     };
 
     // tn only: the first column of blocks' left warps also add up the A elements of their

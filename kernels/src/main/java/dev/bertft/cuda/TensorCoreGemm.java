@@ -7,7 +7,7 @@ import java.util.Arrays;
 
 /**
  * Our GEMM kernels: TF32 tensor cores (gemm.cu: mma.sync m16n8k8, 128×128 tiles of 4 warps, a
- * 4-stage cp.async pipeline) for float32; BF16/F16 tensor cores (gemm_half.cu: mma.sync m16n8k16,
+ * 3-stage cp.async pipeline of K steps of 32) for float32; BF16/F16 tensor cores (gemm_half.cu: mma.sync m16n8k16,
  * float32 accumulation, ldmatrix, the same tiles and pipeline) with float32 or half output; and a
  * plain tiled kernel for float64, which only gradient checks use.
  *
@@ -19,7 +19,7 @@ import java.util.Arrays;
  * not depend on timing.
  */
 final class TensorCoreGemm implements GemmEngine {
-    static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, STAGES = 4, D_TILE = 16, MAX_GRID_Y = 65535,
+    static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, TF32_STAGES = 3, STAGES = 4, D_TILE = 16, MAX_GRID_Y = 65535,
             MAX_GRID_Z = 65535;
 
     /**
@@ -41,12 +41,12 @@ final class TensorCoreGemm implements GemmEngine {
         }
     }
 
-    /** Float32: STAGES × (A tile + B tile) of 128 × (16 + 4) floats of shared memory. */
-    private static final Family TF32 = new Family("sgemm_tf32_", "", Float.BYTES, Float.BYTES, 16, STAGES * 2 * TILE * (16 + 4) * Float.BYTES,
+    /** Float32, BK 32: TF32_STAGES × (A tile + B tile) of 128 × 32 floats of shared memory, 96 KiB. */
+    private static final Family TF32 = new Family("sgemm_tf32_", "", Float.BYTES, Float.BYTES, 32, TF32_STAGES * 2 * TILE * 32 * Float.BYTES,
             "", "splitk_sum");
     /** The pipeline's shared memory for float32 operands. */
     static final int SHARED_BYTES = TF32.sharedBytes();
-    /** Two blocks fit on an SM (sm_80, sm_90); a split gets at least this much K. */
+    /** Two blocks fit on an SM of sm_90 (one on sm_80 for float32 since BK 32); a split gets at least this much K. */
     private static final int BLOCKS_PER_SM = 2, MIN_SPLIT_K = 256, MAX_SPLITS = 16;
     /** The share of the resident block slots a split should keep busy through its last wave. */
     private static final double FULL_ENOUGH = 0.85;

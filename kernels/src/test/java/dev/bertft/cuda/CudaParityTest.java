@@ -326,6 +326,34 @@ class CudaParityTest {
     }
 
     /**
+     * K steps of 32 (gemm.cu): K below, at and past one step, one short of it (31, 33: the last
+     * step zero-filled, with 4-byte copies), and BERT's 768 and 3072 (24 and 96 steps; on the
+     * emulator's 2 SMs the single tile of 3072 is cut in 4 splits of 768), in every transpose
+     * variant (copies and views, so both 16-byte swizzled layouts and the tt one), batched, and a
+     * Linear with its bias on the store, each element within the TF32 bound of float64's product.
+     */
+    @Test
+    void tf32KStepsOf32AtRaggedAndLongK() {
+        int m = 36, n = 40;
+        for (int k : new int[] {1, 31, 32, 33, 768, 3072}) {
+            Tensor a = randn(DType.F32, m, k), b = randn(DType.F32, k, n);
+            Tensor at = randn(DType.F32, k, m).transpose(0, 1), bt = randn(DType.F32, n, k).transpose(0, 1);
+            for (Tensor[] ab : new Tensor[][] {{a, b}, {at, b}, {a, bt}, {at, bt}}) {
+                Tensor ga = ab[0].isContiguous() ? onGpu(ab[0]) : onGpu(ab[0].transpose(0, 1).contiguous()).transpose(0, 1);
+                Tensor gb = ab[1].isContiguous() ? onGpu(ab[1]) : onGpu(ab[1].transpose(0, 1).contiguous()).transpose(0, 1);
+                String what = "K = " + k + (ab[0] == at ? " Aᵀ" : "") + (ab[1] == bt ? " Bᵀ" : "");
+                assertTf32Product(ab[0], ab[1], ga.matmul(gb), what);
+            }
+            Tensor w = randn(DType.F32, n, k), bias = randn(DType.F32, n), gbias = onGpu(bias);
+            assertTf32Product(a, w.transpose(0, 1), onGpu(a).linear(onGpu(w), gbias).sub(gbias), "linear, K = " + k);
+            if (k <= 768) {
+                Tensor x = randn(DType.F32, 3, 20, k), y = randn(DType.F32, 3, k, 12);
+                assertTf32Product(x, y, onGpu(x).matmul(onGpu(y)), "batched, K = " + k);
+            }
+        }
+    }
+
+    /**
      * --tf32 false: float32 products in IEEE arithmetic, as PyTorch's default. Each element within
      * the float32 summation bound of a float64 product of the same inputs, 2·(K+1)·2⁻²⁴·Σ|a||b|,
      * which TF32's 2⁻¹¹ operand rounding exceeds; a Linear's bias is added after the product.

@@ -31,10 +31,10 @@ class KernelGeometryTest {
         assertEquals(cu.get("BM"), TensorCoreGemm.TILE, "tile rows");
         assertEquals(cu.get("BN"), TensorCoreGemm.TILE, "tile columns");
         assertEquals(cu.get("THREADS"), TensorCoreGemm.THREADS, "threads per block");
-        assertEquals(cu.get("STAGES"), TensorCoreGemm.STAGES, "pipeline stages");
+        assertEquals(cu.get("STAGES"), TensorCoreGemm.TF32_STAGES, "pipeline stages");
         assertEquals(cu.get("DT"), TensorCoreGemm.D_TILE, "float64 tile");
-        // STAGES × STAGE_FLOATS floats, STAGE_FLOATS = 2 × BM × (BK + 4)
-        assertEquals(cu.get("STAGES") * 2 * cu.get("BM") * (cu.get("BK") + 4) * Float.BYTES, TensorCoreGemm.SHARED_BYTES,
+        // STAGES × STAGE_FLOATS floats, STAGE_FLOATS = 2 × BM × BK (unpadded, swizzled tiles)
+        assertEquals(cu.get("STAGES") * 2 * cu.get("BM") * cu.get("BK") * Float.BYTES, TensorCoreGemm.SHARED_BYTES,
                 "dynamic shared memory of the float32 pipeline");
         Map<String, Integer> half = defines("gemm_half.cu");
         assertEquals(half.get("BM"), TensorCoreGemm.TILE, "half tile rows");
