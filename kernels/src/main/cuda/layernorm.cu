@@ -7,7 +7,9 @@
 // dγ and dβ are column sums over all rows; they run in two passes with fixed chunks and a
 // fixed combining order (no float atomics), so they are the same on every run.
 // The float32 forward can also write y rounded to BF16 or F16 (layernorm_f32_copy_bf16/_f16):
-// the operand of the Linear it feeds, made here instead of by a cast kernel per product.
+// the operand of the Linear it feeds, made here instead of by a cast kernel per product. So can
+// dropout + residual + LayerNorm, which also reads its x in that format, the Linear before it
+// having written its product so under autocast.
 #include "common.cuh"
 #include "half.cuh"
 #include "philox.cuh"
@@ -19,10 +21,18 @@ struct NoCopy {
 };
 struct Bf16Copy {
     __device__ static void put(uint16_t *copy, long long i, float v) { copy[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v)); }
+    __device__ static float widen(uint16_t h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
 };
 struct F16Copy {
     __device__ static void put(uint16_t *copy, long long i, float v) { copy[i] = __half_as_ushort(__float2half_rn(v)); }
+    __device__ static float widen(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 };
+
+// An input element as float32: itself, or widened (exactly) from the copy's 16-bit format.
+template <class Copy>
+__device__ inline float widened(float v) { return v; }
+template <class Copy>
+__device__ inline float widened(uint16_t h) { return Copy::widen(h); }
 
 __device__ inline float rsqrt_t(float v) { return 1.0f / sqrtf(v); }
 __device__ inline double rsqrt_t(double v) { return 1.0 / sqrt(v); }
@@ -279,18 +289,20 @@ extern "C" __global__ void layernorm_param_grads_final_f64(const double *partial
     for (int j##0 = 4 * (lane); j##0 < (len); j##0 += 128) \
         for (int j = j##0; j < j##0 + 4 && j < (len); j++)
 
-extern "C" __global__ void dropout_add_layernorm_f32(const float *x, const float *r, const float *gamma, const float *beta,
-                                                     float *s, float *y, float *mean, float *rstd, int rows, int len, float eps,
-                                                     float p, float keep_scale, unsigned long long seed,
-                                                     const unsigned long long *offset_base, unsigned long long offset) {
-    offset += *offset_base;
+// x is float32, or (with a copy) the format of the copy: the Linear's product rounded once, as
+// torch.autocast's Linear returns it. Either way s, its statistics and y are float32, and the
+// dropout multiply is float32's (torch.autocast drops out the 16-bit product in its own format).
+template <typename X, class Copy>
+__device__ void dropout_add_layernorm(const X *x, const float *r, const float *gamma, const float *beta, float *s, float *y,
+                                      float *mean, float *rstd, int rows, int len, float eps, float p, float keep_scale,
+                                      unsigned long long seed, unsigned long long offset, uint16_t *copy) {
     int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
         long long base = row * len;
         DropoutStream drop(seed, offset, p, keep_scale);
         float sum = 0;
         FOR_LANE_RUNS(j, len, lane) {
-            float v = x[base + j];
+            float v = widened<Copy>(x[base + j]);
             if (p > 0) v = v * drop.factor(base + j);
             v = v + r[base + j];
             s[base + j] = v;
@@ -302,13 +314,40 @@ extern "C" __global__ void dropout_add_layernorm_f32(const float *x, const float
             sq += c * c;
         }
         float inv = rsqrt_t(warp_sum(sq) / len + eps);
-        FOR_LANE_RUNS(j, len, lane) y[base + j] = (s[base + j] - mu) * inv * gamma[j] + beta[j];
+        FOR_LANE_RUNS(j, len, lane) {
+            float v = (s[base + j] - mu) * inv * gamma[j] + beta[j];
+            y[base + j] = v;
+            Copy::put(copy, base + j, v);
+        }
         if (lane == 0) {
             mean[row] = mu;
             rstd[row] = inv;
         }
     }
 }
+
+extern "C" __global__ void dropout_add_layernorm_f32(const float *x, const float *r, const float *gamma, const float *beta,
+                                                     float *s, float *y, float *mean, float *rstd, int rows, int len, float eps,
+                                                     float p, float keep_scale, unsigned long long seed,
+                                                     const unsigned long long *offset_base, unsigned long long offset) {
+    dropout_add_layernorm<float, NoCopy>(x, r, gamma, beta, s, y, mean, rstd, rows, len, eps, p, keep_scale, seed,
+                                         offset + *offset_base, nullptr);
+}
+
+// The same, also writing y rounded to the copy's format: x float32 or in that format.
+#define DROPOUT_ADD_LAYERNORM_COPY(name, X, Copy)                                                                            \
+    extern "C" __global__ void name(const X *x, const float *r, const float *gamma, const float *beta, float *s, float *y, \
+                                    float *mean, float *rstd, int rows, int len, float eps, float p, float keep_scale,    \
+                                    unsigned long long seed, const unsigned long long *offset_base,                       \
+                                    unsigned long long offset, uint16_t *copy) {                                           \
+        dropout_add_layernorm<X, Copy>(x, r, gamma, beta, s, y, mean, rstd, rows, len, eps, p, keep_scale, seed,          \
+                                       offset + *offset_base, copy);                                                       \
+    }
+DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_f32_copy_bf16, float, Bf16Copy)
+DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_f32_copy_f16, float, F16Copy)
+DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_bf16_copy_bf16, uint16_t, Bf16Copy)
+DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_f16_copy_f16, uint16_t, F16Copy)
+#undef DROPOUT_ADD_LAYERNORM_COPY
 
 // dx is written only when p > 0 (without dropout x's gradient is the residual's).
 extern "C" __global__ void dropout_add_layernorm_backward_f32(const float *dy, const float *s, const float *gamma,

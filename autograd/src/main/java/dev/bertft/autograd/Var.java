@@ -656,34 +656,39 @@ public final class Var {
      */
     public Var dropoutAddLayerNorm(Var residual, Var gamma, Var beta, double eps, double p, long seed, long offset) {
         Backend be = value.backend();
-        Backend.ResidualNormOut out = residualNorm("dropout_add_layer_norm", value, residual, gamma, beta, eps, p, seed, offset);
+        Backend.Copied<Backend.ResidualNormOut> normed = residualNorm("dropout_add_layer_norm", value, residual, gamma, beta, eps, p, seed,
+                offset, Autocast.operands());
+        Backend.ResidualNormOut out = normed.out();
         return result("dropout_add_layer_norm", out.y(), g -> {
             Backend.ResidualNormGrads d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
             accumulate(d.dx());
             residual.accumulate(d.dresidual());
             gamma.accumulate(d.dgamma());
             beta.accumulate(d.dbeta());
-        }, this, residual, gamma, beta);
+        }, this, residual, gamma, beta).withHalfCopy(normed.copy());
     }
 
     /**
      * LayerNorm(dropout(this · Wᵀ + b) + residual), {@link #linear} then {@link #dropoutAddLayerNorm},
      * as one node whose product lives only inside its forward (an inner memory scope): neither
      * backward reads it (the Linear's needs its input and weight, the LayerNorm's its sum and
-     * statistics), so a step keeps no float32 [B, T, H] product per residual block.
+     * statistics), so a step keeps no float32 [B, T, H] product per residual block. Under autocast
+     * the product is written in the operands' format, as torch.autocast's Linear returns it, and
+     * the fused op reads it so and writes the half copy of y the next Linear reads.
      */
     public Var linearDropoutAddLayerNorm(Var weight, Var bias, Var residual, Var gamma, Var beta, double eps, double p, long seed,
                                          long offset) {
         DType h = Autocast.operands();
         Tensor x = operandOrValue(this, h), w = h == null ? weight.value : weight.value.cast(h);
         Backend be = x.backend();
-        Backend.ResidualNormOut out;
+        Backend.Copied<Backend.ResidualNormOut> normed;
         try (Backend.Scope product = be.openScope()) {
-            Tensor b = bias == null ? null : bias.value;
-            Tensor y = h == null ? x.linear(w, b) : be.linear(x, w, b, DType.F32);
-            out = residualNorm("linear_dropout_add_layer_norm", y, residual, gamma, beta, eps, p, seed, offset);
-            for (Tensor t : new Tensor[] {out.y(), out.sum(), out.mean(), out.rstd(), out.dropoutBits()}) if (t != null) product.keep(t);
+            Tensor b = bias == null ? null : h == null ? bias.value : bias.value.cast(h);
+            normed = residualNorm("linear_dropout_add_layer_norm", x.linear(w, b), residual, gamma, beta, eps, p, seed, offset, h);
+            Backend.ResidualNormOut o = normed.out();
+            for (Tensor t : new Tensor[] {o.y(), o.sum(), o.mean(), o.rstd(), o.dropoutBits(), normed.copy()}) if (t != null) product.keep(t);
         }
+        Backend.ResidualNormOut out = normed.out();
         Var[] inputs = bias == null ? new Var[] {this, weight, residual, gamma, beta} : new Var[] {this, weight, bias, residual, gamma, beta};
         return result("linear_dropout_add_layer_norm", out.y(), g -> {
             Backend.ResidualNormGrads d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
@@ -691,14 +696,17 @@ public final class Var {
             residual.accumulate(d.dresidual());
             gamma.accumulate(d.dgamma());
             beta.accumulate(d.dbeta());
-        }, inputs);
+        }, inputs).withHalfCopy(normed.copy());
     }
 
-    /** The checked forward of LayerNorm(dropout(x) + residual) that {@code op} runs. */
-    private static Backend.ResidualNormOut residualNorm(String op, Tensor x, Var residual, Var gamma, Var beta, double eps, double p,
-                                                       long seed, long offset) {
+    /**
+     * The checked forward of LayerNorm(dropout(x) + residual) that {@code op} runs; with y's copy in
+     * {@code half} under autocast (null: none), x then float32 or already in that format.
+     */
+    private static Backend.Copied<Backend.ResidualNormOut> residualNorm(String op, Tensor x, Var residual, Var gamma, Var beta, double eps,
+                                                                       double p, long seed, long offset, DType half) {
         int h = x.size(-1);
-        if (!x.sameShape(residual.value) || x.dtype() != residual.value.dtype()) {
+        if (!x.sameShape(residual.value) || (x.dtype() != residual.value.dtype() && (half == null || x.dtype() != half))) {
             throw new IllegalArgumentException(op + ": input " + x + " and residual " + residual.value + " must have one shape and dtype");
         }
         if (gamma.dim() != 1 || gamma.size(0) != h || beta.dim() != 1 || beta.size(0) != h) {
@@ -706,7 +714,9 @@ public final class Var {
                     + Arrays.toString(beta.shape()) + " must be [" + h + "] for input " + Arrays.toString(x.shape()));
         }
         if (p < 0 || p >= 1) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
-        return x.backend().dropoutAddLayerNorm(x, residual.value, gamma.value, beta.value, eps, p, seed, offset);
+        Backend be = x.backend();
+        if (half == null) return new Backend.Copied<>(be.dropoutAddLayerNorm(x, residual.value, gamma.value, beta.value, eps, p, seed, offset), null);
+        return be.dropoutAddLayerNorm(x, residual.value, gamma.value, beta.value, eps, p, seed, offset, half);
     }
 
     /**

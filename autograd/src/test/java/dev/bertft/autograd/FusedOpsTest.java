@@ -88,7 +88,11 @@ class FusedOpsTest {
         }
     }
 
-    /** The residual block's end as one node gives the bits of Linear then dropout + residual + LayerNorm, in float32 and under bf16 autocast. */
+    /**
+     * The residual block's end as one node gives the bits of Linear then dropout + residual +
+     * LayerNorm, in float32 and under bf16 autocast, where the Linear's product is rounded to BF16
+     * as torch.autocast's ({@link Var#linearOperand}) and the LayerNorm reads it so.
+     */
     @Test
     void linearDropoutAddLayerNormEqualsLinearThenTheResidualNorm() {
         for (DType autocast : new DType[] {null, DType.BF16}) {
@@ -104,7 +108,7 @@ class FusedOpsTest {
                 Var fused, composed;
                 try (Autocast products = Autocast.to(autocast)) {
                     fused = f[0].linearDropoutAddLayerNorm(f[1], f[2], f[3], f[4], f[5], 1e-12, 0.1, 1234, 17);
-                    composed = c[0].linear(c[1], c[2]).dropoutAddLayerNorm(c[3], c[4], c[5], 1e-12, 0.1, 1234, 17);
+                    composed = c[0].linearOperand(c[1], c[2]).dropoutAddLayerNorm(c[3], c[4], c[5], 1e-12, 0.1, 1234, 17);
                     fused.backward(dy);
                     composed.backward(dy);
                 }

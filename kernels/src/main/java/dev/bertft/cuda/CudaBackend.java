@@ -629,12 +629,30 @@ public final class CudaBackend implements Backend {
     public ResidualNormOut dropoutAddLayerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, double eps, double p,
                                                long seed, long offset) {
         if (x.dtype() != DType.F32) return Backend.super.dropoutAddLayerNorm(x, residual, gamma, beta, eps, p, seed, offset);
+        return dropoutAddLayerNormWithCopy(x, residual, gamma, beta, eps, p, seed, offset, null);
+    }
+
+    /** The same kernel writes y's BF16/F16 copy too, reading x in float32 or in that format. */
+    @Override
+    public Copied<ResidualNormOut> dropoutAddLayerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, double eps, double p,
+                                                       long seed, long offset, DType copy) {
+        if (!copy.isHalf() || residual.dtype() != DType.F32 || (x.dtype() != DType.F32 && x.dtype() != copy)) {
+            return Backend.super.dropoutAddLayerNorm(x, residual, gamma, beta, eps, p, seed, offset, copy);
+        }
+        Tensor half = allocate(copy, x.shape());
+        return new Copied<>(dropoutAddLayerNormWithCopy(x, residual, gamma, beta, eps, p, seed, offset, half), half);
+    }
+
+    /** dropout + residual + LayerNorm in one pass, also writing y into {@code half} (BF16 or F16) when not null. */
+    private ResidualNormOut dropoutAddLayerNormWithCopy(Tensor x, Tensor residual, Tensor gamma, Tensor beta, double eps, double p,
+                                                       long seed, long offset, Tensor half) {
         Tensor in = dense(x), res = dense(residual), g = dense(gamma), b = dense(beta);
         int len = x.size(-1), rows = x.numel() / Math.max(1, len);
         int[] statShape = Arrays.copyOf(x.shape(), x.dim() - 1);
         Tensor y = allocate(DType.F32, x.shape()), sum = allocate(DType.F32, x.shape());
         Tensor mean = allocate(DType.F32, statShape), rstd = allocate(DType.F32, statShape);
-        layerNorm.dropoutAdd(in, res, g, b, sum, y, mean, rstd, rows, len, eps, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
+        layerNorm.dropoutAdd(in, res, g, b, sum, y, mean, rstd, rows, len, eps, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset),
+                half);
         return new ResidualNormOut(y, sum, mean, rstd, null);
     }
 

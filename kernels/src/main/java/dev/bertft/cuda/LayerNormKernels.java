@@ -4,6 +4,8 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 import jcuda.driver.CUdeviceptr;
 
+import java.util.Arrays;
+
 import static dev.bertft.cuda.Launches.THREADS;
 import static dev.bertft.cuda.Launches.suffix;
 
@@ -66,13 +68,24 @@ final class LayerNormKernels {
         }
     }
 
-    /** sum = x ⊙ dropout mask + residual and y = LayerNorm(sum), float32, the mask drawn from (seed, start's value + offset). */
+    /**
+     * sum = x ⊙ dropout mask + residual and y = LayerNorm(sum), float32, the mask drawn from (seed,
+     * start's value + offset); also y as BF16/F16 into {@code half} when not null, x then float32 or
+     * in half's format.
+     */
     void dropoutAdd(Tensor x, Tensor residual, Tensor g, Tensor b, Tensor sum, Tensor y, Tensor mean, Tensor rstd, int rows, int len,
-                    double eps, double p, long seed, CUdeviceptr start, long offset) {
+                    double eps, double p, long seed, CUdeviceptr start, long offset, Tensor half) {
         if (rows > 0 && len > 0) {
-            l.ops.launch("dropout_add_layernorm_f32", blocks(rows), 1, 1, THREADS, 1, l.ptr(x), l.ptr(residual), l.ptr(g), l.ptr(b),
-                    l.ptr(sum), l.ptr(y), l.ptr(mean), l.ptr(rstd), rows, len, (float) eps, (float) p, (float) (1 / (1 - p)), seed, start,
-                    offset);
+            Object[] args = {l.ptr(x), l.ptr(residual), l.ptr(g), l.ptr(b), l.ptr(sum), l.ptr(y), l.ptr(mean), l.ptr(rstd), rows, len,
+                    (float) eps, (float) p, (float) (1 / (1 - p)), seed, start, offset};
+            if (half == null) {
+                l.ops.launch("dropout_add_layernorm_f32", blocks(rows), 1, 1, THREADS, 1, args);
+            } else {
+                Object[] copied = Arrays.copyOf(args, args.length + 1);
+                copied[args.length] = l.ptr(half);
+                l.ops.launch("dropout_add_layernorm_" + suffix(x.dtype()) + "_copy_" + suffix(half.dtype()), blocks(rows), 1, 1, THREADS, 1,
+                        copied);
+            }
         }
     }
 

@@ -785,6 +785,66 @@ class CudaParityTest {
         }
     }
 
+    /**
+     * dropout + residual + LayerNorm under autocast: y also written in BF16/F16 for the Linear it
+     * feeds, and x read in that format (the Linear before it wrote its product so). With float32 x
+     * the float32 outputs are bit for bit the plain op's and the copy is bit for bit y's cast. With
+     * half x, the sum is bit for bit the CPU's on the widened x (the same mask, an exact widening),
+     * y is within 2⁻¹⁶·(|γ|·(|x̂| + 1) + |β|) of float64's LayerNorm of the same rounded inputs
+     * (far under one rounding to either format), and the copy within that plus one rounding: 2⁻⁸
+     * of |y| for BF16 (8 significant bits), 2⁻¹¹ for F16 and 2⁻²⁵ absolute for its subnormals.
+     */
+    @Test
+    void dropoutAddLayerNormWritesTheHalfCopyAndReadsAHalfProduct() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            double rounding = h == DType.BF16 ? 0x1p-8 : 0x1p-11, floor = h == DType.F16 ? 0x1p-25 : 0;
+            for (int[] shape : new int[][] {{4, 7, 384}, {3, 33}}) {
+                for (double p : new double[] {0, 0.1}) {
+                    int len = shape[shape.length - 1];
+                    Tensor x = randn(DType.F32, shape), r = randn(DType.F32, shape).mul(2).add(0.5);
+                    Tensor g = randn(DType.F32, len), b = randn(DType.F32, len);
+                    String what = h + " dropout+residual+layernorm " + Arrays.toString(shape) + " p=" + p;
+                    var plain = gpu.dropoutAddLayerNorm(onGpu(x), onGpu(r), onGpu(g), onGpu(b), 1e-12, p, 77, 5);
+                    var copied = gpu.dropoutAddLayerNorm(onGpu(x), onGpu(r), onGpu(g), onGpu(b), 1e-12, p, 77, 5, h);
+                    assertBitwise(plain.sum(), copied.out().sum(), what + " sum");
+                    assertBitwise(plain.y(), copied.out().y(), what + " y");
+                    assertBitwise(plain.mean(), copied.out().mean(), what + " mean");
+                    assertBitwise(plain.rstd(), copied.out().rstd(), what + " rstd");
+                    assertEquals(h, copied.copy().dtype(), what);
+                    assertBitwise(plain.y().cast(h), copied.copy(), what + " copy");
+
+                    Tensor xh = x.cast(h);
+                    var fromHalf = gpu.dropoutAddLayerNorm(onGpu(xh), onGpu(r), onGpu(g), onGpu(b), 1e-12, p, 77, 5, h);
+                    assertBitwise(CPU.dropoutAddLayerNorm(xh.cast(DType.F32), r, g, b, 1e-12, p, 77, 5).sum(), fromHalf.out().sum(),
+                            what + " sum from " + h);
+                    double[] mask = p > 0 ? CPU.dropoutMask(DType.F32, shape, p, 77, 5).toDoubleArray() : null;
+                    double[] xs = xh.toDoubleArray(), rs = r.toDoubleArray(), gs = g.toDoubleArray(), bs = b.toDoubleArray();
+                    double[] y = fromHalf.out().y().toDoubleArray(), copy = fromHalf.copy().toDoubleArray();
+                    for (int row = 0; row < xs.length / len; row++) {
+                        double[] sum = new double[len];
+                        double mu = 0, var = 0;
+                        for (int j = 0; j < len; j++) {
+                            int i = row * len + j;
+                            sum[j] = xs[i] * (mask == null ? 1 : mask[i]) + rs[i];
+                            mu += sum[j] / len;
+                        }
+                        for (int j = 0; j < len; j++) var += (sum[j] - mu) * (sum[j] - mu) / len;
+                        for (int j = 0; j < len; j++) {
+                            int i = row * len + j;
+                            double normed = (sum[j] - mu) / Math.sqrt(var + 1e-12), expected = normed * gs[j] + bs[j];
+                            double tol = 0x1p-16 * (Math.abs(gs[j]) * (Math.abs(normed) + 1) + Math.abs(bs[j]));
+                            if (!(Math.abs(y[i] - expected) <= tol)) fail(what + " from " + h + ": y[" + i + "] " + y[i] + ", float64 " + expected);
+                            double copyTol = tol * (1 + rounding) + rounding * Math.abs(expected) + floor;
+                            if (!(Math.abs(copy[i] - expected) <= copyTol)) {
+                                fail(what + " from " + h + ": copy[" + i + "] " + copy[i] + ", float64 " + expected + " (bound " + copyTol + ")");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** {@code t} on the GPU as a contiguous view that starts one element into its storage. */
     Tensor shifted(Tensor t) {
         Tensor flat = onGpu(Tensor.concat(List.of(CPU.zeros(t.dtype(), 1), t.reshape(t.numel())), 0));

@@ -207,6 +207,8 @@ class DryRunTest {
             g.linear(g.zeros(half, 2, 16, 8), a, g.zeros(DType.F32, 16), DType.F32);
             Tensor x = g.zeros(DType.F32, 4, 6, 8), gamma = g.zeros(DType.F32, 8);
             g.layerNorm(x, gamma, gamma, 1e-5, half);
+            g.dropoutAddLayerNorm(x, x, gamma, gamma, 1e-5, 0.1, 1, 2, half);
+            g.dropoutAddLayerNorm(g.zeros(half, 4, 6, 8), x, gamma, gamma, 1e-5, 0.1, 1, 2, half);
             g.gelu(x, half);
             for (int hs : new int[] {16, 32, 64}) {
                 Tensor q = g.zeros(half, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);

@@ -58,6 +58,11 @@ public final class KernelEmulator {
     private static int launchesBeforeFault = -1;
     /** Blocks of this many bytes or more are refused, as by a full device. */
     private static long refuseFrom = Long.MAX_VALUE;
+    /** Where each launch is noted as it runs, or null. */
+    private static List<Launch> launchLog;
+
+    /** A kernel launch as the backend made it: the kernel's name and its arguments. */
+    public record Launch(String kernel, Object[] args) {}
 
     static {
         String missing = null, broken = null;
@@ -164,10 +169,20 @@ public final class KernelEmulator {
         refuseFrom = bytes;
     }
 
-    /** Back to normal: no pending fault, no refused allocations. */
+    /** Back to normal: no pending fault, no refused allocations, no launch log. */
     public static synchronized void restore() {
         launchesBeforeFault = -1;
         refuseFrom = Long.MAX_VALUE;
+        launchLog = null;
+    }
+
+    /** From now on every launch on an emulated device is added to {@code log}, until {@link #restore}: for tests that count kernels. */
+    public static synchronized void logLaunches(List<Launch> log) {
+        launchLog = log;
+    }
+
+    private static synchronized void noteLaunch(String kernel, Object[] args) {
+        if (launchLog != null) launchLog.add(new Launch(kernel, args.clone()));
     }
 
     private static synchronized boolean refused(long bytes) {
@@ -360,6 +375,7 @@ public final class KernelEmulator {
             List<String> params = signatures.get(kernel);
             if (params == null) throw new IllegalStateException("no kernel named " + kernel);
             Kernels.checkArguments(kernel, params, args);
+            noteLaunch(kernel, args);
             if (injectedFaultNow()) {
                 fault = new CudaFailureException("waiting for the GPU: CUDA_ERROR_ILLEGAL_ADDRESS (injected into " + kernel + " by the test)");
                 throw fault;

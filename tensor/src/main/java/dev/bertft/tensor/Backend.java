@@ -270,6 +270,18 @@ public interface Backend {
     }
 
     /**
+     * {@link #dropoutAddLayerNorm} under autocast: y also rounded once to {@code copy} (BF16 or F16),
+     * as {@link #layerNorm(Tensor, Tensor, Tensor, double, DType)}, and x either float32 or already
+     * in {@code copy}'s format (the Linear before it wrote its product so); the sum, the statistics
+     * and y are float32 either way. This default widens x and casts y after the float32 op.
+     */
+    default Copied<ResidualNormOut> dropoutAddLayerNorm(Tensor x, Tensor residual, Tensor gamma, Tensor beta, double eps, double p,
+                                                        long seed, long offset, DType copy) {
+        ResidualNormOut out = dropoutAddLayerNorm(x.cast(DType.F32), residual, gamma, beta, eps, p, seed, offset);
+        return new Copied<>(out, out.y().cast(copy));
+    }
+
+    /**
      * The gradients of {@link #dropoutAddLayerNorm}: LayerNorm's backward on the kept sum gives
      * the residual's gradient, and that times the dropout mask gives x's (the same tensor when p = 0).
      */

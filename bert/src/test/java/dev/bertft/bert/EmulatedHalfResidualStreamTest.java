@@ -1,0 +1,67 @@
+package dev.bertft.bert;
+
+import dev.bertft.autograd.Precision;
+import dev.bertft.autograd.Var;
+import dev.bertft.cuda.CudaBackend;
+import dev.bertft.cuda.KernelEmulator;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The half residual stream of a bf16 training step (issue #15), in the tiny BERT's forward on the
+ * emulated GPU (2 heads of 16, so attention takes the fused BF16 kernel): each residual block ends
+ * in the one kernel that reads the Linear's BF16 product and writes, beside its float32 output,
+ * the BF16 copy the next Linear reads, so no cast kernel of an activation runs between it and
+ * that product. Before, the block ended in the float32 kernel and a cast of its [B, T, H] output
+ * followed before the FFN's and the next layer's products. Casts that remain in this forward:
+ * the parameters' (once per product, as torch.autocast's), the embeddings' dropout output, the
+ * attention's float32 context, the pooler's first-token rows and GELU's widened pre-activation.
+ */
+class EmulatedHalfResidualStreamTest {
+    private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
+
+    @Test
+    void residualLayerNormsWriteTheBf16OperandOfTheNextProduct() throws IOException {
+        CudaBackend gpu = KernelEmulator.freshBackend();
+        BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(TINY, gpu,
+                new BertForSequenceClassification.LoadOptions(null, null, 42, Map.of("num_attention_heads", "2")));
+        model.setPrecision(Precision.BF16);
+        model.setTraining(true);
+        int batch = 2, t = 7, hidden = model.config().hiddenSize(), inner = model.config().intermediateSize();
+        int[] ids = new int[batch * t];
+        for (int i = 0; i < ids.length; i++) ids[i] = 1 + (37 * i) % 99;
+        Tensor in = gpu.fromHost(ids, DType.I32, batch, t), labels = gpu.fromHost(new int[] {0, 2}, DType.I32, batch);
+        List<KernelEmulator.Launch> forward = new ArrayList<>();
+        KernelEmulator.logLaunches(forward);
+        Var loss;
+        try {
+            loss = model.loss(model.logits(in, null, null), labels);
+        } finally {
+            KernelEmulator.restore();
+        }
+        loss.backward(); // the step runs through on what the forward kept
+        int fused = 0;
+        for (int i = 0; i < forward.size(); i++) {
+            assertNotEquals("dropout_add_layernorm_f32", forward.get(i).kernel(), "a residual LayerNorm without its BF16 copy");
+            if (!forward.get(i).kernel().equals("dropout_add_layernorm_bf16_copy_bf16")) continue;
+            fused++;
+            for (int j = i + 1; j < forward.size() && !forward.get(j).kernel().startsWith("hgemm_"); j++) {
+                KernelEmulator.Launch l = forward.get(j);
+                long n = l.kernel().startsWith("cast_") ? ((Number) l.args()[2]).longValue() : 0;
+                if (n == (long) batch * t * hidden || n == (long) batch * t * inner) fail(l.kernel() + " of " + n + " elements after residual LayerNorm " + fused);
+            }
+        }
+        assertEquals(2 * model.config().numHiddenLayers(), fused, "residual LayerNorms reading the BF16 product and writing the BF16 copy");
+    }
+}
