@@ -12,9 +12,9 @@
 //
 // float32: tensor cores in TF32 (10-bit mantissa inputs, float32 accumulation), the
 // mma.sync.m16n8k8 instruction of sm_80 and later, fed the operands' float32 bits as they are:
-// the tensor cores truncate them to TF32 themselves (tf32_bits in common.cuh; cuBLAS's TF32 mode,
-// which PyTorch uses under allow_tf32, rounds each operand to nearest instead, an error half as
-// large). A block of 4 warps (2×2) computes a 128×128
+// the tensor cores truncate them to TF32 themselves (tf32_bits in common.cuh), with no cvt.rna
+// per element. PyTorch's numerical-accuracy notes describe its allow_tf32 (cuBLAS) products the
+// same way: only the first 10 bits of each input mantissa are read. A block of 4 warps (2×2) computes a 128×128
 // tile of C, each warp 64×64 = 4×8 instructions of 16×8: per step of 8 along K a warp reads 32
 // fragment words from shared memory per lane for 32 tensor-core instructions (a 64×32 warp tile
 // would read 24 for 16), which keeps shared memory and the issue slots off the critical path.
