@@ -132,8 +132,9 @@ public class GemmBench {
      * The other products of a training step, on one thread with its CPU time counted (GFLOP per
      * CPU-second = 2·M·N·K·calls / cpuNanos; run with {@code -p threads=2} for wall-clock rates, where
      * the counters see only the calling thread). Shape "M×N×K op" with op(A)·op(B), T = transposed:
-     * BERT-base's weight gradients Xᵀ·dY (K = 4096 tokens) and input gradients dY·W, and MiniLM's
-     * (hidden 384, FFN 1536) projections X·Wᵀ.
+     * BERT-base's weight gradients Xᵀ·dY (K = 4096 tokens) and input gradients dY·W, and the products
+     * of a MiniLM training step at batch 32 × 128 (hidden 384, fused Q/K/V 1152, FFN 1536): forward
+     * X·Wᵀ (NT), input gradients dY·W (NN), weight gradients dYᵀ·X (TN).
      */
     @State(Scope.Benchmark)
     @BenchmarkMode(Mode.AverageTime)
@@ -143,7 +144,9 @@ public class GemmBench {
     @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
     public static class Shapes {
         @Param({"768x768x4096 TN", "3072x768x4096 TN", "768x3072x4096 TN", "4096x768x3072 NN",
-                "4096x384x384 NT", "4096x1536x384 NT", "4096x384x1536 NT"})
+                "4096x1152x384 NT", "4096x384x384 NT", "4096x1536x384 NT", "4096x384x1536 NT",
+                "4096x384x1152 NN", "4096x384x384 NN", "4096x1536x384 NN", "4096x384x1536 NN",
+                "1152x384x4096 TN", "384x384x4096 TN", "1536x384x4096 TN", "384x1536x4096 TN"})
         String shape;
 
         @Param({"1"})
