@@ -81,7 +81,7 @@ class DryRunTest {
         public void synchronize() {}
     }
 
-    static CudaBackend dryBackend(Recorder rec) {
+    static CudaBackend dryBackend(DeviceOps rec) {
         DeviceMemory<CUdeviceptr> memory = new DeviceMemory<>() {
             @Override
             public CUdeviceptr allocate(long bytes) {
