@@ -6,7 +6,6 @@ import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
-import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -24,38 +23,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class ClsRowsDryRunTest {
     private static final int B = 2, T = 16, H = 32, I = 64, LAYERS = 3;
 
-    /** DryRunTest's recorder, which also notes the rows of every float32 tensor-core product. */
-    private static final class ProductRows implements DeviceOps {
-        final DryRunTest.Recorder recorder;
-        /** Rows (M) of each product X·Wᵀ of the feed-forward network: the expansion (N = I, K = H) and the contraction (N = H, K = I). */
+    /** DryRunTest's recorder, which also notes the rows of every float32 tensor-core product X·Wᵀ. */
+    private static final class ProductRows extends DryRunTest.Recorder {
+        /** Rows (M) of each product of the feed-forward network: the expansion (N = I, K = H) and the contraction (N = H, K = I). */
         final List<Integer> expansion = new ArrayList<>(), contraction = new ArrayList<>();
 
-        ProductRows() throws IOException {
-            recorder = new DryRunTest.Recorder();
-        }
+        ProductRows() throws IOException {}
 
         @Override
         public void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
-            recorder.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
-            if (!kernel.startsWith("sgemm_tf32_nt")) return; // the forward's X·Wᵀ
+            super.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
+            if (!kernel.startsWith("sgemm_tf32_nt")) return;
             int m = (Integer) args[0], n = (Integer) args[1], k = (Integer) args[2];
             if (n == I && k == H) expansion.add(m);
             if (n == H && k == I) contraction.add(m);
         }
-
-        @Override
-        public void zero(CUdeviceptr p, long bytes) {}
-
-        @Override
-        public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {}
-
-        @Override
-        public Object download(CUdeviceptr src, DType dtype, int n) {
-            return recorder.download(src, dtype, n);
-        }
-
-        @Override
-        public void synchronize() {}
     }
 
     @Test
@@ -78,6 +60,6 @@ class ClsRowsDryRunTest {
         model.predictLogits(ids, types, mask);
         assertEquals(expected, rows.expansion, "prediction: rows of the feed-forward expansion");
         assertEquals(expected, rows.contraction, "prediction: rows of the feed-forward contraction");
-        assertEquals(List.of(), rows.recorder.problems);
+        assertEquals(List.of(), rows.problems);
     }
 }
