@@ -456,6 +456,22 @@ public final class Var {
         return narrow(a, i, 1).reshape(dropAxis(value.shape(), a));
     }
 
+    /**
+     * The inverse of {@link #select}: this as index i of a new axis d of length n, zeros at the
+     * other indices; the gradient is that index's slice of the output's gradient.
+     */
+    public Var placedAt(int d, int i, int n) {
+        Tensor x = value;
+        if (d < 0 || d > x.dim() || i < 0 || i >= n) {
+            throw new IllegalArgumentException("placed_at: index " + i + " of a new axis " + d + " of length " + n + " for " + x);
+        }
+        int[] shape = new int[x.dim() + 1];
+        for (int a = 0, j = 0; a < shape.length; a++) shape[a] = a == d ? n : x.size(j++);
+        Tensor out = x.backend().zeros(x.dtype(), shape);
+        x.backend().copyInPlace(out.select(d, i), x);
+        return result("placed_at", out, g -> accumulate(g.select(d, i).contiguous()), this);
+    }
+
     private static int[] dropAxis(int[] shape, int a) {
         int[] out = new int[shape.length - 1];
         for (int i = 0, j = 0; i < shape.length; i++) if (i != a) out[j++] = shape[i];

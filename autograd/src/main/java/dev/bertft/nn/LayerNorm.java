@@ -38,6 +38,17 @@ public final class LayerNorm implements Module {
         return x.linearDropoutAddLayerNorm(dense.weight, dense.bias, residual, weight, bias, eps, d.p(), d.seed(), d.offset());
     }
 
+    /**
+     * {@link #forward(Var, Linear, Dropout, Var)}'s rows at index 0 of residual's axis 1, for x
+     * holding only those rows ([B, in] against residual's [B, T, H]): dense runs on those rows
+     * alone, and the LayerNorm on all of residual's rows, so the dropout mask is drawn at the
+     * positions the full op draws it. Those rows of the [B, T, H] result are the full op's bit
+     * for bit (each row is normalised on its own); the others are LayerNorm(residual) alone.
+     */
+    public Var forwardFirstRows(Var x, Linear dense, Dropout dropout, Var residual) {
+        return forward(dense.forward(x).placedAt(1, 0, residual.size(1)), dropout, residual);
+    }
+
     @Override
     public void visit(Visitor v) {
         v.parameter("weight", weight);

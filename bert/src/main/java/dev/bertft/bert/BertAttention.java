@@ -20,6 +20,14 @@ final class BertAttention implements Module {
         return output.forward(self.forward(x, keyMask), x);
     }
 
+    /**
+     * x: [B, T, H] → [B, T, H], right at [:, 0] only: every key and value, but the output
+     * projection for the [CLS] rows alone.
+     */
+    Var forwardCls(Var x, Tensor keyMask) {
+        return output.forwardCls(self.forward(x, keyMask).select(1, 0), x);
+    }
+
     @Override
     public void visit(Visitor v) {
         v.child("self", self);

@@ -9,6 +9,7 @@ import dev.bertft.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /** num_hidden_layers BertLayers applied in turn; named encoder.layer.0, encoder.layer.1, ... */
 final class BertEncoder implements Module {
@@ -26,17 +27,27 @@ final class BertEncoder implements Module {
      * a prediction batch holds one layer's temporaries at a time instead of all twelve layers'.
      */
     Var forward(Var x, Tensor keyMask) {
-        for (BertLayer l : layer) {
-            if (GradMode.enabled()) {
-                x = l.forward(x, keyMask);
-            } else {
-                try (Backend.Scope scope = x.backend().openScope()) {
-                    x = l.forward(x, keyMask);
-                    scope.keep(x.value());
-                }
-            }
-        }
+        for (BertLayer l : layer) x = run(x, in -> l.forward(in, keyMask));
         return x;
+    }
+
+    /**
+     * x: [B, T, H], keyMask: [B, T] → [B, H]: forward(x, keyMask)[:, 0] bit for bit, the last
+     * layer computed for those rows only ({@link BertLayer#forwardCls}).
+     */
+    Var forwardCls(Var x, Tensor keyMask) {
+        int last = layer.size() - 1;
+        for (BertLayer l : layer.subList(0, last)) x = run(x, in -> l.forward(in, keyMask));
+        return run(x, in -> layer.get(last).forwardCls(in, keyMask));
+    }
+
+    private static Var run(Var x, UnaryOperator<Var> layer) {
+        if (GradMode.enabled()) return layer.apply(x);
+        try (Backend.Scope scope = x.backend().openScope()) {
+            Var y = layer.apply(x);
+            scope.keep(y.value());
+            return y;
+        }
     }
 
     @Override

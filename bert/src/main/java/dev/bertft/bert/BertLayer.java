@@ -23,6 +23,19 @@ final class BertLayer implements Module {
         return output.forward(intermediate.forward(attended), attended);
     }
 
+    /**
+     * x: [B, T, H], keyMask: [B, T] → [B, H]: forward(x, keyMask)[:, 0] bit for bit, for a head
+     * that reads only the [CLS] rows. The output projection and the feed-forward network, 9 of the
+     * layer's 12·H² multiply-adds per token, run for those rows alone; the two LayerNorms run on
+     * every row, so they draw their dropout masks where the full layer does and sum their γ and β
+     * gradients over the same blocks of rows (zero outside [:, 0]).
+     */
+    Var forwardCls(Var x, Tensor keyMask) {
+        Var attended = attention.forwardCls(x, keyMask);  // [B, T, H]
+        Var cls = attended.select(1, 0);                   // [B, H]
+        return output.forwardCls(intermediate.forward(cls), attended).select(1, 0);
+    }
+
     @Override
     public void visit(Visitor v) {
         v.child("attention", attention);

@@ -32,6 +32,26 @@ public final class BertModel implements Module {
      * I32 or F32 [B, T], 1 = a real token, 0 = padding, or null (nothing padded).
      */
     public Output forward(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+        Embedded in = embed(inputIds, tokenTypeIds, attentionMask);
+        Var hidden = encoder.forward(in.x(), in.keyMask());  // [B, T, H]
+        return new Output(hidden, pooler.forward(hidden));   // [B, H]
+    }
+
+    /**
+     * The pooled [CLS] vector [B, H] alone, forward(...).pooled() bit for bit (and so every
+     * gradient), for a head that reads nothing else: the last layer's output projection and
+     * feed-forward network run for the [CLS] rows only ({@link BertEncoder#forwardCls}). Whatever
+     * needs the other tokens' hidden states calls {@link #forward}.
+     */
+    public Var pooled(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+        Embedded in = embed(inputIds, tokenTypeIds, attentionMask);
+        return pooler.forwardCls(encoder.forwardCls(in.x(), in.keyMask()));  // [B, H]
+    }
+
+    /** The embedded tokens [B, T, H] and the additive key mask [B, T] the encoder takes. */
+    private record Embedded(Var x, Tensor keyMask) {}
+
+    private Embedded embed(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
         if (inputIds.dim() != 2 || inputIds.dtype() != DType.I32) {
             throw new IllegalArgumentException("input_ids must be I32 [batch, length], got " + inputIds);
         }
@@ -41,9 +61,7 @@ public final class BertModel implements Module {
         if (tokenTypeIds.dtype() != DType.I32) throw new IllegalArgumentException("token_type_ids must be I32, got " + tokenTypeIds);
         Tensor keyMask = additiveKeyMask(attentionMask, bt, inputIds);  // [B, T]
 
-        Var x = embeddings.forward(inputIds, tokenTypeIds);  // [B, T, H]
-        Var hidden = encoder.forward(x, keyMask);            // [B, T, H]
-        return new Output(hidden, pooler.forward(hidden));   // [B, H]
+        return new Embedded(embeddings.forward(inputIds, tokenTypeIds), keyMask);  // [B, T, H]
     }
 
     /**

@@ -14,7 +14,12 @@ final class BertPooler implements Module {
 
     /** [B, T, H] → [B, H]. */
     Var forward(Var hidden) {
-        return dense.forward(hidden.select(1, 0)).tanh();
+        return forwardCls(hidden.select(1, 0));
+    }
+
+    /** The [CLS] rows [B, H] → [B, H]. */
+    Var forwardCls(Var cls) {
+        return dense.forward(cls).tanh();
     }
 
     @Override

@@ -24,6 +24,11 @@ final class BertSelfOutput implements Module {
         return layerNorm.forward(hidden, dense, dropout, input);
     }
 
+    /** hidden: [B, H], the [CLS] rows alone; input: [B, T, H] → [B, T, H], right at [:, 0] only ({@link LayerNorm#forwardFirstRows}). */
+    Var forwardCls(Var hidden, Var input) {
+        return layerNorm.forwardFirstRows(hidden, dense, dropout, input);
+    }
+
     @Override
     public void visit(Visitor v) {
         v.child("dense", dense);

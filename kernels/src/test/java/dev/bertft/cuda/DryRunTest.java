@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DryRunTest {
 
     /** Checks launches instead of running them; downloads return zeros. */
-    static final class Recorder implements DeviceOps {
+    static class Recorder implements DeviceOps {
         final Map<String, List<String>> signatures;
         final TreeSet<String> launched = new TreeSet<>();
         final List<String> problems = new ArrayList<>();

@@ -1,0 +1,65 @@
+package dev.bertft.cuda;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bertft.bert.BertConfig;
+import dev.bertft.bert.BertForSequenceClassification;
+import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The classifier computes the last encoder layer's feed-forward network for the [CLS] rows only,
+ * in training and in prediction: counted on the rows of the products the CUDA backend launches,
+ * recorded instead of run (DryRunTest's recorder), so a classifier that silently went back to
+ * the full layer fails here, although its results would be the same.
+ */
+class ClsRowsDryRunTest {
+    private static final int B = 2, T = 16, H = 32, I = 64, LAYERS = 3;
+
+    /** DryRunTest's recorder, which also notes the rows of every float32 tensor-core product X·Wᵀ. */
+    private static final class ProductRows extends DryRunTest.Recorder {
+        /** Rows (M) of each product of the feed-forward network: the expansion (N = I, K = H) and the contraction (N = H, K = I). */
+        final List<Integer> expansion = new ArrayList<>(), contraction = new ArrayList<>();
+
+        ProductRows() throws IOException {}
+
+        @Override
+        public void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
+            super.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
+            if (!kernel.startsWith("sgemm_tf32_nt")) return;
+            int m = (Integer) args[0], n = (Integer) args[1], k = (Integer) args[2];
+            if (n == I && k == H) expansion.add(m);
+            if (n == H && k == I) contraction.add(m);
+        }
+    }
+
+    @Test
+    void onlyTheClsRowsGoThroughTheLastFeedForward() throws IOException {
+        ProductRows rows = new ProductRows();
+        CudaBackend gpu = DryRunTest.dryBackend(rows);
+        ObjectNode shape = JsonNodeFactory.instance.objectNode();
+        shape.put("hidden_size", H).put("num_hidden_layers", LAYERS).put("num_attention_heads", 2).put("intermediate_size", I);
+        BertForSequenceClassification model = BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42);
+        Tensor ids = gpu.zeros(DType.I32, B, T), types = gpu.zeros(DType.I32, B, T), mask = gpu.full(DType.I32, new int[] {B, T}, 1);
+        List<Integer> expected = List.of(B * T, B * T, B);
+
+        model.logits(ids, types, mask);
+        assertEquals(expected, rows.expansion, "training: rows of the feed-forward expansion, layer by layer");
+        assertEquals(expected, rows.contraction, "training: rows of the feed-forward contraction, layer by layer");
+
+        rows.expansion.clear();
+        rows.contraction.clear();
+        model.setTraining(false);
+        model.predictLogits(ids, types, mask);
+        assertEquals(expected, rows.expansion, "prediction: rows of the feed-forward expansion");
+        assertEquals(expected, rows.contraction, "prediction: rows of the feed-forward contraction");
+        assertEquals(List.of(), rows.problems);
+    }
+}
