@@ -41,13 +41,16 @@ final class Attention {
 
         /**
          * Pair bh's matrix transposed into dst as [HS, T]: the layout whose rows a product of
-         * x·(this)ᵀ takes. A column at a time, so the writes run along dst and the strided reads
-         * stay within the head's few cache lines.
+         * x·(this)ᵀ takes. A column at a time, so the writes run along dst.
          */
         float[] gatherTransposed(int bh, Dims d, float[] dst) {
             int from = base(bh, d.heads);
-            for (int c = 0; c < d.hs; c++) {
-                for (int i = 0; i < d.t; i++) dst[c * d.t + i] = a[from + i * rowStride + c];
+            if (Simd.AVAILABLE) {
+                SimdHeadProduct.transpose(a, from, rowStride, d.t, d.hs, dst);
+            } else {
+                for (int c = 0; c < d.hs; c++) {
+                    for (int i = 0; i < d.t; i++) dst[c * d.t + i] = a[from + i * rowStride + c];
+                }
             }
             return dst;
         }
