@@ -9,10 +9,12 @@ if [[ $# -gt 0 && $1 != *,* && $1 != -* ]]; then base=$1; shift; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dir=tensor/src/main/java/dev/bertft/tensor/cpu
-classes=(Attention HeadProduct SimdHeadProduct SimdSoftmax SimdExp)
+classes=(Attention HeadProduct SimdHeadProduct SimdSoftmax SimdExp SimdPhilox)
 rename=()
 for c in "${classes[@]}"; do rename+=(-e "s/\\b$c\\b/Old$c/g"); done
 mkdir -p "$work/src"
+# the old attention draws through CpuBackend, which would reach the new SimdPhilox
+rename+=(-e 's/CpuBackend\.dropoutDraws/OldSimdPhilox.dropoutDraws/g')
 for c in "${classes[@]}"; do git show "$base:$dir/$c.java" | sed "${rename[@]}" > "$work/src/Old$c.java"; done
 cp bench/scripts/attention/AttentionAB.java "$work/src/"
 cp=tensor/target/classes:io/target/classes

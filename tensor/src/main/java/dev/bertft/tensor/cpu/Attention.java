@@ -120,10 +120,10 @@ final class Attention {
                     gathered = bh;
                 }
                 HeadProduct.product(rows, t, hs, q.a, q.row(bh, d, i0), q.rowStride, 1, w.kT, 0, t, s, 0, t);
+                if (dropoutP > 0) drawKept(seed, offset, bh * t + i0, rows, t, threshold, keptBits, w.bits);
+                int[] kept = dropoutP > 0 ? keptBits : null;
                 for (int r = 0; r < rows; r++) {
                     int i = i0 + r, word = (bh * t + i) * wordsPerRow(t);
-                    if (dropoutP > 0) drawKept(seed, offset, ((long) bh * t + i) * t, t, threshold, keptBits, word, w.bits);
-                    int[] kept = dropoutP > 0 ? keptBits : null;
                     if (Simd.AVAILABLE) {
                         lse[bh * t + i] = SimdSoftmax.forward(s, r * t, mask, b * t, scale, kept, word, keepScale, t);
                     } else {
@@ -211,16 +211,26 @@ final class Attention {
     }
 
     /**
-     * Row [first, first + t) of the dropout draws as kept bits into kept[word…]: straight from the
-     * vector Philox when the row starts a counter block, else drawn into {@code draws} and packed.
+     * The kept bits of query rows [firstRow, firstRow + rows) (counted over all pairs; row r's
+     * draws are elements [r·t, r·t + t)): straight from the vector Philox, in one range when the
+     * rows' bits lie back to back (t a multiple of 32), else a row at a time, drawn into
+     * {@code draws} and packed where a row does not start a counter block.
      */
-    private static void drawKept(long seed, long offset, long first, int t, int threshold, int[] kept, int word, int[] draws) {
-        if (Simd.AVAILABLE && first % 8 == 0) {
-            SimdPhilox.keptBits(seed, offset, first, t, threshold, kept, word);
-        } else {
-            CpuBackend.dropoutDraws(seed, offset, first, draws, t);
-            if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, t, threshold, kept, word);
-            else RowKernels.packKept(draws, t, threshold, kept, word);
+    private static void drawKept(long seed, long offset, int firstRow, int rows, int t, int threshold, int[] kept, int[] draws) {
+        if (Simd.AVAILABLE && t % 32 == 0) {
+            SimdPhilox.keptBits(seed, offset, (long) firstRow * t, rows * t, threshold, kept, firstRow * wordsPerRow(t));
+            return;
+        }
+        for (int row = firstRow; row < firstRow + rows; row++) {
+            long first = (long) row * t;
+            int word = row * wordsPerRow(t);
+            if (Simd.AVAILABLE && first % 8 == 0) {
+                SimdPhilox.keptBits(seed, offset, first, t, threshold, kept, word);
+            } else {
+                CpuBackend.dropoutDraws(seed, offset, first, draws, t);
+                if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, t, threshold, kept, word);
+                else RowKernels.packKept(draws, t, threshold, kept, word);
+            }
         }
     }
 
