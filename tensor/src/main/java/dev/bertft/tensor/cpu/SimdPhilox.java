@@ -76,7 +76,7 @@ final class SimdPhilox {
      * bit j % 32 of words[wb + j / 32] set where draw j ≥ threshold, compared in the vector lanes
      * the block's four words come out in. A block's eight draws become one byte, lane l's byte
      * shifted to bit 8·l, so one vector of blocks is 8·lanes consecutive bits (two words with
-     * AVX-512): a fifth of the draws-then-pack time at T = 128.
+     * AVX-512): 78 ns a row of 128 against 118–137 for the draws then {@code packKept}.
      */
     static void keptBits(long seed, long offset, long first, int n, int threshold, int[] out, int wb) {
         int lanes = L.length(), step = 8 * lanes;
