@@ -40,20 +40,17 @@ final class Attention {
         }
 
         /**
-         * Copies pair bh's [T, HS] matrix into dst, contiguous, for a product that takes its rows
-         * as the vector operand (in place they lie NH·HS floats apart).
+         * Pair bh's matrix transposed into dst as [HS, T]: the layout whose rows a product of
+         * x·(this)ᵀ takes. A column at a time, so the writes run along dst.
          */
-        float[] gather(int bh, Dims d, float[] dst) {
-            int from = base(bh, d.heads);
-            for (int i = 0; i < d.t; i++) System.arraycopy(a, from + i * rowStride, dst, i * d.hs, d.hs);
-            return dst;
-        }
-
-        /** Pair bh's matrix transposed into dst as [HS, T]: the layout whose rows a product of x·(this)ᵀ takes. */
         float[] gatherTransposed(int bh, Dims d, float[] dst) {
             int from = base(bh, d.heads);
-            for (int i = 0; i < d.t; i++) {
-                for (int c = 0; c < d.hs; c++) dst[c * d.t + i] = a[from + i * rowStride + c];
+            if (Simd.AVAILABLE) {
+                SimdHeadProduct.transpose(a, from, rowStride, d.t, d.hs, dst);
+            } else {
+                for (int c = 0; c < d.hs; c++) {
+                    for (int i = 0; i < d.t; i++) dst[c * d.t + i] = a[from + i * rowStride + c];
+                }
             }
             return dst;
         }
@@ -73,7 +70,7 @@ final class Attention {
         private static final ThreadLocal<Scratch> PER_THREAD = ThreadLocal.withInitial(Scratch::new);
 
         float[] s = new float[0], dp = new float[0], kT = new float[0], vT = new float[0];
-        float[] qh = new float[0], kh = new float[0], vh = new float[0], oh = new float[0], drop = new float[0];
+        float[] drop = new float[0];
         int[] bits = new int[0];
 
         /** This thread's buffers, large enough for rows × T scores and [T, HS] heads. */
@@ -86,12 +83,8 @@ final class Attention {
             if (backward) {
                 w.dp = atLeast(w.dp, rows * d.t);
                 w.vT = atLeast(w.vT, head);
-                w.qh = atLeast(w.qh, head);
-                w.kh = atLeast(w.kh, head);
-                w.oh = atLeast(w.oh, head);
-            } else {
-                w.vh = atLeast(w.vh, head);
-                if (w.bits.length < d.t) w.bits = new int[d.t];
+            } else if (w.bits.length < d.t) {
+                w.bits = new int[d.t];
             }
             return w;
         }
@@ -118,27 +111,27 @@ final class Attention {
         float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs() * blocks, 1, (u0, u1) -> {
             Scratch w = Scratch.forThread(d, Math.min(ROWS, t), false);
-            float[] s = w.s, drop = dropoutP > 0 ? w.drop : null;
+            float[] s = w.s;
             int gathered = -1;
             for (int u = u0; u < u1; u++) {
                 int bh = u / blocks, i0 = u % blocks * ROWS, rows = Math.min(ROWS, t - i0), b = bh / d.heads;
                 if (bh != gathered) {
                     k.gatherTransposed(bh, d, w.kT);
-                    v.gather(bh, d, w.vh);
                     gathered = bh;
                 }
                 HeadProduct.product(rows, t, hs, q.a, q.row(bh, d, i0), q.rowStride, 1, w.kT, 0, t, s, 0, t);
+                if (dropoutP > 0) drawKept(seed, offset, bh * t + i0, rows, t, threshold, keptBits, w.bits);
+                int[] kept = dropoutP > 0 ? keptBits : null;
                 for (int r = 0; r < rows; r++) {
-                    int i = i0 + r;
-                    if (drop != null) {
-                        CpuBackend.dropoutDraws(seed, offset, ((long) bh * t + i) * t, w.bits, t);
-                        saveKept(w.bits, t, threshold, keptBits, (bh * t + i) * wordsPerRow(t));
-                        loadKept(keptBits, (bh * t + i) * wordsPerRow(t), keepScale, drop, t);
+                    int i = i0 + r, word = (bh * t + i) * wordsPerRow(t);
+                    if (Simd.AVAILABLE) {
+                        lse[bh * t + i] = SimdSoftmax.forward(s, r * t, mask, b * t, scale, kept, word, keepScale, t);
+                    } else {
+                        float[] drop = kept != null ? loadKept(keptBits, word, keepScale, w.drop, t) : null;
+                        lse[bh * t + i] = softmaxForward(s, r * t, mask, b * t, scale, drop, t);
                     }
-                    lse[bh * t + i] = Simd.AVAILABLE ? SimdSoftmax.forward(s, r * t, mask, b * t, scale, drop, t)
-                            : softmaxForward(s, r * t, mask, b * t, scale, drop, t);
                 }
-                HeadProduct.product(rows, hs, t, s, 0, t, 1, w.vh, 0, hs, out.a, out.row(bh, d, i0), out.rowStride);
+                HeadProduct.product(rows, hs, t, s, 0, t, 1, v.a, v.row(bh, d, 0), v.rowStride, out.a, out.row(bh, d, i0), out.rowStride);
             }
         });
     }
@@ -150,22 +143,27 @@ final class Attention {
         float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
             Scratch w = Scratch.forThread(d, t, true);
-            float[] p = w.s, dp = w.dp, drop = dropoutP > 0 ? w.drop : null;
+            float[] p = w.s, dp = w.dp;
+            int[] kept = dropoutP > 0 ? keptBits : null;
             for (int bh = p0; bh < p1; bh++) {
                 int b = bh / d.heads;
                 HeadProduct.product(t, t, hs, q.a, q.row(bh, d, 0), q.rowStride, 1, k.gatherTransposed(bh, d, w.kT), 0, t, p, 0, t);
                 HeadProduct.product(t, t, hs, dout.a, dout.row(bh, d, 0), dout.rowStride, 1, v.gatherTransposed(bh, d, w.vT), 0, t,
                         dp, 0, t);
                 for (int i = 0; i < t; i++) {
-                    if (drop != null) loadKept(keptBits, (bh * t + i) * wordsPerRow(t), keepScale, drop, t);
+                    int word = (bh * t + i) * wordsPerRow(t);
                     float l = lse[bh * t + i];
-                    if (Simd.AVAILABLE) SimdSoftmax.backward(p, dp, i * t, mask, b * t, scale, l, drop, t);
-                    else softmaxBackward(p, dp, i * t, mask, b * t, scale, l, drop, t);
+                    if (Simd.AVAILABLE) {
+                        SimdSoftmax.backward(p, dp, i * t, mask, b * t, scale, l, kept, word, keepScale, t);
+                    } else {
+                        float[] drop = kept != null ? loadKept(kept, word, keepScale, w.drop, t) : null;
+                        softmaxBackward(p, dp, i * t, mask, b * t, scale, l, drop, t);
+                    }
                 }
                 // dv = P̃ᵀ·dout and dk = dSᵀ·q read P̃ and dS down their columns (A strides swapped)
-                HeadProduct.product(t, hs, t, p, 0, 1, t, dout.gather(bh, d, w.oh), 0, hs, dv.a, dv.row(bh, d, 0), dv.rowStride);
-                HeadProduct.product(t, hs, t, dp, 0, t, 1, k.gather(bh, d, w.kh), 0, hs, dq.a, dq.row(bh, d, 0), dq.rowStride);
-                HeadProduct.product(t, hs, t, dp, 0, 1, t, q.gather(bh, d, w.qh), 0, hs, dk.a, dk.row(bh, d, 0), dk.rowStride);
+                HeadProduct.product(t, hs, t, p, 0, 1, t, dout.a, dout.row(bh, d, 0), dout.rowStride, dv.a, dv.row(bh, d, 0), dv.rowStride);
+                HeadProduct.product(t, hs, t, dp, 0, t, 1, k.a, k.row(bh, d, 0), k.rowStride, dq.a, dq.row(bh, d, 0), dq.rowStride);
+                HeadProduct.product(t, hs, t, dp, 0, 1, t, q.a, q.row(bh, d, 0), q.rowStride, dk.a, dk.row(bh, d, 0), dk.rowStride);
             }
         });
     }
@@ -212,15 +210,33 @@ final class Attention {
         }
     }
 
-    /** One bit per element of draws[0, t): set where the draw is kept. */
-    private static void saveKept(int[] draws, int t, int threshold, int[] kept, int word) {
-        if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, t, threshold, kept, word);
-        else RowKernels.packKept(draws, t, threshold, kept, word);
+    /**
+     * The kept bits of query rows [firstRow, firstRow + rows) (counted over all pairs; row r's
+     * draws are elements [r·t, r·t + t)): straight from the vector Philox, in one range when the
+     * rows' bits lie back to back (t a multiple of 32), else a row at a time, drawn into
+     * {@code draws} and packed where a row does not start a counter block.
+     */
+    private static void drawKept(long seed, long offset, int firstRow, int rows, int t, int threshold, int[] kept, int[] draws) {
+        if (Simd.AVAILABLE && t % 32 == 0) {
+            SimdPhilox.keptBits(seed, offset, (long) firstRow * t, rows * t, threshold, kept, firstRow * wordsPerRow(t));
+            return;
+        }
+        for (int row = firstRow; row < firstRow + rows; row++) {
+            long first = (long) row * t;
+            int word = row * wordsPerRow(t);
+            if (Simd.AVAILABLE && first % 8 == 0) {
+                SimdPhilox.keptBits(seed, offset, first, t, threshold, kept, word);
+            } else {
+                CpuBackend.dropoutDraws(seed, offset, first, draws, t);
+                if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, t, threshold, kept, word);
+                else RowKernels.packKept(draws, t, threshold, kept, word);
+            }
+        }
     }
 
-    /** factors[0, t) = scale where the row's kept bit is set, else 0. */
-    private static void loadKept(int[] kept, int word, float scale, float[] factors, int t) {
-        if (Simd.AVAILABLE) SimdSoftmax.dropFactors(kept, word, scale, factors, t);
-        else for (int j = 0; j < t; j++) factors[j] = RowKernels.factor(kept, word, j, scale);
+    /** factors[0, t) = scale where the row's kept bit is set, else 0: the scalar rows' dropout factors. */
+    private static float[] loadKept(int[] kept, int word, float scale, float[] factors, int t) {
+        for (int j = 0; j < t; j++) factors[j] = RowKernels.factor(kept, word, j, scale);
+        return factors;
     }
 }

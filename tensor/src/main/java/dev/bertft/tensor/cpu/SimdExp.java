@@ -25,7 +25,7 @@ final class SimdExp {
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693145751953125f;      // 13 significant bits: k·LN2_HI is exact
     private static final float LN2_LO = 1.42860682030941723e-6f;  // ln 2 − LN2_HI
-    /** Below this e^x rounds to zero in float; above {@link #OVERFLOW} it is infinite. */
+    /** Below this e^x rounds to zero in float (and so does the formula at it); above {@link #OVERFLOW} it is infinite. */
     private static final float UNDERFLOW = -104f, OVERFLOW = 88.72284f;
     /** Adding 1.5·2²³ rounds to an integer kept in the low mantissa bits. */
     private static final float ROUNDER = 0x1.8p23f;
@@ -46,14 +46,14 @@ final class SimdExp {
             FloatVector xc = x.max(UNDERFLOW).min(OVERFLOW);
             FloatVector shifted = xc.fma(LOG2E, ROUNDER);
             FloatVector k = shifted.sub(ROUNDER);
-            FloatVector r = k.mul(-LN2_HI).add(xc);
+            FloatVector r = k.fma(FloatVector.broadcast(F, -LN2_HI), xc);   // k·LN2_HI is exact: the bits of mul then add
             r = k.fma(FloatVector.broadcast(F, -LN2_LO), r);
             FloatVector p = r.fma(1f / 5040, 1f / 720).fma(r, broadcast(1f / 120)).fma(r, broadcast(1f / 24))
                     .fma(r, broadcast(1f / 6)).fma(r, broadcast(0.5f)).fma(r, broadcast(1f)).fma(r, broadcast(1f));
             IntVector ki = shifted.reinterpretAsInts().sub(ROUNDER_BITS);
             IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1), k2 = ki.sub(k1);
-            FloatVector y = p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2))
-                    .blend(0f, x.lt(UNDERFLOW)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, OVERFLOW));
+            // below UNDERFLOW the clamped input already gives 0 (e^−104 < 2^−150 rounds to zero)
+            FloatVector y = p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, OVERFLOW));
             y.intoArray(a, i);
             sum = sum.add(y);
         }

@@ -17,30 +17,27 @@ final class SimdSoftmax {
 
     /**
      * One query row: s[row..row+t) holds the raw scores q·kᵀ on entry and the (dropped-out)
-     * probabilities P̃ on return; returns the row's log-sum-exp.
+     * probabilities P̃ on return; returns the row's log-sum-exp. The row's dropout factors
+     * (keepScale where kept, else 0) are read from its kept bits from kept[word] on; kept null
+     * means no dropout.
      */
-    static float forward(float[] s, int row, float[] mask, int maskOff, float scale, float[] drop, int t) {
+    static float forward(float[] s, int row, float[] mask, int maskOff, float scale, int[] kept, int word, float keepScale, int t) {
         float max = scaleAddMax(s, row, mask, maskOff, scale, t);
         float sum = SimdExp.expSum(s, row, row + t, max);
-        scale(s, row, 1 / sum, drop, t);
+        scale(s, row, 1 / sum, kept, word, keepScale, t);
         return (float) (max + Math.log(sum));
     }
 
     /**
      * One row of the backward: p holds q·kᵀ and dp holds dout·vᵀ on entry; on return dp holds dS
-     * (already times scale) and p holds P̃, ready for the three gradient products.
+     * (already times scale) and p holds P̃, ready for the three gradient products. Dropout as in
+     * {@link #forward}.
      */
-    static void backward(float[] p, float[] dp, int row, float[] mask, int maskOff, float scale, float lse, float[] drop, int t) {
+    static void backward(float[] p, float[] dp, int row, float[] mask, int maskOff, float scale, float lse, int[] kept, int word,
+                         float keepScale, int t) {
         scaleAddMax(p, row, mask, maskOff, scale, t);
         SimdExp.expSum(p, row, row + t, lse);
-        softmaxBackward(p, dp, row, drop, scale, t);
-    }
-
-    /** factors[0, n) = scale where bit j % 32 of kept[word + j / 32] is set, else 0: a vector of bits at a time. */
-    static void dropFactors(int[] kept, int word, float scale, float[] factors, int n) {
-        int j = 0;
-        for (int end = F.loopBound(n); j < end; j += F.length()) SimdResidualNorm.factors(kept, word, j, scale).intoArray(factors, j);
-        for (; j < n; j++) factors[j] = RowKernels.factor(kept, word, j, scale);
+        softmaxBackward(p, dp, row, kept, word, keepScale, scale, t);
     }
 
     /** s[row + j] = s[row + j]·scale + mask[maskOff + j] for j < n; returns the largest. */
@@ -62,43 +59,43 @@ final class SimdSoftmax {
         return m;
     }
 
-    /** s[row + j] *= factor, times drop[j] too when drop is not null. */
-    private static void scale(float[] s, int row, float factor, float[] drop, int n) {
+    /** s[row + j] *= factor, times element j's dropout factor too when kept is not null. */
+    private static void scale(float[] s, int row, float factor, int[] kept, int word, float keepScale, int n) {
         int j = 0;
         for (int end = F.loopBound(n); j < end; j += F.length()) {
             FloatVector x = FloatVector.fromArray(F, s, row + j).mul(factor);
-            if (drop != null) x = x.mul(FloatVector.fromArray(F, drop, j));
+            if (kept != null) x = x.mul(SimdResidualNorm.factors(kept, word, j, keepScale));
             x.intoArray(s, row + j);
         }
-        for (; j < n; j++) s[row + j] = drop != null ? s[row + j] * factor * drop[j] : s[row + j] * factor;
+        for (; j < n; j++) s[row + j] = kept != null ? s[row + j] * factor * RowKernels.factor(kept, word, j, keepScale) : s[row + j] * factor;
     }
 
     /**
-     * One row of the softmax backward with dropout: dp ← dp ⊙ drop (when drop is not null),
-     * D = Σ p ⊙ dp, then dp ← p ⊙ (dp − D)·scale and p ← p ⊙ drop.
+     * One row of the softmax backward with dropout: dp ← dp ⊙ drop (when kept is not null, drop
+     * the row's dropout factors), D = Σ p ⊙ dp, then dp ← p ⊙ (dp − D)·scale and p ← p ⊙ drop.
      */
-    private static void softmaxBackward(float[] p, float[] dp, int row, float[] drop, float scale, int n) {
+    private static void softmaxBackward(float[] p, float[] dp, int row, int[] kept, int word, float keepScale, float scale, int n) {
         FloatVector dot = FloatVector.zero(F);
         int j = 0, end = F.loopBound(n);
         for (; j < end; j += F.length()) {
             FloatVector g = FloatVector.fromArray(F, dp, row + j);
-            if (drop != null) g = g.mul(FloatVector.fromArray(F, drop, j));
+            if (kept != null) g = g.mul(SimdResidualNorm.factors(kept, word, j, keepScale));
             g.intoArray(dp, row + j);
             dot = FloatVector.fromArray(F, p, row + j).fma(g, dot);
         }
         float d = SimdExp.laneSum(dot);
         for (int t = j; t < n; t++) {
-            if (drop != null) dp[row + t] *= drop[t];
+            if (kept != null) dp[row + t] *= RowKernels.factor(kept, word, t, keepScale);
             d += p[row + t] * dp[row + t];
         }
         for (j = 0; j < end; j += F.length()) {
             FloatVector pj = FloatVector.fromArray(F, p, row + j);
             pj.mul(FloatVector.fromArray(F, dp, row + j).sub(d)).mul(scale).intoArray(dp, row + j);
-            if (drop != null) pj.mul(FloatVector.fromArray(F, drop, j)).intoArray(p, row + j);
+            if (kept != null) pj.mul(SimdResidualNorm.factors(kept, word, j, keepScale)).intoArray(p, row + j);
         }
         for (; j < n; j++) {
             dp[row + j] = p[row + j] * (dp[row + j] - d) * scale;
-            if (drop != null) p[row + j] *= drop[j];
+            if (kept != null) p[row + j] *= RowKernels.factor(kept, word, j, keepScale);
         }
     }
 }

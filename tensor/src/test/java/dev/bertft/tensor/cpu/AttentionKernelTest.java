@@ -1,5 +1,6 @@
 package dev.bertft.tensor.cpu;
 
+import dev.bertft.tensor.Philox;
 import dev.bertft.tensor.Simd;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -30,6 +31,28 @@ class AttentionKernelTest {
         // T = 70: one 64-row block plus 6 rows, 64 + 6 key columns, so every tile and tail runs
         for (int hs : new int[] {32, 64}) {
             for (double p : new double[] {0.0, 0.1}) new Problem(2, 3, 70, hs, p).assertMatchesFloat64();
+        }
+    }
+
+    /**
+     * The recorded dropout bits are the shared Philox stream's draws for element (pair, i, j) at
+     * index (pair·T + i)·T + j (the CUDA kernel draws the same), whether the rows' bits are drawn
+     * as one range (T = 64, a multiple of 32) or row by row (T = 70).
+     */
+    @Test
+    void keptBitsAreThePhiloxDraws() {
+        for (int t : new int[] {64, 70}) {
+            Problem pr = new Problem(2, 3, t, 32, 0.1);
+            pr.run(POOL);
+            int threshold = Philox.keepThreshold(0.1f), words = Attention.wordsPerRow(t);
+            int[] draws = new int[t];
+            for (int row = 0; row < 2 * 3 * t; row++) {
+                Philox.dropoutDraws(11, 3, (long) row * t, draws, t);
+                for (int j = 0; j < t; j++) {
+                    boolean kept = (pr.kept[row * words + j / 32] >>> (j % 32) & 1) != 0;
+                    assertEquals(draws[j] >= threshold, kept, "T " + t + " row " + row + " key " + j);
+                }
+            }
         }
     }
 

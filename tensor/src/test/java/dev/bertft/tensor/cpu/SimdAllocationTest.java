@@ -67,15 +67,16 @@ class SimdAllocationTest {
     @Test
     void softmaxRows() {
         int t = 128;
-        float[] scores = randn(t), s = new float[t], dp = new float[t], mask = new float[t], drop = randn(t);
+        float[] scores = randn(t), s = new float[t], dp = new float[t], mask = new float[t];
+        int[] kept = {0x5A5A5A5A, -1, 0x0F0F0F0F, 0x12345678};
         assertReachesNoAllocation("SimdSoftmax.forward", () -> {
             System.arraycopy(scores, 0, s, 0, t);
-            SimdSoftmax.forward(s, 0, mask, 0, 0.125f, drop, t);
+            SimdSoftmax.forward(s, 0, mask, 0, 0.125f, kept, 0, 1.1f, t);
         });
         assertReachesNoAllocation("SimdSoftmax.backward", () -> {
             System.arraycopy(scores, 0, s, 0, t);
             System.arraycopy(scores, 0, dp, 0, t);
-            SimdSoftmax.backward(s, dp, 0, mask, 0, 0.125f, 3f, drop, t);
+            SimdSoftmax.backward(s, dp, 0, mask, 0, 0.125f, 3f, kept, 0, 1.1f, t);
         });
     }
 
@@ -83,5 +84,6 @@ class SimdAllocationTest {
     void philoxDraws() {
         int[] out = new int[1000];
         assertReachesNoAllocation("SimdPhilox.dropoutDraws", () -> SimdPhilox.dropoutDraws(42, 7, 13, out, out.length));
+        assertReachesNoAllocation("SimdPhilox.keptBits", () -> SimdPhilox.keptBits(42, 7, 128, 1000, 6554, out, 0));
     }
 }
