@@ -57,6 +57,8 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     private Precision precision = Precision.FP32;
     /** The half type of Linear weights kept as a checkpoint stored them ({@link #forPrediction}), or null. */
     private DType heldWeights;
+    /** Set by {@link #holdForPrediction}: the backend may keep packed copies of the Linear weights, so they must not change. */
+    private boolean predictsOnly;
     /** config.json's torch_dtype for each type the weights are saved in. */
     private static final Map<DType, String> TORCH_DTYPES = Map.of(DType.F32, "float32", DType.BF16, "bfloat16", DType.F16, "float16");
 
@@ -126,7 +128,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     public static BertForSequenceClassification forPrediction(Path dir, Backend backend, LoadOptions opts, Precision precision)
             throws IOException {
         BertForSequenceClassification m = load(dir, backend, opts, precision.autocast());
-        m.setTraining(false);
+        m.holdForPrediction();
         for (Var p : m.namedParameters().values()) if (p.value().dtype().isHalf()) m.heldWeights = p.value().dtype();
         m.setPrecision(precision);
         return m;
@@ -274,10 +276,22 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         return Module.namedParameters(this);
     }
 
+    /**
+     * Eval mode from now on, with the Linear weights held for prediction ({@link Linear#holdForPrediction}):
+     * the CPU backend keeps each float32 one packed for its products, a second copy of it (bert-base:
+     * 340 MB), which spares the repacking on every call that small batches paid. Train mode is then refused.
+     */
+    public void holdForPrediction() {
+        setTraining(false);
+        Linear.holdForPrediction(this);
+        predictsOnly = true;
+    }
+
     /** Train mode (dropout on) or eval mode for the whole model. */
     @Override
     public void setTraining(boolean training) {
         if (training && heldWeights != null) throw new IllegalStateException("weights loaded in " + heldWeights + " for prediction only");
+        if (training && predictsOnly) throw new IllegalStateException("weights held for prediction only");
         this.training = training;
         Module.train(bert, training);
         Module.train(dropout, training);
