@@ -128,9 +128,10 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     public static BertForSequenceClassification forPrediction(Path dir, Backend backend, LoadOptions opts, Precision precision)
             throws IOException {
         BertForSequenceClassification m = load(dir, backend, opts, precision.autocast());
-        m.holdForPrediction();
+        m.setTraining(false);
         for (Var p : m.namedParameters().values()) if (p.value().dtype().isHalf()) m.heldWeights = p.value().dtype();
         m.setPrecision(precision);
+        m.holdForPrediction();
         return m;
     }
 
@@ -279,11 +280,12 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     /**
      * Eval mode from now on, with the Linear weights held for prediction ({@link Linear#holdForPrediction}):
      * the CPU backend keeps each float32 one packed for its products, a second copy of it (bert-base:
-     * 340 MB), which spares the repacking on every call that small batches paid. Train mode is then refused.
+     * 340 MB), which spares the repacking on every call that small batches paid. Under autocast the products
+     * read half-precision operands instead, so nothing is packed. Train mode is then refused.
      */
     public void holdForPrediction() {
         setTraining(false);
-        Linear.holdForPrediction(this);
+        if (precision.autocast() == null) Linear.holdForPrediction(this);
         predictsOnly = true;
     }
 
