@@ -8,8 +8,6 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Simd;
 import dev.bertft.tensor.Tensor;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,20 +15,6 @@ import org.junit.jupiter.api.Test;
  * worst-case bound γ(k)·Σ|X·W|, and with the bits of {@link Gemm#sgemm}, which it stands in for.
  */
 class SimdPackedWeightTest {
-
-    private static Parallel one, two;
-
-    @BeforeAll
-    static void pools() {
-        one = new Parallel(1);
-        two = new Parallel(2);
-    }
-
-    @AfterAll
-    static void close() {
-        one.close();
-        two.close();
-    }
 
     /**
      * m, n, k: single elements, ragged tiles (m not a multiple of MR, n not of NR), k over several KC
@@ -43,6 +27,12 @@ class SimdPackedWeightTest {
     @Test
     void productMatchesReferenceAndGemmBits() {
         assertTrue(Simd.AVAILABLE, "tests run with --add-modules jdk.incubator.vector");
+        try (Parallel one = new Parallel(1); Parallel two = new Parallel(2)) {
+            checkShapes(one, two);
+        }
+    }
+
+    private static void checkShapes(Parallel one, Parallel two) {
         Random rnd = new Random(11);
         for (int[] s : SHAPES) {
             int m = s[0], n = s[1], k = s[2], wOff = 3, xOff = 2, ldx = k + 4, cOff = 1, ldc = n + 3;
