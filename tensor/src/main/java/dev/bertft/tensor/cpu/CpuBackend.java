@@ -557,7 +557,7 @@ public final class CpuBackend implements Backend {
     public void holdLinearWeight(Tensor w) {
         CpuStorage s = own(w);
         if (Simd.AVAILABLE && w.dtype() == DType.F32 && w.dim() == 2 && w.isContiguous() && w.numel() > 0) {
-            s.packedWeight = SimdPackedWeight.pack(f32(w), w.offset(), w.size(0), w.size(1));
+            s.packedWeight = SimdPackedWeight.pack(pool, f32(w), w.offset(), w.size(0), w.size(1));
         }
     }
 

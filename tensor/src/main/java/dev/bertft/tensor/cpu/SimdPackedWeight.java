@@ -30,14 +30,17 @@ final class SimdPackedWeight {
         this.blocks = blocks;
     }
 
-    /** Packs W stored n×k from w[wOff] with row stride k; n, k ≥ 1. */
-    static SimdPackedWeight pack(float[] w, int wOff, int n, int k) {
+    /** Packs W stored n×k from w[wOff] with row stride k, the threads splitting its panels; n, k ≥ 1. */
+    static SimdPackedWeight pack(Parallel pool, float[] w, int wOff, int n, int k) {
         int kcStep = SimdGemm.kcStep(k), width = (n + NR - 1) / NR * NR;
         float[][] blocks = new float[(k + kcStep - 1) / kcStep][];
         for (int b = 0; b < blocks.length; b++) {
             int pc = b * kcStep, kc = Math.min(kcStep, k - pc);
-            blocks[b] = new float[width * kc];
-            SimdGemm.packB(true, w, wOff, k, pc, kc, 0, n, blocks[b], 0);
+            float[] block = blocks[b] = new float[width * kc];
+            pool.forRange(width / NR, 1, (from, to) -> {
+                int j0 = from * NR;
+                SimdGemm.packB(true, w, wOff, k, pc, kc, j0, Math.min(n, to * NR) - j0, block, j0 * kc);
+            });
         }
         return new SimdPackedWeight(wOff, n, k, blocks);
     }

@@ -37,7 +37,7 @@ class SimdPackedWeightTest {
         for (int[] s : SHAPES) {
             int m = s[0], n = s[1], k = s[2], wOff = 3, xOff = 2, ldx = k + 4, cOff = 1, ldc = n + 3;
             float[] w = randomFloats(rnd, wOff + n * k), x = randomFloats(rnd, xOff + m * ldx);
-            SimdPackedWeight packed = SimdPackedWeight.pack(w, wOff, n, k);
+            SimdPackedWeight packed = SimdPackedWeight.pack(two, w, wOff, n, k);
             for (Parallel pool : new Parallel[] {one, two}) {
                 String where = "m=" + m + " n=" + n + " k=" + k + " threads=" + pool.threads();
                 float[] c = new float[cOff + m * ldc], expected = new float[c.length];
