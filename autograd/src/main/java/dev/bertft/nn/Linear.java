@@ -7,6 +7,7 @@ import dev.bertft.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** y = x·Wᵀ + b, with W stored [out, in] as in torch.nn.Linear and HF checkpoints. */
 public final class Linear implements Module {
@@ -52,6 +53,29 @@ public final class Linear implements Module {
     /** GELU(x·Wᵀ + b) (exact erf GELU) as one op; without a bias, the two ops. */
     public Var forwardGelu(Var x) {
         return bias == null ? x.linear(weight, null).gelu() : x.linearGelu(weight, bias);
+    }
+
+    /**
+     * Promises the backend that the weight of every Linear under {@code root} never changes again (a
+     * model that only predicts), so that it may keep them in its products' layout. A fused Linear is
+     * held as the one Linear it runs as, not as the rows checkpoints store.
+     */
+    public static void holdForPrediction(Module root) {
+        root.visit(new Visitor() {
+            @Override
+            public void parameter(String name, Var p) {}
+
+            @Override
+            public void child(String name, Module m) {
+                if (m instanceof Linear l) l.weight.value().backend().holdLinearWeight(l.weight.value());
+                else holdForPrediction(m);
+            }
+
+            @Override
+            public void fusedChild(String name, Module trained, Map<String, Module> stored) {
+                child(name, trained);
+            }
+        });
     }
 
     @Override

@@ -276,7 +276,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Seconds of each of {@code steps} forward passes after {@code warmup} untimed ones, each ending with its logits on the host. */
     private double[] secondsPredicting(BertForSequenceClassification m, Batch batch) {
-        m.setTraining(false);
+        m.holdForPrediction();
         try (GradMode off = GradMode.off()) {
             for (int i = 0; i < warmup; i++) predictStep(m, batch);
             double[] seconds = new double[steps];

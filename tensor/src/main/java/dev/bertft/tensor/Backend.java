@@ -166,6 +166,13 @@ public interface Backend {
     record LinearGrads(Tensor weight, Tensor bias) {}
 
     /**
+     * A promise that Linear weight w [N, K] never changes again (a model loaded for prediction): the
+     * backend may keep a copy of it in the layout its {@link #linear} reads, so that no call packs
+     * it again. The results of linear keep their bits. Does nothing by default.
+     */
+    default void holdLinearWeight(Tensor w) {}
+
+    /**
      * {@link #linear} of BF16/F16 x and w written as float32 (the sums unrounded), plus a float32
      * bias or null: an autocast Linear. A backend may add the bias as it writes the product.
      */

@@ -549,13 +549,26 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
+    /**
+     * A float32 weight is packed whole, as {@link SimdPackedWeight}: a second copy of it (bert-base's
+     * Linear weights: 340 MB), kept beside the plain one, which checkpoints and views still read.
+     */
+    @Override
+    public void holdLinearWeight(Tensor w) {
+        CpuStorage s = own(w);
+        if (Simd.AVAILABLE && w.dtype() == DType.F32 && w.dim() == 2 && w.isContiguous() && w.numel() > 0) {
+            s.packedWeight = SimdPackedWeight.pack(pool, f32(w), w.offset(), w.size(0), w.size(1));
+        }
+    }
+
     /** The product, then the bias added into it row by row: no second output-sized tensor. */
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
         if (x.dtype().isHalf()) {
             return linear(x.cast(DType.F32), w.cast(DType.F32), bias == null ? null : bias.cast(DType.F32)).cast(x.dtype());
         }
-        Tensor y = matmul(x, w.transpose(0, 1));
+        Tensor y = x.dtype() == DType.F32 ? heldProduct(x, w) : null;
+        if (y == null) y = matmul(x, w.transpose(0, 1));
         if (bias == null) return y;
         int n = y.size(-1), rows = y.numel() / Math.max(1, n);
         Object b = array(dense(bias)), out = array(y);
@@ -568,6 +581,20 @@ public final class CpuBackend implements Backend {
                 for (int r = r0; r < r1; r++) for (int j = 0; j < n; j++) yd[r * n + j] += bd[j];
             }
         });
+        return y;
+    }
+
+    /** x·wᵀ from w's packed copy ({@link #holdLinearWeight}), or null when w has none. */
+    private Tensor heldProduct(Tensor x, Tensor w) {
+        SimdPackedWeight packed = own(w).packedWeight;
+        if (packed == null || packed.wOff != w.offset() || !w.isContiguous() || packed.n != w.size(0) || packed.k != w.size(1)) {
+            return null;
+        }
+        Tensor xd = dense(x);
+        int[] shape = x.shape();
+        shape[shape.length - 1] = packed.n;
+        Tensor y = uninitialised(DType.F32, shape);
+        packed.product(pool, xd.numel() / packed.k, f32(xd), 0, packed.k, f32(y), 0, packed.n);
         return y;
     }
 

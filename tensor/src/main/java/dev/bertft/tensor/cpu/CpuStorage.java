@@ -13,6 +13,11 @@ final class CpuStorage implements Storage {
     final CpuBackend backend;
     final DType dtype;
     private final int size;
+    /**
+     * The array as a Linear weight packed for X·Wᵀ, once {@link CpuBackend#holdLinearWeight} was
+     * promised it never changes again; null otherwise.
+     */
+    SimdPackedWeight packedWeight;
     /** Null once the array went back to the pool. */
     private Object array;
 

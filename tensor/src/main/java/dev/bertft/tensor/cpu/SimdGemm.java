@@ -238,7 +238,7 @@ final class SimdGemm {
      * Packs rows ic..ic+mc, columns pc..pc+kc of op(A) into MR-row panels: panel r holds rows
      * ic+r*MR.., element (i,p) at r*MR*kc + p*MR + i; rows past mc are zero.
      */
-    private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] pa) {
+    static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] pa) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             if (transA && mr == MR) {
@@ -359,7 +359,7 @@ final class SimdGemm {
      * schedules them ahead of it, keeps sixteen more vectors live across it, and the kernel ran
      * about three times slower.
      */
-    private static void kernel(int kc, float[] pa, int aBase, float[] pb, int bBase, boolean addToOut,
+    static void kernel(int kc, float[] pa, int aBase, float[] pb, int bBase, boolean addToOut,
                                float[] out, int outOff, int ldo) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (addToOut) {
@@ -431,7 +431,7 @@ final class SimdGemm {
     }
 
     /** Copies the mr×nr corner of one matrix into another: C into an edge tile and back. */
-    private static void copyCorner(int mr, int nr, float[] from, int fromOff, int ldFrom, float[] to, int toOff, int ldTo) {
+    static void copyCorner(int mr, int nr, float[] from, int fromOff, int ldFrom, float[] to, int toOff, int ldTo) {
         for (int i = 0; i < mr; i++) System.arraycopy(from, fromOff + i * ldFrom, to, toOff + i * ldTo, nr);
     }
 

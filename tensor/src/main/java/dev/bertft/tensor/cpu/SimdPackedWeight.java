@@ -1,0 +1,82 @@
+package dev.bertft.tensor.cpu;
+
+import static dev.bertft.tensor.cpu.SimdGemm.MC;
+import static dev.bertft.tensor.cpu.SimdGemm.MR;
+import static dev.bertft.tensor.cpu.SimdGemm.NR;
+
+/**
+ * A Linear weight W [n, k] that no longer changes (a model loaded for prediction), kept packed as
+ * {@link SimdGemm} packs op(B) = Wᵀ for X·Wᵀ: per block of k, NR-column panels, p-major. Each
+ * product then packs only X. Per call, {@link SimdGemm} packs all of W (k·n values moved for m·k·n
+ * multiply-adds: a quarter of the arithmetic's time at m = 128), and {@link SimdGemmFewRows} reads
+ * W in place, eight rows at a stride of k; on bert-base's shapes at m = 128 (one thread, GFLOP per
+ * CPU-second, load 11) this measured 149–168 against 93–164 in place and 95–117 packed per call.
+ *
+ * <p>The threads split W's panels, each running every block of k over its own columns: one
+ * parallel loop per product, each thread reading only its part of W. Each element of C is the same
+ * FMA chain over p in order, carried through C between the same blocks of k as in {@link SimdGemm},
+ * so the bits are those of {@link Gemm#sgemm} for any thread count.
+ */
+final class SimdPackedWeight {
+    /** Where W starts in its storage, and its shape. */
+    final int wOff, n, k;
+    /** Block b holds W's columns pc = b·kcStep.. as panels: column j of the block at j·kc, element p at j·kc + p·NR + (j mod NR). */
+    private final float[][] blocks;
+
+    private SimdPackedWeight(int wOff, int n, int k, float[][] blocks) {
+        this.wOff = wOff;
+        this.n = n;
+        this.k = k;
+        this.blocks = blocks;
+    }
+
+    /** Packs W stored n×k from w[wOff] with row stride k, the threads splitting its panels; n, k ≥ 1. */
+    static SimdPackedWeight pack(Parallel pool, float[] w, int wOff, int n, int k) {
+        int kcStep = SimdGemm.kcStep(k), width = (n + NR - 1) / NR * NR;
+        float[][] blocks = new float[(k + kcStep - 1) / kcStep][];
+        for (int b = 0; b < blocks.length; b++) {
+            int pc = b * kcStep, kc = Math.min(kcStep, k - pc);
+            float[] block = blocks[b] = new float[width * kc];
+            pool.forRange(width / NR, 1, (from, to) -> {
+                int j0 = from * NR;
+                SimdGemm.packB(true, w, wOff, k, pc, kc, j0, Math.min(n, to * NR) - j0, block, j0 * kc);
+            });
+        }
+        return new SimdPackedWeight(wOff, n, k, blocks);
+    }
+
+    /** C = X·Wᵀ: X m×k at x[xOff] with row stride ldx, C m×n at c[cOff] with row stride ldc, overwritten. */
+    void product(Parallel pool, int m, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc) {
+        int panels = (n + NR - 1) / NR;
+        int grain = (long) m * n * k < SimdGemm.PARALLEL_MIN_WORK ? Integer.MAX_VALUE : 1;
+        pool.forRange(panels, grain, (from, to) -> columns(from * NR, Math.min(n, to * NR), m, x, xOff, ldx, c, cOff, ldc));
+    }
+
+    /** Columns j0..j1 of C: per block of k, X in MC-row blocks packed into this thread's buffer, then every tile. */
+    private void columns(int j0, int j1, int m, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc) {
+        SimdGemm.Buffers buf = SimdGemm.Buffers.forThread(m, 0, k);
+        float[] pa = buf.packedA;
+        int kcStep = SimdGemm.kcStep(k);
+        for (int b = 0; b < blocks.length; b++) {
+            int pc = b * kcStep, kc = Math.min(kcStep, k - pc);
+            float[] pb = blocks[b];
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = Math.min(MC, m - ic);
+                SimdGemm.packA(false, x, xOff, ldx, ic, mc, pc, kc, pa);
+                for (int jr = j0; jr < j1; jr += NR) {
+                    int nr = Math.min(NR, j1 - jr);
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = Math.min(MR, mc - ir), cTile = cOff + (ic + ir) * ldc + jr;
+                        if (mr == MR && nr == NR) {
+                            SimdGemm.kernel(kc, pa, ir * kc, pb, jr * kc, b > 0, c, cTile, ldc);
+                        } else {
+                            if (b > 0) SimdGemm.copyCorner(mr, nr, c, cTile, ldc, buf.tile, 0, NR);
+                            SimdGemm.kernel(kc, pa, ir * kc, pb, jr * kc, b > 0, buf.tile, 0, NR);
+                            SimdGemm.copyCorner(mr, nr, buf.tile, 0, NR, c, cTile, ldc);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
