@@ -51,10 +51,11 @@ class EmulatedHalfResidualStreamTest {
             KernelEmulator.restore();
         }
         loss.backward(); // the step runs through on what the forward kept
-        int fused = 0;
+        int fused = 0, fusedFromFloat = 0;
         for (int i = 0; i < forward.size(); i++) {
             assertNotEquals("dropout_add_layernorm_f32", forward.get(i).kernel(), "a residual LayerNorm without its BF16 copy");
-            if (!forward.get(i).kernel().equals("dropout_add_layernorm_bf16_copy_bf16")) continue;
+            if (forward.get(i).kernel().equals("dropout_add_layernorm_f32_copy_bf16")) fusedFromFloat++;
+            else if (!forward.get(i).kernel().equals("dropout_add_layernorm_bf16_copy_bf16")) continue;
             fused++;
             for (int j = i + 1; j < forward.size() && !forward.get(j).kernel().startsWith("hgemm_"); j++) {
                 KernelEmulator.Launch l = forward.get(j);
@@ -62,6 +63,10 @@ class EmulatedHalfResidualStreamTest {
                 if (n == (long) batch * t * hidden || n == (long) batch * t * inner) fail(l.kernel() + " of " + n + " elements after residual LayerNorm " + fused);
             }
         }
-        assertEquals(2 * model.config().numHiddenLayers(), fused, "residual LayerNorms reading the BF16 product and writing the BF16 copy");
+        assertEquals(2 * model.config().numHiddenLayers(), fused, "residual LayerNorms writing the BF16 copy");
+        // the classifier computes the last layer's products for the [CLS] rows only and places
+        // them, in float32, into the [B, T, H] the LayerNorm reads (BertLayer#forwardCls); every
+        // other residual LayerNorm reads the BF16 product
+        assertEquals(2, fusedFromFloat, "residual LayerNorms of the last layer, reading its float32 [CLS] rows");
     }
 }
