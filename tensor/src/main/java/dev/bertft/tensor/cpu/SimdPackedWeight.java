@@ -12,8 +12,11 @@ import static dev.bertft.tensor.cpu.SimdGemm.NR;
  * W in place, eight rows at a stride of k; on bert-base's shapes at m = 128 (one thread, GFLOP per
  * CPU-second, load 11) this measured 149–168 against 93–164 in place and 95–117 packed per call.
  *
- * <p>The threads split W's panels, each running every block of k over its own columns: one
- * parallel loop per product, each thread reading only its part of W. Each element of C is the same
+ * <p>One parallel loop per product. With few rows the threads split W's panels, each running every
+ * block of k over its own columns and reading only its part of W; with many rows (a batch of
+ * sequences) they split the rows instead, as {@link SimdGemm} does, so that each thread packs only
+ * its own rows of X: split by columns, both threads packed all of X, which at 32 × 128 tokens and
+ * n = 384 cost about a fifth of each one's time. Each element of C is the same
  * FMA chain over p in order, carried through C between the same blocks of k as in {@link SimdGemm},
  * so the bits are those of {@link Gemm#sgemm} for any thread count.
  */
@@ -47,21 +50,26 @@ final class SimdPackedWeight {
 
     /** C = X·Wᵀ: X m×k at x[xOff] with row stride ldx, C m×n at c[cOff] with row stride ldc, overwritten. */
     void product(Parallel pool, int m, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc) {
-        int panels = (n + NR - 1) / NR;
-        int grain = (long) m * n * k < SimdGemm.PARALLEL_MIN_WORK ? Integer.MAX_VALUE : 1;
-        pool.forRange(panels, grain, (from, to) -> columns(from * NR, Math.min(n, to * NR), m, x, xOff, ldx, c, cOff, ldc));
+        int panels = (n + NR - 1) / NR, rowPanels = (m + MR - 1) / MR;
+        if ((long) m * n * k < SimdGemm.PARALLEL_MIN_WORK || pool.threads() == 1) {
+            tiles(0, m, 0, n, x, xOff, ldx, c, cOff, ldc);
+        } else if (rowPanels >= pool.threads() * 4) {
+            pool.forRange(rowPanels, 1, (from, to) -> tiles(from * MR, Math.min(m, to * MR), 0, n, x, xOff, ldx, c, cOff, ldc));
+        } else {
+            pool.forRange(panels, 1, (from, to) -> tiles(0, m, from * NR, Math.min(n, to * NR), x, xOff, ldx, c, cOff, ldc));
+        }
     }
 
-    /** Columns j0..j1 of C: per block of k, X in MC-row blocks packed into this thread's buffer, then every tile. */
-    private void columns(int j0, int j1, int m, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc) {
-        SimdGemm.Buffers buf = SimdGemm.Buffers.forThread(m, 0, k);
+    /** Rows i0..i1, columns j0..j1 of C: per block of k, X in MC-row blocks packed into this thread's buffer, then every tile. */
+    private void tiles(int i0, int i1, int j0, int j1, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc) {
+        SimdGemm.Buffers buf = SimdGemm.Buffers.forThread(i1 - i0, 0, k);
         float[] pa = buf.packedA;
         int kcStep = SimdGemm.kcStep(k);
         for (int b = 0; b < blocks.length; b++) {
             int pc = b * kcStep, kc = Math.min(kcStep, k - pc);
             float[] pb = blocks[b];
-            for (int ic = 0; ic < m; ic += MC) {
-                int mc = Math.min(MC, m - ic);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = Math.min(MC, i1 - ic);
                 SimdGemm.packA(false, x, xOff, ldx, ic, mc, pc, kc, pa);
                 for (int jr = j0; jr < j1; jr += NR) {
                     int nr = Math.min(NR, j1 - jr);

@@ -18,10 +18,12 @@ class SimdPackedWeightTest {
 
     /**
      * m, n, k: single elements, ragged tiles (m not a multiple of MR, n not of NR), k over several KC
-     * blocks and unevenly split, m over MC, and a bert-base-like 128×96×768 split over two threads.
+     * blocks and unevenly split, m over MC; on two threads, rows split (a bert-base-like 128×96×768,
+     * 150×40×1600 and 400×64×200, whose bands cross MC blocks) and columns split (16×512×768).
      */
     private static final int[][] SHAPES = {
             {1, 1, 1}, {1, 2, 5}, {7, 33, 17}, {128, 96, 768}, {150, 40, 1600}, {9, 70, 769}, {300, 64, 40},
+            {400, 64, 200}, {16, 512, 768},
     };
 
     @Test
