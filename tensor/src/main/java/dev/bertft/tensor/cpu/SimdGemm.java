@@ -150,7 +150,7 @@ final class SimdGemm {
                 });
                 pool.forRange(mPanels, 1, (from, to) -> {
                     int i0 = from * MR, i1 = Math.min(m, to * MR);
-                    rowBand(transA, i0, i1, a, aOff, lda, pcBlock, kc, jcBlock, nc, pb, addToC, c, cOff, ldc,
+                    rowBand(transA, i0, i1, a, aOff, lda, pcBlock, kc, jcBlock, nc, pb, 0, addToC, c, cOff, ldc,
                             Buffers.forThread(i1 - i0, 0, k));
                 });
             }
@@ -202,17 +202,18 @@ final class SimdGemm {
             for (int pc = 0; pc < k; pc += kcStep) {
                 int kc = Math.min(kcStep, k - pc);
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb, 0);
-                rowBand(transA, 0, m, a, aOff, lda, pc, kc, jc, nc, pb, accumulate || pc > 0, c, cOff, ldc, buf);
+                rowBand(transA, 0, m, a, aOff, lda, pc, kc, jc, nc, pb, 0, accumulate || pc > 0, c, cOff, ldc, buf);
             }
         }
     }
 
     /**
      * Rows i0..i1 of C's block of columns jc..jc+nc, from op(A)'s columns pc..pc+kc and the packed
-     * block of B: A in MC-row blocks packed into buf, then every MR×NR tile.
+     * block of B whose panel for column jc starts at pb[pbOff]: A in MC-row blocks packed into buf,
+     * then every MR×NR tile. Also the loop of {@link SimdPackedWeight}, whose B is packed once.
      */
-    private static void rowBand(boolean transA, int i0, int i1, float[] a, int aOff, int lda, int pc, int kc,
-                                int jc, int nc, float[] pb, boolean addToC, float[] c, int cOff, int ldc, Buffers buf) {
+    static void rowBand(boolean transA, int i0, int i1, float[] a, int aOff, int lda, int pc, int kc,
+                        int jc, int nc, float[] pb, int pbOff, boolean addToC, float[] c, int cOff, int ldc, Buffers buf) {
         float[] pa = buf.packedA;
         for (int ic = i0; ic < i1; ic += MC) {
             int mc = Math.min(MC, i1 - ic);
@@ -223,10 +224,10 @@ final class SimdGemm {
                     int mr = Math.min(MR, mc - ir);
                     int cTile = cOff + (ic + ir) * ldc + jc + jr;
                     if (mr == MR && nr == NR) {
-                        kernel(kc, pa, ir * kc, pb, jr * kc, addToC, c, cTile, ldc);
+                        kernel(kc, pa, ir * kc, pb, pbOff + jr * kc, addToC, c, cTile, ldc);
                     } else {
                         if (addToC) copyCorner(mr, nr, c, cTile, ldc, buf.tile, 0, NR);
-                        kernel(kc, pa, ir * kc, pb, jr * kc, addToC, buf.tile, 0, NR);
+                        kernel(kc, pa, ir * kc, pb, pbOff + jr * kc, addToC, buf.tile, 0, NR);
                         copyCorner(mr, nr, buf.tile, 0, NR, c, cTile, ldc);
                     }
                 }
@@ -238,7 +239,7 @@ final class SimdGemm {
      * Packs rows ic..ic+mc, columns pc..pc+kc of op(A) into MR-row panels: panel r holds rows
      * ic+r*MR.., element (i,p) at r*MR*kc + p*MR + i; rows past mc are zero.
      */
-    static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] pa) {
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] pa) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             if (transA && mr == MR) {
@@ -359,7 +360,7 @@ final class SimdGemm {
      * schedules them ahead of it, keeps sixteen more vectors live across it, and the kernel ran
      * about three times slower.
      */
-    static void kernel(int kc, float[] pa, int aBase, float[] pb, int bBase, boolean addToOut,
+    private static void kernel(int kc, float[] pa, int aBase, float[] pb, int bBase, boolean addToOut,
                                float[] out, int outOff, int ldo) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (addToOut) {
@@ -431,7 +432,7 @@ final class SimdGemm {
     }
 
     /** Copies the mr×nr corner of one matrix into another: C into an edge tile and back. */
-    static void copyCorner(int mr, int nr, float[] from, int fromOff, int ldFrom, float[] to, int toOff, int ldTo) {
+    private static void copyCorner(int mr, int nr, float[] from, int fromOff, int ldFrom, float[] to, int toOff, int ldTo) {
         for (int i = 0; i < mr; i++) System.arraycopy(from, fromOff + i * ldFrom, to, toOff + i * ldTo, nr);
     }
 

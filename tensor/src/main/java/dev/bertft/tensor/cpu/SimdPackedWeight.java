@@ -1,6 +1,5 @@
 package dev.bertft.tensor.cpu;
 
-import static dev.bertft.tensor.cpu.SimdGemm.MC;
 import static dev.bertft.tensor.cpu.SimdGemm.MR;
 import static dev.bertft.tensor.cpu.SimdGemm.NR;
 
@@ -60,31 +59,13 @@ final class SimdPackedWeight {
         }
     }
 
-    /** Rows i0..i1, columns j0..j1 of C: per block of k, X in MC-row blocks packed into this thread's buffer, then every tile. */
+    /** Rows i0..i1, columns j0..j1 of C: per block of k, SimdGemm's loop over this thread's rows of X and W's panels. */
     private void tiles(int i0, int i1, int j0, int j1, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc) {
         SimdGemm.Buffers buf = SimdGemm.Buffers.forThread(i1 - i0, 0, k);
-        float[] pa = buf.packedA;
         int kcStep = SimdGemm.kcStep(k);
         for (int b = 0; b < blocks.length; b++) {
             int pc = b * kcStep, kc = Math.min(kcStep, k - pc);
-            float[] pb = blocks[b];
-            for (int ic = i0; ic < i1; ic += MC) {
-                int mc = Math.min(MC, i1 - ic);
-                SimdGemm.packA(false, x, xOff, ldx, ic, mc, pc, kc, pa);
-                for (int jr = j0; jr < j1; jr += NR) {
-                    int nr = Math.min(NR, j1 - jr);
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = Math.min(MR, mc - ir), cTile = cOff + (ic + ir) * ldc + jr;
-                        if (mr == MR && nr == NR) {
-                            SimdGemm.kernel(kc, pa, ir * kc, pb, jr * kc, b > 0, c, cTile, ldc);
-                        } else {
-                            if (b > 0) SimdGemm.copyCorner(mr, nr, c, cTile, ldc, buf.tile, 0, NR);
-                            SimdGemm.kernel(kc, pa, ir * kc, pb, jr * kc, b > 0, buf.tile, 0, NR);
-                            SimdGemm.copyCorner(mr, nr, buf.tile, 0, NR, c, cTile, ldc);
-                        }
-                    }
-                }
-            }
+            SimdGemm.rowBand(false, i0, i1, x, xOff, ldx, pc, kc, j0, j1 - j0, blocks[b], j0 * kc, b > 0, c, cOff, ldc, buf);
         }
     }
 }
