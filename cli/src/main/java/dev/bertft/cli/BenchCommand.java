@@ -2,6 +2,7 @@ package dev.bertft.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.GradMode;
@@ -131,6 +132,9 @@ final class BenchCommand implements Callable<Integer> {
             o.put("samples_per_second", examplesPerStep * steps() / seconds());
             o.put("tokens_per_second", tokensPerStep * steps() / seconds());
             o.put("tflops", flopsPerStep * steps() / seconds() / 1e12);
+            // In order, so a run with --warmup 0 shows what the first steps cost (JIT, caches).
+            ArrayNode each = o.putArray("step_ms");
+            for (double t : stepSeconds) each.add(Math.round(t * 1e4) / 10.0);
             return o;
         }
     }
