@@ -579,6 +579,34 @@ public final class Var {
     }
 
     /**
+     * {@link #linearOperand} of a fused Q/K/V weight [3·H, H] (its first {@code queryFeatures} = H
+     * rows the query's) for a self-attention asked only at position 0 ([CLS]): x [B, T, H] → [B, T, 3·H]
+     * with the key and value columns at every position, the query columns at position 0 alone and
+     * zeros at the others, which attention never reads ({@link #packedAttention} with one query row).
+     * Each column of a product is its own chain, so the computed ones are the full product's bits.
+     * The backward is the full linear's, on a gradient whose query columns are zero outside
+     * position 0 exactly as the full layer's are there: dx, dW and db are the full layer's bits.
+     */
+    public Var linearFirstQuery(Var weight, Var bias, int queryFeatures) {
+        DType h = Autocast.operands();
+        Tensor x = operandOrValue(this, h), w = h == null ? weight.value : weight.value.cast(h);
+        Tensor b = bias == null ? null : h == null ? bias.value : bias.value.cast(h);
+        int n = w.size(0), kv = n - queryFeatures;
+        if (x.dim() != 3 || queryFeatures <= 0 || kv <= 0) {
+            throw new IllegalArgumentException("linear_first_query: input " + Arrays.toString(x.shape()) + " must be [B, T, H] and "
+                    + queryFeatures + " query rows fewer than the weight's " + n);
+        }
+        Tensor keysValues = x.linear(w.narrow(0, queryFeatures, kv), b == null ? null : b.narrow(0, queryFeatures, kv));
+        Tensor query = x.select(1, 0).contiguous().linear(w.narrow(0, 0, queryFeatures), b == null ? null : b.narrow(0, 0, queryFeatures));
+        Backend be = x.backend();
+        Tensor out = be.zeros(keysValues.dtype(), x.size(0), x.size(1), n);
+        be.copyInPlace(out.narrow(2, queryFeatures, kv), keysValues);
+        be.copyInPlace(out.select(1, 0).narrow(1, 0, queryFeatures), query);
+        Var[] inputs = bias == null ? new Var[] {this, weight} : new Var[] {this, weight, bias};
+        return result("linear_first_query", out, g -> linearBackward(g, x, w, weight, bias), inputs);
+    }
+
+    /**
      * GELU(x · Wᵀ + b), the feed-forward expansion, as one node: the backend adds b and applies the
      * exact GELU in one pass over the product, and the backward recomputes x · Wᵀ + b from the kept
      * product inside GELU's derivative, so no tensor holds the pre-activation.
@@ -767,19 +795,31 @@ public final class Var {
      * {@link #attention} of the heads packed in one [B, T, 3·H] product of a fused Q/K/V linear,
      * H = {@code heads}·HS, query features first, then key, then value (the order of
      * torch.cat([Wq, Wk, Wv])): q, k and v are views of it, and the three gradients go back as
-     * one [B, T, 3·H] tensor, written once, for the one backward GEMM of that linear.
+     * one [B, T, 3·H] tensor, written once, for the one backward GEMM of that linear. Only the first
+     * {@code queryRows} positions ask (T: all; 1: the [CLS] rows of {@link #linearFirstQuery}): the
+     * result is [B, NH, queryRows, HS], and the query gradient is zero at the other positions.
      */
-    public static Var packedAttention(Var qkv, int heads, Tensor mask, double scale, double dropoutP, boolean training, long seed,
-                                      long offset) {
+    public static Var packedAttention(Var qkv, int heads, int queryRows, Tensor mask, double scale, double dropoutP, boolean training,
+                                      long seed, long offset) {
         Tensor x = operandOrValue(qkv, Autocast.operands());
         if (x.dim() != 3 || x.size(2) % (3 * heads) != 0) {
             throw new IllegalArgumentException("packed attention: " + Arrays.toString(x.shape()) + " must be [B, T, 3·" + heads + "·HS]");
         }
         int b = x.size(0), t = x.size(1), hs = x.size(2) / (3 * heads);
+        if (queryRows <= 0 || queryRows > t) throw new IllegalArgumentException("packed attention: " + queryRows + " query rows of " + t);
         Tensor split = x.reshape(b, t, 3, heads, hs).permute(2, 0, 3, 1, 4);   // [3, B, NH, T, HS], views
-        return attention(split.select(0, 0), split.select(0, 1), split.select(0, 2), mask, scale, dropoutP, training, seed, offset,
-                d -> qkv.accumulate(Tensor.concat(List.of(packed(d.dq()), packed(d.dk()), packed(d.dv())), 2).reshape(b, t, 3 * heads * hs)),
+        return attention(split.select(0, 0).narrow(2, 0, queryRows), split.select(0, 1), split.select(0, 2), mask, scale, dropoutP,
+                training, seed, offset,
+                d -> qkv.accumulate(Tensor.concat(List.of(packedRows(d.dq(), t), packed(d.dk()), packed(d.dv())), 2).reshape(b, t, 3 * heads * hs)),
                 qkv);
+    }
+
+    /** {@link #packed} of the first rows' query gradient [B, NH, Tq, HS], zeros at the other of t positions. */
+    private static Tensor packedRows(Tensor dq, int t) {
+        if (dq.size(2) == t) return packed(dq);
+        Tensor all = dq.backend().zeros(dq.dtype(), dq.size(0), t, 1, dq.size(1), dq.size(3));
+        dq.backend().copyInPlace(all.narrow(1, 0, dq.size(2)), packed(dq));
+        return all;
     }
 
     /**
@@ -797,11 +837,12 @@ public final class Var {
 
     private static Var attention(Tensor qt, Tensor kt, Tensor vt, Tensor mask, double scale, double dropoutP, boolean training, long seed,
                                  long offset, Consumer<Backend.AttentionGrads> backward, Var... inputs) {
-        if (qt.dim() != 4 || !qt.sameShape(kt) || !qt.sameShape(vt) || mask.dim() != 2 || mask.size(0) != qt.size(0)
-                || mask.size(1) != qt.size(2)) {
+        if (qt.dim() != 4 || kt.dim() != 4 || !kt.sameShape(vt) || qt.size(0) != kt.size(0) || qt.size(1) != kt.size(1)
+                || qt.size(2) > kt.size(2) || qt.size(3) != kt.size(3) || mask.dim() != 2 || mask.size(0) != qt.size(0)
+                || mask.size(1) != kt.size(2)) {
             throw new IllegalArgumentException("attention: q " + Arrays.toString(qt.shape()) + ", k " + Arrays.toString(kt.shape())
-                    + ", v " + Arrays.toString(vt.shape()) + " must be equal [B, NH, T, HS] and mask " + Arrays.toString(mask.shape())
-                    + " [B, T]");
+                    + ", v " + Arrays.toString(vt.shape()) + " must be [B, NH, Tq ≤ T, HS] and equal [B, NH, T, HS], mask "
+                    + Arrays.toString(mask.shape()) + " [B, T]");
         }
         DType scores = qt.dtype().isHalf() ? DType.F32 : qt.dtype();   // half-precision heads' scores are float32
         if (mask.dtype() != scores) throw new IllegalArgumentException("attention: mask dtype " + mask.dtype() + " differs from " + scores);

@@ -72,7 +72,7 @@ class AttentionTest {
                 heads.add(Var.parameter(packed.value().narrow(2, i * NH * HS, NH * HS).reshape(B, T, NH, HS).permute(0, 2, 1, 3).contiguous()));
             }
             Tensor mask = mask(DType.F64), up = random(10, DType.F64, B, NH, T, HS);
-            Var a = Var.packedAttention(packed, NH, mask, 0.4, p, true, 7, 3);
+            Var a = Var.packedAttention(packed, NH, T, mask, 0.4, p, true, 7, 3);
             Var c = Var.attention(heads.get(0), heads.get(1), heads.get(2), mask, 0.4, p, true, 7, 3);
             assertArrayEquals(c.value().toDoubleArray(), a.value().toDoubleArray(), "out p=" + p);
             a.backward(up);

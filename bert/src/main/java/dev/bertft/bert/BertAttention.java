@@ -21,11 +21,11 @@ final class BertAttention implements Module {
     }
 
     /**
-     * x: [B, T, H] → [B, T, H], right at [:, 0] only: every key and value, but the output
-     * projection for the [CLS] rows alone.
+     * x: [B, T, H] → [B, T, H], right at [:, 0] only: every key and value, but the query, the
+     * attention and the output projection for the [CLS] rows alone.
      */
     Var forwardCls(Var x, Tensor keyMask) {
-        return output.forwardCls(self.forward(x, keyMask).select(1, 0), x);
+        return output.forwardCls(self.forwardCls(x, keyMask), x);
     }
 
     @Override

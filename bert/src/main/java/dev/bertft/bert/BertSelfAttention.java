@@ -50,10 +50,25 @@ final class BertSelfAttention implements Module {
      */
     Var forward(Var x, Tensor keyMask) {
         int b = x.size(0), t = x.size(1);
-        boolean drop = training && dropoutP > 0;
-        Var context = Var.packedAttention(qkv.forwardOperand(x), numHeads, keyMask, 1.0 / Math.sqrt(headSize), dropoutP, drop,
-                rng.seed(), drop ? rng.next() : 0);                                  // [B, NH, T, HS]
+        Var context = attend(qkv.forwardOperand(x), t, keyMask);                    // [B, NH, T, HS]
         return context.permute(0, 2, 1, 3).reshape(b, t, numHeads * headSize);      // [B, T, H]
+    }
+
+    /**
+     * x: [B, T, H] → [B, H], forward(x, keyMask)[:, 0] bit for bit, gradients included: keys and
+     * values for every position, the query projection and the attention for the [CLS] query rows
+     * alone ({@link Var#linearFirstQuery}); the dropout draws the full attention's bits there.
+     */
+    Var forwardCls(Var x, Tensor keyMask) {
+        Var context = attend(x.linearFirstQuery(qkv.weight, qkv.bias, numHeads * headSize), 1, keyMask);  // [B, NH, 1, HS]
+        return context.permute(0, 2, 1, 3).reshape(x.size(0), numHeads * headSize);                       // [B, H]
+    }
+
+    /** Attention of the first {@code queryRows} positions over all of the packed [B, T, 3H] heads. */
+    private Var attend(Var packed, int queryRows, Tensor keyMask) {
+        boolean drop = training && dropoutP > 0;
+        return Var.packedAttention(packed, numHeads, queryRows, keyMask, 1.0 / Math.sqrt(headSize), dropoutP, drop, rng.seed(),
+                drop ? rng.next() : 0);
     }
 
     @Override

@@ -508,7 +508,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
-        if (!AttentionKernels.fits(q, tf32)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
+        // the kernels take every query row; the first rows alone ([CLS]) go through the composed ops
+        if (!AttentionKernels.fits(q, tf32) || q.size(2) != k.size(2)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
         if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
@@ -534,7 +535,7 @@ public final class CudaBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
-        if (!AttentionKernels.fits(q, tf32)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
+        if (!AttentionKernels.fits(q, tf32) || q.size(2) != k.size(2)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
         Tensor dq = headsOfTokens(b, nh, t, hs), dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
         if (t == 0 || b * nh == 0) return new AttentionGrads(dq, dk, dv);

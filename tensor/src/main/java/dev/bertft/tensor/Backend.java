@@ -192,6 +192,10 @@ public interface Backend {
      * fused op equals its composition. Also returns each query row's log-sum-exp [B, NH, T], from
      * which the backward recomputes P instead of storing it.
      *
+     * <p>q may hold only the first Tq ≤ T query positions ([B, NH, Tq, HS], the [CLS] rows of a
+     * head that reads no other): the result is then those rows of the full one, dropout included
+     * ({@link #attentionDropoutMask}), and dk, dv sum over those query rows alone.
+     *
      * <p>The default composes the plain ops: what a backend runs where its fused kernels do not
      * apply (float64, other head sizes).
      */
@@ -202,7 +206,7 @@ public interface Backend {
         Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
         Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
         Tensor probs = scores.softmax();
-        if (dropoutP > 0) probs = probs.mul(dropoutMask(q.dtype(), probs.shape(), dropoutP, seed, offset));
+        if (dropoutP > 0) probs = probs.mul(attentionDropoutMask(q.dtype(), probs.shape(), dropoutP, seed, offset));
         return new AttentionOut(probs.matmul(v), lse);
     }
 
@@ -212,13 +216,24 @@ public interface Backend {
         if (q.dtype().isHalf()) return HalfAttention.backward(dOut, q, k, v, mask, scale, dropoutP, seed, offset);
         Tensor bias = mask.unsqueeze(1).unsqueeze(1);
         Tensor probs = q.matmul(k.transpose(-1, -2)).mul(scale).add(bias).softmax();
-        Tensor drop = dropoutP > 0 ? dropoutMask(q.dtype(), probs.shape(), dropoutP, seed, offset) : null;
+        Tensor drop = dropoutP > 0 ? attentionDropoutMask(q.dtype(), probs.shape(), dropoutP, seed, offset) : null;
         Tensor dropped = drop == null ? probs : probs.mul(drop);
         Tensor dv = dropped.transpose(-1, -2).matmul(dOut);
         Tensor dp = dOut.matmul(v.transpose(-1, -2));
         if (drop != null) dp = dp.mul(drop);
         Tensor ds = softmaxBackward(probs, dp).mul(scale);
         return new AttentionGrads(ds.matmul(k), ds.transpose(-1, -2).matmul(q), dv);
+    }
+
+    /**
+     * The dropout factors of attention probabilities [B, NH, Tq, T]: the first Tq query rows of the
+     * mask {@link #dropoutMask} draws for [B, NH, T, T], so a head computed for its first query rows
+     * drops what the full attention drops there.
+     */
+    default Tensor attentionDropoutMask(DType dtype, int[] probsShape, double p, long seed, long offset) {
+        int t = probsShape[3];
+        Tensor mask = dropoutMask(dtype, new int[] {probsShape[0], probsShape[1], t, t}, p, seed, offset);
+        return probsShape[2] == t ? mask : mask.narrow(2, 0, probsShape[2]);
     }
 
     /**

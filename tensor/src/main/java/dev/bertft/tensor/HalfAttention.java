@@ -6,7 +6,7 @@ package dev.bertft.tensor;
  * is held to: both products (Q·Kᵀ, P·V) take half-precision operands and sum in float32; the
  * scores, softmax statistics, dropout and the log-sum-exp are float32; the probabilities are
  * rounded to the operands' type only as the second product's operand. The output and every
- * gradient are float32. The dropout mask is {@link Backend#dropoutMask}'s, as in float32 attention.
+ * gradient are float32. The dropout mask is {@link Backend#attentionDropoutMask}'s, as in float32 attention.
  */
 public final class HalfAttention {
     private HalfAttention() {}
@@ -38,6 +38,6 @@ public final class HalfAttention {
     }
 
     private static Tensor dropped(Tensor x, double p, long seed, long offset) {
-        return p > 0 ? x.mul(x.backend().dropoutMask(DType.F32, x.shape(), p, seed, offset)) : x;
+        return p > 0 ? x.mul(x.backend().attentionDropoutMask(DType.F32, x.shape(), p, seed, offset)) : x;
     }
 }

@@ -17,8 +17,17 @@ import dev.bertft.tensor.Simd;
 final class Attention {
     private Attention() {}
 
-    /** Shapes of one call: B·NH independent heads of T positions and HS features. */
-    record Dims(int batch, int heads, int t, int hs) {
+    /**
+     * Shapes of one call: B·NH independent heads of T positions (keys) and HS features, whose
+     * first {@code queries} ≤ T positions are the query rows (all T but where a head reads only
+     * the [CLS] rows). Row i of pair bh draws its dropout at element (bh·T + i)·T as in the full
+     * [B, NH, T, T] mask; its log-sum-exp and kept bits are stored at row bh·queries + i.
+     */
+    record Dims(int batch, int heads, int queries, int t, int hs) {
+        Dims(int batch, int heads, int t, int hs) {
+            this(batch, heads, t, t, hs);
+        }
+
         int pairs() {
             return batch * heads;
         }
@@ -106,29 +115,29 @@ final class Attention {
      */
     static void forward(Parallel pool, Dims d, Heads q, Heads k, Heads v, float[] mask, float scale,
                         double dropoutP, long seed, long offset, Heads out, float[] lse, int[] keptBits) {
-        int t = d.t, hs = d.hs, blocks = (t + ROWS - 1) / ROWS;
+        int t = d.t, tq = d.queries, hs = d.hs, blocks = (tq + ROWS - 1) / ROWS;
         int threshold = Philox.keepThreshold((float) dropoutP);
         float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs() * blocks, 1, (u0, u1) -> {
-            Scratch w = Scratch.forThread(d, Math.min(ROWS, t), false);
+            Scratch w = Scratch.forThread(d, Math.min(ROWS, tq), false);
             float[] s = w.s;
             int gathered = -1;
             for (int u = u0; u < u1; u++) {
-                int bh = u / blocks, i0 = u % blocks * ROWS, rows = Math.min(ROWS, t - i0), b = bh / d.heads;
+                int bh = u / blocks, i0 = u % blocks * ROWS, rows = Math.min(ROWS, tq - i0), b = bh / d.heads;
                 if (bh != gathered) {
                     k.gatherTransposed(bh, d, w.kT);
                     gathered = bh;
                 }
                 HeadProduct.product(rows, t, hs, q.a, q.row(bh, d, i0), q.rowStride, 1, w.kT, 0, t, s, 0, t);
-                if (dropoutP > 0) drawKept(seed, offset, bh * t + i0, rows, t, threshold, keptBits, w.bits);
+                if (dropoutP > 0) drawKept(seed, offset, bh * t + i0, bh * tq + i0, rows, t, threshold, keptBits, w.bits);
                 int[] kept = dropoutP > 0 ? keptBits : null;
                 for (int r = 0; r < rows; r++) {
-                    int i = i0 + r, word = (bh * t + i) * wordsPerRow(t);
+                    int i = i0 + r, word = (bh * tq + i) * wordsPerRow(t);
                     if (Simd.AVAILABLE) {
-                        lse[bh * t + i] = SimdSoftmax.forward(s, r * t, mask, b * t, scale, kept, word, keepScale, t);
+                        lse[bh * tq + i] = SimdSoftmax.forward(s, r * t, mask, b * t, scale, kept, word, keepScale, t);
                     } else {
                         float[] drop = kept != null ? loadKept(keptBits, word, keepScale, w.drop, t) : null;
-                        lse[bh * t + i] = softmaxForward(s, r * t, mask, b * t, scale, drop, t);
+                        lse[bh * tq + i] = softmaxForward(s, r * t, mask, b * t, scale, drop, t);
                     }
                 }
                 HeadProduct.product(rows, hs, t, s, 0, t, 1, v.a, v.row(bh, d, 0), v.rowStride, out.a, out.row(bh, d, i0), out.rowStride);
@@ -139,20 +148,20 @@ final class Attention {
     /** The dropout mask (when p > 0) is read back from the forward's {@code keptBits}, not drawn again. */
     static void backward(Parallel pool, Dims d, Heads dout, Heads q, Heads k, Heads v, float[] mask, float[] lse,
                          float scale, double dropoutP, int[] keptBits, Heads dq, Heads dk, Heads dv) {
-        int t = d.t, hs = d.hs;
+        int t = d.t, tq = d.queries, hs = d.hs;
         float keepScale = (float) (1 / (1 - dropoutP));
         pool.forRange(d.pairs(), 1, (p0, p1) -> {
-            Scratch w = Scratch.forThread(d, t, true);
+            Scratch w = Scratch.forThread(d, tq, true);
             float[] p = w.s, dp = w.dp;
             int[] kept = dropoutP > 0 ? keptBits : null;
             for (int bh = p0; bh < p1; bh++) {
                 int b = bh / d.heads;
-                HeadProduct.product(t, t, hs, q.a, q.row(bh, d, 0), q.rowStride, 1, k.gatherTransposed(bh, d, w.kT), 0, t, p, 0, t);
-                HeadProduct.product(t, t, hs, dout.a, dout.row(bh, d, 0), dout.rowStride, 1, v.gatherTransposed(bh, d, w.vT), 0, t,
+                HeadProduct.product(tq, t, hs, q.a, q.row(bh, d, 0), q.rowStride, 1, k.gatherTransposed(bh, d, w.kT), 0, t, p, 0, t);
+                HeadProduct.product(tq, t, hs, dout.a, dout.row(bh, d, 0), dout.rowStride, 1, v.gatherTransposed(bh, d, w.vT), 0, t,
                         dp, 0, t);
-                for (int i = 0; i < t; i++) {
-                    int word = (bh * t + i) * wordsPerRow(t);
-                    float l = lse[bh * t + i];
+                for (int i = 0; i < tq; i++) {
+                    int word = (bh * tq + i) * wordsPerRow(t);
+                    float l = lse[bh * tq + i];
                     if (Simd.AVAILABLE) {
                         SimdSoftmax.backward(p, dp, i * t, mask, b * t, scale, l, kept, word, keepScale, t);
                     } else {
@@ -161,9 +170,9 @@ final class Attention {
                     }
                 }
                 // dv = P̃ᵀ·dout and dk = dSᵀ·q read P̃ and dS down their columns (A strides swapped)
-                HeadProduct.product(t, hs, t, p, 0, 1, t, dout.a, dout.row(bh, d, 0), dout.rowStride, dv.a, dv.row(bh, d, 0), dv.rowStride);
-                HeadProduct.product(t, hs, t, dp, 0, t, 1, k.a, k.row(bh, d, 0), k.rowStride, dq.a, dq.row(bh, d, 0), dq.rowStride);
-                HeadProduct.product(t, hs, t, dp, 0, 1, t, q.a, q.row(bh, d, 0), q.rowStride, dk.a, dk.row(bh, d, 0), dk.rowStride);
+                HeadProduct.product(t, hs, tq, p, 0, 1, t, dout.a, dout.row(bh, d, 0), dout.rowStride, dv.a, dv.row(bh, d, 0), dv.rowStride);
+                HeadProduct.product(tq, hs, t, dp, 0, t, 1, k.a, k.row(bh, d, 0), k.rowStride, dq.a, dq.row(bh, d, 0), dq.rowStride);
+                HeadProduct.product(t, hs, tq, dp, 0, 1, t, q.a, q.row(bh, d, 0), q.rowStride, dk.a, dk.row(bh, d, 0), dk.rowStride);
             }
         });
     }
@@ -211,19 +220,20 @@ final class Attention {
     }
 
     /**
-     * The kept bits of query rows [firstRow, firstRow + rows) (counted over all pairs; row r's
-     * draws are elements [r·t, r·t + t)): straight from the vector Philox, in one range when the
-     * rows' bits lie back to back (t a multiple of 32), else a row at a time, drawn into
-     * {@code draws} and packed where a row does not start a counter block.
+     * The kept bits of query rows [firstRow, firstRow + rows) (counted over all pairs' T rows; row
+     * r's draws are elements [r·t, r·t + t)), stored from row {@code keptRow} on: straight from the
+     * vector Philox, in one range when the rows' bits lie back to back (t a multiple of 32), else a
+     * row at a time, drawn into {@code draws} and packed where a row does not start a counter block.
      */
-    private static void drawKept(long seed, long offset, int firstRow, int rows, int t, int threshold, int[] kept, int[] draws) {
+    private static void drawKept(long seed, long offset, int firstRow, int keptRow, int rows, int t, int threshold, int[] kept,
+                                 int[] draws) {
         if (Simd.AVAILABLE && t % 32 == 0) {
-            SimdPhilox.keptBits(seed, offset, (long) firstRow * t, rows * t, threshold, kept, firstRow * wordsPerRow(t));
+            SimdPhilox.keptBits(seed, offset, (long) firstRow * t, rows * t, threshold, kept, keptRow * wordsPerRow(t));
             return;
         }
-        for (int row = firstRow; row < firstRow + rows; row++) {
-            long first = (long) row * t;
-            int word = row * wordsPerRow(t);
+        for (int r = 0; r < rows; r++) {
+            long first = (long) (firstRow + r) * t;
+            int word = (keptRow + r) * wordsPerRow(t);
             if (Simd.AVAILABLE && first % 8 == 0) {
                 SimdPhilox.keptBits(seed, offset, first, t, threshold, kept, word);
             } else {

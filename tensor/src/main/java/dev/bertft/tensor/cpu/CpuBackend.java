@@ -603,9 +603,9 @@ public final class CpuBackend implements Backend {
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
         if (q.dtype() != DType.F32) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
-        Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
-        Tensor out = headsLastButOne(q.shape()), lse = uninitialised(DType.F32, d.batch(), d.heads(), d.t());
-        Tensor bits = dropoutP > 0 ? uninitialised(DType.I32, d.pairs() * d.t() * Attention.wordsPerRow(d.t())) : null;
+        Attention.Dims d = dims(q, k);
+        Tensor out = headsLastButOne(q.shape()), lse = uninitialised(DType.F32, d.batch(), d.heads(), d.queries());
+        Tensor bits = dropoutP > 0 ? uninitialised(DType.I32, d.pairs() * d.queries() * Attention.wordsPerRow(d.t())) : null;
         Attention.forward(pool, d, heads(q), heads(k), heads(v), f32(dense(mask)), (float) scale,
                 dropoutP, seed, offset, heads(out), f32(lse), bits == null ? null : (int[]) array(bits));
         return new AttentionOut(out, lse, bits);
@@ -615,12 +615,17 @@ public final class CpuBackend implements Backend {
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
         if (q.dtype() != DType.F32) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
-        Attention.Dims d = new Attention.Dims(q.size(0), q.size(1), q.size(2), q.size(3));
-        Tensor dq = headsLastButOne(q.shape()), dk = headsLastButOne(q.shape()), dv = headsLastButOne(q.shape());
+        Attention.Dims d = dims(q, k);
+        Tensor dq = headsLastButOne(q.shape()), dk = headsLastButOne(k.shape()), dv = headsLastButOne(k.shape());
         int[] kept = dropoutP > 0 ? (int[]) array(dense(forward.dropoutBits())) : null;
         Attention.backward(pool, d, heads(dOut), heads(q), heads(k), heads(v), f32(dense(mask)),
                 f32(dense(forward.logSumExp())), (float) scale, dropoutP, kept, heads(dq), heads(dk), heads(dv));
         return new AttentionGrads(dq, dk, dv);
+    }
+
+    /** The shapes of q [B, NH, Tq, HS] against k [B, NH, T, HS]. */
+    private static Attention.Dims dims(Tensor q, Tensor k) {
+        return new Attention.Dims(q.size(0), q.size(1), q.size(2), k.size(2), q.size(3));
     }
 
     /** A [B, NH, T, HS] float view of q, k, v or their gradients, read or written in place when HS is contiguous. */
