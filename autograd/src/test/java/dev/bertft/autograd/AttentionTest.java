@@ -59,6 +59,36 @@ class AttentionTest {
     }
 
     /**
+     * Attention asked at the first query positions only (the [CLS] rows) is those rows of the full
+     * attention, dropout included, bit for bit: float32 through the CPU kernel, float64 through the
+     * composed ops; T = 64 draws the dropout bits a block of rows at a time, T = 7 a row at a time.
+     * With the output's gradient zero at the other rows, as a head that reads only these leaves it,
+     * the packed gradient is the full attention's to the bit (zeros at the other queries).
+     */
+    @Test
+    void firstQueryRowsAreTheFullAttentionsRows() {
+        for (DType dtype : new DType[] {DType.F32, DType.F64}) {
+            for (int t : new int[] {7, 64}) {
+                for (int rows : new int[] {1, 3}) {
+                    double[] m = new double[B * t];
+                    m[t - 1] = m[t - 2] = -3.4028234663852886e38;  // batch 0 has two padded keys
+                    Tensor mask = Tensor.of(CPU, m, B, t).cast(dtype), x = random(20 + t, dtype, B, t, 3 * NH * HS);
+                    Tensor up = random(21, dtype, B, NH, rows, HS), upAll = CPU.zeros(dtype, B, NH, t, HS);
+                    CPU.copyInPlace(upAll.narrow(2, 0, rows), up);
+                    Var all = Var.parameter(x), first = Var.parameter(x);
+                    Var full = Var.packedAttention(all, NH, t, mask, 0.4, 0.3, true, 7, 3);
+                    Var part = Var.packedAttention(first, NH, rows, mask, 0.4, 0.3, true, 7, 3);
+                    String at = dtype + " T=" + t + " rows=" + rows;
+                    assertArrayEquals(full.value().narrow(2, 0, rows).contiguous().toDoubleArray(), part.value().toDoubleArray(), at + ": out");
+                    full.backward(upAll);
+                    part.backward(up);
+                    assertArrayEquals(all.grad().toDoubleArray(), first.grad().toDoubleArray(), at + ": packed gradient");
+                }
+            }
+        }
+    }
+
+    /**
      * Q, K and V packed in one [B, T, 3·NH·HS] tensor, as a fused Q/K/V linear makes them: the
      * output is attention's on the heads sliced out by hand (float64, the same math), and the
      * gradient is attention's three gradients laid back side by side.

@@ -21,22 +21,28 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the full layer fails here, although its results would be the same.
  */
 class ClsRowsDryRunTest {
-    private static final int B = 2, T = 16, H = 32, I = 64, LAYERS = 3;
+    private static final int B = 2, T = 16, H = 32, I = 80, LAYERS = 3;  // I apart from 2H and 3H, so the products tell apart
 
     /** DryRunTest's recorder, which also notes the rows of every float32 tensor-core product X·Wᵀ. */
     private static final class ProductRows extends DryRunTest.Recorder {
         /** Rows (M) of each product of the feed-forward network: the expansion (N = I, K = H) and the contraction (N = H, K = I). */
         final List<Integer> expansion = new ArrayList<>(), contraction = new ArrayList<>();
+        /** Rows of each product with K = H: of the fused Q/K/V weight (N = 3H), of its K/V rows alone (N = 2H), and N = H ones. */
+        final List<Integer> qkv = new ArrayList<>(), kv = new ArrayList<>(), square = new ArrayList<>();
+        /** Launches of the fused attention forward, which takes every query row. */
+        int attentionForwards;
 
         ProductRows() throws IOException {}
 
         @Override
         public void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
             super.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
+            if (kernel.startsWith("attention_forward")) attentionForwards++;
             if (!kernel.startsWith("sgemm_tf32_nt")) return;
             int m = (Integer) args[0], n = (Integer) args[1], k = (Integer) args[2];
             if (n == I && k == H) expansion.add(m);
             if (n == H && k == I) contraction.add(m);
+            if (k == H) (n == 3 * H ? qkv : n == 2 * H ? kv : n == H ? square : new ArrayList<Integer>()).add(m);
         }
     }
 
@@ -60,6 +66,37 @@ class ClsRowsDryRunTest {
         model.predictLogits(ids, types, mask);
         assertEquals(expected, rows.expansion, "prediction: rows of the feed-forward expansion");
         assertEquals(expected, rows.contraction, "prediction: rows of the feed-forward contraction");
+        assertEquals(List.of(), rows.problems);
+    }
+
+    /**
+     * The last layer projects keys and values for every token but the query for the [CLS] rows
+     * alone, and its attention is not the fused all-rows kernel (the composed ops take the [CLS]
+     * query rows): the rows of the Q/K/V products and of the H×H ones (attention output, the last
+     * layer's query, the pooler) and the count of fused attention launches, training and prediction.
+     */
+    @Test
+    void onlyTheClsQueryRowsGoThroughTheLastAttention() throws IOException {
+        ProductRows rows = new ProductRows();
+        CudaBackend gpu = DryRunTest.dryBackend(rows);
+        ObjectNode shape = JsonNodeFactory.instance.objectNode();
+        shape.put("hidden_size", H).put("num_hidden_layers", LAYERS).put("num_attention_heads", 2).put("intermediate_size", I);
+        BertForSequenceClassification model = BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42);
+        Tensor ids = gpu.zeros(DType.I32, B, T), types = gpu.zeros(DType.I32, B, T), mask = gpu.full(DType.I32, new int[] {B, T}, 1);
+        for (boolean training : new boolean[] {true, false}) {
+            rows.qkv.clear();
+            rows.kv.clear();
+            rows.square.clear();
+            rows.attentionForwards = 0;
+            model.setTraining(training);
+            if (training) model.logits(ids, types, mask);
+            else model.predictLogits(ids, types, mask);
+            String mode = training ? "training" : "prediction";
+            assertEquals(List.of(B * T, B * T), rows.qkv, mode + ": rows of the fused Q/K/V products, layer by layer");
+            assertEquals(List.of(B * T), rows.kv, mode + ": rows of the last layer's K/V product");
+            assertEquals(List.of(B * T, B * T, B, B, B), rows.square, mode + ": rows of the H×H products: 2 attention outputs, then the last query, output and pooler");
+            assertEquals(LAYERS - 1, rows.attentionForwards, mode + ": fused attention launches");
+        }
         assertEquals(List.of(), rows.problems);
     }
 }
