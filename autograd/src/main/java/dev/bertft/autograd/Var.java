@@ -779,6 +779,7 @@ public final class Var {
      * Fused multi-head attention: softmax(q·kᵀ·scale + mask)·v over q, k, v [B, NH, T, HS] with an
      * additive key mask [B, T] (a constant), and dropout p on the probabilities in training.
      * The probabilities are never kept: the backward recomputes them from the log-sum-exp.
+     * q may hold the first Tq ≤ T query positions only, as {@link Backend#attention} allows.
      */
     public static Var attention(Var q, Var k, Var v, Tensor mask, double scale, double dropoutP, boolean training, long seed,
                                 long offset) {

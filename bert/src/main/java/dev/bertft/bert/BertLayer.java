@@ -25,8 +25,9 @@ final class BertLayer implements Module {
 
     /**
      * x: [B, T, H], keyMask: [B, T] → [B, H]: forward(x, keyMask)[:, 0] bit for bit, for a head
-     * that reads only the [CLS] rows. The output projection and the feed-forward network, 9 of the
-     * layer's 12·H² multiply-adds per token, run for those rows alone; the two LayerNorms run on
+     * that reads only the [CLS] rows. The query projection, the attention over every key and value,
+     * the output projection and the feed-forward network (10 of the layer's 12·H² multiply-adds per
+     * token, and the attention's T query rows but one) run for those rows alone; the two LayerNorms run on
      * every row, so they draw their dropout masks where the full layer does and sum their γ and β
      * gradients over the same blocks of rows (zero outside [:, 0]).
      */
