@@ -46,24 +46,38 @@ class ClsRowsDryRunTest {
         }
     }
 
+    /** A LAYERS-layer classifier on a dry backend that notes its products in {@code rows}, and a batch of B × T tokens, none padding. */
+    private record Dry(ProductRows rows, BertForSequenceClassification model, Tensor ids, Tensor types, Tensor mask) {
+        static Dry create() throws IOException {
+            ProductRows rows = new ProductRows();
+            CudaBackend gpu = DryRunTest.dryBackend(rows);
+            ObjectNode shape = JsonNodeFactory.instance.objectNode();
+            shape.put("hidden_size", H).put("num_hidden_layers", LAYERS).put("num_attention_heads", 2).put("intermediate_size", I);
+            return new Dry(rows, BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42), gpu.zeros(DType.I32, B, T),
+                    gpu.zeros(DType.I32, B, T), gpu.full(DType.I32, new int[] {B, T}, 1));
+        }
+
+        /** The classifier's logits: training's (dropout on) or prediction's. */
+        void run(boolean training) {
+            model.setTraining(training);
+            if (training) model.logits(ids, types, mask);
+            else model.predictLogits(ids, types, mask);
+        }
+    }
+
     @Test
     void onlyTheClsRowsGoThroughTheLastFeedForward() throws IOException {
-        ProductRows rows = new ProductRows();
-        CudaBackend gpu = DryRunTest.dryBackend(rows);
-        ObjectNode shape = JsonNodeFactory.instance.objectNode();
-        shape.put("hidden_size", H).put("num_hidden_layers", LAYERS).put("num_attention_heads", 2).put("intermediate_size", I);
-        BertForSequenceClassification model = BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42);
-        Tensor ids = gpu.zeros(DType.I32, B, T), types = gpu.zeros(DType.I32, B, T), mask = gpu.full(DType.I32, new int[] {B, T}, 1);
+        Dry dry = Dry.create();
+        ProductRows rows = dry.rows;
         List<Integer> expected = List.of(B * T, B * T, B);
 
-        model.logits(ids, types, mask);
+        dry.run(true);
         assertEquals(expected, rows.expansion, "training: rows of the feed-forward expansion, layer by layer");
         assertEquals(expected, rows.contraction, "training: rows of the feed-forward contraction, layer by layer");
 
         rows.expansion.clear();
         rows.contraction.clear();
-        model.setTraining(false);
-        model.predictLogits(ids, types, mask);
+        dry.run(false);
         assertEquals(expected, rows.expansion, "prediction: rows of the feed-forward expansion");
         assertEquals(expected, rows.contraction, "prediction: rows of the feed-forward contraction");
         assertEquals(List.of(), rows.problems);
@@ -77,20 +91,14 @@ class ClsRowsDryRunTest {
      */
     @Test
     void onlyTheClsQueryRowsGoThroughTheLastAttention() throws IOException {
-        ProductRows rows = new ProductRows();
-        CudaBackend gpu = DryRunTest.dryBackend(rows);
-        ObjectNode shape = JsonNodeFactory.instance.objectNode();
-        shape.put("hidden_size", H).put("num_hidden_layers", LAYERS).put("num_attention_heads", 2).put("intermediate_size", I);
-        BertForSequenceClassification model = BertForSequenceClassification.init(BertConfig.fromJson(shape), gpu, 42);
-        Tensor ids = gpu.zeros(DType.I32, B, T), types = gpu.zeros(DType.I32, B, T), mask = gpu.full(DType.I32, new int[] {B, T}, 1);
+        Dry dry = Dry.create();
+        ProductRows rows = dry.rows;
         for (boolean training : new boolean[] {true, false}) {
             rows.qkv.clear();
             rows.kv.clear();
             rows.square.clear();
             rows.attentionForwards = 0;
-            model.setTraining(training);
-            if (training) model.logits(ids, types, mask);
-            else model.predictLogits(ids, types, mask);
+            dry.run(training);
             String mode = training ? "training" : "prediction";
             assertEquals(List.of(B * T, B * T), rows.qkv, mode + ": rows of the fused Q/K/V products, layer by layer");
             assertEquals(List.of(B * T), rows.kv, mode + ": rows of the last layer's K/V product");
