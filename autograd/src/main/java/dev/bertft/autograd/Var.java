@@ -233,6 +233,12 @@ public final class Var {
         return cast;
     }
 
+    /** Lets the value, and the half copy its producer wrote for the next product, outlive {@code scope}. */
+    public void keepIn(Backend.Scope scope) {
+        scope.keep(value);
+        if (halfCopy != null) scope.keep(halfCopy);
+    }
+
     private Var withHalfCopy(Tensor copy) {
         halfCopy = copy;
         return this;
@@ -593,16 +599,13 @@ public final class Var {
         DType h = Autocast.operands();
         if (h != null) {
             // As torch.autocast: the product plus bias rounded to h (GELU's saved input), GELU in float32
-            // rounded to h for the next Linear; only these two [B, T, I] halves are kept, the float32
-            // temporaries go with the inner scope
+            // rounded to h for the next Linear; only these two [B, T, I] halves are kept. The backward's
+            // kernel writes dY beside its float32 form in h, the operand of the two products
             Tensor x = operand(h), w = weight.value.cast(h), pre = x.linear(w, b.cast(h));
-            Tensor y;
-            try (Backend.Scope activation = be.openScope()) {
-                y = be.gelu(pre.cast(DType.F32), h).copy();
-                activation.keep(y);
-            }
-            return result("linear_gelu", y, g -> linearBackward(be.geluBackward(pre.cast(DType.F32), g), x, w, weight, bias),
-                    this, weight, bias);
+            return result("linear_gelu", be.gelu(pre, h).copy(), g -> {
+                Backend.Copied<Tensor> dy = be.geluBackward(pre, g, h);
+                linearBackward(dy.out(), dy.copy(), x, w, weight, bias);
+            }, this, weight, bias);
         }
         Tensor x = value, w = weight.value;
         Tensor product = x.linear(w, null);
@@ -616,8 +619,12 @@ public final class Var {
      * their type for the two products, and every sum and gradient stays float32.
      */
     private void linearBackward(Tensor gOut, Tensor x, Tensor w, Var weight, Var bias) {
+        linearBackward(gOut, operandOf(gOut, x), x, w, weight, bias);
+    }
+
+    /** The same with g, gOut in the operands' format, already at hand (written by the kernel that made gOut). */
+    private void linearBackward(Tensor gOut, Tensor g, Tensor x, Tensor w, Var weight, Var bias) {
         DType out = gOut.dtype();
-        Tensor g = operandOf(gOut, x);
         if (requiresGrad) accumulate(g.matmul(w, out));
         boolean biasGrad = bias != null && bias.requiresGrad;
         if (weight.requiresGrad) {

@@ -302,9 +302,17 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    /** One kernel writes GELU's result and its BF16/F16 copy. */
+    /**
+     * One kernel writes GELU's result and its BF16/F16 copy; of a BF16/F16 x, GELU in float32
+     * rounded to x's format, which is then both.
+     */
     @Override
     public Copied<Tensor> gelu(Tensor x, DType copy) {
+        if (x.dtype().isHalf() && copy == x.dtype()) {
+            Tensor half = allocate(copy, x.shape());
+            elementwise.geluHalf(dense(x), half);
+            return new Copied<>(half, half);
+        }
         if (x.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.gelu(x, copy);
         Tensor in = dense(x), out = allocate(DType.F32, x.shape()), half = allocate(copy, x.shape());
         elementwise.geluCopy(in, out, half);
@@ -335,6 +343,15 @@ public final class CudaBackend implements Backend {
         Tensor out = allocate(x.dtype(), x.shape());
         elementwise.geluBackward(xin, g, out);
         return out;
+    }
+
+    /** One kernel reads the BF16/F16 x and writes dx in float32 and in x's format. */
+    @Override
+    public Copied<Tensor> geluBackward(Tensor x, Tensor dy, DType copy) {
+        if (!x.dtype().isHalf() || copy != x.dtype() || dy.dtype() != DType.F32) return Backend.super.geluBackward(x, dy, copy);
+        Tensor xin = dense(x), g = dense(dy), out = allocate(DType.F32, x.shape()), half = allocate(copy, x.shape());
+        elementwise.geluBackwardCopy(xin, g, out, half);
+        return new Copied<>(out, half);
     }
 
     @Override

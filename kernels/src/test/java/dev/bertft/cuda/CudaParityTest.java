@@ -551,6 +551,45 @@ class CudaParityTest {
     }
 
     /**
+     * GELU of the BF16/F16 pre-activation a Linear wrote under autocast, and its backward writing dx
+     * in float32 and in that format (the dY operand of the Linear's products): bit for bit what the
+     * cast to float32, the float32 kernels and the cast back gave before, and against float64 on the
+     * CPU of the same rounded inputs. Bounds: the float32 GELU forms 1 + erf(x/√2) with an absolute
+     * error of a few 2⁻²⁴, scaled by ½|x| (2⁻²¹·|x| allowed), GELU' the same plus the e^(−x²/2) term
+     * (2⁻²¹·(1 + |x|) allowed, times |dy|), and a product rounds once (2⁻²³ relative); a result in
+     * the format rounds once more, 2⁻⁹ relative for BF16 (8 significant bits) and 2⁻¹² for F16 (11),
+     * doubled here as float32's error may move a value across a rounding midpoint, and F16's
+     * subnormals add 2⁻²⁵ absolute.
+     */
+    @Test
+    void halfGeluAndItsBackwardWriteTheLinearsOperands() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            double unit = h == DType.BF16 ? 0x1p-8 : 0x1p-11, subnormal = h == DType.BF16 ? 0 : 0x1p-25;
+            Tensor x = onGpu(randn(DType.F32, 3, 5, 67).mul(3)).cast(h), dy = onGpu(randn(DType.F32, 3, 5, 67));
+            var gelu = gpu.gelu(x, h);
+            assertEquals(h, gelu.copy().dtype());
+            assertBitwise(gpu.gelu(x.cast(DType.F32), h).copy(), gelu.copy(), "gelu of " + h);
+            var back = gpu.geluBackward(x, dy, h);
+            Tensor before = gpu.geluBackward(x.cast(DType.F32), dy);
+            assertBitwise(before, back.out(), "gelu backward of " + h);
+            assertBitwise(before.cast(h), back.copy(), "gelu backward copy " + h);
+
+            double[] xs = x.toDoubleArray(), g = dy.toDoubleArray(), y = gelu.copy().toDoubleArray(), dx = back.out().toDoubleArray(),
+                    dxh = back.copy().toDoubleArray();
+            Tensor x64 = CPU.fromHost(xs, DType.F64, x.shape()), dy64 = CPU.fromHost(g, DType.F64, x.shape());
+            double[] y64 = x64.unary(Ops.Unary.GELU).toDoubleArray(), dx64 = CPU.geluBackward(x64, dy64).toDoubleArray();
+            for (int i = 0; i < xs.length; i++) {
+                double a = Math.abs(xs[i]), gelu32 = 0x1p-21 * a, grad32 = Math.abs(g[i]) * 0x1p-21 * (1 + a) + 0x1p-23 * Math.abs(dx64[i]);
+                assertTrue(Math.abs(y[i] - y64[i]) <= gelu32 + 2 * unit * Math.abs(y64[i]) + subnormal,
+                        h + " gelu at x = " + xs[i] + ": " + y[i] + " against " + y64[i]);
+                assertTrue(Math.abs(dx[i] - dx64[i]) <= grad32, h + " gelu backward at x = " + xs[i] + ": " + dx[i] + " against " + dx64[i]);
+                assertTrue(Math.abs(dxh[i] - dx64[i]) <= grad32 + 2 * unit * Math.abs(dx64[i]) + subnormal,
+                        h + " gelu backward copy at x = " + xs[i] + ": " + dxh[i] + " against " + dx64[i]);
+            }
+        }
+    }
+
+    /**
      * The GPU's product against the float64 one of the same (exactly widened) inputs. Each of the K
      * products of two 16-bit floats is exact in float32, so the error is the float32 sum's, at most
      * (K − 1)·2⁻²⁴·Σ|a·b| to first order; the bound takes twice that (tensor cores may truncate

@@ -210,6 +210,8 @@ class DryRunTest {
             g.dropoutAddLayerNorm(x, x, gamma, gamma, 1e-5, 0.1, 1, 2, half);
             g.dropoutAddLayerNorm(g.zeros(half, 4, 6, 8), x, gamma, gamma, 1e-5, 0.1, 1, 2, half);
             g.gelu(x, half);
+            g.gelu(g.zeros(half, 4, 6, 8), half);
+            g.geluBackward(g.zeros(half, 4, 6, 8), x, half);
             for (int hs : new int[] {16, 32, 64}) {
                 Tensor q = g.zeros(half, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);
                 var out = g.attention(q, q, q, mask, 0.125, 0.1, 1, 2);

@@ -83,10 +83,12 @@ public interface Backend {
 
     /**
      * GELU of a float32 tensor, with its result also rounded once to {@code copy} (BF16 or F16):
-     * the operand of the Linear it feeds, which a backend may write in the same pass.
+     * the operand of the Linear it feeds, which a backend may write in the same pass. Of a BF16/F16
+     * x (a product under autocast) GELU is computed in float32 all the same; a backend that reads
+     * x as it is and writes only the copy gives the copy as out too.
      */
     default Copied<Tensor> gelu(Tensor x, DType copy) {
-        Tensor y = unary(Ops.Unary.GELU, x);
+        Tensor y = unary(Ops.Unary.GELU, x.dtype().isHalf() ? x.cast(DType.F32) : x);
         return new Copied<>(y, y.cast(copy));
     }
 
@@ -100,6 +102,15 @@ public interface Backend {
 
     /** dx = dy · GELU'(x), GELU'(x) = Φ(x) + x·φ(x). */
     Tensor geluBackward(Tensor x, Tensor dy);
+
+    /**
+     * {@link #geluBackward} of x in any format and a float32 dy, giving float32 dx and dx rounded
+     * once to {@code copy}: under autocast the dY operand of the Linear that made x.
+     */
+    default Copied<Tensor> geluBackward(Tensor x, Tensor dy, DType copy) {
+        Tensor dx = geluBackward(x.cast(dy.dtype()), dy);
+        return new Copied<>(dx, dx.cast(copy));
+    }
 
     /**
      * GELU(x + bias), bias [N] added along x's last axis: a Linear layer's bias and activation in
