@@ -714,8 +714,15 @@ public final class Var {
         Backend.ResidualNormOut out = normed.out();
         Var[] inputs = bias == null ? new Var[] {this, weight, residual, gamma, beta} : new Var[] {this, weight, bias, residual, gamma, beta};
         return result("linear_dropout_add_layer_norm", out.y(), g -> {
-            Backend.ResidualNormGrads d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
-            linearBackward(d.dx(), x, w, weight, bias);
+            Backend.ResidualNormGrads d;
+            if (h == null) {
+                d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
+                linearBackward(d.dx(), x, w, weight, bias);
+            } else { // the kernel writes dx's half copy, the operand of the Linear's two products
+                Backend.Copied<Backend.ResidualNormGrads> copied = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset, h);
+                d = copied.out();
+                linearBackward(d.dx(), copied.copy(), x, w, weight, bias);
+            }
             residual.accumulate(d.dresidual());
             gamma.accumulate(d.dgamma());
             beta.accumulate(d.dbeta());

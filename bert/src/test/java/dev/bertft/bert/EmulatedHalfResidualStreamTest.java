@@ -76,11 +76,13 @@ class EmulatedHalfResidualStreamTest {
      * product of intermediate.dense itself, and its backward writes the half dY that product's two
      * backward products read: no widening cast runs at all (before, GELU's pre-activation was
      * widened to float32 once in the forward and again in the backward, and dY rounded to half by a
-     * cast after the GELU backward). Prediction runs its layers in memory scopes, each passing on
-     * its output with the half copy the next layer reads (that copy was freed with the scope).
+     * cast after the GELU backward). The backward of each residual block's LayerNorm writes the
+     * half dY of the Linear before it the same way (before, a cast followed it). Prediction runs its
+     * layers in memory scopes, each passing on its output with the half copy the next layer reads
+     * (that copy was freed with the scope).
      */
     @Test
-    void geluReadsAndWritesTheHalfOperandsOfItsLinears() throws IOException {
+    void producersWriteTheHalfOperandsOfTheirLinearsForwardAndBackward() throws IOException {
         for (Precision precision : new Precision[] {Precision.BF16, Precision.FP16}) {
             CudaBackend gpu = KernelEmulator.freshBackend();
             BertForSequenceClassification model = tiny(gpu, precision);
@@ -91,11 +93,11 @@ class EmulatedHalfResidualStreamTest {
             Arrays.fill(ones, 1);
             Tensor in = gpu.fromHost(ids, DType.I32, batch, t), labels = gpu.fromHost(new int[] {0, 2}, DType.I32, batch);
             List<KernelEmulator.Launch> step = new ArrayList<>(), prediction = new ArrayList<>();
+            BertForSequenceClassification eval = tiny(gpu, precision);
+            eval.setTraining(false);
             KernelEmulator.logLaunches(step);
             try {
                 model.loss(model.logits(in, null, null), labels).backward();
-                BertForSequenceClassification eval = tiny(gpu, precision);
-                eval.setTraining(false);
                 KernelEmulator.logLaunches(prediction);
                 eval.predictLogits(in, gpu.fromHost(new int[batch * t], DType.I32, batch, t), gpu.fromHost(ones, DType.I32, batch, t));
             } finally {
@@ -106,11 +108,17 @@ class EmulatedHalfResidualStreamTest {
                     String k = launches.get(i).kernel();
                     if (k.startsWith("cast_") && k.endsWith("16_f32")) fail(precision + ": " + k + " widens an activation, after " + launches.get(i - 1).kernel());
                     if (k.startsWith("gelu_backward") && launches.get(i + 1).kernel().startsWith("cast_")) fail(precision + ": GELU's dY cast to half");
+                    if (k.startsWith("layernorm_param_grads_final") && launches.get(i + 1).kernel().startsWith("cast_")) {
+                        fail(precision + ": a residual LayerNorm's dx cast to half");
+                    }
                 }
             }
             String h = precision == Precision.BF16 ? "bf16" : "f16";
             assertEquals(2 * model.config().numHiddenLayers(), step.stream().filter(l -> l.kernel().equals("gelu_" + h)
                     || l.kernel().equals("gelu_backward_" + h + "_copy_" + h)).count(), precision + ": GELU forward and backward kernels of a step");
+            // the last layer's blocks compute the [CLS] rows only and keep their float32 product (BertLayer#forwardCls)
+            assertEquals(2 * (model.config().numHiddenLayers() - 1), step.stream().filter(l -> l.kernel().equals("dropout_add_layernorm_backward_f32_copy_" + h))
+                    .count(), precision + ": residual LayerNorm backward kernels writing dY's half copy");
         }
     }
 

@@ -677,14 +677,29 @@ public final class CudaBackend implements Backend {
     public ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
                                                          long offset) {
         if (dy.dtype() != DType.F32) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
+        return residualNormBackward(dy, forward, gamma, p, seed, offset, null).out();
+    }
+
+    /** One kernel writes x's gradient and its BF16/F16 copy, the dY operand of the Linear before the block. */
+    @Override
+    public Copied<ResidualNormGrads> dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                                 long offset, DType copy) {
+        if (dy.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset, copy);
+        return residualNormBackward(dy, forward, gamma, p, seed, offset, copy);
+    }
+
+    /** The float32 backward of dropout + residual + LayerNorm, with dx's copy in {@code copy} (null: none). */
+    private Copied<ResidualNormGrads> residualNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed, long offset,
+                                                           DType copy) {
         Tensor gs = dense(dy), ss = dense(forward.sum()), gm = dense(gamma), mu = dense(forward.mean()), rs = dense(forward.rstd());
         int len = dy.size(-1), rows = dy.numel() / Math.max(1, len);
         Tensor dres = allocate(DType.F32, dy.shape()), dx = p > 0 ? allocate(DType.F32, dy.shape()) : dres;
+        Tensor half = copy == null ? null : allocate(copy, dy.shape());
         Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
-        if (len == 0) return new ResidualNormGrads(dx, dres, dgamma, dbeta);
-        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, rows, len, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
+        if (len == 0) return new Copied<>(new ResidualNormGrads(dx, dres, dgamma, dbeta), half);
+        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, half, rows, len, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         layerNorm.paramGrads(gs, ss, mu, rs, dgamma, dbeta);
-        return new ResidualNormGrads(dx, dres, dgamma, dbeta);
+        return new Copied<>(new ResidualNormGrads(dx, dres, dgamma, dbeta), half);
     }
 
     @Override

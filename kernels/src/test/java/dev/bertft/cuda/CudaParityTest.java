@@ -825,6 +825,49 @@ class CudaParityTest {
     }
 
     /**
+     * The backward of dropout + residual + LayerNorm under autocast also writes x's gradient in
+     * BF16/F16, the dY operand of the products of the Linear before the block: the float32
+     * gradients bit for bit the plain kernel's and the copy bit for bit dx's cast (dresidual's when
+     * p = 0), and against float64 on the CPU of the same float32 dy, sum and statistics. Bound: the
+     * float32 kernel's own (1e-4 relative, 1e-5 absolute, as against the CPU above) plus one
+     * rounding to the format, 2⁻⁹ relative for BF16 and 2⁻¹² for F16 (doubled: float32's error may
+     * cross a rounding midpoint), F16's subnormals 2⁻²⁵ absolute.
+     */
+    @Test
+    void dropoutAddLayerNormBackwardWritesTheHalfDyOfTheLinearBefore() {
+        for (DType half : new DType[] {DType.BF16, DType.F16}) {
+            double unit = half == DType.BF16 ? 0x1p-8 : 0x1p-11, subnormal = half == DType.BF16 ? 0 : 0x1p-25;
+            for (int[] shape : new int[][] {{4, 7, 384}, {3, 33}}) {
+                for (double p : new double[] {0, 0.1}) {
+                    int h = shape[shape.length - 1];
+                    Tensor x = onGpu(randn(DType.F32, shape)), r = onGpu(randn(DType.F32, shape)), g = onGpu(randn(DType.F32, h)),
+                            b = onGpu(randn(DType.F32, h)), dy = onGpu(randn(DType.F32, shape));
+                    String what = half + " dropout+residual+layernorm backward " + Arrays.toString(shape) + " p=" + p;
+                    var fwd = gpu.dropoutAddLayerNorm(x, r, g, b, 1e-12, p, 77, 5);
+                    var plain = gpu.dropoutAddLayerNormBackward(dy, fwd, g, p, 77, 5);
+                    var copied = gpu.dropoutAddLayerNormBackward(dy, fwd, g, p, 77, 5, half);
+                    assertBitwise(plain.dx(), copied.out().dx(), what + " dx");
+                    assertBitwise(plain.dresidual(), copied.out().dresidual(), what + " dresidual");
+                    assertBitwise(plain.dgamma(), copied.out().dgamma(), what + " dgamma");
+                    assertBitwise(plain.dbeta(), copied.out().dbeta(), what + " dbeta");
+                    assertEquals(half, copied.copy().dtype());
+                    assertBitwise(plain.dx().cast(half), copied.copy(), what + " copy");
+
+                    Tensor sum64 = CPU.fromHost(fwd.sum().toDoubleArray(), DType.F64, shape);
+                    var fwd64 = new Backend.ResidualNormOut(null, sum64, CPU.fromHost(fwd.mean().toDoubleArray(), DType.F64, fwd.mean().shape()),
+                            CPU.fromHost(fwd.rstd().toDoubleArray(), DType.F64, fwd.rstd().shape()), null);
+                    double[] ref = CPU.dropoutAddLayerNormBackward(CPU.fromHost(dy.toDoubleArray(), DType.F64, shape), fwd64,
+                            CPU.fromHost(g.toDoubleArray(), DType.F64, h), p, 77, 5).dx().toDoubleArray(), got = copied.copy().toDoubleArray();
+                    for (int i = 0; i < ref.length; i++) {
+                        double tol = (1e-4 + 2 * unit) * Math.abs(ref[i]) + 1e-5 + subnormal;
+                        if (!(Math.abs(got[i] - ref[i]) <= tol)) fail(what + ": copy[" + i + "] " + got[i] + " against float64 " + ref[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * dropout + residual + LayerNorm under autocast: y also written in BF16/F16 for the Linear it
      * feeds, and x read in that format (the Linear before it wrote its product so). With float32 x
      * the float32 outputs are bit for bit the plain op's and the copy is bit for bit y's cast. With

@@ -312,6 +312,17 @@ public interface Backend {
     }
 
     /**
+     * The same with x's gradient also rounded once to {@code copy} (BF16 or F16): under autocast
+     * the dY operand of the products of the Linear whose output the block normalised, which a
+     * backend may write in the same pass.
+     */
+    default Copied<ResidualNormGrads> dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                                  long offset, DType copy) {
+        ResidualNormGrads d = dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
+        return new Copied<>(d, d.dx().cast(copy));
+    }
+
+    /**
      * The normalised output, the sum dropout(x) + residual it normalised, its per-row mean and
      * 1/σ, and optionally the dropout mask bit-packed in an I32 tensor (one row of ⌈H/32⌉ words
      * per row of x, bit j % 32 of word j / 32 set where element j was kept), so a backend may keep
