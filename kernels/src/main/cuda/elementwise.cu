@@ -199,6 +199,23 @@ extern "C" __global__ void bias_gelu_backward_f64(const double *x, const double 
     bias_gelu_backward_kernel<double>(x, bias, dy, dx, n, width);
 }
 
+// x ⊙ mask (dropout) that also writes the product rounded to BF16 or F16, the operand of the Linear
+// it feeds under autocast (the embeddings' output into layer 0's Q, K and V; the pooled output into
+// the classifier): a·b as binary_f32's MUL, so the float32 result has its bits.
+extern "C" __global__ void mul_f32_copy_bf16(const float *a, const float *b, float *c, __nv_bfloat16 *copy, long long n) {
+    FOR_EACH(i, n) {
+        c[i] = a[i] * b[i];
+        copy[i] = __float2bfloat16_rn(c[i]);
+    }
+}
+
+extern "C" __global__ void mul_f32_copy_f16(const float *a, const float *b, float *c, __half *copy, long long n) {
+    FOR_EACH(i, n) {
+        c[i] = a[i] * b[i];
+        copy[i] = __float2half_rn(c[i]);
+    }
+}
+
 // ---- GELU backward: dx = dy · GELU'(x) ---------------------------------------------------------
 
 extern "C" __global__ void gelu_backward_f32(const float *x, const float *dy, float *dx, long long n) {

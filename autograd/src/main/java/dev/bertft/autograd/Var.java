@@ -758,7 +758,10 @@ public final class Var {
         if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
         if (!training || p == 0) return this;
         Tensor mask = value.backend().dropoutMask(value.dtype(), value.shape(), p, seed, offset);
-        return result("dropout", value.mul(mask), g -> accumulate(g.mul(mask)), this);
+        DType h = Autocast.operands();
+        if (h == null || value.dtype() != DType.F32) return result("dropout", value.mul(mask), g -> accumulate(g.mul(mask)), this);
+        Backend.Copied<Tensor> y = value.backend().mul(value, mask, h);    // with the copy the next Linear reads
+        return result("dropout", y.out(), g -> accumulate(g.mul(mask)), this).withHalfCopy(y.copy());
     }
 
     /**

@@ -77,7 +77,9 @@ class EmulatedHalfResidualStreamTest {
      * backward products read: no widening cast runs at all (before, GELU's pre-activation was
      * widened to float32 once in the forward and again in the backward, and dY rounded to half by a
      * cast after the GELU backward). The backward of each residual block's LayerNorm writes the
-     * half dY of the Linear before it the same way (before, a cast followed it). Prediction runs its
+     * half dY of the Linear before it the same way (before, a cast followed it), and dropout in
+     * training the half copy of its output (the embeddings' and the pooled output's, before cast
+     * for layer 0's Q, K and V and for the classifier). Prediction runs its
      * layers in memory scopes, each passing on its output with the half copy the next layer reads
      * (that copy was freed with the scope).
      */
@@ -119,6 +121,8 @@ class EmulatedHalfResidualStreamTest {
             // the last layer's blocks compute the [CLS] rows only and keep their float32 product (BertLayer#forwardCls)
             assertEquals(2 * (model.config().numHiddenLayers() - 1), step.stream().filter(l -> l.kernel().equals("dropout_add_layernorm_backward_f32_copy_" + h))
                     .count(), precision + ": residual LayerNorm backward kernels writing dY's half copy");
+            assertEquals(2, step.stream().filter(l -> l.kernel().equals("mul_f32_copy_" + h)).count(),
+                    precision + ": the embeddings' and the pooled output's dropout writing the classifier's and layer 0's half operand");
         }
     }
 

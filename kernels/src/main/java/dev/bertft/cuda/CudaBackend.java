@@ -337,6 +337,15 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    /** One kernel writes a ⊙ b and its BF16/F16 copy. */
+    @Override
+    public Copied<Tensor> mul(Tensor a, Tensor b, DType copy) {
+        if (a.dtype() != DType.F32 || b.dtype() != DType.F32 || !a.sameShape(b) || !copy.isHalf()) return Backend.super.mul(a, b, copy);
+        Tensor out = allocate(DType.F32, a.shape()), half = allocate(copy, a.shape());
+        elementwise.mulCopy(dense(a), dense(b), out, half);
+        return new Copied<>(out, half);
+    }
+
     @Override
     public Tensor geluBackward(Tensor x, Tensor dy) {
         Tensor xin = dense(x), g = dense(dy);

@@ -76,6 +76,12 @@ final class ElementwiseKernels {
         l.ops.launch("binary_" + suffix(a.dtype()), l.grid(n), 1, 1, THREADS, 1, op.ordinal(), layout, l.ptr(a), l.ptr(b), l.ptr(out), n);
     }
 
+    /** out ← a ⊙ b of dense float32 {@code a} and {@code b}, and out rounded into {@code half}. */
+    void mulCopy(Tensor a, Tensor b, Tensor out, Tensor half) {
+        long n = out.numel();
+        if (n > 0) l.ops.launch("mul_f32_copy_" + suffix(half.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(a), l.ptr(b), l.ptr(out), l.ptr(half), n);
+    }
+
     void geluBackward(Tensor x, Tensor dy, Tensor out) {
         long n = out.numel();
         if (n > 0) l.ops.launch("gelu_backward_" + suffix(x.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(x), l.ptr(dy), l.ptr(out), n);

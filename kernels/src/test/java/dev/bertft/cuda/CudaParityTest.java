@@ -557,7 +557,7 @@ class CudaParityTest {
      * CPU of the same rounded inputs. Bounds: the float32 GELU forms 1 + erf(x/√2) with an absolute
      * error of a few 2⁻²⁴, scaled by ½|x| (2⁻²¹·|x| allowed), GELU' the same plus the e^(−x²/2) term
      * (2⁻²¹·(1 + |x|) allowed, times |dy|), and a product rounds once (2⁻²³ relative); a result in
-     * the format rounds once more, 2⁻⁹ relative for BF16 (8 significant bits) and 2⁻¹² for F16 (11),
+     * the format rounds once more, 2⁻⁸ relative for BF16 (8 significant bits) and 2⁻¹¹ for F16 (11),
      * doubled here as float32's error may move a value across a rounding midpoint, and F16's
      * subnormals add 2⁻²⁵ absolute.
      */
@@ -825,12 +825,36 @@ class CudaParityTest {
     }
 
     /**
+     * Dropout's x ⊙ mask under autocast also written in BF16/F16 for the Linear it feeds: the
+     * float32 product bit for bit binary MUL's, the copy bit for bit its cast, and against the exact
+     * product in float64: 2⁻²⁴ relative for float32, plus 2⁻⁸ (BF16, 8 significant bits) or 2⁻¹¹
+     * (F16, 11) for the rounding to the format, F16's subnormals 2⁻²⁵ absolute.
+     */
+    @Test
+    void dropoutProductWritesTheHalfCopyItsLinearReads() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            double unit = h == DType.BF16 ? 0x1p-8 : 0x1p-11, subnormal = h == DType.BF16 ? 0 : 0x1p-25;
+            Tensor a = onGpu(randn(DType.F32, 3, 5, 67)), mask = gpu.dropoutMask(DType.F32, a.shape(), 0.1, 77, 5);
+            var y = gpu.mul(a, mask, h);
+            Tensor plain = a.mul(mask);
+            assertBitwise(plain, y.out(), h + " dropout product");
+            assertBitwise(plain.cast(h), y.copy(), h + " dropout product copy");
+            double[] x = a.toDoubleArray(), m = mask.toDoubleArray(), out = y.out().toDoubleArray(), copy = y.copy().toDoubleArray();
+            for (int i = 0; i < x.length; i++) {
+                double ref = x[i] * m[i];
+                assertTrue(Math.abs(out[i] - ref) <= 0x1p-24 * Math.abs(ref), h + ": float32 product " + i);
+                assertTrue(Math.abs(copy[i] - ref) <= (unit + 0x1p-24) * Math.abs(ref) + subnormal, h + ": copy " + copy[i] + " against " + ref);
+            }
+        }
+    }
+
+    /**
      * The backward of dropout + residual + LayerNorm under autocast also writes x's gradient in
      * BF16/F16, the dY operand of the products of the Linear before the block: the float32
      * gradients bit for bit the plain kernel's and the copy bit for bit dx's cast (dresidual's when
      * p = 0), and against float64 on the CPU of the same float32 dy, sum and statistics. Bound: the
      * float32 kernel's own (1e-4 relative, 1e-5 absolute, as against the CPU above) plus one
-     * rounding to the format, 2⁻⁹ relative for BF16 and 2⁻¹² for F16 (doubled: float32's error may
+     * rounding to the format, 2⁻⁸ relative for BF16 and 2⁻¹¹ for F16 (doubled: float32's error may
      * cross a rounding midpoint), F16's subnormals 2⁻²⁵ absolute.
      */
     @Test

@@ -100,6 +100,16 @@ public interface Backend {
     /** Broadcasting binary op; the output shape is the broadcast of both input shapes. */
     Tensor binary(Ops.Binary op, Tensor a, Tensor b);
 
+    /**
+     * a ⊙ b of same-shape float32 tensors (dropout's x ⊙ mask), with the product also rounded once
+     * to {@code copy} (BF16 or F16): the operand of the Linear it feeds, which a backend may write
+     * in the same pass.
+     */
+    default Copied<Tensor> mul(Tensor a, Tensor b, DType copy) {
+        Tensor y = binary(Ops.Binary.MUL, a, b);
+        return new Copied<>(y, y.cast(copy));
+    }
+
     /** dx = dy · GELU'(x), GELU'(x) = Φ(x) + x·φ(x). */
     Tensor geluBackward(Tensor x, Tensor dy);
 
