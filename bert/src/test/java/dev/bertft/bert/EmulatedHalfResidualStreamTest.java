@@ -26,8 +26,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * the BF16 copy the next Linear reads, so no cast kernel of an activation runs between it and
  * that product. Before, the block ended in the float32 kernel and a cast of its [B, T, H] output
  * followed before the FFN's and the next layer's products. Casts that remain in this forward:
- * the parameters' (once per product, as torch.autocast's), the embeddings' dropout output, the
- * attention's float32 context, the pooler's first-token rows and GELU's widened pre-activation.
+ * the parameters' (once per product, as torch.autocast's), the attention's float32 context, the
+ * last layer's [CLS] rows and the pooler's output; in the backward, the gradients arriving at the
+ * classifier and pooler, the attention's dO and the [CLS] rows' gradients, and the concatenated
+ * dQ, dK, dV.
  */
 class EmulatedHalfResidualStreamTest {
     private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
