@@ -67,6 +67,18 @@ extern "C" __global__ void gelu_f32_copy_f16(const float *x, float *y, __half *c
     }
 }
 
+// GELU of the half-precision product a Linear wrote (intermediate.dense under autocast), in
+// float32 and rounded once to that format for the next Linear: torch.autocast's float32 GELU
+// between two half products, without the widening cast of its input or a float32 output
+// nothing else reads.
+extern "C" __global__ void gelu_bf16(const __nv_bfloat16 *x, __nv_bfloat16 *y, long long n) {
+    FOR_EACH(i, n) y[i] = __float2bfloat16_rn(gelu(__bfloat162float(x[i])));
+}
+
+extern "C" __global__ void gelu_f16(const __half *x, __half *y, long long n) {
+    FOR_EACH(i, n) y[i] = __float2half_rn(gelu(__half2float(x[i])));
+}
+
 extern "C" __global__ void unary_f64(int op, const double *x, double *y, long long n) {
     FOR_EACH(i, n) y[i] = unary_op(op, x[i]);
 }
@@ -187,6 +199,23 @@ extern "C" __global__ void bias_gelu_backward_f64(const double *x, const double 
     bias_gelu_backward_kernel<double>(x, bias, dy, dx, n, width);
 }
 
+// x ⊙ mask (dropout) that also writes the product rounded to BF16 or F16, the operand of the Linear
+// it feeds under autocast (the embeddings' output into layer 0's Q, K and V; the pooled output into
+// the classifier): a·b as binary_f32's MUL, so the float32 result has its bits.
+extern "C" __global__ void mul_f32_copy_bf16(const float *a, const float *b, float *c, __nv_bfloat16 *copy, long long n) {
+    FOR_EACH(i, n) {
+        c[i] = a[i] * b[i];
+        copy[i] = __float2bfloat16_rn(c[i]);
+    }
+}
+
+extern "C" __global__ void mul_f32_copy_f16(const float *a, const float *b, float *c, __half *copy, long long n) {
+    FOR_EACH(i, n) {
+        c[i] = a[i] * b[i];
+        copy[i] = __float2half_rn(c[i]);
+    }
+}
+
 // ---- GELU backward: dx = dy · GELU'(x) ---------------------------------------------------------
 
 extern "C" __global__ void gelu_backward_f32(const float *x, const float *dy, float *dx, long long n) {
@@ -196,6 +225,24 @@ extern "C" __global__ void gelu_backward_f32(const float *x, const float *dy, fl
         ((float4 *) dx)[i] = make_float4(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w));
     }
     FOR_EACH(i, n - 4 * n4) dx[4 * n4 + i] = dy[4 * n4 + i] * gelu_grad(x[4 * n4 + i]);
+}
+
+// The same for the half-precision pre-activation a Linear wrote under autocast, also writing dx
+// rounded to that format: the dY operand of that Linear's dX and dW products, with the float32 dx
+// beside it for the bias gradient's sum. Widening x is exact, so dx has the float32 kernel's bits.
+extern "C" __global__ void gelu_backward_bf16_copy_bf16(const __nv_bfloat16 *x, const float *dy, float *dx, __nv_bfloat16 *copy,
+                                                        long long n) {
+    FOR_EACH(i, n) {
+        dx[i] = dy[i] * gelu_grad(__bfloat162float(x[i]));
+        copy[i] = __float2bfloat16_rn(dx[i]);
+    }
+}
+
+extern "C" __global__ void gelu_backward_f16_copy_f16(const __half *x, const float *dy, float *dx, __half *copy, long long n) {
+    FOR_EACH(i, n) {
+        dx[i] = dy[i] * gelu_grad(__half2float(x[i]));
+        copy[i] = __float2half_rn(dx[i]);
+    }
 }
 
 extern "C" __global__ void gelu_backward_f64(const double *x, const double *dy, double *dx, long long n) {

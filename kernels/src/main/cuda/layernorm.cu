@@ -349,13 +349,14 @@ DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_bf16_copy_bf16, uint16_t, Bf16C
 DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_f16_copy_f16, uint16_t, F16Copy)
 #undef DROPOUT_ADD_LAYERNORM_COPY
 
-// dx is written only when p > 0 (without dropout x's gradient is the residual's).
-extern "C" __global__ void dropout_add_layernorm_backward_f32(const float *dy, const float *s, const float *gamma,
-                                                              const float *mean, const float *rstd, float *dresidual, float *dx,
-                                                              int rows, int len, float p, float keep_scale,
-                                                              unsigned long long seed,
-                                                              const unsigned long long *offset_base, unsigned long long offset) {
-    offset += *offset_base;
+// dx is written only when p > 0 (without dropout x's gradient is the residual's). With a copy,
+// dx (ds when p = 0) also rounded to its format: under autocast the dY operand of the products of
+// the Linear whose output the block normalised, written here instead of by a cast kernel.
+template <class Copy>
+__device__ void dropout_add_layernorm_backward(const float *dy, const float *s, const float *gamma, const float *mean,
+                                               const float *rstd, float *dresidual, float *dx, int rows, int len, float p,
+                                               float keep_scale, unsigned long long seed, unsigned long long offset,
+                                               uint16_t *copy) {
     int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
         long long base = row * len;
@@ -369,9 +370,34 @@ extern "C" __global__ void dropout_add_layernorm_backward_f32(const float *dy, c
         DropoutStream drop(seed, offset, p, keep_scale);
         FOR_LANE_RUNS(j, len, lane) {
             float g = dy[base + j] * gamma[j], xh = (s[base + j] - mu) * inv;
-            float ds = inv * (g - mg - xh * mgx);
+            float ds = inv * (g - mg - xh * mgx), d = ds;
             dresidual[base + j] = ds;
-            if (p > 0) dx[base + j] = ds * drop.factor(base + j);
+            if (p > 0) {
+                d = ds * drop.factor(base + j);
+                dx[base + j] = d;
+            }
+            Copy::put(copy, base + j, d);
         }
     }
 }
+
+extern "C" __global__ void dropout_add_layernorm_backward_f32(const float *dy, const float *s, const float *gamma,
+                                                              const float *mean, const float *rstd, float *dresidual, float *dx,
+                                                              int rows, int len, float p, float keep_scale,
+                                                              unsigned long long seed,
+                                                              const unsigned long long *offset_base, unsigned long long offset) {
+    dropout_add_layernorm_backward<NoCopy>(dy, s, gamma, mean, rstd, dresidual, dx, rows, len, p, keep_scale, seed,
+                                           offset + *offset_base, nullptr);
+}
+
+#define DROPOUT_ADD_LAYERNORM_BACKWARD_COPY(name, Copy)                                                                        \
+    extern "C" __global__ void name(const float *dy, const float *s, const float *gamma, const float *mean, const float *rstd, \
+                                    float *dresidual, float *dx, int rows, int len, float p, float keep_scale,               \
+                                    unsigned long long seed, const unsigned long long *offset_base,                          \
+                                    unsigned long long offset, uint16_t *copy) {                                              \
+        dropout_add_layernorm_backward<Copy>(dy, s, gamma, mean, rstd, dresidual, dx, rows, len, p, keep_scale, seed,       \
+                                             offset + *offset_base, copy);                                                    \
+    }
+DROPOUT_ADD_LAYERNORM_BACKWARD_COPY(dropout_add_layernorm_backward_f32_copy_bf16, Bf16Copy)
+DROPOUT_ADD_LAYERNORM_BACKWARD_COPY(dropout_add_layernorm_backward_f32_copy_f16, F16Copy)
+#undef DROPOUT_ADD_LAYERNORM_BACKWARD_COPY

@@ -233,6 +233,12 @@ public final class Var {
         return cast;
     }
 
+    /** Lets the value, and the half copy its producer wrote for the next product, outlive {@code scope}. */
+    public void keepIn(Backend.Scope scope) {
+        scope.keep(value);
+        if (halfCopy != null) scope.keep(halfCopy);
+    }
+
     private Var withHalfCopy(Tensor copy) {
         halfCopy = copy;
         return this;
@@ -621,16 +627,13 @@ public final class Var {
         DType h = Autocast.operands();
         if (h != null) {
             // As torch.autocast: the product plus bias rounded to h (GELU's saved input), GELU in float32
-            // rounded to h for the next Linear; only these two [B, T, I] halves are kept, the float32
-            // temporaries go with the inner scope
+            // rounded to h for the next Linear; only these two [B, T, I] halves are kept. The backward's
+            // kernel writes dY beside its float32 form in h, the operand of the two products
             Tensor x = operand(h), w = weight.value.cast(h), pre = x.linear(w, b.cast(h));
-            Tensor y;
-            try (Backend.Scope activation = be.openScope()) {
-                y = be.gelu(pre.cast(DType.F32), h).copy();
-                activation.keep(y);
-            }
-            return result("linear_gelu", y, g -> linearBackward(be.geluBackward(pre.cast(DType.F32), g), x, w, weight, bias),
-                    this, weight, bias);
+            return result("linear_gelu", be.gelu(pre, h).copy(), g -> {
+                Backend.Copied<Tensor> dy = be.geluBackward(pre, g, h);
+                linearBackward(dy.out(), dy.copy(), x, w, weight, bias);
+            }, this, weight, bias);
         }
         Tensor x = value, w = weight.value;
         Tensor product = x.linear(w, null);
@@ -644,8 +647,12 @@ public final class Var {
      * their type for the two products, and every sum and gradient stays float32.
      */
     private void linearBackward(Tensor gOut, Tensor x, Tensor w, Var weight, Var bias) {
+        linearBackward(gOut, operandOf(gOut, x), x, w, weight, bias);
+    }
+
+    /** The same with g, gOut in the operands' format, already at hand (written by the kernel that made gOut). */
+    private void linearBackward(Tensor gOut, Tensor g, Tensor x, Tensor w, Var weight, Var bias) {
         DType out = gOut.dtype();
-        Tensor g = operandOf(gOut, x);
         if (requiresGrad) accumulate(g.matmul(w, out));
         boolean biasGrad = bias != null && bias.requiresGrad;
         if (weight.requiresGrad) {
@@ -735,8 +742,15 @@ public final class Var {
         Backend.ResidualNormOut out = normed.out();
         Var[] inputs = bias == null ? new Var[] {this, weight, residual, gamma, beta} : new Var[] {this, weight, bias, residual, gamma, beta};
         return result("linear_dropout_add_layer_norm", out.y(), g -> {
-            Backend.ResidualNormGrads d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
-            linearBackward(d.dx(), x, w, weight, bias);
+            Backend.ResidualNormGrads d;
+            if (h == null) {
+                d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
+                linearBackward(d.dx(), x, w, weight, bias);
+            } else { // the kernel writes dx's half copy, the operand of the Linear's two products
+                Backend.Copied<Backend.ResidualNormGrads> copied = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset, h);
+                d = copied.out();
+                linearBackward(d.dx(), copied.copy(), x, w, weight, bias);
+            }
             residual.accumulate(d.dresidual());
             gamma.accumulate(d.dgamma());
             beta.accumulate(d.dbeta());
@@ -772,7 +786,10 @@ public final class Var {
         if (p < 0 || p >= 1) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
         if (!training || p == 0) return this;
         Tensor mask = value.backend().dropoutMask(value.dtype(), value.shape(), p, seed, offset);
-        return result("dropout", value.mul(mask), g -> accumulate(g.mul(mask)), this);
+        DType h = Autocast.operands();
+        if (h == null || value.dtype() != DType.F32) return result("dropout", value.mul(mask), g -> accumulate(g.mul(mask)), this);
+        Backend.Copied<Tensor> y = value.backend().mul(value, mask, h);    // with the copy the next Linear reads
+        return result("dropout", y.out(), g -> accumulate(g.mul(mask)), this).withHalfCopy(y.copy());
     }
 
     /**

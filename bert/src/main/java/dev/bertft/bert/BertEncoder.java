@@ -45,7 +45,7 @@ final class BertEncoder implements Module {
         if (GradMode.enabled()) return layer.apply(x);
         try (Backend.Scope scope = x.backend().openScope()) {
             Var y = layer.apply(x);
-            scope.keep(y.value());
+            y.keepIn(scope);
             return y;
         }
     }

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -25,8 +26,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * the BF16 copy the next Linear reads, so no cast kernel of an activation runs between it and
  * that product. Before, the block ended in the float32 kernel and a cast of its [B, T, H] output
  * followed before the FFN's and the next layer's products. Casts that remain in this forward:
- * the parameters' (once per product, as torch.autocast's), the embeddings' dropout output, the
- * attention's float32 context, the pooler's first-token rows and GELU's widened pre-activation.
+ * the parameters' (once per product, as torch.autocast's), the attention's float32 context, the
+ * last layer's [CLS] rows and the pooler's output; in the backward, the gradients arriving at the
+ * classifier and pooler, the attention's dO and the [CLS] rows' gradients, and the concatenated
+ * dQ, dK, dV.
  */
 class EmulatedHalfResidualStreamTest {
     private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
@@ -68,5 +71,67 @@ class EmulatedHalfResidualStreamTest {
         // them, in float32, into the [B, T, H] the LayerNorm reads (BertLayer#forwardCls); every
         // other residual LayerNorm reads the BF16 product
         assertEquals(2, fusedFromFloat, "residual LayerNorms of the last layer, reading its float32 [CLS] rows");
+    }
+
+    /**
+     * The feed-forward GELU of a bf16 and an fp16 training step and prediction reads the half
+     * product of intermediate.dense itself, and its backward writes the half dY that product's two
+     * backward products read: no widening cast runs at all (before, GELU's pre-activation was
+     * widened to float32 once in the forward and again in the backward, and dY rounded to half by a
+     * cast after the GELU backward). The backward of each residual block's LayerNorm writes the
+     * half dY of the Linear before it the same way (before, a cast followed it), and dropout in
+     * training the half copy of its output (the embeddings' and the pooled output's, before cast
+     * for layer 0's Q, K and V and for the classifier). Prediction runs its
+     * layers in memory scopes, each passing on its output with the half copy the next layer reads
+     * (that copy was freed with the scope).
+     */
+    @Test
+    void producersWriteTheHalfOperandsOfTheirLinearsForwardAndBackward() throws IOException {
+        for (Precision precision : new Precision[] {Precision.BF16, Precision.FP16}) {
+            CudaBackend gpu = KernelEmulator.freshBackend();
+            BertForSequenceClassification model = tiny(gpu, precision);
+            model.setTraining(true);
+            int batch = 2, t = 7;
+            int[] ids = new int[batch * t], ones = new int[batch * t];
+            for (int i = 0; i < ids.length; i++) ids[i] = 1 + (37 * i) % 99;
+            Arrays.fill(ones, 1);
+            Tensor in = gpu.fromHost(ids, DType.I32, batch, t), labels = gpu.fromHost(new int[] {0, 2}, DType.I32, batch);
+            List<KernelEmulator.Launch> step = new ArrayList<>(), prediction = new ArrayList<>();
+            BertForSequenceClassification eval = tiny(gpu, precision);
+            eval.setTraining(false);
+            KernelEmulator.logLaunches(step);
+            try {
+                model.loss(model.logits(in, null, null), labels).backward();
+                KernelEmulator.logLaunches(prediction);
+                eval.predictLogits(in, gpu.fromHost(new int[batch * t], DType.I32, batch, t), gpu.fromHost(ones, DType.I32, batch, t));
+            } finally {
+                KernelEmulator.restore();
+            }
+            for (List<KernelEmulator.Launch> launches : List.of(step, prediction)) {
+                for (int i = 0; i < launches.size(); i++) {
+                    String k = launches.get(i).kernel();
+                    if (k.startsWith("cast_") && k.endsWith("16_f32")) fail(precision + ": " + k + " widens an activation, after " + launches.get(i - 1).kernel());
+                    if (k.startsWith("gelu_backward") && launches.get(i + 1).kernel().startsWith("cast_")) fail(precision + ": GELU's dY cast to half");
+                    if (k.startsWith("layernorm_param_grads_final") && launches.get(i + 1).kernel().startsWith("cast_")) {
+                        fail(precision + ": a residual LayerNorm's dx cast to half");
+                    }
+                }
+            }
+            String h = precision == Precision.BF16 ? "bf16" : "f16";
+            assertEquals(2 * model.config().numHiddenLayers(), step.stream().filter(l -> l.kernel().equals("gelu_" + h)
+                    || l.kernel().equals("gelu_backward_" + h + "_copy_" + h)).count(), precision + ": GELU forward and backward kernels of a step");
+            // the last layer's blocks compute the [CLS] rows only and keep their float32 product (BertLayer#forwardCls)
+            assertEquals(2 * (model.config().numHiddenLayers() - 1), step.stream().filter(l -> l.kernel().equals("dropout_add_layernorm_backward_f32_copy_" + h))
+                    .count(), precision + ": residual LayerNorm backward kernels writing dY's half copy");
+            assertEquals(2, step.stream().filter(l -> l.kernel().equals("mul_f32_copy_" + h)).count(),
+                    precision + ": the embeddings' and the pooled output's dropout writing the classifier's and layer 0's half operand");
+        }
+    }
+
+    private static BertForSequenceClassification tiny(CudaBackend gpu, Precision precision) throws IOException {
+        BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(TINY, gpu,
+                new BertForSequenceClassification.LoadOptions(null, null, 42, Map.of("num_attention_heads", "2")));
+        model.setPrecision(precision);
+        return model;
     }
 }

@@ -302,9 +302,17 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    /** One kernel writes GELU's result and its BF16/F16 copy. */
+    /**
+     * One kernel writes GELU's result and its BF16/F16 copy; of a BF16/F16 x, GELU in float32
+     * rounded to x's format, which is then both.
+     */
     @Override
     public Copied<Tensor> gelu(Tensor x, DType copy) {
+        if (x.dtype().isHalf() && copy == x.dtype()) {
+            Tensor half = allocate(copy, x.shape());
+            elementwise.geluHalf(dense(x), half);
+            return new Copied<>(half, half);
+        }
         if (x.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.gelu(x, copy);
         Tensor in = dense(x), out = allocate(DType.F32, x.shape()), half = allocate(copy, x.shape());
         elementwise.geluCopy(in, out, half);
@@ -329,12 +337,30 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    /** One kernel writes a ⊙ b and its BF16/F16 copy. */
+    @Override
+    public Copied<Tensor> mul(Tensor a, Tensor b, DType copy) {
+        if (a.dtype() != DType.F32 || b.dtype() != DType.F32 || !a.sameShape(b) || !copy.isHalf()) return Backend.super.mul(a, b, copy);
+        Tensor out = allocate(DType.F32, a.shape()), half = allocate(copy, a.shape());
+        elementwise.mulCopy(dense(a), dense(b), out, half);
+        return new Copied<>(out, half);
+    }
+
     @Override
     public Tensor geluBackward(Tensor x, Tensor dy) {
         Tensor xin = dense(x), g = dense(dy);
         Tensor out = allocate(x.dtype(), x.shape());
         elementwise.geluBackward(xin, g, out);
         return out;
+    }
+
+    /** One kernel reads the BF16/F16 x and writes dx in float32 and in x's format. */
+    @Override
+    public Copied<Tensor> geluBackward(Tensor x, Tensor dy, DType copy) {
+        if (!x.dtype().isHalf() || copy != x.dtype() || dy.dtype() != DType.F32) return Backend.super.geluBackward(x, dy, copy);
+        Tensor xin = dense(x), g = dense(dy), out = allocate(DType.F32, x.shape()), half = allocate(copy, x.shape());
+        elementwise.geluBackwardCopy(xin, g, out, half);
+        return new Copied<>(out, half);
     }
 
     @Override
@@ -661,14 +687,29 @@ public final class CudaBackend implements Backend {
     public ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
                                                          long offset) {
         if (dy.dtype() != DType.F32) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
+        return residualNormBackward(dy, forward, gamma, p, seed, offset, null).out();
+    }
+
+    /** One kernel writes x's gradient and its BF16/F16 copy, the dY operand of the Linear before the block. */
+    @Override
+    public Copied<ResidualNormGrads> dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                                 long offset, DType copy) {
+        if (dy.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset, copy);
+        return residualNormBackward(dy, forward, gamma, p, seed, offset, copy);
+    }
+
+    /** The float32 backward of dropout + residual + LayerNorm, with dx's copy in {@code copy} (null: none). */
+    private Copied<ResidualNormGrads> residualNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed, long offset,
+                                                           DType copy) {
         Tensor gs = dense(dy), ss = dense(forward.sum()), gm = dense(gamma), mu = dense(forward.mean()), rs = dense(forward.rstd());
         int len = dy.size(-1), rows = dy.numel() / Math.max(1, len);
         Tensor dres = allocate(DType.F32, dy.shape()), dx = p > 0 ? allocate(DType.F32, dy.shape()) : dres;
+        Tensor half = copy == null ? null : allocate(copy, dy.shape());
         Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
-        if (len == 0) return new ResidualNormGrads(dx, dres, dgamma, dbeta);
-        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, rows, len, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
+        if (len == 0) return new Copied<>(new ResidualNormGrads(dx, dres, dgamma, dbeta), half);
+        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, half, rows, len, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         layerNorm.paramGrads(gs, ss, mu, rs, dgamma, dbeta);
-        return new ResidualNormGrads(dx, dres, dgamma, dbeta);
+        return new Copied<>(new ResidualNormGrads(dx, dres, dgamma, dbeta), half);
     }
 
     @Override

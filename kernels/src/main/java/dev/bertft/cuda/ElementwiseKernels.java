@@ -57,6 +57,12 @@ final class ElementwiseKernels {
         if (n > 0) l.ops.launch("gelu_f32_copy_" + suffix(half.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(in), l.ptr(out), l.ptr(half), n);
     }
 
+    /** GELU of BF16/F16 {@code in}, in float32, rounded into {@code out} of the same format. */
+    void geluHalf(Tensor in, Tensor out) {
+        long n = out.numel();
+        if (n > 0) l.ops.launch("gelu_" + suffix(in.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(in), l.ptr(out), n);
+    }
+
     void scalar(Ops.Scalar op, Tensor in, Tensor out, double s) {
         long n = out.numel();
         if (n > 0) l.ops.launch("scalar_" + suffix(in.dtype()), l.grid(n), 1, 1, THREADS, 1, op.ordinal(), l.ptr(in), l.ptr(out), s, n);
@@ -70,9 +76,24 @@ final class ElementwiseKernels {
         l.ops.launch("binary_" + suffix(a.dtype()), l.grid(n), 1, 1, THREADS, 1, op.ordinal(), layout, l.ptr(a), l.ptr(b), l.ptr(out), n);
     }
 
+    /** out ← a ⊙ b of dense float32 {@code a} and {@code b}, and out rounded into {@code half}. */
+    void mulCopy(Tensor a, Tensor b, Tensor out, Tensor half) {
+        long n = out.numel();
+        if (n > 0) l.ops.launch("mul_f32_copy_" + suffix(half.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(a), l.ptr(b), l.ptr(out), l.ptr(half), n);
+    }
+
     void geluBackward(Tensor x, Tensor dy, Tensor out) {
         long n = out.numel();
         if (n > 0) l.ops.launch("gelu_backward_" + suffix(x.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(x), l.ptr(dy), l.ptr(out), n);
+    }
+
+    /** dx = dy · GELU'(x) of BF16/F16 {@code x} and float32 {@code dy} into float32 {@code out} and its copy {@code half} in x's format. */
+    void geluBackwardCopy(Tensor x, Tensor dy, Tensor out, Tensor half) {
+        long n = out.numel();
+        if (n > 0) {
+            l.ops.launch("gelu_backward_" + suffix(x.dtype()) + "_copy_" + suffix(half.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(x), l.ptr(dy),
+                    l.ptr(out), l.ptr(half), n);
+        }
     }
 
     void biasGelu(Tensor x, Tensor bias, Tensor out) {

@@ -78,23 +78,32 @@ final class LayerNormKernels {
         if (rows > 0 && len > 0) {
             Object[] args = {l.ptr(x), l.ptr(residual), l.ptr(g), l.ptr(b), l.ptr(sum), l.ptr(y), l.ptr(mean), l.ptr(rstd), rows, len,
                     (float) eps, (float) p, (float) (1 / (1 - p)), seed, start, offset};
-            if (half == null) {
-                l.ops.launch("dropout_add_layernorm_f32", blocks(rows), 1, 1, THREADS, 1, args);
-            } else {
-                Object[] copied = Arrays.copyOf(args, args.length + 1);
-                copied[args.length] = l.ptr(half);
-                l.ops.launch("dropout_add_layernorm_" + suffix(x.dtype()) + "_copy_" + suffix(half.dtype()), blocks(rows), 1, 1, THREADS, 1,
-                        copied);
-            }
+            launchPerRow(rows, half == null ? "dropout_add_layernorm_f32" : "dropout_add_layernorm_" + suffix(x.dtype()) + "_copy_"
+                    + suffix(half.dtype()), args, half);
         }
     }
 
-    /** d(residual) and dx through the same mask, drawn again from (seed, start's value + offset). */
-    void dropoutAddBackward(Tensor dy, Tensor sum, Tensor gamma, Tensor mean, Tensor rstd, Tensor dres, Tensor dx, int rows, int len,
-                            double p, long seed, CUdeviceptr start, long offset) {
-        if (rows > 0) {
-            l.ops.launch("dropout_add_layernorm_backward_f32", blocks(rows), 1, 1, THREADS, 1, l.ptr(dy), l.ptr(sum), l.ptr(gamma),
-                    l.ptr(mean), l.ptr(rstd), l.ptr(dres), l.ptr(dx), rows, len, (float) p, (float) (1 / (1 - p)), seed, start, offset);
+    /** A kernel of one warp per row, with {@code half} (not null) as its last argument, after {@code args}. */
+    private void launchPerRow(int rows, String kernel, Object[] args, Tensor half) {
+        if (half == null) {
+            l.ops.launch(kernel, blocks(rows), 1, 1, THREADS, 1, args);
+            return;
         }
+        Object[] copied = Arrays.copyOf(args, args.length + 1);
+        copied[args.length] = l.ptr(half);
+        l.ops.launch(kernel, blocks(rows), 1, 1, THREADS, 1, copied);
+    }
+
+    /**
+     * d(residual) and dx through the same mask, drawn again from (seed, start's value + offset);
+     * with {@code half} not null, dx (dres when p = 0) also rounded into it.
+     */
+    void dropoutAddBackward(Tensor dy, Tensor sum, Tensor gamma, Tensor mean, Tensor rstd, Tensor dres, Tensor dx, Tensor half, int rows,
+                            int len, double p, long seed, CUdeviceptr start, long offset) {
+        if (rows == 0) return;
+        Object[] args = {l.ptr(dy), l.ptr(sum), l.ptr(gamma), l.ptr(mean), l.ptr(rstd), l.ptr(dres), l.ptr(dx), rows, len, (float) p,
+                (float) (1 / (1 - p)), seed, start, offset};
+        launchPerRow(rows, half == null ? "dropout_add_layernorm_backward_f32" : "dropout_add_layernorm_backward_f32_copy_" + suffix(half.dtype()),
+                args, half);
     }
 }

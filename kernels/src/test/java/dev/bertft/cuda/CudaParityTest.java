@@ -551,6 +551,45 @@ class CudaParityTest {
     }
 
     /**
+     * GELU of the BF16/F16 pre-activation a Linear wrote under autocast, and its backward writing dx
+     * in float32 and in that format (the dY operand of the Linear's products): bit for bit what the
+     * cast to float32, the float32 kernels and the cast back gave before, and against float64 on the
+     * CPU of the same rounded inputs. Bounds: the float32 GELU forms 1 + erf(x/√2) with an absolute
+     * error of a few 2⁻²⁴, scaled by ½|x| (2⁻²¹·|x| allowed), GELU' the same plus the e^(−x²/2) term
+     * (2⁻²¹·(1 + |x|) allowed, times |dy|), and a product rounds once (2⁻²³ relative); a result in
+     * the format rounds once more, 2⁻⁸ relative for BF16 (8 significant bits) and 2⁻¹¹ for F16 (11),
+     * doubled here as float32's error may move a value across a rounding midpoint, and F16's
+     * subnormals add 2⁻²⁵ absolute.
+     */
+    @Test
+    void halfGeluAndItsBackwardWriteTheLinearsOperands() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            double unit = h == DType.BF16 ? 0x1p-8 : 0x1p-11, subnormal = h == DType.BF16 ? 0 : 0x1p-25;
+            Tensor x = onGpu(randn(DType.F32, 3, 5, 67).mul(3)).cast(h), dy = onGpu(randn(DType.F32, 3, 5, 67));
+            var gelu = gpu.gelu(x, h);
+            assertEquals(h, gelu.copy().dtype());
+            assertBitwise(gpu.gelu(x.cast(DType.F32), h).copy(), gelu.copy(), "gelu of " + h);
+            var back = gpu.geluBackward(x, dy, h);
+            Tensor before = gpu.geluBackward(x.cast(DType.F32), dy);
+            assertBitwise(before, back.out(), "gelu backward of " + h);
+            assertBitwise(before.cast(h), back.copy(), "gelu backward copy " + h);
+
+            double[] xs = x.toDoubleArray(), g = dy.toDoubleArray(), y = gelu.copy().toDoubleArray(), dx = back.out().toDoubleArray(),
+                    dxh = back.copy().toDoubleArray();
+            Tensor x64 = CPU.fromHost(xs, DType.F64, x.shape()), dy64 = CPU.fromHost(g, DType.F64, x.shape());
+            double[] y64 = x64.unary(Ops.Unary.GELU).toDoubleArray(), dx64 = CPU.geluBackward(x64, dy64).toDoubleArray();
+            for (int i = 0; i < xs.length; i++) {
+                double a = Math.abs(xs[i]), gelu32 = 0x1p-21 * a, grad32 = Math.abs(g[i]) * 0x1p-21 * (1 + a) + 0x1p-23 * Math.abs(dx64[i]);
+                assertTrue(Math.abs(y[i] - y64[i]) <= gelu32 + 2 * unit * Math.abs(y64[i]) + subnormal,
+                        h + " gelu at x = " + xs[i] + ": " + y[i] + " against " + y64[i]);
+                assertTrue(Math.abs(dx[i] - dx64[i]) <= grad32, h + " gelu backward at x = " + xs[i] + ": " + dx[i] + " against " + dx64[i]);
+                assertTrue(Math.abs(dxh[i] - dx64[i]) <= grad32 + 2 * unit * Math.abs(dx64[i]) + subnormal,
+                        h + " gelu backward copy at x = " + xs[i] + ": " + dxh[i] + " against " + dx64[i]);
+            }
+        }
+    }
+
+    /**
      * The GPU's product against the float64 one of the same (exactly widened) inputs. Each of the K
      * products of two 16-bit floats is exact in float32, so the error is the float32 sum's, at most
      * (K − 1)·2⁻²⁴·Σ|a·b| to first order; the bound takes twice that (tensor cores may truncate
@@ -780,6 +819,73 @@ class CudaParityTest {
                 double[] mask = CPU.dropoutMask(DType.F32, shape, p, 77, 5).toDoubleArray();
                 for (int i = 0; i < dx.length && p > 0; i++) {
                     if ((float) (ds[i] * mask[i]) != dx[i]) fail(what + ": dx[" + i + "] " + dx[i] + " is not " + ds[i] + " times the mask " + mask[i]);
+                }
+            }
+        }
+    }
+
+    /**
+     * Dropout's x ⊙ mask under autocast also written in BF16/F16 for the Linear it feeds: the
+     * float32 product bit for bit binary MUL's, the copy bit for bit its cast, and against the exact
+     * product in float64: 2⁻²⁴ relative for float32, plus 2⁻⁸ (BF16, 8 significant bits) or 2⁻¹¹
+     * (F16, 11) for the rounding to the format, F16's subnormals 2⁻²⁵ absolute.
+     */
+    @Test
+    void dropoutProductWritesTheHalfCopyItsLinearReads() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            double unit = h == DType.BF16 ? 0x1p-8 : 0x1p-11, subnormal = h == DType.BF16 ? 0 : 0x1p-25;
+            Tensor a = onGpu(randn(DType.F32, 3, 5, 67)), mask = gpu.dropoutMask(DType.F32, a.shape(), 0.1, 77, 5);
+            var y = gpu.mul(a, mask, h);
+            Tensor plain = a.mul(mask);
+            assertBitwise(plain, y.out(), h + " dropout product");
+            assertBitwise(plain.cast(h), y.copy(), h + " dropout product copy");
+            double[] x = a.toDoubleArray(), m = mask.toDoubleArray(), out = y.out().toDoubleArray(), copy = y.copy().toDoubleArray();
+            for (int i = 0; i < x.length; i++) {
+                double ref = x[i] * m[i];
+                assertTrue(Math.abs(out[i] - ref) <= 0x1p-24 * Math.abs(ref), h + ": float32 product " + i);
+                assertTrue(Math.abs(copy[i] - ref) <= (unit + 0x1p-24) * Math.abs(ref) + subnormal, h + ": copy " + copy[i] + " against " + ref);
+            }
+        }
+    }
+
+    /**
+     * The backward of dropout + residual + LayerNorm under autocast also writes x's gradient in
+     * BF16/F16, the dY operand of the products of the Linear before the block: the float32
+     * gradients bit for bit the plain kernel's and the copy bit for bit dx's cast (dresidual's when
+     * p = 0), and against float64 on the CPU of the same float32 dy, sum and statistics. Bound: the
+     * float32 kernel's own (1e-4 relative, 1e-5 absolute, as against the CPU above) plus one
+     * rounding to the format, 2⁻⁸ relative for BF16 and 2⁻¹¹ for F16 (doubled: float32's error may
+     * cross a rounding midpoint), F16's subnormals 2⁻²⁵ absolute.
+     */
+    @Test
+    void dropoutAddLayerNormBackwardWritesTheHalfDyOfTheLinearBefore() {
+        for (DType half : new DType[] {DType.BF16, DType.F16}) {
+            double unit = half == DType.BF16 ? 0x1p-8 : 0x1p-11, subnormal = half == DType.BF16 ? 0 : 0x1p-25;
+            for (int[] shape : new int[][] {{4, 7, 384}, {3, 33}}) {
+                for (double p : new double[] {0, 0.1}) {
+                    int h = shape[shape.length - 1];
+                    Tensor x = onGpu(randn(DType.F32, shape)), r = onGpu(randn(DType.F32, shape)), g = onGpu(randn(DType.F32, h)),
+                            b = onGpu(randn(DType.F32, h)), dy = onGpu(randn(DType.F32, shape));
+                    String what = half + " dropout+residual+layernorm backward " + Arrays.toString(shape) + " p=" + p;
+                    var fwd = gpu.dropoutAddLayerNorm(x, r, g, b, 1e-12, p, 77, 5);
+                    var plain = gpu.dropoutAddLayerNormBackward(dy, fwd, g, p, 77, 5);
+                    var copied = gpu.dropoutAddLayerNormBackward(dy, fwd, g, p, 77, 5, half);
+                    assertBitwise(plain.dx(), copied.out().dx(), what + " dx");
+                    assertBitwise(plain.dresidual(), copied.out().dresidual(), what + " dresidual");
+                    assertBitwise(plain.dgamma(), copied.out().dgamma(), what + " dgamma");
+                    assertBitwise(plain.dbeta(), copied.out().dbeta(), what + " dbeta");
+                    assertEquals(half, copied.copy().dtype());
+                    assertBitwise(plain.dx().cast(half), copied.copy(), what + " copy");
+
+                    Tensor sum64 = CPU.fromHost(fwd.sum().toDoubleArray(), DType.F64, shape);
+                    var fwd64 = new Backend.ResidualNormOut(null, sum64, CPU.fromHost(fwd.mean().toDoubleArray(), DType.F64, fwd.mean().shape()),
+                            CPU.fromHost(fwd.rstd().toDoubleArray(), DType.F64, fwd.rstd().shape()), null);
+                    double[] ref = CPU.dropoutAddLayerNormBackward(CPU.fromHost(dy.toDoubleArray(), DType.F64, shape), fwd64,
+                            CPU.fromHost(g.toDoubleArray(), DType.F64, h), p, 77, 5).dx().toDoubleArray(), got = copied.copy().toDoubleArray();
+                    for (int i = 0; i < ref.length; i++) {
+                        double tol = (1e-4 + 2 * unit) * Math.abs(ref[i]) + 1e-5 + subnormal;
+                        if (!(Math.abs(got[i] - ref[i]) <= tol)) fail(what + ": copy[" + i + "] " + got[i] + " against float64 " + ref[i]);
+                    }
                 }
             }
         }

@@ -208,8 +208,12 @@ class DryRunTest {
             Tensor x = g.zeros(DType.F32, 4, 6, 8), gamma = g.zeros(DType.F32, 8);
             g.layerNorm(x, gamma, gamma, 1e-5, half);
             g.dropoutAddLayerNorm(x, x, gamma, gamma, 1e-5, 0.1, 1, 2, half);
-            g.dropoutAddLayerNorm(g.zeros(half, 4, 6, 8), x, gamma, gamma, 1e-5, 0.1, 1, 2, half);
+            var residual = g.dropoutAddLayerNorm(g.zeros(half, 4, 6, 8), x, gamma, gamma, 1e-5, 0.1, 1, 2, half);
+            g.dropoutAddLayerNormBackward(x, residual.out(), gamma, 0.1, 1, 2, half);
             g.gelu(x, half);
+            g.mul(x, x, half);
+            g.gelu(g.zeros(half, 4, 6, 8), half);
+            g.geluBackward(g.zeros(half, 4, 6, 8), x, half);
             for (int hs : new int[] {16, 32, 64}) {
                 Tensor q = g.zeros(half, 2, 3, 70, hs), mask = g.zeros(DType.F32, 2, 70);
                 var out = g.attention(q, q, q, mask, 0.125, 0.1, 1, 2);

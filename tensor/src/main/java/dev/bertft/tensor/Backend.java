@@ -83,10 +83,12 @@ public interface Backend {
 
     /**
      * GELU of a float32 tensor, with its result also rounded once to {@code copy} (BF16 or F16):
-     * the operand of the Linear it feeds, which a backend may write in the same pass.
+     * the operand of the Linear it feeds, which a backend may write in the same pass. Of a BF16/F16
+     * x (a product under autocast) GELU is computed in float32 all the same; a backend that reads
+     * x as it is and writes only the copy gives the copy as out too.
      */
     default Copied<Tensor> gelu(Tensor x, DType copy) {
-        Tensor y = unary(Ops.Unary.GELU, x);
+        Tensor y = unary(Ops.Unary.GELU, x.dtype().isHalf() ? x.cast(DType.F32) : x);
         return new Copied<>(y, y.cast(copy));
     }
 
@@ -98,8 +100,27 @@ public interface Backend {
     /** Broadcasting binary op; the output shape is the broadcast of both input shapes. */
     Tensor binary(Ops.Binary op, Tensor a, Tensor b);
 
+    /**
+     * a ⊙ b of same-shape float32 tensors (dropout's x ⊙ mask), with the product also rounded once
+     * to {@code copy} (BF16 or F16): the operand of the Linear it feeds, which a backend may write
+     * in the same pass.
+     */
+    default Copied<Tensor> mul(Tensor a, Tensor b, DType copy) {
+        Tensor y = binary(Ops.Binary.MUL, a, b);
+        return new Copied<>(y, y.cast(copy));
+    }
+
     /** dx = dy · GELU'(x), GELU'(x) = Φ(x) + x·φ(x). */
     Tensor geluBackward(Tensor x, Tensor dy);
+
+    /**
+     * {@link #geluBackward} of x in any format and a float32 dy, giving float32 dx and dx rounded
+     * once to {@code copy}: under autocast the dY operand of the Linear that made x.
+     */
+    default Copied<Tensor> geluBackward(Tensor x, Tensor dy, DType copy) {
+        Tensor dx = geluBackward(x.cast(dy.dtype()), dy);
+        return new Copied<>(dx, dx.cast(copy));
+    }
 
     /**
      * GELU(x + bias), bias [N] added along x's last axis: a Linear layer's bias and activation in
@@ -313,6 +334,17 @@ public interface Backend {
         Tensor ds = norm.dx();
         Tensor dx = p > 0 ? ds.mul(dropoutMask(ds.dtype(), ds.shape(), p, seed, offset)) : ds;
         return new ResidualNormGrads(dx, ds, norm.dgamma(), norm.dbeta());
+    }
+
+    /**
+     * The same with x's gradient also rounded once to {@code copy} (BF16 or F16): under autocast
+     * the dY operand of the products of the Linear whose output the block normalised, which a
+     * backend may write in the same pass.
+     */
+    default Copied<ResidualNormGrads> dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                                  long offset, DType copy) {
+        ResidualNormGrads d = dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
+        return new Copied<>(d, d.dx().cast(copy));
     }
 
     /**
