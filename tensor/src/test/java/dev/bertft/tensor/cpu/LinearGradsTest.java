@@ -10,8 +10,6 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Simd;
 import dev.bertft.tensor.Tensor;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,20 +22,6 @@ import org.junit.jupiter.api.Test;
  * double sum's own error, far below an ulp of a float); a float32 running sum would exceed it.
  */
 class LinearGradsTest {
-
-    private static Parallel one, two;
-
-    @BeforeAll
-    static void pools() {
-        one = new Parallel(1);
-        two = new Parallel(2);
-    }
-
-    @AfterAll
-    static void close() {
-        one.close();
-        two.close();
-    }
 
     /**
      * Every m (the Linear's outputs: one row, a ragged 7, MiniLM's 384 and 1152) with every k (its
@@ -52,6 +36,12 @@ class LinearGradsTest {
     void sumsAndProductMatchFloat64ForEveryShape() {
         assertTrue(Simd.AVAILABLE, "tests run with --add-modules jdk.incubator.vector, so the sums must come from SimdGemm's packing");
         Random rnd = new Random(19);
+        try (Parallel one = new Parallel(1); Parallel two = new Parallel(2)) {
+            checkShapes(rnd, one, two);
+        }
+    }
+
+    private static void checkShapes(Random rnd, Parallel one, Parallel two) {
         for (int m : new int[] {1, 7, 384, 1152}) {
             for (int k : new int[] {1, 33, 384}) {
                 for (int rows : new int[] {1, 5, 4096}) {
@@ -73,23 +63,31 @@ class LinearGradsTest {
         }
     }
 
-    /** Operands inside larger arrays, with rows longer than the matrices, and sums added to what is there. */
+    /**
+     * Operands inside larger arrays, with rows longer than the matrices, and sums added to what is
+     * there (m = 45: five full panels of dYᵀ and a ragged one).
+     */
     @Test
     void sumsAddToTheTargetWithPaddedLayouts() {
         Random rnd = new Random(5);
         int m = 45, k = 70, rows = 900, lda = m + 3, ldb = k + 2, ldc = k + 5, aOff = 4, bOff = 1, cOff = 6;
         float[] a = randomFloats(rnd, aOff + rows * lda), b = randomFloats(rnd, bOff + rows * ldb);
-        for (Parallel pool : new Parallel[] {one, two}) {
-            double[] sums = new double[m + 1];
-            java.util.Arrays.fill(sums, 0.25);
-            float[] c = new float[cOff + m * ldc];
-            Gemm.sgemmWithRowSums(pool, true, false, m, k, rows, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, sums);
-            for (int i = 0; i < m; i++) {
-                double exact = 0.25;
-                for (int p = 0; p < rows; p++) exact += a[aOff + p * lda + i];
-                assertEquals(exact, sums[i], 1e-9, "row sum " + i + ", threads=" + pool.threads());
+        for (int threads = 1; threads <= 2; threads++) {
+            try (Parallel pool = new Parallel(threads)) {
+                double[] sums = new double[m + 1];
+                java.util.Arrays.fill(sums, 0.25);
+                float[] c = new float[cOff + m * ldc];
+                Gemm.sgemmWithRowSums(pool, true, false, m, k, rows, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, sums);
+                for (int i = 0; i < m; i++) {
+                    double exact = 0.25;
+                    for (int p = 0; p < rows; p++) exact += a[aOff + p * lda + i];
+                    assertEquals(exact, sums[i], 1e-9, "row sum " + i + ", threads=" + pool.threads());
+                }
+                assertEquals(0.25, sums[m], "past the m sums nothing is written");
+                float[] plain = new float[c.length];
+                Gemm.sgemm(pool, true, false, m, k, rows, a, aOff, lda, b, bOff, ldb, 0f, plain, cOff, ldc);
+                assertArrayEquals(plain, c, "the product keeps its bits, threads=" + pool.threads());
             }
-            assertEquals(0.25, sums[m], "past the m sums nothing is written");
         }
     }
 
