@@ -172,8 +172,13 @@ class LinearGradsTest {
             }
         }
 
+        /**
+         * db within the bound of the class comment, and each double sum equal to this class's own
+         * loop over the rows in order: the order reduce used, whichever thread packed which rows.
+         */
         void checkBias(double[] sums, String where) {
             for (int i = 0; i < m; i++) {
+                if (sums[i] != db[i]) fail(where + ": sum of row " + i + " is " + sums[i] + ", the rows in order give " + db[i]);
                 float got = (float) sums[i];
                 double bound = Math.ulp(got) / 2 + rows * Math.ulp(1.0) / 2 * dbMagnitude[i];
                 double err = Math.abs(got - db[i]);
