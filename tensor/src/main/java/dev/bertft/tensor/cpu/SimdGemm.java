@@ -206,8 +206,9 @@ final class SimdGemm {
 
     /**
      * Where packing A adds up op(A)'s rows: the sum of row i goes into sums[off + i], in double
-     * precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k in order, one panel at a
-     * time), so the sums are those of a plain loop over p, whichever thread packs which rows.
+     * precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k in order, each block
+     * right after packA packed it), so the sums are those of a plain loop over p, whichever thread
+     * packs which rows.
      */
     record RowSums(double[] sums, int off) {
         /** A panel's row p (MR floats) as one vector of doubles, where the machine has that width (AVX-512). */
