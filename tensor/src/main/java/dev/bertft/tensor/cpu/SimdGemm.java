@@ -1,9 +1,6 @@
 package dev.bertft.tensor.cpu;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -206,54 +203,20 @@ final class SimdGemm {
 
     /**
      * Where packing A adds up op(A)'s rows: the sum of row i goes into sums[off + i], in double
-     * precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k in order, each block
-     * right after packA packed it), so the sums are those of a plain loop over p, whichever thread
-     * packs which rows.
+     * precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k in order, one panel at a
+     * time), so the sums are those of a plain loop over p, whichever thread packs which rows.
      */
     record RowSums(double[] sums, int off) {
-        /** A panel's row p (MR floats) as one vector of doubles, where the machine has that width (AVX-512). */
-        private static final VectorSpecies<Double> PANEL_ROW = DoubleVector.SPECIES_PREFERRED;
-        private static final VectorSpecies<Float> PANEL_ROW_FLOATS = VectorShape.forBitSize(MR * Float.SIZE).withLanes(float.class);
-        private static final boolean WHOLE_PANEL_ROWS = PANEL_ROW.length() == MR;
-
         /** The same sums for a band of op(A) that starts at row i0. */
         RowSums from(int i0) {
             return new RowSums(sums, off + i0);
         }
 
         /**
-         * Adds the rows of a packed block of mc rows (panels as {@link #packA}) to the sums of rows
-         * ic..ic+mc: two full panels at a time as vectors of doubles where a panel's row fits one,
-         * otherwise panel by panel.
-         */
-        void addBlock(float[] pa, int kc, int mc, int ic) {
-            int ir = 0;
-            if (WHOLE_PANEL_ROWS) {
-                for (; ir + 2 * MR <= mc; ir += 2 * MR) addTwoPanels(pa, ir * kc, kc, ic + ir);
-            }
-            for (; ir < mc; ir += MR) addPanel(pa, ir * kc, kc, Math.min(MR, mc - ir), ic + ir);
-        }
-
-        /**
-         * Two full panels (the second at panel + MR·kc) into the sums of rows row..row+2·MR: each lane
-         * one chain over p in order, so the same sums as one at a time; two chains hide an add's latency.
-         */
-        private void addTwoPanels(float[] pa, int panel, int kc, int row) {
-            int at = off + row, second = panel + MR * kc;
-            DoubleVector s0 = DoubleVector.fromArray(PANEL_ROW, sums, at), s1 = DoubleVector.fromArray(PANEL_ROW, sums, at + MR);
-            for (int p = 0; p < kc; p++) {
-                s0 = s0.add(FloatVector.fromArray(PANEL_ROW_FLOATS, pa, panel + p * MR).convertShape(VectorOperators.F2D, PANEL_ROW, 0));
-                s1 = s1.add(FloatVector.fromArray(PANEL_ROW_FLOATS, pa, second + p * MR).convertShape(VectorOperators.F2D, PANEL_ROW, 0));
-            }
-            s0.intoArray(sums, at);
-            s1.intoArray(sums, at + MR);
-        }
-
-        /**
          * Adds the first mr rows of a packed panel (element (i,p) at pa[panel + p·MR + i]) to the
          * sums of rows row..row+mr. A full panel runs eight chains side by side, not one after another.
          */
-        private void addPanel(float[] pa, int panel, int kc, int mr, int row) {
+        void addPanel(float[] pa, int panel, int kc, int mr, int row) {
             int at = off + row;
             if (mr == MR) {
                 double s0 = sums[at], s1 = sums[at + 1], s2 = sums[at + 2], s3 = sums[at + 3];
@@ -342,8 +305,8 @@ final class SimdGemm {
 
     /**
      * Packs rows ic..ic+mc, columns pc..pc+kc of op(A) into MR-row panels: panel r holds rows
-     * ic+r*MR.., element (i,p) at r*MR*kc + p*MR + i; rows past mc are zero. With rowSums, the
-     * block's rows are then added up from the packed panels, while they are still in L2.
+     * ic+r*MR.., element (i,p) at r*MR*kc + p*MR + i; rows past mc are zero. With rowSums, each
+     * panel's rows are then added up from the panel, while it is still in L1.
      */
     private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] pa,
                               RowSums rowSums) {
@@ -385,8 +348,8 @@ final class SimdGemm {
             } else {
                 packAcross(a, aOff + (ic + ir) * lda + pc, lda, mr, kc, pa, ir * kc, MR);
             }
+            if (rowSums != null) rowSums.addPanel(pa, ir * kc, kc, mr, ic + ir);
         }
-        if (rowSums != null) rowSums.addBlock(pa, kc, mc, ic);
     }
 
     /**

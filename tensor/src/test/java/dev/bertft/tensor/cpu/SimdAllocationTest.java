@@ -81,14 +81,6 @@ class SimdAllocationTest {
     }
 
     @Test
-    void gemmRowSums() {
-        int mc = SimdGemm.MC, kc = 64;
-        float[] packed = randn(mc * kc);
-        SimdGemm.RowSums sums = new SimdGemm.RowSums(new double[mc], 0);
-        assertReachesNoAllocation("SimdGemm.RowSums.addBlock", () -> sums.addBlock(packed, kc, mc, 0));
-    }
-
-    @Test
     void philoxDraws() {
         int[] out = new int[1000];
         assertReachesNoAllocation("SimdPhilox.dropoutDraws", () -> SimdPhilox.dropoutDraws(42, 7, 13, out, out.length));
