@@ -27,6 +27,8 @@ public final class CpuBackend implements Backend {
 
     private final Parallel pool;
     private final CpuMemory memory = new CpuMemory(this);
+    /** Counts {@link #linearGrads} calls that summed db inside the product; see {@link #biasSumsInProduct()}. */
+    private long biasSumsInProduct;
 
     public CpuBackend(int threads) {
         Simd.warnIfUnavailable();
@@ -596,6 +598,32 @@ public final class CpuBackend implements Backend {
         Tensor y = uninitialised(DType.F32, shape);
         packed.product(pool, xd.numel() / packed.k, f32(xd), 0, packed.k, f32(y), 0, packed.n);
         return y;
+    }
+
+    /**
+     * Float32 dW = dYᵀ·x with db added up while the product packs dYᵀ ({@link Gemm#sgemmWithRowSums}),
+     * not in a second pass over dY: per Linear layer of a 32×128 MiniLM step, 4096×n floats fewer
+     * to read. db has the bits of {@code dy.sum(0)}: the same double-precision sum in the same order.
+     * Other dtypes, and shapes the product rejects, take the default way.
+     */
+    @Override
+    public LinearGrads linearGrads(Tensor dy, Tensor x, DType out) {
+        boolean float32 = dy.dtype() == DType.F32 && x.dtype() == DType.F32 && out == DType.F32;
+        if (!float32 || dy.dim() != 2 || x.dim() != 2 || dy.size(0) != x.size(0)) return Backend.super.linearGrads(dy, x, out);
+        Tensor g = dense(dy), xd = dense(x);
+        int rows = g.size(0), n = g.size(1), k = xd.size(1);
+        Tensor dw = uninitialised(DType.F32, n, k), db = uninitialised(DType.F32, n);
+        double[] sums = new double[n];
+        Gemm.sgemmWithRowSums(pool, true, false, n, k, rows, f32(g), 0, n, f32(xd), 0, k, f32(dw), 0, k, sums);
+        float[] bias = f32(db);
+        for (int j = 0; j < n; j++) bias[j] = (float) sums[j];
+        biasSumsInProduct++;
+        return new LinearGrads(dw, db);
+    }
+
+    /** How many {@link #linearGrads} took db from the product's packing: tests check it was not a second pass. */
+    long biasSumsInProduct() {
+        return biasSumsInProduct;
     }
 
     // ---- attention --------------------------------------------------------------------------

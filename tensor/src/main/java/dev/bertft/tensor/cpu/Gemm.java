@@ -45,6 +45,29 @@ public final class Gemm {
         }
     }
 
+    /**
+     * C = op(A)·op(B) as {@link #sgemm} with beta 0, and the sum of each row of op(A) added into
+     * aRowSums[0..m) in double precision, p = 0..k-1 in order: a Linear layer's dW = dYᵀ·x and
+     * db = Σ_rows dY (op(A) = dYᵀ) from the one pass that packs dY for the product, instead of a
+     * second pass over dY for db. The sums are those of that plain loop, for any thread count.
+     */
+    public static void sgemmWithRowSums(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
+                                        float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                        float[] c, int cOff, int ldc, double[] aRowSums) {
+        check(1, transA, transB, m, n, k, a.length, aOff, lda, 0, b.length, bOff, ldb, 0, 0, c.length, cOff, ldc, 0);
+        if (aRowSums.length < m) throw new IndexOutOfBoundsException("gemm: " + m + " row sums, array has " + aRowSums.length);
+        if (m == 0) return;
+        if (Simd.AVAILABLE && n > 0) {
+            SimdGemm.sgemmWithRowSums(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, aRowSums);
+            return;
+        }
+        sgemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
+        // without SIMD (or with no columns to multiply) nothing packs A: a separate pass
+        for (int p = 0; p < k; p++) {
+            for (int i = 0; i < m; i++) aRowSums[i] += a[transA ? aOff + p * lda + i : aOff + i * lda + p];
+        }
+    }
+
     /** {@link #sgemm} in double precision. */
     public static void dgemm(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                              double[] a, int aOff, int lda, double[] b, int bOff, int ldb,

@@ -78,15 +78,26 @@ final class SimdGemm {
                 Buffers buf = Buffers.forThread(m, n, k);
                 for (int t = from; t < to; t++) {
                     product(transA, transB, m, n, k, a, aOff + t * aStride, lda, b, bOff + t * bStride, ldb,
-                            accumulate, c, cOff + t * cStride, ldc, buf);
+                            accumulate, c, cOff + t * cStride, ldc, buf, null);
                 }
             });
             return;
         }
         for (int t = 0; t < batch; t++) {
             parallelProduct(pool, transA, transB, m, n, k, a, aOff + t * aStride, lda, b, bOff + t * bStride, ldb,
-                    accumulate, c, cOff + t * cStride, ldc);
+                    accumulate, c, cOff + t * cStride, ldc, null);
         }
+    }
+
+    /**
+     * One product as {@link Gemm#sgemmWithRowSums}, already checked; m, n ≥ 1. The sums are taken
+     * where A is packed anyway, so op(A) is read from memory once for both.
+     */
+    static void sgemmWithRowSums(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
+                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                 float[] c, int cOff, int ldc, double[] aRowSums) {
+        parallelProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, false, c, cOff, ldc,
+                new RowSums(aRowSums, 0));
     }
 
     /**
@@ -96,35 +107,38 @@ final class SimdGemm {
      * cost as much as the arithmetic (small blocks of B are still packed per band; see
      * {@link #SHARED_PACK_MIN}). When m has too few panels to split evenly, the columns are
      * split instead and each thread packs all of A (m·k, small when m is) and its own columns of B.
-     * X·Wᵀ on few rows goes to {@link SimdGemmFewRows}, which does not pack W at all.
+     * X·Wᵀ on few rows goes to {@link SimdGemmFewRows}, which does not pack W at all (nor A, so
+     * not when A's row sums are wanted). rowSums: null, or where packing A adds up its rows.
      */
     private static void parallelProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                        boolean accumulate, float[] c, int cOff, int ldc) {
+                                        boolean accumulate, float[] c, int cOff, int ldc, RowSums rowSums) {
         long work = (long) m * n * k;
         int threads = pool.threads();
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
-        if (transB && m <= SimdGemmFewRows.MAX_ROWS && k >= m) {
+        if (rowSums == null && transB && m <= SimdGemmFewRows.MAX_ROWS && k >= m) {
             SimdGemmFewRows.product(pool, transA, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
         } else if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
-            product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k));
+            product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k), rowSums);
         } else if (mPanels >= threads * 4 || mPanels >= nPanels) {
             if ((long) Math.min(k, KC) * Math.min(n, NC) >= SHARED_PACK_MIN) {
-                sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
+                sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, rowSums);
                 return;
             }
             pool.forRange(mPanels, 1, (from, to) -> {
                 int i0 = from * MR, i1 = Math.min(m, to * MR);
                 int aShift = transA ? i0 : i0 * lda;
                 product(transA, transB, i1 - i0, n, k, a, aOff + aShift, lda, b, bOff, ldb,
-                        accumulate, c, cOff + i0 * ldc, ldc, Buffers.forThread(i1 - i0, n, k));
+                        accumulate, c, cOff + i0 * ldc, ldc, Buffers.forThread(i1 - i0, n, k),
+                        rowSums == null ? null : rowSums.from(i0));
             });
         } else {
             pool.forRange(nPanels, 1, (from, to) -> {
                 int j0 = from * NR, j1 = Math.min(n, to * NR);
                 int bShift = transB ? j0 * ldb : j0;
                 product(transA, transB, m, j1 - j0, k, a, aOff, lda, b, bOff + bShift, ldb,
-                        accumulate, c, cOff + j0, ldc, Buffers.forThread(m, j1 - j0, k));
+                        accumulate, c, cOff + j0, ldc, Buffers.forThread(m, j1 - j0, k),
+                        from == 0 ? rowSums : null); // every band packs all of A; the first sums it
             });
         }
     }
@@ -136,7 +150,7 @@ final class SimdGemm {
      */
     private static void sharedBProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                        float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                       boolean accumulate, float[] c, int cOff, int ldc) {
+                                       boolean accumulate, float[] c, int cOff, int ldc, RowSums rowSums) {
         float[] pb = Buffers.forThread(0, n, k).packedB;
         int kcStep = kcStep(k), mPanels = (m + MR - 1) / MR;
         for (int jc = 0; jc < n; jc += NC) {
@@ -144,6 +158,7 @@ final class SimdGemm {
             for (int pc = 0; pc < k; pc += kcStep) {
                 int kc = Math.min(kcStep, k - pc), jcBlock = jc, pcBlock = pc;
                 boolean addToC = accumulate || pc > 0;
+                RowSums sumsHere = jc == 0 ? rowSums : null;
                 pool.forRange(ncPanels, 1, (from, to) -> {
                     int jr = from * NR;
                     packB(transB, b, bOff, ldb, pcBlock, kc, jcBlock + jr, Math.min(nc, to * NR) - jr, pb, jr * kc);
@@ -151,7 +166,7 @@ final class SimdGemm {
                 pool.forRange(mPanels, 1, (from, to) -> {
                     int i0 = from * MR, i1 = Math.min(m, to * MR);
                     rowBand(transA, i0, i1, a, aOff, lda, pcBlock, kc, jcBlock, nc, pb, 0, addToC, c, cOff, ldc,
-                            Buffers.forThread(i1 - i0, 0, k));
+                            Buffers.forThread(i1 - i0, 0, k), sumsHere);
                 });
             }
         }
@@ -186,10 +201,59 @@ final class SimdGemm {
         }
     }
 
-    /** The blocked loop nest of the class comment, on the calling thread. */
+    /**
+     * Where packing A adds up op(A)'s rows: the sum of row i goes into sums[off + i], in double
+     * precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k in order, one panel at a
+     * time), so the sums are those of a plain loop over p, whichever thread packs which rows.
+     */
+    record RowSums(double[] sums, int off) {
+        /** The same sums for a band of op(A) that starts at row i0. */
+        RowSums from(int i0) {
+            return new RowSums(sums, off + i0);
+        }
+
+        /**
+         * Adds the first mr rows of a packed panel (element (i,p) at pa[panel + p·MR + i]) to the
+         * sums of rows row..row+mr. A full panel runs eight chains side by side, not one after another.
+         */
+        void addPanel(float[] pa, int panel, int kc, int mr, int row) {
+            int at = off + row;
+            if (mr == MR) {
+                double s0 = sums[at], s1 = sums[at + 1], s2 = sums[at + 2], s3 = sums[at + 3];
+                double s4 = sums[at + 4], s5 = sums[at + 5], s6 = sums[at + 6], s7 = sums[at + 7];
+                for (int p = 0; p < kc; p++) {
+                    int q = panel + p * MR;
+                    s0 += pa[q];
+                    s1 += pa[q + 1];
+                    s2 += pa[q + 2];
+                    s3 += pa[q + 3];
+                    s4 += pa[q + 4];
+                    s5 += pa[q + 5];
+                    s6 += pa[q + 6];
+                    s7 += pa[q + 7];
+                }
+                sums[at] = s0;
+                sums[at + 1] = s1;
+                sums[at + 2] = s2;
+                sums[at + 3] = s3;
+                sums[at + 4] = s4;
+                sums[at + 5] = s5;
+                sums[at + 6] = s6;
+                sums[at + 7] = s7;
+                return;
+            }
+            for (int i = 0; i < mr; i++) {
+                double s = sums[at + i];
+                for (int p = 0; p < kc; p++) s += pa[panel + p * MR + i];
+                sums[at + i] = s;
+            }
+        }
+    }
+
+    /** The blocked loop nest of the class comment, on the calling thread; rowSums may be null. */
     private static void product(boolean transA, boolean transB, int m, int n, int k,
                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                boolean accumulate, float[] c, int cOff, int ldc, Buffers buf) {
+                                boolean accumulate, float[] c, int cOff, int ldc, Buffers buf, RowSums rowSums) {
         if (k == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
@@ -202,7 +266,8 @@ final class SimdGemm {
             for (int pc = 0; pc < k; pc += kcStep) {
                 int kc = Math.min(kcStep, k - pc);
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb, 0);
-                rowBand(transA, 0, m, a, aOff, lda, pc, kc, jc, nc, pb, 0, accumulate || pc > 0, c, cOff, ldc, buf);
+                rowBand(transA, 0, m, a, aOff, lda, pc, kc, jc, nc, pb, 0, accumulate || pc > 0, c, cOff, ldc, buf,
+                        jc == 0 ? rowSums : null);
             }
         }
     }
@@ -211,13 +276,16 @@ final class SimdGemm {
      * Rows i0..i1 of C's block of columns jc..jc+nc, from op(A)'s columns pc..pc+kc and the packed
      * block of B whose panel for column jc starts at pb[pbOff]: A in MC-row blocks packed into buf,
      * then every MR×NR tile. Also the loop of {@link SimdPackedWeight}, whose B is packed once.
+     * rowSums: null, or where to add up the rows of A as they are packed (callers pass it for one
+     * block of columns only, so that each value is added once).
      */
     static void rowBand(boolean transA, int i0, int i1, float[] a, int aOff, int lda, int pc, int kc,
-                        int jc, int nc, float[] pb, int pbOff, boolean addToC, float[] c, int cOff, int ldc, Buffers buf) {
+                        int jc, int nc, float[] pb, int pbOff, boolean addToC, float[] c, int cOff, int ldc, Buffers buf,
+                        RowSums rowSums) {
         float[] pa = buf.packedA;
         for (int ic = i0; ic < i1; ic += MC) {
             int mc = Math.min(MC, i1 - ic);
-            packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
+            packA(transA, a, aOff, lda, ic, mc, pc, kc, pa, rowSums);
             for (int jr = 0; jr < nc; jr += NR) {
                 int nr = Math.min(NR, nc - jr);
                 for (int ir = 0; ir < mc; ir += MR) {
@@ -237,9 +305,11 @@ final class SimdGemm {
 
     /**
      * Packs rows ic..ic+mc, columns pc..pc+kc of op(A) into MR-row panels: panel r holds rows
-     * ic+r*MR.., element (i,p) at r*MR*kc + p*MR + i; rows past mc are zero.
+     * ic+r*MR.., element (i,p) at r*MR*kc + p*MR + i; rows past mc are zero. With rowSums, each
+     * panel's rows are then added up from the panel, while it is still in L1.
      */
-    private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] pa) {
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] pa,
+                              RowSums rowSums) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
             if (transA && mr == MR) {
@@ -278,6 +348,7 @@ final class SimdGemm {
             } else {
                 packAcross(a, aOff + (ic + ir) * lda + pc, lda, mr, kc, pa, ir * kc, MR);
             }
+            if (rowSums != null) rowSums.addPanel(pa, ir * kc, kc, mr, ic + ir);
         }
     }
 

@@ -65,7 +65,7 @@ final class SimdPackedWeight {
         int kcStep = SimdGemm.kcStep(k);
         for (int b = 0; b < blocks.length; b++) {
             int pc = b * kcStep, kc = Math.min(kcStep, k - pc);
-            SimdGemm.rowBand(false, i0, i1, x, xOff, ldx, pc, kc, j0, j1 - j0, blocks[b], j0 * kc, b > 0, c, cOff, ldc, buf);
+            SimdGemm.rowBand(false, i0, i1, x, xOff, ldx, pc, kc, j0, j1 - j0, blocks[b], j0 * kc, b > 0, c, cOff, ldc, buf, null);
         }
     }
 }
