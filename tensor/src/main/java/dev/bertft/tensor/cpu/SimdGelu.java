@@ -42,7 +42,7 @@ final class SimdGelu {
         float[] cdf = scratch[0], density = scratch[1];
         for (int c = from; c < to; c += CHUNK) {
             int n = Math.min(CHUNK, to - c), vectorEnd = c + F.loopBound(n);
-            cdf(x, c, vectorEnd, cdf);
+            cdf(x, c, vectorEnd, cdf, density);   // density: scratch until the backward fills it below
             if (dy != null) {
                 for (int j = 0; j < n; j++) density[j] = -0.5f * x[c + j] * x[c + j];
                 SimdExp.expSum(density, 0, n, 0f);
@@ -62,18 +62,34 @@ final class SimdGelu {
     }
 
     /**
-     * cdf[i − from] = Φ(x[i]) for i in [from, to), a whole number of vectors. erf(|z|) is z·P(z²)
-     * below 1.2 and Q(z − 2.55) above, fitted by tensor/src/test/python/fit_erf.py, which also
-     * measures them evaluated in float as here, Horner with one FMA a step (a multiply then an add
-     * ran the forward a third slower):
+     * cdf[i − from] = Φ(x[i]) for i in [from, to), a whole number of vectors, with {@code large}
+     * as scratch. erf(|z|) is z·P(z²) below 1.2 and Q(z − 2.55) above, fitted by
+     * tensor/src/test/python/fit_erf.py, which also measures them evaluated in float as here,
+     * Horner with one FMA a step (a multiply then an add ran the forward a third slower):
      * [0, 1.2): max abs error 1.6e-07, max rel error 1.8e-07
      * [1.2, 3.9): max abs error 6.0e-08
      * Past 3.9 float's erf is 1.
+     *
+     * <p>Three passes, each its own small method: in one method the two polynomials, the blends
+     * and the sign outgrew C2's inlining budget in some JVMs, and whichever vector operation came
+     * last ran as a boxed Java fallback (JFR: 1.5–1.7 GB in eight MiniLM 32×128 training steps,
+     * those steps 1.3–1.5× slower), depending on the order methods were compiled in.
      */
-    private static void cdf(float[] x, int from, int to, float[] cdf) {
+    private static void cdf(float[] x, int from, int to, float[] cdf, float[] large) {
+        erfBelow(x, from, to, cdf);
+        erfAbove(x, from, to, large);
+        cdfOfErf(x, from, to, cdf, large);
+    }
+
+    /** |z| clamped to 3.9 for z = x[i]/√2: the argument of both polynomials. */
+    private static FloatVector absZ(float[] x, int i) {
+        return FloatVector.fromArray(F, x, i).mul(HALF_SQRT).abs().min(3.9f);
+    }
+
+    /** out[i − from] = |z|·P(z²), erf(|z|) below 1.2. */
+    private static void erfBelow(float[] x, int from, int to, float[] out) {
         for (int i = from; i < to; i += F.length()) {
-            FloatVector z = FloatVector.fromArray(F, x, i).mul(HALF_SQRT);
-            FloatVector az = z.abs().min(3.9f), u = az.mul(az), t = az.sub(2.55f);
+            FloatVector az = absZ(x, i), u = az.mul(az);
             FloatVector small = FloatVector.broadcast(F, -8.033983249333687e-06f);
             small = small.fma(u, FloatVector.broadcast(F, 0.00010623834532452747f));
             small = small.fma(u, FloatVector.broadcast(F, -0.0008384626125916839f));
@@ -82,6 +98,14 @@ final class SimdGelu {
             small = small.fma(u, FloatVector.broadcast(F, 0.1128372773528099f));
             small = small.fma(u, FloatVector.broadcast(F, -0.37612634897232056f));
             small = small.fma(u, FloatVector.broadcast(F, 1.128379225730896f));
+            small.mul(az).intoArray(out, i - from);
+        }
+    }
+
+    /** out[i − from] = Q(|z| − 2.55), erf(|z|) from 1.2 to 3.9. */
+    private static void erfAbove(float[] x, int from, int to, float[] out) {
+        for (int i = from; i < to; i += F.length()) {
+            FloatVector t = absZ(x, i).sub(2.55f);
             FloatVector large = FloatVector.broadcast(F, -9.29013367567677e-06f);
             large = large.fma(t, FloatVector.broadcast(F, 1.5036233889986761e-05f));
             large = large.fma(t, FloatVector.broadcast(F, 7.289601489901543e-05f));
@@ -95,14 +119,20 @@ final class SimdGelu {
             large = large.fma(t, FloatVector.broadcast(F, -0.004315380938351154f));
             large = large.fma(t, FloatVector.broadcast(F, 0.0016920039197430015f));
             large = large.fma(t, FloatVector.broadcast(F, 0.9996893405914307f));
-            small = small.mul(az);
-            FloatVector erfAbs = small.blend(large, az.compare(VectorOperators.GE, 1.2f))
+            large.intoArray(out, i - from);
+        }
+    }
+
+    /** cdf[i − from] = (1 + erf(z))/2 from the two pieces of erf(|z|) (cdf holds the lower one on entry) and z's sign. */
+    private static void cdfOfErf(float[] x, int from, int to, float[] cdf, float[] large) {
+        for (int i = from; i < to; i += F.length()) {
+            FloatVector z = FloatVector.fromArray(F, x, i).mul(HALF_SQRT), az = z.abs().min(3.9f);
+            FloatVector erfAbs = FloatVector.fromArray(F, cdf, i - from)
+                    .blend(FloatVector.fromArray(F, large, i - from), az.compare(VectorOperators.GE, 1.2f))
                     .blend(1f, az.compare(VectorOperators.GE, 3.9f));
-            // erf is odd. A negation then a blend, not lanewise(NEG, mask): JDK 17's C2 left that
-            // masked form to its Java fallback here, a boxed array per vector (JFR: 330 MB a
-            // MiniLM 32×128 training step, all the steady state's allocation).
-            FloatVector erf = erfAbs.blend(erfAbs.neg(), z.lt(0));
-            erf.add(1).mul(0.5f).intoArray(cdf, i - from);
+            // erf is odd: a negation then a blend, not lanewise(NEG, mask), which JDK 17's C2 left
+            // to its Java fallback here (330 MB a MiniLM 32×128 training step)
+            erfAbs.blend(erfAbs.neg(), z.lt(0)).add(1).mul(0.5f).intoArray(cdf, i - from);
         }
     }
 }
