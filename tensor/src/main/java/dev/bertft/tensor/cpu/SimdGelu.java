@@ -70,10 +70,11 @@ final class SimdGelu {
      * [1.2, 3.9): max abs error 6.0e-08
      * Past 3.9 float's erf is 1.
      *
-     * <p>Three passes, each its own small method: in one method the two polynomials, the blends
-     * and the sign outgrew C2's inlining budget in some JVMs, and whichever vector operation came
-     * last ran as a boxed Java fallback (JFR: 1.5–1.7 GB in eight MiniLM 32×128 training steps,
-     * those steps 1.3–1.5× slower), depending on the order methods were compiled in.
+     * <p>Three passes, each its own small method. In one method, the vector operation that came
+     * last ran as a boxed Java fallback in some JVMs (JFR: 1.5–1.7 GB in eight MiniLM 32×128
+     * training steps, those steps 1.3–1.5× slower). The split is not a proven cure: under JFR
+     * {@code cdfOfErf} still ran boxed in 2 of 3 JVMs, though not in 2 of 2 without JFR; the cause
+     * is open (bench/results/cpu-2026-12-02-s7.md).
      */
     private static void cdf(float[] x, int from, int to, float[] cdf, float[] large) {
         erfBelow(x, from, to, cdf);
