@@ -34,7 +34,7 @@ for rep in $(seq "$REPS"); do
     rm -rf "$out"
     t0=$(date +%s.%N)
     case $what in
-      predict) java --add-modules jdk.incubator.vector -jar cli/target/bert-ft.jar predict --device cpu --model $M \
+      predict) java --add-modules jdk.incubator.vector -XX:CompileCommand=quiet "-XX:CompileCommand=dontinline,dev.bertft.tensor.cpu.*::*Pass" -jar cli/target/bert-ft.jar predict --device cpu --model $M \
                  --input "$IN" --max-length 128 --batch-size 32 > "$out.jsonl" 2> "$out.log" ;;
       local*) java @spark/jvm-options -cp "$CP" dev.bertft.spark.PredictJob --master "local[${what#local}]" --model $M \
                  --input "$IN" --output "$out" --max-length 128 --batch-size 32 > "$out.log" 2>&1 ;;

@@ -18,6 +18,7 @@ import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.Backend;
+import dev.bertft.tensor.Simd;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.train.UpdateStep;
 import picocli.CommandLine.Command;
@@ -88,11 +89,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results to FILE as JSON.")
     Path json;
 
+    /** Megabytes a step allocates past which {@link #warnIfBoxed} speaks. */
+    private static final double BOXED_MB = 256;
+
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
-    /** One timed phase: each step's seconds, and the rates they give. */
-    record Timing(double[] stepSeconds, long examplesPerStep, long tokensPerStep, double flopsPerStep) {
+    /** One timed phase: each step's seconds and allocated bytes, and the rates they give. */
+    record Timing(double[] stepSeconds, long[] stepBytes, long examplesPerStep, long tokensPerStep, double flopsPerStep) {
+        Timing(StepMeter meter, long examplesPerStep, long tokensPerStep, double flopsPerStep) {
+            this(meter.seconds(), meter.bytes(), examplesPerStep, tokensPerStep, flopsPerStep);
+        }
+
         int steps() {
             return stepSeconds.length;
         }
@@ -110,13 +118,18 @@ final class BenchCommand implements Callable<Integer> {
             return median(stepSeconds);
         }
 
+        /** The median step's allocated megabytes, or -1 where the JVM does not count them. */
+        double medianAllocatedMb() {
+            return stepBytes[0] < 0 ? -1 : median(Arrays.stream(stepBytes).asDoubleStream().toArray()) / 1e6;
+        }
+
         String describe(String what) {
             double[] s = stepSeconds.clone();
             Arrays.sort(s);
             return String.format(Locale.ROOT, "%-8s %d steps in %.2f s: %.4f s/step (median %.4f, %.4f-%.4f), %.1f samples/s, "
-                    + "%.0f tokens/s, %.2f TFLOP/s", what + ":", steps(), seconds(), secondsPerStep(), medianSeconds(), s[0],
-                    s[s.length - 1], examplesPerStep * steps() / seconds(), tokensPerStep * steps() / seconds(),
-                    flopsPerStep * steps() / seconds() / 1e12);
+                    + "%.0f tokens/s, %.2f TFLOP/s, %.0f MB allocated a step (median)", what + ":", steps(), seconds(),
+                    secondsPerStep(), medianSeconds(), s[0], s[s.length - 1], examplesPerStep * steps() / seconds(),
+                    tokensPerStep * steps() / seconds(), flopsPerStep * steps() / seconds() / 1e12, medianAllocatedMb());
         }
 
         ObjectNode toJson() {
@@ -135,6 +148,9 @@ final class BenchCommand implements Callable<Integer> {
             // In order, so a run with --warmup 0 shows what the first steps cost (JIT, caches).
             ArrayNode each = o.putArray("step_ms");
             for (double t : stepSeconds) each.add(Math.round(t * 1e4) / 10.0);
+            o.put("alloc_median_mb", medianAllocatedMb());
+            ArrayNode mb = o.putArray("alloc_mb");
+            for (long b : stepBytes) mb.add(b < 0 ? -1 : Math.round(b / 1e3) / 1e3);
             return o;
         }
     }
@@ -185,18 +201,20 @@ final class BenchCommand implements Callable<Integer> {
         results.put("parameters", params);
         if (!mode.equals("predict")) {
             double[] hostMillis = new double[steps];
-            Timing t = new Timing(secondsTraining(m, batch, hostMillis), batchSize, tokens, 6.0 * nonEmbedding * tokens);
+            Timing t = new Timing(timeTraining(m, batch, hostMillis), batchSize, tokens, 6.0 * nonEmbedding * tokens);
             System.out.println(t.describe("train"));
             double hostMedian = median(hostMillis);
             System.out.println(String.format(Locale.ROOT, "host:    %.3f ms per training step (median): the host's time to queue an update, "
                     + "before it waits for the device's results", hostMedian));
             printProfile(t);
+            warnIfBoxed(t);
             results.set("train", t.toJson().put("host_median_ms", hostMedian));
         }
         if (!mode.equals("train")) {
-            Timing t = new Timing(secondsPredicting(m, batch), batchSize, tokens, 2.0 * nonEmbedding * tokens);
+            Timing t = new Timing(timePredicting(m, batch), batchSize, tokens, 2.0 * nonEmbedding * tokens);
             System.out.println(t.describe("predict"));
             printProfile(t);
+            warnIfBoxed(t);
             results.set("predict", t.toJson());
         }
         if (backend instanceof CudaBackend gpu) System.out.println("memory:  " + gpu.memoryStats());
@@ -227,6 +245,18 @@ final class BenchCommand implements Callable<Integer> {
         profiled = null;
     }
 
+    /**
+     * A warm step allocates a few megabytes (6 MB for MiniLM at 32 × 128); hundreds mean a Vector
+     * API kernel ran as boxed Java code, and the times are not this engine's (see {@link StepMeter}).
+     */
+    private static void warnIfBoxed(Timing t) {
+        if (t.medianAllocatedMb() > BOXED_MB) {
+            System.err.printf(Locale.ROOT, "bert-ft: warning: each timed step allocated %.0f MB: a Vector API kernel ran as boxed Java code"
+                    + " in this JVM, so these times are not representative; start the JVM with %s%n", t.medianAllocatedMb(),
+                    String.join(" ", Simd.JIT_FLAGS));
+        }
+    }
+
     static double median(double[] values) {
         double[] s = values.clone();
         Arrays.sort(s);
@@ -254,44 +284,44 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Seconds of each of {@code steps} training steps after {@code warmup} untimed ones, each the
+     * Times {@code steps} training steps after {@code warmup} untimed ones, each the
      * Trainer's own update, which ends when its gradient norm and loss reach the host; each step's
      * host time ({@link UpdateStep#lastHostMillis}) goes into {@code hostMillis}. On a GPU the
      * update is captured as a graph at the third step (the first makes AdamW's moments, the second
      * is the first with them) and replayed after, so a warmup of 3 leaves only replays timed.
      */
-    private double[] secondsTraining(BertForSequenceClassification m, Batch batch, double[] hostMillis) {
+    private StepMeter timeTraining(BertForSequenceClassification m, Batch batch, double[] hostMillis) {
         AdamW optimizer = new AdamW(AdamW.decayGroups(m.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
         UpdateStep step = new UpdateStep(m, optimizer, 1.0, batch.inputIds().backend());
         for (int i = 0; i < warmup; i++) step.run(1, b -> batch, 1e-5);
-        double[] seconds = new double[steps];
+        StepMeter meter = new StepMeter(steps);
         UpdateStep.Outcome last = null;
         OpProfile recording = startProfile();
         for (int i = 0; i < steps; i++) {
-            long t0 = System.nanoTime();
+            meter.start();
             last = step.run(1, b -> batch, 1e-5);
-            seconds[i] = (System.nanoTime() - t0) / 1e9;
+            meter.stop();
             hostMillis[i] = step.lastHostMillis();
         }
         stopProfile(recording);
         if (!last.finite()) throw new IllegalStateException("training loss became " + last.loss() + " during the benchmark");
-        return seconds;
+        return meter;
     }
 
-    /** Seconds of each of {@code steps} forward passes after {@code warmup} untimed ones, each ending with its logits on the host. */
-    private double[] secondsPredicting(BertForSequenceClassification m, Batch batch) {
+    /** Times {@code steps} forward passes after {@code warmup} untimed ones, each ending with its logits on the host. */
+    private StepMeter timePredicting(BertForSequenceClassification m, Batch batch) {
         m.holdForPrediction();
         try (GradMode off = GradMode.off()) {
             for (int i = 0; i < warmup; i++) predictStep(m, batch);
-            double[] seconds = new double[steps];
+            StepMeter meter = new StepMeter(steps);
             OpProfile recording = startProfile();
             for (int i = 0; i < steps; i++) {
-                long t0 = System.nanoTime();
+                meter.start();
                 predictStep(m, batch);
-                seconds[i] = (System.nanoTime() - t0) / 1e9;
+                meter.stop();
             }
             stopProfile(recording);
-            return seconds;
+            return meter;
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.bertft.cli;
 
 import com.sun.management.OperatingSystemMXBean;
+import dev.bertft.tensor.Simd;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -60,6 +61,7 @@ final class Launcher {
             }
         }
         if (transparentHugePages() && jvmArgs.stream().noneMatch(a -> a.contains("HugePages"))) cmd.add("-XX:+UseTransparentHugePages");
+        Simd.JIT_FLAGS.stream().filter(f -> !jvmArgs.contains(f)).forEach(cmd::add);
         cmd.addAll(jvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -46,15 +46,19 @@ class BenchCommandTest {
             double perToken = phase.equals("train") ? 6 : 2;
             double tflops = perToken * nonEmbedding * 32 * 3 / seconds / 1e12;
             assertEquals(tflops, p.get("tflops").asDouble(), 1e-9 * tflops, phase);
+            // Every step allocates something (at least its activations), counted over all threads.
+            assertEquals(3, p.get("alloc_mb").size(), phase);
+            for (JsonNode mb : p.get("alloc_mb")) assertTrue(mb.asDouble() > 0, phase + ": " + p.get("alloc_mb"));
         }
     }
 
     @Test
     void theMedianStepIsTheMiddleOfTheSortedStepsOrTheMeanOfTheTwoMiddleOnes() {
-        var odd = new BenchCommand.Timing(new double[] {0.003, 0.010, 0.001}, 1, 1, 1);
+        var odd = new BenchCommand.Timing(new double[] {0.003, 0.010, 0.001}, new long[] {1, 2, 3}, 1, 1, 1);
         assertEquals(0.003, odd.medianSeconds(), 1e-15);
-        var even = new BenchCommand.Timing(new double[] {0.003, 0.010, 0.001, 0.002}, 1, 1, 1);
+        var even = new BenchCommand.Timing(new double[] {0.003, 0.010, 0.001, 0.002}, new long[] {3_000_000, 9_000_000, 1_000_000, 2_000_000}, 1, 1, 1);
         assertEquals(0.0025, even.medianSeconds(), 1e-15);
+        assertEquals(2.5, even.medianAllocatedMb(), 1e-12);
         JsonNode j = even.toJson();
         assertEquals(1.0, j.get("min_ms").asDouble(), 1e-12);
         assertEquals(10.0, j.get("max_ms").asDouble(), 1e-12);

@@ -45,6 +45,7 @@ class LauncherTest {
         Result r = launch(null, "doctor");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("float lanes"), "SIMD on after the relaunch: " + r.out());
+        assertFalse(r.out().contains("CompileCommand"), "the relaunched JVM has the kernels' JIT flags: " + r.out());
         assertTrue(!r.err().contains("SIMD unavailable"), r.err());
         assertFalse(r.err().contains("incubator"), "the relaunched JVM's warning stays off the terminal: " + r.err());
     }

@@ -1,5 +1,8 @@
 package dev.bertft.tensor;
 
+import java.lang.management.ManagementFactory;
+import java.util.List;
+
 /**
  * Whether the Vector API ({@code jdk.incubator.vector}) is resolved in this JVM. Kernels that use
  * it live in classes that are only loaded when it is, so a JVM without the module runs the scalar
@@ -8,6 +11,19 @@ package dev.bertft.tensor;
 public final class Simd {
     public static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
             && !Boolean.getBoolean("bertft.scalar");
+
+    /**
+     * The HotSpot flags the CPU kernels want beside the module: C2 must compile each vector loop
+     * written as a {@code ...Pass} method in {@code dev.bertft.tensor.cpu} on its own, never
+     * inlined into a compilation holding another such loop. Where it did, some JVMs ran part of
+     * the merged loops as the Vector API's boxed Java fallback: GELU allocated 1.6–2.9 GB a
+     * MiniLM 32×128 training step and the step took 15–25 % longer, in one JVM in two with the
+     * same jar (bench/results/cpu-2026-12-02-s8.md). {@code quiet} keeps HotSpot from echoing the
+     * command on standard output, which {@code predict} writes its results to.
+     * {@code java -jar bert-ft.jar} adds them itself.
+     */
+    public static final List<String> JIT_FLAGS = List.of("-XX:CompileCommand=quiet",
+            "-XX:CompileCommand=dontinline,dev.bertft.tensor.cpu.*::*Pass");
 
     private static final String FIX = "add --add-modules jdk.incubator.vector to the java command line"
             + " (or to JDK_JAVA_OPTIONS)";
@@ -29,10 +45,16 @@ public final class Simd {
         System.err.println("bert-ft: warning: " + message);
     }
 
-    /** For {@code doctor}: "AVX-512 (16 float lanes)" style text, or why SIMD is off. */
+    /** Whether this JVM was started with every one of {@link #JIT_FLAGS}. */
+    public static boolean jitFlagsSet() {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().containsAll(JIT_FLAGS);
+    }
+
+    /** For {@code doctor}: "512-bit vectors (16 float lanes)" style text, or why SIMD is off. */
     public static String describe() {
         if (!AVAILABLE) return "off (scalar kernels; " + FIX + ")";
-        return VectorInfo.describe();
+        return VectorInfo.describe() + (jitFlagsSet() ? ""
+                : "; without " + String.join(" ", JIT_FLAGS) + " some JVMs run the GELU kernels boxed, about 20 % slower steps");
     }
 
     /** Loaded only when the module is present. */

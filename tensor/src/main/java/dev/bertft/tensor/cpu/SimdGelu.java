@@ -10,8 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Shaped for C2 in JDK 17, measured: no table lookups (vector gathers ran GELU at 4 ns an
  * element on Zen 5), coefficients as literals, and the work split into passes over a chunk held
- * in L1, each pass its own method: one method holding all of it outgrew C2's inlining budget
- * (NodeCountInliningCutoff), and every vector crossing a call that is not inlined is boxed.
+ * in L1. Each pass is a loop in its own {@code ...Pass} method that C2 compiles apart from the
+ * others ({@link dev.bertft.tensor.Simd#JIT_FLAGS}); no vector crosses a method boundary
+ * except into helpers small enough to be inlined always.
  */
 final class SimdGelu {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -36,7 +37,7 @@ final class SimdGelu {
         run(x, dy, dx, from, to);
     }
 
-    /** Forward when dy is null, else backward. */
+    /** Forward when dy is null, else backward, a chunk held in L1 at a time. */
     private static void run(float[] x, float[] dy, float[] out, int from, int to) {
         float[][] scratch = SCRATCH.get();
         float[] cdf = scratch[0], density = scratch[1];
@@ -47,17 +48,21 @@ final class SimdGelu {
                 for (int j = 0; j < n; j++) density[j] = -0.5f * x[c + j] * x[c + j];
                 SimdExp.expSum(density, 0, n, 0f);
             }
-            int i = c;
-            for (; i < vectorEnd; i += F.length()) {
-                FloatVector v = FloatVector.fromArray(F, x, i), phi = FloatVector.fromArray(F, cdf, i - c);
-                if (dy == null) {
-                    phi.mul(v).intoArray(out, i);
-                } else {
-                    FloatVector gauss = FloatVector.fromArray(F, density, i - c).mul(DENSITY);
-                    phi.add(v.mul(gauss)).mul(FloatVector.fromArray(F, dy, i)).intoArray(out, i);
-                }
+            outputPass(x, dy, out, c, vectorEnd, cdf, density);
+            for (int i = vectorEnd; i < c + n; i++) out[i] = dy == null ? Special.geluFast(x[i]) : dy[i] * Special.geluGradFast(x[i]);
+        }
+    }
+
+    /** out[i] = x·Φ, or dy·(Φ + x·φ) when dy is given, for i in [from, to), a whole number of vectors. */
+    private static void outputPass(float[] x, float[] dy, float[] out, int from, int to, float[] cdf, float[] density) {
+        for (int i = from; i < to; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, x, i), phi = FloatVector.fromArray(F, cdf, i - from);
+            if (dy == null) {
+                phi.mul(v).intoArray(out, i);
+            } else {
+                FloatVector gauss = FloatVector.fromArray(F, density, i - from).mul(DENSITY);
+                phi.add(v.mul(gauss)).mul(FloatVector.fromArray(F, dy, i)).intoArray(out, i);
             }
-            for (; i < c + n; i++) out[i] = dy == null ? Special.geluFast(x[i]) : dy[i] * Special.geluGradFast(x[i]);
         }
     }
 
@@ -70,16 +75,14 @@ final class SimdGelu {
      * [1.2, 3.9): max abs error 6.0e-08
      * Past 3.9 float's erf is 1.
      *
-     * <p>Three passes, each its own small method. In one method, the vector operation that came
-     * last ran as a boxed Java fallback in some JVMs (JFR: 1.5–1.7 GB in eight MiniLM 32×128
-     * training steps, those steps 1.3–1.5× slower). The split is not a proven cure: under JFR
-     * {@code cdfOfErf} still ran boxed in 2 of 3 JVMs, though not in 2 of 2 without JFR; the cause
-     * is open (bench/results/cpu-2026-12-02-s7.md).
+     * <p>Three passes, each its own method, which C2 must compile on its own ({@link
+     * dev.bertft.tensor.Simd#JIT_FLAGS}): whenever it inlined two of these loops into one
+     * compilation, some JVMs ran part of them as the Vector API's boxed Java fallback.
      */
     private static void cdf(float[] x, int from, int to, float[] cdf, float[] large) {
-        erfBelow(x, from, to, cdf);
-        erfAbove(x, from, to, large);
-        cdfOfErf(x, from, to, cdf, large);
+        erfBelowPass(x, from, to, cdf);
+        erfAbovePass(x, from, to, large);
+        cdfOfErfPass(x, from, to, cdf, large);
     }
 
     /** |z| clamped to 3.9 for z = x[i]/√2: the argument of both polynomials. */
@@ -88,7 +91,7 @@ final class SimdGelu {
     }
 
     /** out[i − from] = |z|·P(z²), erf(|z|) below 1.2. */
-    private static void erfBelow(float[] x, int from, int to, float[] out) {
+    private static void erfBelowPass(float[] x, int from, int to, float[] out) {
         for (int i = from; i < to; i += F.length()) {
             FloatVector az = absZ(x, i), u = az.mul(az);
             FloatVector small = FloatVector.broadcast(F, -8.033983249333687e-06f);
@@ -104,7 +107,7 @@ final class SimdGelu {
     }
 
     /** out[i − from] = Q(|z| − 2.55), erf(|z|) from 1.2 to 3.9. */
-    private static void erfAbove(float[] x, int from, int to, float[] out) {
+    private static void erfAbovePass(float[] x, int from, int to, float[] out) {
         for (int i = from; i < to; i += F.length()) {
             FloatVector t = absZ(x, i).sub(2.55f);
             FloatVector large = FloatVector.broadcast(F, -9.29013367567677e-06f);
@@ -125,7 +128,7 @@ final class SimdGelu {
     }
 
     /** cdf[i − from] = (1 + erf(z))/2 from the two pieces of erf(|z|) (cdf holds the lower one on entry) and z's sign. */
-    private static void cdfOfErf(float[] x, int from, int to, float[] cdf, float[] large) {
+    private static void cdfOfErfPass(float[] x, int from, int to, float[] cdf, float[] large) {
         for (int i = from; i < to; i += F.length()) {
             FloatVector z = FloatVector.fromArray(F, x, i).mul(HALF_SQRT), az = z.abs().min(3.9f);
             FloatVector erfAbs = FloatVector.fromArray(F, cdf, i - from)
