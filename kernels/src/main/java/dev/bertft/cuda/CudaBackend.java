@@ -386,6 +386,13 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    @Override
+    public Tensor attentionDropoutMask(DType dtype, int[] probsShape, double p, long seed, long offset) {
+        Tensor out = allocate(dtype, probsShape);
+        random.attentionDropoutMask(out, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
+        return out;
+    }
+
     /**
      * A Philox offset as the kernels take it: relative to the running step's start, which they read
      * from {@link StepGraphs#philoxStart()}, so a replayed step draws from its own place in the stream.

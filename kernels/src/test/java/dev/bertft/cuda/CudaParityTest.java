@@ -236,6 +236,29 @@ class CudaParityTest {
                 gpu.dropoutMask(DType.F32, new int[] {1001}, 0.3, -1L, Long.MAX_VALUE), "dropout extreme seed/offset");
     }
 
+    /**
+     * The dropout factors of attention probabilities for the first Tq query rows: the full
+     * [B, NH, T, T] mask's first Tq rows of each head, bit for bit, drawn alone (B·NH·Tq·T elements
+     * held, where the full mask narrowed held B·NH·T·T), rows of T = 7, 24 and 70 starting inside
+     * and on a Philox block.
+     */
+    @Test
+    void attentionDropoutMaskIsTheFullMasksFirstRowsDrawnAlone() {
+        for (DType t : FLOATS) {
+            for (int[] bhT : new int[][] {{2, 3, 24}, {1, 2, 7}, {3, 2, 70}}) {
+                int b = bhT[0], nh = bhT[1], len = bhT[2];
+                long seed = random.nextLong(), offset = random.nextInt(1 << 20);
+                Tensor full = CPU.dropoutMask(t, new int[] {b, nh, len, len}, 0.1, seed, offset);
+                for (int tq : new int[] {1, 5, len}) {
+                    Tensor rows = gpu.attentionDropoutMask(t, new int[] {b, nh, tq, len}, 0.1, seed, offset);
+                    String what = "attention dropout " + t + " B=" + b + " NH=" + nh + " Tq=" + tq + " T=" + len;
+                    assertBitwise(full.narrow(2, 0, tq).contiguous(), rows, what);
+                    assertEquals((long) b * nh * tq * len, rows.storage().size(), what + ": elements drawn and held");
+                }
+            }
+        }
+    }
+
     @Test
     void normalSamplesMatchTheCpuStream() {
         for (DType t : FLOATS) {
