@@ -1,15 +1,17 @@
-// Fused scaled dot-product attention, flash-attention style: the T×T score matrix never goes
-// to global memory. q, k, v, out and their gradients are [B, NH, T, HS] with unit feature
-// stride and any batch, head and token strides (HeadStrides), so the heads of a [B, T, H]
-// projection are read where they lie and the output is written as [B, T, H] without a copy;
-// mask is the additive key mask [B, T], lse is [B, NH, T] contiguous. Head pair bh = b·NH + h;
-// scores of one pair:
+// Fused scaled dot-product attention, flash-attention style: the Tq×T score matrix never goes
+// to global memory. k, v and their gradients are [B, NH, T, HS]; q, out, dO and dq hold the
+// first Tq ≤ T query positions, [B, NH, Tq, HS] (Tq = 1 where a head reads only the [CLS] rows).
+// All have unit feature stride and any batch, head and token strides (HeadStrides), so the heads
+// of a [B, T, H] projection are read where they lie and the output is written as [B, T, H]
+// without a copy; mask is the additive key mask [B, T], lse is [B, NH, Tq] contiguous. Head pair
+// bh = b·NH + h; scores of one pair, for query i < Tq and key j < T:
 //   S_ij = q_i·k_j·scale + mask[b, j],  P_ij = e^{S_ij − lse_i},  lse_i = log Σ_j e^{S_ij}
 //   out_i = Σ_j P_ij·M_ij·v_j, M_ij the dropout factor of element ((bh·T + i)·T + j) of the
-//   Philox(seed, offset) draw, exactly the mask CpuBackend.dropoutMask draws for [B, NH, T, T].
+//   Philox(seed, offset) draw, exactly the mask CpuBackend.dropoutMask draws for [B, NH, T, T]
+//   (its first Tq rows of each head: attentionDropoutMask's).
 //
 // Forward, on tensor cores (TF32 inputs, float32 sums, as the GEMM): a block of 4 warps owns 64
-// query rows, a warp 16 of them, and streams tiles of 64 keys through shared memory with the
+// query rows, a warp 16 of them (a warp with no row below Tq only helps load the tiles), and streams tiles of 64 keys through shared memory with the
 // online softmax, per tile
 //   m' = max(m, max_j S_ij),  O ← O·e^{m−m'} + Σ_j e^{S_ij−m'}·M_ij·v_j,  l ← l·e^{m−m'} + Σ_j e^{S_ij−m'}
 // and at the end out_i = O/l, lse_i = m + log l. S = Q·Kᵀ and P·V are mma.sync.m16n8k8. P goes
@@ -70,14 +72,14 @@ __device__ inline float *head_row(float *x, HeadStrides s, int b, int h, int t) 
     return x + (long long) b * s.batch + (long long) h * s.head + (long long) t * s.token;
 }
 
-// Loads 64 rows of two [B, NH, T, HS] operands of head pair (b, h) from row `first` into shared
-// rows of HS + 4 words, zeros past T.
+// Loads 64 rows of two [B, NH, n, HS] operands of head pair (b, h) from row `first` into shared
+// rows of HS + 4 words, zeros past row n.
 template <int HS, typename In>
 __device__ inline void load_tile(float (*x_s)[HS + 4], const In *x, HeadStrides sx, float (*y_s)[HS + 4], const In *y,
-                                 HeadStrides sy, int b, int h, int first, int T) {
+                                 HeadStrides sy, int b, int h, int first, int n) {
     for (int e = threadIdx.x; e < TILE_ROWS * HS; e += blockDim.x) {
         int r = e / HS, d = e % HS;
-        bool in = first + r < T;
+        bool in = first + r < n;
         x_s[r][d] = in ? to_float(head_row(x, sx, b, h, first + r)[d]) : 0.0f;
         y_s[r][d] = in ? to_float(head_row(y, sy, b, h, first + r)[d]) : 0.0f;
     }
@@ -102,17 +104,18 @@ __device__ inline void clear(float (&acc)[HS / 8][4]) {
         for (int r = 0; r < 4; r++) acc[nb][r] = 0.0f;
 }
 
-// A fragments of the 16 rows a warp owns (lane rows lo and hi), one per 8 features; zeros past T.
+// A fragments of the 16 rows a warp owns (lane rows lo and hi) of an operand of n rows, one per
+// 8 features; zeros past row n.
 template <int HS, typename In>
-__device__ inline void load_rows(uint32_t (&f)[HS / 8][4], const In *x, HeadStrides sx, int b, int h, int lo, int hi, int T) {
+__device__ inline void load_rows(uint32_t (&f)[HS / 8][4], const In *x, HeadStrides sx, int b, int h, int lo, int hi, int n) {
     const int t = threadIdx.x & 3;
-    const In *x_lo = head_row(x, sx, b, h, min(lo, T - 1)), *x_hi = head_row(x, sx, b, h, min(hi, T - 1));
+    const In *x_lo = head_row(x, sx, b, h, min(lo, n - 1)), *x_hi = head_row(x, sx, b, h, min(hi, n - 1));
     #pragma unroll
     for (int kk = 0; kk < HS / 8; kk++) {
-        f[kk][0] = to_tf32(lo < T ? to_float(x_lo[kk * 8 + t]) : 0.0f);
-        f[kk][1] = to_tf32(hi < T ? to_float(x_hi[kk * 8 + t]) : 0.0f);
-        f[kk][2] = to_tf32(lo < T ? to_float(x_lo[kk * 8 + t + 4]) : 0.0f);
-        f[kk][3] = to_tf32(hi < T ? to_float(x_hi[kk * 8 + t + 4]) : 0.0f);
+        f[kk][0] = to_tf32(lo < n ? to_float(x_lo[kk * 8 + t]) : 0.0f);
+        f[kk][1] = to_tf32(hi < n ? to_float(x_hi[kk * 8 + t]) : 0.0f);
+        f[kk][2] = to_tf32(lo < n ? to_float(x_lo[kk * 8 + t + 4]) : 0.0f);
+        f[kk][3] = to_tf32(hi < n ? to_float(x_hi[kk * 8 + t + 4]) : 0.0f);
     }
 }
 
@@ -142,14 +145,14 @@ __device__ inline void fragment_times_tile(float (&out)[HS / 8][4], const float 
     }
 }
 
-// Writes a warp's 16 × HS accumulator to rows lo and hi of a [B, NH, T, HS] operand.
+// Writes a warp's 16 × HS accumulator to rows lo and hi (those below n) of a [B, NH, n, HS] operand.
 template <int HS>
-__device__ inline void store_rows(float *x, HeadStrides sx, int b, int h, int lo, int hi, int T, const float (&acc)[HS / 8][4]) {
+__device__ inline void store_rows(float *x, HeadStrides sx, int b, int h, int lo, int hi, int n, const float (&acc)[HS / 8][4]) {
     const int t = threadIdx.x & 3;
     #pragma unroll
     for (int half = 0; half < 2; half++) {
         int row = half == 0 ? lo : hi;
-        if (row >= T) continue;
+        if (row >= n) continue;
         float *r = head_row(x, sx, b, h, row);
         #pragma unroll
         for (int nb = 0; nb < HS / 8; nb++) {
@@ -163,26 +166,29 @@ __device__ inline void store_rows(float *x, HeadStrides sx, int b, int h, int lo
 template <int HS, typename In>
 __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
                                                 const In *v, HeadStrides sv, const float *mask, float *out,
-                                                HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,
-                                                float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
+                                                HeadStrides so, float *lse, int heads, int Tq, int T, float scale,
+                                                int use_dropout, float p, float keep_scale, unsigned long long seed,
+                                                unsigned long long offset) {
     // Rows of HS + 4 words: fragment reads of K at (key g, feature t) and of V at (key 2t, feature g)
     // fall in 32 distinct banks.
     __shared__ float Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4], Ms[TILE_ROWS];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + g, row_hi = row_lo + 8;  // this lane's two query rows
+    const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
+    const int row_lo = warp_row + g, row_hi = row_lo + 8;  // this lane's two query rows
     uint32_t qf[HS / 8][4];
-    load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, T);
+    load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
     // O as C fragments: rows lo, hi × features nb·8 + 2t, +1.
     float o[HS / 8][4];
     clear<HS>(o);
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // l: this lane's share of the row sums
     DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
-    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, T - 1)) * T;
-    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, T - 1)) * T;
+    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, Tq - 1)) * T;
+    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, Tq - 1)) * T;
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
         load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
+        if (warp_row >= Tq) continue;
 
         // S = Q·Kᵀ·scale + mask: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of key block jb.
         float s[TILE_ROWS / 8][4];
@@ -241,26 +247,26 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
         o[nb][2] /= l_hi;
         o[nb][3] /= l_hi;
     }
-    store_rows<HS>(out, so, b, h, row_lo, row_hi, T, o);
-    if (t == 0 && row_lo < T) lse[(long long) bh * T + row_lo] = m_lo + logf(l_lo);
-    if (t == 0 && row_hi < T) lse[(long long) bh * T + row_hi] = m_hi + logf(l_hi);
+    store_rows<HS>(out, so, b, h, row_lo, row_hi, Tq, o);
+    if (t == 0 && row_lo < Tq) lse[(long long) bh * Tq + row_lo] = m_lo + logf(l_lo);
+    if (t == 0 && row_hi < Tq) lse[(long long) bh * Tq + row_hi] = m_hi + logf(l_hi);
 }
 
-// D_i = dO_i · out_i for every query row r = bh·T + i. A row belongs to width = min(32, hs) lanes
+// D_i = dO_i · out_i for every query row r = bh·Tq + i. A row belongs to width = min(32, hs) lanes
 // (hs is 16, 32 or 64), lane j taking features j, j + width, ..., so a warp's loads are whole
 // 64- or 128-byte lines rather than one line per lane; a butterfly within those lanes sums them.
 // Whole warps go round the loop together, lanes past the last row adding zeros, because the
 // shuffles need every lane.
 template <typename In>
 __device__ inline void attention_backward_dot_kernel(const In *dout, HeadStrides sg, const float *out, HeadStrides so, float *dd,
-                                                     int heads, int T, long long rows, int hs) {
+                                                     int heads, int Tq, long long rows, int hs) {
     const int width = hs < 32 ? hs : 32, rows_per_warp = 32 / width, lane = threadIdx.x & 31, j = lane % width;
     const long long warp = ((long long) blockIdx.x * blockDim.x + threadIdx.x) >> 5, warps = ((long long) gridDim.x * blockDim.x) >> 5;
     for (long long first = warp * rows_per_warp; first < rows; first += warps * rows_per_warp) {
         long long r = first + lane / width;
         float acc = 0.0f;
         if (r < rows) {
-            int i = (int) (r % T), bh = (int) (r / T), b = bh / heads, h = bh % heads;
+            int i = (int) (r % Tq), bh = (int) (r / Tq), b = bh / heads, h = bh % heads;
             const In *g = head_row(dout, sg, b, h, i);
             const float *o = head_row(out, so, b, h, i);
             for (int d = j; d < hs; d += width) acc += to_float(g[d]) * o[d];
@@ -276,8 +282,9 @@ template <int HS, typename In>
 __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
                                                     const In *k, HeadStrides sk, const In *v, HeadStrides sv,
                                                     const float *mask, const float *lse, const float *dd, float *dk,
-                                                    float *dv, HeadStrides sd, int heads, int T, float scale, int use_dropout,
-                                                    float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
+                                                    float *dv, HeadStrides sd, int heads, int Tq, int T, float scale,
+                                                    int use_dropout, float p, float keep_scale, unsigned long long seed,
+                                                    unsigned long long offset) {
     __shared__ float Qs[TILE_ROWS][HS + 4], Gs[TILE_ROWS][HS + 4], Ls[TILE_ROWS], Ds[TILE_ROWS];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -293,18 +300,19 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
     clear<HS>(dvf);
     DropoutStream drop(seed, offset, p, keep_scale);
 
-    for (int i0 = 0; i0 < T; i0 += TILE_ROWS) {
+    for (int i0 = 0; i0 < Tq; i0 += TILE_ROWS) {
         __syncthreads();  // every warp is done with the previous tile
-        load_tile<HS, In>(Qs, q, sq, Gs, dout, sg, b, h, i0, T);
+        load_tile<HS, In>(Qs, q, sq, Gs, dout, sg, b, h, i0, Tq);
         for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) {
-            bool in = i0 + r < T;
-            Ls[r] = in ? lse[(long long) bh * T + i0 + r] : INFINITY;  // queries past the end: P = 0
-            Ds[r] = in ? dd[(long long) bh * T + i0 + r] : 0.0f;
+            bool in = i0 + r < Tq;
+            Ls[r] = in ? lse[(long long) bh * Tq + i0 + r] : INFINITY;  // queries past the end: P = 0
+            Ds[r] = in ? dd[(long long) bh * Tq + i0 + r] : 0.0f;
         }
         __syncthreads();
         // Not unrolled, as in attention_backward_q_kernel: unrolled, ptxas spills in the BF16/F16 head-size-16 variants.
+        // Blocks of 8 queries all past Tq would add only zeros: a tile of one [CLS] query takes one block, not 8.
         #pragma unroll 1
-        for (int ib = 0; ib < TILE_ROWS / 8; ib++) {
+        for (int ib = 0, blocks = min(TILE_ROWS / 8, (Tq - i0 + 7) / 8); ib < blocks; ib++) {
             float st[4], dpt[4];
             rows_times_tile<HS>(st, kf, Qs, ib);
             rows_times_tile<HS>(dpt, vf, Gs, ib);
@@ -313,7 +321,7 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
             for (int r = 0; r < 4; r++) {
                 int query = ib * 8 + 2 * t + (r & 1), key = r < 2 ? key_lo : key_hi;
                 float pij = expf(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
-                float f = use_dropout ? drop.factor(((unsigned long long) bh * T + min(i0 + query, T - 1)) * T + min(key, T - 1)) : 1.0f;
+                float f = use_dropout ? drop.factor(((unsigned long long) bh * T + min(i0 + query, Tq - 1)) * T + min(key, T - 1)) : 1.0f;
                 pm[r] = operand<In>(pij * f);
                 ds[r] = operand<In>(pij * (dpt[r] * f - Ds[query]) * scale);
             }
@@ -331,26 +339,28 @@ template <int HS, typename In>
 __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
                                                    const In *k, HeadStrides sk, const In *v, HeadStrides sv,
                                                    const float *mask, const float *lse, const float *dd, float *dq,
-                                                   HeadStrides sd, int heads, int T, float scale, int use_dropout, float p,
-                                                   float keep_scale, unsigned long long seed, unsigned long long offset) {
+                                                   HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout,
+                                                   float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
     __shared__ float Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4], Ms[TILE_ROWS];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, t = lane & 3;
     const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + (lane >> 2), row_hi = row_lo + 8;
     uint32_t qf[HS / 8][4], gf[HS / 8][4];
-    load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, T);
-    load_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, T);
-    const float lse_lo = lse[(long long) bh * T + min(row_lo, T - 1)], lse_hi = lse[(long long) bh * T + min(row_hi, T - 1)];
-    const float d_lo = dd[(long long) bh * T + min(row_lo, T - 1)], d_hi = dd[(long long) bh * T + min(row_hi, T - 1)];
+    load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
+    load_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, Tq);
+    const long long first = (long long) bh * Tq;
+    const float lse_lo = lse[first + min(row_lo, Tq - 1)], lse_hi = lse[first + min(row_hi, Tq - 1)];
+    const float d_lo = dd[first + min(row_lo, Tq - 1)], d_hi = dd[first + min(row_hi, Tq - 1)];
     float dqf[HS / 8][4];
     clear<HS>(dqf);
     DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
-    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, T - 1)) * T;
-    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, T - 1)) * T;
+    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, Tq - 1)) * T;
+    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, Tq - 1)) * T;
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
         load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
-        // Not unrolled: unrolled, ptxas spills registers in the BF16/F16 head-size-16 variants.
+        // Not unrolled: unrolled, ptxas spills registers in the BF16/F16 head-size-16 variants. (Warps
+        // with no row below Tq compute on zeros here: skipping them made the float32 one spill.)
         #pragma unroll 1
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
             float s[4], dp[4];
@@ -372,43 +382,43 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
             fragment_times_tile<HS>(dqf, ds, Ks, jb);
         }
     }
-    store_rows<HS>(dq, sd, b, h, row_lo, row_hi, T, dqf);
+    store_rows<HS>(dq, sd, b, h, row_lo, row_hi, Tq, dqf);
 }
 
 // Kernels for head size HS and inputs In: attention_forward_hs64 (float32), attention_forward_bf16_hs64, ...
 #define ATTENTION_KERNELS(HS, In, format)                                                                              \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward##format##_hs##HS(                   \
         const In *q, HeadStrides sq, const In *k, HeadStrides sk, const In *v, HeadStrides sv,                        \
-        const float *mask, float *out, HeadStrides so, float *lse, int heads, int T, float scale, int use_dropout,     \
-        float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base,                     \
+        const float *mask, float *out, HeadStrides so, float *lse, int heads, int Tq, int T, float scale,              \
+        int use_dropout, float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base,    \
         unsigned long long offset) {                                                                                   \
-        attention_forward_kernel<HS, In>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, T, scale, use_dropout, p,    \
-                                         keep_scale, seed, *offset_base + offset);                                     \
+        attention_forward_kernel<HS, In>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, Tq, T, scale, use_dropout,   \
+                                         p, keep_scale, seed, *offset_base + offset);                                  \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv##format##_hs##HS(               \
         const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                     \
         const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dk, float *dv,      \
-        HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
+        HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout, float p, float keep_scale,             \
         unsigned long long seed, const unsigned long long *offset_base,                                                \
         unsigned long long offset) {                                                                                   \
-        attention_backward_kv_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, T,      \
+        attention_backward_kv_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, Tq, T,  \
                                              scale, use_dropout, p, keep_scale, seed, *offset_base + offset);          \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q##format##_hs##HS(                \
         const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                     \
         const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dq,                 \
-        HeadStrides sd, int heads, int T, float scale, int use_dropout, float p, float keep_scale,                     \
+        HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout, float p, float keep_scale,             \
         unsigned long long seed, const unsigned long long *offset_base,                                                \
         unsigned long long offset) {                                                                                   \
-        attention_backward_q_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, T, scale,    \
-                                            use_dropout, p, keep_scale, seed, *offset_base + offset);                  \
+        attention_backward_q_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, Tq, T,       \
+                                            scale, use_dropout, p, keep_scale, seed, *offset_base + offset);           \
     }
 
 #define ATTENTION_FORMAT(In, format)                                                                                   \
     extern "C" __global__ void attention_backward_dot##format(const In *dout, HeadStrides sg, const float *out,        \
-                                                              HeadStrides so, float *dd, int heads, int T,             \
+                                                              HeadStrides so, float *dd, int heads, int Tq,            \
                                                               long long rows, int hs) {                                \
-        attention_backward_dot_kernel<In>(dout, sg, out, so, dd, heads, T, rows, hs);                                   \
+        attention_backward_dot_kernel<In>(dout, sg, out, so, dd, heads, Tq, rows, hs);                                  \
     }                                                                                                                  \
     ATTENTION_KERNELS(16, In, format)                                                                                  \
     ATTENTION_KERNELS(32, In, format)                                                                                  \

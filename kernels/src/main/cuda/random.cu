@@ -1,6 +1,6 @@
 // Dropout masks and normal samples from the Philox stream of philox.cuh, laid out exactly as
-// CpuBackend.dropoutMask and CpuBackend.normal: one thread per Philox block (8 dropout elements,
-// 4 normal samples).
+// CpuBackend.dropoutMask (and attentionDropoutMask) and CpuBackend.normal: one thread per eight
+// dropout elements (one Philox block in a whole mask), one per Philox block of 4 normal samples.
 #include "common.cuh"
 #include "philox.cuh"
 #include <math.h>
@@ -19,31 +19,47 @@ __device__ inline void store_block(double *out, long long i, long long n, const 
     for (int lane = 0; lane < 4 && i + lane < n; lane++) out[i + lane] = v[lane];
 }
 
-// mask[i] = 1/(1−p) where dropout_kept(draw_i, p), else 0; p is compared as a float.
+// mask[e] = 1/(1−p) where dropout_kept(draw_i, p), else 0, for stream element
+// i = (e / drawn)·period + e % drawn: the first `drawn` of every `period` elements (the first Tq
+// rows of each [T, T] head block of an attention mask; drawn = period = n for a whole mask, where
+// a thread's eight elements are one Philox block). p is compared as a float.
 template <typename T>
-__device__ inline void dropout_mask_kernel(T *out, long long n, float p, double keep_scale,
+__device__ inline void dropout_mask_kernel(T *out, long long n, long long drawn, long long period, float p, double keep_scale,
                                            unsigned long long seed, unsigned long long offset) {
-    long long blocks = (n + 7) / 8;
-    FOR_EACH(blk, blocks) {
-        Philox4 bits = philox_block(seed, offset, (unsigned long long) blk);
+    long long chunks = (n + 7) / 8;
+    FOR_EACH(c, chunks) {
+        long long part = 8 * c / drawn, within = 8 * c % drawn;
+        unsigned long long block = ~0ull;
+        Philox4 bits;
         for (int half = 0; half < 2; half++) {
             T kept[4];
-            for (int e = 0; e < 4; e++) kept[e] = dropout_kept(dropout_draw(bits, 4 * half + e), p) ? (T) keep_scale : (T) 0;
-            store_block(out, 8 * blk + 4 * half, n, kept);
+            for (int e = 0; e < 4; e++) {
+                unsigned long long i = (unsigned long long) (part * period + within);
+                if (i >> 3 != block) {
+                    block = i >> 3;
+                    bits = philox_block(seed, offset, block);
+                }
+                kept[e] = dropout_kept(dropout_draw(bits, i), p) ? (T) keep_scale : (T) 0;
+                if (++within == drawn) {
+                    within = 0;
+                    part++;
+                }
+            }
+            store_block(out, 8 * c + 4 * half, n, kept);
         }
     }
 }
 
-extern "C" __global__ void dropout_mask_f32(float *out, long long n, float p, double keep_scale,
-                                            unsigned long long seed, const unsigned long long *offset_base,
-                                            unsigned long long offset) {
-    dropout_mask_kernel<float>(out, n, p, keep_scale, seed, *offset_base + offset);
+extern "C" __global__ void dropout_mask_f32(float *out, long long n, long long drawn, long long period, float p,
+                                            double keep_scale, unsigned long long seed,
+                                            const unsigned long long *offset_base, unsigned long long offset) {
+    dropout_mask_kernel<float>(out, n, drawn, period, p, keep_scale, seed, *offset_base + offset);
 }
 
-extern "C" __global__ void dropout_mask_f64(double *out, long long n, float p, double keep_scale,
-                                            unsigned long long seed, const unsigned long long *offset_base,
-                                            unsigned long long offset) {
-    dropout_mask_kernel<double>(out, n, p, keep_scale, seed, *offset_base + offset);
+extern "C" __global__ void dropout_mask_f64(double *out, long long n, long long drawn, long long period, float p,
+                                            double keep_scale, unsigned long long seed,
+                                            const unsigned long long *offset_base, unsigned long long offset) {
+    dropout_mask_kernel<double>(out, n, drawn, period, p, keep_scale, seed, *offset_base + offset);
 }
 
 // Box–Muller on lane pairs (0,1) and (2,3): r = √(−2 ln u₁) with u₁ ∈ (0, 1], θ = 2π u₂;

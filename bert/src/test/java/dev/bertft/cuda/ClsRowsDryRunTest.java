@@ -29,15 +29,15 @@ class ClsRowsDryRunTest {
         final List<Integer> expansion = new ArrayList<>(), contraction = new ArrayList<>();
         /** Rows of each product with K = H: of the fused Q/K/V weight (N = 3H), of its K/V rows alone (N = 2H), and N = H ones. */
         final List<Integer> qkv = new ArrayList<>(), kv = new ArrayList<>(), square = new ArrayList<>();
-        /** Launches of the fused attention forward, which takes every query row. */
-        int attentionForwards;
+        /** The query rows (Tq) of each launch of the fused attention forward. */
+        final List<Integer> attentionForwards = new ArrayList<>();
 
         ProductRows() throws IOException {}
 
         @Override
         public void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
             super.launchShared(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
-            if (kernel.startsWith("attention_forward")) attentionForwards++;
+            if (kernel.startsWith("attention_forward")) attentionForwards.add((Integer) args[11]);
             if (!kernel.startsWith("sgemm_tf32_nt")) return;
             int m = (Integer) args[0], n = (Integer) args[1], k = (Integer) args[2];
             if (n == I && k == H) expansion.add(m);
@@ -85,9 +85,9 @@ class ClsRowsDryRunTest {
 
     /**
      * The last layer projects keys and values for every token but the query for the [CLS] rows
-     * alone, and its attention is not the fused all-rows kernel (the composed ops take the [CLS]
-     * query rows): the rows of the Q/K/V products and of the H×H ones (attention output, the last
-     * layer's query, the pooler) and the count of fused attention launches, training and prediction.
+     * alone, and its fused attention takes the [CLS] query rows alone: the rows of the Q/K/V products
+     * and of the H×H ones (attention output, the last layer's query, the pooler) and the query rows of
+     * each fused attention launch, training and prediction.
      */
     @Test
     void onlyTheClsQueryRowsGoThroughTheLastAttention() throws IOException {
@@ -97,13 +97,13 @@ class ClsRowsDryRunTest {
             rows.qkv.clear();
             rows.kv.clear();
             rows.square.clear();
-            rows.attentionForwards = 0;
+            rows.attentionForwards.clear();
             dry.run(training);
             String mode = training ? "training" : "prediction";
             assertEquals(List.of(B * T, B * T), rows.qkv, mode + ": rows of the fused Q/K/V products, layer by layer");
             assertEquals(List.of(B * T), rows.kv, mode + ": rows of the last layer's K/V product");
             assertEquals(List.of(B * T, B * T, B, B, B), rows.square, mode + ": rows of the H×H products: 2 attention outputs, then the last query, output and pooler");
-            assertEquals(LAYERS - 1, rows.attentionForwards, mode + ": fused attention launches");
+            assertEquals(List.of(T, T, 1), rows.attentionForwards, mode + ": query rows of the fused attention launches, layer by layer");
         }
         assertEquals(List.of(), rows.problems);
     }

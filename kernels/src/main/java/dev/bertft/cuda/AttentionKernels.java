@@ -11,7 +11,8 @@ import static dev.bertft.cuda.Launches.THREADS;
  * of 16 rows on tensor cores) per {@link #ROWS} query (or key) rows of one (batch, head) pair, the
  * pairs along grid y. {@link #ROWS} and {@link #BLOCK_THREADS} are the kernel's {@code #define}s of
  * the same names, which {@code KernelGeometryTest} reads back. Operands are [B, NH, T, HS] views
- * with a unit-stride feature axis; the kernels take their other strides as a HeadStrides argument.
+ * with a unit-stride feature axis, q, out and their gradients with the first Tq ≤ T query rows
+ * ([B, NH, Tq, HS]); the kernels take their other strides as a HeadStrides argument.
  */
 final class AttentionKernels {
     static final int ROWS = 64, BLOCK_THREADS = 128;
@@ -41,33 +42,33 @@ final class AttentionKernels {
         return new int[] {x.stride(0), x.stride(1), x.stride(2)};
     }
 
-    /** out and the rows' log-sum-exp {@code lse} [B, NH, T] of softmax(q·kᵀ·scale + mask) (dropped out) · v; the mask drawn at {@code start}'s value + offset. */
+    /** out and the rows' log-sum-exp {@code lse} [B, NH, Tq] of softmax(q·kᵀ·scale + mask) (dropped out) · v; the mask drawn at {@code start}'s value + offset. */
     void forward(Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, double scale, double dropoutP, long seed,
                  CUdeviceptr start, long offset) {
-        int b = qs.size(0), nh = qs.size(1), t = qs.size(2), hs = qs.size(3);
-        l.ops.launch("attention_forward" + format(qs) + "_hs" + hs, (t + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1,
+        int b = qs.size(0), nh = qs.size(1), tq = qs.size(2), hs = qs.size(3), t = ks.size(2);
+        l.ops.launch("attention_forward" + format(qs) + "_hs" + hs, (tq + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1,
                 l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(out), headStrides(out),
-                l.ptr(lse), nh, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, start, offset);
+                l.ptr(lse), nh, tq, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, start, offset);
     }
 
     /**
-     * dq, dk and dv from the output gradient {@code g}: first dd = rowsum(g ⊙ out) [B, NH, T], then
+     * dq, dk and dv from the output gradient {@code g}: first dd = rowsum(g ⊙ out) [B, NH, Tq], then
      * one pass over key tiles for dk and dv and one over query tiles for dq, the probabilities
      * recomputed from {@code lse} and the dropout mask drawn again from (seed, start's value + offset).
      */
     void backward(Tensor g, Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, Tensor dd, Tensor dq, Tensor dk, Tensor dv,
                   double scale, double dropoutP, long seed, CUdeviceptr start, long offset) {
-        int b = qs.size(0), nh = qs.size(1), t = qs.size(2), hs = qs.size(3);
-        long rows = (long) b * nh * t;
+        int b = qs.size(0), nh = qs.size(1), tq = qs.size(2), hs = qs.size(3), t = ks.size(2);
+        long rows = (long) b * nh * tq;
         l.ops.launch("attention_backward_dot" + format(qs), l.grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, l.ptr(g), headStrides(g), l.ptr(out),
-                headStrides(out), l.ptr(dd), nh, t, rows, hs);
-        int tiles = (t + ROWS - 1) / ROWS, useDropout = dropoutP > 0 ? 1 : 0;
+                headStrides(out), l.ptr(dd), nh, tq, rows, hs);
+        int useDropout = dropoutP > 0 ? 1 : 0;
         float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
-        l.ops.launch("attention_backward_kv" + format(qs) + "_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
-                l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dk), l.ptr(dv), headStrides(dk),
-                nh, t, sc, useDropout, p, keep, seed, start, offset);
-        l.ops.launch("attention_backward_q" + format(qs) + "_hs" + hs, tiles, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g), l.ptr(qs), headStrides(qs),
-                l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dq), headStrides(dq),
-                nh, t, sc, useDropout, p, keep, seed, start, offset);
+        l.ops.launch("attention_backward_kv" + format(qs) + "_hs" + hs, (t + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g),
+                l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dk),
+                l.ptr(dv), headStrides(dk), nh, tq, t, sc, useDropout, p, keep, seed, start, offset);
+        l.ops.launch("attention_backward_q" + format(qs) + "_hs" + hs, (tq + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g),
+                l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dq),
+                headStrides(dq), nh, tq, t, sc, useDropout, p, keep, seed, start, offset);
     }
 }

@@ -386,6 +386,13 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    @Override
+    public Tensor attentionDropoutMask(DType dtype, int[] probsShape, double p, long seed, long offset) {
+        Tensor out = allocate(dtype, probsShape);
+        random.attentionDropoutMask(out, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
+        return out;
+    }
+
     /**
      * A Philox offset as the kernels take it: relative to the running step's start, which they read
      * from {@link StepGraphs#philoxStart()}, so a replayed step draws from its own place in the stream.
@@ -534,11 +541,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
-        // the kernels take every query row; the first rows alone ([CLS]) go through the composed ops
-        if (!AttentionKernels.fits(q, tf32) || q.size(2) != k.size(2)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
-        int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
-        Tensor out = headsOfTokens(b, nh, t, hs), lse = allocate(DType.F32, b, nh, t);
-        if (t == 0 || b * nh == 0) return new AttentionOut(out, lse);
+        if (!AttentionKernels.fits(q, tf32)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
+        int b = q.size(0), nh = q.size(1), tq = q.size(2), hs = q.size(3);
+        Tensor out = headsOfTokens(b, nh, tq, hs), lse = allocate(DType.F32, b, nh, tq);
+        if (tq == 0 || b * nh == 0) return new AttentionOut(out, lse);
         attention.forward(rowsOfHeads(q), rowsOfHeads(k), rowsOfHeads(v), dense(mask), out, lse, scale, dropoutP, seed,
                 ptr(graphs.philoxStart()), philoxOffset(offset));
         return new AttentionOut(out, lse);
@@ -561,14 +567,16 @@ public final class CudaBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
-        if (!AttentionKernels.fits(q, tf32) || q.size(2) != k.size(2)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
-        int b = q.size(0), nh = q.size(1), t = q.size(2), hs = q.size(3);
-        Tensor dq = headsOfTokens(b, nh, t, hs), dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
-        if (t == 0 || b * nh == 0) return new AttentionGrads(dq, dk, dv);
+        if (!AttentionKernels.fits(q, tf32)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
+        int b = q.size(0), nh = q.size(1), tq = q.size(2), hs = q.size(3), t = k.size(2);
+        Tensor dq = headsOfTokens(b, nh, tq, hs);
+        // no query row: dk and dv are sums over none
+        if (tq == 0 || b * nh == 0) return new AttentionGrads(dq, zeros(DType.F32, b, nh, t, hs), zeros(DType.F32, b, nh, t, hs));
+        Tensor dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
         // under autocast dO is rounded to the inputs' format, the operand of dO·Vᵀ and Pᵀ·dO
         Tensor g = rowsOfHeads(dOut.dtype() == q.dtype() ? dOut : dOut.cast(q.dtype())), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
         Tensor md = dense(mask), lse = dense(forward.logSumExp());
-        Tensor dd = allocate(DType.F32, b, nh, t);
+        Tensor dd = allocate(DType.F32, b, nh, tq);
         attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, seed, ptr(graphs.philoxStart()),
                 philoxOffset(offset));
         return new AttentionGrads(dq, dk, dv);

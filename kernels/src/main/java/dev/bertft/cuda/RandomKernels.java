@@ -7,8 +7,8 @@ import static dev.bertft.cuda.Launches.THREADS;
 import static dev.bertft.cuda.Launches.suffix;
 
 /**
- * The launches of random.cu: each thread draws one Philox block, which gives eight dropout
- * decisions (16 bits each) or four normal samples, so the grids cover n / 8 and n / 4 threads:
+ * The launches of random.cu: each thread draws eight dropout decisions (16 bits each, one Philox
+ * block in a whole mask) or one Philox block of four normal samples, so the grids cover n / 8 and n / 4 threads:
  * the streams the CPU backend draws element for element. A dropout draw's offset is {@code offset}
  * plus the 64-bit start the kernel reads at {@code start} (see {@link StepGraphs#philoxStart}).
  */
@@ -20,10 +20,21 @@ final class RandomKernels {
     }
 
     void dropoutMask(Tensor out, double p, long seed, CUdeviceptr start, long offset) {
+        dropoutMask(out, out.numel(), out.numel(), p, seed, start, offset);
+    }
+
+    /** out [B, NH, Tq, T]: the first Tq rows of each [T, T] head block of the mask drawn for [B, NH, T, T], and only those drawn. */
+    void attentionDropoutMask(Tensor out, double p, long seed, CUdeviceptr start, long offset) {
+        int tq = out.size(2), t = out.size(3);
+        dropoutMask(out, (long) tq * t, (long) t * t, p, seed, start, offset);
+    }
+
+    /** out's element e: the draw of stream element (e / drawn)·period + e % drawn. */
+    private void dropoutMask(Tensor out, long drawn, long period, double p, long seed, CUdeviceptr start, long offset) {
         long n = out.numel();
         if (n > 0) {
-            l.ops.launch("dropout_mask_" + suffix(out.dtype()), l.grid((n + 7) / 8), 1, 1, THREADS, 1, l.ptr(out), n, (float) p,
-                    1.0 / (1.0 - p), seed, start, offset);
+            l.ops.launch("dropout_mask_" + suffix(out.dtype()), l.grid((n + 7) / 8), 1, 1, THREADS, 1, l.ptr(out), n, drawn, period,
+                    (float) p, 1.0 / (1.0 - p), seed, start, offset);
         }
     }
 

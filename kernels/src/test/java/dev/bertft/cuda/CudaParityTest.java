@@ -236,6 +236,29 @@ class CudaParityTest {
                 gpu.dropoutMask(DType.F32, new int[] {1001}, 0.3, -1L, Long.MAX_VALUE), "dropout extreme seed/offset");
     }
 
+    /**
+     * The dropout factors of attention probabilities for the first Tq query rows: the full
+     * [B, NH, T, T] mask's first Tq rows of each head, bit for bit, drawn alone (B·NH·Tq·T elements
+     * held, where the full mask narrowed held B·NH·T·T), rows of T = 7, 24 and 70 starting inside
+     * and on a Philox block.
+     */
+    @Test
+    void attentionDropoutMaskIsTheFullMasksFirstRowsDrawnAlone() {
+        for (DType t : FLOATS) {
+            for (int[] bhT : new int[][] {{2, 3, 24}, {1, 2, 7}, {3, 2, 70}}) {
+                int b = bhT[0], nh = bhT[1], len = bhT[2];
+                long seed = random.nextLong(), offset = random.nextInt(1 << 20);
+                Tensor full = CPU.dropoutMask(t, new int[] {b, nh, len, len}, 0.1, seed, offset);
+                for (int tq : new int[] {1, 5, len}) {
+                    Tensor rows = gpu.attentionDropoutMask(t, new int[] {b, nh, tq, len}, 0.1, seed, offset);
+                    String what = "attention dropout " + t + " B=" + b + " NH=" + nh + " Tq=" + tq + " T=" + len;
+                    assertBitwise(full.narrow(2, 0, tq).contiguous(), rows, what);
+                    assertEquals((long) b * nh * tq * len, rows.storage().size(), what + ": elements drawn and held");
+                }
+            }
+        }
+    }
+
     @Test
     void normalSamplesMatchTheCpuStream() {
         for (DType t : FLOATS) {
@@ -665,24 +688,60 @@ class CudaParityTest {
     }
 
     /**
+     * The fused kernels for the first Tq query rows of each head (the [CLS] rows, Tq = 1, and Tq = 5,
+     * which does not fill a 64-row tile) with every key, against the CPU backend's attention of
+     * those rows, with padding and dropout: the same TF32 tolerances as the all-rows test above.
+     * dq has Tq rows, dk and dv all T, summed over those query rows alone.
+     */
+    @Test
+    void fusedAttentionOfTheFirstQueryRowsMatchesTheCpu() {
+        for (int hs : new int[] {16, 64}) {
+            for (int t : new int[] {24, 70}) {
+                for (int tq : new int[] {1, 5}) {
+                    for (double p : new double[] {0.0, 0.1}) {
+                        int b = 2, nh = 3;
+                        Tensor q = randn(DType.F32, b, nh, tq, hs), k = randn(DType.F32, b, nh, t, hs), v = randn(DType.F32, b, nh, t, hs);
+                        Tensor mask = paddingMask(b, t, new int[] {t, t - 3}), dOut = randn(DType.F32, b, nh, tq, hs);
+                        double scale = 1 / Math.sqrt(hs);
+                        long seed = 99, offset = 5;
+                        String what = "attention of " + tq + " query rows hs=" + hs + " T=" + t + " p=" + p;
+                        var cf = CPU.attention(q, k, v, mask, scale, p, seed, offset);
+                        var gf = gpu.attention(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
+                        assertCloseScaled(cf.out(), gf.out(), 3e-3, what + " out");
+                        assertClose(cf.logSumExp(), gf.logSumExp(), 3e-3, 3e-3, what + " lse");
+                        var cb = CPU.attentionBackward(dOut, q, k, v, mask, cf, scale, p, seed, offset);
+                        var gb = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
+                        assertCloseScaled(cb.dq(), gb.dq(), 3e-3, what + " dq");
+                        assertCloseScaled(cb.dk(), gb.dk(), 3e-3, what + " dk");
+                        assertCloseScaled(cb.dv(), gb.dv(), 3e-3, what + " dv");
+                        // laid out [B, Tq, NH, HS] as the fused kernels write it (plain ops would give [B, NH, Tq, HS])
+                        assertTrue(gf.out().permute(0, 2, 1, 3).isContiguous() && gb.dq().permute(0, 2, 1, 3).isContiguous(), what + ": fused kernels");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * The BF16/F16 attention kernels against float64 from the same rounded inputs, rounding where
      * autocast rounds (the probabilities before P·V; dO, P̃ and dS before the backward's products):
      * ‖err‖/‖ref‖ ≤ 2 ulp of the format (2⁻⁶ BF16, 2⁻⁹ F16), since the kernel rounds each product
      * operand once where the reference may round its neighbour; the log-sum-exp, whose inputs are
-     * exact products summed in float32, to 1e-5. Outputs and gradients are float32.
+     * exact products summed in float32, to 1e-5. Outputs and gradients are float32. All query rows,
+     * and the first Tq (1 and 5) with every key, the dropout factors those rows' of the full mask.
      */
     @Test
     void halfAttentionKernelsMatchFloat64OfTheRoundedInputs() {
         for (DType h : new DType[] {DType.BF16, DType.F16}) {
             double ulp = h == DType.BF16 ? 0x1p-7 : 0x1p-10;
-            for (int hs : new int[] {16, 64}) {
-                int t = 70, b = 2, nh = 2;
-                Tensor q = randn(DType.F32, b, nh, t, hs).cast(h), k = randn(DType.F32, b, nh, t, hs).cast(h);
-                Tensor v = randn(DType.F32, b, nh, t, hs).cast(h), dOut = randn(DType.F32, b, nh, t, hs);
+            for (int[] hsTq : new int[][] {{16, 70}, {64, 70}, {16, 1}, {64, 5}}) {
+                int hs = hsTq[0], tq = hsTq[1], t = 70, b = 2, nh = 2;
+                Tensor q = randn(DType.F32, b, nh, tq, hs).cast(h), k = randn(DType.F32, b, nh, t, hs).cast(h);
+                Tensor v = randn(DType.F32, b, nh, t, hs).cast(h), dOut = randn(DType.F32, b, nh, tq, hs);
                 Tensor mask = paddingMask(b, t, new int[] {t, t - 5});
                 double scale = 1 / Math.sqrt(hs), p = 0.1;
                 long seed = 7, offset = 3;
-                String what = h + " attention hs=" + hs;
+                String what = h + " attention hs=" + hs + " Tq=" + tq;
                 var gf = gpu.attention(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
                 var gb = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
                 assertEquals(DType.F32, gf.out().dtype());
@@ -692,7 +751,7 @@ class CudaParityTest {
                 Tensor scores = q64.matmul(k64.transpose(-1, -2)).mul(scale).add(mask.cast(DType.F64).unsqueeze(1).unsqueeze(1));
                 Tensor max = scores.reduce(Ops.Reduce.MAX, true, -1);
                 Tensor lse = scores.sub(max).exp().reduce(Ops.Reduce.SUM, true, -1).log().add(max).squeeze(-1);
-                Tensor probs = scores.softmax(), drop = CPU.dropoutMask(DType.F64, probs.shape(), p, seed, offset);
+                Tensor probs = scores.softmax(), drop = CPU.dropoutMask(DType.F64, new int[] {b, nh, t, t}, p, seed, offset).narrow(2, 0, tq);
                 Tensor dropped = roundedTo(probs.mul(drop), h);
                 assertRelative(dropped.matmul(v64), gf.out(), 2 * ulp, what + " out");
                 assertClose(lse, gf.logSumExp(), 1e-5, 1e-5, what + " lse");

@@ -249,13 +249,10 @@ public interface Backend {
     /**
      * The dropout factors of attention probabilities [B, NH, Tq, T]: the first Tq query rows of the
      * mask {@link #dropoutMask} draws for [B, NH, T, T], so a head computed for its first query rows
-     * drops what the full attention drops there.
+     * drops what the full attention drops there. Only those rows' elements of the Philox stream are
+     * drawn: for the [CLS] rows, B·NH·T draws instead of B·NH·T·T.
      */
-    default Tensor attentionDropoutMask(DType dtype, int[] probsShape, double p, long seed, long offset) {
-        int t = probsShape[3];
-        Tensor mask = dropoutMask(dtype, new int[] {probsShape[0], probsShape[1], t, t}, p, seed, offset);
-        return probsShape[2] == t ? mask : mask.narrow(2, 0, probsShape[2]);
-    }
+    Tensor attentionDropoutMask(DType dtype, int[] probsShape, double p, long seed, long offset);
 
     /**
      * The attention output, each query row's log-sum-exp, and optionally the dropout mask the

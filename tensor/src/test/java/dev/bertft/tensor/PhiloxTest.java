@@ -99,6 +99,31 @@ class PhiloxTest {
         assertTrue(differs, "a new offset draws a new mask");
     }
 
+    /**
+     * The dropout factors of the first Tq query rows of attention probabilities are those rows of
+     * the full [B, NH, T, T] mask, element for element, and only they are drawn: the result holds
+     * B·NH·Tq·T elements (the full mask's narrowed view held B·NH·T·T). Row lengths that are and are
+     * not multiples of a Philox block's 8 draws, a chunk of 4096 elements spanning many rows, both
+     * element types, and a backend with more threads than chunks.
+     */
+    @Test
+    void attentionDropoutMaskIsTheFullMasksFirstRowsDrawnAlone() {
+        for (CpuBackend cpu : new CpuBackend[] {new CpuBackend(1), new CpuBackend(4)}) {
+            for (DType dtype : new DType[] {DType.F32, DType.F64}) {
+                for (int[] bhT : new int[][] {{2, 3, 24}, {1, 2, 7}, {3, 4, 70}}) {
+                    int b = bhT[0], nh = bhT[1], t = bhT[2];
+                    Tensor full = cpu.dropoutMask(dtype, new int[] {b, nh, t, t}, 0.3, 99, 11);
+                    for (int tq : new int[] {1, 5, t}) {
+                        Tensor rows = cpu.attentionDropoutMask(dtype, new int[] {b, nh, tq, t}, 0.3, 99, 11);
+                        String what = dtype + " B=" + b + " NH=" + nh + " Tq=" + tq + " T=" + t;
+                        assertArrayEquals(full.narrow(2, 0, tq).contiguous().toDoubleArray(), rows.toDoubleArray(), 0.0, what);
+                        assertEquals((long) b * nh * tq * t, rows.storage().size(), what + ": elements drawn and held");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void keepThresholdIsTheKeptRule() {
         float[] ps = {0f, 1e-9f, 0.1f, 1f / 3, 0.5f, 0.9f, Math.nextDown(1f), 1f};

@@ -383,6 +383,24 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset) {
         Tensor out = uninitialised(dtype, shape);
+        drawDropout(out, out.numel(), out.numel(), p, seed, offset);
+        return out;
+    }
+
+    @Override
+    public Tensor attentionDropoutMask(DType dtype, int[] probsShape, double p, long seed, long offset) {
+        Tensor out = uninitialised(dtype, probsShape);
+        int tq = probsShape[2], t = probsShape[3];
+        drawDropout(out, tq * t, (long) t * t, p, seed, offset);
+        return out;
+    }
+
+    /**
+     * Fills {@code out} with the dropout factors of the first {@code drawn} of every {@code period}
+     * elements of the Philox stream (seed, offset): element e is stream element
+     * (e / drawn)·period + e % drawn.
+     */
+    private void drawDropout(Tensor out, int drawn, long period, double p, long seed, long offset) {
         Buf d = buf(out);
         double scale = 1.0 / (1.0 - p);
         float fp = (float) p, fscale = (float) scale;
@@ -390,16 +408,19 @@ public final class CpuBackend implements Backend {
         pool.forRange(chunks, 4, (c0, c1) -> {
             int[] bits = new int[chunk];
             for (int c = c0; c < c1; c++) {
-                int from = c * chunk, len = Math.min(chunk, n - from);
-                dropoutDraws(seed, offset, from, bits, len);
-                if (d instanceof Buf.F32 f) {
-                    for (int j = 0; j < len; j++) f.a[from + j] = Philox.kept(bits[j], fp) ? fscale : 0f;
-                } else {
-                    for (int j = 0; j < len; j++) d.set(from + j, Philox.kept(bits[j], fp) ? scale : 0.0);
+                int end = Math.min(n, (c + 1) * chunk);
+                for (int from = c * chunk, len; from < end; from += len) {
+                    int within = from % drawn;
+                    len = Math.min(end - from, drawn - within);
+                    dropoutDraws(seed, offset, from / drawn * period + within, bits, len);
+                    if (d instanceof Buf.F32 f) {
+                        for (int j = 0; j < len; j++) f.a[from + j] = Philox.kept(bits[j], fp) ? fscale : 0f;
+                    } else {
+                        for (int j = 0; j < len; j++) d.set(from + j, Philox.kept(bits[j], fp) ? scale : 0.0);
+                    }
                 }
             }
         });
-        return out;
     }
 
     /** Dropout draws [first, first + n) of the Philox stream (seed, offset), vectorized when SIMD is on. */
