@@ -42,7 +42,7 @@ final class Launcher {
             endWithLauncher();
             return;
         }
-        // Without the module the CPU backend says once, with the fix, that it runs without SIMD (Simd.warnIfUnavailable).
+        // Without the module the CPU backend says once, with the fix, that it runs without SIMD (Simd.warnIfSlow).
         if (System.getenv(LAUNCHER_PID) != null || ModuleFinder.ofSystem().find(VECTOR_MODULE).isEmpty()) return;
         String java = ProcessHandle.current().info().command().orElse(null);
         if (java == null) return;

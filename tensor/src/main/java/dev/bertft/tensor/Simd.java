@@ -32,15 +32,24 @@ public final class Simd {
     private Simd() {}
 
     /**
-     * Says once per JVM, through the logger and on standard error, that the CPU kernels run
-     * without SIMD (about four times slower) and how to fix it. Silent when SIMD is on, or off by
-     * choice ({@code -Dbertft.scalar=true}).
+     * Says once per JVM, through the logger and on standard error, when the CPU kernels will run
+     * slower than they can, and how to fix it: without the Vector API (scalar kernels, about four
+     * times slower), or with it but without {@link #JIT_FLAGS}. Silent when both are there, or when
+     * SIMD is off by choice ({@code -Dbertft.scalar=true}).
      */
-    public static synchronized void warnIfUnavailable() {
-        if (warned || ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) return;
+    public static synchronized void warnIfSlow() {
+        if (warned || Boolean.getBoolean("bertft.scalar")) return;
+        String message;
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            message = "the Java Vector API is not enabled, so the CPU kernels run without SIMD, about four times slower; " + FIX;
+        } else if (!jitFlagsSet()) {
+            message = "this JVM was started without " + String.join(" ", JIT_FLAGS) + ", so in about half of all JVMs"
+                    + " C2 runs part of the GELU kernels as boxed Java code and CPU training steps take 15-25 % longer; add them"
+                    + " to the java command line (or to JDK_JAVA_OPTIONS)";
+        } else {
+            return;
+        }
         warned = true;
-        String message = "the Java Vector API is not enabled, so the CPU kernels run without SIMD, about four times slower; "
-                + FIX;
         System.getLogger("dev.bertft").log(System.Logger.Level.WARNING, message);
         System.err.println("bert-ft: warning: " + message);
     }

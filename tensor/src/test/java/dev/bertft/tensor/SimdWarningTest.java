@@ -10,7 +10,10 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A library user whose JVM lacks the Vector API is told once, with the fix; one that has it hears nothing. */
+/**
+ * A library user whose JVM lacks the Vector API, or has it without the kernels' JIT flags, is told
+ * once, with the fix; one that has both hears nothing.
+ */
 class SimdWarningTest {
     /** Makes two backends and a product, so the warning would show twice if it were not once per JVM. */
     public static void main(String[] args) {
@@ -21,7 +24,7 @@ class SimdWarningTest {
 
     @Test
     void withoutTheVectorModuleTheLibraryWarnsOnceWithTheFix() throws Exception {
-        List<String> err = runChild(false);
+        List<String> err = runChild();
         List<String> warnings = err.stream().filter(l -> l.startsWith("bert-ft: warning:")).toList();
         assertEquals(1, warnings.size(), String.join("\n", err));
         assertTrue(warnings.get(0).contains("--add-modules jdk.incubator.vector"), warnings.get(0));
@@ -30,16 +33,27 @@ class SimdWarningTest {
     }
 
     @Test
-    void withTheVectorModuleNothingIsSaid() throws Exception {
-        List<String> err = runChild(true);
-        assertTrue(err.stream().noneMatch(l -> l.contains("Vector API")), String.join("\n", err));
+    void withTheVectorModuleButNotTheJitFlagsTheLibraryWarnsOnceNamingThem() throws Exception {
+        List<String> err = runChild("--add-modules", "jdk.incubator.vector");
+        List<String> warnings = err.stream().filter(l -> l.startsWith("bert-ft: warning:")).toList();
+        assertEquals(1, warnings.size(), String.join("\n", err));
+        assertTrue(warnings.get(0).contains(String.join(" ", Simd.JIT_FLAGS)), warnings.get(0));
     }
 
-    /** Standard error of this class's main in a new JVM. */
-    private static List<String> runChild(boolean vectorModule) throws IOException, InterruptedException {
+    @Test
+    void withTheVectorModuleAndTheJitFlagsNothingIsSaid() throws Exception {
+        List<String> flags = new java.util.ArrayList<>(List.of("--add-modules", "jdk.incubator.vector"));
+        flags.addAll(Simd.JIT_FLAGS);
+        List<String> err = runChild(flags.toArray(String[]::new));
+        assertTrue(err.stream().noneMatch(l -> l.contains("warning")), String.join("\n", err));
+    }
+
+    /** Standard error of this class's main in a new JVM started with {@code jvmFlags}. */
+    private static List<String> runChild(String... jvmFlags) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new java.util.ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path")));
-        if (vectorModule) cmd.addAll(1, List.of("--add-modules", "jdk.incubator.vector"));
+        List<String> cmd = new java.util.ArrayList<>(List.of(java));
+        cmd.addAll(List.of(jvmFlags));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
         cmd.add(SimdWarningTest.class.getName());
         Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -31,7 +31,7 @@ public final class CpuBackend implements Backend {
     private long biasSumsInProduct;
 
     public CpuBackend(int threads) {
-        Simd.warnIfUnavailable();
+        Simd.warnIfSlow();
         this.pool = new Parallel(threads);
     }
 
