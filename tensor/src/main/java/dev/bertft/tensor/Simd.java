@@ -17,7 +17,7 @@ public final class Simd {
      * written as a {@code ...Pass} method in {@code dev.bertft.tensor.cpu} on its own, never
      * inlined into a compilation holding another such loop. Where it did, some JVMs ran part of
      * the merged loops as the Vector API's boxed Java fallback: GELU allocated 1.6–2.9 GB a
-     * MiniLM 32×128 training step and the step took 15–25 % longer, in one JVM in two with the
+     * MiniLM 32×128 training step and the step took 15–25 % longer, in 5 of 12 JVMs with the
      * same jar (bench/results/cpu-2026-12-02-s8.md). {@code quiet} keeps HotSpot from echoing the
      * command on standard output, which {@code predict} writes its results to.
      * {@code java -jar bert-ft.jar} adds them itself.
@@ -43,7 +43,7 @@ public final class Simd {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             message = "the Java Vector API is not enabled, so the CPU kernels run without SIMD, about four times slower; " + FIX;
         } else if (!jitFlagsSet()) {
-            message = "this JVM was started without " + String.join(" ", JIT_FLAGS) + ", so in about half of all JVMs"
+            message = "this JVM was started without " + String.join(" ", JIT_FLAGS) + ", so in some JVMs (5 of 12 measured)"
                     + " C2 runs part of the GELU kernels as boxed Java code and CPU training steps take 15-25 % longer; add them"
                     + " to the java command line (or to JDK_JAVA_OPTIONS)";
         } else {
