@@ -51,6 +51,9 @@ final class BenchCommand implements Callable<Integer> {
             "bert-large", Map.of("hidden_size", 1024, "num_hidden_layers", 24, "num_attention_heads", 16, "intermediate_size", 4096),
             "minilm-l6", Map.of("hidden_size", 384, "num_hidden_layers", 6, "num_attention_heads", 12, "intermediate_size", 1536));
 
+    /** Megabytes a step allocates past which {@link #warnIfBoxed} speaks. */
+    private static final double BOXED_MB = 256;
+
     @Option(names = "--model", paramLabel = "DIR|HUB_ID",
             description = "A Hugging Face BERT folder or hub id (as train takes it) to time; its weights are loaded.")
     String model;
@@ -88,9 +91,6 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results to FILE as JSON.")
     Path json;
-
-    /** Megabytes a step allocates past which {@link #warnIfBoxed} speaks. */
-    private static final double BOXED_MB = 256;
 
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
