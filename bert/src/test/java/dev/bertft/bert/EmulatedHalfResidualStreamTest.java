@@ -86,25 +86,9 @@ class EmulatedHalfResidualStreamTest {
     @Test
     void producersWriteTheHalfOperandsOfTheirLinearsForwardAndBackward() throws IOException {
         for (Precision precision : new Precision[] {Precision.BF16, Precision.FP16}) {
-            CudaBackend gpu = KernelEmulator.freshBackend();
-            BertForSequenceClassification model = tiny(gpu, precision);
-            model.setTraining(true);
-            int batch = 2, t = 7;
-            int[] ids = new int[batch * t], ones = new int[batch * t];
-            for (int i = 0; i < ids.length; i++) ids[i] = 1 + (37 * i) % 99;
-            Arrays.fill(ones, 1);
-            Tensor in = gpu.fromHost(ids, DType.I32, batch, t), labels = gpu.fromHost(new int[] {0, 2}, DType.I32, batch);
-            List<KernelEmulator.Launch> step = new ArrayList<>(), prediction = new ArrayList<>();
-            BertForSequenceClassification eval = tiny(gpu, precision);
-            eval.setTraining(false);
-            KernelEmulator.logLaunches(step);
-            try {
-                model.loss(model.logits(in, null, null), labels).backward();
-                KernelEmulator.logLaunches(prediction);
-                eval.predictLogits(in, gpu.fromHost(new int[batch * t], DType.I32, batch, t), gpu.fromHost(ones, DType.I32, batch, t));
-            } finally {
-                KernelEmulator.restore();
-            }
+            StepAndPrediction run = stepAndPrediction(precision);
+            BertForSequenceClassification model = run.model();
+            List<KernelEmulator.Launch> step = run.step(), prediction = run.prediction();
             for (List<KernelEmulator.Launch> launches : List.of(step, prediction)) {
                 for (int i = 0; i < launches.size(); i++) {
                     String k = launches.get(i).kernel();
@@ -143,24 +127,9 @@ class EmulatedHalfResidualStreamTest {
     @Test
     void attentionWritesAndReadsTheHalfOperandsOfTheProductsAroundIt() throws IOException {
         for (Precision precision : new Precision[] {Precision.BF16, Precision.FP16}) {
-            CudaBackend gpu = KernelEmulator.freshBackend();
-            BertForSequenceClassification model = tiny(gpu, precision), eval = tiny(gpu, precision);
-            model.setTraining(true);
-            eval.setTraining(false);
-            int batch = 2, t = 7, hidden = model.config().hiddenSize();
-            int[] ids = new int[batch * t], ones = new int[batch * t];
-            for (int i = 0; i < ids.length; i++) ids[i] = 1 + (37 * i) % 99;
-            Arrays.fill(ones, 1);
-            Tensor in = gpu.fromHost(ids, DType.I32, batch, t), labels = gpu.fromHost(new int[] {0, 2}, DType.I32, batch);
-            List<KernelEmulator.Launch> step = new ArrayList<>(), prediction = new ArrayList<>();
-            KernelEmulator.logLaunches(step);
-            try {
-                model.loss(model.logits(in, null, null), labels).backward();
-                KernelEmulator.logLaunches(prediction);
-                eval.predictLogits(in, gpu.fromHost(new int[batch * t], DType.I32, batch, t), gpu.fromHost(ones, DType.I32, batch, t));
-            } finally {
-                KernelEmulator.restore();
-            }
+            StepAndPrediction run = stepAndPrediction(precision);
+            List<KernelEmulator.Launch> step = run.step(), prediction = run.prediction();
+            int batch = StepAndPrediction.BATCH, t = StepAndPrediction.T, hidden = run.model().config().hiddenSize();
             String h = precision == Precision.BF16 ? "bf16" : "f16";
             for (List<KernelEmulator.Launch> launches : List.of(step, prediction)) {
                 for (int i = 0; i + 1 < launches.size(); i++) {
@@ -179,6 +148,33 @@ class EmulatedHalfResidualStreamTest {
             assertEquals(22, step.stream().filter(l -> l.kernel().startsWith("cast_")).count(), precision + ": casts of a training step");
             assertEquals(20, prediction.stream().filter(l -> l.kernel().startsWith("cast_")).count(), precision + ": casts of a prediction");
         }
+    }
+
+    /** The launches of a tiny-BERT training step (forward and backward) and of a prediction, and the model trained. */
+    private record StepAndPrediction(BertForSequenceClassification model, List<KernelEmulator.Launch> step, List<KernelEmulator.Launch> prediction) {
+        static final int BATCH = 2, T = 7;
+    }
+
+    private static StepAndPrediction stepAndPrediction(Precision precision) throws IOException {
+        CudaBackend gpu = KernelEmulator.freshBackend();
+        BertForSequenceClassification model = tiny(gpu, precision), eval = tiny(gpu, precision);
+        model.setTraining(true);
+        eval.setTraining(false);
+        int batch = StepAndPrediction.BATCH, t = StepAndPrediction.T;
+        int[] ids = new int[batch * t], ones = new int[batch * t];
+        for (int i = 0; i < ids.length; i++) ids[i] = 1 + (37 * i) % 99;
+        Arrays.fill(ones, 1);
+        Tensor in = gpu.fromHost(ids, DType.I32, batch, t), labels = gpu.fromHost(new int[] {0, 2}, DType.I32, batch);
+        List<KernelEmulator.Launch> step = new ArrayList<>(), prediction = new ArrayList<>();
+        KernelEmulator.logLaunches(step);
+        try {
+            model.loss(model.logits(in, null, null), labels).backward();
+            KernelEmulator.logLaunches(prediction);
+            eval.predictLogits(in, gpu.fromHost(new int[batch * t], DType.I32, batch, t), gpu.fromHost(ones, DType.I32, batch, t));
+        } finally {
+            KernelEmulator.restore();
+        }
+        return new StepAndPrediction(model, step, prediction);
     }
 
     private static BertForSequenceClassification tiny(CudaBackend gpu, Precision precision) throws IOException {
