@@ -33,7 +33,9 @@
 //
 // Under autocast q, k, v and dO come as BF16 or F16 (the _bf16 and _f16 kernels): their values
 // are exact in TF32, so the same tensor-core products multiply them exactly with float32 sums;
-// the softmax statistics, lse, out and every gradient stay float32, and the other operand of
+// the softmax statistics and lse stay float32, out and the gradients are float32 or (the kernels
+// named with a second _bf16/_f16, for autocast, where only products read them) the inputs' format,
+// rounded once from the float32 sums; the other operand of
 // each product (e^{S−m}·M for P·V and Pᵀ·dO, dS for dS·K and dSᵀ·Q) is rounded to the inputs'
 // format first, as autocast rounds it. (The forward rounds the unnormalised e^{S−m}, as flash
 // attention does, which may differ from rounding P itself by one unit in the last place.)
@@ -56,6 +58,11 @@ __device__ inline float to_float(float x) { return x; }
 __device__ inline float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 __device__ inline float to_float(__half x) { return __half2float(x); }
 
+// x written as an output element: float32 as it is, BF16/F16 rounded to nearest.
+__device__ inline void store_as(float *p, float x) { *p = x; }
+__device__ inline void store_as(__nv_bfloat16 *p, float x) { *p = __float2bfloat16_rn(x); }
+__device__ inline void store_as(__half *p, float x) { *p = __float2half_rn(x); }
+
 // x as the operand of a product with In inputs: rounded to In's format (float32: to_tf32 rounds later).
 template <typename In> __device__ inline float operand(float x);
 template <> __device__ inline float operand<float>(float x) { return x; }
@@ -68,7 +75,8 @@ __device__ inline const In *head_row(const In *x, HeadStrides s, int b, int h, i
     return x + (long long) b * s.batch + (long long) h * s.head + (long long) t * s.token;
 }
 
-__device__ inline float *head_row(float *x, HeadStrides s, int b, int h, int t) {
+template <typename Out>
+__device__ inline Out *head_row(Out *x, HeadStrides s, int b, int h, int t) {
     return x + (long long) b * s.batch + (long long) h * s.head + (long long) t * s.token;
 }
 
@@ -146,26 +154,26 @@ __device__ inline void fragment_times_tile(float (&out)[HS / 8][4], const float 
 }
 
 // Writes a warp's 16 × HS accumulator to rows lo and hi (those below n) of a [B, NH, n, HS] operand.
-template <int HS>
-__device__ inline void store_rows(float *x, HeadStrides sx, int b, int h, int lo, int hi, int n, const float (&acc)[HS / 8][4]) {
+template <int HS, typename Out>
+__device__ inline void store_rows(Out *x, HeadStrides sx, int b, int h, int lo, int hi, int n, const float (&acc)[HS / 8][4]) {
     const int t = threadIdx.x & 3;
     #pragma unroll
     for (int half = 0; half < 2; half++) {
         int row = half == 0 ? lo : hi;
         if (row >= n) continue;
-        float *r = head_row(x, sx, b, h, row);
+        Out *r = head_row(x, sx, b, h, row);
         #pragma unroll
         for (int nb = 0; nb < HS / 8; nb++) {
-            r[nb * 8 + 2 * t] = acc[nb][2 * half];
-            r[nb * 8 + 2 * t + 1] = acc[nb][2 * half + 1];
+            store_as(r + nb * 8 + 2 * t, acc[nb][2 * half]);
+            store_as(r + nb * 8 + 2 * t + 1, acc[nb][2 * half + 1]);
         }
     }
 }
 
 
-template <int HS, typename In>
+template <int HS, typename In, typename Out>
 __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
-                                                const In *v, HeadStrides sv, const float *mask, float *out,
+                                                const In *v, HeadStrides sv, const float *mask, Out *out,
                                                 HeadStrides so, float *lse, int heads, int Tq, int T, float scale,
                                                 int use_dropout, float p, float keep_scale, unsigned long long seed,
                                                 unsigned long long offset) {
@@ -257,8 +265,8 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
 // 64- or 128-byte lines rather than one line per lane; a butterfly within those lanes sums them.
 // Whole warps go round the loop together, lanes past the last row adding zeros, because the
 // shuffles need every lane.
-template <typename In>
-__device__ inline void attention_backward_dot_kernel(const In *dout, HeadStrides sg, const float *out, HeadStrides so, float *dd,
+template <typename In, typename Out>
+__device__ inline void attention_backward_dot_kernel(const In *dout, HeadStrides sg, const Out *out, HeadStrides so, float *dd,
                                                      int heads, int Tq, long long rows, int hs) {
     const int width = hs < 32 ? hs : 32, rows_per_warp = 32 / width, lane = threadIdx.x & 31, j = lane % width;
     const long long warp = ((long long) blockIdx.x * blockDim.x + threadIdx.x) >> 5, warps = ((long long) gridDim.x * blockDim.x) >> 5;
@@ -268,8 +276,8 @@ __device__ inline void attention_backward_dot_kernel(const In *dout, HeadStrides
         if (r < rows) {
             int i = (int) (r % Tq), bh = (int) (r / Tq), b = bh / heads, h = bh % heads;
             const In *g = head_row(dout, sg, b, h, i);
-            const float *o = head_row(out, so, b, h, i);
-            for (int d = j; d < hs; d += width) acc += to_float(g[d]) * o[d];
+            const Out *o = head_row(out, so, b, h, i);
+            for (int d = j; d < hs; d += width) acc += to_float(g[d]) * to_float(o[d]);
         }
         for (int m = width / 2; m > 0; m >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, m);
         if (r < rows && j == 0) dd[r] = acc;
@@ -278,11 +286,11 @@ __device__ inline void attention_backward_dot_kernel(const In *dout, HeadStrides
 
 // dk, dv: a warp owns 16 key rows, query tiles stream through. In the transposed products a
 // lane holds (key lo/hi, query 2t/2t+1) of each block of 8 queries.
-template <int HS, typename In>
+template <int HS, typename In, typename Out>
 __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
                                                     const In *k, HeadStrides sk, const In *v, HeadStrides sv,
-                                                    const float *mask, const float *lse, const float *dd, float *dk,
-                                                    float *dv, HeadStrides sd, int heads, int Tq, int T, float scale,
+                                                    const float *mask, const float *lse, const float *dd, Out *dk,
+                                                    Out *dv, HeadStrides sd, int heads, int Tq, int T, float scale,
                                                     int use_dropout, float p, float keep_scale, unsigned long long seed,
                                                     unsigned long long offset) {
     __shared__ float Qs[TILE_ROWS][HS + 4], Gs[TILE_ROWS][HS + 4], Ls[TILE_ROWS], Ds[TILE_ROWS];
@@ -335,10 +343,10 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
 
 // dq: a warp owns 16 query rows, key tiles stream through; a lane holds (query lo/hi, key
 // 2t/2t+1) of each block of 8 keys.
-template <int HS, typename In>
+template <int HS, typename In, typename Out>
 __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
                                                    const In *k, HeadStrides sk, const In *v, HeadStrides sv,
-                                                   const float *mask, const float *lse, const float *dd, float *dq,
+                                                   const float *mask, const float *lse, const float *dd, Out *dq,
                                                    HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout,
                                                    float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
     __shared__ float Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4], Ms[TILE_ROWS];
@@ -385,45 +393,48 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
     store_rows<HS>(dq, sd, b, h, row_lo, row_hi, Tq, dqf);
 }
 
-// Kernels for head size HS and inputs In: attention_forward_hs64 (float32), attention_forward_bf16_hs64, ...
-#define ATTENTION_KERNELS(HS, In, format)                                                                              \
-    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward##format##_hs##HS(                   \
-        const In *q, HeadStrides sq, const In *k, HeadStrides sk, const In *v, HeadStrides sv,                        \
-        const float *mask, float *out, HeadStrides so, float *lse, int heads, int Tq, int T, float scale,              \
+// Kernels for head size HS, inputs In and outputs Out (out, dq, dk, dv; `written` names a half one):
+// attention_forward_hs64 (float32), attention_forward_bf16_hs64 (BF16 in, float32 out), attention_forward_bf16_hs64_bf16, ...
+#define ATTENTION_KERNELS(HS, In, format, Out, written)                                                                \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward##format##_hs##HS##written(           \
+        const In *q, HeadStrides sq, const In *k, HeadStrides sk, const In *v, HeadStrides sv,                         \
+        const float *mask, Out *out, HeadStrides so, float *lse, int heads, int Tq, int T, float scale,                \
         int use_dropout, float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base,    \
         unsigned long long offset) {                                                                                   \
-        attention_forward_kernel<HS, In>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, Tq, T, scale, use_dropout,   \
+        attention_forward_kernel<HS, In, Out>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, Tq, T, scale, use_dropout, \
                                          p, keep_scale, seed, *offset_base + offset);                                  \
     }                                                                                                                  \
-    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv##format##_hs##HS(               \
-        const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                     \
-        const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dk, float *dv,      \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv##format##_hs##HS##written(       \
+        const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                      \
+        const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, Out *dk, Out *dv,           \
         HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout, float p, float keep_scale,             \
         unsigned long long seed, const unsigned long long *offset_base,                                                \
         unsigned long long offset) {                                                                                   \
-        attention_backward_kv_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, Tq, T,  \
+        attention_backward_kv_kernel<HS, In, Out>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, Tq, T, \
                                              scale, use_dropout, p, keep_scale, seed, *offset_base + offset);          \
     }                                                                                                                  \
-    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q##format##_hs##HS(                \
-        const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                     \
-        const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, float *dq,                 \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q##format##_hs##HS##written(        \
+        const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                      \
+        const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, Out *dq,                    \
         HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout, float p, float keep_scale,             \
         unsigned long long seed, const unsigned long long *offset_base,                                                \
         unsigned long long offset) {                                                                                   \
-        attention_backward_q_kernel<HS, In>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, Tq, T,       \
+        attention_backward_q_kernel<HS, In, Out>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, Tq, T,   \
                                             scale, use_dropout, p, keep_scale, seed, *offset_base + offset);           \
     }
 
-#define ATTENTION_FORMAT(In, format)                                                                                   \
-    extern "C" __global__ void attention_backward_dot##format(const In *dout, HeadStrides sg, const float *out,        \
+#define ATTENTION_FORMAT(In, format, Out, written)                                                                     \
+    extern "C" __global__ void attention_backward_dot##format##written(const In *dout, HeadStrides sg, const Out *out, \
                                                               HeadStrides so, float *dd, int heads, int Tq,            \
                                                               long long rows, int hs) {                                \
-        attention_backward_dot_kernel<In>(dout, sg, out, so, dd, heads, Tq, rows, hs);                                  \
+        attention_backward_dot_kernel<In, Out>(dout, sg, out, so, dd, heads, Tq, rows, hs);                            \
     }                                                                                                                  \
-    ATTENTION_KERNELS(16, In, format)                                                                                  \
-    ATTENTION_KERNELS(32, In, format)                                                                                  \
-    ATTENTION_KERNELS(64, In, format)
+    ATTENTION_KERNELS(16, In, format, Out, written)                                                                    \
+    ATTENTION_KERNELS(32, In, format, Out, written)                                                                    \
+    ATTENTION_KERNELS(64, In, format, Out, written)
 
-ATTENTION_FORMAT(float, )
-ATTENTION_FORMAT(__nv_bfloat16, _bf16)
-ATTENTION_FORMAT(__half, _f16)
+ATTENTION_FORMAT(float, , float, )
+ATTENTION_FORMAT(__nv_bfloat16, _bf16, float, )
+ATTENTION_FORMAT(__nv_bfloat16, _bf16, __nv_bfloat16, _bf16)
+ATTENTION_FORMAT(__half, _f16, float, )
+ATTENTION_FORMAT(__half, _f16, __half, _f16)

@@ -239,6 +239,15 @@ public final class Var {
         if (halfCopy != null) scope.keep(halfCopy);
     }
 
+    /**
+     * The format a product writes this node's gradient in, {@code out} being its sums': a half
+     * value's own, as torch.autocast's (attention's context, whose backward reads dO so), except
+     * GELU's output, whose backward kernel reads float32 dY and writes its half copy itself.
+     */
+    private DType gradientFormat(DType out) {
+        return value.dtype().isHalf() && !op.equals("linear_gelu") ? value.dtype() : out;
+    }
+
     private Var withHalfCopy(Tensor copy) {
         halfCopy = copy;
         return this;
@@ -652,8 +661,9 @@ public final class Var {
 
     /** The same with g, gOut in the operands' format, already at hand (written by the kernel that made gOut). */
     private void linearBackward(Tensor gOut, Tensor g, Tensor x, Tensor w, Var weight, Var bias) {
-        DType out = gOut.dtype();
-        if (requiresGrad) accumulate(g.matmul(w, out));
+        // a half gOut (attention's packed Q, K, V gradient) still gives float32 dx and parameter gradients
+        DType out = gOut.dtype().isHalf() ? DType.F32 : gOut.dtype();
+        if (requiresGrad) accumulate(g.matmul(w, gradientFormat(out)));
         boolean biasGrad = bias != null && bias.requiresGrad;
         if (weight.requiresGrad) {
             Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));
@@ -665,7 +675,7 @@ public final class Var {
             }
             weight.accumulate(g2.transpose(0, 1).matmul(x2, out));
         }
-        if (biasGrad) bias.accumulate(sumTo(gOut, bias.shape()));
+        if (biasGrad) bias.accumulate(sumTo(gOut.dtype() == out ? gOut : gOut.cast(out), bias.shape()));
     }
 
     // ---- normalisation, activations over the last axis --------------------------------------
@@ -802,7 +812,7 @@ public final class Var {
                                 long offset) {
         DType h = Autocast.operands();
         return attention(operandOrValue(q, h), operandOrValue(k, h), operandOrValue(v, h), mask, scale, dropoutP, training, seed,
-                offset, d -> {
+                offset, false, d -> {
             q.accumulate(d.dq());
             k.accumulate(d.dk());
             v.accumulate(d.dv());
@@ -816,6 +826,10 @@ public final class Var {
      * one [B, T, 3·H] tensor, written once, for the one backward GEMM of that linear. Only the first
      * {@code queryRows} positions ask (T: all; 1: the [CLS] rows of {@link #linearFirstQuery}): the
      * result is [B, NH, queryRows, HS], and the query gradient is zero at the other positions.
+     * Under autocast, with the packed heads a half product ({@link #linearOperand}), the result is
+     * in that format too, as torch.autocast's attention returns it (only products read it), and so
+     * is the packed gradient, the operand of that product's backward: the backend's kernels write
+     * them so, instead of float32 that a cast then rounds.
      */
     public static Var packedAttention(Var qkv, int heads, int queryRows, Tensor mask, double scale, double dropoutP, boolean training,
                                       long seed, long offset) {
@@ -826,8 +840,9 @@ public final class Var {
         int b = x.size(0), t = x.size(1), hs = x.size(2) / (3 * heads);
         if (queryRows <= 0 || queryRows > t) throw new IllegalArgumentException("packed attention: " + queryRows + " query rows of " + t);
         Tensor split = x.reshape(b, t, 3, heads, hs).permute(2, 0, 3, 1, 4);   // [3, B, NH, T, HS], views
+        boolean half = Autocast.operands() != null && x == qkv.value;
         return attention(split.select(0, 0).narrow(2, 0, queryRows), split.select(0, 1), split.select(0, 2), mask, scale, dropoutP,
-                training, seed, offset,
+                training, seed, offset, half,
                 d -> qkv.accumulate(Tensor.concat(List.of(packedRows(d.dq(), t), packed(d.dk()), packed(d.dv())), 2).reshape(b, t, 3 * heads * hs)),
                 qkv);
     }
@@ -854,7 +869,7 @@ public final class Var {
     }
 
     private static Var attention(Tensor qt, Tensor kt, Tensor vt, Tensor mask, double scale, double dropoutP, boolean training, long seed,
-                                 long offset, Consumer<Backend.AttentionGrads> backward, Var... inputs) {
+                                 long offset, boolean half, Consumer<Backend.AttentionGrads> backward, Var... inputs) {
         if (qt.dim() != 4 || kt.dim() != 4 || !kt.sameShape(vt) || qt.size(0) != kt.size(0) || qt.size(1) != kt.size(1)
                 || qt.size(2) > kt.size(2) || qt.size(3) != kt.size(3) || mask.dim() != 2 || mask.size(0) != qt.size(0)
                 || mask.size(1) != kt.size(2)) {
@@ -866,9 +881,10 @@ public final class Var {
         if (mask.dtype() != scores) throw new IllegalArgumentException("attention: mask dtype " + mask.dtype() + " differs from " + scores);
         double p = training ? dropoutP : 0;
         Backend be = qt.backend();
-        Backend.AttentionOut out = be.attention(qt, kt, vt, mask, scale, p, seed, offset);
-        return result("attention", out.out(), g -> backward.accept(be.attentionBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset)),
-                inputs);
+        Backend.AttentionOut out = half ? be.attentionHalfOut(qt, kt, vt, mask, scale, p, seed, offset)
+                : be.attention(qt, kt, vt, mask, scale, p, seed, offset);
+        return result("attention", out.out(), g -> backward.accept(half ? be.attentionHalfBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset)
+                : be.attentionBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset)), inputs);
     }
 
     // ---- indexing and losses ----------------------------------------------------------------

@@ -17,6 +17,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
@@ -25,11 +26,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * in the one kernel that reads the Linear's BF16 product and writes, beside its float32 output,
  * the BF16 copy the next Linear reads, so no cast kernel of an activation runs between it and
  * that product. Before, the block ended in the float32 kernel and a cast of its [B, T, H] output
- * followed before the FFN's and the next layer's products. Casts that remain in this forward:
- * the parameters' (once per product, as torch.autocast's), the attention's float32 context, the
- * last layer's [CLS] rows and the pooler's output; in the backward, the gradients arriving at the
- * classifier and pooler, the attention's dO and the [CLS] rows' gradients, and the concatenated
- * dQ, dK, dV.
+ * followed before the FFN's and the next layer's products. The casts that remain:
+ * {@link #attentionWritesAndReadsTheHalfOperandsOfTheProductsAroundIt}.
  */
 class EmulatedHalfResidualStreamTest {
     private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
@@ -88,25 +86,9 @@ class EmulatedHalfResidualStreamTest {
     @Test
     void producersWriteTheHalfOperandsOfTheirLinearsForwardAndBackward() throws IOException {
         for (Precision precision : new Precision[] {Precision.BF16, Precision.FP16}) {
-            CudaBackend gpu = KernelEmulator.freshBackend();
-            BertForSequenceClassification model = tiny(gpu, precision);
-            model.setTraining(true);
-            int batch = 2, t = 7;
-            int[] ids = new int[batch * t], ones = new int[batch * t];
-            for (int i = 0; i < ids.length; i++) ids[i] = 1 + (37 * i) % 99;
-            Arrays.fill(ones, 1);
-            Tensor in = gpu.fromHost(ids, DType.I32, batch, t), labels = gpu.fromHost(new int[] {0, 2}, DType.I32, batch);
-            List<KernelEmulator.Launch> step = new ArrayList<>(), prediction = new ArrayList<>();
-            BertForSequenceClassification eval = tiny(gpu, precision);
-            eval.setTraining(false);
-            KernelEmulator.logLaunches(step);
-            try {
-                model.loss(model.logits(in, null, null), labels).backward();
-                KernelEmulator.logLaunches(prediction);
-                eval.predictLogits(in, gpu.fromHost(new int[batch * t], DType.I32, batch, t), gpu.fromHost(ones, DType.I32, batch, t));
-            } finally {
-                KernelEmulator.restore();
-            }
+            StepAndPrediction run = stepAndPrediction(precision);
+            BertForSequenceClassification model = run.model();
+            List<KernelEmulator.Launch> step = run.step(), prediction = run.prediction();
             for (List<KernelEmulator.Launch> launches : List.of(step, prediction)) {
                 for (int i = 0; i < launches.size(); i++) {
                     String k = launches.get(i).kernel();
@@ -126,6 +108,73 @@ class EmulatedHalfResidualStreamTest {
             assertEquals(2, step.stream().filter(l -> l.kernel().equals("mul_f32_copy_" + h)).count(),
                     precision + ": the embeddings' and the pooled output's dropout writing the classifier's and layer 0's half operand");
         }
+    }
+
+    /**
+     * Attention under autocast reads and writes only the half operands of the products around it:
+     * the forward writes the context in the format (the operand of the output projection, which no
+     * float32 op reads), the backward reads dO in the format as the output projection's dx product
+     * writes it, and writes dQ, dK and dV in the format, the operand of the Q/K/V projection's two
+     * backward products (its dx, dW and db stay float32). Before, a cast followed each forward
+     * kernel, one preceded each backward, and one rounded the concatenated float32 dQ, dK, dV.
+     * The casts left in a bf16/fp16 tiny-BERT step (2 layers, the last computing [CLS] rows only),
+     * 22 of them (28 before): 16 of parameters, one per product and step as torch.autocast's (8 in
+     * layer 0, 6 in the last, the pooler's and classifier's weights); the last layer's two [CLS]
+     * rows into the FFN and the pooler; in the backward, the gradients into the classifier and the
+     * pooler and the last layer's two [CLS] rows' dY. Prediction: 20 (22 before), the same forward
+     * less dropout plus the pooled output into the classifier and the mask's widening.
+     */
+    @Test
+    void attentionWritesAndReadsTheHalfOperandsOfTheProductsAroundIt() throws IOException {
+        for (Precision precision : new Precision[] {Precision.BF16, Precision.FP16}) {
+            StepAndPrediction run = stepAndPrediction(precision);
+            List<KernelEmulator.Launch> step = run.step(), prediction = run.prediction();
+            int batch = StepAndPrediction.BATCH, t = StepAndPrediction.T, hidden = run.model().config().hiddenSize();
+            String h = precision == Precision.BF16 ? "bf16" : "f16";
+            for (List<KernelEmulator.Launch> launches : List.of(step, prediction)) {
+                for (int i = 0; i + 1 < launches.size(); i++) {
+                    String k = launches.get(i).kernel(), next = launches.get(i + 1).kernel();
+                    if (k.startsWith("attention_")) assertTrue(k.endsWith("_" + h), precision + ": " + k + " writes float32");
+                    long n = k.startsWith("cast_") ? ((Number) launches.get(i).args()[2]).longValue() : 0;
+                    long nextN = next.startsWith("cast_") ? ((Number) launches.get(i + 1).args()[2]).longValue() : 0;
+                    // the context, [B, T, H] or the last layer's [B, H]; the parameters' casts may follow
+                    if (k.startsWith("attention_forward") && (nextN == (long) batch * t * hidden || nextN == (long) batch * hidden)) {
+                        fail(precision + ": " + next + " of the attention's context");
+                    }
+                    if (next.startsWith("attention_backward_dot") && n > 0) fail(precision + ": " + k + " of the attention's dO");
+                    if (n == 3L * batch * t * hidden) fail(precision + ": " + k + " of the packed dQ, dK, dV");
+                }
+            }
+            assertEquals(22, step.stream().filter(l -> l.kernel().startsWith("cast_")).count(), precision + ": casts of a training step");
+            assertEquals(20, prediction.stream().filter(l -> l.kernel().startsWith("cast_")).count(), precision + ": casts of a prediction");
+        }
+    }
+
+    /** The launches of a tiny-BERT training step (forward and backward) and of a prediction, and the model trained. */
+    private record StepAndPrediction(BertForSequenceClassification model, List<KernelEmulator.Launch> step, List<KernelEmulator.Launch> prediction) {
+        static final int BATCH = 2, T = 7;
+    }
+
+    private static StepAndPrediction stepAndPrediction(Precision precision) throws IOException {
+        CudaBackend gpu = KernelEmulator.freshBackend();
+        BertForSequenceClassification model = tiny(gpu, precision), eval = tiny(gpu, precision);
+        model.setTraining(true);
+        eval.setTraining(false);
+        int batch = StepAndPrediction.BATCH, t = StepAndPrediction.T;
+        int[] ids = new int[batch * t], ones = new int[batch * t];
+        for (int i = 0; i < ids.length; i++) ids[i] = 1 + (37 * i) % 99;
+        Arrays.fill(ones, 1);
+        Tensor in = gpu.fromHost(ids, DType.I32, batch, t), labels = gpu.fromHost(new int[] {0, 2}, DType.I32, batch);
+        List<KernelEmulator.Launch> step = new ArrayList<>(), prediction = new ArrayList<>();
+        KernelEmulator.logLaunches(step);
+        try {
+            model.loss(model.logits(in, null, null), labels).backward();
+            KernelEmulator.logLaunches(prediction);
+            eval.predictLogits(in, gpu.fromHost(new int[batch * t], DType.I32, batch, t), gpu.fromHost(ones, DType.I32, batch, t));
+        } finally {
+            KernelEmulator.restore();
+        }
+        return new StepAndPrediction(model, step, prediction);
     }
 
     private static BertForSequenceClassification tiny(CudaBackend gpu, Precision precision) throws IOException {

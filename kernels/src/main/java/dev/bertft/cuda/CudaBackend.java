@@ -466,8 +466,8 @@ public final class CudaBackend implements Backend {
 
     /**
      * dW = dYᵀ·x on our TF32 or BF16/F16 kernel, which adds up dY's columns (db) in float32 from
-     * the tiles it reads for the product: no reduction of its own over dY. A half db is that sum
-     * rounded once. cuBLAS and float64 take the plain way, as do layouts other than rows of dY and
+     * the tiles it reads for the product: no reduction of its own over dY. Beside a float32 dW
+     * (autocast's) a half dY's db stays that float32 sum, else it is rounded once to dY's format. cuBLAS and float64 take the plain way, as do layouts other than rows of dY and
      * x (the kernel sums only transposed A).
      */
     @Override
@@ -487,7 +487,7 @@ public final class CudaBackend implements Backend {
         else ownGemm.weightAndBiasGrads(n, k, t, ptr(la.t()), la.ld(), ptr(lb.t()), lb.ld(), ptr(dw), ptr(db));
         Reference.reachabilityFence(la);
         Reference.reachabilityFence(lb);
-        return new LinearGrads(dw, db.cast(dy.dtype()));
+        return new LinearGrads(dw, half && out == DType.F32 ? db : db.cast(dy.dtype()));
     }
 
     /** Half operands written as float32 with a float32 bias, added by our kernel as it writes the product. */
@@ -541,9 +541,19 @@ public final class CudaBackend implements Backend {
 
     @Override
     public AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        return attention(q, k, v, mask, scale, dropoutP, seed, offset, DType.F32);
+    }
+
+    /** BF16/F16 heads' output in their own format, written so by the kernel where it applies. */
+    @Override
+    public AttentionOut attentionHalfOut(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        return attention(q, k, v, mask, scale, dropoutP, seed, offset, q.dtype().isHalf() ? q.dtype() : DType.F32);
+    }
+
+    private AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset, DType written) {
         if (!AttentionKernels.fits(q, tf32)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), tq = q.size(2), hs = q.size(3);
-        Tensor out = headsOfTokens(b, nh, tq, hs), lse = allocate(DType.F32, b, nh, tq);
+        Tensor out = headsOfTokens(written, b, nh, tq, hs), lse = allocate(DType.F32, b, nh, tq);
         if (tq == 0 || b * nh == 0) return new AttentionOut(out, lse);
         attention.forward(rowsOfHeads(q), rowsOfHeads(k), rowsOfHeads(v), dense(mask), out, lse, scale, dropoutP, seed,
                 ptr(graphs.philoxStart()), philoxOffset(offset));
@@ -554,8 +564,8 @@ public final class CudaBackend implements Backend {
      * A new [B, NH, T, HS] tensor laid out as [B, T, NH, HS], so that the model's transpose back
      * to [B, T, H] is a view rather than a copy.
      */
-    private Tensor headsOfTokens(int b, int nh, int t, int hs) {
-        return allocate(DType.F32, b, t, nh, hs).permute(0, 2, 1, 3);
+    private Tensor headsOfTokens(DType dtype, int b, int nh, int t, int hs) {
+        return allocate(dtype, b, t, nh, hs).permute(0, 2, 1, 3);
     }
 
     /** {@code x} itself where its feature axis is unit-stride (the kernels take any other strides), else a dense copy. */
@@ -567,12 +577,24 @@ public final class CudaBackend implements Backend {
     @Override
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
+        return attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, DType.F32);
+    }
+
+    /** BF16/F16 heads' dq, dk and dv in their own format, written so by the kernels where they apply. */
+    @Override
+    public AttentionGrads attentionHalfBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                                double scale, double dropoutP, long seed, long offset) {
+        return attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, q.dtype().isHalf() ? q.dtype() : DType.F32);
+    }
+
+    private AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                             double scale, double dropoutP, long seed, long offset, DType written) {
         if (!AttentionKernels.fits(q, tf32)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), tq = q.size(2), hs = q.size(3), t = k.size(2);
-        Tensor dq = headsOfTokens(b, nh, tq, hs);
+        Tensor dq = headsOfTokens(written, b, nh, tq, hs);
         // no query row: dk and dv are sums over none
-        if (tq == 0 || b * nh == 0) return new AttentionGrads(dq, zeros(DType.F32, b, nh, t, hs), zeros(DType.F32, b, nh, t, hs));
-        Tensor dk = headsOfTokens(b, nh, t, hs), dv = headsOfTokens(b, nh, t, hs);
+        if (tq == 0 || b * nh == 0) return new AttentionGrads(dq, zeros(written, b, nh, t, hs), zeros(written, b, nh, t, hs));
+        Tensor dk = headsOfTokens(written, b, nh, t, hs), dv = headsOfTokens(written, b, nh, t, hs);
         // under autocast dO is rounded to the inputs' format, the operand of dO·Vᵀ and Pᵀ·dO
         Tensor g = rowsOfHeads(dOut.dtype() == q.dtype() ? dOut : dOut.cast(q.dtype())), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
         Tensor md = dense(mask), lse = dense(forward.logSumExp());

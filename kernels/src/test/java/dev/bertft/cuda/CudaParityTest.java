@@ -478,8 +478,9 @@ class CudaParityTest {
     /**
      * The same from BF16/F16 dY and x (autocast's Q, K and V): dW, in the format or float32, within
      * {@link #assertHalfProduct}'s bound of float64's dYᵀ·x of the same rounded inputs; db, the
-     * kernel's float32 column sums rounded once to the format, within 2·T·2⁻²⁴·Σ|dY| (the float32
-     * sum) plus one rounding (2⁻⁸ of |db| for BF16, 2⁻¹¹ and 2⁻²⁵ absolute for F16) of float64's.
+     * kernel's float32 column sums, within 2·T·2⁻²⁴·Σ|dY| (the float32 sum) of float64's, beside a
+     * half dW rounded once to the format, plus one rounding (2⁻⁸ of |db| for BF16, 2⁻¹¹ and 2⁻²⁵
+     * absolute for F16); beside a float32 dW (autocast's parameter gradients) kept float32.
      * Two of the shapes above: row tiles past the first and a K split (1200 × 260 × 40 on the
      * emulator's 2 SMs, dW in the format), element copies (33 × 5 × 7, dW in float32).
      */
@@ -494,8 +495,8 @@ class CudaParityTest {
                 DType out = t > 100 ? h : DType.F32;
                 Backend.LinearGrads got = gpu.linearGrads(onGpu(dy), onGpu(x), out);
                 assertHalfProduct(dy.transpose(0, 1), x, null, got.weight(), out, "dW to " + out + ", " + what);
-                assertEquals(h, got.bias().dtype(), "db dtype, " + what);
-                assertColumnSums(dy, got.bias(), rounding, floor, what);
+                assertEquals(out == DType.F32 ? DType.F32 : h, got.bias().dtype(), "db dtype, " + what);
+                assertColumnSums(dy, got.bias(), out == DType.F32 ? 0 : rounding, out == DType.F32 ? 0 : floor, what);
             }
         }
     }
@@ -729,6 +730,10 @@ class CudaParityTest {
      * operand once where the reference may round its neighbour; the log-sum-exp, whose inputs are
      * exact products summed in float32, to 1e-5. Outputs and gradients are float32. All query rows,
      * and the first Tq (1 and 5) with every key, the dropout factors those rows' of the full mask.
+     * The kernels that write out, dq, dk and dv in the format (autocast's attentionHalfOut and
+     * attentionHalfBackward): bit for bit the float32 kernels' results rounded once to nearest, and
+     * chained as autocast runs them (half out into the backward's D = dO·out, dO in the format)
+     * within 3 ulp of float64's gradients (the 2 above plus the output's and D's roundings).
      */
     @Test
     void halfAttentionKernelsMatchFloat64OfTheRoundedInputs() {
@@ -761,6 +766,20 @@ class CudaParityTest {
                 assertRelative(ds.matmul(k64), gb.dq(), 2 * ulp, what + " dq");
                 assertRelative(ds.transpose(-1, -2).matmul(q64), gb.dk(), 2 * ulp, what + " dk");
                 assertRelative(dropped.transpose(-1, -2).matmul(g64), gb.dv(), 2 * ulp, what + " dv");
+
+                var hf = gpu.attentionHalfOut(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
+                assertEquals(h, hf.out().dtype(), what + ": out in the format");
+                assertArrayEquals(gf.out().cast(h).contiguous().toFloatArray(), hf.out().contiguous().toFloatArray(), what + " out rounded once");
+                assertArrayEquals(gf.logSumExp().toFloatArray(), hf.logSumExp().toFloatArray(), what + " lse");
+                var hb = gpu.attentionHalfBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
+                for (Tensor[] d : new Tensor[][] {{gb.dq(), hb.dq()}, {gb.dk(), hb.dk()}, {gb.dv(), hb.dv()}}) {
+                    assertEquals(h, d[1].dtype(), what + ": gradients in the format");
+                    assertArrayEquals(d[0].cast(h).contiguous().toFloatArray(), d[1].contiguous().toFloatArray(), what + " gradient rounded once");
+                }
+                var chained = gpu.attentionHalfBackward(onGpu(dOut).cast(h), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), hf, scale, p, seed, offset);
+                assertRelative(ds.matmul(k64), chained.dq(), 3 * ulp, what + " dq from the half out");
+                assertRelative(ds.transpose(-1, -2).matmul(q64), chained.dk(), 3 * ulp, what + " dk from the half out");
+                assertRelative(dropped.transpose(-1, -2).matmul(g64), chained.dv(), 3 * ulp, what + " dv from the half out");
             }
         }
     }

@@ -177,11 +177,13 @@ public interface Backend {
 
     /**
      * A Linear layer's parameter gradients from dY [T, N] and its input x [T, K]: dW = dYᵀ·x
-     * written as {@code out} (as {@link #matmul}), and db = dY's column sums [N] in dY's dtype. A
-     * backend may add up the columns while its product reads dY, saving a pass over dY.
+     * written as {@code out} (as {@link #matmul}), and db = dY's column sums [N] in dY's dtype,
+     * but float32 for a BF16/F16 dY with a float32 dW (autocast's parameter gradients stay float32).
+     * A backend may add up the columns while its product reads dY, saving a pass over dY.
      */
     default LinearGrads linearGrads(Tensor dy, Tensor x, DType out) {
-        return new LinearGrads(dy.transpose(0, 1).matmul(x, out), dy.sum(0));
+        Tensor dw = dy.transpose(0, 1).matmul(x, out);
+        return new LinearGrads(dw, dy.dtype().isHalf() && out == DType.F32 ? dy.cast(DType.F32).sum(0) : dy.sum(0));
     }
 
     record LinearGrads(Tensor weight, Tensor bias) {}
@@ -244,6 +246,27 @@ public interface Backend {
         if (drop != null) dp = dp.mul(drop);
         Tensor ds = softmaxBackward(probs, dp).mul(scale);
         return new AttentionGrads(ds.matmul(k), ds.transpose(-1, -2).matmul(q), dv);
+    }
+
+    /**
+     * {@link #attention} of BF16/F16 q, k, v whose output the caller reads only as a product's
+     * operand in q's format (torch.autocast's attention output): a backend whose kernel writes that
+     * format returns the output so, rounded once from its float32 sums, and keeps no float32 copy.
+     * The default returns float32, as {@link #attention}; the reader rounds it.
+     */
+    default AttentionOut attentionHalfOut(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset) {
+        return attention(q, k, v, mask, scale, dropoutP, seed, offset);
+    }
+
+    /**
+     * {@link #attentionBackward} of BF16/F16 q, k, v whose gradients the caller reads only as
+     * products' operands in q's format (the backward of autocast's Q/K/V projection): a backend
+     * whose kernels write that format returns dq, dk and dv so, each rounded once from its float32
+     * sum. The default returns float32, as {@link #attentionBackward}; the reader rounds them.
+     */
+    default AttentionGrads attentionHalfBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                                 double scale, double dropoutP, long seed, long offset) {
+        return attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
     }
 
     /**
