@@ -27,7 +27,8 @@ public final class Simd {
 
     private static final String FIX = "add --add-modules jdk.incubator.vector to the java command line"
             + " (or to JDK_JAVA_OPTIONS)";
-    private static boolean warned;
+    /** Set by the first {@link #warnIfSlow}: whether it speaks depends only on how the JVM was started. */
+    private static boolean checked;
 
     private Simd() {}
 
@@ -38,7 +39,9 @@ public final class Simd {
      * SIMD is off by choice ({@code -Dbertft.scalar=true}).
      */
     public static synchronized void warnIfSlow() {
-        if (warned || Boolean.getBoolean("bertft.scalar")) return;
+        if (checked) return;
+        checked = true;
+        if (Boolean.getBoolean("bertft.scalar")) return;
         String message;
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             message = "the Java Vector API is not enabled, so the CPU kernels run without SIMD, about four times slower; " + FIX;
@@ -49,7 +52,6 @@ public final class Simd {
         } else {
             return;
         }
-        warned = true;
         System.getLogger("dev.bertft").log(System.Logger.Level.WARNING, message);
         System.err.println("bert-ft: warning: " + message);
     }
