@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The vector exp against Math.exp (double, correctly rounded to within 1 ulp), over all of float's range. */
+/** The vector exp against Math.exp (double, correctly rounded to within 1 ulp), over all the non-positive floats it takes. */
 class SimdExpTest {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
@@ -21,36 +21,32 @@ class SimdExpTest {
     }
 
     @Test
-    void within2UlpOfMathExpAcrossTheFloatRange() {
+    void within2UlpOfMathExpFromZeroToUnderflow() {
         assumeTrue(Simd.AVAILABLE, "Vector API not enabled in this JVM");
-        // every 251st float from −110 to +90 (about 9 million inputs, both signs, every binade)
+        // every 127th float from −0 to −110 (about 9 million inputs, every binade, past underflow)
         int count = 0;
         float[] x = new float[F.length() * 4096];
         int filled = 0;
         double worstUlps = 0;
-        for (int sign = 0; sign < 2; sign++) {
-            int limit = Float.floatToRawIntBits(sign == 0 ? 90f : 110f);
-            for (int bits = 0; bits <= limit; bits += 251) {
-                x[filled++] = sign == 0 ? Float.intBitsToFloat(bits) : -Float.intBitsToFloat(bits);
-                if (filled == x.length || bits + 251 > limit) {
-                    float[] y = exp(x);
-                    for (int i = 0; i < filled; i++) {
-                        double want = Math.exp(x[i]);
-                        float got = y[i];
-                        if (want >= Float.MAX_VALUE * (1 + 0x1p-25)) {
-                            if (got != Float.POSITIVE_INFINITY) fail("exp(" + x[i] + ") = " + got + ", want +inf");
-                        } else if (want < Float.MIN_NORMAL) {
-                            // subnormal results: absolute error within two of the smallest steps
-                            if (Math.abs(got - want) > 2 * Float.MIN_VALUE) fail("exp(" + x[i] + ") = " + got + ", want " + want);
-                        } else {
-                            double ulps = Math.abs(got - want) / Math.ulp((float) want);
-                            worstUlps = Math.max(worstUlps, ulps);
-                            if (ulps > 2) fail("exp(" + x[i] + ") = " + got + ", want " + want + " (" + ulps + " ulp)");
-                        }
+        int limit = Float.floatToRawIntBits(110f);
+        for (int bits = 0; bits <= limit; bits += 127) {
+            x[filled++] = -Float.intBitsToFloat(bits);
+            if (filled == x.length || bits + 127 > limit) {
+                float[] y = exp(x);
+                for (int i = 0; i < filled; i++) {
+                    double want = Math.exp(x[i]);
+                    float got = y[i];
+                    if (want < Float.MIN_NORMAL) {
+                        // subnormal results: absolute error within two of the smallest steps
+                        if (Math.abs(got - want) > 2 * Float.MIN_VALUE) fail("exp(" + x[i] + ") = " + got + ", want " + want);
+                    } else {
+                        double ulps = Math.abs(got - want) / Math.ulp((float) want);
+                        worstUlps = Math.max(worstUlps, ulps);
+                        if (ulps > 2) fail("exp(" + x[i] + ") = " + got + ", want " + want + " (" + ulps + " ulp)");
                     }
-                    count += filled;
-                    filled = 0;
                 }
+                count += filled;
+                filled = 0;
             }
         }
         assertTrue(count > 8_000_000, "covered " + count + " inputs");
@@ -61,10 +57,10 @@ class SimdExpTest {
     void specialValues() {
         assumeTrue(Simd.AVAILABLE, "Vector API not enabled in this JVM");
         float[] x = new float[F.length()];
-        float[] in = {0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -Float.MAX_VALUE, Float.MAX_VALUE, 1f};
+        float[] in = {0f, -0f, Float.NaN, Float.NEGATIVE_INFINITY, -Float.MAX_VALUE, -1f, -Float.MIN_VALUE, -104.5f};
         System.arraycopy(in, 0, x, 0, Math.min(in.length, x.length));
         float[] y = exp(x);
-        float[] want = {1f, 1f, Float.NaN, Float.POSITIVE_INFINITY, 0f, 0f, Float.POSITIVE_INFINITY, (float) Math.E};
+        float[] want = {1f, 1f, Float.NaN, 0f, 0f, (float) Math.exp(-1), 1f, 0f};
         for (int i = 0; i < Math.min(in.length, x.length); i++) assertEquals(want[i], y[i], "exp(" + in[i] + ")");
     }
 
@@ -75,7 +71,7 @@ class SimdExpTest {
         float[] a = new float[n];
         double want = 0;
         for (int i = 0; i < n; i++) {
-            a[i] = -3f + 0.37f * i;
+            a[i] = 2.5f - 0.37f * i; // at most the shift
             want += Math.exp(a[i] - 2.5);
         }
         float[] expected = a.clone();
