@@ -48,6 +48,13 @@ class SimdWarningTest {
         assertTrue(err.stream().noneMatch(l -> l.contains("warning")), String.join("\n", err));
     }
 
+    @Test
+    void theTestJvmsStartWithTheJitFlags() {
+        // the root pom's test.argLine, written out by hand: the kernels' timings in tests are the shipped ones
+        List<String> args = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments();
+        assertTrue(args.containsAll(Simd.JIT_FLAGS), "test.argLine in the root pom lacks some of " + Simd.JIT_FLAGS + ": " + args);
+    }
+
     /** Standard error of this class's main in a new JVM started with {@code jvmFlags}. */
     private static List<String> runChild(String... jvmFlags) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElseThrow();
