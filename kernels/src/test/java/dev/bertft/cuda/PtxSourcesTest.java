@@ -49,8 +49,11 @@ class PtxSourcesTest {
         Assumptions.assumeTrue(Nvcc.release(freshVersion).equals(Nvcc.release(committedVersion)),
                 "nvcc is " + Nvcc.release(freshVersion).orElse("?") + " but the committed PTX was written by "
                         + Nvcc.release(committedVersion).orElse("?") + ": regenerate with kernels/scripts/build-ptx.sh");
-        Path out = built != null ? Path.of(built) : Files.createTempDirectory("ptx");
-        if (built == null) {
+        Path out;
+        if (built != null) {
+            out = Path.of(built);
+        } else {
+            out = Files.createTempDirectory("ptx");
             var r = Nvcc.run(Nvcc.moduleDir(), List.of("bash", "scripts/build-ptx.sh", out.toString(), nvcc.get().toString()), 600);
             assertEquals(0, r.exitCode(), r.output());
         }
