@@ -39,10 +39,9 @@ final class SimdExp {
     /**
      * a[i] = e^(a[i] − shift) for i in [from, to), where every a[i] ≤ shift (or is NaN, which stays
      * NaN); returns the sum of the new values, added in an order that depends on the length only.
-     * The exponential is written out in the loop rather
-     * than in a helper taking a vector: C2 compiles such a helper on its own once it is hot, then
-     * declines to inline the big result, and each vector crossing the call gets boxed (GELU's
-     * backward ran at 6 ns an element that way).
+     * The exponential is written out in the loop rather than in a helper taking a vector: C2
+     * compiles such a helper on its own once it is hot, then declines to inline the big result, and
+     * each vector crossing the call gets boxed (GELU's backward ran at 6 ns an element that way).
      */
     static float expSum(float[] a, int from, int to, float shift) {
         int end = from + F.loopBound(to - from);
