@@ -11,10 +11,10 @@ import jdk.incubator.vector.VectorSpecies;
  *   for pc in steps of (at most) KC over k:
  *     pack B[pc:pc+kc, jc:jc+nc] into NR-wide panels   (p-major: panel[p*NR + j])
  *     for ic in steps of MC over m:         A block  mc×kc, lives in L2
- *       pack A[ic:ic+mc, pc:pc+kc] into MR-tall panels (p-major: panel[p*MR + i])
  *       for jr in steps of NR:             one B panel kc×NR, reused by every A panel
  *         for ir in steps of MR:
  *           micro-kernel: C[MR×NR] += sum_p A(:,p) ⊗ B(p,:)  with MR·NR/L accumulators in registers
+ *           (the first jr also packs A[ic+ir.., pc:pc+kc] into an MR-tall panel, p-major: panel[p*MR + i])
  * </pre>
  *
  * Packing applies the transpose flags and pads ragged edges with zeros, so the micro-kernel always
@@ -278,6 +278,13 @@ final class SimdGemm {
      * then every MR×NR tile. Also the loop of {@link SimdPackedWeight}, whose B is packed once.
      * rowSums: null, or where to add up the rows of A as they are packed (callers pass it for one
      * block of columns only, so that each value is added once).
+     *
+     * <p>When the block's panels are all full, A is not packed in a pass of its own: the tiles of
+     * the first B panel read A where it lies and write the packed panels as they go
+     * ({@link #kernelPackingA}). A comes from L3 or memory, and a packing loop waits on those loads
+     * with nothing else to do (11–15 % of the products with n = 384, where a packed panel serves
+     * only 12 tiles); beside the multiply-adds the loads are hidden. One thread, 4096×384×{384, 1536}
+     * X·Wᵀ and 1536×384×4096 Xᵀ·dY ran 4–9 % faster, 4096×768×768 5 %.
      */
     static void rowBand(boolean transA, int i0, int i1, float[] a, int aOff, int lda, int pc, int kc,
                         int jc, int nc, float[] pb, int pbOff, boolean addToC, float[] c, int cOff, int ldc, Buffers buf,
@@ -285,13 +292,18 @@ final class SimdGemm {
         float[] pa = buf.packedA;
         for (int ic = i0; ic < i1; ic += MC) {
             int mc = Math.min(MC, i1 - ic);
-            packA(transA, a, aOff, lda, ic, mc, pc, kc, pa, rowSums);
+            boolean packWhileMultiplying = mc % MR == 0 && nc >= NR;
+            if (!packWhileMultiplying) packA(transA, a, aOff, lda, ic, mc, pc, kc, pa, rowSums);
             for (int jr = 0; jr < nc; jr += NR) {
                 int nr = Math.min(NR, nc - jr);
                 for (int ir = 0; ir < mc; ir += MR) {
                     int mr = Math.min(MR, mc - ir);
                     int cTile = cOff + (ic + ir) * ldc + jc + jr;
-                    if (mr == MR && nr == NR) {
+                    if (packWhileMultiplying && jr == 0) {
+                        int aIdx = transA ? aOff + pc * lda + ic + ir : aOff + (ic + ir) * lda + pc;
+                        kernelPackingA(kc, a, aIdx, transA ? lda : 1, transA ? 1 : lda, pa, ir * kc, pb, pbOff, addToC, c, cTile, ldc);
+                        if (rowSums != null) rowSums.addPanel(pa, ir * kc, kc, MR, ic + ir);
+                    } else if (mr == MR && nr == NR) {
                         kernel(kc, pa, ir * kc, pb, pbOff + jr * kc, addToC, c, cTile, ldc);
                     } else {
                         if (addToC) copyCorner(mr, nr, c, cTile, ldc, buf.tile, 0, NR);
@@ -306,45 +318,15 @@ final class SimdGemm {
     /**
      * Packs rows ic..ic+mc, columns pc..pc+kc of op(A) into MR-row panels: panel r holds rows
      * ic+r*MR.., element (i,p) at r*MR*kc + p*MR + i; rows past mc are zero. With rowSums, each
-     * panel's rows are then added up from the panel, while it is still in L1.
+     * panel's rows are then added up from the panel, while it is still in L1. Only for blocks with
+     * a ragged panel or a narrow C; the others are packed by {@link #kernelPackingA}.
      */
     private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc, float[] pa,
                               RowSums rowSums) {
         for (int ir = 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir);
-            if (transA && mr == MR) {
-                // A stored k×m: row p of storage holds op(A)(·,p) contiguously; eight copies
-                // unrolled measured 1.2–1.3× faster on Xᵀ·dY than an arraycopy call per row
-                int src = aOff + pc * lda + ic + ir;
-                for (int p = 0; p < kc; p++) {
-                    int s = src + p * lda, dst = ir * kc + p * MR;
-                    pa[dst] = a[s];
-                    pa[dst + 1] = a[s + 1];
-                    pa[dst + 2] = a[s + 2];
-                    pa[dst + 3] = a[s + 3];
-                    pa[dst + 4] = a[s + 4];
-                    pa[dst + 5] = a[s + 5];
-                    pa[dst + 6] = a[s + 6];
-                    pa[dst + 7] = a[s + 7];
-                }
-            } else if (transA) {
+            if (transA) {
                 packSameWay(a, aOff + pc * lda + ic + ir, lda, mr, kc, pa, ir * kc, MR);
-            } else if (mr == MR) {
-                // eight rows of A read side by side, each contiguously: as fast as packAcross here
-                // (eight streams; packAcross pays off for the 32 rows of a B panel)
-                int r0 = aOff + (ic + ir) * lda + pc;
-                int r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda, r6 = r5 + lda, r7 = r6 + lda;
-                for (int p = 0; p < kc; p++) {
-                    int dst = ir * kc + p * MR;
-                    pa[dst] = a[r0 + p];
-                    pa[dst + 1] = a[r1 + p];
-                    pa[dst + 2] = a[r2 + p];
-                    pa[dst + 3] = a[r3 + p];
-                    pa[dst + 4] = a[r4 + p];
-                    pa[dst + 5] = a[r5 + p];
-                    pa[dst + 6] = a[r6 + p];
-                    pa[dst + 7] = a[r7 + p];
-                }
             } else {
                 packAcross(a, aOff + (ic + ir) * lda + pc, lda, mr, kc, pa, ir * kc, MR);
             }
@@ -481,6 +463,94 @@ final class SimdGemm {
             c60 = a6.fma(b0, c60);
             c61 = a6.fma(b1, c61);
             FloatVector a7 = FloatVector.broadcast(S, pa[ai + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        c00.intoArray(out, outOff);
+        c01.intoArray(out, outOff + L);
+        c10.intoArray(out, outOff + ldo);
+        c11.intoArray(out, outOff + ldo + L);
+        c20.intoArray(out, outOff + 2 * ldo);
+        c21.intoArray(out, outOff + 2 * ldo + L);
+        c30.intoArray(out, outOff + 3 * ldo);
+        c31.intoArray(out, outOff + 3 * ldo + L);
+        c40.intoArray(out, outOff + 4 * ldo);
+        c41.intoArray(out, outOff + 4 * ldo + L);
+        c50.intoArray(out, outOff + 5 * ldo);
+        c51.intoArray(out, outOff + 5 * ldo + L);
+        c60.intoArray(out, outOff + 6 * ldo);
+        c61.intoArray(out, outOff + 6 * ldo + L);
+        c70.intoArray(out, outOff + 7 * ldo);
+        c71.intoArray(out, outOff + 7 * ldo + L);
+    }
+
+    /**
+     * {@link #kernel} on a full tile whose A is read in place, op(A)(i, p) at a[aIdx + p·stepP +
+     * i·stepI], and written into its packed panel pa[aBase + p·MR + i] for the tiles that follow.
+     * The same chains as {@link #kernel}, so the same bits. A kernel of its own: the eight stores
+     * a step make it about a third slower than {@link #kernel}, which is why the other tiles read
+     * the packed copy (one kernel for both, with the stores made optional, measured as slow).
+     */
+    private static void kernelPackingA(int kc, float[] a, int aIdx, int stepP, int stepI, float[] pa, int aBase,
+                                       float[] pb, int bBase, boolean addToOut, float[] out, int outOff, int ldo) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        if (addToOut) {
+            c00 = FloatVector.fromArray(S, out, outOff);
+            c01 = FloatVector.fromArray(S, out, outOff + L);
+            c10 = FloatVector.fromArray(S, out, outOff + ldo);
+            c11 = FloatVector.fromArray(S, out, outOff + ldo + L);
+            c20 = FloatVector.fromArray(S, out, outOff + 2 * ldo);
+            c21 = FloatVector.fromArray(S, out, outOff + 2 * ldo + L);
+            c30 = FloatVector.fromArray(S, out, outOff + 3 * ldo);
+            c31 = FloatVector.fromArray(S, out, outOff + 3 * ldo + L);
+            c40 = FloatVector.fromArray(S, out, outOff + 4 * ldo);
+            c41 = FloatVector.fromArray(S, out, outOff + 4 * ldo + L);
+            c50 = FloatVector.fromArray(S, out, outOff + 5 * ldo);
+            c51 = FloatVector.fromArray(S, out, outOff + 5 * ldo + L);
+            c60 = FloatVector.fromArray(S, out, outOff + 6 * ldo);
+            c61 = FloatVector.fromArray(S, out, outOff + 6 * ldo + L);
+            c70 = FloatVector.fromArray(S, out, outOff + 7 * ldo);
+            c71 = FloatVector.fromArray(S, out, outOff + 7 * ldo + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = FloatVector.zero(S);
+            c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = FloatVector.zero(S);
+        }
+        for (int p = 0; p < kc; p++) {
+            int bi = bBase + p * NR, ai = aBase + p * MR, q = aIdx + p * stepP;
+            float x0 = a[q], x1 = a[q + stepI], x2 = a[q + 2 * stepI], x3 = a[q + 3 * stepI];
+            float x4 = a[q + 4 * stepI], x5 = a[q + 5 * stepI], x6 = a[q + 6 * stepI], x7 = a[q + 7 * stepI];
+            pa[ai] = x0;
+            pa[ai + 1] = x1;
+            pa[ai + 2] = x2;
+            pa[ai + 3] = x3;
+            pa[ai + 4] = x4;
+            pa[ai + 5] = x5;
+            pa[ai + 6] = x6;
+            pa[ai + 7] = x7;
+            FloatVector b0 = FloatVector.fromArray(S, pb, bi);
+            FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
+            FloatVector a0 = FloatVector.broadcast(S, x0);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, x1);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, x2);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, x3);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(S, x4);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(S, x5);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(S, x6);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(S, x7);
             c70 = a7.fma(b0, c70);
             c71 = a7.fma(b1, c71);
         }
