@@ -1,56 +1,51 @@
-"""Fits the two polynomials behind SimdGelu's float erf and prints them as Java code.
+"""Fits the polynomial behind SimdGelu's float Φ and prints it as Java code.
 
-erf(z) for z in [0, END), in two pieces, both evaluated for every lane and blended:
-  [0, SPLIT):    erf(z) = z * P(z^2)     odd, so exact at 0 and relative-accurate near it
-  [SPLIT, END):  erf(z) = Q(z - MID)     centred, well conditioned
-Least squares on Chebyshev nodes in float64; the report evaluates in float32 as the Java does
-(Horner, one fused multiply-add a step: float64 holds the product of two floats exactly, and the
-sum is rounded twice, which differs from the FMA's single rounding only on rare ties). Past END
-float's erf is 1.
-Run: /usr/bin/python3 tensor/src/test/python/fit_erf.py
+For z = |x|/√2 ≥ 0, erfc(z) = t · R(t) · e^(−z²) with t = 1/(1 + P·z): R is smooth on t in (0, 1]
+(R(0⁺) = P/√π, since erfc(z)·e^(z²)·√π·z → 1), so a polynomial fits it well, and e^(−z²) = e^(−x²/2)
+is the Gaussian density's exponential, which GELU's backward needs anyway. Then
+  Φ(x) = erfc(z)/2 for x < 0, 1 − erfc(z)/2 for x ≥ 0,
+which keeps Φ relative-accurate in the negative tail (no 1 − erf cancellation there).
+Least squares on Chebyshev nodes in t over z in [0, Z_MAX] (past it e^(−z²) underflows float),
+minimising the relative error of erfc. The report evaluates Φ and GELU in float32 as the Java does:
+Horner with one rounding a step, e^(−x²/2) rounded to float, the products rounded each.
+Run (numpy needed): python3 tensor/src/test/python/fit_erf.py
 """
 import math
 import numpy as np
 
-SPLIT, END = 1.2, 3.9  # float erf(z) rounds to 1 from about 3.83 on
-MID = (SPLIT + END) / 2
-P_DEGREE, Q_DEGREE = 7, 12
-erf = np.vectorize(math.erf)
-
-
-def nodes(lo, hi, n=5000):
-    return np.cos(np.pi * (np.arange(n) + 0.5) / n) * (hi - lo) / 2 + (hi + lo) / 2
+P, DEGREE, Z_MAX = 0.47, 8, 9.3
+erfc = np.vectorize(math.erfc)
+f32 = np.float32
 
 
 def horner32(coefs, v):
-    acc = np.full_like(v, np.float32(coefs[-1]))
+    acc = np.full_like(v, f32(coefs[-1]))
     for c in coefs[-2::-1]:
-        acc = (acc.astype(np.float64) * v.astype(np.float64) + np.float64(np.float32(c))).astype(np.float32)
+        acc = (acc.astype(np.float64) * v.astype(np.float64) + np.float64(f32(c))).astype(f32)
     return acc
 
 
-def powers(v, degree):
-    return np.vstack([v ** i for i in range(degree + 1)]).T
+n = 6000
+t_min = 1 / (1 + P * Z_MAX)
+t = np.cos(np.pi * (np.arange(n) + 0.5) / n) * (1 - t_min) / 2 + (1 + t_min) / 2
+z = (1 / t - 1) / P
+r = erfc(z) * np.exp(z * z) / t
+powers = np.vstack([t ** i for i in range(DEGREE + 1)]).T
+coefs = np.linalg.lstsq(powers / r[:, None], np.ones_like(r), rcond=None)[0].astype(f32)
 
-
-z = nodes(0, SPLIT)
-ratio = erf(z) / z
-weight = 1 / ratio  # fit the relative error of erf
-p = np.linalg.lstsq(powers(z * z, P_DEGREE) * weight[:, None], ratio * weight, rcond=None)[0].astype(np.float32)
-z = nodes(SPLIT, END)
-q = np.linalg.lstsq(powers(z - MID, Q_DEGREE), erf(z), rcond=None)[0].astype(np.float32)
-
-zt = np.linspace(0, SPLIT, 200001, dtype=np.float32)[1:]
-got = (horner32(p, (zt * zt).astype(np.float32)) * zt).astype(np.float32)
-want = erf(zt.astype(np.float64))
-print(f"// [0, {SPLIT}): max abs error {np.max(np.abs(got - want)):.1e}, max rel error {np.max(np.abs(got - want) / want):.1e}")
-zt = np.linspace(SPLIT, END, 200001, dtype=np.float32)
-got = horner32(q, (zt - np.float32(MID)).astype(np.float32))
-print(f"// [{SPLIT}, {END}): max abs error {np.max(np.abs(got - erf(zt.astype(np.float64)))):.1e}")
-
+x = np.linspace(-13, 13, 400001).astype(f32)
+density = np.exp(f32(-0.5) * x * x).astype(f32)
+tx = (f32(1) / (f32(1) + f32(P) * (np.abs(x) * f32(math.sqrt(0.5))))).astype(f32)
+half_erfc = (((tx * horner32(coefs, tx)).astype(f32) * density).astype(f32) * f32(0.5)).astype(f32)
+phi = np.where(x >= 0, f32(1) - half_erfc, half_erfc).astype(f32)
+xd = x.astype(np.float64)
+want = 0.5 * erfc(-xd / math.sqrt(2))
+gelu = (x * phi).astype(f32)
+tail = xd < -1
+print(f"// Φ: max abs error {np.max(np.abs(phi - want)):.1e}; relative below x = −1: {np.max(np.abs(phi - want)[tail] / want[tail]):.1e}")
+print(f"// GELU: max error / max(1, |x|) {np.max(np.abs(gelu - xd * want) / np.maximum(1, np.abs(xd))):.1e}")
 # Horner with the coefficients as literals: C2 folds constants into the loop, while loads from a
 # float[] would be repeated every iteration (the loop's stores to float arrays might alias them)
-for name, coefs, var in (("small", p, "u"), ("large", q, "t")):
-    print(f"FloatVector {name} = FloatVector.broadcast(F, {float(coefs[-1])!r}f);")
-    for c in coefs[-2::-1]:
-        print(f"{name} = {name}.fma({var}, FloatVector.broadcast(F, {float(c)!r}f));")
+print(f"FloatVector r = FloatVector.broadcast(F, {float(coefs[-1])!r}f);")
+for c in coefs[-2::-1]:
+    print(f"r = r.fma(t, FloatVector.broadcast(F, {float(c)!r}f));")
