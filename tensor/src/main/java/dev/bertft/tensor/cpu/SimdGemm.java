@@ -63,6 +63,14 @@ final class SimdGemm {
      * within the noise of the loaded machine.
      */
     private static final long SHARED_PACK_MIN = 1L << 15;
+    /**
+     * Rows of C a thread must have for it to pack all of B itself rather than share the packing:
+     * from there on packing B again costs less than sharing it (the second parallel loop, and
+     * reading the other thread's half from its core's cache). Two threads, medians of 40–60 calls
+     * alternated: 512×384×1536 X·Wᵀ ran 1.09× faster packing per thread, 1024×768×768 1.04×,
+     * 4096×384×{384, 1152, 1536} dY·W 1.02–1.04×; the larger products (k·n up to 768·3072) the same.
+     */
+    private static final int OWN_PACK_MIN_ROWS = 256;
 
     private SimdGemm() {}
 
@@ -104,8 +112,8 @@ final class SimdGemm {
      * One product split across threads. Splitting the rows of C leaves B whole, so each block of B
      * is packed once, by all threads together, into one buffer that every thread's band of MR-row
      * panels then reads; before this each band packed all of B itself, which for X·Wᵀ at 128 rows
-     * cost as much as the arithmetic (small blocks of B are still packed per band; see
-     * {@link #SHARED_PACK_MIN}). When m has too few panels to split evenly, the columns are
+     * cost as much as the arithmetic (small blocks of B, and bands of many rows, still pack it per
+     * band: see {@link #SHARED_PACK_MIN} and {@link #OWN_PACK_MIN_ROWS}). When m has too few panels to split evenly, the columns are
      * split instead and each thread packs all of A (m·k, small when m is) and its own columns of B.
      * The columns are also split when C is no taller than it is wide, or k runs to more than two
      * blocks: see {@link #splitRows}. X·Wᵀ on few rows goes to {@link SimdGemmFewRows}, which does
@@ -122,7 +130,7 @@ final class SimdGemm {
         } else if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
             product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k), rowSums);
         } else if (splitRows(threads, m, n, k)) {
-            if ((long) Math.min(k, KC) * Math.min(n, NC) >= SHARED_PACK_MIN) {
+            if (m < OWN_PACK_MIN_ROWS * threads && (long) Math.min(k, KC) * Math.min(n, NC) >= SHARED_PACK_MIN) {
                 sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, rowSums);
                 return;
             }
