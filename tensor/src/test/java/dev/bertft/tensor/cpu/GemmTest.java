@@ -208,12 +208,14 @@ class GemmTest {
      * transposed B), and op(A)·Bᵀ on few rows, where W is read in
      * place and C written transposed (40×70 and 20×300 with transposed B; 37 and 70 leave edge
      * rows of W and of the packed op(A)). k = 1700 and 1000 span two and three blocks of KC.
+     * 520×64: two threads of 260 rows, each packing B for itself; 320×256 over k = 1600: taller
+     * than wide but with three blocks of k, so its columns are split.
      */
     @Test
     void splitProductsSumEachElementAsOneFmaChainForAnyThreadCount() {
         Random rnd = new Random(12);
         try (Parallel three = new Parallel(3)) {
-            for (int[] s : new int[][] {{150, 37, 1000}, {40, 70, 1700}, {20, 300, 800}}) {
+            for (int[] s : new int[][] {{150, 37, 1000}, {40, 70, 1700}, {20, 300, 800}, {520, 64, 1600}, {320, 256, 1600}}) {
                 int m = s[0], n = s[1], k = s[2];
                 for (int flags = 0; flags < 4; flags++) {
                     boolean transA = (flags & 1) != 0, transB = (flags & 2) != 0;
