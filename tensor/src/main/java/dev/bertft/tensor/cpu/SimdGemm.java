@@ -113,11 +113,12 @@ final class SimdGemm {
      * is packed once, by all threads together, into one buffer that every thread's band of MR-row
      * panels then reads; before this each band packed all of B itself, which for X·Wᵀ at 128 rows
      * cost as much as the arithmetic (small blocks of B, and bands of many rows, still pack it per
-     * band: see {@link #SHARED_PACK_MIN} and {@link #OWN_PACK_MIN_ROWS}). When m has too few panels to split evenly, the columns are
-     * split instead and each thread packs all of A (m·k, small when m is) and its own columns of B.
-     * The columns are also split when C is no taller than it is wide, or k runs to more than two
-     * blocks: see {@link #splitRows}. X·Wᵀ on few rows goes to {@link SimdGemmFewRows}, which does
-     * not pack W at all (nor A, so not when A's row sums are wanted). rowSums: null, or where packing A adds up its rows.
+     * band: see {@link #SHARED_PACK_MIN} and {@link #OWN_PACK_MIN_ROWS}). When m has too few
+     * panels to split evenly, the columns are split instead and each thread packs all of A (m·k,
+     * small when m is) and its own columns of B. The columns are also split when C is no taller
+     * than it is wide, or k runs to more than two blocks: see {@link #splitRows}. X·Wᵀ on few rows
+     * goes to {@link SimdGemmFewRows}, which does not pack W at all (nor A, so not when A's row
+     * sums are wanted). rowSums: null, or where packing A adds up its rows.
      */
     private static void parallelProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -326,7 +327,8 @@ final class SimdGemm {
                     int cTile = cOff + (ic + ir) * ldc + jc + jr;
                     if (packWhileMultiplying && jr == 0) {
                         int aIdx = transA ? aOff + pc * lda + ic + ir : aOff + (ic + ir) * lda + pc;
-                        kernelPackingA(kc, a, aIdx, transA ? lda : 1, transA ? 1 : lda, pa, ir * kc, pb, pbOff, addToC, c, cTile, ldc);
+                        kernelPackingA(kc, a, aIdx, transA ? lda : 1, transA ? 1 : lda, pa, ir * kc, pb, pbOff,
+                                addToC, c, cTile, ldc);
                         if (rowSums != null) rowSums.addPanel(pa, ir * kc, kc, MR, ic + ir);
                     } else if (mr == MR && nr == NR) {
                         kernel(kc, pa, ir * kc, pb, pbOff + jr * kc, addToC, c, cTile, ldc);
