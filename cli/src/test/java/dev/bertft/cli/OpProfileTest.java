@@ -32,7 +32,7 @@ class OpProfileTest {
     void attentionOnAWorkerIsAttention() {
         assertEquals("attention", OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdExp.expSum", "dev.bertft.tensor.cpu.SimdSoftmax.forward",
                 "dev.bertft.tensor.cpu.Attention.lambda$forward$0", "dev.bertft.tensor.cpu.Parallel.lambda$forRange$0", "java.lang.Thread.run")));
-        assertEquals("attentionBackward", OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdHeadProduct.tile",
+        assertEquals("attentionBackward", OpProfile.opOf(List.of("dev.bertft.tensor.cpu.SimdHeadProduct.tileOfColumns",
                 "dev.bertft.tensor.cpu.Attention.lambda$backward$1", "dev.bertft.tensor.cpu.Parallel.lambda$forRange$0", "java.lang.Thread.run")));
     }
 

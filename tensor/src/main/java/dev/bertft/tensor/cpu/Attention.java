@@ -128,7 +128,7 @@ final class Attention {
                     k.gatherTransposed(bh, d, w.kT);
                     gathered = bh;
                 }
-                HeadProduct.product(rows, t, hs, q.a, q.row(bh, d, i0), q.rowStride, 1, w.kT, 0, t, s, 0, t);
+                HeadProduct.product(rows, t, hs, q.a, q.row(bh, d, i0), q.rowStride, false, w.kT, 0, t, s, 0, t);
                 if (dropoutP > 0) drawKept(seed, offset, bh * t + i0, bh * tq + i0, rows, t, threshold, keptBits, w.bits);
                 int[] kept = dropoutP > 0 ? keptBits : null;
                 for (int r = 0; r < rows; r++) {
@@ -140,7 +140,7 @@ final class Attention {
                         lse[bh * tq + i] = softmaxForward(s, r * t, mask, b * t, scale, drop, t);
                     }
                 }
-                HeadProduct.product(rows, hs, t, s, 0, t, 1, v.a, v.row(bh, d, 0), v.rowStride, out.a, out.row(bh, d, i0), out.rowStride);
+                HeadProduct.product(rows, hs, t, s, 0, t, false, v.a, v.row(bh, d, 0), v.rowStride, out.a, out.row(bh, d, i0), out.rowStride);
             }
         });
     }
@@ -156,8 +156,8 @@ final class Attention {
             int[] kept = dropoutP > 0 ? keptBits : null;
             for (int bh = p0; bh < p1; bh++) {
                 int b = bh / d.heads;
-                HeadProduct.product(tq, t, hs, q.a, q.row(bh, d, 0), q.rowStride, 1, k.gatherTransposed(bh, d, w.kT), 0, t, p, 0, t);
-                HeadProduct.product(tq, t, hs, dout.a, dout.row(bh, d, 0), dout.rowStride, 1, v.gatherTransposed(bh, d, w.vT), 0, t,
+                HeadProduct.product(tq, t, hs, q.a, q.row(bh, d, 0), q.rowStride, false, k.gatherTransposed(bh, d, w.kT), 0, t, p, 0, t);
+                HeadProduct.product(tq, t, hs, dout.a, dout.row(bh, d, 0), dout.rowStride, false, v.gatherTransposed(bh, d, w.vT), 0, t,
                         dp, 0, t);
                 for (int i = 0; i < tq; i++) {
                     int word = (bh * tq + i) * wordsPerRow(t);
@@ -169,10 +169,10 @@ final class Attention {
                         softmaxBackward(p, dp, i * t, mask, b * t, scale, l, drop, t);
                     }
                 }
-                // dv = P̃ᵀ·dout and dk = dSᵀ·q read P̃ and dS down their columns (A strides swapped)
-                HeadProduct.product(t, hs, tq, p, 0, 1, t, dout.a, dout.row(bh, d, 0), dout.rowStride, dv.a, dv.row(bh, d, 0), dv.rowStride);
-                HeadProduct.product(tq, hs, t, dp, 0, t, 1, k.a, k.row(bh, d, 0), k.rowStride, dq.a, dq.row(bh, d, 0), dq.rowStride);
-                HeadProduct.product(t, hs, tq, dp, 0, 1, t, q.a, q.row(bh, d, 0), q.rowStride, dk.a, dk.row(bh, d, 0), dk.rowStride);
+                // dv = P̃ᵀ·dout and dk = dSᵀ·q read P̃ and dS down their columns
+                HeadProduct.product(t, hs, tq, p, 0, t, true, dout.a, dout.row(bh, d, 0), dout.rowStride, dv.a, dv.row(bh, d, 0), dv.rowStride);
+                HeadProduct.product(tq, hs, t, dp, 0, t, false, k.a, k.row(bh, d, 0), k.rowStride, dq.a, dq.row(bh, d, 0), dq.rowStride);
+                HeadProduct.product(t, hs, tq, dp, 0, t, true, q.a, q.row(bh, d, 0), q.rowStride, dk.a, dk.row(bh, d, 0), dk.rowStride);
             }
         });
     }

@@ -26,7 +26,7 @@ class HeadProductTest {
         for (int[] s : SHAPES) {
             for (boolean transA : new boolean[] {false, true}) {
                 Case c = new Case(s[0], s[1], s[2], transA);
-                HeadProduct.product(c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
+                HeadProduct.product(c.m, c.n, c.k, c.a, c.aOff, c.lda, c.transA, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
                 c.assertNearReference();
             }
         }
@@ -39,8 +39,8 @@ class HeadProductTest {
             for (boolean transA : new boolean[] {false, true}) {
                 Case c = new Case(s[0], s[1], s[2], transA);
                 float[] scalar = c.c.clone();
-                SimdHeadProduct.product(c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
-                HeadProduct.scalarProduct(c.m, c.n, c.k, c.a, c.aOff, c.aRow, c.aK, c.b, c.bOff, c.ldb, scalar, c.cOff, c.ldc);
+                SimdHeadProduct.product(c.m, c.n, c.k, c.a, c.aOff, c.lda, c.transA, c.b, c.bOff, c.ldb, c.c, c.cOff, c.ldc);
+                HeadProduct.scalarProduct(c.m, c.n, c.k, c.a, c.aOff, c.lda, c.transA, c.b, c.bOff, c.ldb, scalar, c.cOff, c.ldc);
                 for (int i = 0; i < scalar.length; i++) {
                     assertEquals(Float.floatToRawIntBits(scalar[i]), Float.floatToRawIntBits(c.c[i]),
                             c + " element " + i + ": " + scalar[i] + " vs " + c.c[i]);
@@ -51,7 +51,7 @@ class HeadProductTest {
 
     /** One product with operands at offsets and strides wider than their rows, C pre-filled with NaN. */
     private final class Case {
-        final int m, n, k, aRow, aK, ldb, ldc, aOff = 3, bOff = 5, cOff = 7;
+        final int m, n, k, lda, aRow, aK, ldb, ldc, aOff = 3, bOff = 5, cOff = 7;
         final boolean transA;
         final float[] a, b, c;
 
@@ -60,7 +60,7 @@ class HeadProductTest {
             this.n = n;
             this.k = k;
             this.transA = transA;
-            int lda = (transA ? m : k) + 4;
+            lda = (transA ? m : k) + 4;
             aRow = transA ? 1 : lda;
             aK = transA ? lda : 1;
             ldb = n + 3;
