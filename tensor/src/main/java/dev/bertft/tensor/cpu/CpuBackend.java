@@ -584,14 +584,19 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** The product, then the bias added into it row by row: no second output-sized tensor. */
+    /**
+     * x·wᵀ + bias. In float32 the bias goes into each block of the product as it completes
+     * ({@link Gemm#sgemmBias}), not in a second pass over an output that has left the cache;
+     * otherwise the product, then the bias added row by row.
+     */
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
         if (x.dtype().isHalf()) {
             return linear(x.cast(DType.F32), w.cast(DType.F32), bias == null ? null : bias.cast(DType.F32)).cast(x.dtype());
         }
-        Tensor y = x.dtype() == DType.F32 ? heldProduct(x, w) : null;
-        if (y == null) y = matmul(x, w.transpose(0, 1));
+        boolean float32 = x.dtype() == DType.F32 && w.dtype() == DType.F32 && (bias == null || bias.dtype() == DType.F32);
+        if (float32 && w.dim() == 2 && w.isContiguous()) return float32Linear(x, w, bias);
+        Tensor y = matmul(x, w.transpose(0, 1));
         if (bias == null) return y;
         int n = y.size(-1), rows = y.numel() / Math.max(1, n);
         Object b = array(dense(bias)), out = array(y);
@@ -607,17 +612,26 @@ public final class CpuBackend implements Backend {
         return y;
     }
 
-    /** x·wᵀ from w's packed copy ({@link #holdLinearWeight}), or null when w has none. */
-    private Tensor heldProduct(Tensor x, Tensor w) {
-        SimdPackedWeight packed = own(w).packedWeight;
-        if (packed == null || packed.wOff != w.offset() || !w.isContiguous() || packed.n != w.size(0) || packed.k != w.size(1)) {
-            return null;
-        }
-        Tensor xd = dense(x);
+    /**
+     * x [..., k] · wᵀ (w [n, k] contiguous, at any offset) + bias [n] or none: from w's packed copy
+     * when it has one ({@link #holdLinearWeight}), else one product that packs w.
+     */
+    private Tensor float32Linear(Tensor x, Tensor w, Tensor bias) {
+        own(w);
+        int n = w.size(0), k = w.size(1);
+        Tensor xd = dense(x), bd = bias == null ? null : dense(bias);
         int[] shape = x.shape();
-        shape[shape.length - 1] = packed.n;
+        shape[shape.length - 1] = n;
         Tensor y = uninitialised(DType.F32, shape);
-        packed.product(pool, xd.numel() / packed.k, f32(xd), 0, packed.k, f32(y), 0, packed.n);
+        int rows = y.numel() / Math.max(1, n);
+        SimdPackedWeight packed = own(w).packedWeight;
+        if (packed != null && packed.wOff == w.offset() && packed.n == n && packed.k == k) {
+            packed.product(pool, rows, f32(xd), 0, k, f32(y), 0, n, bd == null ? null : new SimdGemm.Bias(f32(bd), 0));
+        } else if (bd == null) {
+            Gemm.sgemm(pool, false, true, rows, n, k, f32(xd), 0, k, f32(w), w.offset(), k, 0f, f32(y), 0, n);
+        } else {
+            Gemm.sgemmBias(pool, false, true, rows, n, k, f32(xd), 0, k, f32(w), w.offset(), k, f32(bd), 0, f32(y), 0, n);
+        }
         return y;
     }
 

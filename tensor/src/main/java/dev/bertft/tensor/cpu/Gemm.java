@@ -46,6 +46,27 @@ public final class Gemm {
     }
 
     /**
+     * C = op(A)·op(B) + 1·biasᵀ: as {@link #sgemm} with beta 0, then bias[biasOff + j] added to every
+     * element of column j, the bits of those two steps, in one pass over C: a Linear layer's
+     * x·Wᵀ + b.
+     */
+    public static void sgemmBias(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
+                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                 float[] bias, int biasOff, float[] c, int cOff, int ldc) {
+        check(1, transA, transB, m, n, k, a.length, aOff, lda, 0, b.length, bOff, ldb, 0, 0, c.length, cOff, ldc, 0);
+        if (biasOff < 0 || (long) biasOff + n > bias.length) {
+            throw new IndexOutOfBoundsException("gemm: bias of " + n + " from " + biasOff + ", array has " + bias.length);
+        }
+        if (m == 0 || n == 0) return;
+        if (Simd.AVAILABLE) {
+            SimdGemm.sgemmBias(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, bias, biasOff, c, cOff, ldc);
+            return;
+        }
+        sgemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
+        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[cOff + i * ldc + j] += bias[biasOff + j];
+    }
+
+    /**
      * C = op(A)·op(B) as {@link #sgemm} with beta 0, and the sum of each row of op(A) added into
      * aRowSums[0..m) in double precision, p = 0..k-1 in order: a Linear layer's dW = dYᵀ·x and
      * db = Σ_rows dY (op(A) = dYᵀ) from the one pass that packs dY for the product, instead of a

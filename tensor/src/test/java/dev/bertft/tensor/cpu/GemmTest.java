@@ -234,6 +234,43 @@ class GemmTest {
         }
     }
 
+    /**
+     * C = op(A)·op(B) + bias is each element's fused multiply-add chain, then one float addition of
+     * its column's bias, on every path: one thread, rows split (shared and own B packing), columns
+     * split, few rows (W read in place), k over several blocks, n over more than one NC block, and
+     * C and the bias at offsets with C's row stride wider than n (whose padding must stay untouched).
+     */
+    @Test
+    void biasIsAddedOnceToTheFinishedProductOnEveryPath() {
+        Random rnd = new Random(13);
+        try (Parallel three = new Parallel(3)) {
+            int[][] shapes = {{150, 37, 1000}, {40, 70, 1700}, {20, 300, 800}, {520, 64, 1600}, {4096 / 8, 384, 384},
+                              {96, 384, 1536}, {64, 1600, 40}, {7, 5, 3}, {30, 20, 0}};
+            for (int[] s : shapes) {
+                int m = s[0], n = s[1], k = s[2], ldc = n + 3, cOff = 2, biasOff = 5;
+                for (int flags = 0; flags < 4; flags++) {
+                    boolean transA = (flags & 1) != 0, transB = (flags & 2) != 0;
+                    float[] a = randomFloats(rnd, m * k), b = randomFloats(rnd, k * n), bias = randomFloats(rnd, biasOff + n);
+                    float[] chains = fmaChains(transA, transB, m, n, k, a, b, null);
+                    for (Parallel pool : new Parallel[] {one, two, three}) {
+                        float[] c = new float[cOff + m * ldc];
+                        java.util.Arrays.fill(c, Float.NaN);
+                        Gemm.sgemmBias(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, bias, biasOff, c, cOff, ldc);
+                        String where = m + "x" + n + "x" + k + " transA=" + transA + " transB=" + transB + " threads=" + pool.threads();
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < n; j++) {
+                                assertEquals(chains[i * n + j] + bias[biasOff + j], c[cOff + i * ldc + j], 0f, where + " C(" + i + ", " + j + ")");
+                            }
+                            for (int j = n; j < ldc && cOff + i * ldc + j < c.length; j++) {
+                                assertTrue(Float.isNaN(c[cOff + i * ldc + j]), where + " padding of row " + i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** C(i,j) = fma(A(i,p), B(p,j), ...) over p in order, from C0 or from 0 when c0 is null. */
     private static float[] fmaChains(boolean transA, boolean transB, int m, int n, int k, float[] a, float[] b, float[] c0) {
         float[] c = new float[m * n];

@@ -45,7 +45,7 @@ class SimdPackedWeightTest {
                 float[] c = new float[cOff + m * ldc], expected = new float[c.length];
                 java.util.Arrays.fill(c, Float.NaN);
                 java.util.Arrays.fill(expected, Float.NaN);
-                packed.product(pool, m, x, xOff, ldx, c, cOff, ldc);
+                packed.product(pool, m, x, xOff, ldx, c, cOff, ldc, null);
                 Gemm.sgemm(pool, false, true, m, n, k, x, xOff, ldx, w, wOff, k, 0f, expected, cOff, ldc);
                 double u = Math.ulp(1.0f) / 2, gamma = k * u / (1 - k * u);
                 for (int i = 0; i < m; i++) {
@@ -62,6 +62,12 @@ class SimdPackedWeightTest {
                 }
                 // the gaps between C's rows stay untouched (NaN in both)
                 assertArrayEquals(expected, c, where);
+                // with a bias: the product's bits, then one addition per element
+                float[] bias = randomFloats(rnd, 4 + n), biased = new float[c.length];
+                java.util.Arrays.fill(biased, Float.NaN);
+                packed.product(pool, m, x, xOff, ldx, biased, cOff, ldc, new SimdGemm.Bias(bias, 4));
+                for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) expected[cOff + i * ldc + j] += bias[4 + j];
+                assertArrayEquals(expected, biased, where + " with bias");
             }
         }
     }
