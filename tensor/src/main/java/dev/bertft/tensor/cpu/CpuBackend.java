@@ -617,7 +617,6 @@ public final class CpuBackend implements Backend {
      * when it has one ({@link #holdLinearWeight}), else one product that packs w.
      */
     private Tensor float32Linear(Tensor x, Tensor w, Tensor bias) {
-        own(w);
         int n = w.size(0), k = w.size(1);
         Tensor xd = dense(x), bd = bias == null ? null : dense(bias);
         int[] shape = x.shape();
