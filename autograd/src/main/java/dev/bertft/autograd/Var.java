@@ -43,6 +43,14 @@ public final class Var {
      * the others (one cast for Q, K and V). Never kept on a leaf, whose value outlives the step.
      */
     private Tensor halfCopy;
+    /**
+     * On a float32 {@link #linearGelu} result that needs a gradient: the product x·Wᵀ and the bias
+     * its GELU was taken of. The gradient such a node collects is then the one at GELU's input:
+     * {@link #accumulate} applies GELU's derivative to what arrives, and a Linear layer reading
+     * this value has it applied inside the product that makes its input gradient
+     * ({@link #accumulateProduct}), so dY itself is never written out.
+     */
+    private Tensor geluProduct, geluBias;
     /** For {@link #rows}: the parameter whose rows {@code firstRow ..} this shows, else null. */
     private final Var whole;
     private final int firstRow;
@@ -197,8 +205,8 @@ public final class Var {
             }
         }
         try (GradientMemory memory = GradientMemory.open(value.backend())) {
-            pending = seed;
-            memory.hold(seed);
+            pending = collected(seed);
+            memory.hold(pending);
             for (Var node : order) {
                 Tensor g = node.pending;
                 node.pending = null;
@@ -219,6 +227,8 @@ public final class Var {
             if (!node.isLeaf()) {
                 node.backward = null;
                 node.inputs = new Var[0];
+                node.geluProduct = null;
+                node.geluBias = null;
                 node.released = true;
             }
         }
@@ -256,6 +266,26 @@ public final class Var {
     /** Adds {@code g} to the gradient flowing into this node during backward (ignored when it needs none). */
     private void accumulate(Tensor g) {
         if (!requiresGrad) return;
+        addPending(collected(g));
+    }
+
+    /** g, a gradient at this node's value, as the gradient the node collects: at GELU's input for a linear_gelu (see geluProduct). */
+    private Tensor collected(Tensor g) {
+        return geluProduct == null ? g : g.backend().biasGeluBackward(geluProduct, geluBias, g);
+    }
+
+    /**
+     * Adds g·w, the gradient a Linear layer with weight w sends to its input, this node:
+     * {@code accumulate(g.matmul(w, format))}, with GELU's derivative (at GELU's output) applied
+     * inside the product ({@link Backend#matmulBiasGeluBackward}).
+     */
+    private void accumulateProduct(Tensor g, Tensor w, DType format) {
+        if (!requiresGrad) return;
+        if (geluProduct != null && format == value.dtype()) addPending(g.backend().matmulBiasGeluBackward(g, w, geluProduct, geluBias));
+        else accumulate(g.matmul(w, format));
+    }
+
+    private void addPending(Tensor g) {
         Tensor before = pending;
         pending = before == null ? g : before.add(g);
         GradientMemory.replaced(this, before, pending);
@@ -645,9 +675,15 @@ public final class Var {
             }, this, weight, bias);
         }
         Tensor x = value, w = weight.value;
-        Tensor product = x.linear(w, null);
-        return result("linear_gelu", be.biasGelu(product, b), g -> linearBackward(be.biasGeluBackward(product, b, g), x, w, weight, bias),
-                this, weight, bias);
+        boolean differentiated = GradMode.enabled() && (requiresGrad || weight.requiresGrad || bias.requiresGrad);
+        Backend.LinearGelu out = be.linearGelu(x, w, b, differentiated);
+        // the gradient arrives at GELU's input (see geluProduct)
+        Var y = result("linear_gelu", out.y(), dPre -> linearBackward(dPre, x, w, weight, bias), this, weight, bias);
+        if (y.requiresGrad) {
+            y.geluProduct = out.product();
+            y.geluBias = b;
+        }
+        return y;
     }
 
     /**
@@ -663,7 +699,7 @@ public final class Var {
     private void linearBackward(Tensor gOut, Tensor g, Tensor x, Tensor w, Var weight, Var bias) {
         // a half gOut (attention's packed Q, K, V gradient) still gives float32 dx and parameter gradients
         DType out = gOut.dtype().isHalf() ? DType.F32 : gOut.dtype();
-        if (requiresGrad) accumulate(g.matmul(w, gradientFormat(out)));
+        accumulateProduct(g, w, gradientFormat(out));
         boolean biasGrad = bias != null && bias.requiresGrad;
         if (weight.requiresGrad) {
             Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));

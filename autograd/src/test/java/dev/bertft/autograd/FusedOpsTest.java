@@ -2,6 +2,7 @@ package dev.bertft.autograd;
 
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
+import dev.bertft.tensor.Ops;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
@@ -85,6 +86,40 @@ class FusedOpsTest {
             assertClose(cx.grad(), fx.grad(), 1e-5, what + " dx");
             assertClose(cw.grad(), fw.grad(), 1e-5, what + " dW");
             assertClose(cb.grad(), fb.grad(), 1e-5, what + " db");
+        }
+    }
+
+    /**
+     * A Linear layer reading GELU's output sends its gradient through the product that makes it,
+     * GELU's derivative applied there: the same gradients as Linear, GELU, Linear composed, with
+     * GELU's output also read by a second op (whose gradient arrives on its own) and without.
+     */
+    @Test
+    void linearGeluFeedingALinearMatchesTheComposition() {
+        for (boolean secondReader : new boolean[] {false, true}) {
+            for (int[] shape : new int[][] {{2, 9, 48}, {5, 33}}) {
+                int in = shape[shape.length - 1], mid = 2 * in + 16, out = in + 3;
+                Tensor x = randn(1, 0, shape), w1 = randn(0.3, 0, mid, in), b1 = randn(1, 0, mid);
+                Tensor w2 = randn(0.2, 0, out, mid), b2 = randn(1, 0, out);
+                int[] outShape = shape.clone(), midShape = shape.clone();
+                outShape[shape.length - 1] = out;
+                midShape[shape.length - 1] = mid;
+                Tensor dz = randn(1, 0, outShape), other = randn(1, 0, midShape);
+                String what = Arrays.toString(shape) + " -> " + mid + " -> " + out + (secondReader ? ", GELU read twice" : "");
+                Var[] f = {Var.parameter(x), Var.parameter(w1), Var.parameter(b1), Var.parameter(w2), Var.parameter(b2)};
+                Var[] c = {Var.parameter(x), Var.parameter(w1), Var.parameter(b1), Var.parameter(w2), Var.parameter(b2)};
+                Var fy = f[0].linearGelu(f[1], f[2]), cy = c[0].linear(c[1], c[2]).gelu();
+                Var fused = fy.linear(f[3], f[4]), composed = cy.linear(c[3], c[4]);
+                if (secondReader) {
+                    fused = fused.add(fy.mul(Var.constant(other)).reduceOp(Ops.Reduce.SUM, true, -1).mul(Var.constant(dz)));
+                    composed = composed.add(cy.mul(Var.constant(other)).reduceOp(Ops.Reduce.SUM, true, -1).mul(Var.constant(dz)));
+                }
+                fused.backward(dz);
+                composed.backward(dz);
+                assertClose(composed.value(), fused.value(), 1e-5, what + " z");
+                String[] names = {"dx", "dW1", "db1", "dW2", "db2"};
+                for (int i = 0; i < f.length; i++) assertClose(c[i].grad(), f[i].grad(), 1e-4, what + " " + names[i]);
+            }
         }
     }
 

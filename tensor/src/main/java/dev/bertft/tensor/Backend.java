@@ -135,6 +135,30 @@ public interface Backend {
         return geluBackward(binary(Ops.Binary.ADD, x, bias), dy);
     }
 
+    /**
+     * A Linear layer and its GELU, y = GELU(x·wᵀ + bias): {@link #biasGelu} of the product x·wᵀ,
+     * which it returns too, for {@link #biasGeluBackward}. With {@code keepProduct} false
+     * (prediction: nothing will differentiate it) the product may be null and y written over it.
+     * A backend may apply the bias and GELU to each block of the product while it is in cache.
+     */
+    default LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepProduct) {
+        Tensor product = linear(x, w, null);
+        return new LinearGelu(product, biasGelu(product, bias));
+    }
+
+    /** {@link #linearGelu}'s product (null when not kept) and y. */
+    record LinearGelu(Tensor product, Tensor y) {}
+
+    /**
+     * {@link #biasGeluBackward}(product, bias, dz·w): the gradient at the input of a GELU whose
+     * output feeds a Linear layer with weight w [N, I], dz [..., N] being the gradient at that
+     * layer's output, and product + bias the GELU's input. A backend may multiply each block of
+     * dz·w by GELU' while it is in cache, instead of writing dz·w out and reading it back.
+     */
+    default Tensor matmulBiasGeluBackward(Tensor dz, Tensor w, Tensor product, Tensor bias) {
+        return biasGeluBackward(product, bias, dz.matmul(w));
+    }
+
     /** Elements kept with probability 1−p get 1/(1−p), the others 0; drawn from Philox(seed, offset). */
     Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset);
 

@@ -220,7 +220,7 @@ public final class CpuBackend implements Backend {
         if (x.dtype() == DType.F32 && op == Ops.Unary.GELU) {
             float[] s = f32(in), d = f32(out);
             pool.forRange(n, GRAIN, (i0, i1) -> {
-                if (Simd.AVAILABLE) SimdGelu.forward(s, d, i0, i1);
+                if (Simd.AVAILABLE) SimdGelu.forward(s, i0, d, i0, i1 - i0);
                 else for (int i = i0; i < i1; i++) d[i] = Special.geluFast(s[i]);
             });
             return out;
@@ -328,7 +328,7 @@ public final class CpuBackend implements Backend {
         if (x.dtype() == DType.F32) {
             float[] xs = f32(xin), gs = f32(g), d = f32(out);
             pool.forRange(n, GRAIN, (i0, i1) -> {
-                if (Simd.AVAILABLE) SimdGelu.backward(xs, gs, d, i0, i1);
+                if (Simd.AVAILABLE) SimdGelu.backward(xs, i0, gs, i0, d, i0, i1 - i0);
                 else for (int i = i0; i < i1; i++) d[i] = gs[i] * Special.geluGradFast(xs[i]);
             });
         } else {
@@ -341,43 +341,34 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * A row at a time: the bias is added into the output row, and GELU runs over it in place
-     * while it is still in cache; the same float operations as the two ops, so the same bits.
+     * A row at a time, {@link Epilogue.BiasGelu}: the bias is added into the output row, and GELU
+     * runs over it in place while it is still in cache; the same float operations as the two ops,
+     * so the same bits.
      */
     @Override
     public Tensor biasGelu(Tensor x, Tensor bias) {
         if (x.dtype() != DType.F32) return Backend.super.biasGelu(x, bias);
-        float[] xs = f32(dense(x)), b = f32(dense(bias));
         Tensor out = uninitialised(DType.F32, x.shape());
-        float[] y = f32(out);
         int n = x.size(-1);
-        forRows(x.numel() / Math.max(1, n), n, r -> {
-            addRow(xs, b, y, r * n, n);
-            if (Simd.AVAILABLE) SimdGelu.forward(y, y, r * n, r * n + n);
-            else for (int i = r * n; i < r * n + n; i++) y[i] = Special.geluFast(y[i]);
-        });
+        overRows(dense(x), new Epilogue.BiasGelu(f32(dense(bias)), 0, f32(out), 0, n));
         return out;
     }
 
-    /** dy · GELU'(x + bias) a row at a time: x + bias goes into the output row, which the derivative then overwrites. */
+    /** dy · GELU'(x + bias) a row at a time, {@link Epilogue.BiasGeluGrad}. */
     @Override
     public Tensor biasGeluBackward(Tensor x, Tensor bias, Tensor dy) {
         if (x.dtype() != DType.F32) return Backend.super.biasGeluBackward(x, bias, dy);
-        float[] xs = f32(dense(x)), b = f32(dense(bias)), g = f32(dense(dy));
         Tensor out = uninitialised(DType.F32, x.shape());
-        float[] d = f32(out);
         int n = x.size(-1);
-        forRows(x.numel() / Math.max(1, n), n, r -> {
-            addRow(xs, b, d, r * n, n);
-            if (Simd.AVAILABLE) SimdGelu.backward(d, g, d, r * n, r * n + n);
-            else for (int i = r * n; i < r * n + n; i++) d[i] = g[i] * Special.geluGradFast(d[i]);
-        });
+        overRows(dense(dy), new Epilogue.BiasGeluGrad(f32(dense(bias)), 0, f32(dense(x)), 0, n, f32(out), 0, n));
         return out;
     }
 
-    /** y[base + j] = x[base + j] + b[j] for j in [0, n). */
-    private static void addRow(float[] x, float[] b, float[] y, int base, int n) {
-        for (int j = 0; j < n; j++) y[base + j] = x[base + j] + b[j];
+    /** A product's epilogue applied on its own to the rows of c (dense float32), in parallel. */
+    private void overRows(Tensor c, Epilogue step) {
+        int n = c.size(-1), rows = c.numel() / Math.max(1, n);
+        float[] cs = f32(c);
+        pool.forRange(rows, Math.max(1, GRAIN / Math.max(1, n)), (r0, r1) -> step.apply(cs, 0, n, r0, r1, 0, n));
     }
 
     @Override
@@ -586,7 +577,7 @@ public final class CpuBackend implements Backend {
 
     /**
      * x·wᵀ + bias. In float32 the bias goes into each block of the product as it completes
-     * ({@link Gemm#sgemmBias}), not in a second pass over an output that has left the cache;
+     * ({@link Epilogue.Bias}), not in a second pass over an output that has left the cache;
      * otherwise the product, then the bias added row by row.
      */
     @Override
@@ -595,7 +586,11 @@ public final class CpuBackend implements Backend {
             return linear(x.cast(DType.F32), w.cast(DType.F32), bias == null ? null : bias.cast(DType.F32)).cast(x.dtype());
         }
         boolean float32 = x.dtype() == DType.F32 && w.dtype() == DType.F32 && (bias == null || bias.dtype() == DType.F32);
-        if (float32 && w.dim() == 2 && w.isContiguous()) return float32Linear(x, w, bias);
+        if (float32 && w.dim() == 2 && w.isContiguous()) {
+            Tensor y = linearOutput(x, w);
+            float32Linear(x, w, y, bias == null ? null : new Epilogue.Bias(f32(dense(bias)), 0));
+            return y;
+        }
         Tensor y = matmul(x, w.transpose(0, 1));
         if (bias == null) return y;
         int n = y.size(-1), rows = y.numel() / Math.max(1, n);
@@ -613,25 +608,64 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * x [..., k] · wᵀ (w [n, k] contiguous, at any offset) + bias [n] or none: from w's packed copy
-     * when it has one ({@link #holdLinearWeight}), else one product that packs w.
+     * In float32 the bias and GELU go over each block of the product as it completes
+     * ({@link Epilogue.BiasGelu}), into y beside the product the backward reads, or over the
+     * product when it is not kept: no pass of its own over the [tokens, I] activations.
      */
-    private Tensor float32Linear(Tensor x, Tensor w, Tensor bias) {
-        int n = w.size(0), k = w.size(1);
-        Tensor xd = dense(x), bd = bias == null ? null : dense(bias);
+    @Override
+    public LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepProduct) {
+        boolean float32 = x.dtype() == DType.F32 && w.dtype() == DType.F32 && bias.dtype() == DType.F32;
+        if (!float32 || w.dim() != 2 || !w.isContiguous() || bias.numel() != w.size(0)) {
+            return Backend.super.linearGelu(x, w, bias, keepProduct);
+        }
+        Tensor product = linearOutput(x, w), y = keepProduct ? uninitialised(DType.F32, product.shape()) : product;
+        float32Linear(x, w, product, new Epilogue.BiasGelu(f32(dense(bias)), 0, f32(y), 0, w.size(0)));
+        return new LinearGelu(keepProduct ? product : null, y);
+    }
+
+    /**
+     * In float32, dz·w with GELU's derivative applied to each block of it as it completes
+     * ({@link Epilogue.BiasGeluGrad}), over the product's own output: dz·w is never written out
+     * and read back, nor a second [tokens, I] tensor allocated.
+     */
+    @Override
+    public Tensor matmulBiasGeluBackward(Tensor dz, Tensor w, Tensor product, Tensor bias) {
+        boolean float32 = dz.dtype() == DType.F32 && w.dtype() == DType.F32 && product.dtype() == DType.F32 && bias.dtype() == DType.F32;
+        if (!float32 || w.dim() != 2 || !w.isContiguous() || dz.size(-1) != w.size(0) || product.size(-1) != w.size(1)
+                || product.numel() / w.size(1) != dz.numel() / w.size(0) || bias.numel() != w.size(1)) {
+            return Backend.super.matmulBiasGeluBackward(dz, w, product, bias);
+        }
+        int n = w.size(1), k = w.size(0), rows = product.numel() / Math.max(1, n);
+        Tensor out = uninitialised(DType.F32, product.shape());
+        float[] c = f32(out);
+        Gemm.sgemm(pool, false, false, rows, n, k, f32(dense(dz)), 0, k, f32(w), w.offset(), n, c, 0, n,
+                new Epilogue.BiasGeluGrad(f32(dense(bias)), 0, f32(dense(product)), 0, n, c, 0, n));
+        return out;
+    }
+
+    /** A fresh float32 tensor for x [..., k]·wᵀ, w [n, k]: [..., n]. */
+    private Tensor linearOutput(Tensor x, Tensor w) {
         int[] shape = x.shape();
-        shape[shape.length - 1] = n;
-        Tensor y = uninitialised(DType.F32, shape);
+        shape[shape.length - 1] = w.size(0);
+        return uninitialised(DType.F32, shape);
+    }
+
+    /**
+     * y = x [..., k] · wᵀ (w [n, k] contiguous, at any offset), then the epilogue or none: from w's
+     * packed copy when it has one ({@link #holdLinearWeight}), else one product that packs w.
+     */
+    private void float32Linear(Tensor x, Tensor w, Tensor y, Epilogue epilogue) {
+        int n = w.size(0), k = w.size(1);
+        Tensor xd = dense(x);
         int rows = y.numel() / Math.max(1, n);
         SimdPackedWeight packed = own(w).packedWeight;
         if (packed != null && packed.wOff == w.offset() && packed.n == n && packed.k == k) {
-            packed.product(pool, rows, f32(xd), 0, k, f32(y), 0, n, bd == null ? null : new SimdGemm.Bias(f32(bd), 0));
-        } else if (bd == null) {
+            packed.product(pool, rows, f32(xd), 0, k, f32(y), 0, n, epilogue);
+        } else if (epilogue == null) {
             Gemm.sgemm(pool, false, true, rows, n, k, f32(xd), 0, k, f32(w), w.offset(), k, 0f, f32(y), 0, n);
         } else {
-            Gemm.sgemmBias(pool, false, true, rows, n, k, f32(xd), 0, k, f32(w), w.offset(), k, f32(bd), 0, f32(y), 0, n);
+            Gemm.sgemm(pool, false, true, rows, n, k, f32(xd), 0, k, f32(w), w.offset(), k, f32(y), 0, n, epilogue);
         }
-        return y;
     }
 
     /**

@@ -46,24 +46,22 @@ public final class Gemm {
     }
 
     /**
-     * C = op(A)·op(B) + 1·biasᵀ: as {@link #sgemm} with beta 0, then bias[biasOff + j] added to every
-     * element of column j, the bits of those two steps, in one pass over C: a Linear layer's
-     * x·Wᵀ + b.
+     * C = op(A)·op(B) as {@link #sgemm} with beta 0, then the epilogue (a Linear layer's bias, or
+     * bias and GELU, or GELU's derivative) over C: the bits of those two steps, applied to each
+     * block of C while it is still in cache rather than in a second pass over C.
      */
-    public static void sgemmBias(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
-                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                 float[] bias, int biasOff, float[] c, int cOff, int ldc) {
+    static void sgemm(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float[] c, int cOff, int ldc, Epilogue epilogue) {
         check(1, transA, transB, m, n, k, a.length, aOff, lda, 0, b.length, bOff, ldb, 0, 0, c.length, cOff, ldc, 0);
-        if (biasOff < 0 || (long) biasOff + n > bias.length) {
-            throw new IndexOutOfBoundsException("gemm: bias of " + n + " from " + biasOff + ", array has " + bias.length);
-        }
         if (m == 0 || n == 0) return;
+        epilogue.check(m, n);
         if (Simd.AVAILABLE) {
-            SimdGemm.sgemmBias(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, bias, biasOff, c, cOff, ldc);
+            SimdGemm.sgemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, epilogue);
             return;
         }
         sgemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
-        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[cOff + i * ldc + j] += bias[biasOff + j];
+        epilogue.apply(c, cOff, ldc, 0, m, 0, n);
     }
 
     /**

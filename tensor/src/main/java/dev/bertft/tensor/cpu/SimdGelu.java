@@ -36,43 +36,50 @@ final class SimdGelu {
 
     private SimdGelu() {}
 
-    /** y[i] = x[i]·Φ(x[i]) for i in [from, to). */
-    static void forward(float[] x, float[] y, int from, int to) {
-        run(x, null, y, from, to);
+    /** y[yFrom + i] = GELU(x[xFrom + i]) = x·Φ(x) for i in [0, n). */
+    static void forward(float[] x, int xFrom, float[] y, int yFrom, int n) {
+        run(x, xFrom, null, 0, y, yFrom, n);
     }
 
-    /** dx[i] = dy[i]·(Φ(x[i]) + x[i]·φ(x[i])) for i in [from, to). */
-    static void backward(float[] x, float[] dy, float[] dx, int from, int to) {
-        run(x, dy, dx, from, to);
+    /** dx[dxFrom + i] = dy[dyFrom + i]·(Φ(x) + x·φ(x)) for x = x[xFrom + i], i in [0, n). */
+    static void backward(float[] x, int xFrom, float[] dy, int dyFrom, float[] dx, int dxFrom, int n) {
+        run(x, xFrom, dy, dyFrom, dx, dxFrom, n);
     }
 
-    /** Forward when dy is null, else backward, a chunk held in L1 at a time. */
-    private static void run(float[] x, float[] dy, float[] out, int from, int to) {
+    /**
+     * Forward when dy is null, else backward, a chunk held in L1 at a time. Element i is computed
+     * by the vector code unless it is in the last n mod (lanes) of the range, so a range split
+     * into pieces whose lengths are multiples of the lane count gives the bits of the whole.
+     */
+    private static void run(float[] x, int xFrom, float[] dy, int dyFrom, float[] out, int outFrom, int n) {
         float[] gauss = SCRATCH.get();
-        for (int c = from; c < to; c += CHUNK) {
-            int n = Math.min(CHUNK, to - c), vectorEnd = c + F.loopBound(n);
-            halfSquarePass(x, c, vectorEnd, gauss);
-            SimdExp.expSum(gauss, 0, vectorEnd - c, 0f);
-            outputPass(x, dy, out, c, vectorEnd, gauss);
-            for (int i = vectorEnd; i < c + n; i++) out[i] = dy == null ? Special.geluFast(x[i]) : dy[i] * Special.geluGradFast(x[i]);
+        for (int c = 0; c < n; c += CHUNK) {
+            int len = Math.min(CHUNK, n - c), vectors = F.loopBound(len);
+            halfSquarePass(x, xFrom + c, vectors, gauss);
+            SimdExp.expSum(gauss, 0, vectors, 0f);
+            outputPass(x, xFrom + c, dy, dyFrom + c, out, outFrom + c, vectors, gauss);
+            for (int i = c + vectors; i < c + len; i++) {
+                float xi = x[xFrom + i];
+                out[outFrom + i] = dy == null ? Special.geluFast(xi) : dy[dyFrom + i] * Special.geluGradFast(xi);
+            }
         }
     }
 
-    /** gauss[i − from] = −x[i]²/2 for i in [from, to), a whole number of vectors: the exponent of e^(−x²/2). */
-    private static void halfSquarePass(float[] x, int from, int to, float[] gauss) {
-        for (int i = from; i < to; i += F.length()) {
-            FloatVector v = FloatVector.fromArray(F, x, i);
-            v.mul(v).mul(-0.5f).intoArray(gauss, i - from);
+    /** gauss[i] = −x[from + i]²/2 for i in [0, n), a whole number of vectors: the exponent of e^(−x²/2). */
+    private static void halfSquarePass(float[] x, int from, int n, float[] gauss) {
+        for (int i = 0; i < n; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, x, from + i);
+            v.mul(v).mul(-0.5f).intoArray(gauss, i);
         }
     }
 
     /**
-     * out[i] = x·Φ, or dy·(Φ + x·φ) when dy is given, for i in [from, to), a whole number of
-     * vectors, with gauss[i − from] = e^(−x²/2) on entry.
+     * out[outFrom + i] = x·Φ, or dy·(Φ + x·φ) when dy is given, for x = x[xFrom + i], i in [0, n),
+     * a whole number of vectors, with gauss[i] = e^(−x²/2) on entry.
      */
-    private static void outputPass(float[] x, float[] dy, float[] out, int from, int to, float[] gauss) {
-        for (int i = from; i < to; i += F.length()) {
-            FloatVector v = FloatVector.fromArray(F, x, i), e = FloatVector.fromArray(F, gauss, i - from);
+    private static void outputPass(float[] x, int xFrom, float[] dy, int dyFrom, float[] out, int outFrom, int n, float[] gauss) {
+        for (int i = 0; i < n; i += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, x, xFrom + i), e = FloatVector.fromArray(F, gauss, i);
             FloatVector t = FloatVector.broadcast(F, 1f).div(v.abs().mul(HALF_SQRT).fma(P, 1f));
             // R(t), Horner with one FMA a step, as fit_erf.py evaluates it when it reports the
             // error of Φ (max abs 1.7e-7; relative 4.1e-6 below x = −1, where float's x² limits
@@ -92,9 +99,9 @@ final class SimdGelu {
             // 32×128 training step)
             FloatVector phi = halfErfc.neg().add(1f).blend(halfErfc, v.lt(0f));
             if (dy == null) {
-                phi.mul(v).intoArray(out, i);
+                phi.mul(v).intoArray(out, outFrom + i);
             } else {
-                phi.add(v.mul(e).mul(DENSITY)).mul(FloatVector.fromArray(F, dy, i)).intoArray(out, i);
+                phi.add(v.mul(e).mul(DENSITY)).mul(FloatVector.fromArray(F, dy, dyFrom + i)).intoArray(out, outFrom + i);
             }
         }
     }

@@ -109,14 +109,14 @@ final class SimdGemm {
     }
 
     /**
-     * One product as {@link Gemm#sgemmBias}, already checked; m, n ≥ 1. The bias goes into each
-     * block of C's rows as its last block of k completes, while the block is still in cache.
+     * One product as {@link Gemm#sgemm(Parallel, boolean, boolean, int, int, int, float[], int, int, float[], int, int,
+     * float[], int, int, Epilogue)}, already checked; m, n ≥ 1. The epilogue goes over each block of C's rows as its
+     * last block of k completes, while the block is still in cache.
      */
-    static void sgemmBias(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
-                          float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                          float[] bias, int biasOff, float[] c, int cOff, int ldc) {
-        parallelProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, false, c, cOff, ldc,
-                null, new Bias(bias, biasOff));
+    static void sgemm(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float[] c, int cOff, int ldc, Epilogue epilogue) {
+        parallelProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, false, c, cOff, ldc, null, epilogue);
     }
 
     /**
@@ -129,24 +129,24 @@ final class SimdGemm {
      * small when m is) and its own columns of B. The columns are also split when C is no taller
      * than it is wide, or k runs to more than two blocks: see {@link #splitRows}. X·Wᵀ on few rows
      * goes to {@link SimdGemmFewRows}, which does not pack W at all (nor A, so not when A's row
-     * sums are wanted). rowSums: null, or where packing A adds up its rows; bias: null, or the row
-     * added to every row of C once the product is complete.
+     * sums are wanted). rowSums: null, or where packing A adds up its rows; epilogue: null, or the
+     * step applied to C once the product is complete.
      */
     private static void parallelProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                        boolean accumulate, float[] c, int cOff, int ldc, RowSums rowSums, Bias bias) {
+                                        boolean accumulate, float[] c, int cOff, int ldc, RowSums rowSums, Epilogue epilogue) {
         long work = (long) m * n * k;
         int threads = pool.threads();
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
         if (rowSums == null && transB && m <= SimdGemmFewRows.MAX_ROWS && k >= m) {
             SimdGemmFewRows.product(pool, transA, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc);
-            if (bias != null) bias.addTo(c, cOff, ldc, 0, m, 0, n);
+            if (epilogue != null) epilogue.apply(c, cOff, ldc, 0, m, 0, n);
         } else if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
             product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k), rowSums,
-                    bias);
+                    epilogue);
         } else if (splitRows(threads, m, n, k)) {
             if (m < OWN_PACK_MIN_ROWS * threads && (long) Math.min(k, KC) * Math.min(n, NC) >= SHARED_PACK_MIN) {
-                sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, rowSums, bias);
+                sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, rowSums, epilogue);
                 return;
             }
             pool.forRange(mPanels, 1, (from, to) -> {
@@ -154,7 +154,7 @@ final class SimdGemm {
                 int aShift = transA ? i0 : i0 * lda;
                 product(transA, transB, i1 - i0, n, k, a, aOff + aShift, lda, b, bOff, ldb,
                         accumulate, c, cOff + i0 * ldc, ldc, Buffers.forThread(i1 - i0, n, k),
-                        rowSums == null ? null : rowSums.from(i0), bias);
+                        rowSums == null ? null : rowSums.from(i0), epilogue == null ? null : epilogue.shifted(i0, 0));
             });
         } else {
             pool.forRange(nPanels, 1, (from, to) -> {
@@ -163,7 +163,7 @@ final class SimdGemm {
                 product(transA, transB, m, j1 - j0, k, a, aOff, lda, b, bOff + bShift, ldb,
                         accumulate, c, cOff + j0, ldc, Buffers.forThread(m, j1 - j0, k),
                         from == 0 ? rowSums : null, // every band packs all of A; the first sums it
-                        bias == null ? null : bias.from(j0));
+                        epilogue == null ? null : epilogue.shifted(0, j0));
             });
         }
     }
@@ -191,7 +191,7 @@ final class SimdGemm {
      */
     private static void sharedBProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                        float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                       boolean accumulate, float[] c, int cOff, int ldc, RowSums rowSums, Bias bias) {
+                                       boolean accumulate, float[] c, int cOff, int ldc, RowSums rowSums, Epilogue epilogue) {
         float[] pb = Buffers.forThread(0, n, k).packedB;
         int kcStep = kcStep(k), mPanels = (m + MR - 1) / MR;
         for (int jc = 0; jc < n; jc += NC) {
@@ -200,7 +200,7 @@ final class SimdGemm {
                 int kc = Math.min(kcStep, k - pc), jcBlock = jc, pcBlock = pc;
                 boolean addToC = accumulate || pc > 0;
                 RowSums sumsHere = jc == 0 ? rowSums : null;
-                Bias biasHere = pc + kc == k ? bias : null;
+                Epilogue epilogueHere = pc + kc == k ? epilogue : null;
                 pool.forRange(ncPanels, 1, (from, to) -> {
                     int jr = from * NR;
                     packB(transB, b, bOff, ldb, pcBlock, kc, jcBlock + jr, Math.min(nc, to * NR) - jr, pb, jr * kc);
@@ -208,7 +208,7 @@ final class SimdGemm {
                 pool.forRange(mPanels, 1, (from, to) -> {
                     int i0 = from * MR, i1 = Math.min(m, to * MR);
                     rowBand(transA, i0, i1, a, aOff, lda, pcBlock, kc, jcBlock, nc, pb, 0, addToC, c, cOff, ldc,
-                            Buffers.forThread(i1 - i0, 0, k), sumsHere, biasHere);
+                            Buffers.forThread(i1 - i0, 0, k), sumsHere, epilogueHere);
                 });
             }
         }
@@ -295,10 +295,10 @@ final class SimdGemm {
     /** The blocked loop nest of the class comment, on the calling thread; rowSums may be null. */
     private static void product(boolean transA, boolean transB, int m, int n, int k,
                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                boolean accumulate, float[] c, int cOff, int ldc, Buffers buf, RowSums rowSums, Bias bias) {
+                                boolean accumulate, float[] c, int cOff, int ldc, Buffers buf, RowSums rowSums, Epilogue epilogue) {
         if (k == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
-            if (bias != null) bias.addTo(c, cOff, ldc, 0, m, 0, n);
+            if (epilogue != null) epilogue.apply(c, cOff, ldc, 0, m, 0, n);
             return;
         }
         float[] pb = buf.packedB;
@@ -310,7 +310,7 @@ final class SimdGemm {
                 int kc = Math.min(kcStep, k - pc);
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb, 0);
                 rowBand(transA, 0, m, a, aOff, lda, pc, kc, jc, nc, pb, 0, accumulate || pc > 0, c, cOff, ldc, buf,
-                        jc == 0 ? rowSums : null, pc + kc == k ? bias : null);
+                        jc == 0 ? rowSums : null, pc + kc == k ? epilogue : null);
             }
         }
     }
@@ -320,8 +320,8 @@ final class SimdGemm {
      * block of B whose panel for column jc starts at pb[pbOff]: A in MC-row blocks packed into buf,
      * then every MR×NR tile. Also the loop of {@link SimdPackedWeight}, whose B is packed once.
      * rowSums: null, or where to add up the rows of A as they are packed (callers pass it for one
-     * block of columns only, so that each value is added once); bias: null, or the bias to add to
-     * each block of rows once its tiles are done (callers pass it with the last block of k only).
+     * block of columns only, so that each value is added once); epilogue: null, or the step to apply
+     * to each block of rows once its tiles are done (callers pass it with the last block of k only).
      *
      * <p>When the block's panels are all full, A is not packed in a pass of its own: the tiles of
      * the first B panel read A where it lies and write the packed panels as they go
@@ -332,7 +332,7 @@ final class SimdGemm {
      */
     static void rowBand(boolean transA, int i0, int i1, float[] a, int aOff, int lda, int pc, int kc,
                         int jc, int nc, float[] pb, int pbOff, boolean addToC, float[] c, int cOff, int ldc, Buffers buf,
-                        RowSums rowSums, Bias bias) {
+                        RowSums rowSums, Epilogue epilogue) {
         float[] pa = buf.packedA;
         for (int ic = i0; ic < i1; ic += MC) {
             int mc = Math.min(MC, i1 - ic);
@@ -357,31 +357,7 @@ final class SimdGemm {
                     }
                 }
             }
-            if (bias != null) bias.addTo(c, cOff, ldc, ic, ic + mc, jc, jc + nc);
-        }
-    }
-
-    /**
-     * A row vector added to every row of a finished C: C(i, j) = (op(A)·op(B))(i, j) + bias[off + j],
-     * one float addition after the last multiply-add, so the bits of the product and then the
-     * addition as two passes, without the second pass over a C that has left the cache.
-     */
-    record Bias(float[] b, int off) {
-        /** The same bias for a band of C's columns that starts at column j0. */
-        Bias from(int j0) {
-            return new Bias(b, off + j0);
-        }
-
-        /**
-         * Adds the bias to rows i0..i1, columns j0..j1 of C. A plain loop, which C2 vectorises by
-         * itself: written with the Vector API and inlined into {@link #rowBand}, its vectors were
-         * boxed (1.8 GB allocated per MiniLM training step).
-         */
-        void addTo(float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
-            for (int i = i0; i < i1; i++) {
-                int row = cOff + i * ldc;
-                for (int j = j0; j < j1; j++) c[row + j] += b[off + j];
-            }
+            if (epilogue != null) epilogue.apply(c, cOff, ldc, ic, ic + mc, jc, jc + nc);
         }
     }
 

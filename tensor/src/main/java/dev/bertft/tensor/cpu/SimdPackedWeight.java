@@ -48,29 +48,29 @@ final class SimdPackedWeight {
     }
 
     /**
-     * C = X·Wᵀ (+ bias when not null, as {@link SimdGemm.Bias}): X m×k at x[xOff] with row stride ldx,
-     * C m×n at c[cOff] with row stride ldc, overwritten.
+     * C = X·Wᵀ, then the epilogue when not null: X m×k at x[xOff] with row stride ldx, C m×n at
+     * c[cOff] with row stride ldc, overwritten.
      */
-    void product(Parallel pool, int m, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc, SimdGemm.Bias bias) {
+    void product(Parallel pool, int m, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc, Epilogue epilogue) {
         int panels = (n + NR - 1) / NR, rowPanels = (m + MR - 1) / MR;
         if ((long) m * n * k < SimdGemm.PARALLEL_MIN_WORK || pool.threads() == 1) {
-            tiles(0, m, 0, n, x, xOff, ldx, c, cOff, ldc, bias);
+            tiles(0, m, 0, n, x, xOff, ldx, c, cOff, ldc, epilogue);
         } else if (rowPanels >= pool.threads() * 4) {
-            pool.forRange(rowPanels, 1, (from, to) -> tiles(from * MR, Math.min(m, to * MR), 0, n, x, xOff, ldx, c, cOff, ldc, bias));
+            pool.forRange(rowPanels, 1, (from, to) -> tiles(from * MR, Math.min(m, to * MR), 0, n, x, xOff, ldx, c, cOff, ldc, epilogue));
         } else {
-            pool.forRange(panels, 1, (from, to) -> tiles(0, m, from * NR, Math.min(n, to * NR), x, xOff, ldx, c, cOff, ldc, bias));
+            pool.forRange(panels, 1, (from, to) -> tiles(0, m, from * NR, Math.min(n, to * NR), x, xOff, ldx, c, cOff, ldc, epilogue));
         }
     }
 
     /** Rows i0..i1, columns j0..j1 of C: per block of k, SimdGemm's loop over this thread's rows of X and W's panels. */
     private void tiles(int i0, int i1, int j0, int j1, float[] x, int xOff, int ldx, float[] c, int cOff, int ldc,
-                       SimdGemm.Bias bias) {
+                       Epilogue epilogue) {
         SimdGemm.Buffers buf = SimdGemm.Buffers.forThread(i1 - i0, 0, k);
         int kcStep = SimdGemm.kcStep(k);
         for (int b = 0; b < blocks.length; b++) {
             int pc = b * kcStep, kc = Math.min(kcStep, k - pc);
             SimdGemm.rowBand(false, i0, i1, x, xOff, ldx, pc, kc, j0, j1 - j0, blocks[b], j0 * kc, b > 0, c, cOff, ldc, buf, null,
-                    b == blocks.length - 1 ? bias : null);
+                    b == blocks.length - 1 ? epilogue : null);
         }
     }
 }

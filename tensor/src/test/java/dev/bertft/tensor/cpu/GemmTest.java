@@ -235,40 +235,94 @@ class GemmTest {
     }
 
     /**
-     * C = op(A)·op(B) + bias is each element's fused multiply-add chain, then one float addition of
-     * its column's bias, on every path: one thread, rows split (shared and own B packing), columns
-     * split, few rows (W read in place), k over several blocks, n over more than one NC block, and
-     * C and the bias at offsets with C's row stride wider than n (whose padding must stay untouched).
+     * Each epilogue on every path gives the bits of the product (each element's fused multiply-add
+     * chain) followed by the separate step over whole rows: one float addition of the column's
+     * bias; GELU of product + bias, into another matrix or over C; C times GELU' of another
+     * product + bias. Paths: one thread, rows split (shared and own B packing), columns split, few
+     * rows (W read in place), k over several blocks, n over more than one NC block and not a
+     * multiple of the vector length, and every matrix at an offset with a row stride wider than n
+     * (whose padding must stay untouched).
      */
     @Test
-    void biasIsAddedOnceToTheFinishedProductOnEveryPath() {
+    void epiloguesGiveTheBitsOfTheProductThenTheStepOnEveryPath() {
         Random rnd = new Random(13);
         try (Parallel three = new Parallel(3)) {
             int[][] shapes = {{150, 37, 1000}, {40, 70, 1700}, {20, 300, 800}, {520, 64, 1600}, {4096 / 8, 384, 384},
                               {96, 384, 1536}, {64, 1600, 40}, {7, 5, 3}, {30, 20, 0}};
             for (int[] s : shapes) {
-                int m = s[0], n = s[1], k = s[2], ldc = n + 3, cOff = 2, biasOff = 5;
+                int m = s[0], n = s[1], k = s[2], ld = n + 3, off = 2, biasOff = 5;
                 for (int flags = 0; flags < 4; flags++) {
                     boolean transA = (flags & 1) != 0, transB = (flags & 2) != 0;
                     float[] a = randomFloats(rnd, m * k), b = randomFloats(rnd, k * n), bias = randomFloats(rnd, biasOff + n);
                     float[] chains = fmaChains(transA, transB, m, n, k, a, b, null);
-                    for (Parallel pool : new Parallel[] {one, two, three}) {
-                        float[] c = new float[cOff + m * ldc];
-                        java.util.Arrays.fill(c, Float.NaN);
-                        Gemm.sgemmBias(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, bias, biasOff, c, cOff, ldc);
-                        String where = m + "x" + n + "x" + k + " transA=" + transA + " transB=" + transB + " threads=" + pool.threads();
-                        for (int i = 0; i < m; i++) {
-                            for (int j = 0; j < n; j++) {
-                                assertEquals(chains[i * n + j] + bias[biasOff + j], c[cOff + i * ldc + j], 0f, where + " C(" + i + ", " + j + ")");
-                            }
-                            for (int j = n; j < ldc && cOff + i * ldc + j < c.length; j++) {
-                                assertTrue(Float.isNaN(c[cOff + i * ldc + j]), where + " padding of row " + i);
-                            }
+                    float[] other = randomFloats(rnd, off + m * ld); // the forward's product, for GELU's derivative
+                    float[] biased = new float[m * n], gelu = new float[m * n], geluGrad = new float[m * n], arg = new float[n];
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            biased[i * n + j] = chains[i * n + j] + bias[biasOff + j];
+                            arg[j] = other[off + i * ld + j] + bias[biasOff + j];
                         }
+                        geluRow(biased, i * n, gelu, n);
+                        geluGradRow(arg, chains, i * n, geluGrad, n);
+                    }
+                    for (Parallel pool : new Parallel[] {one, two, three}) {
+                        String where = m + "x" + n + "x" + k + " transA=" + transA + " transB=" + transB + " threads=" + pool.threads();
+                        float[] c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.Bias(bias, biasOff));
+                        assertMatrix(biased, c, off, ld, m, n, where + " bias");
+                        float[] y = padded(off + m * ld);
+                        c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.BiasGelu(bias, biasOff, y, off, ld));
+                        assertMatrix(chains, c, off, ld, m, n, where + " C under bias and GELU");
+                        assertMatrix(gelu, y, off, ld, m, n, where + " bias and GELU");
+                        c = padded(off + m * ld);
+                        Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, c, off, ld,
+                                new Epilogue.BiasGelu(bias, biasOff, c, off, ld));
+                        assertMatrix(gelu, c, off, ld, m, n, where + " bias and GELU over C");
+                        float[] out = padded(off + m * ld);
+                        c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.BiasGeluGrad(bias, biasOff, other, off, ld, out, off, ld));
+                        assertMatrix(chains, c, off, ld, m, n, where + " C under GELU's derivative");
+                        assertMatrix(geluGrad, out, off, ld, m, n, where + " GELU's derivative");
+                        c = padded(off + m * ld);
+                        Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, c, off, ld,
+                                new Epilogue.BiasGeluGrad(bias, biasOff, other, off, ld, c, off, ld));
+                        assertMatrix(geluGrad, c, off, ld, m, n, where + " GELU's derivative over C");
                     }
                 }
             }
         }
+    }
+
+    /** A product with an epilogue into a fresh NaN-filled C at offset off with row stride ld. */
+    private static float[] product(Parallel pool, boolean transA, boolean transB, int m, int n, int k, float[] a, float[] b, int off, int ld,
+                                   Epilogue epilogue) {
+        float[] c = padded(off + m * ld);
+        Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, c, off, ld, epilogue);
+        return c;
+    }
+
+    private static float[] padded(int length) {
+        float[] c = new float[length];
+        java.util.Arrays.fill(c, Float.NaN);
+        return c;
+    }
+
+    /** got's m×n matrix at off (row stride ld) has expected's bits, and its padding is still NaN. */
+    private static void assertMatrix(float[] expected, float[] got, int off, int ld, int m, int n, String where) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) assertEquals(expected[i * n + j], got[off + i * ld + j], 0f, where + " (" + i + ", " + j + ")");
+            for (int j = n; j < ld && off + i * ld + j < got.length; j++) assertTrue(Float.isNaN(got[off + i * ld + j]), where + " padding of row " + i);
+        }
+    }
+
+    /** GELU of a whole row in one call, as the separate op runs it. */
+    private static void geluRow(float[] x, int from, float[] y, int n) {
+        if (Simd.AVAILABLE) SimdGelu.forward(x, from, y, from, n);
+        else for (int j = 0; j < n; j++) y[from + j] = Special.geluFast(x[from + j]);
+    }
+
+    /** dy · GELU'(arg) of a whole row in one call, as the separate op runs it. */
+    private static void geluGradRow(float[] arg, float[] dy, int from, float[] dx, int n) {
+        if (Simd.AVAILABLE) SimdGelu.backward(arg, 0, dy, from, dx, from, n);
+        else for (int j = 0; j < n; j++) dx[from + j] = dy[from + j] * Special.geluGradFast(arg[j]);
     }
 
     /** C(i,j) = fma(A(i,p), B(p,j), ...) over p in order, from C0 or from 0 when c0 is null. */

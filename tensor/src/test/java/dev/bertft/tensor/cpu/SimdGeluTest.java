@@ -21,8 +21,8 @@ class SimdGeluTest {
         x[6] = -0f;
         x[7] = 1e30f;
         x[8] = -1e30f;
-        SimdGelu.forward(x, y, 0, n);
-        SimdGelu.backward(x, dy, dx, 0, n);
+        SimdGelu.forward(x, 0, y, 0, n);
+        SimdGelu.backward(x, 0, dy, 0, dx, 0, n);
         for (int i = 0; i < n; i++) {
             double scale = Math.max(1, Math.abs(x[i]));
             // float rounding of x/√2, the table, and the products: a few float ulps of |x|

@@ -65,7 +65,7 @@ class SimdPackedWeightTest {
                 // with a bias: the product's bits, then one addition per element
                 float[] bias = randomFloats(rnd, 4 + n), biased = new float[c.length];
                 java.util.Arrays.fill(biased, Float.NaN);
-                packed.product(pool, m, x, xOff, ldx, biased, cOff, ldc, new SimdGemm.Bias(bias, 4));
+                packed.product(pool, m, x, xOff, ldx, biased, cOff, ldc, new Epilogue.Bias(bias, 4));
                 for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) expected[cOff + i * ldc + j] += bias[4 + j];
                 assertArrayEquals(expected, biased, where + " with bias");
             }

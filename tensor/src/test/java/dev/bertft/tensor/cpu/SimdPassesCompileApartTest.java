@@ -28,8 +28,8 @@ class SimdPassesCompileApartTest {
             dy[i] = 1;
         }
         for (int call = 0; call < 40_000; call++) {
-            SimdGelu.forward(x, out, 0, n);
-            SimdGelu.backward(x, dy, out, 0, n);
+            SimdGelu.forward(x, 0, out, 0, n);
+            SimdGelu.backward(x, 0, dy, 0, out, 0, n);
         }
     }
 
