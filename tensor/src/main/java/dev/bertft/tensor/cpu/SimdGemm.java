@@ -105,7 +105,7 @@ final class SimdGemm {
                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                  float[] c, int cOff, int ldc, double[] aRowSums) {
         parallelProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, false, c, cOff, ldc,
-                new RowSums(aRowSums, 0), null);
+                new RowSums(aRowSums, 0, 0, m), null);
     }
 
     /**
@@ -162,7 +162,8 @@ final class SimdGemm {
                 int bShift = transB ? j0 * ldb : j0;
                 product(transA, transB, m, j1 - j0, k, a, aOff, lda, b, bOff + bShift, ldb,
                         accumulate, c, cOff + j0, ldc, Buffers.forThread(m, j1 - j0, k),
-                        from == 0 ? rowSums : null, // every band packs all of A; the first sums it
+                        // every band packs all of A, and sums its share of A's row panels, in proportion
+                        rowSums == null ? null : rowSums.only(from * mPanels / nPanels * MR, to * mPanels / nPanels * MR),
                         epilogue == null ? null : epilogue.shifted(0, j0));
             });
         }
@@ -244,14 +245,20 @@ final class SimdGemm {
     }
 
     /**
-     * Where packing A adds up op(A)'s rows: the sum of row i goes into sums[off + i], in double
-     * precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k in order, one panel at a
-     * time), so the sums are those of a plain loop over p, whichever thread packs which rows.
+     * Where packing A adds up op(A)'s rows firstRow..endRow: the sum of row i goes into
+     * sums[off + i], in double precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k
+     * in order, one panel at a time), so the sums are those of a plain loop over p, whichever thread
+     * packs which rows. Threads that each pack all of A share the sums out by row panel.
      */
-    record RowSums(double[] sums, int off) {
+    record RowSums(double[] sums, int off, int firstRow, int endRow) {
         /** The same sums for a band of op(A) that starts at row i0. */
         RowSums from(int i0) {
-            return new RowSums(sums, off + i0);
+            return new RowSums(sums, off + i0, firstRow - i0, endRow - i0);
+        }
+
+        /** These sums for rows r0..r1 only (the band's others are some other thread's). */
+        RowSums only(int r0, int r1) {
+            return new RowSums(sums, off, Math.max(firstRow, r0), Math.min(endRow, r1));
         }
 
         /**
@@ -259,6 +266,7 @@ final class SimdGemm {
          * sums of rows row..row+mr. A full panel runs eight chains side by side, not one after another.
          */
         void addPanel(float[] pa, int panel, int kc, int mr, int row) {
+            if (row < firstRow || row >= endRow) return;
             int at = off + row;
             if (mr == MR) {
                 double s0 = sums[at], s1 = sums[at + 1], s2 = sums[at + 2], s3 = sums[at + 3];
