@@ -232,15 +232,7 @@ final class Attention {
             return;
         }
         for (int r = 0; r < rows; r++) {
-            long first = (long) (firstRow + r) * t;
-            int word = (keptRow + r) * wordsPerRow(t);
-            if (Simd.AVAILABLE && first % 8 == 0) {
-                SimdPhilox.keptBits(seed, offset, first, t, threshold, kept, word);
-            } else {
-                CpuBackend.dropoutDraws(seed, offset, first, draws, t);
-                if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, t, threshold, kept, word);
-                else RowKernels.packKept(draws, t, threshold, kept, word);
-            }
+            CpuBackend.keptBits(seed, offset, (long) (firstRow + r) * t, t, threshold, kept, (keptRow + r) * wordsPerRow(t), draws);
         }
     }
 

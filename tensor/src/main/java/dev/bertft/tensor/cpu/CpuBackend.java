@@ -414,6 +414,22 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /**
+     * Which of dropout draws [first, first + n) keep their element, as bits from words[wb] on (draw
+     * j at bit j mod 32 of words[wb + j / 32]): straight from the vector Philox where the range starts
+     * a counter block (0.6 ns a draw against 0.9–1.1 for the draws then packing them), else the draws
+     * into {@code draws}, then packed.
+     */
+    static void keptBits(long seed, long offset, long first, int n, int threshold, int[] words, int wb, int[] draws) {
+        if (Simd.AVAILABLE && first % 8 == 0) {
+            SimdPhilox.keptBits(seed, offset, first, n, threshold, words, wb);
+            return;
+        }
+        dropoutDraws(seed, offset, first, draws, n);
+        if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, n, threshold, words, wb);
+        else RowKernels.packKept(draws, n, threshold, words, wb);
+    }
+
     /** Dropout draws [first, first + n) of the Philox stream (seed, offset), vectorized when SIMD is on. */
     static void dropoutDraws(long seed, long offset, long first, int[] out, int n) {
         if (Simd.AVAILABLE) SimdPhilox.dropoutDraws(seed, offset, first, out, n);
@@ -922,11 +938,7 @@ public final class CpuBackend implements Backend {
         pool.forRange(rows, Math.max(1, GRAIN / Math.max(1, len)), (r0, r1) -> {
             int[] draws = kept == null ? null : new int[len];
             for (int r = r0; r < r1; r++) {
-                if (kept != null) {
-                    dropoutDraws(seed, offset, (long) r * len, draws, len);
-                    if (Simd.AVAILABLE) SimdResidualNorm.packKept(draws, len, threshold, kept, r * words);
-                    else RowKernels.packKept(draws, len, threshold, kept, r * words);
-                }
+                if (kept != null) keptBits(seed, offset, (long) r * len, len, threshold, kept, r * words, draws);
                 if (Simd.AVAILABLE) SimdResidualNorm.forward(xs, rs, kept, r * words, scale, gv, bv, sv, yv, mv, rv, r, len, e);
                 else RowKernels.dropoutAddLayerNorm(xs, rs, kept, r * words, scale, gv, bv, sv, yv, mv, rv, r, len, e);
             }
