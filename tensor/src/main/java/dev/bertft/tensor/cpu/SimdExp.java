@@ -44,8 +44,17 @@ final class SimdExp {
      * each vector crossing the call gets boxed (GELU's backward ran at 6 ns an element that way).
      */
     static float expSum(float[] a, int from, int to, float shift) {
+        return exp(a, from, to, shift, true);
+    }
+
+    /** {@link #expSum} without the sum, for callers that only want the exponentials. */
+    static void exp(float[] a, int from, int to, float shift) {
+        exp(a, from, to, shift, false);
+    }
+
+    private static float exp(float[] a, int from, int to, float shift, boolean sum) {
         int end = from + F.loopBound(to - from);
-        float total = expPass(a, from, end, shift);
+        float total = expPass(a, from, end, shift, sum);
         for (int i = end; i < to; i++) {
             a[i] = (float) StrictMath.exp(a[i] - shift);
             total += a[i];
@@ -55,12 +64,12 @@ final class SimdExp {
 
     /**
      * {@link #expSum} on [from, end), a whole number of vectors; returns their lane sums added in
-     * order. A {@code Pass}: the JVM flags of {@link dev.bertft.tensor.Simd#JIT_FLAGS} keep it out
+     * order when {@code sum} (else 0: the in-order lane sum is a chain of 16 dependent additions). A {@code Pass}: the JVM flags of {@link dev.bertft.tensor.Simd#JIT_FLAGS} keep it out
      * of its callers' compilations. Inlined into the softmax row, whose other two loops it then
      * shared a compilation with, it ran boxed (AttentionKernelTest: 172,600 bytes a call).
      */
-    private static float expPass(float[] a, int from, int end, float shift) {
-        FloatVector sum = FloatVector.zero(F);
+    private static float expPass(float[] a, int from, int end, float shift, boolean sum) {
+        FloatVector lanes = FloatVector.zero(F);
         for (int i = from; i < end; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, a, i).sub(shift);
             FloatVector xc = x.max(UNDERFLOW);
@@ -75,9 +84,9 @@ final class SimdExp {
             // below UNDERFLOW the clamped input already gives 0 (e^−104 < 2^−150 rounds to zero)
             FloatVector y = p.mul(powerOfTwo(k1)).mul(powerOfTwo(k2));
             y.intoArray(a, i);
-            sum = sum.add(y);
+            lanes = lanes.add(y);
         }
-        return laneSum(sum);
+        return sum ? laneSum(lanes) : 0f;
     }
 
     /**

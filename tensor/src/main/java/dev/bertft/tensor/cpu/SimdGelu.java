@@ -56,7 +56,7 @@ final class SimdGelu {
         for (int c = 0; c < n; c += CHUNK) {
             int len = Math.min(CHUNK, n - c), vectors = F.loopBound(len);
             halfSquarePass(x, xFrom + c, vectors, gauss);
-            SimdExp.expSum(gauss, 0, vectors, 0f);
+            SimdExp.exp(gauss, 0, vectors, 0f);
             outputPass(x, xFrom + c, dy, dyFrom + c, out, outFrom + c, vectors, gauss);
             for (int i = c + vectors; i < c + len; i++) {
                 float xi = x[xFrom + i];

@@ -22,7 +22,7 @@ final class SimdSoftmax {
      * means no dropout.
      */
     static float forward(float[] s, int row, float[] mask, int maskOff, float scale, int[] kept, int word, float keepScale, int t) {
-        float max = scaleAddMax(s, row, mask, maskOff, scale, t);
+        float max = scaleAddMax(s, row, mask, maskOff, scale, t, true);
         float sum = SimdExp.expSum(s, row, row + t, max);
         scale(s, row, 1 / sum, kept, word, keepScale, t);
         return (float) (max + Math.log(sum));
@@ -35,13 +35,13 @@ final class SimdSoftmax {
      */
     static void backward(float[] p, float[] dp, int row, float[] mask, int maskOff, float scale, float lse, int[] kept, int word,
                          float keepScale, int t) {
-        scaleAddMax(p, row, mask, maskOff, scale, t);
-        SimdExp.expSum(p, row, row + t, lse);
+        scaleAddMax(p, row, mask, maskOff, scale, t, false);
+        SimdExp.exp(p, row, row + t, lse);
         softmaxBackward(p, dp, row, kept, word, keepScale, scale, t);
     }
 
-    /** s[row + j] = s[row + j]·scale + mask[maskOff + j] for j < n; returns the largest. */
-    private static float scaleAddMax(float[] s, int row, float[] mask, int maskOff, float scale, int n) {
+    /** s[row + j] = s[row + j]·scale + mask[maskOff + j] for j < n; returns the largest when {@code wantMax}: the backward only needs the scores. */
+    private static float scaleAddMax(float[] s, int row, float[] mask, int maskOff, float scale, int n, boolean wantMax) {
         FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int j = 0;
         for (int end = F.loopBound(n); j < end; j += F.length()) {
@@ -50,7 +50,7 @@ final class SimdSoftmax {
             x.intoArray(s, row + j);
             max = max.max(x);
         }
-        float m = max.reduceLanes(VectorOperators.MAX);
+        float m = wantMax ? max.reduceLanes(VectorOperators.MAX) : Float.NEGATIVE_INFINITY;
         for (; j < n; j++) {
             float x = Math.fma(s[row + j], scale, mask[maskOff + j]);
             s[row + j] = x;
