@@ -11,22 +11,11 @@
 // the bytes in flight of 4-byte accesses, which is what a memory-bound kernel needs to approach
 // the memory's bandwidth. Each element gets the same arithmetic either way.
 #include "common.cuh"
+#include "gelu.cuh"
 #include "half.cuh"
 #include <math.h>
 
 // ---- unary: NEG, EXP, LOG, SQRT, TANH, GELU, ABS -------------------------------------------
-
-// GELU(x) = x · Φ(x) = x · ½ (1 + erf(x / √2)), the exact form.
-__device__ inline double gelu(double x) { return 0.5 * x * (1.0 + erf(x * 0.7071067811865476)); }
-__device__ inline float gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678f)); }
-
-// GELU'(x) = Φ(x) + x · φ(x), φ(x) = e^{−x²/2} / √(2π).
-__device__ inline double gelu_grad(double x) {
-    return 0.5 * (1.0 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * exp(-0.5 * x * x);
-}
-__device__ inline float gelu_grad(float x) {
-    return 0.5f * (1.0f + erff(x * 0.70710678f)) + x * 0.39894228f * expf(-0.5f * x * x);
-}
 
 __device__ inline double unary_op(int op, double v) {
     switch (op) {

@@ -1,6 +1,7 @@
 // Batched GEMM  C[b] = A[b] · B[b] (+ bias[n] when bias is not null: a Linear layer's bias added
 // on the way out instead of in a pass of its own; no accumulation into C), for the transpose
-// variants a strided view gives without copying:
+// variants a strided view gives without copying. The epilogue can instead apply a GELU around
+// the product (EPI_GELU, EPI_GELU_GRAD below) as it writes C out.
 //   A(m, k) = TA ? A[k·lda + m] : A[m·lda + k]
 //   B(k, n) = TB ? B[n·ldb + k] : B[k·ldb + n]
 //   C(m, n) = C[m·ldc + n]
@@ -61,6 +62,7 @@
 // gradient) where the host asks: Σ_k A(m, k) per K split into row_sums.
 //
 // float64 (gradient checks only): a plain 16×16 shared-memory tiled kernel.
+#include "gelu.cuh"
 #include "gemm_pipeline.cuh"
 
 #define BM 128
@@ -83,19 +85,49 @@ __device__ inline void eight(float (&out)[8], const float *tile, int k, int col)
 // Four elements k .. k+3 (k a multiple of 4) of row r of a [128][32] tile: one 16-byte read.
 __device__ inline float4 four(const float *tile, int r, int k) { return shared_float4(tile + r * BK + swizzled<SWIZZLE_ROWS>(r, k)); }
 
-// Columns n .. n+3 (n a multiple of 4) of a row of C, plus the bias: one 16-byte store where all
-// four are inside and the row allows it, else one at a time.
-__device__ __forceinline__ void put4(float *row, int n, int N, const float *bias, float v0, float v1, float v2, float v3) {
-    float v[4] = {v0, v1, v2, v3};
-    #pragma unroll
-    for (int e = 0; e < 4; e++)
-        if (bias != nullptr && n + e < N) v[e] += bias[n + e];
+// What the epilogue does with the product P of a single product (batch 1, no K split), aux being
+// an M × N matrix with C's ldc:
+//   EPI_PLAIN      C = P (+ bias)
+//   EPI_GELU       C = P, aux = GELU(P + bias): a Linear layer and its GELU, the product kept for
+//                  the backward (aux may be C: GELU(P + bias) alone, for prediction)
+//   EPI_GELU_GRAD  C = P · GELU'(aux + bias): the gradient at GELU's input, P the gradient at its
+//                  output (dY·W of the next Linear) and aux the forward's product
+// The same float operations as the bias_gelu kernels of elementwise.cu, so the same bits.
+#define EPI_PLAIN 0
+#define EPI_GELU 1
+#define EPI_GELU_GRAD 2
+
+// Four values to row[n ..] (n a multiple of 4, within N): one 16-byte store where all four are
+// inside and the row allows it, else one at a time.
+__device__ __forceinline__ void store4(float *row, int n, int N, const float (&v)[4]) {
     if (n + 3 < N && ((uintptr_t) (row + n) & 15) == 0) {
         global_float4(row + n, v[0], v[1], v[2], v[3]);
     } else {
         #pragma unroll
         for (int e = 0; e < 4; e++)
             if (n + e < N) row[n + e] = v[e];
+    }
+}
+
+// Columns n .. n+3 of a row of C through the epilogue; aux_row is that row of aux.
+__device__ __forceinline__ void put4(float *row, float *aux_row, int n, int N, const float *bias, int epi, float v0, float v1, float v2,
+                                     float v3) {
+    float v[4] = {v0, v1, v2, v3};
+    if (epi == EPI_GELU_GRAD) {
+        #pragma unroll
+        for (int e = 0; e < 4; e++)
+            if (n + e < N) v[e] *= gelu_grad(aux_row[n + e] + bias[n + e]);
+    } else if (epi == EPI_PLAIN && bias != nullptr) {
+        #pragma unroll
+        for (int e = 0; e < 4; e++)
+            if (n + e < N) v[e] += bias[n + e];
+    }
+    store4(row, n, N, v);
+    if (epi == EPI_GELU) {  // after C: where aux is C, GELU is what stays
+        float y[4];
+        #pragma unroll
+        for (int e = 0; e < 4; e++) y[e] = n + e < N ? gelu(v[e] + bias[n + e]) : 0.0f;
+        store4(aux_row, n, N, y);
     }
 }
 
@@ -107,8 +139,8 @@ __device__ __forceinline__ void put4(float *row, int n, int N, const float *bias
 // index by lane: a run-time index would put acc in local memory.) Every lane shuffles; only
 // rows inside C store.
 template <bool TA, bool TB>
-__device__ __forceinline__ void store_tile(const float (&acc)[4][8][4], float *c, long long ldc, const float *bias, int M, int N,
-                                           int m_warp, int n_warp, int g, int t) {
+__device__ __forceinline__ void store_tile(const float (&acc)[4][8][4], float *c, long long ldc, const float *bias, int epi, float *aux,
+                                           int M, int N, int m_warp, int n_warp, int g, int t) {
     constexpr bool rows_by_lane = TA && !TB, cols_by_lane = !TB;
     const bool odd = t & 1;
     #pragma unroll
@@ -116,12 +148,14 @@ __device__ __forceinline__ void store_tile(const float (&acc)[4][8][4], float *c
         #pragma unroll
         for (int h = 0; h < 2; h++) {  // registers 2h and 2h + 1: one row
             int m = m_warp + (rows_by_lane ? 8 * g + 2 * i + h : 16 * i + g + 8 * h);
-            float *out = c + (long long) m * ldc;
+            float *out = c + (long long) m * ldc, *aux_out = aux != nullptr ? aux + (long long) m * ldc : nullptr;
             #pragma unroll
             for (int q = 0; q < 4; q++) {
                 if (cols_by_lane) {  // columns 16t + 4q ..: tile 4(q & 1) .., register 2h + (q >> 1)
                     const int j = 4 * (q & 1), r = 2 * h + (q >> 1);
-                    if (m < M) put4(out, n_warp + 16 * t + 4 * q, N, bias, acc[i][j][r], acc[i][j + 1][r], acc[i][j + 2][r], acc[i][j + 3][r]);
+                    if (m < M)
+                        put4(out, aux_out, n_warp + 16 * t + 4 * q, N, bias, epi, acc[i][j][r], acc[i][j + 1][r], acc[i][j + 2][r],
+                             acc[i][j + 3][r]);
                 } else {  // q = p: tiles 2p and 2p + 1
                     const int j = 2 * q, r = 2 * h;
                     float keep0 = odd ? acc[i][j + 1][r] : acc[i][j][r], keep1 = odd ? acc[i][j + 1][r + 1] : acc[i][j][r + 1];
@@ -129,8 +163,8 @@ __device__ __forceinline__ void store_tile(const float (&acc)[4][8][4], float *c
                     float got0 = __shfl_xor_sync(0xffffffffu, send0, 1), got1 = __shfl_xor_sync(0xffffffffu, send1, 1);
                     int n = n_warp + 8 * (j + odd) + 2 * (t & ~1);
                     if (m < M) {
-                        if (odd) put4(out, n, N, bias, got0, got1, keep0, keep1);
-                        else put4(out, n, N, bias, keep0, keep1, got0, got1);
+                        if (odd) put4(out, aux_out, n, N, bias, epi, got0, got1, keep0, keep1);
+                        else put4(out, aux_out, n, N, bias, epi, keep0, keep1, got0, got1);
                     }
                 }
             }
@@ -142,7 +176,7 @@ template <bool TA, bool TB, int VEC>
 __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
                                 const float *A, long long lda, long long stride_a,
                                 const float *B, long long ldb, long long stride_b, const float *bias,
-                                float *C, long long ldc, long long stride_c, float *row_sums, float *smem) {
+                                float *C, long long ldc, long long stride_c, float *row_sums, int epi, float *aux, float *smem) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int warp_m = (warp >> 1) * 64, warp_n = (warp & 1) * 64;
@@ -274,23 +308,24 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
             if ((e & 3) == t && m < M) row_sums[(long long) slice.z * M + m] = sums[e];
         }
     }
-    store_tile<TA, TB>(acc, c, ldc, bias, M, N, m0 + warp_m, n0 + warp_n, g, t);
+    store_tile<TA, TB>(acc, c, ldc, bias, epi, aux, M, N, m0 + warp_m, n0 + warp_n, g, t);
 }
 
 // One entry point per transpose variant; the copy width is chosen inside, uniformly per launch.
-// row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z.
+// row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z. epi, aux: the
+// epilogue (EPI_PLAIN for batches and K-split pieces) and its matrix, or null.
 #define SGEMM_TF32(name, TA, TB)                                                                                              \
     extern "C" __global__ void __launch_bounds__(THREADS, 2)                                                                  \
     name(int M, int N, int K, int splits, int k_chunk, const float *A, long long lda, long long stride_a,                   \
          const float *B, long long ldb, long long stride_b, const float *bias, float *C, long long ldc, long long stride_c,   \
-         float *row_sums) {                                                                                                   \
+         float *row_sums, int epi, float *aux) {                                                                              \
         DYNAMIC_SHARED(float, smem);                                                                                          \
         if (rows_of_16_bytes(TA, TB, M, N, K, A, lda, stride_a, B, ldb, stride_b))                                            \
             sgemm_tf32_body<TA, TB, 4>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, \
-                                       row_sums, smem);                                                                       \
+                                       row_sums, epi, aux, smem);                                                             \
         else                                                                                                                  \
             sgemm_tf32_body<TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, \
-                                       row_sums, smem);                                                                       \
+                                       row_sums, epi, aux, smem);                                                             \
     }
 
 SGEMM_TF32(sgemm_tf32_nn, false, false)

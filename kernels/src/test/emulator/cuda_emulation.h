@@ -129,6 +129,10 @@ inline void cp_async_wait() { emu::cp_async_wait(pending); }
 inline float4 shared_float4(const float *at) { return *reinterpret_cast<const float4 *>(at); }
 #define DYNAMIC_SHARED(type, name) type *name = reinterpret_cast<type *>(emu::dynamic_shared)
 
+// The GPU's rounded arithmetic that nvcc never contracts into a fused multiply-add; g++ does not
+// contract here either (no FMA in the default x86-64 target).
+inline float __fadd_rn(float a, float b) { return a + b; }
+
 template <class A, class B>
 inline auto min(A a, B b) { return a < b ? a : b; }
 template <class A, class B>

@@ -442,13 +442,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        return product(a, b, null, a.dtype());
+        return product(a, b, null, a.dtype(), TensorCoreGemm.Epilogue.PLAIN, null);
     }
 
     /** BF16/F16 operands on our half-precision kernel, C written as float32 or in their format. */
     @Override
     public Tensor matmul(Tensor a, Tensor b, DType out) {
-        return product(a, b, null, out);
+        return product(a, b, null, out, TensorCoreGemm.Epilogue.PLAIN, null);
     }
 
     /**
@@ -461,7 +461,44 @@ public final class CudaBackend implements Backend {
         if (bias == null || !ownKernel || x.dim() < 2 || x.size(-1) == 0) {
             return Backend.super.linear(x, w, bias);
         }
-        return product(x, w.transpose(0, 1), dense(bias), x.dtype());
+        return product(x, w.transpose(0, 1), dense(bias), x.dtype(), TensorCoreGemm.Epilogue.PLAIN, null);
+    }
+
+    /**
+     * A Linear layer and its GELU on our TF32 kernel, which writes GELU(x·wᵀ + bias) beside the
+     * product (or over it, when the product is not kept) as it stores the product: no pass of its
+     * own over the [tokens, I] activations. cuBLAS, IEEE float32 and other layouts compose the ops.
+     */
+    @Override
+    public LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepProduct) {
+        if (!ownFloat32Kernel(x, w, bias) || !x.isContiguous() || bias.numel() != w.size(0)) {
+            return Backend.super.linearGelu(x, w, bias, keepProduct);
+        }
+        int[] shape = x.shape();
+        shape[shape.length - 1] = w.size(0);
+        Tensor y = keepProduct ? allocate(DType.F32, shape) : null; // null: GELU over the product
+        Tensor product = product(x, w.transpose(0, 1), dense(bias), DType.F32, TensorCoreGemm.Epilogue.GELU, y);
+        return new LinearGelu(keepProduct ? product : null, keepProduct ? y : product);
+    }
+
+    /**
+     * dz·w with GELU's derivative at product + bias applied by our TF32 kernel as it stores each
+     * tile: dz·w is never written out and read back. cuBLAS, IEEE float32 and other layouts compose the ops.
+     */
+    @Override
+    public Tensor matmulBiasGeluBackward(Tensor dz, Tensor w, Tensor product, Tensor bias) {
+        if (!ownFloat32Kernel(dz, w, bias) || product.dtype() != DType.F32 || !dz.isContiguous() || w.dim() != 2
+                || dz.size(-1) != w.size(0) || product.size(-1) != w.size(1) || bias.numel() != w.size(1)
+                || product.numel() / w.size(1) != dz.numel() / w.size(0)) {
+            return Backend.super.matmulBiasGeluBackward(dz, w, product, bias);
+        }
+        return product(dz, w, dense(bias), DType.F32, TensorCoreGemm.Epilogue.GELU_GRAD, dense(product));
+    }
+
+    /** Whether our TF32 kernel runs a float32 product of x and w with this bias (not cuBLAS, nor IEEE float32). */
+    private boolean ownFloat32Kernel(Tensor x, Tensor w, Tensor bias) {
+        return gemm == ownGemm && tf32 && x.dtype() == DType.F32 && w.dtype() == DType.F32 && bias.dtype() == DType.F32 && x.dim() >= 2
+                && x.size(-1) > 0;
     }
 
     /**
@@ -494,14 +531,16 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor linear(Tensor x, Tensor w, Tensor bias, DType out) {
         if (out == x.dtype() || bias == null || x.dim() < 2 || x.size(-1) == 0) return Backend.super.linear(x, w, bias, out);
-        return product(x, w.transpose(0, 1), dense(bias), out);
+        return product(x, w.transpose(0, 1), dense(bias), out, TensorCoreGemm.Epilogue.PLAIN, null);
     }
 
     /**
      * a·b written as {@code outType}, plus {@code bias} (of that type, our kernels only) on every
-     * row when not null. Half operands always take our kernel: cuBLAS is bound for float32 only.
+     * row when not null, or through another epilogue of our TF32 kernel with the bias and
+     * {@code aux} (a contiguous tensor shaped as the result, or null for the result itself). Half
+     * operands always take our kernel: cuBLAS is bound for float32 only.
      */
-    private Tensor product(Tensor a, Tensor b, Tensor bias, DType outType) {
+    private Tensor product(Tensor a, Tensor b, Tensor bias, DType outType, TensorCoreGemm.Epilogue epilogue, Tensor aux) {
         own(a);
         own(b);
         int m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -521,7 +560,8 @@ public final class CudaBackend implements Backend {
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
         } else if (bias != null) {
             ownGemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
-                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, ptr(bias));
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, ptr(bias), epilogue,
+                    epilogue == TensorCoreGemm.Epilogue.PLAIN ? TensorCoreGemm.NO_BIAS : ptr(aux == null ? out : aux));
         } else if (a.dtype() == DType.F32) {
             gemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
@@ -534,6 +574,7 @@ public final class CudaBackend implements Backend {
         Reference.reachabilityFence(la);
         Reference.reachabilityFence(lb);
         Reference.reachabilityFence(bias);
+        Reference.reachabilityFence(aux);
         return out;
     }
 

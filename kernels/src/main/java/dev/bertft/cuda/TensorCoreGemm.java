@@ -28,22 +28,31 @@ final class TensorCoreGemm implements GemmEngine {
      * kernels that write the float32 pieces and the kernel that adds them into C.
      */
     private record Family(String prefix, String suffix, int inBytes, int outBytes, int bk, int sharedBytes,
-                          String pieceSuffix, String splitSum) {
+                          String pieceSuffix, String splitSum, boolean epilogues) {
         String kernel(boolean transA, boolean transB, String suffix) {
             return prefix + (transA ? "t" : "n") + (transB ? "t" : "n") + suffix;
         }
 
-        /** The launch's arguments, then where A's sums over K go (or null), which every tensor-core kernel takes. */
-        Object[] arguments(CUdeviceptr rowSums, Object... args) {
-            Object[] all = Arrays.copyOf(args, args.length + 1);
+        /**
+         * The launch's arguments, then where A's sums over K go (or null), which every tensor-core
+         * kernel takes, then the epilogue and its matrix, which the float32 kernels take.
+         */
+        Object[] arguments(CUdeviceptr rowSums, Epilogue epilogue, CUdeviceptr aux, Object... args) {
+            Object[] all = Arrays.copyOf(args, args.length + (epilogues ? 3 : 1));
             all[args.length] = rowSums;
+            if (epilogues) {
+                all[args.length + 1] = epilogue.ordinal();
+                all[args.length + 2] = aux;
+            } else if (epilogue != Epilogue.PLAIN) {
+                throw new IllegalArgumentException(prefix + " kernels have no " + epilogue + " epilogue");
+            }
             return all;
         }
     }
 
     /** Float32, BK 32: TF32_STAGES × (A tile + B tile) of 128 × 32 floats of shared memory, 96 KiB. */
     private static final Family TF32 = new Family("sgemm_tf32_", "", Float.BYTES, Float.BYTES, 32, TF32_STAGES * 2 * TILE * 32 * Float.BYTES,
-            "", "splitk_sum");
+            "", "splitk_sum", true);
     /** The pipeline's shared memory for float32 operands. */
     static final int SHARED_BYTES = TF32.sharedBytes();
     /** Two blocks fit on an SM of sm_90 (one on sm_80 for float32 since BK 32); a split gets at least this much K. */
@@ -52,6 +61,15 @@ final class TensorCoreGemm implements GemmEngine {
     private static final double FULL_ENOUGH = 0.85;
     /** The kernels' null bias. */
     static final CUdeviceptr NO_BIAS = new CUdeviceptr();
+
+    /**
+     * What the float32 kernel does with a single product P as it writes C (gemm.cu's EPI_*), aux
+     * being an m × n matrix with C's leading dimension: PLAIN, C = P (+ bias); GELU, C = P and
+     * aux = GELU(P + bias), a Linear layer and its GELU with the product kept for the backward
+     * (aux may be C, for GELU(P + bias) alone); GELU_GRAD, C = P · GELU'(aux + bias), the gradient
+     * at GELU's input from dY·W and the forward's product. The bits of the bias_gelu kernels.
+     */
+    enum Epilogue { PLAIN, GELU, GELU_GRAD }
 
     private final DeviceOps kernels;
     private final String reason;
@@ -73,14 +91,18 @@ final class TensorCoreGemm implements GemmEngine {
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
                       CUdeviceptr c, long ldc, long strideC) {
-        sgemm(transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, NO_BIAS);
+        sgemm(transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, NO_BIAS, Epilogue.PLAIN, NO_BIAS);
     }
 
-    /** The product plus {@code bias}[n] on every row, as the kernel writes it out: a Linear layer. */
+    /**
+     * The product through {@code epilogue} with {@code bias}[n] and {@code aux}, as the kernel
+     * writes it out: a Linear layer (PLAIN), or one with its GELU or GELU's derivative. Other than
+     * PLAIN, the batch must make one tall product, which is then never split along K.
+     */
     void sgemm(boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-               CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
-        gemm(TF32, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS);
+               CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, Epilogue epilogue, CUdeviceptr aux) {
+        gemm(TF32, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS, epilogue, aux);
     }
 
     /**
@@ -89,7 +111,7 @@ final class TensorCoreGemm implements GemmEngine {
      * up from the dY tiles it reads for dW instead of a reduction of its own over dY.
      */
     void weightAndBiasGrads(int n, int k, int t, CUdeviceptr dy, long ldDy, CUdeviceptr x, long ldX, CUdeviceptr dw, CUdeviceptr db) {
-        gemm(TF32, true, false, n, k, t, 1, dy, ldDy, 0L, x, ldX, 0L, dw, k, (long) n * k, NO_BIAS, db);
+        gemm(TF32, true, false, n, k, t, 1, dy, ldDy, 0L, x, ldX, 0L, dw, k, (long) n * k, NO_BIAS, db, Epilogue.PLAIN, NO_BIAS);
     }
 
     /**
@@ -99,7 +121,8 @@ final class TensorCoreGemm implements GemmEngine {
     void hgemm(DType in, DType out, boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
                CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
-        gemm(half(in, out), transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS);
+        gemm(half(in, out), transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS, Epilogue.PLAIN,
+                NO_BIAS);
     }
 
     /**
@@ -108,7 +131,7 @@ final class TensorCoreGemm implements GemmEngine {
      */
     void halfWeightAndBiasGrads(DType in, DType out, int n, int k, int t, CUdeviceptr dy, long ldDy, CUdeviceptr x, long ldX,
                                 CUdeviceptr dw, CUdeviceptr db) {
-        gemm(half(in, out), true, false, n, k, t, 1, dy, ldDy, 0L, x, ldX, 0L, dw, k, (long) n * k, NO_BIAS, db);
+        gemm(half(in, out), true, false, n, k, t, 1, dy, ldDy, 0L, x, ldX, 0L, dw, k, (long) n * k, NO_BIAS, db, Epilogue.PLAIN, NO_BIAS);
     }
 
     /** The BF16/F16 kernels of gemm_half.cu with C written as {@code out} (F32, or {@code in} itself, rounded once). */
@@ -117,21 +140,24 @@ final class TensorCoreGemm implements GemmEngine {
         String format = in == DType.BF16 ? "bf16" : "f16";
         // BK 32: STAGES × (A tile + B tile) of 128 × (32 + 8) elements
         return new Family("hgemm_" + format + "_", "_" + (out == DType.F32 ? "f32" : format), 2, out.bytes(), 32,
-                STAGES * 2 * TILE * (32 + 8) * 2, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format);
+                STAGES * 2 * TILE * (32 + 8) * 2, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format, false);
     }
 
     /** A launch plan for either family: a tall product where a batch allows, a K split where the grid is small. */
     private void gemm(Family family, boolean transA, boolean transB, int m, int n, int k, int batch,
                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, CUdeviceptr rowSums) {
+                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, CUdeviceptr rowSums, Epilogue epilogue, CUdeviceptr aux) {
         if (batch > 1 && strideB == 0 && !transA && strideA == (long) m * lda && strideC == (long) m * ldc
                 && (long) m * batch <= (long) MAX_GRID_Y * TILE) {
             m *= batch;
             batch = 1;
         }
+        if (epilogue != Epilogue.PLAIN && batch != 1) throw new IllegalArgumentException(epilogue + " epilogue on a batch of " + batch);
         long tiles = (long) ceil(m, TILE) * ceil(n, TILE) * batch, slots = (long) BLOCKS_PER_SM * multiprocessors;
-        int splits = batch == 1 ? splits(tiles, slots, k) : 1;
-        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, rowSums, Math.max(1, splits));
+        // the pieces of a K split are added by splitk_sum, which knows the bias only
+        int splits = batch == 1 && epilogue == Epilogue.PLAIN ? splits(tiles, slots, k) : 1;
+        gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, rowSums, Math.max(1, splits),
+                epilogue, aux);
     }
 
     /**
@@ -169,7 +195,8 @@ final class TensorCoreGemm implements GemmEngine {
      */
     private void gemm(Family family, boolean transA, boolean transB, int m, int n, int k, int batch,
                       CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, CUdeviceptr rowSums, int splits) {
+                      CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, CUdeviceptr rowSums, int splits, Epilogue epilogue,
+                      CUdeviceptr aux) {
         if (splits > 1 && batch != 1) throw new IllegalArgumentException("a K split is for single products, got a batch of " + batch);
         int bk = family.bk(), chunk = Math.max(bk, ceil(ceil(k, splits), bk) * bk);
         splits = Math.max(1, ceil(k, chunk)); // K = 0 is one launch that writes zeros (plus the bias)
@@ -178,7 +205,7 @@ final class TensorCoreGemm implements GemmEngine {
             for (int first = 0; first < batch; first += MAX_GRID_Z) { // grid z holds at most 65535 batch entries
                 long in = (long) first * family.inBytes(), out = (long) first * family.outBytes();
                 kernels.launchShared(kernel, family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), Math.min(batch - first, MAX_GRID_Z), THREADS, 1,
-                        family.arguments(rowSums, m, n, k, 1, chunk, a.withByteOffset(in * strideA), lda, strideA,
+                        family.arguments(rowSums, epilogue, aux, m, n, k, 1, chunk, a.withByteOffset(in * strideA), lda, strideA,
                                 b.withByteOffset(in * strideB), ldb, strideB, bias, c.withByteOffset(out * strideC), ldc, strideC));
             }
             return;
@@ -190,7 +217,8 @@ final class TensorCoreGemm implements GemmEngine {
         try {
             CUdeviceptr pieceSums = summing ? partial.handle().withByteOffset(splits * mn * Float.BYTES) : NO_BIAS;
             kernels.launchShared(family.kernel(transA, transB, family.pieceSuffix()), family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), splits, THREADS, 1,
-                    family.arguments(pieceSums, m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(), (long) n, mn));
+                    family.arguments(pieceSums, Epilogue.PLAIN, NO_BIAS, m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(),
+                            (long) n, mn));
             sumSplits(family, partial.handle(), bias, c, m, n, ldc, splits);
             if (summing) sumSplits(TF32, pieceSums, NO_BIAS, rowSums, 1, m, m, splits); // float32 in every family
         } finally {

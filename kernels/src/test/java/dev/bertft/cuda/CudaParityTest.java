@@ -177,6 +177,31 @@ class CudaParityTest {
     }
 
     /**
+     * A Linear layer and its GELU from one product, GELU written beside the product or over it,
+     * and GELU's derivative applied inside the next Linear's input gradient: the bits of the TF32
+     * product followed by the bias_gelu kernels. Tiles past the first and ragged ones (m and n not
+     * multiples of 128 or of 4), a batch of sequences made one tall product.
+     */
+    @Test
+    void geluEpiloguesGiveTheBitsOfTheProductThenTheGeluKernels() {
+        for (int[] s : new int[][] {{2, 70, 48, 200}, {1, 33, 37, 129}, {3, 5, 64, 7}}) {
+            int batch = s[0], tokens = s[1], hidden = s[2], inner = s[3];
+            Tensor x = onGpu(randn(DType.F32, batch, tokens, hidden)), w1 = onGpu(randn(DType.F32, inner, hidden));
+            Tensor b1 = onGpu(randn(DType.F32, inner)), w2 = onGpu(randn(DType.F32, hidden, inner));
+            Tensor dz = onGpu(randn(DType.F32, batch, tokens, hidden));
+            String what = "tokens " + batch + " x " + tokens + ", " + hidden + " -> " + inner;
+            Tensor product = gpu.linear(x, w1, null);
+            Tensor y = gpu.biasGelu(product, b1);
+            Backend.LinearGelu kept = gpu.linearGelu(x, w1, b1, true);
+            assertBitwise(product, kept.product(), what + ": product");
+            assertBitwise(y, kept.y(), what + ": GELU");
+            assertBitwise(y, gpu.linearGelu(x, w1, b1, false).y(), what + ": GELU over the product");
+            assertBitwise(gpu.biasGeluBackward(product, b1, dz.matmul(w2)), gpu.matmulBiasGeluBackward(dz, w2, product, b1),
+                    what + ": GELU's derivative");
+        }
+    }
+
+    /**
      * Contiguous float32 operands of one shape: 16-byte accesses where every pointer is on a
      * 16-byte boundary, then the last n mod 4 elements; 4-byte accesses off such a boundary.
      */
