@@ -109,18 +109,16 @@ __device__ __forceinline__ void store4(float *row, int n, int N, const float (&v
     }
 }
 
-// Columns n .. n+3 of a row of C through the epilogue; aux_row is that row of aux.
-__device__ __forceinline__ void put4(float *row, float *aux_row, int n, int N, const float *bias, int epi, float v0, float v1, float v2,
-                                     float v3) {
+// Columns n .. n+3 of a row of C through a GELU epilogue; aux_row is that row of aux. Out of line:
+// erff and expf inlined at each of store_tile's 32 call sites made the module five times the size
+// and its build five times as long, for kernels that mostly run EPI_PLAIN.
+__device__ __noinline__ void put4_gelu(float *row, float *aux_row, int n, int N, const float *bias, int epi, float v0, float v1,
+                                       float v2, float v3) {
     float v[4] = {v0, v1, v2, v3};
     if (epi == EPI_GELU_GRAD) {
         #pragma unroll
         for (int e = 0; e < 4; e++)
             if (n + e < N) v[e] *= gelu_grad(aux_row[n + e] + bias[n + e]);
-    } else if (epi == EPI_PLAIN && bias != nullptr) {
-        #pragma unroll
-        for (int e = 0; e < 4; e++)
-            if (n + e < N) v[e] += bias[n + e];
     }
     store4(row, n, N, v);
     if (epi == EPI_GELU) {  // after C: where aux is C, GELU is what stays
@@ -129,6 +127,22 @@ __device__ __forceinline__ void put4(float *row, float *aux_row, int n, int N, c
         for (int e = 0; e < 4; e++) y[e] = n + e < N ? gelu(v[e] + bias[n + e]) : 0.0f;
         store4(aux_row, n, N, y);
     }
+}
+
+// Columns n .. n+3 of a row of C through the epilogue.
+__device__ __forceinline__ void put4(float *row, float *aux_row, int n, int N, const float *bias, int epi, float v0, float v1, float v2,
+                                     float v3) {
+    if (epi != EPI_PLAIN) {
+        put4_gelu(row, aux_row, n, N, bias, epi, v0, v1, v2, v3);
+        return;
+    }
+    float v[4] = {v0, v1, v2, v3};
+    if (bias != nullptr) {
+        #pragma unroll
+        for (int e = 0; e < 4; e++)
+            if (n + e < N) v[e] += bias[n + e];
+    }
+    store4(row, n, N, v);
 }
 
 // The epilogue: a warp's acc[i][j][r], row g (+8 for r ≥ 2) of mma tile i and column 2t (+1 for
