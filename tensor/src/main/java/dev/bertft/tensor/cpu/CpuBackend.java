@@ -677,8 +677,6 @@ public final class CpuBackend implements Backend {
         SimdPackedWeight packed = own(w).packedWeight;
         if (packed != null && packed.wOff == w.offset() && packed.n == n && packed.k == k) {
             packed.product(pool, rows, f32(xd), 0, k, f32(y), 0, n, epilogue);
-        } else if (epilogue == null) {
-            Gemm.sgemm(pool, false, true, rows, n, k, f32(xd), 0, k, f32(w), w.offset(), k, 0f, f32(y), 0, n);
         } else {
             Gemm.sgemm(pool, false, true, rows, n, k, f32(xd), 0, k, f32(w), w.offset(), k, f32(y), 0, n, epilogue);
         }

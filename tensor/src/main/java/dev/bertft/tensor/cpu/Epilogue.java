@@ -78,13 +78,12 @@ sealed interface Epilogue {
      */
     record BiasGeluGrad(float[] b, int bOff, float[] p, int pOff, int ldp, float[] out, int outOff, int ldo) implements Epilogue {
         /** Each thread's row of P + b, the argument of GELU', grown on demand. */
-        private static final ThreadLocal<float[][]> ARGUMENT = ThreadLocal.withInitial(() -> new float[1][0]);
+        private static final ThreadLocal<float[]> ARGUMENT = ThreadLocal.withInitial(() -> new float[0]);
 
         @Override
         public void apply(float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
-            float[][] holder = ARGUMENT.get();
-            if (holder[0].length < j1) holder[0] = new float[j1];
-            float[] arg = holder[0];
+            float[] arg = ARGUMENT.get();
+            if (arg.length < j1) ARGUMENT.set(arg = new float[j1]);
             for (int i = i0; i < i1; i++) {
                 int gRow = cOff + i * ldc, outRow = outOff + i * ldo;
                 addRow(p, pOff + i * ldp, b, bOff, arg, 0, j0, j1);

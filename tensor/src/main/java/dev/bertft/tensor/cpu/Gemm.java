@@ -47,21 +47,21 @@ public final class Gemm {
 
     /**
      * C = op(A)·op(B) as {@link #sgemm} with beta 0, then the epilogue (a Linear layer's bias, or
-     * bias and GELU, or GELU's derivative) over C: the bits of those two steps, applied to each
-     * block of C while it is still in cache rather than in a second pass over C.
+     * bias and GELU, or GELU's derivative; null for none) over C: the bits of those two steps,
+     * applied to each block of C while it is still in cache rather than in a second pass over C.
      */
     static void sgemm(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                       float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float[] c, int cOff, int ldc, Epilogue epilogue) {
         check(1, transA, transB, m, n, k, a.length, aOff, lda, 0, b.length, bOff, ldb, 0, 0, c.length, cOff, ldc, 0);
         if (m == 0 || n == 0) return;
-        epilogue.check(m, n);
+        if (epilogue != null) epilogue.check(m, n);
         if (Simd.AVAILABLE) {
             SimdGemm.sgemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, epilogue);
             return;
         }
         sgemm(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
-        epilogue.apply(c, cOff, ldc, 0, m, 0, n);
+        if (epilogue != null) epilogue.apply(c, cOff, ldc, 0, m, 0, n);
     }
 
     /**

@@ -64,8 +64,9 @@ final class SimdExp {
 
     /**
      * {@link #expSum} on [from, end), a whole number of vectors; returns their lane sums added in
-     * order when {@code sum} (else 0: the in-order lane sum is a chain of 16 dependent additions). A {@code Pass}: the JVM flags of {@link dev.bertft.tensor.Simd#JIT_FLAGS} keep it out
-     * of its callers' compilations. Inlined into the softmax row, whose other two loops it then
+     * order when {@code sum} (else 0: the in-order lane sum is a chain of 16 dependent additions).
+     * A {@code Pass}: the JVM flags of {@link dev.bertft.tensor.Simd#JIT_FLAGS} keep it out of its
+     * callers' compilations. Inlined into the softmax row, whose other two loops it then
      * shared a compilation with, it ran boxed (AttentionKernelTest: 172,600 bytes a call).
      */
     private static float expPass(float[] a, int from, int end, float shift, boolean sum) {
