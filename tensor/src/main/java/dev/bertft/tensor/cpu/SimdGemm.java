@@ -127,9 +127,8 @@ final class SimdGemm {
      * band: see {@link #SHARED_PACK_MIN} and {@link #OWN_PACK_MIN_ROWS}). When m has too few
      * panels to split evenly, the columns are split instead and each thread packs all of A (m·k,
      * small when m is) and its own columns of B. The columns are also split when C is no taller
-     * than it is wide, or k runs to more than two blocks: see {@link #splitRows}. X·Wᵀ on few rows
-     * goes to {@link SimdGemmFewRows}, which does not pack W at all (nor A, so not when A's row
-     * sums are wanted). rowSums: null, or where packing A adds up its rows; epilogue: null, or the
+     * than it is wide: see {@link #splitRows}. X·Wᵀ on few rows goes to {@link SimdGemmFewRows},
+     * which does not pack W at all (nor A, so not when A's row sums are wanted). rowSums: null, or where packing A adds up its rows; epilogue: null, or the
      * step applied to C once the product is complete.
      */
     private static void parallelProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
@@ -175,13 +174,17 @@ final class SimdGemm {
      * arithmetic). Sharing B costs two parallel loops a block of k, and each thread then reads the
      * half of the block the other packed from the other core's cache; for few rows a block that
      * is not repaid. Two threads, medians of 30–40 calls alternated with one thread: the weight
-     * gradients 384×{384, 1536}×4096 (Xᵀ·dY) ran 1.12–1.15× faster split by columns, 1536×384×4096
-     * 1.04–1.06×, bert-base's 1024×{2304, 3072}×768 X·Wᵀ 1.06–1.16×; 4096×{384, 768}×768 split by
-     * rows stayed 0–3 % faster.
+     * gradients 384×{384, 1536}×4096 (Xᵀ·dY) ran 1.12–1.15× faster split by columns, bert-base's
+     * 1024×{2304, 3072}×768 X·Wᵀ 1.06–1.16×; 4096×{384, 768}×768 split by rows stayed 0–3 % faster.
+     * A C taller than wide is split by rows however deep k is: medians of 25 calls, alternated
+     * whole processes (session 14), the weight gradients 1536×384×4096 and 1152×384×4096 ran
+     * 1.07–1.10× faster split by rows, 2304×768×4096 and 3072×768×4096 1.03–1.06×, and bert-base's
+     * 4096×768×3072 dY·W 1.04–1.08×: split by columns, each thread packed all of the tall A, and
+     * reused each packed panel for half as many panels of B.
      */
     private static boolean splitRows(int threads, int m, int n, int k) {
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
-        if (nPanels >= threads * 4 && (m <= n || k > 2 * KC)) return false;
+        if (nPanels >= threads * 4 && m <= n) return false;
         return mPanels >= threads * 4 || mPanels >= nPanels;
     }
 
