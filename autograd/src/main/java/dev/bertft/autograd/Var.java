@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Consumer;
 
 /**
  * A tensor in the autograd graph. Every differentiable op is a method here that computes its
@@ -277,17 +276,29 @@ public final class Var {
     /**
      * Adds g·w, the gradient a Linear layer with weight w sends to its input, this node:
      * {@code accumulate(g.matmul(w, format))}, with GELU's derivative (at GELU's output) applied
-     * inside the product ({@link Backend#matmulBiasGeluBackward}).
+     * inside the product ({@link Backend#matmulBiasGeluBackward}), or the gradient collected so far
+     * (a residual's) added inside it ({@link Backend#matmulAdd}).
      */
     private void accumulateProduct(Tensor g, Tensor w, DType format) {
         if (!requiresGrad) return;
-        if (geluProduct != null && format == value.dtype()) addPending(g.backend().matmulBiasGeluBackward(g, w, geluProduct, geluBias));
-        else accumulate(g.matmul(w, format));
+        if (geluProduct != null) {
+            if (format == value.dtype()) addPending(g.backend().matmulBiasGeluBackward(g, w, geluProduct, geluBias));
+            else accumulate(g.matmul(w, format));
+        } else if (pending != null && pending.dtype() == format && pending.dim() == g.dim() && pending.size(-1) == w.size(1)
+                && Arrays.equals(pending.shape(), 0, g.dim() - 1, g.shape(), 0, g.dim() - 1)) {
+            replacePending(g.backend().matmulAdd(g, w, pending));
+        } else {
+            accumulate(g.matmul(w, format));
+        }
     }
 
     private void addPending(Tensor g) {
+        replacePending(pending == null ? g : pending.add(g));
+    }
+
+    private void replacePending(Tensor next) {
         Tensor before = pending;
-        pending = before == null ? g : before.add(g);
+        pending = next;
         GradientMemory.replaced(this, before, pending);
     }
 
@@ -847,8 +858,9 @@ public final class Var {
     public static Var attention(Var q, Var k, Var v, Tensor mask, double scale, double dropoutP, boolean training, long seed,
                                 long offset) {
         DType h = Autocast.operands();
-        return attention(operandOrValue(q, h), operandOrValue(k, h), operandOrValue(v, h), mask, scale, dropoutP, training, seed,
-                offset, false, d -> {
+        Tensor qt = operandOrValue(q, h), kt = operandOrValue(k, h), vt = operandOrValue(v, h);
+        return attention(qt, kt, vt, mask, scale, dropoutP, training, seed, offset, false, (g, out, p) -> {
+            Backend.AttentionGrads d = qt.backend().attentionBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset);
             q.accumulate(d.dq());
             k.accumulate(d.dk());
             v.accumulate(d.dv());
@@ -877,18 +889,10 @@ public final class Var {
         if (queryRows <= 0 || queryRows > t) throw new IllegalArgumentException("packed attention: " + queryRows + " query rows of " + t);
         Tensor split = x.reshape(b, t, 3, heads, hs).permute(2, 0, 3, 1, 4);   // [3, B, NH, T, HS], views
         boolean half = Autocast.operands() != null && x == qkv.value;
-        return attention(split.select(0, 0).narrow(2, 0, queryRows), split.select(0, 1), split.select(0, 2), mask, scale, dropoutP,
-                training, seed, offset, half,
-                d -> qkv.accumulate(Tensor.concat(List.of(packedRows(d.dq(), t), packed(d.dk()), packed(d.dv())), 2).reshape(b, t, 3 * heads * hs)),
+        Tensor q = split.select(0, 0).narrow(2, 0, queryRows), k = split.select(0, 1), v = split.select(0, 2);
+        return attention(q, k, v, mask, scale, dropoutP, training, seed, offset, half,
+                (g, out, p) -> qkv.accumulate(x.backend().packedAttentionBackward(g, q, k, v, mask, out, scale, p, seed, offset, half)),
                 qkv);
-    }
-
-    /** {@link #packed} of the first rows' query gradient [B, NH, Tq, HS], zeros at the other of t positions. */
-    private static Tensor packedRows(Tensor dq, int t) {
-        if (dq.size(2) == t) return packed(dq);
-        Tensor all = dq.backend().zeros(dq.dtype(), dq.size(0), t, 1, dq.size(1), dq.size(3));
-        dq.backend().copyInPlace(all.narrow(1, 0, dq.size(2)), packed(dq));
-        return all;
     }
 
     /**
@@ -899,13 +903,8 @@ public final class Var {
         return h == null ? x.value : x.operand(h);
     }
 
-    /** [B, NH, T, HS] → a [B, T, 1, NH, HS] view, one third of a packed gradient. */
-    private static Tensor packed(Tensor headGrad) {
-        return headGrad.permute(0, 2, 1, 3).unsqueeze(2);
-    }
-
     private static Var attention(Tensor qt, Tensor kt, Tensor vt, Tensor mask, double scale, double dropoutP, boolean training, long seed,
-                                 long offset, boolean half, Consumer<Backend.AttentionGrads> backward, Var... inputs) {
+                                 long offset, boolean half, AttentionBackward backward, Var... inputs) {
         if (qt.dim() != 4 || kt.dim() != 4 || !kt.sameShape(vt) || qt.size(0) != kt.size(0) || qt.size(1) != kt.size(1)
                 || qt.size(2) > kt.size(2) || qt.size(3) != kt.size(3) || mask.dim() != 2 || mask.size(0) != qt.size(0)
                 || mask.size(1) != kt.size(2)) {
@@ -919,8 +918,12 @@ public final class Var {
         Backend be = qt.backend();
         Backend.AttentionOut out = half ? be.attentionHalfOut(qt, kt, vt, mask, scale, p, seed, offset)
                 : be.attention(qt, kt, vt, mask, scale, p, seed, offset);
-        return result("attention", out.out(), g -> backward.accept(half ? be.attentionHalfBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset)
-                : be.attentionBackward(g, qt, kt, vt, mask, out, scale, p, seed, offset)), inputs);
+        return result("attention", out.out(), g -> backward.run(g, out, p), inputs);
+    }
+
+    /** What the backward of an attention node does with the output's gradient g: its forward's result and dropout p at hand. */
+    private interface AttentionBackward {
+        void run(Tensor g, Backend.AttentionOut forward, double dropoutP);
     }
 
     // ---- indexing and losses ----------------------------------------------------------------

@@ -90,27 +90,31 @@ class AttentionTest {
 
     /**
      * Q, K and V packed in one [B, T, 3·NH·HS] tensor, as a fused Q/K/V linear makes them: the
-     * output is attention's on the heads sliced out by hand (float64, the same math), and the
-     * gradient is attention's three gradients laid back side by side.
+     * output is attention's on the heads sliced out by hand (the same math, so the same bits), and
+     * the gradient is attention's three gradients laid back side by side: float64 through the
+     * composed ops, float32 through the CPU kernel, which writes the packed gradient in place.
      */
     @Test
     void packedHeadsAreAttentionOfTheirSlices() {
-        for (double p : new double[] {0.0, 0.3}) {
-            Var packed = Var.parameter(random(9, DType.F64, B, T, 3 * NH * HS));
-            List<Var> heads = new java.util.ArrayList<>();
-            for (int i = 0; i < 3; i++) {
-                heads.add(Var.parameter(packed.value().narrow(2, i * NH * HS, NH * HS).reshape(B, T, NH, HS).permute(0, 2, 1, 3).contiguous()));
-            }
-            Tensor mask = mask(DType.F64), up = random(10, DType.F64, B, NH, T, HS);
-            Var a = Var.packedAttention(packed, NH, T, mask, 0.4, p, true, 7, 3);
-            Var c = Var.attention(heads.get(0), heads.get(1), heads.get(2), mask, 0.4, p, true, 7, 3);
-            assertArrayEquals(c.value().toDoubleArray(), a.value().toDoubleArray(), "out p=" + p);
-            a.backward(up);
-            c.backward(up);
-            for (int i = 0; i < 3; i++) {
-                Tensor expected = heads.get(i).grad().permute(0, 2, 1, 3).contiguous();
-                Tensor got = packed.grad().narrow(2, i * NH * HS, NH * HS).reshape(B, T, NH, HS);
-                assertArrayEquals(expected.toDoubleArray(), got.toDoubleArray(), "grad " + "qkv".charAt(i) + " p=" + p);
+        for (DType dtype : new DType[] {DType.F64, DType.F32}) {
+            for (double p : new double[] {0.0, 0.3}) {
+                Var packed = Var.parameter(random(9, dtype, B, T, 3 * NH * HS));
+                List<Var> heads = new java.util.ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    heads.add(Var.parameter(packed.value().narrow(2, i * NH * HS, NH * HS).reshape(B, T, NH, HS).permute(0, 2, 1, 3).contiguous()));
+                }
+                Tensor mask = mask(dtype), up = random(10, dtype, B, NH, T, HS);
+                Var a = Var.packedAttention(packed, NH, T, mask, 0.4, p, true, 7, 3);
+                Var c = Var.attention(heads.get(0), heads.get(1), heads.get(2), mask, 0.4, p, true, 7, 3);
+                String at = dtype + " p=" + p;
+                assertArrayEquals(c.value().toDoubleArray(), a.value().toDoubleArray(), "out " + at);
+                a.backward(up);
+                c.backward(up);
+                for (int i = 0; i < 3; i++) {
+                    Tensor expected = heads.get(i).grad().permute(0, 2, 1, 3).contiguous();
+                    Tensor got = packed.grad().narrow(2, i * NH * HS, NH * HS).reshape(B, T, NH, HS);
+                    assertArrayEquals(expected.toDoubleArray(), got.toDoubleArray(), "grad " + "qkv".charAt(i) + " " + at);
+                }
             }
         }
     }

@@ -124,6 +124,22 @@ class FusedOpsTest {
     }
 
     /**
+     * A value read by a Linear and by a residual add collects the residual's gradient first; the
+     * Linear's dY·W is then added to it inside the product: the bits of dY + dY·W computed apart.
+     */
+    @Test
+    void aLinearsInputGradientAddedInsideTheProductHasTheBitsOfTheSum() {
+        for (int[] shape : new int[][] {{2, 9, 48}, {5, 33}}) {
+            int in = shape[shape.length - 1];
+            Tensor w = randn(0.3, 0, in, in), b = randn(1, 0, in), dz = randn(1, 0, shape);
+            Var x = Var.parameter(randn(1, 0, shape));
+            Var z = x.linear(Var.parameter(w), Var.parameter(b)).add(x);
+            z.backward(dz);
+            assertArrayEquals(dz.add(dz.matmul(w)).toDoubleArray(), x.grad().toDoubleArray(), Arrays.toString(shape));
+        }
+    }
+
+    /**
      * The residual block's end as one node gives the bits of Linear then dropout + residual +
      * LayerNorm, in float32 and under bf16 autocast, where the Linear's product is rounded to BF16
      * as torch.autocast's ({@link Var#linearOperand}) and the LayerNorm reads it so.

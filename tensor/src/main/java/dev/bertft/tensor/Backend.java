@@ -159,6 +159,16 @@ public interface Backend {
         return biasGeluBackward(product, bias, dz.matmul(w));
     }
 
+    /**
+     * onto + a·b, the product written in onto's dtype ({@link #matmul(Tensor, Tensor, DType)}) and
+     * onto of its shape: a gradient product added to the gradient its value has collected already.
+     * A backend may add onto to each block of the product while it is in cache, instead of writing
+     * the product out and reading both back.
+     */
+    default Tensor matmulAdd(Tensor a, Tensor b, Tensor onto) {
+        return onto.add(matmul(a, b, onto.dtype()));
+    }
+
     /** Elements kept with probability 1−p get 1/(1−p), the others 0; drawn from Philox(seed, offset). */
     Tensor dropoutMask(DType dtype, int[] shape, double p, long seed, long offset);
 
@@ -291,6 +301,35 @@ public interface Backend {
     default AttentionGrads attentionHalfBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                                  double scale, double dropoutP, long seed, long offset) {
         return attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
+    }
+
+    /**
+     * The gradients of attention over heads packed in one [B, T, 3·NH·HS] product of a fused
+     * Q/K/V Linear (q, k, v its views: query features first, then key, then value), as one tensor
+     * in that layout, dq zero past its Tq rows: the operand of that product's backward. half: q,
+     * k and v are BF16/F16 ({@link #attentionHalfBackward}). The default writes the three gradients
+     * of {@link #attentionBackward} into it; a backend whose kernels can write it in place saves
+     * those copies.
+     */
+    default Tensor packedAttentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                           double scale, double dropoutP, long seed, long offset, boolean half) {
+        AttentionGrads d = half ? attentionHalfBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset)
+                : attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
+        int b = k.size(0), t = k.size(2), features = k.size(1) * k.size(3);
+        return Tensor.concat(List.of(packedRows(d.dq(), t), packed(d.dk()), packed(d.dv())), 2).reshape(b, t, 3 * features);
+    }
+
+    /** {@link #packed} of the first rows' query gradient [B, NH, Tq, HS], zeros at the other of t positions. */
+    private static Tensor packedRows(Tensor dq, int t) {
+        if (dq.size(2) == t) return packed(dq);
+        Tensor all = dq.backend().zeros(dq.dtype(), dq.size(0), t, 1, dq.size(1), dq.size(3));
+        dq.backend().copyInPlace(all.narrow(1, 0, dq.size(2)), packed(dq));
+        return all;
+    }
+
+    /** [B, NH, T, HS] → a [B, T, 1, NH, HS] view, one third of a packed gradient. */
+    private static Tensor packed(Tensor headGrad) {
+        return headGrad.permute(0, 2, 1, 3).unsqueeze(2);
     }
 
     /**

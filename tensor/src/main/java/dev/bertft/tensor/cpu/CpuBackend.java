@@ -659,6 +659,22 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
+    /** onto added to each block of the float32 product as it completes ({@link Epilogue.Add}). */
+    @Override
+    public Tensor matmulAdd(Tensor a, Tensor b, Tensor onto) {
+        boolean float32 = a.dtype() == DType.F32 && b.dtype() == DType.F32 && onto.dtype() == DType.F32;
+        if (!float32 || b.dim() != 2 || !b.isContiguous() || a.size(-1) != b.size(0) || onto.size(-1) != b.size(1)
+                || onto.numel() / Math.max(1, b.size(1)) != a.numel() / Math.max(1, b.size(0))) {
+            return Backend.super.matmulAdd(a, b, onto);
+        }
+        int n = b.size(1), k = b.size(0), rows = onto.numel() / Math.max(1, n);
+        Tensor out = uninitialised(DType.F32, onto.shape());
+        float[] c = f32(out);
+        Gemm.sgemm(pool, false, false, rows, n, k, f32(dense(a)), 0, k, f32(b), b.offset(), n, c, 0, n,
+                new Epilogue.Add(f32(dense(onto)), 0, n));
+        return out;
+    }
+
     /** A fresh float32 tensor for x [..., k]·wᵀ, w [n, k]: [..., n]. */
     private Tensor linearOutput(Tensor x, Tensor w) {
         int[] shape = x.shape();
@@ -725,12 +741,38 @@ public final class CpuBackend implements Backend {
     public AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                             double scale, double dropoutP, long seed, long offset) {
         if (q.dtype() != DType.F32) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
-        Attention.Dims d = dims(q, k);
         Tensor dq = headsLastButOne(q.shape()), dk = headsLastButOne(k.shape()), dv = headsLastButOne(k.shape());
-        int[] kept = dropoutP > 0 ? (int[]) array(dense(forward.dropoutBits())) : null;
-        Attention.backward(pool, d, heads(dOut), heads(q), heads(k), heads(v), f32(dense(mask)),
-                f32(dense(forward.logSumExp())), (float) scale, dropoutP, kept, heads(dq), heads(dk), heads(dv));
+        attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, dq, dk, dv);
         return new AttentionGrads(dq, dk, dv);
+    }
+
+    /**
+     * The three gradients written where the packed layout has them, q's, k's and v's features of a
+     * token side by side, instead of into three tensors that a concatenation then copies (three
+     * copies of [B, T, H] a layer).
+     */
+    @Override
+    public Tensor packedAttentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                          double scale, double dropoutP, long seed, long offset, boolean half) {
+        if (q.dtype() != DType.F32) {
+            return Backend.super.packedAttentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, half);
+        }
+        Attention.Dims d = dims(q, k);
+        // [B, T, 3, NH, HS]; with fewer query rows than keys the query gradient is zero past them
+        Tensor packed = d.queries() < d.t() ? zeros(DType.F32, d.batch(), d.t(), 3, d.heads(), d.hs())
+                : uninitialised(DType.F32, d.batch(), d.t(), 3, d.heads(), d.hs());
+        Tensor heads = packed.permute(2, 0, 3, 1, 4);   // [3, B, NH, T, HS]
+        attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, heads.select(0, 0).narrow(2, 0, d.queries()), heads.select(0, 1),
+                heads.select(0, 2));
+        return packed.reshape(d.batch(), d.t(), 3 * d.heads() * d.hs());
+    }
+
+    /** Float32 attention's backward, its gradients written into dq, dk and dv ([B, NH, T, HS] views, HS contiguous). */
+    private void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward, double scale,
+                                   double dropoutP, Tensor dq, Tensor dk, Tensor dv) {
+        int[] kept = dropoutP > 0 ? (int[]) array(dense(forward.dropoutBits())) : null;
+        Attention.backward(pool, dims(q, k), heads(dOut), heads(q), heads(k), heads(v), f32(dense(mask)),
+                f32(dense(forward.logSumExp())), (float) scale, dropoutP, kept, heads(dq), heads(dk), heads(dv));
     }
 
     /** The shapes of q [B, NH, Tq, HS] against k [B, NH, T, HS]. */

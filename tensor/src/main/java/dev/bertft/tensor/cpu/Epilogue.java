@@ -108,6 +108,27 @@ sealed interface Epilogue {
         }
     }
 
+    /**
+     * C(i, j) += X(i, j): the gradient a product makes added to the one its value has collected
+     * already (a Linear's dX onto the residual's), with the bits of X + C computed apart.
+     */
+    record Add(float[] x, int xOff, int ldx) implements Epilogue {
+        @Override
+        public void apply(float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
+            for (int i = i0; i < i1; i++) addRow(c, cOff + i * ldc, x, xOff + i * ldx, c, cOff + i * ldc, j0, j1);
+        }
+
+        @Override
+        public Epilogue shifted(int rows, int cols) {
+            return new Add(x, xOff + rows * ldx + cols, ldx);
+        }
+
+        @Override
+        public void check(int m, int n) {
+            checkMatrix("addend", x, xOff, ldx, m, n);
+        }
+    }
+
     /** to[toRow + j] = from[fromRow + j] + b[bOff + j] for j in [j0, j1). */
     private static void addRow(float[] from, int fromRow, float[] b, int bOff, float[] to, int toRow, int j0, int j1) {
         for (int j = j0; j < j1; j++) to[toRow + j] = from[fromRow + j] + b[bOff + j];

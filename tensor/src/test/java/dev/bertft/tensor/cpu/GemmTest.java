@@ -238,10 +238,10 @@ class GemmTest {
      * Each epilogue on every path gives the bits of the product (each element's fused multiply-add
      * chain) followed by the separate step over whole rows: one float addition of the column's
      * bias; GELU of product + bias, into another matrix or over C; C times GELU' of another
-     * product + bias. Paths: one thread, rows split (shared and own B packing), columns split, few
-     * rows (W read in place), k over several blocks, n over more than one NC block and not a
-     * multiple of the vector length, and every matrix at an offset with a row stride wider than n
-     * (whose padding must stay untouched).
+     * product + bias; another matrix plus C. Paths: one thread, rows split (shared and own B
+     * packing), columns split, few rows (W read in place), k over several blocks, n over more than
+     * one NC block and not a multiple of the vector length, and every matrix at an offset with a
+     * row stride wider than n (whose padding must stay untouched).
      */
     @Test
     void epiloguesGiveTheBitsOfTheProductThenTheStepOnEveryPath() {
@@ -257,10 +257,12 @@ class GemmTest {
                     float[] chains = fmaChains(transA, transB, m, n, k, a, b, null);
                     float[] other = randomFloats(rnd, off + m * ld); // the forward's product, for GELU's derivative
                     float[] biased = new float[m * n], gelu = new float[m * n], geluGrad = new float[m * n], arg = new float[n];
+                    float[] sum = new float[m * n];
                     for (int i = 0; i < m; i++) {
                         for (int j = 0; j < n; j++) {
                             biased[i * n + j] = chains[i * n + j] + bias[biasOff + j];
                             arg[j] = other[off + i * ld + j] + bias[biasOff + j];
+                            sum[i * n + j] = other[off + i * ld + j] + chains[i * n + j];
                         }
                         geluRow(biased, i * n, gelu, n);
                         geluGradRow(arg, chains, i * n, geluGrad, n);
@@ -285,6 +287,8 @@ class GemmTest {
                         Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, c, off, ld,
                                 new Epilogue.BiasGeluGrad(bias, biasOff, other, off, ld, c, off, ld));
                         assertMatrix(geluGrad, c, off, ld, m, n, where + " GELU's derivative over C");
+                        c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.Add(other, off, ld));
+                        assertMatrix(sum, c, off, ld, m, n, where + " added");
                     }
                 }
             }
