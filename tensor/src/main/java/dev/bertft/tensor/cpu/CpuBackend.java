@@ -646,32 +646,36 @@ public final class CpuBackend implements Backend {
      */
     @Override
     public Tensor matmulBiasGeluBackward(Tensor dz, Tensor w, Tensor product, Tensor bias) {
-        boolean float32 = dz.dtype() == DType.F32 && w.dtype() == DType.F32 && product.dtype() == DType.F32 && bias.dtype() == DType.F32;
-        if (!float32 || w.dim() != 2 || !w.isContiguous() || dz.size(-1) != w.size(0) || product.size(-1) != w.size(1)
-                || product.numel() / w.size(1) != dz.numel() / w.size(0) || bias.numel() != w.size(1)) {
+        if (!rowProductFits(dz, w, product) || bias.dtype() != DType.F32 || bias.numel() != w.size(1)) {
             return Backend.super.matmulBiasGeluBackward(dz, w, product, bias);
         }
-        int n = w.size(1), k = w.size(0), rows = product.numel() / Math.max(1, n);
-        Tensor out = uninitialised(DType.F32, product.shape());
-        float[] c = f32(out);
-        Gemm.sgemm(pool, false, false, rows, n, k, f32(dense(dz)), 0, k, f32(w), w.offset(), n, c, 0, n,
-                new Epilogue.BiasGeluGrad(f32(dense(bias)), 0, f32(dense(product)), 0, n, c, 0, n));
-        return out;
+        int n = w.size(1);
+        return rowProduct(dz, w, product, c -> new Epilogue.BiasGeluGrad(f32(dense(bias)), 0, f32(dense(product)), 0, n, c, 0, n));
     }
 
     /** onto added to each block of the float32 product as it completes ({@link Epilogue.Add}). */
     @Override
     public Tensor matmulAdd(Tensor a, Tensor b, Tensor onto) {
-        boolean float32 = a.dtype() == DType.F32 && b.dtype() == DType.F32 && onto.dtype() == DType.F32;
-        if (!float32 || b.dim() != 2 || !b.isContiguous() || a.size(-1) != b.size(0) || onto.size(-1) != b.size(1)
-                || onto.numel() / Math.max(1, b.size(1)) != a.numel() / Math.max(1, b.size(0))) {
-            return Backend.super.matmulAdd(a, b, onto);
-        }
-        int n = b.size(1), k = b.size(0), rows = onto.numel() / Math.max(1, n);
-        Tensor out = uninitialised(DType.F32, onto.shape());
+        if (!rowProductFits(a, b, onto)) return Backend.super.matmulAdd(a, b, onto);
+        return rowProduct(a, b, onto, c -> new Epilogue.Add(f32(dense(onto)), 0, b.size(1)));
+    }
+
+    /**
+     * Whether float32 a [..., k]·b [k, n], b contiguous, runs as one product of a's rows into a
+     * tensor shaped as the float32 {@code like} [..., n] with as many rows: {@link #rowProduct}.
+     */
+    private static boolean rowProductFits(Tensor a, Tensor b, Tensor like) {
+        return a.dtype() == DType.F32 && b.dtype() == DType.F32 && like.dtype() == DType.F32 && b.dim() == 2 && b.isContiguous()
+                && a.size(-1) == b.size(0) && like.size(-1) == b.size(1)
+                && like.numel() / Math.max(1, b.size(1)) == a.numel() / Math.max(1, b.size(0));
+    }
+
+    /** a·b into a new tensor shaped as {@code like}, through the epilogue made for the new tensor's array. */
+    private Tensor rowProduct(Tensor a, Tensor b, Tensor like, java.util.function.Function<float[], Epilogue> epilogue) {
+        int n = b.size(1), k = b.size(0), rows = like.numel() / Math.max(1, n);
+        Tensor out = uninitialised(DType.F32, like.shape());
         float[] c = f32(out);
-        Gemm.sgemm(pool, false, false, rows, n, k, f32(dense(a)), 0, k, f32(b), b.offset(), n, c, 0, n,
-                new Epilogue.Add(f32(dense(onto)), 0, n));
+        Gemm.sgemm(pool, false, false, rows, n, k, f32(dense(a)), 0, k, f32(b), b.offset(), n, c, 0, n, epilogue.apply(c));
         return out;
     }
 

@@ -128,8 +128,9 @@ final class SimdGemm {
      * panels to split evenly, the columns are split instead and each thread packs all of A (m·k,
      * small when m is) and its own columns of B. The columns are also split when C is no taller
      * than it is wide: see {@link #splitRows}. X·Wᵀ on few rows goes to {@link SimdGemmFewRows},
-     * which does not pack W at all (nor A, so not when A's row sums are wanted). rowSums: null, or where packing A adds up its rows; epilogue: null, or the
-     * step applied to C once the product is complete.
+     * which does not pack W at all (nor A, so not when A's row sums are wanted). rowSums: null, or
+     * where packing A adds up its rows; epilogue: null, or the step applied to C once the product
+     * is complete.
      */
     private static void parallelProduct(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -143,7 +144,7 @@ final class SimdGemm {
         } else if (threads == 1 || work < PARALLEL_MIN_WORK || (mPanels < threads && nPanels < threads)) {
             product(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, Buffers.forThread(m, n, k), rowSums,
                     epilogue);
-        } else if (splitRows(threads, m, n, k)) {
+        } else if (splitRows(threads, m, n)) {
             if (m < OWN_PACK_MIN_ROWS * threads && (long) Math.min(k, KC) * Math.min(n, NC) >= SHARED_PACK_MIN) {
                 sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, rowSums, epilogue);
                 return;
@@ -182,7 +183,7 @@ final class SimdGemm {
      * 4096×768×3072 dY·W 1.04–1.08×: split by columns, each thread packed all of the tall A, and
      * reused each packed panel for half as many panels of B.
      */
-    private static boolean splitRows(int threads, int m, int n, int k) {
+    private static boolean splitRows(int threads, int m, int n) {
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
         if (nPanels >= threads * 4 && m <= n) return false;
         return mPanels >= threads * 4 || mPanels >= nPanels;
