@@ -636,13 +636,43 @@ public final class CudaBackend implements Backend {
         // no query row: dk and dv are sums over none
         if (tq == 0 || b * nh == 0) return new AttentionGrads(dq, zeros(written, b, nh, t, hs), zeros(written, b, nh, t, hs));
         Tensor dk = headsOfTokens(written, b, nh, t, hs), dv = headsOfTokens(written, b, nh, t, hs);
+        attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, dq, dk, dv);
+        return new AttentionGrads(dq, dk, dv);
+    }
+
+    /**
+     * The kernels write dq, dk and dv where the fused Q/K/V product's gradient [B, T, 3, NH, HS] has
+     * them (their strides are kernel arguments), instead of into three tensors that the default's
+     * concatenation then copies: three reads and writes of [B, T, H] a layer fewer.
+     */
+    @Override
+    public Tensor packedAttentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
+                                          double scale, double dropoutP, long seed, long offset, boolean half) {
+        if (!AttentionKernels.fits(q, tf32)) {
+            return Backend.super.packedAttentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, half);
+        }
+        DType written = half && q.dtype().isHalf() ? q.dtype() : DType.F32;
+        int b = q.size(0), nh = q.size(1), tq = q.size(2), hs = q.size(3), t = k.size(2);
+        // with fewer query rows than keys the query gradient is zero past them; with none, all is
+        Tensor packed = tq < t ? zeros(written, b, t, 3, nh, hs) : allocate(written, b, t, 3, nh, hs);
+        if (tq > 0 && b * nh > 0) {
+            Tensor heads = packed.permute(2, 0, 3, 1, 4);   // [3, B, NH, T, HS]
+            attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, heads.select(0, 0).narrow(2, 0, tq),
+                    heads.select(0, 1), heads.select(0, 2));
+        }
+        return packed.reshape(b, t, 3 * nh * hs);
+    }
+
+    /** The backward kernels, their gradients written into dq, dk and dv ([B, NH, T, HS] views, HS contiguous; dk and dv of the same strides). */
+    private void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward, double scale,
+                                   double dropoutP, long seed, long offset, Tensor dq, Tensor dk, Tensor dv) {
+        int b = q.size(0), nh = q.size(1), tq = q.size(2);
         // under autocast dO is rounded to the inputs' format, the operand of dO·Vᵀ and Pᵀ·dO
         Tensor g = rowsOfHeads(dOut.dtype() == q.dtype() ? dOut : dOut.cast(q.dtype())), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
         Tensor md = dense(mask), lse = dense(forward.logSumExp());
         Tensor dd = allocate(DType.F32, b, nh, tq);
         attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, seed, ptr(graphs.philoxStart()),
                 philoxOffset(offset));
-        return new AttentionGrads(dq, dk, dv);
     }
 
     // ---- normalisation and losses -----------------------------------------------------------

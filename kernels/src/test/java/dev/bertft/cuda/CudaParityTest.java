@@ -852,6 +852,37 @@ class CudaParityTest {
         }
     }
 
+    /**
+     * The gradient of the fused Q/K/V product that attention's backward writes in place: bit for
+     * bit the kernels' dq, dk and dv (float32, and BF16 heads' gradients in BF16) side by side per
+     * token, as [B, T, 3·H]; with the first Tq query rows only, dq zero past them.
+     */
+    @Test
+    void packedAttentionGradientsAreTheKernelsGradientsSideBySide() {
+        int b = 2, t = 70, nh = 3, hs = 32, features = nh * hs;
+        double scale = 1 / Math.sqrt(hs);
+        for (DType h : new DType[] {DType.F32, DType.BF16}) {
+            for (int tq : new int[] {t, 5}) {
+                String what = h + " packed attention gradients of " + tq + " query rows";
+                Tensor qkv = onGpu(randn(DType.F32, b, t, 3 * features)).cast(h), mask = onGpu(paddingMask(b, t, new int[] {t, t - 9}));
+                Tensor dOut = onGpu(randn(DType.F32, b, nh, tq, hs));
+                java.util.function.IntFunction<Tensor> head = part -> qkv.narrow(2, part * features, features).reshape(b, t, nh, hs).permute(0, 2, 1, 3);
+                Tensor q = head.apply(0).narrow(2, 0, tq), k = head.apply(1), v = head.apply(2);
+                boolean half = h != DType.F32;
+                var forward = gpu.attention(q, k, v, mask, scale, 0.1, 5, 6);
+                var grads = half ? gpu.attentionHalfBackward(dOut, q, k, v, mask, forward, scale, 0.1, 5, 6)
+                        : gpu.attentionBackward(dOut, q, k, v, mask, forward, scale, 0.1, 5, 6);
+                Tensor dq = gpu.zeros(grads.dq().dtype(), b, t, features);
+                gpu.copyInPlace(dq.narrow(1, 0, tq), grads.dq().permute(0, 2, 1, 3).reshape(b, tq, features));
+                Tensor expected = Tensor.concat(List.of(dq, grads.dk().permute(0, 2, 1, 3).reshape(b, t, features),
+                        grads.dv().permute(0, 2, 1, 3).reshape(b, t, features)), 2);
+                Tensor packed = gpu.packedAttentionBackward(dOut, q, k, v, mask, forward, scale, 0.1, 5, 6, half);
+                assertEquals(expected.dtype(), packed.dtype(), what + ": dtype");
+                assertBitwise(expected.cast(DType.F32), packed.cast(DType.F32), what);
+            }
+        }
+    }
+
     // ---- rows: softmax, LayerNorm, cross-entropy ----------------------------------------------
 
     @Test
