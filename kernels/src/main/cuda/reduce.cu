@@ -166,13 +166,14 @@ extern "C" __global__ void sum_partials(const double *partial, double *out, int 
 // What the host decides after an update's backward pass, decided on the device instead (one
 // thread): out = {loss, ‖g‖ = √sum_squares, the clipping coefficient, skip}. The coefficient is
 // torch.nn.utils.clip_grad_norm_'s max_norm / (‖g‖ + 1e-6) where that is below 1 (and max_norm > 0),
-// else 1; skip is 1 when the loss or the norm is not finite. Plain IEEE double operations, no
-// product to contract into an FMA: the host's Java arithmetic gives the same bits.
+// else 1, rounded to float32 as torch's is (Backend.clipCoefficient); skip is 1 when the loss or
+// the norm is not finite. Plain IEEE double operations, no product to contract into an FMA: the
+// host's Java arithmetic gives the same bits.
 extern "C" __global__ void update_guard(const double *loss, const double *sum_squares, double max_norm, double *out) {
     if (threadIdx.x != 0 || blockIdx.x != 0) return;
     double norm = sqrt(sum_squares[0]), coef = max_norm / (norm + 1e-6);
     out[0] = loss[0];
     out[1] = norm;
-    out[2] = max_norm > 0 && coef < 1 ? coef : 1.0;
+    out[2] = max_norm > 0 && coef < 1 ? (double) (float) coef : 1.0;
     out[3] = isfinite(loss[0]) && isfinite(norm) ? 0.0 : 1.0;
 }

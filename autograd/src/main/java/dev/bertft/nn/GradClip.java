@@ -2,6 +2,7 @@ package dev.bertft.nn;
 
 import dev.bertft.autograd.Var;
 
+import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 
 import java.util.Collection;
@@ -14,14 +15,15 @@ public final class GradClip {
 
     /**
      * Scales all gradients by min(1, maxNorm / (‖g‖ + 1e-6)) where ‖g‖ is the 2-norm over every
-     * gradient together, and returns ‖g‖ before clipping (what Trainer logs as grad_norm).
+     * gradient together ({@link Backend#clipCoefficient}), and returns ‖g‖ before clipping (what
+     * Trainer logs as grad_norm).
      */
     public static double clipGradNorm(Collection<Var> params, double maxNorm) {
         List<Tensor> grads = grads(params);
         if (grads.isEmpty()) return 0;
         double norm = norm(grads);
-        double coef = maxNorm / (norm + 1e-6);
-        if (coef < 1) {
+        double coef = Backend.clipCoefficient(maxNorm, norm);
+        if (coef != 1) {
             List<Tensor> clipped = grads.get(0).backend().scaled(grads, coef);
             int i = 0;
             for (Var p : params) if (p.grad() != null) p.setGrad(clipped.get(i++));

@@ -479,12 +479,15 @@ public interface Backend {
     /** dst ← src (same shape, dst contiguous). */
     void copyInPlace(Tensor dst, Tensor src);
 
-    /** Σ t², accumulated in double. */
+    /**
+     * Σ t², the total in double; a float32 tensor's squares may be summed in float32 first, in runs
+     * short enough that the total stays within 2⁻¹⁸ of the exact sum (the CPU's SimdSquares).
+     */
     double sumOfSquares(Tensor t);
 
     /**
-     * Σ over all the tensors of Σ t², accumulated in double: the squared global norm of a model's
-     * gradients. A device backend reads back one number for all of them instead of one each.
+     * Σ over all the tensors of Σ t², as {@link #sumOfSquares(Tensor)}: the squared global norm of
+     * a model's gradients. A device backend reads back one number for all of them instead of one each.
      */
     default double sumOfSquares(List<Tensor> ts) {
         double sum = 0;
@@ -525,20 +528,29 @@ public interface Backend {
     /**
      * What the host decides after an update's backward pass, as tensors so a device keeps it: the
      * micro-batch losses summed in double, the gradient norm ‖g‖ (as {@link #sumOfSquares(List)}),
-     * the clipping coefficient, torch's max_norm / (‖g‖ + 1e-6) where that is below 1 and else 1
-     * ({@code maxNorm} ≤ 0: always 1), and whether the update must be skipped (a non-finite loss or
-     * norm). Returns F64 {loss, ‖g‖, coefficient, skip}, which the caller reads once, after the
-     * optimizer's work is queued. The default computes it here, on the host, and leaves the
-     * gradients as they are: {@link #adamW(List, List, List, List, AdamWStep, Tensor)} applies the
-     * coefficient.
+     * the clipping coefficient ({@link #clipCoefficient}), and whether the update must be skipped
+     * (a non-finite loss or norm). Returns F64 {loss, ‖g‖, coefficient, skip}, which the caller
+     * reads once, after the optimizer's work is queued. The default computes it here, on the host,
+     * and leaves the gradients as they are: {@link #adamW(List, List, List, List, AdamWStep, Tensor)}
+     * applies the coefficient.
      */
     default Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
         double loss = 0;
         for (Tensor l : losses) loss += l.item();
-        double norm = grads.isEmpty() ? 0 : Math.sqrt(sumOfSquares(grads)), coef = maxNorm / (norm + 1e-6);
-        boolean clip = maxNorm > 0 && coef < 1;
+        double norm = grads.isEmpty() ? 0 : Math.sqrt(sumOfSquares(grads));
         boolean skip = !(Double.isFinite(loss) && Double.isFinite(norm));
-        return fromHost(new double[] {loss, norm, clip ? coef : 1, skip ? 1 : 0}, DType.F64, 4);
+        return fromHost(new double[] {loss, norm, clipCoefficient(maxNorm, norm), skip ? 1 : 0}, DType.F64, 4);
+    }
+
+    /**
+     * torch.nn.utils.clip_grad_norm_'s coefficient for the gradient norm {@code norm}: max_norm /
+     * (‖g‖ + 1e-6) where that is below 1 and {@code maxNorm} > 0, else 1. Rounded to float32, the
+     * type torch computes it in for float32 gradients: each clipped element, {@code (float) (g · c)},
+     * is then the float32 product g·c, which vector code computes without widening to double.
+     */
+    static double clipCoefficient(double maxNorm, double norm) {
+        double coef = maxNorm / (norm + 1e-6);
+        return maxNorm > 0 && coef < 1 ? (float) coef : 1;
     }
 
     /**

@@ -38,9 +38,9 @@ final class TensorBlocks {
     }
 
     /**
-     * Σ x² of every tensor (x[i] from offset[i]), in double: each block summed on its own
-     * ({@link SimdSquares}, or in order without the Vector API), then each tensor's blocks in
-     * order, then the tensors in order; so the same bits whatever the thread count.
+     * Σ x² of every tensor (x[i] from offset[i]), the total in double: each block summed on its own
+     * ({@link SimdSquares}, or in double in order without the Vector API), then each tensor's blocks
+     * in order, then the tensors in order; so the same bits whatever the thread count.
      */
     double sumOfSquares(Parallel pool, float[][] x, int[] offset) {
         double[] partial = new double[blocks()];
