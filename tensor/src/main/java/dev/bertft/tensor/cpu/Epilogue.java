@@ -131,6 +131,10 @@ sealed interface Epilogue {
 
     /** to[toRow + j] = from[fromRow + j] + b[bOff + j] for j in [j0, j1). */
     private static void addRow(float[] from, int fromRow, float[] b, int bOff, float[] to, int toRow, int j0, int j1) {
+        if (Simd.AVAILABLE) {
+            SimdAdd.addPass(from, fromRow, b, bOff, to, toRow, j0, j1);
+            return;
+        }
         for (int j = j0; j < j1; j++) to[toRow + j] = from[fromRow + j] + b[bOff + j];
     }
 
