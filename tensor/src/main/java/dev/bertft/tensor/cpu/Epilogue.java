@@ -22,17 +22,16 @@ sealed interface Epilogue {
     void check(int m, int n);
 
     /**
-     * C(i, j) += b[j]: a Linear layer's x·Wᵀ + b. A plain loop, which JDK 17's C2 leaves scalar
-     * (it cannot rule out that the row it writes overlaps the ones it reads): 0.29 ns an element
-     * on one core. The Vector API does it in 0.07, but inlined into the product's loop its vectors
-     * were boxed (1.8 GB allocated per MiniLM training step), and as a pass of its own (session
-     * 15) it tipped the GELU and softmax kernels of 4 JVMs in 7 into their boxed Java fallback
-     * (363 MB a MiniLM 8×128 step, those steps 5–15 % slower).
+     * C(i, j) += b[j]: a Linear layer's x·Wᵀ + b. Plain loops ({@link RowKernels#addRows}), not the Vector
+     * API: inlined into the product's loop its vectors were boxed (1.8 GB allocated per MiniLM
+     * training step), and as a pass of its own (session 15) it tipped the GELU and softmax kernels
+     * of 4 JVMs in 7 into their boxed Java fallback (363 MB a MiniLM 8×128 step, those steps 5–15 %
+     * slower).
      */
     record Bias(float[] b, int bOff) implements Epilogue {
         @Override
         public void apply(float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
-            for (int i = i0; i < i1; i++) addRow(c, cOff + i * ldc, b, bOff, c, cOff + i * ldc, j0, j1);
+            RowKernels.addRows(c, cOff, ldc, b, bOff, 0, c, cOff, ldc, i0, i1, j0, j1);
         }
 
         @Override
@@ -54,9 +53,9 @@ sealed interface Epilogue {
     record BiasGelu(float[] b, int bOff, float[] y, int yOff, int ldy) implements Epilogue {
         @Override
         public void apply(float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
+            RowKernels.addRows(c, cOff, ldc, b, bOff, 0, y, yOff, ldy, i0, i1, j0, j1);
             for (int i = i0; i < i1; i++) {
                 int row = yOff + i * ldy;
-                addRow(c, cOff + i * ldc, b, bOff, y, row, j0, j1);
                 if (Simd.AVAILABLE) SimdGelu.forward(y, row + j0, y, row + j0, j1 - j0);
                 else for (int j = row + j0; j < row + j1; j++) y[j] = Special.geluFast(y[j]);
             }
@@ -89,7 +88,7 @@ sealed interface Epilogue {
             if (arg.length < j1) ARGUMENT.set(arg = new float[j1]);
             for (int i = i0; i < i1; i++) {
                 int gRow = cOff + i * ldc, outRow = outOff + i * ldo;
-                addRow(p, pOff + i * ldp, b, bOff, arg, 0, j0, j1);
+                RowKernels.addRows(p, pOff + i * ldp, 0, b, bOff, 0, arg, 0, 0, 0, 1, j0, j1);
                 if (Simd.AVAILABLE) {
                     SimdGelu.backward(arg, j0, c, gRow + j0, out, outRow + j0, j1 - j0);
                 } else {
@@ -118,7 +117,7 @@ sealed interface Epilogue {
     record Add(float[] x, int xOff, int ldx) implements Epilogue {
         @Override
         public void apply(float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
-            for (int i = i0; i < i1; i++) addRow(c, cOff + i * ldc, x, xOff + i * ldx, c, cOff + i * ldc, j0, j1);
+            RowKernels.addRows(c, cOff, ldc, x, xOff, ldx, c, cOff, ldc, i0, i1, j0, j1);
         }
 
         @Override
@@ -130,11 +129,6 @@ sealed interface Epilogue {
         public void check(int m, int n) {
             checkMatrix("addend", x, xOff, ldx, m, n);
         }
-    }
-
-    /** to[toRow + j] = from[fromRow + j] + b[bOff + j] for j in [j0, j1). */
-    private static void addRow(float[] from, int fromRow, float[] b, int bOff, float[] to, int toRow, int j0, int j1) {
-        for (int j = j0; j < j1; j++) to[toRow + j] = from[fromRow + j] + b[bOff + j];
     }
 
     private static void checkVector(String name, float[] v, int off, int n) {

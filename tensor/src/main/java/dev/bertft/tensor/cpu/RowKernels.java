@@ -8,6 +8,41 @@ package dev.bertft.tensor.cpu;
 final class RowKernels {
     private RowKernels() {}
 
+    /**
+     * Each thread's two rows for {@link #addRows}, indexed from 0: JDK 17's C2 vectorises x[j] += y[j]
+     * (0.036 ns an element on one core) but not c[row + j] += b[bOff + j], whose arrays start at
+     * offsets it cannot align with each other (0.29 ns). Copied in and out, 0.13 ns.
+     */
+    private static final ThreadLocal<float[][]> ROWS = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    /**
+     * to(i, j) = from(i, j) + b(i, j) for rows [i0, i1) and columns [j0, j1), each matrix from its
+     * offset with its row stride (to may be from): the product epilogues' bias and addend. ldb 0: b
+     * is one row, a bias, copied once.
+     */
+    static void addRows(float[] from, int fromOff, int ldf, float[] b, int bOff, int ldb, float[] to, int toOff, int ldt,
+                        int i0, int i1, int j0, int j1) {
+        int n = j1 - j0;
+        float[][] rows = ROWS.get();
+        if (rows[0].length < n) {
+            rows[0] = new float[n];
+            rows[1] = new float[n];
+        }
+        float[] x = rows[0], y = rows[1];
+        if (ldb == 0) System.arraycopy(b, bOff + j0, y, 0, n);
+        for (int i = i0; i < i1; i++) {
+            System.arraycopy(from, fromOff + i * ldf + j0, x, 0, n);
+            if (ldb != 0) System.arraycopy(b, bOff + i * ldb + j0, y, 0, n);
+            addFromZero(x, y, n);
+            System.arraycopy(x, 0, to, toOff + i * ldt + j0, n);
+        }
+    }
+
+    /** x[j] += y[j] for j in [0, n): a loop C2 vectorises. */
+    private static void addFromZero(float[] x, float[] y, int n) {
+        for (int j = 0; j < n; j++) x[j] += y[j];
+    }
+
     /** d[base..base+n) = softmax(s[base..base+n)), max-subtracted (a row of only −∞ gives NaN, as in torch). */
     static void softmax(float[] s, float[] d, int base, int n) {
         float max = Float.NEGATIVE_INFINITY;
