@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Exact per-op timers in a real bert-ft step: builds an overlay of CpuBackend with each public op
-# wrapped in nanoTime and thread-CPU timers (op_timers/instrument.py) for the CpuBackend.java of git
+# wrapped in nanoTime and thread-CPU timers and the calling thread's allocation counter (a boxed
+# Vector API kernel shows there) (op_timers/instrument.py) for the CpuBackend.java of git
 # revision REV, compiled against JAR, to put ahead of JAR on the class path. Sampling profilers
 # (bench --profile) spread a short call over its neighbours; these count every call.
 #

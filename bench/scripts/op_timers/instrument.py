@@ -1,7 +1,8 @@
 """Wraps every public op of a CpuBackend.java source in exact timers (see op_timers.sh).
 
 Each `@Override public T op(args) {` becomes a wrapper that times a call of the renamed body
-`op$impl` with System.nanoTime and the calling thread's CPU time and hands both to OpTimers.
+`op$impl` with System.nanoTime, the calling thread's CPU time and the bytes it allocated, and hands
+them to OpTimers.
 Calls made on the pool's workers (nested loops) are not counted; an op that calls another public
 op counts both. Reads the source on stdin, writes the instrumented source to stdout.
 """
@@ -19,8 +20,8 @@ def wrap(m):
     names = [p.strip().split()[-1] for p in params.split(',') if p.strip()]
     call = f'{name}$impl({", ".join(names)})'
     key = f'{name}/{len(names)}'
-    start = 'long t0 = System.nanoTime(), c0 = OpTimers.cpu();'
-    stop = f'OpTimers.add("{key}", System.nanoTime() - t0, OpTimers.cpu() - c0);'
+    start = 'long t0 = System.nanoTime(), c0 = OpTimers.cpu(), a0 = OpTimers.allocated();'
+    stop = f'OpTimers.add("{key}", System.nanoTime() - t0, OpTimers.cpu() - c0, OpTimers.allocated() - a0);'
     body = f'{start} {call}; {stop}' if returns == 'void' else f'{start} {returns} r = {call}; {stop} return r;'
     return (f'    @Override\n    public {returns} {name}({params}) {{ {body} }}\n\n'
             f'    private {returns} {name}$impl({params}) {{')
