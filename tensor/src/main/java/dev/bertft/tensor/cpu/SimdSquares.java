@@ -5,9 +5,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Σ x² of a run of floats in float32 (the type torch's norm of float32 gradients accumulates in),
- * a vector of L lanes at a time. Each lane adds {@link #RUN} squares with fused multiply-adds, then the L lane sums go
- * into a double in lane order, run after run (a run that overflows float32, again in double); the
- * last n mod L elements are added in double.
+ * a vector of L lanes at a time. Each lane adds {@link #RUN} squares with fused multiply-adds, then
+ * the L lane sums go into a double in lane order, run after run (a run that overflows float32,
+ * again in double); the last n mod L elements are added in double.
  *
  * <p>Why float32: widening each element to double, exact but scalar on JDK 17 (the Vector API's
  * float→double conversion was left to its boxing Java fallback in some JVMs, and C2 does not
@@ -41,14 +41,8 @@ final class SimdSquares {
             for (float s : lanes) run += s;
             // squares past float32's range (elements from about 10¹⁸ up): that run again in double, so
             // the sum is finite exactly when every element is (GradScaler's test)
-            total += Double.isFinite(run) ? run : inDouble(a, runStart, runEnd);
+            total += Double.isFinite(run) ? run : TensorBlocks.squaresInDouble(a, runStart, runEnd);
         }
-        return total + inDouble(a, end, from + n);
-    }
-
-    private static double inDouble(float[] a, int from, int to) {
-        double sum = 0;
-        for (int i = from; i < to; i++) sum += (double) a[i] * a[i];
-        return sum;
+        return total + TensorBlocks.squaresInDouble(a, end, from + n);
     }
 }

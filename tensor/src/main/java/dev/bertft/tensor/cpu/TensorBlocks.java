@@ -47,7 +47,7 @@ final class TensorBlocks {
         forEachBlock(pool, b -> {
             float[] a = x[tensor[b]];
             int from = offset[tensor[b]] + start[b];
-            partial[b] = dev.bertft.tensor.Simd.AVAILABLE ? SimdSquares.sum(a, from, length[b]) : sumOfSquares(a, from, length[b]);
+            partial[b] = dev.bertft.tensor.Simd.AVAILABLE ? SimdSquares.sum(a, from, length[b]) : squaresInDouble(a, from, from + length[b]);
         });
         double total = 0;
         for (int t = 0; t + 1 < firstBlock.length; t++) {
@@ -58,9 +58,10 @@ final class TensorBlocks {
         return total;
     }
 
-    private static double sumOfSquares(float[] a, int from, int n) {
+    /** Σ a[i]² over [from, to), each square and the sum in double, in order: without the Vector API, and SimdSquares' tail. */
+    static double squaresInDouble(float[] a, int from, int to) {
         double acc = 0;
-        for (int i = from; i < from + n; i++) acc += (double) a[i] * a[i];
+        for (int i = from; i < to; i++) acc += (double) a[i] * a[i];
         return acc;
     }
 
