@@ -1,5 +1,6 @@
 package dev.bertft.tensor.cpu;
 
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -105,7 +106,7 @@ final class SimdGemm {
                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                  float[] c, int cOff, int ldc, double[] aRowSums) {
         parallelProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, false, c, cOff, ldc,
-                new RowSums(aRowSums, 0, 0, m), null);
+                new RowSums(aRowSums, 0, m), null);
     }
 
     /**
@@ -123,8 +124,9 @@ final class SimdGemm {
      * One product split across threads. Splitting the rows of C leaves B whole, so each block of B
      * is packed once, by all threads together, into one buffer that every thread's band of MR-row
      * panels then reads; before this each band packed all of B itself, which for X·Wᵀ at 128 rows
-     * cost as much as the arithmetic (small blocks of B, and bands of many rows, still pack it per
-     * band: see {@link #SHARED_PACK_MIN} and {@link #OWN_PACK_MIN_ROWS}). When m has too few
+     * cost as much as the arithmetic (small blocks of B, and products of many rows, still pack it per
+     * thread, each taking chunks of rows as it frees up: see {@link #SHARED_PACK_MIN},
+     * {@link #OWN_PACK_MIN_ROWS} and {@link #balancedRows}). When m has too few
      * panels to split evenly, the columns are split instead and each thread packs all of A (m·k,
      * small when m is) and its own columns of B. The columns are also split when C is no taller
      * than it is wide: see {@link #splitRows}. X·Wᵀ on few rows goes to {@link SimdGemmFewRows},
@@ -149,13 +151,7 @@ final class SimdGemm {
                 sharedBProduct(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, rowSums, epilogue);
                 return;
             }
-            pool.forRange(mPanels, 1, (from, to) -> {
-                int i0 = from * MR, i1 = Math.min(m, to * MR);
-                int aShift = transA ? i0 : i0 * lda;
-                product(transA, transB, i1 - i0, n, k, a, aOff + aShift, lda, b, bOff, ldb,
-                        accumulate, c, cOff + i0 * ldc, ldc, Buffers.forThread(i1 - i0, n, k),
-                        rowSums == null ? null : rowSums.from(i0), epilogue == null ? null : epilogue.shifted(i0, 0));
-            });
+            balancedRows(pool, transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, accumulate, c, cOff, ldc, rowSums, epilogue);
         } else {
             pool.forRange(nPanels, 1, (from, to) -> {
                 int j0 = from * NR, j1 = Math.min(n, to * NR);
@@ -187,6 +183,63 @@ final class SimdGemm {
         int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
         if (nPanels >= threads * 4 && m <= n) return false;
         return mPanels >= threads * 4 || mPanels >= nPanels;
+    }
+
+    /**
+     * The rows of C split across threads as they free up, each thread packing every block of B
+     * for itself: per block, the threads take chunks of rows from a shared counter until none is
+     * left. A fixed half each left one thread waiting for the other at the end of most products:
+     * in a MiniLM 8 × 128 training step the caller waited 3–4 % of its time for the worker in these
+     * products alone (a worker that woke late, or ran a few per cent slower). Rows take a block
+     * of k in order, each one after the previous block of k is done on every row, so each element
+     * of C is the same chain of multiply-adds whichever thread runs its chunk: the bits do not
+     * depend on the split. A thread that comes to a block whose chunks are all taken does not
+     * pack it.
+     */
+    private static void balancedRows(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
+                                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                     boolean accumulate, float[] c, int cOff, int ldc, RowSums rowSums, Epilogue epilogue) {
+        int kcStep = kcStep(k), kBlocks = (k + kcStep - 1) / kcStep, nBlocks = (n + NC - 1) / NC;
+        int threads = pool.threads();
+        AtomicIntegerArray taken = new AtomicIntegerArray(nBlocks * kBlocks), done = new AtomicIntegerArray(nBlocks * kBlocks);
+        pool.forRange(threads, 1, (t0, t1) -> {
+            Buffers buf = Buffers.forThread(MC, n, k);
+            for (int jc = 0, block = 0; jc < n; jc += NC) {
+                int nc = Math.min(NC, n - jc);
+                for (int pc = 0; pc < k; pc += kcStep, block++) {
+                    int kc = Math.min(kcStep, k - pc);
+                    boolean first = pc == 0, last = pc + kc == k;
+                    if (taken.get(block) < m) packB(transB, b, bOff, ldb, pc, kc, jc, nc, buf.packedB, 0);
+                    // every row's previous block of k, wherever it ran, before this one adds to it
+                    while (!first && done.get(block - 1) < m) Thread.onSpinWait();
+                    for (int i0; (i0 = takeRows(taken, block, m, threads)) < m; ) {
+                        int i1 = Math.min(m, i0 + chunkRows(m - i0, threads));
+                        rowBand(transA, i0, i1, a, aOff, lda, pc, kc, jc, nc, buf.packedB, 0,
+                                accumulate || !first, c, cOff, ldc, buf, jc == 0 ? rowSums : null, last ? epilogue : null);
+                        done.addAndGet(block, i1 - i0);
+                    }
+                }
+            }
+        });
+    }
+
+    /** Takes the next chunk of rows of a block ({@link #chunkRows}); returns its first row, m when none is left. */
+    private static int takeRows(AtomicIntegerArray taken, int block, int m, int threads) {
+        while (true) {
+            int i0 = taken.get(block);
+            if (i0 >= m) return m;
+            if (taken.compareAndSet(block, i0, Math.min(m, i0 + chunkRows(m - i0, threads)))) return i0;
+        }
+    }
+
+    /**
+     * Rows of the next chunk when {@code left} rows are not yet taken: a share of what is left
+     * that shrinks as the block runs out (whole blocks of {@link #MC} rows first, then smaller
+     * ones down to two panels), so the threads finish close together without cutting the block
+     * of packed B into many short passes over it.
+     */
+    private static int chunkRows(int left, int threads) {
+        return Math.min(MC, Math.max(2 * MR, roundUp(left / (2 * threads), MR)));
     }
 
     /**
@@ -250,19 +303,14 @@ final class SimdGemm {
 
     /**
      * Where packing A adds up op(A)'s rows firstRow..endRow: the sum of row i goes into
-     * sums[off + i], in double precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k
+     * sums[i], in double precision. Each row is added p = 0, 1, ..., k-1 in order (blocks of k
      * in order, one panel at a time), so the sums are those of a plain loop over p, whichever thread
      * packs which rows. Threads that each pack all of A share the sums out by row panel.
      */
-    record RowSums(double[] sums, int off, int firstRow, int endRow) {
-        /** The same sums for a band of op(A) that starts at row i0. */
-        RowSums from(int i0) {
-            return new RowSums(sums, off + i0, firstRow - i0, endRow - i0);
-        }
-
+    record RowSums(double[] sums, int firstRow, int endRow) {
         /** These sums for rows r0..r1 only (the band's others are some other thread's). */
         RowSums only(int r0, int r1) {
-            return new RowSums(sums, off, Math.max(firstRow, r0), Math.min(endRow, r1));
+            return new RowSums(sums, Math.max(firstRow, r0), Math.min(endRow, r1));
         }
 
         /**
@@ -271,10 +319,9 @@ final class SimdGemm {
          */
         void addPanel(float[] pa, int panel, int kc, int mr, int row) {
             if (row < firstRow || row >= endRow) return;
-            int at = off + row;
             if (mr == MR) {
-                double s0 = sums[at], s1 = sums[at + 1], s2 = sums[at + 2], s3 = sums[at + 3];
-                double s4 = sums[at + 4], s5 = sums[at + 5], s6 = sums[at + 6], s7 = sums[at + 7];
+                double s0 = sums[row], s1 = sums[row + 1], s2 = sums[row + 2], s3 = sums[row + 3];
+                double s4 = sums[row + 4], s5 = sums[row + 5], s6 = sums[row + 6], s7 = sums[row + 7];
                 for (int p = 0; p < kc; p++) {
                     int q = panel + p * MR;
                     s0 += pa[q];
@@ -286,20 +333,20 @@ final class SimdGemm {
                     s6 += pa[q + 6];
                     s7 += pa[q + 7];
                 }
-                sums[at] = s0;
-                sums[at + 1] = s1;
-                sums[at + 2] = s2;
-                sums[at + 3] = s3;
-                sums[at + 4] = s4;
-                sums[at + 5] = s5;
-                sums[at + 6] = s6;
-                sums[at + 7] = s7;
+                sums[row] = s0;
+                sums[row + 1] = s1;
+                sums[row + 2] = s2;
+                sums[row + 3] = s3;
+                sums[row + 4] = s4;
+                sums[row + 5] = s5;
+                sums[row + 6] = s6;
+                sums[row + 7] = s7;
                 return;
             }
             for (int i = 0; i < mr; i++) {
-                double s = sums[at + i];
+                double s = sums[row + i];
                 for (int p = 0; p < kc; p++) s += pa[panel + p * MR + i];
-                sums[at + i] = s;
+                sums[row + i] = s;
             }
         }
     }
