@@ -35,20 +35,23 @@ public final class Parallel implements AutoCloseable {
      * whose other cores are busy, where a spin mostly waits for a thread that is not running)
      * halves it, down to {@link #MIN_SPIN_NANOS}.
      */
-    private static final long MAX_SPIN_NANOS = 250_000, MIN_SPIN_NANOS = 1_000;
+    static final long MAX_SPIN_NANOS = 250_000, MIN_SPIN_NANOS = 1_000;
 
     /** One thread's spin before parking, learned from its waits as {@link #MAX_SPIN_NANOS} says. */
-    private static final class Spin {
+    static final class Spin {
         private long nanos = MAX_SPIN_NANOS;
+
+        long nanos() {
+            return nanos;
+        }
 
         /** Whether a wait that began at {@code start} keeps spinning (the clock is read every 64 spins). */
         boolean spinning(long start, int spins) {
             return (spins & 63) != 0 || System.nanoTime() - start < nanos;
         }
 
-        /** After a wait that began at {@code start}: the next spin covers a wait as long, unless it was too long to spin through. */
-        void waited(long start) {
-            long wait = System.nanoTime() - start;
+        /** After a wait of that many nanoseconds: the next spin covers one as long, unless it was too long to spin through. */
+        void waited(long wait) {
             nanos = wait <= MAX_SPIN_NANOS ? Math.max(nanos, Math.min(MAX_SPIN_NANOS, 2 * wait)) : Math.max(MIN_SPIN_NANOS, nanos / 2);
         }
     }
@@ -157,7 +160,7 @@ public final class Parallel implements AutoCloseable {
             if (l.get() > 0) LockSupport.park(this);
             waitingCaller = null;
         }
-        callerSpin.waited(start);
+        callerSpin.waited(System.nanoTime() - start);
     }
 
     @Override
@@ -209,7 +212,7 @@ public final class Parallel implements AutoCloseable {
                 if (closed) return null;
                 Loop l = loop;
                 if (l != seen) {
-                    spin.waited(start);
+                    spin.waited(System.nanoTime() - start);
                     return l;
                 }
                 if (!parkedOnce && spin.spinning(start, spins)) {

@@ -190,11 +190,12 @@ final class SimdGemm {
      * for itself: per block, the threads take chunks of rows from a shared counter until none is
      * left. A fixed half each left one thread waiting for the other at the end of most products:
      * in a MiniLM 8 × 128 training step the caller waited 3–4 % of its time for the worker in these
-     * products alone (a worker that woke late, or ran a few per cent slower). Rows take a block
-     * of k in order, each one after the previous block of k is done on every row, so each element
-     * of C is the same chain of multiply-adds whichever thread runs its chunk: the bits do not
-     * depend on the split. A thread that comes to a block whose chunks are all taken does not
-     * pack it.
+     * products alone (a worker that woke late, or ran a few per cent slower). The chunks' bounds
+     * depend only on m (a chunk's size only on where it starts); which thread takes which depends
+     * on timing and does not matter: rows take the blocks of k in order, each one after the
+     * previous block of k is done on every row, so each element of C is the same chain of
+     * multiply-adds whichever thread runs its chunk. A thread that comes to a block whose chunks
+     * are all taken does not pack it.
      */
     private static void balancedRows(Parallel pool, boolean transA, boolean transB, int m, int n, int k,
                                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,

@@ -132,4 +132,26 @@ class ParallelTest {
             }
         });
     }
+
+    /**
+     * The spin before parking follows the waits: a wait a spin could have covered raises it to
+     * twice that wait (never above the cap, never lowering it), a longer one halves it, down to
+     * the floor; so short gaps between loops stop costing a park, and long pauses stop costing a
+     * spin.
+     */
+    @Test
+    void theSpinBeforeParkingCoversShortWaitsAndShrinksOnLongOnes() {
+        Parallel.Spin spin = new Parallel.Spin();
+        assertEquals(Parallel.MAX_SPIN_NANOS, spin.nanos(), "a new thread spins the longest");
+        spin.waited(Parallel.MAX_SPIN_NANOS + 1);
+        assertEquals(Parallel.MAX_SPIN_NANOS / 2, spin.nanos(), "a wait past the cap halves it");
+        for (int i = 0; i < 40; i++) spin.waited(10 * Parallel.MAX_SPIN_NANOS);
+        assertEquals(Parallel.MIN_SPIN_NANOS, spin.nanos(), "long pauses bring it down to the floor");
+        spin.waited(40_000);
+        assertEquals(80_000, spin.nanos(), "a 40 µs gap: the next spin covers it twice over");
+        spin.waited(10_000);
+        assertEquals(80_000, spin.nanos(), "a shorter wait leaves it");
+        spin.waited(Parallel.MAX_SPIN_NANOS - 1);
+        assertEquals(Parallel.MAX_SPIN_NANOS, spin.nanos(), "never above the cap");
+    }
 }
