@@ -210,11 +210,12 @@ final class SimdGemm {
                 for (int pc = 0; pc < k; pc += kcStep, block++) {
                     int kc = Math.min(kcStep, k - pc);
                     boolean first = pc == 0, last = pc + kc == k;
-                    if (taken.get(block) < m) packB(transB, b, bOff, ldb, pc, kc, jc, nc, buf.packedB, 0);
+                    if (taken.get(block) >= m) continue; // every chunk taken: nothing to pack or wait for
+                    packB(transB, b, bOff, ldb, pc, kc, jc, nc, buf.packedB, 0);
                     // every row's previous block of k, wherever it ran, before this one adds to it
                     while (!first && done.get(block - 1) < m) Thread.onSpinWait();
                     for (int i0; (i0 = takeRows(taken, block, m, threads)) < m; ) {
-                        int i1 = Math.min(m, i0 + chunkRows(m - i0, threads));
+                        int i1 = chunkEnd(i0, m, threads);
                         rowBand(transA, i0, i1, a, aOff, lda, pc, kc, jc, nc, buf.packedB, 0,
                                 accumulate || !first, c, cOff, ldc, buf, jc == 0 ? rowSums : null, last ? epilogue : null);
                         done.addAndGet(block, i1 - i0);
@@ -224,23 +225,23 @@ final class SimdGemm {
         });
     }
 
-    /** Takes the next chunk of rows of a block ({@link #chunkRows}); returns its first row, m when none is left. */
+    /** Takes the next chunk of rows of a block ({@link #chunkEnd}); returns its first row, m when none is left. */
     private static int takeRows(AtomicIntegerArray taken, int block, int m, int threads) {
         while (true) {
             int i0 = taken.get(block);
             if (i0 >= m) return m;
-            if (taken.compareAndSet(block, i0, Math.min(m, i0 + chunkRows(m - i0, threads)))) return i0;
+            if (taken.compareAndSet(block, i0, chunkEnd(i0, m, threads))) return i0;
         }
     }
 
     /**
-     * Rows of the next chunk when {@code left} rows are not yet taken: a share of what is left
-     * that shrinks as the block runs out (whole blocks of {@link #MC} rows first, then smaller
-     * ones down to two panels), so the threads finish close together without cutting the block
-     * of packed B into many short passes over it.
+     * Where the chunk of rows that starts at i0 ends: a share of the rows left that shrinks as
+     * the block runs out (whole blocks of {@link #MC} rows first, then smaller ones down to two
+     * panels), so the threads finish close together without cutting the block of packed B into
+     * many short passes over it.
      */
-    private static int chunkRows(int left, int threads) {
-        return Math.min(MC, Math.max(2 * MR, roundUp(left / (2 * threads), MR)));
+    private static int chunkEnd(int i0, int m, int threads) {
+        return Math.min(m, i0 + Math.min(MC, Math.max(2 * MR, roundUp((m - i0) / (2 * threads), MR))));
     }
 
     /**
