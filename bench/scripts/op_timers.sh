@@ -10,6 +10,7 @@
 #       bench --shape minilm-l6 --threads 2 --mode train --batch-size 1 --seq-len 32 --steps 30 --warmup 10 2>&1 | grep '^OPT'
 #
 # optimers.skip: steps to leave out of the totals (warm-up + 1); the table goes to stderr at exit.
+# optimers.shapes=true: one row per op and shapes of its tensor arguments.
 set -euo pipefail
 rev=$1 jar=$2 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
