@@ -43,13 +43,13 @@ public final class Var {
      */
     private Tensor halfCopy;
     /**
-     * On a float32 {@link #linearGelu} result that needs a gradient: the product x·Wᵀ and the bias
-     * its GELU was taken of. The gradient such a node collects is then the one at GELU's input:
+     * On a float32 {@link #linearGelu} result that needs a gradient: what the backend kept of its
+     * GELU for the backward. The gradient such a node collects is then the one at GELU's input:
      * {@link #accumulate} applies GELU's derivative to what arrives, and a Linear layer reading
      * this value has it applied inside the product that makes its input gradient
      * ({@link #accumulateProduct}), so dY itself is never written out.
      */
-    private Tensor geluProduct, geluBias;
+    private Backend.GeluSaved gelu;
     /** For {@link #rows}: the parameter whose rows {@code firstRow ..} this shows, else null. */
     private final Var whole;
     private final int firstRow;
@@ -226,8 +226,7 @@ public final class Var {
             if (!node.isLeaf()) {
                 node.backward = null;
                 node.inputs = new Var[0];
-                node.geluProduct = null;
-                node.geluBias = null;
+                node.gelu = null;
                 node.released = true;
             }
         }
@@ -268,21 +267,21 @@ public final class Var {
         addPending(collected(g));
     }
 
-    /** g, a gradient at this node's value, as the gradient the node collects: at GELU's input for a linear_gelu (see geluProduct). */
+    /** g, a gradient at this node's value, as the gradient the node collects: at GELU's input for a linear_gelu (see {@link #gelu}). */
     private Tensor collected(Tensor g) {
-        return geluProduct == null ? g : g.backend().biasGeluBackward(geluProduct, geluBias, g);
+        return gelu == null ? g : g.backend().geluBackward(gelu, g);
     }
 
     /**
      * Adds g·w, the gradient a Linear layer with weight w sends to its input, this node:
      * {@code accumulate(g.matmul(w, format))}, with GELU's derivative (at GELU's output) applied
-     * inside the product ({@link Backend#matmulBiasGeluBackward}), or the gradient collected so far
+     * inside the product ({@link Backend#matmulGeluBackward}), or the gradient collected so far
      * (a residual's) added inside it ({@link Backend#matmulAdd}).
      */
     private void accumulateProduct(Tensor g, Tensor w, DType format) {
         if (!requiresGrad) return;
-        if (geluProduct != null) {
-            if (format == value.dtype()) addPending(g.backend().matmulBiasGeluBackward(g, w, geluProduct, geluBias));
+        if (gelu != null) {
+            if (format == value.dtype()) addPending(g.backend().matmulGeluBackward(g, w, gelu));
             else accumulate(g.matmul(w, format));
         } else if (pending != null && pending.dtype() == format && pending.dim() == g.dim() && pending.size(-1) == w.size(1)
                 && Arrays.equals(pending.shape(), 0, g.dim() - 1, g.shape(), 0, g.dim() - 1)) {
@@ -664,8 +663,9 @@ public final class Var {
 
     /**
      * GELU(x · Wᵀ + b), the feed-forward expansion, as one node: the backend adds b and applies the
-     * exact GELU in one pass over the product, and the backward recomputes x · Wᵀ + b from the kept
-     * product inside GELU's derivative, so no tensor holds the pre-activation.
+     * exact GELU in one pass over the product, and keeps for the backward either the product (GELU'
+     * is taken again of product + b) or GELU' itself ({@link Backend.GeluSaved}), so no tensor holds
+     * the pre-activation.
      */
     public Var linearGelu(Var weight, Var bias) {
         Tensor b = bias.value;
@@ -688,12 +688,9 @@ public final class Var {
         Tensor x = value, w = weight.value;
         boolean differentiated = GradMode.enabled() && (requiresGrad || weight.requiresGrad || bias.requiresGrad);
         Backend.LinearGelu out = be.linearGelu(x, w, b, differentiated);
-        // the gradient arrives at GELU's input (see geluProduct)
+        // the gradient arrives at GELU's input (see gelu)
         Var y = result("linear_gelu", out.y(), dPre -> linearBackward(dPre, x, w, weight, bias), this, weight, bias);
-        if (y.requiresGrad) {
-            y.geluProduct = out.product();
-            y.geluBias = b;
-        }
+        if (y.requiresGrad) y.gelu = out.saved();
         return y;
     }
 

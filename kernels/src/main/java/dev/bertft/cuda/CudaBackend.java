@@ -470,15 +470,15 @@ public final class CudaBackend implements Backend {
      * own over the [tokens, I] activations. cuBLAS, IEEE float32 and other layouts compose the ops.
      */
     @Override
-    public LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepProduct) {
+    public LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepForBackward) {
         if (!ownFloat32Kernel(x, w, bias) || !x.isContiguous() || bias.numel() != w.size(0)) {
-            return Backend.super.linearGelu(x, w, bias, keepProduct);
+            return Backend.super.linearGelu(x, w, bias, keepForBackward);
         }
         int[] shape = x.shape();
         shape[shape.length - 1] = w.size(0);
-        Tensor y = keepProduct ? allocate(DType.F32, shape) : null; // null: GELU over the product
+        Tensor y = keepForBackward ? allocate(DType.F32, shape) : null; // null: GELU over the product
         Tensor product = product(x, w.transpose(0, 1), dense(bias), DType.F32, TensorCoreGemm.Epilogue.GELU, y);
-        return new LinearGelu(keepProduct ? product : null, keepProduct ? y : product);
+        return keepForBackward ? new LinearGelu(y, GeluSaved.ofProduct(product, bias)) : new LinearGelu(product, null);
     }
 
     /**
@@ -486,11 +486,12 @@ public final class CudaBackend implements Backend {
      * tile: dz·w is never written out and read back. cuBLAS, IEEE float32 and other layouts compose the ops.
      */
     @Override
-    public Tensor matmulBiasGeluBackward(Tensor dz, Tensor w, Tensor product, Tensor bias) {
-        if (!ownFloat32Kernel(dz, w, bias) || product.dtype() != DType.F32 || !dz.isContiguous() || w.dim() != 2
+    public Tensor matmulGeluBackward(Tensor dz, Tensor w, GeluSaved saved) {
+        Tensor product = saved.product(), bias = saved.bias();
+        if (product == null || !ownFloat32Kernel(dz, w, bias) || product.dtype() != DType.F32 || !dz.isContiguous() || w.dim() != 2
                 || dz.size(-1) != w.size(0) || product.size(-1) != w.size(1) || bias.numel() != w.size(1)
                 || product.numel() / w.size(1) != dz.numel() / w.size(0)) {
-            return Backend.super.matmulBiasGeluBackward(dz, w, product, bias);
+            return Backend.super.matmulGeluBackward(dz, w, saved);
         }
         return product(dz, w, dense(bias), DType.F32, TensorCoreGemm.Epilogue.GELU_GRAD, dense(product));
     }

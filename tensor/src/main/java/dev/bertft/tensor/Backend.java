@@ -137,26 +137,47 @@ public interface Backend {
 
     /**
      * A Linear layer and its GELU, y = GELU(x·wᵀ + bias): {@link #biasGelu} of the product x·wᵀ,
-     * which it returns too, for {@link #biasGeluBackward}. With {@code keepProduct} false
-     * (prediction: nothing will differentiate it) the product may be null and y written over it.
-     * A backend may apply the bias and GELU to each block of the product while it is in cache.
+     * and with {@code keepForBackward} what {@link #geluBackward(GeluSaved, Tensor)} reads (false
+     * in prediction, where nothing will differentiate it: y may be written over the product). A
+     * backend may apply the bias and GELU to each block of the product while it is in cache.
      */
-    default LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepProduct) {
+    default LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepForBackward) {
         Tensor product = linear(x, w, null);
-        return new LinearGelu(product, biasGelu(product, bias));
+        return new LinearGelu(biasGelu(product, bias), GeluSaved.ofProduct(product, bias));
     }
 
-    /** {@link #linearGelu}'s product (null when not kept) and y. */
-    record LinearGelu(Tensor product, Tensor y) {}
+    /** {@link #linearGelu}'s y, and what its backward reads (may be null when not kept). */
+    record LinearGelu(Tensor y, GeluSaved saved) {}
 
     /**
-     * {@link #biasGeluBackward}(product, bias, dz·w): the gradient at the input of a GELU whose
-     * output feeds a Linear layer with weight w [N, I], dz [..., N] being the gradient at that
-     * layer's output, and product + bias the GELU's input. A backend may multiply each block of
-     * dz·w by GELU' while it is in cache, instead of writing dz·w out and reading it back.
+     * What the backward of y = GELU(z), z = x·wᵀ + bias, reads, as the backend that computed y kept
+     * it: the product x·wᵀ and the bias, GELU'(z) to be taken again of their sum, or GELU'(z)
+     * itself, which a backend may take beside GELU(z) from the same exponential (one of the two).
      */
-    default Tensor matmulBiasGeluBackward(Tensor dz, Tensor w, Tensor product, Tensor bias) {
-        return biasGeluBackward(product, bias, dz.matmul(w));
+    record GeluSaved(Tensor product, Tensor bias, Tensor derivative) {
+        public static GeluSaved ofProduct(Tensor product, Tensor bias) {
+            return new GeluSaved(product, bias, null);
+        }
+
+        public static GeluSaved ofDerivative(Tensor derivative) {
+            return new GeluSaved(null, null, derivative);
+        }
+    }
+
+    /** The gradient at GELU's input z from dy at its output: dy · GELU'(z), the saved GELU'(z) or {@link #biasGeluBackward}. */
+    default Tensor geluBackward(GeluSaved saved, Tensor dy) {
+        if (saved.derivative() != null) return binary(Ops.Binary.MUL, dy, saved.derivative());
+        return biasGeluBackward(saved.product(), saved.bias(), dy);
+    }
+
+    /**
+     * {@link #geluBackward(GeluSaved, Tensor)} of dz·w: the gradient at the input of a GELU whose
+     * output feeds a Linear layer with weight w [N, I], dz [..., N] being the gradient at that
+     * layer's output. A backend may multiply each block of dz·w by GELU' while it is in cache,
+     * instead of writing dz·w out and reading it back.
+     */
+    default Tensor matmulGeluBackward(Tensor dz, Tensor w, GeluSaved saved) {
+        return geluBackward(saved, dz.matmul(w));
     }
 
     /**

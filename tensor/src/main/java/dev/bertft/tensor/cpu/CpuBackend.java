@@ -350,7 +350,7 @@ public final class CpuBackend implements Backend {
         if (x.dtype() != DType.F32) return Backend.super.biasGelu(x, bias);
         Tensor out = uninitialised(DType.F32, x.shape());
         int n = x.size(-1);
-        overRows(dense(x), new Epilogue.BiasGelu(f32(dense(bias)), 0, f32(out), 0, n));
+        overRows(dense(x), new Epilogue.BiasGelu(f32(dense(bias)), 0, f32(out), 0, n, false));
         return out;
     }
 
@@ -625,32 +625,33 @@ public final class CpuBackend implements Backend {
 
     /**
      * In float32 the bias and GELU go over each block of the product as it completes
-     * ({@link Epilogue.BiasGelu}), into y beside the product the backward reads, or over the
-     * product when it is not kept: no pass of its own over the [tokens, I] activations.
+     * ({@link Epilogue.BiasGelu}): into y, with GELU' of the same sums written over the product for
+     * the backward (from the exponential GELU takes anyway), or over the product when nothing is
+     * kept. No pass of its own over the [tokens, I] activations, and the backward's only work on
+     * them is a multiplication ({@link #matmulGeluBackward}).
      */
     @Override
-    public LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepProduct) {
+    public LinearGelu linearGelu(Tensor x, Tensor w, Tensor bias, boolean keepForBackward) {
         boolean float32 = x.dtype() == DType.F32 && w.dtype() == DType.F32 && bias.dtype() == DType.F32;
         if (!float32 || w.dim() != 2 || !w.isContiguous() || bias.numel() != w.size(0)) {
-            return Backend.super.linearGelu(x, w, bias, keepProduct);
+            return Backend.super.linearGelu(x, w, bias, keepForBackward);
         }
-        Tensor product = linearOutput(x, w), y = keepProduct ? uninitialised(DType.F32, product.shape()) : product;
-        float32Linear(x, w, product, new Epilogue.BiasGelu(f32(dense(bias)), 0, f32(y), 0, w.size(0)));
-        return new LinearGelu(keepProduct ? product : null, y);
+        Tensor product = linearOutput(x, w), y = keepForBackward ? uninitialised(DType.F32, product.shape()) : product;
+        int n = w.size(0);
+        float32Linear(x, w, product, new Epilogue.BiasGelu(f32(dense(bias)), 0, f32(y), 0, n, keepForBackward));
+        return new LinearGelu(y, keepForBackward ? GeluSaved.ofDerivative(product) : null);
     }
 
     /**
-     * In float32, dz·w with GELU's derivative applied to each block of it as it completes
-     * ({@link Epilogue.BiasGeluGrad}), over the product's own output: dz·w is never written out
-     * and read back, nor a second [tokens, I] tensor allocated.
+     * In float32, with GELU' saved by {@link #linearGelu}: dz·w multiplied by it in each block as
+     * the block completes ({@link Epilogue.Mul}), so dz·w is never written out and read back, nor a
+     * second [tokens, I] tensor allocated.
      */
     @Override
-    public Tensor matmulBiasGeluBackward(Tensor dz, Tensor w, Tensor product, Tensor bias) {
-        if (!rowProductFits(dz, w, product) || bias.dtype() != DType.F32 || bias.numel() != w.size(1)) {
-            return Backend.super.matmulBiasGeluBackward(dz, w, product, bias);
-        }
-        int n = w.size(1);
-        return rowProduct(dz, w, product, c -> new Epilogue.BiasGeluGrad(f32(dense(bias)), 0, f32(dense(product)), 0, n, c, 0, n));
+    public Tensor matmulGeluBackward(Tensor dz, Tensor w, GeluSaved saved) {
+        Tensor derivative = saved.derivative();
+        if (derivative == null || !rowProductFits(dz, w, derivative)) return Backend.super.matmulGeluBackward(dz, w, saved);
+        return rowProduct(dz, w, derivative, c -> new Epilogue.Mul(f32(dense(derivative)), 0, w.size(1)));
     }
 
     /** onto added to each block of the float32 product as it completes ({@link Epilogue.Add}). */

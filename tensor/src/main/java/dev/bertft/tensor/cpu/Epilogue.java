@@ -46,24 +46,34 @@ sealed interface Epilogue {
     }
 
     /**
-     * y(i, j) = GELU(C(i, j) + b[j]), C left as it is (the product the backward reads) or
-     * overwritten when y is C: BERT's intermediate layer, GELU(x·Wᵀ + b), as
-     * {@link CpuBackend#biasGelu} computes it from the product.
+     * y(i, j) = GELU(C(i, j) + b[j]), C left as it is or overwritten when y is C: BERT's
+     * intermediate layer, GELU(x·Wᵀ + b), as {@link CpuBackend#biasGelu} computes it from the
+     * product. With {@code derivative}, C(i, j) = GELU'(C(i, j) + b[j]) as well (y apart from C),
+     * what the backward multiplies its gradient by ({@link Mul}): the same float operations as
+     * {@link BiasGeluGrad} takes, so the backward's bits are those of taking it there.
      */
-    record BiasGelu(float[] b, int bOff, float[] y, int yOff, int ldy) implements Epilogue {
+    record BiasGelu(float[] b, int bOff, float[] y, int yOff, int ldy, boolean derivative) implements Epilogue {
         @Override
         public void apply(float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
             RowKernels.addRows(c, cOff, ldc, b, bOff, 0, y, yOff, ldy, i0, i1, j0, j1);
             for (int i = i0; i < i1; i++) {
-                int row = yOff + i * ldy;
-                if (Simd.AVAILABLE) SimdGelu.forward(y, row + j0, y, row + j0, j1 - j0);
-                else for (int j = row + j0; j < row + j1; j++) y[j] = Special.geluFast(y[j]);
+                int row = yOff + i * ldy, cRow = cOff + i * ldc;
+                if (Simd.AVAILABLE) {
+                    if (derivative) SimdGelu.forward(y, row + j0, y, row + j0, c, cRow + j0, j1 - j0);
+                    else SimdGelu.forward(y, row + j0, y, row + j0, j1 - j0);
+                    continue;
+                }
+                for (int j = j0; j < j1; j++) {
+                    float z = y[row + j];
+                    if (derivative) c[cRow + j] = Special.geluGradFast(z);
+                    y[row + j] = Special.geluFast(z);
+                }
             }
         }
 
         @Override
         public Epilogue shifted(int rows, int cols) {
-            return new BiasGelu(b, bOff + cols, y, yOff + rows * ldy + cols, ldy);
+            return new BiasGelu(b, bOff + cols, y, yOff + rows * ldy + cols, ldy, derivative);
         }
 
         @Override
@@ -107,6 +117,27 @@ sealed interface Epilogue {
             checkVector("bias", b, bOff, n);
             checkMatrix("GELU input", p, pOff, ldp, m, n);
             checkMatrix("GELU gradient", out, outOff, ldo, m, n);
+        }
+    }
+
+    /**
+     * C(i, j) = C(i, j)·X(i, j): the gradient dz·W at GELU's output times the GELU' that
+     * {@link BiasGelu} saved, the gradient at GELU's input.
+     */
+    record Mul(float[] x, int xOff, int ldx) implements Epilogue {
+        @Override
+        public void apply(float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
+            RowKernels.mulRows(c, cOff, ldc, x, xOff, ldx, i0, i1, j0, j1);
+        }
+
+        @Override
+        public Epilogue shifted(int rows, int cols) {
+            return new Mul(x, xOff + rows * ldx + cols, ldx);
+        }
+
+        @Override
+        public void check(int m, int n) {
+            checkMatrix("factor", x, xOff, ldx, m, n);
         }
     }
 

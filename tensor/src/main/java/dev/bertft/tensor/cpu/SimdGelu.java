@@ -38,28 +38,38 @@ final class SimdGelu {
 
     /** y[yFrom + i] = GELU(x[xFrom + i]) = x·Φ(x) for i in [0, n). */
     static void forward(float[] x, int xFrom, float[] y, int yFrom, int n) {
-        run(x, xFrom, null, 0, y, yFrom, n);
+        run(x, xFrom, null, 0, y, yFrom, null, 0, n);
+    }
+
+    /**
+     * {@link #forward}, and d[dFrom + i] = GELU'(x) = Φ(x) + x·φ(x) from the same Φ and
+     * exponential: the factor {@link #backward} would take, as the same float operations.
+     */
+    static void forward(float[] x, int xFrom, float[] y, int yFrom, float[] d, int dFrom, int n) {
+        run(x, xFrom, null, 0, y, yFrom, d, dFrom, n);
     }
 
     /** dx[dxFrom + i] = dy[dyFrom + i]·(Φ(x) + x·φ(x)) for x = x[xFrom + i], i in [0, n). */
     static void backward(float[] x, int xFrom, float[] dy, int dyFrom, float[] dx, int dxFrom, int n) {
-        run(x, xFrom, dy, dyFrom, dx, dxFrom, n);
+        run(x, xFrom, dy, dyFrom, dx, dxFrom, null, 0, n);
     }
 
     /**
-     * Forward when dy is null, else backward, a chunk held in L1 at a time. Element i is computed
-     * by the vector code unless it is in the last n mod (lanes) of the range, so a range split
-     * into pieces whose lengths are multiples of the lane count gives the bits of the whole.
+     * Forward when dy is null (with GELU' into d when d is not null), else backward, a chunk held
+     * in L1 at a time. Element i is computed by the vector code unless it is in the last n mod
+     * (lanes) of the range, so a range split into pieces whose lengths are multiples of the lane
+     * count gives the bits of the whole. out may be x.
      */
-    private static void run(float[] x, int xFrom, float[] dy, int dyFrom, float[] out, int outFrom, int n) {
+    private static void run(float[] x, int xFrom, float[] dy, int dyFrom, float[] out, int outFrom, float[] d, int dFrom, int n) {
         float[] gauss = SCRATCH.get();
         for (int c = 0; c < n; c += CHUNK) {
             int len = Math.min(CHUNK, n - c), vectors = F.loopBound(len);
             halfSquarePass(x, xFrom + c, vectors, gauss);
             SimdExp.exp(gauss, 0, vectors, 0f);
-            outputPass(x, xFrom + c, dy, dyFrom + c, out, outFrom + c, vectors, gauss);
+            outputPass(x, xFrom + c, dy, dyFrom + c, out, outFrom + c, d, dFrom + c, vectors, gauss);
             for (int i = c + vectors; i < c + len; i++) {
                 float xi = x[xFrom + i];
+                if (d != null) d[dFrom + i] = Special.geluGradFast(xi);
                 out[outFrom + i] = dy == null ? Special.geluFast(xi) : dy[dyFrom + i] * Special.geluGradFast(xi);
             }
         }
@@ -74,10 +84,12 @@ final class SimdGelu {
     }
 
     /**
-     * out[outFrom + i] = x·Φ, or dy·(Φ + x·φ) when dy is given, for x = x[xFrom + i], i in [0, n),
-     * a whole number of vectors, with gauss[i] = e^(−x²/2) on entry.
+     * out[outFrom + i] = x·Φ (and d[dFrom + i] = Φ + x·φ when d is given), or dy·(Φ + x·φ) when dy
+     * is given, for x = x[xFrom + i], i in [0, n), a whole number of vectors, with gauss[i] =
+     * e^(−x²/2) on entry.
      */
-    private static void outputPass(float[] x, int xFrom, float[] dy, int dyFrom, float[] out, int outFrom, int n, float[] gauss) {
+    private static void outputPass(float[] x, int xFrom, float[] dy, int dyFrom, float[] out, int outFrom, float[] d, int dFrom, int n,
+                                   float[] gauss) {
         for (int i = 0; i < n; i += F.length()) {
             FloatVector v = FloatVector.fromArray(F, x, xFrom + i), e = FloatVector.fromArray(F, gauss, i);
             FloatVector t = FloatVector.broadcast(F, 1f).div(v.abs().mul(HALF_SQRT).fma(P, 1f));
@@ -99,6 +111,7 @@ final class SimdGelu {
             // 32×128 training step)
             FloatVector phi = halfErfc.neg().add(1f).blend(halfErfc, v.lt(0f));
             if (dy == null) {
+                if (d != null) phi.add(v.mul(e).mul(DENSITY)).intoArray(d, dFrom + i);
                 phi.mul(v).intoArray(out, outFrom + i);
             } else {
                 phi.add(v.mul(e).mul(DENSITY)).mul(FloatVector.fromArray(F, dy, dyFrom + i)).intoArray(out, outFrom + i);

@@ -237,8 +237,9 @@ class GemmTest {
     /**
      * Each epilogue on every path gives the bits of the product (each element's fused multiply-add
      * chain) followed by the separate step over whole rows: one float addition of the column's
-     * bias; GELU of product + bias, into another matrix or over C; C times GELU' of another
-     * product + bias; another matrix plus C. Paths: one thread, rows split (shared and own B
+     * bias; GELU of product + bias, into another matrix or over C, and GELU' of it over C beside
+     * GELU; C times GELU' of another product + bias, taken there or saved by that product's GELU
+     * (the same bits); another matrix plus C. Paths: one thread, rows split (shared and own B
      * packing), columns split, few rows (W read in place), k over several blocks, n over more than
      * one NC block and not a multiple of the vector length, and every matrix at an offset with a
      * row stride wider than n (whose padding must stay untouched).
@@ -257,7 +258,9 @@ class GemmTest {
                     float[] chains = fmaChains(transA, transB, m, n, k, a, b, null);
                     float[] other = randomFloats(rnd, off + m * ld); // the forward's product, for GELU's derivative
                     float[] biased = new float[m * n], gelu = new float[m * n], geluGrad = new float[m * n], arg = new float[n];
-                    float[] sum = new float[m * n];
+                    float[] sum = new float[m * n], ones = new float[m * n], derivative = new float[m * n];
+                    float[] savedDerivative = padded(off + m * ld); // GELU' of other + bias, as other's GELU saves it
+                    java.util.Arrays.fill(ones, 1f);
                     for (int i = 0; i < m; i++) {
                         for (int j = 0; j < n; j++) {
                             biased[i * n + j] = chains[i * n + j] + bias[biasOff + j];
@@ -265,19 +268,25 @@ class GemmTest {
                             sum[i * n + j] = other[off + i * ld + j] + chains[i * n + j];
                         }
                         geluRow(biased, i * n, gelu, n);
-                        geluGradRow(arg, chains, i * n, geluGrad, n);
+                        geluGradRow(arg, 0, chains, i * n, geluGrad, i * n, n);
+                        geluGradRow(biased, i * n, ones, i * n, derivative, i * n, n);
+                        geluGradRow(arg, 0, ones, i * n, savedDerivative, off + i * ld, n);
                     }
                     for (Parallel pool : new Parallel[] {one, two, three}) {
                         String where = m + "x" + n + "x" + k + " transA=" + transA + " transB=" + transB + " threads=" + pool.threads();
                         float[] c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.Bias(bias, biasOff));
                         assertMatrix(biased, c, off, ld, m, n, where + " bias");
                         float[] y = padded(off + m * ld);
-                        c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.BiasGelu(bias, biasOff, y, off, ld));
+                        c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.BiasGelu(bias, biasOff, y, off, ld, false));
                         assertMatrix(chains, c, off, ld, m, n, where + " C under bias and GELU");
                         assertMatrix(gelu, y, off, ld, m, n, where + " bias and GELU");
+                        y = padded(off + m * ld);
+                        c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.BiasGelu(bias, biasOff, y, off, ld, true));
+                        assertMatrix(gelu, y, off, ld, m, n, where + " bias and GELU beside its derivative");
+                        assertMatrix(derivative, c, off, ld, m, n, where + " GELU's derivative over C");
                         c = padded(off + m * ld);
                         Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, c, off, ld,
-                                new Epilogue.BiasGelu(bias, biasOff, c, off, ld));
+                                new Epilogue.BiasGelu(bias, biasOff, c, off, ld, false));
                         assertMatrix(gelu, c, off, ld, m, n, where + " bias and GELU over C");
                         float[] out = padded(off + m * ld);
                         c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.BiasGeluGrad(bias, biasOff, other, off, ld, out, off, ld));
@@ -287,6 +296,8 @@ class GemmTest {
                         Gemm.sgemm(pool, transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, c, off, ld,
                                 new Epilogue.BiasGeluGrad(bias, biasOff, other, off, ld, c, off, ld));
                         assertMatrix(geluGrad, c, off, ld, m, n, where + " GELU's derivative over C");
+                        c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.Mul(savedDerivative, off, ld));
+                        assertMatrix(geluGrad, c, off, ld, m, n, where + " times the saved GELU's derivative");
                         c = product(pool, transA, transB, m, n, k, a, b, off, ld, new Epilogue.Add(other, off, ld));
                         assertMatrix(sum, c, off, ld, m, n, where + " added");
                     }
@@ -323,10 +334,10 @@ class GemmTest {
         else for (int j = 0; j < n; j++) y[from + j] = Special.geluFast(x[from + j]);
     }
 
-    /** dy · GELU'(arg) of a whole row in one call, as the separate op runs it. */
-    private static void geluGradRow(float[] arg, float[] dy, int from, float[] dx, int n) {
-        if (Simd.AVAILABLE) SimdGelu.backward(arg, 0, dy, from, dx, from, n);
-        else for (int j = 0; j < n; j++) dx[from + j] = dy[from + j] * Special.geluGradFast(arg[j]);
+    /** dy · GELU'(arg) of a whole row in one call, as the separate op runs it: arg's row from argFrom, dy's from dyFrom, into dx from dxFrom. */
+    private static void geluGradRow(float[] arg, int argFrom, float[] dy, int dyFrom, float[] dx, int dxFrom, int n) {
+        if (Simd.AVAILABLE) SimdGelu.backward(arg, argFrom, dy, dyFrom, dx, dxFrom, n);
+        else for (int j = 0; j < n; j++) dx[dxFrom + j] = dy[dyFrom + j] * Special.geluGradFast(arg[argFrom + j]);
     }
 
     /** C(i,j) = fma(A(i,p), B(p,j), ...) over p in order, from C0 or from 0 when c0 is null. */
