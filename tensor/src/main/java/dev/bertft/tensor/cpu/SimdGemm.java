@@ -48,16 +48,6 @@ final class SimdGemm {
     static final int KC = 768;
     static final int MC = 144;
     static final int NC = 1536;
-    /**
-     * Columns of a block of C's rows that {@link #rowBand} completes before it applies the
-     * epilogue to them: MC × 256 floats (144 KB) are still in L2 then, where the whole block's
-     * MC × NC (864 KB, beside the packed A) had partly gone to L3. A multiple of NR (and so of the
-     * lanes, which keeps the epilogues' vector/scalar split where a whole row puts it). On 2 threads,
-     * 1024×1536×384 X·Wᵀ with the bias took 1.13× the bare product's time with the epilogue over the
-     * whole block, 1.06–1.08× this way (medians of 300 calls, alternated in one JVM); with bias and
-     * GELU 1.37× and 1.30–1.36×.
-     */
-    static final int EPILOGUE_COLUMNS = 256;
     /** Values of p packed per pass over a panel's columns; see {@link #packAcross}. */
     private static final int PACK_STEP = 64;
 
@@ -392,8 +382,7 @@ final class SimdGemm {
      * then every MR×NR tile. Also the loop of {@link SimdPackedWeight}, whose B is packed once.
      * rowSums: null, or where to add up the rows of A as they are packed (callers pass it for one
      * block of columns only, so that each value is added once); epilogue: null, or the step to apply
-     * to each block of rows, {@link #EPILOGUE_COLUMNS} columns at a time, once their tiles are done
-     * (callers pass it with the last block of k only).
+     * to each block of rows once its tiles are done (callers pass it with the last block of k only).
      *
      * <p>When the block's panels are all full, A is not packed in a pass of its own: the tiles of
      * the first B panel read A where it lies and write the packed panels as they go
@@ -410,7 +399,7 @@ final class SimdGemm {
             int mc = Math.min(MC, i1 - ic);
             boolean packWhileMultiplying = mc % MR == 0 && nc >= NR;
             if (!packWhileMultiplying) packA(transA, a, aOff, lda, ic, mc, pc, kc, pa, rowSums);
-            for (int jr = 0, done = 0; jr < nc; jr += NR) {
+            for (int jr = 0; jr < nc; jr += NR) {
                 int nr = Math.min(NR, nc - jr);
                 for (int ir = 0; ir < mc; ir += MR) {
                     int mr = Math.min(MR, mc - ir);
@@ -428,11 +417,8 @@ final class SimdGemm {
                         copyCorner(mr, nr, buf.tile, 0, NR, c, cTile, ldc);
                     }
                 }
-                if (epilogue != null && (jr + nr - done >= EPILOGUE_COLUMNS || jr + nr == nc)) {
-                    epilogue.apply(c, cOff, ldc, ic, ic + mc, jc + done, jc + jr + nr);
-                    done = jr + nr;
-                }
             }
+            if (epilogue != null) epilogue.apply(c, cOff, ldc, ic, ic + mc, jc, jc + nc);
         }
     }
 
