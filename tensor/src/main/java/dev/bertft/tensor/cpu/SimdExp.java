@@ -87,16 +87,13 @@ final class SimdExp {
             y.intoArray(a, i);
             lanes = lanes.add(y);
         }
-        return sum ? laneSum(lanes) : 0f;
-    }
-
-    /**
-     * The lanes of v added first to last: the order {@link #expSum} promises. Read with
-     * {@code lane}, which C2 compiles to an extract; {@code toArray} made an array a call.
-     */
-    static float laneSum(FloatVector v) {
+        // the lanes added first to last, the order expSum promises (lane() compiles to an
+        // extract). Written here, not in a helper taking the vector: this line runs once per
+        // call, after the loop, so when C2 compiles the pass early from long rows (the JIT counts
+        // the loop's turns) the line has run too few times to be inlined, and the vector handed
+        // to the helper was boxed in every later call (SimdAllocationTest after SimdExpTest).
         float total = 0;
-        for (int l = 0; l < F.length(); l++) total += v.lane(l);
+        if (sum) for (int l = 0; l < F.length(); l++) total += lanes.lane(l);
         return total;
     }
 

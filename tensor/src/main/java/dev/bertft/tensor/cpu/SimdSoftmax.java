@@ -83,7 +83,8 @@ final class SimdSoftmax {
             g.intoArray(dp, row + j);
             dot = FloatVector.fromArray(F, p, row + j).fma(g, dot);
         }
-        float d = SimdExp.laneSum(dot);
+        float d = 0;
+        for (int l = 0; l < F.length(); l++) d += dot.lane(l); // in lane order, inline: see SimdExp.expPass
         for (int t = j; t < n; t++) {
             if (kept != null) dp[row + t] *= RowKernels.factor(kept, word, t, keepScale);
             d += p[row + t] * dp[row + t];
