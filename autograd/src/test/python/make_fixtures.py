@@ -126,6 +126,10 @@ def ops_cases():
                      {"x": wide}, targets={"target": multi_hot}, g=loss_gen))
     c.append(op_case("bce_with_logits", lambda v, i: F.binary_cross_entropy_with_logits(v["x"], i["target"]),
                      {"x": randn(3, 4, g=loss_gen)}, targets={"target": uniform(0, 1, 3, 4, g=loss_gen)}, g=loss_gen))
+    # transformers' label_smoothing_factor: its LabelSmoother computes torch's label_smoothing
+    c.append(op_case("cross_entropy", lambda v, i: F.cross_entropy(v["logits"], i["labels"], ignore_index=-100, label_smoothing=0.1),
+                     {"logits": randn(5, 6, scale=2, g=loss_gen)}, ints={"labels": labels},
+                     args={"ignore_index": -100, "label_smoothing": 0.1}, g=loss_gen))
     return c
 
 

@@ -65,9 +65,10 @@ extern "C" __global__ void softmax_backward_f64(const double *y, const double *d
     softmax_backward_kernel<double>(y, dy, dx, rows, len, log_softmax);
 }
 
-// Cross-entropy. Per row: loss_r = logsumexp(x_r) − x_r[label_r], or 0 for an ignored row
-// (labels were range-checked on the host). Then one block adds the row losses in order and
-// divides by the number of counted rows: the mean the CPU backend computes.
+// Cross-entropy against the label smoothed by ε (torch's label_smoothing; ε = 0 is the plain
+// loss). Per row: loss_r = logsumexp(x_r) − (1 − ε)·x_r[label_r] − ε·mean(x_r), or 0 for an
+// ignored row (labels were range-checked on the host). Then one block adds the row losses in
+// order and divides by the number of counted rows: the mean the CPU backend computes.
 template <typename T>
 __device__ inline T row_logsumexp(const T *xr, int len, T *scratch) {
     T m = -INFINITY;
@@ -81,7 +82,7 @@ __device__ inline T row_logsumexp(const T *xr, int len, T *scratch) {
 
 template <typename T>
 __device__ inline void cross_entropy_rows_kernel(const T *logits, const int *labels, T *row_loss, int rows,
-                                                 int classes, int ignore_index) {
+                                                 int classes, int ignore_index, double smoothing) {
     __shared__ T scratch[32];
     for (int row = blockIdx.x; row < rows; row += gridDim.x) {
         int label = labels[row];
@@ -91,18 +92,25 @@ __device__ inline void cross_entropy_rows_kernel(const T *logits, const int *lab
         }
         const T *xr = logits + (long long) row * classes;
         T lse = row_logsumexp(xr, classes, scratch);
-        if (threadIdx.x == 0) row_loss[row] = lse - xr[label];
+        T loss = lse - xr[label];
+        if (smoothing != 0) {   // the same on every thread of the block, so all of them reach block_sum
+            T sum = 0;
+            for (int j = threadIdx.x; j < classes; j += blockDim.x) sum += xr[j];
+            sum = block_sum(sum, scratch);
+            loss += (T) smoothing * (xr[label] - sum / classes);
+        }
+        if (threadIdx.x == 0) row_loss[row] = loss;
     }
 }
 
 extern "C" __global__ void cross_entropy_rows_f32(const float *logits, const int *labels, float *row_loss, int rows,
-                                                  int classes, int ignore_index) {
-    cross_entropy_rows_kernel<float>(logits, labels, row_loss, rows, classes, ignore_index);
+                                                  int classes, int ignore_index, double smoothing) {
+    cross_entropy_rows_kernel<float>(logits, labels, row_loss, rows, classes, ignore_index, smoothing);
 }
 
 extern "C" __global__ void cross_entropy_rows_f64(const double *logits, const int *labels, double *row_loss, int rows,
-                                                  int classes, int ignore_index) {
-    cross_entropy_rows_kernel<double>(logits, labels, row_loss, rows, classes, ignore_index);
+                                                  int classes, int ignore_index, double smoothing) {
+    cross_entropy_rows_kernel<double>(logits, labels, row_loss, rows, classes, ignore_index, smoothing);
 }
 
 // The rows whose label is not ignore_index, counted by the whole block: the device, not the
@@ -131,11 +139,11 @@ extern "C" __global__ void mean_of_rows_f64(const double *row_loss, const int *l
     mean_of_rows_kernel<double>(row_loss, labels, out, rows, ignore_index);
 }
 
-// d loss / d x_rc = (softmax(x_r)_c − [c = label_r]) · dLoss / counted; 0 for ignored rows.
-// dLoss is read on the device, so the backward needs no host round trip.
+// d loss / d x_rc = (softmax(x_r)_c − (1 − ε)·[c = label_r] − ε/C) · dLoss / counted; 0 for
+// ignored rows. dLoss is read on the device, so the backward needs no host round trip.
 template <typename T>
 __device__ inline void cross_entropy_backward_kernel(const T *logits, const int *labels, const T *d_loss, T *dx,
-                                                     int rows, int classes, int ignore_index) {
+                                                     int rows, int classes, int ignore_index, double smoothing) {
     __shared__ T scratch[32];
     __shared__ double count_scratch[32];
     T scale = d_loss[0] / (T) counted_rows(labels, rows, ignore_index, count_scratch);
@@ -147,19 +155,20 @@ __device__ inline void cross_entropy_backward_kernel(const T *logits, const int 
             continue;
         }
         T lse = row_logsumexp(logits + base, classes, scratch);
+        T on_label = (T) (1 - smoothing), spread = (T) (smoothing / classes);
         for (int c = threadIdx.x; c < classes; c += blockDim.x) {
             T p = exp_t(logits[base + c] - lse);
-            dx[base + c] = (p - (c == label ? (T) 1 : (T) 0)) * scale;
+            dx[base + c] = (p - (c == label ? on_label : (T) 0) - spread) * scale;
         }
     }
 }
 
 extern "C" __global__ void cross_entropy_backward_f32(const float *logits, const int *labels, const float *d_loss, float *dx,
-                                                      int rows, int classes, int ignore_index) {
-    cross_entropy_backward_kernel<float>(logits, labels, d_loss, dx, rows, classes, ignore_index);
+                                                      int rows, int classes, int ignore_index, double smoothing) {
+    cross_entropy_backward_kernel<float>(logits, labels, d_loss, dx, rows, classes, ignore_index, smoothing);
 }
 
 extern "C" __global__ void cross_entropy_backward_f64(const double *logits, const int *labels, const double *d_loss, double *dx,
-                                                      int rows, int classes, int ignore_index) {
-    cross_entropy_backward_kernel<double>(logits, labels, d_loss, dx, rows, classes, ignore_index);
+                                                      int rows, int classes, int ignore_index, double smoothing) {
+    cross_entropy_backward_kernel<double>(logits, labels, d_loss, dx, rows, classes, ignore_index, smoothing);
 }

@@ -970,14 +970,23 @@ public final class Var {
 
     /** Mean cross-entropy of logits [N, C] against labels [N]; rows labelled ignoreIndex count for nothing. */
     public Var crossEntropy(Tensor labels, int ignoreIndex) {
+        return crossEntropy(labels, ignoreIndex, 0);
+    }
+
+    /**
+     * The same against targets smoothed by ε: 1 − ε on the label plus ε/C on each of the C classes,
+     * torch's {@code cross_entropy(label_smoothing=ε)}. Per row, lse(x) − (1 − ε)·x_label − ε·mean(x).
+     */
+    public Var crossEntropy(Tensor labels, int ignoreIndex, double smoothing) {
+        if (!(smoothing >= 0 && smoothing <= 1)) throw new IllegalArgumentException("cross_entropy: label smoothing must be in [0, 1], got " + smoothing);
         Tensor logits = value;
         if (logits.dim() != 2 || labels.dim() != 1 || labels.size(0) != logits.size(0)) {
             throw new IllegalArgumentException("cross_entropy: logits " + Arrays.toString(logits.shape()) + " and labels "
                     + Arrays.toString(labels.shape()) + " must be [N, C] and [N]");
         }
         if (labels.dtype() != DType.I32) throw new IllegalArgumentException("cross_entropy: labels must be I32, got " + labels.dtype());
-        Tensor loss = logits.backend().crossEntropy(logits, labels, ignoreIndex);
+        Tensor loss = logits.backend().crossEntropy(logits, labels, ignoreIndex, smoothing);
         return result("cross_entropy", loss,
-                g -> accumulate(logits.backend().crossEntropyBackward(logits, labels, ignoreIndex, g)), this);
+                g -> accumulate(logits.backend().crossEntropyBackward(logits, labels, ignoreIndex, smoothing, g)), this);
     }
 }

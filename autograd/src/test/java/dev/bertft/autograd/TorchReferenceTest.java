@@ -62,7 +62,8 @@ class TorchReferenceTest {
             case "log_softmax" -> v.get("x").logSoftmax();
             case "layer_norm" -> v.get("x").layerNorm(v.get("gamma"), v.get("beta"), args.get("eps").asDouble());
             case "embedding" -> Var.embedding(v.get("weight"), ints.get("ids"));
-            case "cross_entropy" -> v.get("logits").crossEntropy(ints.get("labels"), args.get("ignore_index").asInt());
+            case "cross_entropy" -> v.get("logits").crossEntropy(ints.get("labels"), args.get("ignore_index").asInt(),
+                    args.path("label_smoothing").asDouble(0));
             case "mse_loss" -> v.get("x").mseLoss(ints.get("target"));
             case "bce_with_logits" -> v.get("x").bceWithLogits(ints.get("target"));
             case "permute_reshape" -> v.get("x").permute(0, 2, 1, 3).reshape(2, 3, 8);

@@ -58,8 +58,20 @@ public enum ProblemType {
      * squeezes both sides, which averages the same numbers); BCE with logits against F32 [B, C] multi-hot rows.
      */
     public Var loss(Var logits, Tensor labels) {
+        return loss(logits, labels, 0);
+    }
+
+    /**
+     * The loss transformers' Trainer computes with label_smoothing_factor ε (its LabelSmoother): for a
+     * single label, (1 − ε)·cross-entropy + ε·the mean over classes of −log softmax, that is the cross-entropy
+     * against (1 − ε) on the label plus ε/C on every class. Only single-label classification takes ε.
+     */
+    public Var loss(Var logits, Tensor labels, double labelSmoothing) {
+        if (labelSmoothing != 0 && this != SINGLE_LABEL_CLASSIFICATION) {
+            throw new IllegalArgumentException("label smoothing applies to single-label classification only, not " + hfName());
+        }
         return switch (this) {
-            case SINGLE_LABEL_CLASSIFICATION -> logits.crossEntropy(labels, IGNORE_INDEX);
+            case SINGLE_LABEL_CLASSIFICATION -> logits.crossEntropy(labels, IGNORE_INDEX, labelSmoothing);
             case REGRESSION -> logits.mseLoss(labels);
             case MULTI_LABEL_CLASSIFICATION -> logits.bceWithLogits(labels);
         };

@@ -25,6 +25,11 @@ public interface SequenceClassifier extends Module {
         return problemType().loss(logits, labels);
     }
 
+    /** The same with the single-label cross-entropy smoothed by {@code labelSmoothing} (see {@link ProblemType#loss(Var, Tensor, double)}). */
+    default Var loss(Var logits, Tensor labels, double labelSmoothing) {
+        return problemType().loss(logits, labels, labelSmoothing);
+    }
+
     /** Parameters by their checkpoint names, in a fixed order. */
     Map<String, Var> namedParameters();
 

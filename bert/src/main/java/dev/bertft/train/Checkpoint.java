@@ -6,7 +6,7 @@ import dev.bertft.autograd.Var;
 import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.GradScaler;
-import dev.bertft.nn.LinearWarmupDecay;
+import dev.bertft.nn.LearningRateSchedule;
 import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.tensor.Backend;
@@ -38,12 +38,12 @@ final class Checkpoint {
 
     private final SequenceClassifier model;
     private final AdamW optimizer;
-    private final LinearWarmupDecay schedule;
+    private final LearningRateSchedule schedule;
     private final Backend backend;
     /** fp16's dynamic loss scale (scaler.json), or null in a run without one. */
     private final GradScaler scaler;
 
-    Checkpoint(SequenceClassifier model, AdamW optimizer, LinearWarmupDecay schedule, Backend backend, GradScaler scaler) {
+    Checkpoint(SequenceClassifier model, AdamW optimizer, LearningRateSchedule schedule, Backend backend, GradScaler scaler) {
         this.model = model;
         this.optimizer = optimizer;
         this.schedule = schedule;
@@ -59,7 +59,8 @@ final class Checkpoint {
             writeOptimizer(dir.resolve(OPTIMIZER_FILE));
             ObjectNode sched = TrainerState.JSON.createObjectNode();
             sched.put("last_epoch", state.schedulerSteps);
-            sched.putArray("base_lrs").add(schedule.baseLr());
+            sched.put("type", schedule.kind().hfName());
+            sched.putArray("base_lrs").add(schedule.peak());
             sched.put("warmup_steps", schedule.warmupSteps());
             sched.put("total_steps", schedule.totalSteps());
             sched.putArray("last_lr").add(schedule.lr(state.schedulerSteps));

@@ -10,7 +10,7 @@ import dev.bertft.classifier.ProblemType;
 import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
-import dev.bertft.nn.LinearWarmupDecay;
+import dev.bertft.nn.LearningRateSchedule;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
@@ -119,10 +119,14 @@ public final class Trainer {
         long perEpoch = updatesPerEpoch();
         long maxSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) Math.ceil(args.epochs() * perEpoch);
         long warmup = args.warmupSteps() > 0 ? args.warmupSteps() : (long) Math.ceil(args.warmupRatio() * maxSteps);
-        LinearWarmupDecay schedule = new LinearWarmupDecay(args.learningRate(), warmup, maxSteps);
+        var schedule = new LearningRateSchedule(args.lrSchedulerType(), args.learningRate(), warmup, maxSteps, args.lrSchedulerKwargs());
+        if (args.labelSmoothingFactor() > 0 && model.problemType() != ProblemType.SINGLE_LABEL_CLASSIFICATION) {
+            throw new HyperparameterException("{0} applies to single-label classification only, not " + model.problemType().hfName(),
+                    TrainingArgs.LABEL_SMOOTHING_FACTOR);
+        }
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), args.weightDecay()), args.adamBeta1(),
                 args.adamBeta2(), args.adamEpsilon());
-        UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), backend);
+        UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), args.labelSmoothingFactor(), backend);
         Checkpoint checkpoint = new Checkpoint(model, optimizer, schedule, backend, step.scaler());
 
         TrainerState state = new TrainerState();
@@ -140,6 +144,7 @@ public final class Trainer {
             rotate(state); // a run killed between a save and its rotation left one checkpoint too many
         }
         state.earlyStoppingPatience = args.earlyStoppingPatience();
+        listener.onMessage(schedule.describe());
         log.start();
         TrainerControl control = state.control;
         if (!args.recorded().isEmpty()) AtomicFiles.write(args.outputDir().resolve(Checkpoints.ARGS_FILE), recordedArgs());
@@ -270,7 +275,7 @@ public final class Trainer {
     /** Evaluates on the eval set and logs eval_loss and the problem type's metrics (eval_accuracy, eval_mse, ...) as HF does. */
     public Metrics evaluate(TrainerState state) throws IOException {
         long t0 = System.nanoTime();
-        Metrics m = evaluate(model, eval, args.evalBatchSize(), backend, padId, numLabels, listener);
+        Metrics m = evaluate(model, eval, args.evalBatchSize(), backend, padId, numLabels, args.labelSmoothingFactor(), listener);
         double runtime = (System.nanoTime() - t0) / 1e9;
         emit(state, evalMetrics(m, runtime, args.evalBatchSize()));
         return m;
@@ -299,6 +304,12 @@ public final class Trainer {
     /** The same, telling {@code progress} after each batch. */
     public static Metrics evaluate(SequenceClassifier model, List<Batches.Tokenized> data, int batchSize, Backend backend,
                                    int padId, int numLabels, Listener progress) {
+        return evaluate(model, data, batchSize, backend, padId, numLabels, 0, progress);
+    }
+
+    /** The same with the training's label smoothing in the loss, as transformers' Trainer evaluates with its LabelSmoother. */
+    static Metrics evaluate(SequenceClassifier model, List<Batches.Tokenized> data, int batchSize, Backend backend,
+                            int padId, int numLabels, double labelSmoothing, Listener progress) {
         model.setTraining(false);
         int n = data.size();
         float[] logits = new float[n * numLabels];
@@ -313,7 +324,7 @@ public final class Trainer {
                 try (Backend.Scope scope = backend.openScope()) {
                     Batch batch = Batches.collate(data, idx, backend, padId);
                     Var out = model.logits(batch);
-                    lossSum += model.loss(out, batch.labels()).value().item() * idx.length;
+                    lossSum += model.loss(out, batch.labels(), labelSmoothing).value().item() * idx.length;
                     System.arraycopy(out.value().toFloatArray(), 0, logits, idx[0] * numLabels, idx.length * numLabels);
                 }
                 progress.onEvalStep(b + 1, batches.size());

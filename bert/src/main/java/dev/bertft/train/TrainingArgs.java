@@ -1,7 +1,10 @@
 package dev.bertft.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.bertft.classifier.ProblemType;
+import dev.bertft.nn.LearningRateSchedule;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -62,6 +65,19 @@ public final class TrainingArgs {
                     + "given with one, steps above 0 win (Hugging Face's rule).").requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Double> WARMUP_RATIO = Hyperparameter.of("warmup_ratio", "warmup ratio", Double.class, null,
             "Warmup as a fraction of all updates, instead of the recipe's steps.").requires(v -> v >= 0 && v <= 1, "must be in [0, 1]");
+    public static final Hyperparameter<LearningRateSchedule.Kind> LR_SCHEDULER_TYPE = Hyperparameter.of("lr_scheduler_type",
+            "learning-rate schedule", LearningRateSchedule.Kind.class, LearningRateSchedule.Kind.LINEAR,
+            "How the rate moves after the warmup: linear, cosine, cosine_with_restarts, polynomial, constant, "
+                    + "constant_with_warmup or inverse_sqrt, as in transformers.");
+    public static final Hyperparameter<String> LR_SCHEDULER_KWARGS = Hyperparameter.of("lr_scheduler_kwargs",
+            "learning-rate schedule options", String.class, "{}",
+            "The schedule's options as a JSON object: num_cycles (cosine, cosine_with_restarts), lr_end and power "
+                    + "(polynomial), timescale (inverse_sqrt).")
+            .requires(v -> parseOptions(v) != null, "must be a JSON object of numbers, e.g. {\"num_cycles\": 2}");
+    public static final Hyperparameter<Double> LABEL_SMOOTHING_FACTOR = Hyperparameter.of("label_smoothing_factor",
+            "label smoothing", Double.class, 0.0,
+            "Train against (1 - f) on the label plus f spread over all classes, as transformers' LabelSmoother "
+                    + "(single-label classification).").requires(v -> v >= 0 && v < 1, "must be in [0, 1)");
     public static final Hyperparameter<Double> WEIGHT_DECAY = Hyperparameter.of("weight_decay", "weight decay", Double.class, 0.01,
             "AdamW's decoupled weight decay, not applied to biases and LayerNorm weights (Hugging Face's default: 0).")
             .requires(v -> v >= 0, "must be >= 0");
@@ -110,8 +126,8 @@ public final class TrainingArgs {
 
     /** Every setting, in the order the command line's help lists them. */
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
-            BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, WEIGHT_DECAY, ADAM_BETA1, ADAM_BETA2,
-            ADAM_EPSILON, MAX_GRAD_NORM, GRAD_ACCUM_STEPS, SEED, MAX_LENGTH, LOGGING_STEPS, EVAL_STRATEGY, EVAL_STEPS,
+            BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
+            WEIGHT_DECAY, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS, SEED, MAX_LENGTH, LOGGING_STEPS, EVAL_STRATEGY, EVAL_STEPS,
             SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, EARLY_STOPPING_PATIENCE,
             SHUFFLE, GROUP_BY_LENGTH, SKIP_NONFINITE);
 
@@ -126,6 +142,12 @@ public final class TrainingArgs {
         Double ratio = (Double) v.get(WARMUP_RATIO);
         if (v.get(WARMUP_STEPS) == null) v.put(WARMUP_STEPS, ratio == null ? RECIPE_WARMUP_STEPS : 0L);
         if (ratio == null) v.put(WARMUP_RATIO, 0.0);
+        try {   // the schedule's options against its kind and the rate, before any step
+            new LearningRateSchedule((LearningRateSchedule.Kind) v.get(LR_SCHEDULER_TYPE), (Double) v.get(LEARNING_RATE), 0, 1,
+                    parseOptions((String) v.get(LR_SCHEDULER_KWARGS)));
+        } catch (IllegalArgumentException e) {
+            throw new HyperparameterException("{0} " + e.getMessage(), LR_SCHEDULER_KWARGS);
+        }
         if (v.get(LOGGING_DIR) == null) v.put(LOGGING_DIR, defaultLoggingDir((Path) v.get(OUTPUT_DIR)));
         if ((Integer) v.get(EVAL_STEPS) == 0) v.put(EVAL_STEPS, v.get(LOGGING_STEPS));   // as in HF
         require(v.get(SAVE_STRATEGY) != Strategy.STEPS || (Integer) v.get(SAVE_STEPS) > 0, "{0} must be > 0", SAVE_STEPS);
@@ -144,6 +166,23 @@ public final class TrainingArgs {
         v.put(REPORT_TO, reportTo);
         this.values = Collections.unmodifiableMap(v);
         this.recorded = Collections.unmodifiableMap(new LinkedHashMap<>(recorded));   // in order, nulls kept (options not given)
+    }
+
+    /** lr_scheduler_kwargs' JSON object as names and numbers, or null when it is not one. */
+    private static Map<String, Double> parseOptions(String json) {
+        try {
+            JsonNode node = TrainerState.JSON.readTree(json);
+            if (node == null || !node.isObject()) return null;
+            Map<String, Double> out = new LinkedHashMap<>();
+            for (var fields = node.fields(); fields.hasNext(); ) {
+                var f = fields.next();
+                if (!f.getValue().isNumber()) return null;
+                out.put(f.getKey(), f.getValue().asDouble());
+            }
+            return out;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private static void require(boolean ok, String template, Hyperparameter<?>... subjects) {
@@ -190,6 +229,11 @@ public final class TrainingArgs {
     public long warmupSteps() { return get(WARMUP_STEPS); }
     /** Used when {@link #warmupSteps()} is 0. */
     public double warmupRatio() { return get(WARMUP_RATIO); }
+    public LearningRateSchedule.Kind lrSchedulerType() { return get(LR_SCHEDULER_TYPE); }
+    /** {@link #LR_SCHEDULER_KWARGS} read: the schedule's options by transformers' names. */
+    public Map<String, Double> lrSchedulerKwargs() { return parseOptions(get(LR_SCHEDULER_KWARGS)); }
+    /** 0: the plain cross-entropy. */
+    public double labelSmoothingFactor() { return get(LABEL_SMOOTHING_FACTOR); }
     public double weightDecay() { return get(WEIGHT_DECAY); }
     public double adamBeta1() { return get(ADAM_BETA1); }
     public double adamBeta2() { return get(ADAM_BETA2); }
@@ -274,6 +318,10 @@ public final class TrainingArgs {
         public Builder learningRate(double v) { return set(LEARNING_RATE, v); }
         public Builder warmupSteps(long v) { return set(WARMUP_STEPS, v); }
         public Builder warmupRatio(double v) { return set(WARMUP_RATIO, v); }
+        public Builder lrSchedulerType(LearningRateSchedule.Kind v) { return set(LR_SCHEDULER_TYPE, v); }
+        /** A JSON object, as transformers takes it: {"num_cycles": 2}. */
+        public Builder lrSchedulerKwargs(String v) { return set(LR_SCHEDULER_KWARGS, v); }
+        public Builder labelSmoothingFactor(double v) { return set(LABEL_SMOOTHING_FACTOR, v); }
         public Builder weightDecay(double v) { return set(WEIGHT_DECAY, v); }
         public Builder adamBeta1(double v) { return set(ADAM_BETA1, v); }
         public Builder adamBeta2(double v) { return set(ADAM_BETA2, v); }

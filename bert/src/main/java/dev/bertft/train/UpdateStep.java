@@ -53,6 +53,8 @@ public final class UpdateStep {
     private final SequenceClassifier model;
     private final AdamW optimizer;
     private final double maxGradNorm;
+    /** transformers' label_smoothing_factor: 0 trains on the model's own loss. */
+    private final double labelSmoothing;
     private final Backend backend;
     /** For a model computing in fp16, as HF's Trainer makes one for fp16=True; null otherwise. */
     private final GradScaler scaler;
@@ -62,9 +64,15 @@ public final class UpdateStep {
 
     /** {@code maxGradNorm} ≤ 0: no clipping (the norm is still measured). */
     public UpdateStep(SequenceClassifier model, AdamW optimizer, double maxGradNorm, Backend backend) {
+        this(model, optimizer, maxGradNorm, 0, backend);
+    }
+
+    /** The same, with the loss smoothed over the classes ({@link dev.bertft.classifier.ProblemType#loss(Var, Tensor, double)}). */
+    public UpdateStep(SequenceClassifier model, AdamW optimizer, double maxGradNorm, double labelSmoothing, Backend backend) {
         this.model = model;
         this.optimizer = optimizer;
         this.maxGradNorm = maxGradNorm;
+        this.labelSmoothing = labelSmoothing;
         this.backend = backend;
         this.scaler = model.precision() == Precision.FP16 ? new GradScaler() : null;
     }
@@ -128,7 +136,7 @@ public final class UpdateStep {
         long samples = 0, tokens = 0;
         for (int b = 0; b < microBatches; b++) {
             Batch micro = batch.apply(b);
-            Var loss = model.loss(model.logits(micro), micro.labels());
+            Var loss = model.loss(model.logits(micro), micro.labels(), labelSmoothing);
             if (microBatches > 1) loss = loss.mul(1.0 / microBatches);
             loss.backward(backend.full(loss.value().dtype(), loss.shape(), scaler.scale()));
             losses.add(loss.value());
@@ -168,7 +176,7 @@ public final class UpdateStep {
             Batch m = micro.get(b);
             Batch on = new Batch(slots.get(4 * b), slots.get(4 * b + 1), slots.get(4 * b + 2), slots.get(4 * b + 3), m.size(),
                     m.realTokens());
-            Var loss = model.loss(model.logits(on), on.labels());
+            Var loss = model.loss(model.logits(on), on.labels(), labelSmoothing);
             if (n > 1) loss = loss.mul(1.0 / n);
             loss.backward();
             losses.add(loss.value());

@@ -3,7 +3,7 @@ package dev.bertft.train;
 import dev.bertft.autograd.Var;
 import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.AdamW;
-import dev.bertft.nn.LinearWarmupDecay;
+import dev.bertft.nn.LearningRateSchedule;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
@@ -32,11 +32,11 @@ class CheckpointTest {
 
     /** A model with its AdamW, a run's schedule, and the update step over both. */
     record Run(SequenceClassifier model, AdamW optimizer, UpdateStep step, Checkpoint checkpoint) {
-        static Run of(long seed, LinearWarmupDecay schedule) {
+        static Run of(long seed, LearningRateSchedule schedule) {
             return of(new TinyClassifier(CPU, 40, 16, 2, seed, 0.2), schedule);
         }
 
-        static Run of(SequenceClassifier model, LinearWarmupDecay schedule) {
+        static Run of(SequenceClassifier model, LearningRateSchedule schedule) {
             AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
             return new Run(model, optimizer, new UpdateStep(model, optimizer, 1.0, CPU), new Checkpoint(model, optimizer, schedule, CPU, null));
         }
@@ -49,7 +49,7 @@ class CheckpointTest {
 
     @Test
     void restoringWhatWasSavedContinuesTheSameRun(@TempDir Path out) throws IOException {
-        LinearWarmupDecay schedule = new LinearWarmupDecay(1e-2, 2, 10);
+        LearningRateSchedule schedule = LearningRateSchedule.linear(1e-2, 2, 10);
         Run trained = Run.of(7, schedule);
         for (int s = 0; s < 3; s++) trained.update(data, s, schedule.lr(s));
         TrainerState state = new TrainerState();

@@ -3,7 +3,7 @@ package dev.bertft.train;
 import dev.bertft.autograd.Var;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.nn.AdamW;
-import dev.bertft.nn.LinearWarmupDecay;
+import dev.bertft.nn.LearningRateSchedule;
 import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.tensor.Backend;
 import org.junit.jupiter.api.Test;
@@ -32,14 +32,14 @@ class FusedQkvCheckpointTest {
     private static final String SELF = "bert.encoder.layer.0.attention.self.";
     private final List<Batches.Tokenized> data = TrainerTest.data(16, 3, false);
 
-    private static CheckpointTest.Run run(long seed, LinearWarmupDecay schedule) throws IOException {
+    private static CheckpointTest.Run run(long seed, LearningRateSchedule schedule) throws IOException {
         return CheckpointTest.Run.of(BertForSequenceClassification.fromPretrained(TINY, CPU, BertForSequenceClassification.LoadOptions.seed(seed)),
                 schedule);
     }
 
     @Test
     void fusedMomentsAreSavedPerHfParameterAndRestoredToTheSameBits(@TempDir Path out) throws IOException {
-        LinearWarmupDecay schedule = new LinearWarmupDecay(1e-2, 1, 10);
+        LearningRateSchedule schedule = LearningRateSchedule.linear(1e-2, 1, 10);
         CheckpointTest.Run trained = run(7, schedule), fresh = run(7, schedule); // the seed is the run's: a resume takes it from its arguments
         int h = ((BertForSequenceClassification) trained.model()).config().hiddenSize();
         Map<String, Var> fused = trained.model().trainableParameters();

@@ -50,25 +50,26 @@ class GpuProblemTypeLossTest {
             classes[i] = r.nextInt(c);
         }
         classes[2] = ProblemType.IGNORE_INDEX;
-        check(gpu, ProblemType.SINGLE_LABEL_CLASSIFICATION, logits, new int[] {b, c}, on -> Tensor.of(on, classes, b));
-        check(gpu, ProblemType.MULTI_LABEL_CLASSIFICATION, logits, new int[] {b, c}, on -> Tensor.of(on, multiHot, b, c));
+        check(gpu, ProblemType.SINGLE_LABEL_CLASSIFICATION, logits, new int[] {b, c}, on -> Tensor.of(on, classes, b), 0);
+        check(gpu, ProblemType.SINGLE_LABEL_CLASSIFICATION, logits, new int[] {b, c}, on -> Tensor.of(on, classes, b), 0.1);
+        check(gpu, ProblemType.MULTI_LABEL_CLASSIFICATION, logits, new int[] {b, c}, on -> Tensor.of(on, multiHot, b, c), 0);
         float[] column = java.util.Arrays.copyOf(logits, b);
-        check(gpu, ProblemType.REGRESSION, column, new int[] {b, 1}, on -> Tensor.of(on, scores, b, 1));
+        check(gpu, ProblemType.REGRESSION, column, new int[] {b, 1}, on -> Tensor.of(on, scores, b, 1), 0);
     }
 
     private static void check(Backend gpu, ProblemType type, float[] logits, int[] shape,
-                              java.util.function.Function<Backend, Tensor> labels) {
+                              java.util.function.Function<Backend, Tensor> labels, double labelSmoothing) {
         double[] lossAndGrad = new double[2];
         float[][] grads = new float[2][];
         Backend[] backends = {CPU, gpu};
         for (int k = 0; k < 2; k++) {
             Var x = Var.parameter(Tensor.of(backends[k], logits, shape));
-            Var loss = type.loss(x, labels.apply(backends[k]));
+            Var loss = type.loss(x, labels.apply(backends[k]), labelSmoothing);
             loss.backward();
             lossAndGrad[k] = loss.value().item();
             grads[k] = x.grad().toFloatArray();
         }
-        assertEquals(lossAndGrad[0], lossAndGrad[1], 1e-5 * Math.abs(lossAndGrad[0]), type + " loss");
+        assertEquals(lossAndGrad[0], lossAndGrad[1], 1e-5 * Math.abs(lossAndGrad[0]), type + " loss, label smoothing " + labelSmoothing);
         for (int i = 0; i < grads[0].length; i++) {
             assertEquals(grads[0][i], grads[1][i], 1e-6 + 1e-5 * Math.abs(grads[0][i]), type + " gradient [" + i + "]");
         }

@@ -131,4 +131,17 @@ class ProblemTypeTrainerTest {
         assertFalse(args(out).metricForBestModel("eval_rmse").build().greaterIsBetter(), "a smaller error is better");
         assertTrue(args(out).metricForBestModel("spearmanr").build().greaterIsBetter());
     }
+
+    @Test
+    void labelSmoothingIsRefusedBeforeAnyStepWhereThereIsNoSingleLabel(@TempDir Path out) {
+        for (ProblemType type : List.of(ProblemType.REGRESSION, ProblemType.MULTI_LABEL_CLASSIFICATION)) {
+            int labels = type == ProblemType.REGRESSION ? 1 : 2;
+            TinyClassifier model = new TinyClassifier(CPU, 40, 16, labels, 7, 0, type);
+            List<Batches.Tokenized> data = type == ProblemType.REGRESSION ? scored(20, 1) : tagged(20, 1);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(model,
+                    args(out).labelSmoothingFactor(0.1).build(), CPU, data, data, 0, labels, new Trainer.Listener() {}).train(null));
+            assertEquals("label smoothing applies to single-label classification only, not " + type.hfName(), e.getMessage());
+            assertFalse(out.resolve("logs").toFile().exists(), "nothing written");
+        }
+    }
 }

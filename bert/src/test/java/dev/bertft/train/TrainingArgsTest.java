@@ -1,5 +1,6 @@
 package dev.bertft.train;
 
+import dev.bertft.nn.LearningRateSchedule;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -40,6 +41,9 @@ class TrainingArgsTest {
         assertEquals(Path.of("./results"), a.outputDir());
         assertTrue(a.loggingDir().startsWith(Path.of("./results", "runs")), "HF: output_dir/runs/<time>_<host>: " + a.loggingDir());
         assertEquals(List.of("none"), a.reportTo());
+        assertEquals(LearningRateSchedule.Kind.LINEAR, a.lrSchedulerType(), "HF's default");
+        assertEquals(Map.of(), a.lrSchedulerKwargs());
+        assertEquals(0.0, a.labelSmoothingFactor());
     }
 
     @Test
@@ -63,6 +67,14 @@ class TrainingArgsTest {
         assertEquals("early stopping patience needs an evaluation strategy", error(TrainingArgs.builder().earlyStoppingPatience(2)));
         assertEquals("report to: 'wandb' is not supported; use one of none, all, tensorboard",
                 error(TrainingArgs.builder().reportTo(List.of("wandb"))));
+
+        assertEquals("label smoothing must be in [0, 1), got 1.0", error(TrainingArgs.builder().labelSmoothingFactor(1)));
+        assertEquals("learning-rate schedule options cosine takes num_cycles, not lr_end",
+                error(TrainingArgs.builder().lrSchedulerType(LearningRateSchedule.Kind.COSINE).lrSchedulerKwargs("{\"lr_end\": 0}")));
+        assertEquals("learning-rate schedule options lr_end (1.0E-4) must be smaller than the learning rate (1.0E-4)", error(TrainingArgs
+                .builder().lrSchedulerType(LearningRateSchedule.Kind.POLYNOMIAL).learningRate(1e-4).lrSchedulerKwargs("{\"lr_end\": 1e-4}")));
+        assertEquals(Map.of("num_cycles", 2.0), TrainingArgs.builder().lrSchedulerType(LearningRateSchedule.Kind.COSINE_WITH_RESTARTS)
+                .lrSchedulerKwargs("{\"num_cycles\": 2}").build().lrSchedulerKwargs());
 
         HyperparameterException e = assertThrows(HyperparameterException.class, () -> TrainingArgs.builder().gradAccumSteps(0).build());
         assertEquals(List.of(TrainingArgs.GRAD_ACCUM_STEPS), e.subjects());

@@ -53,6 +53,44 @@ class TrainFlagsTest {
     }
 
     @Test
+    void scheduleKindAndLabelSmoothingWrittenAsHuggingFaceUsersWriteThem() throws IOException {
+        Path out = tmp.resolve("cosine");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max_steps", "10", "--save_steps", "10", "--warmup_ratio", "0.2",
+                "--lr_scheduler_type", "cosine", "--lr_scheduler_kwargs", "{\"num_cycles\": 1}", "--label_smoothing_factor", "0.1"));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("learning rate: cosine from 5.00e-05, 2 warmup updates, 10 updates in all, {num_cycles=1.0}"), r.err());
+        JsonNode ckpt = json(out.resolve("checkpoint-10/scheduler.json"));
+        assertEquals("cosine", ckpt.get("type").asText());
+        // one whole cosine wave after 2 warmup updates, ½(1 + cos 2π(s − 2)/8), logged after updates 2, 4, ..., 10
+        List<Double> logged = new ArrayList<>();
+        for (JsonNode e : json(out.resolve("checkpoint-10/trainer_state.json")).get("log_history")) {
+            if (e.has("learning_rate")) logged.add(e.get("learning_rate").asDouble() / 5e-5);
+        }
+        double[] want = {1, 0.5, 0, 0.5, 1};
+        assertEquals(want.length, logged.size(), logged.toString());
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], logged.get(i), 1e-9, "after update " + 2 * (i + 1) + ": " + logged);
+        JsonNode args = json(out.resolve("training_args.json"));
+        assertEquals("cosine", args.get("lr_scheduler_type").asText());
+        assertEquals(0.1, args.get("label_smoothing_factor").asDouble());
+    }
+
+    @Test
+    void scheduleOptionsTheKindDoesNotTakeStopTheRunBeforeItStarts() throws IOException {
+        Path out = tmp.resolve("bad-kwargs");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max-steps", "4", "--lr-scheduler-type", "cosine",
+                "--lr-scheduler-kwargs", "{\"power\": 2}"));
+        assertEquals(CliErrors.FAILURE, r.exit(), r.err());
+        assertEquals("bert-ft train: error: --lr-scheduler-kwargs cosine takes num_cycles, not power", r.err().strip());
+        assertFalse(Files.exists(out.resolve("checkpoint-2")), "no update ran");
+        r = PredictCommandTest.run(train(out, "--max-steps", "4", "--lr-scheduler-kwargs", "num_cycles=2"));
+        assertEquals(CliErrors.FAILURE, r.exit(), r.err());
+        assertTrue(r.err().strip().startsWith("bert-ft train: error: --lr-scheduler-kwargs must be a JSON object of numbers"), r.err());
+        r = PredictCommandTest.run(train(out, "--max-steps", "4", "--lr-scheduler-type", "exponential"));
+        assertEquals(CliErrors.FAILURE, r.exit(), r.err());
+        assertTrue(r.err().contains("linear, cosine, cosine_with_restarts, polynomial, constant, constant_with_warmup or inverse_sqrt"), r.err());
+    }
+
+    @Test
     void warmupStepsAboveZeroOverrideARatioAndSaySo() throws IOException {
         Path out = tmp.resolve("both");
         PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max-steps", "2", "--warmup-steps", "5", "--warmup-ratio", "0.5"));

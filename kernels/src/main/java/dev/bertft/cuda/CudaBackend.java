@@ -815,24 +815,24 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex, double smoothing) {
         Tensor lg = dense(logits), lb = dense(labels);
         int classes = logits.size(-1), rows = lb.numel();
         // the check as host work (a replayed step checks its own labels); the kernels count the rows that count
         graphs.onHost(side -> OpChecks.countedLabels(side.ints(lb), classes, ignoreIndex));
         Tensor out = allocate(logits.dtype(), new int[0]);
         Tensor rowLoss = allocate(logits.dtype(), Math.max(1, rows));
-        softmax.crossEntropy(lg, lb, rowLoss, out, rows, classes, ignoreIndex);
+        softmax.crossEntropy(lg, lb, rowLoss, out, rows, classes, ignoreIndex, smoothing);
         return out;
     }
 
     @Override
-    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss) {
+    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, double smoothing, Tensor dLoss) {
         Tensor lg = dense(logits), lb = dense(labels), dl = dense(dLoss);
         int classes = logits.size(-1), rows = lb.numel();
         graphs.onHost(side -> OpChecks.countedLabels(side.ints(lb), classes, ignoreIndex));
         Tensor out = allocate(logits.dtype(), logits.shape());
-        softmax.crossEntropyBackward(lg, lb, dl, out, rows, classes, ignoreIndex);
+        softmax.crossEntropyBackward(lg, lb, dl, out, rows, classes, ignoreIndex, smoothing);
         return out;
     }
 

@@ -33,19 +33,20 @@ final class SoftmaxKernels {
     }
 
     /** Each row's loss into {@code rowLoss}, then their mean over the rows whose label counts into {@code out} (the kernel counts them). */
-    void crossEntropy(Tensor logits, Tensor labels, Tensor rowLoss, Tensor out, int rows, int classes, int ignoreIndex) {
+    void crossEntropy(Tensor logits, Tensor labels, Tensor rowLoss, Tensor out, int rows, int classes, int ignoreIndex, double smoothing) {
         String t = suffix(logits.dtype());
         if (rows > 0) {
             l.ops.launch("cross_entropy_rows_" + t, l.rowGrid(rows), 1, 1, rowThreads(classes), 1,
-                    l.ptr(logits), l.ptr(labels), l.ptr(rowLoss), rows, classes, ignoreIndex);
+                    l.ptr(logits), l.ptr(labels), l.ptr(rowLoss), rows, classes, ignoreIndex, smoothing);
         }
         l.ops.launch("mean_of_rows_" + t, 1, 1, 1, THREADS, 1, l.ptr(rowLoss), l.ptr(labels), l.ptr(out), rows, ignoreIndex);
     }
 
-    void crossEntropyBackward(Tensor logits, Tensor labels, Tensor dLoss, Tensor out, int rows, int classes, int ignoreIndex) {
+    void crossEntropyBackward(Tensor logits, Tensor labels, Tensor dLoss, Tensor out, int rows, int classes, int ignoreIndex,
+                              double smoothing) {
         if (rows > 0 && classes > 0) {
             l.ops.launch("cross_entropy_backward_" + suffix(logits.dtype()), l.rowGrid(rows), 1, 1, rowThreads(classes), 1,
-                    l.ptr(logits), l.ptr(labels), l.ptr(dLoss), l.ptr(out), rows, classes, ignoreIndex);
+                    l.ptr(logits), l.ptr(labels), l.ptr(dLoss), l.ptr(out), rows, classes, ignoreIndex, smoothing);
         }
     }
 }

@@ -1098,13 +1098,16 @@ class CudaParityTest {
             int[] lab = {0, 3, -100, 49, 7, 7, -100, 1, 2, 30, 31, 11};
             Tensor labels = CPU.fromHost(lab, DType.I32, 12);
             Tensor gl = onGpu(logits), glab = onGpu(labels);
-            assertClose(CPU.crossEntropy(logits, labels, -100), gpu.crossEntropy(gl, glab, -100), "cross-entropy " + t);
-            Tensor dLoss = CPU.full(t, new int[0], 0.75);
-            assertClose(CPU.crossEntropyBackward(logits, labels, -100, dLoss), gpu.crossEntropyBackward(gl, glab, -100, onGpu(dLoss)),
-                    1e-5, 1e-7, "cross-entropy backward " + t);
+            for (double smoothing : new double[] {0, 0.1}) {
+                String what = "cross-entropy " + t + " smoothed by " + smoothing;
+                assertClose(CPU.crossEntropy(logits, labels, -100, smoothing), gpu.crossEntropy(gl, glab, -100, smoothing), what);
+                Tensor dLoss = CPU.full(t, new int[0], 0.75);
+                assertClose(CPU.crossEntropyBackward(logits, labels, -100, smoothing, dLoss),
+                        gpu.crossEntropyBackward(gl, glab, -100, smoothing, onGpu(dLoss)), 1e-5, 1e-7, what + ", backward");
+            }
         }
         Tensor bad = gpu.fromHost(new int[] {0, 5}, DType.I32, 2);
-        var e = assertThrows(IllegalArgumentException.class, () -> gpu.crossEntropy(gpu.zeros(DType.F32, 2, 5), bad, -100));
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu.crossEntropy(gpu.zeros(DType.F32, 2, 5), bad, -100, 0));
         assertTrue(e.getMessage().contains("label 5 at row 1"), e.getMessage());
     }
 

@@ -173,8 +173,8 @@ class DryRunTest {
             g.dropoutAddLayerNormBackward(x, residualNorm, y, 0.1, 1, 2);
             Tensor labels = g.fromHost(new int[] {0, 1, -100, 3}, DType.I32, 4);
             Tensor logits = g.zeros(t, 4, 8);
-            g.crossEntropy(logits, labels, -100);
-            g.crossEntropyBackward(logits, labels, -100, g.full(t, new int[0], 1));
+            g.crossEntropy(logits, labels, -100, 0.1);
+            g.crossEntropyBackward(logits, labels, -100, 0.1, g.full(t, new int[0], 1));
             Tensor ids = g.zeros(DType.I32, 2, 3);
             g.embedding(g.zeros(t, 10, 8), ids);
             g.embeddingBackward(ids, g.zeros(t, 2, 3, 8), 10);

@@ -461,11 +461,14 @@ public interface Backend {
 
     record ResidualNormGrads(Tensor dx, Tensor dresidual, Tensor dgamma, Tensor dbeta) {}
 
-    /** Mean of −log softmax(logits)[label] over rows whose label ≠ ignoreIndex; a scalar. */
-    Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex);
+    /**
+     * Mean over the rows whose label ≠ ignoreIndex of the cross-entropy against the label smoothed by
+     * ε ({@code smoothing}): lse(x) − (1 − ε)·x[label] − ε·mean(x) per row (ε = 0: −log softmax(x)[label]); a scalar.
+     */
+    Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex, double smoothing);
 
-    /** d loss / d logits for {@link #crossEntropy}, scaled by the scalar upstream gradient. */
-    Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss);
+    /** d loss / d logits for {@link #crossEntropy}: softmax(x) − (1 − ε)·onehot − ε/C per row, times the upstream gradient over the rows counted. */
+    Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, double smoothing, Tensor dLoss);
 
     // ---- indexing -------------------------------------------------------------------------
 

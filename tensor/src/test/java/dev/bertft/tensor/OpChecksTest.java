@@ -14,9 +14,9 @@ class OpChecksTest {
     void crossEntropyAndItsBackwardRefuseTheSameLabel() {
         Tensor logits = CPU.zeros(DType.F32, 2, 5), labels = Tensor.of(CPU, new int[] {0, 5}, 2);
         String expected = "cross_entropy: label 5 at row 1 is outside [0, 5)";
-        assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> CPU.crossEntropy(logits, labels, -100)).getMessage());
+        assertEquals(expected, assertThrows(IllegalArgumentException.class, () -> CPU.crossEntropy(logits, labels, -100, 0)).getMessage());
         assertEquals(expected, assertThrows(IllegalArgumentException.class,
-                () -> CPU.crossEntropyBackward(logits, labels, -100, CPU.full(DType.F32, new int[0], 1))).getMessage());
+                () -> CPU.crossEntropyBackward(logits, labels, -100, 0, CPU.full(DType.F32, new int[0], 1))).getMessage());
     }
 
     @Test

@@ -1035,7 +1035,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex, double smoothing) {
         Tensor lg = dense(logits);
         int[] lab = (int[]) toHost(labels);
         int classes = logits.size(-1), rows = lab.length;
@@ -1045,19 +1045,26 @@ public final class CpuBackend implements Backend {
         int counted = 0;
         for (int r = 0; r < rows; r++) {
             if (lab[r] == ignoreIndex) continue;
-            total += logSumExp(s, r * classes, classes) - s.get(r * classes + lab[r]);
+            int base = r * classes;
+            double loss = logSumExp(s, base, classes) - s.get(base + lab[r]);
+            if (smoothing != 0) {   // lse − (1 − ε)·x_label − ε·mean(x): ε of the target spread evenly
+                double sum = 0;
+                for (int c = 0; c < classes; c++) sum += s.get(base + c);
+                loss += smoothing * (s.get(base + lab[r]) - sum / classes);
+            }
+            total += loss;
             counted++;
         }
         return full(logits.dtype(), new int[0], total / counted);
     }
 
     @Override
-    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor dLoss) {
+    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, double smoothing, Tensor dLoss) {
         Tensor lg = dense(logits);
         int[] lab = (int[]) toHost(labels);
         int classes = logits.size(-1), rows = lab.length;
         int counted = OpChecks.countedLabels(lab, classes, ignoreIndex);
-        double scale = dLoss.item() / counted;
+        double scale = dLoss.item() / counted, spread = smoothing / classes;
         Tensor out = allocate(logits.dtype(), logits.shape());
         Buf s = buf(lg), d = buf(out);
         for (int r = 0; r < rows; r++) {
@@ -1066,7 +1073,7 @@ public final class CpuBackend implements Backend {
             double lse = logSumExp(s, base, classes);
             for (int c = 0; c < classes; c++) {
                 double p = Math.exp(s.get(base + c) - lse);
-                d.set(base + c, (p - (c == lab[r] ? 1 : 0)) * scale);
+                d.set(base + c, (p - (c == lab[r] ? 1 - smoothing : 0) - spread) * scale);
             }
         }
         return out;
