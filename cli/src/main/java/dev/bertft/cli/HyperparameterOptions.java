@@ -89,6 +89,7 @@ final class HyperparameterOptions implements CommandLine.IModelTransformer {
         if (p.type() == Path.class) return "DIR";
         if (p.type() == Integer.class || p.type() == Long.class) return "N";
         if (p.type() == Double.class) return "X";
+        if (p == TrainingArgs.LR_SCHEDULER_KWARGS) return "JSON";
         return p.type() == List.class ? "WHERE" : "NAME";
     }
 }
