@@ -18,19 +18,15 @@ final class SimdPhilox {
     private static final int W0 = 0x9E3779B9, W1 = 0xBB67AE85;
     /** LANE_INDEX[l] = l: lane l holds counter block blk + l. */
     private static final long[] LANE_INDEX = new long[L.length()];
-    /** BYTE_SHIFT[l] = 8·l: where lane l's byte of kept bits goes in {@link #keptBits}. */
-    private static final long[] BYTE_SHIFT = new long[L.length()];
     /**
-     * Each thread's four output words of a vector of blocks, kept: dropout draws a row at a time,
-     * and five fresh arrays a call came to 16 MB in 4 s of a MiniLM 8×128 training run.
+     * Each thread's four output words of a vector of blocks, and a fifth row for {@link #keptBits}'
+     * bytes, kept: dropout draws a row at a time, and five fresh arrays a call came to 16 MB in 4 s
+     * of a MiniLM 8×128 training run.
      */
-    private static final ThreadLocal<long[][]> WORDS = ThreadLocal.withInitial(() -> new long[4][2 * L.length()]);
+    private static final ThreadLocal<long[][]> WORDS = ThreadLocal.withInitial(() -> new long[5][2 * L.length()]);
 
     static {
-        for (int l = 0; l < LANE_INDEX.length; l++) {
-            LANE_INDEX[l] = l;
-            BYTE_SHIFT[l] = 8L * l;
-        }
+        for (int l = 0; l < LANE_INDEX.length; l++) LANE_INDEX[l] = l;
     }
 
     private SimdPhilox() {}
@@ -82,7 +78,7 @@ final class SimdPhilox {
         int lanes = L.length(), step = 8 * lanes;
         java.util.Arrays.fill(out, wb, wb + (n + 31) / 32, 0);
         long[][] words = WORDS.get();
-        LongVector byteShift = LongVector.fromArray(L, BYTE_SHIFT, 0);
+        long[] bytes = words[4];
         for (int j0 = 0; j0 < n; j0 += 2 * step) {
             blocks(seed, offset, (first + j0) >> 3, words);
             for (int j = j0, l = 0; j < Math.min(n, j0 + 2 * step); j += step, l += lanes) {
@@ -98,7 +94,13 @@ final class SimdPhilox {
                         .lanewise(VectorOperators.OR, 32L, c.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.GE, threshold))
                         .lanewise(VectorOperators.OR, 64L, d.and(0xFFFFL).compare(VectorOperators.GE, threshold))
                         .lanewise(VectorOperators.OR, 128L, d.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.GE, threshold));
-                long bits = kept.lanewise(VectorOperators.LSHL, byteShift).reduceLanes(VectorOperators.OR);
+                // lane l's byte to bit 8·l, in scalar code. A vector shift by lane then an OR
+                // reduction did this before; in the JVM of the whole test suite C2 once compiled
+                // them as calls (48 boxed vectors a call, three a turn: what those two box), and
+                // this costs 2–10 ns more a row of 128 than they did when intrinsified.
+                kept.intoArray(bytes, 0);
+                long bits = 0;
+                for (int k = 0; k < lanes; k++) bits |= bytes[k] << (8 * k);
                 if (n - j < step) bits &= (1L << (n - j)) - 1;
                 out[wb + (j >>> 5)] |= (int) (bits << (j & 31));
                 if (step > 32 && n - j > 32) out[wb + (j >>> 5) + 1] = (int) (bits >>> 32);
