@@ -16,15 +16,24 @@ import java.util.Map;
  * <li>polynomial: ((peak − end)(1 − p)^power + end)/peak, end/peak after T (lr_end 1e-7, power 1);
  * <li>constant: 1, with no warmup even when one is given (transformers ignores it; constant_with_warmup has one);
  * <li>constant_with_warmup: 1;
- * <li>inverse_sqrt: 1/√((s − w + τ)/τ), τ = timescale (w, or 10,000 without a warmup).
+ * <li>inverse_sqrt: 1/√((s − w + τ)/τ), τ = timescale (w, or 10,000 without a warmup);
+ * <li>cosine_with_min_lr: r + (1 − r)·cosine's wave, floored at 0, r = min_lr_rate or min_lr/peak (one of them required);
+ * <li>cosine_warmup_with_min_lr: the same wave one update ahead, p = (s − w + 1)/(T − w), after a warmup that
+ *     also runs one ahead, (s + 1)/w, or from warmup_lr_rate, q + (1 − q)·s/(w − 1);
+ * <li>warmup_stable_decay: a warmup (warmup_type linear, cosine ½(1 − cos πs/w) or 1-sqrt 1 − √(1 − s/w)) from r
+ *     to 1, then 1 for num_stable_steps (T − w − num_decay_steps by default), then a decay over num_decay_steps
+ *     (decay_type cosine ½(1 + cos 2πcd), linear 1 − d or 1-sqrt 1 − √d, d its progress) to r, then r; each
+ *     phase's factor f is mapped to r + (1 − r)f, floored at 0, r = min_lr_ratio (0), c = num_cycles (½).
  * </ul>
- * {@code options} are transformers' lr_scheduler_kwargs for the kind (names above in parentheses); the
- * constructor refuses an option the kind does not take, as transformers does, saying which.
+ * {@code options} are transformers' lr_scheduler_kwargs for the kind (names above), numbers except
+ * warmup_type and decay_type; the constructor refuses an option the kind does not take, as transformers
+ * does, and a value it cannot use, saying which.
  */
-public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, long totalSteps, Map<String, Double> options) {
+public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, long totalSteps, Map<String, ?> options) {
 
     public enum Kind {
-        LINEAR, COSINE, COSINE_WITH_RESTARTS, POLYNOMIAL, CONSTANT, CONSTANT_WITH_WARMUP, INVERSE_SQRT;
+        LINEAR, COSINE, COSINE_WITH_RESTARTS, POLYNOMIAL, CONSTANT, CONSTANT_WITH_WARMUP, INVERSE_SQRT, COSINE_WITH_MIN_LR,
+        COSINE_WARMUP_WITH_MIN_LR, WARMUP_STABLE_DECAY;
 
         /** The lr_scheduler_kwargs this kind takes, as transformers names them. */
         public List<String> optionNames() {
@@ -32,6 +41,10 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
                 case COSINE, COSINE_WITH_RESTARTS -> List.of("num_cycles");
                 case POLYNOMIAL -> List.of("lr_end", "power");
                 case INVERSE_SQRT -> List.of("timescale");
+                case COSINE_WITH_MIN_LR -> List.of("num_cycles", "min_lr", "min_lr_rate");
+                case COSINE_WARMUP_WITH_MIN_LR -> List.of("num_cycles", "min_lr", "min_lr_rate", "warmup_lr_rate");
+                case WARMUP_STABLE_DECAY -> List.of("num_decay_steps", "num_stable_steps", "warmup_type", "decay_type", "min_lr_ratio",
+                        "num_cycles");
                 default -> List.of();
             };
         }
@@ -42,13 +55,17 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
         }
     }
 
+    /** The shapes warmup_stable_decay's warmup_type and decay_type name. */
+    private static final List<String> CURVES = List.of("linear", "cosine", "1-sqrt");
+
     public LearningRateSchedule {
         options = Map.copyOf(options);
         if (warmupSteps < 0 || totalSteps < 0) throw new IllegalArgumentException("schedule steps must be >= 0");
-        checkOptions(kind, options);
-        if (kind == Kind.POLYNOMIAL && !(peak > option(options, "lr_end", 1e-7))) {
-            throw new IllegalArgumentException("lr_end (" + option(options, "lr_end", 1e-7)
-                    + ") must be smaller than the learning rate (" + peak + ")");
+        checkOptions(kind, peak, options);
+        if (kind == Kind.WARMUP_STABLE_DECAY && !options.containsKey("num_stable_steps")
+                && warmupSteps + number(options, "num_decay_steps", 0) > totalSteps) {
+            throw new IllegalArgumentException("num_decay_steps (" + (long) number(options, "num_decay_steps", 0) + ") and the "
+                    + warmupSteps + " warmup updates are more than the run's " + totalSteps + " updates");
         }
     }
 
@@ -57,22 +74,51 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
         return new LearningRateSchedule(Kind.LINEAR, peak, warmupSteps, totalSteps, Map.of());
     }
 
-    /** Throws when {@code options} names what the kind does not take, or a value it cannot use; says which. */
-    private static void checkOptions(Kind kind, Map<String, Double> options) {
+    /**
+     * Throws when {@code options} names what the kind does not take, a value it cannot use, or lacks one
+     * it needs (cosine_with_min_lr's floor, warmup_stable_decay's decay); says which. What the number of
+     * updates decides is checked when the schedule is made.
+     */
+    public static void checkOptions(Kind kind, double peak, Map<String, ?> options) {
         for (var e : options.entrySet()) {
-            if (!kind.optionNames().contains(e.getKey())) {
+            String name = e.getKey();
+            if (!kind.optionNames().contains(name)) {
                 throw new IllegalArgumentException(kind.hfName() + " takes "
-                        + (kind.optionNames().isEmpty() ? "none" : String.join(", ", kind.optionNames())) + ", not " + e.getKey());
+                        + (kind.optionNames().isEmpty() ? "none" : String.join(", ", kind.optionNames())) + ", not " + name);
             }
-            double v = e.getValue();
-            String rule = switch (e.getKey()) {
-                case "num_cycles", "timescale" -> v > 0 ? null : "> 0";
-                case "lr_end" -> v >= 0 ? null : ">= 0";
-                default -> null;
-            };
-            if (!Double.isFinite(v)) rule = "a finite number";
-            if (rule != null) throw new IllegalArgumentException(e.getKey() + " must be " + rule + ", got " + v);
+            boolean curve = name.equals("warmup_type") || name.equals("decay_type");
+            if (curve != e.getValue() instanceof String) {
+                throw new IllegalArgumentException(name + " must be " + (curve ? "one of " + String.join(", ", CURVES) : "a number")
+                        + ", got " + e.getValue());
+            }
+            String rule = curve ? (CURVES.contains((String) e.getValue()) ? null : "one of " + String.join(", ", CURVES))
+                    : numberRule(name, ((Number) e.getValue()).doubleValue(), peak);
+            if (rule != null) throw new IllegalArgumentException(name + " must be " + rule + ", got " + e.getValue());
         }
+        if (kind == Kind.POLYNOMIAL && !(peak > number(options, "lr_end", 1e-7))) {
+            throw new IllegalArgumentException("lr_end (" + number(options, "lr_end", 1e-7)
+                    + ") must be smaller than the learning rate (" + peak + ")");
+        }
+        if ((kind == Kind.COSINE_WITH_MIN_LR || kind == Kind.COSINE_WARMUP_WITH_MIN_LR)
+                && options.containsKey("min_lr") == options.containsKey("min_lr_rate")) {
+            throw new IllegalArgumentException(kind.hfName() + " needs one of min_lr and min_lr_rate");
+        }
+        if (kind == Kind.WARMUP_STABLE_DECAY && !options.containsKey("num_decay_steps")) {
+            throw new IllegalArgumentException("warmup_stable_decay needs num_decay_steps");
+        }
+    }
+
+    /** Why a number cannot be the named option's value, or null when it can. */
+    private static String numberRule(String name, double v, double peak) {
+        if (!Double.isFinite(v)) return "a finite number";
+        return switch (name) {
+            case "num_cycles", "timescale" -> v > 0 ? null : "> 0";
+            case "lr_end" -> v >= 0 ? null : ">= 0";
+            case "min_lr" -> v >= 0 && v <= peak ? null : "in [0, the learning rate " + peak + "]";
+            case "min_lr_rate", "min_lr_ratio", "warmup_lr_rate" -> v >= 0 && v <= 1 ? null : "in [0, 1]";
+            case "num_decay_steps", "num_stable_steps" -> v >= 0 && v == Math.rint(v) ? null : "a whole number >= 0";
+            default -> null;
+        };
     }
 
     /** The rate of the update that follows {@code step} completed ones. */
@@ -82,33 +128,92 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
 
     private double factor(long s) {
         if (kind == Kind.CONSTANT) return 1;
+        if (kind == Kind.COSINE_WARMUP_WITH_MIN_LR) return cosineWarmupWithMinLr(s);
+        if (kind == Kind.WARMUP_STABLE_DECAY) return warmupStableDecay(s);
         if (s < warmupSteps) return (double) s / Math.max(1, warmupSteps);
         double progress = (double) (s - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
         return switch (kind) {
             case LINEAR -> Math.max(0.0, (double) (totalSteps - s) / Math.max(1, totalSteps - warmupSteps));
-            case COSINE -> Math.max(0.0, 0.5 * (1 + Math.cos(Math.PI * option("num_cycles", 0.5) * 2 * progress)));
+            case COSINE -> Math.max(0.0, cosineWave(progress));
+            case COSINE_WITH_MIN_LR -> Math.max(0.0, atLeastMinimum(cosineWave(progress), minLrRate()));
             case COSINE_WITH_RESTARTS -> progress >= 1 ? 0.0
-                    : Math.max(0.0, 0.5 * (1 + Math.cos(Math.PI * ((option("num_cycles", 1) * progress) % 1.0))));
+                    : Math.max(0.0, 0.5 * (1 + Math.cos(Math.PI * ((number("num_cycles", 1) * progress) % 1.0))));
             case POLYNOMIAL -> {
-                double end = option("lr_end", 1e-7);
+                double end = number("lr_end", 1e-7);
                 if (s > totalSteps) yield end / peak;
                 double remaining = 1 - progress;
-                yield ((peak - end) * Math.pow(remaining, option("power", 1)) + end) / peak;
+                yield ((peak - end) * Math.pow(remaining, number("power", 1)) + end) / peak;
             }
-            case CONSTANT_WITH_WARMUP, CONSTANT -> 1;
+            case CONSTANT_WITH_WARMUP -> 1;
             case INVERSE_SQRT -> {
-                double tau = option("timescale", warmupSteps > 0 ? warmupSteps : 10_000);
+                double tau = number("timescale", warmupSteps > 0 ? warmupSteps : 10_000);
                 yield 1 / Math.sqrt((s - warmupSteps + tau) / tau);
             }
+            case CONSTANT, COSINE_WARMUP_WITH_MIN_LR, WARMUP_STABLE_DECAY -> throw new AssertionError(kind);
         };
     }
 
-    private double option(String name, double otherwise) {
-        return option(options, name, otherwise);
+    /** ½(1 + cos 2πcp), c = num_cycles (½): cosine's wave at progress p. */
+    private double cosineWave(double progress) {
+        return 0.5 * (1 + Math.cos(Math.PI * number("num_cycles", 0.5) * 2 * progress));
     }
 
-    private static double option(Map<String, Double> options, String name, double otherwise) {
-        return options.getOrDefault(name, otherwise);
+    /** f mapped from [0, 1] to [r, 1]. */
+    private static double atLeastMinimum(double f, double r) {
+        return f * (1 - r) + r;
+    }
+
+    private double minLrRate() {
+        if (!options.containsKey("min_lr")) return number("min_lr_rate", 0);
+        return peak > 0 ? number("min_lr", 0) / peak : 0;
+    }
+
+    private double cosineWarmupWithMinLr(long s) {
+        if (s < warmupSteps) {
+            if (!options.containsKey("warmup_lr_rate")) return (s + 1.0) / Math.max(1, warmupSteps);
+            double q = number("warmup_lr_rate", 0);
+            return q + (1 - q) * s / Math.max(1, warmupSteps - 1);
+        }
+        double progress = (s - warmupSteps + 1.0) / Math.max(1, totalSteps - warmupSteps);
+        return Math.max(0.0, atLeastMinimum(cosineWave(progress), minLrRate()));
+    }
+
+    private double warmupStableDecay(long s) {
+        double r = number("min_lr_ratio", 0);
+        long decay = (long) number("num_decay_steps", 0);
+        long stable = options.containsKey("num_stable_steps") ? (long) number("num_stable_steps", 0) : totalSteps - warmupSteps - decay;
+        if (s < warmupSteps) {
+            double q = (double) s / Math.max(1, warmupSteps);
+            double f = switch (text("warmup_type", "linear")) {
+                case "cosine" -> 0.5 * (1 - Math.cos(Math.PI * q));
+                case "1-sqrt" -> 1 - Math.sqrt(1 - q);
+                default -> q;
+            };
+            return Math.max(0.0, atLeastMinimum(f, r));
+        }
+        if (s < warmupSteps + stable) return 1;
+        if (s < warmupSteps + stable + decay) {
+            double d = (double) (s - warmupSteps - stable) / Math.max(1, decay);
+            double f = switch (text("decay_type", "cosine")) {
+                case "linear" -> 1 - d;
+                case "1-sqrt" -> 1 - Math.sqrt(d);
+                default -> cosineWave(d);
+            };
+            return Math.max(0.0, atLeastMinimum(f, r));
+        }
+        return r;
+    }
+
+    private double number(String name, double otherwise) {
+        return number(options, name, otherwise);
+    }
+
+    private static double number(Map<String, ?> options, String name, double otherwise) {
+        return options.get(name) instanceof Number n ? n.doubleValue() : otherwise;
+    }
+
+    private String text(String name, String otherwise) {
+        return options.get(name) instanceof String t ? t : otherwise;
     }
 
     /** One line for a log: the kind, the peak and the warmup actually applied. */

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LearningRateScheduleTest {
     private static final double SQRT_HALF = Math.sqrt(0.5);
 
-    private static LearningRateSchedule of(Kind kind, Map<String, Double> options) {
+    private static LearningRateSchedule of(Kind kind, Map<String, ?> options) {
         return new LearningRateSchedule(kind, 1.0, 4, 12, options);
     }
 
@@ -74,6 +74,64 @@ class LearningRateScheduleTest {
         assertFactors(of(Kind.INVERSE_SQRT, Map.of("timescale", 2.0)), new long[] {4, 10}, new double[] {1, 0.5});
         // without a warmup τ is 10,000
         assertEquals(0.5, new LearningRateSchedule(Kind.INVERSE_SQRT, 1.0, 0, 12, Map.of()).lr(30_000), 1e-12);
+    }
+
+    @Test
+    void cosineWithMinLrEndsAtItsFloor() {
+        // r + (1 − r)·½(1 + cos πp), r = min_lr_rate 0.2: p = ½ → 0.6, p = 1 → 0.2
+        assertFactors(of(Kind.COSINE_WITH_MIN_LR, Map.of("min_lr_rate", 0.2)), new long[] {2, 4, 8, 12}, new double[] {0.5, 1, 0.6, 0.2});
+        // min_lr is a rate: 0.5 of a peak of 2 is r = ¼, so 2·(¼ + ¾·½) at p = ½ and 2·¼ at the end
+        LearningRateSchedule s = new LearningRateSchedule(Kind.COSINE_WITH_MIN_LR, 2.0, 4, 12, Map.of("min_lr", 0.5));
+        assertEquals(1.25, s.lr(8), 1e-12);
+        assertEquals(0.5, s.lr(12), 1e-12);
+    }
+
+    @Test
+    void cosineWarmupWithMinLrRunsOneUpdateAhead() {
+        // warmup (s + 1)/4, then p = (s − 4 + 1)/8: s = 7 → p = ½ → 0.2 + 0.8·½, s = 11 → p = 1 → 0.2
+        assertFactors(of(Kind.COSINE_WARMUP_WITH_MIN_LR, Map.of("min_lr_rate", 0.2)), new long[] {0, 3, 7, 11},
+                new double[] {0.25, 1, 0.6, 0.2});
+        // from warmup_lr_rate q = 0.1: q + (1 − q)·s/(4 − 1)
+        assertFactors(of(Kind.COSINE_WARMUP_WITH_MIN_LR, Map.of("min_lr_rate", 0.2, "warmup_lr_rate", 0.1)), new long[] {0, 2, 3},
+                new double[] {0.1, 0.7, 1});
+    }
+
+    @Test
+    void warmupStableDecayHoldsThePeakBetweenItsRamps() {
+        // 4 decay updates: 12 − 4 − 4 = 4 stable ones (s = 4..7), a cosine decay from s = 8, d = (s − 8)/4, then min_lr_ratio 0
+        assertFactors(of(Kind.WARMUP_STABLE_DECAY, Map.of("num_decay_steps", 4.0)), new long[] {2, 4, 7, 8, 10, 11, 12, 20},
+                new double[] {0.5, 1, 1, 1, 0.5, 0.5 - SQRT_HALF / 2, 0, 0});
+        // a cosine warmup and a linear decay between r = 0.2 and 1: s = 2 → ½(1 − cos π/2) = ½ → 0.6; s = 10 → d = ½ → 0.6
+        Map<String, Object> shaped = Map.of("num_decay_steps", 4.0, "warmup_type", "cosine", "decay_type", "linear", "min_lr_ratio", 0.2);
+        assertFactors(of(Kind.WARMUP_STABLE_DECAY, shaped), new long[] {0, 2, 5, 10, 12, 20}, new double[] {0.2, 0.6, 1, 0.6, 0.2, 0.2});
+        // 1-sqrt both ways: s = 3 → 1 − √(1 − ¾) = ½; s = 9 → 1 − √¼ = ½
+        assertFactors(of(Kind.WARMUP_STABLE_DECAY, Map.of("num_decay_steps", 4.0, "warmup_type", "1-sqrt", "decay_type", "1-sqrt")),
+                new long[] {3, 9}, new double[] {0.5, 0.5});
+        // 2 stable updates given: the decay runs over s = 6..9, and the floor follows it before the run's end
+        assertFactors(of(Kind.WARMUP_STABLE_DECAY, Map.of("num_decay_steps", 4.0, "num_stable_steps", 2.0)), new long[] {5, 6, 8, 10},
+                new double[] {1, 1, 0.5, 0});
+    }
+
+    @Test
+    void schedulesThatCannotRunAreRefusedSayingWhy() {
+        var e = assertThrows(IllegalArgumentException.class, () -> of(Kind.WARMUP_STABLE_DECAY, Map.of()));
+        assertEquals("warmup_stable_decay needs num_decay_steps", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> of(Kind.WARMUP_STABLE_DECAY, Map.of("num_decay_steps", 10.0)));
+        assertEquals("num_decay_steps (10) and the 4 warmup updates are more than the run's 12 updates", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> of(Kind.WARMUP_STABLE_DECAY, Map.of("num_decay_steps", 2.5)));
+        assertEquals("num_decay_steps must be a whole number >= 0, got 2.5", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> of(Kind.WARMUP_STABLE_DECAY, Map.of("num_decay_steps", 4.0, "decay_type", "exp")));
+        assertEquals("decay_type must be one of linear, cosine, 1-sqrt, got exp", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> of(Kind.WARMUP_STABLE_DECAY, Map.of("num_decay_steps", 4.0, "warmup_type", 1.0)));
+        assertEquals("warmup_type must be one of linear, cosine, 1-sqrt, got 1.0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> of(Kind.COSINE, Map.of("num_cycles", "two")));
+        assertEquals("num_cycles must be a number, got two", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> of(Kind.COSINE_WITH_MIN_LR, Map.of()));
+        assertEquals("cosine_with_min_lr needs one of min_lr and min_lr_rate", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> of(Kind.COSINE_WITH_MIN_LR, Map.of("min_lr", 0.1, "min_lr_rate", 0.1)));
+        assertEquals("cosine_with_min_lr needs one of min_lr and min_lr_rate", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> of(Kind.COSINE_WITH_MIN_LR, Map.of("min_lr", 2.0)));
+        assertEquals("min_lr must be in [0, the learning rate 1.0], got 2.0", e.getMessage());
     }
 
     @Test

@@ -115,11 +115,19 @@ public final class Trainer {
             throw new HyperparameterException("{0} " + metric + " is not a metric of " + model.problemType().hfName()
                     + " (loss, " + String.join(", ", model.problemType().metricNames()) + ")", TrainingArgs.METRIC_FOR_BEST_MODEL);
         }
+        if (args.evalOnStart() && eval.isEmpty()) {
+            throw new HyperparameterException("{0} needs evaluation data", TrainingArgs.EVAL_ON_START);
+        }
         Checkpoints.clearLeftovers(args.outputDir());
         long perEpoch = updatesPerEpoch();
         long maxSteps = args.maxSteps() > 0 ? args.maxSteps() : (long) Math.ceil(args.epochs() * perEpoch);
         long warmup = args.warmupSteps() > 0 ? args.warmupSteps() : (long) Math.ceil(args.warmupRatio() * maxSteps);
-        var schedule = new LearningRateSchedule(args.lrSchedulerType(), args.learningRate(), warmup, maxSteps, args.lrSchedulerKwargs());
+        LearningRateSchedule schedule;
+        try {
+            schedule = new LearningRateSchedule(args.lrSchedulerType(), args.learningRate(), warmup, maxSteps, args.lrSchedulerKwargs());
+        } catch (IllegalArgumentException e) {   // what the run's number of updates decides (warmup_stable_decay's phases)
+            throw new HyperparameterException("{0} " + e.getMessage(), TrainingArgs.LR_SCHEDULER_KWARGS);
+        }
         if (args.labelSmoothingFactor() > 0 && model.problemType() != ProblemType.SINGLE_LABEL_CLASSIFICATION) {
             throw new HyperparameterException("{0} applies to single-label classification only, not " + model.problemType().hfName(),
                     TrainingArgs.LABEL_SMOOTHING_FACTOR);
@@ -160,6 +168,11 @@ public final class Trainer {
         control.shouldTrainingStop = state.globalStep >= maxSteps;
         Metrics lastEval = null;
         long lastEvalStep = -1;
+        if (args.evalOnStart()) {   // as HF: logged, but neither a best metric nor an early-stopping count
+            lastEval = evaluate(state);
+            lastEvalStep = state.globalStep;
+            log.drawChart(state);
+        }
 
         for (int epoch = (int) (state.globalStep / perEpoch); !control.shouldTrainingStop; epoch++) {
             List<int[]> batches = Batches.split(Batches.epochOrder(lengths, args.seed(), epoch, args.shuffle(),
@@ -201,7 +214,8 @@ public final class Trainer {
 
                 boolean endOfEpoch = u == perEpoch - 1;
                 control.shouldTrainingStop = state.globalStep >= maxSteps;
-                control.shouldLog = state.globalStep % args.loggingSteps() == 0;
+                control.shouldLog = due(args.loggingStrategy(), args.loggingSteps(), state.globalStep, endOfEpoch)
+                        || state.globalStep == 1 && args.loggingFirstStep();
                 control.shouldEvaluate = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty();
                 control.shouldSave = due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch);
                 if (control.shouldLog) {
@@ -372,15 +386,20 @@ public final class Trainer {
     }
 
     /** Updates best metric and early-stopping counter; true when this evaluation is the best so far. */
+    /**
+     * Whether the metric is the best so far (then it is); and, as HF's EarlyStoppingCallback counts, an
+     * evaluation that does not beat the previous best by more than the threshold adds one to the
+     * evaluations without improvement, one that does sets them back to 0.
+     */
     private boolean recordMetric(TrainerState state, Metrics m) {
         double v = m.get(args.metricForBestModel());
-        boolean better = state.bestMetric == null || (args.greaterIsBetter() ? v > state.bestMetric : v < state.bestMetric);
+        Double best = state.bestMetric;
+        boolean better = best == null || (args.greaterIsBetter() ? v > best : v < best);
+        if (better && (best == null || Math.abs(v - best) > args.earlyStoppingThreshold())) state.evalsWithoutImprovement = 0;
+        else state.evalsWithoutImprovement++;
         if (better) {
             state.bestMetric = v;
             state.bestGlobalStep = state.globalStep;
-            state.evalsWithoutImprovement = 0;
-        } else {
-            state.evalsWithoutImprovement++;
         }
         return better;
     }

@@ -32,6 +32,8 @@ import java.util.stream.Stream;
 public final class TrainingArgs {
     public enum Strategy { NO, STEPS, EPOCH }
 
+    /** transformers' names for the optimizer bert-ft implements: torch's AdamW, one update per tensor or fused. */
+    public static final List<String> OPTIMIZERS = List.of("adamw_torch", "adamw_torch_fused");
     /** The integrations this build has: "all" means every one of them, as in HF. */
     public static final List<String> REPORT_TO_VALUES = List.of("none", "all", "tensorboard");
     /** The classic IMDB recipe's warmup, used when neither warmup steps nor a warmup ratio is given. */
@@ -68,12 +70,15 @@ public final class TrainingArgs {
     public static final Hyperparameter<LearningRateSchedule.Kind> LR_SCHEDULER_TYPE = Hyperparameter.of("lr_scheduler_type",
             "learning-rate schedule", LearningRateSchedule.Kind.class, LearningRateSchedule.Kind.LINEAR,
             "How the rate moves after the warmup: linear, cosine, cosine_with_restarts, polynomial, constant, "
-                    + "constant_with_warmup or inverse_sqrt, as in transformers.");
+                    + "constant_with_warmup, inverse_sqrt, cosine_with_min_lr, cosine_warmup_with_min_lr or warmup_stable_decay, "
+                    + "as in transformers.");
     public static final Hyperparameter<String> LR_SCHEDULER_KWARGS = Hyperparameter.of("lr_scheduler_kwargs",
             "learning-rate schedule options", String.class, "{}",
-            "The schedule's options as a JSON object: num_cycles (cosine, cosine_with_restarts), lr_end and power "
-                    + "(polynomial), timescale (inverse_sqrt).")
-            .requires(v -> parseOptions(v) != null, "must be a JSON object of numbers, e.g. {\"num_cycles\": 2}");
+            "The schedule's options as a JSON object: num_cycles (the cosines), lr_end and power (polynomial), timescale "
+                    + "(inverse_sqrt), min_lr or min_lr_rate (one required by the two with min_lr), warmup_lr_rate "
+                    + "(cosine_warmup_with_min_lr), num_decay_steps (required), num_stable_steps, warmup_type, decay_type and "
+                    + "min_lr_ratio (warmup_stable_decay).")
+            .requires(v -> parseOptions(v) != null, "must be a JSON object of numbers and names, e.g. {\"num_cycles\": 2}");
     public static final Hyperparameter<Double> LABEL_SMOOTHING_FACTOR = Hyperparameter.of("label_smoothing_factor",
             "label smoothing", Double.class, 0.0,
             "Train against (1 - f) on the label plus f spread over all classes, as transformers' LabelSmoother "
@@ -87,6 +92,10 @@ public final class TrainingArgs {
             "AdamW's second-moment decay.").requires(v -> v >= 0 && v < 1, "must be in [0, 1)").advanced();
     public static final Hyperparameter<Double> ADAM_EPSILON = Hyperparameter.of("adam_epsilon", "Adam epsilon", Double.class, 1e-8,
             "AdamW's denominator term.").requires(v -> v > 0, "must be > 0").advanced();
+    public static final Hyperparameter<String> OPTIM = Hyperparameter.of("optim", "optimizer", String.class, "adamw_torch",
+            "The optimizer, by transformers' name: adamw_torch (torch.optim.AdamW, decoupled weight decay) or adamw_torch_fused "
+                    + "(the same update in one kernel), which bert-ft runs.")
+            .requires(OPTIMIZERS::contains, "must be " + String.join(" or ", OPTIMIZERS) + ": the AdamW bert-ft runs");
     public static final Hyperparameter<Double> MAX_GRAD_NORM = Hyperparameter.of("max_grad_norm", "maximum gradient norm", Double.class,
             1.0, "Gradient clipping (0: off).");
     public static final Hyperparameter<Integer> GRAD_ACCUM_STEPS = Hyperparameter.of("grad_accum_steps", "gradient accumulation steps",
@@ -97,10 +106,16 @@ public final class TrainingArgs {
             "Maximum sequence length in tokens (0: the model's, 512 for BERT).").requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Integer> LOGGING_STEPS = Hyperparameter.of("logging_steps", "logging steps", Integer.class, 10,
             "Updates between log entries (Hugging Face's default: 500).").requires(v -> v > 0, "must be > 0");
+    public static final Hyperparameter<Strategy> LOGGING_STRATEGY = Hyperparameter.of("logging_strategy", "logging strategy",
+            Strategy.class, Strategy.STEPS, "When to log the training loss, gradient norm and rate: no, steps or epoch.");
+    public static final Hyperparameter<Boolean> LOGGING_FIRST_STEP = Hyperparameter.of("logging_first_step", "logging the first step",
+            Boolean.class, false, "Log after the first update too.");
     public static final Hyperparameter<Strategy> EVAL_STRATEGY = Hyperparameter.of("eval_strategy", "evaluation strategy",
             Strategy.class, Strategy.NO, "When to evaluate: no, steps or epoch.").hf("eval_strategy", "evaluation_strategy");
     public static final Hyperparameter<Integer> EVAL_STEPS = Hyperparameter.of("eval_steps", "evaluation steps", Integer.class, 0,
             "Updates between evaluations with the steps strategy (0: the logging steps).").requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Boolean> EVAL_ON_START = Hyperparameter.of("eval_on_start", "evaluating on start",
+            Boolean.class, false, "Evaluate once before the first update (a check that evaluation works, and the baseline).");
     public static final Hyperparameter<Strategy> SAVE_STRATEGY = Hyperparameter.of("save_strategy", "save strategy", Strategy.class,
             Strategy.STEPS, "When to save a checkpoint: no, steps or epoch.");
     public static final Hyperparameter<Integer> SAVE_STEPS = Hyperparameter.of("save_steps", "save steps", Integer.class, 500,
@@ -114,8 +129,15 @@ public final class TrainingArgs {
             "loss, or the problem type's: accuracy, f1; mse, rmse, pearson, spearmanr; accuracy, f1_micro, f1_macro "
                     + "(an eval_ prefix is accepted).")
             .requires(v -> METRICS.contains(v.startsWith("eval_") ? v.substring(5) : v), "must be one of " + String.join(", ", METRICS));
+    public static final Hyperparameter<Boolean> GREATER_IS_BETTER = Hyperparameter.of("greater_is_better", "greater is better",
+            Boolean.class, null, "Whether a higher metric for the best model is better. Default: true for accuracy, F1 and the "
+                    + "correlations, false for loss, mse and rmse (Hugging Face's default is false only for names ending in loss).");
     public static final Hyperparameter<Integer> EARLY_STOPPING_PATIENCE = Hyperparameter.of("early_stopping_patience",
             "early stopping patience", Integer.class, 0, "Stop after N evaluations without improvement (0: never).")
+            .requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Double> EARLY_STOPPING_THRESHOLD = Hyperparameter.of("early_stopping_threshold",
+            "early stopping threshold", Double.class, 0.0,
+            "How much the metric must improve on the best so far for early stopping to count it an improvement.")
             .requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Boolean> SHUFFLE = Hyperparameter.of("shuffle", "shuffling", Boolean.class, true,
             "a new seeded order of the training data each epoch; off keeps the data's order");
@@ -127,9 +149,10 @@ public final class TrainingArgs {
     /** Every setting, in the order the command line's help lists them. */
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
             BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
-            WEIGHT_DECAY, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS, SEED,
-            MAX_LENGTH, LOGGING_STEPS, EVAL_STRATEGY, EVAL_STEPS, SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, LOAD_BEST_MODEL_AT_END,
-            METRIC_FOR_BEST_MODEL, EARLY_STOPPING_PATIENCE, SHUFFLE, GROUP_BY_LENGTH, SKIP_NONFINITE);
+            WEIGHT_DECAY, OPTIM, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS,
+            SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, EVAL_ON_START,
+            SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER,
+            EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD, SHUFFLE, GROUP_BY_LENGTH, SKIP_NONFINITE);
 
     private final Map<Hyperparameter<?>, Object> values;
     private final Map<String, Object> recorded;
@@ -143,7 +166,7 @@ public final class TrainingArgs {
         if (v.get(WARMUP_STEPS) == null) v.put(WARMUP_STEPS, ratio == null ? RECIPE_WARMUP_STEPS : 0L);
         if (ratio == null) v.put(WARMUP_RATIO, 0.0);
         try {   // the schedule's options against its kind and the rate, before any step
-            new LearningRateSchedule((LearningRateSchedule.Kind) v.get(LR_SCHEDULER_TYPE), (Double) v.get(LEARNING_RATE), 0, 1,
+            LearningRateSchedule.checkOptions((LearningRateSchedule.Kind) v.get(LR_SCHEDULER_TYPE), (Double) v.get(LEARNING_RATE),
                     parseOptions((String) v.get(LR_SCHEDULER_KWARGS)));
         } catch (IllegalArgumentException e) {
             throw new HyperparameterException("{0} " + e.getMessage(), LR_SCHEDULER_KWARGS);
@@ -168,18 +191,24 @@ public final class TrainingArgs {
         this.recorded = Collections.unmodifiableMap(new LinkedHashMap<>(recorded));   // in order, nulls kept (options not given)
     }
 
-    /** lr_scheduler_kwargs' JSON object as names and numbers, or null when it is not one. */
-    private static Map<String, Double> parseOptions(String json) {
+    /** lr_scheduler_kwargs' JSON object as names and values (Double or String), or null when it is not one. */
+    private static Map<String, Object> parseOptions(String json) {
+        JsonNode node = optionsTree(json);
+        if (node == null || !node.isObject()) return null;
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (var fields = node.fields(); fields.hasNext(); ) {
+            var f = fields.next();
+            if (f.getValue().isNumber()) out.put(f.getKey(), f.getValue().asDouble());
+            else if (f.getValue().isTextual()) out.put(f.getKey(), f.getValue().asText());
+            else return null;
+        }
+        return out;
+    }
+
+    /** The JSON text as a tree, or null when it is not JSON. */
+    private static JsonNode optionsTree(String json) {
         try {
-            JsonNode node = TrainerState.JSON.readTree(json);
-            if (node == null || !node.isObject()) return null;
-            Map<String, Double> out = new LinkedHashMap<>();
-            for (var fields = node.fields(); fields.hasNext(); ) {
-                var f = fields.next();
-                if (!f.getValue().isNumber()) return null;
-                out.put(f.getKey(), f.getValue().asDouble());
-            }
-            return out;
+            return TrainerState.JSON.readTree(json);
         } catch (IOException e) {
             return null;
         }
@@ -214,6 +243,7 @@ public final class TrainingArgs {
     public Map<String, Object> hfValues() {
         Map<String, Object> out = new LinkedHashMap<>();
         values.forEach((p, v) -> out.put(p.hfName(), v instanceof Path || v instanceof Enum<?> ? Hyperparameter.text(v) : v));
+        out.put(LR_SCHEDULER_KWARGS.hfName(), lrSchedulerKwargsTree());
         return out;
     }
 
@@ -230,8 +260,10 @@ public final class TrainingArgs {
     /** Used when {@link #warmupSteps()} is 0. */
     public double warmupRatio() { return get(WARMUP_RATIO); }
     public LearningRateSchedule.Kind lrSchedulerType() { return get(LR_SCHEDULER_TYPE); }
-    /** {@link #LR_SCHEDULER_KWARGS} read: the schedule's options by transformers' names. */
-    public Map<String, Double> lrSchedulerKwargs() { return parseOptions(get(LR_SCHEDULER_KWARGS)); }
+    /** {@link #LR_SCHEDULER_KWARGS} read: the schedule's options by transformers' names, numbers as Double, names as String. */
+    public Map<String, Object> lrSchedulerKwargs() { return parseOptions(get(LR_SCHEDULER_KWARGS)); }
+    /** {@link #LR_SCHEDULER_KWARGS} as the JSON object given, what training_args.json records (as HF's dict). */
+    public JsonNode lrSchedulerKwargsTree() { return optionsTree(get(LR_SCHEDULER_KWARGS)); }
     /** 0: the plain cross-entropy. */
     public double labelSmoothingFactor() { return get(LABEL_SMOOTHING_FACTOR); }
     public double weightDecay() { return get(WEIGHT_DECAY); }
@@ -244,9 +276,12 @@ public final class TrainingArgs {
     public long seed() { return get(SEED); }
     /** 0: the model's. */
     public int maxLength() { return get(MAX_LENGTH); }
+    public Strategy loggingStrategy() { return get(LOGGING_STRATEGY); }
     public int loggingSteps() { return get(LOGGING_STEPS); }
+    public boolean loggingFirstStep() { return get(LOGGING_FIRST_STEP); }
     public Strategy evalStrategy() { return get(EVAL_STRATEGY); }
     public int evalSteps() { return get(EVAL_STEPS); }
+    public boolean evalOnStart() { return get(EVAL_ON_START); }
     public Strategy saveStrategy() { return get(SAVE_STRATEGY); }
     public int saveSteps() { return get(SAVE_STEPS); }
     /** At most 0: keep all. */
@@ -256,6 +291,7 @@ public final class TrainingArgs {
     public String metricForBestModel() { return get(METRIC_FOR_BEST_MODEL); }
     /** At most 0: off. */
     public int earlyStoppingPatience() { return get(EARLY_STOPPING_PATIENCE); }
+    public double earlyStoppingThreshold() { return get(EARLY_STOPPING_THRESHOLD); }
     public boolean shuffle() { return get(SHUFFLE); }
     public boolean groupByLength() { return get(GROUP_BY_LENGTH); }
     public boolean skipNonFiniteSteps() { return get(SKIP_NONFINITE); }
@@ -271,12 +307,13 @@ public final class TrainingArgs {
     }
 
     /**
-     * Lower loss and errors (mse, rmse) are better; higher accuracy, F1 and correlations are. (HF's
-     * default thinks only a name ending in "loss" lower-better and has --greater_is_better for the
-     * rest; bert-ft has no such flag, so it knows its errors.)
+     * {@link #GREATER_IS_BETTER} when given, else what the metric means: lower loss and errors (mse, rmse)
+     * are better, higher accuracy, F1 and correlations are. (HF's default thinks only a name ending in
+     * "loss" lower-better, so with mse it would keep the worst checkpoint unless told.)
      */
     public boolean greaterIsBetter() {
-        return !List.of("loss", "mse", "rmse").contains(metricForBestModel());
+        Boolean given = get(GREATER_IS_BETTER);
+        return given != null ? given : !List.of("loss", "mse", "rmse").contains(metricForBestModel());
     }
 
     /** Hugging Face's default logging_dir: a folder per run under the output folder, so runs never share a log. */
@@ -323,6 +360,7 @@ public final class TrainingArgs {
         public Builder lrSchedulerKwargs(String v) { return set(LR_SCHEDULER_KWARGS, v); }
         public Builder labelSmoothingFactor(double v) { return set(LABEL_SMOOTHING_FACTOR, v); }
         public Builder weightDecay(double v) { return set(WEIGHT_DECAY, v); }
+        public Builder optim(String v) { return set(OPTIM, v); }
         public Builder adamBeta1(double v) { return set(ADAM_BETA1, v); }
         public Builder adamBeta2(double v) { return set(ADAM_BETA2, v); }
         public Builder adamEpsilon(double v) { return set(ADAM_EPSILON, v); }
@@ -330,15 +368,21 @@ public final class TrainingArgs {
         public Builder gradAccumSteps(int v) { return set(GRAD_ACCUM_STEPS, v); }
         public Builder seed(long v) { return set(SEED, v); }
         public Builder maxLength(int v) { return set(MAX_LENGTH, v); }
+        public Builder loggingStrategy(Strategy v) { return set(LOGGING_STRATEGY, v); }
         public Builder loggingSteps(int v) { return set(LOGGING_STEPS, v); }
+        public Builder loggingFirstStep(boolean v) { return set(LOGGING_FIRST_STEP, v); }
         public Builder evalStrategy(Strategy v) { return set(EVAL_STRATEGY, v); }
         public Builder evalSteps(int v) { return set(EVAL_STEPS, v); }
+        public Builder evalOnStart(boolean v) { return set(EVAL_ON_START, v); }
         public Builder saveStrategy(Strategy v) { return set(SAVE_STRATEGY, v); }
         public Builder saveSteps(int v) { return set(SAVE_STEPS, v); }
         public Builder saveTotalLimit(int v) { return set(SAVE_TOTAL_LIMIT, v); }
         public Builder loadBestModelAtEnd(boolean v) { return set(LOAD_BEST_MODEL_AT_END, v); }
         public Builder metricForBestModel(String v) { return set(METRIC_FOR_BEST_MODEL, v); }
+        /** Null: what the metric means (see {@link TrainingArgs#greaterIsBetter()}). */
+        public Builder greaterIsBetter(Boolean v) { return set(GREATER_IS_BETTER, v); }
         public Builder earlyStoppingPatience(int v) { return set(EARLY_STOPPING_PATIENCE, v); }
+        public Builder earlyStoppingThreshold(double v) { return set(EARLY_STOPPING_THRESHOLD, v); }
         public Builder shuffle(boolean v) { return set(SHUFFLE, v); }
         public Builder groupByLength(boolean v) { return set(GROUP_BY_LENGTH, v); }
         public Builder skipNonFiniteSteps(boolean v) { return set(SKIP_NONFINITE, v); }

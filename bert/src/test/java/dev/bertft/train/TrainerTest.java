@@ -159,6 +159,41 @@ class TrainerTest {
     }
 
     @Test
+    void earlyStoppingThresholdAndEvalOnStartAsHfCountsThem(@TempDir Path out) throws IOException {
+        // A learning run whose loss cannot fall by 1,000: the evaluations after the first count as no improvement, so
+        // patience 2 stops at the third (step 15). The evaluation before the first update is logged but counts for
+        // nothing (with it counted, the run would stop at step 10); the best is still the lowest loss seen.
+        TrainingArgs a = args(out).evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(5).saveStrategy(TrainingArgs.Strategy.NO)
+                .earlyStoppingPatience(2).earlyStoppingThreshold(1000).evalOnStart(true).build();
+        Trainer.Result r = trainer(model(0), a, data(80, 6, false), data(20, 7, false), new Trainer.Listener() {}).train(null);
+        assertEquals(15, r.state().globalStep, "stopped after the third evaluation of the run");
+        List<Long> evalSteps = new ArrayList<>();
+        double lowest = Double.POSITIVE_INFINITY;
+        for (JsonNode e : r.state().logHistory) {
+            if (!e.has("eval_loss")) continue;
+            evalSteps.add(e.get("step").asLong());
+            if (e.get("step").asLong() > 0) lowest = Math.min(lowest, e.get("eval_loss").asDouble());
+        }
+        assertEquals(List.of(0L, 5L, 10L, 15L), evalSteps);
+        assertEquals(lowest, r.state().bestMetric(), 0, "the best metric ignores the threshold");
+    }
+
+    @Test
+    void loggingByEpochAndTheFirstStep(@TempDir Path out) throws IOException {
+        // 80 examples / batch 8 = 10 updates an epoch, 3 epochs
+        TrainingArgs a = args(out).loggingStrategy(TrainingArgs.Strategy.EPOCH).loggingFirstStep(true)
+                .evalStrategy(TrainingArgs.Strategy.NO).saveStrategy(TrainingArgs.Strategy.NO).build();
+        Trainer.Result r = trainer(model(0), a, data(80, 6, false), List.of(), new Trainer.Listener() {}).train(null);
+        List<Long> logged = new ArrayList<>();
+        for (JsonNode e : r.state().logHistory) if (e.has("loss")) logged.add(e.get("step").asLong());
+        assertEquals(List.of(1L, 10L, 20L, 30L), logged);
+        a = args(out.resolve("quiet")).loggingStrategy(TrainingArgs.Strategy.NO).evalStrategy(TrainingArgs.Strategy.NO)
+                .saveStrategy(TrainingArgs.Strategy.NO).build();
+        r = trainer(model(0), a, data(80, 6, false), List.of(), new Trainer.Listener() {}).train(null);
+        for (JsonNode e : r.state().logHistory) assertFalse(e.has("loss"), e.toString());
+    }
+
+    @Test
     void nonFiniteLossStopsWithoutTouchingSavedCheckpoints(@TempDir Path out) throws IOException {
         List<Batches.Tokenized> train = data(40, 8, false);
         TrainingArgs a = args(out).saveStrategy(TrainingArgs.Strategy.STEPS).saveSteps(2).evalStrategy(TrainingArgs.Strategy.NO).build();

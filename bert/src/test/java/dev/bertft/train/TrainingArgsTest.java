@@ -1,5 +1,6 @@
 package dev.bertft.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.bertft.nn.LearningRateSchedule;
 import org.junit.jupiter.api.Test;
 
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -76,6 +78,17 @@ class TrainingArgsTest {
         assertEquals(Map.of("num_cycles", 2.0), TrainingArgs.builder().lrSchedulerType(LearningRateSchedule.Kind.COSINE_WITH_RESTARTS)
                 .lrSchedulerKwargs("{\"num_cycles\": 2}").build().lrSchedulerKwargs());
 
+        assertEquals(Map.of("num_decay_steps", 100.0, "decay_type", "linear"), TrainingArgs.builder()
+                .lrSchedulerType(LearningRateSchedule.Kind.WARMUP_STABLE_DECAY)
+                .lrSchedulerKwargs("{\"num_decay_steps\": 100, \"decay_type\": \"linear\"}").build().lrSchedulerKwargs());
+        assertEquals("learning-rate schedule options warmup_stable_decay needs num_decay_steps",
+                error(TrainingArgs.builder().lrSchedulerType(LearningRateSchedule.Kind.WARMUP_STABLE_DECAY)));
+        assertEquals("learning-rate schedule options must be a JSON object of numbers and names, e.g. {\"num_cycles\": 2}, got "
+                + "{\"num_cycles\": [2]}", error(TrainingArgs.builder().lrSchedulerKwargs("{\"num_cycles\": [2]}")));
+        assertEquals("optimizer must be adamw_torch or adamw_torch_fused: the AdamW bert-ft runs, got sgd",
+                error(TrainingArgs.builder().optim("sgd")));
+        assertEquals("early stopping threshold must be >= 0, got -0.1", error(TrainingArgs.builder().earlyStoppingThreshold(-0.1)));
+
         HyperparameterException e = assertThrows(HyperparameterException.class, () -> TrainingArgs.builder().gradAccumSteps(0).build());
         assertEquals(List.of(TrainingArgs.GRAD_ACCUM_STEPS), e.subjects());
         assertEquals("--gradient_accumulation_steps must be > 0, got 0", e.message(p -> "--" + p.hfName()), "another caller's names");
@@ -97,6 +110,19 @@ class TrainingArgsTest {
         assertEquals("epoch", hf.get("eval_strategy"));
         assertEquals("./results", hf.get("output_dir"));
         assertEquals(TrainingArgs.HYPERPARAMETERS.size(), hf.size());
+        // lr_scheduler_kwargs as the dict transformers writes, not its text
+        JsonNode kwargs = (JsonNode) TrainingArgs.builder().lrSchedulerType(LearningRateSchedule.Kind.COSINE)
+                .lrSchedulerKwargs("{\"num_cycles\": 2}").build().hfValues().get("lr_scheduler_kwargs");
+        assertTrue(kwargs.isObject() && kwargs.get("num_cycles").isInt(), kwargs.toString());
+    }
+
+    @Test
+    void greaterIsBetterFollowsTheMetricUnlessGiven() {
+        assertFalse(TrainingArgs.builder().build().greaterIsBetter(), "loss");
+        assertFalse(TrainingArgs.builder().metricForBestModel("eval_rmse").build().greaterIsBetter());
+        assertTrue(TrainingArgs.builder().metricForBestModel("f1").build().greaterIsBetter());
+        assertTrue(TrainingArgs.builder().metricForBestModel("mse").greaterIsBetter(true).build().greaterIsBetter(), "given wins");
+        assertFalse(TrainingArgs.builder().metricForBestModel("accuracy").greaterIsBetter(false).build().greaterIsBetter());
     }
 
     @Test

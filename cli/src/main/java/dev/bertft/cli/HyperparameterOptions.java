@@ -70,10 +70,11 @@ final class HyperparameterOptions implements CommandLine.IModelTransformer {
     private static OptionSpec option(Hyperparameter<?> p) {
         OptionSpec.Builder o = OptionSpec.builder(flag(p)).hidden(p.isAdvanced()).userObject(p);
         String description = isNegated(p) ? "Turns off " + p.words() + " (" + p.description() + ")." : p.description();
-        if (p.type() == Boolean.class) {
+        if (p.type() == Boolean.class && p.defaultValue() != null) {   // unset by default: takes true or false (--greater-is-better)
             o.type(boolean.class).arity("0").defaultValue("false");
         } else {
             o.type(p.type().isEnum() ? String.class : p.type()).paramLabel(label(p));
+            if (p.type() == Boolean.class) o.arity("1");
             if (p.type() == List.class) o.auxiliaryTypes(String.class).splitRegex(",");
             if (p.defaultValue() != null) {
                 String text = p.defaultValue() instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList())
@@ -87,6 +88,7 @@ final class HyperparameterOptions implements CommandLine.IModelTransformer {
 
     private static String label(Hyperparameter<?> p) {
         if (p.type() == Path.class) return "DIR";
+        if (p.type() == Boolean.class) return "true|false";
         if (p.type() == Integer.class || p.type() == Long.class) return "N";
         if (p.type() == Double.class) return "X";
         if (p == TrainingArgs.LR_SCHEDULER_KWARGS) return "JSON";

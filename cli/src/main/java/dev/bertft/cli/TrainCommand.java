@@ -74,7 +74,8 @@ final class TrainCommand implements Callable<Integer> {
                     + HyperparameterOptions.flag(TrainingArgs.WARMUP_RATIO) + " " + settled.warmupRatio() + " (Hugging Face's rule)");
         }
         Map<String, Object> recorded = RecordedArgs.of(spec, Map.of("warmup_steps", settled.warmupSteps(),
-                "warmup_ratio", settled.warmupRatio(), "logging_dir", settled.loggingDir().toString()));
+                "warmup_ratio", settled.warmupRatio(), "logging_dir", settled.loggingDir().toString(),
+                "lr_scheduler_kwargs", settled.lrSchedulerKwargsTree()));
         TrainingArgs args = settled.toBuilder().recorded(recorded).build();
         Path outputDir = args.outputDir();
         if (overwriteOutputDir && resume != null) {

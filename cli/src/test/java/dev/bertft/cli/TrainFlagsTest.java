@@ -87,7 +87,52 @@ class TrainFlagsTest {
         assertTrue(r.err().strip().startsWith("bert-ft train: error: --lr-scheduler-kwargs must be a JSON object of numbers"), r.err());
         r = PredictCommandTest.run(train(out, "--max-steps", "4", "--lr-scheduler-type", "exponential"));
         assertEquals(CliErrors.FAILURE, r.exit(), r.err());
-        assertTrue(r.err().contains("linear, cosine, cosine_with_restarts, polynomial, constant, constant_with_warmup or inverse_sqrt"), r.err());
+        assertTrue(r.err().contains("linear, cosine, cosine_with_restarts, polynomial, constant, constant_with_warmup, inverse_sqrt, "
+                + "cosine_with_min_lr, cosine_warmup_with_min_lr or warmup_stable_decay, got 'exponential'"), r.err());
+    }
+
+    @Test
+    void warmupStableDecayAndTheTrainerFlagsOfHfScripts() throws IOException {
+        Path out = tmp.resolve("wsd");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max_steps", "10", "--save_steps", "10", "--warmup_steps", "2",
+                "--lr_scheduler_type", "warmup_stable_decay", "--lr_scheduler_kwargs",
+                "{\"num_decay_steps\": 4, \"decay_type\": \"linear\", \"min_lr_ratio\": 0.1}", "--logging_first_step",
+                "--optim", "adamw_torch_fused", "--greater_is_better", "False"));
+        assertEquals(0, r.exit(), r.err());
+        // warmup from 0.1 over 2 updates, stable at 1 for 10 − 2 − 4 = 4, then linear to 0.1 over 4: logged after update 1
+        // (the first step) and 2, 4, ..., 10: 0.1 + 0.9·½, 1, 1, 1 (d = 0), 0.1 + 0.9·½ (d = ½), 0.1 (the end)
+        List<Double> logged = new ArrayList<>();
+        for (JsonNode e : json(out.resolve("checkpoint-10/trainer_state.json")).get("log_history")) {
+            if (e.has("learning_rate")) logged.add(e.get("learning_rate").asDouble() / 5e-5);
+        }
+        double[] want = {0.55, 1, 1, 1, 0.55, 0.1};
+        assertEquals(want.length, logged.size(), logged.toString());
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], logged.get(i), 1e-9, logged.toString());
+        JsonNode args = json(out.resolve("training_args.json"));
+        assertEquals("warmup_stable_decay", args.get("lr_scheduler_type").asText());
+        JsonNode kwargs = args.get("lr_scheduler_kwargs");
+        assertTrue(kwargs.isObject() && kwargs.get("num_decay_steps").isInt(), "HF's dict, as given: " + kwargs);
+        assertEquals("linear", kwargs.get("decay_type").asText());
+        assertEquals("adamw_torch_fused", args.get("optim").asText());
+        assertFalse(args.get("greater_is_better").asBoolean(true), args.toString());
+        assertTrue(args.get("logging_first_step").asBoolean(), args.toString());
+    }
+
+    @Test
+    void whatOnlyTheRunsLengthRulesOutStillStopsItBeforeTheFirstUpdate() throws IOException {
+        Path out = tmp.resolve("wsd-long");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, "--max-steps", "10", "--warmup-steps", "2",
+                "--lr-scheduler-type", "warmup_stable_decay", "--lr-scheduler-kwargs", "{\"num_decay_steps\": 20}"));
+        assertEquals(CliErrors.FAILURE, r.exit(), r.err());
+        assertTrue(r.err().strip().endsWith("bert-ft train: error: --lr-scheduler-kwargs num_decay_steps (20) and the 2 warmup updates "
+                + "are more than the run's 10 updates"), r.err());
+        assertFalse(Files.exists(out.resolve("checkpoint-2")), "no update ran");
+        r = PredictCommandTest.run(train(tmp.resolve("no-eval"), "--max-steps", "2", "--eval_on_start"));
+        assertEquals(CliErrors.FAILURE, r.exit(), r.err());
+        assertTrue(r.err().strip().endsWith("bert-ft train: error: --eval-on-start needs evaluation data"), r.err());
+        r = PredictCommandTest.run(train(tmp.resolve("sgd"), "--max-steps", "2", "--optim", "sgd"));
+        assertEquals(CliErrors.FAILURE, r.exit(), r.err());
+        assertTrue(r.err().contains("--optim must be adamw_torch or adamw_torch_fused: the AdamW bert-ft runs, got sgd"), r.err());
     }
 
     @Test
