@@ -14,6 +14,10 @@ It writes three JSON files under autograd/src/test/resources/fixtures/:
               gradient of sum(out * R) for every weight and the input.
   adamw.json  ten steps of torch.optim.AdamW with weight-decay groups, gradient clipping and the
               transformers linear warmup/decay schedule: parameter values after every step.
+  plateau.json  torch.optim.lr_scheduler.ReduceLROnPlateau (transformers' reduce_lr_on_plateau) under
+              several option sets, fed one sequence of evaluation metrics: the rate after each.
+
+Names given on the command line write only those files (python3 make_fixtures.py plateau.json).
 
 A tensor is {"shape": [...], "data": [...]} in row-major order. Inputs are float32 values (written
 as the float64 number equal to them); op and block references are computed by torch in float64 from
@@ -23,6 +27,7 @@ AdamW reference runs in float32, as training does. The tests need no Python.
 import json
 import math
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -240,6 +245,34 @@ def adamw_fixture():
     }
 
 
+# ---- ReduceLROnPlateau --------------------------------------------------------------------
+
+def plateau_fixture():
+    lr = 1e-3
+    # improvements, ties, gains under the threshold, a NaN, a slow climb (worse in min mode, better in max)
+    metrics = [1.0, 0.9, 0.9, 0.95, 0.9, 0.89995, 0.91, 0.92, 0.5, 0.5, 0.5, 0.5, float("nan"), 0.4, 0.41, 0.42, 0.43,
+               0.44, 0.45, 0.46, 0.46, 0.47]
+    option_sets = [
+        {},
+        {"patience": 2},
+        {"mode": "max", "patience": 1, "threshold_mode": "abs", "threshold": 0.01, "cooldown": 2, "factor": 0.5},
+        {"patience": 0, "factor": 0.5, "min_lr": 2e-4, "eps": 1e-5},
+        {"patience": 1, "threshold": 0.1},
+        {"mode": "max", "patience": 0, "cooldown": 1, "factor": 0.3},
+    ]
+    cases = []
+    for options in option_sets:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=lr)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **options)
+        rates = []
+        for m in metrics:
+            sched.step(m)
+            rates.append(opt.param_groups[0]["lr"])
+        cases.append({"options": options, "rates": rates})
+    return {"lr": lr, "metrics": [None if math.isnan(m) else m for m in metrics], "cases": cases}
+
+
 def write(name, obj):
     path = os.path.join(OUT, name)
     with open(path, "w") as f:
@@ -251,6 +284,11 @@ def write(name, obj):
 if __name__ == "__main__":
     torch.set_default_dtype(torch.float64)
     os.makedirs(OUT, exist_ok=True)
-    write("ops.json", {"torch": torch.__version__, "cases": ops_cases()})
-    write("block.json", {"torch": torch.__version__, **block_fixture()})
-    write("adamw.json", {"torch": torch.__version__, **adamw_fixture()})
+    fixtures = {
+        "ops.json": lambda: {"cases": ops_cases()},
+        "block.json": block_fixture,
+        "adamw.json": adamw_fixture,
+        "plateau.json": plateau_fixture,
+    }
+    for name in sys.argv[1:] or fixtures:
+        write(name, {"torch": torch.__version__, **fixtures[name]()})

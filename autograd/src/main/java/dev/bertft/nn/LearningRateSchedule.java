@@ -23,17 +23,19 @@ import java.util.Map;
  * <li>warmup_stable_decay: a warmup (warmup_type linear, cosine ½(1 − cos πs/w) or 1-sqrt 1 − √(1 − s/w)) from r
  *     to 1, then 1 for num_stable_steps (T − w − num_decay_steps by default), then a decay over num_decay_steps
  *     (decay_type cosine ½(1 + cos 2πcd), linear 1 − d or 1-sqrt 1 − √d, d its progress) to r, then r; each
- *     phase's factor f is mapped to r + (1 − r)f, floored at 0, r = min_lr_ratio (0), c = num_cycles (½).
+ *     phase's factor f is mapped to r + (1 − r)f, floored at 0, r = min_lr_ratio (0), c = num_cycles (½);
+ * <li>reduce_lr_on_plateau: 1 here, without a warmup (transformers ignores it); the rate moves with the evaluations
+ *     instead, {@link PlateauReduction} (mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps).
  * </ul>
  * {@code options} are transformers' lr_scheduler_kwargs for the kind (names above), numbers except
- * warmup_type and decay_type; the constructor refuses an option the kind does not take, as transformers
+ * warmup_type, decay_type, mode and threshold_mode; the constructor refuses an option the kind does not take, as transformers
  * does, and a value it cannot use, saying which.
  */
 public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, long totalSteps, Map<String, ?> options) {
 
     public enum Kind {
         LINEAR, COSINE, COSINE_WITH_RESTARTS, POLYNOMIAL, CONSTANT, CONSTANT_WITH_WARMUP, INVERSE_SQRT, COSINE_WITH_MIN_LR,
-        COSINE_WARMUP_WITH_MIN_LR, WARMUP_STABLE_DECAY;
+        COSINE_WARMUP_WITH_MIN_LR, WARMUP_STABLE_DECAY, REDUCE_LR_ON_PLATEAU;
 
         /** The lr_scheduler_kwargs this kind takes, as transformers names them. */
         public List<String> optionNames() {
@@ -45,6 +47,8 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
                 case COSINE_WARMUP_WITH_MIN_LR -> List.of("num_cycles", "min_lr", "min_lr_rate", "warmup_lr_rate");
                 case WARMUP_STABLE_DECAY -> List.of("num_decay_steps", "num_stable_steps", "warmup_type", "decay_type", "min_lr_ratio",
                         "num_cycles");
+                case REDUCE_LR_ON_PLATEAU -> List.of("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr",
+                        "eps");
                 default -> List.of();
             };
         }
@@ -53,10 +57,16 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
         public String hfName() {
             return name().toLowerCase(Locale.ROOT);
         }
+
+        /** constant and reduce_lr_on_plateau: transformers gives them no warmup, even when one is asked for. */
+        public boolean ignoresWarmup() {
+            return this == CONSTANT || this == REDUCE_LR_ON_PLATEAU;
+        }
     }
 
-    /** The shapes warmup_stable_decay's warmup_type and decay_type name. */
-    private static final List<String> CURVES = List.of("linear", "cosine", "1-sqrt");
+    /** The options that are names, and the names each takes. */
+    private static final Map<String, List<String>> CHOICES = Map.of("warmup_type", List.of("linear", "cosine", "1-sqrt"),
+            "decay_type", List.of("linear", "cosine", "1-sqrt"), "mode", List.of("min", "max"), "threshold_mode", List.of("rel", "abs"));
 
     public LearningRateSchedule {
         options = Map.copyOf(options);
@@ -86,12 +96,12 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
                 throw new IllegalArgumentException(kind.hfName() + " takes "
                         + (kind.optionNames().isEmpty() ? "none" : String.join(", ", kind.optionNames())) + ", not " + name);
             }
-            boolean curve = name.equals("warmup_type") || name.equals("decay_type");
-            if (curve != e.getValue() instanceof String) {
-                throw new IllegalArgumentException(name + " must be " + (curve ? "one of " + String.join(", ", CURVES) : "a number")
-                        + ", got " + e.getValue());
+            List<String> choices = CHOICES.get(name);
+            String oneOf = choices == null ? "a number" : "one of " + String.join(", ", choices);
+            if ((choices != null) != e.getValue() instanceof String) {
+                throw new IllegalArgumentException(name + " must be " + oneOf + ", got " + e.getValue());
             }
-            String rule = curve ? (CURVES.contains((String) e.getValue()) ? null : "one of " + String.join(", ", CURVES))
+            String rule = choices != null ? (choices.contains((String) e.getValue()) ? null : oneOf)
                     : numberRule(name, ((Number) e.getValue()).doubleValue(), peak);
             if (rule != null) throw new IllegalArgumentException(name + " must be " + rule + ", got " + e.getValue());
         }
@@ -113,10 +123,12 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
         if (!Double.isFinite(v)) return "a finite number";
         return switch (name) {
             case "num_cycles", "timescale" -> v > 0 ? null : "> 0";
-            case "lr_end" -> v >= 0 ? null : ">= 0";
+            case "lr_end", "threshold", "eps" -> v >= 0 ? null : ">= 0";
+            case "factor" -> v > 0 && v < 1 ? null : "in (0, 1)";
             case "min_lr" -> v >= 0 && v <= peak ? null : "in [0, the learning rate " + peak + "]";
             case "min_lr_rate", "min_lr_ratio", "warmup_lr_rate" -> v >= 0 && v <= 1 ? null : "in [0, 1]";
-            case "num_decay_steps", "num_stable_steps" -> v >= 0 && v == Math.rint(v) ? null : "a whole number >= 0";
+            case "num_decay_steps", "num_stable_steps", "patience", "cooldown" ->
+                    v >= 0 && v == Math.rint(v) ? null : "a whole number >= 0";
             default -> null;
         };
     }
@@ -127,7 +139,7 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
     }
 
     private double factor(long s) {
-        if (kind == Kind.CONSTANT) return 1;
+        if (kind.ignoresWarmup()) return 1;
         if (kind == Kind.COSINE_WARMUP_WITH_MIN_LR) return cosineWarmupWithMinLr(s);
         if (kind == Kind.WARMUP_STABLE_DECAY) return warmupStableDecay(s);
         if (s < warmupSteps) return (double) s / Math.max(1, warmupSteps);
@@ -149,7 +161,7 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
                 double tau = number("timescale", warmupSteps > 0 ? warmupSteps : 10_000);
                 yield 1 / Math.sqrt((s - warmupSteps + tau) / tau);
             }
-            case CONSTANT, COSINE_WARMUP_WITH_MIN_LR, WARMUP_STABLE_DECAY -> throw new AssertionError(kind);
+            case CONSTANT, REDUCE_LR_ON_PLATEAU, COSINE_WARMUP_WITH_MIN_LR, WARMUP_STABLE_DECAY -> throw new AssertionError(kind);
         };
     }
 
@@ -208,18 +220,24 @@ public record LearningRateSchedule(Kind kind, double peak, long warmupSteps, lon
         return number(options, name, otherwise);
     }
 
-    private static double number(Map<String, ?> options, String name, double otherwise) {
+    /** The named option's number, or {@code otherwise} when it is not given. */
+    static double number(Map<String, ?> options, String name, double otherwise) {
         return options.get(name) instanceof Number n ? n.doubleValue() : otherwise;
     }
 
     private String text(String name, String otherwise) {
+        return text(options, name, otherwise);
+    }
+
+    /** The named option's name, or {@code otherwise} when it is not given. */
+    static String text(Map<String, ?> options, String name, String otherwise) {
         return options.get(name) instanceof String t ? t : otherwise;
     }
 
     /** One line for a log: the kind, the peak and the warmup actually applied. */
     public String describe() {
-        String warmup = kind == Kind.CONSTANT ? (warmupSteps > 0 ? ", no warmup (constant ignores the " + warmupSteps
-                + " warmup updates, as transformers does; constant_with_warmup applies them)" : "")
+        String warmup = kind.ignoresWarmup() ? (warmupSteps > 0 ? ", no warmup (" + kind.hfName() + " ignores the " + warmupSteps
+                + " warmup updates, as transformers does" + (kind == Kind.CONSTANT ? "; constant_with_warmup applies them)" : ")") : "")
                 : ", " + warmupSteps + " warmup updates";
         return String.format(Locale.ROOT, "learning rate: %s from %.3g%s, %d updates in all%s", kind.hfName(), peak, warmup, totalSteps,
                 options.isEmpty() ? "" : ", " + options);

@@ -7,6 +7,7 @@ import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.GradScaler;
 import dev.bertft.nn.LearningRateSchedule;
+import dev.bertft.nn.PlateauReduction;
 import dev.bertft.safetensors.SafetensorsFile;
 import dev.bertft.safetensors.SafetensorsWriter;
 import dev.bertft.tensor.Backend;
@@ -39,14 +40,18 @@ final class Checkpoint {
     private final SequenceClassifier model;
     private final AdamW optimizer;
     private final LearningRateSchedule schedule;
+    /** reduce_lr_on_plateau's state (scheduler.json's "plateau"), or null with any other schedule. */
+    private final PlateauReduction plateau;
     private final Backend backend;
     /** fp16's dynamic loss scale (scaler.json), or null in a run without one. */
     private final GradScaler scaler;
 
-    Checkpoint(SequenceClassifier model, AdamW optimizer, LearningRateSchedule schedule, Backend backend, GradScaler scaler) {
+    Checkpoint(SequenceClassifier model, AdamW optimizer, LearningRateSchedule schedule, PlateauReduction plateau, Backend backend,
+               GradScaler scaler) {
         this.model = model;
         this.optimizer = optimizer;
         this.schedule = schedule;
+        this.plateau = plateau;
         this.backend = backend;
         this.scaler = scaler;
     }
@@ -63,7 +68,8 @@ final class Checkpoint {
             sched.putArray("base_lrs").add(schedule.peak());
             sched.put("warmup_steps", schedule.warmupSteps());
             sched.put("total_steps", schedule.totalSteps());
-            sched.putArray("last_lr").add(schedule.lr(state.schedulerSteps));
+            sched.putArray("last_lr").add(Trainer.rate(schedule, plateau, state.schedulerSteps));
+            if (plateau != null) sched.set("plateau", TrainerState.JSON.valueToTree(plateau.state()));
             Files.write(dir.resolve(SCHEDULER_FILE), TrainerState.JSON.writeValueAsBytes(sched));
             ObjectNode rng = TrainerState.JSON.createObjectNode();
             rng.put("seed", model.rng().seed());
@@ -91,6 +97,10 @@ final class Checkpoint {
         JsonNode sched = TrainerState.JSON.readTree(dir.resolve(SCHEDULER_FILE).toFile());
         if (sched == null || !sched.path("last_epoch").isIntegralNumber()) throw new IOException(dir.resolve(SCHEDULER_FILE) + ": no last_epoch");
         state.schedulerSteps = sched.get("last_epoch").asLong();
+        if (plateau != null) {
+            if (!sched.has("plateau")) throw new IOException(dir.resolve(SCHEDULER_FILE) + ": no reduce_lr_on_plateau state (\"plateau\")");
+            plateau.restore(TrainerState.JSON.treeToValue(sched.get("plateau"), PlateauReduction.State.class));
+        }
         if (scaler != null) LossScaleFile.restore(dir, scaler);
         return state;
     }

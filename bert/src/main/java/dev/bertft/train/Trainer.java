@@ -11,6 +11,7 @@ import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.io.AtomicFiles;
 import dev.bertft.nn.AdamW;
 import dev.bertft.nn.LearningRateSchedule;
+import dev.bertft.nn.PlateauReduction;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
@@ -135,7 +136,9 @@ public final class Trainer {
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), args.weightDecay()), args.adamBeta1(),
                 args.adamBeta2(), args.adamEpsilon());
         UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), args.labelSmoothingFactor(), backend);
-        Checkpoint checkpoint = new Checkpoint(model, optimizer, schedule, backend, step.scaler());
+        PlateauReduction plateau = schedule.kind() == LearningRateSchedule.Kind.REDUCE_LR_ON_PLATEAU
+                ? new PlateauReduction(args.learningRate(), args.lrSchedulerKwargs(), args.greaterIsBetter()) : null;
+        Checkpoint checkpoint = new Checkpoint(model, optimizer, schedule, plateau, backend, step.scaler());
 
         TrainerState state = new TrainerState();
         state.maxSteps = maxSteps;
@@ -152,7 +155,8 @@ public final class Trainer {
             rotate(state); // a run killed between a save and its rotation left one checkpoint too many
         }
         state.earlyStoppingPatience = args.earlyStoppingPatience();
-        listener.onMessage(schedule.describe());
+        String reduction = plateau == null ? "" : "; " + plateau.describe() + " in eval_" + args.metricForBestModel();
+        listener.onMessage(schedule.describe() + reduction);
         log.start();
         TrainerControl control = state.control;
         if (!args.recorded().isEmpty()) AtomicFiles.write(args.outputDir().resolve(Checkpoints.ARGS_FILE), recordedArgs());
@@ -183,7 +187,7 @@ public final class Trainer {
                 int last = (int) Math.min(batches.size(), first + args.gradAccumSteps());
                 List<int[]> group = batches.subList(first, last);
                 UpdateStep.Outcome update = step.run(group.size(), b -> Batches.collate(train, group.get(b), backend, padId),
-                        schedule.lr(state.schedulerSteps));
+                        rate(schedule, plateau, state.schedulerSteps));
                 samplesSeen += update.samples();
                 state.totalFlos += flopsPerToken * update.tokens();
                 if (update.overflowed()) {
@@ -209,7 +213,7 @@ public final class Trainer {
                 if (!update.overflowed()) state.schedulerSteps++; // HF: no scheduler step when optimizer_step_was_skipped
                 state.epoch = epoch + (double) (u + 1) / perEpoch;
                 double elapsed = (System.nanoTime() - start) / 1e9;
-                listener.onStep(state.globalStep, maxSteps, state.epoch, update.loss(), schedule.lr(state.schedulerSteps),
+                listener.onStep(state.globalStep, maxSteps, state.epoch, update.loss(), rate(schedule, plateau, state.schedulerSteps),
                         samplesSeen / Math.max(elapsed, 1e-9));
 
                 boolean endOfEpoch = u == perEpoch - 1;
@@ -220,7 +224,7 @@ public final class Trainer {
                 control.shouldSave = due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch);
                 if (control.shouldLog) {
                     Map<String, Double> entry = TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
-                            "grad_norm", update.gradNorm(), "learning_rate", schedule.lr(state.schedulerSteps));
+                            "grad_norm", update.gradNorm(), "learning_rate", rate(schedule, plateau, state.schedulerSteps));
                     if (step.scaler() != null) entry.put("loss_scale", step.scaler().scale());
                     emit(state, entry);
                     loggedLoss = 0;
@@ -232,6 +236,7 @@ public final class Trainer {
                     lastEval = evaluate(state);
                     lastEvalStep = state.globalStep;
                     improved = recordMetric(state, lastEval);
+                    if (plateau != null) plateau.step(lastEval.get(args.metricForBestModel()));   // as HF: each evaluation in training
                     log.drawChart(state);
                     control.shouldEvaluate = false;
                     if (args.earlyStoppingPatience() > 0 && state.evalsWithoutImprovement >= args.earlyStoppingPatience()) {
@@ -269,6 +274,14 @@ public final class Trainer {
         if (finalEval != null) log.drawChart(state);
         writeAllResults(trainMetrics, finalEval == null ? null : lastEvalEntry(state));
         return new Result(state, finalEval, runtime, samplesSeen, state.globalStep - firstStep, trainLoss);
+    }
+
+    /**
+     * The rate of the update after {@code schedulerSteps} ones: the schedule's, or with reduce_lr_on_plateau
+     * where the evaluations so far have brought it.
+     */
+    static double rate(LearningRateSchedule schedule, PlateauReduction plateau, long schedulerSteps) {
+        return plateau != null ? plateau.rate() : schedule.lr(schedulerSteps);
     }
 
     private static boolean due(TrainingArgs.Strategy strategy, int every, long step, boolean endOfEpoch) {

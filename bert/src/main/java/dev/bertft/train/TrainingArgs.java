@@ -70,14 +70,15 @@ public final class TrainingArgs {
     public static final Hyperparameter<LearningRateSchedule.Kind> LR_SCHEDULER_TYPE = Hyperparameter.of("lr_scheduler_type",
             "learning-rate schedule", LearningRateSchedule.Kind.class, LearningRateSchedule.Kind.LINEAR,
             "How the rate moves after the warmup: linear, cosine, cosine_with_restarts, polynomial, constant, "
-                    + "constant_with_warmup, inverse_sqrt, cosine_with_min_lr, cosine_warmup_with_min_lr or warmup_stable_decay, "
-                    + "as in transformers.");
+                    + "constant_with_warmup, inverse_sqrt, cosine_with_min_lr, cosine_warmup_with_min_lr, warmup_stable_decay or "
+                    + "reduce_lr_on_plateau, as in transformers.");
     public static final Hyperparameter<String> LR_SCHEDULER_KWARGS = Hyperparameter.of("lr_scheduler_kwargs",
             "learning-rate schedule options", String.class, "{}",
             "The schedule's options as a JSON object: num_cycles (the cosines), lr_end and power (polynomial), timescale "
                     + "(inverse_sqrt), min_lr or min_lr_rate (one required by the two with min_lr), warmup_lr_rate "
                     + "(cosine_warmup_with_min_lr), num_decay_steps (required), num_stable_steps, warmup_type, decay_type and "
-                    + "min_lr_ratio (warmup_stable_decay).")
+                    + "min_lr_ratio (warmup_stable_decay); mode, factor, patience, threshold, threshold_mode, cooldown, min_lr and "
+                    + "eps (reduce_lr_on_plateau).")
             .requires(v -> parseOptions(v) != null, "must be a JSON object of numbers and names, e.g. {\"num_cycles\": 2}");
     public static final Hyperparameter<Double> LABEL_SMOOTHING_FACTOR = Hyperparameter.of("label_smoothing_factor",
             "label smoothing", Double.class, 0.0,
@@ -178,6 +179,8 @@ public final class TrainingArgs {
                 "{0} needs the same {1} and {2} (not 'no')", LOAD_BEST_MODEL_AT_END, EVAL_STRATEGY, SAVE_STRATEGY);
         require((Integer) v.get(EARLY_STOPPING_PATIENCE) == 0 || v.get(EVAL_STRATEGY) != Strategy.NO, "{0} needs an {1}",
                 EARLY_STOPPING_PATIENCE, EVAL_STRATEGY);
+        require(v.get(LR_SCHEDULER_TYPE) != LearningRateSchedule.Kind.REDUCE_LR_ON_PLATEAU || v.get(EVAL_STRATEGY) != Strategy.NO,
+                "{0} reduce_lr_on_plateau needs an {1}: it moves the rate after each evaluation", LR_SCHEDULER_TYPE, EVAL_STRATEGY);
         String metric = (String) v.get(METRIC_FOR_BEST_MODEL);
         if (metric.startsWith("eval_")) v.put(METRIC_FOR_BEST_MODEL, metric.substring(5));
         List<String> reportTo = List.copyOf(REPORT_TO.type().cast(v.get(REPORT_TO)));

@@ -38,7 +38,8 @@ class CheckpointTest {
 
         static Run of(SequenceClassifier model, LearningRateSchedule schedule) {
             AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
-            return new Run(model, optimizer, new UpdateStep(model, optimizer, 1.0, CPU), new Checkpoint(model, optimizer, schedule, CPU, null));
+            return new Run(model, optimizer, new UpdateStep(model, optimizer, 1.0, CPU),
+                    new Checkpoint(model, optimizer, schedule, null, CPU, null));
         }
 
         void update(List<Batches.Tokenized> data, int batch, double lr) {

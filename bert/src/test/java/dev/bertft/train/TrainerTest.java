@@ -145,6 +145,65 @@ class TrainerTest {
         assertArrayEquals(Files.readAllBytes(out.resolve("through/model.safetensors")), Files.readAllBytes(killed.resolve("model.safetensors")));
     }
 
+    /**
+     * reduce_lr_on_plateau halves the rate after each evaluation whose loss is not under a tenth of the best
+     * (patience 0, threshold 0.9), as the logged rates show against that rule worked from the logged losses;
+     * a run killed after a checkpoint resumes with the rate where it was and ends with the same weights.
+     */
+    @Test
+    void reduceLrOnPlateauFollowsTheEvaluationsAndResumesExactly(@TempDir Path out) throws IOException {
+        List<Batches.Tokenized> train = data(100, 4, false), eval = data(30, 5, false);
+        TrainingArgs.Builder a = args(out).saveStrategy(TrainingArgs.Strategy.STEPS).saveSteps(7)
+                .evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(7)
+                .lrSchedulerType(dev.bertft.nn.LearningRateSchedule.Kind.REDUCE_LR_ON_PLATEAU)
+                .lrSchedulerKwargs("{\"patience\": 0, \"factor\": 0.5, \"threshold\": 0.9}");
+        TinyClassifier through = model(0.2);
+        Trainer.Result full = trainer(through, a.outputDir(out.resolve("through")).build(), train, eval, new Trainer.Listener() {})
+                .train(null);
+        double rate = 0.05, best = Double.POSITIVE_INFINITY;
+        List<long[]> reductions = new ArrayList<>();   // {eval step} after which the rate halved
+        List<double[]> rateAfterEval = new ArrayList<>();
+        int logged = 0;
+        for (JsonNode e : full.state().logHistory) {
+            long step = e.get("step").asLong();
+            if (e.has("learning_rate")) {
+                double want = 0.05;
+                for (double[] r : rateAfterEval) if (r[0] < step) want = r[1];
+                assertEquals(want, e.get("learning_rate").asDouble(), 1e-15, "rate logged at step " + step);
+                logged++;
+            }
+            if (e.has("eval_loss")) {
+                double loss = e.get("eval_loss").asDouble();
+                if (loss < best * (1 - 0.9)) best = loss;
+                else {
+                    rate *= 0.5;
+                    reductions.add(new long[] {step});
+                }
+                rateAfterEval.add(new double[] {step, rate});
+            }
+        }
+        assertTrue(reductions.size() >= 2 && logged >= 7, "the run reduced the rate " + reductions.size() + " times");
+
+        Path killed = out.resolve("killed");
+        RuntimeException kill = new RuntimeException("killed");
+        assertSame(kill, assertThrows(RuntimeException.class, () -> trainer(model(0.2), a.outputDir(killed).build(), train, eval,
+                new Trainer.Listener() {
+                    @Override
+                    public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
+                        if (step == 18) throw kill;
+                    }
+                }).train(null)));
+        Path latest = Checkpoints.latest(killed).orElseThrow();
+        JsonNode saved = new ObjectMapper().readTree(latest.resolve("scheduler.json").toFile()).get("plateau");
+        assertEquals(2, saved.get("evaluations").asInt(), saved.toString());
+        TinyClassifier resumed = model(0.2);
+        trainer(resumed, a.outputDir(killed).build(), train, eval, new Trainer.Listener() {}).train(latest);
+        for (Map.Entry<String, Var> e : through.namedParameters().entrySet()) {
+            assertArrayEquals(e.getValue().value().toFloatArray(), resumed.namedParameters().get(e.getKey()).value().toFloatArray(),
+                    e.getKey());
+        }
+    }
+
     @Test
     void saveTotalLimitKeepsTheBestAndEarlyStoppingStops(@TempDir Path out) throws IOException {
         // lr 0 after the first evaluation never improves: patience 2 stops after the third evaluation

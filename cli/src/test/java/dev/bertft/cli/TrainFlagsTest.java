@@ -88,7 +88,12 @@ class TrainFlagsTest {
         r = PredictCommandTest.run(train(out, "--max-steps", "4", "--lr-scheduler-type", "exponential"));
         assertEquals(CliErrors.FAILURE, r.exit(), r.err());
         assertTrue(r.err().contains("linear, cosine, cosine_with_restarts, polynomial, constant, constant_with_warmup, inverse_sqrt, "
-                + "cosine_with_min_lr, cosine_warmup_with_min_lr or warmup_stable_decay, got 'exponential'"), r.err());
+                + "cosine_with_min_lr, cosine_warmup_with_min_lr, warmup_stable_decay or reduce_lr_on_plateau, got 'exponential'"),
+                r.err());
+        r = PredictCommandTest.run(train(out, "--max_steps", "4", "--lr_scheduler_type", "reduce_lr_on_plateau"));
+        assertEquals(CliErrors.FAILURE, r.exit(), r.err());
+        assertEquals("bert-ft train: error: --lr-scheduler-type reduce_lr_on_plateau needs an --eval-strategy: it moves the rate after "
+                + "each evaluation", r.err().strip());
     }
 
     @Test
