@@ -116,8 +116,10 @@ public final class Trainer {
             throw new HyperparameterException("{0} " + metric + " is not a metric of " + model.problemType().hfName()
                     + " (loss, " + String.join(", ", model.problemType().metricNames()) + ")", TrainingArgs.METRIC_FOR_BEST_MODEL);
         }
-        if (args.evalOnStart() && eval.isEmpty()) {
-            throw new HyperparameterException("{0} needs evaluation data", TrainingArgs.EVAL_ON_START);
+        for (var needsEvaluation : List.of(TrainingArgs.EVAL_ON_START, TrainingArgs.DO_EVAL)) {
+            if (args.get(needsEvaluation) && eval.isEmpty()) {
+                throw new HyperparameterException("{0} needs evaluation data", needsEvaluation);
+            }
         }
         Checkpoints.clearLeftovers(args.outputDir());
         long perEpoch = updatesPerEpoch();

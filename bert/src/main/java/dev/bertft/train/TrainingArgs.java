@@ -104,7 +104,8 @@ public final class TrainingArgs {
     public static final Hyperparameter<Long> SEED = Hyperparameter.of("seed", "seed", Long.class, 42L,
             "Seed for subsets, splits, head init, data order and dropout.");
     public static final Hyperparameter<Integer> MAX_LENGTH = Hyperparameter.of("max_length", "maximum length", Integer.class, 0,
-            "Maximum sequence length in tokens (0: the model's, 512 for BERT).").requires(v -> v >= 0, "must be >= 0");
+            "Maximum sequence length in tokens (0: the model's, 512 for BERT).").hf("max_length", "max_seq_length")
+            .requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Integer> LOGGING_STEPS = Hyperparameter.of("logging_steps", "logging steps", Integer.class, 10,
             "Updates between log entries (Hugging Face's default: 500).").requires(v -> v > 0, "must be > 0");
     public static final Hyperparameter<Strategy> LOGGING_STRATEGY = Hyperparameter.of("logging_strategy", "logging strategy",
@@ -117,6 +118,9 @@ public final class TrainingArgs {
             "Updates between evaluations with the steps strategy (0: the logging steps).").requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Boolean> EVAL_ON_START = Hyperparameter.of("eval_on_start", "evaluating on start",
             Boolean.class, false, "Evaluate once before the first update (a check that evaluation works, and the baseline).");
+    public static final Hyperparameter<Boolean> DO_EVAL = Hyperparameter.of("do_eval", "evaluating at the end", Boolean.class, false,
+            "HF scripts' do_eval: a run without evaluation data is refused (with some, bert-ft evaluates at the end anyway).")
+            .advanced();
     public static final Hyperparameter<Strategy> SAVE_STRATEGY = Hyperparameter.of("save_strategy", "save strategy", Strategy.class,
             Strategy.STEPS, "When to save a checkpoint: no, steps or epoch.");
     public static final Hyperparameter<Integer> SAVE_STEPS = Hyperparameter.of("save_steps", "save steps", Integer.class, 500,
@@ -151,7 +155,7 @@ public final class TrainingArgs {
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
             BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
             WEIGHT_DECAY, OPTIM, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS,
-            SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, EVAL_ON_START,
+            SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, EVAL_ON_START, DO_EVAL,
             SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER,
             EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD, SHUFFLE, GROUP_BY_LENGTH, SKIP_NONFINITE);
 
@@ -285,6 +289,7 @@ public final class TrainingArgs {
     public Strategy evalStrategy() { return get(EVAL_STRATEGY); }
     public int evalSteps() { return get(EVAL_STEPS); }
     public boolean evalOnStart() { return get(EVAL_ON_START); }
+    public boolean doEval() { return get(DO_EVAL); }
     public Strategy saveStrategy() { return get(SAVE_STRATEGY); }
     public int saveSteps() { return get(SAVE_STEPS); }
     /** At most 0: keep all. */
@@ -377,6 +382,7 @@ public final class TrainingArgs {
         public Builder evalStrategy(Strategy v) { return set(EVAL_STRATEGY, v); }
         public Builder evalSteps(int v) { return set(EVAL_STEPS, v); }
         public Builder evalOnStart(boolean v) { return set(EVAL_ON_START, v); }
+        public Builder doEval(boolean v) { return set(DO_EVAL, v); }
         public Builder saveStrategy(Strategy v) { return set(SAVE_STRATEGY, v); }
         public Builder saveSteps(int v) { return set(SAVE_STEPS, v); }
         public Builder saveTotalLimit(int v) { return set(SAVE_TOTAL_LIMIT, v); }

@@ -14,6 +14,10 @@ final class DeviceArgs {
     @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: one per core).")
     int threads;
 
+    /** HF's use_cpu (and its older no_cuda), pasted from a Trainer script: --device cpu. */
+    @Option(names = "--use-cpu", hidden = true)
+    boolean useCpu;
+
     /** The chosen backend; unless the CPU was asked for, says on standard error which one it is and why. */
     Backend open() {
         Devices.Resolved r = resolve();
@@ -24,6 +28,10 @@ final class DeviceArgs {
     /** The chosen backend with a line saying which it is. */
     Devices.Resolved resolve() {
         if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
+        if (useCpu && !device.equals("auto") && !device.equals("cpu")) {
+            throw new IllegalArgumentException("--use-cpu and --device " + device + ": give one");
+        }
+        if (useCpu) device = "cpu";
         return Devices.resolve(device, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     }
 }

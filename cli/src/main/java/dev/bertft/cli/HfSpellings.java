@@ -27,13 +27,18 @@ final class HfSpellings {
      */
     private static final Map<String, Map<String, List<String>>> HF_NAMES = Map.of(
             "train", trainNames(),
-            "eval", Map.of("--batch-size", List.of("per_device_eval_batch_size")),
-            "predict", Map.of("--batch-size", List.of("per_device_eval_batch_size")));
+            "eval", Map.of("--batch-size", List.of("per_device_eval_batch_size"), "--use-cpu", List.of("use_cpu", "no_cuda"),
+                    "--eval-data", List.of("eval_data", "validation_file"), "--text-column", List.of("text_column", "text_column_names"),
+                    "--label-column", List.of("label_column", "label_column_name")),
+            "predict", Map.of("--batch-size", List.of("per_device_eval_batch_size"), "--use-cpu", List.of("use_cpu", "no_cuda")));
 
     private HfSpellings() {
     }
 
-    /** train's: each setting's names as the library declares them, and those of the two options only the command line has. */
+    /**
+     * train's: each setting's names as the library declares them, and those of the options only the command line
+     * has, with the data arguments of HF's example scripts (run_glue.py, run_classification.py) after ours.
+     */
     private static Map<String, List<String>> trainNames() {
         Map<String, List<String>> names = new LinkedHashMap<>();
         for (Hyperparameter<?> p : TrainingArgs.HYPERPARAMETERS) {
@@ -41,6 +46,11 @@ final class HfSpellings {
         }
         names.put("--resume", List.of("resume_from_checkpoint"));
         names.put("--model", List.of("model_name_or_path"));
+        names.put("--use-cpu", List.of("use_cpu", "no_cuda"));
+        names.put("--data", List.of("data", "train_file"));
+        names.put("--eval-data", List.of("eval_data", "validation_file"));
+        names.put("--text-column", List.of("text_column", "text_column_names"));
+        names.put("--label-column", List.of("label_column", "label_column_name"));
         return names;
     }
 
@@ -93,12 +103,16 @@ final class HfSpellings {
                     .filter(n -> n.startsWith("--") && n.indexOf('-', 2) > 0).findFirst().orElse(null);
             if (kebab == null) continue;
             String mapped = HF_NAMES.getOrDefault(spec.name(), Map.of()).entrySet().stream()
+                    .filter(e -> !spec.findOption(e.getKey()).hidden())
                     .flatMap(e -> e.getValue().stream().filter(n -> n.indexOf('_') > 0 && !n.equals(e.getKey().substring(2).replace('-', '_')))
                             .map(n -> "--" + n + " for " + e.getKey()))
                     .sorted().collect(Collectors.joining(", "));
             List<String> footer = new ArrayList<>(Arrays.asList(spec.usageMessage().footer()));
+            String cpu = spec.findOption("--use-cpu") == null ? "" : ", --use_cpu or --no_cuda for --device cpu";
+            String scripts = spec.findOption("--do-train") == null ? ""
+                    : " --do_train and --do_eval are taken (train always trains, and evaluates when it has evaluation data).";
             footer.add("%nHugging Face's spellings work too: --" + kebab.substring(2).replace('-', '_') + " for " + kebab + " (every option)"
-                    + (mapped.isEmpty() ? "" : ", " + mapped) + "; flags take an optional True or False.");
+                    + (mapped.isEmpty() ? "" : ", " + mapped) + cpu + "; flags take an optional True or False." + scripts);
             spec.usageMessage().footer(footer.toArray(new String[0]));
         }
     }

@@ -57,6 +57,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    /** HF scripts' do_train, what train does anyway: accepted, and refused when false rather than ignored. */
+    @Option(names = "--do-train", arity = "0..1", fallbackValue = "true", hidden = true)
+    Boolean doTrain;
+
+    /** HF scripts' do_predict: not train's job. */
+    @Option(names = "--do-predict", arity = "0..1", fallbackValue = "true", hidden = true)
+    Boolean doPredict;
+
     @Spec
     CommandSpec spec;
 
@@ -67,6 +75,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (Boolean.FALSE.equals(doTrain)) {
+            throw new IllegalArgumentException("--do-train false: train always trains; bert-ft eval evaluates a model without training it");
+        }
+        if (Boolean.TRUE.equals(doPredict)) {
+            throw new IllegalArgumentException("--do-predict: train does not predict; run bert-ft predict on the model it saves");
+        }
         ConsoleProgress progress = ConsoleProgress.forStderr();
         TrainingArgs settled = trainingArgs();
         if (settled.warmupSteps() > 0 && settled.warmupRatio() > 0) {

@@ -123,6 +123,39 @@ class TrainFlagsTest {
         assertTrue(args.get("logging_first_step").asBoolean(), args.toString());
     }
 
+    /** A run_classification.py command line (its data arguments and the Trainer's), pasted as it is. */
+    @Test
+    void anHfExampleScriptsCommandLineRunsAsItIs() throws IOException {
+        Path out = tmp.resolve("pasted");
+        Path trainFile = TrainCommandTest.reviews(tmp.resolve("train.csv"), 160, 1);
+        Path evalFile = TrainCommandTest.reviews(tmp.resolve("eval.csv"), 40, 2);
+        List<String> pasted = List.of("train", "--model_name_or_path", PredictCommandTest.TINY.toString(),
+                "--train_file", trainFile.toString(),
+                "--validation_file", evalFile.toString(), "--text_column_names", "text", "--label_column_name", "label",
+                "--max_seq_length", "32", "--do_train", "--do_eval", "--use_cpu", "--per_device_train_batch_size", "8",
+                "--max_steps", "2", "--save_strategy", "no", "--output_dir", out.toString());
+        PredictCommandTest.Run r = PredictCommandTest.run(pasted.toArray(new String[0]));
+        assertEquals(0, r.exit(), r.err());
+        assertFalse(r.err().contains("bert-ft: device"), "--use_cpu is --device cpu, which needs no line: " + r.err());
+        assertEquals(40, json(out.resolve("all_results.json")).get("eval_samples").asInt(), "evaluated on the validation file");
+        JsonNode args = json(out.resolve("training_args.json"));
+        assertEquals(32, args.get("max_length").asInt());
+        assertTrue(args.get("do_eval").asBoolean() && args.get("do_train").asBoolean() && args.get("use_cpu").asBoolean(), args.toString());
+        assertEquals(trainFile.toString(), args.get("data").asText());
+
+        for (String[] refused : new String[][] {
+                {"--do_train", "False", "--do-train false: train always trains; bert-ft eval evaluates a model without training it"},
+                {"--do_predict", "--do-predict: train does not predict; run bert-ft predict on the model it saves"},
+                {"--do_eval", "--do-eval needs evaluation data"},
+                {"--use_cpu", "--device=cuda", "--use-cpu and --device cuda: give one"}}) {
+            List<String> a = new ArrayList<>(List.of(train(tmp.resolve("refused"), "--max-steps", "2")));
+            a.addAll(List.of(refused).subList(0, refused.length - 1));
+            r = PredictCommandTest.run(a.toArray(new String[0]));
+            assertEquals(CliErrors.FAILURE, r.exit(), r.err());
+            assertTrue(r.err().strip().endsWith("bert-ft train: error: " + refused[refused.length - 1]), r.err());
+        }
+    }
+
     @Test
     void whatOnlyTheRunsLengthRulesOutStillStopsItBeforeTheFirstUpdate() throws IOException {
         Path out = tmp.resolve("wsd-long");
