@@ -56,10 +56,17 @@ final class Checkpoint {
         this.scaler = scaler;
     }
 
-    /** Writes {@code outputDir/checkpoint-<global step>} atomically; {@code trainingArgs} is training_args.json's content, or null. */
-    Path save(Path outputDir, TrainerState state, long dataSeed, byte[] trainingArgs) throws IOException {
+    /**
+     * Writes {@code outputDir/checkpoint-<global step>} atomically; {@code trainingArgs} is training_args.json's content, or null.
+     * {@code modelOnly} (HF's save_only_model) leaves out what only a resume reads: AdamW's moments, the schedule, the random
+     * state and the loss scale.
+     */
+    Path save(Path outputDir, TrainerState state, long dataSeed, byte[] trainingArgs, boolean modelOnly) throws IOException {
         return Checkpoints.save(outputDir, state.globalStep, dir -> {
             model.save(dir);
+            Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
+            if (trainingArgs != null) Files.write(dir.resolve(Checkpoints.ARGS_FILE), trainingArgs);
+            if (modelOnly) return;
             if (scaler != null) LossScaleFile.write(dir, scaler);
             writeOptimizer(dir.resolve(OPTIMIZER_FILE));
             ObjectNode sched = TrainerState.JSON.createObjectNode();
@@ -76,8 +83,6 @@ final class Checkpoint {
             rng.put("dropout_offset", model.rng().offset());
             rng.put("data_seed", dataSeed);
             Files.write(dir.resolve(RNG_FILE), TrainerState.JSON.writeValueAsBytes(rng));
-            Files.write(dir.resolve(Checkpoints.STATE_FILE), TrainerState.JSON.writeValueAsBytes(state.toJson()));
-            if (trainingArgs != null) Files.write(dir.resolve(Checkpoints.ARGS_FILE), trainingArgs);
         });
     }
 
@@ -88,6 +93,10 @@ final class Checkpoint {
     TrainerState restore(Path dir) throws IOException {
         Path stateFile = dir.resolve(Checkpoints.STATE_FILE);
         if (!Files.isRegularFile(stateFile)) throw new IOException(dir + ": not a complete checkpoint (no trainer_state.json)");
+        if (!Files.isRegularFile(dir.resolve(OPTIMIZER_FILE))) {
+            throw new IOException(dir + ": saved with save_only_model (no optimizer, schedule or random state), so a run cannot resume "
+                    + "from it; its model folder loads as any other");
+        }
         TrainerState state = TrainerState.read(stateFile);
         model.loadWeights(dir);
         readOptimizer(dir.resolve(OPTIMIZER_FILE));

@@ -104,13 +104,18 @@ public final class Trainer {
 
     /** Optimizer updates in one epoch: a last, shorter accumulation group still makes an update. */
     long updatesPerEpoch() {
-        long batches = (train.size() + args.batchSize() - 1) / args.batchSize();
+        int size = args.batchSize();
+        long batches = args.dataloaderDropLast() ? train.size() / size : (train.size() + size - 1) / size;
         return Math.max(1, (batches + args.gradAccumSteps() - 1) / args.gradAccumSteps());
     }
 
     /** Trains from scratch, or from {@code resumeFrom} (a checkpoint folder) when given. */
     public Result train(Path resumeFrom) throws IOException {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
+        if (args.dataloaderDropLast() && train.size() < args.batchSize()) {
+            throw new HyperparameterException("{0} leaves no batch: " + train.size() + " training examples, batches of " + args.batchSize(),
+                    TrainingArgs.DATALOADER_DROP_LAST);
+        }
         String metric = args.metricForBestModel();
         if (!metric.equals("loss") && !model.problemType().metricNames().contains(metric)) {
             throw new HyperparameterException("{0} " + metric + " is not a metric of " + model.problemType().hfName()
@@ -183,6 +188,9 @@ public final class Trainer {
         for (int epoch = (int) (state.globalStep / perEpoch); !control.shouldTrainingStop; epoch++) {
             List<int[]> batches = Batches.split(Batches.epochOrder(lengths, args.seed(), epoch, args.shuffle(),
                     args.groupByLength(), args.batchSize()), args.batchSize());
+            if (args.dataloaderDropLast() && batches.get(batches.size() - 1).length < args.batchSize()) {
+                batches = batches.subList(0, batches.size() - 1);
+            }
             for (long u = state.globalStep - (long) epoch * perEpoch; u < perEpoch && !control.shouldTrainingStop; u++) {
                 control.newStep();
                 int first = (int) (u * args.gradAccumSteps());
@@ -222,7 +230,8 @@ public final class Trainer {
                 control.shouldTrainingStop = state.globalStep >= maxSteps;
                 control.shouldLog = due(args.loggingStrategy(), args.loggingSteps(), state.globalStep, endOfEpoch)
                         || state.globalStep == 1 && args.loggingFirstStep();
-                control.shouldEvaluate = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty();
+                control.shouldEvaluate = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty()
+                        && args.evalDelay() <= (args.evalStrategy() == TrainingArgs.Strategy.EPOCH ? state.epoch : state.globalStep);
                 control.shouldSave = due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch);
                 if (control.shouldLog) {
                     Map<String, Double> entry = TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
@@ -429,7 +438,7 @@ public final class Trainer {
     private void saveCheckpoint(TrainerState state, Checkpoint checkpoint, boolean best) throws IOException {
         Path target = args.outputDir().resolve("checkpoint-" + state.globalStep);
         if (best) state.bestModelCheckpoint = target.toString();
-        checkpoint.save(args.outputDir(), state, args.seed(), args.recorded().isEmpty() ? null : recordedArgs());
+        checkpoint.save(args.outputDir(), state, args.seed(), args.recorded().isEmpty() ? null : recordedArgs(), args.saveOnlyModel());
         rotate(state);
     }
 

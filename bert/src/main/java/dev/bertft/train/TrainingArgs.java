@@ -116,6 +116,9 @@ public final class TrainingArgs {
             Strategy.class, Strategy.NO, "When to evaluate: no, steps or epoch.").hf("eval_strategy", "evaluation_strategy");
     public static final Hyperparameter<Integer> EVAL_STEPS = Hyperparameter.of("eval_steps", "evaluation steps", Integer.class, 0,
             "Updates between evaluations with the steps strategy (0: the logging steps).").requires(v -> v >= 0, "must be >= 0");
+    public static final Hyperparameter<Double> EVAL_DELAY = Hyperparameter.of("eval_delay", "evaluation delay", Double.class, 0.0,
+            "Updates (steps strategy) or epochs (epoch strategy) before the first evaluation may run.")
+            .requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Boolean> EVAL_ON_START = Hyperparameter.of("eval_on_start", "evaluating on start",
             Boolean.class, false, "Evaluate once before the first update (a check that evaluation works, and the baseline).");
     public static final Hyperparameter<Boolean> DO_EVAL = Hyperparameter.of("do_eval", "evaluating at the end", Boolean.class, false,
@@ -127,6 +130,9 @@ public final class TrainingArgs {
             "Updates between checkpoints with the steps strategy.");
     public static final Hyperparameter<Integer> SAVE_TOTAL_LIMIT = Hyperparameter.of("save_total_limit", "checkpoint limit",
             Integer.class, 0, "Keep only the newest N checkpoints (and the best); 0 keeps all.");
+    public static final Hyperparameter<Boolean> SAVE_ONLY_MODEL = Hyperparameter.of("save_only_model", "saving only the model",
+            Boolean.class, false, "Checkpoints without AdamW's moments, the schedule and the random state: a third of the size, "
+                    + "but a run cannot resume from them.");
     public static final Hyperparameter<Boolean> LOAD_BEST_MODEL_AT_END = Hyperparameter.of("load_best_model_at_end",
             "loading the best model at the end", Boolean.class, false, "Finish with the best checkpoint's weights.");
     public static final Hyperparameter<String> METRIC_FOR_BEST_MODEL = Hyperparameter.of("metric_for_best_model",
@@ -148,6 +154,8 @@ public final class TrainingArgs {
             "a new seeded order of the training data each epoch; off keeps the data's order");
     public static final Hyperparameter<Boolean> GROUP_BY_LENGTH = Hyperparameter.of("group_by_length", "grouping by length",
             Boolean.class, false, "Batch examples of similar length together (less padding).");
+    public static final Hyperparameter<Boolean> DATALOADER_DROP_LAST = Hyperparameter.of("dataloader_drop_last",
+            "dropping the last batch", Boolean.class, false, "Leave out each epoch's last, incomplete batch.");
     public static final Hyperparameter<Boolean> SKIP_NONFINITE = Hyperparameter.of("skip_nonfinite", "skipping non-finite updates",
             Boolean.class, false, "Skip updates whose loss or gradient is NaN/Inf instead of stopping.");
 
@@ -155,9 +163,10 @@ public final class TrainingArgs {
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
             BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
             WEIGHT_DECAY, OPTIM, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS,
-            SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, EVAL_ON_START, DO_EVAL,
-            SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER,
-            EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD, SHUFFLE, GROUP_BY_LENGTH, SKIP_NONFINITE);
+            SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, EVAL_DELAY,
+            EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, SAVE_ONLY_MODEL, LOAD_BEST_MODEL_AT_END,
+            METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER, EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD, SHUFFLE, GROUP_BY_LENGTH,
+            DATALOADER_DROP_LAST, SKIP_NONFINITE);
 
     private final Map<Hyperparameter<?>, Object> values;
     private final Map<String, Object> recorded;
@@ -288,12 +297,14 @@ public final class TrainingArgs {
     public boolean loggingFirstStep() { return get(LOGGING_FIRST_STEP); }
     public Strategy evalStrategy() { return get(EVAL_STRATEGY); }
     public int evalSteps() { return get(EVAL_STEPS); }
+    public double evalDelay() { return get(EVAL_DELAY); }
     public boolean evalOnStart() { return get(EVAL_ON_START); }
     public boolean doEval() { return get(DO_EVAL); }
     public Strategy saveStrategy() { return get(SAVE_STRATEGY); }
     public int saveSteps() { return get(SAVE_STEPS); }
     /** At most 0: keep all. */
     public int saveTotalLimit() { return get(SAVE_TOTAL_LIMIT); }
+    public boolean saveOnlyModel() { return get(SAVE_ONLY_MODEL); }
     public boolean loadBestModelAtEnd() { return get(LOAD_BEST_MODEL_AT_END); }
     /** "loss" or a ProblemType metric name, without the "eval_" prefix. */
     public String metricForBestModel() { return get(METRIC_FOR_BEST_MODEL); }
@@ -302,6 +313,7 @@ public final class TrainingArgs {
     public double earlyStoppingThreshold() { return get(EARLY_STOPPING_THRESHOLD); }
     public boolean shuffle() { return get(SHUFFLE); }
     public boolean groupByLength() { return get(GROUP_BY_LENGTH); }
+    public boolean dataloaderDropLast() { return get(DATALOADER_DROP_LAST); }
     public boolean skipNonFiniteSteps() { return get(SKIP_NONFINITE); }
 
     /** What training_args.json holds, in its order: every option as the command line named it, or {@link #hfValues()}; empty: no file. */
@@ -381,11 +393,13 @@ public final class TrainingArgs {
         public Builder loggingFirstStep(boolean v) { return set(LOGGING_FIRST_STEP, v); }
         public Builder evalStrategy(Strategy v) { return set(EVAL_STRATEGY, v); }
         public Builder evalSteps(int v) { return set(EVAL_STEPS, v); }
+        public Builder evalDelay(double v) { return set(EVAL_DELAY, v); }
         public Builder evalOnStart(boolean v) { return set(EVAL_ON_START, v); }
         public Builder doEval(boolean v) { return set(DO_EVAL, v); }
         public Builder saveStrategy(Strategy v) { return set(SAVE_STRATEGY, v); }
         public Builder saveSteps(int v) { return set(SAVE_STEPS, v); }
         public Builder saveTotalLimit(int v) { return set(SAVE_TOTAL_LIMIT, v); }
+        public Builder saveOnlyModel(boolean v) { return set(SAVE_ONLY_MODEL, v); }
         public Builder loadBestModelAtEnd(boolean v) { return set(LOAD_BEST_MODEL_AT_END, v); }
         public Builder metricForBestModel(String v) { return set(METRIC_FOR_BEST_MODEL, v); }
         /** Null: what the metric means (see {@link TrainingArgs#greaterIsBetter()}). */
@@ -394,6 +408,7 @@ public final class TrainingArgs {
         public Builder earlyStoppingThreshold(double v) { return set(EARLY_STOPPING_THRESHOLD, v); }
         public Builder shuffle(boolean v) { return set(SHUFFLE, v); }
         public Builder groupByLength(boolean v) { return set(GROUP_BY_LENGTH, v); }
+        public Builder dataloaderDropLast(boolean v) { return set(DATALOADER_DROP_LAST, v); }
         public Builder skipNonFiniteSteps(boolean v) { return set(SKIP_NONFINITE, v); }
         /** What training_args.json records (the command line's every option); none by default. */
         public Builder recorded(Map<String, Object> v) { recorded = v; return this; }

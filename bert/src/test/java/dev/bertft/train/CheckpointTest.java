@@ -59,7 +59,7 @@ class CheckpointTest {
         state.epoch = 0.5;
         state.bestMetric = 0.25;
         state.log(TrainerState.entry("loss", 0.7, "learning_rate", schedule.lr(3)));
-        Path dir = trained.checkpoint().save(out, state, 42, "{\"seed\": 42}".getBytes(StandardCharsets.UTF_8));
+        Path dir = trained.checkpoint().save(out, state, 42, "{\"seed\": 42}".getBytes(StandardCharsets.UTF_8), false);
 
         assertEquals(out.resolve("checkpoint-3"), dir);
         for (String f : List.of("model.safetensors", Checkpoint.OPTIMIZER_FILE, Checkpoint.SCHEDULER_FILE, Checkpoint.RNG_FILE,

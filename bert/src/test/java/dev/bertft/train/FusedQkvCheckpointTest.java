@@ -55,7 +55,7 @@ class FusedQkvCheckpointTest {
         TrainerState state = new TrainerState();
         state.globalStep = 2;
         state.schedulerSteps = 2;
-        Path dir = trained.checkpoint().save(out, state, 42, null);
+        Path dir = trained.checkpoint().save(out, state, 42, null, false);
 
         List<String> expected = new ArrayList<>();
         for (String name : trained.model().namedParameters().keySet()) expected.addAll(List.of(name + ".exp_avg", name + ".exp_avg_sq"));

@@ -253,6 +253,45 @@ class TrainerTest {
     }
 
     @Test
+    void dropLastAndEvalDelayAsHfTimesThem(@TempDir Path out) throws IOException {
+        // 84 examples in batches of 8: 10 full batches and one of 4, which drop_last leaves out: 10 updates an epoch, not 11
+        TrainingArgs a = args(out).epochs(2).dataloaderDropLast(true).evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(4)
+                .evalDelay(9).saveStrategy(TrainingArgs.Strategy.NO).build();
+        List<Long> evalSteps = new ArrayList<>();
+        Trainer.Result r = trainer(model(0), a, data(84, 6, false), data(20, 7, false), new Trainer.Listener() {}).train(null);
+        assertEquals(20, r.state().globalStep);
+        assertEquals(84 / 8 * 8 * 2, r.trainSamples(), "each epoch's 4 examples left over are never seen");
+        for (JsonNode e : r.state().logHistory) {
+            if (e.has("eval_loss") && e.get("step").asLong() < 20) evalSteps.add(e.get("step").asLong());
+        }
+        assertEquals(List.of(12L, 16L), evalSteps, "every 4 updates, none before update 9");
+        TrainingArgs few = args(out.resolve("few")).dataloaderDropLast(true).build();
+        var e = assertThrows(HyperparameterException.class,
+                () -> trainer(model(0), few, data(5, 6, false), List.of(), new Trainer.Listener() {}).train(null));
+        assertEquals("dropping the last batch leaves no batch: 5 training examples, batches of 8", e.getMessage());
+    }
+
+    @Test
+    void saveOnlyModelLeavesOutWhatOnlyAResumeReadsAndResumingSaysSo(@TempDir Path out) throws IOException {
+        TrainingArgs a = args(out).saveOnlyModel(true).saveStrategy(TrainingArgs.Strategy.STEPS).saveSteps(5)
+                .evalStrategy(TrainingArgs.Strategy.NO).build();
+        trainer(model(0), a, data(40, 6, false), List.of(), new Trainer.Listener() {}).train(null);
+        Path checkpoint = out.resolve("checkpoint-5");
+        for (String kept : List.of("model.safetensors", "trainer_state.json")) {
+            assertTrue(Files.isRegularFile(checkpoint.resolve(kept)), kept);
+        }
+        for (String left : List.of("optimizer.safetensors", "scheduler.json", "rng_state.json")) {
+            assertFalse(Files.exists(checkpoint.resolve(left)), left);
+        }
+        IOException e = assertThrows(IOException.class,
+                () -> trainer(model(0), a, data(40, 6, false), List.of(), new Trainer.Listener() {}).train(checkpoint));
+        assertEquals(checkpoint + ": saved with save_only_model (no optimizer, schedule or random state), so a run cannot resume from it; "
+                + "its model folder loads as any other", e.getMessage());
+        TinyClassifier loaded = model(0);
+        loaded.loadWeights(checkpoint);
+    }
+
+    @Test
     void nonFiniteLossStopsWithoutTouchingSavedCheckpoints(@TempDir Path out) throws IOException {
         List<Batches.Tokenized> train = data(40, 8, false);
         TrainingArgs a = args(out).saveStrategy(TrainingArgs.Strategy.STEPS).saveSteps(2).evalStrategy(TrainingArgs.Strategy.NO).build();
