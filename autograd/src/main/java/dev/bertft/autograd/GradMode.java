@@ -17,6 +17,11 @@ public final class GradMode implements AutoCloseable {
         return new GradMode(false);
     }
 
+    /** Records again inside an {@link #off()} block, or wherever the caller's mode is unknown (a recomputation in a backward pass). */
+    public static GradMode on() {
+        return new GradMode(true);
+    }
+
     public static boolean enabled() {
         return ENABLED.get();
     }

@@ -21,25 +21,39 @@ import java.util.Map;
  * leaf's grad is kept beyond the pass. Each node's backward also runs in a scope of its own: its
  * temporaries go when it returns, the gradients it passes on are kept. On the CPU, whose scopes
  * do nothing, this only counts.
+ *
+ * <p>A node's backward may run a pass of its own ({@link Var#recomputed}): that pass's memory nests
+ * in the node's, and the leaf gradients it adds to are handed out ({@link #escape}) to outlive the
+ * node's scope and the enclosing pass, as the enclosing pass's own leaf gradients do.
  */
 final class GradientMemory implements AutoCloseable {
     private static final ThreadLocal<GradientMemory> ACTIVE = new ThreadLocal<>();
 
+    private final GradientMemory enclosing;
     private final Backend backend;
     private final Backend.Scope pass;
     private final Map<Storage, Integer> holders = new IdentityHashMap<>();
     /** Nodes whose pending gradient changed during the node backward that runs now. */
     private final List<Var> touched = new ArrayList<>();
+    /** Leaf gradients a pass nested in the node backward that runs now added to. */
+    private final List<Tensor> escaping = new ArrayList<>();
 
-    private GradientMemory(Backend backend) {
+    private GradientMemory(Backend backend, GradientMemory enclosing) {
         this.backend = backend;
+        this.enclosing = enclosing;
         this.pass = backend.openScope();
     }
 
     static GradientMemory open(Backend backend) {
-        GradientMemory m = new GradientMemory(backend);
+        GradientMemory m = new GradientMemory(backend, ACTIVE.get());
         ACTIVE.set(m);
         return m;
+    }
+
+    /** A leaf gradient made by a pass nested in a node's backward: it outlives the node and the pass around it. */
+    static void escape(Tensor grad) {
+        GradientMemory m = ACTIVE.get();
+        if (m != null) m.escaping.add(grad);
     }
 
     /** A pending slot of {@code node} went from {@code before} (or none) to {@code after}. */
@@ -72,6 +86,7 @@ final class GradientMemory implements AutoCloseable {
     /** The scope one node's backward runs in; it starts a new list of touched nodes. */
     Backend.Scope nodeScope() {
         touched.clear();
+        escaping.clear();
         return backend.openScope();
     }
 
@@ -79,9 +94,19 @@ final class GradientMemory implements AutoCloseable {
         return touched;
     }
 
+    /** Keeps, beyond {@code node} (the scope of the node backward that just ran) and this pass, the leaf gradients it escaped. */
+    void keepEscaped(Backend.Scope node) {
+        for (Tensor g : escaping) {
+            node.keep(g);
+            pass.keep(g);
+        }
+        escaping.clear();
+    }
+
     @Override
     public void close() {
-        ACTIVE.remove();
+        if (enclosing == null) ACTIVE.remove();
+        else ACTIVE.set(enclosing);
         pass.close();
     }
 }

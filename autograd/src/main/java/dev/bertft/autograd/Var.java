@@ -8,9 +8,13 @@ import dev.bertft.tensor.Tensor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
+import java.util.function.LongConsumer;
+import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 
 /**
  * A tensor in the autograd graph. Every differentiable op is a method here that computes its
@@ -217,6 +221,7 @@ public final class Var {
                     try (Backend.Scope step = memory.nodeScope()) {
                         node.backward.apply(g);
                         for (Var v : memory.touched()) if (v.pending != null) step.keep(v.pending);
+                        memory.keepEscaped(step);
                     }
                 }
                 memory.drop(g);
@@ -323,6 +328,46 @@ public final class Var {
         }
         Collections.reverse(post);
         return post;
+    }
+
+    // ---- recomputation ----------------------------------------------------------------------
+
+    /**
+     * f(x) without keeping what f computes on the way (activation checkpointing, HF's
+     * gradient_checkpointing): the forward runs f without a graph, in a memory scope that keeps
+     * only its output; the backward runs f once more, with a graph, from x's value and with the
+     * random stream back where the forward had it (the same dropout masks), sends the gradient
+     * through that in a pass of its own, and hands x its share. So one f's activations are alive
+     * at a time, for one more forward of each. {@code parameters}: the leaves f reads, whose
+     * gradients the second pass adds to; {@code position} and {@code seek} read and move the
+     * random stream f draws from.
+     */
+    public static Var recomputed(Var x, UnaryOperator<Var> f, Collection<Var> parameters, LongSupplier position, LongConsumer seek) {
+        long start = position.getAsLong();
+        Var y;
+        try (GradMode off = GradMode.off(); Backend.Scope scope = x.backend().openScope()) {
+            y = f.apply(x);
+            y.keepIn(scope);
+        }
+        Var[] inputs = new Var[parameters.size() + 1];
+        inputs[0] = x;
+        int i = 1;
+        for (Var p : parameters) inputs[i++] = p;
+        Tensor xValue = x.value, xHalf = x.halfCopy;
+        return result("recomputed", y.value, g -> {
+            long end = position.getAsLong();
+            seek.accept(start);
+            Var in = new Var(xValue, true, "recomputed_input", new Var[0], null).withHalfCopy(xHalf);
+            Var again;
+            try (GradMode on = GradMode.on()) {
+                again = f.apply(in);
+            } finally {
+                seek.accept(end);
+            }
+            again.backward(g);
+            for (Var p : parameters) if (p.grad != null) GradientMemory.escape(p.grad);
+            if (in.grad != null) x.accumulate(in.grad);
+        }, inputs).withHalfCopy(y.halfCopy);
     }
 
     // ---- pointwise --------------------------------------------------------------------------

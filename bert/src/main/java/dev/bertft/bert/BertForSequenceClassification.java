@@ -300,6 +300,11 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     }
 
     @Override
+    public void setGradientCheckpointing(boolean on) {
+        bert.encoder.gradientCheckpointing = on;
+    }
+
+    @Override
     public void visit(Visitor v) {
         v.child("bert", bert);
         v.child("dropout", dropout);

@@ -44,6 +44,15 @@ public interface SequenceClassifier extends Module {
     /** Train mode enables dropout. */
     void setTraining(boolean training);
 
+    /**
+     * Whether the backward pass recomputes each transformer layer's activations instead of the forward
+     * keeping them (HF's gradient_checkpointing): about one layer's activations in memory for one more
+     * forward of each layer, and the same gradients. A model without such layers refuses it.
+     */
+    default void setGradientCheckpointing(boolean on) {
+        if (on) throw new UnsupportedOperationException(getClass().getSimpleName() + " has no layers to recompute");
+    }
+
     /** The dropout stream; its offset goes into checkpoints. */
     Rng rng();
 

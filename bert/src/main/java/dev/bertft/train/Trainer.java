@@ -140,6 +140,11 @@ public final class Trainer {
             throw new HyperparameterException("{0} applies to single-label classification only, not " + model.problemType().hfName(),
                     TrainingArgs.LABEL_SMOOTHING_FACTOR);
         }
+        try {
+            model.setGradientCheckpointing(args.gradientCheckpointing());
+        } catch (UnsupportedOperationException e) {
+            throw new HyperparameterException("{0}: " + e.getMessage(), TrainingArgs.GRADIENT_CHECKPOINTING);
+        }
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), args.weightDecay()), args.adamBeta1(),
                 args.adamBeta2(), args.adamEpsilon());
         UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), args.labelSmoothingFactor(), backend);

@@ -101,6 +101,9 @@ public final class TrainingArgs {
             1.0, "Gradient clipping (0: off).");
     public static final Hyperparameter<Integer> GRAD_ACCUM_STEPS = Hyperparameter.of("grad_accum_steps", "gradient accumulation steps",
             Integer.class, 1, "Micro-batches per update.").hf("gradient_accumulation_steps").requires(v -> v > 0, "must be > 0");
+    public static final Hyperparameter<Boolean> GRADIENT_CHECKPOINTING = Hyperparameter.of("gradient_checkpointing",
+            "gradient checkpointing", Boolean.class, false, "Recompute each layer's activations in the backward pass instead of "
+                    + "keeping them: about one layer's activations in memory, for one more forward of each layer; the same gradients.");
     public static final Hyperparameter<Long> SEED = Hyperparameter.of("seed", "seed", Long.class, 42L,
             "Seed for subsets, splits, head init, data order and dropout.");
     public static final Hyperparameter<Integer> MAX_LENGTH = Hyperparameter.of("max_length", "maximum length", Integer.class, 0,
@@ -163,10 +166,10 @@ public final class TrainingArgs {
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
             BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
             WEIGHT_DECAY, OPTIM, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS,
-            SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, EVAL_DELAY,
-            EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, SAVE_ONLY_MODEL, LOAD_BEST_MODEL_AT_END,
-            METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER, EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD, SHUFFLE, GROUP_BY_LENGTH,
-            DATALOADER_DROP_LAST, SKIP_NONFINITE);
+            GRADIENT_CHECKPOINTING, SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY,
+            EVAL_STEPS, EVAL_DELAY, EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, SAVE_ONLY_MODEL,
+            LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER, EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD,
+            SHUFFLE, GROUP_BY_LENGTH, DATALOADER_DROP_LAST, SKIP_NONFINITE);
 
     private final Map<Hyperparameter<?>, Object> values;
     private final Map<String, Object> recorded;
@@ -289,6 +292,7 @@ public final class TrainingArgs {
     /** At most 0: no clipping. */
     public double maxGradNorm() { return get(MAX_GRAD_NORM); }
     public int gradAccumSteps() { return get(GRAD_ACCUM_STEPS); }
+    public boolean gradientCheckpointing() { return get(GRADIENT_CHECKPOINTING); }
     public long seed() { return get(SEED); }
     /** 0: the model's. */
     public int maxLength() { return get(MAX_LENGTH); }
@@ -386,6 +390,7 @@ public final class TrainingArgs {
         public Builder adamEpsilon(double v) { return set(ADAM_EPSILON, v); }
         public Builder maxGradNorm(double v) { return set(MAX_GRAD_NORM, v); }
         public Builder gradAccumSteps(int v) { return set(GRAD_ACCUM_STEPS, v); }
+        public Builder gradientCheckpointing(boolean v) { return set(GRADIENT_CHECKPOINTING, v); }
         public Builder seed(long v) { return set(SEED, v); }
         public Builder maxLength(int v) { return set(MAX_LENGTH, v); }
         public Builder loggingStrategy(Strategy v) { return set(LOGGING_STRATEGY, v); }

@@ -129,6 +129,37 @@ class GpuTrainingParityTest {
         assertClose("losses of 10 training steps", train(cpuModel, CPU, batches), train(gpuModel, gpu, batches), 1e-2, 1e-3);
     }
 
+    /**
+     * Gradient checkpointing on the device: each layer recomputed in the backward pass, with dropout, gives the step
+     * that keeps its activations bit for bit, each in a memory scope (a tensor the recomputation freed too early fails).
+     */
+    @Test
+    void recomputedLayersGiveTheStepOfKeptOnes() throws IOException {
+        CudaBackend gpu = gpu();
+        var options = new BertForSequenceClassification.LoadOptions(null, null, 42, heads(2, true));
+        BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(Fixtures.tinyModel(), gpu, options);
+        model.setTraining(true);
+        Tensor[] batch = randomBatch(4, 16, model.config().vocabSize(), model.config().numLabels(), 9);
+        long start = model.rng().offset();
+        Step kept = scopedStep(model, gpu, batch);
+        model.rng().seek(start);
+        model.setGradientCheckpointing(true);
+        Step recomputed = scopedStep(model, gpu, batch);
+        assertEquals(kept.loss, recomputed.loss, 0, "loss");
+        assertClose("logits", kept.logits, recomputed.logits, 0, 0);
+        kept.grads.forEach((name, g) -> assertClose("grad of " + name, g, recomputed.grads.get(name), 0, 0));
+    }
+
+    /** {@link #step} in a memory scope, as the Trainer runs it, the gradients cleared after. */
+    private static Step scopedStep(BertForSequenceClassification model, Backend on, Tensor[] batch) {
+        Step s;
+        try (Backend.Scope scope = on.openScope()) {
+            s = step(model, on, batch);
+        }
+        model.namedParameters().values().forEach(p -> p.base().zeroGrad());
+        return s;
+    }
+
     @Test
     void miniLmStepAndTenUpdatesMatchTheCpu() throws IOException {
         CudaBackend gpu = gpu();

@@ -82,10 +82,14 @@ class DryRunTrainingMemoryTest {
         assertTrue(last.inUseBytes() <= before + moments, "between steps " + last + ", before " + before + ", moments " + moments);
     }
 
-    /** Peak memory in use (above nothing: weights, moments and batch included) of bert-base training steps at 32 × 512 at {@code precision}. */
-    private long peakOfSteps(Precision precision) throws IOException {
+    /**
+     * Peak memory in use (above nothing: weights, moments and batch included) of bert-base training steps at 32 × 512 at
+     * {@code precision}, each layer's activations kept or, with {@code recomputed}, recomputed in the backward pass.
+     */
+    private long peakOfSteps(Precision precision, boolean recomputed) throws IOException {
         BertForSequenceClassification model = bertBase(true);
         model.setPrecision(precision);
+        model.setGradientCheckpointing(recomputed);
         Tensor[] batch = batch(32, 512);
         Batch full = new Batch(batch[0], batch[1], batch[2], gpu.zeros(DType.I32, 32), 32, 32 * 512);
         UpdateStep step = new UpdateStep(model, new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8), 1.0, gpu);
@@ -102,12 +106,26 @@ class DryRunTrainingMemoryTest {
      */
     @Test
     void bertBaseAt32x512NeedsLessMemoryAtBf16() throws IOException {
-        long fp32 = peakOfSteps(Precision.FP32);
+        long fp32 = peakOfSteps(Precision.FP32, false);
         DryRunTrainingMemoryTest fresh = new DryRunTrainingMemoryTest();
-        long bf16 = fresh.peakOfSteps(Precision.BF16);
+        long bf16 = fresh.peakOfSteps(Precision.BF16, false);
         System.out.printf("bert-base training, batch 32 x 512, dry run: peak in use fp32 %s, bf16 %s%n", CachingAllocator.mib(fp32),
                 CachingAllocator.mib(bf16));
         assertTrue(bf16 < 0.9 * fp32, "bf16 peak " + CachingAllocator.mib(bf16) + " against fp32 " + CachingAllocator.mib(fp32));
+    }
+
+    /**
+     * HF's gradient_checkpointing: with each layer recomputed in the backward pass, a bert-base step at 32 × 512 holds the
+     * twelve layers' outputs and one layer's activations at a time instead of all twelve layers' activations.
+     */
+    @Test
+    void bertBaseAt32x512WithGradientCheckpointingNeedsAFractionOfTheMemory() throws IOException {
+        long kept = peakOfSteps(Precision.FP32, false);
+        long recomputed = new DryRunTrainingMemoryTest().peakOfSteps(Precision.FP32, true);
+        long recomputedBf16 = new DryRunTrainingMemoryTest().peakOfSteps(Precision.BF16, true);
+        System.out.printf("bert-base training, batch 32 x 512, dry run: peak in use fp32 %s, with gradient checkpointing %s (bf16 %s)%n",
+                CachingAllocator.mib(kept), CachingAllocator.mib(recomputed), CachingAllocator.mib(recomputedBf16));
+        assertTrue(recomputed < 0.4 * kept, "recomputed " + CachingAllocator.mib(recomputed) + ", kept " + CachingAllocator.mib(kept));
     }
 
     /**

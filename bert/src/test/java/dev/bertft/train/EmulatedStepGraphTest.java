@@ -99,6 +99,29 @@ class EmulatedStepGraphTest {
         }
     }
 
+    /**
+     * With gradient checkpointing the captured update holds each layer's recomputation, its dropout masks drawn again
+     * from the rewound stream: replays give the eager steps that keep their activations, bit for bit.
+     */
+    @Test
+    void replayedRecomputingUpdatesAreTheEagerKeepingOnes() throws IOException {
+        CudaBackend captured = KernelEmulator.graphBackend(2);
+        Run kept = new Run(KernelEmulator.freshBackend()), recomputed = new Run(captured);
+        recomputed.model.setGradientCheckpointing(true);
+        int[][] plan = {{8}, {8}, {8}, {8}, {8}, {12}, {12}, {12}};
+        for (int s = 0; s < plan.length; s++) {
+            UpdateStep.Outcome want = kept.update(plan[s], s, -1), got = recomputed.update(plan[s], s, -1);
+            assertEquals(Double.doubleToRawLongBits(want.loss()), Double.doubleToRawLongBits(got.loss()), "loss of step " + s);
+            assertEquals(Double.doubleToRawLongBits(want.gradNorm()), Double.doubleToRawLongBits(got.gradNorm()), "norm of step " + s);
+        }
+        assertArrayEquals(new long[] {3, 2, 3, 0}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+        assertEquals(kept.model.rng().offset(), recomputed.model.rng().offset(), "the dropout stream moved on as in the eager run");
+        for (Map.Entry<String, Var> e : kept.model.namedParameters().entrySet()) {
+            Var other = recomputed.model.namedParameters().get(e.getKey());
+            assertArrayEquals(e.getValue().value().toFloatArray(), other.value().toFloatArray(), e.getKey());
+        }
+    }
+
     /** Prediction's forward pass, replayed for new texts of the same shape, gives the eager pass's logits. */
     @Test
     void replayedPredictionsAreTheEagerOnesBitForBit() throws IOException {

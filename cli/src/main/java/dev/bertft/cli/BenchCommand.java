@@ -86,6 +86,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "both", paramLabel = "train|predict|both", description = "Default: ${DEFAULT-VALUE}.")
     String mode;
 
+    @Option(names = "--gradient-checkpointing", description = "Training steps recompute each layer's activations in the backward "
+            + "pass instead of keeping them (train's --gradient-checkpointing).")
+    boolean gradientCheckpointing;
+
     @Option(names = "--profile", description = "Also print where the timed steps spend their time, op by op (CPU backend; Flight Recorder samples, whose own allocation the MB a step then includes).")
     boolean profile;
 
@@ -199,7 +203,9 @@ final class BenchCommand implements Callable<Integer> {
         results.put("seq_len", seqLen);
         results.put("precision", precision.toString());
         results.put("parameters", params);
+        results.put("gradient_checkpointing", gradientCheckpointing);
         if (!mode.equals("predict")) {
+            m.setGradientCheckpointing(gradientCheckpointing);
             double[] hostMillis = new double[steps];
             Timing t = new Timing(timeTraining(m, batch, hostMillis), batchSize, tokens, 6.0 * nonEmbedding * tokens);
             System.out.println(t.describe("train"));

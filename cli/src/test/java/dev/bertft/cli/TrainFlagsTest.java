@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -154,6 +155,19 @@ class TrainFlagsTest {
             assertEquals(CliErrors.FAILURE, r.exit(), r.err());
             assertTrue(r.err().strip().endsWith("bert-ft train: error: " + refused[refused.length - 1]), r.err());
         }
+    }
+
+    @Test
+    void gradientCheckpointingTrainsTheSameModel() throws IOException {
+        Path kept = tmp.resolve("kept"), recomputed = tmp.resolve("recomputed");
+        PredictCommandTest.Run r = PredictCommandTest.run(train(kept, "--max-steps", "4", "--save-strategy", "no"));
+        assertEquals(0, r.exit(), r.err());
+        r = PredictCommandTest.run(train(recomputed, "--max-steps", "4", "--save-strategy", "no", "--gradient_checkpointing"));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(json(recomputed.resolve("training_args.json")).get("gradient_checkpointing").asBoolean());
+        assertArrayEquals(Files.readAllBytes(kept.resolve("model.safetensors")),
+                Files.readAllBytes(recomputed.resolve("model.safetensors")),
+                "four updates with dropout, each layer recomputed in the backward pass, end with the same weights");
     }
 
     @Test
