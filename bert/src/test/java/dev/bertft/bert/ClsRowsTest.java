@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the step; and prediction's logits in eval mode.
  */
 class ClsRowsTest {
-    private static final CpuBackend CPU = new CpuBackend(2);
+    static final CpuBackend CPU = new CpuBackend(2);
 
     /**
      * Batches of b sequences of t tokens, padded to random lengths (at least 1 token). At 3 × 5 and
@@ -85,7 +85,7 @@ class ClsRowsTest {
     }
 
     /** input_ids, token_type_ids (a second segment after the middle) and attention_mask with random lengths. */
-    private static Tensor[] batch(int b, int t, long seed) {
+    static Tensor[] batch(int b, int t, long seed) {
         Random r = new Random(seed);
         int[] ids = new int[b * t], types = new int[b * t], mask = new int[b * t];
         for (int i = 0; i < b; i++) {
@@ -113,7 +113,7 @@ class ClsRowsTest {
         return new Step(logits.value(), loss.value().toFloatArray()[0], grads);
     }
 
-    private static int[] bits(Tensor t) {
+    static int[] bits(Tensor t) {
         float[] v = t.toFloatArray();
         int[] out = new int[v.length];
         for (int i = 0; i < v.length; i++) out[i] = Float.floatToRawIntBits(v[i]);

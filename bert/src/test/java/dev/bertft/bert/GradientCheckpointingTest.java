@@ -25,14 +25,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * to the first's, as gradient accumulation adds them.
  */
 class GradientCheckpointingTest {
-    private static final CpuBackend CPU = new CpuBackend(2);
+    private static final CpuBackend CPU = ClsRowsTest.CPU;
 
     @ParameterizedTest
     @CsvSource({"1, 1", "3, 5", "2, 40", "8, 33"})
     void recomputedLayersGiveTheBitsOfKeptOnes(int b, int t) {
         BertForSequenceClassification model = BertForSequenceClassification.init(config(), CPU, 7);
         model.setTraining(true);
-        Tensor[] batch = batch(b, t, 13L * b + t);
+        Tensor[] batch = ClsRowsTest.batch(b, t, 13L * b + t);
         Tensor labels = Tensor.of(CPU, new Random(b).ints(b, 0, 3).toArray(), b);
         long start = model.rng().offset();
 
@@ -59,21 +59,6 @@ class GradientCheckpointingTest {
         return BertConfig.fromJson(j);
     }
 
-    /** input_ids, token_type_ids and attention_mask with random lengths (at least 1 token). */
-    private static Tensor[] batch(int b, int t, long seed) {
-        Random r = new Random(seed);
-        int[] ids = new int[b * t], types = new int[b * t], mask = new int[b * t];
-        for (int i = 0; i < b; i++) {
-            int len = 1 + r.nextInt(t);
-            for (int j = 0; j < t; j++) {
-                ids[i * t + j] = j < len ? r.nextInt(60) : 0;
-                types[i * t + j] = j < len && j > len / 2 ? 1 : 0;
-                mask[i * t + j] = j < len ? 1 : 0;
-            }
-        }
-        return new Tensor[] {Tensor.of(CPU, ids, b, t), Tensor.of(CPU, types, b, t), Tensor.of(CPU, mask, b, t)};
-    }
-
     private record Step(int[] logits, int loss, Map<String, int[]> grads) {}
 
     /** Two forward and backward passes, each in a memory scope; the second's logits and loss, the summed gradients, cleared after. */
@@ -86,22 +71,15 @@ class GradientCheckpointingTest {
                 Var l = model.loss(out, labels);
                 l.backward();
                 for (Var p : model.trainableParameters().values()) scope.keep(p.grad());
-                logits = bits(out.value());
+                logits = ClsRowsTest.bits(out.value());
                 loss = Float.floatToRawIntBits(l.value().toFloatArray()[0]);
             }
         }
         Map<String, int[]> grads = new LinkedHashMap<>();
         model.trainableParameters().forEach((name, p) -> {
-            grads.put(name, bits(p.grad()));
+            grads.put(name, ClsRowsTest.bits(p.grad()));
             p.zeroGrad();
         });
         return new Step(logits, loss, grads);
-    }
-
-    private static int[] bits(Tensor t) {
-        float[] v = t.toFloatArray();
-        int[] out = new int[v.length];
-        for (int i = 0; i < v.length; i++) out[i] = Float.floatToRawIntBits(v[i]);
-        return out;
     }
 }
