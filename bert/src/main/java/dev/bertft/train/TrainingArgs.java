@@ -104,6 +104,10 @@ public final class TrainingArgs {
     public static final Hyperparameter<Boolean> GRADIENT_CHECKPOINTING = Hyperparameter.of("gradient_checkpointing",
             "gradient checkpointing", Boolean.class, false, "Recompute each layer's activations in the backward pass instead of "
                     + "keeping them: about one layer's activations in memory, for one more forward of each layer; the same gradients.");
+    public static final Hyperparameter<String> GRADIENT_CHECKPOINTING_KWARGS = Hyperparameter.of("gradient_checkpointing_kwargs",
+            "gradient checkpointing options", String.class, "{}",
+            "torch.utils.checkpoint's options as a JSON object: use_reentrant (either way the same gradients here) and "
+                    + "preserve_rng_state (true: the dropout masks are always replayed).");
     public static final Hyperparameter<Long> SEED = Hyperparameter.of("seed", "seed", Long.class, 42L,
             "Seed for subsets, splits, head init, data order and dropout.");
     public static final Hyperparameter<Integer> MAX_LENGTH = Hyperparameter.of("max_length", "maximum length", Integer.class, 0,
@@ -162,11 +166,14 @@ public final class TrainingArgs {
     public static final Hyperparameter<Boolean> SKIP_NONFINITE = Hyperparameter.of("skip_nonfinite", "skipping non-finite updates",
             Boolean.class, false, "Skip updates whose loss or gradient is NaN/Inf instead of stopping.");
 
+    /** The settings given as JSON objects (HF's dicts), which training_args.json records as objects. */
+    public static final List<Hyperparameter<String>> JSON_SETTINGS = List.of(LR_SCHEDULER_KWARGS, GRADIENT_CHECKPOINTING_KWARGS);
+
     /** Every setting, in the order the command line's help lists them. */
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
             BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
             WEIGHT_DECAY, OPTIM, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS,
-            GRADIENT_CHECKPOINTING, SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY,
+            GRADIENT_CHECKPOINTING, GRADIENT_CHECKPOINTING_KWARGS, SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY,
             EVAL_STEPS, EVAL_DELAY, EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, SAVE_ONLY_MODEL,
             LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER, EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD,
             SHUFFLE, GROUP_BY_LENGTH, DATALOADER_DROP_LAST, SKIP_NONFINITE);
@@ -188,6 +195,7 @@ public final class TrainingArgs {
         } catch (IllegalArgumentException e) {
             throw new HyperparameterException("{0} " + e.getMessage(), LR_SCHEDULER_KWARGS);
         }
+        checkCheckpointingOptions((String) v.get(GRADIENT_CHECKPOINTING_KWARGS), (Boolean) v.get(GRADIENT_CHECKPOINTING));
         if (v.get(LOGGING_DIR) == null) v.put(LOGGING_DIR, defaultLoggingDir((Path) v.get(OUTPUT_DIR)));
         if ((Integer) v.get(EVAL_STEPS) == 0) v.put(EVAL_STEPS, v.get(LOGGING_STEPS));   // as in HF
         require(v.get(SAVE_STRATEGY) != Strategy.STEPS || (Integer) v.get(SAVE_STEPS) > 0, "{0} must be > 0", SAVE_STEPS);
@@ -208,6 +216,25 @@ public final class TrainingArgs {
         v.put(REPORT_TO, reportTo);
         this.values = Collections.unmodifiableMap(v);
         this.recorded = Collections.unmodifiableMap(new LinkedHashMap<>(recorded));   // in order, nulls kept (options not given)
+    }
+
+    /**
+     * gradient_checkpointing_kwargs as transformers passes them to torch.utils.checkpoint: use_reentrant chooses between
+     * two implementations that give the same gradients, preserve_rng_state false would draw new dropout masks in the
+     * recomputation, which bert-ft never does; anything else is torch's own machinery.
+     */
+    private static void checkCheckpointingOptions(String json, boolean checkpointing) {
+        JsonNode node = optionsTree(json);
+        require(node != null && node.isObject(), "{0} must be a JSON object, e.g. {\"use_reentrant\": false}", GRADIENT_CHECKPOINTING_KWARGS);
+        for (var fields = node.fields(); fields.hasNext(); ) {
+            var f = fields.next();
+            require(f.getKey().equals("use_reentrant") || f.getKey().equals("preserve_rng_state"),
+                    "{0} takes use_reentrant and preserve_rng_state, not " + f.getKey(), GRADIENT_CHECKPOINTING_KWARGS);
+            require(f.getValue().isBoolean(), "{0} " + f.getKey() + " must be true or false", GRADIENT_CHECKPOINTING_KWARGS);
+            require(!f.getKey().equals("preserve_rng_state") || f.getValue().asBoolean(),
+                    "{0} preserve_rng_state false: bert-ft always replays the forward's dropout masks", GRADIENT_CHECKPOINTING_KWARGS);
+        }
+        require(checkpointing || node.isEmpty(), "{0} needs {1}", GRADIENT_CHECKPOINTING_KWARGS, GRADIENT_CHECKPOINTING);
     }
 
     /** lr_scheduler_kwargs' JSON object as names and values (Double or String), or null when it is not one. */
@@ -262,7 +289,7 @@ public final class TrainingArgs {
     public Map<String, Object> hfValues() {
         Map<String, Object> out = new LinkedHashMap<>();
         values.forEach((p, v) -> out.put(p.hfName(), v instanceof Path || v instanceof Enum<?> ? Hyperparameter.text(v) : v));
-        out.put(LR_SCHEDULER_KWARGS.hfName(), lrSchedulerKwargsTree());
+        for (Hyperparameter<String> p : JSON_SETTINGS) out.put(p.hfName(), tree(p));
         return out;
     }
 
@@ -281,8 +308,8 @@ public final class TrainingArgs {
     public LearningRateSchedule.Kind lrSchedulerType() { return get(LR_SCHEDULER_TYPE); }
     /** {@link #LR_SCHEDULER_KWARGS} read: the schedule's options by transformers' names, numbers as Double, names as String. */
     public Map<String, Object> lrSchedulerKwargs() { return parseOptions(get(LR_SCHEDULER_KWARGS)); }
-    /** {@link #LR_SCHEDULER_KWARGS} as the JSON object given, what training_args.json records (as HF's dict). */
-    public JsonNode lrSchedulerKwargsTree() { return optionsTree(get(LR_SCHEDULER_KWARGS)); }
+    /** One of {@link #JSON_SETTINGS} as the JSON object given, what training_args.json records (as HF's dict). */
+    public JsonNode tree(Hyperparameter<String> p) { return optionsTree(get(p)); }
     /** 0: the plain cross-entropy. */
     public double labelSmoothingFactor() { return get(LABEL_SMOOTHING_FACTOR); }
     public double weightDecay() { return get(WEIGHT_DECAY); }

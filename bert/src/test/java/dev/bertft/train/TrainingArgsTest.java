@@ -88,6 +88,15 @@ class TrainingArgsTest {
         assertEquals("optimizer must be adamw_torch or adamw_torch_fused: the AdamW bert-ft runs, got sgd",
                 error(TrainingArgs.builder().optim("sgd")));
         assertEquals("early stopping threshold must be >= 0, got -0.1", error(TrainingArgs.builder().earlyStoppingThreshold(-0.1)));
+        TrainingArgs.Builder checkpointing = TrainingArgs.builder().gradientCheckpointing(true);
+        assertEquals("gradient checkpointing options takes use_reentrant and preserve_rng_state, not debug",
+                error(checkpointing.set(TrainingArgs.GRADIENT_CHECKPOINTING_KWARGS, "{\"debug\": true}")));
+        assertEquals("gradient checkpointing options preserve_rng_state false: bert-ft always replays the forward's dropout masks",
+                error(checkpointing.set(TrainingArgs.GRADIENT_CHECKPOINTING_KWARGS, "{\"preserve_rng_state\": false}")));
+        assertEquals("gradient checkpointing options use_reentrant must be true or false",
+                error(checkpointing.set(TrainingArgs.GRADIENT_CHECKPOINTING_KWARGS, "{\"use_reentrant\": 0}")));
+        assertEquals("gradient checkpointing options needs gradient checkpointing", error(TrainingArgs.builder()
+                .set(TrainingArgs.GRADIENT_CHECKPOINTING_KWARGS, "{\"use_reentrant\": false}")));
 
         HyperparameterException e = assertThrows(HyperparameterException.class, () -> TrainingArgs.builder().gradAccumSteps(0).build());
         assertEquals(List.of(TrainingArgs.GRAD_ACCUM_STEPS), e.subjects());

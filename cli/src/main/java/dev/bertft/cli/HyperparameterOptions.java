@@ -91,7 +91,7 @@ final class HyperparameterOptions implements CommandLine.IModelTransformer {
         if (p.type() == Boolean.class) return "true|false";
         if (p.type() == Integer.class || p.type() == Long.class) return "N";
         if (p.type() == Double.class) return "X";
-        if (p == TrainingArgs.LR_SCHEDULER_KWARGS) return "JSON";
+        if (TrainingArgs.JSON_SETTINGS.contains(p)) return "JSON";
         return p.type() == List.class ? "WHERE" : "NAME";
     }
 }

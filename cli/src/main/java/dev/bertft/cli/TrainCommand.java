@@ -4,6 +4,7 @@ import dev.bertft.api.FineTuning;
 import dev.bertft.api.TrainingResult;
 import dev.bertft.tensor.Backend;
 import dev.bertft.train.Checkpoints;
+import dev.bertft.train.Hyperparameter;
 import dev.bertft.train.OutputFolders;
 import dev.bertft.train.Trainer;
 import dev.bertft.train.TrainingArgs;
@@ -87,9 +88,10 @@ final class TrainCommand implements Callable<Integer> {
             progress.onMessage(HyperparameterOptions.flag(TrainingArgs.WARMUP_STEPS) + " " + settled.warmupSteps() + " overrides "
                     + HyperparameterOptions.flag(TrainingArgs.WARMUP_RATIO) + " " + settled.warmupRatio() + " (Hugging Face's rule)");
         }
-        Map<String, Object> recorded = RecordedArgs.of(spec, Map.of("warmup_steps", settled.warmupSteps(),
-                "warmup_ratio", settled.warmupRatio(), "logging_dir", settled.loggingDir().toString(),
-                "lr_scheduler_kwargs", settled.lrSchedulerKwargsTree()));
+        Map<String, Object> effective = new LinkedHashMap<>(Map.of("warmup_steps", settled.warmupSteps(),
+                "warmup_ratio", settled.warmupRatio(), "logging_dir", settled.loggingDir().toString()));
+        for (Hyperparameter<String> p : TrainingArgs.JSON_SETTINGS) effective.put(p.hfName(), settled.tree(p));
+        Map<String, Object> recorded = RecordedArgs.of(spec, effective);
         TrainingArgs args = settled.toBuilder().recorded(recorded).build();
         Path outputDir = args.outputDir();
         if (overwriteOutputDir && resume != null) {
