@@ -173,10 +173,10 @@ public final class TrainingArgs {
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
             BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
             WEIGHT_DECAY, OPTIM, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS,
-            GRADIENT_CHECKPOINTING, GRADIENT_CHECKPOINTING_KWARGS, SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS, LOGGING_FIRST_STEP, EVAL_STRATEGY,
-            EVAL_STEPS, EVAL_DELAY, EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS, SAVE_TOTAL_LIMIT, SAVE_ONLY_MODEL,
-            LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER, EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD,
-            SHUFFLE, GROUP_BY_LENGTH, DATALOADER_DROP_LAST, SKIP_NONFINITE);
+            GRADIENT_CHECKPOINTING, GRADIENT_CHECKPOINTING_KWARGS, SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS,
+            LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, EVAL_DELAY, EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS,
+            SAVE_TOTAL_LIMIT, SAVE_ONLY_MODEL, LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER,
+            EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD, SHUFFLE, GROUP_BY_LENGTH, DATALOADER_DROP_LAST, SKIP_NONFINITE);
 
     private final Map<Hyperparameter<?>, Object> values;
     private final Map<String, Object> recorded;
@@ -225,7 +225,8 @@ public final class TrainingArgs {
      */
     private static void checkCheckpointingOptions(String json, boolean checkpointing) {
         JsonNode node = optionsTree(json);
-        require(node != null && node.isObject(), "{0} must be a JSON object, e.g. {\"use_reentrant\": false}", GRADIENT_CHECKPOINTING_KWARGS);
+        require(node != null && node.isObject(), "{0} must be a JSON object, e.g. {\"use_reentrant\": false}",
+                GRADIENT_CHECKPOINTING_KWARGS);
         for (var fields = node.fields(); fields.hasNext(); ) {
             var f = fields.next();
             require(f.getKey().equals("use_reentrant") || f.getKey().equals("preserve_rng_state"),
