@@ -336,14 +336,16 @@ public final class Var {
      * f(x) without keeping what f computes on the way (activation checkpointing, HF's
      * gradient_checkpointing): the forward runs f without a graph, in a memory scope that keeps
      * only its output; the backward runs f once more, with a graph, from x's value and with the
-     * random stream back where the forward had it (the same dropout masks), sends the gradient
-     * through that in a pass of its own, and hands x its share. So one f's activations are alive
+     * random stream back where the forward had it (the same dropout masks) and the forward's
+     * {@link Autocast} (the backward runs outside it), sends the gradient through that in a pass
+     * of its own, and hands x its share. So one f's activations are alive
      * at a time, for one more forward of each. {@code parameters}: the leaves f reads, whose
      * gradients the second pass adds to; {@code position} and {@code seek} read and move the
      * random stream f draws from.
      */
     public static Var recomputed(Var x, UnaryOperator<Var> f, Collection<Var> parameters, LongSupplier position, LongConsumer seek) {
         long start = position.getAsLong();
+        DType autocast = Autocast.operands();
         Var y;
         try (GradMode off = GradMode.off(); Backend.Scope scope = x.backend().openScope()) {
             y = f.apply(x);
@@ -359,7 +361,7 @@ public final class Var {
             seek.accept(start);
             Var in = new Var(xValue, true, "recomputed_input", new Var[0], null).withHalfCopy(xHalf);
             Var again;
-            try (GradMode on = GradMode.on()) {
+            try (GradMode on = GradMode.on(); Autocast products = Autocast.to(autocast)) {
                 again = f.apply(in);
             } finally {
                 seek.accept(end);

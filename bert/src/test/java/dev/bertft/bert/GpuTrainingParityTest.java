@@ -1,5 +1,6 @@
 package dev.bertft.bert;
 
+import dev.bertft.autograd.Precision;
 import dev.bertft.autograd.Var;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.CudaUnavailableException;
@@ -10,6 +11,7 @@ import dev.bertft.tensor.Tensor;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
@@ -131,13 +133,16 @@ class GpuTrainingParityTest {
 
     /**
      * Gradient checkpointing on the device: each layer recomputed in the backward pass, with dropout, gives the step
-     * that keeps its activations bit for bit, each in a memory scope (a tensor the recomputation freed too early fails).
+     * that keeps its activations bit for bit, each in a memory scope (a tensor the recomputation freed too early fails);
+     * under bf16 autocast too, where the recomputation reads the layer input's bf16 copy the forward's products read.
      */
-    @Test
-    void recomputedLayersGiveTheStepOfKeptOnes() throws IOException {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
+    void recomputedLayersGiveTheStepOfKeptOnes(Precision precision) throws IOException {
         CudaBackend gpu = gpu();
         var options = new BertForSequenceClassification.LoadOptions(null, null, 42, heads(2, true));
         BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(Fixtures.tinyModel(), gpu, options);
+        model.setPrecision(precision);
         model.setTraining(true);
         Tensor[] batch = randomBatch(4, 16, model.config().vocabSize(), model.config().numLabels(), 9);
         long start = model.rng().offset();
