@@ -134,10 +134,10 @@ class GpuTrainingParityTest {
     /**
      * Gradient checkpointing on the device: each layer recomputed in the backward pass, with dropout, gives the step
      * that keeps its activations bit for bit, each in a memory scope (a tensor the recomputation freed too early fails);
-     * under bf16 autocast too, where the recomputation reads the layer input's bf16 copy the forward's products read.
+     * under bf16 and fp16 autocast too, which the recomputation runs under as the forward did.
      */
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
+    @EnumSource(value = Precision.class, names = {"FP32", "BF16", "FP16"})
     void recomputedLayersGiveTheStepOfKeptOnes(Precision precision) throws IOException {
         CudaBackend gpu = gpu();
         var options = new BertForSequenceClassification.LoadOptions(null, null, 42, heads(2, true));
