@@ -414,7 +414,6 @@ public final class Trainer {
         };
     }
 
-    /** Updates best metric and early-stopping counter; true when this evaluation is the best so far. */
     /**
      * Whether the metric is the best so far (then it is); and, as HF's EarlyStoppingCallback counts, an
      * evaluation that does not beat the previous best by more than the threshold adds one to the

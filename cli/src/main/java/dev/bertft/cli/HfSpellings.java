@@ -25,19 +25,26 @@ final class HfSpellings {
      * Per command, our option and its Hugging Face names (the first is TrainingArguments' current
      * one, the key training_args.json uses); options missing here are HF's under the same name.
      */
+    /** HF's use_cpu and its older no_cuda, for the commands that take --device (DeviceArgs). */
+    private static final Map<String, List<String>> DEVICE_NAMES = Map.of("--use-cpu", List.of("use_cpu", "no_cuda"));
+    /**
+     * The data arguments of HF's example scripts (run_glue.py, run_classification.py) for the options of DataArgs
+     * they mean, after ours, so training_args.json keeps our key.
+     */
+    private static final Map<String, List<String>> SCRIPT_DATA_NAMES = Map.of("--eval-data", List.of("eval_data", "validation_file"),
+            "--text-column", List.of("text_column", "text_column_names"), "--label-column", List.of("label_column", "label_column_name"));
+
     private static final Map<String, Map<String, List<String>>> HF_NAMES = Map.of(
             "train", trainNames(),
-            "eval", Map.of("--batch-size", List.of("per_device_eval_batch_size"), "--use-cpu", List.of("use_cpu", "no_cuda"),
-                    "--eval-data", List.of("eval_data", "validation_file"), "--text-column", List.of("text_column", "text_column_names"),
-                    "--label-column", List.of("label_column", "label_column_name")),
-            "predict", Map.of("--batch-size", List.of("per_device_eval_batch_size"), "--use-cpu", List.of("use_cpu", "no_cuda")));
+            "eval", names(Map.of("--batch-size", List.of("per_device_eval_batch_size")), DEVICE_NAMES, SCRIPT_DATA_NAMES),
+            "predict", names(Map.of("--batch-size", List.of("per_device_eval_batch_size")), DEVICE_NAMES));
 
     private HfSpellings() {
     }
 
     /**
      * train's: each setting's names as the library declares them, and those of the options only the command line
-     * has, with the data arguments of HF's example scripts (run_glue.py, run_classification.py) after ours.
+     * has, with the data arguments of HF's example scripts after ours.
      */
     private static Map<String, List<String>> trainNames() {
         Map<String, List<String>> names = new LinkedHashMap<>();
@@ -46,12 +53,16 @@ final class HfSpellings {
         }
         names.put("--resume", List.of("resume_from_checkpoint"));
         names.put("--model", List.of("model_name_or_path"));
-        names.put("--use-cpu", List.of("use_cpu", "no_cuda"));
         names.put("--data", List.of("data", "train_file"));
-        names.put("--eval-data", List.of("eval_data", "validation_file"));
-        names.put("--text-column", List.of("text_column", "text_column_names"));
-        names.put("--label-column", List.of("label_column", "label_column_name"));
-        return names;
+        return names(names, DEVICE_NAMES, SCRIPT_DATA_NAMES);
+    }
+
+    /** The option-to-names maps of a command, as one. */
+    @SafeVarargs
+    private static Map<String, List<String>> names(Map<String, List<String>>... parts) {
+        Map<String, List<String>> all = new LinkedHashMap<>();
+        for (Map<String, List<String>> part : parts) all.putAll(part);
+        return all;
     }
 
     /** The arguments with every HF spelling replaced by the option it names in the command given. */
