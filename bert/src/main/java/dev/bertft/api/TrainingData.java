@@ -5,6 +5,7 @@ import dev.bertft.data.DataLoader;
 import dev.bertft.data.DataOptions;
 import dev.bertft.data.Dataset;
 import dev.bertft.data.LabeledText;
+import dev.bertft.data.TextColumns;
 
 import java.io.IOException;
 import java.util.List;
@@ -59,44 +60,37 @@ public final class TrainingData {
 
     /** A separate file or folder to evaluate on (as --eval-data). */
     public TrainingData evaluateOnFiles(String source) {
-        DataOptions f = requireFiles("evaluation files");
-        return withFiles(new DataOptions(f.data(), source, f.textColumns(), f.labelColumn(), f.validationSplit(), f.maxTrainSamples(),
-                f.maxEvalSamples(), f.seed(), f.offline(), f.problemType()));
+        return withFiles(requireFiles("evaluation files").withEvalData(source));
     }
 
     /** The text column, or two for sentence pairs (ignored for IMDB). */
     public TrainingData textColumns(String... columns) {
-        DataOptions f = requireFiles("text columns");
-        return withFiles(new DataOptions(f.data(), f.evalData(), List.of(columns), f.labelColumn(), f.validationSplit(), f.maxTrainSamples(),
-                f.maxEvalSamples(), f.seed(), f.offline(), f.problemType()));
+        return textColumns(TextColumns.of(columns));
+    }
+
+    /** Where the text is: one column, a sentence pair, or columns joined into one text (ignored for IMDB). */
+    public TrainingData textColumns(TextColumns columns) {
+        return withFiles(requireFiles("text columns").withTextColumns(Objects.requireNonNull(columns, "text columns are null")));
     }
 
     /** The label column (ignored for IMDB). */
     public TrainingData labelColumn(String column) {
-        DataOptions f = requireFiles("a label column");
-        return withFiles(new DataOptions(f.data(), f.evalData(), f.textColumns(), column, f.validationSplit(), f.maxTrainSamples(),
-                f.maxEvalSamples(), f.seed(), f.offline(), f.problemType()));
+        return withFiles(requireFiles("a label column").withLabelColumn(column));
     }
 
     /** Hold out this fraction of the training files for evaluation, drawn with the run's seed. */
     public TrainingData validationSplit(double fraction) {
-        DataOptions f = requireFiles("a validation split");
-        return withFiles(new DataOptions(f.data(), f.evalData(), f.textColumns(), f.labelColumn(), fraction, f.maxTrainSamples(),
-                f.maxEvalSamples(), f.seed(), f.offline(), f.problemType()));
+        return withFiles(requireFiles("a validation split").withValidationSplit(fraction));
     }
 
     /** Train on a random subset of this many examples of the files, drawn with the run's seed (0: all). */
     public TrainingData maxTrainSamples(int n) {
-        DataOptions f = requireFiles("a training subset");
-        return withFiles(new DataOptions(f.data(), f.evalData(), f.textColumns(), f.labelColumn(), f.validationSplit(), n,
-                f.maxEvalSamples(), f.seed(), f.offline(), f.problemType()));
+        return withFiles(requireFiles("a training subset").withMaxTrainSamples(n));
     }
 
     /** Evaluate on a random subset of this many examples of the files, drawn with the run's seed (0: all). */
     public TrainingData maxEvalSamples(int n) {
-        DataOptions f = requireFiles("an evaluation subset");
-        return withFiles(new DataOptions(f.data(), f.evalData(), f.textColumns(), f.labelColumn(), f.validationSplit(), f.maxTrainSamples(),
-                n, f.seed(), f.offline(), f.problemType()));
+        return withFiles(requireFiles("an evaluation subset").withMaxEvalSamples(n));
     }
 
     /** What the labels are, instead of config.json's problem_type or what the labels tell. */
@@ -108,8 +102,7 @@ public final class TrainingData {
     Dataset load(long seed, boolean offline, ProblemType fallback) throws IOException {
         ProblemType type = problemType != null ? problemType : fallback;
         if (files == null) return DataLoader.fromMemory(train, eval, type);
-        return DataLoader.fromEnvironment().load(new DataOptions(files.data(), files.evalData(), files.textColumns(), files.labelColumn(),
-                files.validationSplit(), files.maxTrainSamples(), files.maxEvalSamples(), seed, offline, type));
+        return DataLoader.fromEnvironment().load(files.forRun(seed, offline, type));
     }
 
     private TrainingData withFiles(DataOptions f) {

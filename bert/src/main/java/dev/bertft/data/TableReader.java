@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 
 /**
  * Examples from a table file: CSV or TSV with a header row (RFC 4180 quoting), or JSON Lines (one object per
- * line). The text is in one column, or two for sentence pairs; the label in another.
+ * line). The text is in one column, two for sentence pairs, or several joined ({@link TextColumns}); the label in another.
  *
  * <p>A label's {@link RawExample.Kind} follows what pandas and JSON would make of it: an integer (a JSON
  * integer, or a CSV/TSV cell of digits with an optional minus sign), a float (a JSON number with a fraction
@@ -33,10 +33,9 @@ final class TableReader {
     private TableReader() {
     }
 
-    static List<RawExample> read(Path file, List<String> textColumns, String labelColumn) throws IOException {
+    static List<RawExample> read(Path file, TextColumns textColumns, String labelColumn) throws IOException {
         String format = format(file);
         if (format == null) throw new DataException(file + ": unsupported data file (expected .csv, .tsv, .jsonl, .json, a .tar.gz or an aclImdb folder)");
-        if (textColumns.isEmpty() || textColumns.size() > 2) throw new DataException("text columns must be one column, or two for sentence pairs; got " + textColumns);
         try (InputStream in = Files.newInputStream(file); BufferedReader reader = Utf8Text.reader(in)) {
             List<RawExample> rows = format.equals("jsonl")
                     ? readJsonLines(reader, file.toString(), textColumns, labelColumn)
@@ -57,14 +56,14 @@ final class TableReader {
     }
 
     private static List<RawExample> readDelimited(BufferedReader reader, char delimiter, String file,
-                                                  List<String> textColumns, String labelColumn) throws IOException {
+                                                  TextColumns textColumns, String labelColumn) throws IOException {
         CsvReader csv = new CsvReader(reader, delimiter, file);
         List<RawExample> rows = new ArrayList<>();
         List<String> header = csv.next();
         if (header == null) throw new DataException(file + ": empty file, expected a header row");
         header.set(0, stripBom(header.get(0)));
-        int[] text = new int[textColumns.size()];
-        for (int i = 0; i < text.length; i++) text[i] = column(header, textColumns.get(i), file);
+        int[] text = new int[textColumns.names().size()];
+        for (int i = 0; i < text.length; i++) text[i] = column(header, textColumns.names().get(i), file);
         int label = column(header, labelColumn, file);
         for (List<String> record; (record = csv.next()) != null; ) {
             String where = file + ":" + csv.recordLine();
@@ -72,24 +71,24 @@ final class TableReader {
                 throw new DataException(where + ": " + record.size() + " fields, but the header has " + header.size());
             }
             String labelText = record.get(label).trim();
-            String pair = text.length > 1 ? record.get(text[1]) : null;
+            String[] texts = new String[text.length];
+            for (int i = 0; i < text.length; i++) texts[i] = record.get(text[i]);
             if (labelText.contains(LIST_SEPARATOR)) {
                 List<String> names = new ArrayList<>();
                 for (String name : labelText.split(Pattern.quote(LIST_SEPARATOR), -1)) {
                     if (name.isBlank()) throw new DataException(where + ": empty label name in '" + labelText + "'");
                     names.add(name.trim());
                 }
-                rows.add(example(record.get(text[0]), pair, labelText, RawExample.Kind.DELIMITED, names, textColumns, labelColumn, where));
+                rows.add(example(texts, labelText, RawExample.Kind.DELIMITED, names, textColumns, labelColumn, where));
             } else {
-                rows.add(example(record.get(text[0]), pair, labelText, kindOf(labelText, where), List.of(labelText),
-                        textColumns, labelColumn, where));
+                rows.add(example(texts, labelText, kindOf(labelText, where), List.of(labelText), textColumns, labelColumn, where));
             }
         }
         return rows;
     }
 
     private static List<RawExample> readJsonLines(BufferedReader reader, String file,
-                                                  List<String> textColumns, String labelColumn) throws IOException {
+                                                  TextColumns textColumns, String labelColumn) throws IOException {
         List<RawExample> rows = new ArrayList<>();
         int lineNumber = 0;
         for (String line; (line = reader.readLine()) != null; ) {
@@ -107,11 +106,12 @@ final class TableReader {
                 throw new DataException(where + ": not valid JSON (" + e.getOriginalMessage() + ")");
             }
             if (node == null || !node.isObject()) throw new DataException(where + ": expected a JSON object");
-            String[] texts = new String[2];
-            for (int i = 0; i < textColumns.size(); i++) {
-                JsonNode t = node.get(textColumns.get(i));
-                if (t == null) throw new DataException(where + ": no field '" + textColumns.get(i) + "' (fields: " + fieldNames(node) + ")");
-                if (!t.isTextual()) throw new DataException(where + ": field '" + textColumns.get(i) + "' is not a string");
+            List<String> columns = textColumns.names();
+            String[] texts = new String[columns.size()];
+            for (int i = 0; i < texts.length; i++) {
+                JsonNode t = node.get(columns.get(i));
+                if (t == null) throw new DataException(where + ": no field '" + columns.get(i) + "' (fields: " + fieldNames(node) + ")");
+                if (!t.isTextual()) throw new DataException(where + ": field '" + columns.get(i) + "' is not a string");
                 texts[i] = t.asText();
             }
             JsonNode l = node.get(labelColumn);
@@ -135,7 +135,7 @@ final class TableReader {
             } else {
                 throw new DataException(where + ": label " + l + " is neither a number, a string nor a list");
             }
-            rows.add(example(texts[0], texts[1], label, kind, List.of(label), textColumns, labelColumn, where));
+            rows.add(example(texts, label, kind, List.of(label), textColumns, labelColumn, where));
         }
         return rows;
     }
@@ -149,7 +149,7 @@ final class TableReader {
     }
 
     /** A JSON list label: all strings (class names) or all numbers (a multi-hot row). */
-    private static RawExample listExample(String[] texts, JsonNode list, List<String> textColumns, String labelColumn,
+    private static RawExample listExample(String[] texts, JsonNode list, TextColumns textColumns, String labelColumn,
                                           String where) throws DataException {
         List<String> items = new ArrayList<>();
         boolean names = true, numbers = true;
@@ -161,13 +161,15 @@ final class TableReader {
         if (!names && !numbers) throw new DataException(where + ": label " + list + " must list only class names or only 0s and 1s");
         if (names && items.contains("")) throw new DataException(where + ": empty label name in " + list);
         RawExample.Kind kind = names ? RawExample.Kind.NAME_LIST : RawExample.Kind.MULTI_HOT;
-        return example(texts[0], texts[1], list.toString(), kind, items, textColumns, labelColumn, where);
+        return example(texts, list.toString(), kind, items, textColumns, labelColumn, where);
     }
 
-    private static RawExample example(String text, String pair, String label, RawExample.Kind kind, List<String> items,
-                                      List<String> textColumns, String labelColumn, String where) throws DataException {
-        if (text.isBlank()) throw new DataException(where + ": empty text in '" + textColumns.get(0) + "'");
-        if (pair != null && pair.isBlank()) throw new DataException(where + ": empty text in '" + textColumns.get(1) + "'");
+    /** An example from its text columns' values ({@code texts}, in the order of the columns) and its label. */
+    private static RawExample example(String[] texts, String label, RawExample.Kind kind, List<String> items,
+                                      TextColumns textColumns, String labelColumn, String where) throws DataException {
+        String text = textColumns.text(texts), pair = textColumns.secondText(texts);
+        if (text.isBlank()) throw new DataException(where + ": empty text in " + textColumns.describeText());
+        if (pair != null && pair.isBlank()) throw new DataException(where + ": empty text in '" + textColumns.names().get(1) + "'");
         if (label.isEmpty()) throw new DataException(where + ": empty label in '" + labelColumn + "'");
         return new RawExample(text, pair, label, kind, items, where);
     }

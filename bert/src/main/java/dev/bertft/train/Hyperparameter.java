@@ -116,7 +116,7 @@ public final class Hyperparameter<T> {
         for (T c : type.getEnumConstants()) {
             if (text(c).equalsIgnoreCase(text.trim())) return c;
         }
-        List<String> choices = Arrays.stream(type.getEnumConstants()).map(Hyperparameter::text).toList();
+        List<String> choices = Arrays.stream(type.getEnumConstants()).filter(valid).map(Hyperparameter::text).toList();   // the ones it takes
         throw new HyperparameterException("{0} must be " + String.join(", ", choices.subList(0, choices.size() - 1)) + " or "
                 + choices.get(choices.size() - 1) + ", got '" + text + "'", this);
     }

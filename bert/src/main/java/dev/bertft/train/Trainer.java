@@ -167,6 +167,7 @@ public final class Trainer {
             rotate(state); // a run killed between a save and its rotation left one checkpoint too many
         }
         state.earlyStoppingPatience = args.earlyStoppingPatience();
+        state.logTokensSeen = args.includeNumInputTokensSeen();
         String reduction = plateau == null ? "" : "; " + plateau.describe() + " in eval_" + args.metricForBestModel();
         listener.onMessage(schedule.describe() + reduction);
         log.start();
@@ -178,7 +179,7 @@ public final class Trainer {
         double flopsPerToken = 6.0 * Module.nonEmbeddingParameterCount(model);
         long firstStep = state.globalStep;
         long start = System.nanoTime();
-        long samplesSeen = 0;
+        long samplesSeen = 0, tokensSeen = 0;
         double loggedLoss = 0, runLoss = 0;
         long loggedSteps = 0, runLossSteps = 0;
         control.shouldTrainingStop = state.globalStep >= maxSteps;
@@ -191,7 +192,7 @@ public final class Trainer {
         }
 
         for (int epoch = (int) (state.globalStep / perEpoch); !control.shouldTrainingStop; epoch++) {
-            List<int[]> batches = Batches.split(Batches.epochOrder(lengths, args.seed(), epoch, args.shuffle(),
+            List<int[]> batches = Batches.split(Batches.epochOrder(lengths, args.dataSeed(), epoch, args.shuffle(),
                     args.groupByLength(), args.batchSize()), args.batchSize());
             if (args.dataloaderDropLast() && batches.get(batches.size() - 1).length < args.batchSize()) {
                 batches = batches.subList(0, batches.size() - 1);
@@ -204,7 +205,9 @@ public final class Trainer {
                 UpdateStep.Outcome update = step.run(group.size(), b -> Batches.collate(train, group.get(b), backend, padId),
                         rate(schedule, plateau, state.schedulerSteps));
                 samplesSeen += update.samples();
+                tokensSeen += update.tokens();
                 state.totalFlos += flopsPerToken * update.tokens();
+                if (args.includeNumInputTokensSeen()) state.numInputTokensSeen += update.tokens();
                 if (update.overflowed()) {
                     listener.onMessage("fp16 gradients overflowed at loss scale " + update.lossScale() + " at step " + (state.globalStep + 1)
                             + ": update skipped, scale now " + step.scaler().scale());
@@ -252,6 +255,7 @@ public final class Trainer {
                     lastEval = evaluate(state);
                     lastEvalStep = state.globalStep;
                     improved = recordMetric(state, lastEval);
+                    if (args.saveStrategy() == TrainingArgs.Strategy.BEST) control.shouldSave = improved;   // HF's save_strategy best
                     if (plateau != null) plateau.step(lastEval.get(args.metricForBestModel()));   // as HF: each evaluation in training
                     log.drawChart(state);
                     control.shouldEvaluate = false;
@@ -280,9 +284,11 @@ public final class Trainer {
         // Rates count this run's steps; HF divides all max_steps by a resumed run's runtime. train_loss is the mean
         // over this run's finite updates; HF divides a resumed run's sum by all steps since step 0.
         double trainLoss = runLossSteps == 0 ? Double.NaN : runLoss / runLossSteps;
-        ObjectNode trainMetrics = emit(state, TrainerState.entry("train_runtime", runtime,
-                "train_samples_per_second", samplesSeen / runtime, "train_steps_per_second", (state.globalStep - firstStep) / runtime,
-                "total_flos", state.totalFlos, "train_loss", trainLoss));
+        Map<String, Double> speed = TrainerState.entry("train_runtime", runtime, "train_samples_per_second", samplesSeen / runtime,
+                "train_steps_per_second", (state.globalStep - firstStep) / runtime);
+        if (args.includeTokensPerSecond()) speed.put("train_tokens_per_second", tokensSeen / runtime);
+        speed.putAll(TrainerState.entry("total_flos", state.totalFlos, "train_loss", trainLoss));
+        ObjectNode trainMetrics = emit(state, speed);
         saveModel(args.outputDir());
         state.write(args.outputDir().resolve(Checkpoints.STATE_FILE));
         boolean reuseLastEval = lastEvalStep == state.globalStep && !args.loadBestModelAtEnd();
@@ -302,7 +308,7 @@ public final class Trainer {
 
     private static boolean due(TrainingArgs.Strategy strategy, int every, long step, boolean endOfEpoch) {
         return switch (strategy) {
-            case NO -> false;
+            case NO, BEST -> false;   // BEST saves after an evaluation that improved the metric
             case STEPS -> step % every == 0;
             case EPOCH -> endOfEpoch;
         };
@@ -442,7 +448,7 @@ public final class Trainer {
     private void saveCheckpoint(TrainerState state, Checkpoint checkpoint, boolean best) throws IOException {
         Path target = args.outputDir().resolve("checkpoint-" + state.globalStep);
         if (best) state.bestModelCheckpoint = target.toString();
-        checkpoint.save(args.outputDir(), state, args.seed(), args.recorded().isEmpty() ? null : recordedArgs(), args.saveOnlyModel());
+        checkpoint.save(args.outputDir(), state, args.dataSeed(), args.recorded().isEmpty() ? null : recordedArgs(), args.saveOnlyModel());
         rotate(state);
     }
 

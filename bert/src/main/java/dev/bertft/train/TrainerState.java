@@ -34,6 +34,10 @@ public final class TrainerState {
     long maxSteps;
     /** HF's estimate of the training FLOPs so far: 6 × non-embedding parameters × input tokens. */
     double totalFlos;
+    /** Input tokens of the batches trained on, padding included (HF counts input_ids.numel()); counted with include_num_input_tokens_seen. */
+    long numInputTokensSeen;
+    /** Whether each log entry carries {@link #numInputTokensSeen}, as HF's with include_num_input_tokens_seen. */
+    boolean logTokensSeen;
     double numTrainEpochs;
     int loggingSteps, evalSteps, saveSteps, trainBatchSize;
     public long globalStep() {
@@ -62,7 +66,7 @@ public final class TrainerState {
     final TrainerControl control = new TrainerControl();
     final ArrayNode logHistory = JSON.createArrayNode();
 
-    /** Appends a log entry: the given values, then epoch and step, as HF orders them. */
+    /** Appends a log entry: the given values, then epoch, the input tokens seen when counted, and step, as HF orders them. */
     ObjectNode log(Map<String, Double> values) {
         ObjectNode e = logHistory.addObject();
         values.forEach((k, v) -> {
@@ -70,6 +74,7 @@ public final class TrainerState {
             else e.put(k, v);
         });
         e.put("epoch", round(epoch));
+        if (logTokensSeen) e.put("num_input_tokens_seen", numInputTokensSeen);
         e.put("step", globalStep);
         return e;
     }
@@ -94,7 +99,7 @@ public final class TrainerState {
         o.set("log_history", logHistory);
         o.put("logging_steps", loggingSteps);
         o.put("max_steps", maxSteps);
-        o.put("num_input_tokens_seen", 0);
+        o.put("num_input_tokens_seen", numInputTokensSeen);
         o.put("num_train_epochs", numTrainEpochs);
         o.put("save_steps", saveSteps);
         ObjectNode callbacks = o.putObject("stateful_callbacks");
@@ -133,6 +138,7 @@ public final class TrainerState {
         s.bestModelCheckpoint = o.path("best_model_checkpoint").isTextual() ? o.path("best_model_checkpoint").asText() : null;
         s.maxSteps = o.path("max_steps").asLong();
         s.totalFlos = o.path("total_flos").asDouble();
+        s.numInputTokensSeen = o.path("num_input_tokens_seen").asLong();
         s.numTrainEpochs = o.path("num_train_epochs").asDouble();
         s.loggingSteps = o.path("logging_steps").asInt();
         s.evalSteps = o.path("eval_steps").asInt();

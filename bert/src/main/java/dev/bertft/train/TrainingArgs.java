@@ -30,7 +30,8 @@ import java.util.stream.Stream;
  * builder's {@code set} takes it, training_args.json records it, and {@code bert-ft train} has its option.
  */
 public final class TrainingArgs {
-    public enum Strategy { NO, STEPS, EPOCH }
+    /** When to log, evaluate or save; BEST (save_strategy only): after each evaluation that finds a new best metric. */
+    public enum Strategy { NO, STEPS, EPOCH, BEST }
 
     /** transformers' names for the optimizer bert-ft implements: torch's AdamW, one update per tensor or fused. */
     public static final List<String> OPTIMIZERS = List.of("adamw_torch", "adamw_torch_fused");
@@ -40,7 +41,7 @@ public final class TrainingArgs {
     public static final long RECIPE_WARMUP_STEPS = 500;
 
     /** Every metric name some problem type logs; the Trainer checks the one chosen against the model's problem type. */
-    private static final List<String> METRICS = Stream.concat(Stream.of("loss"),
+    public static final List<String> METRICS = Stream.concat(Stream.of("loss"),
             Arrays.stream(ProblemType.values()).flatMap(p -> p.metricNames().stream())).distinct().toList();
 
     public static final Hyperparameter<Path> OUTPUT_DIR = Hyperparameter.of("output_dir", "output folder", Path.class,
@@ -110,17 +111,27 @@ public final class TrainingArgs {
                     + "preserve_rng_state (true: the dropout masks are always replayed).");
     public static final Hyperparameter<Long> SEED = Hyperparameter.of("seed", "seed", Long.class, 42L,
             "Seed for subsets, splits, head init, data order and dropout.");
+    public static final Hyperparameter<Long> DATA_SEED = Hyperparameter.of("data_seed", "data seed", Long.class, null,
+            "Seed for the order of the training data each epoch alone (HF's data_seed). Default: --seed.");
     public static final Hyperparameter<Integer> MAX_LENGTH = Hyperparameter.of("max_length", "maximum length", Integer.class, 0,
             "Maximum sequence length in tokens (0: the model's, 512 for BERT).").hf("max_length", "max_seq_length")
             .requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Integer> LOGGING_STEPS = Hyperparameter.of("logging_steps", "logging steps", Integer.class, 10,
             "Updates between log entries (Hugging Face's default: 500).").requires(v -> v > 0, "must be > 0");
     public static final Hyperparameter<Strategy> LOGGING_STRATEGY = Hyperparameter.of("logging_strategy", "logging strategy",
-            Strategy.class, Strategy.STEPS, "When to log the training loss, gradient norm and rate: no, steps or epoch.");
+            Strategy.class, Strategy.STEPS, "When to log the training loss, gradient norm and rate: no, steps or epoch.")
+            .requires(v -> v != Strategy.BEST, "must be no, steps or epoch");
     public static final Hyperparameter<Boolean> LOGGING_FIRST_STEP = Hyperparameter.of("logging_first_step", "logging the first step",
             Boolean.class, false, "Log after the first update too.");
+    public static final Hyperparameter<Boolean> INCLUDE_NUM_INPUT_TOKENS_SEEN = Hyperparameter.of("include_num_input_tokens_seen",
+            "counting input tokens", Boolean.class, false,
+            "Log num_input_tokens_seen, the input tokens trained on so far (padding included, as HF counts them).");
+    public static final Hyperparameter<Boolean> INCLUDE_TOKENS_PER_SECOND = Hyperparameter.of("include_tokens_per_second",
+            "reporting tokens per second", Boolean.class, false,
+            "Report train_tokens_per_second beside the samples per second (input tokens, padding included).");
     public static final Hyperparameter<Strategy> EVAL_STRATEGY = Hyperparameter.of("eval_strategy", "evaluation strategy",
-            Strategy.class, Strategy.NO, "When to evaluate: no, steps or epoch.").hf("eval_strategy", "evaluation_strategy");
+            Strategy.class, Strategy.NO, "When to evaluate: no, steps or epoch.").hf("eval_strategy", "evaluation_strategy")
+            .requires(v -> v != Strategy.BEST, "must be no, steps or epoch");
     public static final Hyperparameter<Integer> EVAL_STEPS = Hyperparameter.of("eval_steps", "evaluation steps", Integer.class, 0,
             "Updates between evaluations with the steps strategy (0: the logging steps).").requires(v -> v >= 0, "must be >= 0");
     public static final Hyperparameter<Double> EVAL_DELAY = Hyperparameter.of("eval_delay", "evaluation delay", Double.class, 0.0,
@@ -132,7 +143,8 @@ public final class TrainingArgs {
             "HF scripts' do_eval: a run without evaluation data is refused (with some, bert-ft evaluates at the end anyway).")
             .advanced();
     public static final Hyperparameter<Strategy> SAVE_STRATEGY = Hyperparameter.of("save_strategy", "save strategy", Strategy.class,
-            Strategy.STEPS, "When to save a checkpoint: no, steps or epoch.");
+            Strategy.STEPS, "When to save a checkpoint: no, steps, epoch, or best (after each evaluation that finds a new best"
+                    + " --metric-for-best-model).");
     public static final Hyperparameter<Integer> SAVE_STEPS = Hyperparameter.of("save_steps", "save steps", Integer.class, 500,
             "Updates between checkpoints with the steps strategy.");
     public static final Hyperparameter<Integer> SAVE_TOTAL_LIMIT = Hyperparameter.of("save_total_limit", "checkpoint limit",
@@ -173,8 +185,8 @@ public final class TrainingArgs {
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
             BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
             WEIGHT_DECAY, OPTIM, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS,
-            GRADIENT_CHECKPOINTING, GRADIENT_CHECKPOINTING_KWARGS, SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS,
-            LOGGING_FIRST_STEP, EVAL_STRATEGY, EVAL_STEPS, EVAL_DELAY, EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS,
+            GRADIENT_CHECKPOINTING, GRADIENT_CHECKPOINTING_KWARGS, SEED, DATA_SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS,
+            LOGGING_FIRST_STEP, INCLUDE_NUM_INPUT_TOKENS_SEEN, INCLUDE_TOKENS_PER_SECOND, EVAL_STRATEGY, EVAL_STEPS, EVAL_DELAY, EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS,
             SAVE_TOTAL_LIMIT, SAVE_ONLY_MODEL, LOAD_BEST_MODEL_AT_END, METRIC_FOR_BEST_MODEL, GREATER_IS_BETTER,
             EARLY_STOPPING_PATIENCE, EARLY_STOPPING_THRESHOLD, SHUFFLE, GROUP_BY_LENGTH, DATALOADER_DROP_LAST, SKIP_NONFINITE);
 
@@ -199,8 +211,11 @@ public final class TrainingArgs {
         if (v.get(LOGGING_DIR) == null) v.put(LOGGING_DIR, defaultLoggingDir((Path) v.get(OUTPUT_DIR)));
         if ((Integer) v.get(EVAL_STEPS) == 0) v.put(EVAL_STEPS, v.get(LOGGING_STEPS));   // as in HF
         require(v.get(SAVE_STRATEGY) != Strategy.STEPS || (Integer) v.get(SAVE_STEPS) > 0, "{0} must be > 0", SAVE_STEPS);
-        require(!(Boolean) v.get(LOAD_BEST_MODEL_AT_END) || (v.get(EVAL_STRATEGY) != Strategy.NO && v.get(EVAL_STRATEGY) == v.get(SAVE_STRATEGY)),
-                "{0} needs the same {1} and {2} (not 'no')", LOAD_BEST_MODEL_AT_END, EVAL_STRATEGY, SAVE_STRATEGY);
+        require(!(Boolean) v.get(LOAD_BEST_MODEL_AT_END) || (v.get(EVAL_STRATEGY) != Strategy.NO
+                        && (v.get(EVAL_STRATEGY) == v.get(SAVE_STRATEGY) || v.get(SAVE_STRATEGY) == Strategy.BEST)),
+                "{0} needs the same {1} and {2} (not 'no'), or {2} best", LOAD_BEST_MODEL_AT_END, EVAL_STRATEGY, SAVE_STRATEGY);
+        require(v.get(SAVE_STRATEGY) != Strategy.BEST || v.get(EVAL_STRATEGY) != Strategy.NO,
+                "{0} best needs an {1}: it saves after the evaluations that find a new best", SAVE_STRATEGY, EVAL_STRATEGY);
         require((Integer) v.get(EARLY_STOPPING_PATIENCE) == 0 || v.get(EVAL_STRATEGY) != Strategy.NO, "{0} needs an {1}",
                 EARLY_STOPPING_PATIENCE, EVAL_STRATEGY);
         require(v.get(LR_SCHEDULER_TYPE) != LearningRateSchedule.Kind.REDUCE_LR_ON_PLATEAU || v.get(EVAL_STRATEGY) != Strategy.NO,
@@ -322,6 +337,10 @@ public final class TrainingArgs {
     public int gradAccumSteps() { return get(GRAD_ACCUM_STEPS); }
     public boolean gradientCheckpointing() { return get(GRADIENT_CHECKPOINTING); }
     public long seed() { return get(SEED); }
+    /** The seed of the training data's order: {@link #DATA_SEED}, else {@link #seed()}. */
+    public long dataSeed() { return get(DATA_SEED) != null ? get(DATA_SEED) : seed(); }
+    public boolean includeNumInputTokensSeen() { return get(INCLUDE_NUM_INPUT_TOKENS_SEEN); }
+    public boolean includeTokensPerSecond() { return get(INCLUDE_TOKENS_PER_SECOND); }
     /** 0: the model's. */
     public int maxLength() { return get(MAX_LENGTH); }
     public Strategy loggingStrategy() { return get(LOGGING_STRATEGY); }
@@ -420,6 +439,9 @@ public final class TrainingArgs {
         public Builder gradAccumSteps(int v) { return set(GRAD_ACCUM_STEPS, v); }
         public Builder gradientCheckpointing(boolean v) { return set(GRADIENT_CHECKPOINTING, v); }
         public Builder seed(long v) { return set(SEED, v); }
+        public Builder dataSeed(long v) { return set(DATA_SEED, v); }
+        public Builder includeNumInputTokensSeen(boolean v) { return set(INCLUDE_NUM_INPUT_TOKENS_SEEN, v); }
+        public Builder includeTokensPerSecond(boolean v) { return set(INCLUDE_TOKENS_PER_SECOND, v); }
         public Builder maxLength(int v) { return set(MAX_LENGTH, v); }
         public Builder loggingStrategy(Strategy v) { return set(LOGGING_STRATEGY, v); }
         public Builder loggingSteps(int v) { return set(LOGGING_STEPS, v); }

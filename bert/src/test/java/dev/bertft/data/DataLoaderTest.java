@@ -46,7 +46,7 @@ class DataLoaderTest {
     }
 
     static DataOptions options(String data, String evalData, double validationSplit, int maxTrain, int maxEval, long seed) {
-        return new DataOptions(data, evalData, List.of("text"), "label", validationSplit, maxTrain, maxEval, seed, false, null);
+        return new DataOptions(data, evalData, TextColumns.of("text"), "label", validationSplit, maxTrain, maxEval, seed, false, null);
     }
 
     /** n rows "review i" with labels cycling through the given names. */
@@ -208,7 +208,7 @@ class DataLoaderTest {
         server.start();
         URI url = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/aclImdb_v1.tar.gz");
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        DataOptions offline = new DataOptions("imdb", null, List.of("text"), "label", 0, 0, 0, 42, true, null);
+        DataOptions offline = new DataOptions("imdb", null, TextColumns.of("text"), "label", 0, 0, 0, 42, true, null);
         try {
             DataException notCached = assertThrows(DataException.class, () -> loader(url, sha).load(offline));
             assertTrue(notCached.getMessage().contains("offline"), notCached.getMessage());

@@ -30,7 +30,7 @@ class ProblemTypeDataTest {
     }
 
     private Dataset load(Path data, ProblemType requested) throws IOException {
-        return loader.load(new DataOptions(data.toString(), null, List.of("text"), "label", 0, 0, 0, 42, false, requested));
+        return loader.load(new DataOptions(data.toString(), null, TextColumns.of("text"), "label", 0, 0, 0, 42, false, requested));
     }
 
     private static List<Float> scores(List<Example> examples) {
@@ -98,16 +98,16 @@ class ProblemTypeDataTest {
 
     @Test
     void aFineTunedModelsProblemTypeReadsEvaluationData() throws IOException {
-        DataOptions scores = new DataOptions("unused", file("e.csv", "text,label", "a,0.25", "b,3").toString(), List.of("text"), "label",
+        DataOptions scores = new DataOptions("unused", file("e.csv", "text,label", "a,0.25", "b,3").toString(), TextColumns.of("text"), "label",
                 0, 0, 0, 42, false, null);
         assertEquals(List.of(0.25f, 3f), scores(loader.loadEvaluation(scores, List.of("LABEL_0"), ProblemType.REGRESSION).eval()));
         DataOptions topics = new DataOptions("unused", file("e.jsonl", "{\"text\": \"a\", \"label\": [\"b\"]}",
-                "{\"text\": \"b\", \"label\": [1, 1]}").toString(), List.of("text"), "label", 0, 0, 0, 42, false, null);
+                "{\"text\": \"b\", \"label\": [1, 1]}").toString(), TextColumns.of("text"), "label", 0, 0, 0, 42, false, null);
         List<Example> rows = loader.loadEvaluation(topics, List.of("a", "b"), ProblemType.MULTI_LABEL_CLASSIFICATION).eval();
         assertArrayEquals(new float[] {0, 1}, rows.get(0).targets());
         assertArrayEquals(new float[] {1, 1}, rows.get(1).targets());
 
-        DataOptions disagreeing = new DataOptions("unused", scores.evalData(), List.of("text"), "label", 0, 0, 0, 42, false,
+        DataOptions disagreeing = new DataOptions("unused", scores.evalData(), TextColumns.of("text"), "label", 0, 0, 0, 42, false,
                 ProblemType.SINGLE_LABEL_CLASSIFICATION);
         DataSettingException e = assertThrows(DataSettingException.class,
                 () -> loader.loadEvaluation(disagreeing, List.of("LABEL_0"), ProblemType.REGRESSION));

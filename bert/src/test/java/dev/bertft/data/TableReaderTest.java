@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -33,7 +34,7 @@ class TableReaderTest {
                 + "5,\"\"\"\",pos\n"                            // a field that is one quote
                 + "6,\"a,\"\"b\"\",c\",neg";                    // no final newline
         Path file = Files.writeString(tmp.resolve("d.csv"), csv, StandardCharsets.UTF_8);
-        List<RawExample> rows = TableReader.read(file, List.of("text"), "label");
+        List<RawExample> rows = TableReader.read(file, TextColumns.of("text"), "label");
         assertEquals(List.of("Hello, world", "She said \"hi\"", "multi\nline\r\ntext", "plain \"quoted\" inside", "\"", "a,\"b\",c"),
                 rows.stream().map(RawExample::text).toList());
         assertEquals(List.of("pos", "neg", "pos", "neg", "pos", "neg"), rows.stream().map(RawExample::label).toList());
@@ -70,7 +71,7 @@ class TableReaderTest {
         List<List<String>> expected = new ArrayList<>();
         new ObjectMapper().readTree(json).forEach(r -> expected.add(List.of(r.get(0).asText(), r.get(1).asText())));
 
-        List<RawExample> rows = TableReader.read(file, List.of("text"), "label");
+        List<RawExample> rows = TableReader.read(file, TextColumns.of("text"), "label");
         assertEquals(300, rows.size());
         assertEquals(expected, rows.stream().map(r -> List.of(r.text(), r.label())).toList());
     }
@@ -78,19 +79,43 @@ class TableReaderTest {
     @Test
     void tsvAndJsonLinesWithSentencePairs() throws IOException {
         Path tsv = Files.writeString(tmp.resolve("d.tsv"), "sentence1\tsentence2\tlabel\nA cat.\tA feline.\t1\n\"Tab\there\"\tno\t0\n");
-        List<RawExample> t = TableReader.read(tsv, List.of("sentence1", "sentence2"), "label");
+        List<RawExample> t = TableReader.read(tsv, TextColumns.of("sentence1", "sentence2"), "label");
         assertEquals(List.of("A cat.", "Tab\there"), t.stream().map(RawExample::text).toList());
         assertEquals(List.of("A feline.", "no"), t.stream().map(RawExample::textPair).toList());
         assertEquals(RawExample.Kind.INTEGER, t.get(0).kind());
 
         Path jsonl = Files.writeString(tmp.resolve("d.jsonl"),
                 "{\"text\": \"first\", \"label\": 2}\n\n{\"label\": \"neg\", \"text\": \"line\\nbreak \\u00e9\", \"extra\": [1]}\n");
-        List<RawExample> j = TableReader.read(jsonl, List.of("text"), "label");
+        List<RawExample> j = TableReader.read(jsonl, TextColumns.of("text"), "label");
         assertEquals(List.of("first", "line\nbreak \u00e9"), j.stream().map(RawExample::text).toList());
         assertEquals(List.of("2", "neg"), j.stream().map(RawExample::label).toList());
         assertEquals(List.of(RawExample.Kind.INTEGER, RawExample.Kind.NAME), j.stream().map(RawExample::kind).toList());
         assertEquals(jsonl + ":3", j.get(1).where());
         assertNull(j.get(0).textPair());
+    }
+
+    /**
+     * run_classification.py's text_column_names: several columns joined into one text by text_column_delimiter
+     * (a space by default), not a pair: `examples["sentence"][i] += delimiter + examples[column][i]`.
+     */
+    @Test
+    void joinedColumnsAreOneTextAsRunClassificationJoinsThem() throws IOException {
+        Path csv = Files.writeString(tmp.resolve("j.csv"), "title,body,extra,label\nGreat,\"Loved it, really.\",x,pos\nBad,Meh,,neg\n");
+        List<RawExample> spaced = TableReader.read(csv, TextColumns.joined(" ", List.of("title", "body")), "label");
+        assertEquals(List.of("Great Loved it, really.", "Bad Meh"), spaced.stream().map(RawExample::text).toList());
+        assertEquals(Arrays.asList(null, null), spaced.stream().map(RawExample::textPair).toList());
+
+        List<RawExample> three = TableReader.read(csv, TextColumns.joined(" | ", List.of("body", "title", "extra")), "label");
+        assertEquals(List.of("Loved it, really. | Great | x", "Meh | Bad | "), three.stream().map(RawExample::text).toList());
+
+        Path jsonl = Files.writeString(tmp.resolve("j.jsonl"), "{\"a\": \"one\", \"b\": \"two\", \"label\": 1}\n");
+        assertEquals("one\ttwo", TableReader.read(jsonl, TextColumns.joined("\t", List.of("a", "b")), "label").get(0).text());
+
+        Path blank = Files.writeString(tmp.resolve("blank.csv"), "title,body,label\n ,,pos\n");
+        DataException e = assertThrows(DataException.class,
+                () -> TableReader.read(blank, TextColumns.joined(" ", List.of("title", "body")), "label"));
+        assertEquals(blank + ":2: empty text in 'title' + 'body'", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TextColumns.of("a", "b", "c"));
     }
 
     @Test
@@ -115,7 +140,7 @@ class TableReaderTest {
     void nonUtf8FileIsAnErrorNamingTheFile() throws IOException {
         Path file = tmp.resolve("latin1.csv");
         Files.write(file, "text,label\ncaf\u00e9,1\n".getBytes(StandardCharsets.ISO_8859_1));
-        DataException e = assertThrows(DataException.class, () -> TableReader.read(file, List.of("text"), "label"));
+        DataException e = assertThrows(DataException.class, () -> TableReader.read(file, TextColumns.of("text"), "label"));
         assertTrue(e.getMessage().startsWith(file + ":2: not valid UTF-8"), e.getMessage());
     }
 
@@ -129,7 +154,7 @@ class TableReaderTest {
 
     private void assertError(String name, String content, String expectedStart) throws IOException {
         Path file = Files.writeString(tmp.resolve(name), content, StandardCharsets.UTF_8);
-        DataException e = assertThrows(DataException.class, () -> TableReader.read(file, List.of("text"), "label"));
+        DataException e = assertThrows(DataException.class, () -> TableReader.read(file, TextColumns.of("text"), "label"));
         assertTrue(e.getMessage().startsWith(tmp.resolve(expectedStart).toString()), e.getMessage());
     }
 }

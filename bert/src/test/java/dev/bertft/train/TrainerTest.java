@@ -217,6 +217,35 @@ class TrainerTest {
         assertEquals(out.resolve("checkpoint-5").toString(), r.state().bestModelCheckpoint);
     }
 
+    /** save_strategy best: a checkpoint at each evaluation whose loss is below every earlier one, and only there. */
+    @Test
+    void saveStrategyBestSavesAtEachNewBest(@TempDir Path out) throws IOException {
+        TrainingArgs a = args(out).learningRate(0.2).evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(3)
+                .saveStrategy(TrainingArgs.Strategy.BEST).loadBestModelAtEnd(true).build();
+        Trainer.Result r = trainer(model(0), a, data(80, 6, false), data(20, 7, false), new Trainer.Listener() {}).train(null);
+        List<Path> newBests = new ArrayList<>();
+        double lowest = Double.POSITIVE_INFINITY;
+        int evaluations = 0;
+        for (JsonNode e : r.state().logHistory) {
+            if (e.has("train_runtime")) break;   // the evaluations in training, not the final one of the best model
+            if (!e.has("eval_loss")) continue;
+            evaluations++;
+            if (e.get("eval_loss").asDouble() < lowest) {
+                lowest = e.get("eval_loss").asDouble();
+                newBests.add(out.resolve("checkpoint-" + e.get("step").asLong()));
+            }
+        }
+        assertEquals(10, evaluations, "an evaluation every 3 of 30 updates");
+        assertTrue(newBests.size() > 1 && newBests.size() < evaluations, "the loss both improved and failed to: " + newBests);
+        assertEquals(newBests, Checkpoints.list(out));
+        assertEquals(newBests.get(newBests.size() - 1).toString(), r.state().bestModelCheckpoint);
+
+        assertThrows(HyperparameterException.class, () -> args(out).evalStrategy(TrainingArgs.Strategy.NO)
+                .saveStrategy(TrainingArgs.Strategy.BEST).build(), "best needs evaluations");
+        assertThrows(HyperparameterException.class, () -> args(out).evalStrategy(TrainingArgs.Strategy.BEST).build(),
+                "best is a save strategy only");
+    }
+
     @Test
     void earlyStoppingThresholdAndEvalOnStartAsHfCountsThem(@TempDir Path out) throws IOException {
         // A learning run whose loss cannot fall by 1,000: the evaluations after the first count as no improvement, so

@@ -64,7 +64,7 @@ class TrainingArgsTest {
         assertEquals("evaluation strategy must be no, steps or epoch, got 'daily'", assertThrows(HyperparameterException.class,
                 () -> TrainingArgs.EVAL_STRATEGY.parse("daily")).getMessage());
         assertEquals("number of epochs or maximum number of steps must be > 0", error(TrainingArgs.builder().epochs(0)));
-        assertEquals("loading the best model at the end needs the same evaluation strategy and save strategy (not 'no')",
+        assertEquals("loading the best model at the end needs the same evaluation strategy and save strategy (not 'no'), or save strategy best",
                 error(TrainingArgs.builder().loadBestModelAtEnd(true)));
         assertEquals("early stopping patience needs an evaluation strategy", error(TrainingArgs.builder().earlyStoppingPatience(2)));
         assertEquals("report to: 'wandb' is not supported; use one of none, all, tensorboard",

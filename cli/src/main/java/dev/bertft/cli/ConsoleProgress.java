@@ -23,8 +23,9 @@ final class ConsoleProgress implements Trainer.Listener {
         this.terminal = terminal;
     }
 
-    static ConsoleProgress forStderr() {
-        return new ConsoleProgress(System.err, System.console() != null);
+    /** On standard error; with {@code bar} false (HF's disable_tqdm), plain lines even on a terminal. */
+    static ConsoleProgress forStderr(boolean bar) {
+        return new ConsoleProgress(System.err, bar && System.console() != null);
     }
 
     @Override

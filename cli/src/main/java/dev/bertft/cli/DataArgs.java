@@ -5,6 +5,7 @@ import dev.bertft.classifier.ProblemType;
 import dev.bertft.data.DataLoader;
 import dev.bertft.data.DataOptions;
 import dev.bertft.data.Dataset;
+import dev.bertft.data.TextColumns;
 import dev.bertft.hub.ModelFiles;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Tokenization;
@@ -17,6 +18,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 
 /** The options shared by train, eval and prepare: where model and data come from, and how to tokenize. */
 final class DataArgs {
@@ -34,6 +36,23 @@ final class DataArgs {
     @Option(names = "--text-column", defaultValue = "text", split = ",",
             description = "Text column (two, comma-separated, for sentence pairs). Default: ${DEFAULT-VALUE}.")
     List<String> textColumns;
+
+    /** run_classification.py's text_column_names: its columns are joined into one text, where ours read two as a pair. */
+    @Option(names = "--text-column-names", split = ",", hidden = true)
+    List<String> joinedTextColumns;
+
+    @Option(names = "--text-column-delimiter", paramLabel = "SEP",
+            description = "Join the text columns into one text with SEP (run_classification.py's text_column_delimiter) instead of "
+                    + "reading two as a sentence pair. --text_column_names joins with a space unless this is given, as that script does.")
+    String textColumnDelimiter;
+
+    /** HF scripts' dataset_name: only IMDB is read by name. */
+    @Option(names = "--dataset-name", hidden = true)
+    String datasetName;
+
+    /** run_classification.py's do_regression. */
+    @Option(names = "--do-regression", arity = "0..1", fallbackValue = "true", hidden = true)
+    Boolean doRegression;
 
     @Option(names = "--label-column", defaultValue = "label",
             description = "Label column: class names or integer ids; numbers such as 3.5 for regression; for multi-label, "
@@ -84,26 +103,62 @@ final class DataArgs {
 
     /** What train fine-tunes on: --data and the options that say how to read it. */
     TrainingData trainingData() {
-        TrainingData d = TrainingData.fromFiles(data).textColumns(textColumns.toArray(new String[0])).labelColumn(labelColumn)
+        TrainingData d = TrainingData.fromFiles(source()).textColumns(textColumns()).labelColumn(labelColumn)
                 .validationSplit(validationSplit).maxTrainSamples(maxTrainSamples).maxEvalSamples(maxEvalSamples);
         if (evalData != null) d = d.evaluateOnFiles(evalData);
         ProblemType type = requestedProblemType();
         return type == null ? d : d.problemType(type);
     }
 
-    /** --problem-type, or null. */
+    /** --problem-type (or --do_regression true), or null. */
     private ProblemType requestedProblemType() {
-        if (problemType == null) return null;
+        if (Boolean.FALSE.equals(doRegression)) {
+            throw new IllegalArgumentException("--do-regression false: give --problem-type single_label_classification or "
+                    + "multi_label_classification; without it bert-ft tells the problem type from the training labels");
+        }
+        if (problemType == null) return Boolean.TRUE.equals(doRegression) ? ProblemType.REGRESSION : null;
+        ProblemType type;
         try {
-            return ProblemType.parse(problemType);
+            type = ProblemType.parse(problemType);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--problem-type: " + e.getMessage());
         }
+        if (Boolean.TRUE.equals(doRegression) && type != ProblemType.REGRESSION) {
+            throw new IllegalArgumentException("--do-regression and --problem-type " + problemType + " disagree: give one");
+        }
+        return type;
+    }
+
+    /** --data, or the one dataset --dataset-name may name. */
+    private String source() {
+        if (datasetName == null) return data;
+        if (!List.of("imdb", "stanfordnlp/imdb").contains(datasetName.toLowerCase(Locale.ROOT))) {
+            throw new IllegalArgumentException("--dataset-name " + datasetName + ": bert-ft reads the imdb dataset by name and any other"
+                    + " data from files; give them with --train_file and --validation_file (CSV, TSV or JSON Lines)");
+        }
+        if (given("--data") && !data.equals("imdb")) {
+            throw new IllegalArgumentException("--dataset-name " + datasetName + " and --data " + data + ": give one");
+        }
+        return "imdb";
+    }
+
+    /** Where the text is: --text-column (a pair when two), or columns joined by --text-column-delimiter or as --text-column-names. */
+    private TextColumns textColumns() {
+        if (joinedTextColumns != null) {
+            if (given("--text-column")) throw new IllegalArgumentException("--text-column and --text-column-names: give one");
+            return TextColumns.joined(textColumnDelimiter == null ? " " : textColumnDelimiter, joinedTextColumns);
+        }
+        return textColumnDelimiter == null ? TextColumns.of(textColumns.toArray(new String[0]))
+                : TextColumns.joined(textColumnDelimiter, textColumns);
+    }
+
+    private boolean given(String option) {
+        return command.commandLine().getParseResult().hasMatchedOption(option);
     }
 
     private DataOptions options(ProblemType fallback) {
         ProblemType asked = requestedProblemType(), type = asked != null ? asked : fallback;
-        return new DataOptions(data, evalData, textColumns, labelColumn, validationSplit, maxTrainSamples, maxEvalSamples, seed(),
+        return new DataOptions(source(), evalData, textColumns(), labelColumn, validationSplit, maxTrainSamples, maxEvalSamples, seed(),
                 hub.isOffline(), type);
     }
 

@@ -45,6 +45,9 @@ final class EvalCommand implements Callable<Integer> {
     @Mixin
     PrecisionArgs precisionArgs;
 
+    @Mixin
+    ProgressArgs progressArgs;
+
     @Option(names = "--batch-size", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
@@ -81,7 +84,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         long t0 = System.nanoTime();
         Metrics m = Trainer.evaluate(loaded.model(), eval, batchSize, backend, tokenizer.padId(), data.labelNames().size(),
-                ConsoleProgress.forStderr());
+                progressArgs.console());
         double seconds = (System.nanoTime() - t0) / 1e9;
         String results = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results(m, seconds, modelDir));
         // a hub model's folder is the shared cache, not a place for results

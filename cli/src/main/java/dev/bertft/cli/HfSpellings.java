@@ -32,12 +32,16 @@ final class HfSpellings {
      * they mean, after ours, so training_args.json keeps our key.
      */
     private static final Map<String, List<String>> SCRIPT_DATA_NAMES = Map.of("--eval-data", List.of("eval_data", "validation_file"),
-            "--text-column", List.of("text_column", "text_column_names"), "--label-column", List.of("label_column", "label_column_name"));
+            "--label-column", List.of("label_column", "label_column_name"));
+
+    /** The scripts' training file, for the commands that read training data. */
+    private static final Map<String, List<String>> TRAIN_FILE_NAMES = Map.of("--data", List.of("data", "train_file"));
 
     private static final Map<String, Map<String, List<String>>> HF_NAMES = Map.of(
             "train", trainNames(),
             "eval", names(Map.of("--batch-size", List.of("per_device_eval_batch_size")), DEVICE_NAMES, SCRIPT_DATA_NAMES),
-            "predict", names(Map.of("--batch-size", List.of("per_device_eval_batch_size")), DEVICE_NAMES));
+            "predict", names(Map.of("--batch-size", List.of("per_device_eval_batch_size")), DEVICE_NAMES),
+            "prepare", names(TRAIN_FILE_NAMES, SCRIPT_DATA_NAMES));
 
     private HfSpellings() {
     }
@@ -53,8 +57,7 @@ final class HfSpellings {
         }
         names.put("--resume", List.of("resume_from_checkpoint"));
         names.put("--model", List.of("model_name_or_path"));
-        names.put("--data", List.of("data", "train_file"));
-        return names(names, DEVICE_NAMES, SCRIPT_DATA_NAMES);
+        return names(names, TRAIN_FILE_NAMES, DEVICE_NAMES, SCRIPT_DATA_NAMES);
     }
 
     /** The option-to-names maps of a command, as one. */
@@ -122,8 +125,12 @@ final class HfSpellings {
             String cpu = spec.findOption("--use-cpu") == null ? "" : ", --use_cpu or --no_cuda for --device cpu";
             String scripts = spec.findOption("--do-train") == null ? ""
                     : " --do_train and --do_eval are taken (train always trains, and evaluates when it has evaluation data).";
+            String others = spec.findOption("--" + HfOnlySettings.names().get(0).replace('_', '-')) == null ? ""
+                    : " The other settings of TrainingArguments and the example scripts that pasted command lines pass (--"
+                    + String.join(", --", HfOnlySettings.names().subList(0, 3)) + ", ...) are taken with a line saying why they change"
+                    + " nothing here, or refused with one saying why.";
             footer.add("%nHugging Face's spellings work too: --" + kebab.substring(2).replace('-', '_') + " for " + kebab + " (every option)"
-                    + (mapped.isEmpty() ? "" : ", " + mapped) + cpu + "; flags take an optional True or False." + scripts);
+                    + (mapped.isEmpty() ? "" : ", " + mapped) + cpu + "; flags take an optional True or False." + scripts + others);
             spec.usageMessage().footer(footer.toArray(new String[0]));
         }
     }

@@ -26,6 +26,11 @@ public final class Main implements Runnable {
         cli.setOverwrittenOptionsAllowed(true); // the last of a repeated option wins, as scripts expect
         cli.setExecutionExceptionHandler(new CliErrors());
         cli.setParameterExceptionHandler(CliErrors::onBadArguments);
+        HfOnlySettings.addTo(cli);
+        cli.setExecutionStrategy(parsed -> {   // before anything runs: refuse what cannot be honoured, say what changes nothing
+            HfOnlySettings.check(parsed, System.err);
+            return new CommandLine.RunLast().execute(parsed);
+        });
         HfSpellings.describeIn(cli);
         try {
             return cli.execute(HfSpellings.rewrite(cli, args));

@@ -41,6 +41,9 @@ final class TrainCommand implements Callable<Integer> {
     PrecisionArgs precisionArgs;
 
     @Mixin
+    ProgressArgs progressArgs;
+
+    @Mixin
     SaveDtypeArgs saveDtype;
 
     @Option(names = "--overwrite-output-dir", description = "Train into an --output-dir that holds a previous run: its checkpoint-*"
@@ -82,7 +85,7 @@ final class TrainCommand implements Callable<Integer> {
         if (Boolean.TRUE.equals(doPredict)) {
             throw new IllegalArgumentException("--do-predict: train does not predict; run bert-ft predict on the model it saves");
         }
-        ConsoleProgress progress = ConsoleProgress.forStderr();
+        ConsoleProgress progress = progressArgs.console();
         TrainingArgs settled = trainingArgs();
         if (settled.warmupSteps() > 0 && settled.warmupRatio() > 0) {
             progress.onMessage(HyperparameterOptions.flag(TrainingArgs.WARMUP_STEPS) + " " + settled.warmupSteps() + " overrides "

@@ -91,7 +91,11 @@ class CliFlagsTest {
                 {"--batch-size must be > 0, got 0", "--batch-size", "0"},
                 {"--learning-rate must be >= 0, got -1.0", "--learning_rate", "-1"},
                 {"--eval-strategy must be no, steps or epoch, got 'daily'", "--eval-strategy", "daily"},
-                {"--load-best-model-at-end needs the same --eval-strategy and --save-strategy (not 'no')", "--load-best-model-at-end"},
+                {"--load-best-model-at-end needs the same --eval-strategy and --save-strategy (not 'no'), or --save-strategy best",
+                        "--load-best-model-at-end"},
+                {"--save-strategy best needs an --eval-strategy: it saves after the evaluations that find a new best", "--save_strategy",
+                        "best"},
+                {"--eval-strategy must be no, steps or epoch, got best", "--eval_strategy", "best"},
                 {"--epochs or --max-steps must be > 0", "--epochs", "0"}}) {
             String[] args = new String[c.length];
             args[0] = "train";

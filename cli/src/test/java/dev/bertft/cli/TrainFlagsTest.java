@@ -157,6 +157,123 @@ class TrainFlagsTest {
         }
     }
 
+    /**
+     * The settings a run_classification.py or Trainer command line passes that bert-ft has no option for: each
+     * accepted one says in a line why it changes nothing and is recorded; each refused one stops the run before
+     * anything loads, saying why.
+     */
+    @Test
+    void everyOtherHfSettingIsTakenWithAReasonOrRefusedWithOne() throws IOException {
+        Path out = tmp.resolve("others");
+        List<String> noEffect = List.of("--dataloader_num_workers", "4", "--dataloader_pin_memory", "False", "--preprocessing_num_workers",
+                "4", "--overwrite_cache", "--remove_unused_columns", "False", "--use_fast_tokenizer", "--torch_compile", "True",
+                "--full_determinism", "--ddp_find_unused_parameters", "False", "--log_level", "info", "--logging_nan_inf_filter", "False",
+                "--run_name", "imdb-bert", "--pad_to_max_length", "--shuffle_train_dataset", "--metric_name", "accuracy",
+                "--eval_accumulation_steps", "8", "--ignore_data_skip", "--hub_model_id", "me/imdb");
+        List<String> a = new ArrayList<>(List.of(train(out, "--max-steps", "2", "--save-strategy", "no")));
+        a.addAll(noEffect);
+        PredictCommandTest.Run r = PredictCommandTest.run(a.toArray(new String[0]));
+        assertEquals(0, r.exit(), r.err());
+        List<String> said = r.err().lines().filter(l -> l.startsWith("bert-ft train: --") && l.contains(" changes nothing here: ")).toList();
+        assertEquals(noEffect.stream().filter(x -> x.startsWith("--")).count(), said.size(), r.err());
+        assertTrue(said.contains("bert-ft train: --dataloader_num_workers 4 changes nothing here: bert-ft tokenizes every example before"
+                + " the first step and collates batches in the training thread, with no loader processes"), r.err());
+        assertTrue(said.stream().anyMatch(l -> l.startsWith("bert-ft train: --dataloader_pin_memory false changes nothing")), r.err());
+        JsonNode args = json(out.resolve("training_args.json"));
+        assertEquals("4", args.get("dataloader_num_workers").asText());
+        assertTrue(args.get("torch_compile").asBoolean() && !args.get("dataloader_pin_memory").asBoolean(true), args.toString());
+        assertEquals("imdb-bert", args.get("run_name").asText());
+        assertFalse(args.has("push_to_hub") || args.has("test_file"), "settings not given are not recorded: " + args);
+
+        for (String[] refused : new String[][] {
+                {"--push_to_hub", "--push_to_hub: bert-ft does not upload; 'huggingface-cli upload REPO_ID OUTPUT_DIR' uploads the folder"
+                        + " train saves"},
+                {"--save_safetensors", "False", "--save_safetensors false: bert-ft saves models as safetensors only (transformers' default)"},
+                {"--fp16_full_eval", "--fp16_full_eval: evaluation runs as training does"},
+                {"--neftune_noise_alpha", "5", "--neftune_noise_alpha 5: NEFTune's noise on the embeddings is not implemented"},
+                {"--local_rank", "0", "--local_rank 0: bert-ft trains in one process on one device"},
+                {"--auto_find_batch_size", "--auto_find_batch_size: bert-ft does not search for a batch size"},
+                {"--tokenizer_name", "bert-base-uncased", "--tokenizer_name bert-base-uncased: bert-ft reads the tokenizer from the"
+                        + " --model_name_or_path folder"},
+                {"--metric_name", "glue", "--metric_name glue: bert-ft computes the problem type's own metrics: loss, accuracy"},
+                {"--test_file", "t.csv", "--test_file t.csv: train does not predict"},
+                {"--dataset_name", "glue", "--dataset-name glue: bert-ft reads the imdb dataset by name"}}) {
+            Path refusedOut = tmp.resolve("refused");
+            List<String> b = new ArrayList<>(List.of(train(refusedOut, "--max-steps", "2")));
+            b.addAll(List.of(refused).subList(0, refused.length - 1));
+            r = PredictCommandTest.run(b.toArray(new String[0]));
+            assertTrue(r.exit() != 0, r.err());
+            String expected = refused[refused.length - 1];
+            assertTrue(r.err().lines().anyMatch(l -> l.startsWith("bert-ft train: " + expected)
+                    || l.startsWith("bert-ft train: error: " + expected)), r.err());
+            assertFalse(Files.exists(refusedOut.resolve("training_args.json")), "refused before anything was written");
+        }
+        // the same setting's accepted values pass
+        r = PredictCommandTest.run(train(tmp.resolve("accepted"), "--max-steps", "2", "--save-strategy", "no", "--push_to_hub", "False",
+                "--save_safetensors", "--local_rank", "-1", "--tokenizer_name", PredictCommandTest.TINY.toString(), "--torch_dtype", "auto"));
+        assertEquals(0, r.exit(), r.err());
+    }
+
+    /**
+     * data_seed orders the training data alone: the default is the seed; another value changes the order (and so
+     * the weights), nothing else. include_num_input_tokens_seen counts input_ids as HF does: with every review
+     * longer than --max_seq_length 6, each batch of 8 is 48 tokens.
+     */
+    @Test
+    void dataSeedAndTheInputTokensSeen() throws IOException {
+        String[] common = {"--max-steps", "4", "--save-strategy", "no", "--max_seq_length", "6", "--logging_steps", "1"};
+        Path plain = tmp.resolve("plain"), same = tmp.resolve("same"), other = tmp.resolve("other");
+        assertEquals(0, PredictCommandTest.run(train(plain, common)).exit());
+        List<String> a = new ArrayList<>(List.of(train(same, common)));
+        a.addAll(List.of("--data_seed", "42", "--include_num_input_tokens_seen", "--include_tokens_per_second", "--disable_tqdm"));
+        PredictCommandTest.Run r = PredictCommandTest.run(a.toArray(new String[0]));
+        assertEquals(0, r.exit(), r.err());
+        a = new ArrayList<>(List.of(train(other, common)));
+        a.addAll(List.of("--data_seed", "7"));
+        assertEquals(0, PredictCommandTest.run(a.toArray(new String[0])).exit());
+        byte[] plainWeights = Files.readAllBytes(plain.resolve("model.safetensors"));
+        assertArrayEquals(plainWeights, Files.readAllBytes(same.resolve("model.safetensors")), "data_seed defaults to the seed");
+        assertFalse(java.util.Arrays.equals(plainWeights, Files.readAllBytes(other.resolve("model.safetensors"))),
+                "another data seed, another order");
+
+        List<Long> seen = new ArrayList<>();
+        for (JsonNode e : json(same.resolve("trainer_state.json")).get("log_history")) seen.add(e.get("num_input_tokens_seen").asLong());
+        assertEquals(List.of(48L, 96L, 144L, 192L, 192L), seen, "four training logs and the final metrics");
+        assertEquals(192, json(same.resolve("trainer_state.json")).get("num_input_tokens_seen").asLong());
+        JsonNode results = json(same.resolve("all_results.json"));
+        assertEquals(192 / results.get("train_runtime").asDouble(), results.get("train_tokens_per_second").asDouble(), 1e-6 * 192
+                / results.get("train_runtime").asDouble() + 1e-3);
+        assertFalse(json(plain.resolve("trainer_state.json")).get("log_history").get(0).has("num_input_tokens_seen"), "off by default");
+    }
+
+    /**
+     * run_classification.py joins its text_column_names into one text with text_column_delimiter (a space by
+     * default); our --text-column reads two columns as a sentence pair. The joined columns tokenize exactly as
+     * one column holding "title text".
+     */
+    @Test
+    void textColumnNamesAreJoinedAsRunClassificationJoinsThem() throws IOException {
+        Path twoColumns = tmp.resolve("two.csv"), oneColumn = tmp.resolve("one.csv");
+        Files.write(twoColumns, List.of("title,text,label", "Great film,\"Loved it, truly.\",pos", "Dull,Never again,neg"));
+        Files.write(oneColumn, List.of("text,label", "\"Great film Loved it, truly.\",pos", "Dull Never again,neg"));
+        Path joined = tmp.resolve("joined"), reference = tmp.resolve("reference"), pair = tmp.resolve("pair");
+        String model = PredictCommandTest.TINY.toString();
+        assertEquals(0, PredictCommandTest.run("prepare", "--model", model, "--train_file", twoColumns.toString(),
+                "--text_column_names", "title,text", "--output", joined.toString()).exit());
+        assertEquals(0, PredictCommandTest.run("prepare", "--model", model, "--data", oneColumn.toString(),
+                "--output", reference.toString()).exit());
+        assertEquals(0, PredictCommandTest.run("prepare", "--model", model, "--data", twoColumns.toString(),
+                "--text-column", "title,text", "--output", pair.toString()).exit());
+        assertEquals(Files.readString(reference.resolve("train.jsonl")), Files.readString(joined.resolve("train.jsonl")));
+        assertTrue(Files.readString(pair.resolve("train.jsonl")).contains(",1,1"), "--text-column's two columns are a pair");
+
+        Path spaced = tmp.resolve("spaced");
+        assertEquals(0, PredictCommandTest.run("prepare", "--model", model, "--data", twoColumns.toString(),
+                "--text-column", "title,text", "--text_column_delimiter", " ", "--output", spaced.toString()).exit());
+        assertEquals(Files.readString(reference.resolve("train.jsonl")), Files.readString(spaced.resolve("train.jsonl")),
+                "a delimiter joins --text-column's columns too");
+    }
+
     @Test
     void gradientCheckpointingTrainsTheSameModel() throws IOException {
         Path kept = tmp.resolve("kept"), recomputed = tmp.resolve("recomputed");

@@ -1,0 +1,206 @@
+package dev.bertft.cli;
+
+import dev.bertft.train.TrainingArgs;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.BiPredicate;
+
+/**
+ * The settings of HF's TrainingArguments and example scripts (run_glue.py, run_classification.py) that bert-ft
+ * has no option for, so that a pasted command line runs, and says what each of them does here: a setting that
+ * cannot change a bert-ft run (loader workers, torch.compile, distributed training) is accepted with one line
+ * saying why; one whose meaning bert-ft does not have (uploading, NEFTune, a half-precision evaluation) is
+ * refused with one line saying why, before anything loads. None is ignored in silence. Each is a hidden option
+ * of train, eval and predict, so training_args.json records what was given.
+ */
+final class HfOnlySettings {
+    private static final List<String> COMMANDS = List.of("train", "eval", "predict");
+
+    /** Whether a value can be honoured, given the command's other options. */
+    private interface Accepts extends BiPredicate<String, CommandSpec> {
+    }
+
+    /**
+     * @param name    HF's name
+     * @param flag    a boolean, taking HF's optional True/False
+     * @param accepts which values bert-ft can honour; others are refused with {@code refusal}
+     * @param refusal why a refused value cannot be honoured, and what to do instead
+     * @param notice  why an accepted value changes nothing here, or null when it means what bert-ft does anyway
+     */
+    private record Setting(String name, boolean flag, Accepts accepts, String refusal, String notice) {
+        String option() {
+            return "--" + name.replace('_', '-');
+        }
+    }
+
+    private static final Accepts ANY = (v, c) -> true;
+    private static final Accepts FALSE = (v, c) -> v.equalsIgnoreCase("false");
+    private static final Accepts TRUE = (v, c) -> v.equalsIgnoreCase("true");
+
+    private static final String LOADER = "bert-ft tokenizes every example before the first step and collates batches in the"
+            + " training thread, with no loader processes";
+    private static final String ONE_DEVICE = "bert-ft trains in one process on one device";
+    private static final String NO_TORCH = "bert-ft runs no PyTorch; on a GPU its step is captured once and replayed as a CUDA graph";
+    private static final String UPLOAD = "bert-ft does not upload; 'huggingface-cli upload REPO_ID OUTPUT_DIR' uploads the folder"
+            + " train saves";
+    private static final String METRICS = "evaluation computes the problem type's metrics itself, from the logits it keeps in host memory";
+    private static final String PREDICT = "train does not predict; run bert-ft predict on the model it saves";
+
+    private static final List<Setting> SETTINGS = List.of(
+            noEffect("dataloader_num_workers", false, LOADER),
+            noEffect("dataloader_pin_memory", true, LOADER),
+            noEffect("dataloader_persistent_workers", true, LOADER),
+            noEffect("dataloader_prefetch_factor", false, LOADER),
+            noEffect("preprocessing_num_workers", false, "bert-ft tokenizes in its own process, before training"),
+            noEffect("overwrite_cache", true, "bert-ft keeps no cache of tokenized data"),
+            noEffect("remove_unused_columns", true, "bert-ft reads only the text and label columns"),
+            noEffect("remove_columns", false, "bert-ft reads only the text and label columns"),
+            noEffect("remove_splits", false, "bert-ft reads only the training and evaluation data"),
+            noEffect("use_fast_tokenizer", true, "bert-ft's WordPiece gives the tokens of Hugging Face's tokenizers, fast or not"),
+            noEffect("trust_remote_code", true, "a BERT model runs no code from the hub"),
+            noEffect("torch_compile", true, NO_TORCH),
+            noEffect("torch_compile_backend", false, NO_TORCH),
+            noEffect("torch_compile_mode", false, NO_TORCH),
+            noEffect("jit_mode_eval", true, NO_TORCH),
+            noEffect("use_ipex", true, NO_TORCH),
+            noEffect("use_liger_kernel", true, "bert-ft runs its own kernels"),
+            noEffect("half_precision_backend", false, "--fp16 and --bf16 run autocast with torch.amp's dynamic loss scaling"),
+            noEffect("full_determinism", true, "bert-ft's runs are always deterministic: the same seed, device and thread count"
+                    + " give the same bits"),
+            noEffect("eval_accumulation_steps", false, METRICS),
+            noEffect("eval_do_concat_batches", true, METRICS),
+            noEffect("batch_eval_metrics", true, METRICS),
+            noEffect("include_inputs_for_metrics", true, METRICS),
+            noEffect("include_for_metrics", false, METRICS),
+            noEffect("prediction_loss_only", true, "evaluation logs the problem type's metrics beside the loss;"
+                    + " they take a small part of its time"),
+            noEffect("label_names", false, "the labels are the label column's"),
+            noEffect("length_column_name", false, "--group_by_length measures each example's token ids"),
+            noEffect("ddp_find_unused_parameters", true, ONE_DEVICE),
+            noEffect("ddp_backend", false, ONE_DEVICE),
+            noEffect("ddp_timeout", false, ONE_DEVICE),
+            noEffect("ddp_bucket_cap_mb", false, ONE_DEVICE),
+            noEffect("ddp_broadcast_buffers", true, ONE_DEVICE),
+            noEffect("save_on_each_node", true, ONE_DEVICE),
+            noEffect("log_on_each_node", true, ONE_DEVICE),
+            noEffect("average_tokens_across_devices", true, ONE_DEVICE),
+            noEffect("log_level", false, "bert-ft prints its progress, warnings and errors at one level"),
+            noEffect("log_level_replica", false, ONE_DEVICE),
+            noEffect("logging_nan_inf_filter", true, "a NaN or infinite loss stops training (--skip-nonfinite skips its update"
+                    + " instead), so none is ever logged"),
+            noEffect("skip_memory_metrics", true, "bert-ft reports no memory metrics; bert-ft bench reports the step's peak memory"),
+            noEffect("torch_empty_cache_steps", false, "bert-ft's steps reuse their GPU memory; there is no cache to empty"),
+            noEffect("run_name", false, "it names runs in trackers such as wandb, which bert-ft does not report to; the TensorBoard"
+                    + " run is --logging_dir"),
+            noEffect("ignore_data_skip", true, "--resume continues the epoch where it stopped without replaying its batches,"
+                    + " so there is nothing to skip"),
+            noEffect("restore_callback_states_from_checkpoint", true, "--resume always restores the early-stopping state with the"
+                    + " rest of the run"),
+            noEffect("pad_to_max_length", true, "batches are padded to their longest example; padding to max_seq_length gives"
+                    + " the same logits (up to rounding) from more work"),
+            noEffect("shuffle_train_dataset", true, "--max_train_samples takes a seeded random subset, and each epoch is shuffled"),
+            noEffect("shuffle_seed", false, "--max_train_samples draws its subset with --seed"),
+            noEffect("hub_model_id", false, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("hub_strategy", false, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("hub_private_repo", true, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("hub_token", false, "it is read only by --push_to_hub, and " + UPLOAD),
+            new Setting("metric_name", false, (v, c) -> TrainingArgs.METRICS.contains(v.toLowerCase(Locale.ROOT)), "bert-ft computes the problem type's own metrics: "
+                    + String.join(", ", TrainingArgs.METRICS), "evaluation logs all of the problem type's metrics;"
+                    + " --metric_for_best_model chooses the one that picks the best checkpoint"),
+            refusedUnless("local_rank", false, (v, c) -> v.equals("-1"), ONE_DEVICE + "; run it without a distributed launcher"),
+            refusedUnless("push_to_hub", true, FALSE, UPLOAD),
+            refusedUnless("save_safetensors", true, TRUE, "bert-ft saves models as safetensors only (transformers' default)"),
+            refusedUnless("fp16_full_eval", true, FALSE, "evaluation runs as training does: under --fp16 or --bf16 autocast, with"
+                    + " float32 weights; a model cast wholly to half precision is not supported"),
+            refusedUnless("bf16_full_eval", true, FALSE, "evaluation runs as training does: under --fp16 or --bf16 autocast, with"
+                    + " float32 weights; a model cast wholly to half precision is not supported"),
+            refusedUnless("torch_dtype", false, (v, c) -> List.of("auto", "float32").contains(v), "bert-ft keeps float32 weights;"
+                    + " --bf16 or --fp16 compute in half precision under autocast, and train --save_dtype saves in one"),
+            refusedUnless("auto_find_batch_size", true, FALSE, "bert-ft does not search for a batch size; an out-of-memory error"
+                    + " names the settings to lower (--gradient_accumulation_steps keeps the effective batch)"),
+            refusedUnless("neftune_noise_alpha", false, (v, c) -> false, "NEFTune's noise on the embeddings is not implemented"),
+            refusedUnless("deepspeed", false, (v, c) -> false, ONE_DEVICE),
+            refusedUnless("fsdp", false, (v, c) -> v.isEmpty() || v.equalsIgnoreCase("false"), ONE_DEVICE),
+            refusedUnless("fsdp_config", false, (v, c) -> false, ONE_DEVICE),
+            refusedUnless("use_mps_device", true, FALSE, "bert-ft computes on the CPU or an NVIDIA GPU (--device)"),
+            refusedUnless("adafactor", true, FALSE, "bert-ft's optimizer is torch's AdamW (--optim)"),
+            refusedUnless("optim_args", false, (v, c) -> false, "bert-ft's AdamW takes --adam_beta1, --adam_beta2 and --adam_epsilon"),
+            refusedUnless("config_name", false, HfOnlySettings::isModel, "bert-ft reads config.json from the --model_name_or_path"
+                    + " folder; --set KEY=VALUE overrides one of its values"),
+            refusedUnless("tokenizer_name", false, HfOnlySettings::isModel, "bert-ft reads the tokenizer from the --model_name_or_path"
+                    + " folder"),
+            refusedUnless("cache_dir", false, (v, c) -> false, "set HF_HUB_CACHE (or HF_HOME) to choose the Hugging Face cache"
+                    + " bert-ft reads and downloads into"),
+            refusedUnless("token", false, (v, c) -> false, "set HF_TOKEN to download gated or private models"),
+            refusedUnless("model_revision", false, (v, c) -> v.equals("main"), "bert-ft downloads a model's main revision; download"
+                    + " another with 'huggingface-cli download --revision' and give its folder"),
+            refusedUnless("dataset_config_name", false, (v, c) -> v.equals("plain_text"), "bert-ft reads the imdb dataset's"
+                    + " plain_text configuration only"),
+            refusedUnless("train_split_name", false, (v, c) -> v.equals("train"), "bert-ft trains on the imdb dataset's train split"),
+            refusedUnless("validation_split_name", false, (v, c) -> v.equals("test"), "bert-ft evaluates on the imdb dataset's test"
+                    + " split; --validation_split holds out part of the training data instead"),
+            refusedUnless("test_file", false, (v, c) -> false, PREDICT),
+            refusedUnless("test_split_name", false, (v, c) -> false, PREDICT),
+            refusedUnless("max_predict_samples", false, (v, c) -> false, PREDICT));
+
+    private HfOnlySettings() {
+    }
+
+    private static Setting noEffect(String name, boolean flag, String why) {
+        return new Setting(name, flag, ANY, null, why);
+    }
+
+    private static Setting refusedUnless(String name, boolean flag, Accepts accepts, String why) {
+        return new Setting(name, flag, accepts, why, null);
+    }
+
+    /** Adds each setting as a hidden option to train, eval and predict, where they have no option of that name. */
+    static void addTo(CommandLine root) {
+        for (String name : COMMANDS) {
+            CommandSpec spec = root.getSubcommands().get(name).getCommandSpec();
+            for (Setting s : SETTINGS) {
+                if (spec.findOption(s.option()) != null) continue;
+                OptionSpec.Builder o = OptionSpec.builder(s.option()).hidden(true);
+                spec.addOption(s.flag() ? o.type(Boolean.class).arity("0..1").fallbackValue("true").build()
+                        : o.type(String.class).arity("1").build());
+            }
+        }
+    }
+
+    /**
+     * Refuses the first setting given with a value bert-ft cannot honour, naming it and saying why; then writes one
+     * line to {@code out} for each setting given that changes nothing here.
+     */
+    static void check(ParseResult parsed, PrintStream out) {
+        ParseResult command = parsed;
+        while (command.subcommand() != null) command = command.subcommand();
+        CommandSpec spec = command.commandSpec();
+        if (!COMMANDS.contains(spec.name())) return;
+        for (Setting s : SETTINGS) {
+            if (!command.hasMatchedOption(s.option())) continue;
+            String value = String.valueOf((Object) command.matchedOptionValue(s.option(), null));
+            String given = "--" + s.name() + (s.flag() && value.equals("true") ? "" : " " + value);
+            if (!s.accepts().test(value, spec)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), given + ": " + s.refusal());
+            }
+            if (s.notice() != null) out.println("bert-ft " + spec.name() + ": " + given + " changes nothing here: " + s.notice());
+        }
+    }
+
+    /** HF's names of the settings this class takes, for the help footer. */
+    static List<String> names() {
+        return SETTINGS.stream().map(Setting::name).toList();
+    }
+
+    private static boolean isModel(String value, CommandSpec command) {
+        OptionSpec model = command.findOption("--model");
+        return model != null && value.equals(model.getValue());
+    }
+
+}
