@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -106,6 +107,16 @@ public final class DataLoader {
         Labels labels = Labels.ofModel(modelLabels, modelType);
         return new Dataset(List.of(), labels.examples(Subsets.sample(evaluationExamples(o), o.maxEvalSamples(), Streams.of(o.seed()).eval())),
                 labels.names(), modelType);
+    }
+
+    /**
+     * The texts of a CSV, TSV or JSON Lines file for prediction, in the file's order: each as a {@link LabeledText}
+     * whose label is null (a label column, if the file has one, is not read).
+     */
+    public static List<LabeledText> readTexts(Path file, TextColumns columns) throws IOException {
+        List<LabeledText> out = new ArrayList<>();
+        for (RawExample e : TableReader.read(file, columns, null)) out.add(new LabeledText(e.text(), e.textPair(), null));
+        return out;
     }
 
     /**

@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * An example as read from a file, before labels become ids or numbers: the label as written, what it
  * looks like ({@link Kind}), its items (the label itself, or a list label's elements), and where it
- * came from ("file:line" or "archive entry") for error messages.
+ * came from ("file:line" or "archive entry") for error messages. Texts read for prediction have no label
+ * (label and kind null, no items).
  */
 record RawExample(String text, String textPair, String label, Kind kind, List<String> items, String where) {
     /** The shape of a label, which decides the problem type when none is asked for (see {@link Labels}). */

@@ -33,6 +33,7 @@ final class TableReader {
     private TableReader() {
     }
 
+    /** The file's examples; with {@code labelColumn} null, texts only (labels null), as prediction reads them. */
     static List<RawExample> read(Path file, TextColumns textColumns, String labelColumn) throws IOException {
         String format = format(file);
         if (format == null) throw new DataException(file + ": unsupported data file (expected .csv, .tsv, .jsonl, .json, a .tar.gz or an aclImdb folder)");
@@ -64,15 +65,19 @@ final class TableReader {
         header.set(0, stripBom(header.get(0)));
         int[] text = new int[textColumns.names().size()];
         for (int i = 0; i < text.length; i++) text[i] = column(header, textColumns.names().get(i), file);
-        int label = column(header, labelColumn, file);
+        int label = labelColumn == null ? -1 : column(header, labelColumn, file);
         for (List<String> record; (record = csv.next()) != null; ) {
             String where = file + ":" + csv.recordLine();
             if (record.size() != header.size()) {
                 throw new DataException(where + ": " + record.size() + " fields, but the header has " + header.size());
             }
-            String labelText = record.get(label).trim();
             String[] texts = new String[text.length];
             for (int i = 0; i < text.length; i++) texts[i] = record.get(text[i]);
+            if (label < 0) {
+                rows.add(example(texts, null, null, List.of(), textColumns, null, where));
+                continue;
+            }
+            String labelText = record.get(label).trim();
             if (labelText.contains(LIST_SEPARATOR)) {
                 List<String> names = new ArrayList<>();
                 for (String name : labelText.split(Pattern.quote(LIST_SEPARATOR), -1)) {
@@ -113,6 +118,10 @@ final class TableReader {
                 if (t == null) throw new DataException(where + ": no field '" + columns.get(i) + "' (fields: " + fieldNames(node) + ")");
                 if (!t.isTextual()) throw new DataException(where + ": field '" + columns.get(i) + "' is not a string");
                 texts[i] = t.asText();
+            }
+            if (labelColumn == null) {
+                rows.add(example(texts, null, null, List.of(), textColumns, null, where));
+                continue;
             }
             JsonNode l = node.get(labelColumn);
             if (l == null) throw new DataException(where + ": no field '" + labelColumn + "' (fields: " + fieldNames(node) + ")");
@@ -170,7 +179,7 @@ final class TableReader {
         String text = textColumns.text(texts), pair = textColumns.secondText(texts);
         if (text.isBlank()) throw new DataException(where + ": empty text in " + textColumns.describeText());
         if (pair != null && pair.isBlank()) throw new DataException(where + ": empty text in '" + textColumns.names().get(1) + "'");
-        if (label.isEmpty()) throw new DataException(where + ": empty label in '" + labelColumn + "'");
+        if (label != null && label.isEmpty()) throw new DataException(where + ": empty label in '" + labelColumn + "'");
         return new RawExample(text, pair, label, kind, items, where);
     }
 

@@ -469,20 +469,24 @@ public final class Trainer {
     }
 
     /**
-     * all_results.json as HF's example scripts leave it (save_metrics of train and eval, combined): the final
-     * log entry of training and the final evaluation without their step, the sample counts, keys sorted.
+     * The files HF's example scripts leave with save_metrics: train_results.json (the final log entry of training,
+     * without its step, and the sample count), eval_results.json (the final evaluation's, likewise) and
+     * all_results.json (both combined); keys sorted, as HF writes them.
      */
     private void writeAllResults(ObjectNode trainMetrics, ObjectNode evalMetrics) throws IOException {
+        Map<String, JsonNode> all = new TreeMap<>();
+        all.putAll(writeResults("train", trainMetrics, train.size()));
+        if (evalMetrics != null) all.putAll(writeResults("eval", evalMetrics, eval.size()));
+        AtomicFiles.write(args.outputDir().resolve("all_results.json"), TrainerState.JSON.writeValueAsBytes(all));
+    }
+
+    /** {split}_results.json: a log entry's values but its step, and {split}_samples; returns them. */
+    private Map<String, JsonNode> writeResults(String split, ObjectNode entry, int samples) throws IOException {
         Map<String, JsonNode> sorted = new TreeMap<>();
-        trainMetrics.fields().forEachRemaining(e -> sorted.put(e.getKey(), e.getValue()));
-        sorted.put("train_samples", IntNode.valueOf(train.size()));
-        if (evalMetrics != null) {
-            evalMetrics.fields().forEachRemaining(e -> sorted.put(e.getKey(), e.getValue()));
-            sorted.put("eval_samples", IntNode.valueOf(eval.size()));
-        }
+        entry.fields().forEachRemaining(e -> sorted.put(e.getKey(), e.getValue()));
         sorted.remove("step");
-        ObjectNode o = TrainerState.JSON.createObjectNode();
-        o.setAll(sorted);
-        AtomicFiles.write(args.outputDir().resolve("all_results.json"), TrainerState.JSON.writeValueAsBytes(o));
+        sorted.put(split + "_samples", IntNode.valueOf(samples));
+        AtomicFiles.write(args.outputDir().resolve(split + "_results.json"), TrainerState.JSON.writeValueAsBytes(sorted));
+        return sorted;
     }
 }

@@ -2,6 +2,7 @@ package dev.bertft.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.autograd.Var;
 import dev.bertft.nn.Module;
 import dev.bertft.tensor.cpu.CpuBackend;
@@ -80,6 +81,16 @@ class TrainerTest {
         JsonNode all = new ObjectMapper().readTree(out.resolve("all_results.json").toFile());
         assertEquals(r.finalEval().get("accuracy"), all.get("eval_accuracy").asDouble(), 0);
         assertTrue(all.get("train_runtime").asDouble() > 0);
+        // save_metrics' split files: each split's keys, with its sample count; all_results.json is their union
+        JsonNode trainResults = new ObjectMapper().readTree(out.resolve("train_results.json").toFile());
+        JsonNode evalResults = new ObjectMapper().readTree(out.resolve("eval_results.json").toFile());
+        assertEquals(240, trainResults.get("train_samples").asInt());
+        assertEquals(100, evalResults.get("eval_samples").asInt());
+        assertFalse(trainResults.has("eval_loss") || evalResults.has("train_loss") || trainResults.has("step"), trainResults.toString());
+        assertEquals(3.0, evalResults.get("epoch").asDouble());
+        ObjectNode union = trainResults.deepCopy();
+        union.setAll((ObjectNode) evalResults);
+        assertEquals(union, all);
         List<String> lines = Files.readAllLines(out.resolve("logs/log.jsonl"));
         assertEquals(state.get("log_history").size() + 1, lines.size(), "every log entry plus the final eval");
         byte[] png = Files.readAllBytes(out.resolve("logs/training.png"));

@@ -143,7 +143,7 @@ final class DataArgs {
     }
 
     /** Where the text is: --text-column (a pair when two), or columns joined by --text-column-delimiter or as --text-column-names. */
-    private TextColumns textColumns() {
+    TextColumns textColumns() {
         if (joinedTextColumns != null) {
             if (given("--text-column")) throw new IllegalArgumentException("--text-column and --text-column-names: give one");
             return TextColumns.joined(textColumnDelimiter == null ? " " : textColumnDelimiter, joinedTextColumns);

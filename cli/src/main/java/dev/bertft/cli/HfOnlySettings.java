@@ -21,6 +21,8 @@ import java.util.function.BiPredicate;
  */
 final class HfOnlySettings {
     private static final List<String> COMMANDS = List.of("train", "eval", "predict");
+    /** Marks the options made here, apart from a command's own of the same name. */
+    private static final String MARK = "hf-only-setting";
 
     /** Whether a value can be honoured, given the command's other options. */
     private interface Accepts extends BiPredicate<String, CommandSpec> {
@@ -50,7 +52,8 @@ final class HfOnlySettings {
     private static final String UPLOAD = "bert-ft does not upload; 'huggingface-cli upload REPO_ID OUTPUT_DIR' uploads the folder"
             + " train saves";
     private static final String METRICS = "evaluation computes the problem type's metrics itself, from the logits it keeps in host memory";
-    private static final String PREDICT = "train does not predict; run bert-ft predict on the model it saves";
+    private static final String PREDICT = "bert-ft predict classifies a file of texts (--input), and train one given by --test_file"
+            + " with --do_predict";
 
     private static final List<Setting> SETTINGS = List.of(
             noEffect("dataloader_num_workers", false, LOADER),
@@ -146,8 +149,8 @@ final class HfOnlySettings {
             refusedUnless("validation_split_name", false, (v, c) -> v.equals("test"), "bert-ft evaluates on the imdb dataset's test"
                     + " split; --validation_split holds out part of the training data instead"),
             refusedUnless("test_file", false, (v, c) -> false, PREDICT),
-            refusedUnless("test_split_name", false, (v, c) -> false, PREDICT),
-            refusedUnless("max_predict_samples", false, (v, c) -> false, PREDICT));
+            refusedUnless("max_predict_samples", false, (v, c) -> false, PREDICT),
+            refusedUnless("test_split_name", false, (v, c) -> false, PREDICT));
 
     private HfOnlySettings() {
     }
@@ -166,7 +169,7 @@ final class HfOnlySettings {
             CommandSpec spec = root.getSubcommands().get(name).getCommandSpec();
             for (Setting s : SETTINGS) {
                 if (spec.findOption(s.option()) != null) continue;
-                OptionSpec.Builder o = OptionSpec.builder(s.option()).hidden(true);
+                OptionSpec.Builder o = OptionSpec.builder(s.option()).hidden(true).descriptionKey(MARK);
                 spec.addOption(s.flag() ? o.type(Boolean.class).arity("0..1").fallbackValue("true").build()
                         : o.type(String.class).arity("1").build());
             }
@@ -183,7 +186,8 @@ final class HfOnlySettings {
         CommandSpec spec = command.commandSpec();
         if (!COMMANDS.contains(spec.name())) return;
         for (Setting s : SETTINGS) {
-            if (!command.hasMatchedOption(s.option())) continue;
+            OptionSpec option = spec.findOption(s.option());
+            if (option == null || !MARK.equals(option.descriptionKey()) || !command.hasMatchedOption(option)) continue;
             String value = String.valueOf((Object) command.matchedOptionValue(s.option(), null));
             String given = "--" + s.name() + (s.flag() && value.equals("true") ? "" : " " + value);
             if (!s.accepts().test(value, spec)) {

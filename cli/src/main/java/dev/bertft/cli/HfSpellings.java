@@ -21,10 +21,6 @@ import java.util.stream.Collectors;
  * so each option keeps one name in the help and its declared default.
  */
 final class HfSpellings {
-    /**
-     * Per command, our option and its Hugging Face names (the first is TrainingArguments' current
-     * one, the key training_args.json uses); options missing here are HF's under the same name.
-     */
     /** HF's use_cpu and its older no_cuda, for the commands that take --device (DeviceArgs). */
     private static final Map<String, List<String>> DEVICE_NAMES = Map.of("--use-cpu", List.of("use_cpu", "no_cuda"));
     /**
@@ -37,11 +33,20 @@ final class HfSpellings {
     /** The scripts' training file, for the commands that read training data. */
     private static final Map<String, List<String>> TRAIN_FILE_NAMES = Map.of("--data", List.of("data", "train_file"));
 
+    /** The scripts' model argument, for every command that takes --model. */
+    private static final Map<String, List<String>> MODEL_NAMES = Map.of("--model", List.of("model_name_or_path"));
+    /** Evaluation's and prediction's batch size. */
+    private static final Map<String, List<String>> EVAL_BATCH_NAMES = Map.of("--batch-size", List.of("per_device_eval_batch_size"));
+
+    /**
+     * Per command, our option and its Hugging Face names (the first is TrainingArguments' current
+     * one, the key training_args.json uses); options missing here are HF's under the same name.
+     */
     private static final Map<String, Map<String, List<String>>> HF_NAMES = Map.of(
             "train", trainNames(),
-            "eval", names(Map.of("--batch-size", List.of("per_device_eval_batch_size")), DEVICE_NAMES, SCRIPT_DATA_NAMES),
-            "predict", names(Map.of("--batch-size", List.of("per_device_eval_batch_size")), DEVICE_NAMES),
-            "prepare", names(TRAIN_FILE_NAMES, SCRIPT_DATA_NAMES));
+            "eval", names(MODEL_NAMES, EVAL_BATCH_NAMES, DEVICE_NAMES, SCRIPT_DATA_NAMES),
+            "predict", names(MODEL_NAMES, EVAL_BATCH_NAMES, DEVICE_NAMES),
+            "prepare", names(MODEL_NAMES, TRAIN_FILE_NAMES, SCRIPT_DATA_NAMES));
 
     private HfSpellings() {
     }
@@ -56,8 +61,7 @@ final class HfSpellings {
             if (!p.hfNames().isEmpty()) names.put(HyperparameterOptions.flag(p), p.hfNames());
         }
         names.put("--resume", List.of("resume_from_checkpoint"));
-        names.put("--model", List.of("model_name_or_path"));
-        return names(names, TRAIN_FILE_NAMES, DEVICE_NAMES, SCRIPT_DATA_NAMES);
+        return names(names, MODEL_NAMES, TRAIN_FILE_NAMES, DEVICE_NAMES, SCRIPT_DATA_NAMES);
     }
 
     /** The option-to-names maps of a command, as one. */

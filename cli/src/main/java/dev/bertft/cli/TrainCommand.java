@@ -1,5 +1,6 @@
 package dev.bertft.cli;
 
+import dev.bertft.api.ClassifierOptions;
 import dev.bertft.api.FineTuning;
 import dev.bertft.api.TrainingResult;
 import dev.bertft.tensor.Backend;
@@ -65,9 +66,17 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--do-train", arity = "0..1", fallbackValue = "true", hidden = true)
     Boolean doTrain;
 
-    /** HF scripts' do_predict: not train's job. */
+    /** run_classification.py's do_predict: after training, --test-file's texts classified into predict_results.txt. */
     @Option(names = "--do-predict", arity = "0..1", fallbackValue = "true", hidden = true)
     Boolean doPredict;
+
+    /** run_classification.py's test_file: CSV, TSV or JSON Lines, read with the training data's text columns. */
+    @Option(names = "--test-file", hidden = true)
+    Path testFile;
+
+    /** run_classification.py's max_predict_samples: the test file's first N texts. */
+    @Option(names = "--max-predict-samples", hidden = true)
+    int maxPredictSamples;
 
     @Spec
     CommandSpec spec;
@@ -82,10 +91,8 @@ final class TrainCommand implements Callable<Integer> {
         if (Boolean.FALSE.equals(doTrain)) {
             throw new IllegalArgumentException("--do-train false: train always trains; bert-ft eval evaluates a model without training it");
         }
-        if (Boolean.TRUE.equals(doPredict)) {
-            throw new IllegalArgumentException("--do-predict: train does not predict; run bert-ft predict on the model it saves");
-        }
         ConsoleProgress progress = progressArgs.console();
+        TestPredictions test = testPredictions(progress);
         TrainingArgs settled = trainingArgs();
         if (settled.warmupSteps() > 0 && settled.warmupRatio() > 0) {
             progress.onMessage(HyperparameterOptions.flag(TrainingArgs.WARMUP_STEPS) + " " + settled.warmupSteps() + " overrides "
@@ -126,6 +133,12 @@ final class TrainCommand implements Callable<Integer> {
         } finally {
             signals.close();
         }
+        if (test != null) {
+            ClassifierOptions options = ClassifierOptions.defaults().backend(backend).batchSize(args.evalBatchSize())
+                    .precision(precisionArgs.resolve(backend));
+            Path written = test.write(outputDir, args.maxLength() > 0 ? options.maxLength(args.maxLength()) : options);   // as trained
+            progress.onMessage("wrote the predictions for " + test.size() + " texts of " + testFile + " to " + written);
+        }
         long steps = result.globalStep();
         progress.onMessage(String.format(Locale.ROOT, "done: %d steps%s in %s (%.2f samples/s)%s; model saved to %s",
                 steps, result.stepsRun() == steps ? "" : " (" + result.stepsRun() + " in this run)",
@@ -143,6 +156,17 @@ final class TrainCommand implements Callable<Integer> {
             if (!name.equals("eval_loss")) sb.append(String.format(Locale.ROOT, "%s %.4f, ", name.substring(5), v));
         });
         return sb.append(String.format(Locale.ROOT, "loss %.4f", evalMetrics.get("eval_loss"))).toString();
+    }
+
+    /** --do-predict's texts, read before anything trains; null without it. */
+    private TestPredictions testPredictions(ConsoleProgress progress) throws java.io.IOException {
+        if (!Boolean.TRUE.equals(doPredict)) {
+            if (testFile != null) progress.onMessage("--test-file without --do-predict is not read, as in run_classification.py");
+            return null;
+        }
+        if (testFile == null) throw new IllegalArgumentException("--do-predict needs --test-file, the texts to classify after training");
+        if (maxPredictSamples < 0) throw new IllegalArgumentException("--max-predict-samples must be >= 0, got " + maxPredictSamples);
+        return TestPredictions.read(testFile, source.textColumns(), maxPredictSamples);
     }
 
     private Path resumePoint(Path outputDir) throws java.io.IOException {

@@ -72,6 +72,15 @@ class EvalResultsTest {
         assertEquals(2 / runtime, results.get("eval_steps_per_second").asDouble(), 2 / runtime * 1e-4 / runtime + 1e-3, results.toString());
         assertTrue(r.out().contains("eval_accuracy 0.5000"), r.out());
 
+        // the same evaluation written as run_classification.py's arguments
+        Path pasted = tmp.resolve("pasted");
+        r = PredictCommandTest.run("eval", "--use_cpu", "--model_name_or_path", model.toString(), "--validation_file", data.toString(),
+                "--offline", "--per_device_eval_batch_size", "3", "--dataloader_num_workers", "2", "--output_dir", pasted.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("bert-ft eval: --dataloader_num_workers 2 changes nothing here"), r.err());
+        JsonNode again = JSON.readTree(pasted.resolve("eval_results.json").toFile());
+        for (String k : List.of("eval_accuracy", "eval_f1", "eval_loss", "eval_samples")) assertEquals(results.get(k), again.get(k), k);
+
         // --json: the same document on standard output, the file in --output-dir, the epoch from a trainer_state.json
         Files.writeString(model.resolve("trainer_state.json"), "{\"epoch\": 2.0, \"global_step\": 40}");
         Path out = tmp.resolve("results");

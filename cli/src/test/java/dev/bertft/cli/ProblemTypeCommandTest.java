@@ -67,6 +67,18 @@ class ProblemTypeCommandTest {
         return Files.write(tmp.resolve(name), lines);
     }
 
+    /** bert-ft predict's lines for these texts with the model in {@code model}, at the training's length. */
+    private List<JsonNode> predictions(Path model, List<String> texts) throws IOException {
+        Path input = Files.write(tmp.resolve("predict-input.txt"), texts);
+        PredictCommandTest.Run p = PredictCommandTest.run("predict", "--model", model.toString(), "--input", input.toString(),
+                "--max-length", "16", "--threads", "2");
+        assertEquals(0, p.exit(), p.err());
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : p.out().lines().toList()) out.add(JSON.readTree(line));
+        assertEquals(texts.size(), out.size());
+        return out;
+    }
+
     private String[] train(Path out, Path data, Path eval, String... extra) throws IOException {
         List<String> a = new ArrayList<>(List.of("train", "--model", encoderOnly().toString(), "--data", data.toString(),
                 "--eval-data", eval.toString(), "--output-dir", out.toString(), "--logging-dir", out.resolve("logs").toString(),
@@ -80,9 +92,16 @@ class ProblemTypeCommandTest {
     void regressionTrainsEvaluatesAndPredictsScores() throws IOException {
         Path out = tmp.resolve("sts");
         Path eval = scoredReviews("eval.csv", 16, 2);
-        PredictCommandTest.Run r = PredictCommandTest.run(train(out, scoredReviews("train.csv", 48, 1), eval));
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, scoredReviews("train.csv", 48, 1), eval, "--do_predict",
+                "--test_file", eval.toString()));
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("regression"), r.err());
+        // run_classification.py's predict_results.txt: each score as f"{item:3.3f}", here from bert-ft predict's
+        List<String> scores = new ArrayList<>(List.of("index\tprediction"));
+        for (JsonNode j : predictions(out, Files.readAllLines(eval).stream().skip(1).map(l -> l.substring(0, l.indexOf(','))).toList())) {
+            scores.add(scores.size() - 1 + "\t" + String.format(java.util.Locale.ROOT, "%.3f", j.get("score").floatValue()));
+        }
+        assertEquals(scores, Files.readAllLines(out.resolve("predict_results.txt")));
         JsonNode config = JSON.readTree(out.resolve("config.json").toFile());
         assertEquals("regression", config.get("problem_type").asText());
         assertEquals("4.46.0", config.get("transformers_version").asText());
@@ -111,9 +130,21 @@ class ProblemTypeCommandTest {
     @Test
     void multiLabelTrainsAndPredictsSigmoidProbabilities() throws IOException {
         Path out = tmp.resolve("aspects");
-        PredictCommandTest.Run r = PredictCommandTest.run(train(out, taggedReviews("train.jsonl", 48, 3), taggedReviews("eval.jsonl", 16, 4),
-                "--eval-strategy", "steps", "--eval-steps", "3", "--metric-for-best-model", "f1_macro"));
+        Path eval = taggedReviews("eval.jsonl", 16, 4);
+        PredictCommandTest.Run r = PredictCommandTest.run(train(out, taggedReviews("train.jsonl", 48, 3), eval,
+                "--eval-strategy", "steps", "--eval-steps", "3", "--metric-for-best-model", "f1_macro", "--do_predict", "--test_file",
+                eval.toString()));
         assertEquals(0, r.exit(), r.err());
+        // run_classification.py's predict_results.txt: the classes above 0.5 as a Python list, here from bert-ft predict's
+        List<String> tagged = new ArrayList<>(List.of("index\tprediction"));
+        List<String> evalTexts = new ArrayList<>();
+        for (String line : Files.readAllLines(eval)) evalTexts.add(JSON.readTree(line).get("text").asText());
+        for (JsonNode j : predictions(out, evalTexts)) {
+            List<String> quoted = new ArrayList<>();
+            j.get("labels").forEach(l -> quoted.add("'" + l.asText() + "'"));
+            tagged.add(tagged.size() - 1 + "\t[" + String.join(", ", quoted) + "]");
+        }
+        assertEquals(tagged, Files.readAllLines(out.resolve("predict_results.txt")));
         JsonNode config = JSON.readTree(out.resolve("config.json").toFile());
         assertEquals("multi_label_classification", config.get("problem_type").asText());
         assertEquals(JSON.readTree("{\"0\": \"acting\", \"1\": \"music\", \"2\": \"plot\"}"), config.get("id2label"));

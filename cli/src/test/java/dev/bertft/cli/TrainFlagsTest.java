@@ -134,7 +134,8 @@ class TrainFlagsTest {
                 "--train_file", trainFile.toString(),
                 "--validation_file", evalFile.toString(), "--text_column_names", "text", "--label_column_name", "label",
                 "--max_seq_length", "32", "--do_train", "--do_eval", "--use_cpu", "--per_device_train_batch_size", "8",
-                "--max_steps", "2", "--save_strategy", "no", "--output_dir", out.toString());
+                "--max_steps", "2", "--save_strategy", "no", "--output_dir", out.toString(),
+                "--do_predict", "--test_file", evalFile.toString(), "--max_predict_samples", "5");
         PredictCommandTest.Run r = PredictCommandTest.run(pasted.toArray(new String[0]));
         assertEquals(0, r.exit(), r.err());
         assertFalse(r.err().contains("bert-ft: device"), "--use_cpu is --device cpu, which needs no line: " + r.err());
@@ -144,9 +145,24 @@ class TrainFlagsTest {
         assertTrue(args.get("do_eval").asBoolean() && args.get("do_train").asBoolean() && args.get("use_cpu").asBoolean(), args.toString());
         assertEquals(trainFile.toString(), args.get("data").asText());
 
+        // --do_predict: the test file's first 5 texts, as the saved model classifies them (bert-ft predict, a reference
+        // run on the same texts), in run_classification.py's predict_results.txt
+        List<String> texts = Files.readAllLines(evalFile).subList(1, 6).stream()
+                .map(l -> l.substring(1, l.lastIndexOf('"'))).toList();
+        Path input = Files.write(tmp.resolve("texts.txt"), texts);
+        PredictCommandTest.Run predicted = PredictCommandTest.run("predict", "--device", "cpu", "--model", out.toString(),
+                "--input", input.toString(), "--max-length", "32");
+        assertEquals(0, predicted.exit(), predicted.err());
+        List<String> expected = new ArrayList<>(List.of("index\tprediction"));
+        List<String> lines = predicted.out().lines().toList();
+        for (int i = 0; i < lines.size(); i++) expected.add(i + "\t" + JSON.readTree(lines.get(i)).get("label").asText());
+        assertEquals(expected, Files.readAllLines(out.resolve("predict_results.txt")));
+        assertTrue(r.err().contains("wrote the predictions for 5 texts of " + evalFile), r.err());
+
         for (String[] refused : new String[][] {
                 {"--do_train", "False", "--do-train false: train always trains; bert-ft eval evaluates a model without training it"},
-                {"--do_predict", "--do-predict: train does not predict; run bert-ft predict on the model it saves"},
+                {"--do_predict", "--do-predict needs --test-file, the texts to classify after training"},
+                {"--do_predict", "--test_file", "missing.csv", "missing.csv: no such file or folder"},
                 {"--do_eval", "--do-eval needs evaluation data"},
                 {"--use_cpu", "--device=cuda", "--use-cpu and --device cuda: give one"}}) {
             List<String> a = new ArrayList<>(List.of(train(tmp.resolve("refused"), "--max-steps", "2")));
@@ -154,6 +170,7 @@ class TrainFlagsTest {
             r = PredictCommandTest.run(a.toArray(new String[0]));
             assertEquals(CliErrors.FAILURE, r.exit(), r.err());
             assertTrue(r.err().strip().endsWith("bert-ft train: error: " + refused[refused.length - 1]), r.err());
+            assertFalse(Files.exists(tmp.resolve("refused/training_args.json")), "refused before training: " + r.err());
         }
     }
 
@@ -196,7 +213,6 @@ class TrainFlagsTest {
                 {"--tokenizer_name", "bert-base-uncased", "--tokenizer_name bert-base-uncased: bert-ft reads the tokenizer from the"
                         + " --model_name_or_path folder"},
                 {"--metric_name", "glue", "--metric_name glue: bert-ft computes the problem type's own metrics: loss, accuracy"},
-                {"--test_file", "t.csv", "--test_file t.csv: train does not predict"},
                 {"--dataset_name", "glue", "--dataset-name glue: bert-ft reads the imdb dataset by name"}}) {
             Path refusedOut = tmp.resolve("refused");
             List<String> b = new ArrayList<>(List.of(train(refusedOut, "--max-steps", "2")));
