@@ -16,11 +16,7 @@ final class BertEncoder implements Module {
     final List<BertLayer> layer;
     /** The stream the layers' dropout draws from, rewound when a layer is recomputed. */
     private final Rng rng;
-    /**
-     * With a graph: each layer's activations recomputed in the backward pass ({@link Var#recomputed}), not kept, but
-     * the last layer's: the backward starts with it, so keeping them holds no more memory at the peak (one layer's
-     * activations beside the layers' outputs) and spares one layer's recomputation.
-     */
+    /** With a graph: each layer's activations recomputed in the backward pass ({@link Var#recomputed}), not kept. */
     boolean gradientCheckpointing;
 
     BertEncoder(BertConfig c, Params p, Rng rng) {
@@ -54,7 +50,7 @@ final class BertEncoder implements Module {
     /** {@code f}, one pass of layer {@code l}, applied to x: kept in the graph, recomputed in the backward, or without a graph. */
     private Var run(Var x, BertLayer l, UnaryOperator<Var> f) {
         if (GradMode.enabled()) {
-            if (!gradientCheckpointing || l == layer.get(layer.size() - 1)) return f.apply(x);
+            if (!gradientCheckpointing) return f.apply(x);
             return Var.recomputed(x, f, Module.trainableParameters(l).values(), rng::offset, rng::seek);
         }
         try (Backend.Scope scope = x.backend().openScope()) {
