@@ -30,14 +30,18 @@ final class HfOnlySettings {
 
     /**
      * @param name    HF's name
-     * @param flag    a boolean, taking HF's optional True/False
+     * @param type    Boolean (a flag, taking HF's optional True/False), Integer, Double or String
      * @param accepts which values bert-ft can honour; others are refused with {@code refusal}
      * @param refusal why a refused value cannot be honoured, and what to do instead
      * @param notice  why an accepted value changes nothing here, or null when it means what bert-ft does anyway
      */
-    private record Setting(String name, boolean flag, Accepts accepts, String refusal, String notice) {
+    private record Setting(String name, Class<?> type, Accepts accepts, String refusal, String notice) {
         String option() {
             return "--" + name.replace('_', '-');
+        }
+
+        boolean flag() {
+            return type == Boolean.class;
         }
     }
 
@@ -56,111 +60,111 @@ final class HfOnlySettings {
             + " with --do_predict";
 
     private static final List<Setting> SETTINGS = List.of(
-            noEffect("dataloader_num_workers", false, LOADER),
-            noEffect("dataloader_pin_memory", true, LOADER),
-            noEffect("dataloader_persistent_workers", true, LOADER),
-            noEffect("dataloader_prefetch_factor", false, LOADER),
-            noEffect("preprocessing_num_workers", false, "bert-ft tokenizes in its own process, before training"),
-            noEffect("overwrite_cache", true, "bert-ft keeps no cache of tokenized data"),
-            noEffect("remove_unused_columns", true, "bert-ft reads only the text and label columns"),
-            noEffect("remove_columns", false, "bert-ft reads only the text and label columns"),
-            noEffect("remove_splits", false, "bert-ft reads only the training and evaluation data"),
-            noEffect("use_fast_tokenizer", true, "bert-ft's WordPiece gives the tokens of Hugging Face's tokenizers, fast or not"),
-            noEffect("trust_remote_code", true, "a BERT model runs no code from the hub"),
-            noEffect("torch_compile", true, NO_TORCH),
-            noEffect("torch_compile_backend", false, NO_TORCH),
-            noEffect("torch_compile_mode", false, NO_TORCH),
-            noEffect("jit_mode_eval", true, NO_TORCH),
-            noEffect("use_ipex", true, NO_TORCH),
-            noEffect("use_liger_kernel", true, "bert-ft runs its own kernels"),
-            noEffect("half_precision_backend", false, "--fp16 and --bf16 run autocast with torch.amp's dynamic loss scaling"),
-            noEffect("full_determinism", true, "bert-ft's runs are always deterministic: the same seed, device and thread count"
+            noEffect("dataloader_num_workers", Integer.class, LOADER),
+            noEffect("dataloader_pin_memory", Boolean.class, LOADER),
+            noEffect("dataloader_persistent_workers", Boolean.class, LOADER),
+            noEffect("dataloader_prefetch_factor", Integer.class, LOADER),
+            noEffect("preprocessing_num_workers", Integer.class, "bert-ft tokenizes in its own process, before training"),
+            noEffect("overwrite_cache", Boolean.class, "bert-ft keeps no cache of tokenized data"),
+            noEffect("remove_unused_columns", Boolean.class, "bert-ft reads only the text and label columns"),
+            noEffect("remove_columns", String.class, "bert-ft reads only the text and label columns"),
+            noEffect("remove_splits", String.class, "bert-ft reads only the training and evaluation data"),
+            noEffect("use_fast_tokenizer", Boolean.class, "bert-ft's WordPiece gives the tokens of Hugging Face's tokenizers, fast or not"),
+            noEffect("trust_remote_code", Boolean.class, "a BERT model runs no code from the hub"),
+            noEffect("torch_compile", Boolean.class, NO_TORCH),
+            noEffect("torch_compile_backend", String.class, NO_TORCH),
+            noEffect("torch_compile_mode", String.class, NO_TORCH),
+            noEffect("jit_mode_eval", Boolean.class, NO_TORCH),
+            noEffect("use_ipex", Boolean.class, NO_TORCH),
+            noEffect("use_liger_kernel", Boolean.class, "bert-ft runs its own kernels"),
+            noEffect("half_precision_backend", String.class, "--fp16 and --bf16 run autocast with torch.amp's dynamic loss scaling"),
+            noEffect("full_determinism", Boolean.class, "bert-ft's runs are always deterministic: the same seed, device and thread count"
                     + " give the same bits"),
-            noEffect("eval_accumulation_steps", false, METRICS),
-            noEffect("eval_do_concat_batches", true, METRICS),
-            noEffect("batch_eval_metrics", true, METRICS),
-            noEffect("include_inputs_for_metrics", true, METRICS),
-            noEffect("include_for_metrics", false, METRICS),
-            noEffect("prediction_loss_only", true, "evaluation logs the problem type's metrics beside the loss;"
+            noEffect("eval_accumulation_steps", Integer.class, METRICS),
+            noEffect("eval_do_concat_batches", Boolean.class, METRICS),
+            noEffect("batch_eval_metrics", Boolean.class, METRICS),
+            noEffect("include_inputs_for_metrics", Boolean.class, METRICS),
+            noEffect("include_for_metrics", String.class, METRICS),
+            noEffect("prediction_loss_only", Boolean.class, "evaluation logs the problem type's metrics beside the loss;"
                     + " they take a small part of its time"),
-            noEffect("label_names", false, "the labels are the label column's"),
-            noEffect("length_column_name", false, "--group_by_length measures each example's token ids"),
-            noEffect("ddp_find_unused_parameters", true, ONE_DEVICE),
-            noEffect("ddp_backend", false, ONE_DEVICE),
-            noEffect("ddp_timeout", false, ONE_DEVICE),
-            noEffect("ddp_bucket_cap_mb", false, ONE_DEVICE),
-            noEffect("ddp_broadcast_buffers", true, ONE_DEVICE),
-            noEffect("save_on_each_node", true, ONE_DEVICE),
-            noEffect("log_on_each_node", true, ONE_DEVICE),
-            noEffect("average_tokens_across_devices", true, ONE_DEVICE),
-            noEffect("log_level", false, "bert-ft prints its progress, warnings and errors at one level"),
-            noEffect("log_level_replica", false, ONE_DEVICE),
-            noEffect("logging_nan_inf_filter", true, "a NaN or infinite loss stops training (--skip-nonfinite skips its update"
+            noEffect("label_names", String.class, "the labels are the label column's"),
+            noEffect("length_column_name", String.class, "--group_by_length measures each example's token ids"),
+            noEffect("ddp_find_unused_parameters", Boolean.class, ONE_DEVICE),
+            noEffect("ddp_backend", String.class, ONE_DEVICE),
+            noEffect("ddp_timeout", Integer.class, ONE_DEVICE),
+            noEffect("ddp_bucket_cap_mb", Integer.class, ONE_DEVICE),
+            noEffect("ddp_broadcast_buffers", Boolean.class, ONE_DEVICE),
+            noEffect("save_on_each_node", Boolean.class, ONE_DEVICE),
+            noEffect("log_on_each_node", Boolean.class, ONE_DEVICE),
+            noEffect("average_tokens_across_devices", Boolean.class, ONE_DEVICE),
+            noEffect("log_level", String.class, "bert-ft prints its progress, warnings and errors at one level"),
+            noEffect("log_level_replica", String.class, ONE_DEVICE),
+            noEffect("logging_nan_inf_filter", Boolean.class, "a NaN or infinite loss stops training (--skip-nonfinite skips its update"
                     + " instead), so none is ever logged"),
-            noEffect("skip_memory_metrics", true, "bert-ft reports no memory metrics; bert-ft bench reports the step's peak memory"),
-            noEffect("torch_empty_cache_steps", false, "bert-ft's steps reuse their GPU memory; there is no cache to empty"),
-            noEffect("run_name", false, "it names runs in trackers such as wandb, which bert-ft does not report to; the TensorBoard"
+            noEffect("skip_memory_metrics", Boolean.class, "bert-ft reports no memory metrics; bert-ft bench reports the step's peak memory"),
+            noEffect("torch_empty_cache_steps", Integer.class, "bert-ft's steps reuse their GPU memory; there is no cache to empty"),
+            noEffect("run_name", String.class, "it names runs in trackers such as wandb, which bert-ft does not report to; the TensorBoard"
                     + " run is --logging_dir"),
-            noEffect("ignore_data_skip", true, "--resume continues the epoch where it stopped without replaying its batches,"
+            noEffect("ignore_data_skip", Boolean.class, "--resume continues the epoch where it stopped without replaying its batches,"
                     + " so there is nothing to skip"),
-            noEffect("restore_callback_states_from_checkpoint", true, "--resume always restores the early-stopping state with the"
+            noEffect("restore_callback_states_from_checkpoint", Boolean.class, "--resume always restores the early-stopping state with the"
                     + " rest of the run"),
-            noEffect("pad_to_max_length", true, "batches are padded to their longest example; padding to max_seq_length gives"
+            noEffect("pad_to_max_length", Boolean.class, "batches are padded to their longest example; padding to max_seq_length gives"
                     + " the same logits (up to rounding) from more work"),
-            noEffect("shuffle_train_dataset", true, "--max_train_samples takes a seeded random subset, and each epoch is shuffled"),
-            noEffect("shuffle_seed", false, "--max_train_samples draws its subset with --seed"),
-            noEffect("hub_model_id", false, "it is read only by --push_to_hub, and " + UPLOAD),
-            noEffect("hub_strategy", false, "it is read only by --push_to_hub, and " + UPLOAD),
-            noEffect("hub_private_repo", true, "it is read only by --push_to_hub, and " + UPLOAD),
-            noEffect("hub_token", false, "it is read only by --push_to_hub, and " + UPLOAD),
-            new Setting("metric_name", false, (v, c) -> TrainingArgs.METRICS.contains(v.toLowerCase(Locale.ROOT)), "bert-ft computes the problem type's own metrics: "
+            noEffect("shuffle_train_dataset", Boolean.class, "--max_train_samples takes a seeded random subset, and each epoch is shuffled"),
+            noEffect("shuffle_seed", Integer.class, "--max_train_samples draws its subset with --seed"),
+            noEffect("hub_model_id", String.class, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("hub_strategy", String.class, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("hub_private_repo", Boolean.class, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("hub_token", String.class, "it is read only by --push_to_hub, and " + UPLOAD),
+            new Setting("metric_name", String.class, (v, c) -> TrainingArgs.METRICS.contains(v.toLowerCase(Locale.ROOT)), "bert-ft computes the problem type's own metrics: "
                     + String.join(", ", TrainingArgs.METRICS), "evaluation logs all of the problem type's metrics;"
                     + " --metric_for_best_model chooses the one that picks the best checkpoint"),
-            refusedUnless("local_rank", false, (v, c) -> v.equals("-1"), ONE_DEVICE + "; run it without a distributed launcher"),
-            refusedUnless("push_to_hub", true, FALSE, UPLOAD),
-            refusedUnless("save_safetensors", true, TRUE, "bert-ft saves models as safetensors only (transformers' default)"),
-            refusedUnless("fp16_full_eval", true, FALSE, "evaluation runs as training does: under --fp16 or --bf16 autocast, with"
+            refusedUnless("local_rank", Integer.class, (v, c) -> v.equals("-1"), ONE_DEVICE + "; run it without a distributed launcher"),
+            refusedUnless("push_to_hub", Boolean.class, FALSE, UPLOAD),
+            refusedUnless("save_safetensors", Boolean.class, TRUE, "bert-ft saves models as safetensors only (transformers' default)"),
+            refusedUnless("fp16_full_eval", Boolean.class, FALSE, "evaluation runs as training does: under --fp16 or --bf16 autocast, with"
                     + " float32 weights; a model cast wholly to half precision is not supported"),
-            refusedUnless("bf16_full_eval", true, FALSE, "evaluation runs as training does: under --fp16 or --bf16 autocast, with"
+            refusedUnless("bf16_full_eval", Boolean.class, FALSE, "evaluation runs as training does: under --fp16 or --bf16 autocast, with"
                     + " float32 weights; a model cast wholly to half precision is not supported"),
-            refusedUnless("torch_dtype", false, (v, c) -> List.of("auto", "float32").contains(v), "bert-ft keeps float32 weights;"
+            refusedUnless("torch_dtype", String.class, (v, c) -> List.of("auto", "float32").contains(v), "bert-ft keeps float32 weights;"
                     + " --bf16 or --fp16 compute in half precision under autocast, and train --save_dtype saves in one"),
-            refusedUnless("auto_find_batch_size", true, FALSE, "bert-ft does not search for a batch size; an out-of-memory error"
+            refusedUnless("auto_find_batch_size", Boolean.class, FALSE, "bert-ft does not search for a batch size; an out-of-memory error"
                     + " names the settings to lower (--gradient_accumulation_steps keeps the effective batch)"),
-            refusedUnless("neftune_noise_alpha", false, (v, c) -> false, "NEFTune's noise on the embeddings is not implemented"),
-            refusedUnless("deepspeed", false, (v, c) -> false, ONE_DEVICE),
-            refusedUnless("fsdp", false, (v, c) -> v.isEmpty() || v.equalsIgnoreCase("false"), ONE_DEVICE),
-            refusedUnless("fsdp_config", false, (v, c) -> false, ONE_DEVICE),
-            refusedUnless("use_mps_device", true, FALSE, "bert-ft computes on the CPU or an NVIDIA GPU (--device)"),
-            refusedUnless("adafactor", true, FALSE, "bert-ft's optimizer is torch's AdamW (--optim)"),
-            refusedUnless("optim_args", false, (v, c) -> false, "bert-ft's AdamW takes --adam_beta1, --adam_beta2 and --adam_epsilon"),
-            refusedUnless("config_name", false, HfOnlySettings::isModel, "bert-ft reads config.json from the --model_name_or_path"
+            refusedUnless("neftune_noise_alpha", Double.class, (v, c) -> false, "NEFTune's noise on the embeddings is not implemented"),
+            refusedUnless("deepspeed", String.class, (v, c) -> false, ONE_DEVICE),
+            refusedUnless("fsdp", String.class, (v, c) -> v.isEmpty() || v.equalsIgnoreCase("false"), ONE_DEVICE),
+            refusedUnless("fsdp_config", String.class, (v, c) -> false, ONE_DEVICE),
+            refusedUnless("use_mps_device", Boolean.class, FALSE, "bert-ft computes on the CPU or an NVIDIA GPU (--device)"),
+            refusedUnless("adafactor", Boolean.class, FALSE, "bert-ft's optimizer is torch's AdamW (--optim)"),
+            refusedUnless("optim_args", String.class, (v, c) -> false, "bert-ft's AdamW takes --adam_beta1, --adam_beta2 and --adam_epsilon"),
+            refusedUnless("config_name", String.class, HfOnlySettings::isModel, "bert-ft reads config.json from the --model_name_or_path"
                     + " folder; --set KEY=VALUE overrides one of its values"),
-            refusedUnless("tokenizer_name", false, HfOnlySettings::isModel, "bert-ft reads the tokenizer from the --model_name_or_path"
+            refusedUnless("tokenizer_name", String.class, HfOnlySettings::isModel, "bert-ft reads the tokenizer from the --model_name_or_path"
                     + " folder"),
-            refusedUnless("cache_dir", false, (v, c) -> false, "set HF_HUB_CACHE (or HF_HOME) to choose the Hugging Face cache"
+            refusedUnless("cache_dir", String.class, (v, c) -> false, "set HF_HUB_CACHE (or HF_HOME) to choose the Hugging Face cache"
                     + " bert-ft reads and downloads into"),
-            refusedUnless("token", false, (v, c) -> false, "set HF_TOKEN to download gated or private models"),
-            refusedUnless("model_revision", false, (v, c) -> v.equals("main"), "bert-ft downloads a model's main revision; download"
+            refusedUnless("token", String.class, (v, c) -> false, "set HF_TOKEN to download gated or private models"),
+            refusedUnless("model_revision", String.class, (v, c) -> v.equals("main"), "bert-ft downloads a model's main revision; download"
                     + " another with 'huggingface-cli download --revision' and give its folder"),
-            refusedUnless("dataset_config_name", false, (v, c) -> v.equals("plain_text"), "bert-ft reads the imdb dataset's"
+            refusedUnless("dataset_config_name", String.class, (v, c) -> v.equals("plain_text"), "bert-ft reads the imdb dataset's"
                     + " plain_text configuration only"),
-            refusedUnless("train_split_name", false, (v, c) -> v.equals("train"), "bert-ft trains on the imdb dataset's train split"),
-            refusedUnless("validation_split_name", false, (v, c) -> v.equals("test"), "bert-ft evaluates on the imdb dataset's test"
+            refusedUnless("train_split_name", String.class, (v, c) -> v.equals("train"), "bert-ft trains on the imdb dataset's train split"),
+            refusedUnless("validation_split_name", String.class, (v, c) -> v.equals("test"), "bert-ft evaluates on the imdb dataset's test"
                     + " split; --validation_split holds out part of the training data instead"),
-            refusedUnless("test_file", false, (v, c) -> false, PREDICT),
-            refusedUnless("max_predict_samples", false, (v, c) -> false, PREDICT),
-            refusedUnless("test_split_name", false, (v, c) -> false, PREDICT));
+            refusedUnless("test_file", String.class, (v, c) -> false, PREDICT),
+            refusedUnless("max_predict_samples", String.class, (v, c) -> false, PREDICT),
+            refusedUnless("test_split_name", String.class, (v, c) -> false, PREDICT));
 
     private HfOnlySettings() {
     }
 
-    private static Setting noEffect(String name, boolean flag, String why) {
-        return new Setting(name, flag, ANY, null, why);
+    private static Setting noEffect(String name, Class<?> type, String why) {
+        return new Setting(name, type, ANY, null, why);
     }
 
-    private static Setting refusedUnless(String name, boolean flag, Accepts accepts, String why) {
-        return new Setting(name, flag, accepts, why, null);
+    private static Setting refusedUnless(String name, Class<?> type, Accepts accepts, String why) {
+        return new Setting(name, type, accepts, why, null);
     }
 
     /** Adds each setting as a hidden option to train, eval and predict, where they have no option of that name. */
@@ -171,7 +175,7 @@ final class HfOnlySettings {
                 if (spec.findOption(s.option()) != null) continue;
                 OptionSpec.Builder o = OptionSpec.builder(s.option()).hidden(true).descriptionKey(MARK);
                 spec.addOption(s.flag() ? o.type(Boolean.class).arity("0..1").fallbackValue("true").build()
-                        : o.type(String.class).arity("1").build());
+                        : o.type(s.type()).arity("1").build());
             }
         }
     }
@@ -188,7 +192,9 @@ final class HfOnlySettings {
         for (Setting s : SETTINGS) {
             OptionSpec option = spec.findOption(s.option());
             if (option == null || !MARK.equals(option.descriptionKey()) || !command.hasMatchedOption(option)) continue;
-            String value = String.valueOf((Object) command.matchedOptionValue(s.option(), null));
+            OptionSpec matched = command.matchedOption(option.longestName());
+            String value = s.flag() || matched.originalStringValues().isEmpty() ? String.valueOf((Object) matched.getValue())
+                    : matched.originalStringValues().get(matched.originalStringValues().size() - 1);   // as typed; the last one wins
             String given = "--" + s.name() + (s.flag() && value.equals("true") ? "" : " " + value);
             if (!s.accepts().test(value, spec)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), given + ": " + s.refusal());
