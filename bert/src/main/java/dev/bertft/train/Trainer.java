@@ -317,7 +317,12 @@ public final class Trainer {
     private ObjectNode emit(TrainerState state, Map<String, Double> values) throws IOException {
         ObjectNode entry = state.log(values);
         log.append(entry);
-        listener.onLog(new LogEntry(state.globalStep, TrainerState.round(state.epoch), values));
+        Map<String, Double> shown = values;
+        if (state.logTokensSeen) {   // as HF's console and integrations show it, with the entry's values
+            shown = new LinkedHashMap<>(values);
+            shown.put("num_input_tokens_seen", (double) state.numInputTokensSeen);
+        }
+        listener.onLog(new LogEntry(state.globalStep, TrainerState.round(state.epoch), shown));
         return entry;
     }
 

@@ -255,6 +255,8 @@ class TrainFlagsTest {
         List<Long> seen = new ArrayList<>();
         for (JsonNode e : json(same.resolve("trainer_state.json")).get("log_history")) seen.add(e.get("num_input_tokens_seen").asLong());
         assertEquals(List.of(48L, 96L, 144L, 192L, 192L), seen, "four training logs and the final metrics");
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("loss ") && l.contains("num_input_tokens_seen 96  epoch")),
+                "--disable_tqdm: plain log lines, the count in them: " + r.err());
         assertEquals(192, json(same.resolve("trainer_state.json")).get("num_input_tokens_seen").asLong());
         JsonNode results = json(same.resolve("all_results.json"));
         assertEquals(192 / results.get("train_runtime").asDouble(), results.get("train_tokens_per_second").asDouble(), 1e-6 * 192
