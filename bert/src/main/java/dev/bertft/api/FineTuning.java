@@ -4,6 +4,7 @@ import dev.bertft.autograd.Precision;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.classifier.ProblemType;
+import dev.bertft.cuda.DeviceOutOfMemoryException;
 import dev.bertft.cuda.Devices;
 import dev.bertft.data.DataLoader;
 import dev.bertft.data.Dataset;
@@ -197,11 +198,32 @@ public final class FineTuning {
         if (overwriteOutputDir) Checkpoints.removeAll(out);
 
         TrainingArgs recorded = args.recorded().isEmpty() ? args.toBuilder().recorded(args.hfValues()).build() : args;
-        Trainer t = new Trainer(classifier, recorded, compute, train, eval, tokenizer.padId(), dataset.labelNames().size(), listener);
-        t.saveWeightsAs(saveDtype);
-        trainer = t;
-        if (stopRequested) t.requestStop();
-        Trainer.Result r = t.train(resume);
+        // auto_find_batch_size: a resumed run goes on with the batch size its checkpoint found, as HF's does
+        int batchSize = args.autoFindBatchSize() && resume != null ? Checkpoints.trainBatchSize(resume) : args.batchSize();
+        Trainer.Result r;
+        while (true) {
+            TrainingArgs attempt = batchSize == args.batchSize() ? recorded : recorded.toBuilder().batchSize(batchSize).build();
+            Trainer t = new Trainer(classifier, attempt, compute, train, eval, tokenizer.padId(), dataset.labelNames().size(), listener);
+            t.saveWeightsAs(saveDtype);
+            trainer = t;
+            if (stopRequested) t.requestStop();
+            try {
+                r = t.train(resume);
+                break;
+            } catch (DeviceOutOfMemoryException | OutOfMemoryError e) {
+                if (!args.autoFindBatchSize() || batchSize == 1) throw e;
+                int smaller = Math.max(1, (int) (batchSize * 0.9));   // accelerate's find_executable_batch_size
+                listener.onMessage("out of memory at batch size " + batchSize + ": training again from the start with " + smaller
+                        + " (auto_find_batch_size)");
+                batchSize = smaller;
+                trainer = null;
+                classifier = null;   // the failed attempt's weights and moments may be collected while the next loads
+                if (resume == null) Checkpoints.removeAll(out);   // what the failed attempt saved; the folder started empty
+                else Checkpoints.removeAfter(out, Checkpoints.step(resume));
+                classifier = load(modelDir, compute, dataset, listener);
+                classifier.setPrecision(precision);
+            }
+        }
         Map<String, Double> evalMetrics = new LinkedHashMap<>();
         if (r.finalEval() != null) {
             evalMetrics.put("eval_loss", r.finalEval().loss());

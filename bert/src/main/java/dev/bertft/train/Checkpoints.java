@@ -76,6 +76,11 @@ public final class Checkpoints {
         return Long.parseLong(m.group(1));
     }
 
+    /** The micro-batch size a checkpoint's run trained with (trainer_state.json's train_batch_size). */
+    public static int trainBatchSize(Path checkpoint) throws IOException {
+        return TrainerState.read(checkpoint.resolve(STATE_FILE)).trainBatchSize;
+    }
+
     /** Removes what a killed run leaves behind: staging and retired folders, temporary files. */
     public static void clearLeftovers(Path outputDir) throws IOException {
         if (!Files.isDirectory(outputDir)) return;
@@ -96,6 +101,11 @@ public final class Checkpoints {
     /** Removes every {@code checkpoint-N} folder, complete or not: a new run's must not mix with an old run's. */
     public static void removeAll(Path outputDir) throws IOException {
         for (Path p : named(outputDir)) retire(p);
+    }
+
+    /** Removes the checkpoints of steps after {@code step}: what a run that went on from there saved. */
+    public static void removeAfter(Path outputDir, long step) throws IOException {
+        for (Path p : list(outputDir)) if (step(p) > step) retire(p);
     }
 
     /** Keeps the newest {@code limit} checkpoints, plus the best one whatever its age. */

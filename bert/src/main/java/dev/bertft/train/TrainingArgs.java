@@ -58,6 +58,10 @@ public final class TrainingArgs {
             "Stop after this many updates; above 0 it overrides the number of epochs.");
     public static final Hyperparameter<Integer> BATCH_SIZE = Hyperparameter.of("batch_size", "batch size", Integer.class, 32,
             "Training examples per micro-batch (Hugging Face's default: 8).").hf("per_device_train_batch_size").requires(v -> v > 0, "must be > 0");
+    public static final Hyperparameter<Boolean> AUTO_FIND_BATCH_SIZE = Hyperparameter.of("auto_find_batch_size",
+            "finding the batch size", Boolean.class, false,
+            "On running out of memory, start training again from the pretrained weights with 0.9 times the batch size"
+                    + " (accelerate's rule), down to 1; trainer_state.json records the batch size that ran.");
     public static final Hyperparameter<Integer> EVAL_BATCH_SIZE = Hyperparameter.of("eval_batch_size", "evaluation batch size",
             Integer.class, 64, "Examples per evaluation batch (Hugging Face's default: 8).").hf("per_device_eval_batch_size")
             .requires(v -> v > 0, "must be > 0");
@@ -183,7 +187,7 @@ public final class TrainingArgs {
 
     /** Every setting, in the order the command line's help lists them. */
     public static final List<Hyperparameter<?>> HYPERPARAMETERS = List.of(OUTPUT_DIR, LOGGING_DIR, REPORT_TO, EPOCHS, MAX_STEPS,
-            BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
+            BATCH_SIZE, AUTO_FIND_BATCH_SIZE, EVAL_BATCH_SIZE, LEARNING_RATE, WARMUP_STEPS, WARMUP_RATIO, LR_SCHEDULER_TYPE, LR_SCHEDULER_KWARGS,
             WEIGHT_DECAY, OPTIM, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, MAX_GRAD_NORM, LABEL_SMOOTHING_FACTOR, GRAD_ACCUM_STEPS,
             GRADIENT_CHECKPOINTING, GRADIENT_CHECKPOINTING_KWARGS, SEED, DATA_SEED, MAX_LENGTH, LOGGING_STRATEGY, LOGGING_STEPS,
             LOGGING_FIRST_STEP, INCLUDE_NUM_INPUT_TOKENS_SEEN, INCLUDE_TOKENS_PER_SECOND, EVAL_STRATEGY, EVAL_STEPS, EVAL_DELAY, EVAL_ON_START, DO_EVAL, SAVE_STRATEGY, SAVE_STEPS,
@@ -316,6 +320,7 @@ public final class TrainingArgs {
     /** Above 0 it overrides {@link #epochs()}. */
     public long maxSteps() { return get(MAX_STEPS); }
     public int batchSize() { return get(BATCH_SIZE); }
+    public boolean autoFindBatchSize() { return get(AUTO_FIND_BATCH_SIZE); }
     public int evalBatchSize() { return get(EVAL_BATCH_SIZE); }
     public double learningRate() { return get(LEARNING_RATE); }
     public long warmupSteps() { return get(WARMUP_STEPS); }
@@ -422,6 +427,7 @@ public final class TrainingArgs {
         public Builder epochs(double v) { return set(EPOCHS, v); }
         public Builder maxSteps(long v) { return set(MAX_STEPS, v); }
         public Builder batchSize(int v) { return set(BATCH_SIZE, v); }
+        public Builder autoFindBatchSize(boolean v) { return set(AUTO_FIND_BATCH_SIZE, v); }
         public Builder evalBatchSize(int v) { return set(EVAL_BATCH_SIZE, v); }
         public Builder learningRate(double v) { return set(LEARNING_RATE, v); }
         public Builder warmupSteps(long v) { return set(WARMUP_STEPS, v); }

@@ -62,7 +62,8 @@ final class CliErrors implements CommandLine.IExecutionExceptionHandler {
         String last = options.get(options.size() - 1);
         String hint = "; try a smaller " + (options.size() == 1 ? last
                 : String.join(", ", options.subList(0, options.size() - 1)) + " or " + last);
-        return command.findOption("--grad-accum-steps") == null ? hint : hint + " (--grad-accum-steps keeps the effective batch)";
+        if (command.findOption("--grad-accum-steps") != null) hint += " (--grad-accum-steps keeps the effective batch)";
+        return command.findOption("--auto-find-batch-size") == null ? hint : hint + ", or --auto-find-batch-size";
     }
 
     /** The failure in words: file system errors say what happened to which file; class names are left out. */

@@ -129,8 +129,6 @@ final class HfOnlySettings {
                     + " float32 weights; a model cast wholly to half precision is not supported"),
             refusedUnless("torch_dtype", String.class, (v, c) -> List.of("auto", "float32").contains(v), "bert-ft keeps float32 weights;"
                     + " --bf16 or --fp16 compute in half precision under autocast, and train --save_dtype saves in one"),
-            refusedUnless("auto_find_batch_size", Boolean.class, FALSE, "bert-ft does not search for a batch size; an out-of-memory error"
-                    + " names the settings to lower (--gradient_accumulation_steps keeps the effective batch)"),
             refusedUnless("neftune_noise_alpha", Double.class, (v, c) -> false, "NEFTune's noise on the embeddings is not implemented"),
             refusedUnless("deepspeed", String.class, (v, c) -> false, ONE_DEVICE),
             refusedUnless("fsdp", String.class, (v, c) -> v.isEmpty() || v.equalsIgnoreCase("false"), ONE_DEVICE),

@@ -14,7 +14,8 @@ class CliErrorsTest {
 
     @Test
     void outOfMemoryNamesTheCommandsOwnOptions() {
-        assertEquals("; try a smaller --batch-size, --eval-batch-size or --max-length (--grad-accum-steps keeps the effective batch)",
+        assertEquals("; try a smaller --batch-size, --eval-batch-size or --max-length (--grad-accum-steps keeps the effective batch)"
+                + ", or --auto-find-batch-size",
                 hint(new TrainCommand()));
         assertEquals("; try a smaller --batch-size or --max-length", hint(new PredictCommand()));
         assertEquals("; try a smaller --batch-size or --seq-len", hint(new BenchCommand()));

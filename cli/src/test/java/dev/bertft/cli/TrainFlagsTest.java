@@ -209,7 +209,6 @@ class TrainFlagsTest {
                 {"--fp16_full_eval", "--fp16_full_eval: evaluation runs as training does"},
                 {"--neftune_noise_alpha", "5", "--neftune_noise_alpha 5: NEFTune's noise on the embeddings is not implemented"},
                 {"--local_rank", "0", "--local_rank 0: bert-ft trains in one process on one device"},
-                {"--auto_find_batch_size", "--auto_find_batch_size: bert-ft does not search for a batch size"},
                 {"--tokenizer_name", "bert-base-uncased", "--tokenizer_name bert-base-uncased: bert-ft reads the tokenizer from the"
                         + " --model_name_or_path folder"},
                 {"--metric_name", "glue", "--metric_name glue: bert-ft computes the problem type's own metrics: loss, accuracy"},

@@ -82,7 +82,7 @@ class DryRunTest {
     }
 
     static CudaBackend dryBackend(Recorder rec) {
-        DeviceMemory<CUdeviceptr> memory = new DeviceMemory<>() {
+        return dryBackend(rec, new DeviceMemory<>() {
             @Override
             public CUdeviceptr allocate(long bytes) {
                 return new CUdeviceptr();
@@ -90,7 +90,11 @@ class DryRunTest {
 
             @Override
             public void free(CUdeviceptr block) {}
-        };
+        });
+    }
+
+    /** The same on device memory of the caller's, such as one that runs out. */
+    static CudaBackend dryBackend(Recorder rec, DeviceMemory<CUdeviceptr> memory) {
         TensorCoreGemm own = new TensorCoreGemm(rec, "dry run");
         return new CudaBackend(0, null, new DeviceInfo("dry run", 13000, 9, 0, 132, 80L << 30), rec, memory, own, own);
     }
