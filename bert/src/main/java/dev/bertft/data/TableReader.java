@@ -177,9 +177,10 @@ final class TableReader {
     private static RawExample example(String[] texts, String label, RawExample.Kind kind, List<String> items,
                                       TextColumns textColumns, String labelColumn, String where) throws DataException {
         String text = textColumns.text(texts), pair = textColumns.secondText(texts);
+        if (label == null) return new RawExample(text, pair, null, null, items, where);   // to predict: an empty text is classified too
         if (text.isBlank()) throw new DataException(where + ": empty text in " + textColumns.describeText());
         if (pair != null && pair.isBlank()) throw new DataException(where + ": empty text in '" + textColumns.names().get(1) + "'");
-        if (label != null && label.isEmpty()) throw new DataException(where + ": empty label in '" + labelColumn + "'");
+        if (label.isEmpty()) throw new DataException(where + ": empty label in '" + labelColumn + "'");
         return new RawExample(text, pair, label, kind, items, where);
     }
 

@@ -32,17 +32,17 @@ public record TextColumns(List<String> names, String delimiter) {
     }
 
     /** Whether a row gives a sentence pair. */
-    boolean pair() {
+    public boolean pair() {
         return delimiter == null && names.size() == 2;
     }
 
     /** The example's text from its columns' values, in the order of {@link #names()}. */
-    String text(String[] values) {
+    public String text(String[] values) {
         return delimiter == null ? values[0] : String.join(delimiter, values);
     }
 
     /** The example's second text, or null. */
-    String secondText(String[] values) {
+    public String secondText(String[] values) {
         return pair() ? values[1] : null;
     }
 

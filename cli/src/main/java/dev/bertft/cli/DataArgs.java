@@ -33,18 +33,8 @@ final class DataArgs {
     @Option(names = "--eval-data", paramLabel = "SOURCE", description = "A separate file or folder to evaluate on.")
     String evalData;
 
-    @Option(names = "--text-column", defaultValue = "text", split = ",",
-            description = "Text column (two, comma-separated, for sentence pairs). Default: ${DEFAULT-VALUE}.")
-    List<String> textColumns;
-
-    /** run_classification.py's text_column_names: its columns are joined into one text, where ours read two as a pair. */
-    @Option(names = "--text-column-names", split = ",", hidden = true)
-    List<String> joinedTextColumns;
-
-    @Option(names = "--text-column-delimiter", paramLabel = "SEP",
-            description = "Join the text columns into one text with SEP (run_classification.py's text_column_delimiter) instead of "
-                    + "reading two as a sentence pair. --text_column_names joins with a space unless this is given, as that script does.")
-    String textColumnDelimiter;
+    @Mixin
+    TextColumnArgs text;
 
     /** HF scripts' dataset_name: only IMDB is read by name. */
     @Option(names = "--dataset-name", hidden = true)
@@ -142,14 +132,8 @@ final class DataArgs {
         return "imdb";
     }
 
-    /** Where the text is: --text-column (a pair when two), or columns joined by --text-column-delimiter or as --text-column-names. */
     TextColumns textColumns() {
-        if (joinedTextColumns != null) {
-            if (given("--text-column")) throw new IllegalArgumentException("--text-column and --text-column-names: give one");
-            return TextColumns.joined(textColumnDelimiter == null ? " " : textColumnDelimiter, joinedTextColumns);
-        }
-        return textColumnDelimiter == null ? TextColumns.of(textColumns.toArray(new String[0]))
-                : TextColumns.joined(textColumnDelimiter, textColumns);
+        return text.textColumns();
     }
 
     private boolean given(String option) {

@@ -9,6 +9,9 @@ import dev.bertft.api.BertClassifier;
 import dev.bertft.autograd.Precision;
 import dev.bertft.api.ClassifierOptions;
 import dev.bertft.api.Prediction;
+import dev.bertft.data.DataLoader;
+import dev.bertft.data.LabeledText;
+import dev.bertft.data.TextColumns;
 import dev.bertft.data.Utf8Lines;
 import dev.bertft.hub.ModelFiles;
 import dev.bertft.tensor.Backend;
@@ -26,15 +29,16 @@ import java.util.concurrent.Callable;
 
 /**
  * Classifies texts with a fine-tuned model folder: one text per input line (or JSON Lines with a
- * "text" field, recognised when the first non-blank line starts with '{'), one JSON object per
- * text on standard output, in input order:
+ * "text" field, recognised when the first non-blank line starts with '{'; or a .csv/.tsv file with a header;
+ * --text-column names other fields, two of them a sentence pair), one JSON object per text on standard
+ * output, in input order:
  * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}, or for the other problem types what
  * {@link #print} says. In plain-text mode every line is a
  * text, the empty ones included; in JSON Lines mode blank lines are skipped. Input is read and
  * answered batch by batch, so it can stream.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = "Classify texts (one per line, or JSON Lines with \"text\") with a model folder.")
+        description = "Classify texts (one per line, JSON Lines with \"text\", or a CSV/TSV file's text column) with a model folder.")
 final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "DIR|HUB_ID",
@@ -46,6 +50,10 @@ final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--input", paramLabel = "FILE", description = "Texts to classify (default: standard input).")
     Path input;
+
+    /** JSON Lines and CSV/TSV input: which fields hold the text, or a sentence pair. */
+    @picocli.CommandLine.Mixin
+    TextColumnArgs text;
 
     @Option(names = "--max-length", paramLabel = "N",
             description = "Truncate to N tokens, [CLS] and [SEP] included (default: the tokenizer's model_max_length, at most max_position_embeddings).")
@@ -78,40 +86,67 @@ final class PredictCommand implements Callable<Integer> {
                 System.err.println("bert-ft predict: warning: " + dir + " has no trained weights for "
                         + classifier.untrainedWeights() + "; they are random, so are the predictions");
             }
-            classifyLines(classifier);
+            if (input != null && isTable(input)) classifyTable(classifier);
+            else classifyLines(classifier);
         }
         return 0;
+    }
+
+    private static boolean isTable(Path file) {
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        return name.endsWith(".csv") || name.endsWith(".tsv") || name.endsWith(".tab");
+    }
+
+    /** A CSV/TSV file with a header: its text column(s), as train reads them (a label column is not read). */
+    private void classifyTable(BertClassifier classifier) throws IOException {
+        PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+        List<LabeledText> rows = DataLoader.readTexts(input, text.textColumns());
+        for (int from = 0; from < rows.size(); from += batchSize) print(predict(classifier, rows.subList(from,
+                Math.min(rows.size(), from + batchSize))), out);
+        out.flush();
+    }
+
+    /** The texts (or pairs) of a batch through the classifier. */
+    static List<Prediction> predict(BertClassifier classifier, List<LabeledText> batch) {
+        List<String> first = batch.stream().map(LabeledText::text).toList();
+        return batch.get(0).textPair() == null ? classifier.predict(first)
+                : classifier.predict(first, batch.stream().map(LabeledText::textPair).toList());
     }
 
     private void classifyLines(BertClassifier classifier) throws IOException {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         String source = input == null ? "<stdin>" : input.toString();
+        TextColumns columns = text.textColumns();
         try (Utf8Lines in = new Utf8Lines(input == null ? System.in : Files.newInputStream(input), source)) {
             Boolean jsonLines = null;
-            List<String> batch = new ArrayList<>();
+            List<LabeledText> batch = new ArrayList<>();
             long lineNumber = 0;
             for (String line; (line = in.next()) != null; ) {
                 lineNumber++;
                 if (jsonLines == null) {
                     if (line.isBlank()) {
-                        batch.add(line);
+                        batch.add(LabeledText.of(line, null));
                         continue;
                     }
                     jsonLines = line.stripLeading().startsWith("{");
                     if (jsonLines) batch.clear(); // blank lines before the first object are not texts
+                    else if (text.given()) {
+                        throw new IllegalArgumentException("--text-column: " + source + " is plain text, one text a line; name fields"
+                                + " in JSON Lines, CSV or TSV input");
+                    }
                 }
                 if (jsonLines) {
                     if (line.isBlank()) continue;
-                    batch.add(textOf(line, source, lineNumber));
+                    batch.add(textOf(line, columns, source, lineNumber));
                 } else {
-                    batch.add(line);
+                    batch.add(LabeledText.of(line, null));
                 }
                 if (batch.size() == batchSize) {
-                    print(classifier.predict(batch), out);
+                    print(predict(classifier, batch), out);
                     batch.clear();
                 }
             }
-            if (!batch.isEmpty()) print(classifier.predict(batch), out);
+            if (!batch.isEmpty()) print(predict(classifier, batch), out);
         }
         out.flush();
     }
@@ -124,17 +159,23 @@ final class PredictCommand implements Callable<Integer> {
         return maxLength;
     }
 
-    private static String textOf(String line, String source, long lineNumber) {
+    /** A JSON Lines object's text (or pair) from the fields {@code columns} names. */
+    private static LabeledText textOf(String line, TextColumns columns, String source, long lineNumber) {
         JsonNode node;
         try {
             node = JSON.readTree(line);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(source + ":" + lineNumber + ": not valid JSON: " + e.getOriginalMessage());
         }
-        if (node == null || !node.isObject() || !node.path("text").isTextual()) {
-            throw new IllegalArgumentException(source + ":" + lineNumber + ": expected a JSON object with a string \"text\"");
+        String[] values = new String[columns.names().size()];
+        for (int i = 0; i < values.length; i++) {
+            String field = columns.names().get(i);
+            if (node == null || !node.isObject() || !node.path(field).isTextual()) {
+                throw new IllegalArgumentException(source + ":" + lineNumber + ": expected a JSON object with a string \"" + field + "\"");
+            }
+            values[i] = node.get(field).asText();
         }
-        return node.get("text").asText();
+        return new LabeledText(columns.text(values), columns.secondText(values), null);
     }
 
     /**

@@ -45,9 +45,7 @@ final class TestPredictions {
     Path write(Path modelDir, ClassifierOptions options) throws IOException {
         List<Prediction> predictions;
         try (BertClassifier classifier = BertClassifier.load(modelDir, options)) {
-            List<String> first = rows.stream().map(LabeledText::text).toList();
-            predictions = rows.get(0).textPair() == null ? classifier.predict(first)
-                    : classifier.predict(first, rows.stream().map(LabeledText::textPair).toList());
+            predictions = PredictCommand.predict(classifier, rows);
         }
         StringBuilder out = new StringBuilder("index\tprediction\n");
         for (int i = 0; i < predictions.size(); i++) out.append(i).append('\t').append(text(predictions.get(i))).append('\n');

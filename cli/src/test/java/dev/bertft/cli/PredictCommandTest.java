@@ -92,6 +92,54 @@ class PredictCommandTest {
         assertMatchesPyTorch(expected, r.out());
     }
 
+    /**
+     * Sentence pairs from a CSV file's two columns and from JSON Lines' two fields, against PyTorch's logits for the
+     * same pairs (tiny_pairs.json, at its max length); one column of the CSV as plain lines give the same output.
+     */
+    @Test
+    void sentencePairsFromTablesMatchPyTorch() throws IOException {
+        JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_pairs.json").toFile());
+        List<String> csv = new ArrayList<>(List.of("first,second,label")), jsonl = new ArrayList<>();
+        for (int i = 0; i < expected.get("texts").size(); i++) {
+            String first = expected.get("texts").get(i).asText(), second = expected.get("pairs").get(i).asText();
+            csv.add(quoted(first) + "," + quoted(second) + ",x");
+            jsonl.add(JSON.writeValueAsString(java.util.Map.of("first", first, "second", second)));
+        }
+        Path table = Files.write(tmp.resolve("pairs.csv"), csv), lines = Files.write(tmp.resolve("pairs.jsonl"), jsonl);
+        String maxLength = expected.get("max_length").asText();
+        for (Path input : List.of(table, lines)) {
+            Run r = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", input.toString(), "--text-column",
+                    "first,second", "--max-length", maxLength);
+            assertEquals(0, r.exit(), r.err());
+            List<String> out = r.out().lines().toList();
+            assertEquals(expected.get("logits").size(), out.size(), r.out());
+            for (int i = 0; i < out.size(); i++) {
+                JsonNode logits = JSON.readTree(out.get(i)).get("logits");
+                for (int j = 0; j < logits.size(); j++) {
+                    assertEquals(expected.get("logits").get(i).get(j).asDouble(), logits.get(j).asDouble(), 1e-5, input + " pair " + i);
+                }
+            }
+        }
+        Path firstOnly = Files.write(tmp.resolve("first.txt"), textsOf(expected.get("texts")));
+        Run plain = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", firstOnly.toString());
+        Run column = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", table.toString(), "--text-column", "first");
+        assertEquals(0, column.exit(), column.err());
+        assertEquals(plain.out(), column.out(), "a CSV column reads as the same texts in lines");
+        Run wrong = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", firstOnly.toString(), "--text-column", "a,b");
+        assertEquals(1, wrong.exit());
+        assertTrue(wrong.err().contains("--text-column: " + firstOnly + " is plain text"), wrong.err());
+    }
+
+    private static List<String> textsOf(JsonNode texts) {
+        List<String> out = new ArrayList<>();
+        texts.forEach(t -> out.add(t.asText()));
+        return out;
+    }
+
+    private static String quoted(String s) {
+        return "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+
     @Test
     void errorsAreOneClearLineAndNonZero() throws IOException {
         Run missing = run("predict", "--device", "cpu", "--model", tmp.resolve("nowhere").toString());
