@@ -139,7 +139,8 @@ final class HfSpellings {
         }
     }
 
-    private static OptionSpec optionFor(CommandLine command, String name) {
+    /** The option an HF name ({@code --learning_rate}, {@code --per_device_train_batch_size}) means in a command, or null. */
+    static OptionSpec optionFor(CommandLine command, String name) {
         CommandSpec spec = command.getCommandSpec();
         String hf = name.substring(2);
         for (Map.Entry<String, List<String>> e : HF_NAMES.getOrDefault(spec.name(), Map.of()).entrySet()) {
@@ -148,7 +149,7 @@ final class HfSpellings {
         return spec.findOption("--" + hf.replace('_', '-'));
     }
 
-    private static boolean isFlag(OptionSpec option) {
+    static boolean isFlag(OptionSpec option) {
         return option.typeInfo().isBoolean() && option.arity().max() == 0;
     }
 

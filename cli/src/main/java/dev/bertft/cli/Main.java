@@ -32,8 +32,14 @@ public final class Main implements Runnable {
             return new CommandLine.RunLast().execute(parsed);
         });
         HfSpellings.describeIn(cli);
+        String[] given;
         try {
-            return cli.execute(HfSpellings.rewrite(cli, args));
+            given = HfArgsFile.expand(cli, args);
+        } catch (CommandLine.ParameterException e) {
+            return CliErrors.onBadArguments(e, args);
+        }
+        try {
+            return cli.execute(HfSpellings.rewrite(cli, given));
         } catch (Error e) {
             return CliErrors.onError(e, args);
         }

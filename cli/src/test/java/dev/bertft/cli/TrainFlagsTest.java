@@ -2,6 +2,7 @@ package dev.bertft.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -289,6 +290,50 @@ class TrainFlagsTest {
                 "--text-column", "title,text", "--text_column_delimiter", " ", "--output", spaced.toString()).exit());
         assertEquals(Files.readString(reference.resolve("train.jsonl")), Files.readString(spaced.resolve("train.jsonl")),
                 "a delimiter joins --text-column's columns too");
+    }
+
+    /**
+     * A lone .json argument holds the settings, as HF's scripts read it (HfArgumentParser.parse_json_file): booleans,
+     * lists, dicts and nulls as HfArgumentParser gives them. The run equals the one typed on the command line, and
+     * the training_args.json a run writes, given back with another output folder, trains the same model again.
+     */
+    @Test
+    void aJsonFileOfSettingsRunsAsTheSameCommandLine() throws IOException {
+        Path typed = tmp.resolve("typed");
+        String[] common = {"--max_steps", "4", "--save_strategy", "no", "--learning_rate", "3e-4", "--seed", "5"};
+        List<String> a = new ArrayList<>(List.of(train(typed, common)));
+        a.addAll(List.of("--lr_scheduler_type", "cosine", "--lr_scheduler_kwargs", "{\"num_cycles\": 1}", "--logging_first_step",
+                "--report_to", "none", "--dataloader_num_workers", "2"));
+        PredictCommandTest.Run r = PredictCommandTest.run(a.toArray(new String[0]));
+        assertEquals(0, r.exit(), r.err());
+
+        Path fromFile = tmp.resolve("from-file");
+        ObjectNode settings = JSON.createObjectNode().put("model_name_or_path", PredictCommandTest.TINY.toString())
+                .put("train_file", tmp.resolve("train.csv").toString()).put("output_dir", fromFile.toString()).put("use_cpu", true)
+                .put("threads", 2).put("per_device_train_batch_size", 8).put("max_seq_length", 32).put("save_steps", 2)
+                .put("logging_steps", 2).put("max_steps", 4).put("save_strategy", "no").put("learning_rate", 3e-4).put("seed", 5)
+                .put("lr_scheduler_type", "cosine").put("logging_first_step", true).put("overwrite_output_dir", false)
+                .put("dataloader_num_workers", 2).putNull("resume_from_checkpoint");
+        settings.putObject("lr_scheduler_kwargs").put("num_cycles", 1);
+        settings.putArray("report_to").add("none");
+        Path file = Files.writeString(tmp.resolve("args.json"), settings.toString());
+        r = PredictCommandTest.run("train", file.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("--dataloader_num_workers 2 changes nothing here"), r.err());
+        assertArrayEquals(Files.readAllBytes(typed.resolve("model.safetensors")), Files.readAllBytes(fromFile.resolve("model.safetensors")));
+
+        ObjectNode recorded = (ObjectNode) json(fromFile.resolve("training_args.json"));
+        Path again = tmp.resolve("again");
+        recorded.put("output_dir", again.toString()).put("logging_dir", again.resolve("logs").toString());
+        r = PredictCommandTest.run("train", Files.writeString(tmp.resolve("recorded.json"), recorded.toString()).toString());
+        assertEquals(0, r.exit(), r.err());
+        assertArrayEquals(Files.readAllBytes(typed.resolve("model.safetensors")), Files.readAllBytes(again.resolve("model.safetensors")),
+                "training_args.json given back trains the same model");
+
+        Path notAnObject = Files.writeString(tmp.resolve("list.json"), "[1, 2]");
+        r = PredictCommandTest.run("train", notAnObject.toString());
+        assertEquals(CliErrors.USAGE, r.exit());
+        assertTrue(r.err().startsWith("bert-ft train: " + notAnObject + ": expected a JSON object of settings"), r.err());
     }
 
     @Test
