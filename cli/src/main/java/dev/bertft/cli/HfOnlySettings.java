@@ -201,6 +201,11 @@ final class HfOnlySettings {
         }
     }
 
+    /** Whether the command takes these settings. */
+    static boolean takenBy(String command) {
+        return COMMANDS.contains(command);
+    }
+
     /** HF's names of the settings this class takes, for the help footer. */
     static List<String> names() {
         return SETTINGS.stream().map(Setting::name).toList();

@@ -129,7 +129,7 @@ final class HfSpellings {
             String cpu = spec.findOption("--use-cpu") == null ? "" : ", --use_cpu or --no_cuda for --device cpu";
             String scripts = spec.findOption("--do-train") == null ? ""
                     : " --do_train and --do_eval are taken (train always trains, and evaluates when it has evaluation data).";
-            String others = spec.findOption("--" + HfOnlySettings.names().get(0).replace('_', '-')) == null ? ""
+            String others = !HfOnlySettings.takenBy(spec.name()) ? ""
                     : " The other settings of TrainingArguments and the example scripts that pasted command lines pass (--"
                     + String.join(", --", HfOnlySettings.names().subList(0, 3)) + ", ...) are taken with a line saying why they change"
                     + " nothing here, or refused with one saying why.";

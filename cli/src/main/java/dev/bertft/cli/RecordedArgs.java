@@ -35,7 +35,7 @@ final class RecordedArgs {
     static Map<String, Object> of(CommandSpec command, Map<String, Object> effective) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (OptionSpec o : command.options()) {
-            if (o.usageHelp() || o.versionHelp() || o.hidden() && o.getValue() == null) continue;   // HF's spellings not given
+            if (o.usageHelp() || o.versionHelp() || o.hidden() && o.getValue() == null) continue;   // a hidden HF setting that was not given
             String key = HfSpellings.key(command, o);
             out.put(key, effective.containsKey(key) ? effective.get(key) : plain(o.getValue()));
         }
