@@ -9,15 +9,16 @@ import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.tokenizer.EncodeOptions;
 import dev.bertft.tokenizer.Encoding;
-import dev.bertft.tokenizer.Padding;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.classifier.ProblemType;
+import dev.bertft.train.Batches;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -32,8 +33,9 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>The folder is what {@code bert-ft train} saves (or any Hugging Face BERT classifier folder): config.json,
- * model.safetensors or pytorch_model.bin, vocab.txt. Each list is cut into batches of
- * {@link ClassifierOptions#batchSize}, each padded to its longest text, so the answers equal
+ * model.safetensors or pytorch_model.bin, vocab.txt. Each list runs in batches of
+ * {@link ClassifierOptions#batchSize}, longest texts first and each batch padded to its longest text, so that
+ * little of the work goes to padding; the answers come back in the list's order and equal
  * {@code bert-ft predict --batch-size N} on the same texts.
  *
  * <p><b>Threads.</b> Any number of threads may call {@code predict} at once on one classifier. Tokenizing and
@@ -159,16 +161,35 @@ public final class BertClassifier implements AutoCloseable {
         return inBatches(first, second);
     }
 
-    /** Cuts the texts (and pairs, when not null) into batches of batchSize. */
-    private List<Prediction> inBatches(List<String> first, List<String> second) {
-        List<Prediction> out = new ArrayList<>(first.size());
-        for (int from = 0; from < first.size(); from += batchSize) {
-            int to = Math.min(first.size(), from + batchSize);
-            out.addAll(predictBatch(first.subList(from, to), second == null ? null : second.subList(from, to)));
-        }
-        return out;
+    /**
+     * Texts per length-sorted window: {@link #predict} encodes this many at a time, longest first, before cutting
+     * them into batches, so that memory stays bounded however long the list.
+     */
+    public int window() {
+        return WINDOW_BATCHES * batchSize;
     }
 
+    /** Windows of 64 batches: the batches of a window pad almost as little as those of the whole list would. */
+    private static final int WINDOW_BATCHES = 64;
+
+    /**
+     * The texts (and pairs, when not null) window by window: each window's encodings longest first
+     * ({@link Batches#longestFirst}), cut into batches of batchSize, the answers put back in the callers' order.
+     */
+    private List<Prediction> inBatches(List<String> first, List<String> second) {
+        Prediction[] out = new Prediction[first.size()];
+        for (int start = 0; start < first.size(); start += window()) {
+            int end = Math.min(first.size(), start + window());
+            List<Encoding> enc = tokenizer.encodeBatch(first.subList(start, end), second == null ? null : second.subList(start, end),
+                    EncodeOptions.of(maxLength));
+            int[] lengths = enc.stream().mapToInt(Encoding::length).toArray();
+            for (int[] batch : Batches.split(Batches.longestFirst(lengths), batchSize)) {
+                List<Prediction> answers = predictBatch(batch, enc);
+                for (int r = 0; r < batch.length; r++) out[start + batch[r]] = answers.get(r);
+            }
+        }
+        return Arrays.asList(out);
+    }
     private static void checkTexts(List<String> texts, String what) {
         if (texts == null) throw new NullPointerException(what + " are null");
         for (int i = 0; i < texts.size(); i++) {
@@ -176,20 +197,21 @@ public final class BertClassifier implements AutoCloseable {
         }
     }
 
-    /** One padded batch through the model. */
-    private List<Prediction> predictBatch(List<String> texts, List<String> pairs) {
-        List<Encoding> enc = tokenizer.encodeBatch(texts, pairs, EncodeOptions.of(maxLength).withPadding(Padding.LONGEST));
-        int b = enc.size(), t = enc.get(0).length();
+    /** The encodings {@code batch} picks, padded to their longest, through the model. */
+    private List<Prediction> predictBatch(int[] batch, List<Encoding> encodings) {
+        int b = batch.length, t = encodings.get(batch[0]).length();
+        for (int i : batch) t = Math.max(t, encodings.get(i).length());
         int[] ids = new int[b * t], types = new int[b * t], mask = new int[b * t];
-        for (int i = 0; i < b; i++) {
-            System.arraycopy(enc.get(i).ids(), 0, ids, i * t, t);
-            System.arraycopy(enc.get(i).typeIds(), 0, types, i * t, t);
-            System.arraycopy(enc.get(i).attentionMask(), 0, mask, i * t, t);
+        for (int r = 0; r < b; r++) {
+            Encoding e = encodings.get(batch[r]).padTo(t, tokenizer.padId());
+            System.arraycopy(e.ids(), 0, ids, r * t, t);
+            System.arraycopy(e.typeIds(), 0, types, r * t, t);
+            System.arraycopy(e.attentionMask(), 0, mask, r * t, t);
         }
         float[] logits;
         synchronized (forwardPass) {
             if (closed) throw new IllegalStateException("this classifier of " + folder + " is closed");
-            try (GradMode off = GradMode.off(); Backend.Scope batch = backend.openScope()) {
+            try (GradMode off = GradMode.off(); Backend.Scope scope = backend.openScope()) {
                 logits = model.predictLogits(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t), Tensor.of(backend, mask, b, t))
                         .toFloatArray();
             }

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Data order and collation. The order of epoch e is a pure function of (seed, e), so a resumed
@@ -55,6 +56,19 @@ public final class Batches {
             for (int i = 0; i < chunk.length; i++) order[start + i] = chunk[i];
         }
         return order;
+    }
+
+    /**
+     * The examples longest first, equal lengths in their given order: the order evaluation and prediction run
+     * in, so that each batch pads its texts to nearly their own length instead of to the longest of a random
+     * handful (at BERT's 512 tokens almost every batch of 32 IMDB reviews holds one that long), and the batch
+     * that needs the most memory comes first. Each example's logits are put back in place; whom it shares a
+     * batch with changes only the float rounding, not the answer.
+     */
+    public static int[] longestFirst(int[] lengths) {
+        return IntStream.range(0, lengths.length).boxed()
+                .sorted(Comparator.comparingInt((Integer i) -> -lengths[i]))
+                .mapToInt(Integer::intValue).toArray();
     }
 
     /** Cuts an order into batches of {@code batchSize} (the last one may be smaller). */

@@ -369,9 +369,9 @@ public final class Trainer {
         float[] logits = new float[n * numLabels];
         double lossSum = 0;
         try (GradMode off = GradMode.off()) {
-            int[] order = new int[n];
-            for (int i = 0; i < order.length; i++) order[i] = i;
-            List<int[]> batches = Batches.split(order, batchSize);
+            int[] lengths = new int[n];
+            for (int i = 0; i < n; i++) lengths[i] = data.get(i).ids().length;
+            List<int[]> batches = Batches.split(Batches.longestFirst(lengths), batchSize);
             progress.onEvalStep(0, batches.size());
             for (int b = 0; b < batches.size(); b++) {
                 int[] idx = batches.get(b);
@@ -379,7 +379,8 @@ public final class Trainer {
                     Batch batch = Batches.collate(data, idx, backend, padId);
                     Var out = model.logits(batch);
                     lossSum += model.loss(out, batch.labels(), labelSmoothing).value().item() * idx.length;
-                    System.arraycopy(out.value().toFloatArray(), 0, logits, idx[0] * numLabels, idx.length * numLabels);
+                    float[] rows = out.value().toFloatArray();
+                    for (int r = 0; r < idx.length; r++) System.arraycopy(rows, r * numLabels, logits, idx[r] * numLabels, numLabels);
                 }
                 progress.onEvalStep(b + 1, batches.size());
             }

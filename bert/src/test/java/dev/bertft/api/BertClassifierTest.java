@@ -78,6 +78,27 @@ class BertClassifierTest {
         }
     }
 
+    /**
+     * A list longer than one window of batches (64 batches of one text here) runs window by window, each longest text
+     * first: every answer still lands at its own text's place.
+     */
+    @Test
+    void aListOfManyWindowsGivesEachTextItsOwnAnswerInOrder() throws IOException {
+        JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_predict.json").toFile());
+        List<String> texts = strings(expected.get("texts"));
+        ObjectNode repeated = expected.deepCopy();
+        for (String field : List.of("texts", "labels", "logits", "probs")) {
+            com.fasterxml.jackson.databind.node.ArrayNode many = repeated.putArray(field);
+            for (int copy = 0; copy < 30; copy++) many.addAll((com.fasterxml.jackson.databind.node.ArrayNode) expected.get(field));
+        }
+        List<String> manyTexts = new ArrayList<>();
+        for (int copy = 0; copy < 30; copy++) manyTexts.addAll(texts);
+        try (BertClassifier clf = BertClassifier.load(TINY, ClassifierOptions.defaults().batchSize(1))) {
+            assertEquals(64, clf.window());
+            assertMatches(repeated, clf.predict(manyTexts));
+        }
+    }
+
     @Test
     void sentencePairsGivePyTorchsLabelsAndProbabilities() throws IOException {
         JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_pairs.json").toFile());

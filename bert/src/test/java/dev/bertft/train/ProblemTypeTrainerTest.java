@@ -84,6 +84,28 @@ class ProblemTypeTrainerTest {
         assertEquals(after.get("rmse"), evals.get(3).get("eval_rmse").asDouble(), 1e-12);
     }
 
+    /**
+     * Evaluation runs its batches longest first: each example is still scored by its own output, as computed
+     * one example at a time here (lengths 4..11 in batches of 7, so most batches pad and reorder).
+     */
+    @Test
+    void evaluationInLengthOrderScoresEachExampleByItsOwnOutput() {
+        TinyClassifier model = new TinyClassifier(CPU, 40, 16, 1, 7, 0, ProblemType.REGRESSION);
+        List<Batches.Tokenized> eval = scored(45, 5);
+        double squares = 0;
+        double[] labels = new double[eval.size()], predictions = new double[eval.size()];
+        for (int i = 0; i < eval.size(); i++) {
+            Batch one = Batches.collate(eval, new int[] {i}, CPU, 0);
+            predictions[i] = model.logits(one).value().toFloatArray()[0];
+            labels[i] = eval.get(i).targets()[0];
+            squares += (predictions[i] - labels[i]) * (predictions[i] - labels[i]);
+        }
+        Metrics m = Trainer.evaluate(model, eval, 7, CPU, 0, 1);
+        Metrics alone = Metrics.regression(squares / eval.size(), labels, predictions);
+        assertEquals(alone.loss(), m.loss(), 1e-6);
+        for (String k : List.of("mse", "pearson", "spearmanr")) assertEquals(alone.get(k), m.get(k), 1e-6, k);
+    }
+
     @Test
     void multiLabelLearnsBothTagsAndLogsHfMetricNames(@TempDir Path out) throws IOException {
         TinyClassifier model = new TinyClassifier(CPU, 40, 16, 2, 7, 0, ProblemType.MULTI_LABEL_CLASSIFICATION);

@@ -35,7 +35,7 @@ import java.util.concurrent.Callable;
  * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}, or for the other problem types what
  * {@link #print} says. In plain-text mode every line is a
  * text, the empty ones included; in JSON Lines mode blank lines are skipped. Input is read and
- * answered batch by batch, so it can stream.
+ * answered a window at a time (the classifier's length-sorted {@link BertClassifier#window}), so it can stream.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Classify texts (one per line, JSON Lines with \"text\", or a CSV/TSV file's text column) with a model folder.")
@@ -101,16 +101,15 @@ final class PredictCommand implements Callable<Integer> {
     private void classifyTable(BertClassifier classifier) throws IOException {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         List<LabeledText> rows = DataLoader.readTexts(input, text.textColumns());
-        for (int from = 0; from < rows.size(); from += batchSize) print(predict(classifier, rows.subList(from,
-                Math.min(rows.size(), from + batchSize))), out);
+        print(predict(classifier, rows), out);
         out.flush();
     }
 
-    /** The texts (or pairs) of a batch through the classifier. */
-    static List<Prediction> predict(BertClassifier classifier, List<LabeledText> batch) {
-        List<String> first = batch.stream().map(LabeledText::text).toList();
-        return batch.get(0).textPair() == null ? classifier.predict(first)
-                : classifier.predict(first, batch.stream().map(LabeledText::textPair).toList());
+    /** The texts (or pairs) through the classifier. */
+    static List<Prediction> predict(BertClassifier classifier, List<LabeledText> texts) {
+        List<String> first = texts.stream().map(LabeledText::text).toList();
+        return texts.isEmpty() || texts.get(0).textPair() == null ? classifier.predict(first)
+                : classifier.predict(first, texts.stream().map(LabeledText::textPair).toList());
     }
 
     private void classifyLines(BertClassifier classifier) throws IOException {
@@ -119,34 +118,42 @@ final class PredictCommand implements Callable<Integer> {
         TextColumns columns = text.textColumns();
         try (Utf8Lines in = new Utf8Lines(input == null ? System.in : Files.newInputStream(input), source)) {
             Boolean jsonLines = null;
-            List<LabeledText> batch = new ArrayList<>();
+            List<LabeledText> window = new ArrayList<>();
             long lineNumber = 0;
-            for (String line; (line = in.next()) != null; ) {
-                lineNumber++;
-                if (jsonLines == null) {
-                    if (line.isBlank()) {
-                        batch.add(LabeledText.of(line, null));
-                        continue;
+            try {
+                for (String line; (line = in.next()) != null; ) {
+                    lineNumber++;
+                    if (jsonLines == null) {
+                        if (line.isBlank()) {
+                            window.add(LabeledText.of(line, null));
+                            continue;
+                        }
+                        boolean json = line.stripLeading().startsWith("{");
+                        if (!json && text.given()) {
+                            throw new IllegalArgumentException("--text-column: " + source + " is plain text, one text a line; name fields"
+                                    + " in JSON Lines, CSV or TSV input");
+                        }
+                        jsonLines = json;
+                        if (jsonLines) window.clear(); // blank lines before the first object are not texts
                     }
-                    jsonLines = line.stripLeading().startsWith("{");
-                    if (jsonLines) batch.clear(); // blank lines before the first object are not texts
-                    else if (text.given()) {
-                        throw new IllegalArgumentException("--text-column: " + source + " is plain text, one text a line; name fields"
-                                + " in JSON Lines, CSV or TSV input");
+                    if (jsonLines) {
+                        if (line.isBlank()) continue;
+                        window.add(textOf(line, columns, source, lineNumber));
+                    } else {
+                        window.add(LabeledText.of(line, null));
+                    }
+                    if (window.size() == classifier.window()) {
+                        print(predict(classifier, window), out);
+                        window.clear();
                     }
                 }
-                if (jsonLines) {
-                    if (line.isBlank()) continue;
-                    batch.add(textOf(line, columns, source, lineNumber));
-                } else {
-                    batch.add(LabeledText.of(line, null));
-                }
-                if (batch.size() == batchSize) {
-                    print(predict(classifier, batch), out);
-                    batch.clear();
-                }
+            } catch (IOException | IllegalArgumentException badLine) {
+                // the texts read before a bad line still get their answers, as a shorter window would have given them
+                if (jsonLines != null) print(predict(classifier, window), out);
+                out.flush();
+                throw badLine;
             }
-            if (!batch.isEmpty()) print(predict(classifier, batch), out);
+            if (!window.isEmpty()) print(predict(classifier, window), out);
         }
         out.flush();
     }

@@ -17,9 +17,10 @@ import java.util.NoSuchElementException;
 import java.util.Queue;
 
 /**
- * What each task runs over its partition: it takes rows from the partition's iterator until it holds a batch
- * of texts, classifies the batch in one call on the executor's shared model, and hands the rows on with four
- * columns appended (label, label_id, probs, error), in their order, before reading the next batch. A row
+ * What each task runs over its partition: it takes rows from the partition's iterator until it holds a window
+ * of texts (the model's {@link BertClassifier#window}, 64 batches, run longest first), classifies them in one
+ * call on the executor's shared model, and hands the rows on with four columns appended (label, label_id,
+ * probs, error), in their order, before reading the next window. A row
  * whose text is null or blank is not classified: its prediction columns are null and error says why.
  */
 final class PartitionPredictor implements MapPartitionsFunction<Row, Row> {
@@ -50,7 +51,7 @@ final class PartitionPredictor implements MapPartitionsFunction<Row, Row> {
 
             @Override
             public boolean hasNext() {
-                if (ready.isEmpty() && rows.hasNext()) classifyNextBatch(rows, model, ready);
+                if (ready.isEmpty() && rows.hasNext()) classifyNextWindow(rows, model, ready);
                 return !ready.isEmpty();
             }
 
@@ -74,15 +75,15 @@ final class PartitionPredictor implements MapPartitionsFunction<Row, Row> {
         return "cuda:" + gpu.get().addresses()[0];
     }
 
-    /** Reads rows until batchSize of them have a text to classify (or the partition ends), and queues them all, answered. */
-    private void classifyNextBatch(Iterator<Row> rows, BertClassifier model, Queue<Row> out) {
-        List<Row> batch = new ArrayList<>();
+    /** Reads rows until a window of them have a text to classify (or the partition ends), and queues them all, answered. */
+    private void classifyNextWindow(Iterator<Row> rows, BertClassifier model, Queue<Row> out) {
+        List<Row> window = new ArrayList<>();
         List<String> errors = new ArrayList<>();
         List<String> texts = new ArrayList<>(), pairs = new ArrayList<>();
-        while (texts.size() < spec.batchSize() && rows.hasNext()) {
+        while (texts.size() < model.window() && rows.hasNext()) {
             Row row = rows.next();
             String error = problem(row);
-            batch.add(row);
+            window.add(row);
             errors.add(error);
             if (error == null) {
                 texts.add(row.getString(textColumn));
@@ -91,8 +92,8 @@ final class PartitionPredictor implements MapPartitionsFunction<Row, Row> {
         }
         List<Prediction> predictions = texts.isEmpty() ? List.of() : pairColumn >= 0 ? model.predict(texts, pairs) : model.predict(texts);
         Iterator<Prediction> next = predictions.iterator();
-        for (int i = 0; i < batch.size(); i++) {
-            out.add(errors.get(i) == null ? answered(batch.get(i), next.next()) : failed(batch.get(i), errors.get(i)));
+        for (int i = 0; i < window.size(); i++) {
+            out.add(errors.get(i) == null ? answered(window.get(i), next.next()) : failed(window.get(i), errors.get(i)));
         }
     }
 

@@ -169,14 +169,14 @@ public final class CpuBackend implements Backend {
             short[] h = (short[]) array(src);
             Tensor widened = uninitialised(DType.F32, t.shape());
             float[] f = f32(widened);
-            for (int i = 0; i < f.length; i++) f[i] = src.dtype() == DType.BF16 ? Float16.bf16ToFloat(h[i]) : Float16.f16ToFloat(h[i]);
+            for (int i = 0; i < src.numel(); i++) f[i] = src.dtype() == DType.BF16 ? Float16.bf16ToFloat(h[i]) : Float16.f16ToFloat(h[i]);
             return to == DType.F32 ? widened : cast(widened, to);
         }
         if (to.isHalf()) {
             float[] f = f32(cast(src, DType.F32));
             Tensor out = uninitialised(to, t.shape());
             short[] h = (short[]) array(out);
-            for (int i = 0; i < f.length; i++) h[i] = to == DType.BF16 ? Float16.floatToBf16(f[i]) : Float16.floatToF16(f[i]);
+            for (int i = 0; i < out.numel(); i++) h[i] = to == DType.BF16 ? Float16.floatToBf16(f[i]) : Float16.floatToF16(f[i]);
             return out;
         }
         Tensor out = uninitialised(to, t.shape());
@@ -204,9 +204,10 @@ public final class CpuBackend implements Backend {
         if (dtype.isHalf()) return cast(full(DType.F32, shape, value), dtype);
         Tensor out = uninitialised(dtype, shape);
         Object a = array(out);
-        if (a instanceof float[] f) Arrays.fill(f, (float) value);
-        else if (a instanceof double[] d) Arrays.fill(d, value);
-        else Arrays.fill((int[]) a, (int) value);
+        int n = out.numel();   // a pooled array may be longer
+        if (a instanceof float[] f) Arrays.fill(f, 0, n, (float) value);
+        else if (a instanceof double[] d) Arrays.fill(d, 0, n, value);
+        else Arrays.fill((int[]) a, 0, n, (int) value);
         return out;
     }
 

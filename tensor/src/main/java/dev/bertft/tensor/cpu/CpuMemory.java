@@ -19,20 +19,21 @@ final class CpuMemory {
 
     CpuMemory(CpuBackend backend) {
         this.backend = backend;
-        this.scopes = new MemoryScopes<>(backend::own, this::free, s -> pool.forget(s.size() * s.dtype.bytes()));
+        this.scopes = new MemoryScopes<>(backend::own, this::free, s -> pool.forget(s.array()));
     }
 
     /**
      * A new contiguous tensor, owned by the thread's innermost open scope if there is one;
      * {@code zeroed}: all zeros, otherwise whatever a reused array held (for ops that write every element).
+     * A reused array may be longer than the tensor.
      */
     Tensor allocate(DType dtype, int[] shape, boolean zeroed) {
         int n = Tensor.numel(shape);
         Object array = pool.take(dtype, n);
         if (array == null) array = newArray(dtype, n);
-        else if (zeroed) zero(array);
+        else if (zeroed) zero(array, n);
         CpuStorage s = new CpuStorage(backend, dtype, array, n);
-        if (scopes.made(s)) pool.lent((long) n * dtype.bytes());
+        if (scopes.made(s)) pool.lent(array);
         return Tensor.contiguousView(s, shape);
     }
 
@@ -45,11 +46,11 @@ final class CpuMemory {
         };
     }
 
-    private static void zero(Object array) {
-        if (array instanceof float[] f) Arrays.fill(f, 0f);
-        else if (array instanceof double[] d) Arrays.fill(d, 0.0);
-        else if (array instanceof int[] i) Arrays.fill(i, 0);
-        else Arrays.fill((short[]) array, (short) 0);
+    private static void zero(Object array, int n) {
+        if (array instanceof float[] f) Arrays.fill(f, 0, n, 0f);
+        else if (array instanceof double[] d) Arrays.fill(d, 0, n, 0.0);
+        else if (array instanceof int[] i) Arrays.fill(i, 0, n, 0);
+        else Arrays.fill((short[]) array, 0, n, (short) 0);
     }
 
     /** Bytes of free arrays the pool holds for the next tensors. */
@@ -60,7 +61,7 @@ final class CpuMemory {
     /** Returns a storage's array to the pool unless it was returned already; any later use of the storage fails. */
     private void free(CpuStorage s) {
         Object array = s.detach();
-        if (array != null) pool.give(array, s.dtype, (int) s.size());
+        if (array != null) pool.give(array);
     }
 
     Backend.Scope openScope() {

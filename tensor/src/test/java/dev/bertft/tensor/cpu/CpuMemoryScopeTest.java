@@ -16,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,6 +122,30 @@ class CpuMemoryScopeTest {
         assertEquals(3 * 8000, cpu.pooledBytes());
         try (Backend.Scope step = cpu.openScope()) {
             assertNotSame(small, CpuBackend.array(cpu.zeros(DType.F32, 1000)));
+        }
+    }
+
+    @Test
+    void aSmallerTensorTakesALongerFreeArrayAndSeesOnlyItsOwnElements() {
+        Set<Object> longer = Collections.newSetFromMap(new IdentityHashMap<>());
+        try (Backend.Scope step = cpu.openScope()) {
+            for (int i = 0; i < 7; i++) longer.add(CpuBackend.array(cpu.full(DType.F32, new int[] {1000}, 9.0)));
+        }
+        try (Backend.Scope step = cpu.openScope()) {
+            Tensor zeros = cpu.zeros(DType.F32, 600);
+            assertTrue(longer.contains(CpuBackend.array(zeros)), "600 elements fit a free array of 1000");
+            assertArrayEquals(new float[600], zeros.toFloatArray());
+            // ops on tensors whose arrays are longer than they are: the 9s past their ends must not show
+            float[] small = new float[600];
+            for (int i = 0; i < 600; i++) small[i] = i % 256 + 1;   // exact in bfloat16
+            Tensor values = zeros.add(Tensor.of(cpu, small, 600));
+            assertTrue(longer.contains(CpuBackend.array(values)));
+            assertArrayEquals(small, values.cast(DType.BF16).cast(DType.F32).toFloatArray());
+            assertEquals(2 * 256 * 257 / 2.0 + 88 * 89 / 2.0, values.sum().item(), 1e-3);
+            assertArrayEquals(new float[] {7, 7, 7}, cpu.full(DType.F32, new int[] {3}, 7.0).toFloatArray());
+        }
+        try (Backend.Scope step = cpu.openScope()) {
+            assertFalse(longer.contains(CpuBackend.array(cpu.zeros(DType.F32, 400))), "not an array of more than twice the elements");
         }
     }
 
