@@ -25,6 +25,9 @@ import time
 
 import torch
 
+# transformers runs BERT's attention through scaled_dot_product_attention where PyTorch has it (2.0+)
+DEFAULT_ATTENTION = "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "eager"
+
 SHAPES = {
     "bert-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
     "bert-large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096),
@@ -49,7 +52,7 @@ def hf_model(cfg, device, compile_model):
     return "transformers %s, %s attention" % (transformers.__version__, attention), m.train, m.eval, forward, params
 
 
-def plain_model(cfg, device):
+def plain_model(cfg, device, attention):
     """The project's plain-PyTorch BERT with HF's initialisation."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bert", "src", "test", "python"))
     from make_bert_fixtures import bert_for_sequence_classification
@@ -76,7 +79,8 @@ def plain_model(cfg, device):
     def forward(ids, types, mask):
         return bert_for_sequence_classification(params, cfg, ids, types, mask, mode["training"])[1]
 
-    return "plain PyTorch BERT", lambda: mode.update(training=True), lambda: mode.update(training=False), forward, params
+    cfg["_attn_implementation"] = attention
+    return "plain PyTorch BERT, %s attention" % attention, lambda: mode.update(training=True), lambda: mode.update(training=False), forward, params
 
 
 def main():
@@ -93,6 +97,10 @@ def main():
                     help="fp32; tf32 matmuls (HF's tf32=True); bf16 or fp16 autocast (HF's bf16=True, fp16=True)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (transformers only)")
     ap.add_argument("--plain", action="store_true", help="the plain-PyTorch BERT even where transformers is installed")
+    ap.add_argument("--attention", choices=("eager", "sdpa"), default=DEFAULT_ATTENTION,
+                    help="attention of the plain BERT: sdpa (the default where PyTorch has it: torch's "
+                         "scaled_dot_product_attention, transformers' choice on PyTorch 2) or eager (the softmax "
+                         "written out); transformers' model always runs sdpa")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cuda = a.device.startswith("cuda")
@@ -115,7 +123,7 @@ def main():
     except ImportError:
         if a.compile:
             sys.exit("bench_pytorch.py: --compile needs transformers")
-        name, train_mode, eval_mode, forward, params = plain_model(cfg, a.device)
+        name, train_mode, eval_mode, forward, params = plain_model(cfg, a.device, a.attention)
 
     gen = torch.Generator().manual_seed(7)
     ids = torch.randint(1, cfg["vocab_size"], (a.batch_size, a.seq_len), generator=gen).to(a.device)

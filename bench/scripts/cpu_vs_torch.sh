@@ -7,6 +7,7 @@
 #   mvn -q -pl cli -am package -DskipTests
 # JARS="old.jar cli/target/bert-ft.jar" compares builds side by side; CASES="shape batch len mode;..."
 # replaces the shapes (e.g. CASES="minilm-l6 1 32 train;minilm-l6 32 512 predict").
+# ATTENTIONS="sdpa eager" times PyTorch with each attention (default sdpa, as transformers runs it).
 # WARMUP (default 2) untimed steps first; small steps need far more (e.g. 200 at 1x32) before the
 # JIT has compiled the vector kernels, or they time our warm-up rather than the steady state.
 set -uo pipefail
@@ -25,7 +26,9 @@ for ((r = 1; r <= rounds; r++)); do
       echo "-- bert-ft $jar, JDK 17"; java -Xmx6g -jar "$jar" bench "${args[@]}" | grep -E "^(train|predict):"
       if [ -n "$jdk25" ]; then echo "-- bert-ft $jar, JDK 25"; "$jdk25/bin/java" -Xmx6g -jar "$jar" bench "${args[@]}" | grep -E "^(train|predict):"; fi
     done
-    echo "-- PyTorch"; bash ../shared/peers/torch-trixie.sh run "$chroot_dir" python3 bench/scripts/bench_pytorch.py "${args[@]}" 2>&1 \
-      | grep -v -i warn | tail -3
+    for attention in ${ATTENTIONS:-sdpa}; do
+      echo "-- PyTorch, $attention attention"; bash ../shared/peers/torch-trixie.sh run "$chroot_dir" python3 bench/scripts/bench_pytorch.py \
+        "${args[@]}" --attention "$attention" 2>&1 | grep -v -i warn | tail -3
+    done
   done
 done

@@ -3,7 +3,8 @@
 Input is the exact tokenized subset the Java run trains on (`bert-ft prepare` writes it), so both
 sides see the same examples and token ids. Mirrors Trainer: seeded shuffling, dynamic padding,
 AdamW with no decay on biases/LayerNorm weights, linear warmup/decay, grad-norm clipping at 1.0,
-dropout on. Prints one JSON line with train_runtime and eval accuracy.
+dropout on. Prints one JSON line with train_runtime, eval accuracy and eval_runtime; --epochs 0
+only evaluates (a fine-tuned folder's own classifier).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/scripts/imdb_pytorch.py \
         --model ../shared/models/all-MiniLM-L6-v2 --train prep/train.jsonl --eval prep/eval.jsonl
@@ -16,6 +17,9 @@ import sys
 import time
 
 import torch
+
+# transformers runs BERT's attention through scaled_dot_product_attention where PyTorch has it (2.0+)
+DEFAULT_ATTENTION = "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "eager"
 
 # The one plain-PyTorch BERT of the project (transformers is not installable here); the Java
 # parity tests check our model against it.
@@ -72,12 +76,16 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--attention", choices=("eager", "sdpa"), default=DEFAULT_ATTENTION,
+                    help="sdpa (the default where PyTorch has it): torch's scaled_dot_product_attention, "
+                         "transformers' choice on PyTorch 2; eager: the softmax written out")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     train, evaluation = read(a.train), read(a.eval)
     labels = sorted({y for _, y in train})
     params, cfg, missing = load_pretrained(a.model, len(labels), a.seed)
+    cfg["_attn_implementation"] = a.attention
 
     def model(ids, types, mask, training):
         return bert_for_sequence_classification(params, cfg, ids, types, mask, training)[1]
@@ -108,16 +116,19 @@ def main():
             losses.append(loss.item())
     runtime = time.time() - start
 
-    right = 0
+    # evaluation as Trainer.evaluate runs it: in the file's order, each batch padded to its longest
+    right, start = 0, time.time()
     with torch.no_grad():
         for s in range(0, len(evaluation), a.eval_batch_size):
             ids, types, mask, y = collate(evaluation[s:s + a.eval_batch_size])
             right += (model(ids, types, mask, False).argmax(-1) == y).sum().item()
-    print(json.dumps({"peer": f"PyTorch {torch.__version__}", "threads": a.threads, "train_examples": len(train),
+    eval_runtime = time.time() - start
+    print(json.dumps({"peer": f"PyTorch {torch.__version__}, {a.attention} attention", "threads": a.threads, "train_examples": len(train),
                       "steps": total, "train_runtime": round(runtime, 2),
-                      "train_samples_per_second": round(len(train) * a.epochs / runtime, 3),
-                      "final_loss_10": round(sum(losses[-10:]) / len(losses[-10:]), 4),
+                      "train_samples_per_second": round(len(train) * a.epochs / runtime, 3) if a.epochs else None,
+                      "final_loss_10": round(sum(losses[-10:]) / len(losses[-10:]), 4) if losses else None,
                       "eval_examples": len(evaluation), "eval_accuracy": right / len(evaluation),
+                      "eval_runtime": round(eval_runtime, 2),
                       "newly_initialized": missing}))
 
 

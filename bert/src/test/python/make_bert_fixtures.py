@@ -127,9 +127,12 @@ def bert_model(p, cfg, input_ids, token_type_ids, attention_mask, training=False
         q = heads(linear(h, p, L + "attention.self.query"))
         k = heads(linear(h, p, L + "attention.self.key"))
         v = heads(linear(h, p, L + "attention.self.value"))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hs) + ext
-        probs = dropout(torch.softmax(scores, dim=-1), at_p, training)
-        ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous().view(b, t, nh * hs)
+        if cfg.get("_attn_implementation") == "sdpa":  # what transformers picks on PyTorch 2
+            ctx = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=ext, dropout_p=at_p if training else 0.0)
+        else:  # "eager", HF's BertSelfAttention written out
+            scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hs) + ext
+            ctx = torch.matmul(dropout(torch.softmax(scores, dim=-1), at_p, training), v)
+        ctx = ctx.permute(0, 2, 1, 3).contiguous().view(b, t, nh * hs)
         a = layer_norm(dropout(linear(ctx, p, L + "attention.output.dense"), hd_p, training) + h, p,
                        L + "attention.output.LayerNorm", eps)
         inter = torch.nn.functional.gelu(linear(a, p, L + "intermediate.dense"))  # exact erf GELU
