@@ -86,8 +86,9 @@ class EmulatedStepGraphTest {
         }
         assertTrue(clipped, "some update was clipped");
         // eager: each key's first step (and the very first update's, whose moments are new tensors after
-        // it); captured: a key's second, and again after an eviction; replayed: the rest
-        assertArrayEquals(new long[] {5, 5, 6, 3}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+        // it), and step 9, the second of 16 while the last four steps held three keys (the cap is two);
+        // captured: a key's second otherwise (16 at step 10), and again after an eviction; replayed: the rest
+        assertArrayEquals(new long[] {6, 5, 5, 3}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
         assertEquals(eager.optimizer.stepCount(), graphs.optimizer.stepCount());
         assertEquals(eager.model.rng().offset(), graphs.model.rng().offset(), "the dropout stream moved on as in the eager run");
         for (Map.Entry<String, Var> e : eager.model.namedParameters().entrySet()) {
@@ -138,6 +139,32 @@ class EmulatedStepGraphTest {
                     graphs.model.predictLogits(b.inputIds(), b.typeIds(), b.attentionMask()).toFloatArray(), "batch " + s);
         }
         assertArrayEquals(new long[] {1, 1, 2, 0}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+    }
+
+    /**
+     * Prediction's length-sorted batches, each a little shorter than the last, twice over (two windows): the
+     * full-length batches are captured once and replayed, and the shorter ones run eagerly the second time too,
+     * because the last four steps (twice the cap of two) held more than two shapes. Capturing each on its
+     * second sight, as a steady shape would be, would drop every graph before it replays.
+     */
+    @Test
+    void lengthSortedPredictionsCaptureOnlyTheShapeThatRepeats() throws IOException {
+        CudaBackend captured = KernelEmulator.graphBackend(2);
+        Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured);
+        eager.model.setTraining(false);
+        graphs.model.setTraining(false);
+        int[] window = {12, 12, 12, 11, 10, 9, 8};
+        for (int s = 0; s < 2 * window.length; s++) {
+            List<Batches.Tokenized> texts = examples(window[s % window.length], 200 + s, -1);
+            int[] all = {0, 1, 2, 3};
+            var a = Batches.collate(texts, all, eager.backend, 0);
+            var b = Batches.collate(texts, all, graphs.backend, 0);
+            assertArrayEquals(eager.model.predictLogits(a.inputIds(), a.typeIds(), a.attentionMask()).toFloatArray(),
+                    graphs.model.predictLogits(b.inputIds(), b.typeIds(), b.attentionMask()).toFloatArray(), "batch " + s);
+        }
+        // eager: each length's first batch, and 10, 9 and 8 again; captured: 12 at its second batch, and 11, the
+        // only shorter one whose last four steps (12, 12, 12, 11) held two shapes; replayed: the other 12s
+        assertArrayEquals(new long[] {8, 2, 4, 0}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
     }
 
     /** The host's checks run again for a replayed step's own inputs, before its graph is launched. */

@@ -5,8 +5,10 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 import jcuda.driver.CUdeviceptr;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +23,13 @@ import java.util.function.Function;
  * one graph launch. At most {@code cap} graphs are kept, the least recently used dropped first;
  * cap 0, or a device without capture, runs every step eagerly. Eager, captured and replayed
  * steps launch the same kernels with the same arguments, so their results are the same bits.
+ *
+ * <p>A capture costs more than an eager step and pays only when the graph replays before it is
+ * dropped. So a key is captured only while the last {@code 2 × cap} steps used at most {@code cap}
+ * keys: with more (dynamic padding of texts of every length, prediction's length-sorted batches,
+ * each a few tokens shorter than the last) the graphs would be dropped before they replay, and the
+ * steps run eagerly instead; a run of one shape (the long texts cut to the maximum length) is
+ * captured as soon as it repeats.
  *
  * <p>Whatever changes from step to step reaches the kernels through device memory written here
  * before the launch: the dropout stream's start (the Philox kernels add it to their offsets),
@@ -81,6 +90,8 @@ final class StepGraphs {
             return size() > SEEN_LIMIT;
         }
     };
+    /** The keys of the last {@code 2 × cap} steps, oldest first. */
+    private final ArrayDeque<String> recent = new ArrayDeque<>();
     private Running running;
     /** Eight zero bytes: the dropout stream's start outside a step (a kernel's offset is then the host's), "do not skip". */
     private final Tensor zeroWord;
@@ -106,13 +117,15 @@ final class StepGraphs {
 
     Backend.StepRun run(String key, List<Tensor> inputs, Backend.StepValues values, Function<List<Tensor>, Tensor> step) {
         if (running != null) throw new IllegalStateException("runStep inside a running step");
+        recent.addLast(key);
+        if (recent.size() > 2 * cap) recent.removeFirst();
         Captured c = graphs.get(key);
         if (c != null) {
             launch(c, inputs, values);
             replays++;
             return new Backend.StepRun(backend.contiguous(c.output()), true);
         }
-        if (cap == 0 || seen.put(key, Boolean.TRUE) == null) return eager(inputs, values, step);
+        if (cap == 0 || seen.put(key, Boolean.TRUE) == null || new HashSet<>(recent).size() > cap) return eager(inputs, values, step);
         if (graphs.size() >= cap) {
             Map.Entry<String, Captured> eldest = graphs.entrySet().iterator().next();
             graphs.remove(eldest.getKey());
