@@ -130,21 +130,14 @@ class EmulatedStepGraphTest {
         Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured);
         eager.model.setTraining(false);
         graphs.model.setTraining(false);
-        for (int s = 0; s < 4; s++) {
-            List<Batches.Tokenized> texts = examples(10, 100 + s, -1);
-            int[] all = {0, 1, 2, 3};
-            var a = Batches.collate(texts, all, eager.backend, 0);
-            var b = Batches.collate(texts, all, graphs.backend, 0);
-            assertArrayEquals(eager.model.predictLogits(a.inputIds(), a.typeIds(), a.attentionMask()).toFloatArray(),
-                    graphs.model.predictLogits(b.inputIds(), b.typeIds(), b.attentionMask()).toFloatArray(), "batch " + s);
-        }
+        for (int s = 0; s < 4; s++) assertSamePredictions(eager, graphs, 10, 100 + s);
         assertArrayEquals(new long[] {1, 1, 2, 0}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
     }
 
     /**
      * Prediction's length-sorted batches, each a little shorter than the last, twice over (two windows): the
-     * full-length batches are captured once and replayed, and the shorter ones run eagerly the second time too,
-     * because the last four steps (twice the cap of two) held more than two shapes. Capturing each on its
+     * full-length batches are captured once and replayed, and the shorter ones after the first run eagerly the
+     * second time too, because the last four steps (twice the cap of two) held more than two shapes. Capturing each on its
      * second sight, as a steady shape would be, would drop every graph before it replays.
      */
     @Test
@@ -154,17 +147,20 @@ class EmulatedStepGraphTest {
         eager.model.setTraining(false);
         graphs.model.setTraining(false);
         int[] window = {12, 12, 12, 11, 10, 9, 8};
-        for (int s = 0; s < 2 * window.length; s++) {
-            List<Batches.Tokenized> texts = examples(window[s % window.length], 200 + s, -1);
-            int[] all = {0, 1, 2, 3};
-            var a = Batches.collate(texts, all, eager.backend, 0);
-            var b = Batches.collate(texts, all, graphs.backend, 0);
-            assertArrayEquals(eager.model.predictLogits(a.inputIds(), a.typeIds(), a.attentionMask()).toFloatArray(),
-                    graphs.model.predictLogits(b.inputIds(), b.typeIds(), b.attentionMask()).toFloatArray(), "batch " + s);
-        }
+        for (int s = 0; s < 2 * window.length; s++) assertSamePredictions(eager, graphs, window[s % window.length], 200 + s);
         // eager: each length's first batch, and 10, 9 and 8 again; captured: 12 at its second batch, and 11, the
         // only shorter one whose last four steps (12, 12, 12, 11) held two shapes; replayed: the other 12s
         assertArrayEquals(new long[] {8, 2, 4, 0}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+    }
+
+    /** Four texts of {@code length} tokens drawn from {@code seed}: the same logits from both runs' prediction pass. */
+    private static void assertSamePredictions(Run eager, Run graphs, int length, long seed) {
+        List<Batches.Tokenized> texts = examples(length, seed, -1);
+        int[] all = {0, 1, 2, 3};
+        var a = Batches.collate(texts, all, eager.backend, 0);
+        var b = Batches.collate(texts, all, graphs.backend, 0);
+        assertArrayEquals(eager.model.predictLogits(a.inputIds(), a.typeIds(), a.attentionMask()).toFloatArray(),
+                graphs.model.predictLogits(b.inputIds(), b.typeIds(), b.attentionMask()).toFloatArray(), "texts of seed " + seed);
     }
 
     /** The host's checks run again for a replayed step's own inputs, before its graph is launched. */
