@@ -54,6 +54,15 @@ public final class Utf8Lines implements Closeable {
         return chars.flip().toString();
     }
 
+    /**
+     * Whether no byte of another line has arrived yet: the writer is slower than the reader, or done.
+     * A reader that gathers lines into batches answers the ones it holds then, rather than keep a writer
+     * that waits for those answers waiting too.
+     */
+    public boolean idle() throws IOException {
+        return in.available() == 0;
+    }
+
     @Override
     public void close() throws IOException {
         in.close();

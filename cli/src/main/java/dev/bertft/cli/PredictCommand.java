@@ -35,7 +35,8 @@ import java.util.concurrent.Callable;
  * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}, or for the other problem types what
  * {@link #print} says. In plain-text mode every line is a
  * text, the empty ones included; in JSON Lines mode blank lines are skipped. Input is read and
- * answered a window at a time (the classifier's length-sorted {@link BertClassifier#window}), so it can stream.
+ * answered a window at a time (the classifier's length-sorted {@link BertClassifier#window}), or sooner when no
+ * more input has arrived yet, so it can stream: a program that writes a line and waits for its answer gets it.
  */
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Classify texts (one per line, JSON Lines with \"text\", or a CSV/TSV file's text column) with a model folder.")
@@ -142,7 +143,7 @@ final class PredictCommand implements Callable<Integer> {
                     } else {
                         window.add(LabeledText.of(line, null));
                     }
-                    if (window.size() == classifier.window()) {
+                    if (window.size() == classifier.window() || in.idle()) {
                         print(predict(classifier, window), out);
                         window.clear();
                     }

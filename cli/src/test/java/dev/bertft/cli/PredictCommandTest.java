@@ -130,6 +130,65 @@ class PredictCommandTest {
         assertTrue(wrong.err().contains("--text-column: " + firstOnly + " is plain text"), wrong.err());
     }
 
+    /**
+     * A writer that sends one line and waits for its answer before the next (a coprocess) gets each answer before
+     * predict reads on: with no more input waiting, the lines read so far are answered then, not when a window fills.
+     */
+    @Test
+    void eachLineIsAnsweredBeforeTheNextIsReadWhenTheWriterWaits() {
+        List<String> texts = List.of("a fine film", "dull and long", "", "great acting");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        List<Long> answeredBeforeLine = new ArrayList<>();
+        java.io.InputStream writer = new java.io.InputStream() {
+            private int line = -1;
+            private byte[] pending = new byte[0];
+            private int at;
+
+            @Override
+            public int read() {
+                if (at == pending.length) {
+                    if (++line == texts.size()) return -1;
+                    if (line > 0) answeredBeforeLine.add(out.toString(StandardCharsets.UTF_8).lines().count());
+                    pending = (texts.get(line) + "\n").getBytes(StandardCharsets.UTF_8);
+                    at = 0;
+                }
+                return pending[at++];
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (len == 0) return 0;
+                int first = read();
+                if (first < 0) return -1;
+                b[off] = (byte) first;
+                int n = 1;
+                while (n < len && at < pending.length) b[off + n++] = pending[at++];
+                return n;
+            }
+
+            @Override
+            public int available() {
+                return pending.length - at; // nothing of the next line until this one is answered
+            }
+        };
+        java.io.InputStream stdin = System.in;
+        PrintStream stdout = System.out, stderr = System.err;
+        System.setIn(writer);
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = Main.run("predict", "--device", "cpu", "--model", TINY.toString());
+        } finally {
+            System.setIn(stdin);
+            System.setOut(stdout);
+            System.setErr(stderr);
+        }
+        assertEquals(0, code);
+        assertEquals(List.of(1L, 2L, 3L), answeredBeforeLine, "answers printed before lines 2, 3 and 4 were read");
+        assertEquals(texts.size(), out.toString(StandardCharsets.UTF_8).lines().count());
+    }
+
     private static List<String> textsOf(JsonNode texts) {
         List<String> out = new ArrayList<>();
         texts.forEach(t -> out.add(t.asText()));
