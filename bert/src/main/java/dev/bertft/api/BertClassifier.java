@@ -199,7 +199,7 @@ public final class BertClassifier implements AutoCloseable {
 
     /** The encodings {@code batch} picks, padded to their longest, through the model. */
     private List<Prediction> predictBatch(int[] batch, List<Encoding> encodings) {
-        int b = batch.length, t = encodings.get(batch[0]).length();
+        int b = batch.length, t = 0;
         for (int i : batch) t = Math.max(t, encodings.get(i).length());
         int[] ids = new int[b * t], types = new int[b * t], mask = new int[b * t];
         for (int r = 0; r < b; r++) {

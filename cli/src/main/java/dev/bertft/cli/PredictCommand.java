@@ -143,20 +143,24 @@ final class PredictCommand implements Callable<Integer> {
                     } else {
                         window.add(LabeledText.of(line, null));
                     }
-                    if (window.size() == classifier.window() || in.idle()) {
-                        print(predict(classifier, window), out);
-                        window.clear();
-                    }
+                    if (window.size() == classifier.window() || in.idle()) answer(classifier, window, out);
                 }
             } catch (IOException | IllegalArgumentException badLine) {
                 // the texts read before a bad line still get their answers, as a shorter window would have given them
-                if (jsonLines != null) print(predict(classifier, window), out);
+                if (jsonLines != null) answer(classifier, window, out);
                 out.flush();
                 throw badLine;
             }
-            if (!window.isEmpty()) print(predict(classifier, window), out);
+            answer(classifier, window, out);
         }
         out.flush();
+    }
+
+    /** Answers the texts gathered so far, emptying the window first, so that texts whose answer failed are not tried again. */
+    private static void answer(BertClassifier classifier, List<LabeledText> window, PrintStream out) throws JsonProcessingException {
+        List<LabeledText> texts = List.copyOf(window);
+        window.clear();
+        print(predict(classifier, texts), out);
     }
 
     /** --max-length, checked here so that its error names the flag. */

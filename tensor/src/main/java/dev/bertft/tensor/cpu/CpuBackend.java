@@ -169,14 +169,14 @@ public final class CpuBackend implements Backend {
             short[] h = (short[]) array(src);
             Tensor widened = uninitialised(DType.F32, t.shape());
             float[] f = f32(widened);
-            for (int i = 0; i < src.numel(); i++) f[i] = src.dtype() == DType.BF16 ? Float16.bf16ToFloat(h[i]) : Float16.f16ToFloat(h[i]);
+            for (int i = 0, n = src.numel(); i < n; i++) f[i] = src.dtype() == DType.BF16 ? Float16.bf16ToFloat(h[i]) : Float16.f16ToFloat(h[i]);
             return to == DType.F32 ? widened : cast(widened, to);
         }
         if (to.isHalf()) {
             float[] f = f32(cast(src, DType.F32));
             Tensor out = uninitialised(to, t.shape());
             short[] h = (short[]) array(out);
-            for (int i = 0; i < out.numel(); i++) h[i] = to == DType.BF16 ? Float16.floatToBf16(f[i]) : Float16.floatToF16(f[i]);
+            for (int i = 0, n = out.numel(); i < n; i++) h[i] = to == DType.BF16 ? Float16.floatToBf16(f[i]) : Float16.floatToF16(f[i]);
             return out;
         }
         Tensor out = uninitialised(to, t.shape());
