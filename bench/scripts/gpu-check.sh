@@ -19,15 +19,17 @@
 #      0.01, 0.1 at --bf16); the bf16 run's accuracy must come within 0.5 point of the float32 run's;
 #   6. `bert-ft bench --device cuda` (plain, --bf16, --fp16) on a bert-base-shaped model, batch 32 x 128 and 32 x 512, against
 #      transformers on the same GPU (bench/scripts/bench_pytorch.py) in fp32, tf32, bf16 and fp16
-#      autocast; torch.matmul at BERT's product shapes (bench/scripts/gemm_torch.py); last, and only
-#      while the budget allows, torch.compile (tf32, 32 x 128); summary.json from all of it
-#      (bench/scripts/gpu_summary.py).
+#      autocast, each figure the median of 20 timed steps (the issues' convention); torch.matmul at
+#      BERT's product shapes (bench/scripts/gemm_torch.py); summary.json from all of it
+#      (bench/scripts/gpu_summary.py);
+#   7. while the budget allows, in this order: the per-kernel profile of the TF32 training step at
+#      32 x 128 (bench/scripts/gpu-profile.sh, into profile/), torch.compile (tf32, 32 x 128), and
+#      --gradient-checkpointing's memory and step time at 32 x 512.
 # Budget: the whole script under 5 minutes on an H200, by this estimate (not yet timed there): 1-4
 # about 80 s (the earlier runs' 30-50 s plus the tests added since), 5 about 60 s (a JVM start and
 # the fatbins' load per command, 250 steps of a 4-layer model at 64 tokens per run, transformers'
-# import), 6 without torch.compile about 130 s (14 processes of 13 steps, bert-base at 32 x 512 the
-# slowest at about 0.3 s a step). torch.compile (a minute and more) runs only when $budget_s still
-# leaves it 150 s.
+# import), 6 about 160 s (14 processes of 23 steps, bert-base at 32 x 512 the slowest at about 0.3 s
+# a step). Each part of 7 runs only when $budget_s still leaves it its time limit.
 # Raw output goes to $OUT when set (the device tool brings it back), else to
 # bench/results/gpu-check-<UTC time>/; copy it with its summary.json into bench/results/gpu-<date>-<gpu>/.
 # Where no GPU is usable every parity test is reported as skipped with the reason.
@@ -42,6 +44,11 @@ java=("$java_bin" --add-modules jdk.incubator.vector -Xmx8g)
 # Each step has its own time limit, so that a kernel that hangs costs one step, not the run.
 limited() { local seconds=$1; shift; timeout -k 5 "$seconds" "$@"; }
 step() { echo "== $1 (at ${SECONDS}s)"; }
+# summary.json from the figures so far; a peer that failed or ran out of time leaves its row out
+summarize() {
+  find "$out" -name 'peer-*.json' -empty -delete
+  python3 bench/scripts/gpu_summary.py "$out" "$(head -1 "$pack/commit.txt")"
+}
 status=0
 budget_s=${GPU_CHECK_BUDGET_S:-300}
 
@@ -127,29 +134,42 @@ done
 # tokens, against transformers on the same GPU: PyTorch eager in each precision an HF Trainer user
 # picks (fp32, tf32=True, bf16=True, fp16=True) and torch.compile in tf32 (its compile takes
 # a minute, so one row, run last and only within the budget). Ours runs as a plain run (TF32), with --bf16 and with --fp16 (its step
-# includes the GradScaler, as the peer's fp16 does). Each figure is a median of 10 steps.
+# includes the GradScaler, as the peer's fp16 does). Each figure is a median of $timed steps.
+timed=20
 step "bench: bert-base shape, batch 32 x 128 and 32 x 512" | tee "$out/bench.txt"
 for seq in 128 512; do
   for precision in tf32 bf16 fp16; do
     flag=(); [ "$precision" = tf32 ] || flag=(--$precision)
     limited 120 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len $seq \
-        ${flag[@]+"${flag[@]}"} --steps 10 --warmup 3 --json "$out/bertft-$seq-$precision.json" 2>&1 | tee -a "$out/bench.txt"
+        ${flag[@]+"${flag[@]}"} --steps $timed --warmup 3 --json "$out/bertft-$seq-$precision.json" 2>&1 | tee -a "$out/bench.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   done
   for precision in fp32 tf32 bf16 fp16; do
-    limited 90 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len $seq --steps 10 \
+    limited 90 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len $seq --steps $timed \
         --warmup 3 --precision $precision > "$out/peer-$seq-$precision-eager.json" 2>> "$out/bench.txt"
     cat "$out/peer-$seq-$precision-eager.json" >> "$out/bench.txt"
   done
 done
 step "torch.matmul at BERT's shapes" | tee "$out/gemm-torch.jsonl"
 limited 60 python3 bench/scripts/gemm_torch.py 2>&1 | tee -a "$out/gemm-torch.jsonl"
+summarize 2>&1 | tee -a "$out/summary.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+# Where the step's GPU time goes, kernel by kernel (#16 asks for it beside each change's saving).
+if [ $((SECONDS + 60)) -le "$budget_s" ]; then
+  step "per-kernel profile, tf32 training step, 32 x 128" | tee -a "$out/bench.txt"
+  OUT=$out/profile PROFILE_MODES=train limited 60 bash bench/scripts/gpu-profile.sh > /dev/null 2>&1
+  echo "profile in profile/profile-train.txt" >> "$out/bench.txt"
+else
+  echo "kernel profile left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
+fi
 
 if [ $((SECONDS + 150)) -le "$budget_s" ]; then
   step "torch.compile, tf32, 32 x 128" | tee -a "$out/bench.txt"
-  limited 150 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps 10 \
+  limited 150 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps $timed \
       --warmup 3 --precision tf32 --compile > "$out/peer-128-tf32-compile.json" 2>> "$out/bench.txt"
   cat "$out/peer-128-tf32-compile.json" >> "$out/bench.txt"
+  summarize > /dev/null 2>&1   # again, with the compile row
 else
   echo "torch.compile row left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
 fi
@@ -162,10 +182,6 @@ if [ $((SECONDS + 60)) -le "$budget_s" ]; then
 else
   echo "gradient checkpointing row left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
 fi
-find "$out" -name 'peer-*.json' -empty -delete   # a peer that failed or ran out of time leaves its row out
-python3 bench/scripts/gpu_summary.py "$out" "$(head -1 "$pack/commit.txt")" 2>&1 | tee -a "$out/summary.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-
 step "done" | tee -a "$out/train-e2e.txt"
 echo "raw output in $out"
 exit $status

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Where a bert-base training and prediction step spends its GPU time: `bert-ft bench` with the
 # kernel profiler on (-Dbertft.cuda.profile=true, see ProfiledOps), on a GPU machine with
-# .devicepack/ built by bench/scripts/make-devicepack.sh. Raw output goes to $OUT when set.
+# .devicepack/ built by bench/scripts/make-devicepack.sh. Raw output goes to $OUT when set;
+# PROFILE_MODES picks the steps (default: train predict). Graph capture is off while profiling
+# (ProfiledOps), so these are eager steps.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/bench/results/gpu-profile-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -10,7 +12,7 @@ cd "$root"
 source "$root/bench/scripts/devicepack-jre.sh"
 java=("$java_bin" --add-modules jdk.incubator.vector -Xmx8g -Dbertft.cuda.profile=true)
 nvidia-smi -L 2>&1 | tee "$out/gpu-info.txt"
-for mode in train predict; do
+for mode in ${PROFILE_MODES:-train predict}; do
   timeout -k 5 120 "${java[@]}" -cp "$root/.devicepack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base \
       --batch-size 32 --seq-len 128 --steps 10 --warmup 1 --mode $mode 2>&1 | tee "$out/profile-$mode.txt"
 done

@@ -199,4 +199,26 @@ class DryRunTrainingMemoryTest {
         assertTrue(s.peakInUseBytes() - before < 40 * hidden, "one layer's temporaries at a time: " + s);
         assertEquals(before, s.inUseBytes(), "the batch gave everything back");
     }
+
+    /**
+     * Prediction sorted longest first (what BertClassifier and evaluation do): batches of 64 at
+     * 512, 496, ..., 32 tokens. Each length's temporaries fall in buckets of their own; the device
+     * memory held stays within a small multiple of the peak in use instead of caching a set of
+     * blocks per bucket (CachingAllocator's class comment).
+     */
+    @Test
+    void bertBaseLengthSortedPredictionReusesTheLongerBatchesBlocks() throws IOException {
+        BertForSequenceClassification model = bertBase(false);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int t = 512; t >= 32; t -= 16) {
+                Tensor[] batch = batch(64, t);
+                try (GradMode off = GradMode.off(); Backend.Scope scope = gpu.openScope()) {
+                    model.logits(batch[0], batch[1], batch[2]).value().toHost();
+                }
+            }
+        }
+        CachingAllocator.Stats s = gpu.memoryStats();
+        System.out.printf("bert-base prediction, batches of 64 x 512 down to 64 x 32, two passes, dry run: %s%n", s);
+        assertTrue(s.inUseBytes() + s.cachedBytes() < 3 * s.peakInUseBytes(), s.toString());
+    }
 }

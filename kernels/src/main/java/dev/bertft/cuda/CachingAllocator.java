@@ -11,6 +11,14 @@ import java.util.TreeMap;
  * of that bucket takes it. Blocks are returned to the driver only when an allocation fails, and
  * then the request is retried.
  *
+ * <p>Once the free lists hold more than the most that was ever in use, a request of 1 MiB or more
+ * that finds its own bucket empty takes the smallest free block up to twice its bucket before it
+ * goes to the driver. Batches padded to lengths a few tokens apart (prediction sorted longest
+ * first) then reuse the longer batches' blocks instead of caching a set per bucket. Before that
+ * point a miss goes to the driver: a repeating training step would otherwise take a larger
+ * bucket's block that a later request of the step needs, and send that one to the driver, step
+ * after step.
+ *
  * <p>Buckets: multiples of 512 bytes below 1 MiB; above, four steps per power of two
  * (2ⁿ, 1.25·2ⁿ, 1.5·2ⁿ, 1.75·2ⁿ), so at most 25% of a large block is slack while the number of
  * distinct sizes stays small enough for reuse.
@@ -66,7 +74,7 @@ public final class CachingAllocator<P> {
     private final DeviceMemory<P> memory;
     private final Runnable reclaim;
     private final long collectEvery;
-    private final Map<Long, ArrayDeque<P>> free = new TreeMap<>();
+    private final TreeMap<Long, ArrayDeque<P>> free = new TreeMap<>(); // bucket → its free blocks, never an empty list
     private long inUse, cached, peak, driverAllocations, reuses, driverFrees, collections;
     private long sinceCollection; // bytes from the driver since the last reclaim
     /** The pool that owns each of its blocks (by handle identity: a block's handle object is reused as it is). */
@@ -76,7 +84,7 @@ public final class CachingAllocator<P> {
 
     /** Blocks reserved for one captured graph (see the class comment). */
     public final class Pool {
-        private final Map<Long, ArrayDeque<P>> free = new TreeMap<>();
+        private final TreeMap<Long, ArrayDeque<P>> free = new TreeMap<>();
         private boolean closed;
 
         /** Stops handing out blocks to this pool; what it has stays reserved. */
@@ -166,12 +174,7 @@ public final class CachingAllocator<P> {
 
     /** A block the open pool freed earlier in its capture. */
     private synchronized Block<P> fromPool(long size) {
-        if (open == null) return null;
-        ArrayDeque<P> list = open.free.get(size);
-        if (list == null || list.isEmpty()) return null;
-        cached -= size;
-        reuses++;
-        return handOut(list.pop(), size);
+        return open == null ? null : reuse(open.free, size);
     }
 
     private synchronized boolean dueForCollection(long size) {
@@ -187,11 +190,20 @@ public final class CachingAllocator<P> {
     }
 
     private synchronized Block<P> fromFreeList(long size) {
-        ArrayDeque<P> list = free.get(size);
-        if (list == null || list.isEmpty()) return null;
-        cached -= size;
+        return reuse(free, size);
+    }
+
+    /** A block of bucket {@code size} from {@code lists}, or a larger one (see the class comment), taken off its list. */
+    private Block<P> reuse(TreeMap<Long, ArrayDeque<P>> lists, long size) {
+        Map.Entry<Long, ArrayDeque<P>> fit = lists.ceilingEntry(size);
+        long largest = size >= SMALL_LIMIT && cached > peak ? 2 * size : size;
+        if (fit == null || fit.getKey() > largest) return null;
+        long bytes = fit.getKey();
+        P handle = fit.getValue().pop();
+        if (fit.getValue().isEmpty()) lists.remove(bytes);
+        cached -= bytes;
         reuses++;
-        return handOut(list.pop(), size);
+        return handOut(handle, bytes);
     }
 
     /** A new block from the driver, after returning the cached ones if the device is full. */
@@ -229,8 +241,8 @@ public final class CachingAllocator<P> {
                 driverFrees++;
                 cached -= e.getKey();
             }
-            e.getValue().clear();
         }
+        free.clear();
     }
 
     public synchronized Stats stats() {

@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -95,6 +97,72 @@ class CachingAllocatorTest {
         assertEquals(0, alloc.stats().inUseBytes());
         assertEquals(4096, alloc.stats().cachedBytes());
         assertEquals(4096, alloc.stats().peakInUseBytes());
+    }
+
+    @Test
+    void onceTheCacheOutgrowsThePeakALargeRequestTakesTheSmallestFreeBlockUpToTwiceItsBucket() {
+        FakeMemory mem = new FakeMemory(1L << 32);
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {}, Long.MAX_VALUE);
+        long mib = 1 << 20;
+        var huge = alloc.allocate(9 * mib, "a"); // bucket 10 MiB
+        var large = alloc.allocate(4 * mib, "b");
+        alloc.release(huge);
+        alloc.release(large);
+        var small = alloc.allocate(3 * mib, "c"); // 4 MiB would fit, but the cache (14 MiB) is not above the peak (14)
+        alloc.release(small);
+        assertEquals(List.of(10 * mib, 4 * mib, 3 * mib), mem.allocations);
+        // 17 MiB cached, above the peak: a miss takes the smallest block up to twice its bucket
+        var d = alloc.allocate(2 * mib, "d");
+        assertSame(small.handle(), d.handle());
+        assertEquals(3 * mib, d.bytes(), "the block keeps its own size");
+        var e = alloc.allocate(4 * mib - 100, "e"); // its own bucket
+        assertSame(large.handle(), e.handle());
+        var f = alloc.allocate(4 * mib, "f"); // 10 MiB cached, not above the peak: the driver, though 10 MiB is free
+        assertEquals(4 * mib, f.bytes());
+        assertEquals(4, mem.allocations.size());
+        assertEquals(11 * mib, alloc.stats().inUseBytes());
+        alloc.release(d);
+        assertSame(d.handle(), alloc.allocate(3 * mib, "g").handle(), "back on its own bucket's list");
+    }
+
+    @Test
+    void aSmallRequestTakesOnlyItsOwnBucket() {
+        FakeMemory mem = new FakeMemory(1L << 30);
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {}, Long.MAX_VALUE);
+        alloc.release(alloc.allocate(4096, "a"));
+        alloc.release(alloc.allocate(8192, "cache above the peak"));
+        var b = alloc.allocate(3000, "b");
+        assertEquals(3072, b.bytes(), "below 1 MiB a free 4096-byte block does not serve a 3072-byte bucket");
+        assertEquals(List.of(4096L, 8192L, 3072L), mem.allocations);
+    }
+
+    /**
+     * Prediction sorted longest first: batches of 32 × T × 768 floats for T = 512, 504, ..., 8, three
+     * such tensors live per batch. With exact buckets each of the 19 buckets would cache a set of
+     * blocks from the driver; here the cache grows so only until it holds more than the peak in use,
+     * then a batch takes the blocks a longer one left.
+     */
+    @Test
+    void descendingBatchLengthsReuseTheLongerBatchesBlocks() {
+        FakeMemory mem = new FakeMemory(1L << 34);
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {}, Long.MAX_VALUE);
+        Set<Long> buckets = new TreeSet<>();
+        int afterFirstPass = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            for (int t = 512; t >= 8; t -= 8) {
+                long bytes = 32L * t * 768 * 4;
+                buckets.add(CachingAllocator.bucket(bytes));
+                List<CachingAllocator.Block<FakeMemory.Handle>> live = new ArrayList<>();
+                for (int i = 0; i < 3; i++) live.add(alloc.allocate(bytes, "activation"));
+                live.forEach(alloc::release);
+            }
+            if (pass == 0) afterFirstPass = mem.allocations.size();
+        }
+        assertEquals(19, buckets.size());
+        var s = alloc.stats();
+        assertTrue(afterFirstPass <= buckets.size(), afterFirstPass + " driver blocks, where exact buckets take " + 3 * buckets.size());
+        assertTrue(s.cachedBytes() < 3 * s.peakInUseBytes(), s.toString());
+        assertEquals(afterFirstPass, mem.allocations.size(), "the next window is served from the cache");
     }
 
     @Test
