@@ -40,7 +40,6 @@ out=${OUT:-$root/bench/results/gpu-check-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 cd "$root"
 source "$root/bench/scripts/devicepack-jre.sh"
-java=("$java_bin" --add-modules jdk.incubator.vector -Xmx8g)
 # Each step has its own time limit, so that a kernel that hangs costs one step, not the run.
 limited() { local seconds=$1; shift; timeout -k 5 "$seconds" "$@"; }
 step() { echo "== $1 (at ${SECONDS}s)"; }

@@ -10,7 +10,7 @@ out=${OUT:-$root/bench/results/gpu-profile-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 cd "$root"
 source "$root/bench/scripts/devicepack-jre.sh"
-java=("$java_bin" --add-modules jdk.incubator.vector -Xmx8g -Dbertft.cuda.profile=true)
+java+=(-Dbertft.cuda.profile=true)
 nvidia-smi -L 2>&1 | tee "$out/gpu-info.txt"
 for mode in ${PROFILE_MODES:-train predict}; do
   timeout -k 5 120 "${java[@]}" -cp "$root/.devicepack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base \

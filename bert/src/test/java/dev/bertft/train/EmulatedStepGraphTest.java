@@ -126,12 +126,9 @@ class EmulatedStepGraphTest {
     /** Prediction's forward pass, replayed for new texts of the same shape, gives the eager pass's logits. */
     @Test
     void replayedPredictionsAreTheEagerOnesBitForBit() throws IOException {
-        CudaBackend captured = KernelEmulator.graphBackend(2);
-        Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured);
-        eager.model.setTraining(false);
-        graphs.model.setTraining(false);
-        for (int s = 0; s < 4; s++) assertSamePredictions(eager, graphs, 10, 100 + s);
-        assertArrayEquals(new long[] {1, 1, 2, 0}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+        Predictions p = new Predictions();
+        for (int s = 0; s < 4; s++) p.assertSame(10, 100 + s);
+        assertArrayEquals(new long[] {1, 1, 2, 0}, KernelEmulator.stepCounts(p.captured), "eager, captured, replayed, evicted");
     }
 
     /**
@@ -142,25 +139,33 @@ class EmulatedStepGraphTest {
      */
     @Test
     void lengthSortedPredictionsCaptureOnlyTheShapeThatRepeats() throws IOException {
-        CudaBackend captured = KernelEmulator.graphBackend(2);
-        Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured);
-        eager.model.setTraining(false);
-        graphs.model.setTraining(false);
+        Predictions p = new Predictions();
         int[] window = {12, 12, 12, 11, 10, 9, 8};
-        for (int s = 0; s < 2 * window.length; s++) assertSamePredictions(eager, graphs, window[s % window.length], 200 + s);
+        for (int s = 0; s < 2 * window.length; s++) p.assertSame(window[s % window.length], 200 + s);
         // eager: each length's first batch, and 10, 9 and 8 again; captured: 12 at its second batch, and 11, the
         // only shorter one whose last four steps (12, 12, 12, 11) held two shapes; replayed: the other 12s
-        assertArrayEquals(new long[] {8, 2, 4, 0}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+        assertArrayEquals(new long[] {8, 2, 4, 0}, KernelEmulator.stepCounts(p.captured), "eager, captured, replayed, evicted");
     }
 
-    /** Four texts of {@code length} tokens drawn from {@code seed}: the same logits from both runs' prediction pass. */
-    private static void assertSamePredictions(Run eager, Run graphs, int length, long seed) {
-        List<Batches.Tokenized> texts = examples(length, seed, -1);
-        int[] all = {0, 1, 2, 3};
-        var a = Batches.collate(texts, all, eager.backend, 0);
-        var b = Batches.collate(texts, all, graphs.backend, 0);
-        assertArrayEquals(eager.model.predictLogits(a.inputIds(), a.typeIds(), a.attentionMask()).toFloatArray(),
-                graphs.model.predictLogits(b.inputIds(), b.typeIds(), b.attentionMask()).toFloatArray(), "texts of seed " + seed);
+    /** The tiny model in prediction mode twice: run eagerly, and on a backend that captures up to two graphs. */
+    private static final class Predictions {
+        final CudaBackend captured = KernelEmulator.graphBackend(2);
+        final Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured);
+
+        Predictions() throws IOException {
+            eager.model.setTraining(false);
+            graphs.model.setTraining(false);
+        }
+
+        /** Four texts of {@code length} tokens drawn from {@code seed}: the same logits from both prediction passes. */
+        void assertSame(int length, long seed) {
+            List<Batches.Tokenized> texts = examples(length, seed, -1);
+            int[] all = {0, 1, 2, 3};
+            var a = Batches.collate(texts, all, eager.backend, 0);
+            var b = Batches.collate(texts, all, graphs.backend, 0);
+            assertArrayEquals(eager.model.predictLogits(a.inputIds(), a.typeIds(), a.attentionMask()).toFloatArray(),
+                    graphs.model.predictLogits(b.inputIds(), b.typeIds(), b.attentionMask()).toFloatArray(), "texts of seed " + seed);
+        }
     }
 
     /** The host's checks run again for a replayed step's own inputs, before its graph is launched. */
