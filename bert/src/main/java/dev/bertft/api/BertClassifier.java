@@ -101,14 +101,15 @@ public final class BertClassifier implements AutoCloseable {
     /**
      * The model with this hub id, from the Hugging Face cache (HF_HUB_CACHE, HF_HOME) when it holds it whole,
      * else downloaded into it from HF_ENDPOINT (with HF_TOKEN), unless {@link ClassifierOptions#offline} or
-     * HF_HUB_OFFLINE=1 forbid it. A local folder's path is accepted too.
+     * HF_HUB_OFFLINE=1 forbid it; {@link ClassifierOptions#hub} may name another cache, token or revision.
+     * A local folder's path is accepted too.
      *
      * @throws IOException when the id is malformed, or not cached while offline, or the download fails
      */
     public static BertClassifier fromHub(String modelId, ClassifierOptions options) throws IOException {
         Objects.requireNonNull(modelId, "model id is null");
         Objects.requireNonNull(options, "options are null");
-        return open(ModelResolver.fromEnvironment(options.offline()).resolve(modelId, ModelFiles.Needs.MODEL), options);
+        return open(ModelResolver.fromEnvironment(options.hub()).resolve(modelId, ModelFiles.Needs.MODEL), options);
     }
 
     private static BertClassifier open(Path folder, ClassifierOptions options) throws IOException {

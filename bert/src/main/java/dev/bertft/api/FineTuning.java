@@ -9,6 +9,7 @@ import dev.bertft.cuda.Devices;
 import dev.bertft.data.DataLoader;
 import dev.bertft.data.Dataset;
 import dev.bertft.hub.ModelFiles;
+import dev.bertft.hub.HubOptions;
 import dev.bertft.hub.ModelResolver;
 import dev.bertft.tensor.Backend;
 import dev.bertft.tensor.DType;
@@ -56,7 +57,7 @@ public final class FineTuning {
     private String device = "cpu";
     private int threads;
     private Backend backend;
-    private boolean offline;
+    private HubOptions hub = HubOptions.defaults();
     private Map<String, String> config = Map.of();
     private Path resumeFrom;
     private boolean resumeLatest;
@@ -106,7 +107,13 @@ public final class FineTuning {
 
     /** Never download: the model and the IMDB archive must be in their caches (also HF_HUB_OFFLINE=1). */
     public FineTuning offline(boolean offline) {
-        this.offline = offline;
+        this.hub = hub.withOffline(offline);
+        return this;
+    }
+
+    /** Where a hub id comes from: the cache folder, the token, the revision, offline (see {@link HubOptions}). */
+    public FineTuning hub(HubOptions hub) {
+        this.hub = Objects.requireNonNull(hub, "hub options are null");
         return this;
     }
 
@@ -179,8 +186,8 @@ public final class FineTuning {
         Path out = args.outputDir();
         Path resume = checkFolders();
         Backend compute = backend != null ? backend : openDevice(listener);
-        boolean offlineNow = offline || DataLoader.offlineByEnvironment();
-        Path modelDir = ModelResolver.fromEnvironment(offline).resolve(model, ModelFiles.Needs.MODEL);
+        boolean offlineNow = hub.offline() || DataLoader.offlineByEnvironment();
+        Path modelDir = ModelResolver.fromEnvironment(hub).resolve(model, ModelFiles.Needs.MODEL);
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
         // config.json's problem_type (with the overrides) reads the labels when the data does not say.
         Dataset dataset = data.load(args.seed(), offlineNow, BertConfig.read(modelDir).set(config).problemType());

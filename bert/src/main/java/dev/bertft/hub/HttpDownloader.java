@@ -49,12 +49,12 @@ public final class HttpDownloader {
     private final HttpClient client;
     private final Duration requestTimeout;
     private final Duration stallTimeout;
-    private final String bearerToken;   // sent only to tokenHost: a signed CDN URL must not see it
-    private final String tokenHost;
+    private final String bearerToken;   // sent only to tokenOrigin's host and port: a signed CDN URL must not see it
+    private final URI tokenOrigin;
     private final PrintStream log;
     private final boolean terminal;
 
-    public HttpDownloader(Duration requestTimeout, Duration stallTimeout, String bearerToken, String tokenHost,
+    public HttpDownloader(Duration requestTimeout, Duration stallTimeout, String bearerToken, URI tokenOrigin,
                           PrintStream log, boolean terminal) {
         this.client = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
@@ -64,14 +64,14 @@ public final class HttpDownloader {
         this.requestTimeout = requestTimeout;
         this.stallTimeout = stallTimeout;
         this.bearerToken = bearerToken;
-        this.tokenHost = tokenHost;
+        this.tokenOrigin = tokenOrigin;
         this.log = log;
         this.terminal = terminal;
     }
 
     /** Defaults for the command line: 30 s to connect or get headers, 60 s without a byte ends a transfer. */
-    public static HttpDownloader forCommandLine(String bearerToken, String tokenHost) {
-        return new HttpDownloader(Duration.ofSeconds(30), Duration.ofSeconds(60), bearerToken, tokenHost,
+    public static HttpDownloader forCommandLine(String bearerToken, URI tokenOrigin) {
+        return new HttpDownloader(Duration.ofSeconds(30), Duration.ofSeconds(60), bearerToken, tokenOrigin,
                 System.err, System.console() != null);
     }
 
@@ -205,7 +205,7 @@ public final class HttpDownloader {
     private HttpRequest.Builder request(URI uri) {
         HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(requestTimeout)
                 .header("User-Agent", "bert-ft/0.1 (java " + Runtime.version().feature() + ")");
-        if (bearerToken != null && !bearerToken.isBlank() && uri.getHost() != null && uri.getHost().equalsIgnoreCase(tokenHost)) {
+        if (bearerToken != null && !bearerToken.isBlank() && tokenOrigin != null && sameHost(uri, tokenOrigin)) {
             b.header("Authorization", "Bearer " + bearerToken);
         }
         return b;

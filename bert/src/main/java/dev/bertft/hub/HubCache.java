@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * downloaded by Python is found here and the other way round:
  *
  * <pre>
- * &lt;root&gt;/models--ORG--NAME/refs/main                 the commit hash "main" pointed at when last fetched
+ * &lt;root&gt;/models--ORG--NAME/refs/&lt;revision&gt;           the commit hash a branch or tag ("main") pointed at when last fetched
  * &lt;root&gt;/models--ORG--NAME/blobs/&lt;etag&gt;              file contents, named by git SHA-1 or LFS SHA-256
  * &lt;root&gt;/models--ORG--NAME/snapshots/&lt;commit&gt;/&lt;file&gt;  relative symlink to ../../blobs/&lt;etag&gt;
  * </pre>
@@ -49,14 +49,27 @@ public final class HubCache {
         return root.resolve("models--" + repoId.replace("/", "--"));
     }
 
-    /** The snapshot folder refs/main points to, if both exist. */
-    public Optional<Path> mainSnapshot(String repoId) throws IOException {
-        Path ref = repoFolder(repoId).resolve("refs").resolve("main");
-        if (!Files.isRegularFile(ref)) return Optional.empty();
-        String commit = Files.readString(ref, StandardCharsets.UTF_8).trim();
-        if (!COMMIT.matcher(commit).matches()) return Optional.empty();
+    /** The snapshot of a revision, if it exists: a commit hash's own folder, else the one refs/&lt;revision&gt; points to. */
+    public Optional<Path> snapshot(String repoId, String revision) throws IOException {
+        String commit = revision;
+        if (!isCommit(revision)) {
+            Path ref = ref(repoId, revision);
+            if (!Files.isRegularFile(ref)) return Optional.empty();
+            commit = Files.readString(ref, StandardCharsets.UTF_8).trim();
+            if (!isCommit(commit)) return Optional.empty();
+        }
         Path snapshot = snapshotFolder(repoId, commit);
         return Files.isDirectory(snapshot) ? Optional.of(snapshot) : Optional.empty();
+    }
+
+    /** Whether a revision is a full commit hash, which names its snapshot without a ref. */
+    public static boolean isCommit(String revision) {
+        return COMMIT.matcher(revision).matches();
+    }
+
+    /** refs/&lt;revision&gt;; a hub revision like refs/pr/1 is a nested path, as huggingface_hub stores it. */
+    public Path ref(String repoId, String revision) {
+        return repoFolder(repoId).resolve("refs").resolve(revision);
     }
 
     public Path snapshotFolder(String repoId, String commit) {
@@ -81,9 +94,8 @@ public final class HubCache {
         }
     }
 
-    /** Writes refs/main = commit through a temporary file and a rename, so readers never see half a hash. */
-    public void setMain(String repoId, String commit) throws IOException {
-        Path ref = repoFolder(repoId).resolve("refs").resolve("main");
-        AtomicFiles.write(ref, commit.getBytes(StandardCharsets.UTF_8));
+    /** Writes refs/&lt;revision&gt; = commit through a temporary file and a rename, so readers never see half a hash. */
+    public void setRef(String repoId, String revision, String commit) throws IOException {
+        AtomicFiles.write(ref(repoId, revision), commit.getBytes(StandardCharsets.UTF_8));
     }
 }

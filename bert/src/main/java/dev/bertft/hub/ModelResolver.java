@@ -20,10 +20,13 @@ import java.util.regex.Pattern;
  * command resolves {@code --model} here, the same way:
  * <ol>
  * <li>an existing local folder is used as it is;</li>
- * <li>a hub id ({@code bert-base-uncased}, {@code google-bert/bert-base-uncased}) whose refs/main snapshot in
- *     the Hugging Face cache is complete is used without touching the network (delete the cache folder to
- *     pick up a newer revision);</li>
- * <li>otherwise the files are fetched from {@code <endpoint>/<id>/resolve/<commit>/<file>} into the cache.</li>
+ * <li>a hub id ({@code bert-base-uncased}, {@code google-bert/bert-base-uncased}) whose snapshot of the revision
+ *     (refs/main's unless {@link HubOptions#revision} names another branch, tag or commit) in the Hugging Face
+ *     cache is complete is used without touching the network (delete the cache folder to pick up a newer
+ *     commit);</li>
+ * <li>otherwise the revision's commit is asked of {@code <endpoint>/<id>/resolve/<revision>/config.json}, the
+ *     files are fetched from {@code <endpoint>/<id>/resolve/<commit>/<file>} into the cache, and a branch or tag
+ *     is recorded in refs/&lt;revision&gt;.</li>
  * </ol>
  * Offline mode (--offline, HF_HUB_OFFLINE=1) stops after step 2 with an error that lists what was looked at.
  */
@@ -36,22 +39,28 @@ public final class ModelResolver {
     private final HubCache cache;
     private final HttpDownloader http;
     private final URI endpoint;
+    private final String revision;
     private final boolean offline;
 
-    public ModelResolver(HubCache cache, HttpDownloader http, URI endpoint, boolean offline) {
+    public ModelResolver(HubCache cache, HttpDownloader http, URI endpoint, String revision, boolean offline) {
         this.cache = cache;
         this.http = http;
         this.endpoint = endpoint;
+        this.revision = HubOptions.checkRevision(revision);
         this.offline = offline;
     }
 
-    /** The command line's resolver: cache per HF_HUB_CACHE/HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE. */
-    public static ModelResolver fromEnvironment(boolean offlineFlag) {
+    /**
+     * The resolver {@code options} describe, the environment filling in what they leave unset: the cache per
+     * HF_HUB_CACHE/HF_HOME, the token HF_TOKEN, HF_ENDPOINT, and HF_HUB_OFFLINE.
+     */
+    public static ModelResolver fromEnvironment(HubOptions options) {
         Map<String, String> env = System.getenv();
         URI endpoint = URI.create(env.getOrDefault("HF_ENDPOINT", "https://huggingface.co").replaceAll("/+$", ""));
-        return new ModelResolver(new HubCache(HubCache.defaultRoot(env)),
-                HttpDownloader.forCommandLine(env.get("HF_TOKEN"), endpoint.getHost()),
-                endpoint, offlineFlag || offlineByEnvironment(env));
+        Path root = options.cacheDir() != null ? options.cacheDir() : HubCache.defaultRoot(env);
+        String token = options.token() != null ? options.token() : env.get("HF_TOKEN");
+        return new ModelResolver(new HubCache(root), HttpDownloader.forCommandLine(token, endpoint), endpoint,
+                options.revision(), options.offline() || offlineByEnvironment(env));
     }
 
     /** HF_HUB_OFFLINE set to 1/true/yes/on, as huggingface_hub reads it. */
@@ -77,9 +86,10 @@ public final class ModelResolver {
         }
         List<String> lookedAt = new ArrayList<>();
         for (String name : cacheNames(model)) {
-            Optional<Path> snapshot = cache.mainSnapshot(name);
+            Optional<Path> snapshot = cache.snapshot(name, revision);
             if (snapshot.isEmpty()) {
-                lookedAt.add(cache.repoFolder(name) + " (no refs/main snapshot)");
+                lookedAt.add(cache.repoFolder(name) + (HubCache.isCommit(revision) ? " (no snapshot " + revision + ")"
+                        : " (no refs/" + revision + " snapshot)"));
                 continue;
             }
             List<String> missing = ModelFiles.missing(snapshot.get(), needs);
@@ -112,7 +122,7 @@ public final class ModelResolver {
     private Path download(String model, ModelFiles.Needs needs) throws IOException {
         Head config;
         try {
-            config = headOfConfig(fileUri(model, "main", ModelFiles.CONFIG), model);
+            config = headOfConfig(fileUri(model, revision, ModelFiles.CONFIG), model);
         } catch (HubException.Unreachable e) {
             throw new HubException(e.getMessage() + "; to work without the network, give --model a local folder (config.json, "
                     + ModelFiles.WEIGHTS + " or pytorch_model.bin, vocab.txt), or download " + model
@@ -124,7 +134,7 @@ public final class ModelResolver {
         }
         fetch(model, commit, ModelFiles.CONFIG, config);
 
-        // Later files are asked for by commit, so a push to main during the download cannot mix revisions.
+        // Later files are asked for by commit, so a push to the branch during the download cannot mix revisions.
         if (needs == ModelFiles.Needs.MODEL) fetchWeights(model, commit);
         List<String> tokenizerFiles = new ArrayList<>(List.of(ModelFiles.VOCAB, ModelFiles.TOKENIZER));
         tokenizerFiles.addAll(ModelFiles.OPTIONAL);
@@ -135,7 +145,7 @@ public final class ModelResolver {
         Path snapshot = cache.snapshotFolder(model, commit);
         List<String> missing = ModelFiles.missing(snapshot, needs);
         if (!missing.isEmpty()) throw new HubException("model " + model + " on the hub lacks " + String.join(", ", missing));
-        cache.setMain(model, commit);
+        if (!revision.equals(commit)) cache.setRef(model, revision, commit);
         return snapshot;
     }
 
@@ -179,6 +189,10 @@ public final class ModelResolver {
 
     private Head headOfConfig(URI uri, String model) throws HubException {
         Head h = http.head(uri);
+        if (h.status() == 404 && !revision.equals(HubOptions.MAIN)) {
+            throw new HubException("model " + model + " has no revision " + revision + " on the hub, or no config.json in it (HTTP 404 for "
+                    + uri + ")");
+        }
         if (h.status() == 401 || h.status() == 404) {
             throw new HubException("model " + model + " not found on the hub (HTTP " + h.status() + " for " + uri
                     + "), and there is no local folder of that name");
@@ -194,8 +208,9 @@ public final class ModelResolver {
         return Optional.of(h);
     }
 
+    /** A revision with a slash (refs/pr/1) is one path segment, its slashes escaped, as huggingface_hub sends it. */
     private URI fileUri(String model, String revision, String file) {
-        return URI.create(endpoint + "/" + model + "/resolve/" + revision + "/" + file);
+        return URI.create(endpoint + "/" + model + "/resolve/" + revision.replace("/", "%2F") + "/" + file);
     }
 
     /** A size header, or -1 (unknown: the download then trusts the GET's Content-Length) when it is not a number. */

@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -20,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A stand-in for huggingface.co on 127.0.0.1, with the behaviour the client relies on:
- * /{repo}/resolve/{main|commit}/{file} answers small files directly (ETag = git blob SHA-1) and LFS files with
+ * /{repo}/resolve/{main|commit|revision}/{file} (a revision with slashes sent as one escaped segment) answers small files directly (ETag = git blob SHA-1) and LFS files with
  * a 302 to a second server (the "CDN", another host:port) carrying X-Linked-Etag (SHA-256) and X-Linked-Size;
  * every answer carries X-Repo-Commit; a legacy id answers 307 to its new name; unknown repos answer 401 and
  * unknown files 404. The CDN honours Range, counts the bytes it sends, and can be told to die or corrupt.
@@ -32,12 +33,14 @@ final class FakeHub implements AutoCloseable {
     final HttpServer hub;
     final HttpServer cdn;
     final Map<String, Repo> repos = new ConcurrentHashMap<>();
+    final Map<String, Repo> revisions = new ConcurrentHashMap<>();   // "id@revision" and "id@commit" → that revision's files
     final Map<String, String> renamed = new ConcurrentHashMap<>();
     final Map<String, byte[]> blobsBySha = new ConcurrentHashMap<>();
     final AtomicInteger hubRequests = new AtomicInteger();
     final AtomicLong cdnBytesSent = new AtomicLong();
     final List<String> cdnRanges = new CopyOnWriteArrayList<>();   // Range header of each CDN GET, "" when none
-    final List<String> hubMethods = new CopyOnWriteArrayList<>();
+    final List<String> hubMethods = new CopyOnWriteArrayList<>();   // "HEAD /id/resolve/rev/file", the path as sent
+    final List<String> hubAuthorizations = new CopyOnWriteArrayList<>();   // each hub request's Authorization header, "" when none
     volatile long dieAfterBytes = -1;     // the CDN drops the connection after this many body bytes
     volatile boolean corrupt;             // the CDN flips one byte of what it serves
     volatile boolean ignoreRange;         // the CDN answers every GET with the whole file, as some servers do
@@ -60,10 +63,20 @@ final class FakeHub implements AutoCloseable {
         for (byte[] b : lfs.values()) blobsBySha.put(sha256(b), b);
     }
 
+    /** Another branch, tag or commit of a repository added before, with files of its own. */
+    void addRevision(String id, String revision, String commit, Map<String, byte[]> small, Map<String, byte[]> lfs) {
+        Repo repo = new Repo(commit, small, lfs);
+        revisions.put(id + "@" + revision, repo);
+        revisions.put(id + "@" + commit, repo);
+        for (byte[] b : lfs.values()) blobsBySha.put(sha256(b), b);
+    }
+
     private void hub(HttpExchange ex) throws IOException {
         hubRequests.incrementAndGet();
-        hubMethods.add(ex.getRequestMethod() + " " + ex.getRequestURI().getPath());
-        String path = ex.getRequestURI().getPath();
+        hubMethods.add(ex.getRequestMethod() + " " + ex.getRequestURI().getRawPath());
+        String authorization = ex.getRequestHeaders().getFirst("Authorization");
+        hubAuthorizations.add(authorization == null ? "" : authorization);
+        String path = ex.getRequestURI().getRawPath();
         int at = path.indexOf("/resolve/");
         String id = at > 0 ? path.substring(1, at) : "";
         String[] revAndFile = at > 0 ? path.substring(at + "/resolve/".length()).split("/", 2) : new String[0];
@@ -77,9 +90,10 @@ final class FakeHub implements AutoCloseable {
             reply(ex, 401, "Repository not found".getBytes(StandardCharsets.UTF_8));
             return;
         }
-        String rev = revAndFile[0], file = revAndFile[1];
-        if (!rev.equals("main") && !rev.equals(repo.commit)) {
-            reply(ex, 404, new byte[0]);
+        String rev = URLDecoder.decode(revAndFile[0], StandardCharsets.UTF_8), file = revAndFile[1];
+        if (!rev.equals("main") && !rev.equals(repo.commit)) repo = revisions.get(id + "@" + rev);
+        if (repo == null) {
+            reply(ex, 404, "Revision not found".getBytes(StandardCharsets.UTF_8));
             return;
         }
         ex.getResponseHeaders().set("X-Repo-Commit", repo.commit);

@@ -55,13 +55,21 @@ class ModelResolverTest {
     }
 
     ModelResolver resolver(boolean offline) {
-        return resolver(offline, server.endpoint(), Duration.ofSeconds(10));
+        return resolver(offline, HubOptions.MAIN);
+    }
+
+    ModelResolver resolver(boolean offline, String revision) {
+        return resolver(offline, server.endpoint(), Duration.ofSeconds(10), revision);
     }
 
     ModelResolver resolver(boolean offline, URI endpoint, Duration stall) {
+        return resolver(offline, endpoint, stall, HubOptions.MAIN);
+    }
+
+    ModelResolver resolver(boolean offline, URI endpoint, Duration stall, String revision) {
         HttpDownloader http = new HttpDownloader(Duration.ofSeconds(5), stall, null, null,
                 new PrintStream(log, true, StandardCharsets.UTF_8), false);
-        return new ModelResolver(cache, http, endpoint, offline);
+        return new ModelResolver(cache, http, endpoint, revision, offline);
     }
 
     @Test
@@ -173,6 +181,77 @@ class ModelResolverTest {
         Path snapshot = resolver(false).resolve("acme/tiny-bert");
         assertEquals("bytes=" + kept + "-", server.cdnRanges.get(server.cdnRanges.size() - 1));
         assertArrayEquals(WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+    }
+
+    static final String TAGGED = "fedcba9876543210fedcba9876543210fedcba98";
+    static final byte[] TAGGED_CONFIG = "{\"model_type\": \"bert\", \"hidden_size\": 16}".getBytes(StandardCharsets.UTF_8);
+    static final byte[] TAGGED_WEIGHTS = randomBytes(4321, 8);
+
+    /** acme/tiny-bert's tag v1.0, a commit of its own whose config and weights differ from main's. */
+    private void addTag(String name) {
+        server.addRevision("acme/tiny-bert", name, TAGGED, Map.of("config.json", TAGGED_CONFIG, "vocab.txt", VOCAB),
+                Map.of("model.safetensors", TAGGED_WEIGHTS));
+    }
+
+    @Test
+    void aTagIsDownloadedAsItsCommitAndRecordedInItsRef() throws IOException {
+        addTag("v1.0");
+        Path snapshot = resolver(false, "v1.0").resolve("acme/tiny-bert");
+        Path repo = cache.repoFolder("acme/tiny-bert");
+        assertEquals(repo.resolve("snapshots").resolve(TAGGED), snapshot);
+        assertArrayEquals(TAGGED_CONFIG, Files.readAllBytes(snapshot.resolve("config.json")));
+        assertArrayEquals(TAGGED_WEIGHTS, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+        assertEquals(TAGGED, Files.readString(repo.resolve("refs").resolve("v1.0")));
+        assertFalse(Files.exists(repo.resolve("refs").resolve("main")), "main was not fetched");
+        // config.json is asked for by the tag, which tells the commit; every other file by that commit
+        assertEquals(List.of("HEAD /acme/tiny-bert/resolve/v1.0/config.json", "GET /acme/tiny-bert/resolve/v1.0/config.json"),
+                server.hubMethods.subList(0, 2));
+        assertTrue(server.hubMethods.stream().skip(2).allMatch(m -> m.contains("/resolve/" + TAGGED + "/")), server.hubMethods.toString());
+
+        server.close();
+        assertEquals(snapshot, resolver(true, "v1.0").resolve("acme/tiny-bert"), "the tag's snapshot is found offline");
+        assertEquals(snapshot, resolver(true, TAGGED).resolve("acme/tiny-bert"), "and by its commit");
+        HubException e = assertThrows(HubException.class, () -> resolver(true).resolve("acme/tiny-bert"));
+        assertTrue(e.getMessage().contains("(no refs/main snapshot)"), e.getMessage());
+    }
+
+    @Test
+    void aCommitIsItsOwnSnapshotWithoutARef() throws IOException {
+        addTag("v1.0");
+        Path snapshot = resolver(false, TAGGED).resolve("acme/tiny-bert");
+        assertEquals(cache.snapshotFolder("acme/tiny-bert", TAGGED), snapshot);
+        try (var refs = Files.list(cache.repoFolder("acme/tiny-bert").resolve("refs"))) {
+            assertEquals(0, refs.count(), "huggingface_hub writes no ref for a commit");
+        } catch (java.nio.file.NoSuchFileException none) {
+            // no refs folder at all: the same
+        }
+        server.close();
+        HubException e = assertThrows(HubException.class, () -> resolver(true, "0000000000000000000000000000000000000000")
+                .resolve("acme/tiny-bert"));
+        assertTrue(e.getMessage().contains("(no snapshot 0000000000000000000000000000000000000000)"), e.getMessage());
+    }
+
+    @Test
+    void aPullRequestRevisionTravelsAsOneEscapedSegmentAndIsANestedRef() throws IOException {
+        addTag("refs/pr/1");
+        Path snapshot = resolver(false, "refs/pr/1").resolve("acme/tiny-bert");
+        assertEquals("HEAD /acme/tiny-bert/resolve/refs%2Fpr%2F1/config.json", server.hubMethods.get(0));
+        assertEquals(TAGGED, Files.readString(cache.repoFolder("acme/tiny-bert").resolve("refs/refs/pr/1")));
+        assertEquals(snapshot, resolver(true, "refs/pr/1").resolve("acme/tiny-bert"));
+    }
+
+    @Test
+    void anUnknownRevisionIsAClearErrorAndAMalformedOneIsRefusedBeforeAnyRequest() {
+        HubException e = assertThrows(HubException.class, () -> resolver(false, "v9").resolve("acme/tiny-bert"));
+        assertTrue(e.getMessage().startsWith("model acme/tiny-bert has no revision v9 on the hub"), e.getMessage());
+        int requests = server.hubRequests.get();
+        for (String bad : List.of("", "../main", "a//b", "refs/..", "/main", "main/", "a b", "v1?x")) {
+            assertThrows(IllegalArgumentException.class, () -> resolver(false, bad), "'" + bad + "'");
+        }
+        assertEquals(requests, server.hubRequests.get());
+        assertEquals("refs/pr/1", new HubOptions(null, null, "refs/pr/1", false).revision());
+        assertEquals("v1.0-rc.2_x", HubOptions.defaults().withRevision("v1.0-rc.2_x").revision());
+        assertFalse(HubOptions.defaults().withToken("hf_secret").toString().contains("hf_secret"), "the token stays out of messages");
     }
 
     @Test

@@ -140,11 +140,6 @@ final class HfOnlySettings {
                     + " folder; --set KEY=VALUE overrides one of its values"),
             refusedUnless("tokenizer_name", String.class, HfOnlySettings::isModel, "bert-ft reads the tokenizer from the --model_name_or_path"
                     + " folder"),
-            refusedUnless("cache_dir", String.class, (v, c) -> false, "set HF_HUB_CACHE (or HF_HOME) to choose the Hugging Face cache"
-                    + " bert-ft reads and downloads into"),
-            refusedUnless("token", String.class, (v, c) -> false, "set HF_TOKEN to download gated or private models"),
-            refusedUnless("model_revision", String.class, (v, c) -> v.equals("main"), "bert-ft downloads a model's main revision; download"
-                    + " another with 'huggingface-cli download --revision' and give its folder"),
             refusedUnless("dataset_config_name", String.class, (v, c) -> v.equals("plain_text"), "bert-ft reads the imdb dataset's"
                     + " plain_text configuration only"),
             refusedUnless("train_split_name", String.class, (v, c) -> v.equals("train"), "bert-ft trains on the imdb dataset's train split"),

@@ -34,7 +34,8 @@ final class HfSpellings {
     private static final Map<String, List<String>> TRAIN_FILE_NAMES = Map.of("--data", List.of("data", "train_file"));
 
     /** The scripts' model argument, for every command that takes --model. */
-    private static final Map<String, List<String>> MODEL_NAMES = Map.of("--model", List.of("model_name_or_path"));
+    private static final Map<String, List<String>> MODEL_NAMES = Map.of("--model", List.of("model_name_or_path"),
+            "--revision", List.of("model_revision"));
     /** Evaluation's and prediction's batch size. */
     private static final Map<String, List<String>> EVAL_BATCH_NAMES = Map.of("--batch-size", List.of("per_device_eval_batch_size"));
 

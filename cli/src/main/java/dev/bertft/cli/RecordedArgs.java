@@ -26,7 +26,9 @@ final class RecordedArgs {
 
     /** Options that change where things go or how fast, not what is trained. */
     private static final Set<String> UNCOMPARED = Set.of("output_dir", "logging_dir", "resume_from_checkpoint", "device", "threads",
-            "offline", "verbose");
+            "offline", "cache_dir", "verbose");
+    /** Secrets: never written (HF's TrainingArguments writes its hub token as a placeholder). */
+    private static final Set<String> UNRECORDED = Set.of("token");
 
     private RecordedArgs() {
     }
@@ -37,6 +39,7 @@ final class RecordedArgs {
         for (OptionSpec o : command.options()) {
             if (o.usageHelp() || o.versionHelp() || o.hidden() && o.getValue() == null) continue;   // a hidden HF setting that was not given
             String key = HfSpellings.key(command, o);
+            if (UNRECORDED.contains(key)) continue;
             out.put(key, effective.containsKey(key) ? effective.get(key) : plain(o.getValue()));
         }
         return out;

@@ -120,7 +120,7 @@ final class TrainCommand implements Callable<Integer> {
         Backend backend = device.open();
         FineTuning job = FineTuning.of(source.model, source.trainingData(), args).backend(backend)
                 .precision(precisionArgs.resolve(backend)).saveDtype(saveDtype.dtype())
-                .offline(source.hub.isOffline()).config(overrides).overwriteOutputDir(overwriteOutputDir);
+                .hub(source.hub.options()).config(overrides).overwriteOutputDir(overwriteOutputDir);
         if (resumeFrom != null) job.resumeFrom(resumeFrom);
         TrainingResult result;
         StopSignals signals = StopSignals.install(job::stop, progress::onMessage);

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -33,17 +34,18 @@ class CommandsResolveHubIdsTest {
     @TempDir
     Path tmp;
     FakeHub server;
+    Map<String, byte[]> small, lfs;   // the tiny model as the hub serves it
 
     record Run(int exit, String out, String err) {}
 
     @BeforeEach
     void start() throws IOException {
         server = new FakeHub();
-        server.addRepo("acme/tiny-bert", COMMIT, Map.of(
-                        "config.json", Files.readAllBytes(TINY.resolve("config.json")),
-                        "vocab.txt", Files.readAllBytes(TINY.resolve("vocab.txt")),
-                        "tokenizer_config.json", Files.readAllBytes(TINY.resolve("tokenizer_config.json"))),
-                Map.of("pytorch_model.bin", Files.readAllBytes(TINY.resolveSibling("tiny_pytorch_model.bin"))));
+        small = Map.of("config.json", Files.readAllBytes(TINY.resolve("config.json")),
+                "vocab.txt", Files.readAllBytes(TINY.resolve("vocab.txt")),
+                "tokenizer_config.json", Files.readAllBytes(TINY.resolve("tokenizer_config.json")));
+        lfs = Map.of("pytorch_model.bin", Files.readAllBytes(TINY.resolveSibling("tiny_pytorch_model.bin")));
+        server.addRepo("acme/tiny-bert", COMMIT, small, lfs);
     }
 
     @AfterEach
@@ -101,5 +103,37 @@ class CommandsResolveHubIdsTest {
         assertEquals(2, predicted.out().lines().count(), predicted.out());
         assertTrue(Files.isRegularFile(tmp.resolve("hub").resolve("models--acme--tiny-bert").resolve("snapshots").resolve(COMMIT)
                 .resolve("pytorch_model.bin")));
+    }
+
+    /**
+     * run_glue.py's model arguments as pasted: --model_revision picks a tag, --cache_dir another cache, --token the
+     * hub token. training_args.json records the revision and the cache, never the token.
+     */
+    @Test
+    void trainTakesTheScriptsRevisionCacheAndToken() throws Exception {
+        String tagged = "fedcba9876543210fedcba9876543210fedcba98";
+        server.addRevision("acme/tiny-bert", "v1", tagged, small, lfs);
+        Path cache = tmp.resolve("own cache"), out = tmp.resolve("out");
+        Path data = Files.writeString(tmp.resolve("train.csv"), "text,label\n\"a great movie\",pos\n\"the worst film ever\",neg\n"
+                + "\"it was a film\",neu\n\"boring and long\",neg\n");   // the tiny model's three labels
+        Run r = bertFt(Files.writeString(tmp.resolve("none.txt"), ""), "train", "--model_name_or_path", "acme/tiny-bert",
+                "--model_revision", "v1", "--cache_dir", cache.toString(), "--token", "hf_secret", "--train_file", data.toString(),
+                "--output_dir", out.toString(), "--max_steps", "1", "--per_device_train_batch_size", "4", "--max_seq_length", "16",
+                "--save_strategy", "no", "--use_cpu");
+        assertEquals(0, r.exit(), r.err());
+        Path repo = cache.resolve("models--acme--tiny-bert");
+        assertTrue(Files.isRegularFile(repo.resolve("snapshots").resolve(tagged).resolve("pytorch_model.bin")));
+        assertEquals(tagged, Files.readString(repo.resolve("refs").resolve("v1")));
+        assertTrue(Files.notExists(tmp.resolve("hub")), "the environment's cache is not used");
+        assertTrue(server.hubAuthorizations.stream().allMatch("Bearer hf_secret"::equals), server.hubAuthorizations.toString());
+        String recorded = Files.readString(out.resolve("training_args.json"));
+        assertTrue(recorded.contains("\"model_revision\" : \"v1\"") || recorded.contains("\"model_revision\":\"v1\""), recorded);
+        assertTrue(recorded.contains(cache.toString()), recorded);
+        try (var files = Files.walk(out)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                assertFalse(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1).contains("hf_secret"), f + " holds the token");
+            }
+        }
+        assertFalse(r.out().contains("hf_secret") || r.err().contains("hf_secret"), "the token is never printed");
     }
 }
