@@ -58,6 +58,7 @@ public final class FineTuning {
     private int threads;
     private Backend backend;
     private HubOptions hub = HubOptions.defaults();
+    private String tokenizer;   // null: the model's own
     private Map<String, String> config = Map.of();
     private Path resumeFrom;
     private boolean resumeLatest;
@@ -114,6 +115,15 @@ public final class FineTuning {
     /** Where a hub id comes from: the cache folder, the token, the revision, offline (see {@link HubOptions}). */
     public FineTuning hub(HubOptions hub) {
         this.hub = Objects.requireNonNull(hub, "hub options are null");
+        return this;
+    }
+
+    /**
+     * The tokenizer of another folder or hub id (HF's tokenizer_name), for a model folder that has none of its own;
+     * the saved model folder and its checkpoints get its files.
+     */
+    public FineTuning tokenizer(String tokenizer) {
+        this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer is null");
         return this;
     }
 
@@ -187,11 +197,13 @@ public final class FineTuning {
         Path resume = checkFolders();
         Backend compute = backend != null ? backend : openDevice(listener);
         boolean offlineNow = hub.offline() || DataLoader.offlineByEnvironment();
-        Path modelDir = ModelResolver.fromEnvironment(hub).resolve(model, ModelFiles.Needs.MODEL);
-        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
+        ModelResolver resolver = ModelResolver.fromEnvironment(hub);
+        Path modelDir = resolver.resolve(model, this.tokenizer == null ? ModelFiles.Needs.MODEL : ModelFiles.Needs.WEIGHTS);
+        Path tokenizerDir = this.tokenizer == null ? modelDir : resolver.resolve(this.tokenizer, ModelFiles.Needs.TOKENIZER);
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(tokenizerDir);
         // config.json's problem_type (with the overrides) reads the labels when the data does not say.
         Dataset dataset = data.load(args.seed(), offlineNow, BertConfig.read(modelDir).set(config).problemType());
-        BertForSequenceClassification classifier = load(modelDir, compute, dataset, listener);
+        BertForSequenceClassification classifier = load(modelDir, tokenizerDir, compute, dataset, listener);
         classifier.setPrecision(precision);
         int maxLength = Tokenization.maxLength(args.maxLength(), tokenizer, classifier.config().maxPositionEmbeddings());
         List<Batches.Tokenized> train = Tokenization.tokenize(tokenizer, dataset.train(), maxLength);
@@ -227,7 +239,7 @@ public final class FineTuning {
                 classifier = null;   // the failed attempt's weights and moments may be collected while the next loads
                 if (resume == null) Checkpoints.removeAll(out);   // what the failed attempt saved; the folder started empty
                 else Checkpoints.removeAfter(out, Checkpoints.step(resume));
-                classifier = load(modelDir, compute, dataset, listener);
+                classifier = load(modelDir, tokenizerDir, compute, dataset, listener);
                 classifier.setPrecision(precision);
             }
         }
@@ -271,7 +283,9 @@ public final class FineTuning {
     }
 
     /** The pretrained model with a head for the data's labels and problem type (fresh when the folder has none), saying what loading did. */
-    private BertForSequenceClassification load(Path dir, Backend compute, Dataset dataset, Trainer.Listener listener) throws IOException {
+    /** The model in {@code dir} for {@code dataset}'s labels, saving the tokenizer files of {@code tokenizerDir} with its weights. */
+    private BertForSequenceClassification load(Path dir, Path tokenizerDir, Backend compute, Dataset dataset, Trainer.Listener listener)
+            throws IOException {
         List<String> labels = dataset.labelNames();
         Map<Integer, String> id2label = new LinkedHashMap<>();
         for (int i = 0; i < labels.size(); i++) id2label.put(i, labels.get(i));
@@ -280,6 +294,7 @@ public final class FineTuning {
         overrides.put("problem_type", dataset.problemType().hfName());
         BertForSequenceClassification m = BertForSequenceClassification.fromPretrained(dir, compute,
                 new BertForSequenceClassification.LoadOptions(labels.size(), id2label, args.seed(), overrides));
+        m.tokenizerFrom(tokenizerDir);
         var report = m.loadReport();
         if (!report.newlyInitialized().isEmpty()) {
             listener.onMessage("newly initialized (train them before use): " + String.join(", ", report.newlyInitialized()));

@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * BERT with a classification head, as transformers' BertForSequenceClassification:
@@ -42,7 +43,7 @@ import java.util.Map;
  * (a missing pooler or classifier) are drawn from the same stream first, at load time.
  */
 public final class BertForSequenceClassification implements Module, SequenceClassifier {
-    /** Tokenizer files copied along by {@link #save}, when the source folder has them. */
+    /** Tokenizer files copied along by {@link #save}, when the tokenizer's folder has them. */
     public static final List<String> TOKENIZER_FILES =
             List.of("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
 
@@ -53,7 +54,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     private final Rng rng;
     private boolean training = true; // as its Dropout modules start
     private final LoadReport loadReport;
-    private final Path sourceDir;
+    private Path tokenizerDir;   // where save() copies the tokenizer files from: the folder loaded, unless told otherwise
     private Precision precision = Precision.FP32;
     /** The half type of Linear weights kept as a checkpoint stored them ({@link #forPrediction}), or null. */
     private DType heldWeights;
@@ -94,7 +95,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         }
         this.config = config;
         this.rng = rng;
-        this.sourceDir = sourceDir;
+        this.tokenizerDir = sourceDir;
         Params p = new Params(source);
         bert = new BertModel(config, p.child("bert"), rng);
         dropout = new Dropout(config.effectiveClassifierDropout(), rng);
@@ -313,11 +314,16 @@ public final class BertForSequenceClassification implements Module, SequenceClas
 
     // ---- saving -----------------------------------------------------------------------------
 
+    /** The folder whose tokenizer files {@link #save} writes beside the weights (HF's tokenizer_name), instead of the model's own. */
+    public void tokenizerFrom(Path dir) {
+        this.tokenizerDir = Objects.requireNonNull(dir, "tokenizer folder is null");
+    }
+
     /**
      * Writes a folder transformers can load: config.json (architectures
      * ["BertForSequenceClassification"], id2label, label2id), model.safetensors (F32, this model's
-     * parameter names, LayerNorm as weight/bias) and, when the model was loaded from a folder that
-     * has them, its tokenizer files ({@link #TOKENIZER_FILES}).
+     * parameter names, LayerNorm as weight/bias) and the tokenizer files ({@link #TOKENIZER_FILES}) of
+     * the folder it was loaded from, or of {@link #tokenizerFrom}'s, where it has them.
      *
      * <p>A new folder is assembled next to {@code dir} and renamed into place, so it appears
      * complete or not at all. An existing folder has each file replaced atomically, weights first
@@ -361,9 +367,9 @@ public final class BertForSequenceClassification implements Module, SequenceClas
             else weights.add(e.getKey(), dtype, shape, (short[]) t.cast(dtype).toHost());
         }
         weights.write(dir.resolve("model.safetensors"));
-        if (sourceDir != null && !Files.isSameFile(sourceDir, dir)) {
+        if (tokenizerDir != null && !Files.isSameFile(tokenizerDir, dir)) {
             for (String name : TOKENIZER_FILES) {
-                Path from = sourceDir.resolve(name);
+                Path from = tokenizerDir.resolve(name);
                 if (!Files.exists(from)) continue;
                 AtomicFiles.copy(from, dir.resolve(name));
             }

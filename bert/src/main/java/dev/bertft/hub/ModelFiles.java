@@ -28,6 +28,8 @@ public final class ModelFiles {
     public enum Needs {
         /** config.json, the weights and the tokenizer: every command that runs the model. */
         MODEL,
+        /** config.json and the weights, for a model whose tokenizer comes from elsewhere (HF's tokenizer_name). */
+        WEIGHTS,
         /** The tokenizer alone ({@code tokenize}). */
         TOKENIZER
     }
@@ -42,16 +44,16 @@ public final class ModelFiles {
 
     /**
      * The files {@code folder} lacks for {@code needs}, empty when it has them all: vocab.txt or tokenizer.json
-     * for the tokenizer; for a model also config.json, and model.safetensors, the sharded index with every shard
-     * it names, or pytorch_model.bin.
+     * for the tokenizer; for a model also (for its weights alone only) config.json, and model.safetensors, the
+     * sharded index with every shard it names, or pytorch_model.bin.
      */
     public static List<String> missing(Path folder, Needs needs) throws IOException {
         List<String> missing = new ArrayList<>();
-        if (needs == Needs.MODEL) {
+        if (needs != Needs.TOKENIZER) {
             if (!Files.isRegularFile(folder.resolve(CONFIG))) missing.add(CONFIG);
             missing.addAll(missingWeights(folder));
         }
-        if (!Files.isRegularFile(folder.resolve(VOCAB)) && !Files.isRegularFile(folder.resolve(TOKENIZER))) {
+        if (needs != Needs.WEIGHTS && !Files.isRegularFile(folder.resolve(VOCAB)) && !Files.isRegularFile(folder.resolve(TOKENIZER))) {
             missing.add(VOCAB + " (or " + TOKENIZER + ")");
         }
         return missing;

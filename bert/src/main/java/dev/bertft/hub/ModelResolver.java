@@ -135,7 +135,7 @@ public final class ModelResolver {
         fetch(model, commit, ModelFiles.CONFIG, config);
 
         // Later files are asked for by commit, so a push to the branch during the download cannot mix revisions.
-        if (needs == ModelFiles.Needs.MODEL) fetchWeights(model, commit);
+        if (needs != ModelFiles.Needs.TOKENIZER) fetchWeights(model, commit);
         List<String> tokenizerFiles = new ArrayList<>(List.of(ModelFiles.VOCAB, ModelFiles.TOKENIZER));
         tokenizerFiles.addAll(ModelFiles.OPTIONAL);
         for (String file : tokenizerFiles) {

@@ -56,6 +56,10 @@ final class TrainCommand implements Callable<Integer> {
             description = "Resume from the latest complete checkpoint in --output-dir, or from the one given.")
     String resume;
 
+    @Option(names = "--tokenizer-name", paramLabel = "DIR|HUB_ID", description = "Take the tokenizer from this folder or hub id "
+            + "instead of --model's (for a model folder saved without one); the saved model gets its files.")
+    String tokenizerName;
+
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config.json value, e.g. hidden_dropout_prob=0.")
     Map<String, String> overrides = new LinkedHashMap<>();
 
@@ -122,6 +126,7 @@ final class TrainCommand implements Callable<Integer> {
                 .precision(precisionArgs.resolve(backend)).saveDtype(saveDtype.dtype())
                 .hub(source.hub.options()).config(overrides).overwriteOutputDir(overwriteOutputDir);
         if (resumeFrom != null) job.resumeFrom(resumeFrom);
+        if (tokenizerName != null) job.tokenizer(tokenizerName);
         TrainingResult result;
         StopSignals signals = StopSignals.install(job::stop, progress::onMessage);
         try {

@@ -210,8 +210,6 @@ class TrainFlagsTest {
                 {"--fp16_full_eval", "--fp16_full_eval: evaluation runs as training does"},
                 {"--neftune_noise_alpha", "5", "--neftune_noise_alpha 5: NEFTune's noise on the embeddings is not implemented"},
                 {"--local_rank", "0", "--local_rank 0: bert-ft trains in one process on one device"},
-                {"--tokenizer_name", "bert-base-uncased", "--tokenizer_name bert-base-uncased: bert-ft reads the tokenizer from the"
-                        + " --model_name_or_path folder"},
                 {"--metric_name", "glue", "--metric_name glue: bert-ft computes the problem type's own metrics: loss, accuracy"},
                 {"--dataset_name", "glue", "--dataset-name glue: bert-ft reads the imdb dataset by name"}}) {
             Path refusedOut = tmp.resolve("refused");
@@ -226,8 +224,40 @@ class TrainFlagsTest {
         }
         // the same setting's accepted values pass
         r = PredictCommandTest.run(train(tmp.resolve("accepted"), "--max-steps", "2", "--save-strategy", "no", "--push_to_hub", "False",
-                "--save_safetensors", "--local_rank", "-1", "--tokenizer_name", PredictCommandTest.TINY.toString(), "--torch_dtype", "auto"));
+                "--save_safetensors", "--local_rank", "-1", "--torch_dtype", "auto"));
         assertEquals(0, r.exit(), r.err());
+    }
+
+    /**
+     * run_glue.py's --tokenizer_name: a model folder saved without a tokenizer trains with another folder's, and the
+     * saved model carries that tokenizer, so predict reads it as it reads any model folder.
+     */
+    @Test
+    void tokenizerNameSuppliesTheTokenizerOfAModelFolderWithoutOne() throws IOException {
+        Path weightsOnly = Files.createDirectories(tmp.resolve("weights-only"));
+        for (String f : List.of("config.json", "model.safetensors")) Files.copy(PredictCommandTest.TINY.resolve(f), weightsOnly.resolve(f));
+        String[] common = {"--max-steps", "2", "--save-strategy", "no"};
+
+        PredictCommandTest.Run r = PredictCommandTest.run(replaceModel(train(tmp.resolve("without"), common), weightsOnly));
+        assertTrue(r.exit() != 0 && r.err().contains("lacks vocab.txt (or tokenizer.json)"), r.err());
+
+        Path out = tmp.resolve("with");
+        List<String> a = new ArrayList<>(List.of(replaceModel(train(out, common), weightsOnly)));
+        a.addAll(List.of("--tokenizer_name", PredictCommandTest.TINY.toString()));
+        r = PredictCommandTest.run(a.toArray(new String[0]));
+        assertEquals(0, r.exit(), r.err());
+        assertArrayEquals(Files.readAllBytes(PredictCommandTest.TINY.resolve("vocab.txt")), Files.readAllBytes(out.resolve("vocab.txt")));
+        assertEquals(PredictCommandTest.TINY.toString(), json(out.resolve("training_args.json")).get("tokenizer_name").asText());
+        Path texts = Files.writeString(tmp.resolve("texts.txt"), "a great movie\n");
+        r = PredictCommandTest.run("predict", "--model", out.toString(), "--input", texts.toString());
+        assertEquals(0, r.exit(), r.err());
+    }
+
+    /** The arguments with --model's value replaced. */
+    private static String[] replaceModel(String[] args, Path model) {
+        String[] out = args.clone();
+        out[List.of(out).indexOf("--model") + 1] = model.toString();
+        return out;
     }
 
     /**
