@@ -132,9 +132,9 @@ public final class ModelResolver {
         if (!COMMIT.matcher(commit).matches()) {
             throw new HubException("the answer for " + config.uri() + " has no X-Repo-Commit header; is " + endpoint + " a Hugging Face hub?");
         }
-        fetch(model, commit, ModelFiles.CONFIG, config);
-
-        // Later files are asked for by commit, so a push to the branch during the download cannot mix revisions.
+        // Every file is fetched by commit, config.json too (its answer by revision names the commit and its ETag),
+        // so a push to the branch during the download cannot mix revisions.
+        fetch(model, commit, ModelFiles.CONFIG, new Head(config.status(), fileUri(model, commit, ModelFiles.CONFIG), config.headers()));
         if (needs != ModelFiles.Needs.TOKENIZER) fetchWeights(model, commit);
         List<String> tokenizerFiles = new ArrayList<>(List.of(ModelFiles.VOCAB, ModelFiles.TOKENIZER));
         tokenizerFiles.addAll(ModelFiles.OPTIONAL);
