@@ -11,13 +11,14 @@ import java.util.TreeMap;
  * of that bucket takes it. Blocks are returned to the driver only when an allocation fails, and
  * then the request is retried.
  *
- * <p>Once the free lists hold more than the most that was ever in use, a request of 1 MiB or more
+ * <p>Once the shared free lists hold more than the most that was ever in use, a request of 1 MiB or more
  * that finds its own bucket empty takes the smallest free block up to twice its bucket before it
  * goes to the driver. Batches padded to lengths a few tokens apart (prediction sorted longest
  * first) then reuse the longer batches' blocks instead of caching a set per bucket. Before that
  * point a miss goes to the driver: a repeating training step would otherwise take a larger
  * bucket's block that a later request of the step needs, and send that one to the driver, step
- * after step.
+ * after step. (The free blocks of captured graphs' pools, below, serve only their captures and
+ * count for neither side.)
  *
  * <p>Buckets: multiples of 512 bytes below 1 MiB; above, four steps per power of two
  * (2ⁿ, 1.25·2ⁿ, 1.5·2ⁿ, 1.75·2ⁿ), so at most 25% of a large block is slack while the number of
@@ -76,6 +77,7 @@ public final class CachingAllocator<P> {
     private final long collectEvery;
     private final TreeMap<Long, ArrayDeque<P>> free = new TreeMap<>(); // bucket → its free blocks, never an empty list
     private long inUse, cached, peak, driverAllocations, reuses, driverFrees, collections;
+    private long pooled; // of cached: the bytes in pools' free lists, which only their own captures take
     private long sinceCollection; // bytes from the driver since the last reclaim
     /** The pool that owns each of its blocks (by handle identity: a block's handle object is reused as it is). */
     private final Map<P, Pool> owners = new IdentityHashMap<>();
@@ -103,6 +105,7 @@ public final class CachingAllocator<P> {
                 owners.values().removeIf(p -> p == this);
                 for (Map.Entry<Long, ArrayDeque<P>> e : free.entrySet()) {
                     for (P p : e.getValue()) CachingAllocator.this.free.computeIfAbsent(e.getKey(), k -> new ArrayDeque<>()).push(p);
+                    pooled -= e.getKey() * e.getValue().size();
                 }
                 free.clear();
             }
@@ -193,15 +196,20 @@ public final class CachingAllocator<P> {
         return reuse(free, size);
     }
 
-    /** A block of bucket {@code size} from {@code lists}, or a larger one (see the class comment), taken off its list. */
+    /**
+     * A block of bucket {@code size} from {@code lists} (the shared free lists or a pool's), or from the shared
+     * ones a larger block (see the class comment), taken off its list.
+     */
     private Block<P> reuse(TreeMap<Long, ArrayDeque<P>> lists, long size) {
+        boolean shared = lists == free;
         Map.Entry<Long, ArrayDeque<P>> fit = lists.ceilingEntry(size);
-        long largest = size >= SMALL_LIMIT && cached > peak ? 2 * size : size;
+        long largest = shared && size >= SMALL_LIMIT && cached - pooled > peak ? 2 * size : size;
         if (fit == null || fit.getKey() > largest) return null;
         long bytes = fit.getKey();
         P handle = fit.getValue().pop();
         if (fit.getValue().isEmpty()) lists.remove(bytes);
         cached -= bytes;
+        if (!shared) pooled -= bytes;
         reuses++;
         return handOut(handle, bytes);
     }
@@ -231,6 +239,7 @@ public final class CachingAllocator<P> {
         (owner == null ? free : owner.free).computeIfAbsent(block.bytes(), k -> new ArrayDeque<>()).push(block.handle());
         inUse -= block.bytes();
         cached += block.bytes();
+        if (owner != null) pooled += block.bytes();
     }
 
     /** Returns every cached block to the driver. */

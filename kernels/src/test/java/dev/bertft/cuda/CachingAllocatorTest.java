@@ -125,6 +125,28 @@ class CachingAllocatorTest {
         assertSame(d.handle(), alloc.allocate(3 * mib, "g").handle(), "back on its own bucket's list");
     }
 
+    /** A captured graph's free blocks serve only its capture: they do not count as shared cache until its pool closes. */
+    @Test
+    void aPoolsFreeBlocksDoNotCountAsSharedCache() {
+        FakeMemory mem = new FakeMemory(1L << 32);
+        CachingAllocator<FakeMemory.Handle> alloc = new CachingAllocator<>(mem, () -> {}, Long.MAX_VALUE);
+        long mib = 1 << 20;
+        var shared = alloc.allocate(4 * mib, "shared");
+        alloc.release(shared);
+        CachingAllocator<FakeMemory.Handle>.Pool pool = alloc.openPool();
+        var b = alloc.allocate(9 * mib, "captured");
+        var c = alloc.allocate(8 * mib, "captured");
+        alloc.release(b);
+        alloc.release(c);
+        pool.endCapture();
+        // 22 MiB cached against a peak of 18, but 18 of them are the pool's: the shared 4 MiB stay with their bucket
+        var d = alloc.allocate(3 * mib, "d");
+        assertNotSame(shared.handle(), d.handle());
+        assertEquals(4, mem.allocations.size());
+        pool.close();   // the graph is dropped: its blocks are everyone's
+        assertSame(shared.handle(), alloc.allocate(3 * mib, "e").handle());
+    }
+
     @Test
     void aSmallRequestTakesOnlyItsOwnBucket() {
         FakeMemory mem = new FakeMemory(1L << 30);
