@@ -1,8 +1,11 @@
 package dev.bertft.data;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -16,8 +19,8 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * Examples from a table file: CSV or TSV with a header row (RFC 4180 quoting), or JSON Lines (one object per
- * line). The text is in one column, two for sentence pairs, or several joined ({@link TextColumns}); the label in another.
+ * Examples from a table file: CSV or TSV with a header row (RFC 4180 quoting), or JSON: JSON Lines (one object
+ * per line), an array of objects, or an object of columns, as datasets' json loader takes them. The text is in one column, two for sentence pairs, or several joined ({@link TextColumns}); the label in another.
  *
  * <p>A label's {@link RawExample.Kind} follows what pandas and JSON would make of it: an integer (a JSON
  * integer, or a CSV/TSV cell of digits with an optional minus sign), a float (a JSON number with a fraction
@@ -39,7 +42,7 @@ final class TableReader {
         if (format == null) throw new DataException(file + ": unsupported data file (expected .csv, .tsv, .jsonl, .json, a .tar.gz or an aclImdb folder)");
         try (InputStream in = Files.newInputStream(file); BufferedReader reader = Utf8Text.reader(in)) {
             List<RawExample> rows = format.equals("jsonl")
-                    ? readJsonLines(reader, file.toString(), textColumns, labelColumn)
+                    ? readJson(reader, file.toString(), textColumns, labelColumn)
                     : readDelimited(reader, format.equals("tsv") ? '\t' : ',', file.toString(), textColumns, labelColumn);
             if (rows.isEmpty()) throw new DataException(file + ": no examples");
             return rows;
@@ -92,61 +95,91 @@ final class TableReader {
         return rows;
     }
 
-    private static List<RawExample> readJsonLines(BufferedReader reader, String file,
-                                                  TextColumns textColumns, String labelColumn) throws IOException {
+    /**
+     * JSON as datasets' json loader reads it: JSON Lines (one object per line; objects may also span lines), one array
+     * of objects, or one object of columns ({"text": [...], "label": [...]}). Each example's place is the line its
+     * object starts on, or its row in the columns.
+     */
+    private static List<RawExample> readJson(BufferedReader reader, String file, TextColumns textColumns, String labelColumn)
+            throws IOException {
+        reader.mark(1);
+        if (reader.read() != '\uFEFF') reader.reset();
         List<RawExample> rows = new ArrayList<>();
-        int lineNumber = 0;
-        for (String line; (line = reader.readLine()) != null; ) {
-            lineNumber++;
-            if (lineNumber == 1) line = stripBom(line);
-            if (line.isBlank()) continue;
-            String where = file + ":" + lineNumber;
-            if (lineNumber == 1 && line.stripLeading().startsWith("[")) {
-                throw new DataException(where + ": a JSON array; write one JSON object per line (JSON Lines)");
+        try (JsonParser p = JSON.getFactory().createParser(reader)) {
+            JsonToken t = p.nextToken();
+            boolean array = t == JsonToken.START_ARRAY;
+            if (array) t = p.nextToken();
+            for (; t != null && !(array && t == JsonToken.END_ARRAY); t = p.nextToken()) {
+                String where = file + ":" + p.currentTokenLocation().getLineNr();
+                JsonNode node = p.readValueAsTree();
+                if (node == null || !node.isObject()) throw new DataException(where + ": expected a JSON object");
+                if (!array && rows.isEmpty() && node.path(textColumns.names().get(0)).isArray()) {
+                    if (p.nextToken() != null) throw new DataException(where + ": an object of columns must be the file's only value");
+                    return fromColumns(node, file, textColumns, labelColumn);
+                }
+                rows.add(fromObject(node, where, textColumns, labelColumn));
             }
-            JsonNode node;
-            try {
-                node = JSON.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new DataException(where + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            if (array && p.nextToken() != null) {
+                throw new DataException(file + ":" + p.currentTokenLocation().getLineNr() + ": more after the array of examples");
             }
-            if (node == null || !node.isObject()) throw new DataException(where + ": expected a JSON object");
-            List<String> columns = textColumns.names();
-            String[] texts = new String[columns.size()];
-            for (int i = 0; i < texts.length; i++) {
-                JsonNode t = node.get(columns.get(i));
-                if (t == null) throw new DataException(where + ": no field '" + columns.get(i) + "' (fields: " + fieldNames(node) + ")");
-                if (!t.isTextual()) throw new DataException(where + ": field '" + columns.get(i) + "' is not a string");
-                texts[i] = t.asText();
-            }
-            if (labelColumn == null) {
-                rows.add(example(texts, null, null, List.of(), textColumns, null, where));
-                continue;
-            }
-            JsonNode l = node.get(labelColumn);
-            if (l == null) throw new DataException(where + ": no field '" + labelColumn + "' (fields: " + fieldNames(node) + ")");
-            if (l.isArray()) {
-                rows.add(listExample(texts, l, textColumns, labelColumn, where));
-                continue;
-            }
-            RawExample.Kind kind;
-            String label;
-            if (l.isIntegralNumber() && l.canConvertToLong()) {
-                kind = RawExample.Kind.INTEGER;
-                label = Long.toString(l.asLong());
-            } else if (l.isNumber()) {
-                if (!Double.isFinite(l.asDouble())) throw new DataException(where + ": label " + l + " is not a finite number");
-                kind = RawExample.Kind.FLOAT;
-                label = l.asText();
-            } else if (l.isTextual()) {
-                kind = RawExample.Kind.NAME;
-                label = l.asText().trim();
-            } else {
-                throw new DataException(where + ": label " + l + " is neither a number, a string nor a list");
-            }
-            rows.add(example(texts, label, kind, List.of(label), textColumns, labelColumn, where));
+        } catch (JsonProcessingException e) {
+            throw new DataException(file + ":" + e.getLocation().getLineNr() + ": not valid JSON (" + e.getOriginalMessage() + ")");
         }
         return rows;
+    }
+
+    /** The examples of an object of columns: row i takes element i of each column, which must all have as many. */
+    private static List<RawExample> fromColumns(JsonNode columns, String file, TextColumns textColumns, String labelColumn)
+            throws DataException {
+        List<String> needed = new ArrayList<>(textColumns.names());
+        if (labelColumn != null) needed.add(labelColumn);
+        int n = columns.path(needed.get(0)).size();
+        for (String c : needed) {
+            JsonNode column = columns.get(c);
+            if (column == null) throw new DataException(file + ": no column '" + c + "' (columns: " + fieldNames(columns) + ")");
+            if (!column.isArray() || column.size() != n) {
+                throw new DataException(file + ": column '" + c + "' is not a list of " + n + " values, as '" + needed.get(0) + "' is");
+            }
+        }
+        List<RawExample> rows = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ObjectNode row = JSON.createObjectNode();
+            for (String c : needed) row.set(c, columns.get(c).get(i));
+            rows.add(fromObject(row, file + ": row " + (i + 1), textColumns, labelColumn));
+        }
+        return rows;
+    }
+
+    /** One example from its JSON object; {@code where} names it in errors. */
+    private static RawExample fromObject(JsonNode node, String where, TextColumns textColumns, String labelColumn) throws DataException {
+        List<String> columns = textColumns.names();
+        String[] texts = new String[columns.size()];
+        for (int i = 0; i < texts.length; i++) {
+            JsonNode t = node.get(columns.get(i));
+            if (t == null) throw new DataException(where + ": no field '" + columns.get(i) + "' (fields: " + fieldNames(node) + ")");
+            if (!t.isTextual()) throw new DataException(where + ": field '" + columns.get(i) + "' is not a string");
+            texts[i] = t.asText();
+        }
+        if (labelColumn == null) return example(texts, null, null, List.of(), textColumns, null, where);
+        JsonNode l = node.get(labelColumn);
+        if (l == null) throw new DataException(where + ": no field '" + labelColumn + "' (fields: " + fieldNames(node) + ")");
+        if (l.isArray()) return listExample(texts, l, textColumns, labelColumn, where);
+        RawExample.Kind kind;
+        String label;
+        if (l.isIntegralNumber() && l.canConvertToLong()) {
+            kind = RawExample.Kind.INTEGER;
+            label = Long.toString(l.asLong());
+        } else if (l.isNumber()) {
+            if (!Double.isFinite(l.asDouble())) throw new DataException(where + ": label " + l + " is not a finite number");
+            kind = RawExample.Kind.FLOAT;
+            label = l.asText();
+        } else if (l.isTextual()) {
+            kind = RawExample.Kind.NAME;
+            label = l.asText().trim();
+        } else {
+            throw new DataException(where + ": label " + l + " is neither a number, a string nor a list");
+        }
+        return example(texts, label, kind, List.of(label), textColumns, labelColumn, where);
     }
 
     /** A CSV/TSV cell's kind: FLOAT for a finite number that is not an integer (pandas' float64 column). */

@@ -95,6 +95,32 @@ class TableReaderTest {
     }
 
     /**
+     * What datasets' json loader reads besides JSON Lines, as json.dump writes it: one array of objects (pretty-printed,
+     * each example placed at the line its object starts on), and one object of columns (pandas' to_json(orient="list")
+     * shape), with a list label per row. A byte order mark is skipped.
+     */
+    @Test
+    void jsonArraysAndObjectsOfColumnsReadAsDatasetsReadsThem() throws IOException {
+        Path array = Files.writeString(tmp.resolve("a.json"), "\uFEFF[\n  {\n    \"text\": \"first\",\n    \"label\": \"pos\"\n  },\n"
+                + "  {\"text\": \"second\", \"label\": 0.5}\n]\n");
+        List<RawExample> a = TableReader.read(array, TextColumns.of("text"), "label");
+        assertEquals(List.of("first", "second"), a.stream().map(RawExample::text).toList());
+        assertEquals(List.of(RawExample.Kind.NAME, RawExample.Kind.FLOAT), a.stream().map(RawExample::kind).toList());
+        assertEquals(List.of(array + ":2", array + ":6"), a.stream().map(RawExample::where).toList());
+
+        Path columns = Files.writeString(tmp.resolve("c.json"),
+                "{\"sentence1\": [\"A cat.\", \"A dog.\"], \"sentence2\": [\"A feline.\", \"A car.\"], \"label\": [[\"x\"], [\"x\", \"y\"]],"
+                        + " \"idx\": [0, 1]}");
+        List<RawExample> c = TableReader.read(columns, TextColumns.of("sentence1", "sentence2"), "label");
+        assertEquals(List.of("A cat.", "A dog."), c.stream().map(RawExample::text).toList());
+        assertEquals(List.of("A feline.", "A car."), c.stream().map(RawExample::textPair).toList());
+        assertEquals(List.of(List.of("x"), List.of("x", "y")), c.stream().map(RawExample::items).toList());
+        assertEquals(columns + ": row 2", c.get(1).where());
+        assertEquals(List.of("A cat.", "A dog."), TableReader.read(columns, TextColumns.of("sentence1"), null).stream().map(RawExample::text).toList(),
+                "texts alone, as prediction reads them");
+    }
+
+    /**
      * run_classification.py's text_column_names: several columns joined into one text by text_column_delimiter
      * (a space by default), not a pair: `examples["sentence"][i] += delimiter + examples[column][i]`.
      */
@@ -131,7 +157,11 @@ class TableReaderTest {
         assertError("i.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\"}\n", "i.jsonl:2: no field 'label' (fields: text)");
         assertError("j.jsonl", "{\"text\": \"a\", \"label\": true}\n", "j.jsonl:1: label true is neither a number, a string nor a list");
         assertError("k.jsonl", "{\"text\": \"a\", \"label\": 1}\n{oops\n", "k.jsonl:2: not valid JSON");
-        assertError("l.json", "[{\"text\": \"a\", \"label\": 1}]", "l.json:1: a JSON array; write one JSON object per line (JSON Lines)");
+        assertError("l.json", "[{\"text\": \"a\", \"label\": 1},\n 3]", "l.json:2: expected a JSON object");
+        assertError("l2.json", "[{\"text\": \"a\", \"label\": 1}]\n{}", "l2.json:2: more after the array of examples");
+        assertError("l3.json", "{\"text\": [\"a\", \"b\"], \"label\": [1]}", "l3.json: column 'label' is not a list of 2 values, as 'text' is");
+        assertError("l4.json", "{\"text\": [\"a\"], \"label\": [1]}\n{\"text\": \"b\", \"label\": 0}",
+                "l4.json:1: an object of columns must be the file's only value");
         assertError("m.jsonl", "{\"text\": 5, \"label\": 1}\n", "m.jsonl:1: field 'text' is not a string");
         assertError("n.parquet", "x", "n.parquet: unsupported data file");
     }

@@ -27,7 +27,8 @@ final class DataArgs {
     String model;
 
     @Option(names = "--data", defaultValue = "imdb", paramLabel = "SOURCE",
-            description = "imdb, an aclImdb folder or .tar.gz, or CSV/TSV/JSONL files. Default: ${DEFAULT-VALUE}.")
+            description = "imdb, an aclImdb folder or .tar.gz, or CSV/TSV/JSON files (JSON Lines, an array of objects or an object of "
+                    + "columns, as datasets reads them). Default: ${DEFAULT-VALUE}.")
     String data;
 
     @Option(names = "--eval-data", paramLabel = "SOURCE", description = "A separate file or folder to evaluate on.")
@@ -124,7 +125,7 @@ final class DataArgs {
         if (datasetName == null) return data;
         if (!List.of("imdb", "stanfordnlp/imdb").contains(datasetName.toLowerCase(Locale.ROOT))) {
             throw new IllegalArgumentException("--dataset-name " + datasetName + ": bert-ft reads the imdb dataset by name and any other"
-                    + " data from files; give them with --train_file and --validation_file (CSV, TSV or JSON Lines)");
+                    + " data from files; give them with --train_file and --validation_file (CSV, TSV or JSON)");
         }
         if (given("--data") && !data.equals("imdb")) {
             throw new IllegalArgumentException("--dataset-name " + datasetName + " and --data " + data + ": give one");
