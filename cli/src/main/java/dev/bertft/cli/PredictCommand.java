@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
 
 /**
  * Classifies texts with a fine-tuned model folder: one text per input line (or JSON Lines with a
- * "text" field, recognised when the first non-blank line starts with '{'; or a .csv/.tsv file with a header;
+ * "text" field, recognised when the first non-blank line starts with '{'; or a .csv/.tsv file with a header, or a
+ * .json file as datasets reads one (JSON Lines, an array of objects, an object of columns);
  * --text-column names other fields, two of them a sentence pair), one JSON object per text on standard
  * output, in input order:
  * {"label":"pos","label_id":1,"probs":[...],"logits":[...]}, or for the other problem types what
@@ -49,7 +50,8 @@ final class PredictCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     HubArgs hub;
 
-    @Option(names = "--input", paramLabel = "FILE", description = "Texts to classify (default: standard input).")
+    @Option(names = "--input", paramLabel = "FILE", description = "Texts to classify: one a line, JSON Lines, a .csv/.tsv file "
+            + "with a header, or a .json file (default: standard input).")
     Path input;
 
     /** JSON Lines and CSV/TSV input: which fields hold the text, or a sentence pair. */
@@ -93,12 +95,13 @@ final class PredictCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Files read whole, as train reads its data: CSV/TSV, and .json (JSON Lines, an array of objects or an object of columns). */
     private static boolean isTable(Path file) {
         String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-        return name.endsWith(".csv") || name.endsWith(".tsv") || name.endsWith(".tab");
+        return name.endsWith(".csv") || name.endsWith(".tsv") || name.endsWith(".tab") || name.endsWith(".json");
     }
 
-    /** A CSV/TSV file with a header: its text column(s), as train reads them (a label column is not read). */
+    /** A CSV/TSV file with a header, or a .json file: its text column(s), as train reads them (a label column is not read). */
     private void classifyTable(BertClassifier classifier) throws IOException {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         List<LabeledText> rows = DataLoader.readTexts(input, text.textColumns());

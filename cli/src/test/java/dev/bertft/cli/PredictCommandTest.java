@@ -80,16 +80,23 @@ class PredictCommandTest {
         assertMatchesPyTorch(expected, r.out());
     }
 
+    /** JSON Lines, and a .json file holding one array of objects as json.dump writes it (pretty-printed: not a text a line). */
     @Test
-    void jsonLinesMatchPyTorch() throws IOException {
+    void jsonLinesAndJsonArraysMatchPyTorch() throws IOException {
         JsonNode expected = JSON.readTree(TINY.resolveSibling("tiny_predict.json").toFile());
         StringBuilder jsonl = new StringBuilder();
-        for (JsonNode t : expected.get("texts")) jsonl.append(JSON.writeValueAsString(java.util.Map.of("text", t.asText(), "id", 7))).append("\n\n");
-        Path input = tmp.resolve("texts.jsonl");
-        Files.writeString(input, jsonl);
-        Run r = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", input.toString());
-        assertEquals(0, r.exit(), r.err());
-        assertMatchesPyTorch(expected, r.out());
+        List<java.util.Map<String, Object>> objects = new ArrayList<>();
+        for (JsonNode t : expected.get("texts")) {
+            jsonl.append(JSON.writeValueAsString(java.util.Map.of("text", t.asText(), "id", 7))).append("\n\n");
+            objects.add(java.util.Map.of("text", t.asText(), "id", 7));
+        }
+        Path lines = Files.writeString(tmp.resolve("texts.jsonl"), jsonl);
+        Path array = Files.writeString(tmp.resolve("texts.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(objects));
+        for (Path input : List.of(lines, array)) {
+            Run r = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", input.toString());
+            assertEquals(0, r.exit(), r.err());
+            assertMatchesPyTorch(expected, r.out());
+        }
     }
 
     /**
