@@ -59,6 +59,7 @@ public final class FineTuning {
     private Backend backend;
     private HubOptions hub = HubOptions.defaults();
     private String tokenizer;   // null: the model's own
+    private boolean ignoreMismatchedSizes;
     private Map<String, String> config = Map.of();
     private Path resumeFrom;
     private boolean resumeLatest;
@@ -124,6 +125,15 @@ public final class FineTuning {
      */
     public FineTuning tokenizer(String tokenizer) {
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer is null");
+        return this;
+    }
+
+    /**
+     * Initialise afresh the stored tensors whose shape differs from the model's, as from_pretrained's
+     * ignore_mismatched_sizes: a classifier fine-tuned for another number of labels starts again for this data's.
+     */
+    public FineTuning ignoreMismatchedSizes(boolean ignore) {
+        this.ignoreMismatchedSizes = ignore;
         return this;
     }
 
@@ -293,9 +303,13 @@ public final class FineTuning {
         Map<String, String> overrides = new LinkedHashMap<>(config);
         overrides.put("problem_type", dataset.problemType().hfName());
         BertForSequenceClassification m = BertForSequenceClassification.fromPretrained(dir, compute,
-                new BertForSequenceClassification.LoadOptions(labels.size(), id2label, args.seed(), overrides));
+                new BertForSequenceClassification.LoadOptions(labels.size(), id2label, args.seed(), overrides, ignoreMismatchedSizes));
         m.tokenizerFrom(tokenizerDir);
         var report = m.loadReport();
+        if (!report.mismatched().isEmpty()) {
+            listener.onMessage("initialised afresh, the checkpoint's shape not fitting (ignore_mismatched_sizes): "
+                    + String.join("; ", report.mismatched()));
+        }
         if (!report.newlyInitialized().isEmpty()) {
             listener.onMessage("newly initialized (train them before use): " + String.join(", ", report.newlyInitialized()));
         }

@@ -68,9 +68,18 @@ public final class BertForSequenceClassification implements Module, SequenceClas
      * config.json or numLabels), the seed of the model's random stream, and config overrides
      * applied as {@link BertConfig#set} in order.
      */
-    public record LoadOptions(Integer numLabels, Map<Integer, String> id2label, long seed, Map<String, String> configOverrides) {
+    /**
+     * @param ignoreMismatchedSizes as from_pretrained's: a stored tensor whose shape differs from the model's (a
+     *                              classifier trained for another number of labels) is initialised afresh, not an error
+     */
+    public record LoadOptions(Integer numLabels, Map<Integer, String> id2label, long seed, Map<String, String> configOverrides,
+                              boolean ignoreMismatchedSizes) {
         public LoadOptions {
             configOverrides = configOverrides == null ? Map.of() : configOverrides;
+        }
+
+        public LoadOptions(Integer numLabels, Map<Integer, String> id2label, long seed, Map<String, String> configOverrides) {
+            this(numLabels, id2label, seed, configOverrides, false);
         }
 
         public static LoadOptions seed(long seed) {
@@ -78,11 +87,16 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         }
     }
 
-    /** What loading did: parameters initialised afresh, and checkpoint tensors left unused. */
-    public record LoadReport(List<String> newlyInitialized, List<String> ignored) {
+    /**
+     * What loading did: parameters initialised afresh (those of {@code mismatched} among them), checkpoint tensors
+     * left unused, and the stored tensors whose shape did not fit, each as "name: [stored] in the checkpoint, [model's]
+     * in the model".
+     */
+    public record LoadReport(List<String> newlyInitialized, List<String> ignored, List<String> mismatched) {
         public LoadReport {
             newlyInitialized = List.copyOf(newlyInitialized);
             ignored = List.copyOf(ignored);
+            mismatched = List.copyOf(mismatched);
         }
     }
 
@@ -107,7 +121,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     public static BertForSequenceClassification init(BertConfig config, Backend backend, long seed) {
         Rng rng = new Rng(seed);
         return new BertForSequenceClassification(config, Params.fresh(backend, rng, config.initializerRange()), rng, null,
-                () -> new LoadReport(List.of(), List.of()));
+                () -> new LoadReport(List.of(), List.of(), List.of()));
     }
 
     /**
@@ -151,9 +165,9 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         Rng rng = new Rng(opts.seed());
         try (TensorReader reader = openWeights(dir)) {
             CheckpointWeights weights = new CheckpointWeights(reader, reader.source(), backend, rng, config.initializerRange(), true,
-                    products);
+                    products, opts.ignoreMismatchedSizes());
             return new BertForSequenceClassification(config, weights, rng, dir,
-                    () -> new LoadReport(weights.newlyInitialized(), weights.ignored()));
+                    () -> new LoadReport(weights.newlyInitialized(), weights.ignored(), weights.mismatched()));
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }

@@ -25,7 +25,8 @@ import java.util.Set;
  * {@code LayerNorm.gamma}/{@code LayerNorm.beta} (bert-base-uncased). Only the heads a pretrained
  * encoder lacks — the pooler and the classifier — may be missing; they are initialised as HF does
  * and listed. Checkpoint tensors the model does not use (cls.*, embeddings.position_ids) are
- * listed as ignored. Loaded for prediction under autocast, the Linear weights stored in the products'
+ * listed as ignored. With ignoreMismatchedSizes a stored tensor of another shape is initialised afresh
+ * as transformers does it, and listed. Loaded for prediction under autocast, the Linear weights stored in the products'
  * BF16/F16 stay so ({@link #productWeight}); everything else is widened to float32.
  */
 final class CheckpointWeights implements Params.Source {
@@ -37,18 +38,25 @@ final class CheckpointWeights implements Params.Source {
     private final boolean allowNewHeads;
     /** The products' operand type whose stored Linear weights are kept as they are, or null to widen all. */
     private final DType products;
+    private final boolean ignoreMismatchedSizes;
     private final Set<String> used = new LinkedHashSet<>();
     private final List<String> newlyInitialized = new ArrayList<>();
+    private final List<String> mismatched = new ArrayList<>();
 
     /** allowNewHeads: initialise a missing pooler or classifier (loading a pretrained encoder) rather than fail. */
     CheckpointWeights(TensorReader reader, Path where, Backend backend, Rng rng, double initStd, boolean allowNewHeads) {
-        this(reader, where, backend, rng, initStd, allowNewHeads, null);
+        this(reader, where, backend, rng, initStd, allowNewHeads, null, false);
     }
 
-    /** {@code products} (BF16, F16 or null): Linear weights stored in that type are read without widening. */
-    CheckpointWeights(TensorReader reader, Path where, Backend backend, Rng rng, double initStd, boolean allowNewHeads, DType products) {
+    /**
+     * {@code products} (BF16, F16 or null): Linear weights stored in that type are read without widening;
+     * {@code ignoreMismatchedSizes}: a stored tensor of another shape is initialised afresh instead of failing.
+     */
+    CheckpointWeights(TensorReader reader, Path where, Backend backend, Rng rng, double initStd, boolean allowNewHeads, DType products,
+                      boolean ignoreMismatchedSizes) {
         this.reader = reader;
         this.products = products;
+        this.ignoreMismatchedSizes = ignoreMismatchedSizes;
         this.allowNewHeads = allowNewHeads;
         this.where = where;
         this.backend = backend;
@@ -71,30 +79,42 @@ final class CheckpointWeights implements Params.Source {
         return find(name, shape, Params.Init.NORMAL, products);
     }
 
-    /** The stored tensor for {@code name}, kept in {@code keep} when stored in it (else float32), or a new head's. */
+    /**
+     * The stored tensor for {@code name}, kept in {@code keep} when stored in it (else float32); or, initialised
+     * afresh, a missing head's or (with ignoreMismatchedSizes) one stored in another shape.
+     */
     private Var find(String name, int[] shape, Params.Init init, DType keep) {
         List<String> candidates = candidates(name);
-        for (String stored : candidates) {
-            if (!reader.contains(stored)) continue;
+        String stored = candidates.stream().filter(reader::contains).findFirst().orElse(null);
+        if (stored != null) {
             used.add(stored);
-            return Var.parameter(read(stored, name, shape, keep));
-        }
-        if (!allowNewHeads || !isHead(name)) {
+            long[] have = info(stored).shape(), want = Arrays.stream(shape).asLongStream().toArray();
+            if (Arrays.equals(have, want)) return Var.parameter(read(stored, shape, keep));
+            if (!ignoreMismatchedSizes) {
+                throw new IllegalArgumentException(where + ": tensor " + stored + " has shape " + Arrays.toString(have) + " but the model's "
+                        + name + " needs " + Arrays.toString(want) + " (does config.json match the weights?"
+                        + (isHead(name) ? " A classifier trained for another number of labels is initialised afresh with"
+                        + " ignore_mismatched_sizes, as in transformers)" : ")"));
+            }
+            mismatched.add(name + ": " + Arrays.toString(have) + " in the checkpoint, " + Arrays.toString(want) + " in the model");
+        } else if (!allowNewHeads || !isHead(name)) {
             throw new IllegalArgumentException(where + ": missing weight " + name + " (looked for " + String.join(", ", candidates) + ")");
         }
         newlyInitialized.add(name);
         return Var.parameter(Params.initial(backend, rng, initStd, shape, init));
     }
 
-    private Tensor read(String stored, String name, int[] shape, DType keep) {
+    private TensorInfo info(String stored) {
+        try {
+            return reader.info(stored);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Tensor read(String stored, int[] shape, DType keep) {
         try {
             TensorInfo info = reader.info(stored);
-            long[] have = info.shape();
-            long[] want = Arrays.stream(shape).asLongStream().toArray();
-            if (!Arrays.equals(have, want)) {
-                throw new IllegalArgumentException(where + ": tensor " + stored + " has shape " + Arrays.toString(have)
-                        + " but the model's " + name + " needs " + Arrays.toString(want) + " (does config.json match the weights?)");
-            }
             if (keep != null && info.dtype() == StoredType.of(keep)) return backend.fromHost(reader.readHalf(stored), keep, shape);
             return backend.fromHost(reader.readF32(stored), DType.F32, shape);
         } catch (IOException e) {
@@ -116,6 +136,10 @@ final class CheckpointWeights implements Params.Source {
 
     List<String> newlyInitialized() {
         return List.copyOf(newlyInitialized);
+    }
+
+    List<String> mismatched() {
+        return List.copyOf(mismatched);
     }
 
     /** Stored tensors no parameter was read from, in file order. */

@@ -112,6 +112,33 @@ class CheckpointLoadingTest {
         return Tensor.of(CPU, v, 2, v.length / 2);
     }
 
+    /**
+     * The tiny fixture's classifier has 3 labels; loaded for 2, its classifier does not fit. That is an error naming
+     * the way out, and with ignore_mismatched_sizes (transformers' from_pretrained flag) the classifier starts afresh
+     * as a new head would, while every encoder weight is the stored one.
+     */
+    @Test
+    void aClassifierOfAnotherLabelCountIsAnErrorOrStartsAfreshWhenMismatchesAreIgnored() throws IOException {
+        Path tiny = TestResources.tinyModel();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BertForSequenceClassification.fromPretrained(tiny,
+                CPU, new BertForSequenceClassification.LoadOptions(2, null, 42, Map.of())));
+        assertTrue(e.getMessage().contains("classifier.weight has shape [3, 32] but the model's classifier.weight needs [2, 32]")
+                && e.getMessage().contains("ignore_mismatched_sizes"), e.getMessage());
+
+        BertForSequenceClassification model = BertForSequenceClassification.fromPretrained(tiny, CPU,
+                new BertForSequenceClassification.LoadOptions(2, null, 42, Map.of(), true));
+        var report = model.loadReport();
+        assertEquals(List.of("classifier.weight: [3, 32] in the checkpoint, [2, 32] in the model",
+                "classifier.bias: [3] in the checkpoint, [2] in the model"), report.mismatched());
+        assertEquals(List.of("classifier.weight", "classifier.bias"), report.newlyInitialized());
+        assertTrue(report.ignored().stream().noneMatch(n -> n.startsWith("classifier.")), report.ignored().toString());
+        assertArrayEquals(new float[2], model.namedParameters().get("classifier.bias").value().toFloatArray());
+        try (SafetensorsFile stored = SafetensorsFile.open(tiny.resolve("model.safetensors"))) {
+            String name = "bert.encoder.layer.0.attention.self.query.weight";
+            assertArrayEquals(stored.readF32(name), model.namedParameters().get(name).value().toFloatArray());
+        }
+    }
+
     @Test
     void loadsTheBertBaseUncasedLayout() throws IOException {
         Path dir = tmp.resolve("bert-base-like");

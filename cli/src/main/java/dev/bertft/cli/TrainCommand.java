@@ -60,6 +60,10 @@ final class TrainCommand implements Callable<Integer> {
             + "instead of --model's (for a model folder saved without one); the saved model gets its files.")
     String tokenizerName;
 
+    @Option(names = "--ignore-mismatched-sizes", description = "Initialise afresh the model's weights whose checkpoint shape differs "
+            + "(a classifier fine-tuned for another number of labels), as transformers' ignore_mismatched_sizes; without it that is an error.")
+    boolean ignoreMismatchedSizes;
+
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config.json value, e.g. hidden_dropout_prob=0.")
     Map<String, String> overrides = new LinkedHashMap<>();
 
@@ -127,6 +131,7 @@ final class TrainCommand implements Callable<Integer> {
                 .hub(source.hub.options()).config(overrides).overwriteOutputDir(overwriteOutputDir);
         if (resumeFrom != null) job.resumeFrom(resumeFrom);
         if (tokenizerName != null) job.tokenizer(tokenizerName);
+        job.ignoreMismatchedSizes(ignoreMismatchedSizes);
         TrainingResult result;
         StopSignals signals = StopSignals.install(job::stop, progress::onMessage);
         try {

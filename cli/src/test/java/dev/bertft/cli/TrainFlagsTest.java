@@ -253,6 +253,37 @@ class TrainFlagsTest {
         assertEquals(0, r.exit(), r.err());
     }
 
+    /**
+     * run_glue.py's --ignore_mismatched_sizes: the tiny model's classifier has three labels, this data two. Without the
+     * flag that is an error before training saying how to go on; with it the classifier starts afresh and the run
+     * trains and saves a two-label model.
+     */
+    @Test
+    void ignoreMismatchedSizesRetrainsAClassifierOfAnotherLabelCount() throws IOException {
+        List<String> rows = new ArrayList<>(List.of("text,label"));
+        for (int i = 0; i < 16; i++) rows.add(i % 2 == 0 ? "\"a great film\",yes" : "\"a dull film\",no");
+        Path twoLabels = Files.write(tmp.resolve("two-labels.csv"), rows);
+        String[] common = train(tmp.resolve("unused"), "--max-steps", "2", "--save-strategy", "no");
+        common[List.of(common).indexOf("--data") + 1] = twoLabels.toString();
+
+        String[] refused = common.clone();
+        refused[List.of(refused).indexOf("--output-dir") + 1] = tmp.resolve("refused").toString();
+        PredictCommandTest.Run r = PredictCommandTest.run(refused);
+        assertTrue(r.exit() != 0 && r.err().contains("classifier.weight has shape [3, 32] but the model's classifier.weight needs [2, 32]")
+                && r.err().contains("ignore_mismatched_sizes"), r.err());
+
+        Path out = tmp.resolve("retrained");
+        List<String> a = new ArrayList<>(List.of(common));
+        a.set(a.indexOf("--output-dir") + 1, out.toString());
+        a.add("--ignore_mismatched_sizes");
+        r = PredictCommandTest.run(a.toArray(new String[0]));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("initialised afresh, the checkpoint's shape not fitting (ignore_mismatched_sizes): "
+                + "classifier.weight: [3, 32] in the checkpoint, [2, 32] in the model"), r.err());
+        assertEquals(2, json(out.resolve("config.json")).get("id2label").size());
+        assertTrue(json(out.resolve("training_args.json")).get("ignore_mismatched_sizes").asBoolean());
+    }
+
     /** The arguments with --model's value replaced. */
     private static String[] replaceModel(String[] args, Path model) {
         String[] out = args.clone();
