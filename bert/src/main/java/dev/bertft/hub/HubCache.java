@@ -33,11 +33,30 @@ public final class HubCache {
     public static Path defaultRoot(Map<String, String> env) {
         String hubCache = env.get("HF_HUB_CACHE");
         if (hubCache != null && !hubCache.isBlank()) return Path.of(hubCache);
+        return hfHome(env).resolve("hub");
+    }
+
+    /**
+     * The token huggingface_hub would send: $HF_TOKEN, else the file 'huggingface-cli login' saves ($HF_TOKEN_PATH, else
+     * $HF_HOME/token), or null when there is none.
+     */
+    public static String savedToken(Map<String, String> env) throws IOException {
+        String token = env.get("HF_TOKEN");
+        if (token != null && !token.isBlank()) return token.trim();
+        String path = env.get("HF_TOKEN_PATH");
+        Path file = path != null && !path.isBlank() ? Path.of(path) : hfHome(env).resolve("token");
+        if (!Files.isRegularFile(file)) return null;
+        String saved = Files.readString(file, StandardCharsets.UTF_8).trim();
+        return saved.isEmpty() ? null : saved;
+    }
+
+    /** $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */
+    private static Path hfHome(Map<String, String> env) {
         String hfHome = env.get("HF_HOME");
-        if (hfHome != null && !hfHome.isBlank()) return Path.of(hfHome, "hub");
+        if (hfHome != null && !hfHome.isBlank()) return Path.of(hfHome);
         String xdg = env.get("XDG_CACHE_HOME");
-        if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "huggingface", "hub");
-        return Path.of(System.getProperty("user.home"), ".cache", "huggingface", "hub");
+        if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "huggingface");
+        return Path.of(System.getProperty("user.home"), ".cache", "huggingface");
     }
 
     public Path root() {

@@ -52,13 +52,13 @@ public final class ModelResolver {
 
     /**
      * The resolver {@code options} describe, the environment filling in what they leave unset: the cache per
-     * HF_HUB_CACHE/HF_HOME, the token HF_TOKEN, HF_ENDPOINT, and HF_HUB_OFFLINE.
+     * HF_HUB_CACHE/HF_HOME, the token HF_TOKEN or the one huggingface-cli login saved, HF_ENDPOINT, and HF_HUB_OFFLINE.
      */
-    public static ModelResolver fromEnvironment(HubOptions options) {
+    public static ModelResolver fromEnvironment(HubOptions options) throws IOException {
         Map<String, String> env = System.getenv();
         URI endpoint = URI.create(env.getOrDefault("HF_ENDPOINT", "https://huggingface.co").replaceAll("/+$", ""));
         Path root = options.cacheDir() != null ? options.cacheDir() : HubCache.defaultRoot(env);
-        String token = options.token() != null ? options.token() : env.get("HF_TOKEN");
+        String token = options.token() != null ? options.token() : HubCache.savedToken(env);
         return new ModelResolver(new HubCache(root), HttpDownloader.forCommandLine(token, endpoint), endpoint,
                 options.revision(), options.offline() || offlineByEnvironment(env));
     }

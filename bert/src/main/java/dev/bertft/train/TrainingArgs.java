@@ -57,13 +57,13 @@ public final class TrainingArgs {
     public static final Hyperparameter<Long> MAX_STEPS = Hyperparameter.of("max_steps", "maximum number of steps", Long.class, -1L,
             "Stop after this many updates; above 0 it overrides the number of epochs.");
     public static final Hyperparameter<Integer> BATCH_SIZE = Hyperparameter.of("batch_size", "batch size", Integer.class, 32,
-            "Training examples per micro-batch (Hugging Face's default: 8).").hf("per_device_train_batch_size").requires(v -> v > 0, "must be > 0");
+            "Training examples per micro-batch (Hugging Face's default: 8).").hf("per_device_train_batch_size", "per_gpu_train_batch_size").requires(v -> v > 0, "must be > 0");
     public static final Hyperparameter<Boolean> AUTO_FIND_BATCH_SIZE = Hyperparameter.of("auto_find_batch_size",
             "finding the batch size", Boolean.class, false,
             "On running out of memory, start training again from the pretrained weights with 0.9 times the batch size"
                     + " (accelerate's rule), down to 1; trainer_state.json records the batch size that ran.");
     public static final Hyperparameter<Integer> EVAL_BATCH_SIZE = Hyperparameter.of("eval_batch_size", "evaluation batch size",
-            Integer.class, 64, "Examples per evaluation batch (Hugging Face's default: 8).").hf("per_device_eval_batch_size")
+            Integer.class, 64, "Examples per evaluation batch (Hugging Face's default: 8).").hf("per_device_eval_batch_size", "per_gpu_eval_batch_size")
             .requires(v -> v > 0, "must be > 0");
     public static final Hyperparameter<Double> LEARNING_RATE = Hyperparameter.of("learning_rate", "learning rate", Double.class, 5e-5,
             "Peak learning rate of the linear warmup and decay.").requires(v -> v >= 0, "must be >= 0");

@@ -375,6 +375,21 @@ class ModelResolverTest {
         assertEquals(folder, resolver(true).resolve(folder.toString()));
     }
 
+    /** huggingface_hub's get_token: HF_TOKEN, else the file huggingface-cli login writes (HF_TOKEN_PATH, else HF_HOME/token). */
+    @Test
+    void theTokenIsHfTokenElseTheOneLoginSaved() throws IOException {
+        Path home = Files.createDirectories(tmp.resolve("hf-home"));
+        assertEquals(null, HubCache.savedToken(Map.of("HF_HOME", home.toString())));
+        Files.writeString(home.resolve("token"), "hf_saved\n");
+        assertEquals("hf_saved", HubCache.savedToken(Map.of("HF_HOME", home.toString())));
+        assertEquals("hf_env", HubCache.savedToken(Map.of("HF_HOME", home.toString(), "HF_TOKEN", "hf_env")));
+        Path elsewhere = Files.writeString(tmp.resolve("other-token"), "hf_path");
+        assertEquals("hf_path", HubCache.savedToken(Map.of("HF_HOME", home.toString(), "HF_TOKEN_PATH", elsewhere.toString())));
+        Path xdg = Files.createDirectories(tmp.resolve("xdg").resolve("huggingface"));
+        Files.writeString(xdg.resolve("token"), "hf_xdg");
+        assertEquals("hf_xdg", HubCache.savedToken(Map.of("XDG_CACHE_HOME", tmp.resolve("xdg").toString())));
+    }
+
     @Test
     void cacheRootFollowsHuggingFaceHubEnvironmentVariables() {
         assertEquals(Path.of("/a/hub"), HubCache.defaultRoot(Map.of("HF_HUB_CACHE", "/a/hub", "HF_HOME", "/b")));

@@ -117,6 +117,24 @@ final class HfOnlySettings {
             noEffect("hub_strategy", String.class, "it is read only by --push_to_hub, and " + UPLOAD),
             noEffect("hub_private_repo", Boolean.class, "it is read only by --push_to_hub, and " + UPLOAD),
             noEffect("hub_token", String.class, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("hub_always_push", Boolean.class, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("hub_revision", String.class, "it is read only by --push_to_hub, and " + UPLOAD),
+            noEffect("fp16_opt_level", String.class, "it is apex's; --fp16 runs torch.amp's autocast with dynamic loss scaling"),
+            noEffect("tpu_num_cores", Integer.class, ONE_DEVICE),
+            noEffect("split_batches", Boolean.class, ONE_DEVICE),
+            noEffect("dispatch_batches", Boolean.class, ONE_DEVICE),
+            noEffect("accelerator_config", String.class, ONE_DEVICE),
+            noEffect("eval_use_gather_object", Boolean.class, ONE_DEVICE),
+            noEffect("mp_parameters", String.class, ONE_DEVICE),
+            noEffect("torchdynamo", String.class, NO_TORCH),
+            noEffect("past_index", Integer.class, "BERT keeps no past hidden states between batches"),
+            noEffect("ray_scope", String.class, "it is read only by hyperparameter search, which bert-ft does not run"),
+            noEffect("use_legacy_prediction_loop", Boolean.class, "bert-ft has one evaluation loop"),
+            noEffect("debug", String.class, "a NaN or infinite loss stops training with the step that made it (--skip-nonfinite skips"
+                    + " its update instead)"),
+            noEffect("low_cpu_mem_usage", Boolean.class, "bert-ft reads each weight once into its place; there is no second copy"),
+            noEffect("use_auth_token", Boolean.class, "the hub token is --token, else HF_TOKEN, else the one 'huggingface-cli login'"
+                    + " saved, whenever a download needs it"),
             new Setting("metric_name", String.class, (v, c) -> TrainingArgs.METRICS.contains(v.toLowerCase(Locale.ROOT)), "bert-ft computes the problem type's own metrics: "
                     + String.join(", ", TrainingArgs.METRICS), "evaluation logs all of the problem type's metrics;"
                     + " --metric_for_best_model chooses the one that picks the best checkpoint"),
@@ -135,6 +153,8 @@ final class HfOnlySettings {
             refusedUnless("fsdp_config", String.class, (v, c) -> false, ONE_DEVICE),
             refusedUnless("use_mps_device", Boolean.class, FALSE, "bert-ft computes on the CPU or an NVIDIA GPU (--device)"),
             refusedUnless("adafactor", Boolean.class, FALSE, "bert-ft's optimizer is torch's AdamW (--optim)"),
+            refusedUnless("optim_target_modules", String.class, (v, c) -> false, "bert-ft's optimizer is torch's AdamW over every"
+                    + " parameter (--optim); GaLore's target modules have no meaning here"),
             refusedUnless("optim_args", String.class, (v, c) -> false, "bert-ft's AdamW takes --adam_beta1, --adam_beta2 and --adam_epsilon"),
             refusedUnless("config_name", String.class, HfOnlySettings::isModel, "bert-ft reads config.json from the --model_name_or_path"
                     + " folder; --set KEY=VALUE overrides one of its values"),

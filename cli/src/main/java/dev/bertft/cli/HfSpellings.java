@@ -37,7 +37,8 @@ final class HfSpellings {
     private static final Map<String, List<String>> MODEL_NAMES = Map.of("--model", List.of("model_name_or_path"),
             "--revision", List.of("model_revision"));
     /** Evaluation's and prediction's batch size. */
-    private static final Map<String, List<String>> EVAL_BATCH_NAMES = Map.of("--batch-size", List.of("per_device_eval_batch_size"));
+    private static final Map<String, List<String>> EVAL_BATCH_NAMES = Map.of("--batch-size", List.of("per_device_eval_batch_size",
+            "per_gpu_eval_batch_size"));
 
     /**
      * Per command, our option and its Hugging Face names (the first is TrainingArguments' current

@@ -40,6 +40,10 @@ class CliFlagsTest {
         TrainingArgs a = t.trainingArgs();
         assertEquals(1e-4, a.learningRate());
         assertEquals(16, a.batchSize());
+        // TrainingArguments' deprecated per_gpu_* names, which older scripts still pass
+        TrainingArgs old = parseTrain("train", "--per_gpu_train_batch_size", "12", "--per_gpu_eval_batch_size", "24").trainingArgs();
+        assertEquals(12, old.batchSize());
+        assertEquals(24, old.evalBatchSize());
         assertEquals(128, a.evalBatchSize());
         assertEquals(2.0, a.epochs());
         assertEquals(4, a.gradAccumSteps());

@@ -187,7 +187,8 @@ class TrainFlagsTest {
                 "4", "--overwrite_cache", "--remove_unused_columns", "False", "--use_fast_tokenizer", "--torch_compile", "True",
                 "--full_determinism", "--ddp_find_unused_parameters", "False", "--log_level", "info", "--logging_nan_inf_filter", "False",
                 "--run_name", "imdb-bert", "--pad_to_max_length", "--shuffle_train_dataset", "--metric_name", "accuracy",
-                "--eval_accumulation_steps", "8", "--ignore_data_skip", "--hub_model_id", "me/imdb");
+                "--eval_accumulation_steps", "8", "--ignore_data_skip", "--hub_model_id", "me/imdb", "--fp16_opt_level", "O1",
+                "--use_auth_token", "--past_index", "-1");
         List<String> a = new ArrayList<>(List.of(train(out, "--max-steps", "2", "--save-strategy", "no")));
         a.addAll(noEffect);
         PredictCommandTest.Run r = PredictCommandTest.run(a.toArray(new String[0]));
@@ -210,6 +211,7 @@ class TrainFlagsTest {
                 {"--fp16_full_eval", "--fp16_full_eval: evaluation runs as training does"},
                 {"--neftune_noise_alpha", "5", "--neftune_noise_alpha 5: NEFTune's noise on the embeddings is not implemented"},
                 {"--local_rank", "0", "--local_rank 0: bert-ft trains in one process on one device"},
+                {"--optim_target_modules", "attn", "--optim_target_modules attn: bert-ft's optimizer is torch's AdamW"},
                 {"--metric_name", "glue", "--metric_name glue: bert-ft computes the problem type's own metrics: loss, accuracy"},
                 {"--dataset_name", "glue", "--dataset-name glue: bert-ft reads the imdb dataset by name"}}) {
             Path refusedOut = tmp.resolve("refused");
