@@ -36,18 +36,26 @@ public final class HubCache {
         return hfHome(env).resolve("hub");
     }
 
+    /** A hub token and where it was found ("HF_TOKEN", or the file's path). */
+    public record SavedToken(String value, String source) {
+        @Override
+        public String toString() {
+            return "token from " + source;   // never the value
+        }
+    }
+
     /**
      * The token huggingface_hub would send: $HF_TOKEN, else the file 'huggingface-cli login' saves ($HF_TOKEN_PATH, else
-     * $HF_HOME/token), or null when there is none.
+     * $HF_HOME/token); empty when there is none.
      */
-    public static String savedToken(Map<String, String> env) throws IOException {
+    public static Optional<SavedToken> savedToken(Map<String, String> env) throws IOException {
         String token = env.get("HF_TOKEN");
-        if (token != null && !token.isBlank()) return token.trim();
+        if (token != null && !token.isBlank()) return Optional.of(new SavedToken(token.trim(), "HF_TOKEN"));
         String path = env.get("HF_TOKEN_PATH");
         Path file = path != null && !path.isBlank() ? Path.of(path) : hfHome(env).resolve("token");
-        if (!Files.isRegularFile(file)) return null;
+        if (!Files.isRegularFile(file)) return Optional.empty();
         String saved = Files.readString(file, StandardCharsets.UTF_8).trim();
-        return saved.isEmpty() ? null : saved;
+        return saved.isEmpty() ? Optional.empty() : Optional.of(new SavedToken(saved, file.toString()));
     }
 
     /** $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */

@@ -56,11 +56,16 @@ public final class ModelResolver {
      */
     public static ModelResolver fromEnvironment(HubOptions options) throws IOException {
         Map<String, String> env = System.getenv();
-        URI endpoint = URI.create(env.getOrDefault("HF_ENDPOINT", "https://huggingface.co").replaceAll("/+$", ""));
+        URI endpoint = endpoint(env);
         Path root = options.cacheDir() != null ? options.cacheDir() : HubCache.defaultRoot(env);
-        String token = options.token() != null ? options.token() : HubCache.savedToken(env);
+        String token = options.token() != null ? options.token() : HubCache.savedToken(env).map(HubCache.SavedToken::value).orElse(null);
         return new ModelResolver(new HubCache(root), HttpDownloader.forCommandLine(token, endpoint), endpoint,
                 options.revision(), options.offline() || offlineByEnvironment(env));
+    }
+
+    /** $HF_ENDPOINT, else https://huggingface.co. */
+    public static URI endpoint(Map<String, String> env) {
+        return URI.create(env.getOrDefault("HF_ENDPOINT", "https://huggingface.co").replaceAll("/+$", ""));
     }
 
     /** HF_HUB_OFFLINE set to 1/true/yes/on, as huggingface_hub reads it. */

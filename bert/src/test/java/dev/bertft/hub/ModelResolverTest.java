@@ -379,15 +379,17 @@ class ModelResolverTest {
     @Test
     void theTokenIsHfTokenElseTheOneLoginSaved() throws IOException {
         Path home = Files.createDirectories(tmp.resolve("hf-home"));
-        assertEquals(null, HubCache.savedToken(Map.of("HF_HOME", home.toString())));
+        assertTrue(HubCache.savedToken(Map.of("HF_HOME", home.toString())).isEmpty());
         Files.writeString(home.resolve("token"), "hf_saved\n");
-        assertEquals("hf_saved", HubCache.savedToken(Map.of("HF_HOME", home.toString())));
-        assertEquals("hf_env", HubCache.savedToken(Map.of("HF_HOME", home.toString(), "HF_TOKEN", "hf_env")));
+        assertEquals(new HubCache.SavedToken("hf_saved", home.resolve("token").toString()), HubCache.savedToken(Map.of("HF_HOME", home.toString())).get());
+        assertEquals(new HubCache.SavedToken("hf_env", "HF_TOKEN"),
+                HubCache.savedToken(Map.of("HF_HOME", home.toString(), "HF_TOKEN", "hf_env")).get());
         Path elsewhere = Files.writeString(tmp.resolve("other-token"), "hf_path");
-        assertEquals("hf_path", HubCache.savedToken(Map.of("HF_HOME", home.toString(), "HF_TOKEN_PATH", elsewhere.toString())));
+        assertEquals("hf_path", HubCache.savedToken(Map.of("HF_HOME", home.toString(), "HF_TOKEN_PATH", elsewhere.toString())).get().value());
         Path xdg = Files.createDirectories(tmp.resolve("xdg").resolve("huggingface"));
         Files.writeString(xdg.resolve("token"), "hf_xdg");
-        assertEquals("hf_xdg", HubCache.savedToken(Map.of("XDG_CACHE_HOME", tmp.resolve("xdg").toString())));
+        assertEquals("hf_xdg", HubCache.savedToken(Map.of("XDG_CACHE_HOME", tmp.resolve("xdg").toString())).get().value());
+        assertFalse(HubCache.savedToken(Map.of("HF_TOKEN", "hf_env")).get().toString().contains("hf_env"), "the value stays out of messages");
     }
 
     @Test

@@ -136,4 +136,13 @@ class CommandsResolveHubIdsTest {
         }
         assertFalse(r.out().contains("hf_secret") || r.err().contains("hf_secret"), "the token is never printed");
     }
+
+    /** doctor says where hub models come from: this JVM's environment's cache and endpoint. */
+    @Test
+    void doctorNamesTheHubCacheAndEndpoint() throws Exception {
+        Run r = bertFt(Files.writeString(tmp.resolve("none.txt"), ""), "doctor");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("hub:      cache " + tmp.resolve("hub") + " (--cache-dir or HF_HUB_CACHE to change), endpoint "
+                + server.endpoint() + ", "), r.out());
+    }
 }
