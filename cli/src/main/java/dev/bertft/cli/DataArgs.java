@@ -66,6 +66,10 @@ final class DataArgs {
     @Option(names = "--max-eval-samples", defaultValue = "0", description = "Seeded random subset of the evaluation data (0: all).")
     int maxEvalSamples;
 
+    @Option(names = "--tokenizer-name", paramLabel = "DIR|HUB_ID", description = "Take the tokenizer from this folder or hub id "
+            + "instead of --model's (for a model folder saved without one); train saves its files with the model.")
+    String tokenizerName;
+
     @Mixin
     HubArgs hub;
 
@@ -78,8 +82,14 @@ final class DataArgs {
         return HyperparameterOptions.value(command, TrainingArgs.SEED);
     }
 
+    /** The model folder: config.json and the weights, and its own tokenizer unless --tokenizer-name names another. */
     Path resolveModel() throws IOException {
-        return hub.resolve(model, ModelFiles.Needs.MODEL);
+        return hub.resolve(model, tokenizerName == null ? ModelFiles.Needs.MODEL : ModelFiles.Needs.WEIGHTS);
+    }
+
+    /** The tokenizer of --tokenizer-name, else of the model folder. */
+    WordPieceTokenizer tokenizer(Path modelDir) throws IOException {
+        return WordPieceTokenizer.load(tokenizerName == null ? modelDir : hub.resolve(tokenizerName, ModelFiles.Needs.TOKENIZER));
     }
 
     /** The data, its labels read as --problem-type says, else as {@code fallback} says (a model's config.json; null: as they look). */

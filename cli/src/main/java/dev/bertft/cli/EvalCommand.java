@@ -70,7 +70,7 @@ final class EvalCommand implements Callable<Integer> {
         Backend backend = device.open();
         Precision precision = precisionArgs.resolve(backend);
         Path modelDir = source.resolveModel();
-        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
+        WordPieceTokenizer tokenizer = source.tokenizer(modelDir);
         // With --eval-data the model's own labels number the examples, and --data (IMDB by default) is not read.
         BertConfig config = BertConfig.read(modelDir.resolve("config.json"));
         Dataset data = source.evalData != null

@@ -40,7 +40,7 @@ final class PrepareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Path modelDir = source.resolveModel();
-        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(modelDir);
+        WordPieceTokenizer tokenizer = source.tokenizer(modelDir);
         Dataset data = source.loadData(BertConfig.read(modelDir).problemType());
         int maxLength = source.maxLength(tokenizer, LoadedModel.maxPositions(modelDir));
         Files.createDirectories(output);

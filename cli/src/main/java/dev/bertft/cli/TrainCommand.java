@@ -56,10 +56,6 @@ final class TrainCommand implements Callable<Integer> {
             description = "Resume from the latest complete checkpoint in --output-dir, or from the one given.")
     String resume;
 
-    @Option(names = "--tokenizer-name", paramLabel = "DIR|HUB_ID", description = "Take the tokenizer from this folder or hub id "
-            + "instead of --model's (for a model folder saved without one); the saved model gets its files.")
-    String tokenizerName;
-
     @Option(names = "--ignore-mismatched-sizes", description = "Initialise afresh the model's weights whose checkpoint shape differs "
             + "(a classifier fine-tuned for another number of labels), as transformers' ignore_mismatched_sizes; without it that is an error.")
     boolean ignoreMismatchedSizes;
@@ -130,7 +126,7 @@ final class TrainCommand implements Callable<Integer> {
                 .precision(precisionArgs.resolve(backend)).saveDtype(saveDtype.dtype())
                 .hub(source.hub.options()).config(overrides).overwriteOutputDir(overwriteOutputDir);
         if (resumeFrom != null) job.resumeFrom(resumeFrom);
-        if (tokenizerName != null) job.tokenizer(tokenizerName);
+        if (source.tokenizerName != null) job.tokenizer(source.tokenizerName);
         job.ignoreMismatchedSizes(ignoreMismatchedSizes);
         TrainingResult result;
         StopSignals signals = StopSignals.install(job::stop, progress::onMessage);

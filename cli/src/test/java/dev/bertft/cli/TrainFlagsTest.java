@@ -253,6 +253,21 @@ class TrainFlagsTest {
         Path texts = Files.writeString(tmp.resolve("texts.txt"), "a great movie\n");
         r = PredictCommandTest.run("predict", "--model", out.toString(), "--input", texts.toString());
         assertEquals(0, r.exit(), r.err());
+
+        // prepare and eval take it too: the same token ids as from the folder that has the tokenizer
+        Path data = tmp.resolve("train.csv");
+        for (Path model : List.of(PredictCommandTest.TINY, weightsOnly)) {
+            List<String> p = new ArrayList<>(List.of("prepare", "--model", model.toString(), "--data", data.toString(), "--output",
+                    tmp.resolve("prepared-" + model.getFileName()).toString(), "--max-length", "32", "--validation-split", "0.25"));
+            if (model == weightsOnly) p.addAll(List.of("--tokenizer_name", PredictCommandTest.TINY.toString()));
+            r = PredictCommandTest.run(p.toArray(new String[0]));
+            assertEquals(0, r.exit(), r.err());
+        }
+        assertEquals(Files.readString(tmp.resolve("prepared-" + PredictCommandTest.TINY.getFileName()).resolve("train.jsonl")),
+                Files.readString(tmp.resolve("prepared-weights-only").resolve("train.jsonl")));
+        r = PredictCommandTest.run("eval", "--model", weightsOnly.toString(), "--tokenizer_name", PredictCommandTest.TINY.toString(), "--data",
+                data.toString(), "--validation-split", "0.25", "--max-length", "32");
+        assertEquals(0, r.exit(), r.err());
     }
 
     /**
