@@ -26,8 +26,8 @@ final class HubArgs {
                     + "else ~/.cache/huggingface/hub.")
     Path cacheDir;
 
-    @Option(names = "--token", paramLabel = "TOKEN", description = "The hub token for gated or private models. Default: HF_TOKEN. "
-            + "Never written to training_args.json.")
+    @Option(names = "--token", paramLabel = "TOKEN", description = "The hub token for gated or private models. Default: HF_TOKEN, else the "
+            + "token huggingface-cli login saved. Never written to training_args.json.")
     String token;
 
     Path resolve(String model, ModelFiles.Needs needs) throws IOException {
