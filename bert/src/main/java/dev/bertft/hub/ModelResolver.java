@@ -32,7 +32,6 @@ import java.util.regex.Pattern;
  */
 public final class ModelResolver {
     private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?");
-    private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
     private static final Pattern SAFE_ETAG = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
@@ -134,7 +133,7 @@ public final class ModelResolver {
                     + " once into the Hugging Face cache (" + cache.root() + ") and set HF_HUB_OFFLINE=1", e);
         }
         String commit = config.header("X-Repo-Commit").orElse("");
-        if (!COMMIT.matcher(commit).matches()) {
+        if (!HubCache.isCommit(commit)) {
             throw new HubException("the answer for " + config.uri() + " has no X-Repo-Commit header; is " + endpoint + " a Hugging Face hub?");
         }
         // Every file is fetched by commit, config.json too (its answer by revision names the commit and its ETag),
