@@ -14,5 +14,5 @@ out=${1:?usage: build-fatbin.sh OUT_DIR [NVCC]}
 out=$(mkdir -p "$out" && cd "$out" && pwd)
 compile_modules "$out" "${2:-${CUDA_HOME:-/usr/local/cuda}/bin/nvcc}" fatbin -fatbin \
   -gencode arch=compute_80,code=sm_80 -gencode arch=compute_86,code=sm_86 -gencode arch=compute_89,code=sm_89 \
-  -gencode arch=compute_90a,code=sm_90a -gencode arch=compute_90,code=compute_90
+  -gencode arch=compute_90a,code=sm_90a -gencode arch=compute_90,code=compute_90 -Xptxas -warn-spills,-warn-lmem-usage
 sources_sha256 > "$out/fatbin.sha256"
