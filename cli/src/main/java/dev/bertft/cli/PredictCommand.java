@@ -137,6 +137,11 @@ final class PredictCommand implements Callable<Integer> {
                             throw new IllegalArgumentException("--text-column: " + source + " is plain text, one text a line; name fields"
                                     + " in JSON Lines, CSV or TSV input");
                         }
+                        String start = line.strip();
+                        if (start.equals("[") || start.startsWith("[") && start.substring(1).stripLeading().startsWith("{")) {
+                            System.err.println("bert-ft predict: warning: " + source + " starts like a JSON array, but it is read as plain"
+                                    + " text, one text a line; give a .json file with --input to read it as JSON");
+                        }
                         jsonLines = json;
                         if (jsonLines) window.clear(); // blank lines before the first object are not texts
                     }

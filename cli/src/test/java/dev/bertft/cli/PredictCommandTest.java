@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -96,7 +97,13 @@ class PredictCommandTest {
             Run r = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", input.toString());
             assertEquals(0, r.exit(), r.err());
             assertMatchesPyTorch(expected, r.out());
+            assertFalse(r.err().contains("warning"), r.err());
         }
+        // the same array under another name is text, one a line, as the README says; a line says how to read it as JSON
+        Path text = Files.copy(array, tmp.resolve("texts-array.txt"));
+        Run r = run("predict", "--device", "cpu", "--model", TINY.toString(), "--input", text.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("bert-ft predict: warning: " + text + " starts like a JSON array, but it is read as plain text"), r.err());
     }
 
     /**
