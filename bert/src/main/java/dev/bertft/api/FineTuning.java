@@ -8,7 +8,6 @@ import dev.bertft.cuda.DeviceOutOfMemoryException;
 import dev.bertft.cuda.Devices;
 import dev.bertft.data.DataLoader;
 import dev.bertft.data.Dataset;
-import dev.bertft.hub.ModelFiles;
 import dev.bertft.hub.HubOptions;
 import dev.bertft.hub.ModelResolver;
 import dev.bertft.tensor.Backend;
@@ -207,9 +206,8 @@ public final class FineTuning {
         Path resume = checkFolders();
         Backend compute = backend != null ? backend : openDevice(listener);
         boolean offlineNow = hub.offline() || DataLoader.offlineByEnvironment();
-        ModelResolver resolver = ModelResolver.fromEnvironment(hub);
-        Path modelDir = resolver.resolve(model, this.tokenizer == null ? ModelFiles.Needs.MODEL : ModelFiles.Needs.WEIGHTS);
-        Path tokenizerDir = this.tokenizer == null ? modelDir : resolver.resolve(this.tokenizer, ModelFiles.Needs.TOKENIZER);
+        ModelResolver.ModelAndTokenizer folders = ModelResolver.fromEnvironment(hub).resolveWithTokenizer(model, this.tokenizer);
+        Path modelDir = folders.model(), tokenizerDir = folders.tokenizer();
         WordPieceTokenizer tokenizer = WordPieceTokenizer.load(tokenizerDir);
         // config.json's problem_type (with the overrides) reads the labels when the data does not say.
         Dataset dataset = data.load(args.seed(), offlineNow, BertConfig.read(modelDir).set(config).problemType());
@@ -292,8 +290,10 @@ public final class FineTuning {
         return r.backend();
     }
 
-    /** The pretrained model with a head for the data's labels and problem type (fresh when the folder has none), saying what loading did. */
-    /** The model in {@code dir} for {@code dataset}'s labels, saving the tokenizer files of {@code tokenizerDir} with its weights. */
+    /**
+     * The pretrained model in {@code dir} with a head for the data's labels and problem type (fresh when the folder has
+     * none), saying what loading did; it saves the tokenizer files of {@code tokenizerDir} with its weights.
+     */
     private BertForSequenceClassification load(Path dir, Path tokenizerDir, Backend compute, Dataset dataset, Trainer.Listener listener)
             throws IOException {
         List<String> labels = dataset.labelNames();

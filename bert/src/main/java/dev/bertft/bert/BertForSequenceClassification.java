@@ -65,12 +65,10 @@ public final class BertForSequenceClassification implements Module, SequenceClas
 
     /**
      * How to load: numLabels (null = from config.json) or explicit id2label (null = from
-     * config.json or numLabels), the seed of the model's random stream, and config overrides
-     * applied as {@link BertConfig#set} in order.
-     */
-    /**
-     * @param ignoreMismatchedSizes as from_pretrained's: a stored tensor whose shape differs from the model's (a
-     *                              classifier trained for another number of labels) is initialised afresh, not an error
+     * config.json or numLabels), the seed of the model's random stream, config overrides
+     * applied as {@link BertConfig#set} in order, and ignoreMismatchedSizes, as from_pretrained's: a
+     * stored tensor whose shape differs from the model's (a classifier trained for another number of
+     * labels) is initialised afresh, not an error.
      */
     public record LoadOptions(Integer numLabels, Map<Integer, String> id2label, long seed, Map<String, String> configOverrides,
                               boolean ignoreMismatchedSizes) {

@@ -88,8 +88,9 @@ final class CheckpointWeights implements Params.Source {
         String stored = candidates.stream().filter(reader::contains).findFirst().orElse(null);
         if (stored != null) {
             used.add(stored);
-            long[] have = info(stored).shape(), want = Arrays.stream(shape).asLongStream().toArray();
-            if (Arrays.equals(have, want)) return Var.parameter(read(stored, shape, keep));
+            TensorInfo info = info(stored);
+            long[] have = info.shape(), want = Arrays.stream(shape).asLongStream().toArray();
+            if (Arrays.equals(have, want)) return Var.parameter(read(stored, info, shape, keep));
             if (!ignoreMismatchedSizes) {
                 throw new IllegalArgumentException(where + ": tensor " + stored + " has shape " + Arrays.toString(have) + " but the model's "
                         + name + " needs " + Arrays.toString(want) + " (does config.json match the weights?"
@@ -112,9 +113,8 @@ final class CheckpointWeights implements Params.Source {
         }
     }
 
-    private Tensor read(String stored, int[] shape, DType keep) {
+    private Tensor read(String stored, TensorInfo info, int[] shape, DType keep) {
         try {
-            TensorInfo info = reader.info(stored);
             if (keep != null && info.dtype() == StoredType.of(keep)) return backend.fromHost(reader.readHalf(stored), keep, shape);
             return backend.fromHost(reader.readF32(stored), DType.F32, shape);
         } catch (IOException e) {

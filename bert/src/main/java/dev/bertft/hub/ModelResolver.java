@@ -73,6 +73,18 @@ public final class ModelResolver {
         return v.equals("1") || v.equals("true") || v.equals("yes") || v.equals("on");
     }
 
+    /** A model's folder and the folder its tokenizer is read from. */
+    public record ModelAndTokenizer(Path model, Path tokenizer) {}
+
+    /**
+     * {@code model}'s folder and its tokenizer's: the model's own, or, when {@code tokenizer} is not null (HF's
+     * tokenizer_name), that folder's or hub id's, the model then needing only its config and weights.
+     */
+    public ModelAndTokenizer resolveWithTokenizer(String model, String tokenizer) throws IOException {
+        Path modelDir = resolve(model, tokenizer == null ? ModelFiles.Needs.MODEL : ModelFiles.Needs.WEIGHTS);
+        return new ModelAndTokenizer(modelDir, tokenizer == null ? modelDir : resolve(tokenizer, ModelFiles.Needs.TOKENIZER));
+    }
+
     /** A folder with a whole model. */
     public Path resolve(String model) throws IOException {
         return resolve(model, ModelFiles.Needs.MODEL);

@@ -6,7 +6,7 @@ import dev.bertft.data.DataLoader;
 import dev.bertft.data.DataOptions;
 import dev.bertft.data.Dataset;
 import dev.bertft.data.TextColumns;
-import dev.bertft.hub.ModelFiles;
+import dev.bertft.hub.ModelResolver;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Tokenization;
 import dev.bertft.train.TrainingArgs;
@@ -82,14 +82,9 @@ final class DataArgs {
         return HyperparameterOptions.value(command, TrainingArgs.SEED);
     }
 
-    /** The model folder: config.json and the weights, and its own tokenizer unless --tokenizer-name names another. */
-    Path resolveModel() throws IOException {
-        return hub.resolve(model, tokenizerName == null ? ModelFiles.Needs.MODEL : ModelFiles.Needs.WEIGHTS);
-    }
-
-    /** The tokenizer of --tokenizer-name, else of the model folder. */
-    WordPieceTokenizer tokenizer(Path modelDir) throws IOException {
-        return WordPieceTokenizer.load(tokenizerName == null ? modelDir : hub.resolve(tokenizerName, ModelFiles.Needs.TOKENIZER));
+    /** The model folder, and the folder of its tokenizer: its own, or --tokenizer-name's. */
+    ModelResolver.ModelAndTokenizer resolveModel() throws IOException {
+        return hub.resolver().resolveWithTokenizer(model, tokenizerName);
     }
 
     /** The data, its labels read as --problem-type says, else as {@code fallback} says (a model's config.json; null: as they look). */

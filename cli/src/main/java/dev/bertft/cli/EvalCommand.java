@@ -8,6 +8,7 @@ import dev.bertft.bert.BertConfig;
 import dev.bertft.data.Dataset;
 import dev.bertft.io.AtomicFiles;
 import dev.bertft.tensor.Backend;
+import dev.bertft.hub.ModelResolver;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
 import dev.bertft.train.Metrics;
@@ -69,8 +70,9 @@ final class EvalCommand implements Callable<Integer> {
         if (outputDir != null) OutputFolders.requireWritable(TrainingArgs.OUTPUT_DIR, outputDir);
         Backend backend = device.open();
         Precision precision = precisionArgs.resolve(backend);
-        Path modelDir = source.resolveModel();
-        WordPieceTokenizer tokenizer = source.tokenizer(modelDir);
+        ModelResolver.ModelAndTokenizer folders = source.resolveModel();
+        Path modelDir = folders.model();
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(folders.tokenizer());
         // With --eval-data the model's own labels number the examples, and --data (IMDB by default) is not read.
         BertConfig config = BertConfig.read(modelDir.resolve("config.json"));
         Dataset data = source.evalData != null

@@ -31,7 +31,12 @@ final class HubArgs {
     String token;
 
     Path resolve(String model, ModelFiles.Needs needs) throws IOException {
-        return ModelResolver.fromEnvironment(options()).resolve(model, needs);
+        return resolver().resolve(model, needs);
+    }
+
+    /** The resolver these options and the environment describe. */
+    ModelResolver resolver() throws IOException {
+        return ModelResolver.fromEnvironment(options());
     }
 
     /** What the options say, checked: a malformed --revision is an error naming it. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.bert.BertConfig;
 import dev.bertft.classifier.ProblemType;
 import dev.bertft.data.Dataset;
+import dev.bertft.hub.ModelResolver;
 import dev.bertft.tokenizer.WordPieceTokenizer;
 import dev.bertft.train.Batches;
 import dev.bertft.train.Tokenization;
@@ -39,8 +40,9 @@ final class PrepareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Path modelDir = source.resolveModel();
-        WordPieceTokenizer tokenizer = source.tokenizer(modelDir);
+        ModelResolver.ModelAndTokenizer folders = source.resolveModel();
+        Path modelDir = folders.model();
+        WordPieceTokenizer tokenizer = WordPieceTokenizer.load(folders.tokenizer());
         Dataset data = source.loadData(BertConfig.read(modelDir).problemType());
         int maxLength = source.maxLength(tokenizer, LoadedModel.maxPositions(modelDir));
         Files.createDirectories(output);
