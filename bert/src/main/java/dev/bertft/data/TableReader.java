@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
 
 /**
  * Examples from a table file: CSV or TSV with a header row (RFC 4180 quoting), or JSON: JSON Lines (one object
- * per line), an array of objects, or an object of columns, as datasets' json loader takes them. The text is in one column, two for sentence pairs, or several joined ({@link TextColumns}); the label in another.
+ * per line), an array of objects, or an object of columns, as datasets' json loader takes them. The text is in
+ * one column, two for sentence pairs, or several joined ({@link TextColumns}); the label in another.
  *
  * <p>A label's {@link RawExample.Kind} follows what pandas and JSON would make of it: an integer (a JSON
  * integer, or a CSV/TSV cell of digits with an optional minus sign), a float (a JSON number with a fraction
@@ -41,6 +42,8 @@ final class TableReader {
         String format = format(file);
         if (format == null) throw new DataException(file + ": unsupported data file (expected .csv, .tsv, .jsonl, .json, a .tar.gz or an aclImdb folder)");
         try (InputStream in = Files.newInputStream(file); BufferedReader reader = Utf8Text.reader(in)) {
+            reader.mark(1);
+            if (reader.read() != '\uFEFF') reader.reset();   // a byte order mark, as Excel and Notepad write one
             List<RawExample> rows = format.equals("jsonl")
                     ? readJson(reader, file.toString(), textColumns, labelColumn)
                     : readDelimited(reader, format.equals("tsv") ? '\t' : ',', file.toString(), textColumns, labelColumn);
@@ -65,7 +68,6 @@ final class TableReader {
         List<RawExample> rows = new ArrayList<>();
         List<String> header = csv.next();
         if (header == null) throw new DataException(file + ": empty file, expected a header row");
-        header.set(0, stripBom(header.get(0)));
         int[] text = new int[textColumns.names().size()];
         for (int i = 0; i < text.length; i++) text[i] = column(header, textColumns.names().get(i), file);
         int label = labelColumn == null ? -1 : column(header, labelColumn, file);
@@ -102,8 +104,6 @@ final class TableReader {
      */
     private static List<RawExample> readJson(BufferedReader reader, String file, TextColumns textColumns, String labelColumn)
             throws IOException {
-        reader.mark(1);
-        if (reader.read() != '\uFEFF') reader.reset();
         List<RawExample> rows = new ArrayList<>();
         try (JsonParser p = JSON.getFactory().createParser(reader)) {
             JsonToken t = p.nextToken();
@@ -227,9 +227,5 @@ final class TableReader {
         List<String> names = new ArrayList<>();
         node.fieldNames().forEachRemaining(names::add);
         return String.join(", ", names);
-    }
-
-    private static String stripBom(String s) {
-        return s.startsWith("\uFEFF") ? s.substring(1) : s;
     }
 }

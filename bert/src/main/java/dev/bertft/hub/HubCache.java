@@ -31,9 +31,7 @@ public final class HubCache {
 
     /** $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub (huggingface_hub's order; XDG_CACHE_HOME too). */
     public static Path defaultRoot(Map<String, String> env) {
-        String hubCache = env.get("HF_HUB_CACHE");
-        if (hubCache != null && !hubCache.isBlank()) return Path.of(hubCache);
-        return hfHome(env).resolve("hub");
+        return set(env, "HF_HUB_CACHE").map(Path::of).orElseGet(() -> hfHome(env).resolve("hub"));
     }
 
     /** A hub token and where it was found ("HF_TOKEN", or the file's path). */
@@ -49,10 +47,9 @@ public final class HubCache {
      * $HF_HOME/token); empty when there is none.
      */
     public static Optional<SavedToken> savedToken(Map<String, String> env) throws IOException {
-        String token = env.get("HF_TOKEN");
-        if (token != null && !token.isBlank()) return Optional.of(new SavedToken(token.trim(), "HF_TOKEN"));
-        String path = env.get("HF_TOKEN_PATH");
-        Path file = path != null && !path.isBlank() ? Path.of(path) : hfHome(env).resolve("token");
+        Optional<String> token = set(env, "HF_TOKEN");
+        if (token.isPresent()) return Optional.of(new SavedToken(token.get().trim(), "HF_TOKEN"));
+        Path file = set(env, "HF_TOKEN_PATH").map(Path::of).orElseGet(() -> hfHome(env).resolve("token"));
         if (!Files.isRegularFile(file)) return Optional.empty();
         String saved = Files.readString(file, StandardCharsets.UTF_8).trim();
         return saved.isEmpty() ? Optional.empty() : Optional.of(new SavedToken(saved, file.toString()));
@@ -60,11 +57,15 @@ public final class HubCache {
 
     /** $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */
     private static Path hfHome(Map<String, String> env) {
-        String hfHome = env.get("HF_HOME");
-        if (hfHome != null && !hfHome.isBlank()) return Path.of(hfHome);
-        String xdg = env.get("XDG_CACHE_HOME");
-        if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "huggingface");
+        Optional<String> home = set(env, "HF_HOME"), xdg = set(env, "XDG_CACHE_HOME");
+        if (home.isPresent()) return Path.of(home.get());
+        if (xdg.isPresent()) return Path.of(xdg.get(), "huggingface");
         return Path.of(System.getProperty("user.home"), ".cache", "huggingface");
+    }
+
+    /** An environment variable's value, unless it is unset or blank (which huggingface_hub takes as unset too). */
+    private static Optional<String> set(Map<String, String> env, String name) {
+        return Optional.ofNullable(env.get(name)).filter(v -> !v.isBlank());
     }
 
     public Path root() {

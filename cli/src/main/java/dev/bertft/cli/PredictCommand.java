@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 
 /**
  * Classifies texts with a fine-tuned model folder: one text per input line (or JSON Lines with a
@@ -49,6 +50,9 @@ final class PredictCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Mixin
     HubArgs hub;
+
+    /** A first line that opens a JSON array: "[" alone, or "[" and the first object. */
+    private static final Pattern JSON_ARRAY_START = Pattern.compile("\\s*\\[\\s*(\\{.*)?");
 
     @Option(names = "--input", paramLabel = "FILE", description = "Texts to classify: one a line, JSON Lines, a .csv/.tsv file "
             + "with a header, or a .json file (default: standard input).")
@@ -137,8 +141,7 @@ final class PredictCommand implements Callable<Integer> {
                             throw new IllegalArgumentException("--text-column: " + source + " is plain text, one text a line; name fields"
                                     + " in JSON Lines, CSV or TSV input");
                         }
-                        String start = line.strip();
-                        if (start.equals("[") || start.startsWith("[") && start.substring(1).stripLeading().startsWith("{")) {
+                        if (JSON_ARRAY_START.matcher(line).matches()) {
                             System.err.println("bert-ft predict: warning: " + source + " starts like a JSON array, but it is read as plain"
                                     + " text, one text a line; give a .json file with --input to read it as JSON");
                         }
