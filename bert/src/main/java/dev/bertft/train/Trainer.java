@@ -89,7 +89,7 @@ public final class Trainer {
         this.padId = padId;
         this.numLabels = numLabels;
         this.listener = listener;
-        this.log = new TrainingLog(args.loggingDir(), args.reportsToTensorBoard());
+        this.log = new TrainingLog(args.loggingDir(), args.reportsToTensorBoard(), listener::onMessage);
     }
 
     /** The type the final model's weights are saved in (F32 by default, as HF); checkpoints keep float32 for an exact resume. */

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The logging directory: {@code log.jsonl} with one JSON object per logging step and
@@ -23,11 +24,15 @@ final class TrainingLog {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Path dir;
     private final boolean tensorBoard;
+    private final Consumer<String> warn;
     private TensorBoardWriter events;
+    private boolean drawing = true;
 
-    TrainingLog(Path dir, boolean tensorBoard) {
+    /** warn: where the one line goes when the chart cannot be drawn on this machine. */
+    TrainingLog(Path dir, boolean tensorBoard, Consumer<String> warn) {
         this.dir = dir;
         this.tensorBoard = tensorBoard;
+        this.warn = warn;
     }
 
     /** Opens the event file when training begins (as HF's TensorBoardCallback), so an unwritable folder fails before step 1. */
@@ -54,11 +59,22 @@ final class TrainingLog {
         return out;
     }
 
+    /**
+     * Redraws training.png. Text needs the runtime's font library, which a minimal server image
+     * may lack (a jlink runtime built against the system's harfbuzz, say): the chart is then left
+     * out with one warning, and training goes on, since nothing else depends on it.
+     */
     void drawChart(TrainerState state) throws IOException {
-        if (dir == null) return;
+        if (dir == null || !drawing) return;
         System.setProperty("java.awt.headless", "true");
         ByteArrayOutputStream png = new ByteArrayOutputStream();
-        ImageIO.write(TrainingChart.draw(TrainingChart.layout(state.logHistory, state.maxSteps)), "png", png);
+        try {
+            ImageIO.write(TrainingChart.draw(TrainingChart.layout(state.logHistory, state.maxSteps)), "png", png);
+        } catch (LinkageError | java.awt.AWTError e) {
+            drawing = false;
+            warn.accept("training.png not drawn: this Java runtime cannot render text (" + e.getMessage() + ")");
+            return;
+        }
         AtomicFiles.write(dir.resolve("training.png"), png.toByteArray());
     }
 }

@@ -43,8 +43,9 @@ public final class GemmThroughput {
             run(gpu, "Xᵀ·w", m, n, k, iterations, () -> xt.transpose(0, 1).matmul(wt));   // weight gradient layout
             if (k == 4096) { // a Linear's weight and bias gradients (xt as dY; BF16/F16 as autocast's Q, K, V): fused, then as two ops
                 run(gpu, "dW+db", m, n, k, iterations, () -> gpu.linearGrads(xt, wt, dtype).weight());
+                Tensor dy = xt.cast(DType.F32);   // column sums read float32 (BF16/F16 tensors are only cast and multiplied)
                 run(gpu, "dW;db", m, n, k, iterations, () -> {
-                    xt.sum(0);
+                    dy.sum(0);
                     return xt.transpose(0, 1).matmul(wt);
                 });
             }
