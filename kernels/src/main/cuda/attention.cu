@@ -31,14 +31,14 @@
 // atomics, and the same bits on every run. Head sizes 16, 32 and 64 are instantiated (BERT uses
 // 64, MiniLM 32).
 //
-// Under autocast q, k, v and dO come as BF16 or F16 (the _bf16 and _f16 kernels): their values
-// are exact in TF32, so the same tensor-core products multiply them exactly with float32 sums;
-// the softmax statistics and lse stay float32, out and the gradients are float32 or (the kernels
-// named with a second _bf16/_f16, for autocast, where only products read them) the inputs' format,
-// rounded once from the float32 sums; the other operand of
-// each product (e^{S−m}·M for P·V and Pᵀ·dO, dS for dS·K and dSᵀ·Q) is rounded to the inputs'
-// format first, as autocast rounds it. (The forward rounds the unnormalised e^{S−m}, as flash
-// attention does, which may differ from rounding P itself by one unit in the last place.)
+// Under autocast q, k, v and dO come as BF16 or F16 (the _bf16 and _f16 kernels, below the float32
+// ones): the same three kernels on the 16-bit tensor cores, m16n8k16 with float32 sums. The
+// softmax statistics and lse stay float32, out and the gradients are float32 or (the kernels named
+// with a second _bf16/_f16, for autocast, where only products read them) the inputs' format,
+// rounded once from the float32 sums; the other operand of each product (e^{S−m}·M for P·V and
+// Pᵀ·dO, dS for dS·K and dSᵀ·Q) is rounded to the inputs' format first, as autocast rounds it.
+// (The forward rounds the unnormalised e^{S−m}, as flash attention does, which may differ from
+// rounding P itself by one unit in the last place.)
 #include "common.cuh"
 #include "half.cuh"
 #include "philox.cuh"
@@ -63,12 +63,6 @@ __device__ inline void store_as(float *p, float x) { *p = x; }
 __device__ inline void store_as(__nv_bfloat16 *p, float x) { *p = __float2bfloat16_rn(x); }
 __device__ inline void store_as(__half *p, float x) { *p = __float2half_rn(x); }
 
-// x as the operand of a product with In inputs: rounded to In's format (float32: to_tf32 rounds later).
-template <typename In> __device__ inline float operand(float x);
-template <> __device__ inline float operand<float>(float x) { return x; }
-template <> __device__ inline float operand<__nv_bfloat16>(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
-template <> __device__ inline float operand<__half>(float x) { return __half2float(__float2half_rn(x)); }
-
 // Row t of head pair (b, h).
 template <typename In>
 __device__ inline const In *head_row(const In *x, HeadStrides s, int b, int h, int t) {
@@ -81,22 +75,23 @@ __device__ inline Out *head_row(Out *x, HeadStrides s, int b, int h, int t) {
 }
 
 // Loads 64 rows of two [B, NH, n, HS] operands of head pair (b, h) from row `first` into shared
-// rows of HS + 4 words, zeros past row n.
+// rows of HS + 4 words, zeros past row n, rounded to TF32 here, once an element: rounded where
+// the products read them, the conversions outnumbered the tensor-core steps four to one.
 template <int HS, typename In>
-__device__ inline void load_tile(float (*x_s)[HS + 4], const In *x, HeadStrides sx, float (*y_s)[HS + 4], const In *y,
+__device__ inline void load_tile(uint32_t (*x_s)[HS + 4], const In *x, HeadStrides sx, uint32_t (*y_s)[HS + 4], const In *y,
                                  HeadStrides sy, int b, int h, int first, int n) {
     for (int e = threadIdx.x; e < TILE_ROWS * HS; e += blockDim.x) {
         int r = e / HS, d = e % HS;
         bool in = first + r < n;
-        x_s[r][d] = in ? to_float(head_row(x, sx, b, h, first + r)[d]) : 0.0f;
-        y_s[r][d] = in ? to_float(head_row(y, sy, b, h, first + r)[d]) : 0.0f;
+        x_s[r][d] = to_tf32(in ? to_float(head_row(x, sx, b, h, first + r)[d]) : 0.0f);
+        y_s[r][d] = to_tf32(in ? to_float(head_row(y, sy, b, h, first + r)[d]) : 0.0f);
     }
 }
 
 // The keys of the tile from j0, once every warp is done with the previous tile: K and V rows,
 // and the mask, −∞ past the end so those keys weigh e^{−∞} = 0.
 template <int HS, typename In>
-__device__ inline void load_key_tile(float (*Ks)[HS + 4], float (*Vs)[HS + 4], float *Ms, const In *k, HeadStrides sk,
+__device__ inline void load_key_tile(uint32_t (*Ks)[HS + 4], uint32_t (*Vs)[HS + 4], float *Ms, const In *k, HeadStrides sk,
                                      const In *v, HeadStrides sv, const float *mask, int b, int h, int j0, int T) {
     __syncthreads();
     load_tile<HS, In>(Ks, k, sk, Vs, v, sv, b, h, j0, T);
@@ -129,13 +124,13 @@ __device__ inline void load_rows(uint32_t (&f)[HS / 8][4], const In *x, HeadStri
 
 // acc (16 × 8 of block rb of a tile) = rows · tile[rb·8 .. rb·8+7]ᵀ over HS features.
 template <int HS>
-__device__ inline void rows_times_tile(float (&acc)[4], const uint32_t (&rows)[HS / 8][4], const float (*tile)[HS + 4], int rb) {
+__device__ inline void rows_times_tile(float (&acc)[4], const uint32_t (&rows)[HS / 8][4], const uint32_t (*tile)[HS + 4], int rb) {
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     #pragma unroll
     for (int r = 0; r < 4; r++) acc[r] = 0.0f;
     #pragma unroll
     for (int kk = 0; kk < HS / 8; kk++) {
-        uint32_t bf[2] = {to_tf32(tile[rb * 8 + g][kk * 8 + t]), to_tf32(tile[rb * 8 + g][kk * 8 + t + 4])};
+        uint32_t bf[2] = {tile[rb * 8 + g][kk * 8 + t], tile[rb * 8 + g][kk * 8 + t + 4]};
         mma_tf32(acc, rows[kk], bf);
     }
 }
@@ -143,12 +138,12 @@ __device__ inline void rows_times_tile(float (&acc)[4], const uint32_t (&rows)[H
 // out (16 × HS) += w · tile[rb·8 .. rb·8+7] where w is a C fragment of 16 × 8 (columns 2t, 2t+1
 // per lane), used as the A operand with the block's rows taken in the order 0, 2, 4, 6, 1, 3, 5, 7.
 template <int HS>
-__device__ inline void fragment_times_tile(float (&out)[HS / 8][4], const float (&w)[4], const float (*tile)[HS + 4], int rb) {
+__device__ inline void fragment_times_tile(float (&out)[HS / 8][4], const float (&w)[4], const uint32_t (*tile)[HS + 4], int rb) {
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     uint32_t af[4] = {to_tf32(w[0]), to_tf32(w[2]), to_tf32(w[1]), to_tf32(w[3])};
     #pragma unroll
     for (int nb = 0; nb < HS / 8; nb++) {
-        uint32_t bf[2] = {to_tf32(tile[rb * 8 + 2 * t][nb * 8 + g]), to_tf32(tile[rb * 8 + 2 * t + 1][nb * 8 + g])};
+        uint32_t bf[2] = {tile[rb * 8 + 2 * t][nb * 8 + g], tile[rb * 8 + 2 * t + 1][nb * 8 + g]};
         mma_tf32(out[nb], af, bf);
     }
 }
@@ -179,7 +174,8 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
                                                 unsigned long long offset) {
     // Rows of HS + 4 words: fragment reads of K at (key g, feature t) and of V at (key 2t, feature g)
     // fall in 32 distinct banks.
-    __shared__ float Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4], Ms[TILE_ROWS];
+    __shared__ uint32_t Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4];  // TF32
+    __shared__ float Ms[TILE_ROWS];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
@@ -241,8 +237,6 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
                 e[2] *= drop_hi.factor(index_hi + key);
                 e[3] *= drop_hi.factor(index_hi + key + 1);
             }
-            #pragma unroll
-            for (int r = 0; r < 4; r++) e[r] = operand<In>(e[r]);
             fragment_times_tile<HS>(o, e, Vs, jb);
         }
     }
@@ -293,7 +287,8 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
                                                     Out *dv, HeadStrides sd, int heads, int Tq, int T, float scale,
                                                     int use_dropout, float p, float keep_scale, unsigned long long seed,
                                                     unsigned long long offset) {
-    __shared__ float Qs[TILE_ROWS][HS + 4], Gs[TILE_ROWS][HS + 4], Ls[TILE_ROWS], Ds[TILE_ROWS];
+    __shared__ uint32_t Qs[TILE_ROWS][HS + 4], Gs[TILE_ROWS][HS + 4];  // TF32
+    __shared__ float Ls[TILE_ROWS], Ds[TILE_ROWS];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int key_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + g, key_hi = key_lo + 8;
@@ -330,8 +325,8 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
                 int query = ib * 8 + 2 * t + (r & 1), key = r < 2 ? key_lo : key_hi;
                 float pij = expf(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
                 float f = use_dropout ? drop.factor(((unsigned long long) bh * T + min(i0 + query, Tq - 1)) * T + min(key, T - 1)) : 1.0f;
-                pm[r] = operand<In>(pij * f);
-                ds[r] = operand<In>(pij * (dpt[r] * f - Ds[query]) * scale);
+                pm[r] = pij * f;
+                ds[r] = pij * (dpt[r] * f - Ds[query]) * scale;
             }
             fragment_times_tile<HS>(dvf, pm, Gs, ib);
             fragment_times_tile<HS>(dkf, ds, Qs, ib);
@@ -349,7 +344,8 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
                                                    const float *mask, const float *lse, const float *dd, Out *dq,
                                                    HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout,
                                                    float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
-    __shared__ float Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4], Ms[TILE_ROWS];
+    __shared__ uint32_t Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4];  // TF32
+    __shared__ float Ms[TILE_ROWS];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, t = lane & 3;
     const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + (lane >> 2), row_hi = row_lo + 8;
@@ -385,7 +381,7 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
                     unsigned long long index = min(j0 + key, T - 1);
                     f = lo ? drop_lo.factor(index_lo + index) : drop_hi.factor(index_hi + index);
                 }
-                ds[r] = operand<In>(pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale);
+                ds[r] = pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale;
             }
             fragment_times_tile<HS>(dqf, ds, Ks, jb);
         }
@@ -393,15 +389,370 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
     store_rows<HS>(dq, sd, b, h, row_lo, row_hi, Tq, dqf);
 }
 
+// ---- BF16 / F16 inputs: mma.sync m16n8k16 ---------------------------------------------------------
+// The same kernels for autocast's 16-bit q, k, v and dO, on the 16-bit tensor cores: each m16n8k16
+// multiplies the stored values exactly and sums in float32, twice the work of a TF32 step per
+// instruction, with no conversion. Tiles stay 16-bit in shared memory, in two stages: cp.async
+// fills the next tile while the tensor cores work on this one. B fragments come by ldmatrix from a
+// tile stored [n][k] (K for Q·Kᵀ, V for dO·Vᵀ, Q and dO for Kᵀ's and Vᵀ's products) and by
+// ldmatrix.trans from one stored [k][n] (V for P·V, K for dS·K, dO and Q for dv and dk). An A
+// operand made in registers (P̃ = e^{S−m}·M, dS and their transposes) is two neighbouring 16×8
+// C fragments side by side: C's (row g, columns 2t, 2t+1) of blocks 2c and 2c+1 are the A
+// fragment's (row g, k = 2t, 2t+1) and (row g, k = 2t+8, 2t+9) of one 16-wide k step, so every
+// block's keys (queries) are summed in their own order.
+
+#define HALF_PITCH(HS) ((HS) + 8)  // 16-bit elements a shared tile row: rows 2·HS + 16 bytes apart, an ldmatrix's 8 rows in 8 bank groups
+
+// x rounded to nearest in In's format, as its 16 bits; two such as one register, lo in the low half.
+template <typename In> __device__ inline uint32_t round_bits(float x);
+template <> __device__ inline uint32_t round_bits<__nv_bfloat16>(float x) { return __bfloat16_as_ushort(__float2bfloat16_rn(x)); }
+template <> __device__ inline uint32_t round_bits<__half>(float x) { return __half_as_ushort(__float2half_rn(x)); }
+template <typename In>
+__device__ inline uint32_t rounded_pair(float lo, float hi) { return round_bits<In>(lo) | round_bits<In>(hi) << 16; }
+
+template <typename In> __device__ inline void mma16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
+template <> __device__ inline void mma16<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_bf16(d, a, b); }
+template <> __device__ inline void mma16<__half>(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_f16(d, a, b); }
+
+// Whether every row of a [B, NH, n, HS] 16-bit operand starts on a 16-byte boundary (cp.async's 16-byte copies).
+__device__ inline bool rows_of_16_bytes(const void *x, HeadStrides s) {
+    return ((uintptr_t) x & 15) == 0 && s.batch % 8 == 0 && s.head % 8 == 0 && s.token % 8 == 0;
+}
+
+// Queues the copy of rows first .. first+63 of two 16-bit [B, NH, n, HS] operands of head pair
+// (b, h) into shared tiles, zeros past row n: 16 bytes a cp.async where `wide`, else element by
+// element through registers (done when this returns).
+template <int HS, typename In>
+__device__ inline void load_half_tiles(uint16_t (*x_s)[HALF_PITCH(HS)], const In *x, HeadStrides sx,
+                                       uint16_t (*y_s)[HALF_PITCH(HS)], const In *y, HeadStrides sy, int b, int h,
+                                       int first, int n, bool wide) {
+    for (int c = threadIdx.x; c < TILE_ROWS * HS / 8; c += blockDim.x) {
+        int r = c / (HS / 8), d = c % (HS / 8) * 8, row = min(first + r, n - 1);
+        bool in = first + r < n;
+        const uint16_t *xr = (const uint16_t *) head_row(x, sx, b, h, row) + d;
+        const uint16_t *yr = (const uint16_t *) head_row(y, sy, b, h, row) + d;
+        if (wide) {  // cp.async moves bytes: the float pointers only carry the addresses
+            cp_async_16((float *) &x_s[r][d], (const float *) xr, in);
+            cp_async_16((float *) &y_s[r][d], (const float *) yr, in);
+        } else {
+            for (int e = 0; e < 8; e++) {
+                x_s[r][d + e] = in ? xr[e] : 0;
+                y_s[r][d + e] = in ? yr[e] : 0;
+            }
+        }
+    }
+}
+
+// A fragments (k steps of 16 features) of the 16 rows a warp owns (lane rows lo and hi) of a
+// 16-bit operand of n rows; zeros past row n.
+template <int HS, typename In>
+__device__ inline void load_half_rows(uint32_t (&f)[HS / 16][4], const In *x, HeadStrides sx, int b, int h, int lo, int hi, int n) {
+    const int t = threadIdx.x & 3;
+    const uint16_t *x_lo = (const uint16_t *) head_row(x, sx, b, h, min(lo, n - 1));
+    const uint16_t *x_hi = (const uint16_t *) head_row(x, sx, b, h, min(hi, n - 1));
+    auto pair = [](const uint16_t *p) { return p[0] | (uint32_t) p[1] << 16; };
+    #pragma unroll
+    for (int kk = 0; kk < HS / 16; kk++) {
+        f[kk][0] = lo < n ? pair(x_lo + kk * 16 + 2 * t) : 0;
+        f[kk][1] = hi < n ? pair(x_hi + kk * 16 + 2 * t) : 0;
+        f[kk][2] = lo < n ? pair(x_lo + kk * 16 + 2 * t + 8) : 0;
+        f[kk][3] = hi < n ? pair(x_hi + kk * 16 + 2 * t + 8) : 0;
+    }
+}
+
+// c0, c1 (16 × 8 each) = rows · tile[16·pr .. 16·pr + 7]ᵀ and rows · tile[16·pr + 8 .. 16·pr + 15]ᵀ
+// over HS features, the tile stored [n][k]: one ldmatrix.x4 gives both blocks' B fragments of a k step.
+template <int HS, typename In>
+__device__ inline void rows_times_half_tile(float (&c0)[4], float (&c1)[4], const uint32_t (&rows)[HS / 16][4],
+                                            const uint16_t (*tile)[HALF_PITCH(HS)], int pr) {
+    const int lane = threadIdx.x & 31, q = lane >> 3, row8 = lane & 7;  // the matrix this lane addresses, and its row
+    #pragma unroll
+    for (int r = 0; r < 4; r++) c0[r] = c1[r] = 0.0f;
+    #pragma unroll
+    for (int kk = 0; kk < HS / 16; kk++) {  // matrix q: block 2pr + (q >> 1), features kk·16 + 8·(q & 1)
+        uint32_t m[4];
+        ldmatrix_x4(m, &tile[16 * pr + 8 * (q >> 1) + row8][16 * kk + 8 * (q & 1)]);
+        const uint32_t b0[2] = {m[0], m[1]}, b1[2] = {m[2], m[3]};
+        mma16<In>(c0, rows[kk], b0);
+        mma16<In>(c1, rows[kk], b1);
+    }
+}
+
+// out (16 × HS) += a · tile[16·kb .. 16·kb + 15], a an A fragment over those 16 tile rows, the
+// tile stored [k][n]: one ldmatrix.x4.trans gives two feature blocks' B fragments.
+template <int HS, typename In>
+__device__ inline void fragment_times_half_tile(float (&out)[HS / 8][4], const uint32_t (&a)[4], const uint16_t (*tile)[HALF_PITCH(HS)], int kb) {
+    const int lane = threadIdx.x & 31, q = lane >> 3, row8 = lane & 7;
+    #pragma unroll
+    for (int np = 0; np < HS / 16; np++) {  // matrix q: rows 16kb + 8·(q & 1), features (2np + (q >> 1))·8
+        uint32_t m[4];
+        ldmatrix_x4_trans(m, &tile[16 * kb + 8 * (q & 1) + row8][8 * (2 * np + (q >> 1))]);
+        const uint32_t b0[2] = {m[0], m[1]}, b1[2] = {m[2], m[3]};
+        mma16<In>(out[2 * np], a, b0);
+        mma16<In>(out[2 * np + 1], a, b1);
+    }
+}
+
+// The A fragment over 16 k of two neighbouring C fragments (c0: k 0-7, c1: k 8-15), rounded to In.
+template <typename In>
+__device__ inline void as_a_fragment(uint32_t (&a)[4], const float (&c0)[4], const float (&c1)[4]) {
+    a[0] = rounded_pair<In>(c0[0], c0[1]);  // row g, k 2t and 2t+1
+    a[1] = rounded_pair<In>(c0[2], c0[3]);  // row g+8
+    a[2] = rounded_pair<In>(c1[0], c1[1]);  // row g, k 2t+8 and 2t+9
+    a[3] = rounded_pair<In>(c1[2], c1[3]);
+}
+
+// The two-stage ring of key (or query) tiles: load(stage, first) queues tile `first`'s copies;
+// compute(stage, first) runs once that tile is in shared memory, while the next one loads.
+template <class Load, class Compute>
+__device__ __forceinline__ void stream_tiles(int n, Load &&load, Compute &&compute) {
+    load(0, 0);
+    cp_async_commit();
+    for (int first = 0, stage = 0; first < n; first += TILE_ROWS, stage ^= 1) {
+        if (first + TILE_ROWS < n) load(stage ^ 1, first + TILE_ROWS);  // its stage was freed by the last barrier below
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();  // this tile is everyone's to read
+        compute(stage, first);
+        __syncthreads();  // and everyone is done with it before it is refilled
+    }
+}
+
+template <int HS, typename In, typename Out>
+__device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
+                                                     const In *v, HeadStrides sv, const float *mask, Out *out,
+                                                     HeadStrides so, float *lse, int heads, int Tq, int T, float scale,
+                                                     int use_dropout, float p, float keep_scale, unsigned long long seed,
+                                                     unsigned long long offset) {
+    alignas(16) __shared__ uint16_t Ks[2][TILE_ROWS][HALF_PITCH(HS)], Vs[2][TILE_ROWS][HALF_PITCH(HS)];
+    __shared__ float Ms[2][TILE_ROWS];
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
+    const int lane = threadIdx.x & 31, t = lane & 3;
+    const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
+    const int row_lo = warp_row + (lane >> 2), row_hi = row_lo + 8;
+    uint32_t qf[HS / 16][4];
+    load_half_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
+    float o[HS / 8][4];
+    clear<HS>(o);
+    float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;
+    DropoutStream drop(seed, offset, p, keep_scale);  // one stream for both rows, a row at a time: fewer registers
+    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, Tq - 1)) * T;
+    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, Tq - 1)) * T;
+    const bool wide = rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv);
+
+    auto load = [&](int stage, int j0) {
+        load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, wide);
+        for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
+    };
+    stream_tiles(T, load, [&](int stage, int j0) {
+        if (warp_row >= Tq) return;
+        // S = Q·Kᵀ·scale + mask, in the layout of the float32 kernel
+        float s[TILE_ROWS / 8][4];
+        float max_lo = -INFINITY, max_hi = -INFINITY;
+        #pragma unroll
+        for (int pr = 0; pr < TILE_ROWS / 16; pr++) rows_times_half_tile<HS, In>(s[2 * pr], s[2 * pr + 1], qf, Ks[stage], pr);
+        #pragma unroll
+        for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
+            #pragma unroll
+            for (int c = 0; c < 2; c++) {
+                float bias = Ms[stage][jb * 8 + 2 * t + c];
+                s[jb][c] = s[jb][c] * scale + bias;
+                s[jb][2 + c] = s[jb][2 + c] * scale + bias;
+                max_lo = fmaxf(max_lo, s[jb][c]);
+                max_hi = fmaxf(max_hi, s[jb][2 + c]);
+            }
+        }
+        float new_lo = fmaxf(m_lo, quad_max(max_lo)), new_hi = fmaxf(m_hi, quad_max(max_hi));
+        float corr_lo = expf(m_lo - new_lo), corr_hi = expf(m_hi - new_hi);
+        m_lo = new_lo;
+        m_hi = new_hi;
+        l_lo *= corr_lo;
+        l_hi *= corr_hi;
+        #pragma unroll
+        for (int nb = 0; nb < HS / 8; nb++) {
+            o[nb][0] *= corr_lo;
+            o[nb][1] *= corr_lo;
+            o[nb][2] *= corr_hi;
+            o[nb][3] *= corr_hi;
+        }
+        // S becomes e^{S−m}·M in place, then O += (e^{S−m}·M)·V, 16 keys a step
+        #pragma unroll
+        for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
+            float *e = s[jb];
+            e[0] = expf(e[0] - m_lo);
+            e[1] = expf(e[1] - m_lo);
+            e[2] = expf(e[2] - m_hi);
+            e[3] = expf(e[3] - m_hi);
+            l_lo += e[0] + e[1];
+            l_hi += e[2] + e[3];
+        }
+        if (use_dropout) {
+            #pragma unroll
+            for (int r = 0; r < 4; r += 2) {
+                #pragma unroll
+                for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
+                    unsigned long long index = (r == 0 ? index_lo : index_hi) + j0 + jb * 8 + 2 * t;
+                    s[jb][r] *= drop.factor(index);
+                    s[jb][r + 1] *= drop.factor(index + 1);
+                }
+            }
+        }
+        #pragma unroll
+        for (int kb = 0; kb < TILE_ROWS / 16; kb++) {
+            uint32_t a[4];
+            as_a_fragment<In>(a, s[2 * kb], s[2 * kb + 1]);
+            fragment_times_half_tile<HS, In>(o, a, Vs[stage], kb);
+        }
+    });
+    l_lo = quad_sum(l_lo);
+    l_hi = quad_sum(l_hi);
+    #pragma unroll
+    for (int nb = 0; nb < HS / 8; nb++) {
+        o[nb][0] /= l_lo;
+        o[nb][1] /= l_lo;
+        o[nb][2] /= l_hi;
+        o[nb][3] /= l_hi;
+    }
+    store_rows<HS>(out, so, b, h, row_lo, row_hi, Tq, o);
+    if (t == 0 && row_lo < Tq) lse[(long long) bh * Tq + row_lo] = m_lo + logf(l_lo);
+    if (t == 0 && row_hi < Tq) lse[(long long) bh * Tq + row_hi] = m_hi + logf(l_hi);
+}
+
+// dk, dv: as attention_backward_kv_kernel, a warp owning 16 key rows, query tiles streaming through.
+template <int HS, typename In, typename Out>
+__device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
+                                                         const In *k, HeadStrides sk, const In *v, HeadStrides sv,
+                                                         const float *mask, const float *lse, const float *dd, Out *dk,
+                                                         Out *dv, HeadStrides sd, int heads, int Tq, int T, float scale,
+                                                         int use_dropout, float p, float keep_scale, unsigned long long seed,
+                                                         unsigned long long offset) {
+    alignas(16) __shared__ uint16_t Qs[2][TILE_ROWS][HALF_PITCH(HS)], Gs[2][TILE_ROWS][HALF_PITCH(HS)];
+    __shared__ float Ls[2][TILE_ROWS], Ds[2][TILE_ROWS];
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
+    const int lane = threadIdx.x & 31, t = lane & 3;
+    const int warp_key = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
+    const int key_lo = warp_key + (lane >> 2), key_hi = key_lo + 8;
+    uint32_t kf[HS / 16][4], vf[HS / 16][4];
+    load_half_rows<HS, In>(kf, k, sk, b, h, key_lo, key_hi, T);
+    load_half_rows<HS, In>(vf, v, sv, b, h, key_lo, key_hi, T);
+    const float mask_lo = key_lo < T ? mask[(long long) b * T + key_lo] : -INFINITY;
+    const float mask_hi = key_hi < T ? mask[(long long) b * T + key_hi] : -INFINITY;
+    float dkf[HS / 8][4], dvf[HS / 8][4];
+    clear<HS>(dkf);
+    clear<HS>(dvf);
+    DropoutStream drop(seed, offset, p, keep_scale);
+    const bool wide = rows_of_16_bytes(q, sq) && rows_of_16_bytes(dout, sg);
+
+    auto load = [&](int stage, int i0) {
+        load_half_tiles<HS, In>(Qs[stage], q, sq, Gs[stage], dout, sg, b, h, i0, Tq, wide);
+        for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) {
+            bool in = i0 + r < Tq;
+            Ls[stage][r] = in ? lse[(long long) bh * Tq + i0 + r] : INFINITY;  // queries past the end: P = 0
+            Ds[stage][r] = in ? dd[(long long) bh * Tq + i0 + r] : 0.0f;
+        }
+    };
+    stream_tiles(Tq, load, [&](int stage, int i0) {
+        if (warp_key >= T) return;
+        // pairs of 8-query blocks with a query below Tq (a [CLS] tile of one query takes one)
+        #pragma unroll 1
+        for (int pr = 0, pairs = min(TILE_ROWS / 16, (Tq - i0 + 15) / 16); pr < pairs; pr++) {
+            float st[2][4], dpt[2][4];  // Sᵀ and dPᵀ: (key lo/hi, query 2t/2t+1) of blocks 2pr, 2pr+1
+            rows_times_half_tile<HS, In>(st[0], st[1], kf, Qs[stage], pr);
+            rows_times_half_tile<HS, In>(dpt[0], dpt[1], vf, Gs[stage], pr);
+            float pm[2][4], ds[2][4];  // (P∘M)ᵀ and dSᵀ
+            #pragma unroll
+            for (int c = 0; c < 2; c++) {
+                #pragma unroll
+                for (int r = 0; r < 4; r++) {
+                    int query = 16 * pr + 8 * c + 2 * t + (r & 1), key = r < 2 ? key_lo : key_hi;
+                    float pij = expf(st[c][r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[stage][query]);
+                    float f = use_dropout ? drop.factor(((unsigned long long) bh * T + min(i0 + query, Tq - 1)) * T + min(key, T - 1)) : 1.0f;
+                    pm[c][r] = pij * f;
+                    ds[c][r] = pij * (dpt[c][r] * f - Ds[stage][query]) * scale;
+                }
+            }
+            uint32_t a[4];
+            as_a_fragment<In>(a, pm[0], pm[1]);
+            fragment_times_half_tile<HS, In>(dvf, a, Gs[stage], pr);
+            as_a_fragment<In>(a, ds[0], ds[1]);
+            fragment_times_half_tile<HS, In>(dkf, a, Qs[stage], pr);
+        }
+    });
+    store_rows<HS>(dk, sd, b, h, key_lo, key_hi, T, dkf);
+    store_rows<HS>(dv, sd, b, h, key_lo, key_hi, T, dvf);
+}
+
+// dq: as attention_backward_q_kernel, a warp owning 16 query rows, key tiles streaming through.
+template <int HS, typename In, typename Out>
+__device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
+                                                        const In *k, HeadStrides sk, const In *v, HeadStrides sv,
+                                                        const float *mask, const float *lse, const float *dd, Out *dq,
+                                                        HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout,
+                                                        float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
+    alignas(16) __shared__ uint16_t Ks[2][TILE_ROWS][HALF_PITCH(HS)], Vs[2][TILE_ROWS][HALF_PITCH(HS)];
+    __shared__ float Ms[2][TILE_ROWS];
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
+    const int lane = threadIdx.x & 31, t = lane & 3;
+    const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
+    const int row_lo = warp_row + (lane >> 2), row_hi = row_lo + 8;
+    uint32_t qf[HS / 16][4], gf[HS / 16][4];
+    load_half_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
+    load_half_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, Tq);
+    const long long first = (long long) bh * Tq;
+    const float lse_lo = lse[first + min(row_lo, Tq - 1)], lse_hi = lse[first + min(row_hi, Tq - 1)];
+    const float d_lo = dd[first + min(row_lo, Tq - 1)], d_hi = dd[first + min(row_hi, Tq - 1)];
+    float dqf[HS / 8][4];
+    clear<HS>(dqf);
+    DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
+    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, Tq - 1)) * T;
+    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, Tq - 1)) * T;
+    const bool wide = rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv);
+
+    auto load = [&](int stage, int j0) {
+        load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, wide);
+        for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
+    };
+    stream_tiles(T, load, [&](int stage, int j0) {
+        if (warp_row >= Tq) return;
+        #pragma unroll 1
+        for (int pr = 0; pr < TILE_ROWS / 16; pr++) {
+            float s[2][4], dp[2][4];  // S and dP: (query lo/hi, key 2t/2t+1) of blocks 2pr, 2pr+1
+            rows_times_half_tile<HS, In>(s[0], s[1], qf, Ks[stage], pr);
+            rows_times_half_tile<HS, In>(dp[0], dp[1], gf, Vs[stage], pr);
+            float ds[2][4];
+            #pragma unroll
+            for (int c = 0; c < 2; c++) {
+                #pragma unroll
+                for (int r = 0; r < 4; r++) {
+                    int key = 16 * pr + 8 * c + 2 * t + (r & 1);
+                    bool lo = r < 2;
+                    float pij = expf(s[c][r] * scale + Ms[stage][key] - (lo ? lse_lo : lse_hi));
+                    float f = 1.0f;
+                    if (use_dropout) {
+                        unsigned long long index = min(j0 + key, T - 1);
+                        f = lo ? drop_lo.factor(index_lo + index) : drop_hi.factor(index_hi + index);
+                    }
+                    ds[c][r] = pij * (dp[c][r] * f - (lo ? d_lo : d_hi)) * scale;
+                }
+            }
+            uint32_t a[4];
+            as_a_fragment<In>(a, ds[0], ds[1]);
+            fragment_times_half_tile<HS, In>(dqf, a, Ks[stage], pr);
+        }
+    });
+    store_rows<HS>(dq, sd, b, h, row_lo, row_hi, Tq, dqf);
+}
+
 // Kernels for head size HS, inputs In and outputs Out (out, dq, dk, dv; `written` names a half one):
-// attention_forward_hs64 (float32), attention_forward_bf16_hs64 (BF16 in, float32 out), attention_forward_bf16_hs64_bf16, ...
-#define ATTENTION_KERNELS(HS, In, format, Out, written)                                                                \
+// attention_forward_hs64 (float32), attention_forward_bf16_hs64 (BF16 in, float32 out), attention_forward_bf16_hs64_bf16, ...;
+// impl picks the TF32 kernels (empty) or the 16-bit ones (_half).
+#define ATTENTION_KERNELS(HS, In, format, Out, written, impl)                                                                \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward##format##_hs##HS##written(           \
         const In *q, HeadStrides sq, const In *k, HeadStrides sk, const In *v, HeadStrides sv,                         \
         const float *mask, Out *out, HeadStrides so, float *lse, int heads, int Tq, int T, float scale,                \
         int use_dropout, float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base,    \
         unsigned long long offset) {                                                                                   \
-        attention_forward_kernel<HS, In, Out>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, Tq, T, scale, use_dropout, \
+        attention_forward##impl##_kernel<HS, In, Out>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, Tq, T, scale, use_dropout, \
                                          p, keep_scale, seed, *offset_base + offset);                                  \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv##format##_hs##HS##written(       \
@@ -410,7 +761,7 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
         HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout, float p, float keep_scale,             \
         unsigned long long seed, const unsigned long long *offset_base,                                                \
         unsigned long long offset) {                                                                                   \
-        attention_backward_kv_kernel<HS, In, Out>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, Tq, T, \
+        attention_backward_kv##impl##_kernel<HS, In, Out>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, Tq, T, \
                                              scale, use_dropout, p, keep_scale, seed, *offset_base + offset);          \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q##format##_hs##HS##written(        \
@@ -419,22 +770,22 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
         HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout, float p, float keep_scale,             \
         unsigned long long seed, const unsigned long long *offset_base,                                                \
         unsigned long long offset) {                                                                                   \
-        attention_backward_q_kernel<HS, In, Out>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, Tq, T,   \
+        attention_backward_q##impl##_kernel<HS, In, Out>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, Tq, T,   \
                                             scale, use_dropout, p, keep_scale, seed, *offset_base + offset);           \
     }
 
-#define ATTENTION_FORMAT(In, format, Out, written)                                                                     \
+#define ATTENTION_FORMAT(In, format, Out, written, impl)                                                                     \
     extern "C" __global__ void attention_backward_dot##format##written(const In *dout, HeadStrides sg, const Out *out, \
                                                               HeadStrides so, float *dd, int heads, int Tq,            \
                                                               long long rows, int hs) {                                \
         attention_backward_dot_kernel<In, Out>(dout, sg, out, so, dd, heads, Tq, rows, hs);                            \
     }                                                                                                                  \
-    ATTENTION_KERNELS(16, In, format, Out, written)                                                                    \
-    ATTENTION_KERNELS(32, In, format, Out, written)                                                                    \
-    ATTENTION_KERNELS(64, In, format, Out, written)
+    ATTENTION_KERNELS(16, In, format, Out, written, impl)                                                                    \
+    ATTENTION_KERNELS(32, In, format, Out, written, impl)                                                                    \
+    ATTENTION_KERNELS(64, In, format, Out, written, impl)
 
-ATTENTION_FORMAT(float, , float, )
-ATTENTION_FORMAT(__nv_bfloat16, _bf16, float, )
-ATTENTION_FORMAT(__nv_bfloat16, _bf16, __nv_bfloat16, _bf16)
-ATTENTION_FORMAT(__half, _f16, float, )
-ATTENTION_FORMAT(__half, _f16, __half, _f16)
+ATTENTION_FORMAT(float, , float, , )
+ATTENTION_FORMAT(__nv_bfloat16, _bf16, float, , _half)
+ATTENTION_FORMAT(__nv_bfloat16, _bf16, __nv_bfloat16, _bf16, _half)
+ATTENTION_FORMAT(__half, _f16, float, , _half)
+ATTENTION_FORMAT(__half, _f16, __half, _f16, _half)

@@ -130,13 +130,19 @@ static const int MAX_DYNAMIC_SHARED = 227 << 10;
 unsigned char *dynamic_shared;
 static size_t dynamic_shared_bytes;
 static unsigned char *dynamic_shared_end;
+// The kernels' static __shared__ arrays (found below, in the library's .bss).
+static unsigned char *shared_begin, *shared_end;
+
+static bool in_shared_memory(const unsigned char *d, int bytes) {
+    return (d >= dynamic_shared && d + bytes <= dynamic_shared + dynamic_shared_bytes) || (d >= shared_begin && d + bytes <= shared_end);
+}
 
 void cp_async(void *dst, const void *src, int bytes, bool valid) {
     auto *d = static_cast<unsigned char *>(dst);
     if (((uintptr_t) dst | (uintptr_t) src) % (uintptr_t) bytes != 0) {
         fault(("cp.async of " + std::to_string(bytes) + " bytes from or to a misaligned address").c_str());
-    } else if (d < dynamic_shared || d + bytes > dynamic_shared + dynamic_shared_bytes) {
-        fault("cp.async to an address outside the launch's dynamic shared memory");
+    } else if (!in_shared_memory(d, bytes)) {
+        fault("cp.async to an address outside the block's shared memory");
     } else {
         fibers[running].open_group.push_back(Copy{dst, valid ? src : nullptr, bytes});
     }
@@ -203,7 +209,6 @@ static std::string describe(int threads) {
 // libkernelemu-kernels.so, which holds nothing else that is read (its registrations are empty
 // objects). Filling it with 0xff bytes (NaN, -1) before every block gives each block shared
 // memory it must write before it reads, as on the GPU, instead of the last block's values.
-static unsigned char *shared_begin, *shared_end;
 
 static int find_kernels_bss(struct dl_phdr_info *info, size_t, void *) {
     if (info->dlpi_name == nullptr || strstr(info->dlpi_name, "libkernelemu-kernels.so") == nullptr) return 0;
