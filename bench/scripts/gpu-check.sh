@@ -22,8 +22,9 @@
 #      autocast, each figure the median of 20 timed steps (the issues' convention); torch.matmul at
 #      BERT's product shapes (bench/scripts/gemm_torch.py); summary.json from all of it
 #      (bench/scripts/gpu_summary.py);
-#   7. while the budget allows, in this order: the per-kernel profile of the TF32 training step at
-#      32 x 128 (bench/scripts/gpu-profile.sh, into profile/), torch.compile (tf32, 32 x 128), and
+#   7. while the budget allows, in this order: the per-kernel profiles of the TF32 training step at
+#      32 x 128 and the bf16 one at 32 x 512 (bench/scripts/gpu-profile.sh, into profile/), the
+#      hardware counters of the heaviest kernels (bench/scripts/gpu-ncu.sh, into ncu/), torch.compile (tf32, 32 x 128), and
 #      --gradient-checkpointing's memory and step time at 32 x 512.
 # Budget: the whole script under 5 minutes on an H200, by this estimate (not yet timed there): 1-4
 # about 80 s (the earlier runs' 30-50 s plus the tests added since), 5 about 60 s (a JVM start and
@@ -50,6 +51,9 @@ summarize() {
 }
 status=0
 budget_s=${GPU_CHECK_BUDGET_S:-300}
+# GPU_CHECK_PARTS: the parts to run (default all): parity bert-parity gemm e2e bench peers profile ncu compile
+# checkpointing. A short lease runs a few, e.g. "parity bench profile ncu" after a kernel change.
+want() { [ "${GPU_CHECK_PARTS:-all}" = all ] || [[ " $GPU_CHECK_PARTS " == *" $1 "* ]]; }
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -68,13 +72,16 @@ budget_s=${GPU_CHECK_BUDGET_S:-300}
   fi
 } 2>&1 | tee "$out/gpu-info.txt"
 
+if want parity; then
 step "parity tests" | tee "$out/junit.txt"
 limited 120 "${java[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
     --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.cuda.CudaParityTest --select-class dev.bertft.cuda.CudaOpenTest \
     --select-class dev.bertft.cuda.GpuKernelFaultTest \
     2>&1 | tee -a "$out/junit.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
 
+if want bert-parity; then
 step "BERT training parity" | tee "$out/bert-parity.txt"
 model=()
 if [ ! -d "$root/../shared/models/all-MiniLM-L6-v2" ]; then
@@ -90,13 +97,17 @@ fi
 (cd bert && limited 150 "${java[@]}" "${model[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
     --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.bert.GpuTrainingParityTest) 2>&1 | tee -a "$out/bert-parity.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
 
+if want gemm; then
 step "gemm throughput" | tee "$out/gemm.txt"
 limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 BF16 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
 
+if want e2e; then
 step "train and predict from the command line (fp32, bf16), then transformers loads each model" | tee "$out/train-e2e.txt"
 task=$(mktemp -d)/task
 limited 60 python3 bench/scripts/make_synthetic_task.py "$task" 2>&1 | tee -a "$out/train-e2e.txt"
@@ -128,6 +139,7 @@ for precision in fp32 bf16; do
   } 2>&1 | tee -a "$out/train-e2e.txt"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
+fi
 
 # Step times of a bert-base-shaped classifier at the IMDB recipe's batch (32) and at 128 and 512
 # tokens, against transformers on the same GPU: PyTorch eager in each precision an HF Trainer user
@@ -138,32 +150,52 @@ timed=20
 step "bench: bert-base shape, batch 32 x 128 and 32 x 512" | tee "$out/bench.txt"
 for seq in 128 512; do
   for precision in tf32 bf16 fp16; do
+    want bench || continue
     flag=(); [ "$precision" = tf32 ] || flag=(--$precision)
     limited 120 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len $seq \
         ${flag[@]+"${flag[@]}"} --steps $timed --warmup 3 --json "$out/bertft-$seq-$precision.json" 2>&1 | tee -a "$out/bench.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   done
   for precision in fp32 tf32 bf16 fp16; do
+    want peers || continue
     limited 90 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len $seq --steps $timed \
         --warmup 3 --precision $precision > "$out/peer-$seq-$precision-eager.json" 2>> "$out/bench.txt"
     cat "$out/peer-$seq-$precision-eager.json" >> "$out/bench.txt"
   done
 done
-step "torch.matmul at BERT's shapes" | tee "$out/gemm-torch.jsonl"
-limited 60 python3 bench/scripts/gemm_torch.py 2>&1 | tee -a "$out/gemm-torch.jsonl"
+if want peers; then
+  step "torch.matmul at BERT's shapes" | tee "$out/gemm-torch.jsonl"
+  limited 60 python3 bench/scripts/gemm_torch.py 2>&1 | tee -a "$out/gemm-torch.jsonl"
+fi
 summarize 2>&1 | tee -a "$out/summary.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-# Where the step's GPU time goes, kernel by kernel (#16 asks for it beside each change's saving).
-if [ $((SECONDS + 60)) -le "$budget_s" ]; then
-  step "per-kernel profile, tf32 training step, 32 x 128" | tee -a "$out/bench.txt"
+# Where the step's GPU time goes, kernel by kernel (#16 asks for it beside each change's saving):
+# the TF32 step at 32 x 128 and the bf16 one at 32 x 512; then what bounds the heaviest kernels, by
+# the hardware counters (gpu-ncu.sh), for the next change to aim at.
+if ! want profile; then
+  :
+elif [ $((SECONDS + 60)) -le "$budget_s" ]; then
+  step "per-kernel profile, training step: tf32 32 x 128, bf16 32 x 512" | tee -a "$out/bench.txt"
   OUT=$out/profile PROFILE_MODES=train limited 60 bash bench/scripts/gpu-profile.sh > /dev/null 2>&1
-  echo "profile in profile/profile-train.txt" >> "$out/bench.txt"
+  OUT=$out/profile PROFILE_MODES=train PROFILE_SEQ=512 PROFILE_PRECISION=bf16 limited 60 bash bench/scripts/gpu-profile.sh > /dev/null 2>&1
+  echo "profiles in profile/profile-train-*.txt" >> "$out/bench.txt"
 else
   echo "kernel profile left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
 fi
+if ! want ncu; then
+  :
+elif [ $((SECONDS + 180)) -le "$budget_s" ]; then
+  step "hardware counters of the heaviest kernels (ncu)" | tee -a "$out/bench.txt"
+  OUT=$out/ncu limited 200 bash bench/scripts/gpu-ncu.sh >> "$out/bench.txt" 2>&1
+  echo "ncu reports in ncu/" >> "$out/bench.txt"
+else
+  echo "ncu left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
+fi
 
-if [ $((SECONDS + 150)) -le "$budget_s" ]; then
+if ! want compile; then
+  :
+elif [ $((SECONDS + 150)) -le "$budget_s" ]; then
   step "torch.compile, tf32, 32 x 128" | tee -a "$out/bench.txt"
   limited 150 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps $timed \
       --warmup 3 --precision tf32 --compile > "$out/peer-128-tf32-compile.json" 2>> "$out/bench.txt"
@@ -174,7 +206,9 @@ else
 fi
 # --gradient-checkpointing's memory (the bench's memory line holds the peak) and step time, against the plain
 # 32 x 512 tf32 row above; the CUDA backend's dry run put the peak at 3,837 MiB against 11,694.
-if [ $((SECONDS + 60)) -le "$budget_s" ]; then
+if ! want checkpointing; then
+  :
+elif [ $((SECONDS + 60)) -le "$budget_s" ]; then
   step "bench: --gradient-checkpointing, tf32, 32 x 512" | tee -a "$out/bench.txt"
   limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len 512 \
       --mode train --gradient-checkpointing --steps 10 --warmup 3 2>&1 | tee -a "$out/bench.txt"
