@@ -99,6 +99,38 @@ __device__ inline void load_key_tile(uint32_t (*Ks)[HS + 4], uint32_t (*Vs)[HS +
     __syncthreads();
 }
 
+// The dropout factors of a warp's tile, drawn once an element. Read in the mma fragments' order,
+// a Philox block's 8 consecutive elements of a row fall to 4 lanes (a row's columns 2t, 2t+1 of
+// each 8) or, in the transposed products, to 8 (columns g of a row 2t or 2t+1), which drew the
+// whole block each: 4 and 8 times the draws needed, and most of these kernels' instructions. So
+// the warp's lanes first draw its tile's blocks between them, one byte of keep bits per 8
+// elements, into the warp's own bytes of shared memory:
+//   keep[r·per_row + c] bit e: element ((bh·T + min(q0 + r, Tq − 1))·T + k0 + 8c + e) is kept,
+// for rows r < rows (queries) and 8·per_row columns (keys) from k0.
+__device__ inline void draw_keep_bits(uint8_t *keep, int rows, int per_row, int bh, int q0, int Tq, int k0, int T,
+                                      unsigned long long seed, unsigned long long offset, float p) {
+    for (int i = threadIdx.x & 31; i < rows * per_row; i += 32) {
+        unsigned long long index = ((unsigned long long) bh * T + min(q0 + i / per_row, Tq - 1)) * T + k0 + 8 * (i % per_row);
+        Philox4 block = philox_block(seed, offset, index >> 3);
+        uint32_t bits = 0;
+        #pragma unroll 1
+        for (int e = 0; e < 8; e++, index++) {
+            if (e > 0 && (index & 7) == 0) block = philox_block(seed, offset, index >> 3);  // rows of T not a multiple of 8
+            bits |= (uint32_t) dropout_kept(dropout_draw(block, index), p) << e;
+        }
+        keep[i] = (uint8_t) bits;
+    }
+    __syncwarp();
+}
+
+// The factor (0 or 1/(1−p)) of row r, column col of those keep bits.
+__device__ inline float keep_factor(const uint8_t *keep, int per_row, int r, int col, float keep_scale) {
+    return (keep[r * per_row + (col >> 3)] >> (col & 7)) & 1 ? keep_scale : 0.0f;
+}
+
+// A warp's keep bits: 16 rows of a 64-column tile, or 64 rows of 16 columns.
+#define KEEP_BYTES (16 * TILE_ROWS / 8)
+
 template <int HS>
 __device__ inline void clear(float (&acc)[HS / 8][4]) {
     #pragma unroll
@@ -176,6 +208,8 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
     // fall in 32 distinct banks.
     __shared__ uint32_t Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4];  // TF32
     __shared__ float Ms[TILE_ROWS];
+    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
+    uint8_t *keep = keep_bits[threadIdx.x >> 5];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
@@ -186,13 +220,11 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
     float o[HS / 8][4];
     clear<HS>(o);
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // l: this lane's share of the row sums
-    DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
-    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, Tq - 1)) * T;
-    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, Tq - 1)) * T;
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
         load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
         if (warp_row >= Tq) continue;
+        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
 
         // S = Q·Kᵀ·scale + mask: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of key block jb.
         float s[TILE_ROWS / 8][4];
@@ -231,11 +263,11 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
             l_lo += e[0] + e[1];
             l_hi += e[2] + e[3];
             if (use_dropout) {
-                unsigned long long key = j0 + jb * 8 + 2 * t;
-                e[0] *= drop_lo.factor(index_lo + key);
-                e[1] *= drop_lo.factor(index_lo + key + 1);
-                e[2] *= drop_hi.factor(index_hi + key);
-                e[3] *= drop_hi.factor(index_hi + key + 1);
+                int key = jb * 8 + 2 * t;
+                e[0] *= keep_factor(keep, TILE_ROWS / 8, g, key, keep_scale);
+                e[1] *= keep_factor(keep, TILE_ROWS / 8, g, key + 1, keep_scale);
+                e[2] *= keep_factor(keep, TILE_ROWS / 8, g + 8, key, keep_scale);
+                e[3] *= keep_factor(keep, TILE_ROWS / 8, g + 8, key + 1, keep_scale);
             }
             fragment_times_tile<HS>(o, e, Vs, jb);
         }
@@ -289,9 +321,11 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
                                                     unsigned long long offset) {
     __shared__ uint32_t Qs[TILE_ROWS][HS + 4], Gs[TILE_ROWS][HS + 4];  // TF32
     __shared__ float Ls[TILE_ROWS], Ds[TILE_ROWS];
+    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
+    uint8_t *keep = keep_bits[threadIdx.x >> 5];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int key_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + g, key_hi = key_lo + 8;
+    const int warp_key = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16, key_lo = warp_key + g, key_hi = key_lo + 8;
     uint32_t kf[HS / 8][4], vf[HS / 8][4];
     load_rows<HS, In>(kf, k, sk, b, h, key_lo, key_hi, T);
     load_rows<HS, In>(vf, v, sv, b, h, key_lo, key_hi, T);
@@ -301,7 +335,6 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
     float dkf[HS / 8][4], dvf[HS / 8][4];
     clear<HS>(dkf);
     clear<HS>(dvf);
-    DropoutStream drop(seed, offset, p, keep_scale);
 
     for (int i0 = 0; i0 < Tq; i0 += TILE_ROWS) {
         __syncthreads();  // every warp is done with the previous tile
@@ -312,7 +345,9 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
             Ds[r] = in ? dd[(long long) bh * Tq + i0 + r] : 0.0f;
         }
         __syncthreads();
-        // Not unrolled, as in attention_backward_q_kernel: unrolled, ptxas spills in the BF16/F16 head-size-16 variants.
+        // the tile's 64 queries × the warp's 16 keys
+        if (use_dropout) draw_keep_bits(keep, TILE_ROWS, 2, bh, i0, Tq, warp_key, T, seed, offset, p);
+        // Not unrolled, as in attention_backward_q_kernel.
         // Blocks of 8 queries all past Tq would add only zeros: a tile of one [CLS] query takes one block, not 8.
         #pragma unroll 1
         for (int ib = 0, blocks = min(TILE_ROWS / 8, (Tq - i0 + 7) / 8); ib < blocks; ib++) {
@@ -322,9 +357,9 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
             float pm[4], ds[4];  // (P∘M)ᵀ and dSᵀ
             #pragma unroll
             for (int r = 0; r < 4; r++) {
-                int query = ib * 8 + 2 * t + (r & 1), key = r < 2 ? key_lo : key_hi;
+                int query = ib * 8 + 2 * t + (r & 1);
                 float pij = expf(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
-                float f = use_dropout ? drop.factor(((unsigned long long) bh * T + min(i0 + query, Tq - 1)) * T + min(key, T - 1)) : 1.0f;
+                float f = use_dropout ? keep_factor(keep, 2, query, r < 2 ? g : g + 8, keep_scale) : 1.0f;
                 pm[r] = pij * f;
                 ds[r] = pij * (dpt[r] * f - Ds[query]) * scale;
             }
@@ -346,9 +381,11 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
                                                    float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
     __shared__ uint32_t Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4];  // TF32
     __shared__ float Ms[TILE_ROWS];
+    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
+    uint8_t *keep = keep_bits[threadIdx.x >> 5];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
-    const int lane = threadIdx.x & 31, t = lane & 3;
-    const int row_lo = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16 + (lane >> 2), row_hi = row_lo + 8;
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16, row_lo = warp_row + g, row_hi = row_lo + 8;
     uint32_t qf[HS / 8][4], gf[HS / 8][4];
     load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
     load_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, Tq);
@@ -357,12 +394,10 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
     const float d_lo = dd[first + min(row_lo, Tq - 1)], d_hi = dd[first + min(row_hi, Tq - 1)];
     float dqf[HS / 8][4];
     clear<HS>(dqf);
-    DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
-    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, Tq - 1)) * T;
-    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, Tq - 1)) * T;
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
         load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
+        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
         // Not unrolled: unrolled, ptxas spills registers in the BF16/F16 head-size-16 variants. (Warps
         // with no row below Tq compute on zeros here: skipping them made the float32 one spill.)
         #pragma unroll 1
@@ -376,11 +411,7 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
                 int key = jb * 8 + 2 * t + (r & 1);
                 bool lo = r < 2;
                 float pij = expf(s[r] * scale + Ms[key] - (lo ? lse_lo : lse_hi));
-                float f = 1.0f;
-                if (use_dropout) {
-                    unsigned long long index = min(j0 + key, T - 1);
-                    f = lo ? drop_lo.factor(index_lo + index) : drop_hi.factor(index_hi + index);
-                }
+                float f = use_dropout ? keep_factor(keep, TILE_ROWS / 8, lo ? g : g + 8, key, keep_scale) : 1.0f;
                 ds[r] = pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale;
             }
             fragment_times_tile<HS>(dqf, ds, Ks, jb);
@@ -526,18 +557,17 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
                                                      unsigned long long offset) {
     alignas(16) __shared__ uint16_t Ks[2][TILE_ROWS][HALF_PITCH(HS)], Vs[2][TILE_ROWS][HALF_PITCH(HS)];
     __shared__ float Ms[2][TILE_ROWS];
+    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
+    uint8_t *keep = keep_bits[threadIdx.x >> 5];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
-    const int lane = threadIdx.x & 31, t = lane & 3;
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
-    const int row_lo = warp_row + (lane >> 2), row_hi = row_lo + 8;
+    const int row_lo = warp_row + g, row_hi = row_lo + 8;
     uint32_t qf[HS / 16][4];
     load_half_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
     float o[HS / 8][4];
     clear<HS>(o);
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;
-    DropoutStream drop(seed, offset, p, keep_scale);  // one stream for both rows, a row at a time: fewer registers
-    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, Tq - 1)) * T;
-    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, Tq - 1)) * T;
     const bool wide = rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv);
 
     auto load = [&](int stage, int j0) {
@@ -546,6 +576,7 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
     };
     stream_tiles(T, load, [&](int stage, int j0) {
         if (warp_row >= Tq) return;
+        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
         // S = Q·Kᵀ·scale + mask, in the layout of the float32 kernel
         float s[TILE_ROWS / 8][4];
         float max_lo = -INFINITY, max_hi = -INFINITY;
@@ -588,13 +619,9 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
         }
         if (use_dropout) {
             #pragma unroll
-            for (int r = 0; r < 4; r += 2) {
+            for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
                 #pragma unroll
-                for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
-                    unsigned long long index = (r == 0 ? index_lo : index_hi) + j0 + jb * 8 + 2 * t;
-                    s[jb][r] *= drop.factor(index);
-                    s[jb][r + 1] *= drop.factor(index + 1);
-                }
+                for (int r = 0; r < 4; r++) s[jb][r] *= keep_factor(keep, TILE_ROWS / 8, r < 2 ? g : g + 8, jb * 8 + 2 * t + (r & 1), keep_scale);
             }
         }
         #pragma unroll
@@ -628,10 +655,12 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
                                                          unsigned long long offset) {
     alignas(16) __shared__ uint16_t Qs[2][TILE_ROWS][HALF_PITCH(HS)], Gs[2][TILE_ROWS][HALF_PITCH(HS)];
     __shared__ float Ls[2][TILE_ROWS], Ds[2][TILE_ROWS];
+    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
+    uint8_t *keep = keep_bits[threadIdx.x >> 5];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
-    const int lane = threadIdx.x & 31, t = lane & 3;
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int warp_key = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
-    const int key_lo = warp_key + (lane >> 2), key_hi = key_lo + 8;
+    const int key_lo = warp_key + g, key_hi = key_lo + 8;
     uint32_t kf[HS / 16][4], vf[HS / 16][4];
     load_half_rows<HS, In>(kf, k, sk, b, h, key_lo, key_hi, T);
     load_half_rows<HS, In>(vf, v, sv, b, h, key_lo, key_hi, T);
@@ -640,7 +669,6 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
     float dkf[HS / 8][4], dvf[HS / 8][4];
     clear<HS>(dkf);
     clear<HS>(dvf);
-    DropoutStream drop(seed, offset, p, keep_scale);
     const bool wide = rows_of_16_bytes(q, sq) && rows_of_16_bytes(dout, sg);
 
     auto load = [&](int stage, int i0) {
@@ -653,6 +681,7 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
     };
     stream_tiles(Tq, load, [&](int stage, int i0) {
         if (warp_key >= T) return;
+        if (use_dropout) draw_keep_bits(keep, TILE_ROWS, 2, bh, i0, Tq, warp_key, T, seed, offset, p);
         // pairs of 8-query blocks with a query below Tq (a [CLS] tile of one query takes one)
         #pragma unroll 1
         for (int pr = 0, pairs = min(TILE_ROWS / 16, (Tq - i0 + 15) / 16); pr < pairs; pr++) {
@@ -664,9 +693,9 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
             for (int c = 0; c < 2; c++) {
                 #pragma unroll
                 for (int r = 0; r < 4; r++) {
-                    int query = 16 * pr + 8 * c + 2 * t + (r & 1), key = r < 2 ? key_lo : key_hi;
+                    int query = 16 * pr + 8 * c + 2 * t + (r & 1);
                     float pij = expf(st[c][r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[stage][query]);
-                    float f = use_dropout ? drop.factor(((unsigned long long) bh * T + min(i0 + query, Tq - 1)) * T + min(key, T - 1)) : 1.0f;
+                    float f = use_dropout ? keep_factor(keep, 2, query, r < 2 ? g : g + 8, keep_scale) : 1.0f;
                     pm[c][r] = pij * f;
                     ds[c][r] = pij * (dpt[c][r] * f - Ds[stage][query]) * scale;
                 }
@@ -691,10 +720,12 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
                                                         float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
     alignas(16) __shared__ uint16_t Ks[2][TILE_ROWS][HALF_PITCH(HS)], Vs[2][TILE_ROWS][HALF_PITCH(HS)];
     __shared__ float Ms[2][TILE_ROWS];
+    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
+    uint8_t *keep = keep_bits[threadIdx.x >> 5];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
-    const int lane = threadIdx.x & 31, t = lane & 3;
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
-    const int row_lo = warp_row + (lane >> 2), row_hi = row_lo + 8;
+    const int row_lo = warp_row + g, row_hi = row_lo + 8;
     uint32_t qf[HS / 16][4], gf[HS / 16][4];
     load_half_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
     load_half_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, Tq);
@@ -703,9 +734,6 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
     const float d_lo = dd[first + min(row_lo, Tq - 1)], d_hi = dd[first + min(row_hi, Tq - 1)];
     float dqf[HS / 8][4];
     clear<HS>(dqf);
-    DropoutStream drop_lo(seed, offset, p, keep_scale), drop_hi(seed, offset, p, keep_scale);
-    const unsigned long long index_lo = ((unsigned long long) bh * T + min(row_lo, Tq - 1)) * T;
-    const unsigned long long index_hi = ((unsigned long long) bh * T + min(row_hi, Tq - 1)) * T;
     const bool wide = rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv);
 
     auto load = [&](int stage, int j0) {
@@ -714,6 +742,7 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
     };
     stream_tiles(T, load, [&](int stage, int j0) {
         if (warp_row >= Tq) return;
+        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
         #pragma unroll 1
         for (int pr = 0; pr < TILE_ROWS / 16; pr++) {
             float s[2][4], dp[2][4];  // S and dP: (query lo/hi, key 2t/2t+1) of blocks 2pr, 2pr+1
@@ -727,11 +756,7 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
                     int key = 16 * pr + 8 * c + 2 * t + (r & 1);
                     bool lo = r < 2;
                     float pij = expf(s[c][r] * scale + Ms[stage][key] - (lo ? lse_lo : lse_hi));
-                    float f = 1.0f;
-                    if (use_dropout) {
-                        unsigned long long index = min(j0 + key, T - 1);
-                        f = lo ? drop_lo.factor(index_lo + index) : drop_hi.factor(index_hi + index);
-                    }
+                    float f = use_dropout ? keep_factor(keep, TILE_ROWS / 8, lo ? g : g + 8, key, keep_scale) : 1.0f;
                     ds[c][r] = pij * (dp[c][r] * f - (lo ? d_lo : d_hi)) * scale;
                 }
             }

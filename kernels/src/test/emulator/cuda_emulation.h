@@ -108,6 +108,9 @@ void invoke(void **args) {
 #define EMU_SITE_SHUFFLE (1 << 20)
 #define EMU_SITE_MMA (1 << 21)
 #define EMU_SITE_LDMATRIX (1 << 22)
+#define EMU_SITE_SYNCWARP (1 << 23)
+
+#define __syncwarp() emu::sync_warp(EMU_SITE_SYNCWARP + __LINE__)
 
 template <class T>
 T __shfl_xor_sync(unsigned /*mask: always the full warp in our kernels*/, T v, int lane_mask) {
