@@ -1,17 +1,14 @@
 package dev.bertft.nn;
 
-import dev.bertft.autograd.Var;
 import dev.bertft.tensor.Tensor;
 
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 
 /**
  * Dynamic loss scaling as torch.cuda.amp.GradScaler does it with its defaults, for fp16 training,
  * whose small gradients would otherwise flush to zero in F16 products: the backward starts from
  * the loss times {@link #scale()} (initially 2¹⁶); {@link #unscale} divides the gradients back
- * before clipping and says whether any is inf or NaN; {@link #update} then halves the scale after
+ * before clipping (an overflow stays inf or NaN, which the update guard sees); {@link #update} then halves the scale after
  * such a step (whose update the caller skips) and doubles it after 2,000 clean steps in a row.
  * The scale stays a power of two, so scaling and unscaling are exact.
  */
@@ -30,14 +27,13 @@ public final class GradScaler {
         return scale;
     }
 
-    /** Divides every gradient of {@code params} by the scale, in place; false when any gradient holds an inf or NaN. */
-    public boolean unscale(Collection<Var> params) {
-        List<Tensor> grads = new ArrayList<>();
-        for (Var p : params) if (p.grad() != null) grads.add(p.grad());
-        if (grads.isEmpty()) return true;
-        for (Tensor g : grads) g.backend().scaleInPlace(g, 1 / scale);
-        // Σ g² of float32 values in double overflows for no finite gradient, so it is finite exactly when all are
-        return Double.isFinite(grads.get(0).backend().sumOfSquares(grads));
+    /**
+     * Divides every gradient by the scale, in place: exact, the scale being a power of two. An inf
+     * or NaN stays one, so the update's guard ({@link dev.bertft.tensor.Backend#updateGuard}) finds
+     * the overflow in the gradient norm and skips the update.
+     */
+    public void unscale(List<Tensor> grads) {
+        if (!grads.isEmpty()) grads.get(0).backend().scaleInPlace(grads, 1 / scale);
     }
 
     /** After a step: backoff when its gradients were not finite, growth after {@link #GROWTH_INTERVAL} finite ones. */

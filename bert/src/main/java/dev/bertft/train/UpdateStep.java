@@ -5,7 +5,6 @@ import dev.bertft.autograd.Var;
 import dev.bertft.classifier.Batch;
 import dev.bertft.classifier.SequenceClassifier;
 import dev.bertft.nn.AdamW;
-import dev.bertft.nn.GradClip;
 import dev.bertft.nn.GradScaler;
 import dev.bertft.nn.Rng;
 import dev.bertft.tensor.Backend;
@@ -13,7 +12,6 @@ import dev.bertft.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,18 +85,23 @@ public final class UpdateStep {
         long start = System.nanoTime();
         model.setTraining(true);
         try (Backend.Scope step = backend.openScope()) {
-            Outcome outcome = scaler == null ? guarded(microBatches, batch, lr, start) : scaled(microBatches, batch, lr, start);
+            Outcome outcome = guarded(microBatches, batch, lr, start);
             optimizer.keepState(step);
             return outcome;
         }
     }
 
-    /** The update with its decisions on the device, through {@link Backend#runStep}. */
+    /**
+     * The update with its decisions on the device, through {@link Backend#runStep}. An fp16 update's
+     * loss scale is part of the key: it changes only when the scaler backs off or grows (every 2,000
+     * clean steps at most), and a step captured at one scale replays it as a constant.
+     */
     private Outcome guarded(int microBatches, IntFunction<Batch> batch, double lr, long start) {
         List<Batch> micro = new ArrayList<>(microBatches);
         List<Tensor> inputs = new ArrayList<>();
+        double lossScale = scaler == null ? 1 : scaler.scale();
         StringBuilder key = new StringBuilder("update@").append(System.identityHashCode(this)).append('#').append(tensorsFingerprint())
-                .append(model.precision());
+                .append(model.precision()).append(" scale ").append(lossScale);
         long samples = 0, tokens = 0;
         for (int b = 0; b < microBatches; b++) {
             Batch m = batch.apply(b);
@@ -112,7 +115,7 @@ public final class UpdateStep {
         Rng rng = model.rng();
         long rngStart = rng.offset(), stepNumber = optimizer.stepCount() + 1;
         Backend.StepRun run = backend.runStep(key.toString(), inputs, new Backend.StepValues(rngStart, lr, stepNumber),
-                slots -> update(micro, slots, lr));
+                slots -> update(micro, slots, lr, lossScale));
         if (run.replayed()) {
             rng.seek(rngStart + rngAdvance.get(key.toString()));
             optimizer.setStepCount(stepNumber);
@@ -121,39 +124,9 @@ public final class UpdateStep {
         }
         hostNanos = System.nanoTime() - start;
         double[] guard = (double[]) run.output().toHost();
-        Outcome outcome = new Outcome(guard[0], guard[1], samples, tokens, 1);
+        Outcome outcome = new Outcome(guard[0], guard[1], samples, tokens, lossScale);
         if (!outcome.finite()) optimizer.setStepCount(stepNumber - 1);
-        return outcome;
-    }
-
-    /**
-     * An fp16 update, always eager: the scaler's unscale reads back whether the scaled gradients
-     * overflowed and its scale changes from step to step, neither of which a captured graph could
-     * replay, so these steps do not go through {@link Backend#runStep}.
-     */
-    private Outcome scaled(int microBatches, IntFunction<Batch> batch, double lr, long start) {
-        List<Tensor> losses = new ArrayList<>(microBatches);
-        long samples = 0, tokens = 0;
-        for (int b = 0; b < microBatches; b++) {
-            Batch micro = batch.apply(b);
-            Var loss = model.loss(model.logits(micro), micro.labels(), labelSmoothing);
-            if (microBatches > 1) loss = loss.mul(1.0 / microBatches);
-            loss.backward(backend.full(loss.value().dtype(), loss.shape(), scaler.scale()));
-            losses.add(loss.value());
-            samples += micro.size();
-            tokens += micro.inputIds().numel();
-        }
-        Collection<Var> params = model.trainableParameters().values();
-        double lossScale = scaler.scale();
-        boolean clean = scaler.unscale(params);
-        double gradNorm = maxGradNorm > 0 ? GradClip.clipGradNorm(params, maxGradNorm) : GradClip.gradNorm(params);
-        double loss = 0;
-        for (Tensor l : losses) loss += l.item();
-        Outcome outcome = new Outcome(loss, gradNorm, samples, tokens, lossScale);
-        if (outcome.finite()) optimizer.step(lr);
-        scaler.update(clean);
-        optimizer.zeroGrad();
-        hostNanos = System.nanoTime() - start;
+        if (scaler != null) scaler.update(Double.isFinite(outcome.gradNorm()));
         return outcome;
     }
 
@@ -168,8 +141,12 @@ public final class UpdateStep {
         return h;
     }
 
-    /** The update's device work on the micro-batches' tensors as {@code slots} holds them (4 each); returns its guard. */
-    private Tensor update(List<Batch> micro, List<Tensor> slots, double lr) {
+    /**
+     * The update's device work on the micro-batches' tensors as {@code slots} holds them (4 each);
+     * returns its guard. With a loss scale other than 1 (fp16) each backward starts from the scale,
+     * and the gradients are divided by it again before the guard measures and clips them.
+     */
+    private Tensor update(List<Batch> micro, List<Tensor> slots, double lr, double lossScale) {
         int n = micro.size();
         List<Tensor> losses = new ArrayList<>(n);
         for (int b = 0; b < n; b++) {
@@ -178,10 +155,12 @@ public final class UpdateStep {
                     m.realTokens());
             Var loss = model.loss(model.logits(on), on.labels(), labelSmoothing);
             if (n > 1) loss = loss.mul(1.0 / n);
-            loss.backward();
+            if (lossScale == 1) loss.backward();
+            else loss.backward(backend.full(loss.value().dtype(), loss.shape(), lossScale));
             losses.add(loss.value());
         }
         List<Tensor> grads = model.trainableParameters().values().stream().map(Var::grad).filter(Objects::nonNull).toList();
+        if (lossScale != 1) scaler.unscale(grads);
         Tensor guard = backend.updateGuard(losses, grads, maxGradNorm);
         optimizer.step(lr, guard);
         optimizer.zeroGrad();

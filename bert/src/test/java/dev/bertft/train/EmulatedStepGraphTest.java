@@ -6,6 +6,7 @@ import dev.bertft.bert.BertForSequenceClassification;
 import dev.bertft.cuda.CudaBackend;
 import dev.bertft.cuda.KernelEmulator;
 import dev.bertft.nn.AdamW;
+import dev.bertft.nn.GradScaler;
 import dev.bertft.tensor.Backend;
 import org.junit.jupiter.api.Test;
 
@@ -179,23 +180,53 @@ class EmulatedStepGraphTest {
         assertEquals("cross_entropy: label 7 at row 3 is outside [0, 3)", e.getMessage());
     }
 
+    /** bf16 and fp16 updates are captured and replayed like float32 ones, the same bits as eager. */
+    @Test
+    void halfPrecisionUpdatesReplayTheEagerOnesBitForBit() throws IOException {
+        for (Precision precision : new Precision[] {Precision.BF16, Precision.FP16}) {
+            CudaBackend captured = KernelEmulator.graphBackend(2);
+            Run eager = new Run(KernelEmulator.freshBackend(), precision), graphs = new Run(captured, precision);
+            for (int s = 0; s < 5; s++) assertSameUpdate(eager.update(new int[] {8}, s, -1), graphs.update(new int[] {8}, s, -1), precision + " step " + s);
+            assertArrayEquals(new long[] {2, 1, 2, 0}, KernelEmulator.stepCounts(captured), precision + ": eager, captured, replayed, evicted");
+        }
+    }
+
     /**
-     * bf16 updates are captured and replayed like float32 ones, the same bits as eager; fp16 updates,
-     * whose GradScaler reads the overflow flag back and changes its scale, always run eagerly.
+     * An fp16 loss scale too large for F16's range: the scaled gradients overflow, the update is skipped
+     * on the device and the scaler backs off, step after step, as in the eager run; each new scale is a
+     * new key, and once the scale holds, its updates are captured and replayed.
      */
     @Test
-    void bf16UpdatesReplayAndFp16UpdatesStayEager() throws IOException {
+    void fp16OverflowsBackOffAsEagerAndTheScaleThatHoldsReplays() throws IOException {
         CudaBackend captured = KernelEmulator.graphBackend(2);
-        Run eager = new Run(KernelEmulator.freshBackend(), Precision.BF16), graphs = new Run(captured, Precision.BF16);
-        for (int s = 0; s < 5; s++) {
+        Run eager = new Run(KernelEmulator.freshBackend(), Precision.FP16), graphs = new Run(captured, Precision.FP16);
+        for (Run r : List.of(eager, graphs)) r.step.scaler().restore(new GradScaler.State(0x1p20, 0));
+        int overflows = 0, held = 0;  // held: updates in a row at the scale that held
+        for (int s = 0; s < 40 && held < 3; s++) {
             UpdateStep.Outcome want = eager.update(new int[] {8}, s, -1), got = graphs.update(new int[] {8}, s, -1);
-            assertEquals(Double.doubleToRawLongBits(want.loss()), Double.doubleToRawLongBits(got.loss()), "bf16 loss of step " + s);
-            assertEquals(Double.doubleToRawLongBits(want.gradNorm()), Double.doubleToRawLongBits(got.gradNorm()), "bf16 norm of step " + s);
+            assertSameUpdate(want, got, "fp16 step " + s);
+            if (got.overflowed()) {
+                overflows++;
+                held = 0;
+            } else {
+                held++;
+            }
         }
-        assertArrayEquals(new long[] {2, 1, 2, 0}, KernelEmulator.stepCounts(captured), "bf16: eager, captured, replayed, evicted");
-        CudaBackend fp16Backend = KernelEmulator.graphBackend(2);
-        Run fp16 = new Run(fp16Backend, Precision.FP16);
-        for (int s = 0; s < 3; s++) assertTrue(fp16.update(new int[] {8}, s, -1).finite(), "fp16 step " + s);
-        assertArrayEquals(new long[] {0, 0, 0, 0}, KernelEmulator.stepCounts(fp16Backend), "fp16 updates never go through runStep");
+        assertTrue(overflows > 0, "2^20 overflows the tiny model's F16 gradients (2^18 holds)");
+        assertEquals(3, held, "a scale came to hold");
+        assertEquals(eager.step.scaler().state(), graphs.step.scaler().state());
+        assertTrue(graphs.step.scaler().scale() < 0x1p20, "the scale backed off");
+        assertEquals(eager.optimizer.stepCount(), graphs.optimizer.stepCount(), "skipped updates do not count");
+        assertTrue(KernelEmulator.stepCounts(captured)[2] > 0, "updates at the scale that held replayed");
+        for (Map.Entry<String, Var> e : eager.model.namedParameters().entrySet()) {
+            assertArrayEquals(e.getValue().value().toFloatArray(), graphs.model.namedParameters().get(e.getKey()).value().toFloatArray(),
+                    e.getKey());
+        }
+    }
+
+    private static void assertSameUpdate(UpdateStep.Outcome want, UpdateStep.Outcome got, String what) {
+        assertEquals(Double.doubleToRawLongBits(want.loss()), Double.doubleToRawLongBits(got.loss()), what + ": loss");
+        assertEquals(Double.doubleToRawLongBits(want.gradNorm()), Double.doubleToRawLongBits(got.gradNorm()), what + ": norm");
+        assertEquals(want.lossScale(), got.lossScale(), what + ": loss scale");
     }
 }

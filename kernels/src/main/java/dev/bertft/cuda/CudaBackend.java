@@ -951,6 +951,22 @@ public final class CudaBackend implements Backend {
         return guard;
     }
 
+    /** float32 tensors 48 to a launch, each written where it is read (scale_list_f32, as {@link #scaled} rounds). */
+    @Override
+    public void scaleInPlace(List<Tensor> ts, double s) {
+        if (!ts.stream().allMatch(t -> t.dtype() == DType.F32)) {
+            Backend.super.scaleInPlace(ts, s);
+            return;
+        }
+        TensorList list = elementwise.scaleList(s);
+        for (Tensor t : ts) {
+            if (t.numel() == 0) continue;
+            Tensor x = target(t, t);
+            list.add(x, x);
+        }
+        list.flush();
+    }
+
     @Override
     public List<Tensor> scaled(List<Tensor> ts, double s) {
         if (!ts.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.scaled(ts, s);

@@ -1218,6 +1218,10 @@ class CudaParityTest {
                 List<Tensor> grads = ps.stream().map(q -> randn(t, q.shape())).toList();
                 List<Tensor> clipped = CPU.scaled(grads, 0.37), gclipped = gpu.scaled(grads.stream().map(this::onGpu).toList(), 0.37);
                 for (int i = 0; i < grads.size(); i++) assertBitwise(clipped.get(i), gclipped.get(i), "scaled " + i + " " + t);
+                // in place (an fp16 update's unscale): each tensor the list product, where it lies
+                List<Tensor> inPlace = grads.stream().map(this::onGpu).toList();
+                gpu.scaleInPlace(inPlace, 0.37);
+                for (int i = 0; i < grads.size(); i++) assertBitwise(clipped.get(i), inPlace.get(i), "scaled in place " + i + " " + t);
                 var st = new Backend.AdamWStep(2e-3, 0.9, 0.999, 1e-8, 0.01, step);
                 CPU.adamW(ps, clipped, ms, vs, st);
                 gpu.adamW(gps, gclipped, gms, gvs, st);
