@@ -9,7 +9,10 @@
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
 #   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput), and
 #      for the weight-gradient shapes a Linear's dW with its db summed by the same kernel
-#      ("dW+db", float32 and BF16) against dW and a separate column sum ("dW;db");
+#      ("dW+db", float32 and BF16) against dW and a separate column sum ("dW;db"); the fused
+#      attention's forward and forward + backward (dev.bertft.cuda.AttentionThroughput) against
+#      PyTorch's scaled_dot_product_attention (bench/scripts/attention_torch.py) at batch 32, 12
+#      heads of 64, 128 and 512 tokens;
 #   5. the CLI end to end, in float32 and with --bf16: `bert-ft train --device cuda` fine-tunes a small
 #      random BERT on a synthetic sentiment task (bench/scripts/make_synthetic_task.py; no IMDB or
 #      pretrained model there), `bert-ft eval --device cuda` must repeat the float32 run's final
@@ -26,11 +29,10 @@
 #      32 x 128 and the bf16 one at 32 x 512 (bench/scripts/gpu-profile.sh, into profile/), the
 #      hardware counters of the heaviest kernels (bench/scripts/gpu-ncu.sh, into ncu/), torch.compile (tf32, 32 x 128), and
 #      --gradient-checkpointing's memory and step time at 32 x 512.
-# Budget: the whole script under 5 minutes on an H200, by this estimate (not yet timed there): 1-4
-# about 80 s (the earlier runs' 30-50 s plus the tests added since), 5 about 60 s (a JVM start and
-# the fatbins' load per command, 250 steps of a 4-layer model at 64 tokens per run, transformers'
-# import), 6 about 160 s (14 processes of 23 steps, bert-base at 32 x 512 the slowest at about 0.3 s
-# a step). Each part of 7 runs only when $budget_s still leaves it its time limit.
+# Budget, as timed on an H200 (2026-12-04): 1-4 about 50 s, 5 about 80 s, 6 about 200 s (14 processes of
+# 23 steps and the matmul sweep), 333 s in all; the attention sweep of 4 (added since) about 30 s more.
+# Each part of 7 runs only when $budget_s (default 480) still leaves it its time limit; GPU_CHECK_PARTS
+# leaves parts out for a short lease.
 # Raw output goes to $OUT when set (the device tool brings it back), else to
 # bench/results/gpu-check-<UTC time>/; copy it with its summary.json into bench/results/gpu-<date>-<gpu>/.
 # Where no GPU is usable every parity test is reported as skipped with the reason.
@@ -50,9 +52,9 @@ summarize() {
   python3 bench/scripts/gpu_summary.py "$out" "$(head -1 "$pack/commit.txt")"
 }
 status=0
-budget_s=${GPU_CHECK_BUDGET_S:-300}
-# GPU_CHECK_PARTS: the parts to run (default all): parity bert-parity gemm e2e bench peers profile ncu compile
-# checkpointing. A short lease runs a few, e.g. "parity bench profile ncu" after a kernel change.
+budget_s=${GPU_CHECK_BUDGET_S:-480}
+# GPU_CHECK_PARTS: the parts to run (default all): parity bert-parity gemm attention e2e bench peers profile ncu
+# compile checkpointing. A short lease runs a few, e.g. "parity bench profile ncu" after a kernel change.
 want() { [ "${GPU_CHECK_PARTS:-all}" = all ] || [[ " $GPU_CHECK_PARTS " == *" $1 "* ]]; }
 
 {
@@ -104,6 +106,14 @@ step "gemm throughput" | tee "$out/gemm.txt"
 limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 BF16 2>&1 | tee -a "$out/gemm.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+if want attention; then
+step "attention throughput: ours, then scaled_dot_product_attention" | tee "$out/attention.txt"
+limited 90 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.AttentionThroughput 20 2>&1 | tee -a "$out/attention.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+limited 90 python3 bench/scripts/attention_torch.py 2>&1 | tee -a "$out/attention.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 
@@ -185,9 +195,9 @@ else
 fi
 if ! want ncu; then
   :
-elif [ $((SECONDS + 180)) -le "$budget_s" ]; then
+elif [ $((SECONDS + 90)) -le "$budget_s" ]; then
   step "hardware counters of the heaviest kernels (ncu)" | tee -a "$out/bench.txt"
-  OUT=$out/ncu limited 200 bash bench/scripts/gpu-ncu.sh >> "$out/bench.txt" 2>&1
+  OUT=$out/ncu NCU_TIMEOUT_S=30 limited 90 bash bench/scripts/gpu-ncu.sh >> "$out/bench.txt" 2>&1
   echo "ncu reports in ncu/" >> "$out/bench.txt"
 else
   echo "ncu left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
