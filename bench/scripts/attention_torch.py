@@ -15,6 +15,8 @@ import json
 import torch
 import torch.nn.functional as F
 
+from cuda_events import time_ms
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -35,19 +37,10 @@ def main():
             for p in (0.0, 0.1):
                 passes = {"forward": lambda: forward(p), "fwd+bwd": lambda: forward(p).backward(d_out)}
                 for name, run in passes.items():
-                    for _ in range(3):
-                        run()
-                    events = [torch.cuda.Event(enable_timing=True) for _ in range(a.reps + 1)]
-                    events[0].record()
-                    for i in range(a.reps):
-                        run()
-                        events[i + 1].record()
-                    torch.cuda.synchronize()
-                    ms = sorted(events[i].elapsed_time(events[i + 1]) for i in range(a.reps))
-                    median = (ms[(a.reps - 1) // 2] + ms[a.reps // 2]) / 2
+                    median, fastest, slowest = time_ms(run, a.reps)
                     flops = 4.0 * b * nh * t * t * hs * (1 if name == "forward" else 3.5)
                     print(json.dumps({"precision": precision, "tokens": t, "dropout": p, "pass": name, "median_ms": median,
-                                      "min_ms": ms[0], "max_ms": ms[-1], "tflops": flops / (median / 1e3) / 1e12}))
+                                      "min_ms": fastest, "max_ms": slowest, "tflops": flops / (median / 1e3) / 1e12}))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import json
 
 import torch
 
+from cuda_events import time_ms
+
 
 def shapes():
     for tokens in (4096, 16384):
@@ -51,20 +53,10 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
         dtype = torch.bfloat16 if precision == "bf16" else torch.float32
         for layout, batch, m, n, k in shapes():
-            product = operands(layout, batch, m, n, k, dtype)
-            for _ in range(3):
-                product()
-            events = [torch.cuda.Event(enable_timing=True) for _ in range(a.reps + 1)]
-            events[0].record()
-            for i in range(a.reps):
-                product()
-                events[i + 1].record()
-            torch.cuda.synchronize()
-            ms = sorted(events[i].elapsed_time(events[i + 1]) for i in range(a.reps))
-            median = (ms[(a.reps - 1) // 2] + ms[a.reps // 2]) / 2
+            median, fastest, slowest = time_ms(operands(layout, batch, m, n, k, dtype), a.reps)
             flops = 2.0 * batch * m * n * k
             print(json.dumps({"precision": precision, "layout": layout, "batch": batch, "m": m, "n": n, "k": k,
-                              "median_ms": median, "min_ms": ms[0], "max_ms": ms[-1],
+                              "median_ms": median, "min_ms": fastest, "max_ms": slowest,
                               "tflops": flops / (median / 1e3) / 1e12}))
 
 

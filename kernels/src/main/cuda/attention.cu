@@ -198,43 +198,23 @@ __device__ inline void store_rows(Out *x, HeadStrides sx, int b, int h, int lo, 
 }
 
 
-template <int HS, typename In, typename Out>
-__device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
-                                                const In *v, HeadStrides sv, const float *mask, Out *out,
-                                                HeadStrides so, float *lse, int heads, int Tq, int T, float scale,
-                                                int use_dropout, float p, float keep_scale, unsigned long long seed,
-                                                unsigned long long offset) {
-    // Rows of HS + 4 words: fragment reads of K at (key g, feature t) and of V at (key 2t, feature g)
-    // fall in 32 distinct banks.
-    __shared__ uint32_t Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4];  // TF32
-    __shared__ float Ms[TILE_ROWS];
-    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
-    uint8_t *keep = keep_bits[threadIdx.x >> 5];
-    const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
-    const int row_lo = warp_row + g, row_hi = row_lo + 8;  // this lane's two query rows
-    uint32_t qf[HS / 8][4];
-    load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
-    // O as C fragments: rows lo, hi × features nb·8 + 2t, +1.
-    float o[HS / 8][4];
-    clear<HS>(o);
-    float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;  // l: this lane's share of the row sums
+// The online softmax of a warp's 16 query rows (lane rows lo and hi) over the key tiles, per tile
+//   m' = max(m, max_j S_ij),  O ← O·e^{m−m'},  l ← l·e^{m−m'} + Σ_j e^{S_ij−m'}
+// and at the end out_i = O/l, lse_i = m + log l (l is this lane's share of the row sums until then).
+template <int HS>
+struct OnlineSoftmax {
+    float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;
 
-    for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
-        load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
-        if (warp_row >= Tq) continue;
-        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
-
-        // S = Q·Kᵀ·scale + mask: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of key block jb.
-        float s[TILE_ROWS / 8][4];
+    // A tile's scores s (C fragments: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of key
+    // block jb) become e^{S·scale + mask − m'} in place; O and l are rescaled to the new maxima.
+    __device__ void tile(float (&s)[TILE_ROWS / 8][4], const float *mask, float scale, float (&o)[HS / 8][4]) {
+        const int t = threadIdx.x & 3;
         float max_lo = -INFINITY, max_hi = -INFINITY;
         #pragma unroll
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
-            rows_times_tile<HS>(s[jb], qf, Ks, jb);
             #pragma unroll
             for (int c = 0; c < 2; c++) {
-                float bias = Ms[jb * 8 + 2 * t + c];
+                float bias = mask[jb * 8 + 2 * t + c];
                 s[jb][c] = s[jb][c] * scale + bias;
                 s[jb][2 + c] = s[jb][2 + c] * scale + bias;
                 max_lo = fmaxf(max_lo, s[jb][c]);
@@ -255,35 +235,84 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
             o[nb][2] *= corr_hi;
             o[nb][3] *= corr_hi;
         }
-
-        // O += P·V, a block of 8 keys at a time.
         #pragma unroll
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
-            float e[4] = {expf(s[jb][0] - m_lo), expf(s[jb][1] - m_lo), expf(s[jb][2] - m_hi), expf(s[jb][3] - m_hi)};
+            float *e = s[jb];
+            e[0] = expf(e[0] - m_lo);
+            e[1] = expf(e[1] - m_lo);
+            e[2] = expf(e[2] - m_hi);
+            e[3] = expf(e[3] - m_hi);
             l_lo += e[0] + e[1];
             l_hi += e[2] + e[3];
-            if (use_dropout) {
-                int key = jb * 8 + 2 * t;
-                e[0] *= keep_factor(keep, TILE_ROWS / 8, g, key, keep_scale);
-                e[1] *= keep_factor(keep, TILE_ROWS / 8, g, key + 1, keep_scale);
-                e[2] *= keep_factor(keep, TILE_ROWS / 8, g + 8, key, keep_scale);
-                e[3] *= keep_factor(keep, TILE_ROWS / 8, g + 8, key + 1, keep_scale);
-            }
-            fragment_times_tile<HS>(o, e, Vs, jb);
         }
     }
-    l_lo = quad_sum(l_lo);
-    l_hi = quad_sum(l_hi);
-    #pragma unroll
-    for (int nb = 0; nb < HS / 8; nb++) {
-        o[nb][0] /= l_lo;
-        o[nb][1] /= l_lo;
-        o[nb][2] /= l_hi;
-        o[nb][3] /= l_hi;
+
+    // out = O/l for the rows below Tq, and their lse.
+    template <typename Out>
+    __device__ void finish(float (&o)[HS / 8][4], Out *out, HeadStrides so, float *lse, int b, int h, int bh, int row_lo, int Tq) {
+        const int t = threadIdx.x & 3, row_hi = row_lo + 8;
+        l_lo = quad_sum(l_lo);
+        l_hi = quad_sum(l_hi);
+        #pragma unroll
+        for (int nb = 0; nb < HS / 8; nb++) {
+            o[nb][0] /= l_lo;
+            o[nb][1] /= l_lo;
+            o[nb][2] /= l_hi;
+            o[nb][3] /= l_hi;
+        }
+        store_rows<HS>(out, so, b, h, row_lo, row_hi, Tq, o);
+        if (t == 0 && row_lo < Tq) lse[(long long) bh * Tq + row_lo] = m_lo + logf(l_lo);
+        if (t == 0 && row_hi < Tq) lse[(long long) bh * Tq + row_hi] = m_hi + logf(l_hi);
     }
-    store_rows<HS>(out, so, b, h, row_lo, row_hi, Tq, o);
-    if (t == 0 && row_lo < Tq) lse[(long long) bh * Tq + row_lo] = m_lo + logf(l_lo);
-    if (t == 0 && row_hi < Tq) lse[(long long) bh * Tq + row_hi] = m_hi + logf(l_hi);
+};
+
+// e ∘ M, the dropout factors of a warp's 16 query rows (g and g + 8) from its tile's keep bits.
+__device__ inline void drop_out(float (&e)[TILE_ROWS / 8][4], const uint8_t *keep, float keep_scale) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    #pragma unroll
+    for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
+        #pragma unroll
+        for (int r = 0; r < 4; r++) e[jb][r] *= keep_factor(keep, TILE_ROWS / 8, r < 2 ? g : g + 8, jb * 8 + 2 * t + (r & 1), keep_scale);
+    }
+}
+
+template <int HS, typename In, typename Out>
+__device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
+                                                const In *v, HeadStrides sv, const float *mask, Out *out,
+                                                HeadStrides so, float *lse, int heads, int Tq, int T, float scale,
+                                                int use_dropout, float p, float keep_scale, unsigned long long seed,
+                                                unsigned long long offset) {
+    // Rows of HS + 4 words: fragment reads of K at (key g, feature t) and of V at (key 2t, feature g)
+    // fall in 32 distinct banks.
+    __shared__ uint32_t Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4];  // TF32
+    __shared__ float Ms[TILE_ROWS];
+    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
+    uint8_t *keep = keep_bits[threadIdx.x >> 5];
+    const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
+    const int g = (threadIdx.x & 31) >> 2;
+    const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
+    const int row_lo = warp_row + g, row_hi = row_lo + 8;  // this lane's two query rows
+    uint32_t qf[HS / 8][4];
+    load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
+    // O as C fragments: rows lo, hi × features nb·8 + 2t, +1.
+    float o[HS / 8][4];
+    clear<HS>(o);
+    OnlineSoftmax<HS> softmax;
+
+    for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
+        load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
+        if (warp_row >= Tq) continue;
+        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
+        float s[TILE_ROWS / 8][4];  // S = Q·Kᵀ, then e^{S·scale + mask − m}·M
+        #pragma unroll
+        for (int jb = 0; jb < TILE_ROWS / 8; jb++) rows_times_tile<HS>(s[jb], qf, Ks, jb);
+        softmax.tile(s, Ms, scale, o);
+        if (use_dropout) drop_out(s, keep, keep_scale);
+        // O += (e^{S−m}·M)·V, a block of 8 keys at a time.
+        #pragma unroll
+        for (int jb = 0; jb < TILE_ROWS / 8; jb++) fragment_times_tile<HS>(o, s[jb], Vs, jb);
+    }
+    softmax.finish(o, out, so, lse, b, h, bh, row_lo, Tq);
 }
 
 // D_i = dO_i · out_i for every query row r = bh·Tq + i. A row belongs to width = min(32, hs) lanes
@@ -560,14 +589,14 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
     __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
     uint8_t *keep = keep_bits[threadIdx.x >> 5];
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int g = (threadIdx.x & 31) >> 2;
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
     const int row_lo = warp_row + g, row_hi = row_lo + 8;
     uint32_t qf[HS / 16][4];
     load_half_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
     float o[HS / 8][4];
     clear<HS>(o);
-    float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;
+    OnlineSoftmax<HS> softmax;
     const bool wide = rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv);
 
     auto load = [&](int stage, int j0) {
@@ -577,53 +606,12 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
     stream_tiles(T, load, [&](int stage, int j0) {
         if (warp_row >= Tq) return;
         if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
-        // S = Q·Kᵀ·scale + mask, in the layout of the float32 kernel
-        float s[TILE_ROWS / 8][4];
-        float max_lo = -INFINITY, max_hi = -INFINITY;
+        float s[TILE_ROWS / 8][4];  // S = Q·Kᵀ in the float32 kernel's layout, then e^{S·scale + mask − m}·M
         #pragma unroll
         for (int pr = 0; pr < TILE_ROWS / 16; pr++) rows_times_half_tile<HS, In>(s[2 * pr], s[2 * pr + 1], qf, Ks[stage], pr);
-        #pragma unroll
-        for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
-            #pragma unroll
-            for (int c = 0; c < 2; c++) {
-                float bias = Ms[stage][jb * 8 + 2 * t + c];
-                s[jb][c] = s[jb][c] * scale + bias;
-                s[jb][2 + c] = s[jb][2 + c] * scale + bias;
-                max_lo = fmaxf(max_lo, s[jb][c]);
-                max_hi = fmaxf(max_hi, s[jb][2 + c]);
-            }
-        }
-        float new_lo = fmaxf(m_lo, quad_max(max_lo)), new_hi = fmaxf(m_hi, quad_max(max_hi));
-        float corr_lo = expf(m_lo - new_lo), corr_hi = expf(m_hi - new_hi);
-        m_lo = new_lo;
-        m_hi = new_hi;
-        l_lo *= corr_lo;
-        l_hi *= corr_hi;
-        #pragma unroll
-        for (int nb = 0; nb < HS / 8; nb++) {
-            o[nb][0] *= corr_lo;
-            o[nb][1] *= corr_lo;
-            o[nb][2] *= corr_hi;
-            o[nb][3] *= corr_hi;
-        }
-        // S becomes e^{S−m}·M in place, then O += (e^{S−m}·M)·V, 16 keys a step
-        #pragma unroll
-        for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
-            float *e = s[jb];
-            e[0] = expf(e[0] - m_lo);
-            e[1] = expf(e[1] - m_lo);
-            e[2] = expf(e[2] - m_hi);
-            e[3] = expf(e[3] - m_hi);
-            l_lo += e[0] + e[1];
-            l_hi += e[2] + e[3];
-        }
-        if (use_dropout) {
-            #pragma unroll
-            for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
-                #pragma unroll
-                for (int r = 0; r < 4; r++) s[jb][r] *= keep_factor(keep, TILE_ROWS / 8, r < 2 ? g : g + 8, jb * 8 + 2 * t + (r & 1), keep_scale);
-            }
-        }
+        softmax.tile(s, Ms[stage], scale, o);
+        if (use_dropout) drop_out(s, keep, keep_scale);
+        // O += (e^{S−m}·M)·V, 16 keys a step
         #pragma unroll
         for (int kb = 0; kb < TILE_ROWS / 16; kb++) {
             uint32_t a[4];
@@ -631,18 +619,7 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
             fragment_times_half_tile<HS, In>(o, a, Vs[stage], kb);
         }
     });
-    l_lo = quad_sum(l_lo);
-    l_hi = quad_sum(l_hi);
-    #pragma unroll
-    for (int nb = 0; nb < HS / 8; nb++) {
-        o[nb][0] /= l_lo;
-        o[nb][1] /= l_lo;
-        o[nb][2] /= l_hi;
-        o[nb][3] /= l_hi;
-    }
-    store_rows<HS>(out, so, b, h, row_lo, row_hi, Tq, o);
-    if (t == 0 && row_lo < Tq) lse[(long long) bh * Tq + row_lo] = m_lo + logf(l_lo);
-    if (t == 0 && row_hi < Tq) lse[(long long) bh * Tq + row_hi] = m_hi + logf(l_hi);
+    softmax.finish(o, out, so, lse, b, h, bh, row_lo, Tq);
 }
 
 // dk, dv: as attention_backward_kv_kernel, a warp owning 16 key rows, query tiles streaming through.
