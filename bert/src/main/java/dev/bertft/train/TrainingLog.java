@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.io.AtomicFiles;
 
 import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +15,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The logging directory: {@code log.jsonl} with one JSON object per logging step and
@@ -25,14 +27,21 @@ final class TrainingLog {
     private final Path dir;
     private final boolean tensorBoard;
     private final Consumer<String> warn;
+    private final Function<TrainerState, BufferedImage> chart;
     private TensorBoardWriter events;
     private boolean drawing = true;
 
     /** warn: where the one line goes when the chart cannot be drawn on this machine. */
     TrainingLog(Path dir, boolean tensorBoard, Consumer<String> warn) {
+        this(dir, tensorBoard, warn, state -> TrainingChart.draw(TrainingChart.layout(state.logHistory, state.maxSteps)));
+    }
+
+    /** With the chart drawn by {@code chart} (a test's stands in for a runtime without fonts). */
+    TrainingLog(Path dir, boolean tensorBoard, Consumer<String> warn, Function<TrainerState, BufferedImage> chart) {
         this.dir = dir;
         this.tensorBoard = tensorBoard;
         this.warn = warn;
+        this.chart = chart;
     }
 
     /** Opens the event file when training begins (as HF's TensorBoardCallback), so an unwritable folder fails before step 1. */
@@ -69,7 +78,7 @@ final class TrainingLog {
         System.setProperty("java.awt.headless", "true");
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         try {
-            ImageIO.write(TrainingChart.draw(TrainingChart.layout(state.logHistory, state.maxSteps)), "png", png);
+            ImageIO.write(chart.apply(state), "png", png);
         } catch (LinkageError | java.awt.AWTError e) {
             drawing = false;
             warn.accept("training.png not drawn: this Java runtime cannot render text (" + e.getMessage() + ")");
