@@ -56,6 +56,13 @@ budget_s=${GPU_CHECK_BUDGET_S:-480}
 # GPU_CHECK_PARTS: the parts to run (default all): parity bert-parity gemm attention e2e bench peers profile ncu
 # compile checkpointing. A short lease runs a few, e.g. "parity bench profile ncu" after a kernel change.
 want() { [ "${GPU_CHECK_PARTS:-all}" = all ] || [[ " $GPU_CHECK_PARTS " == *" $1 "* ]]; }
+# Whether optional part $1 (of 7, described by $3) runs: wanted, and $2 seconds of the budget left for it; says so when not.
+fits() {
+  want "$1" || return 1
+  [ $((SECONDS + $2)) -le "$budget_s" ] && return 0
+  echo "$3 left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
+  return 1
+}
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -183,47 +190,31 @@ summarize 2>&1 | tee -a "$out/summary.txt"
 # Where the step's GPU time goes, kernel by kernel (#16 asks for it beside each change's saving):
 # the TF32 step at 32 x 128 and the bf16 one at 32 x 512; then what bounds the heaviest kernels, by
 # the hardware counters (gpu-ncu.sh), for the next change to aim at.
-if ! want profile; then
-  :
-elif [ $((SECONDS + 60)) -le "$budget_s" ]; then
+if fits profile 60 "kernel profile"; then
   step "per-kernel profile, training step: tf32 32 x 128, bf16 32 x 512" | tee -a "$out/bench.txt"
   OUT=$out/profile PROFILE_MODES=train limited 60 bash bench/scripts/gpu-profile.sh > /dev/null 2>&1
   OUT=$out/profile PROFILE_MODES=train PROFILE_SEQ=512 PROFILE_PRECISION=bf16 limited 60 bash bench/scripts/gpu-profile.sh > /dev/null 2>&1
   echo "profiles in profile/profile-train-*.txt" >> "$out/bench.txt"
-else
-  echo "kernel profile left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
 fi
-if ! want ncu; then
-  :
-elif [ $((SECONDS + 90)) -le "$budget_s" ]; then
+if fits ncu 90 "ncu"; then
   step "hardware counters of the heaviest kernels (ncu)" | tee -a "$out/bench.txt"
   OUT=$out/ncu NCU_TIMEOUT_S=30 limited 90 bash bench/scripts/gpu-ncu.sh >> "$out/bench.txt" 2>&1
   echo "ncu reports in ncu/" >> "$out/bench.txt"
-else
-  echo "ncu left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
 fi
 
-if ! want compile; then
-  :
-elif [ $((SECONDS + 150)) -le "$budget_s" ]; then
+if fits compile 150 "torch.compile row"; then
   step "torch.compile, tf32, 32 x 128" | tee -a "$out/bench.txt"
   limited 150 python3 bench/scripts/bench_pytorch.py --shape bert-base --device cuda --batch-size 32 --seq-len 128 --steps $timed \
       --warmup 3 --precision tf32 --compile > "$out/peer-128-tf32-compile.json" 2>> "$out/bench.txt"
   cat "$out/peer-128-tf32-compile.json" >> "$out/bench.txt"
   summarize > /dev/null 2>&1   # again, with the compile row
-else
-  echo "torch.compile row left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
 fi
 # --gradient-checkpointing's memory (the bench's memory line holds the peak) and step time, against the plain
 # 32 x 512 tf32 row above; the CUDA backend's dry run put the peak at 3,837 MiB against 11,694.
-if ! want checkpointing; then
-  :
-elif [ $((SECONDS + 60)) -le "$budget_s" ]; then
+if fits checkpointing 60 "gradient checkpointing row"; then
   step "bench: --gradient-checkpointing, tf32, 32 x 512" | tee -a "$out/bench.txt"
   limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cli.Main bench --device cuda --shape bert-base --batch-size 32 --seq-len 512 \
       --mode train --gradient-checkpointing --steps 10 --warmup 3 2>&1 | tee -a "$out/bench.txt"
-else
-  echo "gradient checkpointing row left out: ${SECONDS}s of the ${budget_s}s budget used" | tee -a "$out/bench.txt"
 fi
 step "done" | tee -a "$out/train-e2e.txt"
 echo "raw output in $out"
