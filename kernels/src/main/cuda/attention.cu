@@ -14,7 +14,9 @@
 // query rows, a warp 16 of them (a warp with no row below Tq only helps load the tiles), and streams tiles of 64 keys through shared memory with the
 // online softmax, per tile
 //   m' = max(m, max_j S_ij),  O ← O·e^{m−m'} + Σ_j e^{S_ij−m'}·M_ij·v_j,  l ← l·e^{m−m'} + Σ_j e^{S_ij−m'}
-// and at the end out_i = O/l, lse_i = m + log l. S = Q·Kᵀ and P·V are mma.sync.m16n8k8. P goes
+// and at the end out_i = O/l, lse_i = m + log l, every e^x by the special-function unit
+// (fast_exp: about 1e-6 relative, a tenth of expf's instructions, which outnumbered the tensor-core
+// steps). S = Q·Kᵀ and P·V are mma.sync.m16n8k8. P goes
 // from the score registers to the second product without moving: the accumulator holds keys 2t
 // and 2t+1 of each block of 8, and read as the A operand those registers stand for k = t and
 // t + 4, so each block's keys are summed in the order 0, 2, 4, 6, 1, 3, 5, 7 and V's rows are
@@ -52,16 +54,6 @@
 struct HeadStrides {
     int batch, head, token;
 };
-
-// An input element as float: exact from every format.
-__device__ inline float to_float(float x) { return x; }
-__device__ inline float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ inline float to_float(__half x) { return __half2float(x); }
-
-// x written as an output element: float32 as it is, BF16/F16 rounded to nearest.
-__device__ inline void store_as(float *p, float x) { *p = x; }
-__device__ inline void store_as(__nv_bfloat16 *p, float x) { *p = __float2bfloat16_rn(x); }
-__device__ inline void store_as(__half *p, float x) { *p = __float2half_rn(x); }
 
 // Row t of head pair (b, h).
 template <typename In>
@@ -223,7 +215,7 @@ struct OnlineSoftmax {
         }
         // Every tile holds at least one real key, so the new maxima are finite.
         float new_lo = fmaxf(m_lo, quad_max(max_lo)), new_hi = fmaxf(m_hi, quad_max(max_hi));
-        float corr_lo = expf(m_lo - new_lo), corr_hi = expf(m_hi - new_hi);  // 0 on the first tile
+        float corr_lo = fast_exp(m_lo - new_lo), corr_hi = fast_exp(m_hi - new_hi);  // 0 on the first tile
         m_lo = new_lo;
         m_hi = new_hi;
         l_lo *= corr_lo;
@@ -238,10 +230,10 @@ struct OnlineSoftmax {
         #pragma unroll
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
             float *e = s[jb];
-            e[0] = expf(e[0] - m_lo);
-            e[1] = expf(e[1] - m_lo);
-            e[2] = expf(e[2] - m_hi);
-            e[3] = expf(e[3] - m_hi);
+            e[0] = fast_exp(e[0] - m_lo);
+            e[1] = fast_exp(e[1] - m_lo);
+            e[2] = fast_exp(e[2] - m_hi);
+            e[3] = fast_exp(e[3] - m_hi);
             l_lo += e[0] + e[1];
             l_hi += e[2] + e[3];
         }
@@ -387,7 +379,7 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
             #pragma unroll
             for (int r = 0; r < 4; r++) {
                 int query = ib * 8 + 2 * t + (r & 1);
-                float pij = expf(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
+                float pij = fast_exp(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
                 float f = use_dropout ? keep_factor(keep, 2, query, r < 2 ? g : g + 8, keep_scale) : 1.0f;
                 pm[r] = pij * f;
                 ds[r] = pij * (dpt[r] * f - Ds[query]) * scale;
@@ -439,7 +431,7 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
             for (int r = 0; r < 4; r++) {
                 int key = jb * 8 + 2 * t + (r & 1);
                 bool lo = r < 2;
-                float pij = expf(s[r] * scale + Ms[key] - (lo ? lse_lo : lse_hi));
+                float pij = fast_exp(s[r] * scale + Ms[key] - (lo ? lse_lo : lse_hi));
                 float f = use_dropout ? keep_factor(keep, TILE_ROWS / 8, lo ? g : g + 8, key, keep_scale) : 1.0f;
                 ds[r] = pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale;
             }
@@ -463,12 +455,10 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
 
 #define HALF_PITCH(HS) ((HS) + 8)  // 16-bit elements a shared tile row: rows 2·HS + 16 bytes apart, an ldmatrix's 8 rows in 8 bank groups
 
-// x rounded to nearest in In's format, as its 16 bits; two such as one register, lo in the low half.
-template <typename In> __device__ inline uint32_t round_bits(float x);
-template <> __device__ inline uint32_t round_bits<__nv_bfloat16>(float x) { return __bfloat16_as_ushort(__float2bfloat16_rn(x)); }
-template <> __device__ inline uint32_t round_bits<__half>(float x) { return __half_as_ushort(__float2half_rn(x)); }
-template <typename In>
-__device__ inline uint32_t rounded_pair(float lo, float hi) { return round_bits<In>(lo) | round_bits<In>(hi) << 16; }
+// lo and hi rounded to nearest in In's format, as one register, lo in the low half.
+template <typename In> __device__ inline uint32_t rounded_pair(float lo, float hi);
+template <> __device__ inline uint32_t rounded_pair<__nv_bfloat16>(float lo, float hi) { return pack_bf16x2(lo, hi); }
+template <> __device__ inline uint32_t rounded_pair<__half>(float lo, float hi) { return pack_f16x2(lo, hi); }
 
 template <typename In> __device__ inline void mma16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
 template <> __device__ inline void mma16<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_bf16(d, a, b); }
@@ -671,7 +661,7 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
                 #pragma unroll
                 for (int r = 0; r < 4; r++) {
                     int query = 16 * pr + 8 * c + 2 * t + (r & 1);
-                    float pij = expf(st[c][r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[stage][query]);
+                    float pij = fast_exp(st[c][r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[stage][query]);
                     float f = use_dropout ? keep_factor(keep, 2, query, r < 2 ? g : g + 8, keep_scale) : 1.0f;
                     pm[c][r] = pij * f;
                     ds[c][r] = pij * (dpt[c][r] * f - Ds[stage][query]) * scale;
@@ -732,7 +722,7 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
                 for (int r = 0; r < 4; r++) {
                     int key = 16 * pr + 8 * c + 2 * t + (r & 1);
                     bool lo = r < 2;
-                    float pij = expf(s[c][r] * scale + Ms[stage][key] - (lo ? lse_lo : lse_hi));
+                    float pij = fast_exp(s[c][r] * scale + Ms[stage][key] - (lo ? lse_lo : lse_hi));
                     float f = use_dropout ? keep_factor(keep, TILE_ROWS / 8, lo ? g : g + 8, key, keep_scale) : 1.0f;
                     ds[c][r] = pij * (dp[c][r] * f - (lo ? d_lo : d_hi)) * scale;
                 }

@@ -58,6 +58,16 @@ __device__ inline void global_float4(float *at, float a, float b, float c, float
     asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(at), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
 }
 
+// e^x for the attention softmax: 2^(x·log2 e) by the special-function unit's ex2.approx (relative
+// error about 2^-22; results under 2^-126 flush to zero, inputs of -inf give 0), one multiply and
+// one MUFU where expf spends about ten instructions on range reduction. The rounding of x·log2 e
+// adds |x|·2^-24 to the exponent: about 1e-6 relative over the range a softmax weight can matter.
+__device__ inline float fast_exp(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x * 1.44269504f));
+    return y;
+}
+
 // D = A·B + D for one 16×8×8 step. Fragment ownership, with g = lane/4 and t = lane%4:
 //   a0 (g, t)  a1 (g+8, t)  a2 (g, t+4)  a3 (g+8, t+4)     rows m, cols k of the 16×8 A tile
 //   b0 (t, g)  b1 (t+4, g)                                 rows k, cols n of the 8×8 B tile
@@ -187,11 +197,23 @@ __device__ inline T block_max(T v, T *scratch) {
     return warp_max(v);
 }
 
-// The float4 paths of the pointwise kernels need every pointer on a 16-byte boundary.
-__device__ inline bool aligned16(const void *a, const void *b, const void *c) {
-    return (((uintptr_t) a | (uintptr_t) b | (uintptr_t) c) & 15) == 0;
+// The float4 paths of the pointwise kernels need every pointer on a 16-byte boundary (null
+// pointers, of outputs a kernel does not write, pass).
+template <class... P>
+__device__ inline bool aligned16(P... pointers) {
+    return ((((uintptr_t) pointers) | ...) & 15) == 0;
 }
 
 // Grid-stride loop over [0, n).
 #define FOR_EACH(i, n) for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < (n); \
                             i += (long long) gridDim.x * blockDim.x)
+
+// A pointwise kernel's grid-stride loops over [0, n): four(i) takes elements i .. i+3 (i a
+// multiple of 4) while all four lie in range and `wide` (its pointers allow 16-byte accesses
+// there), one(i) takes element i for the rest.
+template <class Four, class One>
+__device__ inline void for_each_by_four(long long n, bool wide, Four &&four, One &&one) {
+    long long n4 = wide ? n / 4 : 0;
+    FOR_EACH(i, n4) four(4 * i);
+    FOR_EACH(i, n - 4 * n4) one(4 * n4 + i);
+}

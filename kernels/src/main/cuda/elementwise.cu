@@ -32,41 +32,44 @@ __device__ inline double unary_op(int op, double v) {
 __device__ inline float unary_f32_op(int op, float v) { return op == 5 ? gelu(v) : (float) unary_op(op, (double) v); }
 
 extern "C" __global__ void unary_f32(int op, const float *x, float *y, long long n) {
-    long long n4 = aligned16(x, y, y) ? n / 4 : 0;
-    FOR_EACH(i, n4) {
-        float4 v = ((const float4 *) x)[i];
-        ((float4 *) y)[i] = make_float4(unary_f32_op(op, v.x), unary_f32_op(op, v.y), unary_f32_op(op, v.z), unary_f32_op(op, v.w));
-    }
-    FOR_EACH(i, n - 4 * n4) y[4 * n4 + i] = unary_f32_op(op, x[4 * n4 + i]);
+    for_each_by_four(n, aligned16(x, y), [&](long long i) {
+        float4 v = load4(x + i);
+        store4(y + i, make_float4(unary_f32_op(op, v.x), unary_f32_op(op, v.y), unary_f32_op(op, v.z), unary_f32_op(op, v.w)));
+    }, [&](long long i) { y[i] = unary_f32_op(op, x[i]); });
 }
 
 // GELU that also writes y rounded to BF16 or F16: the operand of the Linear it feeds (BERT's
 // intermediate.dense output goes through GELU into output.dense), so no cast kernel runs for it.
-extern "C" __global__ void gelu_f32_copy_bf16(const float *x, float *y, __nv_bfloat16 *copy, long long n) {
-    FOR_EACH(i, n) {
+// Like every 16-bit pointwise kernel here, four elements a thread where the pointers allow.
+__device__ inline float4 gelu4(float4 v) { return make_float4(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w)); }
+
+template <typename H>
+__device__ void gelu_f32_copy(const float *x, float *y, H *copy, long long n) {
+    for_each_by_four(n, aligned16(x, y, copy), [&](long long i) {
+        float4 v = gelu4(load4(x + i));
+        store4(y + i, v);
+        store4(copy + i, v);
+    }, [&](long long i) {
         y[i] = gelu(x[i]);
-        copy[i] = __float2bfloat16_rn(y[i]);
-    }
+        store_as(copy + i, y[i]);
+    });
 }
 
-extern "C" __global__ void gelu_f32_copy_f16(const float *x, float *y, __half *copy, long long n) {
-    FOR_EACH(i, n) {
-        y[i] = gelu(x[i]);
-        copy[i] = __float2half_rn(y[i]);
-    }
-}
+extern "C" __global__ void gelu_f32_copy_bf16(const float *x, float *y, __nv_bfloat16 *copy, long long n) { gelu_f32_copy(x, y, copy, n); }
+extern "C" __global__ void gelu_f32_copy_f16(const float *x, float *y, __half *copy, long long n) { gelu_f32_copy(x, y, copy, n); }
 
 // GELU of the half-precision product a Linear wrote (intermediate.dense under autocast), in
 // float32 and rounded once to that format for the next Linear: torch.autocast's float32 GELU
 // between two half products, without the widening cast of its input or a float32 output
 // nothing else reads.
-extern "C" __global__ void gelu_bf16(const __nv_bfloat16 *x, __nv_bfloat16 *y, long long n) {
-    FOR_EACH(i, n) y[i] = __float2bfloat16_rn(gelu(__bfloat162float(x[i])));
+template <typename H>
+__device__ void gelu_half(const H *x, H *y, long long n) {
+    for_each_by_four(n, aligned16(x, y), [&](long long i) { store4(y + i, gelu4(load4(x + i))); },
+                     [&](long long i) { store_as(y + i, gelu(to_float(x[i]))); });
 }
 
-extern "C" __global__ void gelu_f16(const __half *x, __half *y, long long n) {
-    FOR_EACH(i, n) y[i] = __float2half_rn(gelu(__half2float(x[i])));
-}
+extern "C" __global__ void gelu_bf16(const __nv_bfloat16 *x, __nv_bfloat16 *y, long long n) { gelu_half(x, y, n); }
+extern "C" __global__ void gelu_f16(const __half *x, __half *y, long long n) { gelu_half(x, y, n); }
 
 extern "C" __global__ void unary_f64(int op, const double *x, double *y, long long n) {
     FOR_EACH(i, n) y[i] = unary_op(op, x[i]);
@@ -142,13 +145,11 @@ extern "C" __global__ void binary_f32(int op, Strides3 s, const float *a, const 
         binary_kernel<float>(op, s, a, b, c, n);
         return;
     }
-    long long n4 = n / 4;
-    FOR_EACH(i, n4) {
-        float4 u = ((const float4 *) a)[i], v = ((const float4 *) b)[i];
-        ((float4 *) c)[i] = make_float4(binary_op<float>(op, u.x, v.x), binary_op<float>(op, u.y, v.y), binary_op<float>(op, u.z, v.z),
-                                        binary_op<float>(op, u.w, v.w));
-    }
-    FOR_EACH(i, n - 4 * n4) c[4 * n4 + i] = binary_op<float>(op, a[4 * n4 + i], b[4 * n4 + i]);
+    for_each_by_four(n, true, [&](long long i) {
+        float4 u = load4(a + i), v = load4(b + i);
+        store4(c + i, make_float4(binary_op<float>(op, u.x, v.x), binary_op<float>(op, u.y, v.y), binary_op<float>(op, u.z, v.z),
+                                  binary_op<float>(op, u.w, v.w)));
+    }, [&](long long i) { c[i] = binary_op<float>(op, a[i], b[i]); });
 }
 
 extern "C" __global__ void binary_f64(int op, Strides3 s, const double *a, const double *b, double *c, long long n) {
@@ -191,47 +192,53 @@ extern "C" __global__ void bias_gelu_backward_f64(const double *x, const double 
 // x ⊙ mask (dropout) that also writes the product rounded to BF16 or F16, the operand of the Linear
 // it feeds under autocast (the embeddings' output into layer 0's Q, K and V; the pooled output into
 // the classifier): a·b as binary_f32's MUL, so the float32 result has its bits.
-extern "C" __global__ void mul_f32_copy_bf16(const float *a, const float *b, float *c, __nv_bfloat16 *copy, long long n) {
-    FOR_EACH(i, n) {
+template <typename H>
+__device__ void mul_f32_copy(const float *a, const float *b, float *c, H *copy, long long n) {
+    for_each_by_four(n, aligned16(a, b, c, copy), [&](long long i) {
+        float4 x = load4(a + i), y = load4(b + i), v = make_float4(x.x * y.x, x.y * y.y, x.z * y.z, x.w * y.w);
+        store4(c + i, v);
+        store4(copy + i, v);
+    }, [&](long long i) {
         c[i] = a[i] * b[i];
-        copy[i] = __float2bfloat16_rn(c[i]);
-    }
+        store_as(copy + i, c[i]);
+    });
 }
 
-extern "C" __global__ void mul_f32_copy_f16(const float *a, const float *b, float *c, __half *copy, long long n) {
-    FOR_EACH(i, n) {
-        c[i] = a[i] * b[i];
-        copy[i] = __float2half_rn(c[i]);
-    }
-}
+extern "C" __global__ void mul_f32_copy_bf16(const float *a, const float *b, float *c, __nv_bfloat16 *copy, long long n) { mul_f32_copy(a, b, c, copy, n); }
+extern "C" __global__ void mul_f32_copy_f16(const float *a, const float *b, float *c, __half *copy, long long n) { mul_f32_copy(a, b, c, copy, n); }
 
 // ---- GELU backward: dx = dy · GELU'(x) ---------------------------------------------------------
 
 extern "C" __global__ void gelu_backward_f32(const float *x, const float *dy, float *dx, long long n) {
-    long long n4 = aligned16(x, dy, dx) ? n / 4 : 0;
-    FOR_EACH(i, n4) {
-        float4 v = ((const float4 *) x)[i], d = ((const float4 *) dy)[i];
-        ((float4 *) dx)[i] = make_float4(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w));
-    }
-    FOR_EACH(i, n - 4 * n4) dx[4 * n4 + i] = dy[4 * n4 + i] * gelu_grad(x[4 * n4 + i]);
+    for_each_by_four(n, aligned16(x, dy, dx), [&](long long i) {
+        float4 v = load4(x + i), d = load4(dy + i);
+        store4(dx + i, make_float4(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w)));
+    }, [&](long long i) { dx[i] = dy[i] * gelu_grad(x[i]); });
 }
 
 // The same for the half-precision pre-activation a Linear wrote under autocast, also writing dx
 // rounded to that format: the dY operand of that Linear's dX and dW products, with the float32 dx
 // beside it for the bias gradient's sum. Widening x is exact, so dx has the float32 kernel's bits.
+template <typename H>
+__device__ void gelu_backward_copy(const H *x, const float *dy, float *dx, H *copy, long long n) {
+    for_each_by_four(n, aligned16(x, dy, dx, copy), [&](long long i) {
+        float4 v = load4(x + i), d = load4(dy + i);
+        float4 g = make_float4(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w));
+        store4(dx + i, g);
+        store4(copy + i, g);
+    }, [&](long long i) {
+        dx[i] = dy[i] * gelu_grad(to_float(x[i]));
+        store_as(copy + i, dx[i]);
+    });
+}
+
 extern "C" __global__ void gelu_backward_bf16_copy_bf16(const __nv_bfloat16 *x, const float *dy, float *dx, __nv_bfloat16 *copy,
                                                         long long n) {
-    FOR_EACH(i, n) {
-        dx[i] = dy[i] * gelu_grad(__bfloat162float(x[i]));
-        copy[i] = __float2bfloat16_rn(dx[i]);
-    }
+    gelu_backward_copy(x, dy, dx, copy, n);
 }
 
 extern "C" __global__ void gelu_backward_f16_copy_f16(const __half *x, const float *dy, float *dx, __half *copy, long long n) {
-    FOR_EACH(i, n) {
-        dx[i] = dy[i] * gelu_grad(__half2float(x[i]));
-        copy[i] = __float2half_rn(dx[i]);
-    }
+    gelu_backward_copy(x, dy, dx, copy, n);
 }
 
 extern "C" __global__ void gelu_backward_f64(const double *x, const double *dy, double *dx, long long n) {
@@ -296,12 +303,10 @@ extern "C" __global__ void fill_8(unsigned long long *y, unsigned long long bits
 // ---- in place: dst += α·src, t ·= s --------------------------------------------------------------
 
 extern "C" __global__ void add_inplace_f32(float *dst, const float *src, float alpha, long long n) {
-    long long n4 = aligned16(dst, src, src) ? n / 4 : 0;
-    FOR_EACH(i, n4) {
-        float4 d = ((float4 *) dst)[i], v = ((const float4 *) src)[i];
-        ((float4 *) dst)[i] = make_float4(d.x + alpha * v.x, d.y + alpha * v.y, d.z + alpha * v.z, d.w + alpha * v.w);
-    }
-    FOR_EACH(i, n - 4 * n4) dst[4 * n4 + i] += alpha * src[4 * n4 + i];
+    for_each_by_four(n, aligned16(dst, src), [&](long long i) {
+        float4 d = load4(dst + i), v = load4(src + i);
+        store4(dst + i, make_float4(d.x + alpha * v.x, d.y + alpha * v.y, d.z + alpha * v.z, d.w + alpha * v.w));
+    }, [&](long long i) { dst[i] += alpha * src[i]; });
 }
 
 extern "C" __global__ void add_inplace_f64(double *dst, const double *src, double alpha, long long n) {

@@ -39,4 +39,44 @@ LDMATRIX(ldmatrix_x4_trans, 4, ".trans", "{%0, %1, %2, %3}, [%4];" : "=r"(r[0]),
 MMA_M16N8K16(mma_bf16, "bf16")
 MMA_M16N8K16(mma_f16, "f16")
 #undef MMA_M16N8K16
+
+// Two floats rounded to nearest in one format as one register, lo in the low half: one cvt of
+// the pair (sm_80+) where two conversions, a shift and an or would do the same.
+__device__ inline uint32_t pack_bf16x2(float lo, float hi) {
+    uint32_t r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+__device__ inline uint32_t pack_f16x2(float lo, float hi) {
+    uint32_t r;
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
 #endif
+
+// An element of any of our formats as float32 (exact), and a float32 stored as one (the 16-bit
+// formats rounded to nearest).
+__device__ inline float to_float(float x) { return x; }
+__device__ inline float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ inline float to_float(__half x) { return __half2float(x); }
+__device__ inline void store_as(float *p, float x) { *p = x; }
+__device__ inline void store_as(__nv_bfloat16 *p, float x) { *p = __float2bfloat16_rn(x); }
+__device__ inline void store_as(__half *p, float x) { *p = __float2half_rn(x); }
+
+// A 16-bit format's bit pattern as float32 (exact).
+template <typename H> __device__ inline float widen_bits(uint32_t bits);
+template <> __device__ inline float widen_bits<__nv_bfloat16>(uint32_t bits) { return __bfloat162float(__ushort_as_bfloat16((unsigned short) bits)); }
+template <> __device__ inline float widen_bits<__half>(uint32_t bits) { return __half2float(__ushort_as_half((unsigned short) bits)); }
+
+// Four consecutive elements at p in one access (p 16-byte aligned for float32, 8-byte for the
+// 16-bit formats), as floats; store4 rounds them as store_as does.
+__device__ inline float4 load4(const float *p) { return *(const float4 *) p; }
+template <typename H>
+__device__ inline float4 load4(const H *p) {
+    uint2 u = *(const uint2 *) p;
+    return make_float4(widen_bits<H>(u.x & 0xffff), widen_bits<H>(u.x >> 16), widen_bits<H>(u.y & 0xffff), widen_bits<H>(u.y >> 16));
+}
+__device__ inline void store4(float *p, float4 v) { *(float4 *) p = v; }
+__device__ inline void store4(__nv_bfloat16 *p, float4 v) { *(uint2 *) p = make_uint2(pack_bf16x2(v.x, v.y), pack_bf16x2(v.z, v.w)); }
+__device__ inline void store4(__half *p, float4 v) { *(uint2 *) p = make_uint2(pack_f16x2(v.x, v.y), pack_f16x2(v.z, v.w)); }

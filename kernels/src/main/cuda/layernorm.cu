@@ -15,24 +15,31 @@
 #include "philox.cuh"
 #include <math.h>
 
-// What a forward writes besides y: nothing, or y rounded to one of the 16-bit formats.
+// What a forward writes besides y: nothing, or y rounded to one of the 16-bit formats; put4
+// writes four consecutive elements from i (a multiple of 4) in one 8-byte store.
 struct NoCopy {
     __device__ static void put(uint16_t *, long long, float) {}
+    __device__ static void put4(uint16_t *, long long, float4) {}
 };
-struct Bf16Copy {
-    __device__ static void put(uint16_t *copy, long long i, float v) { copy[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v)); }
-    __device__ static float widen(uint16_t h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
+template <typename H>
+struct HalfCopy {
+    using Type = H;
+    __device__ static void put(uint16_t *copy, long long i, float v) { store_as((H *) copy + i, v); }
+    __device__ static void put4(uint16_t *copy, long long i, float4 v) { store4((H *) copy + i, v); }
 };
-struct F16Copy {
-    __device__ static void put(uint16_t *copy, long long i, float v) { copy[i] = __half_as_ushort(__float2half_rn(v)); }
-    __device__ static float widen(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-};
+using Bf16Copy = HalfCopy<__nv_bfloat16>;
+using F16Copy = HalfCopy<__half>;
 
-// An input element as float32: itself, or widened (exactly) from the copy's 16-bit format.
+// An input element, or four consecutive ones from i (a multiple of 4), as float32: x itself, or
+// widened (exactly) from the copy's 16-bit format.
 template <class Copy>
 __device__ inline float widened(float v) { return v; }
 template <class Copy>
-__device__ inline float widened(uint16_t h) { return Copy::widen(h); }
+__device__ inline float widened(uint16_t h) { return widen_bits<typename Copy::Type>(h); }
+template <class Copy>
+__device__ inline float4 widened4(const float *x) { return load4(x); }
+template <class Copy>
+__device__ inline float4 widened4(const uint16_t *x) { return load4((const typename Copy::Type *) x); }
 
 __device__ inline float rsqrt_t(float v) { return 1.0f / sqrtf(v); }
 __device__ inline double rsqrt_t(double v) { return 1.0 / sqrt(v); }
@@ -69,8 +76,9 @@ __device__ inline void layernorm_kernel(const T *x, const T *gamma, const T *bet
 // once, 16 bytes at a time, instead of once per pass, 4 bytes at a time. Same formulas.
 #define LN_MAX_VECS 8
 
-__device__ inline bool ln_rows_fit_registers(int len, const void *p, const void *q, const void *r, const void *s) {
-    return len % 128 == 0 && len <= 128 * LN_MAX_VECS && (((uintptr_t) p | (uintptr_t) q | (uintptr_t) r | (uintptr_t) s) & 15) == 0;
+template <class... P>
+__device__ inline bool ln_rows_fit_registers(int len, P... pointers) {
+    return len % 128 == 0 && len <= 128 * LN_MAX_VECS && aligned16(pointers...);
 }
 
 __device__ inline float sum4(float4 v) { return ((v.x + v.y) + v.z) + v.w; }
@@ -293,9 +301,10 @@ extern "C" __global__ void layernorm_param_grads_final_f64(const double *partial
 // torch.autocast's Linear returns it. Either way s, its statistics and y are float32, and the
 // dropout multiply is float32's (torch.autocast drops out the 16-bit product in its own format).
 template <typename X, class Copy>
-__device__ void dropout_add_layernorm(const X *x, const float *r, const float *gamma, const float *beta, float *s, float *y,
-                                      float *mean, float *rstd, int rows, int len, float eps, float p, float keep_scale,
-                                      unsigned long long seed, unsigned long long offset, uint16_t *copy) {
+__device__ void dropout_add_layernorm_any_width(const X *x, const float *r, const float *gamma, const float *beta, float *s,
+                                                float *y, float *mean, float *rstd, int rows, int len, float eps, float p,
+                                                float keep_scale, unsigned long long seed, unsigned long long offset,
+                                                uint16_t *copy) {
     int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
         long long base = row * len;
@@ -326,6 +335,76 @@ __device__ void dropout_add_layernorm(const X *x, const float *r, const float *g
     }
 }
 
+// The same for rows that fit registers (ln_rows_fit_registers): a lane's runs of four are one
+// 16-byte access each (8 bytes for a 16-bit x or copy), and s stays in registers between the
+// passes instead of being read back twice. The same elements per lane, in the same order, with
+// the same operations: the same bits as the loop above.
+template <typename X, class Copy>
+__device__ void dropout_add_layernorm_in_registers(const X *x, const float *r, const float *gamma, const float *beta, float *s,
+                                                   float *y, float *mean, float *rstd, int rows, int len, float eps, float p,
+                                                   float keep_scale, unsigned long long seed, unsigned long long offset,
+                                                   uint16_t *copy) {
+    const float4 *g4 = (const float4 *) gamma, *b4 = (const float4 *) beta;
+    int lane = threadIdx.x & 31, warps = blockDim.x >> 5, vecs = len >> 7;
+    for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
+        long long base = row * len;
+        DropoutStream drop(seed, offset, p, keep_scale);
+        float4 v[LN_MAX_VECS];
+        float sum = 0;
+        #pragma unroll
+        for (int i = 0; i < LN_MAX_VECS; i++) {
+            if (i < vecs) {
+                long long at = base + 4 * (i * 32 + lane);
+                float4 a = widened4<Copy>(x + at), b = *(const float4 *) (r + at);
+                if (p > 0) a = make_float4(a.x * drop.factor(at), a.y * drop.factor(at + 1), a.z * drop.factor(at + 2), a.w * drop.factor(at + 3));
+                v[i] = make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
+                *(float4 *) (s + at) = v[i];
+                sum += v[i].x;
+                sum += v[i].y;
+                sum += v[i].z;
+                sum += v[i].w;
+            }
+        }
+        float mu = warp_sum(sum) / len, sq = 0;
+        #pragma unroll
+        for (int i = 0; i < LN_MAX_VECS; i++) {
+            if (i < vecs) {
+                float4 c = make_float4(v[i].x - mu, v[i].y - mu, v[i].z - mu, v[i].w - mu);
+                sq += c.x * c.x;
+                sq += c.y * c.y;
+                sq += c.z * c.z;
+                sq += c.w * c.w;
+            }
+        }
+        float inv = rsqrt_t(warp_sum(sq) / len + eps);
+        #pragma unroll
+        for (int i = 0; i < LN_MAX_VECS; i++) {
+            if (i < vecs) {
+                long long at = base + 4 * (i * 32 + lane);
+                float4 g = g4[i * 32 + lane], b = b4[i * 32 + lane];
+                float4 out = make_float4((v[i].x - mu) * inv * g.x + b.x, (v[i].y - mu) * inv * g.y + b.y,
+                                         (v[i].z - mu) * inv * g.z + b.z, (v[i].w - mu) * inv * g.w + b.w);
+                *(float4 *) (y + at) = out;
+                Copy::put4(copy, at, out);
+            }
+        }
+        if (lane == 0) {
+            mean[row] = mu;
+            rstd[row] = inv;
+        }
+    }
+}
+
+template <typename X, class Copy>
+__device__ void dropout_add_layernorm(const X *x, const float *r, const float *gamma, const float *beta, float *s, float *y,
+                                      float *mean, float *rstd, int rows, int len, float eps, float p, float keep_scale,
+                                      unsigned long long seed, unsigned long long offset, uint16_t *copy) {
+    if (ln_rows_fit_registers(len, x, r, gamma, beta, s, y, copy))
+        dropout_add_layernorm_in_registers<X, Copy>(x, r, gamma, beta, s, y, mean, rstd, rows, len, eps, p, keep_scale, seed, offset, copy);
+    else
+        dropout_add_layernorm_any_width<X, Copy>(x, r, gamma, beta, s, y, mean, rstd, rows, len, eps, p, keep_scale, seed, offset, copy);
+}
+
 extern "C" __global__ void dropout_add_layernorm_f32(const float *x, const float *r, const float *gamma, const float *beta,
                                                      float *s, float *y, float *mean, float *rstd, int rows, int len, float eps,
                                                      float p, float keep_scale, unsigned long long seed,
@@ -349,14 +428,11 @@ DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_bf16_copy_bf16, uint16_t, Bf16C
 DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_f16_copy_f16, uint16_t, F16Copy)
 #undef DROPOUT_ADD_LAYERNORM_COPY
 
-// dx is written only when p > 0 (without dropout x's gradient is the residual's). With a copy,
-// dx (ds when p = 0) also rounded to its format: under autocast the dY operand of the products of
-// the Linear whose output the block normalised, written here instead of by a cast kernel.
 template <class Copy>
-__device__ void dropout_add_layernorm_backward(const float *dy, const float *s, const float *gamma, const float *mean,
-                                               const float *rstd, float *dresidual, float *dx, int rows, int len, float p,
-                                               float keep_scale, unsigned long long seed, unsigned long long offset,
-                                               uint16_t *copy) {
+__device__ void dropout_add_layernorm_backward_any_width(const float *dy, const float *s, const float *gamma, const float *mean,
+                                                         const float *rstd, float *dresidual, float *dx, int rows, int len,
+                                                         float p, float keep_scale, unsigned long long seed,
+                                                         unsigned long long offset, uint16_t *copy) {
     int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
         long long base = row * len;
@@ -379,6 +455,69 @@ __device__ void dropout_add_layernorm_backward(const float *dy, const float *s, 
             Copy::put(copy, base + j, d);
         }
     }
+}
+
+// The same with g = dy ⊙ γ and x̂ in registers between the passes and 16-byte accesses, as the
+// forward's register path; the same bits as the loop above.
+template <class Copy>
+__device__ void dropout_add_layernorm_backward_in_registers(const float *dy, const float *s, const float *gamma, const float *mean,
+                                                            const float *rstd, float *dresidual, float *dx, int rows, int len,
+                                                            float p, float keep_scale, unsigned long long seed,
+                                                            unsigned long long offset, uint16_t *copy) {
+    const float4 *g4 = (const float4 *) gamma;
+    int lane = threadIdx.x & 31, warps = blockDim.x >> 5, vecs = len >> 7;
+    for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
+        long long base = row * len;
+        float mu = mean[row], inv = rstd[row], sum_g = 0, sum_gx = 0;
+        float4 g[LN_MAX_VECS], xh[LN_MAX_VECS];
+        #pragma unroll
+        for (int i = 0; i < LN_MAX_VECS; i++) {
+            if (i < vecs) {
+                long long at = base + 4 * (i * 32 + lane);
+                float4 d = *(const float4 *) (dy + at), sv = *(const float4 *) (s + at), gm = g4[i * 32 + lane];
+                g[i] = make_float4(d.x * gm.x, d.y * gm.y, d.z * gm.z, d.w * gm.w);
+                xh[i] = make_float4((sv.x - mu) * inv, (sv.y - mu) * inv, (sv.z - mu) * inv, (sv.w - mu) * inv);
+                sum_g += g[i].x;
+                sum_gx += g[i].x * xh[i].x;
+                sum_g += g[i].y;
+                sum_gx += g[i].y * xh[i].y;
+                sum_g += g[i].z;
+                sum_gx += g[i].z * xh[i].z;
+                sum_g += g[i].w;
+                sum_gx += g[i].w * xh[i].w;
+            }
+        }
+        float mg = warp_sum(sum_g) / len, mgx = warp_sum(sum_gx) / len;
+        DropoutStream drop(seed, offset, p, keep_scale);
+        #pragma unroll
+        for (int i = 0; i < LN_MAX_VECS; i++) {
+            if (i < vecs) {
+                long long at = base + 4 * (i * 32 + lane);
+                float4 ds = make_float4(inv * (g[i].x - mg - xh[i].x * mgx), inv * (g[i].y - mg - xh[i].y * mgx),
+                                        inv * (g[i].z - mg - xh[i].z * mgx), inv * (g[i].w - mg - xh[i].w * mgx)), d = ds;
+                *(float4 *) (dresidual + at) = ds;
+                if (p > 0) {
+                    d = make_float4(ds.x * drop.factor(at), ds.y * drop.factor(at + 1), ds.z * drop.factor(at + 2), ds.w * drop.factor(at + 3));
+                    *(float4 *) (dx + at) = d;
+                }
+                Copy::put4(copy, at, d);
+            }
+        }
+    }
+}
+
+// dx is written only when p > 0 (without dropout x's gradient is the residual's). With a copy,
+// dx (ds when p = 0) also rounded to its format: under autocast the dY operand of the products of
+// the Linear whose output the block normalised, written here instead of by a cast kernel.
+template <class Copy>
+__device__ void dropout_add_layernorm_backward(const float *dy, const float *s, const float *gamma, const float *mean,
+                                               const float *rstd, float *dresidual, float *dx, int rows, int len, float p,
+                                               float keep_scale, unsigned long long seed, unsigned long long offset,
+                                               uint16_t *copy) {
+    if (ln_rows_fit_registers(len, dy, s, gamma, dresidual, dx, copy))
+        dropout_add_layernorm_backward_in_registers<Copy>(dy, s, gamma, mean, rstd, dresidual, dx, rows, len, p, keep_scale, seed, offset, copy);
+    else
+        dropout_add_layernorm_backward_any_width<Copy>(dy, s, gamma, mean, rstd, dresidual, dx, rows, len, p, keep_scale, seed, offset, copy);
 }
 
 extern "C" __global__ void dropout_add_layernorm_backward_f32(const float *dy, const float *s, const float *gamma,

@@ -8,7 +8,7 @@
 // Elements i .. i+3 (those below n) of out. A whole float32 block on a 16-byte boundary is one
 // 16-byte store instead of four 4-byte stores 16 bytes apart.
 __device__ inline void store_block(float *out, long long i, long long n, const float v[4]) {
-    if (i + 3 < n && aligned16(out + i, out, out)) {
+    if (i + 3 < n && aligned16(out + i)) {
         *(float4 *) (out + i) = make_float4(v[0], v[1], v[2], v[3]);
     } else {
         for (int lane = 0; lane < 4 && i + lane < n; lane++) out[i + lane] = v[lane];

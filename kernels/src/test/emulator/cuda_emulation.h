@@ -52,6 +52,18 @@ struct alignas(16) float4 {
 
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 
+struct alignas(8) float2 {
+    float x, y;
+};
+
+inline float2 make_float2(float x, float y) { return float2{x, y}; }
+
+struct alignas(8) uint2 {
+    unsigned x, y;
+};
+
+inline uint2 make_uint2(unsigned x, unsigned y) { return uint2{x, y}; }
+
 namespace emu {
 extern dim3 block_idx, block_dim, grid_dim;
 extern const dim3 *thread_idx;  // the running fiber's
@@ -203,6 +215,22 @@ inline uint32_t tf32_bits(float x) {
     uint32_t u;
     memcpy(&u, &x, 4);
     return u;
+}
+
+// ex2.approx.ftz.f32 of x·log2 e, with libm's exp2f for the approximation and the flush of
+// results under 2^-126 to zero.
+inline float fast_exp(float x) {
+    float y = exp2f(x * 1.44269504f);
+    return y < 0x1p-126f ? 0.0f : y;
+}
+
+// cvt.rn.{bf16x2,f16x2}.f32: the pair rounded as the single conversions round, lo in the low half.
+inline uint32_t pack_bf16x2(float lo, float hi) {
+    return __bfloat16_as_ushort(__float2bfloat16_rn(lo)) | (uint32_t) __bfloat16_as_ushort(__float2bfloat16_rn(hi)) << 16;
+}
+
+inline uint32_t pack_f16x2(float lo, float hi) {
+    return __half_as_ushort(__float2half_rn(lo)) | (uint32_t) __half_as_ushort(__float2half_rn(hi)) << 16;
 }
 
 // st.global.v4.f32: faults where the GPU would, on an address not aligned to 16 bytes.

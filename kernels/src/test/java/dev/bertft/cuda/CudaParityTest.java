@@ -962,6 +962,40 @@ class CudaParityTest {
     }
 
     /**
+     * Rows of BERT's widths on 16-byte boundaries go through the kernels' register path (16-byte
+     * accesses, the row held between passes); the same rows one element off a boundary go through
+     * the element loop. Both take the same elements per lane in the same order, so every output
+     * has the same bits, with and without dropout and with a BF16 copy.
+     */
+    @Test
+    void dropoutAddLayerNormGivesTheSameBitsOnBothPaths() {
+        int rows = 6, len = 384;
+        for (double p : new double[] {0, 0.1}) {
+            Tensor x = randn(DType.F32, rows * len + 1), r = randn(DType.F32, rows * len + 1), dy = randn(DType.F32, rows * len + 1);
+            Tensor g = onGpu(randn(DType.F32, len)), b = onGpu(randn(DType.F32, len));
+            // the aligned tensors are copies of the shifted views, so both paths see the same values
+            Tensor xs = onGpu(x).narrow(0, 1, rows * len).reshape(rows, len), rs = onGpu(r).narrow(0, 1, rows * len).reshape(rows, len);
+            Tensor dys = onGpu(dy).narrow(0, 1, rows * len).reshape(rows, len);
+            Tensor xa = onGpu(x.narrow(0, 1, rows * len).contiguous().reshape(rows, len));
+            Tensor ra = onGpu(r.narrow(0, 1, rows * len).contiguous().reshape(rows, len));
+            Tensor dya = onGpu(dy.narrow(0, 1, rows * len).contiguous().reshape(rows, len));
+            String what = "dropout+residual+layernorm, p=" + p + ", register path against element loop";
+            var loop = gpu.dropoutAddLayerNorm(xs, rs, g, b, 1e-12, p, 77, 5, DType.BF16);
+            var regs = gpu.dropoutAddLayerNorm(xa, ra, g, b, 1e-12, p, 77, 5, DType.BF16);
+            assertBitwise(loop.out().sum(), regs.out().sum(), what + ": sum");
+            assertBitwise(loop.out().y(), regs.out().y(), what + ": y");
+            assertBitwise(loop.out().mean(), regs.out().mean(), what + ": mean");
+            assertBitwise(loop.out().rstd(), regs.out().rstd(), what + ": rstd");
+            assertBitwise(loop.copy(), regs.copy(), what + ": copy");
+            var loopBack = gpu.dropoutAddLayerNormBackward(dys, regs.out(), g, p, 77, 5, DType.BF16);
+            var regsBack = gpu.dropoutAddLayerNormBackward(dya, regs.out(), g, p, 77, 5, DType.BF16);
+            assertBitwise(loopBack.out().dresidual(), regsBack.out().dresidual(), what + ": d residual");
+            if (p > 0) assertBitwise(loopBack.out().dx(), regsBack.out().dx(), what + ": dx");
+            assertBitwise(loopBack.copy(), regsBack.copy(), what + ": dx copy");
+        }
+    }
+
+    /**
      * Dropout's x ⊙ mask under autocast also written in BF16/F16 for the Linear it feeds: the
      * float32 product bit for bit binary MUL's, the copy bit for bit its cast, and against the exact
      * product in float64: 2⁻²⁴ relative for float32, plus 2⁻⁸ (BF16, 8 significant bits) or 2⁻¹¹
