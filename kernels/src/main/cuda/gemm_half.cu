@@ -39,12 +39,14 @@
 struct Bf16 {
     __device__ static float widen(uint16_t h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
     __device__ static uint16_t round(float x) { return __bfloat16_as_ushort(__float2bfloat16_rn(x)); }
+    __device__ static uint32_t round_pair(float lo, float hi) { return pack_bf16x2(lo, hi); }
     __device__ static void mma(float d[4], const uint32_t a[4], const uint32_t b[2]) { mma_bf16(d, a, b); }
 };
 
 struct F16 {
     __device__ static float widen(uint16_t h) { return __half2float(__ushort_as_half(h)); }
     __device__ static uint16_t round(float x) { return __half_as_ushort(__float2half_rn(x)); }
+    __device__ static uint32_t round_pair(float lo, float hi) { return pack_f16x2(lo, hi); }
     __device__ static void mma(float d[4], const uint32_t a[4], const uint32_t b[2]) { mma_f16(d, a, b); }
 };
 
@@ -57,6 +59,11 @@ template <class F>
 __device__ inline void store_out(float *p, float v) { *p = v; }
 template <class F>
 __device__ inline void store_out(uint16_t *p, float v) { *p = F::round(v); }
+// Elements n and n+1 of a row in one store (p on a boundary of two elements).
+template <class F>
+__device__ inline void store_pair(float *p, float lo, float hi) { *(float2 *) p = make_float2(lo, hi); }
+template <class F>
+__device__ inline void store_pair(uint16_t *p, float lo, float hi) { *(uint32_t *) p = F::round_pair(lo, hi); }
 
 template <class F, bool TA, bool TB, int VEC, class OUT>
 __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,
@@ -135,18 +142,27 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
         }
     }
 
-    // acc[i][j][r]: row 16i + g (+8 for r ≥ 2), column 8j + 2t (+1 for odd r) of the warp's tile.
+    // acc[i][j][r]: row 16i + g (+8 for r ≥ 2), column 8j + 2t (+1 for odd r) of the warp's tile. A
+    // lane's two columns go out in one store where every row of C starts on a boundary of two elements.
+    const bool pairs = ((uintptr_t) C & (2 * sizeof(OUT) - 1)) == 0 && ldc % 2 == 0 && stride_c % 2 == 0;
     #pragma unroll
     for (int i = 0; i < 4; i++) {
         #pragma unroll
-        for (int r = 0; r < 4; r++) {
-            int m = m0 + warp_m + 16 * i + g + 8 * (r >> 1);
+        for (int h = 0; h < 2; h++) {
+            int m = m0 + warp_m + 16 * i + g + 8 * h;
             if (m >= M) continue;
             OUT *out = c + (long long) m * ldc;
             #pragma unroll
             for (int j = 0; j < 8; j++) {
-                int n = n0 + warp_n + 8 * j + 2 * t + (r & 1);
-                if (n < N) store_out<F>(out + n, bias != nullptr ? acc[i][j][r] + load_out<F>(bias + n) : acc[i][j][r]);
+                int n = n0 + warp_n + 8 * j + 2 * t;
+                float lo = acc[i][j][2 * h], hi = acc[i][j][2 * h + 1];
+                if (pairs && n + 1 < N) {
+                    if (bias != nullptr) lo += load_out<F>(bias + n), hi += load_out<F>(bias + n + 1);
+                    store_pair<F>(out + n, lo, hi);
+                } else {
+                    if (n < N) store_out<F>(out + n, bias != nullptr ? lo + load_out<F>(bias + n) : lo);
+                    if (n + 1 < N) store_out<F>(out + n + 1, bias != nullptr ? hi + load_out<F>(bias + n + 1) : hi);
+                }
             }
         }
     }

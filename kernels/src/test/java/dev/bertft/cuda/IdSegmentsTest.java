@@ -26,6 +26,36 @@ class IdSegmentsTest {
         assertEquals(0, IdSegments.of(new int[0]).count());
     }
 
+    /** Against (id, position) pairs sorted as longs, the construction this replaced: BERT's three id kinds and a negative range. */
+    @Test
+    void segmentsAreThoseOfTheSortedPairs() {
+        Random r = new Random(11);
+        int tokens = 16384;
+        int[][] cases = {new int[tokens], new int[tokens], new int[tokens], new int[tokens], {7}};
+        for (int t = 0; t < tokens; t++) {
+            cases[0][t] = r.nextInt(30522);  // word ids
+            cases[1][t] = t % 512;           // positions
+            cases[2][t] = r.nextInt(2);      // token types
+            cases[3][t] = r.nextInt(9) - 4;
+        }
+        for (int[] ids : cases) {
+            long[] pairs = new long[ids.length];
+            for (int t = 0; t < ids.length; t++) pairs[t] = ((long) ids[t] << 32) | t;
+            java.util.Arrays.sort(pairs);
+            IdSegments s = IdSegments.of(ids);
+            int[] order = new int[ids.length];
+            for (int i = 0; i < ids.length; i++) order[i] = (int) pairs[i];
+            assertArrayEquals(order, s.order());
+            assertEquals(s.count() + 1, s.start().length);
+            assertEquals(ids.length, s.start()[s.count()]);
+            for (int k = 0; k < s.count(); k++) {
+                assertEquals(ids[order[s.start()[k]]], s.ids()[k]);
+                if (k > 0) assertEquals(true, s.ids()[k - 1] < s.ids()[k] && s.start()[k - 1] < s.start()[k]);
+                for (int i = s.start()[k]; i < s.start()[k + 1]; i++) assertEquals(s.ids()[k], ids[order[i]]);
+            }
+        }
+    }
+
     @Test
     void segmentSumsInKernelOrderEqualTheCpuScatterAddBitForBit() {
         Random r = new Random(3);
