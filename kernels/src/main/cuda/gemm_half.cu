@@ -6,13 +6,17 @@
 //
 // The tn variant, a weight gradient dYᵀ·X, also adds up A's rows (dY's columns, the bias gradient)
 // where the host asks, as gemm.cu's does: Σ_k A(m, k) in float32 per K split into row_sums, from
-// the A fragments the mma reads anyway.
+// the A fragments the mma reads anyway. The feed-forward Linear under autocast also writes its
+// GELU from the epilogue (act; store_gelu), instead of a pass of gelu_bf16 over the product.
 //
-// Tensor cores: mma.sync.m16n8k16 (sm_80 and later). A block of 4 warps (2×2) computes a 128×128
+// Tensor cores: mma.sync.m16n8k16 (sm_80 and later). A block of 8 warps (2×4) computes a 128×256
 // tile of C, each warp 64×64 = 4×8 instructions per step of 16 along K, as in gemm.cu. K advances
-// 32 at a time through a ring of 4 shared-memory stages filled by cp.async with 16-byte copies
-// (8 elements) where every row allows, element copies through registers otherwise: 80 KiB of
-// shared memory, two blocks per SM on sm_80/sm_90.
+// 32 at a time through a ring of 3 shared-memory stages filled by cp.async with 16-byte copies
+// (8 elements) where every row allows, element copies through registers otherwise: 90 KiB of
+// shared memory (under the 99 KiB a block may have on sm_86/sm_89), one block per SM (its
+// registers). The H200's counters put the 128×128 tiles of 4 warps this replaced at the L2's
+// limit (74 % busy, the tensor pipe at 28 %): a 128×256 tile reads 85 flops' worth of operands
+// per byte instead of 64, with the same 8 warps an SM.
 //
 // Tiles keep their global order in shared memory, and ldmatrix makes fragments of either order:
 // it reads 8×8 matrices whose rows (16 bytes) a lane each addresses, and its .trans form delivers
@@ -20,20 +24,24 @@
 //   A as [m][k] (A(m, k) = A[m·lda + k]): ldmatrix;   A as [k][m] (transposed): ldmatrix.trans
 //   B as [n][k] (transposed):             ldmatrix;   B as [k][n]:             ldmatrix.trans
 // One .x4 gives a 16×16 A fragment (matrices: rows 0-7 / 8-15 × k 0-7 / 8-15) or the B fragments
-// of two 8-column tiles. Tile rows are padded by 16 bytes: [128][32+8] rows lie 80 bytes apart,
-// [32][128+8] rows 272, so the 8 rows of one matrix fall in 8 different 16-byte bank groups.
+// of two 8-column tiles. Tile rows are padded by 16 bytes: [rows][32+8] rows lie 80 bytes apart,
+// [32][128+8] rows 272 and [32][256+8] rows 528, so the 8 rows of one matrix fall in 8 different
+// 16-byte bank groups.
+#include "gelu.cuh"
 #include "gemm_pipeline.cuh"
 #include "half.cuh"
 
 #define BM 128
-#define BN 128
+#define BN 256
 #define BK 32
-#define STAGES 4
-#define THREADS 128
+#define STAGES 3
+#define THREADS 256
 #define K_PITCH (BK + 8)                 // [rows][BK] tiles, k contiguous
-#define MN_PITCH (BM + 8)                // [BK][rows] tiles, m or n contiguous
-#define TILE_ELEMS (BM * K_PITCH)        // ≥ BK · MN_PITCH, so either order fits
-#define STAGE_ELEMS (2 * TILE_ELEMS)     // the A tile, then the B tile
+#define A_PITCH (BM + 8)                 // [BK][BM] tiles, m contiguous
+#define B_PITCH (BN + 8)                 // [BK][BN] tiles, n contiguous
+#define A_ELEMS (BM * K_PITCH)           // ≥ BK · A_PITCH, so either order fits
+#define B_ELEMS (BN * K_PITCH)           // ≥ BK · B_PITCH
+#define STAGE_ELEMS (A_ELEMS + B_ELEMS)  // the A tile, then the B tile
 
 // The two formats: widening and rounding of their bit patterns, and their mma.
 struct Bf16 {
@@ -65,14 +73,35 @@ __device__ inline void store_pair(float *p, float lo, float hi) { *(float2 *) p 
 template <class F>
 __device__ inline void store_pair(uint16_t *p, float lo, float hi) { *(uint32_t *) p = F::round_pair(lo, hi); }
 
+// The feed-forward Linear and its GELU as torch.autocast computes them (C in the format): the
+// product + bias rounded to the format is the pre-activation (into pre, unless pre is act), and act
+// gets GELU of it in float32, rounded once: gelu_bf16's bits (gelu.cuh). Elements n (lo) and, where
+// `both`, n+1 (hi); `pair`: one store for both. Not inlined: erff's code once, not 64 times.
+template <class F>
+__device__ __noinline__ void store_gelu(uint16_t *pre, uint16_t *act, float lo, float hi, bool both, bool pair) {
+    uint16_t p0 = F::round(lo), p1 = F::round(hi);
+    float g0 = gelu(F::widen(p0)), g1 = gelu(F::widen(p1));
+    if (pair && both) {
+        if (pre != act) *(uint32_t *) pre = p0 | (uint32_t) p1 << 16;
+        *(uint32_t *) act = F::round_pair(g0, g1);
+        return;
+    }
+    if (pre != act) pre[0] = p0;
+    act[0] = F::round(g0);
+    if (both) {
+        if (pre != act) pre[1] = p1;
+        act[1] = F::round(g1);
+    }
+}
+
 template <class F, bool TA, bool TB, int VEC, class OUT>
 __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,
                            const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc,
-                           long long stride_c, float *row_sums, uint16_t *smem) {
+                           long long stride_c, float *row_sums, OUT *act, uint16_t *smem) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int q = lane >> 3, row8 = lane & 7;  // the matrix of an .x4 load this lane addresses, and its row there
-    const int warp_m = (warp >> 1) * 64, warp_n = (warp & 1) * 64;
+    const int warp_m = (warp >> 2) * 64, warp_n = (warp & 3) * 64;
     const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
 
     const GemmSlice slice = gemm_slice(K, splits, k_chunk);
@@ -81,11 +110,11 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
     OUT *c = C + slice.z * stride_c;
     // Queues stage `stage` with the K slice starting at k0.
     auto load = [&](int stage, int k0) {
-        uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + TILE_ELEMS;
-        if (TA) copy_tile<uint16_t, THREADS, BK, BM, MN_PITCH, VEC, SWIZZLE_NONE>(as, a, lda, k0, k_end, m0, M);
+        uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + A_ELEMS;
+        if (TA) copy_tile<uint16_t, THREADS, BK, BM, A_PITCH, VEC, SWIZZLE_NONE>(as, a, lda, k0, k_end, m0, M);
         else copy_tile<uint16_t, THREADS, BM, BK, K_PITCH, VEC, SWIZZLE_NONE>(as, a, lda, m0, M, k0, k_end);
         if (TB) copy_tile<uint16_t, THREADS, BN, BK, K_PITCH, VEC, SWIZZLE_NONE>(bs, b, ldb, n0, N, k0, k_end);
-        else copy_tile<uint16_t, THREADS, BK, BN, MN_PITCH, VEC, SWIZZLE_NONE>(bs, b, ldb, k0, k_end, n0, N);
+        else copy_tile<uint16_t, THREADS, BK, BN, B_PITCH, VEC, SWIZZLE_NONE>(bs, b, ldb, k0, k_end, n0, N);
     };
 
     // tn only: the first column of blocks' left warps also add up the A elements of their
@@ -95,14 +124,14 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
     float acc[4][8][4];
     zero(acc);
     pipeline<STAGES, BK>(slice, load, [&](int stage) {
-        const uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + TILE_ELEMS;
+        const uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + A_ELEMS;
         #pragma unroll
         for (int ks = 0; ks < BK; ks += 16) {
             uint32_t af[4][4], bf[8][2];
             #pragma unroll
             for (int i = 0; i < 4; i++) {  // matrix q: rows 8·(q & 1), k 8·(q >> 1) of the 16×16 fragment
                 int m = warp_m + 16 * i + 8 * (q & 1), k = ks + 8 * (q >> 1);
-                if (TA) ldmatrix_x4_trans(af[i], as + (k + row8) * MN_PITCH + m);
+                if (TA) ldmatrix_x4_trans(af[i], as + (k + row8) * A_PITCH + m);
                 else ldmatrix_x4(af[i], as + (m + row8) * K_PITCH + k);
             }
             #pragma unroll
@@ -110,7 +139,7 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
                 int n = warp_n + 16 * jj + 8 * (q >> 1), k = ks + 8 * (q & 1);
                 uint32_t r[4];
                 if (TB) ldmatrix_x4(r, bs + (n + row8) * K_PITCH + k);
-                else ldmatrix_x4_trans(r, bs + (k + row8) * MN_PITCH + n);
+                else ldmatrix_x4_trans(r, bs + (k + row8) * B_PITCH + n);
                 bf[2 * jj][0] = r[0];
                 bf[2 * jj][1] = r[1];
                 bf[2 * jj + 1][0] = r[2];
@@ -156,6 +185,14 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
             for (int j = 0; j < 8; j++) {
                 int n = n0 + warp_n + 8 * j + 2 * t;
                 float lo = acc[i][j][2 * h], hi = acc[i][j][2 * h + 1];
+                if constexpr (sizeof(OUT) == 2) {
+                    if (act != nullptr) {  // the GELU epilogue: one product, C in the format
+                        if (n >= N) continue;
+                        if (bias != nullptr) lo += load_out<F>(bias + n), hi += n + 1 < N ? load_out<F>(bias + n + 1) : 0.0f;
+                        store_gelu<F>(out + n, act + (long long) m * ldc + n, lo, hi, n + 1 < N, pairs && ((uintptr_t) act & 3) == 0);
+                        continue;
+                    }
+                }
                 if (pairs && n + 1 < N) {
                     if (bias != nullptr) lo += load_out<F>(bias + n), hi += load_out<F>(bias + n + 1);
                     store_pair<F>(out + n, lo, hi);
@@ -169,17 +206,18 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
 }
 
 // One entry point per format, transpose variant and output type; the copy width is chosen inside.
-// row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z.
+// row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z. act: null, or
+// (C in the format, one product) where GELU of C goes, with C's leading dimension (store_gelu).
 #define HGEMM(name, F, TA, TB, OUT)                                                                                           \
-    extern "C" __global__ void __launch_bounds__(THREADS, 2)                                                                  \
+    extern "C" __global__ void __launch_bounds__(THREADS, 1)                                                                  \
     name(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,                \
          const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc, long long stride_c,    \
-         float *row_sums) {                                                                                                   \
+         float *row_sums, OUT *act) {                                                                                         \
         DYNAMIC_SHARED(uint16_t, smem);                                                                                       \
         if (rows_of_16_bytes(TA, TB, M, N, K, A, lda, stride_a, B, ldb, stride_b))                                            \
-            hgemm_body<F, TA, TB, 8>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, smem); \
+            hgemm_body<F, TA, TB, 8>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, act, smem); \
         else                                                                                                                  \
-            hgemm_body<F, TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, smem); \
+            hgemm_body<F, TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, act, smem); \
     }
 
 #define HGEMM_VARIANTS(format, F, OUT, out)                      \

@@ -722,18 +722,19 @@ public final class Var {
         }
         Backend be = value.backend();
         DType h = Autocast.operands();
+        boolean differentiated = GradMode.enabled() && (requiresGrad || weight.requiresGrad || bias.requiresGrad);
         if (h != null) {
             // As torch.autocast: the product plus bias rounded to h (GELU's saved input), GELU in float32
             // rounded to h for the next Linear; only these two [B, T, I] halves are kept. The backward's
             // kernel writes dY beside its float32 form in h, the operand of the two products
-            Tensor x = operand(h), w = weight.value.cast(h), pre = x.linear(w, b.cast(h));
-            return result("linear_gelu", be.gelu(pre, h).copy(), g -> {
-                Backend.Copied<Tensor> dy = be.geluBackward(pre, g, h);
+            Tensor x = operand(h), w = weight.value.cast(h);
+            Backend.HalfLinearGelu out = be.halfLinearGelu(x, w, b.cast(h), differentiated);
+            return result("linear_gelu", out.y(), g -> {
+                Backend.Copied<Tensor> dy = be.geluBackward(out.pre(), g, h);
                 linearBackward(dy.out(), dy.copy(), x, w, weight, bias);
             }, this, weight, bias);
         }
         Tensor x = value, w = weight.value;
-        boolean differentiated = GradMode.enabled() && (requiresGrad || weight.requiresGrad || bias.requiresGrad);
         Backend.LinearGelu out = be.linearGelu(x, w, b, differentiated);
         // the gradient arrives at GELU's input (see gelu)
         Var y = result("linear_gelu", out.y(), dPre -> linearBackward(dPre, x, w, weight, bias), this, weight, bias);

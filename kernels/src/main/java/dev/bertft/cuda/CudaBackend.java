@@ -482,6 +482,23 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * Under autocast, the half GEMM's epilogue writes the pre-activation and its GELU as it stores
+     * each tile: no pass of its own over the [tokens, I] product. Other layouts compose the ops.
+     */
+    @Override
+    public HalfLinearGelu halfLinearGelu(Tensor x, Tensor w, Tensor bias, boolean keepPre) {
+        if (!x.dtype().isHalf() || w.dtype() != x.dtype() || bias.dtype() != x.dtype() || !x.isContiguous() || w.dim() != 2
+                || x.dim() < 2 || x.size(-1) == 0 || bias.numel() != w.size(0)) {
+            return Backend.super.halfLinearGelu(x, w, bias, keepPre);
+        }
+        int[] shape = x.shape();
+        shape[shape.length - 1] = w.size(0);
+        Tensor y = keepPre ? allocate(x.dtype(), shape) : null; // null: GELU over the product
+        Tensor product = product(x, w.transpose(0, 1), dense(bias), x.dtype(), TensorCoreGemm.Epilogue.GELU, y);
+        return keepPre ? new HalfLinearGelu(y, product) : new HalfLinearGelu(product, null);
+    }
+
+    /**
      * dz·w with GELU's derivative at product + bias applied by our TF32 kernel as it stores each
      * tile: dz·w is never written out and read back. cuBLAS, IEEE float32 and other layouts compose the ops.
      */
@@ -555,7 +572,8 @@ public final class CudaBackend implements Backend {
         long bStride = b.dim() == 2 ? 0 : lb.batchStride();
         if (a.dtype().isHalf()) {
             ownGemm.hgemm(a.dtype(), outType, la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
-                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, bias == null ? TensorCoreGemm.NO_BIAS : ptr(bias));
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, bias == null ? TensorCoreGemm.NO_BIAS : ptr(bias), epilogue,
+                    epilogue == TensorCoreGemm.Epilogue.PLAIN ? TensorCoreGemm.NO_BIAS : ptr(aux == null ? out : aux));
         } else if (a.dtype() == DType.F32 && !tf32) {
             ownGemm.sgemmIeee(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);

@@ -8,55 +8,63 @@ import java.util.Arrays;
 /**
  * Our GEMM kernels: TF32 tensor cores (gemm.cu: mma.sync m16n8k8, 128×128 tiles of 4 warps, a
  * 3-stage cp.async pipeline of K steps of 32) for float32; BF16/F16 tensor cores (gemm_half.cu: mma.sync m16n8k16,
- * float32 accumulation, ldmatrix, the same tiles and pipeline) with float32 or half output; and a
- * plain tiled kernel for float64, which only gradient checks use.
+ * float32 accumulation, ldmatrix, 128×256 tiles of 8 warps, the same pipeline) with float32 or half
+ * output; and a plain tiled kernel for float64, which only gradient checks use.
  *
  * <p>Two shape decisions are made here rather than in the kernel. A batch of products that share
  * B and whose A and C rows follow on from one batch entry to the next (a linear layer over
- * [batch, tokens, features]) is one tall product. A product with too few 128×128 tiles to fill
+ * [batch, tokens, features]) is one tall product. A product with too few tiles to fill
  * the GPU and a long K (a weight gradient, K = batch × tokens) is split along K; the partial
  * products land in a workspace and one more kernel adds them in split order, so the result does
  * not depend on timing.
  */
 final class TensorCoreGemm implements GemmEngine {
-    static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, TF32_STAGES = 3, STAGES = 4, D_TILE = 16, MAX_GRID_Y = 65535,
-            MAX_GRID_Z = 65535;
+    static final int TILE = 128, THREADS = 128, SUM_THREADS = 256, TF32_STAGES = 3, D_TILE = 16, MAX_GRID_Y = 65535, MAX_GRID_Z = 65535;
+    /** gemm_half.cu's tile (TILE rows), threads and stages. */
+    static final int HALF_TILE_N = 256, HALF_THREADS = 256, HALF_STAGES = 3;
 
     /**
      * One family of tensor-core kernels, named prefix + transpose variant + suffix: element sizes of
-     * the operands and of C, K per pipeline stage, shared memory; for a K split, the suffix of the
-     * kernels that write the float32 pieces and the kernel that adds them into C.
+     * the operands and of C, a block's tile of C ({@link #TILE} rows, tileN columns), its threads and
+     * how many blocks an SM holds, K per pipeline stage, shared memory; for a K split, the suffix of
+     * the kernels that write the float32 pieces and the kernel that adds them into C.
      */
-    private record Family(String prefix, String suffix, int inBytes, int outBytes, int bk, int sharedBytes,
-                          String pieceSuffix, String splitSum, boolean epilogues) {
+    private record Family(String prefix, String suffix, int inBytes, int outBytes, int tileN, int threads, int blocksPerSm, int bk,
+                          int sharedBytes, String pieceSuffix, String splitSum, boolean epilogues) {
         String kernel(boolean transA, boolean transB, String suffix) {
             return prefix + (transA ? "t" : "n") + (transB ? "t" : "n") + suffix;
         }
 
         /**
          * The launch's arguments, then where A's sums over K go (or null), which every tensor-core
-         * kernel takes, then the epilogue and its matrix, which the float32 kernels take.
+         * kernel takes, then the epilogue and its matrix (the float32 kernels), or where GELU of C
+         * goes, null for none (the half kernels, whose only epilogue is GELU).
          */
         Object[] arguments(CUdeviceptr rowSums, Epilogue epilogue, CUdeviceptr aux, Object... args) {
-            Object[] all = Arrays.copyOf(args, args.length + (epilogues ? 3 : 1));
+            Object[] all = Arrays.copyOf(args, args.length + (epilogues ? 3 : 2));
             all[args.length] = rowSums;
             if (epilogues) {
                 all[args.length + 1] = epilogue.ordinal();
                 all[args.length + 2] = aux;
-            } else if (epilogue != Epilogue.PLAIN) {
-                throw new IllegalArgumentException(prefix + " kernels have no " + epilogue + " epilogue");
+            } else if (epilogue == Epilogue.GELU_GRAD || (epilogue == Epilogue.GELU && outBytes == Float.BYTES)) {
+                throw new IllegalArgumentException(prefix + "…" + suffix + " kernels have no " + epilogue + " epilogue");
+            } else {
+                all[args.length + 1] = epilogue == Epilogue.GELU ? aux : NO_BIAS;
             }
             return all;
         }
     }
 
-    /** Float32, BK 32: TF32_STAGES × (A tile + B tile) of 128 × 32 floats of shared memory, 96 KiB. */
-    private static final Family TF32 = new Family("sgemm_tf32_", "", Float.BYTES, Float.BYTES, 32, TF32_STAGES * 2 * TILE * 32 * Float.BYTES,
-            "", "splitk_sum", true);
+    /**
+     * Float32, BK 32: TF32_STAGES × (A tile + B tile) of 128 × 32 floats of shared memory, 96 KiB; two
+     * blocks fit on an SM of sm_90 (one on sm_80).
+     */
+    private static final Family TF32 = new Family("sgemm_tf32_", "", Float.BYTES, Float.BYTES, TILE, THREADS, 2, 32,
+            TF32_STAGES * 2 * TILE * 32 * Float.BYTES, "", "splitk_sum", true);
     /** The pipeline's shared memory for float32 operands. */
     static final int SHARED_BYTES = TF32.sharedBytes();
-    /** Two blocks fit on an SM of sm_90 (one on sm_80 for float32 since BK 32); a split gets at least this much K. */
-    private static final int BLOCKS_PER_SM = 2, MIN_SPLIT_K = 256, MAX_SPLITS = 16;
+    /** A split gets at least this much K. */
+    private static final int MIN_SPLIT_K = 256, MAX_SPLITS = 16;
     /** The share of the resident block slots a split should keep busy through its last wave. */
     private static final double FULL_ENOUGH = 0.85;
     /** The kernels' null bias. */
@@ -117,12 +125,13 @@ final class TensorCoreGemm implements GemmEngine {
     /**
      * The product of {@code in} (BF16 or F16) operands, C written as {@code out} (F32, or {@code in}
      * itself, rounded once), plus {@code bias} (C's type; null pointer for none) on every row.
+     * {@code epilogue} GELU (C in the format, one tall product): C is the pre-activation and
+     * {@code gelu} gets GELU of it, rounded (it may be C, for GELU alone); PLAIN takes no matrix.
      */
     void hgemm(DType in, DType out, boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-               CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias) {
-        gemm(half(in, out), transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS, Epilogue.PLAIN,
-                NO_BIAS);
+               CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, Epilogue epilogue, CUdeviceptr gelu) {
+        gemm(half(in, out), transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS, epilogue, gelu);
     }
 
     /**
@@ -134,13 +143,16 @@ final class TensorCoreGemm implements GemmEngine {
         gemm(half(in, out), true, false, n, k, t, 1, dy, ldDy, 0L, x, ldX, 0L, dw, k, (long) n * k, NO_BIAS, db, Epilogue.PLAIN, NO_BIAS);
     }
 
+    /** The pipeline's shared memory for 16-bit operands. */
+    static final int HALF_SHARED_BYTES = HALF_STAGES * (TILE + HALF_TILE_N) * (32 + 8) * 2;
+
     /** The BF16/F16 kernels of gemm_half.cu with C written as {@code out} (F32, or {@code in} itself, rounded once). */
     private static Family half(DType in, DType out) {
         if (!in.isHalf() || (out != in && out != DType.F32)) throw new IllegalArgumentException("no half GEMM from " + in + " to " + out);
         String format = in == DType.BF16 ? "bf16" : "f16";
-        // BK 32: STAGES × (A tile + B tile) of 128 × (32 + 8) elements
-        return new Family("hgemm_" + format + "_", "_" + (out == DType.F32 ? "f32" : format), 2, out.bytes(), 32,
-                STAGES * 2 * TILE * (32 + 8) * 2, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format, false);
+        // BK 32: HALF_STAGES × (A tile + B tile) of (128 + 256) × (32 + 8) elements, 90 KiB; one block an SM (its registers)
+        return new Family("hgemm_" + format + "_", "_" + (out == DType.F32 ? "f32" : format), 2, out.bytes(), HALF_TILE_N, HALF_THREADS, 1, 32,
+                HALF_SHARED_BYTES, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format, false);
     }
 
     /** A launch plan for either family: a tall product where a batch allows, a K split where the grid is small. */
@@ -153,7 +165,7 @@ final class TensorCoreGemm implements GemmEngine {
             batch = 1;
         }
         if (epilogue != Epilogue.PLAIN && batch != 1) throw new IllegalArgumentException(epilogue + " epilogue on a batch of " + batch);
-        long tiles = (long) ceil(m, TILE) * ceil(n, TILE) * batch, slots = (long) BLOCKS_PER_SM * multiprocessors;
+        long tiles = (long) ceil(m, TILE) * ceil(n, family.tileN()) * batch, slots = (long) family.blocksPerSm() * multiprocessors;
         // the pieces of a K split are added by splitk_sum, which knows the bias only
         int splits = batch == 1 && epilogue == Epilogue.PLAIN ? splits(tiles, slots, k) : 1;
         gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, rowSums, Math.max(1, splits),
@@ -162,10 +174,10 @@ final class TensorCoreGemm implements GemmEngine {
 
     /**
      * How many pieces a single product's K is cut into, for a grid of {@code tiles} blocks on
-     * {@code slots} resident blocks (2 per SM): the fewest that keep {@link #FULL_ENOUGH} of the
+     * {@code slots} resident blocks (the family's blocks per SM): the fewest that keep {@link #FULL_ENOUGH} of the
      * slots busy through the last wave (tiles·s blocks run in ⌈tiles·s / slots⌉ waves of 1/s the
      * work each), else the best-filled; at most 16, each piece at least 256 deep. On an H200 (264
-     * slots), BERT-base at 32×128 tokens: a [768, 768] weight gradient (36 tiles) takes 7 pieces
+     * slots of the float32 kernel's 128×128 tiles), BERT-base at 32×128 tokens: a [768, 768] weight gradient (36 tiles) takes 7 pieces
      * (95% of the slots busy instead of 14%), a [3072, 768] one (144 tiles) 5 (91% instead of
      * 55%), the [4096, 768] products with K 3072 (the FFN's second Linear and its input gradient,
      * 192 tiles) 4 (97% instead of 73%), those with K 768 none. The model ignores that a block
@@ -204,7 +216,8 @@ final class TensorCoreGemm implements GemmEngine {
             String kernel = family.kernel(transA, transB, family.suffix());
             for (int first = 0; first < batch; first += MAX_GRID_Z) { // grid z holds at most 65535 batch entries
                 long in = (long) first * family.inBytes(), out = (long) first * family.outBytes();
-                kernels.launchShared(kernel, family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), Math.min(batch - first, MAX_GRID_Z), THREADS, 1,
+                kernels.launchShared(kernel, family.sharedBytes(), ceil(n, family.tileN()), ceil(m, TILE), Math.min(batch - first, MAX_GRID_Z),
+                        family.threads(), 1,
                         family.arguments(rowSums, epilogue, aux, m, n, k, 1, chunk, a.withByteOffset(in * strideA), lda, strideA,
                                 b.withByteOffset(in * strideB), ldb, strideB, bias, c.withByteOffset(out * strideC), ldc, strideC));
             }
@@ -216,7 +229,8 @@ final class TensorCoreGemm implements GemmEngine {
                 "GEMM workspace (" + splits + " K splits of " + m + "x" + n + ")");
         try {
             CUdeviceptr pieceSums = summing ? partial.handle().withByteOffset(splits * mn * Float.BYTES) : NO_BIAS;
-            kernels.launchShared(family.kernel(transA, transB, family.pieceSuffix()), family.sharedBytes(), ceil(n, TILE), ceil(m, TILE), splits, THREADS, 1,
+            kernels.launchShared(family.kernel(transA, transB, family.pieceSuffix()), family.sharedBytes(), ceil(n, family.tileN()), ceil(m, TILE),
+                    splits, family.threads(), 1,
                     family.arguments(pieceSums, Epilogue.PLAIN, NO_BIAS, m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(),
                             (long) n, mn));
             sumSplits(family, partial.handle(), bias, c, m, n, ldc, splits);

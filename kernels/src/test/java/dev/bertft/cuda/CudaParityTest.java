@@ -603,6 +603,31 @@ class CudaParityTest {
     }
 
     /**
+     * The feed-forward Linear and its GELU under autocast from one GEMM: the epilogue's
+     * pre-activation is bit for bit the plain Linear's rounded product + bias, and its GELU bit for
+     * bit the GELU kernel's of that (gelu.cuh's float operations in both), kept or not, for widths
+     * with a ragged last tile and an odd one (single stores).
+     */
+    @Test
+    void halfLinearGeluEpilogueGivesTheBitsOfTheLinearThenTheGeluKernel() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            for (int n : new int[] {300, 37}) {
+                Tensor x = onGpu(randn(DType.F32, 3, 70, 64).cast(h)), w = onGpu(randn(DType.F32, n, 64).mul(0.5).cast(h));
+                Tensor b = onGpu(randn(DType.F32, n).cast(h));
+                String what = h + " linear+gelu to " + n;
+                Tensor pre = gpu.linear(x, w, b);
+                Tensor y = gpu.gelu(pre, h).copy();
+                var kept = gpu.halfLinearGelu(x, w, b, true);
+                assertBitwise(pre, kept.pre(), what + ": pre-activation");
+                assertBitwise(y, kept.y(), what + ": GELU");
+                var alone = gpu.halfLinearGelu(x, w, b, false);
+                assertEquals(null, alone.pre(), what);
+                assertBitwise(y, alone.y(), what + ": GELU alone");
+            }
+        }
+    }
+
+    /**
      * GELU of the BF16/F16 pre-activation a Linear wrote under autocast, and its backward writing dx
      * in float32 and in that format (the dY operand of the Linear's products): bit for bit what the
      * cast to float32, the float32 kernels and the cast back gave before, and against float64 on the

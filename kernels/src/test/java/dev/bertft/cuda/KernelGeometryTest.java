@@ -38,8 +38,12 @@ class KernelGeometryTest {
                 "dynamic shared memory of the float32 pipeline");
         Map<String, Integer> half = defines("gemm_half.cu");
         assertEquals(half.get("BM"), TensorCoreGemm.TILE, "half tile rows");
-        assertEquals(half.get("THREADS"), TensorCoreGemm.THREADS, "half threads per block");
-        assertEquals(half.get("STAGES"), TensorCoreGemm.STAGES, "half pipeline stages");
+        assertEquals(half.get("BN"), TensorCoreGemm.HALF_TILE_N, "half tile columns");
+        assertEquals(half.get("THREADS"), TensorCoreGemm.HALF_THREADS, "half threads per block");
+        assertEquals(half.get("STAGES"), TensorCoreGemm.HALF_STAGES, "half pipeline stages");
+        // STAGES × (A tile + B tile), each [rows][BK + 8] 16-bit elements
+        assertEquals(half.get("STAGES") * (half.get("BM") + half.get("BN")) * (half.get("BK") + 8) * 2, TensorCoreGemm.HALF_SHARED_BYTES,
+                "dynamic shared memory of the half pipeline");
     }
 
     @Test

@@ -150,6 +150,19 @@ public interface Backend {
     record LinearGelu(Tensor y, GeluSaved saved) {}
 
     /**
+     * {@link #linearGelu} as torch.autocast computes it, x, w and bias in one 16-bit format: the
+     * product plus bias rounded to it (the pre-activation, which GELU's backward reads; returned
+     * when kept), then GELU in float32 rounded to it, for the next Linear.
+     */
+    default HalfLinearGelu halfLinearGelu(Tensor x, Tensor w, Tensor bias, boolean keepPre) {
+        Tensor pre = linear(x, w, bias);
+        return new HalfLinearGelu(gelu(pre, x.dtype()).copy(), keepPre ? pre : null);
+    }
+
+    /** {@link #halfLinearGelu}'s y and pre-activation (null when not kept), both in the operands' format. */
+    record HalfLinearGelu(Tensor y, Tensor pre) {}
+
+    /**
      * What the backward of y = GELU(z), z = x·wᵀ + bias, reads, as the backend that computed y kept
      * it: the product x·wᵀ and the bias, GELU'(z) to be taken again of their sum, or GELU'(z)
      * itself, which a backend may take beside GELU(z) from the same exponential (one of the two).
