@@ -42,6 +42,7 @@
 // (The forward rounds the unnormalised e^{S−m}, as flash attention does, which may differ from
 // rounding P itself by one unit in the last place.)
 #include "common.cuh"
+#include "cp_async_ring.cuh"
 #include "half.cuh"
 #include "philox.cuh"
 #include <math.h>
@@ -552,22 +553,6 @@ __device__ inline void as_a_fragment(uint32_t (&a)[4], const float (&c0)[4], con
     a[3] = rounded_pair<In>(c1[2], c1[3]);
 }
 
-// The two-stage ring of key (or query) tiles: load(stage, first) queues tile `first`'s copies;
-// compute(stage, first) runs once that tile is in shared memory, while the next one loads.
-template <class Load, class Compute>
-__device__ __forceinline__ void stream_tiles(int n, Load &&load, Compute &&compute) {
-    load(0, 0);
-    cp_async_commit();
-    for (int first = 0, stage = 0; first < n; first += TILE_ROWS, stage ^= 1) {
-        if (first + TILE_ROWS < n) load(stage ^ 1, first + TILE_ROWS);  // its stage was freed by the last barrier below
-        cp_async_commit();
-        cp_async_wait<1>();
-        __syncthreads();  // this tile is everyone's to read
-        compute(stage, first);
-        __syncthreads();  // and everyone is done with it before it is refilled
-    }
-}
-
 template <int HS, typename In, typename Out>
 __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
                                                      const In *v, HeadStrides sv, const float *mask, Out *out,
@@ -593,7 +578,7 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
         load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, wide);
         for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
     };
-    stream_tiles(T, load, [&](int stage, int j0) {
+    cp_async_ring<2, TILE_ROWS>(0, T, load, [&](int stage, int j0) {
         if (warp_row >= Tq) return;
         if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
         float s[TILE_ROWS / 8][4];  // S = Q·Kᵀ in the float32 kernel's layout, then e^{S·scale + mask − m}·M
@@ -646,7 +631,7 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
             Ds[stage][r] = in ? dd[(long long) bh * Tq + i0 + r] : 0.0f;
         }
     };
-    stream_tiles(Tq, load, [&](int stage, int i0) {
+    cp_async_ring<2, TILE_ROWS>(0, Tq, load, [&](int stage, int i0) {
         if (warp_key >= T) return;
         if (use_dropout) draw_keep_bits(keep, TILE_ROWS, 2, bh, i0, Tq, warp_key, T, seed, offset, p);
         // pairs of 8-query blocks with a query below Tq (a [CLS] tile of one query takes one)
@@ -707,7 +692,7 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
         load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, wide);
         for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
     };
-    stream_tiles(T, load, [&](int stage, int j0) {
+    cp_async_ring<2, TILE_ROWS>(0, T, load, [&](int stage, int j0) {
         if (warp_row >= Tq) return;
         if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
         #pragma unroll 1
@@ -738,8 +723,14 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
 // Kernels for head size HS, inputs In and outputs Out (out, dq, dk, dv; `written` names a half one):
 // attention_forward_hs64 (float32), attention_forward_bf16_hs64 (BF16 in, float32 out), attention_forward_bf16_hs64_bf16, ...;
 // impl picks the TF32 kernels (empty) or the 16-bit ones (_half).
+// Blocks an SM each forward is compiled for (0: as ptxas chooses): the 16-bit ones of head size 16
+// and 32 for four (up to 128 registers), where ptxas, left to itself, aimed at five for head size
+// 32 on sm_80 and spilled; held to four, head size 64 spilled there, and asked for one, it took
+// 169 registers on sm_90 where it chooses 128.
+#define FORWARD_BLOCKS(HS) 0
+#define FORWARD_BLOCKS_half(HS) ((HS) <= 32 ? 4 : 0)
 #define ATTENTION_KERNELS(HS, In, format, Out, written, impl)                                                                \
-    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_forward##format##_hs##HS##written(           \
+    extern "C" __global__ void __launch_bounds__(BLOCK_THREADS, FORWARD_BLOCKS##impl(HS)) attention_forward##format##_hs##HS##written( \
         const In *q, HeadStrides sq, const In *k, HeadStrides sk, const In *v, HeadStrides sv,                         \
         const float *mask, Out *out, HeadStrides so, float *lse, int heads, int Tq, int T, float scale,                \
         int use_dropout, float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base,    \

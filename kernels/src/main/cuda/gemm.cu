@@ -218,7 +218,7 @@ __device__ void sgemm_tf32_body(int M, int N, int K, int splits, int k_chunk,
     float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     float acc[4][8][4];
     zero(acc);
-    pipeline<STAGES, BK>(slice, load, [&](int stage) {
+    cp_async_ring<STAGES, BK>(slice.k_begin, slice.k_end, load, [&](int stage, int) {
         const float *as = smem + stage * STAGE_FLOATS, *bs = as + TILE_FLOATS;
         if constexpr (!TA) {
             // nt and nn, 16 k at a time: k in the order k16 + 4t.. of both operands. bf[s][j]:

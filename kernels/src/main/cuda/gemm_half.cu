@@ -123,7 +123,7 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
     float sums[4][2] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
     float acc[4][8][4];
     zero(acc);
-    pipeline<STAGES, BK>(slice, load, [&](int stage) {
+    cp_async_ring<STAGES, BK>(slice.k_begin, slice.k_end, load, [&](int stage, int) {
         const uint16_t *as = smem + stage * STAGE_ELEMS, *bs = as + A_ELEMS;
         #pragma unroll
         for (int ks = 0; ks < BK; ks += 16) {

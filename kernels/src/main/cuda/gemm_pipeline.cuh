@@ -1,9 +1,9 @@
 // What the tensor-core GEMM families (gemm.cu: float32 as TF32; gemm_half.cu: BF16/F16) share,
 // so that each reads as its math: the block's share of a batched, K-split product, the staging
-// of operand tiles into shared memory with cp.async, the ring of stages that overlaps those
-// copies with the tensor cores, and the test that picks 16-byte copies.
+// of operand tiles into shared memory with cp.async (through cp_async_ring.cuh's ring of stages),
+// and the test that picks 16-byte copies.
 #pragma once
-#include "common.cuh"
+#include "cp_async_ring.cuh"
 
 // The part of the product a block of a GEMM grid computes: grid z is batch entry × K split
 // (z = batch·splits + split), split s covers k in [s·k_chunk, (s+1)·k_chunk).
@@ -67,27 +67,6 @@ __device__ inline void copy_tile(T *dst, const T *src, long long ld, int row0, i
         if constexpr (wide) cp_async_16((float *) to, (const float *) from, inside);
         else if constexpr (sizeof(T) == 4) cp_async_4((float *) to, (const float *) from, inside);
         else *to = inside ? *from : (T) 0;
-    }
-}
-
-// The ring of STAGES shared-memory stages over the slice's K tiles of BK: stage kt % STAGES holds
-// K tile kt. load(stage, k0) queues a tile's copies, compute(stage) runs the tensor cores on one.
-// One commit group per tile (empty past the end), so "all but the newest STAGES-2 groups have
-// landed" means tile kt has; while the tensor cores work on it, the next STAGES-1 are in flight.
-template <int STAGES, int BK, class Load, class Compute>
-__device__ __forceinline__ void pipeline(const GemmSlice &slice, Load &&load, Compute &&compute) {
-    const int tiles = (slice.k_end - slice.k_begin + BK - 1) / BK;
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < tiles) load(s, slice.k_begin + s * BK);
-        cp_async_commit();
-    }
-    for (int kt = 0; kt < tiles; kt++) {
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();  // tile kt is everyone's to read, and tile kt-1's stage is free again
-        int next = kt + STAGES - 1;
-        if (next < tiles) load(next % STAGES, slice.k_begin + next * BK);
-        cp_async_commit();
-        compute(kt % STAGES);
     }
 }
 
