@@ -869,10 +869,11 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Positions sorted by (id, position) give segments of equal ids; one block sums each
-     * segment's rows in position order, the order of the CPU's scatter-add. The host sorts (as host
-     * work, so a replayed step sorts its own ids) into arrays sized for one segment per token, and
-     * the kernel reads the count: the launch is the same for every batch of the shape.
+     * Positions sorted by (id, position) give segments of equal ids; the kernels sum each
+     * segment's rows in position order, the order of the CPU's scatter-add, a warp a segment, or a
+     * block for the long ones ({@link IdSegments#longOnes}). The host sorts (as host work, so a
+     * replayed step sorts its own ids) into arrays sized for one segment per token, and the kernels
+     * read the counts: the launches are the same for every batch of the shape.
      */
     @Override
     public Tensor embeddingBackward(Tensor ids, Tensor dy, int vocabSize) {
@@ -881,15 +882,17 @@ public final class CudaBackend implements Backend {
         Tensor out = zeros(dy.dtype(), vocabSize, h);
         if (tokens == 0 || h == 0) return out;
         Tensor dOrder = hostTarget(DType.I32, tokens), dIds = hostTarget(DType.I32, tokens), dStart = hostTarget(DType.I32, tokens + 1);
-        Tensor dCount = hostTarget(DType.I32, 1);
+        Tensor dLong = hostTarget(DType.I32, IdSegments.mostLong(tokens)), dCounts = hostTarget(DType.I32, 2);
         graphs.onHost(side -> {
             IdSegments seg = IdSegments.of(side.ints(id));
             side.upload(dOrder, seg.order());
             side.upload(dIds, seg.ids());
             side.upload(dStart, seg.start());
-            side.upload(dCount, new int[] {seg.count()});
+            int[] longOnes = seg.longOnes();
+            if (longOnes.length > 0) side.upload(dLong, longOnes);
+            side.upload(dCounts, new int[] {seg.count(), longOnes.length});
         });
-        embedding.scatterAdd(g, dIds, dStart, dOrder, out, dCount, tokens, h);
+        embedding.scatterAdd(g, dIds, dStart, dOrder, dLong, out, dCounts, tokens, h);
         return out;
     }
 

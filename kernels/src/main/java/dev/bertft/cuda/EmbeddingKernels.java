@@ -8,9 +8,13 @@ import static dev.bertft.cuda.Launches.suffix;
 /**
  * The launches of embedding.cu: the gather one thread per output element; the backward one block
  * of 32 threads per segment of equal ids and 32 columns, summing the segment's rows in position
- * order (see {@link IdSegments}), the order of the CPU's scatter-add.
+ * order (see {@link IdSegments}), the order of the CPU's scatter-add; a segment of
+ * {@link #LONG_SEGMENT} positions or more gets a block of {@link #LONG_WARPS} warps, all but one
+ * fetching its rows while the one adds them.
  */
 final class EmbeddingKernels {
+    /** embedding.cu's #defines: the length from which a segment is long, the warps of a long segment's block. */
+    static final int LONG_SEGMENT = 256, LONG_WARPS = 9;
     private final Launches l;
 
     EmbeddingKernels(Launches launches) {
@@ -28,10 +32,14 @@ final class EmbeddingKernels {
 
     /**
      * out[ids[s]] ← Σ dy[order[start[s] .. start[s + 1])] for each of the segments, whose number the
-     * kernel reads from {@code count}; the grid is sized for one segment per token of {@code tokens}.
+     * kernels read from {@code counts} [segments, long segments], the long ones listed in
+     * {@code longOnes}; the grids are sized for one segment per token of {@code tokens}.
      */
-    void scatterAdd(Tensor dy, Tensor ids, Tensor start, Tensor order, Tensor out, Tensor count, int tokens, int h) {
-        l.ops.launch("embedding_backward_" + suffix(dy.dtype()), l.rowGrid(tokens), (h + 31) / 32, 1, 32, 1,
-                l.ptr(dy), l.ptr(ids), l.ptr(start), l.ptr(order), l.ptr(out), l.ptr(count), h);
+    void scatterAdd(Tensor dy, Tensor ids, Tensor start, Tensor order, Tensor longOnes, Tensor out, Tensor counts, int tokens, int h) {
+        String t = suffix(dy.dtype());
+        l.ops.launch("embedding_backward_" + t, l.rowGrid(tokens), (h + 31) / 32, 1, 32, 1,
+                l.ptr(dy), l.ptr(ids), l.ptr(start), l.ptr(order), l.ptr(out), l.ptr(counts), h);
+        l.ops.launch("embedding_backward_long_" + t, IdSegments.mostLong(tokens), (h + 31) / 32, 1, 32, LONG_WARPS,
+                l.ptr(dy), l.ptr(ids), l.ptr(start), l.ptr(order), l.ptr(longOnes), l.ptr(out), l.ptr(counts), h);
     }
 }

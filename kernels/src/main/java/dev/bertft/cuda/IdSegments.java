@@ -15,6 +15,23 @@ record IdSegments(int[] ids, int[] start, int[] order) {
         return ids.length;
     }
 
+    /**
+     * The segments of {@link EmbeddingKernels#LONG_SEGMENT} positions or more (every token's token
+     * type 0, a batch's padding), in order: the embedding backward gives each a block of its own.
+     */
+    int[] longOnes() {
+        int n = 0;
+        for (int s = 0; s < count(); s++) if (start[s + 1] - start[s] >= EmbeddingKernels.LONG_SEGMENT) n++;
+        int[] out = new int[n];
+        for (int s = 0, i = 0; s < count(); s++) if (start[s + 1] - start[s] >= EmbeddingKernels.LONG_SEGMENT) out[i++] = s;
+        return out;
+    }
+
+    /** How many long segments {@code tokens} positions can hold (at least 1, a grid's least). */
+    static int mostLong(int tokens) {
+        return Math.max(1, tokens / EmbeddingKernels.LONG_SEGMENT);
+    }
+
     static IdSegments of(int[] tokenIds) {
         int n = tokenIds.length;
         if (n == 0) return new IdSegments(new int[0], new int[] {0}, new int[0]);

@@ -1187,6 +1187,16 @@ class CudaParityTest {
             // summed in position order on both sides, without fused multiply-adds: the same bits
             assertBitwise(CPU.embeddingBackward(id, dy, 50), gpu.embeddingBackward(onGpu(id), onGpu(dy), 50), "embedding backward " + t);
         }
+        // segments of 256 positions or more go to the kernel of a block a segment: one of 800
+        // positions (13 chunks, the last ragged) and one of 300, beside short ones; 40 columns, the
+        // second group of 32 partly past the row
+        for (DType t : FLOATS) {
+            int[] ids = new int[1200];
+            for (int i = 0; i < ids.length; i++) ids[i] = i % 3 != 2 ? 0 : i % 4 != 3 ? 7 : random.nextInt(50);
+            Tensor id = CPU.fromHost(ids, DType.I32, 4, 300);
+            Tensor dy = randn(t, 4, 300, 40);
+            assertBitwise(CPU.embeddingBackward(id, dy, 50), gpu.embeddingBackward(onGpu(id), onGpu(dy), 50), "long segments " + t);
+        }
         Tensor badIds = gpu.fromHost(new int[] {1, 50}, DType.I32, 2);
         var e = assertThrows(IllegalArgumentException.class, () -> gpu.embedding(gpu.zeros(DType.F32, 50, 4), badIds));
         assertTrue(e.getMessage().contains("id 50 at position 1"), e.getMessage());

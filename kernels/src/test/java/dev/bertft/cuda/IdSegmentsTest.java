@@ -24,6 +24,12 @@ class IdSegmentsTest {
         assertArrayEquals(new int[] {0, 1, 3, 6}, s.start());
         assertArrayEquals(new int[] {3, 1, 4, 0, 2, 5}, s.order());
         assertEquals(0, IdSegments.of(new int[0]).count());
+        assertEquals(0, s.longOnes().length);
+        int[] padded = new int[700];
+        for (int t = 0; t < padded.length; t++) padded[t] = t < 100 ? t + 1 : t < 400 ? 0 : 200;  // 300 zeros, 300 of 200
+        assertArrayEquals(new int[] {0, 101}, IdSegments.of(padded).longOnes(), "the segments of id 0 and of id 200");
+        assertEquals(2, IdSegments.mostLong(700));
+        assertEquals(1, IdSegments.mostLong(3));
     }
 
     /** Against (id, position) pairs sorted as longs, the construction this replaced: BERT's three id kinds and a negative range. */

@@ -47,6 +47,13 @@ class KernelGeometryTest {
     }
 
     @Test
+    void longEmbeddingSegmentsMatchEmbeddingCu() throws IOException {
+        Map<String, Integer> cu = defines("embedding.cu");
+        assertEquals(cu.get("LONG_SEGMENT"), EmbeddingKernels.LONG_SEGMENT, "positions from which a segment is long");
+        assertEquals(cu.get("LONG_WARPS"), EmbeddingKernels.LONG_WARPS, "warps of a long segment's block");
+    }
+
+    @Test
     void tensorListMatchesCommonCuh() throws IOException {
         Map<String, Integer> cuh = defines("common.cuh");
         assertEquals(cuh.get("LIST_MAX"), TensorList.MAX, "tensors per list launch");
