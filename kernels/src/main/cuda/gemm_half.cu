@@ -67,12 +67,6 @@ template <class F>
 __device__ inline void store_out(float *p, float v) { *p = v; }
 template <class F>
 __device__ inline void store_out(uint16_t *p, float v) { *p = F::round(v); }
-// Elements n and n+1 of a row in one store (p on a boundary of two elements).
-template <class F>
-__device__ inline void store_pair(float *p, float lo, float hi) { *(float2 *) p = make_float2(lo, hi); }
-template <class F>
-__device__ inline void store_pair(uint16_t *p, float lo, float hi) { *(uint32_t *) p = F::round_pair(lo, hi); }
-
 // The feed-forward Linear and its GELU as torch.autocast computes them (C in the format): the
 // product + bias rounded to the format is the pre-activation (into pre, unless pre is act), and act
 // gets GELU of it in float32, rounded once: gelu_bf16's bits (gelu.cuh). Elements n (lo) and, where
@@ -171,9 +165,7 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
         }
     }
 
-    // acc[i][j][r]: row 16i + g (+8 for r ≥ 2), column 8j + 2t (+1 for odd r) of the warp's tile. A
-    // lane's two columns go out in one store where every row of C starts on a boundary of two elements.
-    const bool pairs = ((uintptr_t) C & (2 * sizeof(OUT) - 1)) == 0 && ldc % 2 == 0 && stride_c % 2 == 0;
+    // acc[i][j][r]: row 16i + g (+8 for r ≥ 2), column 8j + 2t (+1 for odd r) of the warp's tile.
     #pragma unroll
     for (int i = 0; i < 4; i++) {
         #pragma unroll
@@ -185,21 +177,18 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
             for (int j = 0; j < 8; j++) {
                 int n = n0 + warp_n + 8 * j + 2 * t;
                 float lo = acc[i][j][2 * h], hi = acc[i][j][2 * h + 1];
-                if constexpr (sizeof(OUT) == 2) {
+                if constexpr (!TA && TB && sizeof(OUT) == 2) {  // x·Wᵀ, the Linear's layout, only: its code costs compile time
                     if (act != nullptr) {  // the GELU epilogue: one product, C in the format
                         if (n >= N) continue;
                         if (bias != nullptr) lo += load_out<F>(bias + n), hi += n + 1 < N ? load_out<F>(bias + n + 1) : 0.0f;
-                        store_gelu<F>(out + n, act + (long long) m * ldc + n, lo, hi, n + 1 < N, pairs && ((uintptr_t) act & 3) == 0);
+                        // a lane's two columns in one store where every row of C and of act starts on 4 bytes
+                        bool pair = (((uintptr_t) C | (uintptr_t) act) & 3) == 0 && ldc % 2 == 0;
+                        store_gelu<F>(out + n, act + (long long) m * ldc + n, lo, hi, n + 1 < N, pair);
                         continue;
                     }
                 }
-                if (pairs && n + 1 < N) {
-                    if (bias != nullptr) lo += load_out<F>(bias + n), hi += load_out<F>(bias + n + 1);
-                    store_pair<F>(out + n, lo, hi);
-                } else {
-                    if (n < N) store_out<F>(out + n, bias != nullptr ? lo + load_out<F>(bias + n) : lo);
-                    if (n + 1 < N) store_out<F>(out + n + 1, bias != nullptr ? hi + load_out<F>(bias + n + 1) : hi);
-                }
+                if (n < N) store_out<F>(out + n, bias != nullptr ? lo + load_out<F>(bias + n) : lo);
+                if (n + 1 < N) store_out<F>(out + n + 1, bias != nullptr ? hi + load_out<F>(bias + n + 1) : hi);
             }
         }
     }
@@ -207,7 +196,7 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
 
 // One entry point per format, transpose variant and output type; the copy width is chosen inside.
 // row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z. act: null, or
-// (C in the format, one product) where GELU of C goes, with C's leading dimension (store_gelu).
+// (nt with C in the format, one product) where GELU of C goes, with C's leading dimension (store_gelu).
 #define HGEMM(name, F, TA, TB, OUT)                                                                                           \
     extern "C" __global__ void __launch_bounds__(THREADS, 1)                                                                  \
     name(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,                \

@@ -487,7 +487,7 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public HalfLinearGelu halfLinearGelu(Tensor x, Tensor w, Tensor bias, boolean keepPre) {
-        if (!x.dtype().isHalf() || w.dtype() != x.dtype() || bias.dtype() != x.dtype() || !x.isContiguous() || w.dim() != 2
+        if (!x.dtype().isHalf() || w.dtype() != x.dtype() || bias.dtype() != x.dtype() || !x.isContiguous() || !w.isContiguous() || w.dim() != 2
                 || x.dim() < 2 || x.size(-1) == 0 || bias.numel() != w.size(0)) {
             return Backend.super.halfLinearGelu(x, w, bias, keepPre);
         }

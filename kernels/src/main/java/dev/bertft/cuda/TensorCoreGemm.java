@@ -125,7 +125,7 @@ final class TensorCoreGemm implements GemmEngine {
     /**
      * The product of {@code in} (BF16 or F16) operands, C written as {@code out} (F32, or {@code in}
      * itself, rounded once), plus {@code bias} (C's type; null pointer for none) on every row.
-     * {@code epilogue} GELU (C in the format, one tall product): C is the pre-activation and
+     * {@code epilogue} GELU (C in the format, one tall product, A as it is and B transposed: x·Wᵀ): C is the pre-activation and
      * {@code gelu} gets GELU of it, rounded (it may be C, for GELU alone); PLAIN takes no matrix.
      */
     void hgemm(DType in, DType out, boolean transA, boolean transB, int m, int n, int k, int batch,
@@ -165,6 +165,9 @@ final class TensorCoreGemm implements GemmEngine {
             batch = 1;
         }
         if (epilogue != Epilogue.PLAIN && batch != 1) throw new IllegalArgumentException(epilogue + " epilogue on a batch of " + batch);
+        if (epilogue != Epilogue.PLAIN && !family.epilogues() && (transA || !transB)) {
+            throw new IllegalArgumentException(family.prefix() + " kernels have their GELU epilogue for x·Wᵀ only");
+        }
         long tiles = (long) ceil(m, TILE) * ceil(n, family.tileN()) * batch, slots = (long) family.blocksPerSm() * multiprocessors;
         // the pieces of a K split are added by splitk_sum, which knows the bias only
         int splits = batch == 1 && epilogue == Epilogue.PLAIN ? splits(tiles, slots, k) : 1;
