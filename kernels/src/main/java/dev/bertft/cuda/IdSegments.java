@@ -1,5 +1,7 @@
 package dev.bertft.cuda;
 
+import java.util.stream.IntStream;
+
 /**
  * Token positions grouped by id for the embedding backward: segment s covers id ids[s] and the
  * positions order[start[s] .. start[s+1]), increasing. Ids increase from segment to segment.
@@ -20,11 +22,7 @@ record IdSegments(int[] ids, int[] start, int[] order) {
      * type 0, a batch's padding), in order: the embedding backward gives each a block of its own.
      */
     int[] longOnes() {
-        int n = 0;
-        for (int s = 0; s < count(); s++) if (start[s + 1] - start[s] >= EmbeddingKernels.LONG_SEGMENT) n++;
-        int[] out = new int[n];
-        for (int s = 0, i = 0; s < count(); s++) if (start[s + 1] - start[s] >= EmbeddingKernels.LONG_SEGMENT) out[i++] = s;
-        return out;
+        return IntStream.range(0, count()).filter(s -> start[s + 1] - start[s] >= EmbeddingKernels.LONG_SEGMENT).toArray();
     }
 
     /** How many long segments {@code tokens} positions can hold (at least 1, a grid's least). */
