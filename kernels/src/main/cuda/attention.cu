@@ -8,7 +8,8 @@
 //   S_ij = q_i·k_j·scale + mask[b, j],  P_ij = e^{S_ij − lse_i},  lse_i = log Σ_j e^{S_ij}
 //   out_i = Σ_j P_ij·M_ij·v_j, M_ij the dropout factor of element ((bh·T + i)·T + j) of the
 //   Philox(seed, offset) draw, exactly the mask CpuBackend.dropoutMask draws for [B, NH, T, T]
-//   (its first Tq rows of each head: attentionDropoutMask's).
+//   (its first Tq rows of each head: attentionDropoutMask's). The kernels read M from its bits,
+//   drawn by random.cu's dropout_bits_attention before the forward and kept for the backward.
 //
 // Forward, on tensor cores (TF32 inputs, float32 sums, as the GEMM): a block of 4 warps owns 64
 // query rows, a warp 16 of them (a warp with no row below Tq only helps load the tiles), and streams tiles of 64 keys through shared memory with the
@@ -44,7 +45,6 @@
 #include "common.cuh"
 #include "cp_async_ring.cuh"
 #include "half.cuh"
-#include "philox.cuh"
 #include <math.h>
 
 #define ROWS 64            // query rows per forward and dq block, key rows per dk/dv block: 4 warps of 16
@@ -81,48 +81,37 @@ __device__ inline void load_tile(uint32_t (*x_s)[HS + 4], const In *x, HeadStrid
     }
 }
 
-// The keys of the tile from j0, once every warp is done with the previous tile: K and V rows,
-// and the mask, −∞ past the end so those keys weigh e^{−∞} = 0.
+// The keys of the tile from j0 (callers put a barrier on each side): K and V rows, and the mask,
+// −∞ past the end so those keys weigh e^{−∞} = 0.
 template <int HS, typename In>
 __device__ inline void load_key_tile(uint32_t (*Ks)[HS + 4], uint32_t (*Vs)[HS + 4], float *Ms, const In *k, HeadStrides sk,
                                      const In *v, HeadStrides sv, const float *mask, int b, int h, int j0, int T) {
-    __syncthreads();
     load_tile<HS, In>(Ks, k, sk, Vs, v, sv, b, h, j0, T);
     for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
-    __syncthreads();
 }
 
-// The dropout factors of a warp's tile, drawn once an element. Read in the mma fragments' order,
-// a Philox block's 8 consecutive elements of a row fall to 4 lanes (a row's columns 2t, 2t+1 of
-// each 8) or, in the transposed products, to 8 (columns g of a row 2t or 2t+1), which drew the
-// whole block each: 4 and 8 times the draws needed, and most of these kernels' instructions. So
-// the warp's lanes first draw its tile's blocks between them, one byte of keep bits per 8
-// elements, into the warp's own bytes of shared memory:
-//   keep[r·per_row + c] bit e: element ((bh·T + min(q0 + r, Tq − 1))·T + k0 + 8c + e) is kept,
-// for rows r < rows (queries) and 8·per_row columns (keys) from k0.
-__device__ inline void draw_keep_bits(uint8_t *keep, int rows, int per_row, int bh, int q0, int Tq, int k0, int T,
-                                      unsigned long long seed, unsigned long long offset, float p) {
-    for (int i = threadIdx.x & 31; i < rows * per_row; i += 32) {
-        unsigned long long index = ((unsigned long long) bh * T + min(q0 + i / per_row, Tq - 1)) * T + k0 + 8 * (i % per_row);
-        Philox4 block = philox_block(seed, offset, index >> 3);
-        uint32_t bits = 0;
-        #pragma unroll 1
-        for (int e = 0; e < 8; e++, index++) {
-            if (e > 0 && (index & 7) == 0) block = philox_block(seed, offset, index >> 3);  // rows of T not a multiple of 8
-            bits |= (uint32_t) dropout_kept(dropout_draw(block, index), p) << e;
-        }
-        keep[i] = (uint8_t) bits;
+// Dropout: the factors M_ij come from the mask's bits (RandomKernels.attentionKeepBits draws
+// them once a step, before the forward, and the backward reads the same ones): for each of the
+// B·NH·Tq query rows ⌈T/32⌉ words, bit j of word w for key 32w + j, the CPU backend's dropoutBits.
+// Every kernel streams its tiles' words through shared memory beside K and V (or Q and dO).
+// A tile's keep words into shared memory: of rows first .. first + 63 of head pair bh's Tq,
+// words w0 and w0 + 1 (64 keys); zeros past row Tq or a row's end. By cp.async where `async`
+// (a ring's load, which the ring commits and waits for), else at once.
+__device__ inline void load_keep_words(uint32_t (*to)[2], const uint32_t *bits, int bh, int first, int Tq, int w0, int T, bool async) {
+    const int words = (T + 31) / 32;
+    for (int c = threadIdx.x; c < 2 * TILE_ROWS; c += blockDim.x) {
+        const int r = c >> 1, w = w0 + (c & 1);
+        const bool in = first + r < Tq && w < words;
+        const uint32_t *from = bits + ((long long) bh * Tq + min(first + r, Tq - 1)) * words + min(w, words - 1);
+        if (async) cp_async_4((float *) &to[r][c & 1], (const float *) from, in);
+        else to[r][c & 1] = in ? *from : 0u;
     }
-    __syncwarp();
 }
 
-// The factor (0 or 1/(1−p)) of row r, column col of those keep bits.
-__device__ inline float keep_factor(const uint8_t *keep, int per_row, int r, int col, float keep_scale) {
-    return (keep[r * per_row + (col >> 3)] >> (col & 7)) & 1 ? keep_scale : 0.0f;
+// The dropout factor (0 or 1/(1−p)) of bit `bit` of keep bits.
+__device__ inline float keep_factor(uint32_t bits, int bit, float keep_scale) {
+    return (bits >> bit) & 1 ? keep_scale : 0.0f;
 }
-
-// A warp's keep bits: 16 rows of a 64-column tile, or 64 rows of 16 columns.
-#define KEEP_BYTES (16 * TILE_ROWS / 8)
 
 template <int HS>
 __device__ inline void clear(float (&acc)[HS / 8][4]) {
@@ -259,13 +248,16 @@ struct OnlineSoftmax {
     }
 };
 
-// e ∘ M, the dropout factors of a warp's 16 query rows (g and g + 8) from its tile's keep bits.
-__device__ inline void drop_out(float (&e)[TILE_ROWS / 8][4], const uint8_t *keep, float keep_scale) {
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+// e ∘ M for a lane's query rows (lo, hi: its rows g and g + 8 of the warp's 16) from its block's
+// keep words of the tile, Ws[64 query rows][64 keys].
+__device__ inline void drop_out(float (&e)[TILE_ROWS / 8][4], const uint32_t (*Ws)[2], float keep_scale) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, lo = (threadIdx.x >> 5) * 16 + g;
+    // the words shifted by the lane's 2t once, so each factor's bit is a constant
+    const uint32_t words[2][2] = {{Ws[lo][0] >> 2 * t, Ws[lo][1] >> 2 * t}, {Ws[lo + 8][0] >> 2 * t, Ws[lo + 8][1] >> 2 * t}};
     #pragma unroll
     for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
         #pragma unroll
-        for (int r = 0; r < 4; r++) e[jb][r] *= keep_factor(keep, TILE_ROWS / 8, r < 2 ? g : g + 8, jb * 8 + 2 * t + (r & 1), keep_scale);
+        for (int r = 0; r < 4; r++) e[jb][r] *= keep_factor(words[r >> 1][jb >> 2], 8 * (jb & 3) + (r & 1), keep_scale);
     }
 }
 
@@ -273,14 +265,12 @@ template <int HS, typename In, typename Out>
 __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
                                                 const In *v, HeadStrides sv, const float *mask, Out *out,
                                                 HeadStrides so, float *lse, int heads, int Tq, int T, float scale,
-                                                int use_dropout, float p, float keep_scale, unsigned long long seed,
-                                                unsigned long long offset) {
+                                                const uint32_t *bits, float keep_scale) {
     // Rows of HS + 4 words: fragment reads of K at (key g, feature t) and of V at (key 2t, feature g)
     // fall in 32 distinct banks.
     __shared__ uint32_t Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4];  // TF32
     __shared__ float Ms[TILE_ROWS];
-    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
-    uint8_t *keep = keep_bits[threadIdx.x >> 5];
+    __shared__ uint32_t Ws[TILE_ROWS][2];  // keep words: the block's 64 queries × the tile's keys
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int g = (threadIdx.x & 31) >> 2;
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
@@ -293,14 +283,16 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
     OnlineSoftmax<HS> softmax;
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
+        __syncthreads();  // every warp is done with the previous tile
         load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
+        if (bits != nullptr) load_keep_words(Ws, bits, bh, blockIdx.x * ROWS, Tq, j0 / 32, T, false);
+        __syncthreads();
         if (warp_row >= Tq) continue;
-        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
         float s[TILE_ROWS / 8][4];  // S = Q·Kᵀ, then e^{S·scale + mask − m}·M
         #pragma unroll
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) rows_times_tile<HS>(s[jb], qf, Ks, jb);
         softmax.tile(s, Ms, scale, o);
-        if (use_dropout) drop_out(s, keep, keep_scale);
+        if (bits != nullptr) drop_out(s, Ws, keep_scale);
         // O += (e^{S−m}·M)·V, a block of 8 keys at a time.
         #pragma unroll
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) fragment_times_tile<HS>(o, s[jb], Vs, jb);
@@ -339,15 +331,14 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
                                                     const In *k, HeadStrides sk, const In *v, HeadStrides sv,
                                                     const float *mask, const float *lse, const float *dd, Out *dk,
                                                     Out *dv, HeadStrides sd, int heads, int Tq, int T, float scale,
-                                                    int use_dropout, float p, float keep_scale, unsigned long long seed,
-                                                    unsigned long long offset) {
+                                                    const uint32_t *bits, float keep_scale) {
     __shared__ uint32_t Qs[TILE_ROWS][HS + 4], Gs[TILE_ROWS][HS + 4];  // TF32
     __shared__ float Ls[TILE_ROWS], Ds[TILE_ROWS];
-    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
-    uint8_t *keep = keep_bits[threadIdx.x >> 5];
+    __shared__ uint32_t Ws[TILE_ROWS][2];  // keep words: the tile's queries × the block's 64 keys
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int warp_key = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16, key_lo = warp_key + g, key_hi = key_lo + 8;
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5;
+    const int warp_key = blockIdx.x * ROWS + warp * 16, key_lo = warp_key + g, key_hi = key_lo + 8;
+    const int bit_lo = 16 * (warp & 1) + g, bit_hi = bit_lo + 8;  // of word warp / 2
     uint32_t kf[HS / 8][4], vf[HS / 8][4];
     load_rows<HS, In>(kf, k, sk, b, h, key_lo, key_hi, T);
     load_rows<HS, In>(vf, v, sv, b, h, key_lo, key_hi, T);
@@ -366,9 +357,8 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
             Ls[r] = in ? lse[(long long) bh * Tq + i0 + r] : INFINITY;  // queries past the end: P = 0
             Ds[r] = in ? dd[(long long) bh * Tq + i0 + r] : 0.0f;
         }
+        if (bits != nullptr) load_keep_words(Ws, bits, bh, i0, Tq, 2 * blockIdx.x, T, false);
         __syncthreads();
-        // the tile's 64 queries × the warp's 16 keys
-        if (use_dropout) draw_keep_bits(keep, TILE_ROWS, 2, bh, i0, Tq, warp_key, T, seed, offset, p);
         // Not unrolled, as in attention_backward_q_kernel.
         // Blocks of 8 queries all past Tq would add only zeros: a tile of one [CLS] query takes one block, not 8.
         #pragma unroll 1
@@ -381,7 +371,7 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
             for (int r = 0; r < 4; r++) {
                 int query = ib * 8 + 2 * t + (r & 1);
                 float pij = fast_exp(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
-                float f = use_dropout ? keep_factor(keep, 2, query, r < 2 ? g : g + 8, keep_scale) : 1.0f;
+                float f = bits != nullptr ? keep_factor(Ws[query][warp >> 1], r < 2 ? bit_lo : bit_hi, keep_scale) : 1.0f;
                 pm[r] = pij * f;
                 ds[r] = pij * (dpt[r] * f - Ds[query]) * scale;
             }
@@ -399,15 +389,15 @@ template <int HS, typename In, typename Out>
 __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
                                                    const In *k, HeadStrides sk, const In *v, HeadStrides sv,
                                                    const float *mask, const float *lse, const float *dd, Out *dq,
-                                                   HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout,
-                                                   float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
+                                                   HeadStrides sd, int heads, int Tq, int T, float scale,
+                                                   const uint32_t *bits, float keep_scale) {
     __shared__ uint32_t Ks[TILE_ROWS][HS + 4], Vs[TILE_ROWS][HS + 4];  // TF32
     __shared__ float Ms[TILE_ROWS];
-    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
-    uint8_t *keep = keep_bits[threadIdx.x >> 5];
+    __shared__ uint32_t Ws[TILE_ROWS][2];  // keep words: the block's 64 queries × the tile's keys
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16, row_lo = warp_row + g, row_hi = row_lo + 8;
+    const int w_lo = (threadIdx.x >> 5) * 16 + g, w_hi = w_lo + 8;  // the lane's rows of Ws
     uint32_t qf[HS / 8][4], gf[HS / 8][4];
     load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
     load_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, Tq);
@@ -418,8 +408,10 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
     clear<HS>(dqf);
 
     for (int j0 = 0; j0 < T; j0 += TILE_ROWS) {
+        __syncthreads();  // every warp is done with the previous tile
         load_key_tile<HS, In>(Ks, Vs, Ms, k, sk, v, sv, mask, b, h, j0, T);
-        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
+        if (bits != nullptr) load_keep_words(Ws, bits, bh, blockIdx.x * ROWS, Tq, j0 / 32, T, false);
+        __syncthreads();
         // Not unrolled: unrolled, ptxas spills registers in the BF16/F16 head-size-16 variants. (Warps
         // with no row below Tq compute on zeros here: skipping them made the float32 one spill.)
         #pragma unroll 1
@@ -433,7 +425,7 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
                 int key = jb * 8 + 2 * t + (r & 1);
                 bool lo = r < 2;
                 float pij = fast_exp(s[r] * scale + Ms[key] - (lo ? lse_lo : lse_hi));
-                float f = use_dropout ? keep_factor(keep, TILE_ROWS / 8, lo ? g : g + 8, key, keep_scale) : 1.0f;
+                float f = bits != nullptr ? keep_factor(Ws[lo ? w_lo : w_hi][key >> 5], key & 31, keep_scale) : 1.0f;
                 ds[r] = pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale;
             }
             fragment_times_tile<HS>(dqf, ds, Ks, jb);
@@ -557,12 +549,10 @@ template <int HS, typename In, typename Out>
 __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq, const In *k, HeadStrides sk,
                                                      const In *v, HeadStrides sv, const float *mask, Out *out,
                                                      HeadStrides so, float *lse, int heads, int Tq, int T, float scale,
-                                                     int use_dropout, float p, float keep_scale, unsigned long long seed,
-                                                     unsigned long long offset) {
+                                                     const uint32_t *bits, float keep_scale) {
     alignas(16) __shared__ uint16_t Ks[2][TILE_ROWS][HALF_PITCH(HS)], Vs[2][TILE_ROWS][HALF_PITCH(HS)];
     __shared__ float Ms[2][TILE_ROWS];
-    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
-    uint8_t *keep = keep_bits[threadIdx.x >> 5];
+    __shared__ uint32_t Ws[2][TILE_ROWS][2];  // keep words: the block's 64 queries × the tile's keys
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int g = (threadIdx.x & 31) >> 2;
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
@@ -572,20 +562,18 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
     float o[HS / 8][4];
     clear<HS>(o);
     OnlineSoftmax<HS> softmax;
-    const bool wide = rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv);
-
     auto load = [&](int stage, int j0) {
-        load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, wide);
+        load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv));
         for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
+        if (bits != nullptr) load_keep_words(Ws[stage], bits, blockIdx.y, blockIdx.x * ROWS, Tq, j0 / 32, T, true);
     };
     cp_async_ring<2, TILE_ROWS>(0, T, load, [&](int stage, int j0) {
         if (warp_row >= Tq) return;
-        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
         float s[TILE_ROWS / 8][4];  // S = Q·Kᵀ in the float32 kernel's layout, then e^{S·scale + mask − m}·M
         #pragma unroll
         for (int pr = 0; pr < TILE_ROWS / 16; pr++) rows_times_half_tile<HS, In>(s[2 * pr], s[2 * pr + 1], qf, Ks[stage], pr);
         softmax.tile(s, Ms[stage], scale, o);
-        if (use_dropout) drop_out(s, keep, keep_scale);
+        if (bits != nullptr) drop_out(s, Ws[stage], keep_scale);
         // O += (e^{S−m}·M)·V, 16 keys a step
         #pragma unroll
         for (int kb = 0; kb < TILE_ROWS / 16; kb++) {
@@ -603,15 +591,14 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
                                                          const In *k, HeadStrides sk, const In *v, HeadStrides sv,
                                                          const float *mask, const float *lse, const float *dd, Out *dk,
                                                          Out *dv, HeadStrides sd, int heads, int Tq, int T, float scale,
-                                                         int use_dropout, float p, float keep_scale, unsigned long long seed,
-                                                         unsigned long long offset) {
+                                                         const uint32_t *bits, float keep_scale) {
     alignas(16) __shared__ uint16_t Qs[2][TILE_ROWS][HALF_PITCH(HS)], Gs[2][TILE_ROWS][HALF_PITCH(HS)];
     __shared__ float Ls[2][TILE_ROWS], Ds[2][TILE_ROWS];
-    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
-    uint8_t *keep = keep_bits[threadIdx.x >> 5];
+    __shared__ uint32_t Ws[2][TILE_ROWS][2];  // keep words: the tile's queries × the block's 64 keys
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
-    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int warp_key = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3, warp = threadIdx.x >> 5;
+    const int warp_key = blockIdx.x * ROWS + warp * 16;
+    const int bit_lo = 16 * (warp & 1) + g, bit_hi = bit_lo + 8;  // of word warp / 2
     const int key_lo = warp_key + g, key_hi = key_lo + 8;
     uint32_t kf[HS / 16][4], vf[HS / 16][4];
     load_half_rows<HS, In>(kf, k, sk, b, h, key_lo, key_hi, T);
@@ -630,10 +617,10 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
             Ls[stage][r] = in ? lse[(long long) bh * Tq + i0 + r] : INFINITY;  // queries past the end: P = 0
             Ds[stage][r] = in ? dd[(long long) bh * Tq + i0 + r] : 0.0f;
         }
+        if (bits != nullptr) load_keep_words(Ws[stage], bits, bh, i0, Tq, 2 * blockIdx.x, T, true);
     };
     cp_async_ring<2, TILE_ROWS>(0, Tq, load, [&](int stage, int i0) {
         if (warp_key >= T) return;
-        if (use_dropout) draw_keep_bits(keep, TILE_ROWS, 2, bh, i0, Tq, warp_key, T, seed, offset, p);
         // pairs of 8-query blocks with a query below Tq (a [CLS] tile of one query takes one)
         #pragma unroll 1
         for (int pr = 0, pairs = min(TILE_ROWS / 16, (Tq - i0 + 15) / 16); pr < pairs; pr++) {
@@ -647,7 +634,7 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
                 for (int r = 0; r < 4; r++) {
                     int query = 16 * pr + 8 * c + 2 * t + (r & 1);
                     float pij = fast_exp(st[c][r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[stage][query]);
-                    float f = use_dropout ? keep_factor(keep, 2, query, r < 2 ? g : g + 8, keep_scale) : 1.0f;
+                    float f = bits != nullptr ? keep_factor(Ws[stage][query][warp >> 1], r < 2 ? bit_lo : bit_hi, keep_scale) : 1.0f;
                     pm[c][r] = pij * f;
                     ds[c][r] = pij * (dpt[c][r] * f - Ds[stage][query]) * scale;
                 }
@@ -668,14 +655,14 @@ template <int HS, typename In, typename Out>
 __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStrides sg, const In *q, HeadStrides sq,
                                                         const In *k, HeadStrides sk, const In *v, HeadStrides sv,
                                                         const float *mask, const float *lse, const float *dd, Out *dq,
-                                                        HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout,
-                                                        float p, float keep_scale, unsigned long long seed, unsigned long long offset) {
+                                                        HeadStrides sd, int heads, int Tq, int T, float scale,
+                                                        const uint32_t *bits, float keep_scale) {
     alignas(16) __shared__ uint16_t Ks[2][TILE_ROWS][HALF_PITCH(HS)], Vs[2][TILE_ROWS][HALF_PITCH(HS)];
     __shared__ float Ms[2][TILE_ROWS];
-    __shared__ uint8_t keep_bits[BLOCK_THREADS / 32][KEEP_BYTES];
-    uint8_t *keep = keep_bits[threadIdx.x >> 5];
+    __shared__ uint32_t Ws[2][TILE_ROWS][2];  // keep words: the block's 64 queries × the tile's keys
     const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int w_lo = (threadIdx.x >> 5) * 16 + g, w_hi = w_lo + 8;  // the lane's rows of Ws
     const int warp_row = blockIdx.x * ROWS + (threadIdx.x >> 5) * 16;
     const int row_lo = warp_row + g, row_hi = row_lo + 8;
     uint32_t qf[HS / 16][4], gf[HS / 16][4];
@@ -686,15 +673,13 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
     const float d_lo = dd[first + min(row_lo, Tq - 1)], d_hi = dd[first + min(row_hi, Tq - 1)];
     float dqf[HS / 8][4];
     clear<HS>(dqf);
-    const bool wide = rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv);
-
     auto load = [&](int stage, int j0) {
-        load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, wide);
+        load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv));
         for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
+        if (bits != nullptr) load_keep_words(Ws[stage], bits, blockIdx.y, blockIdx.x * ROWS, Tq, j0 / 32, T, true);
     };
     cp_async_ring<2, TILE_ROWS>(0, T, load, [&](int stage, int j0) {
         if (warp_row >= Tq) return;
-        if (use_dropout) draw_keep_bits(keep, 16, TILE_ROWS / 8, bh, warp_row, Tq, j0, T, seed, offset, p);
         #pragma unroll 1
         for (int pr = 0; pr < TILE_ROWS / 16; pr++) {
             float s[2][4], dp[2][4];  // S and dP: (query lo/hi, key 2t/2t+1) of blocks 2pr, 2pr+1
@@ -708,7 +693,7 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
                     int key = 16 * pr + 8 * c + 2 * t + (r & 1);
                     bool lo = r < 2;
                     float pij = fast_exp(s[c][r] * scale + Ms[stage][key] - (lo ? lse_lo : lse_hi));
-                    float f = use_dropout ? keep_factor(keep, TILE_ROWS / 8, lo ? g : g + 8, key, keep_scale) : 1.0f;
+                    float f = bits != nullptr ? keep_factor(Ws[stage][lo ? w_lo : w_hi][key >> 5], key & 31, keep_scale) : 1.0f;
                     ds[c][r] = pij * (dp[c][r] * f - (lo ? d_lo : d_hi)) * scale;
                 }
             }
@@ -723,38 +708,37 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
 // Kernels for head size HS, inputs In and outputs Out (out, dq, dk, dv; `written` names a half one):
 // attention_forward_hs64 (float32), attention_forward_bf16_hs64 (BF16 in, float32 out), attention_forward_bf16_hs64_bf16, ...;
 // impl picks the TF32 kernels (empty) or the 16-bit ones (_half).
-// Blocks an SM each forward is compiled for (0: as ptxas chooses): the 16-bit ones of head size 16
-// and 32 for four (up to 128 registers), where ptxas, left to itself, aimed at five for head size
-// 32 on sm_80 and spilled; held to four, head size 64 spilled there, and asked for one, it took
-// 169 registers on sm_90 where it chooses 128.
+// Blocks an SM each forward is compiled for (0: as ptxas chooses): the 16-bit ones for four (up
+// to 128 registers, 16 warps an SM). Left to itself, ptxas aimed at five for head size 32 on sm_80
+// and spilled, and gave head size 64 139 registers on sm_90, three blocks an SM; held to four,
+// head size 64 spills on sm_80, which is left to choose there.
 #define FORWARD_BLOCKS(HS) 0
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
 #define FORWARD_BLOCKS_half(HS) ((HS) <= 32 ? 4 : 0)
+#else
+#define FORWARD_BLOCKS_half(HS) 4
+#endif
 #define ATTENTION_KERNELS(HS, In, format, Out, written, impl)                                                                \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS, FORWARD_BLOCKS##impl(HS)) attention_forward##format##_hs##HS##written( \
         const In *q, HeadStrides sq, const In *k, HeadStrides sk, const In *v, HeadStrides sv,                         \
         const float *mask, Out *out, HeadStrides so, float *lse, int heads, int Tq, int T, float scale,                \
-        int use_dropout, float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base,    \
-        unsigned long long offset) {                                                                                   \
-        attention_forward##impl##_kernel<HS, In, Out>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, Tq, T, scale, use_dropout, \
-                                         p, keep_scale, seed, *offset_base + offset);                                  \
+        const uint32_t *bits, float keep_scale) {                                                                      \
+        attention_forward##impl##_kernel<HS, In, Out>(q, sq, k, sk, v, sv, mask, out, so, lse, heads, Tq, T, scale, bits,  \
+                                                      keep_scale);                                                     \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_kv##format##_hs##HS##written(       \
         const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                      \
         const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, Out *dk, Out *dv,           \
-        HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout, float p, float keep_scale,             \
-        unsigned long long seed, const unsigned long long *offset_base,                                                \
-        unsigned long long offset) {                                                                                   \
+        HeadStrides sd, int heads, int Tq, int T, float scale, const uint32_t *bits, float keep_scale) {               \
         attention_backward_kv##impl##_kernel<HS, In, Out>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dk, dv, sd, heads, Tq, T, \
-                                             scale, use_dropout, p, keep_scale, seed, *offset_base + offset);          \
+                                             scale, bits, keep_scale);                                                 \
     }                                                                                                                  \
     extern "C" __global__ void __launch_bounds__(BLOCK_THREADS) attention_backward_q##format##_hs##HS##written(        \
         const In *dout, HeadStrides sg, const In *q, HeadStrides sq, const In *k, HeadStrides sk,                      \
         const In *v, HeadStrides sv, const float *mask, const float *lse, const float *dd, Out *dq,                    \
-        HeadStrides sd, int heads, int Tq, int T, float scale, int use_dropout, float p, float keep_scale,             \
-        unsigned long long seed, const unsigned long long *offset_base,                                                \
-        unsigned long long offset) {                                                                                   \
+        HeadStrides sd, int heads, int Tq, int T, float scale, const uint32_t *bits, float keep_scale) {               \
         attention_backward_q##impl##_kernel<HS, In, Out>(dout, sg, q, sq, k, sk, v, sv, mask, lse, dd, dq, sd, heads, Tq, T,   \
-                                            scale, use_dropout, p, keep_scale, seed, *offset_base + offset);           \
+                                            scale, bits, keep_scale);                                                  \
     }
 
 #define ATTENTION_FORMAT(In, format, Out, written, impl)                                                                     \

@@ -9,6 +9,7 @@
 // then the key is bumped by the Weyl constants (W0, W1).
 // Functions are __host__ __device__ so a host program can check them against the Java version.
 #pragma once
+#include <math.h>
 #include <stdint.h>
 
 struct Philox4 {
@@ -72,6 +73,23 @@ __host__ __device__ inline uint32_t dropout_draw(const Philox4 &b, unsigned long
 // rounded to float); draw · 2^-16 is exact in float, as in Philox.kept.
 __host__ __device__ inline bool dropout_kept(uint32_t draw, float p) {
     return (float) draw * 0x1.0p-16f >= p;
+}
+
+// dropout_kept's rule as one integer comparison, as Philox.keepThreshold: draw · 2^-16 ≥ p exactly
+// when draw ≥ ⌈p · 2^16⌉ (p · 2^16 is exact in float).
+__host__ __device__ inline uint32_t keep_threshold(float p) {
+    return (uint32_t) ceilf(p * 65536.0f);
+}
+
+// Which of a block's eight draws are kept: bit e for element 8·block + e (draw 2w + h is half h of word w).
+__host__ __device__ inline uint32_t kept_byte(const Philox4 &b, uint32_t threshold) {
+    uint32_t bits = 0;
+    #pragma unroll
+    for (int w = 0; w < 4; w++) {
+        bits |= (uint32_t) ((b.v[w] & 0xFFFFu) >= threshold) << (2 * w);
+        bits |= (uint32_t) ((b.v[w] >> 16) >= threshold) << (2 * w + 1);
+    }
+    return bits;
 }
 
 // The dropout factor (0 or 1/(1-p)) of element `index` of the (seed, offset) draw.

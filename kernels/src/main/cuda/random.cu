@@ -1,6 +1,7 @@
 // Dropout masks and normal samples from the Philox stream of philox.cuh, laid out exactly as
-// CpuBackend.dropoutMask (and attentionDropoutMask) and CpuBackend.normal: one thread per eight
-// dropout elements (one Philox block in a whole mask), one per Philox block of 4 normal samples.
+// CpuBackend.dropoutMask (and attentionDropoutMask, and as bits attention's dropoutBits) and
+// CpuBackend.normal: one thread per eight dropout elements (one Philox block in a whole mask), per
+// 32 of the bits, one per Philox block of 4 normal samples.
 #include "common.cuh"
 #include "philox.cuh"
 #include <math.h>
@@ -60,6 +61,36 @@ extern "C" __global__ void dropout_mask_f64(double *out, long long n, long long 
                                             double keep_scale, unsigned long long seed,
                                             const unsigned long long *offset_base, unsigned long long offset) {
     dropout_mask_kernel<double>(out, n, drawn, period, p, keep_scale, seed, *offset_base + offset);
+}
+
+// Attention's dropout mask as bits, as CpuBackend.attention's dropoutBits: of the first Tq query
+// rows of each [T, T] head block of the mask drawn for [B, NH, T, T], row r = bh·Tq + i holds
+// ⌈T/32⌉ words, bit j of word w set where element (bh·T + i)·T + 32w + j is kept; 0 past T. One
+// thread a word: four Philox blocks, each eight integer comparisons (kept_byte), where a row's
+// elements start a block (T a multiple of 8), else the draws one by one. The fused attention
+// kernels read the factors from these bits, in the forward and again in the backward, which
+// drew them for themselves before: three draws of every element a training step, in kernels
+// whose other work is a few instructions an element.
+extern "C" __global__ void dropout_bits_attention(uint32_t *bits, long long rows, int Tq, int T, float p, unsigned long long seed,
+                                               const unsigned long long *offset_base, unsigned long long offset) {
+    const int words = (T + 31) / 32;
+    const uint32_t threshold = keep_threshold(p);
+    offset += *offset_base;
+    FOR_EACH(i, rows * words) {
+        const long long row = i / words;
+        const int w = (int) (i % words), n = min(32, T - 32 * w);
+        const unsigned long long first = ((unsigned long long) (row / Tq) * T + row % Tq) * T + 32 * w;
+        uint32_t word = 0;
+        if ((first & 7) == 0) {
+            #pragma unroll
+            for (int c = 0; c < 4; c++)
+                if (8 * c < n) word |= kept_byte(philox_block(seed, offset, (first >> 3) + c), threshold) << (8 * c);
+        } else {
+            DropoutStream draws(seed, offset, p, 1.0f);
+            for (int e = 0; e < n; e++) word |= (uint32_t) (draws.factor(first + e) != 0.0f) << e;
+        }
+        bits[i] = n < 32 ? word & ((1u << n) - 1) : word;
+    }
 }
 
 // Box–Muller on lane pairs (0,1) and (2,3): r = √(−2 ln u₁) with u₁ ∈ (0, 1], θ = 2π u₂;

@@ -2,7 +2,6 @@ package dev.bertft.cuda;
 
 import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
-import jcuda.driver.CUdeviceptr;
 
 import static dev.bertft.cuda.Launches.THREADS;
 
@@ -49,35 +48,35 @@ final class AttentionKernels {
 
     /**
      * out (float32, or q's half format) and the rows' log-sum-exp {@code lse} [B, NH, Tq] of
-     * softmax(q·kᵀ·scale + mask) (dropped out) · v; the mask drawn at {@code start}'s value + offset.
+     * softmax(q·kᵀ·scale + mask) (dropped out) · v; with dropout (p &gt; 0) the kept elements are
+     * {@code bits}' ({@link RandomKernels#attentionKeepBits}), else bits is null.
      */
-    void forward(Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, double scale, double dropoutP, long seed,
-                 CUdeviceptr start, long offset) {
+    void forward(Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, double scale, double dropoutP, Tensor bits) {
         int b = qs.size(0), nh = qs.size(1), tq = qs.size(2), hs = qs.size(3), t = ks.size(2);
         l.ops.launch("attention_forward" + format(qs) + "_hs" + hs + written(out), (tq + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1,
                 l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(out), headStrides(out),
-                l.ptr(lse), nh, tq, t, (float) scale, dropoutP > 0 ? 1 : 0, (float) dropoutP, (float) (1 / (1 - dropoutP)), seed, start, offset);
+                l.ptr(lse), nh, tq, t, (float) scale, l.ptrOrNull(bits), (float) (1 / (1 - dropoutP)));
     }
 
     /**
      * dq, dk and dv from the output gradient {@code g}: first dd = rowsum(g ⊙ out) [B, NH, Tq], then
      * one pass over key tiles for dk and dv and one over query tiles for dq, the probabilities
-     * recomputed from {@code lse} and the dropout mask drawn again from (seed, start's value + offset).
-     * out as the forward wrote it; dq, dk and dv in one format, float32 or q's half one.
+     * recomputed from {@code lse} and the dropout factors read from the forward's {@code bits}
+     * (null without dropout). out as the forward wrote it; dq, dk and dv in one format, float32 or
+     * q's half one.
      */
     void backward(Tensor g, Tensor qs, Tensor ks, Tensor vs, Tensor mask, Tensor out, Tensor lse, Tensor dd, Tensor dq, Tensor dk, Tensor dv,
-                  double scale, double dropoutP, long seed, CUdeviceptr start, long offset) {
+                  double scale, double dropoutP, Tensor bits) {
         int b = qs.size(0), nh = qs.size(1), tq = qs.size(2), hs = qs.size(3), t = ks.size(2);
         long rows = (long) b * nh * tq;
         l.ops.launch("attention_backward_dot" + format(qs) + written(out), l.grid(rows * Math.min(32, hs)), 1, 1, THREADS, 1, l.ptr(g), headStrides(g), l.ptr(out),
                 headStrides(out), l.ptr(dd), nh, tq, rows, hs);
-        int useDropout = dropoutP > 0 ? 1 : 0;
-        float p = (float) dropoutP, keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
+        float keep = (float) (1 / (1 - dropoutP)), sc = (float) scale;
         l.ops.launch("attention_backward_kv" + format(qs) + "_hs" + hs + written(dk), (t + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g),
                 l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dk),
-                l.ptr(dv), headStrides(dk), nh, tq, t, sc, useDropout, p, keep, seed, start, offset);
+                l.ptr(dv), headStrides(dk), nh, tq, t, sc, l.ptrOrNull(bits), keep);
         l.ops.launch("attention_backward_q" + format(qs) + "_hs" + hs + written(dq), (tq + ROWS - 1) / ROWS, b * nh, 1, BLOCK_THREADS, 1, l.ptr(g), headStrides(g),
                 l.ptr(qs), headStrides(qs), l.ptr(ks), headStrides(ks), l.ptr(vs), headStrides(vs), l.ptr(mask), l.ptr(lse), l.ptr(dd), l.ptr(dq),
-                headStrides(dq), nh, tq, t, sc, useDropout, p, keep, seed, start, offset);
+                headStrides(dq), nh, tq, t, sc, l.ptrOrNull(bits), keep);
     }
 }

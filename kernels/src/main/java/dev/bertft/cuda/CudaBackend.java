@@ -612,12 +612,17 @@ public final class CudaBackend implements Backend {
 
     private AttentionOut attention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double dropoutP, long seed, long offset, DType written) {
         if (!AttentionKernels.fits(q, tf32)) return Backend.super.attention(q, k, v, mask, scale, dropoutP, seed, offset);
-        int b = q.size(0), nh = q.size(1), tq = q.size(2), hs = q.size(3);
+        int b = q.size(0), nh = q.size(1), tq = q.size(2), hs = q.size(3), t = k.size(2);
         Tensor out = headsOfTokens(written, b, nh, tq, hs), lse = allocate(DType.F32, b, nh, tq);
         if (tq == 0 || b * nh == 0) return new AttentionOut(out, lse);
-        attention.forward(rowsOfHeads(q), rowsOfHeads(k), rowsOfHeads(v), dense(mask), out, lse, scale, dropoutP, seed,
-                ptr(graphs.philoxStart()), philoxOffset(offset));
-        return new AttentionOut(out, lse);
+        // the dropout mask as bits, drawn once for the forward and kept for the backward
+        Tensor bits = null;
+        if (dropoutP > 0) {
+            bits = allocate(DType.I32, b * nh * tq * ((t + 31) / 32));
+            random.attentionKeepBits(bits, (long) b * nh * tq, tq, t, dropoutP, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
+        }
+        attention.forward(rowsOfHeads(q), rowsOfHeads(k), rowsOfHeads(v), dense(mask), out, lse, scale, dropoutP, bits);
+        return new AttentionOut(out, lse, bits);
     }
 
     /**
@@ -649,13 +654,13 @@ public final class CudaBackend implements Backend {
 
     private AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                              double scale, double dropoutP, long seed, long offset, DType written) {
-        if (!AttentionKernels.fits(q, tf32)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
+        if (!fusedBackward(q, forward, dropoutP)) return Backend.super.attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset);
         int b = q.size(0), nh = q.size(1), tq = q.size(2), hs = q.size(3), t = k.size(2);
         Tensor dq = headsOfTokens(written, b, nh, tq, hs);
         // no query row: dk and dv are sums over none
         if (tq == 0 || b * nh == 0) return new AttentionGrads(dq, zeros(written, b, nh, t, hs), zeros(written, b, nh, t, hs));
         Tensor dk = headsOfTokens(written, b, nh, t, hs), dv = headsOfTokens(written, b, nh, t, hs);
-        attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, dq, dk, dv);
+        attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, dq, dk, dv);
         return new AttentionGrads(dq, dk, dv);
     }
 
@@ -667,7 +672,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor packedAttentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward,
                                           double scale, double dropoutP, long seed, long offset, boolean half) {
-        if (!AttentionKernels.fits(q, tf32)) {
+        if (!fusedBackward(q, forward, dropoutP)) {
             return Backend.super.packedAttentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, half);
         }
         DType written = half && q.dtype().isHalf() ? q.dtype() : DType.F32;
@@ -676,22 +681,29 @@ public final class CudaBackend implements Backend {
         Tensor packed = tq < t ? zeros(written, b, t, 3, nh, hs) : allocate(written, b, t, 3, nh, hs);
         if (tq > 0 && b * nh > 0) {
             Tensor heads = packed.permute(2, 0, 3, 1, 4);   // [3, B, NH, T, HS]
-            attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, seed, offset, heads.select(0, 0).narrow(2, 0, tq),
+            attentionBackward(dOut, q, k, v, mask, forward, scale, dropoutP, heads.select(0, 0).narrow(2, 0, tq),
                     heads.select(0, 1), heads.select(0, 2));
         }
         return packed.reshape(b, t, 3 * nh * hs);
     }
 
+    /**
+     * Whether the fused kernels take the backward: they read the dropout mask from the bits the
+     * forward kept, which a forward that did not run here (a caller's own AttentionOut) lacks.
+     */
+    private boolean fusedBackward(Tensor q, AttentionOut forward, double dropoutP) {
+        return AttentionKernels.fits(q, tf32) && (dropoutP == 0 || forward.dropoutBits() != null);
+    }
+
     /** The backward kernels, their gradients written into dq, dk and dv ([B, NH, T, HS] views, HS contiguous; dk and dv of the same strides). */
     private void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor mask, AttentionOut forward, double scale,
-                                   double dropoutP, long seed, long offset, Tensor dq, Tensor dk, Tensor dv) {
+                                   double dropoutP, Tensor dq, Tensor dk, Tensor dv) {
         int b = q.size(0), nh = q.size(1), tq = q.size(2);
         // under autocast dO is rounded to the inputs' format, the operand of dO·Vᵀ and Pᵀ·dO
         Tensor g = rowsOfHeads(dOut.dtype() == q.dtype() ? dOut : dOut.cast(q.dtype())), qs = rowsOfHeads(q), ks = rowsOfHeads(k), vs = rowsOfHeads(v), out = rowsOfHeads(forward.out());
         Tensor md = dense(mask), lse = dense(forward.logSumExp());
         Tensor dd = allocate(DType.F32, b, nh, tq);
-        attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, seed, ptr(graphs.philoxStart()),
-                philoxOffset(offset));
+        attention.backward(g, qs, ks, vs, md, out, lse, dd, dq, dk, dv, scale, dropoutP, dropoutP > 0 ? dense(forward.dropoutBits()) : null);
     }
 
     // ---- normalisation and losses -----------------------------------------------------------

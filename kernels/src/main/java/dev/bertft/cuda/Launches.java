@@ -14,6 +14,7 @@ import java.util.function.Function;
 final class Launches {
     /** Threads per block of the grid-stride kernels, and the most a row kernel takes. */
     static final int THREADS = 256;
+    private static final CUdeviceptr NULL = new CUdeviceptr();
 
     final DeviceOps ops;
     private final int multiprocessors;
@@ -28,6 +29,11 @@ final class Launches {
     /** The device address of a tensor's first element. */
     CUdeviceptr ptr(Tensor t) {
         return address.apply(t);
+    }
+
+    /** {@link #ptr}, or the null address for a kernel's optional operand when {@code t} is null. */
+    CUdeviceptr ptrOrNull(Tensor t) {
+        return t == null ? NULL : ptr(t);
     }
 
     /** Blocks of {@link #THREADS} for {@code n} elements, at most 16 per SM (the kernels stride over the rest). */

@@ -8,7 +8,8 @@ import static dev.bertft.cuda.Launches.suffix;
 
 /**
  * The launches of random.cu: each thread draws eight dropout decisions (16 bits each, one Philox
- * block in a whole mask) or one Philox block of four normal samples, so the grids cover n / 8 and n / 4 threads:
+ * block in a whole mask), 32 of attention's as bits, or one Philox block of four normal samples, so
+ * the grids cover n / 8, n / 32 and n / 4 threads:
  * the streams the CPU backend draws element for element. A dropout draw's offset is {@code offset}
  * plus the 64-bit start the kernel reads at {@code start} (see {@link StepGraphs#philoxStart}).
  */
@@ -27,6 +28,17 @@ final class RandomKernels {
     void attentionDropoutMask(Tensor out, double p, long seed, CUdeviceptr start, long offset) {
         int tq = out.size(2), t = out.size(3);
         dropoutMask(out, (long) tq * t, (long) t * t, p, seed, start, offset);
+    }
+
+    /**
+     * bits, ⌈t/32⌉ words for each of the {@code rows} = B·NH·Tq query rows: the kept elements of
+     * {@link #attentionDropoutMask}'s mask as bits, the CPU backend's attention dropoutBits.
+     */
+    void attentionKeepBits(Tensor bits, long rows, int tq, int t, double p, long seed, CUdeviceptr start, long offset) {
+        long words = rows * ((t + 31) / 32);
+        if (words > 0) {
+            l.ops.launch("dropout_bits_attention", l.grid(words), 1, 1, THREADS, 1, l.ptr(bits), rows, tq, t, (float) p, seed, start, offset);
+        }
     }
 
     /** out's element e: the draw of stream element (e / drawn)·period + e % drawn. */

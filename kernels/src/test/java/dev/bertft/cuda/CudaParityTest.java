@@ -15,6 +15,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -706,6 +707,19 @@ class CudaParityTest {
         return CPU.fromHost(m, DType.F32, b, t);
     }
 
+    /**
+     * The fused forward keeps the dropout mask it applied for the backward as bits, word for word
+     * the CPU backend's (⌈T/32⌉ words a query row, 0 past T), drawn by its own kernel; the composed
+     * fallback keeps none.
+     */
+    private static void assertSameDropoutBits(Backend.AttentionOut cpu, Backend.AttentionOut gpu, boolean fused, String what) {
+        if (!fused) {
+            assertNull(gpu.dropoutBits(), what + ": bits only from the fused kernels' forward");
+            return;
+        }
+        assertArrayEquals(cpu.dropoutBits().toIntArray(), gpu.dropoutBits().toIntArray(), what + " dropout bits");
+    }
+
     @Test
     void fusedAttentionForwardAndBackwardMatchTheCpu() {
         for (int hs : new int[] {16, 32, 64, 8}) { // 8: the composed fallback
@@ -729,6 +743,7 @@ class CudaParityTest {
                     double tol = hs == 8 ? 6e-3 : 3e-3, lseTol = 3e-3;
                     assertCloseScaled(cf.out(), gf.out(), tol, what + " out");
                     assertClose(cf.logSumExp(), gf.logSumExp(), lseTol, lseTol, what + " lse");
+                    assertSameDropoutBits(cf, gf, hs != 8 && p > 0, what);
                     var cb = CPU.attentionBackward(dOut, q, k, v, mask, cf, scale, p, seed, offset);
                     var gb = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
                     assertCloseScaled(cb.dq(), gb.dq(), tol, what + " dq");
@@ -763,6 +778,7 @@ class CudaParityTest {
                         var gf = gpu.attention(onGpu(q), onGpu(k), onGpu(v), onGpu(mask), scale, p, seed, offset);
                         assertCloseScaled(cf.out(), gf.out(), 3e-3, what + " out");
                         assertClose(cf.logSumExp(), gf.logSumExp(), 3e-3, 3e-3, what + " lse");
+                        assertSameDropoutBits(cf, gf, p > 0, what);
                         var cb = CPU.attentionBackward(dOut, q, k, v, mask, cf, scale, p, seed, offset);
                         var gb = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
                         assertCloseScaled(cb.dq(), gb.dq(), 3e-3, what + " dq");
