@@ -7,9 +7,9 @@
 #   3. whole-model training parity, GPU vs CPU (dev.bertft.bert.GpuTrainingParityTest): the tiny
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
-#   4. float32 and BF16 GEMM throughput for BERT-base shapes (dev.bertft.cuda.GemmThroughput), and
-#      for the weight-gradient shapes a Linear's dW with its db summed by the same kernel
-#      ("dW+db", float32 and BF16) against dW and a separate column sum ("dW;db"); the fused
+#   4. our GEMM at BERT-base's product shapes, TF32 and BF16 (dev.bertft.cuda.GemmThroughput: the
+#      shapes, layouts and CUDA-event timing of gemm_torch.py, plus a Linear's dW with its db
+#      summed by the same kernel, "dW+db"), into gemm.jsonl; the fused
 #      attention's forward and forward + backward (dev.bertft.cuda.AttentionThroughput) against
 #      PyTorch's scaled_dot_product_attention (bench/scripts/attention_torch.py) at batch 32, 12
 #      heads of 64, 128 and 512 tokens;
@@ -109,18 +109,18 @@ fi
 fi
 
 if want gemm; then
-step "gemm throughput" | tee "$out/gemm.txt"
-limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 2>&1 | tee -a "$out/gemm.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-limited 60 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 BF16 2>&1 | tee -a "$out/gemm.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+step "gemm throughput at BERT's shapes, GPU time by CUDA events: gemm.jsonl (torch.matmul's: gemm-torch.jsonl)" | tee "$out/gemm.txt"
+for operands in F32 BF16; do
+  limited 90 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.GemmThroughput 20 $operands 2>> "$out/gemm.txt" | tee -a "$out/gemm.jsonl"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
 fi
 
 if want attention; then
-step "attention throughput: ours, then scaled_dot_product_attention" | tee "$out/attention.txt"
-limited 90 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.AttentionThroughput 20 2>&1 | tee -a "$out/attention.txt"
+step "attention throughput: ours (attention.jsonl), then scaled_dot_product_attention (attention-torch.jsonl)" | tee "$out/attention.txt"
+limited 90 "${java[@]}" -cp "$pack/lib/*" dev.bertft.cuda.AttentionThroughput 20 2>> "$out/attention.txt" | tee -a "$out/attention.jsonl"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-limited 90 python3 bench/scripts/attention_torch.py 2>&1 | tee -a "$out/attention.txt"
+limited 90 python3 bench/scripts/attention_torch.py 2>> "$out/attention.txt" | tee -a "$out/attention-torch.jsonl"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 

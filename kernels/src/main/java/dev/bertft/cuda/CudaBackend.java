@@ -157,6 +157,11 @@ public final class CudaBackend implements Backend {
         return memory.allocate(dtype, shape);
     }
 
+    /** The GPU time of each of {@code calls} runs of {@code call}, in milliseconds ({@link DeviceOps#deviceMillis}): for benchmarks. */
+    public float[] deviceMillis(int calls, Runnable call) {
+        return ops.deviceMillis(calls, call);
+    }
+
     /** A tensor no memory scope frees, only the collector: for what a captured step keeps. */
     Tensor allocateUnscoped(DType dtype, int... shape) {
         bind();

@@ -26,6 +26,15 @@ interface DeviceOps {
     /** Waits for queued work; a kernel fault surfaces here. */
     void synchronize();
 
+    /**
+     * The GPU time of each of {@code calls} runs of {@code call}, in milliseconds: the time between
+     * events recorded on the stream before and after each, as torch.cuda.Event times a product.
+     * Waits for the last; not inside a capture.
+     */
+    default float[] deviceMillis(int calls, Runnable call) {
+        throw new UnsupportedOperationException("no device clock here");
+    }
+
     /** Which image of our kernels runs, in words (see {@link Kernels}). */
     default String kernelImage() {
         return Kernels.PTX_TARGET;

@@ -3,11 +3,16 @@ package dev.bertft.cuda;
 import dev.bertft.tensor.DType;
 import jcuda.CudaException;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstreamCaptureMode;
 
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuGraphDestroy;
 import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
 import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
@@ -38,6 +43,35 @@ class DriverOps implements DeviceOps {
     @Override
     public void launchShared(String kernel, int sharedBytes, int gridX, int gridY, int gridZ, int blockX, int blockY, Object... args) {
         kernels.launch(kernel, sharedBytes, gridX, gridY, gridZ, blockX, blockY, args);
+    }
+
+    @Override
+    public float[] deviceMillis(int calls, Runnable call) {
+        DeviceOps.refuseWhileCapturing(capturing, "timing on the device");
+        CUevent[] events = new CUevent[calls + 1];
+        float[] ms = new float[calls];
+        try {
+            for (int i = 0; i <= calls; i++) {
+                events[i] = new CUevent();
+                cuEventCreate(events[i], 0);
+            }
+            cuEventRecord(events[0], stream);
+            for (int i = 0; i < calls; i++) {
+                call.run();
+                cuEventRecord(events[i + 1], stream);
+            }
+            synchronize();
+            float[] one = new float[1];
+            for (int i = 0; i < calls; i++) {
+                cuEventElapsedTime(one, events[i], events[i + 1]);
+                ms[i] = one[0];
+            }
+            return ms;
+        } catch (CudaException e) {
+            throw new CudaFailureException("timing on the device: " + e.getMessage(), e);
+        } finally {
+            for (CUevent e : events) if (e != null) cuEventDestroy(e);
+        }
     }
 
     @Override
