@@ -176,6 +176,10 @@ class EmulatedStepGraphTest {
         Run graphs = new Run(captured);
         for (int s = 0; s < 4; s++) graphs.update(new int[] {8}, s, -1);
         assertArrayEquals(new long[] {2, 1, 1, 0}, KernelEmulator.stepCounts(captured), "the fourth step replayed");
+        CudaBackend.ReplayHostTime host = captured.replayHostTime();
+        assertEquals(1, host.replays(), "bench's host times count the replay");
+        // the embeddings' ids sorted on the host, and the recorded kernels run again by the graph's launch here
+        assertTrue(host.copyInMs() > 0 && host.hostWorkMs() > 0 && host.launchMs() > 0, "host time of the replay, by part: " + host);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> graphs.update(new int[] {8}, 4, 7));
         assertEquals("cross_entropy: label 7 at row 3 is outside [0, 3)", e.getMessage());
     }

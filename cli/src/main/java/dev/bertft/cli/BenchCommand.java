@@ -207,14 +207,23 @@ final class BenchCommand implements Callable<Integer> {
         if (!mode.equals("predict")) {
             m.setGradientCheckpointing(gradientCheckpointing);
             double[] hostMillis = new double[steps];
+            CudaBackend.ReplayHostTime before = backend instanceof CudaBackend gpu ? gpu.replayHostTime() : null;
             Timing t = new Timing(timeTraining(m, batch, hostMillis), batchSize, tokens, 6.0 * nonEmbedding * tokens);
             System.out.println(t.describe("train"));
             double hostMedian = median(hostMillis);
             System.out.println(String.format(Locale.ROOT, "host:    %.3f ms per training step (median): the host's time to queue an update, "
                     + "before it waits for the device's results", hostMedian));
+            ObjectNode train = t.toJson().put("host_median_ms", hostMedian);
+            if (backend instanceof CudaBackend gpu) {
+                CudaBackend.ReplayHostTime r = gpu.replayHostTime().perReplaySince(before);
+                System.out.println(String.format(Locale.ROOT, "         of it in each of %d graph replays (mean): inputs copied in %.3f ms, "
+                        + "host work %.3f ms, the graph's launch %.3f ms", r.replays(), r.copyInMs(), r.hostWorkMs(), r.launchMs()));
+                train.putObject("host_replay_ms").put("replays", r.replays()).put("copy_in", r.copyInMs()).put("host_work", r.hostWorkMs())
+                        .put("graph_launch", r.launchMs());
+            }
             printProfile(t);
             warnIfBoxed(t);
-            results.set("train", t.toJson().put("host_median_ms", hostMedian));
+            results.set("train", train);
         }
         if (!mode.equals("train")) {
             Timing t = new Timing(timePredicting(m, batch), batchSize, tokens, 2.0 * nonEmbedding * tokens);

@@ -76,8 +76,11 @@ final class StepGraphs {
     private record Running(Backend.StepValues values, Map<Object, Tensor> inputBehind, List<HostWork> deferred, List<Tensor> hostTargets,
                            Tensor philoxStart) {}
 
-    /** Counts for tests and {@code bench}. */
-    record Counts(long eager, long captures, long replays, long evictions) {}
+    /**
+     * Counts for tests and {@code bench}, and the host's time in the replays, summed (nanoseconds):
+     * copying the inputs into the captured ones, the host work, the graph's launch.
+     */
+    record Counts(long eager, long captures, long replays, long evictions, long copyInNanos, long hostWorkNanos, long launchNanos) {}
 
     private final CudaBackend backend;
     private final DeviceOps ops;
@@ -95,7 +98,7 @@ final class StepGraphs {
     private Running running;
     /** Eight zero bytes: the dropout stream's start outside a step (a kernel's offset is then the host's), "do not skip". */
     private final Tensor zeroWord;
-    private long eager, captures, replays, evictions;
+    private long eager, captures, replays, evictions, copyInNanos, hostWorkNanos, launchNanos;
 
     StepGraphs(CudaBackend backend, DeviceOps ops, CachingAllocator<CUdeviceptr> allocator, int cap) {
         this.backend = backend;
@@ -112,7 +115,7 @@ final class StepGraphs {
     }
 
     Counts counts() {
-        return new Counts(eager, captures, replays, evictions);
+        return new Counts(eager, captures, replays, evictions, copyInNanos, hostWorkNanos, launchNanos);
     }
 
     Backend.StepRun run(String key, List<Tensor> inputs, Backend.StepValues values, Function<List<Tensor>, Tensor> step) {
@@ -188,6 +191,7 @@ final class StepGraphs {
     }
 
     private void launch(Captured c, List<Tensor> inputs, Backend.StepValues values) {
+        long start = System.nanoTime();
         Map<Object, Tensor> behind = new IdentityHashMap<>();
         for (int i = 0; i < inputs.size(); i++) {
             Tensor slot = c.slots().get(i), in = inputs.get(i);
@@ -198,9 +202,14 @@ final class StepGraphs {
             backend.copyInPlace(slot, in);
             behind.put(slot.storage(), in);
         }
+        long copied = System.nanoTime();
         HostSide side = side(new Running(values, behind, null, null, null));
         for (HostWork w : c.hostWork()) w.run(side);
+        long worked = System.nanoTime();
         c.graph().launch();
+        copyInNanos += copied - start;
+        hostWorkNanos += worked - copied;
+        launchNanos += System.nanoTime() - worked;
     }
 
     /** Host work that writes the step's dropout-stream start into {@code start} (two ints, low word first). */
