@@ -179,7 +179,9 @@ class EmulatedStepGraphTest {
         CudaBackend.ReplayHostTime host = captured.replayHostTime();
         assertEquals(1, host.replays(), "bench's host times count the replay");
         // the embeddings' ids sorted on the host, and the recorded kernels run again by the graph's launch here
-        assertTrue(host.copyInMs() > 0 && host.hostWorkMs() > 0 && host.launchMs() > 0, "host time of the replay, by part: " + host);
+        assertTrue(host.copyInMs() > 0 && host.hostWorkMs() > host.uploadMs() && host.uploadMs() > 0 && host.launchMs() > 0,
+                "host time of the replay, by part: " + host);
+        assertTrue(host.uploads() >= 1 + 3 * 4, "the dropout stream's start and each embedding's id segments uploaded: " + host);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> graphs.update(new int[] {8}, 4, 7));
         assertEquals("cross_entropy: label 7 at row 3 is outside [0, 3)", e.getMessage());
     }

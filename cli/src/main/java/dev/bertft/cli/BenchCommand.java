@@ -217,9 +217,10 @@ final class BenchCommand implements Callable<Integer> {
             if (backend instanceof CudaBackend gpu) {
                 CudaBackend.ReplayHostTime r = gpu.replayHostTime().perReplaySince(before);
                 System.out.println(String.format(Locale.ROOT, "         of it in each of %d graph replays (mean): inputs copied in %.3f ms, "
-                        + "host work %.3f ms, the graph's launch %.3f ms", r.replays(), r.copyInMs(), r.hostWorkMs(), r.launchMs()));
+                        + "host work %.3f ms (%.0f uploads, %.3f ms), the graph's launch %.3f ms", r.replays(), r.copyInMs(), r.hostWorkMs(),
+                        r.uploads(), r.uploadMs(), r.launchMs()));
                 train.putObject("host_replay_ms").put("replays", r.replays()).put("copy_in", r.copyInMs()).put("host_work", r.hostWorkMs())
-                        .put("graph_launch", r.launchMs());
+                        .put("uploads", r.uploads()).put("upload", r.uploadMs()).put("graph_launch", r.launchMs());
             }
             printProfile(t);
             warnIfBoxed(t);

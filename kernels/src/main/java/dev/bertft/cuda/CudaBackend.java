@@ -91,20 +91,22 @@ public final class CudaBackend implements Backend {
     /**
      * The host's time in the replays of captured steps so far, summed: copying the inputs into the
      * captured ones, the host work (ids sorted for the embeddings' backward, checked, the step's
-     * scalars and constants uploaded), and the graph's launch. {@code bench} shows a step's share.
+     * scalars and constants uploaded) and of it the uploads (each waits for the stream), and the
+     * graph's launch. {@code bench} shows a step's share.
      */
-    public record ReplayHostTime(long replays, double copyInMs, double hostWorkMs, double launchMs) {
-        /** The replays since {@code before}, each part as a mean a replay. */
+    public record ReplayHostTime(long replays, double copyInMs, double hostWorkMs, double uploads, double uploadMs, double launchMs) {
+        /** The replays since {@code before}, each part (and the upload count) as a mean a replay. */
         public ReplayHostTime perReplaySince(ReplayHostTime before) {
             long n = Math.max(1, replays - before.replays);
             return new ReplayHostTime(replays - before.replays, (copyInMs - before.copyInMs) / n, (hostWorkMs - before.hostWorkMs) / n,
-                    (launchMs - before.launchMs) / n);
+                    (uploads - before.uploads) / n, (uploadMs - before.uploadMs) / n, (launchMs - before.launchMs) / n);
         }
     }
 
     public ReplayHostTime replayHostTime() {
         StepGraphs.Counts c = graphs.counts();
-        return new ReplayHostTime(c.replays(), c.copyInNanos() / 1e6, c.hostWorkNanos() / 1e6, c.launchNanos() / 1e6);
+        return new ReplayHostTime(c.replays(), c.copyInNanos() / 1e6, c.hostWorkNanos() / 1e6, c.uploads(), c.uploadNanos() / 1e6,
+                c.launchNanos() / 1e6);
     }
 
     /** See {@link StepGraphs}. */

@@ -78,9 +78,11 @@ final class StepGraphs {
 
     /**
      * Counts for tests and {@code bench}, and the host's time in the replays, summed (nanoseconds):
-     * copying the inputs into the captured ones, the host work, the graph's launch.
+     * copying the inputs into the captured ones, the host work and of it the copies it makes to the
+     * device (each waits for the stream), the graph's launch.
      */
-    record Counts(long eager, long captures, long replays, long evictions, long copyInNanos, long hostWorkNanos, long launchNanos) {}
+    record Counts(long eager, long captures, long replays, long evictions, long copyInNanos, long hostWorkNanos, long uploads,
+                  long uploadNanos, long launchNanos) {}
 
     private final CudaBackend backend;
     private final DeviceOps ops;
@@ -98,7 +100,9 @@ final class StepGraphs {
     private Running running;
     /** Eight zero bytes: the dropout stream's start outside a step (a kernel's offset is then the host's), "do not skip". */
     private final Tensor zeroWord;
-    private long eager, captures, replays, evictions, copyInNanos, hostWorkNanos, launchNanos;
+    private long eager, captures, replays, evictions, copyInNanos, hostWorkNanos, uploads, uploadNanos, launchNanos;
+    /** Whether a replay's host work runs, whose uploads {@link #counts} times. */
+    private boolean replaying;
 
     StepGraphs(CudaBackend backend, DeviceOps ops, CachingAllocator<CUdeviceptr> allocator, int cap) {
         this.backend = backend;
@@ -115,7 +119,7 @@ final class StepGraphs {
     }
 
     Counts counts() {
-        return new Counts(eager, captures, replays, evictions, copyInNanos, hostWorkNanos, launchNanos);
+        return new Counts(eager, captures, replays, evictions, copyInNanos, hostWorkNanos, uploads, uploadNanos, launchNanos);
     }
 
     Backend.StepRun run(String key, List<Tensor> inputs, Backend.StepValues values, Function<List<Tensor>, Tensor> step) {
@@ -204,7 +208,12 @@ final class StepGraphs {
         }
         long copied = System.nanoTime();
         HostSide side = side(new Running(values, behind, null, null, null));
-        for (HostWork w : c.hostWork()) w.run(side);
+        replaying = true;
+        try {
+            for (HostWork w : c.hostWork()) w.run(side);
+        } finally {
+            replaying = false;
+        }
         long worked = System.nanoTime();
         c.graph().launch();
         copyInNanos += copied - start;
@@ -279,7 +288,12 @@ final class StepGraphs {
 
             @Override
             public void upload(Tensor dst, Object array) {
+                long start = System.nanoTime();
                 backend.upload(dst, array);
+                if (replaying) {
+                    uploads++;
+                    uploadNanos += System.nanoTime() - start;
+                }
             }
         };
     }
