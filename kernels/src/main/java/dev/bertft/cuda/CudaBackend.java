@@ -91,8 +91,8 @@ public final class CudaBackend implements Backend {
     /**
      * The host's time in the replays of captured steps so far, summed: copying the inputs into the
      * captured ones, the host work (ids sorted for the embeddings' backward, checked, the step's
-     * scalars and constants uploaded) and of it the uploads (each waits for the stream), and the
-     * graph's launch. {@code bench} shows a step's share.
+     * scalars and constants uploaded) and of it the uploads (made together), and the graph's
+     * launch. {@code bench} shows a step's share.
      */
     public record ReplayHostTime(long replays, double copyInMs, double hostWorkMs, double uploads, double uploadMs, double launchMs) {
         /** The replays since {@code before}, each part (and the upload count) as a mean a replay. */
@@ -259,8 +259,20 @@ public final class CudaBackend implements Backend {
      * graph keeps, so the use-after-free check is not made.
      */
     void upload(Tensor dst, Object array) {
+        DeviceOps.Upload u = uploadOf(dst, array);
+        ops.upload(u.array(), u.dtype(), u.n(), u.dst());
+    }
+
+    /** {@link #upload}'s copy, to make with others by {@link #uploadAll}. */
+    DeviceOps.Upload uploadOf(Tensor dst, Object array) {
         CudaStorage s = (CudaStorage) dst.storage();
-        ops.upload(array, dst.dtype(), java.lang.reflect.Array.getLength(array), s.pointer.withByteOffset((long) dst.offset() * s.dtype.bytes()));
+        return new DeviceOps.Upload(array, dst.dtype(), java.lang.reflect.Array.getLength(array),
+                s.pointer.withByteOffset((long) dst.offset() * s.dtype.bytes()));
+    }
+
+    /** Copies made together ({@link DeviceOps#uploadAll}). */
+    void uploadAll(List<DeviceOps.Upload> copies) {
+        ops.uploadAll(copies);
     }
 
     /** A copy of a host array of any of the element types {@link #fromHost} takes. */

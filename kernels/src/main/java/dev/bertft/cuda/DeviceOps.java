@@ -3,6 +3,8 @@ package dev.bertft.cuda;
 import dev.bertft.tensor.DType;
 import jcuda.driver.CUdeviceptr;
 
+import java.util.List;
+
 /**
  * What {@link CudaBackend} asks of the GPU besides memory: kernel launches, zero fills and
  * host↔device copies, all in stream order. {@link DriverOps} does it through the driver; the
@@ -20,6 +22,17 @@ interface DeviceOps {
     void zero(CUdeviceptr p, long bytes);
 
     void upload(Object array, DType dtype, int n, CUdeviceptr dst);
+
+    /** A copy from the host: the first n elements of {@code array} (of dtype's Java type) to dst. */
+    record Upload(Object array, DType dtype, int n, CUdeviceptr dst) {}
+
+    /**
+     * The copies, in order, done when this returns; a device may queue them all before it waits
+     * for the stream once, where {@link #upload} waits after each.
+     */
+    default void uploadAll(List<Upload> copies) {
+        for (Upload u : copies) upload(u.array(), u.dtype(), u.n(), u.dst());
+    }
 
     Object download(CUdeviceptr src, DType dtype, int n);
 

@@ -9,6 +9,8 @@ import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstreamCaptureMode;
 
+import java.util.List;
+
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventDestroy;
 import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
@@ -87,6 +89,12 @@ class DriverOps implements DeviceOps {
     public void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
         DeviceOps.refuseWhileCapturing(capturing, "a copy from the host");
         staging.upload(array, dtype, n, dst);
+    }
+
+    @Override
+    public void uploadAll(List<Upload> copies) {
+        DeviceOps.refuseWhileCapturing(capturing, "a copy from the host");
+        staging.uploadAll(copies);
     }
 
     @Override

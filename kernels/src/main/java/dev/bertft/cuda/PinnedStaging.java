@@ -8,6 +8,7 @@ import jcuda.driver.CUstream;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.List;
 
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
@@ -46,16 +47,9 @@ final class PinnedStaging {
     /** Copies n elements of a float[], double[], int[] or short[] (BF16, F16) to the device at dst. */
     synchronized void upload(Object array, DType dtype, int n, CUdeviceptr dst) {
         int per = (int) (CAPACITY / dtype.bytes());
-        ByteBuffer b = buffer();
         for (int start = 0; start < n; start += per) {
             int len = Math.min(per, n - start);
-            b.clear();
-            switch (dtype) {
-                case F32 -> b.asFloatBuffer().put((float[]) array, start, len);
-                case F64 -> b.asDoubleBuffer().put((double[]) array, start, len);
-                case I32 -> b.asIntBuffer().put((int[]) array, start, len);
-                case BF16, F16 -> b.asShortBuffer().put((short[]) array, start, len);
-            }
+            stage(0, array, dtype, start, len);
             long bytes = (long) len * dtype.bytes();
             try {
                 cuMemcpyHtoDAsync(dst.withByteOffset((long) start * dtype.bytes()), host, bytes, stream);
@@ -63,6 +57,53 @@ final class PinnedStaging {
             } catch (CudaException e) {
                 throw new CudaFailureException("copying " + bytes + " bytes to the GPU: " + e.getMessage(), e);
             }
+        }
+    }
+
+    /**
+     * The copies, each staged at its own place in the buffer (from a multiple of {@link #ALIGN}
+     * bytes) and queued, then one wait for the stream, where they fit in the buffer together (a
+     * replayed step's host work: some thirty small arrays); else one by one.
+     */
+    synchronized void uploadAll(List<DeviceOps.Upload> copies) {
+        long total = 0;
+        for (DeviceOps.Upload u : copies) total += aligned((long) u.n() * u.dtype().bytes());
+        if (total > CAPACITY) {
+            for (DeviceOps.Upload u : copies) upload(u.array(), u.dtype(), u.n(), u.dst());
+            return;
+        }
+        long at = 0;
+        try {
+            for (DeviceOps.Upload u : copies) {
+                long bytes = (long) u.n() * u.dtype().bytes();
+                stage(at, u.array(), u.dtype(), 0, u.n());
+                cuMemcpyHtoDAsync(u.dst(), host.withByteOffset(at), bytes, stream);
+                at += aligned(bytes);
+            }
+            cuStreamSynchronize(stream);
+        } catch (CudaException e) {
+            throw new CudaFailureException("copying " + copies.size() + " arrays to the GPU: " + e.getMessage(), e);
+        }
+    }
+
+    /** Places of {@link #uploadAll}'s copies start this many bytes apart at least. */
+    private static final long ALIGN = 256;
+
+    private static long aligned(long bytes) {
+        return (bytes + ALIGN - 1) / ALIGN * ALIGN;
+    }
+
+    /** Elements start .. start + len of array into the buffer from byte {@code at}. */
+    private void stage(long at, Object array, DType dtype, int start, int len) {
+        ByteBuffer b = buffer();
+        b.clear();
+        b.position((int) at);
+        ByteBuffer to = b.slice().order(ByteOrder.nativeOrder());
+        switch (dtype) {
+            case F32 -> to.asFloatBuffer().put((float[]) array, start, len);
+            case F64 -> to.asDoubleBuffer().put((double[]) array, start, len);
+            case I32 -> to.asIntBuffer().put((int[]) array, start, len);
+            case BF16, F16 -> to.asShortBuffer().put((short[]) array, start, len);
         }
     }
 

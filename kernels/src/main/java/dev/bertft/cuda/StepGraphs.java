@@ -56,7 +56,10 @@ final class StepGraphs {
         /** The running step's values; null outside {@link CudaBackend#runStep}. */
         Backend.StepValues values();
 
-        /** Copies {@code array} into {@code dst}'s memory. */
+        /**
+         * Copies {@code array} into {@code dst}'s memory, before the step's kernels run (in a
+         * replay, with the replay's other copies after its host work: the array must not change).
+         */
         void upload(Tensor dst, Object array);
     }
 
@@ -78,8 +81,9 @@ final class StepGraphs {
 
     /**
      * Counts for tests and {@code bench}, and the host's time in the replays, summed (nanoseconds):
-     * copying the inputs into the captured ones, the host work and of it the copies it makes to the
-     * device (each waits for the stream), the graph's launch.
+     * copying the inputs into the captured ones, the host work and of it the copies it asks for
+     * (made together after it, with one wait for the stream where they fit the pinned buffer), the
+     * graph's launch.
      */
     record Counts(long eager, long captures, long replays, long evictions, long copyInNanos, long hostWorkNanos, long uploads,
                   long uploadNanos, long launchNanos) {}
@@ -101,8 +105,8 @@ final class StepGraphs {
     /** Eight zero bytes: the dropout stream's start outside a step (a kernel's offset is then the host's), "do not skip". */
     private final Tensor zeroWord;
     private long eager, captures, replays, evictions, copyInNanos, hostWorkNanos, uploads, uploadNanos, launchNanos;
-    /** Whether a replay's host work runs, whose uploads {@link #counts} times. */
-    private boolean replaying;
+    /** While a replay's host work runs, the copies it asks for, made together after it; else null. */
+    private List<DeviceOps.Upload> replayUploads;
 
     StepGraphs(CudaBackend backend, DeviceOps ops, CachingAllocator<CUdeviceptr> allocator, int cap) {
         this.backend = backend;
@@ -207,14 +211,20 @@ final class StepGraphs {
             behind.put(slot.storage(), in);
         }
         long copied = System.nanoTime();
+        // the host work's copies (some thirty small arrays a step) made together: one wait for the stream, not one each
         HostSide side = side(new Running(values, behind, null, null, null));
-        replaying = true;
+        List<DeviceOps.Upload> copies = new ArrayList<>();
+        replayUploads = copies;
         try {
             for (HostWork w : c.hostWork()) w.run(side);
         } finally {
-            replaying = false;
+            replayUploads = null;
         }
+        long uploading = System.nanoTime();
+        backend.uploadAll(copies);
         long worked = System.nanoTime();
+        uploads += copies.size();
+        uploadNanos += worked - uploading;
         c.graph().launch();
         copyInNanos += copied - start;
         hostWorkNanos += worked - copied;
@@ -288,12 +298,8 @@ final class StepGraphs {
 
             @Override
             public void upload(Tensor dst, Object array) {
-                long start = System.nanoTime();
-                backend.upload(dst, array);
-                if (replaying) {
-                    uploads++;
-                    uploadNanos += System.nanoTime() - start;
-                }
+                if (replayUploads != null) replayUploads.add(backend.uploadOf(dst, array));
+                else backend.upload(dst, array);
             }
         };
     }
