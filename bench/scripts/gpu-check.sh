@@ -7,6 +7,8 @@
 #   3. whole-model training parity, GPU vs CPU (dev.bertft.bert.GpuTrainingParityTest): the tiny
 #      fixture BERT, and a model of all-MiniLM-L6-v2's shape (random weights made here with
 #      transformers when ../shared is absent): one step's logits, loss and gradients, 10 steps' losses;
+#      and updates replayed from CUDA graphs against the same updates run eagerly on the GPU, bit
+#      for bit (dev.bertft.train.GpuStepGraphTest: the replays' copies through the pinned buffer);
 #   4. our GEMM at BERT-base's product shapes, TF32 and BF16 (dev.bertft.cuda.GemmThroughput: the
 #      shapes, layouts and CUDA-event timing of gemm_torch.py, plus a Linear's dW with its db
 #      summed by the same kernel, "dW+db"), into gemm.jsonl; the fused
@@ -104,7 +106,7 @@ print("made a MiniLM-shaped BERT with random weights in", sys.argv[1])
 PY
 fi
 (cd bert && limited 150 "${java[@]}" "${model[@]}" -cp "$pack/lib/*" org.junit.platform.console.ConsoleLauncher \
-    --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.bert.GpuTrainingParityTest) 2>&1 | tee -a "$out/bert-parity.txt"
+    --disable-banner --disable-ansi-colors --details=tree --select-class dev.bertft.bert.GpuTrainingParityTest --select-class dev.bertft.train.GpuStepGraphTest) 2>&1 | tee -a "$out/bert-parity.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 

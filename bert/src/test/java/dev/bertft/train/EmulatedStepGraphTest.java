@@ -34,7 +34,7 @@ class EmulatedStepGraphTest {
     private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
 
     /** One training run: the tiny model, AdamW, the update step, on one backend. */
-    private static final class Run {
+    static final class Run {
         final BertForSequenceClassification model;
         final AdamW optimizer;
         final UpdateStep step;
