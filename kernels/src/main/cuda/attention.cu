@@ -11,13 +11,17 @@
 //   (its first Tq rows of each head: attentionDropoutMask's). The kernels read M from its bits,
 //   drawn by random.cu's dropout_bits_attention before the forward and kept for the backward.
 //
+// Every e^x is taken as 2^(x·log2 e) by the special-function unit (exp2_approx), the scores, mask and
+// maxima kept in those base-2 units: S_ij·log2 e = fma(q_i·k_j, scale·log2 e, mask[b, j]·log2 e),
+// the mask and lse scaled by log2 e as they are loaded, so P_ij = 2^{fma(q_i·k_j, scale·log2 e,
+// mask·log2 e − lse_i·log2 e)} is one fused multiply-add, one subtraction and one MUFU.
+//
 // Forward, on tensor cores (TF32 inputs, float32 sums, as the GEMM): a block of 4 warps owns 64
 // query rows, a warp 16 of them (a warp with no row below Tq only helps load the tiles), and streams tiles of 64 keys through shared memory with the
 // online softmax, per tile
 //   m' = max(m, max_j S_ij),  O ← O·e^{m−m'} + Σ_j e^{S_ij−m'}·M_ij·v_j,  l ← l·e^{m−m'} + Σ_j e^{S_ij−m'}
 // and at the end out_i = O/l, lse_i = m + log l, every e^x by the special-function unit
-// (fast_exp: about 1e-6 relative, a tenth of expf's instructions, which outnumbered the tensor-core
-// steps). S = Q·Kᵀ and P·V are mma.sync.m16n8k8. P goes
+// (about 1e-6 relative, a tenth of expf's instructions, which outnumbered the tensor-core steps). S = Q·Kᵀ and P·V are mma.sync.m16n8k8. P goes
 // from the score registers to the second product without moving: the accumulator holds keys 2t
 // and 2t+1 of each block of 8, and read as the A operand those registers stand for k = t and
 // t + 4, so each block's keys are summed in the order 0, 2, 4, 6, 1, 3, 5, 7 and V's rows are
@@ -81,13 +85,17 @@ __device__ inline void load_tile(uint32_t (*x_s)[HS + 4], const In *x, HeadStrid
     }
 }
 
-// The keys of the tile from j0 (callers put a barrier on each side): K and V rows, and the mask,
-// −∞ past the end so those keys weigh e^{−∞} = 0.
+// Key j's mask in base-2 units, −∞ past the end so those keys weigh 2^{−∞} = 0.
+__device__ inline float mask2(const float *mask, int b, int j, int T) {
+    return j < T ? mask[(long long) b * T + j] * LOG2E : -INFINITY;
+}
+
+// The keys of the tile from j0 (callers put a barrier on each side): K and V rows, and the mask.
 template <int HS, typename In>
 __device__ inline void load_key_tile(uint32_t (*Ks)[HS + 4], uint32_t (*Vs)[HS + 4], float *Ms, const In *k, HeadStrides sk,
                                      const In *v, HeadStrides sv, const float *mask, int b, int h, int j0, int T) {
     load_tile<HS, In>(Ks, k, sk, Vs, v, sv, b, h, j0, T);
-    for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
+    for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[r] = mask2(mask, b, j0 + r, T);
 }
 
 // Dropout: the factors M_ij come from the mask's bits (RandomKernels.attentionKeepBits draws
@@ -182,14 +190,16 @@ __device__ inline void store_rows(Out *x, HeadStrides sx, int b, int h, int lo, 
 
 // The online softmax of a warp's 16 query rows (lane rows lo and hi) over the key tiles, per tile
 //   m' = max(m, max_j S_ij),  O ← O·e^{m−m'},  l ← l·e^{m−m'} + Σ_j e^{S_ij−m'}
-// and at the end out_i = O/l, lse_i = m + log l (l is this lane's share of the row sums until then).
+// and at the end out_i = O/l, lse_i = m + log l (l is this lane's share of the row sums until then),
+// S and m in base-2 units.
 template <int HS>
 struct OnlineSoftmax {
     float m_lo = -INFINITY, m_hi = -INFINITY, l_lo = 0.0f, l_hi = 0.0f;
 
-    // A tile's scores s (C fragments: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of key
-    // block jb) become e^{S·scale + mask − m'} in place; O and l are rescaled to the new maxima.
-    __device__ void tile(float (&s)[TILE_ROWS / 8][4], const float *mask, float scale, float (&o)[HS / 8][4]) {
+    // A tile's products q·k (C fragments: s[jb] holds (lo, 2t), (lo, 2t+1), (hi, 2t), (hi, 2t+1) of
+    // key block jb) become e^{S − m'} in place, S = q·k·scale + mask from scale2 = scale·log2 e and
+    // the tile's mask in base-2 units; O and l are rescaled to the new maxima.
+    __device__ void tile(float (&s)[TILE_ROWS / 8][4], const float *mask, float scale2, float (&o)[HS / 8][4]) {
         const int t = threadIdx.x & 3;
         float max_lo = -INFINITY, max_hi = -INFINITY;
         #pragma unroll
@@ -197,15 +207,15 @@ struct OnlineSoftmax {
             #pragma unroll
             for (int c = 0; c < 2; c++) {
                 float bias = mask[jb * 8 + 2 * t + c];
-                s[jb][c] = s[jb][c] * scale + bias;
-                s[jb][2 + c] = s[jb][2 + c] * scale + bias;
+                s[jb][c] = fmaf(s[jb][c], scale2, bias);
+                s[jb][2 + c] = fmaf(s[jb][2 + c], scale2, bias);
                 max_lo = fmaxf(max_lo, s[jb][c]);
                 max_hi = fmaxf(max_hi, s[jb][2 + c]);
             }
         }
         // Every tile holds at least one real key, so the new maxima are finite.
         float new_lo = fmaxf(m_lo, quad_max(max_lo)), new_hi = fmaxf(m_hi, quad_max(max_hi));
-        float corr_lo = fast_exp(m_lo - new_lo), corr_hi = fast_exp(m_hi - new_hi);  // 0 on the first tile
+        float corr_lo = exp2_approx(m_lo - new_lo), corr_hi = exp2_approx(m_hi - new_hi);  // 0 on the first tile
         m_lo = new_lo;
         m_hi = new_hi;
         l_lo *= corr_lo;
@@ -220,10 +230,10 @@ struct OnlineSoftmax {
         #pragma unroll
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) {
             float *e = s[jb];
-            e[0] = fast_exp(e[0] - m_lo);
-            e[1] = fast_exp(e[1] - m_lo);
-            e[2] = fast_exp(e[2] - m_hi);
-            e[3] = fast_exp(e[3] - m_hi);
+            e[0] = exp2_approx(e[0] - m_lo);
+            e[1] = exp2_approx(e[1] - m_lo);
+            e[2] = exp2_approx(e[2] - m_hi);
+            e[3] = exp2_approx(e[3] - m_hi);
             l_lo += e[0] + e[1];
             l_hi += e[2] + e[3];
         }
@@ -243,8 +253,8 @@ struct OnlineSoftmax {
             o[nb][3] /= l_hi;
         }
         store_rows<HS>(out, so, b, h, row_lo, row_hi, Tq, o);
-        if (t == 0 && row_lo < Tq) lse[(long long) bh * Tq + row_lo] = m_lo + logf(l_lo);
-        if (t == 0 && row_hi < Tq) lse[(long long) bh * Tq + row_hi] = m_hi + logf(l_hi);
+        if (t == 0 && row_lo < Tq) lse[(long long) bh * Tq + row_lo] = m_lo * LN2 + logf(l_lo);
+        if (t == 0 && row_hi < Tq) lse[(long long) bh * Tq + row_hi] = m_hi * LN2 + logf(l_hi);
     }
 };
 
@@ -291,7 +301,7 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
         float s[TILE_ROWS / 8][4];  // S = Q·Kᵀ, then e^{S·scale + mask − m}·M
         #pragma unroll
         for (int jb = 0; jb < TILE_ROWS / 8; jb++) rows_times_tile<HS>(s[jb], qf, Ks, jb);
-        softmax.tile(s, Ms, scale, o);
+        softmax.tile(s, Ms, scale * LOG2E, o);
         if (bits != nullptr) drop_out(s, Ws, keep_scale);
         // O += (e^{S−m}·M)·V, a block of 8 keys at a time.
         #pragma unroll
@@ -343,8 +353,7 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
     load_rows<HS, In>(kf, k, sk, b, h, key_lo, key_hi, T);
     load_rows<HS, In>(vf, v, sv, b, h, key_lo, key_hi, T);
     // keys past the end weigh e^{−∞} = 0
-    const float mask_lo = key_lo < T ? mask[(long long) b * T + key_lo] : -INFINITY;
-    const float mask_hi = key_hi < T ? mask[(long long) b * T + key_hi] : -INFINITY;
+    const float mask_lo = mask2(mask, b, key_lo, T), mask_hi = mask2(mask, b, key_hi, T), scale2 = scale * LOG2E;
     float dkf[HS / 8][4], dvf[HS / 8][4];
     clear<HS>(dkf);
     clear<HS>(dvf);
@@ -354,7 +363,7 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
         load_tile<HS, In>(Qs, q, sq, Gs, dout, sg, b, h, i0, Tq);
         for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) {
             bool in = i0 + r < Tq;
-            Ls[r] = in ? lse[(long long) bh * Tq + i0 + r] : INFINITY;  // queries past the end: P = 0
+            Ls[r] = in ? lse[(long long) bh * Tq + i0 + r] * LOG2E : INFINITY;  // queries past the end: P = 0
             Ds[r] = in ? dd[(long long) bh * Tq + i0 + r] : 0.0f;
         }
         if (bits != nullptr) load_keep_words(Ws, bits, bh, i0, Tq, 2 * blockIdx.x, T, false);
@@ -370,7 +379,7 @@ __device__ inline void attention_backward_kv_kernel(const In *dout, HeadStrides 
             #pragma unroll
             for (int r = 0; r < 4; r++) {
                 int query = ib * 8 + 2 * t + (r & 1);
-                float pij = fast_exp(st[r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[query]);
+                float pij = exp2_approx(fmaf(st[r], scale2, (r < 2 ? mask_lo : mask_hi) - Ls[query]));
                 float f = bits != nullptr ? keep_factor(Ws[query][warp >> 1], r < 2 ? bit_lo : bit_hi, keep_scale) : 1.0f;
                 pm[r] = pij * f;
                 ds[r] = pij * (dpt[r] * f - Ds[query]) * scale;
@@ -402,7 +411,8 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
     load_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
     load_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, Tq);
     const long long first = (long long) bh * Tq;
-    const float lse_lo = lse[first + min(row_lo, Tq - 1)], lse_hi = lse[first + min(row_hi, Tq - 1)];
+    const float lse_lo = lse[first + min(row_lo, Tq - 1)] * LOG2E, lse_hi = lse[first + min(row_hi, Tq - 1)] * LOG2E;
+    const float scale2 = scale * LOG2E;
     const float d_lo = dd[first + min(row_lo, Tq - 1)], d_hi = dd[first + min(row_hi, Tq - 1)];
     float dqf[HS / 8][4];
     clear<HS>(dqf);
@@ -424,7 +434,7 @@ __device__ inline void attention_backward_q_kernel(const In *dout, HeadStrides s
             for (int r = 0; r < 4; r++) {
                 int key = jb * 8 + 2 * t + (r & 1);
                 bool lo = r < 2;
-                float pij = fast_exp(s[r] * scale + Ms[key] - (lo ? lse_lo : lse_hi));
+                float pij = exp2_approx(fmaf(s[r], scale2, Ms[key] - (lo ? lse_lo : lse_hi)));
                 float f = bits != nullptr ? keep_factor(Ws[lo ? w_lo : w_hi][key >> 5], key & 31, keep_scale) : 1.0f;
                 ds[r] = pij * (dp[r] * f - (lo ? d_lo : d_hi)) * scale;
             }
@@ -564,7 +574,7 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
     OnlineSoftmax<HS> softmax;
     auto load = [&](int stage, int j0) {
         load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv));
-        for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
+        for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = mask2(mask, b, j0 + r, T);
         if (bits != nullptr) load_keep_words(Ws[stage], bits, blockIdx.y, blockIdx.x * ROWS, Tq, j0 / 32, T, true);
     };
     cp_async_ring<2, TILE_ROWS>(0, T, load, [&](int stage, int j0) {
@@ -572,7 +582,7 @@ __device__ inline void attention_forward_half_kernel(const In *q, HeadStrides sq
         float s[TILE_ROWS / 8][4];  // S = Q·Kᵀ in the float32 kernel's layout, then e^{S·scale + mask − m}·M
         #pragma unroll
         for (int pr = 0; pr < TILE_ROWS / 16; pr++) rows_times_half_tile<HS, In>(s[2 * pr], s[2 * pr + 1], qf, Ks[stage], pr);
-        softmax.tile(s, Ms[stage], scale, o);
+        softmax.tile(s, Ms[stage], scale * LOG2E, o);
         if (bits != nullptr) drop_out(s, Ws[stage], keep_scale);
         // O += (e^{S−m}·M)·V, 16 keys a step
         #pragma unroll
@@ -603,8 +613,7 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
     uint32_t kf[HS / 16][4], vf[HS / 16][4];
     load_half_rows<HS, In>(kf, k, sk, b, h, key_lo, key_hi, T);
     load_half_rows<HS, In>(vf, v, sv, b, h, key_lo, key_hi, T);
-    const float mask_lo = key_lo < T ? mask[(long long) b * T + key_lo] : -INFINITY;
-    const float mask_hi = key_hi < T ? mask[(long long) b * T + key_hi] : -INFINITY;
+    const float mask_lo = mask2(mask, b, key_lo, T), mask_hi = mask2(mask, b, key_hi, T), scale2 = scale * LOG2E;
     float dkf[HS / 8][4], dvf[HS / 8][4];
     clear<HS>(dkf);
     clear<HS>(dvf);
@@ -614,7 +623,7 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
         load_half_tiles<HS, In>(Qs[stage], q, sq, Gs[stage], dout, sg, b, h, i0, Tq, wide);
         for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) {
             bool in = i0 + r < Tq;
-            Ls[stage][r] = in ? lse[(long long) bh * Tq + i0 + r] : INFINITY;  // queries past the end: P = 0
+            Ls[stage][r] = in ? lse[(long long) bh * Tq + i0 + r] * LOG2E : INFINITY;  // queries past the end: P = 0
             Ds[stage][r] = in ? dd[(long long) bh * Tq + i0 + r] : 0.0f;
         }
         if (bits != nullptr) load_keep_words(Ws[stage], bits, bh, i0, Tq, 2 * blockIdx.x, T, true);
@@ -633,7 +642,7 @@ __device__ inline void attention_backward_kv_half_kernel(const In *dout, HeadStr
                 #pragma unroll
                 for (int r = 0; r < 4; r++) {
                     int query = 16 * pr + 8 * c + 2 * t + (r & 1);
-                    float pij = fast_exp(st[c][r] * scale + (r < 2 ? mask_lo : mask_hi) - Ls[stage][query]);
+                    float pij = exp2_approx(fmaf(st[c][r], scale2, (r < 2 ? mask_lo : mask_hi) - Ls[stage][query]));
                     float f = bits != nullptr ? keep_factor(Ws[stage][query][warp >> 1], r < 2 ? bit_lo : bit_hi, keep_scale) : 1.0f;
                     pm[c][r] = pij * f;
                     ds[c][r] = pij * (dpt[c][r] * f - Ds[stage][query]) * scale;
@@ -669,13 +678,14 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
     load_half_rows<HS, In>(qf, q, sq, b, h, row_lo, row_hi, Tq);
     load_half_rows<HS, In>(gf, dout, sg, b, h, row_lo, row_hi, Tq);
     const long long first = (long long) bh * Tq;
-    const float lse_lo = lse[first + min(row_lo, Tq - 1)], lse_hi = lse[first + min(row_hi, Tq - 1)];
+    const float lse_lo = lse[first + min(row_lo, Tq - 1)] * LOG2E, lse_hi = lse[first + min(row_hi, Tq - 1)] * LOG2E;
+    const float scale2 = scale * LOG2E;
     const float d_lo = dd[first + min(row_lo, Tq - 1)], d_hi = dd[first + min(row_hi, Tq - 1)];
     float dqf[HS / 8][4];
     clear<HS>(dqf);
     auto load = [&](int stage, int j0) {
         load_half_tiles<HS, In>(Ks[stage], k, sk, Vs[stage], v, sv, b, h, j0, T, rows_of_16_bytes(k, sk) && rows_of_16_bytes(v, sv));
-        for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = j0 + r < T ? mask[(long long) b * T + j0 + r] : -INFINITY;
+        for (int r = threadIdx.x; r < TILE_ROWS; r += blockDim.x) Ms[stage][r] = mask2(mask, b, j0 + r, T);
         if (bits != nullptr) load_keep_words(Ws[stage], bits, blockIdx.y, blockIdx.x * ROWS, Tq, j0 / 32, T, true);
     };
     cp_async_ring<2, TILE_ROWS>(0, T, load, [&](int stage, int j0) {
@@ -692,7 +702,7 @@ __device__ inline void attention_backward_q_half_kernel(const In *dout, HeadStri
                 for (int r = 0; r < 4; r++) {
                     int key = 16 * pr + 8 * c + 2 * t + (r & 1);
                     bool lo = r < 2;
-                    float pij = fast_exp(s[c][r] * scale + Ms[stage][key] - (lo ? lse_lo : lse_hi));
+                    float pij = exp2_approx(fmaf(s[c][r], scale2, Ms[stage][key] - (lo ? lse_lo : lse_hi)));
                     float f = bits != nullptr ? keep_factor(Ws[stage][lo ? w_lo : w_hi][key >> 5], key & 31, keep_scale) : 1.0f;
                     ds[c][r] = pij * (dp[c][r] * f - (lo ? d_lo : d_hi)) * scale;
                 }

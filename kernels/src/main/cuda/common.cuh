@@ -2,6 +2,11 @@
 #pragma once
 #include <stdint.h>
 
+// log2(e) and ln(2): the attention kernels keep their scores in base-2 units, S·log2(e), so that
+// each of their e^x is one 2^x (exp2_approx) of an argument a fused multiply-add makes.
+#define LOG2E 1.44269504f
+#define LN2 0.693147181f
+
 #ifdef __CUDACC__  // the tests' CPU emulator has its own (cuda_emulation.h)
 // cp.async (sm_80+): global → shared memory without a trip through registers, in flight until
 // the thread's cp_async_wait; `valid` false writes zeros and reads nothing. Both addresses must
@@ -58,13 +63,12 @@ __device__ inline void global_float4(float *at, float a, float b, float c, float
     asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(at), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
 }
 
-// e^x for the attention softmax: 2^(x·log2 e) by the special-function unit's ex2.approx (relative
-// error about 2^-22; results under 2^-126 flush to zero, inputs of -inf give 0), one multiply and
-// one MUFU where expf spends about ten instructions on range reduction. The rounding of x·log2 e
-// adds |x|·2^-24 to the exponent: about 1e-6 relative over the range a softmax weight can matter.
-__device__ inline float fast_exp(float x) {
+// 2^x by the special-function unit's ex2.approx (relative error about 2^-22; results under 2^-126
+// flush to zero, inputs of -inf give 0): one MUFU where exp2f and expf spend about ten
+// instructions on range reduction.
+__device__ inline float exp2_approx(float x) {
     float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x * 1.44269504f));
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
     return y;
 }
 

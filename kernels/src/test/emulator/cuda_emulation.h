@@ -211,10 +211,10 @@ inline uint32_t tf32_bits(float x) {
     return u;
 }
 
-// ex2.approx.ftz.f32 of x·log2 e, with libm's exp2f for the approximation and the flush of
-// results under 2^-126 to zero.
-inline float fast_exp(float x) {
-    float y = exp2f(x * 1.44269504f);
+// ex2.approx.ftz.f32, with libm's exp2f for the approximation and the flush of results under
+// 2^-126 to zero.
+inline float exp2_approx(float x) {
+    float y = exp2f(x);
     return y < 0x1p-126f ? 0.0f : y;
 }
 
