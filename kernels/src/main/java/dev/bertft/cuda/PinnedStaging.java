@@ -18,10 +18,13 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 /**
  * Host↔device copies through one page-locked buffer of {@link #CAPACITY} bytes, in chunks:
  * DMA runs at full speed from pinned memory, and a checkpoint of any size needs no more pinned
- * memory than this. Copies are synchronous for the caller (the stream is drained per chunk).
+ * memory than this. Copies are synchronous for the caller (the stream is drained per chunk, or
+ * once for a list of copies that fit the buffer together).
  */
 final class PinnedStaging {
     static final long CAPACITY = 16L << 20;
+    /** Places of {@link #uploadAll}'s copies start this many bytes apart at least. */
+    private static final long ALIGN = 256;
 
     private final CUstream stream;
     private ByteBuffer buffer;
@@ -66,6 +69,7 @@ final class PinnedStaging {
      * replayed step's host work: some thirty small arrays); else one by one.
      */
     synchronized void uploadAll(List<DeviceOps.Upload> copies) {
+        if (copies.isEmpty()) return;
         long total = 0;
         for (DeviceOps.Upload u : copies) total += aligned((long) u.n() * u.dtype().bytes());
         if (total > CAPACITY) {
@@ -85,9 +89,6 @@ final class PinnedStaging {
             throw new CudaFailureException("copying " + copies.size() + " arrays to the GPU: " + e.getMessage(), e);
         }
     }
-
-    /** Places of {@link #uploadAll}'s copies start this many bytes apart at least. */
-    private static final long ALIGN = 256;
 
     private static long aligned(long bytes) {
         return (bytes + ALIGN - 1) / ALIGN * ALIGN;
