@@ -14,7 +14,8 @@ import java.util.function.Function;
 final class Launches {
     /** Threads per block of the grid-stride kernels, and the most a row kernel takes. */
     static final int THREADS = 256;
-    private static final CUdeviceptr NULL = new CUdeviceptr();
+    /** The null device address, a kernel's "none" for an optional operand. */
+    static final CUdeviceptr NULL = new CUdeviceptr();
 
     final DeviceOps ops;
     private final int multiprocessors;

@@ -68,7 +68,7 @@ final class TensorCoreGemm implements GemmEngine {
     /** The share of the resident block slots a split should keep busy through its last wave. */
     private static final double FULL_ENOUGH = 0.85;
     /** The kernels' null bias. */
-    static final CUdeviceptr NO_BIAS = new CUdeviceptr();
+    static final CUdeviceptr NO_BIAS = Launches.NULL;
 
     /**
      * What the float32 kernel does with a single product P as it writes C (gemm.cu's EPI_*), aux
