@@ -216,29 +216,24 @@ extern "C" __global__ void gelu_backward_f32(const float *x, const float *dy, fl
     }, [&](long long i) { dx[i] = dy[i] * gelu_grad(x[i]); });
 }
 
-// The same for the half-precision pre-activation a Linear wrote under autocast, also writing dx
-// rounded to that format: the dY operand of that Linear's dX and dW products, with the float32 dx
-// beside it for the bias gradient's sum. Widening x is exact, so dx has the float32 kernel's bits.
+// The same for the half-precision pre-activation a Linear wrote under autocast, dx written in that
+// format only (rounded once from the float32 product): the dY operand of that Linear's dX and dW
+// products, which is all that reads it (the weight-gradient product also sums it for the bias
+// gradient). Widening x is exact, so dx is the float32 kernel's result rounded once.
 template <typename H>
-__device__ void gelu_backward_copy(const H *x, const float *dy, float *dx, H *copy, long long n) {
-    for_each_by_four(n, aligned16(x, dy, dx, copy), [&](long long i) {
+__device__ void gelu_backward_half(const H *x, const float *dy, H *dx, long long n) {
+    for_each_by_four(n, aligned16(x, dy, dx), [&](long long i) {
         float4 v = load4(x + i), d = load4(dy + i);
-        float4 g = make_float4(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w));
-        store4(dx + i, g);
-        store4(copy + i, g);
-    }, [&](long long i) {
-        dx[i] = dy[i] * gelu_grad(to_float(x[i]));
-        store_as(copy + i, dx[i]);
-    });
+        store4(dx + i, make_float4(d.x * gelu_grad(v.x), d.y * gelu_grad(v.y), d.z * gelu_grad(v.z), d.w * gelu_grad(v.w)));
+    }, [&](long long i) { store_as(dx + i, dy[i] * gelu_grad(to_float(x[i]))); });
 }
 
-extern "C" __global__ void gelu_backward_bf16_copy_bf16(const __nv_bfloat16 *x, const float *dy, float *dx, __nv_bfloat16 *copy,
-                                                        long long n) {
-    gelu_backward_copy(x, dy, dx, copy, n);
+extern "C" __global__ void gelu_backward_bf16(const __nv_bfloat16 *x, const float *dy, __nv_bfloat16 *dx, long long n) {
+    gelu_backward_half(x, dy, dx, n);
 }
 
-extern "C" __global__ void gelu_backward_f16_copy_f16(const __half *x, const float *dy, float *dx, __half *copy, long long n) {
-    gelu_backward_copy(x, dy, dx, copy, n);
+extern "C" __global__ void gelu_backward_f16(const __half *x, const float *dy, __half *dx, long long n) {
+    gelu_backward_half(x, dy, dx, n);
 }
 
 extern "C" __global__ void gelu_backward_f64(const double *x, const double *dy, double *dx, long long n) {

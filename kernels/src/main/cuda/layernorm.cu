@@ -16,14 +16,17 @@
 #include <math.h>
 
 // What a forward writes besides y: nothing, or y rounded to one of the 16-bit formats; put4
-// writes four consecutive elements from i (a multiple of 4) in one 8-byte store.
+// writes four consecutive elements from i (a multiple of 4) in one 8-byte store. A backward with
+// a copy writes x's gradient in the format only (`only`): under autocast nothing else reads it.
 struct NoCopy {
+    static constexpr bool only = false;
     __device__ static void put(uint16_t *, long long, float) {}
     __device__ static void put4(uint16_t *, long long, float4) {}
 };
 template <typename H>
 struct HalfCopy {
     using Type = H;
+    static constexpr bool only = true;
     __device__ static void put(uint16_t *copy, long long i, float v) { store_as((H *) copy + i, v); }
     __device__ static void put4(uint16_t *copy, long long i, float4 v) { store4((H *) copy + i, v); }
 };
@@ -450,7 +453,7 @@ __device__ void dropout_add_layernorm_backward_any_width(const float *dy, const 
             dresidual[base + j] = ds;
             if (p > 0) {
                 d = ds * drop.factor(base + j);
-                dx[base + j] = d;
+                if (!Copy::only) dx[base + j] = d;
             }
             Copy::put(copy, base + j, d);
         }
@@ -498,7 +501,7 @@ __device__ void dropout_add_layernorm_backward_in_registers(const float *dy, con
                 *(float4 *) (dresidual + at) = ds;
                 if (p > 0) {
                     d = make_float4(ds.x * drop.factor(at), ds.y * drop.factor(at + 1), ds.z * drop.factor(at + 2), ds.w * drop.factor(at + 3));
-                    *(float4 *) (dx + at) = d;
+                    if (!Copy::only) *(float4 *) (dx + at) = d;
                 }
                 Copy::put4(copy, at, d);
             }
@@ -507,8 +510,9 @@ __device__ void dropout_add_layernorm_backward_in_registers(const float *dy, con
 }
 
 // dx is written only when p > 0 (without dropout x's gradient is the residual's). With a copy,
-// dx (ds when p = 0) also rounded to its format: under autocast the dY operand of the products of
-// the Linear whose output the block normalised, written here instead of by a cast kernel.
+// dx (ds when p = 0) is written rounded to its format instead (dx unused): under autocast the dY
+// operand of the products of the Linear whose output the block normalised, the only reader of x's
+// gradient (its weight-gradient product sums the bias gradient from it too).
 template <class Copy>
 __device__ void dropout_add_layernorm_backward(const float *dy, const float *s, const float *gamma, const float *mean,
                                                const float *rstd, float *dresidual, float *dx, int rows, int len, float p,

@@ -726,13 +726,10 @@ public final class Var {
         if (h != null) {
             // As torch.autocast: the product plus bias rounded to h (GELU's saved input), GELU in float32
             // rounded to h for the next Linear; only these two [B, T, I] halves are kept. The backward's
-            // kernel writes dY beside its float32 form in h, the operand of the two products
+            // kernel writes dY in h, the operand of the two products and of the bias gradient's sum
             Tensor x = operand(h), w = weight.value.cast(h);
             Backend.HalfLinearGelu out = be.halfLinearGelu(x, w, b.cast(h), differentiated);
-            return result("linear_gelu", out.y(), g -> {
-                Backend.Copied<Tensor> dy = be.geluBackward(out.pre(), g, h);
-                linearBackward(dy.out(), dy.copy(), x, w, weight, bias);
-            }, this, weight, bias);
+            return result("linear_gelu", out.y(), g -> linearBackward(be.geluBackward(out.pre(), g, h), x, w, weight, bias), this, weight, bias);
         }
         Tensor x = value, w = weight.value;
         Backend.LinearGelu out = be.linearGelu(x, w, b, differentiated);
@@ -744,22 +741,21 @@ public final class Var {
 
     /**
      * dx = g·W, dW = gᵀ·x over all rows of x, db = g summed over all rows, for g the gradient of
-     * x · Wᵀ + b. Under autocast x and W are the forward's BF16/F16 operands, g is rounded to
-     * their type for the two products, and every sum and gradient stays float32.
+     * x · Wᵀ + b. Under autocast x and W are the forward's BF16/F16 operands and g is rounded to
+     * their type, as torch.autocast's Linear sees it: the operand of the two products and of db's
+     * sum (taken in float32), which the weight-gradient product takes from the tiles it reads.
+     * Every sum and gradient stays float32; the producer of a half gOut (GELU's, the residual
+     * LayerNorm's and attention's backward kernels) writes no float32 form of it at all.
      */
     private void linearBackward(Tensor gOut, Tensor x, Tensor w, Var weight, Var bias) {
-        linearBackward(gOut, operandOf(gOut, x), x, w, weight, bias);
-    }
-
-    /** The same with g, gOut in the operands' format, already at hand (written by the kernel that made gOut). */
-    private void linearBackward(Tensor gOut, Tensor g, Tensor x, Tensor w, Var weight, Var bias) {
-        // a half gOut (attention's packed Q, K, V gradient) still gives float32 dx and parameter gradients
+        Tensor g = operandOf(gOut, x);
+        // a half g still gives float32 dx and parameter gradients
         DType out = gOut.dtype().isHalf() ? DType.F32 : gOut.dtype();
         accumulateProduct(g, w, gradientFormat(out));
         boolean biasGrad = bias != null && bias.requiresGrad;
         if (weight.requiresGrad) {
             Tensor x2 = x.reshape(-1, x.size(-1)), g2 = g.reshape(-1, g.size(-1));
-            if (biasGrad && g == gOut) { // both from one read of dY where the backend can
+            if (biasGrad) { // both from one read of dY where the backend can
                 Backend.LinearGrads d = g2.backend().linearGrads(g2, x2, out);
                 weight.accumulate(d.weight());
                 bias.accumulate(d.bias().reshape(bias.shape()));
@@ -767,7 +763,7 @@ public final class Var {
             }
             weight.accumulate(g2.transpose(0, 1).matmul(x2, out));
         }
-        if (biasGrad) bias.accumulate(sumTo(gOut.dtype() == out ? gOut : gOut.cast(out), bias.shape()));
+        if (biasGrad) bias.accumulate(sumTo(g.dtype() == out ? g : g.cast(out), bias.shape()));
     }
 
     // ---- normalisation, activations over the last axis --------------------------------------
@@ -844,15 +840,10 @@ public final class Var {
         Backend.ResidualNormOut out = normed.out();
         Var[] inputs = bias == null ? new Var[] {this, weight, residual, gamma, beta} : new Var[] {this, weight, bias, residual, gamma, beta};
         return result("linear_dropout_add_layer_norm", out.y(), g -> {
-            Backend.ResidualNormGrads d;
-            if (h == null) {
-                d = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset);
-                linearBackward(d.dx(), x, w, weight, bias);
-            } else { // the kernel writes dx's half copy, the operand of the Linear's two products
-                Backend.Copied<Backend.ResidualNormGrads> copied = be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset, h);
-                d = copied.out();
-                linearBackward(d.dx(), copied.copy(), x, w, weight, bias);
-            }
+            // under autocast the kernel writes dx in h only, the operand of the Linear's products
+            Backend.ResidualNormGrads d = h == null ? be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset)
+                    : be.dropoutAddLayerNormBackward(g, out, gamma.value, p, seed, offset, h);
+            linearBackward(d.dx(), x, w, weight, bias);
             residual.accumulate(d.dresidual());
             gamma.accumulate(d.dgamma());
             beta.accumulate(d.dbeta());

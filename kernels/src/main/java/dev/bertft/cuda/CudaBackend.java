@@ -392,13 +392,13 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    /** One kernel reads the BF16/F16 x and writes dx in float32 and in x's format. */
+    /** One kernel reads the BF16/F16 x and float32 dy and writes dx in x's format. */
     @Override
-    public Copied<Tensor> geluBackward(Tensor x, Tensor dy, DType copy) {
-        if (!x.dtype().isHalf() || copy != x.dtype() || dy.dtype() != DType.F32) return Backend.super.geluBackward(x, dy, copy);
-        Tensor xin = dense(x), g = dense(dy), out = allocate(DType.F32, x.shape()), half = allocate(copy, x.shape());
-        elementwise.geluBackwardCopy(xin, g, out, half);
-        return new Copied<>(out, half);
+    public Tensor geluBackward(Tensor x, Tensor dy, DType out) {
+        if (!x.dtype().isHalf() || out != x.dtype() || dy.dtype() != DType.F32) return Backend.super.geluBackward(x, dy, out);
+        Tensor dx = allocate(out, x.shape());
+        elementwise.geluBackward(dense(x), dense(dy), dx);
+        return dx;
     }
 
     @Override
@@ -857,29 +857,29 @@ public final class CudaBackend implements Backend {
     public ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
                                                          long offset) {
         if (dy.dtype() != DType.F32) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
-        return residualNormBackward(dy, forward, gamma, p, seed, offset, null).out();
+        return residualNormBackward(dy, forward, gamma, p, seed, offset, null);
     }
 
-    /** One kernel writes x's gradient and its BF16/F16 copy, the dY operand of the Linear before the block. */
+    /** One kernel writes x's gradient in BF16/F16 only, the dY operand of the Linear before the block. */
     @Override
-    public Copied<ResidualNormGrads> dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
-                                                                 long offset, DType copy) {
-        if (dy.dtype() != DType.F32 || !copy.isHalf()) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset, copy);
-        return residualNormBackward(dy, forward, gamma, p, seed, offset, copy);
+    public ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                         long offset, DType dxFormat) {
+        if (dy.dtype() != DType.F32 || !dxFormat.isHalf()) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset, dxFormat);
+        return residualNormBackward(dy, forward, gamma, p, seed, offset, dxFormat);
     }
 
-    /** The float32 backward of dropout + residual + LayerNorm, with dx's copy in {@code copy} (null: none). */
-    private Copied<ResidualNormGrads> residualNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed, long offset,
-                                                           DType copy) {
+    /** The float32 backward of dropout + residual + LayerNorm, with dx in {@code half} (null: float32). */
+    private ResidualNormGrads residualNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed, long offset,
+                                                  DType half) {
         Tensor gs = dense(dy), ss = dense(forward.sum()), gm = dense(gamma), mu = dense(forward.mean()), rs = dense(forward.rstd());
         int len = dy.size(-1), rows = dy.numel() / Math.max(1, len);
-        Tensor dres = allocate(DType.F32, dy.shape()), dx = p > 0 ? allocate(DType.F32, dy.shape()) : dres;
-        Tensor half = copy == null ? null : allocate(copy, dy.shape());
+        Tensor dres = allocate(DType.F32, dy.shape());
+        Tensor dx = half != null ? allocate(half, dy.shape()) : p > 0 ? allocate(DType.F32, dy.shape()) : dres;
         Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
-        if (len == 0) return new Copied<>(new ResidualNormGrads(dx, dres, dgamma, dbeta), half);
-        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, half, rows, len, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
+        if (len == 0) return new ResidualNormGrads(dx, dres, dgamma, dbeta);
+        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, rows, len, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
         layerNorm.paramGrads(gs, ss, mu, rs, dgamma, dbeta);
-        return new Copied<>(new ResidualNormGrads(dx, dres, dgamma, dbeta), half);
+        return new ResidualNormGrads(dx, dres, dgamma, dbeta);
     }
 
     @Override

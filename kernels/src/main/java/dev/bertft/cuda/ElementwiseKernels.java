@@ -82,18 +82,10 @@ final class ElementwiseKernels {
         if (n > 0) l.ops.launch("mul_f32_copy_" + suffix(half.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(a), l.ptr(b), l.ptr(out), l.ptr(half), n);
     }
 
+    /** dx = dy · GELU'(x) into {@code out}: all of x's type, or (BF16/F16 x) float32 dy and out in x's format. */
     void geluBackward(Tensor x, Tensor dy, Tensor out) {
         long n = out.numel();
         if (n > 0) l.ops.launch("gelu_backward_" + suffix(x.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(x), l.ptr(dy), l.ptr(out), n);
-    }
-
-    /** dx = dy · GELU'(x) of BF16/F16 {@code x} and float32 {@code dy} into float32 {@code out} and its copy {@code half} in x's format. */
-    void geluBackwardCopy(Tensor x, Tensor dy, Tensor out, Tensor half) {
-        long n = out.numel();
-        if (n > 0) {
-            l.ops.launch("gelu_backward_" + suffix(x.dtype()) + "_copy_" + suffix(half.dtype()), l.grid(n), 1, 1, THREADS, 1, l.ptr(x), l.ptr(dy),
-                    l.ptr(out), l.ptr(half), n);
-        }
     }
 
     void biasGelu(Tensor x, Tensor bias, Tensor out) {

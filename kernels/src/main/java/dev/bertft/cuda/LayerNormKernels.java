@@ -96,13 +96,15 @@ final class LayerNormKernels {
 
     /**
      * d(residual) and dx through the same mask, drawn again from (seed, start's value + offset);
-     * with {@code half} not null, dx (dres when p = 0) also rounded into it.
+     * dx float32 (written only when p > 0: else it is dres), or BF16/F16 (dres when p = 0, rounded),
+     * the kernel that writes it then writing no float32 dx.
      */
-    void dropoutAddBackward(Tensor dy, Tensor sum, Tensor gamma, Tensor mean, Tensor rstd, Tensor dres, Tensor dx, Tensor half, int rows,
-                            int len, double p, long seed, CUdeviceptr start, long offset) {
+    void dropoutAddBackward(Tensor dy, Tensor sum, Tensor gamma, Tensor mean, Tensor rstd, Tensor dres, Tensor dx, int rows, int len,
+                            double p, long seed, CUdeviceptr start, long offset) {
         if (rows == 0) return;
-        Object[] args = {l.ptr(dy), l.ptr(sum), l.ptr(gamma), l.ptr(mean), l.ptr(rstd), l.ptr(dres), l.ptr(dx), rows, len, (float) p,
-                (float) (1 / (1 - p)), seed, start, offset};
+        Tensor half = dx.dtype().isHalf() ? dx : null;
+        Object[] args = {l.ptr(dy), l.ptr(sum), l.ptr(gamma), l.ptr(mean), l.ptr(rstd), l.ptr(dres), half == null ? l.ptr(dx) : Launches.NULL,
+                rows, len, (float) p, (float) (1 / (1 - p)), seed, start, offset};
         launchPerRow(rows, half == null ? "dropout_add_layernorm_backward_f32" : "dropout_add_layernorm_backward_f32_copy_" + suffix(half.dtype()),
                 args, half);
     }

@@ -114,12 +114,12 @@ public interface Backend {
     Tensor geluBackward(Tensor x, Tensor dy);
 
     /**
-     * {@link #geluBackward} of x in any format and a float32 dy, giving float32 dx and dx rounded
-     * once to {@code copy}: under autocast the dY operand of the Linear that made x.
+     * {@link #geluBackward} of x in any format and a float32 dy, dx computed in float32 and written
+     * rounded once to {@code out}: under autocast the dY operand of the Linear that made x, which
+     * is all that reads it (the bias gradient is summed from it too, as torch.autocast's is).
      */
-    default Copied<Tensor> geluBackward(Tensor x, Tensor dy, DType copy) {
-        Tensor dx = geluBackward(x.cast(dy.dtype()), dy);
-        return new Copied<>(dx, dx.cast(copy));
+    default Tensor geluBackward(Tensor x, Tensor dy, DType out) {
+        return geluBackward(x.cast(dy.dtype()), dy).cast(out);
     }
 
     /**
@@ -454,14 +454,14 @@ public interface Backend {
     }
 
     /**
-     * The same with x's gradient also rounded once to {@code copy} (BF16 or F16): under autocast
-     * the dY operand of the products of the Linear whose output the block normalised, which a
-     * backend may write in the same pass.
+     * The same with x's gradient written rounded once to {@code dxFormat} (BF16 or F16), the rest
+     * float32: under autocast the dY operand of the products of the Linear whose output the block
+     * normalised, the only reader of that gradient, which a backend may write in the same pass.
      */
-    default Copied<ResidualNormGrads> dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
-                                                                  long offset, DType copy) {
+    default ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
+                                                          long offset, DType dxFormat) {
         ResidualNormGrads d = dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
-        return new Copied<>(d, d.dx().cast(copy));
+        return new ResidualNormGrads(d.dx().cast(dxFormat), d.dresidual(), d.dgamma(), d.dbeta());
     }
 
     /**
