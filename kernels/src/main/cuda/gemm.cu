@@ -86,16 +86,16 @@ __device__ inline void eight(float (&out)[8], const float *tile, int k, int col)
 __device__ inline float4 four(const float *tile, int r, int k) { return shared_float4(tile + r * BK + swizzled<SWIZZLE_ROWS>(r, k)); }
 
 // What the epilogue does with the product P of a single product (batch 1, no K split), aux being
-// an M × N matrix with C's ldc:
+// an M × N matrix with C's ldc (gemm_pipeline.cuh numbers them):
 //   EPI_PLAIN      C = P (+ bias)
 //   EPI_GELU       C = P, aux = GELU(P + bias): a Linear layer and its GELU, the product kept for
 //                  the backward (aux may be C: GELU(P + bias) alone, for prediction)
 //   EPI_GELU_GRAD  C = P · GELU'(aux + bias): the gradient at GELU's input, P the gradient at its
 //                  output (dY·W of the next Linear) and aux the forward's product
-// The same float operations as the bias_gelu kernels of elementwise.cu, so the same bits.
-#define EPI_PLAIN 0
-#define EPI_GELU 1
-#define EPI_GELU_GRAD 2
+//   EPI_ADD        C = P (+ bias) + aux: a Linear's input gradient added to the one a residual
+//                  collected (splitk_sum adds aux after the pieces where K is split)
+// The same float operations as the bias_gelu kernels of elementwise.cu and binary_f32's add, so
+// the same bits as the separate kernels.
 
 // Four values to row[n ..] (n a multiple of 4, within N): one 16-byte store where all four are
 // inside and the row allows it, else one at a time.
@@ -132,7 +132,7 @@ __device__ __noinline__ void put4_gelu(float *row, float *aux_row, int n, int N,
 // Columns n .. n+3 of a row of C through the epilogue.
 __device__ __forceinline__ void put4(float *row, float *aux_row, int n, int N, const float *bias, int epi, float v0, float v1, float v2,
                                      float v3) {
-    if (epi != EPI_PLAIN) {
+    if (epi == EPI_GELU || epi == EPI_GELU_GRAD) {
         put4_gelu(row, aux_row, n, N, bias, epi, v0, v1, v2, v3);
         return;
     }
@@ -141,6 +141,11 @@ __device__ __forceinline__ void put4(float *row, float *aux_row, int n, int N, c
         #pragma unroll
         for (int e = 0; e < 4; e++)
             if (n + e < N) v[e] += bias[n + e];
+    }
+    if (epi == EPI_ADD) {
+        #pragma unroll
+        for (int e = 0; e < 4; e++)
+            if (n + e < N) v[e] += aux_row[n + e];
     }
     store4(row, n, N, v);
 }
@@ -347,13 +352,17 @@ SGEMM_TF32(sgemm_tf32_nt, false, true)
 SGEMM_TF32(sgemm_tf32_tn, true, false)
 SGEMM_TF32(sgemm_tf32_tt, true, true)
 
-// C = Σ_s partial[s] (+ bias), the K splits added in split order: partial is [splits][M][N], C has ldc.
-extern "C" __global__ void splitk_sum(const float *partial, const float *bias, float *C, int M, int N, long long ldc, int splits) {
+// C = Σ_s partial[s] (+ bias) (+ addend), the K splits added in split order: partial is
+// [splits][M][N], C and addend (EPI_ADD's aux, or null) have ldc.
+extern "C" __global__ void splitk_sum(const float *partial, const float *bias, const float *addend, float *C, int M, int N, long long ldc,
+                                      int splits) {
     long long mn = (long long) M * N;
     FOR_EACH(i, mn) {
         float sum = partial[i];
         for (int s = 1; s < splits; s++) sum += partial[s * mn + i];
-        C[(i / N) * ldc + i % N] = bias != nullptr ? sum + bias[i % N] : sum;
+        if (bias != nullptr) sum += bias[i % N];
+        long long at = (i / N) * ldc + i % N;
+        C[at] = addend != nullptr ? sum + addend[at] : sum;
     }
 }
 

@@ -6,8 +6,10 @@
 //
 // The tn variant, a weight gradient dYᵀ·X, also adds up A's rows (dY's columns, the bias gradient)
 // where the host asks, as gemm.cu's does: Σ_k A(m, k) in float32 per K split into row_sums, from
-// the A fragments the mma reads anyway. The feed-forward Linear under autocast also writes its
-// GELU from the epilogue (act; store_gelu), instead of a pass of gelu_bf16 over the product.
+// the A fragments the mma reads anyway. Two of gemm.cu's epilogues (epi, aux): the feed-forward
+// Linear under autocast writes its GELU from the epilogue (EPI_GELU, x·Wᵀ with C in the format;
+// store_gelu) instead of a pass of gelu_bf16 over the product, and a Linear's float32 input
+// gradient is added to the one a residual collected (EPI_ADD) instead of by binary_f32.
 //
 // Tensor cores: mma.sync.m16n8k16 (sm_80 and later). A block of 8 warps (2×4) computes a 128×256
 // tile of C, each warp 64×64 = 4×8 instructions per step of 16 along K, as in gemm.cu. K advances
@@ -91,7 +93,7 @@ __device__ __noinline__ void store_gelu(uint16_t *pre, uint16_t *act, float lo, 
 template <class F, bool TA, bool TB, int VEC, class OUT>
 __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,
                            const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc,
-                           long long stride_c, float *row_sums, OUT *act, uint16_t *smem) {
+                           long long stride_c, float *row_sums, int epi, OUT *aux, uint16_t *smem) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int q = lane >> 3, row8 = lane & 7;  // the matrix of an .x4 load this lane addresses, and its row there
@@ -178,12 +180,20 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
                 int n = n0 + warp_n + 8 * j + 2 * t;
                 float lo = acc[i][j][2 * h], hi = acc[i][j][2 * h + 1];
                 if constexpr (!TA && TB && sizeof(OUT) == 2) {  // x·Wᵀ, the Linear's layout, only: its code costs compile time
-                    if (act != nullptr) {  // the GELU epilogue: one product, C in the format
+                    if (epi == EPI_GELU) {  // one product, C in the format
                         if (n >= N) continue;
                         if (bias != nullptr) lo += load_out<F>(bias + n), hi += n + 1 < N ? load_out<F>(bias + n + 1) : 0.0f;
-                        // a lane's two columns in one store where every row of C and of act starts on 4 bytes
-                        bool pair = (((uintptr_t) C | (uintptr_t) act) & 3) == 0 && ldc % 2 == 0;
-                        store_gelu<F>(out + n, act + (long long) m * ldc + n, lo, hi, n + 1 < N, pair);
+                        // a lane's two columns in one store where every row of C and of aux starts on 4 bytes
+                        bool pair = (((uintptr_t) C | (uintptr_t) aux) & 3) == 0 && ldc % 2 == 0;
+                        store_gelu<F>(out + n, aux + (long long) m * ldc + n, lo, hi, n + 1 < N, pair);
+                        continue;
+                    }
+                }
+                if constexpr (sizeof(OUT) == 4) {  // one product, float32 C: the bias, then aux's element
+                    if (epi == EPI_ADD) {
+                        const OUT *add = aux + (long long) m * ldc;
+                        if (n < N) store_out<F>(out + n, (bias != nullptr ? lo + bias[n] : lo) + add[n]);
+                        if (n + 1 < N) store_out<F>(out + n + 1, (bias != nullptr ? hi + bias[n + 1] : hi) + add[n + 1]);
                         continue;
                     }
                 }
@@ -195,18 +205,19 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
 }
 
 // One entry point per format, transpose variant and output type; the copy width is chosen inside.
-// row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z. act: null, or
-// (nt with C in the format, one product) where GELU of C goes, with C's leading dimension (store_gelu).
+// row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z. epi, aux: EPI_PLAIN;
+// EPI_GELU (nt with C in the format, one product), aux where GELU of C goes, with C's leading
+// dimension (store_gelu); EPI_ADD (float32 C, one product), aux the matrix added, with C's.
 #define HGEMM(name, F, TA, TB, OUT)                                                                                           \
     extern "C" __global__ void __launch_bounds__(THREADS, 1)                                                                  \
     name(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,                \
          const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc, long long stride_c,    \
-         float *row_sums, OUT *act) {                                                                                         \
+         float *row_sums, int epi, OUT *aux) {                                                                                \
         DYNAMIC_SHARED(uint16_t, smem);                                                                                       \
         if (rows_of_16_bytes(TA, TB, M, N, K, A, lda, stride_a, B, ldb, stride_b))                                            \
-            hgemm_body<F, TA, TB, 8>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, act, smem); \
+            hgemm_body<F, TA, TB, 8>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, epi, aux, smem); \
         else                                                                                                                  \
-            hgemm_body<F, TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, act, smem); \
+            hgemm_body<F, TA, TB, 1>(M, N, K, splits, k_chunk, A, lda, stride_a, B, ldb, stride_b, bias, C, ldc, stride_c, row_sums, epi, aux, smem); \
     }
 
 #define HGEMM_VARIANTS(format, F, OUT, out)                      \
@@ -221,7 +232,8 @@ HGEMM_VARIANTS(f16, F16, float, f32)
 HGEMM_VARIANTS(f16, F16, uint16_t, f16)
 
 // C = Σ_s partial[s] (+ bias), the float32 K splits added in split order and rounded once:
-// partial is [splits][M][N], C (ldc) and bias in the format. (Float32 C takes gemm.cu's splitk_sum.)
+// partial is [splits][M][N], C (ldc) and bias in the format. (Float32 C takes gemm.cu's splitk_sum,
+// whose addend this takes too, but with no epilogue to use it: always null.)
 template <class F>
 __device__ void splitk_sum_half(const float *partial, const uint16_t *bias, uint16_t *C, int M, int N, long long ldc, int splits) {
     long long mn = (long long) M * N;
@@ -232,10 +244,12 @@ __device__ void splitk_sum_half(const float *partial, const uint16_t *bias, uint
     }
 }
 
-extern "C" __global__ void splitk_sum_bf16(const float *partial, const uint16_t *bias, uint16_t *C, int M, int N, long long ldc, int splits) {
+extern "C" __global__ void splitk_sum_bf16(const float *partial, const uint16_t *bias, const uint16_t *, uint16_t *C, int M, int N,
+                                           long long ldc, int splits) {
     splitk_sum_half<Bf16>(partial, bias, C, M, N, ldc, splits);
 }
 
-extern "C" __global__ void splitk_sum_f16(const float *partial, const uint16_t *bias, uint16_t *C, int M, int N, long long ldc, int splits) {
+extern "C" __global__ void splitk_sum_f16(const float *partial, const uint16_t *bias, const uint16_t *, uint16_t *C, int M, int N,
+                                          long long ldc, int splits) {
     splitk_sum_half<F16>(partial, bias, C, M, N, ldc, splits);
 }

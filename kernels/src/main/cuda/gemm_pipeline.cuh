@@ -5,6 +5,13 @@
 #pragma once
 #include "cp_async_ring.cuh"
 
+// The epilogues a single product may go through as C is written (gemm.cu says what each does; the
+// half kernels have EPI_GELU for x·Wᵀ with C in their format and EPI_ADD with float32 C).
+#define EPI_PLAIN 0
+#define EPI_GELU 1
+#define EPI_GELU_GRAD 2
+#define EPI_ADD 3
+
 // The part of the product a block of a GEMM grid computes: grid z is batch entry × K split
 // (z = batch·splits + split), split s covers k in [s·k_chunk, (s+1)·k_chunk).
 struct GemmSlice {

@@ -109,6 +109,13 @@ class EmulatedHalfResidualStreamTest {
             // the last layer's blocks compute the [CLS] rows only and keep their float32 product (BertLayer#forwardCls)
             assertEquals(2 * (model.config().numHiddenLayers() - 1), step.stream().filter(l -> l.kernel().equals("dropout_add_layernorm_backward_f32_copy_" + h))
                     .count(), precision + ": residual LayerNorm backward kernels writing dY's half copy");
+            // a Linear's input gradient is added to the residual's by the product's epilogue (EPI_ADD):
+            // before, binary_f32 followed Q/K/V's and the FFN's first Linear's dX products
+            for (int i = 0; i + 1 < step.size(); i++) {
+                if (step.get(i).kernel().equals("hgemm_" + h + "_nn_f32") && step.get(i + 1).kernel().equals("binary_f32")) {
+                    fail(precision + ": an input gradient added to the residual's by binary_f32, launch " + (i + 1));
+                }
+            }
             // every Linear's bias gradient is summed by its weight-gradient product from the half dY it
             // reads (there was a column reduction over a float32 dY per Linear but Q/K/V's); the one left
             // sums the position embeddings' gradient over the batch

@@ -490,6 +490,26 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * onto + a·b with a [..., M, K] rows of tokens and b [K, N] shared (a Linear's input gradient
+     * g·W, onto the gradient a residual collected): our kernels add onto's element as they write the
+     * product (EPI_ADD), where the default's add read both back and wrote the sum. The same bits: the
+     * same product and the same float32 addition. Float32 onto only; cuBLAS, IEEE float32 and
+     * other layouts take the default.
+     */
+    @Override
+    public Tensor matmulAdd(Tensor a, Tensor b, Tensor onto) {
+        boolean ownKernel = a.dtype().isHalf() ? b.dtype() == a.dtype() : a.dtype() == DType.F32 && b.dtype() == DType.F32 && gemm == ownGemm && tf32;
+        int[] shape = a.shape();
+        if (a.dim() >= 2) shape[shape.length - 1] = b.dim() == 2 ? b.size(1) : -1;
+        if (!ownKernel || onto.dtype() != DType.F32 || b.dim() != 2 || a.dim() < 2 || a.size(-1) == 0 || !Arrays.equals(shape, onto.shape())) {
+            return Backend.super.matmulAdd(a, b, onto);
+        }
+        // one tall product: rows of tokens, as the kernel's epilogue takes a single product
+        Tensor rows = a.reshape(-1, a.size(-1)), sum = product(rows, b, null, DType.F32, TensorCoreGemm.Epilogue.ADD, dense(onto).reshape(-1, b.size(1)));
+        return sum.reshape(onto.shape());
+    }
+
+    /**
      * x·wᵀ + bias with the bias added by our GEMM kernel as it writes the product out, which
      * saves a pass over the output per Linear layer; cuBLAS and float64 take the plain way.
      */
@@ -615,9 +635,9 @@ public final class CudaBackend implements Backend {
         } else if (a.dtype() == DType.F32 && !tf32) {
             ownGemm.sgemmIeee(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
                     ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n);
-        } else if (bias != null) {
+        } else if (bias != null || epilogue != TensorCoreGemm.Epilogue.PLAIN) {
             ownGemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),
-                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, ptr(bias), epilogue,
+                    ptr(lb.t()), lb.ld(), bStride, ptr(out), n, (long) m * n, bias == null ? TensorCoreGemm.NO_BIAS : ptr(bias), epilogue,
                     epilogue == TensorCoreGemm.Epilogue.PLAIN ? TensorCoreGemm.NO_BIAS : ptr(aux == null ? out : aux));
         } else if (a.dtype() == DType.F32) {
             gemm.sgemm(la.transposed(), lb.transposed(), m, n, k, batch, ptr(la.t()), la.ld(), la.batchStride(),

@@ -27,30 +27,37 @@ final class TensorCoreGemm implements GemmEngine {
      * One family of tensor-core kernels, named prefix + transpose variant + suffix: element sizes of
      * the operands and of C, a block's tile of C ({@link #TILE} rows, tileN columns), its threads and
      * how many blocks an SM holds, K per pipeline stage, shared memory; for a K split, the suffix of
-     * the kernels that write the float32 pieces and the kernel that adds them into C.
+     * the kernels that write the float32 pieces and the kernel that adds them into C; whether it
+     * is the half family, whose kernels have two of the epilogues.
      */
     private record Family(String prefix, String suffix, int inBytes, int outBytes, int tileN, int threads, int blocksPerSm, int bk,
-                          int sharedBytes, String pieceSuffix, String splitSum, boolean epilogues) {
+                          int sharedBytes, String pieceSuffix, String splitSum, boolean half) {
         String kernel(boolean transA, boolean transB, String suffix) {
             return prefix + (transA ? "t" : "n") + (transB ? "t" : "n") + suffix;
         }
 
         /**
-         * The launch's arguments, then where A's sums over K go (or null), which every tensor-core
-         * kernel takes, then the epilogue and its matrix (the float32 kernels), or where GELU of C
-         * goes, null for none (the half kernels, whose only epilogue is GELU).
+         * Whether this family's kernels have {@code epilogue} for the product's layout: the float32
+         * ones all of them; the half ones GELU for x·Wᵀ with C in their format and ADD with float32 C.
+         */
+        boolean has(Epilogue epilogue, boolean transA, boolean transB) {
+            return switch (epilogue) {
+                case PLAIN -> true;
+                case GELU -> !half || (outBytes == 2 && !transA && transB);
+                case GELU_GRAD -> !half;
+                case ADD -> outBytes == Float.BYTES;
+            };
+        }
+
+        /**
+         * The launch's arguments, then what every tensor-core kernel takes after them: where A's
+         * sums over K go (or null), the epilogue and its matrix.
          */
         Object[] arguments(CUdeviceptr rowSums, Epilogue epilogue, CUdeviceptr aux, Object... args) {
-            Object[] all = Arrays.copyOf(args, args.length + (epilogues ? 3 : 2));
+            Object[] all = Arrays.copyOf(args, args.length + 3);
             all[args.length] = rowSums;
-            if (epilogues) {
-                all[args.length + 1] = epilogue.ordinal();
-                all[args.length + 2] = aux;
-            } else if (epilogue == Epilogue.GELU_GRAD || (epilogue == Epilogue.GELU && outBytes == Float.BYTES)) {
-                throw new IllegalArgumentException(prefix + "…" + suffix + " kernels have no " + epilogue + " epilogue");
-            } else {
-                all[args.length + 1] = epilogue == Epilogue.GELU ? aux : NO_BIAS;
-            }
+            all[args.length + 1] = epilogue.ordinal();
+            all[args.length + 2] = aux;
             return all;
         }
     }
@@ -60,7 +67,7 @@ final class TensorCoreGemm implements GemmEngine {
      * blocks fit on an SM of sm_90 (one on sm_80).
      */
     private static final Family TF32 = new Family("sgemm_tf32_", "", Float.BYTES, Float.BYTES, TILE, THREADS, 2, 32,
-            TF32_STAGES * 2 * TILE * 32 * Float.BYTES, "", "splitk_sum", true);
+            TF32_STAGES * 2 * TILE * 32 * Float.BYTES, "", "splitk_sum", false);
     /** The pipeline's shared memory for float32 operands. */
     static final int SHARED_BYTES = TF32.sharedBytes();
     /** A split gets at least this much K. */
@@ -71,13 +78,15 @@ final class TensorCoreGemm implements GemmEngine {
     static final CUdeviceptr NO_BIAS = Launches.NULL;
 
     /**
-     * What the float32 kernel does with a single product P as it writes C (gemm.cu's EPI_*), aux
-     * being an m × n matrix with C's leading dimension: PLAIN, C = P (+ bias); GELU, C = P and
+     * What a kernel does with a single product P as it writes C (gemm.cu's EPI_*, in this order),
+     * aux being an m × n matrix with C's leading dimension: PLAIN, C = P (+ bias); GELU, C = P and
      * aux = GELU(P + bias), a Linear layer and its GELU with the product kept for the backward
      * (aux may be C, for GELU(P + bias) alone); GELU_GRAD, C = P · GELU'(aux + bias), the gradient
-     * at GELU's input from dY·W and the forward's product. The bits of the bias_gelu kernels.
+     * at GELU's input from dY·W and the forward's product; ADD, C = P (+ bias) + aux, a Linear's input
+     * gradient added to the one a residual collected. The bits of the bias_gelu kernels and of
+     * binary_f32's add. Only PLAIN and ADD products are split along K.
      */
-    enum Epilogue { PLAIN, GELU, GELU_GRAD }
+    enum Epilogue { PLAIN, GELU, GELU_GRAD, ADD }
 
     private final DeviceOps kernels;
     private final String reason;
@@ -126,12 +135,13 @@ final class TensorCoreGemm implements GemmEngine {
      * The product of {@code in} (BF16 or F16) operands, C written as {@code out} (F32, or {@code in}
      * itself, rounded once), plus {@code bias} (C's type; null pointer for none) on every row.
      * {@code epilogue} GELU (C in the format, one tall product, A as it is and B transposed: x·Wᵀ): C is the pre-activation and
-     * {@code gelu} gets GELU of it, rounded (it may be C, for GELU alone); PLAIN takes no matrix.
+     * {@code aux} gets GELU of it, rounded (it may be C, for GELU alone); ADD (float32 C, one tall
+     * product): C = P (+ bias) + aux; PLAIN takes no matrix.
      */
     void hgemm(DType in, DType out, boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
-               CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, Epilogue epilogue, CUdeviceptr gelu) {
-        gemm(half(in, out), transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS, epilogue, gelu);
+               CUdeviceptr c, long ldc, long strideC, CUdeviceptr bias, Epilogue epilogue, CUdeviceptr aux) {
+        gemm(half(in, out), transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, NO_BIAS, epilogue, aux);
     }
 
     /**
@@ -152,7 +162,7 @@ final class TensorCoreGemm implements GemmEngine {
         String format = in == DType.BF16 ? "bf16" : "f16";
         // BK 32: HALF_STAGES × (A tile + B tile) of (128 + 256) × (32 + 8) elements, 90 KiB; one block an SM (its registers)
         return new Family("hgemm_" + format + "_", "_" + (out == DType.F32 ? "f32" : format), 2, out.bytes(), HALF_TILE_N, HALF_THREADS, 1, 32,
-                HALF_SHARED_BYTES, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format, false);
+                HALF_SHARED_BYTES, "_f32", out == DType.F32 ? "splitk_sum" : "splitk_sum_" + format, true);
     }
 
     /** A launch plan for either family: a tall product where a batch allows, a K split where the grid is small. */
@@ -165,12 +175,13 @@ final class TensorCoreGemm implements GemmEngine {
             batch = 1;
         }
         if (epilogue != Epilogue.PLAIN && batch != 1) throw new IllegalArgumentException(epilogue + " epilogue on a batch of " + batch);
-        if (epilogue != Epilogue.PLAIN && !family.epilogues() && (transA || !transB)) {
-            throw new IllegalArgumentException(family.prefix() + " kernels have their GELU epilogue for x·Wᵀ only");
+        if (!family.has(epilogue, transA, transB)) {
+            throw new IllegalArgumentException(family.kernel(transA, transB, family.suffix()) + " has no " + epilogue + " epilogue");
         }
         long tiles = (long) ceil(m, TILE) * ceil(n, family.tileN()) * batch, slots = (long) family.blocksPerSm() * multiprocessors;
-        // the pieces of a K split are added by splitk_sum, which knows the bias only
-        int splits = batch == 1 && epilogue == Epilogue.PLAIN ? splits(tiles, slots, k) : 1;
+        // the pieces of a K split are added by splitk_sum, which knows the bias and an addend only
+        boolean splittable = batch == 1 && (epilogue == Epilogue.PLAIN || epilogue == Epilogue.ADD);
+        int splits = splittable ? splits(tiles, slots, k) : 1;
         gemm(family, transA, transB, m, n, k, batch, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, bias, rowSums, Math.max(1, splits),
                 epilogue, aux);
     }
@@ -236,18 +247,22 @@ final class TensorCoreGemm implements GemmEngine {
                     splits, family.threads(), 1,
                     family.arguments(pieceSums, Epilogue.PLAIN, NO_BIAS, m, n, k, splits, chunk, a, lda, 0L, b, ldb, 0L, NO_BIAS, partial.handle(),
                             (long) n, mn));
-            sumSplits(family, partial.handle(), bias, c, m, n, ldc, splits);
-            if (summing) sumSplits(TF32, pieceSums, NO_BIAS, rowSums, 1, m, m, splits); // float32 in every family
+            sumSplits(family, partial.handle(), bias, epilogue == Epilogue.ADD ? aux : NO_BIAS, c, m, n, ldc, splits);
+            if (summing) sumSplits(TF32, pieceSums, NO_BIAS, NO_BIAS, rowSums, 1, m, m, splits); // float32 in every family
         } finally {
             workspace.release(partial); // stream order keeps the block alive for the launches above
         }
     }
 
-    /** C ([m, n], ldc) = the sum of {@code splits} float32 pieces of m × n at {@code pieces}, in order, plus the bias. */
-    private void sumSplits(Family family, CUdeviceptr pieces, CUdeviceptr bias, CUdeviceptr c, int m, int n, long ldc, int splits) {
+    /**
+     * C ([m, n], ldc) = the sum of {@code splits} float32 pieces of m × n at {@code pieces}, in order, plus the bias, plus
+     * {@code addend} (ldc; float32 C only) where it is not the null pointer.
+     */
+    private void sumSplits(Family family, CUdeviceptr pieces, CUdeviceptr bias, CUdeviceptr addend, CUdeviceptr c, int m, int n, long ldc,
+                           int splits) {
         long mn = (long) m * n;
         kernels.launch(family.splitSum(), (int) Math.min(ceil(mn, SUM_THREADS), 4096L * multiprocessors), 1, 1, SUM_THREADS, 1,
-                pieces, bias, c, m, n, ldc, splits);
+                pieces, bias, addend, c, m, n, ldc, splits);
     }
 
     /** float32 in IEEE arithmetic, one fused multiply-add per term: the products when TF32 is off (PyTorch's default), far slower than TF32. */

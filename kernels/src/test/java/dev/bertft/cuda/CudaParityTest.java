@@ -206,6 +206,28 @@ class CudaParityTest {
     }
 
     /**
+     * A Linear's input gradient added to the one a residual collected, in the product's epilogue
+     * (or, where K is split, by the kernel that adds the pieces): the bits of the product followed
+     * by binary_f32's add, for TF32 and for BF16/F16 operands with float32 sums; a batch of
+     * sequences made one tall product, ragged tiles (33 x 37), and a long K on few tiles (1000:
+     * split on the emulator's 2 SMs).
+     */
+    @Test
+    void matmulAddGivesTheBitsOfTheProductThenTheAdd() {
+        for (DType in : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int[] s : new int[][] {{2, 70, 48, 200}, {1, 33, 37, 129}, {1, 8, 16, 1000}}) {
+                int batch = s[0], tokens = s[1], n = s[2], k = s[3];
+                Tensor g = onGpu(randn(DType.F32, batch, tokens, k).cast(in)), w = onGpu(randn(DType.F32, k, n).cast(in));
+                Tensor onto = onGpu(randn(DType.F32, batch, tokens, n));
+                String what = in + " " + batch + " x " + tokens + " x " + k + " -> " + n;
+                Tensor sum = gpu.matmulAdd(g, w, onto);
+                assertEquals(DType.F32, sum.dtype(), what);
+                assertBitwise(onto.add(gpu.matmul(g, w, DType.F32)), sum, what);
+            }
+        }
+    }
+
+    /**
      * Contiguous float32 operands of one shape: 16-byte accesses where every pointer is on a
      * 16-byte boundary, then the last n mod 4 elements; 4-byte accesses off such a boundary.
      */

@@ -49,6 +49,30 @@ class EmulatedKernelParityTest extends CudaParityTest {
         assertEquals(List.of("sgemm_tf32_nn"), names(launches), "GELU's derivative in the input gradient");
     }
 
+    /**
+     * A Linear's input gradient added to a residual's is one GEMM launch (TF32, and BF16 with float32
+     * sums), or where K is split the pieces and the kernel that adds them and the addend: no binary_f32.
+     */
+    @Test
+    void matmulAddIsTheProductsLaunchesOnly() {
+        CudaBackend gpu = backend();
+        CpuBackend cpu = new CpuBackend(1);
+        Random rnd = new Random(5);
+        Tensor g = random(cpu, rnd, 2, 9, 40).to(gpu), w = random(cpu, rnd, 40, 16).to(gpu), onto = random(cpu, rnd, 2, 9, 16).to(gpu);
+        Tensor longG = random(cpu, rnd, 8, 1000).to(gpu), longW = random(cpu, rnd, 1000, 16).to(gpu), longOnto = random(cpu, rnd, 8, 16).to(gpu);
+        List<KernelEmulator.Launch> launches = new ArrayList<>();
+        KernelEmulator.logLaunches(launches);
+        gpu.matmulAdd(g, w, onto);
+        assertEquals(List.of("sgemm_tf32_nn"), names(launches), "TF32");
+        Tensor gh = g.cast(DType.BF16), wh = w.cast(DType.BF16);
+        launches.clear();
+        gpu.matmulAdd(gh, wh, onto);
+        assertEquals(List.of("hgemm_bf16_nn_f32"), names(launches), "BF16 operands");
+        launches.clear();
+        gpu.matmulAdd(longG, longW, longOnto);
+        assertEquals(List.of("sgemm_tf32_nn", "splitk_sum"), names(launches), "TF32, K split");
+    }
+
     private static List<String> names(List<KernelEmulator.Launch> launches) {
         return launches.stream().map(KernelEmulator.Launch::kernel).toList();
     }
