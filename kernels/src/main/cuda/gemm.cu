@@ -109,16 +109,21 @@ __device__ __forceinline__ void store4(float *row, int n, int N, const float (&v
     }
 }
 
-// Columns n .. n+3 of a row of C through a GELU epilogue; aux_row is that row of aux. Out of line:
-// erff and expf inlined at each of store_tile's 32 call sites made the module five times the size
-// and its build five times as long, for kernels that mostly run EPI_PLAIN.
-__device__ __noinline__ void put4_gelu(float *row, float *aux_row, int n, int N, const float *bias, int epi, float v0, float v1,
-                                       float v2, float v3) {
+// Columns n .. n+3 of a row of C through an epilogue other than EPI_PLAIN; aux_row is that row of
+// aux. Out of line: erff and expf inlined at each of store_tile's 32 call sites made the module five
+// times the size and its build five times as long, for kernels that mostly run EPI_PLAIN.
+__device__ __noinline__ void put4_epilogue(float *row, float *aux_row, int n, int N, const float *bias, int epi, float v0, float v1,
+                                           float v2, float v3) {
     float v[4] = {v0, v1, v2, v3};
     if (epi == EPI_GELU_GRAD) {
         #pragma unroll
         for (int e = 0; e < 4; e++)
             if (n + e < N) v[e] *= gelu_grad(aux_row[n + e] + bias[n + e]);
+    }
+    if (epi == EPI_ADD) {
+        #pragma unroll
+        for (int e = 0; e < 4; e++)
+            if (n + e < N) v[e] = (bias != nullptr ? v[e] + bias[n + e] : v[e]) + aux_row[n + e];
     }
     store4(row, n, N, v);
     if (epi == EPI_GELU) {  // after C: where aux is C, GELU is what stays
@@ -132,8 +137,8 @@ __device__ __noinline__ void put4_gelu(float *row, float *aux_row, int n, int N,
 // Columns n .. n+3 of a row of C through the epilogue.
 __device__ __forceinline__ void put4(float *row, float *aux_row, int n, int N, const float *bias, int epi, float v0, float v1, float v2,
                                      float v3) {
-    if (epi == EPI_GELU || epi == EPI_GELU_GRAD) {
-        put4_gelu(row, aux_row, n, N, bias, epi, v0, v1, v2, v3);
+    if (epi != EPI_PLAIN) {
+        put4_epilogue(row, aux_row, n, N, bias, epi, v0, v1, v2, v3);
         return;
     }
     float v[4] = {v0, v1, v2, v3};
@@ -141,11 +146,6 @@ __device__ __forceinline__ void put4(float *row, float *aux_row, int n, int N, c
         #pragma unroll
         for (int e = 0; e < 4; e++)
             if (n + e < N) v[e] += bias[n + e];
-    }
-    if (epi == EPI_ADD) {
-        #pragma unroll
-        for (int e = 0; e < 4; e++)
-            if (n + e < N) v[e] += aux_row[n + e];
     }
     store4(row, n, N, v);
 }

@@ -90,6 +90,13 @@ __device__ __noinline__ void store_gelu(uint16_t *pre, uint16_t *act, float lo, 
     }
 }
 
+// EPI_ADD's store of a lane's two columns of float32 C: out = v + add, elements n (lo) and, where
+// `both`, n+1 (hi). Not inlined, as store_gelu: one copy, not 64 (the module's build time).
+__device__ __noinline__ void store_add(float *out, const float *add, float lo, float hi, bool both) {
+    out[0] = lo + add[0];
+    if (both) out[1] = hi + add[1];
+}
+
 template <class F, bool TA, bool TB, int VEC, class OUT>
 __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,
                            const uint16_t *B, long long ldb, long long stride_b, const OUT *bias, OUT *C, long long ldc,
@@ -191,9 +198,9 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
                 }
                 if constexpr (sizeof(OUT) == 4) {  // one product, float32 C: the bias, then aux's element
                     if (epi == EPI_ADD) {
-                        const OUT *add = aux + (long long) m * ldc;
-                        if (n < N) store_out<F>(out + n, (bias != nullptr ? lo + bias[n] : lo) + add[n]);
-                        if (n + 1 < N) store_out<F>(out + n + 1, (bias != nullptr ? hi + bias[n + 1] : hi) + add[n + 1]);
+                        bool both = n + 1 < N;
+                        if (bias != nullptr) lo += n < N ? bias[n] : 0.0f, hi += both ? bias[n + 1] : 0.0f;
+                        if (n < N) store_add(out + n, aux + (long long) m * ldc + n, lo, hi, both);
                         continue;
                     }
                 }
