@@ -8,8 +8,10 @@
 // where the host asks, as gemm.cu's does: Σ_k A(m, k) in float32 per K split into row_sums, from
 // the A fragments the mma reads anyway. Two of gemm.cu's epilogues (epi, aux): the feed-forward
 // Linear under autocast writes its GELU from the epilogue (EPI_GELU, x·Wᵀ with C in the format;
-// store_gelu) instead of a pass of gelu_bf16 over the product, and a Linear's float32 input
-// gradient is added to the one a residual collected (EPI_ADD) instead of by binary_f32.
+// store_gelu) instead of a pass of gelu_bf16 over the product; the input gradient of the Linear
+// after it takes GELU's derivative there (EPI_GELU_GRAD, dY·W with C in the format), instead of
+// a pass of gelu_backward_bf16; and a Linear's float32 input gradient is added to the one a
+// residual collected (EPI_ADD) instead of by binary_f32.
 //
 // Tensor cores: mma.sync.m16n8k16 (sm_80 and later). A block of 8 warps (2×4) computes a 128×256
 // tile of C, each warp 64×64 = 4×8 instructions per step of 16 along K, as in gemm.cu. K advances
@@ -88,6 +90,16 @@ __device__ __noinline__ void store_gelu(uint16_t *pre, uint16_t *act, float lo, 
         if (pre != act) pre[1] = p1;
         act[1] = F::round(g1);
     }
+}
+
+// EPI_GELU_GRAD's store of a lane's two columns of C in the format: the gradient at GELU's input
+// under autocast, P · GELU'(pre) with pre the half pre-activation (its bias in it), rounded once:
+// gelu_backward_bf16's bits of P written out in float32. Elements n (lo) and, where `both`, n+1
+// (hi). Not inlined, as store_gelu.
+template <class F>
+__device__ __noinline__ void store_gelu_grad(uint16_t *out, const uint16_t *pre, float lo, float hi, bool both) {
+    out[0] = F::round(lo * gelu_grad(F::widen(pre[0])));
+    if (both) out[1] = F::round(hi * gelu_grad(F::widen(pre[1])));
 }
 
 // EPI_ADD's store of a lane's two columns of float32 C: out = v + add, elements n (lo) and, where
@@ -186,13 +198,21 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
             for (int j = 0; j < 8; j++) {
                 int n = n0 + warp_n + 8 * j + 2 * t;
                 float lo = acc[i][j][2 * h], hi = acc[i][j][2 * h + 1];
-                if constexpr (!TA && TB && sizeof(OUT) == 2) {  // x·Wᵀ, the Linear's layout, only: its code costs compile time
+                // The GELU epilogues in the 16-byte-copy kernels only (the host launches them where every
+                // row allows those copies): each costs build time, as the call keeps the accumulators live
+                if constexpr (!TA && TB && sizeof(OUT) == 2 && VEC == 8) {  // x·Wᵀ, the Linear's layout
                     if (epi == EPI_GELU) {  // one product, C in the format
                         if (n >= N) continue;
                         if (bias != nullptr) lo += load_out<F>(bias + n), hi += n + 1 < N ? load_out<F>(bias + n + 1) : 0.0f;
                         // a lane's two columns in one store where every row of C and of aux starts on 4 bytes
                         bool pair = (((uintptr_t) C | (uintptr_t) aux) & 3) == 0 && ldc % 2 == 0;
                         store_gelu<F>(out + n, aux + (long long) m * ldc + n, lo, hi, n + 1 < N, pair);
+                        continue;
+                    }
+                }
+                if constexpr (!TA && !TB && sizeof(OUT) == 2 && VEC == 8) {  // dY·W, the input gradient's layout
+                    if (epi == EPI_GELU_GRAD) {  // one product, C in the format, no bias
+                        if (n < N) store_gelu_grad<F>(out + n, aux + (long long) m * ldc + n, lo, hi, n + 1 < N);
                         continue;
                     }
                 }
@@ -214,7 +234,9 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
 // One entry point per format, transpose variant and output type; the copy width is chosen inside.
 // row_sums: null, or (tn only) where grid z's Σ_k A(m, k) goes, M floats per z. epi, aux: EPI_PLAIN;
 // EPI_GELU (nt with C in the format, one product), aux where GELU of C goes, with C's leading
-// dimension (store_gelu); EPI_ADD (float32 C, one product), aux the matrix added, with C's.
+// dimension (store_gelu); EPI_GELU_GRAD (nn with C in the format, one product, no bias), aux the
+// half pre-activation, with C's; EPI_ADD (float32 C, one product), aux the matrix added, with C's.
+// The two GELU epilogues only where every row of A and B is on 16 bytes (rows_of_16_bytes).
 #define HGEMM(name, F, TA, TB, OUT)                                                                                           \
     extern "C" __global__ void __launch_bounds__(THREADS, 1)                                                                  \
     name(int M, int N, int K, int splits, int k_chunk, const uint16_t *A, long long lda, long long stride_a,                \

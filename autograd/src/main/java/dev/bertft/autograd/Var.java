@@ -47,8 +47,9 @@ public final class Var {
      */
     private Tensor halfCopy;
     /**
-     * On a float32 {@link #linearGelu} result that needs a gradient: what the backend kept of its
-     * GELU for the backward. The gradient such a node collects is then the one at GELU's input:
+     * On a {@link #linearGelu} result that needs a gradient: what the backend kept of its GELU for
+     * the backward (under autocast the half pre-activation). The gradient such a node collects is
+     * then the one at GELU's input (under autocast in the half format, float32 sums rounded once):
      * {@link #accumulate} applies GELU's derivative to what arrives, and a Linear layer reading
      * this value has it applied inside the product that makes its input gradient
      * ({@link #accumulateProduct}), so dY itself is never written out.
@@ -255,7 +256,7 @@ public final class Var {
     /**
      * The format a product writes this node's gradient in, {@code out} being its sums': a half
      * value's own, as torch.autocast's (attention's context, whose backward reads dO so), except
-     * GELU's output, whose backward kernel reads float32 dY and writes its half copy itself.
+     * GELU's output, from whose float32 dY GELU's derivative makes the half gradient at its input.
      */
     private DType gradientFormat(DType out) {
         return value.dtype().isHalf() && !op.equals("linear_gelu") ? value.dtype() : out;
@@ -286,7 +287,7 @@ public final class Var {
     private void accumulateProduct(Tensor g, Tensor w, DType format) {
         if (!requiresGrad) return;
         if (gelu != null) {
-            if (format == value.dtype()) addPending(g.backend().matmulGeluBackward(g, w, gelu));
+            if (format == value.dtype() || gelu.halfPre() != null) addPending(g.backend().matmulGeluBackward(g, w, gelu));
             else accumulate(g.matmul(w, format));
         } else if (pending != null && pending.dtype() == format && pending.dim() == g.dim() && pending.size(-1) == w.size(1)
                 && Arrays.equals(pending.shape(), 0, g.dim() - 1, g.shape(), 0, g.dim() - 1)) {
@@ -725,11 +726,14 @@ public final class Var {
         boolean differentiated = GradMode.enabled() && (requiresGrad || weight.requiresGrad || bias.requiresGrad);
         if (h != null) {
             // As torch.autocast: the product plus bias rounded to h (GELU's saved input), GELU in float32
-            // rounded to h for the next Linear; only these two [B, T, I] halves are kept. The backward's
-            // kernel writes dY in h, the operand of the two products and of the bias gradient's sum
+            // rounded to h for the next Linear; only these two [B, T, I] halves are kept. The gradient
+            // arrives at GELU's input, in h (see gelu): the operand of the two products and of the bias
+            // gradient's sum, which the next Linear's input-gradient product writes so
             Tensor x = operand(h), w = weight.value.cast(h);
             Backend.HalfLinearGelu out = be.halfLinearGelu(x, w, b.cast(h), differentiated);
-            return result("linear_gelu", out.y(), g -> linearBackward(be.geluBackward(out.pre(), g, h), x, w, weight, bias), this, weight, bias);
+            Var y = result("linear_gelu", out.y(), dPre -> linearBackward(dPre, x, w, weight, bias), this, weight, bias);
+            if (y.requiresGrad) y.gelu = Backend.GeluSaved.ofHalfPre(out.pre());
+            return y;
         }
         Tensor x = value, w = weight.value;
         Backend.LinearGelu out = be.linearGelu(x, w, b, differentiated);

@@ -31,6 +31,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class EmulatedHalfResidualStreamTest {
     private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
+    /** gemm_pipeline.cuh's number for the epilogue that takes GELU's derivative. */
+    private static final int EPI_GELU_GRAD = 2;
 
     @Test
     void residualLayerNormsWriteTheBf16OperandOfTheNextProduct() throws IOException {
@@ -73,8 +75,10 @@ class EmulatedHalfResidualStreamTest {
 
     /**
      * The feed-forward GELU of a bf16 and an fp16 training step and prediction is written by the
-     * epilogue of intermediate.dense's half product (it was a kernel reading that product), and its backward writes the half dY that product's two
-     * backward products read: no widening cast runs at all (before, GELU's pre-activation was
+     * epilogue of intermediate.dense's half product (it was a kernel reading that product), and its
+     * derivative by the epilogue of output.dense's input-gradient product, which writes the half dY
+     * that intermediate.dense's two backward products read (it was a GELU backward kernel reading
+     * that product in float32): no widening cast runs at all (before, GELU's pre-activation was
      * widened to float32 once in the forward and again in the backward, and dY rounded to half by a
      * cast after the GELU backward). The backward of each residual block's LayerNorm writes the
      * half dY of the Linear before it the same way (before, a cast followed it), and dropout in
@@ -93,7 +97,6 @@ class EmulatedHalfResidualStreamTest {
                 for (int i = 0; i < launches.size(); i++) {
                     String k = launches.get(i).kernel();
                     if (k.startsWith("cast_") && k.endsWith("16_f32")) fail(precision + ": " + k + " widens an activation, after " + launches.get(i - 1).kernel());
-                    if (k.startsWith("gelu_backward") && launches.get(i + 1).kernel().startsWith("cast_")) fail(precision + ": GELU's dY cast to half");
                     if (k.startsWith("layernorm_param_grads_final") && launches.get(i + 1).kernel().startsWith("cast_")) {
                         fail(precision + ": a residual LayerNorm's dx cast to half");
                     }
@@ -104,8 +107,12 @@ class EmulatedHalfResidualStreamTest {
             for (List<KernelEmulator.Launch> launches : List.of(step, prediction)) {
                 assertEquals(0, launches.stream().filter(l -> l.kernel().equals("gelu_" + h)).count(), precision + ": GELU kernels after the GEMM");
             }
-            assertEquals(model.config().numHiddenLayers(), step.stream().filter(l -> l.kernel().equals("gelu_backward_" + h)).count(),
-                    precision + ": GELU backward kernels of a step, writing dY in the format only");
+            // and its derivative is taken in the epilogue of the input-gradient product of output.dense,
+            // which writes the half dY of intermediate.dense's products (there was a GELU backward kernel a layer)
+            assertEquals(0, step.stream().filter(l -> l.kernel().startsWith("gelu_backward")).count(), precision + ": GELU backward kernels of a step");
+            assertEquals(model.config().numHiddenLayers(), step.stream()
+                    .filter(l -> l.kernel().equals("hgemm_" + h + "_nn_" + h) && l.args()[16].equals(EPI_GELU_GRAD)).count(),
+                    precision + ": input-gradient products writing the half gradient at GELU's input");
             // the last layer's blocks compute the [CLS] rows only and keep their float32 product (BertLayer#forwardCls)
             assertEquals(2 * (model.config().numHiddenLayers() - 1), step.stream().filter(l -> l.kernel().equals("dropout_add_layernorm_backward_f32_copy_" + h))
                     .count(), precision + ": residual LayerNorm backward kernels writing dY's half copy");

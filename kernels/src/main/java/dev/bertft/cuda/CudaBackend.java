@@ -546,7 +546,7 @@ public final class CudaBackend implements Backend {
     @Override
     public HalfLinearGelu halfLinearGelu(Tensor x, Tensor w, Tensor bias, boolean keepPre) {
         if (!x.dtype().isHalf() || w.dtype() != x.dtype() || bias.dtype() != x.dtype() || !x.isContiguous() || !w.isContiguous() || w.dim() != 2
-                || x.dim() < 2 || x.size(-1) == 0 || bias.numel() != w.size(0)) {
+                || x.dim() < 2 || x.size(-1) == 0 || bias.numel() != w.size(0) || !halfRowsOf16Bytes(x, w.transpose(0, 1))) {
             return Backend.super.halfLinearGelu(x, w, bias, keepPre);
         }
         int[] shape = x.shape();
@@ -562,6 +562,7 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public Tensor matmulGeluBackward(Tensor dz, Tensor w, GeluSaved saved) {
+        if (saved.halfPre() != null) return halfMatmulGeluBackward(dz, w, saved);
         Tensor product = saved.product(), bias = saved.bias();
         if (product == null || !ownFloat32Kernel(dz, w, bias) || product.dtype() != DType.F32 || !dz.isContiguous() || w.dim() != 2
                 || dz.size(-1) != w.size(0) || product.size(-1) != w.size(1) || bias.numel() != w.size(1)
@@ -569,6 +570,36 @@ public final class CudaBackend implements Backend {
             return Backend.super.matmulGeluBackward(dz, w, saved);
         }
         return product(dz, w, dense(bias), DType.F32, TensorCoreGemm.Epilogue.GELU_GRAD, dense(product));
+    }
+
+    /**
+     * Autocast's: dz·w of half dz and w summed in float32, times GELU' of the half pre-activation,
+     * rounded once to the format by our half kernel as it stores each tile (EPI_GELU_GRAD): neither
+     * the float32 dz·w nor a pass of GELU's backward over it. The bits of the product and then
+     * gelu_backward_bf16/_f16.
+     */
+    private Tensor halfMatmulGeluBackward(Tensor dz, Tensor w, GeluSaved saved) {
+        Tensor pre = saved.halfPre();
+        if (!dz.dtype().isHalf() || dz.dtype() != w.dtype() || pre.dtype() != dz.dtype() || w.dim() != 2 || dz.dim() < 2
+                || dz.size(-1) != w.size(0) || pre.size(-1) != w.size(1) || pre.numel() / w.size(1) != dz.numel() / w.size(0)
+                || !dz.isContiguous() || !halfRowsOf16Bytes(dz, w)) {
+            return Backend.super.matmulGeluBackward(dz, w, saved);
+        }
+        Tensor rows = dz.reshape(-1, dz.size(-1));
+        return product(rows, w, null, pre.dtype(), TensorCoreGemm.Epilogue.GELU_GRAD, dense(pre).reshape(-1, w.size(1))).reshape(pre.shape());
+    }
+
+    /**
+     * Whether every row of the half operands of a·b (b 2-D) starts on 16 bytes, so that the half
+     * kernels take their 16-byte-copy path, which alone has the GELU epilogues: gemm_pipeline.cuh's
+     * rows_of_16_bytes for the tall product a's rows make, allocations being on 256 bytes.
+     */
+    private static boolean halfRowsOf16Bytes(Tensor a, Tensor b) {
+        MatrixLayout la = MatrixLayout.of(a.reshape(-1, a.size(-1))), lb = MatrixLayout.of(b);
+        int m = a.numel() / a.size(-1), n = b.size(1), k = a.size(-1), v = 16 / a.dtype().bytes();
+        boolean rowsOfA = la.t().offset() % v == 0 && la.ld() % v == 0 && (la.transposed() ? m : k) % v == 0;
+        boolean rowsOfB = lb.t().offset() % v == 0 && lb.ld() % v == 0 && (lb.transposed() ? k : n) % v == 0;
+        return rowsOfA && rowsOfB;
     }
 
     /** Whether our TF32 kernel runs a float32 product of x and w with this bias (not cuBLAS, nor IEEE float32). */

@@ -38,13 +38,14 @@ final class TensorCoreGemm implements GemmEngine {
 
         /**
          * Whether this family's kernels have {@code epilogue} for the product's layout: the float32
-         * ones all of them; the half ones GELU for x·Wᵀ with C in their format and ADD with float32 C.
+         * ones all of them; the half ones, with C in their format, GELU for x·Wᵀ and GELU_GRAD for
+         * dY·W (the bias already in aux: none taken), and ADD with float32 C.
          */
         boolean has(Epilogue epilogue, boolean transA, boolean transB) {
             return switch (epilogue) {
                 case PLAIN -> true;
                 case GELU -> !half || (outBytes == 2 && !transA && transB);
-                case GELU_GRAD -> !half;
+                case GELU_GRAD -> !half || (outBytes == 2 && !transA && !transB);
                 case ADD -> outBytes == Float.BYTES;
             };
         }
@@ -135,8 +136,9 @@ final class TensorCoreGemm implements GemmEngine {
      * The product of {@code in} (BF16 or F16) operands, C written as {@code out} (F32, or {@code in}
      * itself, rounded once), plus {@code bias} (C's type; null pointer for none) on every row.
      * {@code epilogue} GELU (C in the format, one tall product, A as it is and B transposed: x·Wᵀ): C is the pre-activation and
-     * {@code aux} gets GELU of it, rounded (it may be C, for GELU alone); ADD (float32 C, one tall
-     * product): C = P (+ bias) + aux; PLAIN takes no matrix.
+     * {@code aux} gets GELU of it, rounded (it may be C, for GELU alone); GELU_GRAD (C in the format,
+     * one tall product, neither transposed: dY·W, no bias): C = P · GELU'(aux), aux the half
+     * pre-activation; ADD (float32 C, one tall product): C = P (+ bias) + aux; PLAIN takes no matrix.
      */
     void hgemm(DType in, DType out, boolean transA, boolean transB, int m, int n, int k, int batch,
                CUdeviceptr a, long lda, long strideA, CUdeviceptr b, long ldb, long strideB,
@@ -175,8 +177,9 @@ final class TensorCoreGemm implements GemmEngine {
             batch = 1;
         }
         if (epilogue != Epilogue.PLAIN && batch != 1) throw new IllegalArgumentException(epilogue + " epilogue on a batch of " + batch);
-        if (!family.has(epilogue, transA, transB)) {
-            throw new IllegalArgumentException(family.kernel(transA, transB, family.suffix()) + " has no " + epilogue + " epilogue");
+        if (!family.has(epilogue, transA, transB) || (family.half() && epilogue == Epilogue.GELU_GRAD && bias != NO_BIAS)) {
+            throw new IllegalArgumentException(family.kernel(transA, transB, family.suffix()) + " has no " + epilogue + " epilogue"
+                    + (bias != NO_BIAS ? " with a bias" : ""));
         }
         long tiles = (long) ceil(m, TILE) * ceil(n, family.tileN()) * batch, slots = (long) family.blocksPerSm() * multiprocessors;
         // the pieces of a K split are added by splitk_sum, which knows the bias and an addend only

@@ -206,6 +206,27 @@ class CudaParityTest {
     }
 
     /**
+     * Under autocast, GELU's derivative taken in the input-gradient product of the Linear after it
+     * (dz·W2 summed in float32, times GELU' of the half pre-activation, rounded once): the bits of
+     * the float32 product followed by GELU's backward kernel, for a width with a ragged last tile
+     * (304) and one whose rows are not on 16 bytes (37: the ops composed, as the half kernels have
+     * the epilogue in their 16-byte-copy form only), a batch of sequences made one tall product.
+     */
+    @Test
+    void halfGeluDerivativeInTheInputGradientProductGivesTheBitsOfTheProductThenTheKernel() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            for (int inner : new int[] {304, 37}) {
+                Tensor dz = onGpu(randn(DType.F32, 2, 70, 48).cast(h)), w = onGpu(randn(DType.F32, 48, inner).mul(0.5).cast(h));
+                Tensor pre = onGpu(randn(DType.F32, 2, 70, inner).mul(2).cast(h));
+                String what = h + " GELU' in dz·w to " + inner;
+                Tensor fused = gpu.matmulGeluBackward(dz, w, Backend.GeluSaved.ofHalfPre(pre));
+                assertEquals(h, fused.dtype(), what);
+                assertBitwise(gpu.geluBackward(pre, gpu.matmul(dz, w, DType.F32), h), fused, what);
+            }
+        }
+    }
+
+    /**
      * A Linear's input gradient added to the one a residual collected, in the product's epilogue
      * (or, where K is split, by the kernel that adds the pieces): the bits of the product followed
      * by binary_f32's add, for TF32 and for BF16/F16 operands with float32 sums; a batch of

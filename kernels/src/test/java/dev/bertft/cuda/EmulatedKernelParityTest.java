@@ -29,7 +29,7 @@ class EmulatedKernelParityTest extends CudaParityTest {
         KernelEmulator.restore();
     }
 
-    /** The GELU epilogues are one GEMM launch each: no bias_gelu kernel, no pass over the product. */
+    /** The GELU epilogues are one GEMM launch each: no bias_gelu (or gelu_backward) kernel, no pass over the product. */
     @Test
     void geluEpiloguesAreOneLaunchEach() {
         CudaBackend gpu = backend();
@@ -47,6 +47,10 @@ class EmulatedKernelParityTest extends CudaParityTest {
         launches.clear();
         gpu.matmulGeluBackward(dz, w2, forward.saved());
         assertEquals(List.of("sgemm_tf32_nn"), names(launches), "GELU's derivative in the input gradient");
+        Tensor dzh = dz.cast(DType.BF16), w2h = w2.cast(DType.BF16), pre = gpu.linear(x, w1, b1).cast(DType.BF16);
+        launches.clear();
+        gpu.matmulGeluBackward(dzh, w2h, Backend.GeluSaved.ofHalfPre(pre));
+        assertEquals(List.of("hgemm_bf16_nn_bf16"), names(launches), "GELU's derivative in autocast's input gradient");
     }
 
     /**

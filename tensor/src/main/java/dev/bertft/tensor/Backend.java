@@ -164,21 +164,31 @@ public interface Backend {
 
     /**
      * What the backward of y = GELU(z), z = x·wᵀ + bias, reads, as the backend that computed y kept
-     * it: the product x·wᵀ and the bias, GELU'(z) to be taken again of their sum, or GELU'(z)
-     * itself, which a backend may take beside GELU(z) from the same exponential (one of the two).
+     * it (one of the three): the product x·wᵀ and the bias, GELU'(z) to be taken again of their
+     * sum; GELU'(z) itself, which a backend may take beside GELU(z) from the same exponential; or,
+     * under autocast, z itself rounded to the products' 16-bit format ({@link #halfLinearGelu}'s
+     * pre-activation), the gradient at z then written in that format for the products that read it.
      */
-    record GeluSaved(Tensor product, Tensor bias, Tensor derivative) {
+    record GeluSaved(Tensor product, Tensor bias, Tensor derivative, Tensor halfPre) {
         public static GeluSaved ofProduct(Tensor product, Tensor bias) {
-            return new GeluSaved(product, bias, null);
+            return new GeluSaved(product, bias, null, null);
         }
 
         public static GeluSaved ofDerivative(Tensor derivative) {
-            return new GeluSaved(null, null, derivative);
+            return new GeluSaved(null, null, derivative, null);
+        }
+
+        public static GeluSaved ofHalfPre(Tensor pre) {
+            return new GeluSaved(null, null, null, pre);
         }
     }
 
-    /** The gradient at GELU's input z from dy at its output: dy · GELU'(z), the saved GELU'(z) or {@link #biasGeluBackward}. */
+    /**
+     * The gradient at GELU's input z from dy at its output: dy · GELU'(z), the saved GELU'(z) or
+     * {@link #biasGeluBackward}; of a half z, from float32 dy, written in z's format.
+     */
     default Tensor geluBackward(GeluSaved saved, Tensor dy) {
+        if (saved.halfPre() != null) return geluBackward(saved.halfPre(), dy.dtype() == DType.F32 ? dy : dy.cast(DType.F32), saved.halfPre().dtype());
         if (saved.derivative() != null) return binary(Ops.Binary.MUL, dy, saved.derivative());
         return biasGeluBackward(saved.product(), saved.bias(), dy);
     }
@@ -190,7 +200,8 @@ public interface Backend {
      * instead of writing dz·w out and reading it back.
      */
     default Tensor matmulGeluBackward(Tensor dz, Tensor w, GeluSaved saved) {
-        return geluBackward(saved, dz.matmul(w));
+        // autocast's half dz and w: the product's float32 sums, as every autocast product's
+        return geluBackward(saved, saved.halfPre() != null ? dz.matmul(w, DType.F32) : dz.matmul(w));
     }
 
     /**
