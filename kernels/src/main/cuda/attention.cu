@@ -310,15 +310,23 @@ __device__ inline void attention_forward_kernel(const In *q, HeadStrides sq, con
     softmax.finish(o, out, so, lse, b, h, bh, row_lo, Tq);
 }
 
-// D_i = dO_i · out_i for every query row r = bh·Tq + i. A row belongs to width = min(32, hs) lanes
-// (hs is 16, 32 or 64), lane j taking features j, j + width, ..., so a warp's loads are whole
-// 64- or 128-byte lines rather than one line per lane; a butterfly within those lanes sums them.
-// Whole warps go round the loop together, lanes past the last row adding zeros, because the
-// shuffles need every lane.
+// Whether every row of a [B, NH, n, HS] operand starts on a boundary of four elements' bytes (load4's).
+template <typename T>
+__device__ inline bool rows_of_four(const T *x, HeadStrides s) {
+    return ((uintptr_t) x & (4 * sizeof(T) - 1)) == 0 && s.batch % 4 == 0 && s.head % 4 == 0 && s.token % 4 == 0;
+}
+
+// D_i = dO_i · out_i for every query row r = bh·Tq + i (hs is 16, 32 or 64). Where every row of
+// both starts on four elements' boundary, a row belongs to width = hs/4 lanes, lane j taking
+// features 4j .. 4j + 3 in one access of each operand (8 or 16 bytes); else to width = min(32, hs)
+// lanes, lane j taking features j, j + width, ... Either way a warp's loads are whole lines, and a
+// butterfly within a row's lanes sums them. Whole warps go round the loop together, lanes past the
+// last row adding zeros, because the shuffles need every lane.
 template <typename In, typename Out>
 __device__ inline void attention_backward_dot_kernel(const In *dout, HeadStrides sg, const Out *out, HeadStrides so, float *dd,
                                                      int heads, int Tq, long long rows, int hs) {
-    const int width = hs < 32 ? hs : 32, rows_per_warp = 32 / width, lane = threadIdx.x & 31, j = lane % width;
+    const bool fours = rows_of_four(dout, sg) && rows_of_four(out, so);
+    const int width = fours ? hs / 4 : hs < 32 ? hs : 32, rows_per_warp = 32 / width, lane = threadIdx.x & 31, j = lane % width;
     const long long warp = ((long long) blockIdx.x * blockDim.x + threadIdx.x) >> 5, warps = ((long long) gridDim.x * blockDim.x) >> 5;
     for (long long first = warp * rows_per_warp; first < rows; first += warps * rows_per_warp) {
         long long r = first + lane / width;
@@ -327,7 +335,12 @@ __device__ inline void attention_backward_dot_kernel(const In *dout, HeadStrides
             int i = (int) (r % Tq), bh = (int) (r / Tq), b = bh / heads, h = bh % heads;
             const In *g = head_row(dout, sg, b, h, i);
             const Out *o = head_row(out, so, b, h, i);
-            for (int d = j; d < hs; d += width) acc += to_float(g[d]) * to_float(o[d]);
+            if (fours) {
+                float4 x = load4(g + 4 * j), y = load4(o + 4 * j);
+                acc = fmaf(x.w, y.w, fmaf(x.z, y.z, fmaf(x.y, y.y, x.x * y.x)));
+            } else {
+                for (int d = j; d < hs; d += width) acc = fmaf(to_float(g[d]), to_float(o[d]), acc);
+            }
         }
         for (int m = width / 2; m > 0; m >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, m);
         if (r < rows && j == 0) dd[r] = acc;

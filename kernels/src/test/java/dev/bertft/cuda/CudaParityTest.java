@@ -793,6 +793,13 @@ class CudaParityTest {
                     assertCloseScaled(cb.dv(), gb.dv(), tol, what + " dv");
                     var again = gpu.attentionBackward(onGpu(dOut), onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
                     assertBitwise(gb.dk(), again.dk(), what + " dk deterministic");
+                    if (hs != 8 && t == 70) { // dO one element off a 16-byte boundary: the dot kernel's element loop
+                        Tensor shifted = onGpu(Tensor.concat(List.of(randn(DType.F32, 1), dOut.reshape(-1)), 0)).narrow(0, 1, (int) dOut.numel())
+                                .reshape(b, nh, t, hs);
+                        var odd = gpu.attentionBackward(shifted, onGpu(q), onGpu(k), onGpu(v), onGpu(mask), gf, scale, p, seed, offset);
+                        assertCloseScaled(cb.dq(), odd.dq(), tol, what + " dq, dO off a boundary");
+                        assertCloseScaled(cb.dv(), odd.dv(), tol, what + " dv, dO off a boundary");
+                    }
                 }
             }
         }
