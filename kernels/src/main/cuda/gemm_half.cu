@@ -218,9 +218,10 @@ __device__ void hgemm_body(int M, int N, int K, int splits, int k_chunk, const u
                 }
                 if constexpr (sizeof(OUT) == 4) {  // one product, float32 C: the bias, then aux's element
                     if (epi == EPI_ADD) {
+                        if (n >= N) continue;
                         bool both = n + 1 < N;
-                        if (bias != nullptr) lo += n < N ? bias[n] : 0.0f, hi += both ? bias[n + 1] : 0.0f;
-                        if (n < N) store_add(out + n, aux + (long long) m * ldc + n, lo, hi, both);
+                        if (bias != nullptr) lo += bias[n], hi += both ? bias[n + 1] : 0.0f;
+                        store_add(out + n, aux + (long long) m * ldc + n, lo, hi, both);
                         continue;
                     }
                 }

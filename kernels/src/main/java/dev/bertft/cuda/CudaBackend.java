@@ -582,7 +582,7 @@ public final class CudaBackend implements Backend {
         Tensor pre = saved.halfPre();
         if (!dz.dtype().isHalf() || dz.dtype() != w.dtype() || pre.dtype() != dz.dtype() || w.dim() != 2 || dz.dim() < 2
                 || dz.size(-1) != w.size(0) || pre.size(-1) != w.size(1) || pre.numel() / w.size(1) != dz.numel() / w.size(0)
-                || !dz.isContiguous() || !halfRowsOf16Bytes(dz, w)) {
+                || !dz.isContiguous() || !w.isContiguous() || !halfRowsOf16Bytes(dz, w)) {
             return Backend.super.matmulGeluBackward(dz, w, saved);
         }
         Tensor rows = dz.reshape(-1, dz.size(-1));
@@ -592,7 +592,8 @@ public final class CudaBackend implements Backend {
     /**
      * Whether every row of the half operands of a·b (b 2-D) starts on 16 bytes, so that the half
      * kernels take their 16-byte-copy path, which alone has the GELU epilogues: gemm_pipeline.cuh's
-     * rows_of_16_bytes for the tall product a's rows make, allocations being on 256 bytes.
+     * rows_of_16_bytes for the tall product a's rows make, allocations being on 256 bytes. For
+     * layouts MatrixLayout takes as they are (else it would copy an operand only to look at it).
      */
     private static boolean halfRowsOf16Bytes(Tensor a, Tensor b) {
         MatrixLayout la = MatrixLayout.of(a.reshape(-1, a.size(-1))), lb = MatrixLayout.of(b);
