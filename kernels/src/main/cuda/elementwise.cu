@@ -100,15 +100,6 @@ extern "C" __global__ void scale_list_f32(TensorList l, double s) {
     for (long long i = first + threadIdx.x; i < end; i += blockDim.x) y[i] = (float) ((double) x[i] * s);
 }
 
-// The same in place with s read from device memory (update_guard's clipping coefficient).
-extern "C" __global__ void scale_list_by_f32(TensorList l, const double *s) {
-    long long first, end;
-    int e = list_entry(l, blockIdx.x, first, end);
-    float *x = (float *) l.ptr[0][e];
-    double by = *s;
-    for (long long i = first + threadIdx.x; i < end; i += blockDim.x) x[i] = (float) ((double) x[i] * by);
-}
-
 extern "C" __global__ void scalar_f64(int op, const double *x, double *y, double s, long long n) {
     FOR_EACH(i, n) y[i] = scalar_op(op, x[i], s);
 }

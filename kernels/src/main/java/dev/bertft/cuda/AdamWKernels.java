@@ -36,11 +36,12 @@ final class AdamWKernels {
 
     /**
      * A list of float32 (param, grad, m, v) entries, each updated by one step of {@code st}: the
-     * kernel reads {@link #terms} at {@code hyper} (three floats) and skips the update when the
-     * double at {@code skip} is not zero.
+     * kernel reads {@link #terms} at {@code hyper} (three floats), multiplies each gradient by the
+     * clipping coefficient, the double at {@code clip} ({@link Launches#NULL}: none), and skips the
+     * update when the double at {@code skip} is not zero.
      */
-    TensorList stepList(Backend.AdamWStep st, CUdeviceptr hyper, CUdeviceptr skip) {
-        return new TensorList(l::ptr, list -> l.ops.launch("adamw_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), hyper, skip,
+    TensorList stepList(Backend.AdamWStep st, CUdeviceptr hyper, CUdeviceptr clip, CUdeviceptr skip) {
+        return new TensorList(l::ptr, list -> l.ops.launch("adamw_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), hyper, clip, skip,
                 (float) st.beta1(), (float) st.beta2(), (float) st.eps()));
     }
 

@@ -1048,9 +1048,9 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The loss, norm, clipping and skip of an update, all on the device (float32 gradients; others
-     * as the default). Unlike the default, the gradients are clipped here, in place: this
-     * backend's {@link #adamW(List, List, List, List, AdamWStep, Tensor)} only reads the skip.
+     * The loss, norm, clipping coefficient and skip of an update, all on the device, the float32
+     * gradients left as they are: {@link #adamW(List, List, List, List, AdamWStep, Tensor)} clips
+     * each as it reads it. Others as the default, then clipped here in place.
      */
     @Override
     public Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
@@ -1064,13 +1064,6 @@ public final class CudaBackend implements Backend {
         for (Tensor l : losses) addInPlace(loss, cast(l, DType.F64), 1.0);
         sumOfSquaresInto(grads, squares);
         reduce.updateGuard(loss, squares, maxNorm, guard);
-        if (maxNorm > 0) {
-            TensorList list = elementwise.scaleListBy(ptr(guard).withByteOffset(2 * 8));
-            for (Tensor g : grads) {
-                if (g.numel() > 0) list.add(target(g, g));
-            }
-            list.flush();
-        }
         return guard;
     }
 
@@ -1121,17 +1114,20 @@ public final class CudaBackend implements Backend {
             Backend.super.adamW(params, grads, m, v, st);
             return;
         }
-        adamWList(params, grads, m, v, st, ptr(graphs.zeroWord()));
+        adamWList(params, grads, m, v, st, Launches.NULL, ptr(graphs.zeroWord()));
     }
 
-    /** The same on gradients {@link #updateGuard} clipped already, skipped on the device when the guard's skip flag (its fourth number) is set. */
+    /**
+     * The same on the gradients times the guard's clipping coefficient (its third number, see
+     * {@link #updateGuard}), in the update's kernel, skipped on the device when its skip flag (the fourth) is set.
+     */
     @Override
     public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, Tensor guard) {
         if (!params.stream().allMatch(p -> p.dtype() == DType.F32)) {
             if (((double[]) guard.toHost())[3] == 0) Backend.super.adamW(params, grads, m, v, st);
             return;
         }
-        adamWList(params, grads, m, v, st, ptr(guard).withByteOffset(3 * 8));
+        adamWList(params, grads, m, v, st, ptr(guard).withByteOffset(2 * 8), ptr(guard).withByteOffset(3 * 8));
     }
 
     /**
@@ -1139,14 +1135,15 @@ public final class CudaBackend implements Backend {
      * written by host work: a replayed step writes its own (from the step's values, which an
      * update inside {@link #runStep} must agree with).
      */
-    private void adamWList(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, CUdeviceptr skip) {
+    private void adamWList(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, CUdeviceptr clip,
+                           CUdeviceptr skip) {
         StepValues step = graphs.values();
         if (step != null && (step.lr() != st.lr() || step.optimizerStep() != st.step())) {
             throw new IllegalStateException("AdamW at lr " + st.lr() + ", step " + st.step() + " inside an update run for " + step);
         }
         Tensor hyper = hostTarget(DType.F32, 3);
         graphs.onHost(side -> side.upload(hyper, AdamWKernels.terms(st, side.values())));
-        TensorList list = adamW.stepList(st, ptr(hyper), skip);
+        TensorList list = adamW.stepList(st, ptr(hyper), clip, skip);
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i), g = target(p, grads.get(i));
             target(m.get(i), p);

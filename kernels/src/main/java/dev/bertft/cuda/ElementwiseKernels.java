@@ -117,9 +117,4 @@ final class ElementwiseKernels {
     TensorList scaleList(double s) {
         return new TensorList(l::ptr, list -> l.ops.launch("scale_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s));
     }
-
-    /** A list of float32 tensors, each scaled in place by the float64 at {@code s}. */
-    TensorList scaleListBy(CUdeviceptr s) {
-        return new TensorList(l::ptr, list -> l.ops.launch("scale_list_by_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s));
-    }
 }

@@ -1369,6 +1369,50 @@ class CudaParityTest {
         }
     }
 
+    /**
+     * The guarded list update clips each gradient as it reads it: the same bits as the update on the
+     * gradients scaled by the guard's coefficient (torch's clip_grad_norm_ writes g·c in float32),
+     * for lengths off four elements, a parameter one element into its storage (no 16-byte accesses)
+     * and one longer than a block's chunk. A guard that says skip leaves everything as it was.
+     */
+    @Test
+    void guardedAdamWClipsEachGradientAsItReadsIt() {
+        Tensor storage = randn(DType.F32, 1001);
+        List<Tensor> values = List.of(randn(DType.F32, 9000), randn(DType.F32, 3), randn(DType.F32, 4096 + 6));
+        List<Tensor> guarded = new ArrayList<>(values.stream().map(this::onGpu).toList());
+        List<Tensor> composed = new ArrayList<>(values.stream().map(this::onGpu).toList());
+        guarded.add(onGpu(storage).narrow(0, 1, 1000));
+        composed.add(onGpu(storage).narrow(0, 1, 1000));
+        List<Tensor> ps = List.copyOf(guarded);
+        List<Tensor> gm = zerosLike(ps), cm = zerosLike(ps), gv = zerosLike(ps), cv = zerosLike(ps);
+        Tensor loss = gpu.fromHost(new float[] {0.7f}, DType.F32);
+        for (int step = 1; step <= 2; step++) {
+            List<Tensor> grads = ps.stream().map(p -> onGpu(randn(DType.F32, p.shape()))).toList();
+            double norm = Math.sqrt(CPU.sumOfSquares(grads.stream().map(g -> g.to(CPU)).toList()));
+            Tensor guard = gpu.updateGuard(List.of(loss), grads, 0.5);
+            double coef = ((double[]) guard.toHost())[2];
+            assertEquals(Backend.clipCoefficient(0.5, norm), coef, 1e-6 * coef, "the guard's clipping coefficient");
+            assertTrue(coef < 1, "clipping at a norm of " + norm);
+            var st = new Backend.AdamWStep(2e-3, 0.9, 0.999, 1e-8, 0.01, step);
+            gpu.adamW(composed, gpu.scaled(grads, coef), cm, cv, st);
+            gpu.adamW(guarded, grads, gm, gv, st, guard);
+            for (int i = 0; i < ps.size(); i++) {
+                assertBitwise(composed.get(i), guarded.get(i), "param " + i + " at step " + step);
+                assertBitwise(cm.get(i), gm.get(i), "m " + i + " at step " + step);
+                assertBitwise(cv.get(i), gv.get(i), "v " + i + " at step " + step);
+            }
+        }
+        List<Tensor> before = guarded.stream().map(p -> p.to(CPU)).toList();
+        List<Tensor> grads = ps.stream().map(p -> onGpu(randn(DType.F32, p.shape()))).toList();
+        Tensor skip = gpu.updateGuard(List.of(gpu.fromHost(new float[] {Float.NaN}, DType.F32)), grads, 0.5);
+        gpu.adamW(guarded, grads, gm, gv, new Backend.AdamWStep(2e-3, 0.9, 0.999, 1e-8, 0.01, 3), skip);
+        for (int i = 0; i < ps.size(); i++) assertBitwise(before.get(i), guarded.get(i), "param " + i + " after a skipped update");
+    }
+
+    private List<Tensor> zerosLike(List<Tensor> ts) {
+        return ts.stream().map(t -> gpu.zeros(t.dtype(), t.shape())).toList();
+    }
+
     // ---- failures -----------------------------------------------------------------------------
 
     @Test

@@ -606,7 +606,7 @@ public interface Backend {
      * clipping coefficient (of {@link #updateGuard}), each product rounded as {@link #scaled} rounds
      * it, unless the guard says skip. Afterwards the gradients may hold the clipped values or the
      * ones they had (the default clips them in place, the CPU backend clips each block in place just
-     * before it updates from it, the CUDA backend clips them in place in its {@code updateGuard} already):
+     * before it updates from it, the CUDA backend's AdamW kernel clips each as it reads it):
      * nothing may read them after the update.
      */
     default void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep step, Tensor guard) {
