@@ -222,13 +222,30 @@ extern "C" __global__ void layernorm_backward_f64(const double *dy, const double
     layernorm_backward_kernel<double>(dy, x, gamma, mean, rstd, dx, rows, len);
 }
 
-// Pass 1: block (32, 8) at (column block bx, row chunk by). Row group ty sums rows
-// chunk_start + ty, + 8, ... in order; the 8 groups are added in order into
-// partial_g[by, c] and partial_b[by, c] (double).
+// dγ and dβ of the plain LayerNorm's backward (the residual one sums them itself), in two passes
+// with blocks of 32 columns × 8 row groups. Each thread sums its column over its group's rows
+// (or chunks) in order, in double; add_groups then adds the 8 groups in order, returning true in
+// group 0's threads, which hold the totals.
+__device__ inline bool add_groups(double &acc_g, double &acc_b) {
+    __shared__ double sg[8][33], sb[8][33];
+    sg[threadIdx.y][threadIdx.x] = acc_g;
+    sb[threadIdx.y][threadIdx.x] = acc_b;
+    __syncthreads();
+    if (threadIdx.y != 0) return false;
+    acc_g = 0;
+    acc_b = 0;
+    for (int k = 0; k < 8; k++) {
+        acc_g += sg[k][threadIdx.x];
+        acc_b += sb[k][threadIdx.x];
+    }
+    return true;
+}
+
+// Pass 1: block (column block bx, row chunk by); group ty sums rows chunk_start + ty, + 8, ...
+// into partial_g[by, c] and partial_b[by, c].
 template <typename T>
 __device__ inline void param_grads_partial_kernel(const T *dy, const T *x, const T *mean, const T *rstd,
                                                   double *partial_g, double *partial_b, int rows, int len, int chunk_rows) {
-    __shared__ double sg[8][33], sb[8][33];
     int c = blockIdx.x * 32 + threadIdx.x;
     int r0 = blockIdx.y * chunk_rows, r1 = min(rows, r0 + chunk_rows);
     double acc_g = 0, acc_b = 0;
@@ -239,17 +256,9 @@ __device__ inline void param_grads_partial_kernel(const T *dy, const T *x, const
             acc_b += (double) g;
         }
     }
-    sg[threadIdx.y][threadIdx.x] = acc_g;
-    sb[threadIdx.y][threadIdx.x] = acc_b;
-    __syncthreads();
-    if (threadIdx.y == 0 && c < len) {
-        double tg = 0, tb = 0;
-        for (int k = 0; k < 8; k++) {
-            tg += sg[k][threadIdx.x];
-            tb += sb[k][threadIdx.x];
-        }
-        partial_g[(long long) blockIdx.y * len + c] = tg;
-        partial_b[(long long) blockIdx.y * len + c] = tb;
+    if (add_groups(acc_g, acc_b) && c < len) {
+        partial_g[(long long) blockIdx.y * len + c] = acc_g;
+        partial_b[(long long) blockIdx.y * len + c] = acc_b;
     }
 }
 
@@ -263,19 +272,23 @@ extern "C" __global__ void layernorm_param_grads_partial_f64(const double *dy, c
     param_grads_partial_kernel<double>(dy, x, mean, rstd, partial_g, partial_b, rows, len, chunk_rows);
 }
 
-// Pass 2: one thread per column adds the chunks in order.
+// Pass 2: block (column block bx); group ty adds chunks ty, ty + 8, ... of the partials, of pass 1
+// or of the residual LayerNorm's backward.
 template <typename T>
 __device__ inline void param_grads_final_kernel(const double *partial_g, const double *partial_b, T *dgamma, T *dbeta,
                                                 int chunks, int len) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= len) return;
-    double tg = 0, tb = 0;
-    for (int k = 0; k < chunks; k++) {
-        tg += partial_g[(long long) k * len + c];
-        tb += partial_b[(long long) k * len + c];
+    int c = blockIdx.x * 32 + threadIdx.x;
+    double acc_g = 0, acc_b = 0;
+    if (c < len) {
+        for (int k = threadIdx.y; k < chunks; k += 8) {
+            acc_g += partial_g[(long long) k * len + c];
+            acc_b += partial_b[(long long) k * len + c];
+        }
     }
-    dgamma[c] = (T) tg;
-    dbeta[c] = (T) tb;
+    if (add_groups(acc_g, acc_b) && c < len) {
+        dgamma[c] = (T) acc_g;
+        dbeta[c] = (T) acc_b;
+    }
 }
 
 extern "C" __global__ void layernorm_param_grads_final_f32(const double *partial_g, const double *partial_b, float *dgamma,
@@ -431,21 +444,61 @@ DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_bf16_copy_bf16, uint16_t, Bf16C
 DROPOUT_ADD_LAYERNORM_COPY(dropout_add_layernorm_f16_copy_f16, uint16_t, F16Copy)
 #undef DROPOUT_ADD_LAYERNORM_COPY
 
+// The backward also sums γ's and β's gradients, dγ = Σ_rows dy ⊙ x̂ and dβ = Σ_rows dy, from the dy
+// and x̂ it holds anyway, instead of a pass of its own reading dy and s again. A block of
+// LN_BACKWARD_WARPS warps takes `chunk` consecutive rows, warp w rows w, w + 4, ... of them; each
+// lane adds its own columns of its rows into its warp's float32 row of ParamSums (so no two lanes
+// touch one word and no order depends on timing); at the end the block adds its warps' sums in
+// order, in double, into its row of the partials, and layernorm_param_grads_final adds the blocks'.
+#define LN_BACKWARD_WARPS 4
+
+struct ParamSums {
+    float (*g)[128 * LN_MAX_VECS], (*b)[128 * LN_MAX_VECS];  // [warp][column]
+
+    // Zeroes the lane's columns of its warp's sums.
+    __device__ void clear(int len) const {
+        int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+        FOR_LANE_RUNS(j, len, lane) {
+            g[warp][j] = 0.0f;
+            b[warp][j] = 0.0f;
+        }
+    }
+
+    // Once every warp is done: the block's sums of each column, warps added in order, into row
+    // blockIdx.x of the [blocks, len] partials.
+    __device__ void write(double *partial_g, double *partial_b, int len) const {
+        __syncthreads();
+        for (int j = threadIdx.x; j < len; j += blockDim.x) {
+            double tg = 0, tb = 0;
+            for (int w = 0; w < LN_BACKWARD_WARPS; w++) {
+                tg += g[w][j];
+                tb += b[w][j];
+            }
+            partial_g[(long long) blockIdx.x * len + j] = tg;
+            partial_b[(long long) blockIdx.x * len + j] = tb;
+        }
+    }
+};
+
 template <class Copy>
 __device__ void dropout_add_layernorm_backward_any_width(const float *dy, const float *s, const float *gamma, const float *mean,
-                                                         const float *rstd, float *dresidual, float *dx, int rows, int len,
-                                                         float p, float keep_scale, unsigned long long seed,
-                                                         unsigned long long offset, uint16_t *copy) {
-    int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
-    for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
+                                                         const float *rstd, float *dresidual, float *dx, long long r0,
+                                                         long long r1, int len, float p, float keep_scale,
+                                                         unsigned long long seed, unsigned long long offset, uint16_t *copy,
+                                                         ParamSums sums) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    float *sum_g = sums.g[warp], *sum_b = sums.b[warp];
+    for (long long row = r0 + warp; row < r1; row += LN_BACKWARD_WARPS) {
         long long base = row * len;
-        float mu = mean[row], inv = rstd[row], sum_g = 0, sum_gx = 0;
+        float mu = mean[row], inv = rstd[row], sum_gx = 0, sum_g1 = 0;
         FOR_LANE_RUNS(j, len, lane) {
-            float g = dy[base + j] * gamma[j], xh = (s[base + j] - mu) * inv;
-            sum_g += g;
+            float d = dy[base + j], g = d * gamma[j], xh = (s[base + j] - mu) * inv;
+            sum_g1 += g;
             sum_gx += g * xh;
+            sum_g[j] += d * xh;
+            sum_b[j] += d;
         }
-        float mg = warp_sum(sum_g) / len, mgx = warp_sum(sum_gx) / len;
+        float mg = warp_sum(sum_g1) / len, mgx = warp_sum(sum_gx) / len;
         DropoutStream drop(seed, offset, p, keep_scale);
         FOR_LANE_RUNS(j, len, lane) {
             float g = dy[base + j] * gamma[j], xh = (s[base + j] - mu) * inv;
@@ -464,14 +517,16 @@ __device__ void dropout_add_layernorm_backward_any_width(const float *dy, const 
 // forward's register path; the same bits as the loop above.
 template <class Copy>
 __device__ void dropout_add_layernorm_backward_in_registers(const float *dy, const float *s, const float *gamma, const float *mean,
-                                                            const float *rstd, float *dresidual, float *dx, int rows, int len,
-                                                            float p, float keep_scale, unsigned long long seed,
-                                                            unsigned long long offset, uint16_t *copy) {
+                                                            const float *rstd, float *dresidual, float *dx, long long r0,
+                                                            long long r1, int len, float p, float keep_scale,
+                                                            unsigned long long seed, unsigned long long offset, uint16_t *copy,
+                                                            ParamSums sums) {
     const float4 *g4 = (const float4 *) gamma;
-    int lane = threadIdx.x & 31, warps = blockDim.x >> 5, vecs = len >> 7;
-    for (long long row = (long long) blockIdx.x * warps + (threadIdx.x >> 5); row < rows; row += (long long) gridDim.x * warps) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, vecs = len >> 7;
+    float4 *sum_g = (float4 *) sums.g[warp], *sum_b = (float4 *) sums.b[warp];
+    for (long long row = r0 + warp; row < r1; row += LN_BACKWARD_WARPS) {
         long long base = row * len;
-        float mu = mean[row], inv = rstd[row], sum_g = 0, sum_gx = 0;
+        float mu = mean[row], inv = rstd[row], sum_g1 = 0, sum_gx = 0;
         float4 g[LN_MAX_VECS], xh[LN_MAX_VECS];
         #pragma unroll
         for (int i = 0; i < LN_MAX_VECS; i++) {
@@ -480,17 +535,20 @@ __device__ void dropout_add_layernorm_backward_in_registers(const float *dy, con
                 float4 d = *(const float4 *) (dy + at), sv = *(const float4 *) (s + at), gm = g4[i * 32 + lane];
                 g[i] = make_float4(d.x * gm.x, d.y * gm.y, d.z * gm.z, d.w * gm.w);
                 xh[i] = make_float4((sv.x - mu) * inv, (sv.y - mu) * inv, (sv.z - mu) * inv, (sv.w - mu) * inv);
-                sum_g += g[i].x;
+                sum_g1 += g[i].x;
                 sum_gx += g[i].x * xh[i].x;
-                sum_g += g[i].y;
+                sum_g1 += g[i].y;
                 sum_gx += g[i].y * xh[i].y;
-                sum_g += g[i].z;
+                sum_g1 += g[i].z;
                 sum_gx += g[i].z * xh[i].z;
-                sum_g += g[i].w;
+                sum_g1 += g[i].w;
                 sum_gx += g[i].w * xh[i].w;
+                float4 a = sum_g[i * 32 + lane], c = sum_b[i * 32 + lane];
+                sum_g[i * 32 + lane] = make_float4(a.x + d.x * xh[i].x, a.y + d.y * xh[i].y, a.z + d.z * xh[i].z, a.w + d.w * xh[i].w);
+                sum_b[i * 32 + lane] = make_float4(c.x + d.x, c.y + d.y, c.z + d.z, c.w + d.w);
             }
         }
-        float mg = warp_sum(sum_g) / len, mgx = warp_sum(sum_gx) / len;
+        float mg = warp_sum(sum_g1) / len, mgx = warp_sum(sum_gx) / len;
         DropoutStream drop(seed, offset, p, keep_scale);
         #pragma unroll
         for (int i = 0; i < LN_MAX_VECS; i++) {
@@ -512,34 +570,42 @@ __device__ void dropout_add_layernorm_backward_in_registers(const float *dy, con
 // dx is written only when p > 0 (without dropout x's gradient is the residual's). With a copy,
 // dx (ds when p = 0) is written rounded to its format instead (dx unused): under autocast the dY
 // operand of the products of the Linear whose output the block normalised, the only reader of x's
-// gradient (its weight-gradient product sums the bias gradient from it too).
+// gradient (its weight-gradient product sums the bias gradient from it too). Blocks of
+// LN_BACKWARD_WARPS warps, block i taking rows i·chunk .. (i+1)·chunk − 1; len at most 128·LN_MAX_VECS.
 template <class Copy>
 __device__ void dropout_add_layernorm_backward(const float *dy, const float *s, const float *gamma, const float *mean,
                                                const float *rstd, float *dresidual, float *dx, int rows, int len, float p,
                                                float keep_scale, unsigned long long seed, unsigned long long offset,
-                                               uint16_t *copy) {
+                                               uint16_t *copy, double *partial_g, double *partial_b, int chunk) {
+    alignas(16) __shared__ float sum_g[LN_BACKWARD_WARPS][128 * LN_MAX_VECS], sum_b[LN_BACKWARD_WARPS][128 * LN_MAX_VECS];
+    const ParamSums sums{sum_g, sum_b};
+    sums.clear(len);
+    long long r0 = (long long) blockIdx.x * chunk, r1 = min((long long) rows, r0 + chunk);
     if (ln_rows_fit_registers(len, dy, s, gamma, dresidual, dx, copy))
-        dropout_add_layernorm_backward_in_registers<Copy>(dy, s, gamma, mean, rstd, dresidual, dx, rows, len, p, keep_scale, seed, offset, copy);
+        dropout_add_layernorm_backward_in_registers<Copy>(dy, s, gamma, mean, rstd, dresidual, dx, r0, r1, len, p, keep_scale, seed,
+                                                          offset, copy, sums);
     else
-        dropout_add_layernorm_backward_any_width<Copy>(dy, s, gamma, mean, rstd, dresidual, dx, rows, len, p, keep_scale, seed, offset, copy);
+        dropout_add_layernorm_backward_any_width<Copy>(dy, s, gamma, mean, rstd, dresidual, dx, r0, r1, len, p, keep_scale, seed,
+                                                       offset, copy, sums);
+    sums.write(partial_g, partial_b, len);
 }
 
-extern "C" __global__ void dropout_add_layernorm_backward_f32(const float *dy, const float *s, const float *gamma,
-                                                              const float *mean, const float *rstd, float *dresidual, float *dx,
-                                                              int rows, int len, float p, float keep_scale,
-                                                              unsigned long long seed,
-                                                              const unsigned long long *offset_base, unsigned long long offset) {
+extern "C" __global__ void __launch_bounds__(32 * LN_BACKWARD_WARPS) dropout_add_layernorm_backward_f32(
+        const float *dy, const float *s, const float *gamma, const float *mean, const float *rstd, float *dresidual, float *dx,
+        int rows, int len, float p, float keep_scale, unsigned long long seed, const unsigned long long *offset_base,
+        unsigned long long offset, double *partial_g, double *partial_b, int chunk) {
     dropout_add_layernorm_backward<NoCopy>(dy, s, gamma, mean, rstd, dresidual, dx, rows, len, p, keep_scale, seed,
-                                           offset + *offset_base, nullptr);
+                                           offset + *offset_base, nullptr, partial_g, partial_b, chunk);
 }
 
 #define DROPOUT_ADD_LAYERNORM_BACKWARD_COPY(name, Copy)                                                                        \
-    extern "C" __global__ void name(const float *dy, const float *s, const float *gamma, const float *mean, const float *rstd, \
-                                    float *dresidual, float *dx, int rows, int len, float p, float keep_scale,               \
-                                    unsigned long long seed, const unsigned long long *offset_base,                          \
-                                    unsigned long long offset, uint16_t *copy) {                                              \
+    extern "C" __global__ void __launch_bounds__(32 * LN_BACKWARD_WARPS) name(                                               \
+            const float *dy, const float *s, const float *gamma, const float *mean, const float *rstd, float *dresidual,      \
+            float *dx, int rows, int len, float p, float keep_scale, unsigned long long seed,                                 \
+            const unsigned long long *offset_base, unsigned long long offset, double *partial_g, double *partial_b,           \
+            int chunk, uint16_t *copy) {                                                                                      \
         dropout_add_layernorm_backward<Copy>(dy, s, gamma, mean, rstd, dresidual, dx, rows, len, p, keep_scale, seed,       \
-                                             offset + *offset_base, copy);                                                    \
+                                             offset + *offset_base, copy, partial_g, partial_b, chunk);                       \
     }
 DROPOUT_ADD_LAYERNORM_BACKWARD_COPY(dropout_add_layernorm_backward_f32_copy_bf16, Bf16Copy)
 DROPOUT_ADD_LAYERNORM_BACKWARD_COPY(dropout_add_layernorm_backward_f32_copy_f16, F16Copy)

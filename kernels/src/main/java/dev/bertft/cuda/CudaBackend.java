@@ -908,7 +908,9 @@ public final class CudaBackend implements Backend {
     @Override
     public ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
                                                          long offset) {
-        if (dy.dtype() != DType.F32) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
+        if (dy.dtype() != DType.F32 || dy.size(-1) > LayerNormKernels.BACKWARD_MAX_LEN) {
+            return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset);
+        }
         return residualNormBackward(dy, forward, gamma, p, seed, offset, null);
     }
 
@@ -916,11 +918,16 @@ public final class CudaBackend implements Backend {
     @Override
     public ResidualNormGrads dropoutAddLayerNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed,
                                                          long offset, DType dxFormat) {
-        if (dy.dtype() != DType.F32 || !dxFormat.isHalf()) return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset, dxFormat);
+        if (dy.dtype() != DType.F32 || !dxFormat.isHalf() || dy.size(-1) > LayerNormKernels.BACKWARD_MAX_LEN) {
+            return Backend.super.dropoutAddLayerNormBackward(dy, forward, gamma, p, seed, offset, dxFormat);
+        }
         return residualNormBackward(dy, forward, gamma, p, seed, offset, dxFormat);
     }
 
-    /** The float32 backward of dropout + residual + LayerNorm, with dx in {@code half} (null: float32). */
+    /**
+     * The float32 backward of dropout + residual + LayerNorm, with dx in {@code half} (null:
+     * float32), dγ and dβ summed in the same pass; rows at most {@link LayerNormKernels#BACKWARD_MAX_LEN}.
+     */
     private ResidualNormGrads residualNormBackward(Tensor dy, ResidualNormOut forward, Tensor gamma, double p, long seed, long offset,
                                                   DType half) {
         Tensor gs = dense(dy), ss = dense(forward.sum()), gm = dense(gamma), mu = dense(forward.mean()), rs = dense(forward.rstd());
@@ -929,8 +936,8 @@ public final class CudaBackend implements Backend {
         Tensor dx = half != null ? allocate(half, dy.shape()) : p > 0 ? allocate(DType.F32, dy.shape()) : dres;
         Tensor dgamma = allocate(DType.F32, len), dbeta = allocate(DType.F32, len);
         if (len == 0) return new ResidualNormGrads(dx, dres, dgamma, dbeta);
-        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, rows, len, p, seed, ptr(graphs.philoxStart()), philoxOffset(offset));
-        layerNorm.paramGrads(gs, ss, mu, rs, dgamma, dbeta);
+        layerNorm.dropoutAddBackward(gs, ss, gm, mu, rs, dres, dx, dgamma, dbeta, rows, len, p, seed, ptr(graphs.philoxStart()),
+                philoxOffset(offset));
         return new ResidualNormGrads(dx, dres, dgamma, dbeta);
     }
 

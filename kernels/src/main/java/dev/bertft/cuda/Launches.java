@@ -37,6 +37,11 @@ final class Launches {
         return t == null ? NULL : ptr(t);
     }
 
+    /** The GPU's streaming multiprocessors. */
+    int multiprocessors() {
+        return multiprocessors;
+    }
+
     /** Blocks of {@link #THREADS} for {@code n} elements, at most 16 per SM (the kernels stride over the rest). */
     int grid(long n) {
         return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, (long) multiprocessors * 16));

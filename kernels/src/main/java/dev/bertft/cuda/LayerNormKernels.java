@@ -11,11 +11,17 @@ import static dev.bertft.cuda.Launches.suffix;
 
 /**
  * The launches of layernorm.cu: one warp per row, {@link Launches#THREADS} / 32 = 8 rows per block;
- * dγ and dβ in two passes over chunks of {@link #CHUNK_ROWS} rows, by blocks of 32 columns × 8
- * row groups ({@code sg[8][33]}), then one thread per column adds the chunks in order.
+ * the plain backward's dγ and dβ in two passes, over chunks of {@link #CHUNK_ROWS} rows and then over
+ * the chunks, by blocks of 32 columns × 8 row groups. The residual LayerNorm's backward sums them
+ * itself, in blocks of {@link #BACKWARD_WARPS} warps, each over a chunk of rows, into the partials
+ * the second pass adds.
  */
 final class LayerNormKernels {
     private static final int CHUNK_ROWS = 256;
+    /** Warps a block of the residual LayerNorm's backward (layernorm.cu's LN_BACKWARD_WARPS). */
+    private static final int BACKWARD_WARPS = 4;
+    /** The widest row whose column sums fit that kernel's shared memory (128·LN_MAX_VECS). */
+    static final int BACKWARD_MAX_LEN = 1024;
 
     private final Launches l;
     private final CudaMemory memory;
@@ -54,13 +60,23 @@ final class LayerNormKernels {
         int len = xs.size(-1), rows = xs.numel() / Math.max(1, len);
         String t = suffix(xs.dtype());
         int chunks = Math.max(1, (rows + CHUNK_ROWS - 1) / CHUNK_ROWS);
+        withPartials(chunks, len, (pg, pb) -> l.ops.launch("layernorm_param_grads_partial_" + t, (len + 31) / 32, chunks, 1, 32, 8,
+                l.ptr(gs), l.ptr(xs), l.ptr(mu), l.ptr(rs), pg, pb, rows, len, CHUNK_ROWS), dgamma, dbeta);
+    }
+
+    /** What fills the [chunks, len] double partial sums of dγ (at pg) and dβ (at pb). */
+    private interface PartialSums {
+        void launch(CUdeviceptr pg, CUdeviceptr pb);
+    }
+
+    /** Scratch partials for {@code chunks} chunks, filled by {@code sums} and added into dγ and dβ by the second pass. */
+    private void withPartials(int chunks, int len, PartialSums sums, Tensor dgamma, Tensor dbeta) {
         long partialBytes = (long) chunks * len * 8;
         CachingAllocator.Block<CUdeviceptr> pg = memory.scratch(partialBytes, "LayerNorm dgamma partial sums");
         CachingAllocator.Block<CUdeviceptr> pb = memory.scratch(partialBytes, "LayerNorm dbeta partial sums");
         try {
-            l.ops.launch("layernorm_param_grads_partial_" + t, (len + 31) / 32, chunks, 1, 32, 8,
-                    l.ptr(gs), l.ptr(xs), l.ptr(mu), l.ptr(rs), pg.handle(), pb.handle(), rows, len, CHUNK_ROWS);
-            l.ops.launch("layernorm_param_grads_final_" + t, (len + THREADS - 1) / THREADS, 1, 1, THREADS, 1,
+            sums.launch(pg.handle(), pb.handle());
+            l.ops.launch("layernorm_param_grads_final_" + suffix(dgamma.dtype()), (len + 31) / 32, 1, 1, 32, 8,
                     pg.handle(), pb.handle(), l.ptr(dgamma), l.ptr(dbeta), chunks, len);
         } finally {
             memory.release(pg);
@@ -83,29 +99,37 @@ final class LayerNormKernels {
         }
     }
 
-    /** A kernel of one warp per row, with {@code half} (not null) as its last argument, after {@code args}. */
+    /** A kernel of one warp per row, with {@code half} (when not null) as its last argument, after {@code args}. */
     private void launchPerRow(int rows, String kernel, Object[] args, Tensor half) {
-        if (half == null) {
-            l.ops.launch(kernel, blocks(rows), 1, 1, THREADS, 1, args);
-            return;
-        }
+        l.ops.launch(kernel, blocks(rows), 1, 1, THREADS, 1, withHalf(args, half));
+    }
+
+    /** {@code args}, then {@code half}'s address when it is not null: the kernels that write a copy take it last. */
+    private Object[] withHalf(Object[] args, Tensor half) {
+        if (half == null) return args;
         Object[] copied = Arrays.copyOf(args, args.length + 1);
         copied[args.length] = l.ptr(half);
-        l.ops.launch(kernel, blocks(rows), 1, 1, THREADS, 1, copied);
+        return copied;
     }
 
     /**
      * d(residual) and dx through the same mask, drawn again from (seed, start's value + offset);
      * dx float32 (written only when p > 0: else it is dres), or BF16/F16 (dres when p = 0, rounded),
-     * the kernel that writes it then writing no float32 dx.
+     * the kernel that writes it then writing no float32 dx; and dγ, dβ. Rows at most
+     * {@link #BACKWARD_MAX_LEN} wide. A block takes a chunk of rows, a warp a few of them: enough
+     * chunks to fill the GPU about once ({@link #BACKWARD_WARPS} warps, 4 blocks an SM), so the
+     * partials the second pass adds stay few.
      */
-    void dropoutAddBackward(Tensor dy, Tensor sum, Tensor gamma, Tensor mean, Tensor rstd, Tensor dres, Tensor dx, int rows, int len,
-                            double p, long seed, CUdeviceptr start, long offset) {
-        if (rows == 0) return;
+    void dropoutAddBackward(Tensor dy, Tensor sum, Tensor gamma, Tensor mean, Tensor rstd, Tensor dres, Tensor dx, Tensor dgamma,
+                            Tensor dbeta, int rows, int len, double p, long seed, CUdeviceptr start, long offset) {
+        if (len > BACKWARD_MAX_LEN) throw new IllegalArgumentException("residual LayerNorm backward of rows of " + len + " > " + BACKWARD_MAX_LEN);
         Tensor half = dx.dtype().isHalf() ? dx : null;
-        Object[] args = {l.ptr(dy), l.ptr(sum), l.ptr(gamma), l.ptr(mean), l.ptr(rstd), l.ptr(dres), half == null ? l.ptr(dx) : Launches.NULL,
-                rows, len, (float) p, (float) (1 / (1 - p)), seed, start, offset};
-        launchPerRow(rows, half == null ? "dropout_add_layernorm_backward_f32" : "dropout_add_layernorm_backward_f32_copy_" + suffix(half.dtype()),
-                args, half);
+        String kernel = half == null ? "dropout_add_layernorm_backward_f32" : "dropout_add_layernorm_backward_f32_copy_" + suffix(half.dtype());
+        long warps = 4L * l.multiprocessors() * BACKWARD_WARPS;
+        int perBlock = BACKWARD_WARPS * (int) Math.max(1, (rows + warps - 1) / warps);
+        int chunks = Math.max(1, (rows + perBlock - 1) / perBlock);
+        withPartials(chunks, len, (pg, pb) -> l.ops.launch(kernel, chunks, 1, 1, 32 * BACKWARD_WARPS, 1, withHalf(new Object[] {
+                l.ptr(dy), l.ptr(sum), l.ptr(gamma), l.ptr(mean), l.ptr(rstd), l.ptr(dres), half == null ? l.ptr(dx) : Launches.NULL, rows, len,
+                (float) p, (float) (1 / (1 - p)), seed, start, offset, pg, pb, perBlock}, half)), dgamma, dbeta);
     }
 }

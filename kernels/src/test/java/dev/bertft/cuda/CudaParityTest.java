@@ -1021,9 +1021,14 @@ class CudaParityTest {
         }
     }
 
+    /**
+     * Against the CPU, whose dγ and dβ sum every row in order in double: the GPU's sum a few rows a
+     * warp in float32, then warps and blocks in double ({600, 128}: many blocks, several rows a
+     * warp); rows wider than the kernel's sums ({3, 1040}) take the composed ops.
+     */
     @Test
     void dropoutAddLayerNormMatchesTheCpuWithTheSameMask() {
-        for (int[] shape : new int[][] {{4, 7, 384}, {3, 33}, {5, 6}, {2, 1}}) {
+        for (int[] shape : new int[][] {{4, 7, 384}, {3, 33}, {5, 6}, {2, 1}, {600, 128}, {3, 1040}}) {
             for (double p : new double[] {0, 0.1}) {
                 int h = shape[shape.length - 1];
                 Tensor x = randn(DType.F32, shape), r = randn(DType.F32, shape).mul(2).add(0.5);
@@ -1080,6 +1085,8 @@ class CudaParityTest {
             var loopBack = gpu.dropoutAddLayerNormBackward(dys, regs.out(), g, p, 77, 5);
             var regsBack = gpu.dropoutAddLayerNormBackward(dya, regs.out(), g, p, 77, 5);
             assertBitwise(loopBack.dresidual(), regsBack.dresidual(), what + ": d residual");
+            assertBitwise(loopBack.dgamma(), regsBack.dgamma(), what + ": dgamma");
+            assertBitwise(loopBack.dbeta(), regsBack.dbeta(), what + ": dbeta");
             if (p > 0) assertBitwise(loopBack.dx(), regsBack.dx(), what + ": dx");
             var loopHalf = gpu.dropoutAddLayerNormBackward(dys, regs.out(), g, p, 77, 5, DType.BF16);
             var regsHalf = gpu.dropoutAddLayerNormBackward(dya, regs.out(), g, p, 77, 5, DType.BF16);
