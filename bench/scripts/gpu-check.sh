@@ -28,7 +28,8 @@
 #      BERT's product shapes (bench/scripts/gemm_torch.py); summary.json from all of it
 #      (bench/scripts/gpu_summary.py);
 #   7. while the budget allows, in this order: the per-kernel profiles of the TF32 training step at
-#      32 x 128 and the bf16 one at 32 x 512 (bench/scripts/gpu-profile.sh, into profile/), the
+#      32 x 128 and the bf16 one at 32 x 512 (bench/scripts/gpu-profile.sh, into profile/, each set
+#      beside run 2 of 2026-12-04's per kernel by bench/scripts/profile_diff.py: *-vs-run2.txt), the
 #      hardware counters of the heaviest kernels (bench/scripts/gpu-ncu.sh, into ncu/), torch.compile (tf32, 32 x 128), and
 #      --gradient-checkpointing's memory and step time at 32 x 512.
 # Budget, as timed on an H200 (2026-12-04): 1-4 about 50 s, 5 about 80 s, 6 about 200 s (14 processes of
@@ -197,6 +198,11 @@ if fits profile 60 "kernel profile"; then
   OUT=$out/profile PROFILE_MODES=train limited 60 bash bench/scripts/gpu-profile.sh > /dev/null 2>&1
   OUT=$out/profile PROFILE_MODES=train PROFILE_SEQ=512 PROFILE_PRECISION=bf16 limited 60 bash bench/scripts/gpu-profile.sh > /dev/null 2>&1
   echo "profiles in profile/profile-train-*.txt" >> "$out/bench.txt"
+  # each against run 2 of 2026-12-04 (the last profiled run), per kernel, to set beside the gpu-blind-*.md predictions
+  for f in "$out"/profile/profile-train-*.txt; do
+    base=bench/results/gpu-2026-12-04-h200-run2/profile/$(basename "$f")
+    [ -f "$base" ] && python3 bench/scripts/profile_diff.py "$base" "$f" > "${f%.txt}-vs-run2.txt" 2>&1
+  done
 fi
 if fits ncu 90 "ncu"; then
   step "hardware counters of the heaviest kernels (ncu)" | tee -a "$out/bench.txt"
