@@ -280,6 +280,20 @@ extern "C" __global__ void cast_bf16_f32(const __nv_bfloat16 *x, float *y, long 
 extern "C" __global__ void cast_f32_f16(const float *x, __half *y, long long n) { FOR_EACH(i, n) y[i] = __float2half_rn(x[i]); }
 extern "C" __global__ void cast_f16_f32(const __half *x, float *y, long long n) { FOR_EACH(i, n) y[i] = __half2float(x[i]); }
 
+// The same roundings over a list of float32 tensors, ptr[1] ← ptr[0] in BF16/F16 (store_as): under
+// autocast, the weights and biases of a forward's Linears, all cast at its start (Autocast.castAll).
+template <typename H>
+__device__ inline void cast_list(const TensorList &l) {
+    long long first, end;
+    int e = list_entry(l, blockIdx.x, first, end);
+    const float *x = (const float *) l.ptr[0][e];
+    H *y = (H *) l.ptr[1][e];
+    for (long long i = first + threadIdx.x; i < end; i += blockDim.x) store_as(y + i, x[i]);
+}
+
+extern "C" __global__ void cast_list_f32_bf16(TensorList l) { cast_list<__nv_bfloat16>(l); }
+extern "C" __global__ void cast_list_f32_f16(TensorList l) { cast_list<__half>(l); }
+
 // ---- fills: the bit pattern of the value, prepared on the host -------------------------------
 
 extern "C" __global__ void fill_2(uint16_t *y, uint32_t bits, long long n) { FOR_EACH(i, n) y[i] = (uint16_t) bits; }

@@ -661,7 +661,7 @@ public final class Var {
         DType h = Autocast.operands();
         Tensor b = bias == null ? null : bias.value;
         if (h != null) {
-            Tensor x = operand(h), w = weight.value.cast(h);
+            Tensor x = operand(h), w = Autocast.parameter(weight.value);
             return result("linear", x.backend().linear(x, w, b, DType.F32), g -> linearBackward(g, x, w, weight, bias), inputs);
         }
         Tensor x = value, w = weight.value;
@@ -677,8 +677,8 @@ public final class Var {
         DType h = Autocast.operands();
         if (h == null) return linear(weight, bias);
         Var[] inputs = bias == null ? new Var[] {this, weight} : new Var[] {this, weight, bias};
-        Tensor x = operand(h), w = weight.value.cast(h);
-        return result("linear", x.linear(w, bias == null ? null : bias.value.cast(h)), g -> linearBackward(g, x, w, weight, bias), inputs);
+        Tensor x = operand(h), w = Autocast.parameter(weight.value);
+        return result("linear", x.linear(w, bias == null ? null : Autocast.parameter(bias.value)), g -> linearBackward(g, x, w, weight, bias), inputs);
     }
 
     /**
@@ -692,8 +692,8 @@ public final class Var {
      */
     public Var linearFirstQuery(Var weight, Var bias, int queryFeatures) {
         DType h = Autocast.operands();
-        Tensor x = operandOrValue(this, h), w = h == null ? weight.value : weight.value.cast(h);
-        Tensor b = bias == null ? null : h == null ? bias.value : bias.value.cast(h);
+        Tensor x = operandOrValue(this, h), w = h == null ? weight.value : Autocast.parameter(weight.value);
+        Tensor b = bias == null ? null : h == null ? bias.value : Autocast.parameter(bias.value);
         int n = w.size(0), kv = n - queryFeatures;
         if (x.dim() != 3 || queryFeatures <= 0 || kv <= 0) {
             throw new IllegalArgumentException("linear_first_query: input " + Arrays.toString(x.shape()) + " must be [B, T, H] and "
@@ -729,8 +729,8 @@ public final class Var {
             // rounded to h for the next Linear; only these two [B, T, I] halves are kept. The gradient
             // arrives at GELU's input, in h (see gelu): the operand of the two products and of the bias
             // gradient's sum, which the next Linear's input-gradient product writes so
-            Tensor x = operand(h), w = weight.value.cast(h);
-            Backend.HalfLinearGelu out = be.halfLinearGelu(x, w, b.cast(h), differentiated);
+            Tensor x = operand(h), w = Autocast.parameter(weight.value);
+            Backend.HalfLinearGelu out = be.halfLinearGelu(x, w, Autocast.parameter(bias.value), differentiated);
             Var y = result("linear_gelu", out.y(), dPre -> linearBackward(dPre, x, w, weight, bias), this, weight, bias);
             if (y.requiresGrad) y.gelu = Backend.GeluSaved.ofHalfPre(out.pre());
             return y;
@@ -832,11 +832,11 @@ public final class Var {
     public Var linearDropoutAddLayerNorm(Var weight, Var bias, Var residual, Var gamma, Var beta, double eps, double p, long seed,
                                          long offset) {
         DType h = Autocast.operands();
-        Tensor x = operandOrValue(this, h), w = h == null ? weight.value : weight.value.cast(h);
+        Tensor x = operandOrValue(this, h), w = h == null ? weight.value : Autocast.parameter(weight.value);
         Backend be = x.backend();
         Backend.Copied<Backend.ResidualNormOut> normed;
         try (Backend.Scope product = be.openScope()) {
-            Tensor b = bias == null ? null : h == null ? bias.value : bias.value.cast(h);
+            Tensor b = bias == null ? null : h == null ? bias.value : Autocast.parameter(bias.value);
             normed = residualNorm("linear_dropout_add_layer_norm", x.linear(w, b), residual, gamma, beta, eps, p, seed, offset, h);
             Backend.ResidualNormOut o = normed.out();
             for (Tensor t : new Tensor[] {o.y(), o.sum(), o.mean(), o.rstd(), o.dropoutBits(), normed.copy()}) if (t != null) product.keep(t);

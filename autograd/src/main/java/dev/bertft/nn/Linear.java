@@ -8,6 +8,7 @@ import dev.bertft.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /** y = x·Wᵀ + b, with W stored [out, in] as in torch.nn.Linear and HF checkpoints. */
 public final class Linear implements Module {
@@ -61,14 +62,29 @@ public final class Linear implements Module {
      * held as the one Linear it runs as, not as the rows checkpoints store.
      */
     public static void holdForPrediction(Module root) {
+        forEach(root, l -> l.weight.value().backend().holdLinearWeight(l.weight.value()));
+    }
+
+    /** The weight and bias of every Linear under {@code root}, as it runs: what autocast's products read ({@link dev.bertft.autograd.Autocast#castAll}). */
+    public static List<Var> parametersUnder(Module root) {
+        List<Var> out = new ArrayList<>();
+        forEach(root, l -> {
+            out.add(l.weight);
+            if (l.bias != null) out.add(l.bias);
+        });
+        return out;
+    }
+
+    /** {@code action} on every Linear under {@code root}, a fused one as the one Linear it runs as. */
+    private static void forEach(Module root, Consumer<Linear> action) {
         root.visit(new Visitor() {
             @Override
             public void parameter(String name, Var p) {}
 
             @Override
             public void child(String name, Module m) {
-                if (m instanceof Linear l) l.weight.value().backend().holdLinearWeight(l.weight.value());
-                else holdForPrediction(m);
+                if (m instanceof Linear l) action.accept(l);
+                else forEach(m, action);
             }
 
             @Override

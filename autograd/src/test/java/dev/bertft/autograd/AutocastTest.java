@@ -6,9 +6,14 @@ import dev.bertft.tensor.Tensor;
 import dev.bertft.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -87,6 +92,30 @@ class AutocastTest {
             Var z = act.linear(w, null);
             assertProduct(rounded(act.value(), h), rounded(wt, h).transpose(0, 1), null, z.value(), "gelu → linear");
         }
+    }
+
+    /**
+     * torch.autocast's weight cache: castAll casts a region's parameters at once, each with the bits
+     * of its own cast, and the region's products read those casts; a parameter castAll did not cast
+     * is cast on the spot, each time; a new region (after an update changed the values) casts again.
+     */
+    @Test
+    void castAllKeepsTheParametersCastsForTheRegion() {
+        Var w = Var.parameter(randn(7, 40)), b = Var.parameter(randn(7)), other = Var.parameter(randn(7, 40));
+        Tensor kept;
+        try (Autocast region = Autocast.to(DType.BF16)) {
+            region.castAll(List.of(w, b));
+            kept = Autocast.parameter(w.value());
+            assertSame(kept, Autocast.parameter(w.value()), "castAll's cast, for every product");
+            assertArrayEquals(w.value().cast(DType.BF16).toDoubleArray(), kept.toDoubleArray(), "castAll's cast has the bits of a cast");
+            assertArrayEquals(b.value().cast(DType.BF16).toDoubleArray(), Autocast.parameter(b.value()).toDoubleArray(), "the bias");
+            assertNotSame(Autocast.parameter(other.value()), Autocast.parameter(other.value()), "a parameter castAll did not cast");
+        }
+        try (Autocast region = Autocast.to(DType.BF16)) {
+            region.castAll(List.of(w, b));
+            assertNotSame(kept, Autocast.parameter(w.value()), "a new region casts again");
+        }
+        assertThrows(IllegalStateException.class, () -> Autocast.parameter(w.value()), "outside autocast");
     }
 
     @Test

@@ -217,6 +217,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
      */
     public Var logits(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
         try (Autocast products = Autocast.to(precision.autocast())) {
+            products.castAll(Linear.parametersUnder(this));
             Var pooled = bert.pooled(inputIds, tokenTypeIds, attentionMask);  // [B, H]
             return classifier.forward(dropout.forward(pooled));                           // [B, C]
         }

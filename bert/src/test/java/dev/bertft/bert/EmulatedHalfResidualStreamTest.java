@@ -62,7 +62,7 @@ class EmulatedHalfResidualStreamTest {
             fused++;
             for (int j = i + 1; j < forward.size() && !forward.get(j).kernel().startsWith("hgemm_"); j++) {
                 KernelEmulator.Launch l = forward.get(j);
-                long n = l.kernel().startsWith("cast_") ? ((Number) l.args()[2]).longValue() : 0;
+                long n = castElements(l);
                 if (n == (long) batch * t * hidden || n == (long) batch * t * inner) fail(l.kernel() + " of " + n + " elements after residual LayerNorm " + fused);
             }
         }
@@ -139,12 +139,13 @@ class EmulatedHalfResidualStreamTest {
      * writes it, and writes dQ, dK and dV in the format, the operand of the Q/K/V projection's two
      * backward products (its dx, dW and db stay float32). Before, a cast followed each forward
      * kernel, one preceded each backward, and one rounded the concatenated float32 dQ, dK, dV.
-     * The casts left in a bf16/fp16 tiny-BERT step (2 layers, the last computing [CLS] rows only),
-     * 22 of them (28 before): 16 of parameters, one per product and step as torch.autocast's (8 in
-     * layer 0, 6 in the last, the pooler's and classifier's weights); the last layer's two [CLS]
-     * rows into the FFN and the pooler; in the backward, the gradients into the classifier and the
-     * pooler and the last layer's two [CLS] rows' dY. Prediction: 20 (22 before), the same forward
-     * less dropout plus the pooled output into the classifier and the mask's widening.
+     * The casts left in a bf16/fp16 tiny-BERT step (2 layers, the last computing [CLS] rows only):
+     * one launch casting every Linear's weight and bias at the forward's start (Autocast.castAll;
+     * 16 launches before, one per product as torch.autocast's cache makes them), and 6 of
+     * activations: the last layer's two [CLS] rows into the FFN and the pooler; in the backward, the
+     * gradients into the classifier and the pooler and the last layer's two [CLS] rows' dY.
+     * Prediction: the list and 4, the same forward less dropout plus the pooled output into the
+     * classifier and the mask's widening.
      */
     @Test
     void attentionWritesAndReadsTheHalfOperandsOfTheProductsAroundIt() throws IOException {
@@ -157,8 +158,7 @@ class EmulatedHalfResidualStreamTest {
                 for (int i = 0; i + 1 < launches.size(); i++) {
                     String k = launches.get(i).kernel(), next = launches.get(i + 1).kernel();
                     if (k.startsWith("attention_")) assertTrue(k.endsWith("_" + h), precision + ": " + k + " writes float32");
-                    long n = k.startsWith("cast_") ? ((Number) launches.get(i).args()[2]).longValue() : 0;
-                    long nextN = next.startsWith("cast_") ? ((Number) launches.get(i + 1).args()[2]).longValue() : 0;
+                    long n = castElements(launches.get(i)), nextN = castElements(launches.get(i + 1));
                     // the context, [B, T, H] or the last layer's [B, H]; the parameters' casts may follow
                     if (k.startsWith("attention_forward") && (nextN == (long) batch * t * hidden || nextN == (long) batch * hidden)) {
                         fail(precision + ": " + next + " of the attention's context");
@@ -167,9 +167,17 @@ class EmulatedHalfResidualStreamTest {
                     if (n == 3L * batch * t * hidden) fail(precision + ": " + k + " of the packed dQ, dK, dV");
                 }
             }
-            assertEquals(22, step.stream().filter(l -> l.kernel().startsWith("cast_")).count(), precision + ": casts of a training step");
-            assertEquals(20, prediction.stream().filter(l -> l.kernel().startsWith("cast_")).count(), precision + ": casts of a prediction");
+            for (List<KernelEmulator.Launch> launches : List.of(step, prediction)) {
+                assertEquals(1, launches.stream().filter(l -> l.kernel().equals("cast_list_f32_" + h)).count(), precision + ": parameter casts");
+            }
+            assertEquals(6, step.stream().filter(l -> castElements(l) > 0).count(), precision + ": casts of activations in a training step");
+            assertEquals(4, prediction.stream().filter(l -> castElements(l) > 0).count(), precision + ": casts of activations in a prediction");
         }
+    }
+
+    /** The elements a cast kernel of one tensor converts (its third argument); 0 for any other launch, the list cast's too. */
+    private static long castElements(KernelEmulator.Launch l) {
+        return l.kernel().startsWith("cast_") && !l.kernel().startsWith("cast_list_") ? ((Number) l.args()[2]).longValue() : 0;
     }
 
     /** The launches of a tiny-BERT training step (forward and backward) and of a prediction, and the model trained. */

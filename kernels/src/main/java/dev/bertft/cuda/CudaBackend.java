@@ -323,6 +323,21 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    /** float32 tensors to BF16/F16 48 to a launch (cast_list_f32_*), each rounded as {@link #cast} rounds it. */
+    @Override
+    public List<Tensor> castAll(List<Tensor> ts, DType to) {
+        if (!to.isHalf() || !ts.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.castAll(ts, to);
+        List<Tensor> out = new ArrayList<>(ts.size());
+        TensorList list = elementwise.castList(to);
+        for (Tensor t : ts) {
+            Tensor x = dense(t), y = allocate(to, t.shape());
+            out.add(y);
+            if (x.numel() > 0) list.add(x, y);
+        }
+        list.flush();
+        return out;
+    }
+
     @Override
     public Tensor full(DType dtype, int[] shape, double value) {
         Tensor out = allocate(dtype, shape);

@@ -117,4 +117,9 @@ final class ElementwiseKernels {
     TensorList scaleList(double s) {
         return new TensorList(l::ptr, list -> l.ops.launch("scale_list_f32", list.blocks(), 1, 1, THREADS, 1, list.parameter(), s));
     }
+
+    /** A list of (float32 x, y) pairs, each y ← x rounded to {@code to} (BF16 or F16) as {@link #cast} rounds it, 48 pairs at a time. */
+    TensorList castList(DType to) {
+        return new TensorList(l::ptr, list -> l.ops.launch("cast_list_f32_" + suffix(to), list.blocks(), 1, 1, THREADS, 1, list.parameter()));
+    }
 }

@@ -1416,6 +1416,25 @@ class CudaParityTest {
         for (int i = 0; i < ps.size(); i++) assertBitwise(before.get(i), guarded.get(i), "param " + i + " after a skipped update");
     }
 
+    /**
+     * castAll (autocast's parameters, 48 to a launch) gives each tensor the bits of the CPU's cast, for
+     * more tensors than one launch takes, an empty one and a transposed view.
+     */
+    @Test
+    void castAllHasTheBitsOfACastEach() {
+        for (DType h : new DType[] {DType.BF16, DType.F16}) {
+            List<Tensor> ts = new ArrayList<>();
+            for (int i = 0; i < 50; i++) ts.add(onGpu(randn(DType.F32, i % 7 == 0 ? 5000 + i : 1 + 37 * i).mul(i % 3 == 0 ? 1e-6 : 30)));
+            ts.add(onGpu(randn(DType.F32, 0)));
+            ts.add(onGpu(randn(DType.F32, 9, 13)).transpose(0, 1));
+            List<Tensor> all = gpu.castAll(ts, h);
+            for (int i = 0; i < ts.size(); i++) {
+                assertEquals(h, all.get(i).dtype());
+                assertBitwise(ts.get(i).to(CPU).cast(h), all.get(i), h + " castAll of tensor " + i);
+            }
+        }
+    }
+
     private List<Tensor> zerosLike(List<Tensor> ts) {
         return ts.stream().map(t -> gpu.zeros(t.dtype(), t.shape())).toList();
     }

@@ -30,6 +30,11 @@ public interface Backend {
 
     Tensor cast(Tensor t, DType to);
 
+    /** {@link #cast} of each of {@code ts}, which a backend may do in fewer launches than one a tensor. */
+    default List<Tensor> castAll(List<Tensor> ts, DType to) {
+        return ts.stream().map(t -> cast(t, to)).toList();
+    }
+
     Tensor full(DType dtype, int[] shape, double value);
 
     /** Copies {@code t} onto this backend (from whichever backend holds it). */
