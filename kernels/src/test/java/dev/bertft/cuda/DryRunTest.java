@@ -195,6 +195,10 @@ class DryRunTest {
             g.scaled(List.of(p, x), 0.5);
             g.updateGuard(List.of(g.zeros(t)), List.of(p), 1.0);
             for (DType to : DType.values()) if (to != t) x.cast(to);
+            if (t == DType.F32) {
+                g.castAll(List.of(p, x), DType.BF16);
+                g.castAll(List.of(p, x), DType.F16);
+            }
         }
         g.zeros(DType.I32, 3).cast(DType.F32);
         g.zeros(DType.I32, 3).cast(DType.F64);
