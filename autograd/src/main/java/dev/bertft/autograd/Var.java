@@ -134,6 +134,16 @@ public final class Var {
         whole.setValue(Tensor.concat(parts, 0));
     }
 
+    /**
+     * Replaces a parameter's value by its cast to {@code dtype} for good: a model that only
+     * predicts under autocast to that type, whose products read the same bits either way. Not for
+     * a parameter stored as rows of another ({@link #rows}): cast the whole.
+     */
+    public void keepAs(DType dtype) {
+        if (whole != null) throw new IllegalStateException("keepAs: a parameter of rows " + firstRow + ".. of another; cast that one");
+        value = value.cast(dtype);
+    }
+
     /** The accumulated gradient, or null when none has arrived since the last {@link #zeroGrad()}. */
     public Tensor grad() {
         if (whole == null) return grad;

@@ -65,6 +65,15 @@ public final class Linear implements Module {
         forEach(root, l -> l.weight.value().backend().holdLinearWeight(l.weight.value()));
     }
 
+    /**
+     * Keeps the weight of every Linear under {@code root} in {@code half} from now on, in place of
+     * its float32 value (a model that only predicts under autocast to that type): its products
+     * read the same bits as from a cast of it, with no cast per pass and half the memory.
+     */
+    public static void keepWeightsAs(Module root, DType half) {
+        forEach(root, l -> l.weight.keepAs(half));
+    }
+
     /** The weight and bias of every Linear under {@code root}, as it runs: what autocast's products read ({@link dev.bertft.autograd.Autocast#castAll}). */
     public static List<Var> parametersUnder(Module root) {
         List<Var> out = new ArrayList<>();

@@ -294,12 +294,20 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     /**
      * Eval mode from now on, with the Linear weights held for prediction ({@link Linear#holdForPrediction}):
      * the CPU backend keeps each float32 one packed for its products, a second copy of it (bert-base:
-     * 340 MB), which spares the repacking on every call that small batches paid. Under autocast the products
-     * read half-precision operands instead, so nothing is packed. Train mode is then refused.
+     * 340 MB), which spares the repacking on every call that small batches paid. Under autocast the
+     * Linear weights are kept in the products' type instead ({@link Linear#keepWeightsAs}), as a
+     * checkpoint saved in it loads ({@link #forPrediction}): the same logits, no cast of them per pass,
+     * half their memory (bert-base: 170 MB less). Train mode, and any other precision, are then refused.
      */
     public void holdForPrediction() {
         setTraining(false);
-        if (precision.autocast() == null) Linear.holdForPrediction(this);
+        DType half = precision.autocast();
+        if (half == null) {
+            Linear.holdForPrediction(this);
+        } else if (heldWeights == null) {
+            Linear.keepWeightsAs(this, half);
+            heldWeights = half;
+        }
         predictsOnly = true;
     }
 

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -91,20 +92,48 @@ class HalfCheckpointPredictionTest {
         halfWeightsPredictAsWidenedOnes(KernelEmulator.backend(), Precision.BF16);
     }
 
-    /** A float32 checkpoint or a float32 prediction keeps the weights float32, as before. */
+    /**
+     * A model held for prediction under autocast keeps its Linear weights in the products' type
+     * whatever the checkpoint stored (a float32 one, or a bf16 one predicted at fp16: the weights
+     * the products would read, cast once); a float32 prediction widens a half checkpoint's.
+     */
     @Test
-    void otherwiseWeightsAreFloat32() throws IOException {
+    void heldWeightsAreInTheTypeTheProductsRead() throws IOException {
         Path f32 = tmp.resolve("f32"), bf16 = tmp.resolve("bf16");
         BertForSequenceClassification model = BertForSequenceClassification.init(SaveDtypeTest.tiny(), new CpuBackend(1), 11);
         model.save(f32, DType.F32);
         model.save(bf16, DType.BF16);
         Backend cpu = new CpuBackend(1);
         BertForSequenceClassification.LoadOptions opts = BertForSequenceClassification.LoadOptions.seed(0);
-        for (BertForSequenceClassification m : new BertForSequenceClassification[] {
-                BertForSequenceClassification.forPrediction(f32, cpu, opts, Precision.BF16),
-                BertForSequenceClassification.forPrediction(bf16, cpu, opts, Precision.FP32),
-                BertForSequenceClassification.forPrediction(bf16, cpu, opts, Precision.FP16)}) {
-            m.namedParameters().forEach((name, p) -> assertEquals(DType.F32, p.value().dtype(), name));
-        }
+        Map<Precision, BertForSequenceClassification> held = Map.of(
+                Precision.BF16, BertForSequenceClassification.forPrediction(f32, cpu, opts, Precision.BF16),
+                Precision.FP32, BertForSequenceClassification.forPrediction(bf16, cpu, opts, Precision.FP32),
+                Precision.FP16, BertForSequenceClassification.forPrediction(bf16, cpu, opts, Precision.FP16));
+        held.forEach((precision, m) -> m.namedParameters().forEach((name, p) -> assertEquals(
+                isProductWeight(name) && precision.autocast() != null ? precision.autocast() : DType.F32, p.value().dtype(), precision + " " + name)));
+    }
+
+    /**
+     * A float32 model held for bf16 prediction predicts the bits it predicted before, when its
+     * products cast the float32 weights on every pass: autocast rounds them to the same values.
+     */
+    private void heldFloat32WeightsPredictTheSameBits(Backend on) throws IOException {
+        Path dir = tmp.resolve(on.name() + "-f32");
+        BertForSequenceClassification.init(SaveDtypeTest.tiny(), new CpuBackend(1), 11).save(dir, DType.F32);
+        BertForSequenceClassification cast = BertForSequenceClassification.fromPretrained(dir, on, BertForSequenceClassification.LoadOptions.seed(0));
+        cast.setPrecision(Precision.BF16);
+        cast.setTraining(false);
+        BertForSequenceClassification held = BertForSequenceClassification.forPrediction(dir, on,
+                BertForSequenceClassification.LoadOptions.seed(0), Precision.BF16);
+        Tensor[] in = batch(on);
+        assertArrayEquals(cast.predictLogits(in[0], in[1], in[2]).toFloatArray(), held.predictLogits(in[0], in[1], in[2]).toFloatArray(),
+                on.name() + ": logits with the weights held in bf16");
+        assertThrows(IllegalStateException.class, () -> held.setTraining(true), "held weights cannot train");
+    }
+
+    @Test
+    void heldFloat32WeightsPredictTheSameBitsOnTheCpuAndTheEmulatedGpu() throws IOException {
+        heldFloat32WeightsPredictTheSameBits(new CpuBackend(2));
+        heldFloat32WeightsPredictTheSameBits(KernelEmulator.backend());
     }
 }

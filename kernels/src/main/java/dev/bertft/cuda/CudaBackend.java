@@ -323,13 +323,17 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    /** float32 tensors to BF16/F16 48 to a launch (cast_list_f32_*), each rounded as {@link #cast} rounds it. */
+    /** The float32 ones of {@code ts} to BF16/F16 48 to a launch (cast_list_f32_*), each rounded as {@link #cast} rounds it; the others as {@link #cast}. */
     @Override
     public List<Tensor> castAll(List<Tensor> ts, DType to) {
-        if (!to.isHalf() || !ts.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.castAll(ts, to);
+        if (!to.isHalf()) return Backend.super.castAll(ts, to);
         List<Tensor> out = new ArrayList<>(ts.size());
         TensorList list = elementwise.castList(to);
         for (Tensor t : ts) {
+            if (t.dtype() != DType.F32) {
+                out.add(cast(t, to));
+                continue;
+            }
             Tensor x = dense(t), y = allocate(to, t.shape());
             out.add(y);
             if (x.numel() > 0) list.add(x, y);
