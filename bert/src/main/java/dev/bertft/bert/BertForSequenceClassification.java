@@ -217,7 +217,8 @@ public final class BertForSequenceClassification implements Module, SequenceClas
      */
     public Var logits(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
         try (Autocast products = Autocast.to(precision.autocast())) {
-            products.castAll(Linear.parametersUnder(this));
+            // castAll's casts live as long as the step; a run that recomputes its layers to save memory casts each where it is read
+            if (!bert.encoder.gradientCheckpointing) products.castAll(Linear.parametersUnder(this));
             Var pooled = bert.pooled(inputIds, tokenTypeIds, attentionMask);  // [B, H]
             return classifier.forward(dropout.forward(pooled));                           // [B, C]
         }
