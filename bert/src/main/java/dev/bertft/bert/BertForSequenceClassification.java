@@ -60,6 +60,8 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     private DType heldWeights;
     /** Set by {@link #holdForPrediction}: the backend may keep packed copies of the Linear weights, so they must not change. */
     private boolean predictsOnly;
+    /** Set where {@link #holdForPrediction} rounded float32 Linear weights to {@link #heldWeights}: saving them would lose bits. */
+    private boolean roundedWeights;
     /** config.json's torch_dtype for each type the weights are saved in. */
     private static final Map<DType, String> TORCH_DTYPES = Map.of(DType.F32, "float32", DType.BF16, "bfloat16", DType.F16, "float16");
 
@@ -308,6 +310,7 @@ public final class BertForSequenceClassification implements Module, SequenceClas
         } else if (heldWeights == null) {
             Linear.keepWeightsAs(this, half);
             heldWeights = half;
+            roundedWeights = true;
         }
         predictsOnly = true;
     }
@@ -364,6 +367,9 @@ public final class BertForSequenceClassification implements Module, SequenceClas
     @Override
     public void save(Path dir, DType weights) throws IOException {
         if (weights != DType.F32 && !weights.isHalf()) throw new IllegalArgumentException("weights are saved as F32, BF16 or F16, not " + weights);
+        if (roundedWeights) {
+            throw new IllegalStateException("the Linear weights were rounded to " + heldWeights + " for prediction; save from a model loaded with its float32 weights");
+        }
         Path target = dir.toAbsolutePath();
         if (Files.exists(target)) {
             writeFiles(target, weights);

@@ -129,6 +129,7 @@ class HalfCheckpointPredictionTest {
         assertArrayEquals(cast.predictLogits(in[0], in[1], in[2]).toFloatArray(), held.predictLogits(in[0], in[1], in[2]).toFloatArray(),
                 on.name() + ": logits with the weights held in bf16");
         assertThrows(IllegalStateException.class, () -> held.setTraining(true), "held weights cannot train");
+        assertThrows(IllegalStateException.class, () -> held.save(tmp.resolve(on.name() + "-resaved")), "nor be saved as float32 weights");
     }
 
     @Test
