@@ -1074,18 +1074,13 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The loss, norm, clipping coefficient and skip of an update, all on the device, the float32
-     * gradients left as they are: {@link #adamW(List, List, List, List, AdamWStep, Tensor)} clips
-     * each as it reads it. Others as the default, then clipped here in place.
+     * The loss, norm, clipping coefficient and skip of an update, all on the device for float32
+     * gradients (others as the default), which are left as they are, as the default leaves them:
+     * {@link #adamW(List, List, List, List, AdamWStep, Tensor)} clips each as it reads it.
      */
     @Override
     public Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
-        if (!grads.stream().allMatch(t -> t.dtype() == DType.F32)) {
-            Tensor guard = Backend.super.updateGuard(losses, grads, maxNorm);
-            double coef = ((double[]) guard.toHost())[2];
-            if (coef != 1) scaleInPlace(grads, coef);
-            return guard;
-        }
+        if (!grads.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.updateGuard(losses, grads, maxNorm);
         Tensor loss = zeros(DType.F64), squares = allocate(DType.F64), guard = allocate(DType.F64, 4);
         for (Tensor l : losses) addInPlace(loss, cast(l, DType.F64), 1.0);
         sumOfSquaresInto(grads, squares);
@@ -1150,7 +1145,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep st, Tensor guard) {
         if (!params.stream().allMatch(p -> p.dtype() == DType.F32)) {
-            if (((double[]) guard.toHost())[3] == 0) Backend.super.adamW(params, grads, m, v, st);
+            Backend.super.adamW(params, grads, m, v, st, guard);
             return;
         }
         adamWList(params, grads, m, v, st, ptr(guard).withByteOffset(2 * 8), ptr(guard).withByteOffset(3 * 8));
