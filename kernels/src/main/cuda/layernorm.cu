@@ -487,18 +487,18 @@ __device__ void dropout_add_layernorm_backward_any_width(const float *dy, const 
                                                          unsigned long long seed, unsigned long long offset, uint16_t *copy,
                                                          ParamSums sums) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    float *sum_g = sums.g[warp], *sum_b = sums.b[warp];
+    float *column_g = sums.g[warp], *column_b = sums.b[warp];
     for (long long row = r0 + warp; row < r1; row += LN_BACKWARD_WARPS) {
         long long base = row * len;
-        float mu = mean[row], inv = rstd[row], sum_gx = 0, sum_g1 = 0;
+        float mu = mean[row], inv = rstd[row], sum_g = 0, sum_gx = 0;
         FOR_LANE_RUNS(j, len, lane) {
             float d = dy[base + j], g = d * gamma[j], xh = (s[base + j] - mu) * inv;
-            sum_g1 += g;
+            sum_g += g;
             sum_gx += g * xh;
-            sum_g[j] += d * xh;
-            sum_b[j] += d;
+            column_g[j] += d * xh;
+            column_b[j] += d;
         }
-        float mg = warp_sum(sum_g1) / len, mgx = warp_sum(sum_gx) / len;
+        float mg = warp_sum(sum_g) / len, mgx = warp_sum(sum_gx) / len;
         DropoutStream drop(seed, offset, p, keep_scale);
         FOR_LANE_RUNS(j, len, lane) {
             float g = dy[base + j] * gamma[j], xh = (s[base + j] - mu) * inv;
@@ -523,10 +523,10 @@ __device__ void dropout_add_layernorm_backward_in_registers(const float *dy, con
                                                             ParamSums sums) {
     const float4 *g4 = (const float4 *) gamma;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, vecs = len >> 7;
-    float4 *sum_g = (float4 *) sums.g[warp], *sum_b = (float4 *) sums.b[warp];
+    float4 *column_g = (float4 *) sums.g[warp], *column_b = (float4 *) sums.b[warp];
     for (long long row = r0 + warp; row < r1; row += LN_BACKWARD_WARPS) {
         long long base = row * len;
-        float mu = mean[row], inv = rstd[row], sum_g1 = 0, sum_gx = 0;
+        float mu = mean[row], inv = rstd[row], sum_g = 0, sum_gx = 0;
         float4 g[LN_MAX_VECS], xh[LN_MAX_VECS];
         #pragma unroll
         for (int i = 0; i < LN_MAX_VECS; i++) {
@@ -535,20 +535,20 @@ __device__ void dropout_add_layernorm_backward_in_registers(const float *dy, con
                 float4 d = *(const float4 *) (dy + at), sv = *(const float4 *) (s + at), gm = g4[i * 32 + lane];
                 g[i] = make_float4(d.x * gm.x, d.y * gm.y, d.z * gm.z, d.w * gm.w);
                 xh[i] = make_float4((sv.x - mu) * inv, (sv.y - mu) * inv, (sv.z - mu) * inv, (sv.w - mu) * inv);
-                sum_g1 += g[i].x;
+                sum_g += g[i].x;
                 sum_gx += g[i].x * xh[i].x;
-                sum_g1 += g[i].y;
+                sum_g += g[i].y;
                 sum_gx += g[i].y * xh[i].y;
-                sum_g1 += g[i].z;
+                sum_g += g[i].z;
                 sum_gx += g[i].z * xh[i].z;
-                sum_g1 += g[i].w;
+                sum_g += g[i].w;
                 sum_gx += g[i].w * xh[i].w;
-                float4 a = sum_g[i * 32 + lane], c = sum_b[i * 32 + lane];
-                sum_g[i * 32 + lane] = make_float4(a.x + d.x * xh[i].x, a.y + d.y * xh[i].y, a.z + d.z * xh[i].z, a.w + d.w * xh[i].w);
-                sum_b[i * 32 + lane] = make_float4(c.x + d.x, c.y + d.y, c.z + d.z, c.w + d.w);
+                float4 a = column_g[i * 32 + lane], c = column_b[i * 32 + lane];
+                column_g[i * 32 + lane] = make_float4(a.x + d.x * xh[i].x, a.y + d.y * xh[i].y, a.z + d.z * xh[i].z, a.w + d.w * xh[i].w);
+                column_b[i * 32 + lane] = make_float4(c.x + d.x, c.y + d.y, c.z + d.z, c.w + d.w);
             }
         }
-        float mg = warp_sum(sum_g1) / len, mgx = warp_sum(sum_gx) / len;
+        float mg = warp_sum(sum_g) / len, mgx = warp_sum(sum_gx) / len;
         DropoutStream drop(seed, offset, p, keep_scale);
         #pragma unroll
         for (int i = 0; i < LN_MAX_VECS; i++) {
@@ -577,8 +577,8 @@ __device__ void dropout_add_layernorm_backward(const float *dy, const float *s, 
                                                const float *rstd, float *dresidual, float *dx, int rows, int len, float p,
                                                float keep_scale, unsigned long long seed, unsigned long long offset,
                                                uint16_t *copy, double *partial_g, double *partial_b, int chunk) {
-    alignas(16) __shared__ float sum_g[LN_BACKWARD_WARPS][128 * LN_MAX_VECS], sum_b[LN_BACKWARD_WARPS][128 * LN_MAX_VECS];
-    const ParamSums sums{sum_g, sum_b};
+    alignas(16) __shared__ float column_g[LN_BACKWARD_WARPS][128 * LN_MAX_VECS], column_b[LN_BACKWARD_WARPS][128 * LN_MAX_VECS];
+    const ParamSums sums{column_g, column_b};
     sums.clear(len);
     long long r0 = (long long) blockIdx.x * chunk, r1 = min((long long) rows, r0 + chunk);
     if (ln_rows_fit_registers(len, dy, s, gamma, dresidual, dx, copy))
