@@ -169,11 +169,18 @@ extern "C" __global__ void sum_partials(const double *partial, double *out, int 
 // else 1, rounded to float32 as torch's is (Backend.clipCoefficient); skip is 1 when the loss or
 // the norm is not finite. Plain IEEE double operations, no product to contract into an FMA: the
 // host's Java arithmetic gives the same bits.
-extern "C" __global__ void update_guard(const double *loss, const double *sum_squares, double max_norm, double *out) {
+//
+// halted (null, or a word the caller keeps across updates, 0 at first) makes a skip final: once an
+// update is skipped it is set, and every later update guarded by it is skipped too. So the host may
+// queue the next update before it reads this one's guard, and a run that stops at a non-finite
+// update leaves the weights as that update found them.
+extern "C" __global__ void update_guard(const double *loss, const double *sum_squares, double max_norm, double *halted, double *out) {
     if (threadIdx.x != 0 || blockIdx.x != 0) return;
     double norm = sqrt(sum_squares[0]), coef = max_norm / (norm + 1e-6);
+    bool skip = !(isfinite(loss[0]) && isfinite(norm)) || (halted != nullptr && *halted != 0);
+    if (halted != nullptr && skip) *halted = 1;
     out[0] = loss[0];
     out[1] = norm;
     out[2] = max_norm > 0 && coef < 1 ? (double) (float) coef : 1.0;
-    out[3] = isfinite(loss[0]) && isfinite(norm) ? 0.0 : 1.0;
+    out[3] = skip ? 1.0 : 0.0;
 }

@@ -17,10 +17,10 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * A fine-tuned BERT classifier loaded for prediction: texts (or sentence pairs) in, one {@link Prediction}
@@ -184,10 +184,14 @@ public final class BertClassifier implements AutoCloseable {
             List<Encoding> enc = tokenizer.encodeBatch(first.subList(start, end), second == null ? null : second.subList(start, end),
                     EncodeOptions.of(maxLength));
             int[] lengths = enc.stream().mapToInt(Encoding::length).toArray();
+            // each batch's logits are read once the next batch is queued, so the device goes on meanwhile
+            QueuedBatch queued = null;
             for (int[] batch : Batches.split(Batches.longestFirst(lengths), batchSize)) {
-                List<Prediction> answers = predictBatch(batch, enc);
-                for (int r = 0; r < batch.length; r++) out[start + batch[r]] = answers.get(r);
+                QueuedBatch next = queueBatch(batch, enc, start);
+                if (queued != null) queued.answerInto(out);
+                queued = next;
             }
+            if (queued != null) queued.answerInto(out);
         }
         return Arrays.asList(out);
     }
@@ -198,8 +202,8 @@ public final class BertClassifier implements AutoCloseable {
         }
     }
 
-    /** The encodings {@code batch} picks, padded to their longest, through the model. */
-    private List<Prediction> predictBatch(int[] batch, List<Encoding> encodings) {
+    /** The encodings {@code batch} picks, padded to their longest, through the model: queued, their logits read later. */
+    private QueuedBatch queueBatch(int[] batch, List<Encoding> encodings, int first) {
         int b = batch.length, t = 0;
         for (int i : batch) t = Math.max(t, encodings.get(i).length());
         int[] ids = new int[b * t], types = new int[b * t], mask = new int[b * t];
@@ -209,18 +213,35 @@ public final class BertClassifier implements AutoCloseable {
             System.arraycopy(e.typeIds(), 0, types, r * t, t);
             System.arraycopy(e.attentionMask(), 0, mask, r * t, t);
         }
-        float[] logits;
         synchronized (forwardPass) {
             if (closed) throw new IllegalStateException("this classifier of " + folder + " is closed");
             try (GradMode off = GradMode.off(); Backend.Scope scope = backend.openScope()) {
-                logits = model.predictLogits(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t), Tensor.of(backend, mask, b, t))
-                        .toFloatArray();
+                return new QueuedBatch(batch, first, model.predictLogits(Tensor.of(backend, ids, b, t), Tensor.of(backend, types, b, t),
+                        Tensor.of(backend, mask, b, t)).toFloatArrayLater());
             }
         }
-        int c = logits.length / b;
-        List<Prediction> out = new ArrayList<>(b);
-        for (int i = 0; i < b; i++) out.add(Prediction.ofLogits(model.problemType(), logits, i * c, model.config().id2label()));
-        return out;
+    }
+
+    /** A batch on its way through the model: the texts it holds (from {@code first} of all), and its logits, read later. */
+    private final class QueuedBatch {
+        private final int[] texts;
+        private final int first;
+        private final Supplier<float[]> logits;
+
+        QueuedBatch(int[] texts, int first, Supplier<float[]> logits) {
+            this.texts = texts;
+            this.first = first;
+            this.logits = logits;
+        }
+
+        /** Waits for the logits and puts each text's prediction at its place in {@code out}. */
+        void answerInto(Prediction[] out) {
+            float[] all = logits.get();
+            int c = all.length / texts.length;
+            for (int i = 0; i < texts.length; i++) {
+                out[first + texts[i]] = Prediction.ofLogits(model.problemType(), all, i * c, model.config().id2label());
+            }
+        }
     }
 
     /** How the model's outputs are read: config.json's problem_type, else transformers' guess from the number of labels. */

@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * The training loop of HF's Trainer for sequence classification: epochs of seeded batches,
@@ -35,6 +36,10 @@ public final class Trainer {
      * progress. The command line's console adapts it to a progress bar; a Java caller implements what it needs.
      */
     public interface Listener {
+        /**
+         * Update {@code step} is done and its loss read. The next update may already be queued by then (see
+         * {@link UpdateStep#queue}), so a change this makes to the weights reaches the update after it.
+         */
         default void onStep(long step, long maxSteps, double epoch, double loss, double lr, double samplesPerSecond) {}
 
         /** An entry of the log history: at each logging step, each evaluation, and the end of training. */
@@ -97,7 +102,10 @@ public final class Trainer {
         saveDtype = weights;
     }
 
-    /** Asks the loop to stop after the update in progress (and its evaluation and checkpoint, when due). */
+    /**
+     * Asks the loop to stop after the update in progress (and its evaluation and checkpoint, when due),
+     * or after the one queued behind it, where the loop had queued the next before this was asked.
+     */
     public void requestStop() {
         stopRequested = true;
     }
@@ -147,7 +155,8 @@ public final class Trainer {
         }
         AdamW optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), args.weightDecay()), args.adamBeta1(),
                 args.adamBeta2(), args.adamEpsilon());
-        UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), args.labelSmoothingFactor(), backend);
+        UpdateStep step = new UpdateStep(model, optimizer, args.maxGradNorm(), args.labelSmoothingFactor(), !args.skipNonFiniteSteps(),
+                backend);
         PlateauReduction plateau = schedule.kind() == LearningRateSchedule.Kind.REDUCE_LR_ON_PLATEAU
                 ? new PlateauReduction(args.learningRate(), args.lrSchedulerKwargs(), args.greaterIsBetter()) : null;
         Checkpoint checkpoint = new Checkpoint(model, optimizer, schedule, plateau, backend, step.scaler());
@@ -197,13 +206,21 @@ public final class Trainer {
             if (args.dataloaderDropLast() && batches.get(batches.size() - 1).length < args.batchSize()) {
                 batches = batches.subList(0, batches.size() - 1);
             }
+            UpdateStep.Queued ahead = null;   // the next update, queued before this one's outcome was read
             for (long u = state.globalStep - (long) epoch * perEpoch; u < perEpoch && !control.shouldTrainingStop; u++) {
                 control.newStep();
-                int first = (int) (u * args.gradAccumSteps());
-                int last = (int) Math.min(batches.size(), first + args.gradAccumSteps());
-                List<int[]> group = batches.subList(first, last);
-                UpdateStep.Outcome update = step.run(group.size(), b -> Batches.collate(train, group.get(b), backend, padId),
-                        rate(schedule, plateau, state.schedulerSteps));
+                UpdateStep.Queued queued = ahead != null ? ahead : queue(step, batches, u, rate(schedule, plateau, state.schedulerSteps));
+                ahead = null;
+                // The device goes on to the next update while the host reads this one's outcome and keeps the books, unless
+                // an evaluation or a checkpoint must see the weights as this update leaves them. Only where the outcome
+                // cannot change the next update's learning rate (no fp16 overflow skips a scheduler step here).
+                long next = state.globalStep + 2;
+                if (step.queuesAhead() && u + 1 < perEpoch && next <= maxSteps && !stopRequested
+                        && !evaluates(next - 1, epoch + (double) (u + 1) / perEpoch, false)
+                        && !due(args.saveStrategy(), args.saveSteps(), next - 1, false)) {
+                    ahead = queue(step, batches, u + 1, rate(schedule, plateau, state.schedulerSteps + 1));
+                }
+                UpdateStep.Outcome update = queued.outcome();
                 samplesSeen += update.samples();
                 tokensSeen += update.tokens();
                 state.totalFlos += flopsPerToken * update.tokens();
@@ -238,8 +255,7 @@ public final class Trainer {
                 control.shouldTrainingStop = state.globalStep >= maxSteps;
                 control.shouldLog = due(args.loggingStrategy(), args.loggingSteps(), state.globalStep, endOfEpoch)
                         || state.globalStep == 1 && args.loggingFirstStep();
-                control.shouldEvaluate = due(args.evalStrategy(), args.evalSteps(), state.globalStep, endOfEpoch) && !eval.isEmpty()
-                        && args.evalDelay() <= (args.evalStrategy() == TrainingArgs.Strategy.EPOCH ? state.epoch : state.globalStep);
+                control.shouldEvaluate = evaluates(state.globalStep, state.epoch, endOfEpoch);
                 control.shouldSave = due(args.saveStrategy(), args.saveSteps(), state.globalStep, endOfEpoch);
                 if (control.shouldLog) {
                     Map<String, Double> entry = TrainerState.entry("loss", loggedSteps == 0 ? Double.NaN : loggedLoss / loggedSteps,
@@ -269,7 +285,7 @@ public final class Trainer {
                     saveCheckpoint(state, checkpoint, improved);
                     control.shouldSave = false;
                 }
-                if (stopRequested && !control.shouldTrainingStop) {
+                if (stopRequested && !control.shouldTrainingStop && ahead == null) {   // else after the update queued ahead
                     throw new StoppedException("stopped at step " + state.globalStep + " of " + maxSteps);
                 }
             }
@@ -304,6 +320,20 @@ public final class Trainer {
      */
     static double rate(LearningRateSchedule schedule, PlateauReduction plateau, long schedulerSteps) {
         return plateau != null ? plateau.rate() : schedule.lr(schedulerSteps);
+    }
+
+    /** Queues update {@code u} of the epoch whose batches are {@code batches}, at learning rate {@code lr}. */
+    private UpdateStep.Queued queue(UpdateStep step, List<int[]> batches, long u, double lr) {
+        int first = (int) (u * args.gradAccumSteps());
+        int last = (int) Math.min(batches.size(), first + args.gradAccumSteps());
+        List<int[]> group = batches.subList(first, last);
+        return step.queue(group.size(), b -> Batches.collate(train, group.get(b), backend, padId), lr);
+    }
+
+    /** Whether the run evaluates after the update that brings it to {@code step}, in {@code epoch}. */
+    private boolean evaluates(long step, double epoch, boolean endOfEpoch) {
+        return due(args.evalStrategy(), args.evalSteps(), step, endOfEpoch) && !eval.isEmpty()
+                && args.evalDelay() <= (args.evalStrategy() == TrainingArgs.Strategy.EPOCH ? epoch : step);
     }
 
     private static boolean due(TrainingArgs.Strategy strategy, int every, long step, boolean endOfEpoch) {
@@ -373,19 +403,38 @@ public final class Trainer {
             for (int i = 0; i < n; i++) lengths[i] = data.get(i).ids().length;
             List<int[]> batches = Batches.split(Batches.longestFirst(lengths), batchSize);
             progress.onEvalStep(0, batches.size());
+            // each batch's loss and logits are read once the next batch is queued, so the device goes on meanwhile
+            EvalBatch queued = null;
             for (int b = 0; b < batches.size(); b++) {
-                int[] idx = batches.get(b);
+                EvalBatch next;
                 try (Backend.Scope scope = backend.openScope()) {
-                    Batch batch = Batches.collate(data, idx, backend, padId);
+                    Batch batch = Batches.collate(data, batches.get(b), backend, padId);
                     Var out = model.logits(batch);
-                    lossSum += model.loss(out, batch.labels(), labelSmoothing).value().item() * idx.length;
-                    float[] rows = out.value().toFloatArray();
-                    for (int r = 0; r < idx.length; r++) System.arraycopy(rows, r * numLabels, logits, idx[r] * numLabels, numLabels);
+                    next = new EvalBatch(batches.get(b), model.loss(out, batch.labels(), labelSmoothing).value().toDoubleArrayLater(),
+                            out.value().toFloatArrayLater());
                 }
-                progress.onEvalStep(b + 1, batches.size());
+                if (queued != null) {
+                    lossSum += queued.readInto(logits, numLabels);
+                    progress.onEvalStep(b, batches.size());
+                }
+                queued = next;
+            }
+            if (queued != null) {
+                lossSum += queued.readInto(logits, numLabels);
+                progress.onEvalStep(batches.size(), batches.size());
             }
         }
         return metrics(model.problemType(), lossSum / n, data, logits, numLabels);
+    }
+
+    /** An evaluation batch on its way through the device: the examples it holds, its mean loss and its logits, read later. */
+    private record EvalBatch(int[] examples, Supplier<double[]> loss, Supplier<float[]> logits) {
+        /** Its logits into rows {@code examples} of all [N, C]; returns its loss times its size, the evaluation's sum's term. */
+        double readInto(float[] all, int numLabels) {
+            float[] rows = logits.get();
+            for (int r = 0; r < examples.length; r++) System.arraycopy(rows, r * numLabels, all, examples[r] * numLabels, numLabels);
+            return loss.get()[0] * examples.length;
+        }
     }
 
     /**

@@ -117,11 +117,16 @@ class EmulatedGpuTrainerTest {
      * what failed, the checkpoints saved before are byte for byte what they were, nothing half
      * written is left, and the run resumes from the last of them (after a fault, on a new device:
      * the faulted one refuses all work, as a CUDA context does).
+     *
+     * <p>The device's stream runs when the host waits, as a GPU's ({@link KernelEmulator#queuedGraphBackend}).
+     * The failure comes once update 3 is read; an evaluation follows update 3, so the Trainer queues
+     * update 4 only after it. The fault hits the evaluation's or update 4's kernels; the memory runs
+     * short for update 4, the first long batch.
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"kernel fault", "out of memory"})
     void aDeviceFailureMidRunLeavesSavedCheckpointsIntact(String failure, @TempDir Path out) throws IOException {
-        CudaBackend gpu = KernelEmulator.freshBackend(); // nothing cached from other tests
+        CudaBackend gpu = KernelEmulator.queuedGraphBackend(4); // nothing cached from other tests
         // three batches of 8 tokens, then one of 60: its activations need memory the short ones never did
         List<Batches.Tokenized> train = new ArrayList<>(TrainerTest.data(24, 6, true));
         for (Batches.Tokenized t : TrainerTest.data(8, 7, true)) {
@@ -129,10 +134,11 @@ class EmulatedGpuTrainerTest {
             for (int i = 0; i < ids.length; i++) ids[i] = t.ids()[i % t.ids().length];
             train.add(new Batches.Tokenized(ids, new int[ids.length], t.label()));
         }
+        List<Batches.Tokenized> eval = TrainerTest.data(4, 8, true);
         TrainingArgs args = TrainerTest.args(out).epochs(2).learningRate(1e-3).shuffle(false).saveStrategy(TrainingArgs.Strategy.STEPS)
-                .saveSteps(2).evalStrategy(TrainingArgs.Strategy.NO).build();
+                .saveSteps(2).evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(3).build();
         Map<Path, byte[]> saved = new HashMap<>();
-        Trainer doomed = new Trainer(tinyBert(gpu), args, gpu, train, List.of(), 0, LABELS, new Trainer.Listener() {
+        Trainer doomed = new Trainer(tinyBert(gpu), args, gpu, train, eval, 0, LABELS, new Trainer.Listener() {
             @Override
             public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
                 if (step != 3) return;
@@ -167,7 +173,7 @@ class EmulatedGpuTrainerTest {
             assertEquals(List.of("checkpoint-2"), left.filter(p -> !p.getFileName().toString().equals("logs"))
                     .map(p -> p.getFileName().toString()).sorted().toList(), "nothing half written next to the checkpoint");
         }
-        Trainer.Result resumed = new Trainer(tinyBert(gpu), args, gpu, train, List.of(), 0, LABELS, new Trainer.Listener() {})
+        Trainer.Result resumed = new Trainer(tinyBert(gpu), args, gpu, train, eval, 0, LABELS, new Trainer.Listener() {})
                 .train(out.resolve("checkpoint-2"));
         assertEquals(8, resumed.state().globalStep);
         assertEquals(8 - 2, resumed.stepsRun());

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The update step captured as a graph and replayed ({@link dev.bertft.cuda.KernelEmulator#graphBackend},
  * whose recording ops run nothing while a step is captured and fail on any copy to or from the
- * host inside it) against the same steps run eagerly on the emulator: a tiny BERT with dropout,
+ * host inside it; the first test's device also runs its stream only when the host waits, and its
+ * updates are queued ahead of their outcomes) against the same steps run eagerly on the emulator: a tiny BERT with dropout,
  * a learning rate that changes every step, clipping that cuts in, shapes that change (a new
  * capture) and more shapes than the cap of two (evictions), and gradient accumulation. Every loss,
  * gradient norm and weight is the same bits.
@@ -45,16 +46,26 @@ class EmulatedStepGraphTest {
         }
 
         Run(Backend backend, Precision precision) throws IOException {
+            this(backend, precision, false);
+        }
+
+        /** With {@code haltAfterNonFinite}, updates may be queued ahead of their outcomes ({@link UpdateStep#queuesAhead}). */
+        Run(Backend backend, Precision precision, boolean haltAfterNonFinite) throws IOException {
             this.backend = backend;
             model = BertForSequenceClassification.fromPretrained(TINY, backend, BertForSequenceClassification.LoadOptions.seed(42));
             model.setPrecision(precision);
             optimizer = new AdamW(AdamW.decayGroups(model.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
-            step = new UpdateStep(model, optimizer, 0.5, backend);
+            step = new UpdateStep(model, optimizer, 0.5, 0, haltAfterNonFinite, backend);
         }
 
         /** An update over micro-batches of four examples, the b-th of length {@code lengths[b]}, drawn from {@code seed}. */
         UpdateStep.Outcome update(int[] lengths, long seed, int badLabel) {
-            return step.run(lengths.length, b -> Batches.collate(examples(lengths[b], seed * 31 + b, badLabel), new int[] {0, 1, 2, 3},
+            return queue(lengths, seed, badLabel).outcome();
+        }
+
+        /** The same update, queued: its outcome not read yet. */
+        UpdateStep.Queued queue(int[] lengths, long seed, int badLabel) {
+            return step.queue(lengths.length, b -> Batches.collate(examples(lengths[b], seed * 31 + b, badLabel), new int[] {0, 1, 2, 3},
                     backend, 0), 2e-3 * (1 + seed % 3));
         }
     }
@@ -73,23 +84,43 @@ class EmulatedStepGraphTest {
         return out;
     }
 
+    /**
+     * On a device whose stream runs only when the host waits for it, as a GPU's
+     * ({@link KernelEmulator#queuedGraphBackend}), each update queued before the last one's outcome is read
+     * ({@link UpdateStep#queue}): the outcomes, weights and optimizer state are the eager updates', read one
+     * by one, bit for bit; and queueing a replayed update does not wait for the device.
+     */
     @Test
     void replayedUpdatesAreTheEagerOnesBitForBit() throws IOException {
-        CudaBackend captured = KernelEmulator.graphBackend(2);
-        Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured);
+        CudaBackend captured = KernelEmulator.queuedGraphBackend(2);
+        Run eager = new Run(KernelEmulator.freshBackend()), graphs = new Run(captured, Precision.FP32, true);
+        assertTrue(graphs.step.queuesAhead());
         int[][] plan = {{8}, {8}, {8}, {8}, {12}, {12}, {12}, {8}, {16}, {16}, {16}, {12}, {12}, {8, 8}, {8, 8}, {8, 8}};
         boolean clipped = false;
+        UpdateStep.Outcome before = null;
+        UpdateStep.Queued last = null;
+        int replaysQueuedWithoutWaiting = 0;
         for (int s = 0; s < plan.length; s++) {
-            UpdateStep.Outcome want = eager.update(plan[s], s, -1), got = graphs.update(plan[s], s, -1);
-            assertEquals(Double.doubleToRawLongBits(want.loss()), Double.doubleToRawLongBits(got.loss()), "loss of step " + s);
-            assertEquals(Double.doubleToRawLongBits(want.gradNorm()), Double.doubleToRawLongBits(got.gradNorm()), "norm of step " + s);
+            UpdateStep.Outcome want = eager.update(plan[s], s, -1);
+            long waits = KernelEmulator.hostWaits(captured), replays = KernelEmulator.stepCounts(captured)[2];
+            UpdateStep.Queued queued = graphs.queue(plan[s], s, -1);
+            if (KernelEmulator.stepCounts(captured)[2] > replays) {
+                assertEquals(waits, KernelEmulator.hostWaits(captured), "queueing replayed update " + s + " waited for the device");
+                assertTrue(KernelEmulator.pendingWork(captured) > 0, "update " + s + " is still queued");
+                replaysQueuedWithoutWaiting++;
+            }
+            if (last != null) assertSameUpdate(before, last.outcome(), "update " + (s - 1) + ", read after " + s + " was queued");
+            before = want;
+            last = queued;
             clipped |= want.gradNorm() > 0.5;
         }
+        assertSameUpdate(before, last.outcome(), "the last update");
         assertTrue(clipped, "some update was clipped");
         // eager: each key's first step (and the very first update's, whose moments are new tensors after
         // it), and step 9, the second of 16 while the last four steps held three keys (the cap is two);
         // captured: a key's second otherwise (16 at step 10), and again after an eviction; replayed: the rest
         assertArrayEquals(new long[] {6, 5, 5, 3}, KernelEmulator.stepCounts(captured), "eager, captured, replayed, evicted");
+        assertEquals(5, replaysQueuedWithoutWaiting);
         assertEquals(eager.optimizer.stepCount(), graphs.optimizer.stepCount());
         assertEquals(eager.model.rng().offset(), graphs.model.rng().offset(), "the dropout stream moved on as in the eager run");
         for (Map.Entry<String, Var> e : eager.model.namedParameters().entrySet()) {
@@ -97,6 +128,7 @@ class EmulatedStepGraphTest {
                     e.getKey());
         }
         for (Map.Entry<String, AdamW.Moments> e : eager.optimizer.state().entrySet()) {
+            assertArrayEquals(e.getValue().m().toFloatArray(), graphs.optimizer.state().get(e.getKey()).m().toFloatArray(), e.getKey());
             assertArrayEquals(e.getValue().v().toFloatArray(), graphs.optimizer.state().get(e.getKey()).v().toFloatArray(), e.getKey());
         }
     }
@@ -235,5 +267,6 @@ class EmulatedStepGraphTest {
         assertEquals(Double.doubleToRawLongBits(want.loss()), Double.doubleToRawLongBits(got.loss()), what + ": loss");
         assertEquals(Double.doubleToRawLongBits(want.gradNorm()), Double.doubleToRawLongBits(got.gradNorm()), what + ": norm");
         assertEquals(want.lossScale(), got.lossScale(), what + ": loss scale");
+        assertEquals(want.skipped(), got.skipped(), what + ": skipped");
     }
 }

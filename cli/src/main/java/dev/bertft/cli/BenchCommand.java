@@ -33,6 +33,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 
 /**
  * {@code bert-ft bench}: how fast a BERT classifier trains and predicts on a device, on random
@@ -302,40 +303,56 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Times {@code steps} training steps after {@code warmup} untimed ones, each the
-     * Trainer's own update, which ends when its gradient norm and loss reach the host; each step's
-     * host time ({@link UpdateStep#lastHostMillis}) goes into {@code hostMillis}. On a GPU the
-     * update is captured as a graph at the third step (the first makes AdamW's moments, the second
-     * is the first with them) and replayed after, so a warmup of 3 leaves only replays timed.
+     * Times {@code steps} training steps after {@code warmup} untimed ones, each the Trainer's own
+     * update, queued as the Trainer queues them: the next before this one's gradient norm and loss
+     * reach the host ({@link UpdateStep#queue}). A step's time runs from the last step's outcome on the
+     * host to its own, the first from its queueing; each step's host time
+     * ({@link UpdateStep#lastHostMillis}) goes into {@code hostMillis}. On a GPU the update is captured
+     * as a graph at the third step (the first makes AdamW's moments, the second is the first with them)
+     * and replayed after, so a warmup of 3 leaves only replays timed.
      */
     private StepMeter timeTraining(BertForSequenceClassification m, Batch batch, double[] hostMillis) {
         AdamW optimizer = new AdamW(AdamW.decayGroups(m.trainableParameters(), 0.01), 0.9, 0.999, 1e-8);
-        UpdateStep step = new UpdateStep(m, optimizer, 1.0, batch.inputIds().backend());
+        UpdateStep step = new UpdateStep(m, optimizer, 1.0, 0, true, batch.inputIds().backend());
         for (int i = 0; i < warmup; i++) step.run(1, b -> batch, 1e-5);
         StepMeter meter = new StepMeter(steps);
         UpdateStep.Outcome last = null;
         OpProfile recording = startProfile();
+        UpdateStep.Queued next = null;
         for (int i = 0; i < steps; i++) {
             meter.start();
-            last = step.run(1, b -> batch, 1e-5);
+            if (next == null) {
+                next = step.queue(1, b -> batch, 1e-5);
+                hostMillis[i] = step.lastHostMillis();
+            }
+            UpdateStep.Queued current = next;
+            next = i + 1 < steps ? step.queue(1, b -> batch, 1e-5) : null;
+            if (next != null) hostMillis[i + 1] = step.lastHostMillis();
+            last = current.outcome();
             meter.stop();
-            hostMillis[i] = step.lastHostMillis();
         }
         stopProfile(recording);
-        if (!last.finite()) throw new IllegalStateException("training loss became " + last.loss() + " during the benchmark");
+        if (!last.finite() || last.skipped()) throw new IllegalStateException("training loss became " + last.loss() + " during the benchmark");
         return meter;
     }
 
-    /** Times {@code steps} forward passes after {@code warmup} untimed ones, each ending with its logits on the host. */
+    /**
+     * Times {@code steps} forward passes after {@code warmup} untimed ones, each ending with its logits on
+     * the host, the next queued before they are read, as {@code predict} and evaluations queue them. A
+     * pass's time runs from the last pass's logits on the host to its own, the first from its queueing.
+     */
     private StepMeter timePredicting(BertForSequenceClassification m, Batch batch) {
         m.holdForPrediction();
         try (GradMode off = GradMode.off()) {
-            for (int i = 0; i < warmup; i++) predictStep(m, batch);
+            for (int i = 0; i < warmup; i++) queuePrediction(m, batch).get();
             StepMeter meter = new StepMeter(steps);
             OpProfile recording = startProfile();
+            Supplier<float[]> next = null;
             for (int i = 0; i < steps; i++) {
                 meter.start();
-                predictStep(m, batch);
+                Supplier<float[]> current = next != null ? next : queuePrediction(m, batch);
+                next = i + 1 < steps ? queuePrediction(m, batch) : null;
+                current.get();
                 meter.stop();
             }
             stopProfile(recording);
@@ -343,9 +360,9 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void predictStep(BertForSequenceClassification m, Batch batch) {
+    private static Supplier<float[]> queuePrediction(BertForSequenceClassification m, Batch batch) {
         try (Backend.Scope step = batch.inputIds().backend().openScope()) {
-            m.predictLogits(batch.inputIds(), batch.typeIds(), batch.attentionMask()).toHost();
+            return m.predictLogits(batch.inputIds(), batch.typeIds(), batch.attentionMask()).toFloatArrayLater();
         }
     }
 }

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 
@@ -302,6 +303,14 @@ public final class CudaBackend implements Backend {
         bind();
         Tensor d = dense(t);
         return ops.download(ptr(d), d.dtype(), d.numel());
+    }
+
+    /** A copy into pinned host memory queued behind the work so far, which the supplier waits for by itself ({@link DeviceOps#downloadLater}). */
+    @Override
+    public Supplier<Object> toHostLater(Tensor t) {
+        bind();
+        Tensor d = dense(t);
+        return ops.downloadLater(ptr(d), d.dtype(), d.numel());
     }
 
     @Override
@@ -1079,12 +1088,12 @@ public final class CudaBackend implements Backend {
      * {@link #adamW(List, List, List, List, AdamWStep, Tensor)} clips each as it reads it.
      */
     @Override
-    public Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
-        if (!grads.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.updateGuard(losses, grads, maxNorm);
+    public Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm, Tensor halted) {
+        if (!grads.stream().allMatch(t -> t.dtype() == DType.F32)) return Backend.super.updateGuard(losses, grads, maxNorm, halted);
         Tensor loss = zeros(DType.F64), squares = allocate(DType.F64), guard = allocate(DType.F64, 4);
         for (Tensor l : losses) addInPlace(loss, cast(l, DType.F64), 1.0);
         sumOfSquaresInto(grads, squares);
-        reduce.updateGuard(loss, squares, maxNorm, guard);
+        reduce.updateGuard(loss, squares, maxNorm, halted, guard);
         return guard;
     }
 

@@ -4,6 +4,7 @@ import dev.bertft.tensor.DType;
 import jcuda.driver.CUdeviceptr;
 
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * What {@link CudaBackend} asks of the GPU besides memory: kernel launches, zero fills and
@@ -21,20 +22,34 @@ interface DeviceOps {
 
     void zero(CUdeviceptr p, long bytes);
 
+    /**
+     * Copies the first n elements of {@code array} (of dtype's Java type) to dst, in stream order:
+     * work queued after this call reads them. The array may change once this returns; the copy
+     * itself may still be queued (the driver stages small copies in pinned memory and does not wait
+     * for them), so the host does not wait here for the work queued before it.
+     */
     void upload(Object array, DType dtype, int n, CUdeviceptr dst);
 
     /** A copy from the host: the first n elements of {@code array} (of dtype's Java type) to dst. */
     record Upload(Object array, DType dtype, int n, CUdeviceptr dst) {}
 
-    /**
-     * The copies, in order, done when this returns; a device may queue them all before it waits
-     * for the stream once, where {@link #upload} waits after each.
-     */
+    /** The copies, in order, as {@link #upload} makes each; a device may stage and queue them together. */
     default void uploadAll(List<Upload> copies) {
         for (Upload u : copies) upload(u.array(), u.dtype(), u.n(), u.dst());
     }
 
+    /** n elements at src, once the work queued so far has run: waits for it. */
     Object download(CUdeviceptr src, DType dtype, int n);
+
+    /**
+     * n elements at src as they are once the work queued so far has run, copied to the host in stream
+     * order without waiting: the supplier waits for that copy alone (work queued after this call may
+     * still run) and returns the array. The default downloads at once.
+     */
+    default Supplier<Object> downloadLater(CUdeviceptr src, DType dtype, int n) {
+        Object values = download(src, dtype, n);
+        return () -> values;
+    }
 
     /** Waits for queued work; a kernel fault surfaces here. */
     void synchronize();

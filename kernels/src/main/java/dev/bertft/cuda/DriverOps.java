@@ -10,6 +10,7 @@ import jcuda.driver.CUstream;
 import jcuda.driver.CUstreamCaptureMode;
 
 import java.util.List;
+import java.util.function.Supplier;
 
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventDestroy;
@@ -101,6 +102,12 @@ class DriverOps implements DeviceOps {
     public Object download(CUdeviceptr src, DType dtype, int n) {
         DeviceOps.refuseWhileCapturing(capturing, "a copy to the host");
         return staging.download(src, dtype, n);
+    }
+
+    @Override
+    public Supplier<Object> downloadLater(CUdeviceptr src, DType dtype, int n) {
+        DeviceOps.refuseWhileCapturing(capturing, "a copy to the host");
+        return staging.downloadLater(src, dtype, n);
     }
 
     @Override

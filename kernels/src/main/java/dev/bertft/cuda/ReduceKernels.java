@@ -101,8 +101,11 @@ final class ReduceKernels {
         }
     }
 
-    /** guard ← {loss, ‖g‖, clipping coefficient, skip} from the float64 scalars loss and Σ g² (update_guard, one thread). */
-    void updateGuard(Tensor loss, Tensor squares, double maxNorm, Tensor guard) {
-        l.ops.launch("update_guard", 1, 1, 1, 32, 1, l.ptr(loss), l.ptr(squares), maxNorm, l.ptr(guard));
+    /**
+     * guard ← {loss, ‖g‖, clipping coefficient, skip} from the float64 scalars loss and Σ g² (update_guard, one thread);
+     * {@code halted}: null, or the word that makes a skip final (see {@link dev.bertft.tensor.Backend#updateGuard}).
+     */
+    void updateGuard(Tensor loss, Tensor squares, double maxNorm, Tensor halted, Tensor guard) {
+        l.ops.launch("update_guard", 1, 1, 1, 32, 1, l.ptr(loss), l.ptr(squares), maxNorm, l.ptrOrNull(halted), l.ptr(guard));
     }
 }

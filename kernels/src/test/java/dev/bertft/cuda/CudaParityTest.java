@@ -1417,6 +1417,34 @@ class CudaParityTest {
     }
 
     /**
+     * The halted word makes a skip final, on the device as in the default on the host: finite updates
+     * before the first non-finite one go through and leave it 0; the non-finite one sets it; a finite
+     * one after that is skipped too, its own loss and norm still reported. Without the word the same
+     * finite update goes through.
+     */
+    @Test
+    void aHaltedWordKeepsSkippingAfterANonFiniteUpdate() {
+        List<Tensor> grads = List.of(onGpu(randn(DType.F32, 300)), onGpu(randn(DType.F32, 7)));
+        List<Tensor> cpuGrads = grads.stream().map(g -> g.to(CPU)).toList();
+        Tensor halted = gpu.zeros(DType.F64, 1), cpuHalted = CPU.zeros(DType.F64, 1);
+        float[] losses = {0.7f, Float.POSITIVE_INFINITY, 0.6f, 0.5f};
+        double[] skips = {0, 1, 1, 1}, haltedAfter = {0, 1, 1, 1};
+        for (int i = 0; i < losses.length; i++) {
+            Tensor loss = gpu.fromHost(new float[] {losses[i]}, DType.F32);
+            double[] got = (double[]) gpu.updateGuard(List.of(loss), grads, 0.5, halted).toHost();
+            double[] want = (double[]) CPU.updateGuard(List.of(loss.to(CPU)), cpuGrads, 0.5, cpuHalted).toHost();
+            assertEquals(want[3], got[3], "skip of update " + i + " against the host's");
+            assertEquals(want[1], got[1], 1e-6 * want[1], "norm of update " + i + " against the host's");
+            assertEquals(skips[i], got[3], "skip of update " + i);
+            assertEquals(losses[i], got[0], "update " + i + " reports its own loss");
+            assertEquals(haltedAfter[i], ((double[]) halted.toHost())[0], "halted after update " + i);
+            assertEquals(haltedAfter[i], ((double[]) cpuHalted.toHost())[0], "the host's halted after update " + i);
+        }
+        double[] unhalted = (double[]) gpu.updateGuard(List.of(gpu.fromHost(new float[] {0.5f}, DType.F32)), grads, 0.5).toHost();
+        assertEquals(0, unhalted[3], "without the word, a finite update goes through");
+    }
+
+    /**
      * castAll (autocast's parameters, 48 to a launch) gives each tensor the bits of the CPU's cast, for
      * more tensors than one launch takes, an empty one and a transposed view.
      */

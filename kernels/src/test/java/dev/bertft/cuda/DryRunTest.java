@@ -69,12 +69,7 @@ class DryRunTest {
         @Override
         public Object download(CUdeviceptr src, DType dtype, int n) {
             events.add("download");
-            return switch (dtype) {
-                case F32 -> new float[n];
-                case F64 -> new double[n];
-                case I32 -> new int[n];
-                case BF16, F16 -> new short[n];
-            };
+            return dtype.newArray(n);
         }
 
         @Override

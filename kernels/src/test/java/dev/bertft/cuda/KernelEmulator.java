@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -58,6 +59,8 @@ public final class KernelEmulator {
     private static int launchesBeforeFault = -1;
     /** Blocks of this many bytes or more are refused, as by a full device. */
     private static long refuseFrom = Long.MAX_VALUE;
+    /** The queued stream of each {@link #queuedGraphBackend}. */
+    private static final Map<CudaBackend, QueuedOps> QUEUED = new IdentityHashMap<>();
     /** Where each launch is noted as it runs, or null. */
     private static List<Launch> launchLog;
 
@@ -131,6 +134,32 @@ public final class KernelEmulator {
         return b;
     }
 
+    /**
+     * Another emulated device whose stream runs as a GPU's does ({@link QueuedOps}: work runs only when
+     * the host waits for it), its update steps captured as graphs, at most {@code cap} of them kept.
+     */
+    public static synchronized CudaBackend queuedGraphBackend(int cap) {
+        CudaBackend b = freshBackend(DEVICE.totalMemory(), true, true);
+        b.setStepGraphCap(cap);
+        return b;
+    }
+
+    /** How many times the host has waited for a {@link #queuedGraphBackend}'s queued work so far. */
+    public static long hostWaits(CudaBackend b) {
+        return queuedOps(b).waits();
+    }
+
+    /** How many items of a {@link #queuedGraphBackend}'s queued work have not run yet. */
+    public static int pendingWork(CudaBackend b) {
+        return queuedOps(b).pending();
+    }
+
+    private static synchronized QueuedOps queuedOps(CudaBackend b) {
+        QueuedOps q = QUEUED.get(b);
+        if (q == null) throw new IllegalArgumentException("not a queuedGraphBackend");
+        return q;
+    }
+
     /** How a backend's update steps ran so far: {eager, captured, replayed, graphs evicted}. */
     public static long[] stepCounts(CudaBackend b) {
         StepGraphs.Counts c = b.stepCounts();
@@ -138,15 +167,24 @@ public final class KernelEmulator {
     }
 
     private static CudaBackend freshBackend(long bytes, boolean capture) {
+        return freshBackend(bytes, capture, false);
+    }
+
+    private static CudaBackend freshBackend(long bytes, boolean capture, boolean queued) {
         Assumptions.assumeTrue(MISSING == null, "CUDA kernels not run on the CPU emulator: " + MISSING);
         if (BROKEN != null) throw new IllegalStateException("building the kernel emulator failed: " + BROKEN);
         try {
-            DeviceOps ops = capture ? new RecordingOps(new Ops()) : new Ops();
+            QueuedOps stream = queued ? new QueuedOps(new Ops()) : null;
+            DeviceOps device = queued ? stream : new Ops();
+            DeviceOps ops = capture ? new RecordingOps(device) : device;
             TensorCoreGemm gemm = new TensorCoreGemm(ops, "the only GEMM the emulator has");
             reverseSchedule(false);
-            DeviceInfo device = new DeviceInfo(DEVICE.name(), DEVICE.cudaVersion(), DEVICE.ccMajor(),
+            DeviceInfo info = new DeviceInfo(DEVICE.name(), DEVICE.cudaVersion(), DEVICE.ccMajor(),
                     DEVICE.ccMinor(), DEVICE.multiprocessors(), bytes);
-            return new CudaBackend(0, null, device, ops, new Memory(bytes), gemm, gemm);
+            Memory memory = queued ? new Memory(bytes, stream::synchronize) : new Memory(bytes);
+            CudaBackend backend = new CudaBackend(0, null, info, ops, memory, gemm, gemm);
+            if (stream != null) QUEUED.put(backend, stream);
+            return backend;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the committed PTX for the kernel signatures: " + e.getMessage(), e);
         }
@@ -326,10 +364,17 @@ public final class KernelEmulator {
     static final class Memory implements DeviceMemory<CUdeviceptr> {
         private final Map<Long, Long> sizes = new HashMap<>();
         private final long capacity;
+        /** What runs before a block is freed: the work still queued, which may use it, as cuMemFree waits for the device. */
+        private final Runnable beforeFree;
         private long used;
 
         Memory(long capacity) {
+            this(capacity, () -> {});
+        }
+
+        Memory(long capacity, Runnable beforeFree) {
             this.capacity = capacity;
+            this.beforeFree = beforeFree;
         }
 
         @Override
@@ -344,6 +389,7 @@ public final class KernelEmulator {
 
         @Override
         public void free(CUdeviceptr block) {
+            beforeFree.run();
             long address = address(block);
             Long bytes = sizes.remove(address);
             if (bytes == null) throw new IllegalStateException("freeing " + Long.toHexString(address) + ", which was not allocated");
@@ -410,12 +456,7 @@ public final class KernelEmulator {
         @Override
         public Object download(CUdeviceptr src, DType dtype, int n) {
             usable();
-            Object array = switch (dtype) {
-                case F32 -> new float[n];
-                case F64 -> new double[n];
-                case I32 -> new int[n];
-                case BF16, F16 -> new short[n];
-            };
+            Object array = dtype.newArray(n);
             copyOut(address(src), array, (long) n * dtype.bytes());
             return array;
         }

@@ -5,6 +5,7 @@ import jcuda.driver.CUdeviceptr;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Graph capture as the CUDA driver does it, over another device's ops (the emulator's): between
@@ -49,6 +50,12 @@ final class RecordingOps implements DeviceOps {
     public Object download(CUdeviceptr src, DType dtype, int n) {
         DeviceOps.refuseWhileCapturing(recording != null, "a copy to the host");
         return device.download(src, dtype, n);
+    }
+
+    @Override
+    public Supplier<Object> downloadLater(CUdeviceptr src, DType dtype, int n) {
+        DeviceOps.refuseWhileCapturing(recording != null, "a copy to the host");
+        return device.downloadLater(src, dtype, n);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.bertft.tensor;
 
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Everything a device must do for BERT training, in one narrow interface. Tensors dispatch every
@@ -24,6 +25,18 @@ public interface Backend {
 
     /** The elements of {@code t} in row-major order, as float[], double[] or int[] by dtype. */
     Object toHost(Tensor t);
+
+    /**
+     * {@link #toHost}'s values of {@code t} as they are here, in the order of the work asked of this
+     * backend, read without waiting for that work: the supplier waits for what came before this call,
+     * not for what the caller asks after it, and returns what {@link #toHost} would have returned now.
+     * So the host can queue a training step before it reads the last one's results, and the device is
+     * not left idle meanwhile. The default reads them now.
+     */
+    default Supplier<Object> toHostLater(Tensor t) {
+        Object values = toHost(t);
+        return () -> values;
+    }
 
     /** A contiguous copy of a (possibly strided) view. */
     Tensor contiguous(Tensor t);
@@ -588,10 +601,22 @@ public interface Backend {
      * applies the coefficient.
      */
     default Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm) {
+        return updateGuard(losses, grads, maxNorm, null);
+    }
+
+    /**
+     * The same, where {@code halted} (null, or an F64 scalar of one element that the caller keeps across
+     * updates, 0 at first) makes a skip final: a skipped update sets it to 1, and every update guarded by
+     * it after that is skipped too, whatever its own loss and norm. So a host that queues an update before
+     * it has read the last one's guard cannot apply it on top of a non-finite one: a run that stops there
+     * leaves the weights as the non-finite update found them.
+     */
+    default Tensor updateGuard(List<Tensor> losses, List<Tensor> grads, double maxNorm, Tensor halted) {
         double loss = 0;
         for (Tensor l : losses) loss += l.item();
         double norm = grads.isEmpty() ? 0 : Math.sqrt(sumOfSquares(grads));
-        boolean skip = !(Double.isFinite(loss) && Double.isFinite(norm));
+        boolean skip = !(Double.isFinite(loss) && Double.isFinite(norm)) || halted != null && halted.item() != 0;
+        if (skip && halted != null) copyInPlace(halted, fromHost(new double[] {1}, DType.F64, halted.shape()));
         return fromHost(new double[] {loss, norm, clipCoefficient(maxNorm, norm), skip ? 1 : 0}, DType.F64, 4);
     }
 

@@ -22,6 +22,16 @@ public enum DType {
         return this != I32;
     }
 
+    /** The host's array of n elements of this type: float[], double[], int[], or short[] for the half types. */
+    public Object newArray(int n) {
+        return switch (this) {
+            case F32 -> new float[n];
+            case F64 -> new double[n];
+            case I32 -> new int[n];
+            case BF16, F16 -> new short[n];
+        };
+    }
+
     /** BF16 or F16: products accumulate in float32, and other ops want them cast first. */
     public boolean isHalf() {
         return this == BF16 || this == F16;

@@ -2,6 +2,7 @@ package dev.bertft.tensor;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * A dense, strided, n-dimensional view over a {@link Storage}. Views (reshape, transpose,
@@ -304,6 +305,21 @@ public final class Tensor {
 
     public int[] toIntArray() {
         return (int[]) cast(DType.I32).toHost();
+    }
+
+    /**
+     * {@link #toFloatArray}'s values as they are now, read later: the supplier waits for the work asked
+     * before this call and not for what is asked after it ({@link Backend#toHostLater}).
+     */
+    public Supplier<float[]> toFloatArrayLater() {
+        Supplier<Object> values = backend().toHostLater(cast(DType.F32));
+        return () -> (float[]) values.get();
+    }
+
+    /** {@link #toDoubleArray}'s values as they are now, read later, as {@link #toFloatArrayLater}. */
+    public Supplier<double[]> toDoubleArrayLater() {
+        Supplier<Object> values = backend().toHostLater(cast(DType.F64));
+        return () -> (double[]) values.get();
     }
 
     /** The value of a one-element tensor. */

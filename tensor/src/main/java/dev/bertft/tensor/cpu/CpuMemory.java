@@ -30,21 +30,13 @@ final class CpuMemory {
     Tensor allocate(DType dtype, int[] shape, boolean zeroed) {
         int n = Tensor.numel(shape);
         Object array = pool.take(dtype, n);
-        if (array == null) array = newArray(dtype, n);
+        if (array == null) array = dtype.newArray(n);
         else if (zeroed) zero(array, n);
         CpuStorage s = new CpuStorage(backend, dtype, array, n);
         if (scopes.made(s)) pool.lent(array);
         return Tensor.contiguousView(s, shape);
     }
 
-    private static Object newArray(DType dtype, int n) {
-        return switch (dtype) {
-            case F32 -> new float[n];
-            case F64 -> new double[n];
-            case I32 -> new int[n];
-            case BF16, F16 -> new short[n];
-        };
-    }
 
     private static void zero(Object array, int n) {
         if (array instanceof float[] f) Arrays.fill(f, 0, n, 0f);
