@@ -305,12 +305,19 @@ public final class CudaBackend implements Backend {
         return ops.download(ptr(d), d.dtype(), d.numel());
     }
 
-    /** A copy into pinned host memory queued behind the work so far, which the supplier waits for by itself ({@link DeviceOps#downloadLater}). */
+    /**
+     * A copy into pinned host memory queued behind the work so far, which the supplier waits for by itself
+     * ({@link DeviceOps#downloadLater}), from whichever thread asks.
+     */
     @Override
     public Supplier<Object> toHostLater(Tensor t) {
         bind();
         Tensor d = dense(t);
-        return ops.downloadLater(ptr(d), d.dtype(), d.numel());
+        Supplier<Object> copy = ops.downloadLater(ptr(d), d.dtype(), d.numel());
+        return () -> {
+            bind();
+            return copy.get();
+        };
     }
 
     @Override

@@ -230,28 +230,28 @@ final class PinnedStaging {
         return new Supplier<>() {
             private Object values;
 
+            /** Waits for the copy outside the staging's lock, so that other threads may queue meanwhile. */
             @Override
-            public Object get() {
-                synchronized (PinnedStaging.this) {
-                    if (values == null) {
-                        try {
-                            cuEventSynchronize(done);
-                        } catch (CudaException e) {
-                            throw new CudaFailureException("copying " + bytes + " bytes from the GPU (a failed kernel before it shows here too): "
-                                    + e.getMessage(), e);
-                        }
-                        Object out = dtype.newArray(n);
-                        unstage(block.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()), dtype, out, 0, n);
+            public synchronized Object get() {
+                if (values == null) {
+                    try {
+                        cuEventSynchronize(done);
+                    } catch (CudaException e) {
+                        throw new CudaFailureException("copying " + bytes + " bytes from the GPU (a failed kernel before it shows here too): "
+                                + e.getMessage(), e);
+                    }
+                    Object out = dtype.newArray(n);
+                    unstage(block.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()), dtype, out, 0, n);
+                    synchronized (PinnedStaging.this) {
                         cuEventDestroy(done);
                         laterBlocks.push(block);
-                        values = out;
                     }
-                    return values;
+                    values = out;
                 }
+                return values;
             }
         };
     }
-
 
     /** Elements start .. start + len of out from the start of b. */
     private static void unstage(ByteBuffer b, DType dtype, Object out, int start, int len) {
