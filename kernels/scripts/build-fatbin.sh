@@ -5,8 +5,7 @@
 # fatbin.sha256, the hash of the sources they come from (see kernel-sources.sh).
 # Usage: build-fatbin.sh OUT_DIR [NVCC]     (NVCC defaults to $CUDA_HOME/bin/nvcc or /usr/local/cuda/bin/nvcc)
 #
-# The Maven build runs this where nvcc exists (profile "nvcc" in kernels/pom.xml), beside the module's
-# tests (fatbin-in-background.sh), and puts the result into the classes at prepare-package:
+# The Maven build runs this at prepare-package where nvcc exists (profile "nvcc" in kernels/pom.xml):
 # the fatbins go into the jar and never into git; without nvcc the jar has the committed PTX only.
 # Kernels loads them when fatbin.sha256 equals the committed PTX's sources.sha256, else the PTX.
 set -euo pipefail
