@@ -46,17 +46,32 @@ class EmulatedGpuTrainerTest {
         return BertForSequenceClassification.fromPretrained(TINY, on, BertForSequenceClassification.LoadOptions.seed(42));
     }
 
+    /**
+     * The run that goes through queues each update before it reads the last one's outcome, on a device whose
+     * stream runs only when the host waits ({@link KernelEmulator#queuedGraphBackend}), except where an
+     * evaluation (every 3 updates) or a checkpoint (every 4) must see the weights, or an epoch ends: so after
+     * updates 1, 2, 5 and 7 of 8. The killed and the resumed runs read every outcome first (skip_nonfinite):
+     * the same weights, bit for bit, show that queueing ahead changes nothing the updates compute.
+     */
     @Test
     void trainsCheckpointsAndResumesExactlyOnTheCudaBackend(@TempDir Path out) throws IOException {
-        CudaBackend gpu = KernelEmulator.backend();
+        CudaBackend gpu = KernelEmulator.backend(), queued = KernelEmulator.queuedGraphBackend(4);
         List<Batches.Tokenized> train = TrainerTest.data(32, 4, false), eval = TrainerTest.data(16, 5, false);
         TrainingArgs.Builder a = TrainerTest.args(out).epochs(2).learningRate(1e-3).saveStrategy(TrainingArgs.Strategy.STEPS)
-                .saveSteps(4).evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(4);
+                .saveSteps(4).evalStrategy(TrainingArgs.Strategy.STEPS).evalSteps(3);
 
-        BertForSequenceClassification through = tinyBert(gpu);
-        Trainer.Result done = new Trainer(through, a.outputDir(out.resolve("through")).build(), gpu, train, eval, 0, LABELS,
-                new Trainer.Listener() {}).train(null);
+        BertForSequenceClassification through = tinyBert(queued);
+        List<Long> queuedAhead = new ArrayList<>();
+        Trainer.Result done = new Trainer(through, a.outputDir(out.resolve("through")).build(), queued, train, eval, 0, LABELS,
+                new Trainer.Listener() {
+                    @Override
+                    public void onStep(long step, long max, double epoch, double loss, double lr, double sps) {
+                        if (KernelEmulator.pendingWork(queued) > 0) queuedAhead.add(step);
+                    }
+                }).train(null);
         assertEquals(8, done.state().globalStep, "32 examples / batch 8, 2 epochs");
+        assertEquals(List.of(1L, 2L, 5L, 7L), queuedAhead, "the updates whose next was queued before their outcome was read");
+        a.skipNonFiniteSteps(true);
 
         Path killed = out.resolve("killed");
         RuntimeException kill = new RuntimeException("killed");

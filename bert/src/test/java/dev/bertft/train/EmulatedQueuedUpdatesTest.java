@@ -1,8 +1,5 @@
 package dev.bertft.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.bertft.api.BertClassifier;
 import dev.bertft.api.ClassifierOptions;
 import dev.bertft.autograd.Precision;
@@ -15,7 +12,6 @@ import dev.bertft.tensor.DType;
 import dev.bertft.tensor.Tensor;
 import dev.bertft.train.EmulatedStepGraphTest.Run;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -33,10 +29,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Work queued before the last step's results are read, on an emulated device whose stream runs only
  * when the host waits for it ({@link KernelEmulator#queuedGraphBackend}), as a GPU's does: a non-finite
- * update skips the update queued behind it; the Trainer queues ahead where nothing it does between two
- * updates needs the first's weights, and keeps the books of a run that reads each outcome first;
- * prediction and evaluation queue the next batch first. (Queued updates against eager ones, bit for
- * bit, and without waiting: {@link EmulatedStepGraphTest#replayedUpdatesAreTheEagerOnesBitForBit}.)
+ * update skips the update queued behind it; prediction and evaluation queue the next batch first.
+ * (Queued updates against eager ones, bit for bit, and without waiting:
+ * {@link EmulatedStepGraphTest#replayedUpdatesAreTheEagerOnesBitForBit}; the Trainer queueing ahead
+ * against one reading each outcome first: {@link EmulatedGpuTrainerTest#trainsCheckpointsAndResumesExactlyOnTheCudaBackend}.)
  */
 class EmulatedQueuedUpdatesTest {
     private static final Path TINY = Path.of("src", "test", "resources", "bert", "tiny");
@@ -68,38 +64,6 @@ class EmulatedQueuedUpdatesTest {
         assertFalse(oneByOne.update(new int[] {8}, 4, -1).skipped(), "without halting, the next update goes through");
         assertFalse(Arrays.equals(before.get("classifier.weight"), weights(oneByOne).get("classifier.weight")));
         assertEquals(4, oneByOne.optimizer.stepCount());
-    }
-
-    /**
-     * The Trainer on a queued device: it queues the next update before it reads this one's outcome where no
-     * evaluation or checkpoint comes between them and the epoch goes on (updates 1, 2 and 5 of 7 here:
-     * evaluations every 3, saves every 4), and its log (every step's loss, gradient norm and learning rate, the
-     * evaluations) and final weights are those of the same run with every outcome read first (skip_nonfinite).
-     */
-    @Test
-    void theTrainerQueuesAheadAndKeepsTheBooksOfOneByOne(@TempDir Path out) throws IOException {
-        List<Batches.Tokenized> train = TrainerTest.data(56, 4, true), eval = TrainerTest.data(8, 5, true);
-        TrainingArgs.Builder a = TrainerTest.args(out).epochs(1).learningRate(1e-3).loggingSteps(1).evalStrategy(TrainingArgs.Strategy.STEPS)
-                .evalSteps(3).saveStrategy(TrainingArgs.Strategy.STEPS).saveSteps(4);
-        CudaBackend queued = KernelEmulator.queuedGraphBackend(4);
-        List<Long> queuedAhead = new ArrayList<>();
-        BertForSequenceClassification ahead = tinyBert(queued);
-        Trainer.Result got = new Trainer(ahead, a.outputDir(out.resolve("ahead")).build(), queued, train, eval, 0, 3, new Trainer.Listener() {
-            @Override
-            public void onStep(long step, long maxSteps, double epoch, double loss, double lr, double samplesPerSecond) {
-                if (KernelEmulator.pendingWork(queued) > 0) queuedAhead.add(step);
-            }
-        }).train(null);
-        CudaBackend plain = KernelEmulator.freshBackend();
-        BertForSequenceClassification oneByOne = tinyBert(plain);
-        Trainer.Result want = new Trainer(oneByOne, a.outputDir(out.resolve("one-by-one")).skipNonFiniteSteps(true).build(), plain, train,
-                eval, 0, 3, new Trainer.Listener() {}).train(null);
-        assertEquals(List.of(1L, 2L, 5L), queuedAhead, "the steps whose next update was queued before their outcome was read");
-        assertEquals(7, got.state().globalStep);
-        assertEquals(withoutTimes(want.state().logHistory), withoutTimes(got.state().logHistory));
-        for (Map.Entry<String, Var> e : oneByOne.namedParameters().entrySet()) {
-            assertArrayEquals(e.getValue().value().toFloatArray(), ahead.namedParameters().get(e.getKey()).value().toFloatArray(), e.getKey());
-        }
     }
 
     /**
@@ -138,18 +102,6 @@ class EmulatedQueuedUpdatesTest {
 
     private static BertForSequenceClassification tinyBert(Backend on) throws IOException {
         return BertForSequenceClassification.fromPretrained(TINY, on, BertForSequenceClassification.LoadOptions.seed(42));
-    }
-
-    /** A log history's entries without what the clock decides (runtimes, rates). */
-    private static List<String> withoutTimes(ArrayNode history) {
-        List<String> out = new ArrayList<>();
-        for (JsonNode entry : history) {
-            ObjectNode kept = entry.deepCopy();
-            kept.remove(List.of("train_runtime", "train_samples_per_second", "train_steps_per_second", "eval_runtime",
-                    "eval_samples_per_second", "eval_steps_per_second"));
-            out.add(kept.toString());
-        }
-        return out;
     }
 
     /** Queues update {@code seed} with the classifier's bias at +∞, and puts the bias back behind it. */
