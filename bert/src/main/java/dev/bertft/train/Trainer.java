@@ -214,10 +214,10 @@ public final class Trainer {
                 // The device goes on to the next update while the host reads this one's outcome and keeps the books, unless
                 // an evaluation or a checkpoint must see the weights as this update leaves them. Only where the outcome
                 // cannot change the next update's learning rate (no fp16 overflow skips a scheduler step here).
-                long next = state.globalStep + 2;
-                if (step.queuesAhead() && u + 1 < perEpoch && next <= maxSteps && !stopRequested
-                        && !evaluates(next - 1, epoch + (double) (u + 1) / perEpoch, false)
-                        && !due(args.saveStrategy(), args.saveSteps(), next - 1, false)) {
+                long thisStep = state.globalStep + 1;
+                if (step.queuesAhead() && u + 1 < perEpoch && thisStep < maxSteps && !stopRequested
+                        && !evaluates(thisStep, epoch + (double) (u + 1) / perEpoch, false)
+                        && !due(args.saveStrategy(), args.saveSteps(), thisStep, false)) {
                     ahead = queue(step, batches, u + 1, rate(schedule, plateau, state.schedulerSteps + 1));
                 }
                 UpdateStep.Outcome update = queued.outcome();

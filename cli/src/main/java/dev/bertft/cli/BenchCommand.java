@@ -321,13 +321,15 @@ final class BenchCommand implements Callable<Integer> {
         UpdateStep.Queued next = null;
         for (int i = 0; i < steps; i++) {
             meter.start();
-            if (next == null) {
+            if (i == 0) {
                 next = step.queue(1, b -> batch, 1e-5);
-                hostMillis[i] = step.lastHostMillis();
+                hostMillis[0] = step.lastHostMillis();
             }
             UpdateStep.Queued current = next;
-            next = i + 1 < steps ? step.queue(1, b -> batch, 1e-5) : null;
-            if (next != null) hostMillis[i + 1] = step.lastHostMillis();
+            if (i + 1 < steps) {
+                next = step.queue(1, b -> batch, 1e-5);
+                hostMillis[i + 1] = step.lastHostMillis();
+            }
             last = current.outcome();
             meter.stop();
         }
